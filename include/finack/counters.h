@@ -1,0 +1,82 @@
+/* finack/counters.h — the stack's counters: traffic totals and one
+ * counter for every reason a frame or packet is dropped.
+ *
+ * Read them with fa_stack_counter(stack, FA_CNT_...) or walk them all
+ * with fa_counter_name(i) for i < FA_CNT_COUNT. Every drop in the stack
+ * bumps exactly one *drop* counter (the kind "drop" below), so a tool
+ * can tell why a frame went nowhere. */
+#ifndef FINACK_COUNTERS_H
+#define FINACK_COUNTERS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* X(name, kind, description): kind is "traffic", "event" or "drop". */
+#define FA_COUNTERS(X)                                                         \
+    X(RX_FRAMES, traffic, "frames received")                                   \
+    X(RX_BYTES, traffic, "bytes received (Ethernet frames)")                   \
+    X(TX_FRAMES, traffic, "frames sent")                                       \
+    X(TX_BYTES, traffic, "bytes sent (Ethernet frames)")                       \
+    X(TX_DEVICE_ERRORS, drop, "frames the device refused to send")             \
+    X(ETH_TOO_SHORT, drop, "frame shorter than an Ethernet header")            \
+    X(ETH_OVERSIZE, drop, "frame longer than MTU + Ethernet header")           \
+    X(ETH_NOT_FOR_US, drop, "destination MAC neither ours nor broadcast")      \
+    X(ETH_UNKNOWN_TYPE, drop, "EtherType not ARP or IPv4")                     \
+    X(ARP_MALFORMED, drop, "ARP packet truncated or with bad lengths")         \
+    X(ARP_UNSUPPORTED, drop, "ARP for other hardware/protocol or opcode")      \
+    X(ARP_NOT_FOR_US, drop, "ARP whose target is another address")             \
+    X(ARP_BAD_SENDER, drop, "ARP from a broadcast/multicast/zero MAC")         \
+    X(ARP_REQUESTS_IN, event, "ARP requests for our address answered")         \
+    X(ARP_REPLIES_IN, event, "ARP replies received for our address")           \
+    X(ARP_REQUESTS_OUT, event, "ARP requests sent (incl. gratuitous)")         \
+    X(ARP_CACHE_FULL, drop, "packet dropped: ARP cache full of pending")       \
+    X(ARP_QUEUE_FULL, drop, "packet dropped: ARP pending queue full")          \
+    X(ARP_UNRESOLVED, drop, "packet dropped: next hop never answered ARP")     \
+    X(IP_TOO_SHORT, drop, "IPv4 packet shorter than its header")               \
+    X(IP_BAD_VERSION, drop, "IP version not 4")                                \
+    X(IP_BAD_IHL, drop, "IPv4 header length < 20 or past the packet")         \
+    X(IP_BAD_TOTAL_LEN, drop, "IPv4 total length beyond frame or < header")    \
+    X(IP_BAD_CHECKSUM, drop, "IPv4 header checksum wrong")                     \
+    X(IP_TTL_ZERO, drop, "IPv4 TTL zero")                                      \
+    X(IP_BAD_SRC, drop, "IPv4 source broadcast, multicast or ours")            \
+    X(IP_NOT_FOR_US, drop, "IPv4 destination not ours nor broadcast")          \
+    X(IP_FRAGMENT, drop, "IPv4 fragment (reassembly not supported)")           \
+    X(IP_UNKNOWN_PROTO, drop, "IPv4 protocol not handled")                     \
+    X(IP_NO_ROUTE, drop, "packet to send has no route (no gateway)")           \
+    X(IP_TOO_BIG, drop, "packet to send larger than the MTU")                  \
+    X(ICMP_TOO_SHORT, drop, "ICMP message shorter than 8 bytes")               \
+    X(ICMP_BAD_CHECKSUM, drop, "ICMP checksum wrong")                          \
+    X(ICMP_BCAST_ECHO, drop, "echo request to a broadcast address ignored")    \
+    X(ICMP_UNHANDLED, drop, "ICMP type finack does not act on")                \
+    X(ICMP_ECHO_IN, event, "echo requests answered")                           \
+    X(ICMP_ECHO_REPLY_IN, event, "echo replies received")                     \
+    X(ICMP_UNREACH_IN, event, "destination unreachable received")              \
+    X(ICMP_UNREACH_OUT, event, "destination unreachable sent")                 \
+    X(ICMP_RATE_LIMITED, event, "ICMP error not sent: rate limit")             \
+    X(UDP_TOO_SHORT, drop, "UDP datagram truncated or bad length")             \
+    X(UDP_BAD_CHECKSUM, drop, "UDP checksum wrong")                            \
+    X(UDP_NO_PORT, drop, "UDP datagram to a port with no socket")              \
+    X(TCP_TOO_SHORT, drop, "TCP segment shorter than its header")              \
+    X(TCP_BAD_CHECKSUM, drop, "TCP checksum wrong")                            \
+    X(TCP_NO_HANDLER, drop, "TCP segment (no TCP in this build yet)")
+
+enum fa_counter_id {
+#define FA_COUNTER_ENUM(name, kind, desc) FA_CNT_##name,
+    FA_COUNTERS(FA_COUNTER_ENUM)
+#undef FA_COUNTER_ENUM
+        FA_CNT_COUNT
+};
+
+/* "RX_FRAMES", "IP_BAD_CHECKSUM", ...: the enum name without FA_CNT_;
+ * NULL if out of range. */
+const char *fa_counter_name(unsigned id);
+/* One line saying what the counter counts; NULL if out of range. */
+const char *fa_counter_description(unsigned id);
+/* Nonzero if the counter counts dropped frames/packets. */
+int fa_counter_is_drop(unsigned id);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,66 @@
+/* tap_loop.c — the run loop for one stack on a TAP device: sleep in
+ * poll(2) until a frame or the earliest deadline, read frames in a batch,
+ * run timers. Used by the programs; embeddable loops can copy its shape
+ * with fa_tap_fd() and fa_stack_poll(). */
+#include <errno.h>
+#include <finack/host.h>
+#include <poll.h>
+
+enum { READ_BATCH = 64, FRAME_BUF = 65536 };
+
+static fa_time min_time(fa_time a, fa_time b)
+{
+    return a < b ? a : b;
+}
+
+/* Runs every timer source due by now; returns the earliest deadline. */
+static fa_time loop_timers(struct fa_tap_loop *l, fa_time now)
+{
+    fa_time next = fa_stack_poll(l->stack, now);
+    if (l->poll_extra)
+        next = min_time(next, l->poll_extra(l->poll_extra_ctx, now));
+    if (l->on_turn)
+        next = min_time(next, l->on_turn(l->on_turn_ctx, now));
+    return next;
+}
+
+static int loop_read_batch(struct fa_tap_loop *l, uint8_t *buf)
+{
+    for (int i = 0; i < READ_BATCH; i++) {
+        long n = fa_tap_read(l->tap, buf, FRAME_BUF);
+        if (n == -EAGAIN || n == -EINTR)
+            return 0;
+        if (n < 0)
+            return (int)n;
+        l->rx.transmit(l->rx.ctx, buf, (size_t)n);
+    }
+    return 0;
+}
+
+int fa_tap_loop_run(struct fa_tap_loop *l, fa_time until)
+{
+    uint8_t buf[FRAME_BUF];
+    for (;;) {
+        fa_time now = l->clock.now(l->clock.ctx);
+        if ((l->stop && *l->stop) || now >= until)
+            return 0;
+        fa_time next = min_time(loop_timers(l, now), until);
+        now = l->clock.now(l->clock.ctx);
+        int timeout_ms = 0;
+        if (next > now) {
+            fa_time wait = (next - now + FA_NS_PER_MS - 1) / FA_NS_PER_MS;
+            timeout_ms = wait > 1000 ? 1000 : (int)wait;
+        }
+        struct pollfd pfd = { .fd = fa_tap_fd(l->tap), .events = POLLIN };
+        int r = poll(&pfd, 1, timeout_ms);
+        if (r < 0 && errno != EINTR)
+            return -errno;
+        if (r > 0 && (pfd.revents & (POLLERR | POLLNVAL)))
+            return -EIO;
+        if (r > 0) {
+            int err = loop_read_batch(l, buf);
+            if (err < 0)
+                return err;
+        }
+    }
+}

@@ -1,0 +1,232 @@
+/* arp.c — address resolution (RFC 826, RFC 1122 §2.3.2): answering
+ * requests for our address, a bounded cache whose entries expire and are
+ * re-validated by unicast probes while in use, and a bounded queue of
+ * packets waiting for their next hop to answer.
+ *
+ * Called by the Ethernet demultiplexer (fa_arp_input), by IPv4 output
+ * (fa_arp_output) and by the stack's timer entry (fa_arp_poll). The
+ * cache is small (64 entries by default) and scanned linearly. */
+#include "iface.h"
+
+#include <errno.h>
+
+static const uint8_t zero_mac[FA_ETH_ALEN];
+
+static struct fa_arp_entry *arp_find(struct fa_stack *s, uint32_t addr)
+{
+    for (unsigned i = 0; i < s->cfg.arp_cache_size; i++)
+        if (s->arp[i].state != FA_ARP_FREE && s->arp[i].addr == addr)
+            return &s->arp[i];
+    return NULL;
+}
+
+/* A free entry, else the resolved one confirmed longest ago; NULL when
+ * every entry is mid-resolution (those hold queued packets). */
+static struct fa_arp_entry *arp_alloc(struct fa_stack *s)
+{
+    struct fa_arp_entry *victim = NULL;
+    for (unsigned i = 0; i < s->cfg.arp_cache_size; i++) {
+        struct fa_arp_entry *e = &s->arp[i];
+        if (e->state == FA_ARP_FREE)
+            return e;
+        if (e->state == FA_ARP_REACHABLE &&
+            (!victim || e->confirmed < victim->confirmed))
+            victim = e;
+    }
+    return victim;
+}
+
+static void arp_send(struct fa_stack *s, uint16_t op, const uint8_t *eth_dst,
+                     const uint8_t *tha, uint32_t tpa)
+{
+    uint8_t frame[FA_ETH_HLEN + FA_ARP_LEN];
+    fa_eth_emit(frame, eth_dst, s->cfg.mac, FA_ETHERTYPE_ARP);
+    fa_arp_emit(frame + FA_ETH_HLEN, op, s->cfg.mac, s->cfg.addr, tha, tpa);
+    if (op == FA_ARP_REQUEST)
+        fa_count(s, FA_CNT_ARP_REQUESTS_OUT);
+    /* The link pads to 60 bytes; a TAP or in-memory link does not need it. */
+    fa_link_send(s, frame, sizeof frame);
+}
+
+void fa_arp_announce(struct fa_stack *s)
+{
+    /* RFC 5227 §3: an announcement is a request with SPA = TPA = ours. */
+    arp_send(s, FA_ARP_REQUEST, fa_mac_broadcast, zero_mac, s->cfg.addr);
+}
+
+/* Sends the packets queued for addr, oldest first, now that mac is known;
+ * with mac NULL, drops them (resolution failed). */
+static void arp_release(struct fa_stack *s, uint32_t addr, const uint8_t *mac)
+{
+    for (;;) {
+        struct fa_arp_waiting *oldest = NULL;
+        for (unsigned i = 0; i < s->cfg.arp_queue_size; i++) {
+            struct fa_arp_waiting *w = &s->arp_wait[i];
+            if (w->len && w->next_hop == addr &&
+                (!oldest || (int32_t)(w->seq - oldest->seq) < 0))
+                oldest = w;
+        }
+        if (!oldest)
+            return;
+        if (mac) {
+            memcpy(oldest->frame, mac, FA_ETH_ALEN);
+            fa_link_send(s, oldest->frame, oldest->len);
+        } else {
+            fa_count(s, FA_CNT_ARP_UNRESOLVED);
+        }
+        oldest->len = 0;
+    }
+}
+
+static void arp_confirm(struct fa_stack *s, struct fa_arp_entry *e,
+                        const uint8_t *mac, fa_time now)
+{
+    memcpy(e->mac, mac, FA_ETH_ALEN);
+    e->state = FA_ARP_REACHABLE;
+    e->confirmed = now;
+    e->requests = 0;
+    e->next_request = now + s->cfg.arp_revalidate_time;
+    arp_release(s, e->addr, e->mac);
+}
+
+void fa_arp_input(struct fa_stack *s, const uint8_t *pkt, size_t len,
+                  fa_time now)
+{
+    struct fa_arp_view arp;
+    int drop = fa_arp_parse(pkt, len, &arp);
+    if (!drop && (fa_mac_is_multicast(arp.sha) ||
+                  memcmp(arp.sha, zero_mac, FA_ETH_ALEN) == 0))
+        drop = FA_CNT_ARP_BAD_SENDER;
+    if (drop) {
+        fa_count(s, (unsigned)drop);
+        return;
+    }
+    /* RFC 826 "packet reception": update the sender's entry if we have
+     * one (this also takes gratuitous ARP), then act only if we are the
+     * target. SPA 0 is an RFC 5227 probe: nothing to learn from it. */
+    struct fa_arp_entry *e = arp.spa ? arp_find(s, arp.spa) : NULL;
+    int merged = e != NULL;
+    if (e)
+        arp_confirm(s, e, arp.sha, now);
+    if (arp.tpa != s->cfg.addr || arp.spa == s->cfg.addr) {
+        if (!merged)
+            fa_count(s, FA_CNT_ARP_NOT_FOR_US);
+        return;
+    }
+    if (!merged && arp.spa && (e = arp_alloc(s)) != NULL) {
+        e->addr = arp.spa;
+        arp_confirm(s, e, arp.sha, now);
+    }
+    if (arp.op == FA_ARP_REQUEST) {
+        fa_count(s, FA_CNT_ARP_REQUESTS_IN);
+        arp_send(s, FA_ARP_REPLY, arp.sha, arp.sha, arp.spa);
+    } else {
+        fa_count(s, FA_CNT_ARP_REPLIES_IN);
+    }
+}
+
+static int arp_enqueue(struct fa_stack *s, uint32_t next_hop,
+                       const uint8_t *frame, size_t len)
+{
+    for (unsigned i = 0; i < s->cfg.arp_queue_size; i++) {
+        struct fa_arp_waiting *w = &s->arp_wait[i];
+        if (w->len == 0) {
+            memcpy(w->frame, frame, len);
+            w->len = (uint16_t)len;
+            w->next_hop = next_hop;
+            w->seq = s->arp_wait_seq++;
+            return 0;
+        }
+    }
+    fa_count(s, FA_CNT_ARP_QUEUE_FULL);
+    return -ENOBUFS;
+}
+
+int fa_arp_output(struct fa_stack *s, uint32_t next_hop, uint8_t *frame,
+                  size_t len, fa_time now)
+{
+    if (next_hop == 0xffffffffu) {
+        memcpy(frame, fa_mac_broadcast, FA_ETH_ALEN);
+        fa_link_send(s, frame, len);
+        return 0;
+    }
+    struct fa_arp_entry *e = arp_find(s, next_hop);
+    if (e && e->state == FA_ARP_REACHABLE) {
+        /* RFC 1122 §2.3.2.1: re-validate an entry in use by unicast
+         * requests before it expires, so traffic never stalls on it. */
+        if (now >= e->next_request &&
+            e->requests < s->cfg.arp_max_requests) {
+            e->requests++;
+            e->next_request = now + s->cfg.arp_retry_interval;
+            arp_send(s, FA_ARP_REQUEST, e->mac, zero_mac, next_hop);
+        }
+        memcpy(frame, e->mac, FA_ETH_ALEN);
+        fa_link_send(s, frame, len);
+        return 0;
+    }
+    if (!e) {
+        e = arp_alloc(s);
+        if (!e) {
+            fa_count(s, FA_CNT_ARP_CACHE_FULL);
+            return -ENOBUFS;
+        }
+        e->addr = next_hop;
+        e->state = FA_ARP_INCOMPLETE;
+        e->requests = 1;
+        e->next_request = now + s->cfg.arp_retry_interval;
+        arp_send(s, FA_ARP_REQUEST, fa_mac_broadcast, zero_mac, next_hop);
+    }
+    return arp_enqueue(s, next_hop, frame, len);
+}
+
+int fa_stack_arp_lookup(const struct fa_stack *s, uint32_t addr,
+                        uint8_t mac[FA_ETH_ALEN])
+{
+    for (unsigned i = 0; i < s->cfg.arp_cache_size; i++) {
+        const struct fa_arp_entry *e = &s->arp[i];
+        if (e->state == FA_ARP_REACHABLE && e->addr == addr) {
+            memcpy(mac, e->mac, FA_ETH_ALEN);
+            return 0;
+        }
+    }
+    return -ENOENT;
+}
+
+/* Runs one entry's timer; returns its next deadline. */
+static fa_time arp_entry_timer(struct fa_stack *s, struct fa_arp_entry *e,
+                               fa_time now)
+{
+    if (e->state == FA_ARP_INCOMPLETE) {
+        if (now >= e->next_request) {
+            if (e->requests >= s->cfg.arp_max_requests) {
+                arp_release(s, e->addr, NULL);
+                e->state = FA_ARP_FREE;
+                return FA_TIME_NEVER;
+            }
+            e->requests++;
+            e->next_request = now + s->cfg.arp_retry_interval;
+            arp_send(s, FA_ARP_REQUEST, fa_mac_broadcast, zero_mac, e->addr);
+        }
+        return e->next_request;
+    }
+    fa_time expiry = e->confirmed + s->cfg.arp_reachable_time;
+    if (now >= expiry) {
+        e->state = FA_ARP_FREE;
+        return FA_TIME_NEVER;
+    }
+    return expiry;
+}
+
+fa_time fa_arp_poll(struct fa_stack *s, fa_time now)
+{
+    fa_time next = FA_TIME_NEVER;
+    for (unsigned i = 0; i < s->cfg.arp_cache_size; i++) {
+        struct fa_arp_entry *e = &s->arp[i];
+        if (e->state == FA_ARP_FREE)
+            continue;
+        fa_time t = arp_entry_timer(s, e, now);
+        if (t < next)
+            next = t;
+    }
+    return next;
+}

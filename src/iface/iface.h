@@ -1,0 +1,102 @@
+/* iface.h — the stack object and the interface layer's internal calls:
+ * Ethernet demultiplexing, ARP, IPv4 input/output and ICMP (internal to
+ * libfinack; the public face is finack/stack.h).
+ *
+ * Output path: a protocol writes its payload at fa_ip_payload(stack),
+ * then calls fa_ip_send(); the IPv4 and Ethernet headers are written in
+ * front of it in the one transmit buffer, so a packet is built in place
+ * and copied once, by the device. */
+#ifndef FA_IFACE_H
+#define FA_IFACE_H
+
+#include <finack/stack.h>
+
+#include "../wire/wire.h"
+
+enum fa_arp_state { FA_ARP_FREE, FA_ARP_INCOMPLETE, FA_ARP_REACHABLE };
+
+struct fa_arp_entry {
+    uint32_t addr;
+    uint8_t mac[FA_ETH_ALEN];
+    uint8_t state;    /* enum fa_arp_state */
+    uint8_t requests; /* requests sent in this resolution or probe */
+    fa_time confirmed;    /* REACHABLE: when the last reply came */
+    fa_time next_request; /* INCOMPLETE: retry; REACHABLE: next probe */
+};
+
+/* A packet waiting for its next hop to be resolved. */
+struct fa_arp_waiting {
+    uint32_t next_hop;
+    uint32_t seq; /* arrival order, so packets leave in the order sent */
+    uint16_t len; /* 0 = slot free */
+    uint8_t *frame;
+};
+
+struct fa_stack {
+    struct fa_config cfg;
+    uint32_t mask;
+    size_t frame_max; /* mtu + Ethernet header */
+    uint64_t counters[FA_CNT_COUNT];
+
+    struct fa_arp_entry *arp;
+    struct fa_arp_waiting *arp_wait;
+    uint32_t arp_wait_seq;
+
+    uint16_t ip_id;
+    fa_time icmp_credit; /* token bucket, in ns of earned sending time */
+    fa_time icmp_credit_at;
+
+    uint8_t *tx; /* one frame: Ethernet + IPv4 + payload */
+};
+
+static inline void fa_count(struct fa_stack *s, unsigned id)
+{
+    s->counters[id]++;
+}
+
+/* Hands a complete frame to the device and counts it. */
+void fa_link_send(struct fa_stack *s, const uint8_t *frame, size_t len);
+
+/* ARP (arp.c). */
+void fa_arp_input(struct fa_stack *s, const uint8_t *pkt, size_t len,
+                  fa_time now);
+/* Sends frame (dst MAC to be filled) to next_hop, resolving it first if
+ * need be; the frame is copied into the waiting queue in that case. */
+int fa_arp_output(struct fa_stack *s, uint32_t next_hop, uint8_t *frame,
+                  size_t len, fa_time now);
+void fa_arp_announce(struct fa_stack *s);
+fa_time fa_arp_poll(struct fa_stack *s, fa_time now);
+
+/* IPv4 (ipv4.c). */
+struct fa_rx_ctx {
+    const uint8_t *ip_pkt; /* the whole datagram, for ICMP errors */
+    struct fa_ipv4_view ip;
+    int to_broadcast; /* link or IP broadcast: never answer with errors */
+};
+void fa_ipv4_input(struct fa_stack *s, const uint8_t *pkt, size_t len,
+                   int link_broadcast, fa_time now);
+static inline uint8_t *fa_ip_payload(struct fa_stack *s)
+{
+    return s->tx + FA_ETH_HLEN + FA_IPV4_HLEN;
+}
+static inline size_t fa_ip_payload_max(const struct fa_stack *s)
+{
+    return (size_t)s->cfg.mtu - FA_IPV4_HLEN;
+}
+/* Sends the len payload bytes at fa_ip_payload(s) to dst. 0 or -errno. */
+int fa_ip_send(struct fa_stack *s, uint32_t dst, uint8_t proto, size_t len,
+               fa_time now);
+
+/* ICMP (icmp.c). */
+void fa_icmp_input(struct fa_stack *s, const struct fa_rx_ctx *rx,
+                   fa_time now);
+/* Destination unreachable about the received datagram in rx, subject to
+ * RFC 1122 §3.2.2's exclusions and the rate limit. */
+void fa_icmp_send_unreach(struct fa_stack *s, const struct fa_rx_ctx *rx,
+                          uint8_t code, fa_time now);
+
+/* UDP (../udp/udp_input.c). */
+void fa_udp_input(struct fa_stack *s, const struct fa_rx_ctx *rx,
+                  fa_time now);
+
+#endif

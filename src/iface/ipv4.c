@@ -1,0 +1,96 @@
+/* ipv4.c — IPv4 input (validation, destination check, demultiplexing to
+ * ICMP, UDP and TCP) and output (routing to a next hop on the subnet or
+ * the gateway, header emission, then ARP). RFC 791, RFC 1122 §3.2.1. */
+#include "iface.h"
+
+#include <errno.h>
+
+static int is_our_broadcast(const struct fa_stack *s, uint32_t addr)
+{
+    return fa_ipv4_is_broadcast(addr, s->cfg.addr, s->cfg.prefix_len);
+}
+
+/* RFC 1122 §3.2.1.3: silently discard a datagram whose source is a
+ * broadcast or multicast address; one claiming to come from us is a
+ * reflection or a spoof. */
+static int bad_source(const struct fa_stack *s, uint32_t src)
+{
+    return is_our_broadcast(s, src) || fa_ipv4_is_multicast(src) ||
+           src == s->cfg.addr;
+}
+
+static void ip_deliver(struct fa_stack *s, const struct fa_rx_ctx *rx,
+                       fa_time now)
+{
+    switch (rx->ip.proto) {
+    case FA_IPPROTO_ICMP:
+        fa_icmp_input(s, rx, now);
+        break;
+    case FA_IPPROTO_UDP:
+        fa_udp_input(s, rx, now);
+        break;
+    case FA_IPPROTO_TCP:
+        fa_count(s, FA_CNT_TCP_NO_HANDLER);
+        break;
+    default:
+        /* RFC 1122 §3.2.2.1: protocol unreachable for an unknown one. */
+        fa_count(s, FA_CNT_IP_UNKNOWN_PROTO);
+        fa_icmp_send_unreach(s, rx, FA_ICMP_UNREACH_PROTO, now);
+    }
+}
+
+void fa_ipv4_input(struct fa_stack *s, const uint8_t *pkt, size_t len,
+                   int link_broadcast, fa_time now)
+{
+    struct fa_rx_ctx rx = { .ip_pkt = pkt };
+    int drop = fa_ipv4_hdr_parse(pkt, len, &rx.ip);
+    if (!drop && bad_source(s, rx.ip.src))
+        drop = FA_CNT_IP_BAD_SRC;
+    int ip_broadcast = !drop && is_our_broadcast(s, rx.ip.dst);
+    if (!drop && rx.ip.dst != s->cfg.addr && !ip_broadcast)
+        drop = FA_CNT_IP_NOT_FOR_US;
+    /* No reassembly yet: any fragment (MF set or offset nonzero) goes. */
+    if (!drop && (rx.ip.frag & (FA_IPV4_MF | FA_IPV4_OFFSET_MASK)))
+        drop = FA_CNT_IP_FRAGMENT;
+    if (drop) {
+        fa_count(s, (unsigned)drop);
+        return;
+    }
+    rx.to_broadcast = link_broadcast || ip_broadcast;
+    ip_deliver(s, &rx, now);
+}
+
+static int next_hop(const struct fa_stack *s, uint32_t dst, uint32_t *hop)
+{
+    if (is_our_broadcast(s, dst)) {
+        *hop = 0xffffffffu;
+    } else if ((dst & s->mask) == (s->cfg.addr & s->mask)) {
+        *hop = dst;
+    } else if (s->cfg.gateway) {
+        *hop = s->cfg.gateway;
+    } else {
+        return -ENETUNREACH;
+    }
+    return 0;
+}
+
+int fa_ip_send(struct fa_stack *s, uint32_t dst, uint8_t proto, size_t len,
+               fa_time now)
+{
+    uint32_t hop;
+    if (len > fa_ip_payload_max(s)) {
+        fa_count(s, FA_CNT_IP_TOO_BIG);
+        return -EMSGSIZE;
+    }
+    if (next_hop(s, dst, &hop) < 0) {
+        fa_count(s, FA_CNT_IP_NO_ROUTE);
+        return -ENETUNREACH;
+    }
+    uint8_t *frame = s->tx;
+    size_t total = FA_IPV4_HLEN + len;
+    /* DF set: finack does not fragment (RFC 1191 path MTU discovery). */
+    fa_ipv4_hdr_emit(frame + FA_ETH_HLEN, (uint16_t)total, s->ip_id++,
+                 FA_IPV4_DF, s->cfg.ttl, proto, s->cfg.addr, dst);
+    fa_eth_emit(frame, fa_mac_broadcast, s->cfg.mac, FA_ETHERTYPE_IPV4);
+    return fa_arp_output(s, hop, frame, FA_ETH_HLEN + total, now);
+}

@@ -1,0 +1,166 @@
+/* stack.c — the stack object: configuration and its defaults, creation,
+ * the Ethernet demultiplexer that every received frame enters by, the
+ * timer entry point, and counters. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "iface.h"
+
+void fa_config_init(struct fa_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->prefix_len = 24;
+    cfg->mtu = 1500;
+    cfg->ttl = 64;
+    cfg->arp_cache_size = 64;
+    cfg->arp_queue_size = 16;
+    cfg->arp_reachable_time = 60 * FA_NS_PER_S;
+    cfg->arp_revalidate_time = 30 * FA_NS_PER_S;
+    cfg->arp_retry_interval = 1 * FA_NS_PER_S;
+    cfg->arp_max_requests = 3;
+    cfg->arp_gratuitous = 1;
+    cfg->icmp_error_rate = 100;
+    cfg->icmp_error_burst = 10;
+}
+
+const char *fa_config_check(const struct fa_config *cfg)
+{
+    if (!cfg->device.transmit)
+        return "device.transmit is required";
+    if (!cfg->rng.next)
+        return "rng.next is required";
+    if (cfg->addr == 0 || cfg->addr == 0xffffffffu ||
+        fa_ipv4_is_multicast(cfg->addr))
+        return "addr must be a unicast IPv4 address";
+    if (cfg->prefix_len < 1 || cfg->prefix_len > 32)
+        return "prefix_len must be 1..32";
+    if (cfg->mtu < 68 || cfg->mtu > 9000)
+        return "mtu must be 68..9000";
+    if (cfg->ttl == 0)
+        return "ttl must be 1..255";
+    if (cfg->arp_cache_size == 0 || cfg->arp_queue_size == 0)
+        return "arp_cache_size and arp_queue_size must be at least 1";
+    if (cfg->arp_max_requests == 0 || cfg->arp_retry_interval == 0)
+        return "arp_max_requests and arp_retry_interval must be nonzero";
+    if (cfg->arp_revalidate_time >= cfg->arp_reachable_time)
+        return "arp_revalidate_time must be below arp_reachable_time";
+    if (fa_mac_is_multicast(cfg->mac))
+        return "mac must be unicast";
+    return NULL;
+}
+
+static int alloc_tables(struct fa_stack *s)
+{
+    const struct fa_config *c = &s->cfg;
+    s->arp = calloc(c->arp_cache_size, sizeof *s->arp);
+    s->arp_wait = calloc(c->arp_queue_size, sizeof *s->arp_wait);
+    s->tx = malloc(s->frame_max);
+    uint8_t *frames = malloc((size_t)c->arp_queue_size * s->frame_max);
+    if (!s->arp || !s->arp_wait || !s->tx || !frames) {
+        free(frames);
+        return -ENOMEM;
+    }
+    for (unsigned i = 0; i < c->arp_queue_size; i++)
+        s->arp_wait[i].frame = frames + i * s->frame_max;
+    return 0;
+}
+
+int fa_stack_create(const struct fa_config *cfg, fa_time now,
+                    struct fa_stack **out)
+{
+    if (fa_config_check(cfg))
+        return -EINVAL;
+    struct fa_stack *s = calloc(1, sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    s->cfg = *cfg;
+    s->mask = fa_ipv4_mask(cfg->prefix_len);
+    s->frame_max = (size_t)cfg->mtu + FA_ETH_HLEN;
+    if (alloc_tables(s) < 0) {
+        fa_stack_destroy(s);
+        return -ENOMEM;
+    }
+    static const uint8_t zero_mac[FA_ETH_ALEN];
+    if (memcmp(s->cfg.mac, zero_mac, FA_ETH_ALEN) == 0) {
+        uint64_t r = cfg->rng.next(cfg->rng.ctx);
+        memcpy(s->cfg.mac, &r, FA_ETH_ALEN);
+        /* Locally administered (bit 1), unicast (bit 0 clear). */
+        s->cfg.mac[0] = (uint8_t)((s->cfg.mac[0] & 0xfc) | 0x02);
+    }
+    s->ip_id = (uint16_t)cfg->rng.next(cfg->rng.ctx);
+    s->icmp_credit = (fa_time)cfg->icmp_error_burst * FA_NS_PER_S /
+                     (cfg->icmp_error_rate ? cfg->icmp_error_rate : 1);
+    s->icmp_credit_at = now;
+    if (cfg->arp_gratuitous)
+        fa_arp_announce(s);
+    *out = s;
+    return 0;
+}
+
+void fa_stack_destroy(struct fa_stack *s)
+{
+    if (!s)
+        return;
+    if (s->arp_wait)
+        free(s->arp_wait[0].frame);
+    free(s->arp_wait);
+    free(s->arp);
+    free(s->tx);
+    free(s);
+}
+
+void fa_link_send(struct fa_stack *s, const uint8_t *frame, size_t len)
+{
+    if (s->cfg.device.transmit(s->cfg.device.ctx, frame, len) < 0) {
+        fa_count(s, FA_CNT_TX_DEVICE_ERRORS);
+        return;
+    }
+    fa_count(s, FA_CNT_TX_FRAMES);
+    s->counters[FA_CNT_TX_BYTES] += len;
+}
+
+void fa_stack_input(struct fa_stack *s, const uint8_t *frame, size_t len,
+                    fa_time now)
+{
+    struct fa_eth_view eth;
+    fa_count(s, FA_CNT_RX_FRAMES);
+    s->counters[FA_CNT_RX_BYTES] += len;
+
+    int drop = fa_eth_parse(frame, len, &eth);
+    if (!drop && len > s->frame_max)
+        drop = FA_CNT_ETH_OVERSIZE;
+    int to_broadcast = !drop && memcmp(eth.dst, fa_mac_broadcast, 6) == 0;
+    if (!drop && !to_broadcast && memcmp(eth.dst, s->cfg.mac, 6) != 0)
+        drop = FA_CNT_ETH_NOT_FOR_US;
+    if (drop) {
+        fa_count(s, (unsigned)drop);
+        return;
+    }
+    const uint8_t *payload = frame + FA_ETH_HLEN;
+    size_t payload_len = len - FA_ETH_HLEN;
+    switch (eth.type) {
+    case FA_ETHERTYPE_ARP:
+        fa_arp_input(s, payload, payload_len, now);
+        break;
+    case FA_ETHERTYPE_IPV4:
+        fa_ipv4_input(s, payload, payload_len, to_broadcast, now);
+        break;
+    default:
+        fa_count(s, FA_CNT_ETH_UNKNOWN_TYPE);
+    }
+}
+
+fa_time fa_stack_poll(struct fa_stack *s, fa_time now)
+{
+    return fa_arp_poll(s, now);
+}
+
+uint64_t fa_stack_counter(const struct fa_stack *s, unsigned id)
+{
+    return id < FA_CNT_COUNT ? s->counters[id] : 0;
+}
+
+const struct fa_config *fa_stack_config(const struct fa_stack *s)
+{
+    return &s->cfg;
+}

@@ -1,0 +1,80 @@
+# lib.sh — sourced by every kernel test. It makes one private network
+# namespace (unique name) holding a TAP device "fa0": the kernel's side
+# of it is 198.18.0.1/24, finack's is 198.18.0.2 (RFC 2544 benchmark
+# range). Nothing is routed out of the namespace. Everything is removed
+# on exit, failure or signal, and only processes this test started are
+# stopped, by PID.
+#
+#   . lib.sh; fa_setup "$1"          # $1: path of finack-host
+#   fa_start_host --pcap "$FA_TMP/x.pcap"
+#   fa_ns ping -c 3 198.18.0.2
+#   fa_stop_host; grep ... "$FA_TMP/host.out"
+set -eu
+
+FA_KERNEL_IP=198.18.0.1
+FA_FINACK_IP=198.18.0.2
+FA_NS=""
+FA_TMP=""
+FA_PIDS=""
+
+fa_skip() { echo "SKIP: $*"; exit 77; }
+fa_fail() { echo "FAIL: $*"; [ -n "$FA_TMP" ] && [ -f "$FA_TMP/host.out" ] && sed 's/^/  host| /' "$FA_TMP/host.out"; exit 1; }
+
+fa_cleanup() {
+    status=$?
+    for pid in $FA_PIDS; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in $FA_PIDS; do
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    [ -n "$FA_NS" ] && ip netns del "$FA_NS" 2>/dev/null || true
+    [ -n "$FA_TMP" ] && [ -z "${FA_KEEP:-}" ] && rm -rf "$FA_TMP"
+    exit $status
+}
+
+fa_setup() {
+    FINACK_HOST=$1
+    [ "$(id -u)" = 0 ] || fa_skip "needs root (network namespaces)"
+    [ -c /dev/net/tun ] || fa_skip "no /dev/net/tun"
+    command -v ip >/dev/null || fa_skip "no iproute2"
+    FA_NS="fa-$(basename "$0" .sh)-$$-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
+    FA_TMP=$(mktemp -d /tmp/finack-test.XXXXXX)
+    trap fa_cleanup EXIT
+    trap 'exit 130' INT TERM HUP
+    ip netns add "$FA_NS"
+    ip -n "$FA_NS" link set lo up
+    ip -n "$FA_NS" tuntap add dev fa0 mode tap
+    # Keep the kernel quiet on the TAP: no IPv6 router/MLD chatter.
+    ip netns exec "$FA_NS" sysctl -qw net.ipv6.conf.fa0.disable_ipv6=1
+    ip -n "$FA_NS" addr add "$FA_KERNEL_IP/24" dev fa0
+    ip -n "$FA_NS" link set fa0 up
+}
+
+# Runs a command inside the namespace.
+fa_ns() { ip netns exec "$FA_NS" "$@"; }
+
+# Starts finack-host on fa0 as 198.18.0.2 with extra options; returns
+# once it says it is up (at most 5 s).
+fa_start_host() {
+    ip netns exec "$FA_NS" "$FINACK_HOST" --tap fa0 --addr "$FA_FINACK_IP/24" "$@" \
+        > "$FA_TMP/host.out" 2>&1 &
+    FA_HOST_PID=$!
+    FA_PIDS="$FA_PIDS $FA_HOST_PID"
+    for _ in $(seq 100); do
+        grep -q 'finack-host: up' "$FA_TMP/host.out" 2>/dev/null && return 0
+        kill -0 "$FA_HOST_PID" 2>/dev/null || fa_fail "finack-host exited at start"
+        sleep 0.05
+    done
+    fa_fail "finack-host did not come up in 5 s"
+}
+
+# Stops finack-host (SIGTERM); it prints its counters to host.out.
+fa_stop_host() {
+    kill -TERM "$FA_HOST_PID"
+    wait "$FA_HOST_PID" || fa_fail "finack-host exited with status $?"
+}
+
+# The value of one finack counter from host.out (0 if absent).
+fa_counter() {
+    awk -v n="$1" '$1 == n { print $2; found = 1 } END { if (!found) print 0 }' "$FA_TMP/host.out"
+}
