@@ -58,8 +58,26 @@ extern "C" {
     X(UDP_BAD_CHECKSUM, drop, "UDP checksum wrong")                            \
     X(UDP_NO_PORT, drop, "UDP datagram to a port with no socket")              \
     X(TCP_TOO_SHORT, drop, "TCP segment shorter than its header")              \
+    X(TCP_BAD_OFFSET, drop, "TCP data offset < 5 or past the segment")         \
+    X(TCP_BAD_OPTIONS, drop, "TCP option with a bad length")                   \
     X(TCP_BAD_CHECKSUM, drop, "TCP checksum wrong")                            \
-    X(TCP_NO_HANDLER, drop, "TCP segment (no TCP in this build yet)")
+    X(TCP_BAD_FLAGS, drop, "TCP SYN with FIN or RST, or no flags at all")      \
+    X(TCP_TO_BROADCAST, drop, "TCP segment to a broadcast address")            \
+    X(TCP_NO_LISTENER, drop, "TCP segment to a closed port (RST sent)")        \
+    X(TCP_BACKLOG_FULL, drop, "SYN dropped: listener backlog full")            \
+    X(TCP_NO_MEMORY, drop, "SYN dropped: connection table full")              \
+    X(TCP_UNACCEPTABLE, drop, "TCP segment outside the window (ACK sent)")     \
+    X(TCP_BAD_ACK, drop, "TCP ACK of data never sent")                         \
+    X(TCP_STRAY, drop, "TCP segment ignored in its state (RFC 9293)")          \
+    X(TCP_OOO_FULL, drop, "out-of-order segment: no room to hold it")          \
+    X(TCP_SEGS_IN, traffic, "TCP segments received")                           \
+    X(TCP_SEGS_OUT, traffic, "TCP segments sent")                              \
+    X(TCP_RETRANSMITS, event, "TCP segments retransmitted")                    \
+    X(TCP_RST_OUT, event, "TCP resets sent")                                   \
+    X(TCP_RST_IN, event, "TCP resets accepted")                                \
+    X(TCP_CHALLENGE_ACKS, event, "RFC 5961 challenge ACKs sent")                \
+    X(TCP_CHALLENGE_LIMITED, event, "challenge ACK not sent: rate limit")      \
+    X(TCP_TIMEOUTS, event, "connections aborted by a retry or idle limit")
 
 enum fa_counter_id {
 #define FA_COUNTER_ENUM(name, kind, desc) FA_CNT_##name,

@@ -10,6 +10,7 @@
 #include <finack/prng.h>
 #include <finack/stack.h>
 #include <finack/tap.h>
+#include <finack/tcp.h>
 #include <finack/types.h>
 
 #endif

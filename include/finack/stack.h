@@ -20,6 +20,7 @@ extern "C" {
 #endif
 
 struct fa_stack;
+struct fa_tcp;
 
 struct fa_config {
     /* Interface identity. A zero MAC is replaced at create by a random
@@ -44,6 +45,31 @@ struct fa_config {
     /* ICMP error generation: a token bucket (RFC 1812 §4.3.2.8 style). */
     uint32_t icmp_error_rate;  /* errors per second; default 100 */
     uint32_t icmp_error_burst; /* bucket depth; default 10 */
+
+    /* TCP (RFC 9293). Times in ns. */
+    uint32_t tcp_max_conns;     /* sockets incl. listeners, half-open; 1024 */
+    uint32_t tcp_max_timewait;  /* compact TIME-WAIT entries; 4096 */
+    uint32_t tcp_sndbuf;        /* default SO_SNDBUF; 64 KiB */
+    uint32_t tcp_rcvbuf;        /* default SO_RCVBUF; 64 KiB */
+    fa_time tcp_rto_initial;    /* RFC 6298 §2.1: 1 s */
+    fa_time tcp_rto_min;        /* 200 ms (RFC 6298 §2.4 allows lower than 1 s) */
+    fa_time tcp_rto_max;        /* 60 s (RFC 6298 §2.5) */
+    uint8_t tcp_syn_retries;    /* SYN retransmissions before ETIMEDOUT; 6 */
+    uint8_t tcp_synack_retries; /* SYN-ACK retransmissions; 5 */
+    uint8_t tcp_data_retries;   /* data/FIN retransmissions; 15 */
+    fa_time tcp_msl;            /* TIME-WAIT is 2 x MSL; MSL 30 s */
+    fa_time tcp_fin_wait2_timeout; /* orphaned FIN-WAIT-2; 60 s */
+    fa_time tcp_delack;         /* delayed ACK, at most 200 ms; 40 ms */
+    fa_time tcp_keep_idle;      /* SO_KEEPALIVE defaults: 2 h, */
+    fa_time tcp_keep_intvl;     /* 75 s, */
+    uint8_t tcp_keep_cnt;       /* 9 probes (RFC 1122 §4.2.3.6) */
+    uint32_t tcp_challenge_ack_rate;  /* RFC 5961 §7: per second; 100 */
+    uint32_t tcp_challenge_ack_burst; /* 10 */
+    uint16_t tcp_port_min, tcp_port_max; /* ephemeral range 49152..65535 */
+    /* Called on every TCP state change (tracing, demos); may be NULL. */
+    void (*tcp_trace)(void *ctx, const struct fa_tcp *sock, int old_state,
+                      int new_state, fa_time now);
+    void *tcp_trace_ctx;
 
     /* Injected environment. device is required; rng is required. */
     struct fa_device device;

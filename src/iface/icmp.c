@@ -52,27 +52,6 @@ void fa_icmp_input(struct fa_stack *s, const struct fa_rx_ctx *rx,
     }
 }
 
-/* Token bucket kept in nanoseconds of credit: each error costs
- * 1 s / rate, the bucket holds burst errors' worth. */
-static int icmp_rate_allows(struct fa_stack *s, fa_time now)
-{
-    const struct fa_config *c = &s->cfg;
-    if (c->icmp_error_rate == 0)
-        return 0;
-    fa_time cost = FA_NS_PER_S / c->icmp_error_rate;
-    fa_time cap = cost * c->icmp_error_burst;
-    if (now > s->icmp_credit_at) {
-        s->icmp_credit += now - s->icmp_credit_at;
-        s->icmp_credit_at = now;
-    }
-    if (s->icmp_credit > cap)
-        s->icmp_credit = cap;
-    if (s->icmp_credit < cost)
-        return 0;
-    s->icmp_credit -= cost;
-    return 1;
-}
-
 /* RFC 1122 §3.2.2: never about an ICMP error, a broadcast or multicast
  * datagram, a non-initial fragment, or a source that is not one host. */
 static int icmp_error_allowed(const struct fa_stack *s,
@@ -95,7 +74,8 @@ void fa_icmp_send_unreach(struct fa_stack *s, const struct fa_rx_ctx *rx,
 {
     if (!icmp_error_allowed(s, rx))
         return;
-    if (!icmp_rate_allows(s, now)) {
+    if (!fa_bucket_take(&s->icmp_errors, s->cfg.icmp_error_rate,
+                        s->cfg.icmp_error_burst, now)) {
         fa_count(s, FA_CNT_ICMP_RATE_LIMITED);
         return;
     }

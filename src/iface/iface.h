@@ -32,6 +32,19 @@ struct fa_arp_waiting {
     uint8_t *frame;
 };
 
+/* A token bucket kept in nanoseconds of earned credit: each token costs
+ * 1 s / rate, the bucket holds burst tokens (ICMP errors, challenge ACKs). */
+struct fa_bucket {
+    fa_time credit, at;
+};
+void fa_bucket_init(struct fa_bucket *b, uint32_t rate, uint32_t burst,
+                    fa_time now);
+/* 1 and a token spent if one is there at now, else 0. */
+int fa_bucket_take(struct fa_bucket *b, uint32_t rate, uint32_t burst,
+                   fa_time now);
+
+struct fa_tcp_stack;
+
 struct fa_stack {
     struct fa_config cfg;
     uint32_t mask;
@@ -43,8 +56,8 @@ struct fa_stack {
     uint32_t arp_wait_seq;
 
     uint16_t ip_id;
-    fa_time icmp_credit; /* token bucket, in ns of earned sending time */
-    fa_time icmp_credit_at;
+    struct fa_bucket icmp_errors;
+    struct fa_tcp_stack *tcp;
 
     uint8_t *tx; /* one frame: Ethernet + IPv4 + payload */
 };

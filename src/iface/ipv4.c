@@ -2,6 +2,7 @@
  * ICMP, UDP and TCP) and output (routing to a next hop on the subnet or
  * the gateway, header emission, then ARP). RFC 791, RFC 1122 §3.2.1. */
 #include "iface.h"
+#include "../tcp/tcp.h"
 
 #include <errno.h>
 
@@ -30,7 +31,7 @@ static void ip_deliver(struct fa_stack *s, const struct fa_rx_ctx *rx,
         fa_udp_input(s, rx, now);
         break;
     case FA_IPPROTO_TCP:
-        fa_count(s, FA_CNT_TCP_NO_HANDLER);
+        fa_tcp_input(s, rx, now);
         break;
     default:
         /* RFC 1122 §3.2.2.1: protocol unreachable for an unknown one. */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "iface.h"
+#include "../tcp/tcp.h"
 
 void fa_config_init(struct fa_config *cfg)
 {
@@ -21,6 +22,26 @@ void fa_config_init(struct fa_config *cfg)
     cfg->arp_gratuitous = 1;
     cfg->icmp_error_rate = 100;
     cfg->icmp_error_burst = 10;
+    cfg->tcp_max_conns = 1024;
+    cfg->tcp_max_timewait = 4096;
+    cfg->tcp_sndbuf = 64 * 1024;
+    cfg->tcp_rcvbuf = 64 * 1024;
+    cfg->tcp_rto_initial = FA_NS_PER_S;
+    cfg->tcp_rto_min = 200 * FA_NS_PER_MS;
+    cfg->tcp_rto_max = 60 * FA_NS_PER_S;
+    cfg->tcp_syn_retries = 6;
+    cfg->tcp_synack_retries = 5;
+    cfg->tcp_data_retries = 15;
+    cfg->tcp_msl = 30 * FA_NS_PER_S;
+    cfg->tcp_fin_wait2_timeout = 60 * FA_NS_PER_S;
+    cfg->tcp_delack = 40 * FA_NS_PER_MS;
+    cfg->tcp_keep_idle = 2 * 3600 * FA_NS_PER_S;
+    cfg->tcp_keep_intvl = 75 * FA_NS_PER_S;
+    cfg->tcp_keep_cnt = 9;
+    cfg->tcp_challenge_ack_rate = 100;
+    cfg->tcp_challenge_ack_burst = 10;
+    cfg->tcp_port_min = 49152;
+    cfg->tcp_port_max = 65535;
 }
 
 const char *fa_config_check(const struct fa_config *cfg)
@@ -46,6 +67,19 @@ const char *fa_config_check(const struct fa_config *cfg)
         return "arp_revalidate_time must be below arp_reachable_time";
     if (fa_mac_is_multicast(cfg->mac))
         return "mac must be unicast";
+    if (cfg->tcp_max_conns == 0 || cfg->tcp_max_timewait == 0)
+        return "tcp_max_conns and tcp_max_timewait must be at least 1";
+    if (cfg->tcp_sndbuf < 256 || cfg->tcp_rcvbuf < 256)
+        return "tcp_sndbuf and tcp_rcvbuf must be at least 256";
+    if (cfg->tcp_rto_min == 0 || cfg->tcp_rto_min > cfg->tcp_rto_initial ||
+        cfg->tcp_rto_initial > cfg->tcp_rto_max)
+        return "tcp_rto_min <= tcp_rto_initial <= tcp_rto_max, nonzero";
+    if (cfg->tcp_delack > 200 * FA_NS_PER_MS)
+        return "tcp_delack must be at most 200 ms (RFC 9293 §3.8.6.3)";
+    if (cfg->tcp_msl == 0)
+        return "tcp_msl must be nonzero";
+    if (cfg->tcp_port_min == 0 || cfg->tcp_port_min > cfg->tcp_port_max)
+        return "tcp_port_min..tcp_port_max must be a nonempty range";
     return NULL;
 }
 
@@ -88,9 +122,12 @@ int fa_stack_create(const struct fa_config *cfg, fa_time now,
         s->cfg.mac[0] = (uint8_t)((s->cfg.mac[0] & 0xfc) | 0x02);
     }
     s->ip_id = (uint16_t)cfg->rng.next(cfg->rng.ctx);
-    s->icmp_credit = (fa_time)cfg->icmp_error_burst * FA_NS_PER_S /
-                     (cfg->icmp_error_rate ? cfg->icmp_error_rate : 1);
-    s->icmp_credit_at = now;
+    fa_bucket_init(&s->icmp_errors, cfg->icmp_error_rate,
+                   cfg->icmp_error_burst, now);
+    if (fa_tcp_stack_init(s) < 0) {
+        fa_stack_destroy(s);
+        return -ENOMEM;
+    }
     if (cfg->arp_gratuitous)
         fa_arp_announce(s);
     *out = s;
@@ -101,6 +138,7 @@ void fa_stack_destroy(struct fa_stack *s)
 {
     if (!s)
         return;
+    fa_tcp_stack_free(s);
     if (s->arp_wait)
         free(s->arp_wait[0].frame);
     free(s->arp_wait);
@@ -152,7 +190,9 @@ void fa_stack_input(struct fa_stack *s, const uint8_t *frame, size_t len,
 
 fa_time fa_stack_poll(struct fa_stack *s, fa_time now)
 {
-    return fa_arp_poll(s, now);
+    fa_time arp = fa_arp_poll(s, now);
+    fa_time tcp = fa_tcp_poll(s, now);
+    return arp < tcp ? arp : tcp;
 }
 
 uint64_t fa_stack_counter(const struct fa_stack *s, unsigned id)

@@ -138,6 +138,54 @@ int fa_icmp_parse(const uint8_t *msg, size_t len, struct fa_icmp_view *out);
 void fa_icmp_emit(uint8_t *msg, size_t len, uint8_t type, uint8_t code,
                   uint32_t rest);
 
+/* ---- TCP (RFC 9293 §3.1) --------------------------------------------- */
+#define FA_TCP_HLEN 20
+#define FA_TCP_FIN 0x01
+#define FA_TCP_SYN 0x02
+#define FA_TCP_RST 0x04
+#define FA_TCP_PSH 0x08
+#define FA_TCP_ACK 0x10
+#define FA_TCP_URG 0x20
+#define FA_TCP_OPT_MAX 40
+
+/* Options we understand. Window scale, timestamps and SACK are parsed
+ * now so that their support slots in without touching the parser. */
+struct fa_tcp_opts {
+    uint16_t mss;      /* 0 = absent */
+    uint8_t has_wscale, wscale;
+    uint8_t sack_ok;
+    uint8_t has_ts;
+    uint32_t ts_val, ts_ecr;
+    uint8_t sack_blocks; /* up to 4 (start, end) pairs */
+    uint32_t sack[4][2];
+};
+
+struct fa_tcp_view {
+    uint16_t sport, dport;
+    uint32_t seq, ack;
+    uint8_t hlen; /* data offset in bytes */
+    uint8_t flags;
+    uint16_t wnd; /* unscaled, as on the wire */
+    uint16_t urp;
+    struct fa_tcp_opts opts;
+    const uint8_t *data;
+    uint32_t data_len;
+};
+/* Checks length, data offset, options (malformed ones: RFC 9293 §3.1
+ * "must be prepared to handle an illegal option length ... without
+ * crashing"; we drop the segment) and the checksum over the pseudo
+ * header. Returns 0, FA_CNT_TCP_TOO_SHORT, FA_CNT_TCP_BAD_OFFSET,
+ * FA_CNT_TCP_BAD_OPTIONS or FA_CNT_TCP_BAD_CHECKSUM. */
+int fa_tcp_hdr_parse(const uint8_t *seg, size_t len, uint32_t src,
+                     uint32_t dst, struct fa_tcp_view *out);
+/* Writes a TCP header with the options set in opts (MSS, window scale,
+ * SACK-permitted; only on SYNs) at seg; returns the header length. The
+ * caller puts data after it and calls fa_tcp_hdr_checksum(). */
+size_t fa_tcp_hdr_emit(uint8_t *seg, uint16_t sport, uint16_t dport,
+                       uint32_t seq, uint32_t ack, uint8_t flags,
+                       uint16_t wnd, const struct fa_tcp_opts *opts);
+void fa_tcp_hdr_checksum(uint8_t *seg, size_t len, uint32_t src, uint32_t dst);
+
 /* Is addr a (limited or directed) broadcast, or multicast, for a subnet
  * of prefix_len bits containing net_addr? */
 int fa_ipv4_is_broadcast(uint32_t addr, uint32_t net_addr, uint8_t prefix_len);

@@ -113,3 +113,20 @@ uint64_t drops_total(const struct fa_stack *s)
             n += fa_stack_counter(s, i);
     return n;
 }
+
+size_t build_tcp(uint8_t *buf, uint16_t sport, uint16_t dport, uint32_t seq,
+                 uint32_t ack, uint8_t flags, uint16_t wnd, const uint8_t *opts,
+                 size_t olen, const uint8_t *data, size_t len)
+{
+    uint8_t seg[2048];
+    size_t hlen = fa_tcp_hdr_emit(seg, sport, dport, seq, ack, flags, wnd, NULL);
+    if (olen)
+        memcpy(seg + hlen, opts, olen);
+    hlen += olen;
+    seg[12] = (uint8_t)((hlen / 4) << 4);
+    if (len)
+        memcpy(seg + hlen, data, len);
+    fa_tcp_hdr_checksum(seg, hlen + len, IP_PEER, IP_US);
+    return build_ipv4(buf, mac_a, mac_peer, IP_PEER, IP_US, FA_IPPROTO_TCP, seg,
+                      hlen + len);
+}

@@ -35,6 +35,11 @@ size_t build_echo(uint8_t *buf, const uint8_t *eth_dst, uint32_t src,
 size_t build_udp(uint8_t *buf, const uint8_t *eth_dst, uint32_t src,
                  uint32_t dst, uint16_t sport, uint16_t dport,
                  const uint8_t *data, size_t len);
+/* A TCP segment from IP_PEER:sport to IP_US:dport; opts (olen bytes,
+ * a multiple of 4) go after the header. */
+size_t build_tcp(uint8_t *buf, uint16_t sport, uint16_t dport, uint32_t seq,
+                 uint32_t ack, uint8_t flags, uint16_t wnd, const uint8_t *opts,
+                 size_t olen, const uint8_t *data, size_t len);
 /* Recomputes the IPv4 header checksum of a frame after editing it. */
 void refresh_ip_checksum(uint8_t *frame);
 

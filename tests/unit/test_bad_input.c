@@ -77,11 +77,44 @@ static size_t udp_short(uint8_t *b) { size_t n = valid_udp(b); fa_put16(b + IPOF
 static size_t udp_len_long(uint8_t *b) { size_t n = valid_udp(b); fa_put16(b + IPOFF + 24, 200); return n; }
 static size_t udp_len_tiny(uint8_t *b) { size_t n = valid_udp(b); fa_put16(b + IPOFF + 24, 7); return n; }
 static size_t udp_checksum(uint8_t *b) { size_t n = valid_udp(b); b[n - 1] ^= 1; return n; }
-static size_t tcp_any(uint8_t *b)
+#define TCPOFF (IPOFF + 20)
+static size_t tcp_syn(uint8_t *b) { return build_tcp(b, 4000, 80, 1000, 0, FA_TCP_SYN, 8192, NULL, 0, NULL, 0); }
+static size_t tcp_short(uint8_t *b) { size_t n = tcp_syn(b); fa_put16(b + IPOFF + 2, 39); refresh_ip_checksum(b); return n - 1; }
+static size_t tcp_offset_low(uint8_t *b) { size_t n = tcp_syn(b); b[TCPOFF + 12] = 4 << 4; return n; }
+static size_t tcp_offset_past(uint8_t *b) { size_t n = tcp_syn(b); b[TCPOFF + 12] = 6 << 4; return n; }
+static size_t tcp_checksum(uint8_t *b) { size_t n = tcp_syn(b); b[TCPOFF + 4] ^= 1; return n; }
+static size_t tcp_opt_zero_len(uint8_t *b)
 {
-    uint8_t seg[20] = { 0 };
-    return build_ipv4(b, mac_a, mac_peer, IP_PEER, IP_US, FA_IPPROTO_TCP, seg, 20);
+    static const uint8_t o[4] = { 2, 0, 5, 180 }; /* MSS with length 0 */
+    return build_tcp(b, 4000, 80, 1000, 0, FA_TCP_SYN, 8192, o, 4, NULL, 0);
 }
+static size_t tcp_opt_past_header(uint8_t *b)
+{
+    static const uint8_t o[4] = { 1, 1, 8, 10 }; /* timestamps: 10 > 2 left */
+    return build_tcp(b, 4000, 80, 1000, 0, FA_TCP_SYN, 8192, o, 4, NULL, 0);
+}
+static size_t tcp_opt_truncated(uint8_t *b)
+{
+    static const uint8_t o[4] = { 1, 1, 1, 3 }; /* kind 3, no length byte */
+    return build_tcp(b, 4000, 80, 1000, 0, FA_TCP_SYN, 8192, o, 4, NULL, 0);
+}
+static size_t tcp_opt_bad_mss_len(uint8_t *b)
+{
+    static const uint8_t o[4] = { 2, 3, 5, 1 };
+    return build_tcp(b, 4000, 80, 1000, 0, FA_TCP_SYN, 8192, o, 4, NULL, 0);
+}
+static size_t tcp_syn_fin(uint8_t *b) { return build_tcp(b, 4000, 80, 1000, 0, FA_TCP_SYN | FA_TCP_FIN, 8192, NULL, 0, NULL, 0); }
+static size_t tcp_syn_rst(uint8_t *b) { return build_tcp(b, 4000, 80, 1000, 0, FA_TCP_SYN | FA_TCP_RST, 8192, NULL, 0, NULL, 0); }
+static size_t tcp_null(uint8_t *b) { return build_tcp(b, 4000, 80, 1000, 0, 0, 8192, NULL, 0, NULL, 0); }
+static size_t tcp_to_bcast(uint8_t *b)
+{
+    uint8_t seg[20];
+    fa_tcp_hdr_emit(seg, 4000, 80, 1, 0, FA_TCP_SYN, 100, NULL);
+    fa_tcp_hdr_checksum(seg, 20, IP_PEER, FA_IPV4(198, 18, 0, 255));
+    return build_ipv4(b, fa_mac_broadcast, mac_peer, IP_PEER, FA_IPV4(198, 18, 0, 255),
+                      FA_IPPROTO_TCP, seg, 20);
+}
+static size_t tcp_any(uint8_t *b) { return tcp_syn(b); }
 
 struct bad_case {
     const char *name;
@@ -129,7 +162,20 @@ static const struct bad_case cases[] = {
     { "UDP length 7", udp_len_tiny, FA_CNT_UDP_TOO_SHORT, 0 },
     { "UDP bad checksum", udp_checksum, FA_CNT_UDP_BAD_CHECKSUM, 0 },
     { "UDP closed port", valid_udp, FA_CNT_UDP_NO_PORT, 1 },
-    { "TCP without TCP", tcp_any, FA_CNT_TCP_NO_HANDLER, 0 },
+    { "TCP 19 bytes", tcp_short, FA_CNT_TCP_TOO_SHORT, 0 },
+    { "TCP data offset 4", tcp_offset_low, FA_CNT_TCP_BAD_OFFSET, 0 },
+    { "TCP data offset past end", tcp_offset_past, FA_CNT_TCP_BAD_OFFSET, 0 },
+    { "TCP bad checksum", tcp_checksum, FA_CNT_TCP_BAD_CHECKSUM, 0 },
+    { "TCP zero-length option", tcp_opt_zero_len, FA_CNT_TCP_BAD_OPTIONS, 0 },
+    { "TCP option past header", tcp_opt_past_header, FA_CNT_TCP_BAD_OPTIONS, 0 },
+    { "TCP option truncated", tcp_opt_truncated, FA_CNT_TCP_BAD_OPTIONS, 0 },
+    { "TCP MSS option length 3", tcp_opt_bad_mss_len, FA_CNT_TCP_BAD_OPTIONS, 0 },
+    { "TCP SYN+FIN", tcp_syn_fin, FA_CNT_TCP_BAD_FLAGS, 0 },
+    { "TCP SYN+RST", tcp_syn_rst, FA_CNT_TCP_BAD_FLAGS, 0 },
+    { "TCP to broadcast", tcp_to_bcast, FA_CNT_TCP_TO_BROADCAST, 0 },
+    /* RFC 9293 §3.10.7.1: answered with a reset, counted as a drop. */
+    { "TCP SYN to closed port", tcp_syn, FA_CNT_TCP_NO_LISTENER, 1 },
+    { "TCP no flags to closed port", tcp_null, FA_CNT_TCP_NO_LISTENER, 1 },
 };
 
 static struct fa_stack *fresh_stack(struct capture *cap, struct fa_prng *prng)
@@ -180,7 +226,9 @@ static void every_drop_counter_is_exercised(void **state)
         FA_CNT_TX_DEVICE_ERRORS, /* test_multistack */
         FA_CNT_ARP_CACHE_FULL, FA_CNT_ARP_QUEUE_FULL, FA_CNT_ARP_UNRESOLVED, /* test_arp */
         FA_CNT_ICMP_BCAST_ECHO, FA_CNT_IP_NO_ROUTE, FA_CNT_IP_TOO_BIG, /* test_ipv4_icmp */
-        FA_CNT_TCP_TOO_SHORT, FA_CNT_TCP_BAD_CHECKSUM, /* TCP issue */
+        /* test_tcp_*: they need a connection or a listener */
+        FA_CNT_TCP_BACKLOG_FULL, FA_CNT_TCP_NO_MEMORY, FA_CNT_TCP_UNACCEPTABLE,
+        FA_CNT_TCP_BAD_ACK, FA_CNT_TCP_STRAY, FA_CNT_TCP_OOO_FULL,
     };
     for (unsigned id = 0; id < FA_CNT_COUNT; id++) {
         if (!fa_counter_is_drop(id))

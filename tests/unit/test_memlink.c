@@ -48,7 +48,7 @@ static void delay_rate_and_order(void **state)
 static void two_stacks_resolve_and_ping(void **state)
 {
     (void)state;
-    struct pair p;
+    static struct pair p;
     pair_init(&p, NULL, NULL, 1);
     assert_int_equal(fa_stack_ping(p.stack[0], p.addr[1], 9, 1, (const uint8_t *)"x", 1, p.now), 0);
     pair_run_until(&p, 10 * FA_NS_PER_MS);

@@ -1,0 +1,141 @@
+/* finack/tcp.h — TCP sockets on a finack stack: a non-blocking,
+ * BSD-socket-like API. Every call takes the current time (the core reads
+ * no clock) and returns 0 or a count on success, a negative errno on
+ * failure, exactly where a POSIX call would set that errno.
+ *
+ *   struct fa_tcp *c;
+ *   fa_tcp_open(stack, &c);
+ *   fa_tcp_connect(c, FA_IPV4(198, 18, 0, 1), 80, now);  // -EINPROGRESS
+ *   ... when fa_tcp_events(c) & FA_TCP_EV_WRITABLE: fa_tcp_send(...)
+ *   ... fa_tcp_recv(...) returns bytes, 0 at end of stream, or -EAGAIN
+ *   fa_tcp_close(c, now);
+ *
+ * A handle stays valid until fa_tcp_close() or fa_tcp_abort() releases
+ * it; the connection itself may live on in the stack (FIN-WAIT, TIME-WAIT)
+ * as it does in a kernel. fa_stack_poll() drives every TCP timer. */
+#ifndef FINACK_TCP_H
+#define FINACK_TCP_H
+
+#include <finack/stack.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* RFC 9293 §3.3.2. */
+enum fa_tcp_state {
+    FA_TCP_CLOSED,
+    FA_TCP_LISTEN,
+    FA_TCP_SYN_SENT,
+    FA_TCP_SYN_RECEIVED,
+    FA_TCP_ESTABLISHED,
+    FA_TCP_FIN_WAIT_1,
+    FA_TCP_FIN_WAIT_2,
+    FA_TCP_CLOSE_WAIT,
+    FA_TCP_CLOSING,
+    FA_TCP_LAST_ACK,
+    FA_TCP_TIME_WAIT,
+};
+/* "SYN-SENT", "TIME-WAIT", ... as the RFC spells them. */
+const char *fa_tcp_state_name(enum fa_tcp_state state);
+
+struct fa_tcp;
+
+/* Readiness, as poll(2) would report it. */
+enum {
+    FA_TCP_EV_READABLE = 1,  /* recv() will not say -EAGAIN (data, EOF or error) */
+    FA_TCP_EV_WRITABLE = 2,  /* send() has room */
+    FA_TCP_EV_ACCEPT = 4,    /* listener: accept() has a connection */
+    FA_TCP_EV_HUP = 8,       /* peer sent FIN: no more data will come */
+    FA_TCP_EV_ERROR = 16,    /* fa_tcp_error() has a pending error */
+    FA_TCP_EV_CLOSED = 32,   /* lingering close finished: all data acknowledged */
+};
+
+int fa_tcp_open(struct fa_stack *stack, struct fa_tcp **out);
+/* addr 0 = our address; port 0 = an ephemeral port at connect. */
+int fa_tcp_bind(struct fa_tcp *sock, uint32_t addr, uint16_t port);
+/* backlog bounds half-open plus not-yet-accepted connections. */
+int fa_tcp_listen(struct fa_tcp *sock, int backlog);
+/* -EAGAIN when none is ready; the new handle is ESTABLISHED (or later). */
+int fa_tcp_accept(struct fa_tcp *listener, struct fa_tcp **out);
+/* Sends the SYN; returns -EINPROGRESS. The outcome: WRITABLE when
+ * established, or ERROR with -ECONNREFUSED / -ETIMEDOUT. */
+int fa_tcp_connect(struct fa_tcp *sock, uint32_t addr, uint16_t port,
+                   fa_time now);
+/* Bytes queued (may be fewer than len), -EAGAIN when the buffer is full,
+ * -EPIPE after shutdown(WR) or once the peer reset, -ENOTCONN before
+ * connecting. Never raises a signal. */
+long fa_tcp_send(struct fa_tcp *sock, const void *data, size_t len,
+                 fa_time now);
+/* Bytes read, 0 at end of stream, -EAGAIN, or -ECONNRESET / -ETIMEDOUT
+ * once (then 0). */
+long fa_tcp_recv(struct fa_tcp *sock, void *buf, size_t len, fa_time now);
+enum { FA_SHUT_RD = 0, FA_SHUT_WR = 1, FA_SHUT_RDWR = 2 };
+int fa_tcp_shutdown(struct fa_tcp *sock, int how, fa_time now);
+/* Releases the handle and closes the connection: FIN (or RST if received
+ * data is unread, RFC 9293 §3.10.4; or with SO_LINGER 0). With SO_LINGER
+ * t > 0 it returns -EINPROGRESS and keeps the handle until the close
+ * completes (EV_CLOSED) or t runs out (RST, EV_ERROR); call it again to
+ * release: it returns 0, or -ETIMEDOUT if the linger ran out. */
+int fa_tcp_close(struct fa_tcp *sock, fa_time now);
+/* Sends RST and releases the handle. */
+int fa_tcp_abort(struct fa_tcp *sock, fa_time now);
+
+enum fa_tcp_option {
+    FA_SO_SNDBUF,     /* bytes; before connect/listen; 256..16 MiB */
+    FA_SO_RCVBUF,     /* bytes; before connect/listen; decides window scale */
+    FA_SO_LINGER,     /* -1 off (default), else milliseconds (0 = abort) */
+    FA_SO_KEEPALIVE,  /* 0/1 */
+    FA_TCP_KEEPIDLE,  /* ms of idle before the first probe */
+    FA_TCP_KEEPINTVL, /* ms between probes */
+    FA_TCP_KEEPCNT,   /* unanswered probes before abort */
+    FA_TCP_NODELAY,   /* 0/1: disable Nagle */
+    FA_TCP_MAXSEG,    /* our MSS, 88..(mtu - 40); before connect/listen */
+};
+int fa_tcp_setopt(struct fa_tcp *sock, enum fa_tcp_option opt, long value);
+int fa_tcp_getopt(const struct fa_tcp *sock, enum fa_tcp_option opt,
+                  long *value);
+
+unsigned fa_tcp_events(const struct fa_tcp *sock);
+/* The pending error (as SO_ERROR): returns it and clears it; 0 if none. */
+int fa_tcp_error(struct fa_tcp *sock);
+enum fa_tcp_state fa_tcp_state(const struct fa_tcp *sock);
+
+struct fa_tcp_info {
+    enum fa_tcp_state state;
+    fa_time state_since;
+    uint32_t local_addr, remote_addr;
+    uint16_t local_port, remote_port;
+    uint32_t snd_una, snd_nxt, snd_wnd, rcv_nxt, rcv_wnd;
+    uint8_t snd_wscale, rcv_wscale;
+    uint16_t mss;
+    uint32_t cwnd, ssthresh;
+    fa_time srtt, rttvar, rto;
+    uint32_t send_queued;  /* bytes not yet acknowledged */
+    uint32_t recv_queued;  /* bytes not yet read */
+    uint64_t retransmits;
+    fa_time next_timer;    /* FA_TIME_NEVER if none armed */
+};
+void fa_tcp_get_info(const struct fa_tcp *sock, struct fa_tcp_info *info);
+
+/* An opaque pointer for the application. */
+void fa_tcp_set_user(struct fa_tcp *sock, void *user);
+void *fa_tcp_user(const struct fa_tcp *sock);
+/* Marks which application owns a socket (default 0); when it goes away,
+ * fa_stack_close_owner() closes each of its sockets as an OS closes a
+ * dead process's: FIN, or RST where received data is unread. Returns how
+ * many were closed. */
+void fa_tcp_set_owner(struct fa_tcp *sock, uint32_t owner);
+unsigned fa_stack_close_owner(struct fa_stack *stack, uint32_t owner,
+                              fa_time now);
+
+/* Connections in the stack (live and TIME-WAIT), for tools like
+ * finack-stat; visit() is called once each. */
+void fa_stack_tcp_walk(const struct fa_stack *stack,
+                       void (*visit)(void *ctx, const struct fa_tcp_info *),
+                       void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,482 @@
+/* tcp_api.c — the socket API of finack/tcp.h: the user calls of RFC 9293
+ * §3.10.1–§3.10.6 (OPEN, SEND, RECEIVE, CLOSE, ABORT, STATUS) in BSD
+ * socket form, with the errno values a POSIX programmer expects. */
+#include <errno.h>
+
+#include "tcp.h"
+
+static const char *const state_names[] = {
+    "CLOSED", "LISTEN", "SYN-SENT", "SYN-RECEIVED", "ESTABLISHED",
+    "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT", "CLOSING", "LAST-ACK",
+    "TIME-WAIT",
+};
+
+const char *fa_tcp_state_name(enum fa_tcp_state state)
+{
+    return (unsigned)state <= FA_TCP_TIME_WAIT ? state_names[state] : "?";
+}
+
+int fa_tcp_open(struct fa_stack *s, struct fa_tcp **out)
+{
+    struct fa_tcp *c = fa_tcp_alloc(s);
+    if (!c)
+        return -EMFILE;
+    c->flags |= TF_HANDLE;
+    *out = c;
+    return 0;
+}
+
+int fa_tcp_bind(struct fa_tcp *c, uint32_t addr, uint16_t port)
+{
+    struct fa_stack *s = c->stack;
+    if (c->state != FA_TCP_CLOSED || (c->flags & TF_BOUND))
+        return -EINVAL;
+    if (addr != 0 && addr != s->cfg.addr)
+        return -EADDRNOTAVAIL;
+    if (port && fa_tcp_port_in_use(s, port))
+        return -EADDRINUSE;
+    c->laddr = s->cfg.addr;
+    c->lport = port;
+    if (port)
+        c->flags |= TF_BOUND;
+    return 0;
+}
+
+int fa_tcp_listen(struct fa_tcp *c, int backlog)
+{
+    struct fa_stack *s = c->stack;
+    if (backlog < 1)
+        backlog = 1;
+    if (backlog > 65535)
+        backlog = 65535;
+    if (c->state == FA_TCP_LISTEN) {
+        c->backlog = (uint16_t)backlog;
+        return 0;
+    }
+    if (c->state != FA_TCP_CLOSED || c->err)
+        return -EINVAL;
+    if (!(c->flags & TF_BOUND)) {
+        uint16_t port = fa_tcp_ephemeral_port(s, 0, 0);
+        if (!port)
+            return -EADDRINUSE;
+        c->laddr = s->cfg.addr;
+        c->lport = port;
+        c->flags |= TF_BOUND;
+    }
+    c->backlog = (uint16_t)backlog;
+    c->queue_next = s->tcp->listeners;
+    s->tcp->listeners = c;
+    fa_tcp_set_state(c, FA_TCP_LISTEN, 0);
+    return 0;
+}
+
+int fa_tcp_accept(struct fa_tcp *l, struct fa_tcp **out)
+{
+    if (l->state != FA_TCP_LISTEN)
+        return -EINVAL;
+    struct fa_tcp *c = l->accept_head;
+    if (!c)
+        return -EAGAIN;
+    l->accept_head = c->queue_next;
+    if (!l->accept_head)
+        l->accept_tail = NULL;
+    l->pending--;
+    c->parent = NULL;
+    c->queue_next = NULL;
+    c->flags = (c->flags & ~TF_QUEUED) | TF_HANDLE;
+    *out = c;
+    return 0;
+}
+
+int fa_tcp_connect(struct fa_tcp *c, uint32_t addr, uint16_t port, fa_time now)
+{
+    struct fa_stack *s = c->stack;
+    switch (c->state) {
+    case FA_TCP_CLOSED:
+        break;
+    case FA_TCP_SYN_SENT:
+    case FA_TCP_SYN_RECEIVED:
+        return -EALREADY;
+    case FA_TCP_LISTEN:
+        return -EINVAL;
+    default:
+        return -EISCONN;
+    }
+    if (c->err || c->snd.buf)
+        return -EINVAL; /* a socket connects once */
+    if (port == 0 || addr == 0 || fa_ipv4_is_multicast(addr) ||
+        fa_ipv4_is_broadcast(addr, s->cfg.addr, s->cfg.prefix_len))
+        return -EINVAL;
+    if (!(c->flags & TF_BOUND)) {
+        c->lport = fa_tcp_ephemeral_port(s, addr, port);
+        if (!c->lport)
+            return -EADDRNOTAVAIL;
+        c->flags |= TF_BOUND;
+    }
+    c->laddr = s->cfg.addr;
+    if (fa_tcp_lookup(s, c->laddr, c->lport, addr, port) ||
+        fa_tcp_tw_lookup(s, c->laddr, c->lport, addr, port))
+        return -EADDRINUSE;
+    c->raddr = addr;
+    c->rport = port;
+    if (fa_tcp_conn_setup(c, now) < 0)
+        return -ENOMEM;
+    fa_tcp_hash_insert(c);
+    fa_tcp_set_state(c, FA_TCP_SYN_SENT, now);
+    fa_tcp_send_syn(c, now); /* L1 */
+    return -EINPROGRESS;
+}
+
+long fa_tcp_send(struct fa_tcp *c, const void *data, size_t len, fa_time now)
+{
+    switch (c->state) {
+    case FA_TCP_ESTABLISHED:
+    case FA_TCP_CLOSE_WAIT: /* half-close: we may still send (L11) */
+        break;
+    case FA_TCP_SYN_SENT:
+    case FA_TCP_SYN_RECEIVED:
+        return -EAGAIN;
+    case FA_TCP_CLOSED:
+        /* Reset or timed out: EPIPE, never a signal (L20). */
+        return c->snd.buf || c->err ? -EPIPE : -ENOTCONN;
+    case FA_TCP_LISTEN:
+        return -ENOTCONN;
+    default:
+        return -EPIPE; /* we sent our FIN */
+    }
+    if (c->flags & TF_SHUT_WR)
+        return -EPIPE;
+    if (len > UINT32_MAX)
+        len = UINT32_MAX;
+    uint32_t n = fa_ring_write(&c->snd, data, (uint32_t)len);
+    if (n == 0)
+        return len ? -EAGAIN : 0;
+    fa_tcp_output(c, now);
+    return (long)n;
+}
+
+/* After the application read: if the window can open by the receiver
+ * SWS step (RFC 9293 §3.8.6.2.2), tell the peer now. */
+static void maybe_window_update(struct fa_tcp *c, fa_time now)
+{
+    uint32_t edge = c->rcv_nxt + fa_tcp_rcv_space(c);
+    uint32_t step = c->rcv.size / 2 < c->mss ? c->rcv.size / 2 : c->mss;
+    if (seq_gt(edge, c->rcv_adv) && edge - c->rcv_adv >= step &&
+        (c->state == FA_TCP_ESTABLISHED || c->state == FA_TCP_FIN_WAIT_1 ||
+         c->state == FA_TCP_FIN_WAIT_2)) {
+        c->flags |= TF_ACK_NOW;
+        fa_tcp_output(c, now);
+    }
+}
+
+long fa_tcp_recv(struct fa_tcp *c, void *buf, size_t len, fa_time now)
+{
+    if (c->rcv.len && !(c->flags & TF_SHUT_RD)) {
+        uint32_t n = len < c->rcv.len ? (uint32_t)len : c->rcv.len;
+        fa_ring_copy_out(&c->rcv, 0, buf, n);
+        fa_ring_consume(&c->rcv, n);
+        maybe_window_update(c, now);
+        return (long)n;
+    }
+    if (c->err && !(c->flags & TF_ERROR_EOF)) {
+        int e = c->err;
+        c->err = 0;
+        c->flags |= TF_ERROR_EOF;
+        return e;
+    }
+    if ((c->flags & (TF_FIN_RCVD | TF_SHUT_RD | TF_ERROR_EOF)) ||
+        (c->state == FA_TCP_CLOSED && c->rcv.buf))
+        return 0;
+    if (c->state == FA_TCP_CLOSED || c->state == FA_TCP_LISTEN)
+        return -ENOTCONN;
+    return -EAGAIN;
+}
+
+/* Queues our FIN: the state moves now, the FIN goes when the data
+ * before it has (RFC 9293 §3.10.4). */
+static void shut_write(struct fa_tcp *c, fa_time now)
+{
+    if (c->flags & TF_SHUT_WR)
+        return;
+    c->flags |= TF_SHUT_WR;
+    if (c->state == FA_TCP_ESTABLISHED || c->state == FA_TCP_SYN_RECEIVED)
+        fa_tcp_set_state(c, FA_TCP_FIN_WAIT_1, now); /* L10 */
+    else if (c->state == FA_TCP_CLOSE_WAIT)
+        fa_tcp_set_state(c, FA_TCP_LAST_ACK, now);   /* L11 */
+    fa_tcp_output(c, now);
+}
+
+int fa_tcp_shutdown(struct fa_tcp *c, int how, fa_time now)
+{
+    if (how < FA_SHUT_RD || how > FA_SHUT_RDWR)
+        return -EINVAL;
+    if (c->state == FA_TCP_CLOSED || c->state == FA_TCP_LISTEN ||
+        c->state == FA_TCP_SYN_SENT)
+        return -ENOTCONN;
+    if (how != FA_SHUT_WR)
+        c->flags |= TF_SHUT_RD;
+    if (how != FA_SHUT_RD)
+        shut_write(c, now);
+    return 0;
+}
+
+static void close_listener(struct fa_tcp *l, fa_time now)
+{
+    struct fa_stack *s = l->stack;
+    /* Queued and half-open children die with it, with a reset. */
+    for (uint32_t i = 0; i < s->cfg.tcp_max_conns; i++) {
+        struct fa_tcp *c = &s->tcp->pool[i];
+        if (c->stack && c->parent == l) {
+            fa_tcp_send_rst(c, now);
+            fa_tcp_terminate(c, 0, now);
+        }
+    }
+    fa_tcp_set_state(l, FA_TCP_CLOSED, now);
+    fa_tcp_free(l);
+}
+
+/* The handle goes; the connection finishes on its own (an orphan). */
+static void release(struct fa_tcp *c, fa_time now)
+{
+    c->flags &= ~(TF_HANDLE | TF_LINGERING);
+    switch (c->state) {
+    case FA_TCP_CLOSED:
+        fa_tcp_free(c);
+        return;
+    case FA_TCP_TIME_WAIT:
+        fa_tcp_tw_enter(c, now);
+        return;
+    case FA_TCP_FIN_WAIT_2:
+        c->t_close = now + c->stack->cfg.tcp_fin_wait2_timeout; /* L16 */
+        break;
+    default:
+        break;
+    }
+    fa_tcp_timer_update(c);
+}
+
+static int abort_conn(struct fa_tcp *c, fa_time now)
+{
+    if (c->state != FA_TCP_CLOSED && c->state != FA_TCP_SYN_SENT &&
+        c->state != FA_TCP_LISTEN)
+        fa_tcp_send_rst(c, now);
+    c->flags &= ~TF_HANDLE;
+    if (c->state == FA_TCP_LISTEN)
+        close_listener(c, now);
+    else
+        fa_tcp_terminate(c, 0, now);
+    return 0;
+}
+
+int fa_tcp_close(struct fa_tcp *c, fa_time now)
+{
+    if (c->flags & TF_LINGERING) {
+        /* Second call of a lingering close: done, failed, or not yet. */
+        if (c->state == FA_TCP_CLOSED && c->err == -ETIMEDOUT) {
+            fa_tcp_free(c);
+            return -ETIMEDOUT;
+        }
+        if (!(c->flags & TF_CLOSE_DONE) && c->state != FA_TCP_CLOSED)
+            return -EINPROGRESS;
+        release(c, now);
+        return 0;
+    }
+    switch (c->state) {
+    case FA_TCP_LISTEN:
+        close_listener(c, now);
+        return 0;
+    case FA_TCP_CLOSED:
+        fa_tcp_free(c);
+        return 0;
+    case FA_TCP_SYN_SENT: /* "delete the TCB" */
+        c->flags &= ~TF_HANDLE;
+        fa_tcp_terminate(c, 0, now);
+        return 0;
+    default:
+        break;
+    }
+    /* L17: SO_LINGER 0 aborts. L19: unread data means the application
+     * lost data the peer sent: reset (RFC 9293 §3.10.4, RFC 2525 §2.17). */
+    if (c->linger_ms == 0 || (c->rcv.len && !(c->flags & TF_SHUT_RD)))
+        return abort_conn(c, now);
+    shut_write(c, now);
+    if (c->linger_ms > 0) {
+        /* L18: the handle stays until the FIN is acknowledged or the
+         * linger time runs out. */
+        c->flags |= TF_LINGERING;
+        if (c->state != FA_TCP_TIME_WAIT && c->state != FA_TCP_FIN_WAIT_2) {
+            c->t_close = now + (fa_time)c->linger_ms * FA_NS_PER_MS;
+            fa_tcp_timer_update(c);
+            return -EINPROGRESS;
+        }
+    }
+    release(c, now);
+    return 0;
+}
+
+int fa_tcp_abort(struct fa_tcp *c, fa_time now)
+{
+    return abort_conn(c, now);
+}
+
+int fa_tcp_setopt(struct fa_tcp *c, enum fa_tcp_option opt, long v)
+{
+    int unopened = c->state == FA_TCP_CLOSED && !c->snd.buf;
+    switch (opt) {
+    case FA_SO_SNDBUF:
+    case FA_SO_RCVBUF:
+        if (!unopened)
+            return -EISCONN;
+        if (v < 256 || v > 16 * 1024 * 1024)
+            return -EINVAL;
+        *(opt == FA_SO_SNDBUF ? &c->sndbuf : &c->rcvbuf) = (uint32_t)v;
+        return 0;
+    case FA_SO_LINGER:
+        if (v < -1 || v > 3600 * 1000)
+            return -EINVAL;
+        c->linger_ms = (int32_t)v;
+        return 0;
+    case FA_SO_KEEPALIVE:
+    case FA_TCP_NODELAY: {
+        uint32_t f = opt == FA_SO_KEEPALIVE ? TF_KEEPALIVE : TF_NODELAY;
+        c->flags = v ? c->flags | f : c->flags & ~f;
+        if (opt == FA_SO_KEEPALIVE && c->stack && c->state != FA_TCP_CLOSED) {
+            fa_tcp_arm_keepalive(c, c->last_rcv);
+            fa_tcp_timer_update(c);
+        }
+        return 0;
+    }
+    case FA_TCP_KEEPIDLE:
+    case FA_TCP_KEEPINTVL:
+        if (v < 1)
+            return -EINVAL;
+        *(opt == FA_TCP_KEEPIDLE ? &c->keep_idle : &c->keep_intvl) =
+            (fa_time)v * FA_NS_PER_MS;
+        return 0;
+    case FA_TCP_KEEPCNT:
+        if (v < 1 || v > 255)
+            return -EINVAL;
+        c->keep_cnt = (uint8_t)v;
+        return 0;
+    case FA_TCP_MAXSEG:
+        if (!unopened)
+            return -EISCONN;
+        if (v < 88 || v > c->stack->cfg.mtu - FA_IPV4_HLEN - FA_TCP_HLEN)
+            return -EINVAL;
+        c->user_mss = (uint16_t)v;
+        return 0;
+    }
+    return -ENOPROTOOPT;
+}
+
+int fa_tcp_getopt(const struct fa_tcp *c, enum fa_tcp_option opt, long *v)
+{
+    switch (opt) {
+    case FA_SO_SNDBUF: *v = c->snd.buf ? c->snd.size : c->sndbuf; return 0;
+    case FA_SO_RCVBUF: *v = c->rcv.buf ? c->rcv.size : c->rcvbuf; return 0;
+    case FA_SO_LINGER: *v = c->linger_ms; return 0;
+    case FA_SO_KEEPALIVE: *v = !!(c->flags & TF_KEEPALIVE); return 0;
+    case FA_TCP_NODELAY: *v = !!(c->flags & TF_NODELAY); return 0;
+    case FA_TCP_KEEPIDLE: *v = (long)(c->keep_idle / FA_NS_PER_MS); return 0;
+    case FA_TCP_KEEPINTVL: *v = (long)(c->keep_intvl / FA_NS_PER_MS); return 0;
+    case FA_TCP_KEEPCNT: *v = c->keep_cnt; return 0;
+    case FA_TCP_MAXSEG: *v = c->snd.buf ? c->mss : c->user_mss; return 0;
+    }
+    return -ENOPROTOOPT;
+}
+
+unsigned fa_tcp_events(const struct fa_tcp *c)
+{
+    unsigned ev = 0;
+    if (c->state == FA_TCP_LISTEN)
+        return c->accept_head ? FA_TCP_EV_ACCEPT : 0;
+    int dead = c->state == FA_TCP_CLOSED && (c->snd.buf || c->err);
+    if (c->rcv.len || (c->flags & (TF_FIN_RCVD | TF_SHUT_RD)) || c->err || dead)
+        ev |= FA_TCP_EV_READABLE;
+    if (((c->state == FA_TCP_ESTABLISHED || c->state == FA_TCP_CLOSE_WAIT) &&
+         !(c->flags & TF_SHUT_WR) && fa_ring_space(&c->snd)) || dead)
+        ev |= FA_TCP_EV_WRITABLE;
+    if (c->flags & TF_FIN_RCVD)
+        ev |= FA_TCP_EV_HUP;
+    if (c->err)
+        ev |= FA_TCP_EV_ERROR;
+    if (c->flags & TF_CLOSE_DONE)
+        ev |= FA_TCP_EV_CLOSED;
+    return ev;
+}
+
+int fa_tcp_error(struct fa_tcp *c)
+{
+    int e = c->err;
+    c->err = 0;
+    return e;
+}
+
+enum fa_tcp_state fa_tcp_state(const struct fa_tcp *c)
+{
+    return (enum fa_tcp_state)c->state;
+}
+
+void fa_tcp_get_info(const struct fa_tcp *c, struct fa_tcp_info *i)
+{
+    *i = (struct fa_tcp_info){
+        .state = (enum fa_tcp_state)c->state, .state_since = c->state_since,
+        .local_addr = c->laddr, .remote_addr = c->raddr,
+        .local_port = c->lport, .remote_port = c->rport,
+        .snd_una = c->snd_una, .snd_nxt = c->snd_nxt, .snd_wnd = c->snd_wnd,
+        .rcv_nxt = c->rcv_nxt,
+        .rcv_wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0,
+        .snd_wscale = c->snd_wscale, .rcv_wscale = c->rcv_wscale, .mss = c->mss,
+        .cwnd = c->cwnd, .ssthresh = c->ssthresh,
+        .srtt = c->srtt, .rttvar = c->rttvar, .rto = c->rto,
+        .send_queued = c->snd.len, .recv_queued = c->rcv.len,
+        .retransmits = c->retransmits, .next_timer = c->heap_key,
+    };
+}
+
+void fa_tcp_set_user(struct fa_tcp *c, void *user) { c->user = user; }
+void *fa_tcp_user(const struct fa_tcp *c) { return c->user; }
+void fa_tcp_set_owner(struct fa_tcp *c, uint32_t owner) { c->owner = owner; }
+
+unsigned fa_stack_close_owner(struct fa_stack *s, uint32_t owner, fa_time now)
+{
+    /* L22: as an OS does for a dead process: each socket it held is
+     * closed; FIN, or RST where received data was never read. A lingering
+     * close is not waited for: nobody is left to wait. */
+    unsigned n = 0;
+    for (uint32_t i = 0; i < s->cfg.tcp_max_conns; i++) {
+        struct fa_tcp *c = &s->tcp->pool[i];
+        if (!c->stack || !(c->flags & TF_HANDLE) || c->owner != owner)
+            continue;
+        if (c->linger_ms > 0)
+            c->linger_ms = -1;
+        fa_tcp_close(c, now);
+        n++;
+    }
+    return n;
+}
+
+void fa_stack_tcp_walk(const struct fa_stack *s,
+                       void (*visit)(void *ctx, const struct fa_tcp_info *),
+                       void *ctx)
+{
+    const struct fa_tcp_stack *t = s->tcp;
+    for (uint32_t i = 0; i < s->cfg.tcp_max_conns; i++) {
+        const struct fa_tcp *c = &t->pool[i];
+        if (!c->stack)
+            continue;
+        struct fa_tcp_info info;
+        fa_tcp_get_info(c, &info);
+        visit(ctx, &info);
+    }
+    for (uint32_t i = t->tw_oldest; i != UINT32_MAX; i = t->tw[i].next) {
+        const struct fa_tcp_tw *e = &t->tw[i];
+        struct fa_tcp_info info = {
+            .state = FA_TCP_TIME_WAIT, .local_addr = e->laddr,
+            .remote_addr = e->raddr, .local_port = e->lport,
+            .remote_port = e->rport, .snd_nxt = e->snd_nxt,
+            .rcv_nxt = e->rcv_nxt, .next_timer = e->expires,
+        };
+        visit(ctx, &info);
+    }
+}

@@ -1,0 +1,584 @@
+/* tcp_in.c — SEGMENT ARRIVES (RFC 9293 §3.10.7), in the RFC's order:
+ *
+ *   fa_tcp_input        demultiplex: connection, TIME-WAIT, listener, none
+ *   closed_input        §3.10.7.1 CLOSED
+ *   listen_input        §3.10.7.2 LISTEN
+ *   syn_sent_input      §3.10.7.3 SYN-SENT
+ *   sync_input          §3.10.7.4 all other states, steps one to eight:
+ *     check_sequence    first: acceptability, trimming to the window
+ *     check_rst         second: RST, with RFC 5961 §3.2
+ *     check_syn         fourth: SYN, with RFC 5961 §4
+ *     check_ack         fifth: ACK, with RFC 5961 §5.2
+ *     process_text      seventh: segment text
+ *     process_fin       eighth: FIN
+ *
+ * (Step three, security, does not apply; step six, URG, is ignored: the
+ * urgent pointer is not supported, RFC 6093 advises against its use.)
+ * Functions that may free the connection return 1 when they did. */
+#include <errno.h>
+
+#include "tcp.h"
+
+static uint32_t seg_len(const struct fa_tcp_view *seg)
+{
+    return seg->data_len + !!(seg->flags & FA_TCP_SYN) + !!(seg->flags & FA_TCP_FIN);
+}
+
+static void challenge_ack(struct fa_tcp *c, fa_time now)
+{
+    struct fa_stack *s = c->stack;
+    /* RFC 5961 §7: challenge ACKs are rate-limited. */
+    if (!fa_bucket_take(&s->tcp->challenge, s->cfg.tcp_challenge_ack_rate,
+                        s->cfg.tcp_challenge_ack_burst, now)) {
+        fa_count(s, FA_CNT_TCP_CHALLENGE_LIMITED);
+        return;
+    }
+    fa_count(s, FA_CNT_TCP_CHALLENGE_ACKS);
+    fa_tcp_send_ack(c, now);
+}
+
+/* Options of the peer's SYN: MSS (RFC 9293 §3.7.1, 536 when absent) and
+ * window scale (RFC 7323 §2.2: both must send it, else neither scales). */
+static void take_syn_options(struct fa_tcp *c, const struct fa_tcp_view *seg)
+{
+    uint16_t peer_mss = seg->opts.mss ? seg->opts.mss : 536;
+    if (peer_mss < c->mss)
+        c->mss = peer_mss;
+    if (c->mss < 64)
+        c->mss = 64;
+    if (seg->opts.has_wscale) {
+        c->flags |= TF_WSCALE;
+        c->snd_wscale = seg->opts.wscale;
+    } else {
+        c->flags &= ~TF_WSCALE;
+        c->snd_wscale = c->rcv_wscale = 0;
+    }
+    fa_tcp_cc_init(c); /* the initial window depends on the MSS */
+}
+
+/* ---- §3.10.7.1 CLOSED ------------------------------------------------ */
+static void closed_input(struct fa_stack *s, uint32_t laddr, uint32_t raddr,
+                         const struct fa_tcp_view *seg, fa_time now)
+{
+    fa_count(s, FA_CNT_TCP_NO_LISTENER);
+    fa_tcp_reset_for(s, laddr, raddr, seg, now);
+}
+
+/* ---- §3.10.7.2 LISTEN ------------------------------------------------ */
+static void inherit_options(struct fa_tcp *c, const struct fa_tcp *l)
+{
+    c->sndbuf = l->sndbuf;
+    c->rcvbuf = l->rcvbuf;
+    c->linger_ms = l->linger_ms;
+    c->keep_idle = l->keep_idle;
+    c->keep_intvl = l->keep_intvl;
+    c->keep_cnt = l->keep_cnt;
+    c->user_mss = l->user_mss;
+    c->owner = l->owner;
+    c->flags |= l->flags & (TF_NODELAY | TF_KEEPALIVE);
+}
+
+static void listen_input(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
+                         const struct fa_tcp_view *seg, fa_time now)
+{
+    struct fa_stack *s = l->stack;
+    if (seg->flags & FA_TCP_RST) { /* first: an RST is ignored */
+        fa_count(s, FA_CNT_TCP_STRAY);
+        return;
+    }
+    if (seg->flags & FA_TCP_ACK) { /* second: any ACK is bad here */
+        fa_count(s, FA_CNT_TCP_STRAY);
+        fa_tcp_reset_for(s, laddr, raddr, seg, now);
+        return;
+    }
+    if (!(seg->flags & FA_TCP_SYN)) { /* fourth: anything else, drop */
+        fa_count(s, FA_CNT_TCP_STRAY);
+        return;
+    }
+    /* third: a SYN. The backlog bounds half-open plus unaccepted (L2). */
+    if (l->pending >= l->backlog) {
+        fa_count(s, FA_CNT_TCP_BACKLOG_FULL);
+        return;
+    }
+    struct fa_tcp *c = fa_tcp_alloc(s);
+    if (!c) {
+        fa_count(s, FA_CNT_TCP_NO_MEMORY);
+        return;
+    }
+    inherit_options(c, l);
+    c->laddr = laddr;
+    c->lport = seg->dport;
+    c->raddr = raddr;
+    c->rport = seg->sport;
+    c->flags |= TF_PASSIVE | TF_BOUND;
+    if (fa_tcp_conn_setup(c, now) < 0) {
+        fa_count(s, FA_CNT_TCP_NO_MEMORY);
+        fa_tcp_free(c);
+        return;
+    }
+    c->parent = l;
+    l->pending++;
+    /* "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ ... ISS should be
+     * selected and a SYN segment sent of the form
+     * <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>." Data in the SYN is not
+     * queued; the peer sends it again once the connection exists. */
+    c->irs = seg->seq;
+    c->rcv_nxt = c->rcv_adv = seg->seq + 1;
+    take_syn_options(c, seg);
+    c->snd_wnd = c->max_snd_wnd = seg->wnd; /* a SYN's window is unscaled */
+    c->snd_wl1 = seg->seq;
+    c->snd_wl2 = c->iss;
+    c->last_rcv = now;
+    fa_tcp_hash_insert(c);
+    fa_tcp_set_state(c, FA_TCP_SYN_RECEIVED, now);
+    fa_tcp_send_syn(c, now);
+}
+
+/* ---- §3.10.7.3 SYN-SENT ---------------------------------------------- */
+static void rtt_on_ack(struct fa_tcp *c, uint32_t ack, fa_time now)
+{
+    if (c->rtt_start && seq_gt(ack, c->rtt_seq)) {
+        fa_tcp_rtt_sample(c, now - c->rtt_start);
+        c->rtt_start = 0;
+    }
+}
+
+static void established(struct fa_tcp *c, const struct fa_tcp_view *seg,
+                        fa_time now)
+{
+    c->snd_wnd = (uint32_t)seg->wnd << ((seg->flags & FA_TCP_SYN) ? 0 : c->snd_wscale);
+    c->max_snd_wnd = c->snd_wnd > c->max_snd_wnd ? c->snd_wnd : c->max_snd_wnd;
+    c->snd_wl1 = seg->seq;
+    c->snd_wl2 = seg->ack;
+    rtt_on_ack(c, seg->ack, now);
+    c->retries = 0;
+    c->t_rexmit = FA_TIME_NEVER;
+    fa_tcp_set_state(c, FA_TCP_ESTABLISHED, now);
+    fa_tcp_arm_keepalive(c, now);
+}
+
+static void syn_sent_input(struct fa_tcp *c, const struct fa_tcp_view *seg,
+                           fa_time now)
+{
+    struct fa_stack *s = c->stack;
+    int ack = (seg->flags & FA_TCP_ACK) != 0;
+    /* first: an ACK that does not acknowledge our SYN (an old duplicate,
+     * L4) is answered <SEQ=SEG.ACK><CTL=RST>; we stay in SYN-SENT. */
+    if (ack && (seq_le(seg->ack, c->iss) || seq_gt(seg->ack, c->snd_max))) {
+        fa_count(s, FA_CNT_TCP_BAD_ACK);
+        fa_tcp_reset_for(s, c->laddr, c->raddr, seg, now);
+        return;
+    }
+    /* second: RST. Acceptable only with an acceptable ACK (RFC 5961
+     * §3.2 for SYN-SENT): the connection is refused (L6). */
+    if (seg->flags & FA_TCP_RST) {
+        if (!ack) {
+            fa_count(s, FA_CNT_TCP_STRAY);
+            return;
+        }
+        fa_count(s, FA_CNT_TCP_RST_IN);
+        fa_tcp_terminate(c, -ECONNREFUSED, now);
+        return;
+    }
+    if (!(seg->flags & FA_TCP_SYN)) { /* fifth: neither SYN nor RST */
+        fa_count(s, FA_CNT_TCP_STRAY);
+        return;
+    }
+    /* fourth: SYN. */
+    c->irs = seg->seq;
+    c->rcv_nxt = c->rcv_adv = seg->seq + 1;
+    take_syn_options(c, seg);
+    c->last_rcv = now;
+    if (ack) {
+        c->snd_una = seg->ack;
+        /* "If SND.UNA > ISS (our SYN has been ACKed), change the
+         * connection state to ESTABLISHED, form an ACK segment
+         * <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and send it." (L1) */
+        established(c, seg, now);
+        c->flags |= TF_ACK_NOW;
+        fa_tcp_output(c, now);
+        return;
+    }
+    /* "Otherwise, enter SYN-RECEIVED, form a SYN,ACK segment
+     * <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> and send it." (L5) */
+    c->snd_wnd = c->max_snd_wnd = seg->wnd;
+    c->snd_wl1 = seg->seq;
+    fa_tcp_set_state(c, FA_TCP_SYN_RECEIVED, now);
+    c->retries = 0;
+    fa_tcp_send_syn(c, now);
+}
+
+/* ---- §3.10.7.4 other states ------------------------------------------ */
+
+/* first: is the segment acceptable? Trims it to the window. Returns 0 to
+ * go on, 1 to stop (handled or dropped). */
+static int check_sequence(struct fa_tcp *c, struct fa_tcp_view *seg,
+                          fa_time now)
+{
+    uint32_t wnd = fa_tcp_rcv_space(c);
+    uint32_t len = seg_len(seg);
+    uint32_t seq = seg->seq;
+    int in_wnd_start = seq_ge(seq, c->rcv_nxt) && seq_lt(seq, c->rcv_nxt + wnd);
+    int in_wnd_end = seq_ge(seq + len - 1, c->rcv_nxt) &&
+                     seq_lt(seq + len - 1, c->rcv_nxt + wnd);
+    int ok = len == 0 ? (wnd == 0 ? seq == c->rcv_nxt
+                                  : seq_ge(seq, c->rcv_nxt) && seq_lt(seq, c->rcv_nxt + wnd))
+                      : wnd > 0 && (in_wnd_start || in_wnd_end);
+    if (!ok && wnd == 0 && seq == c->rcv_nxt) {
+        /* "special allowance should be made to accept valid ACKs, URGs,
+         * and RSTs": keep the control part, drop the text and FIN. */
+        seg->data_len = 0;
+        seg->flags &= (uint8_t)~FA_TCP_FIN;
+        return 0;
+    }
+    if (!ok) {
+        fa_count(c->stack, FA_CNT_TCP_UNACCEPTABLE);
+        if (seg->flags & FA_TCP_RST)
+            return 1;
+        if (c->state == FA_TCP_SYN_RECEIVED && (seg->flags & FA_TCP_SYN) &&
+            seq == c->irs) {
+            /* The peer's SYN again: our SYN-ACK was lost. Resend it now
+             * rather than wait for our timer (as Linux does). */
+            fa_tcp_send_syn(c, now);
+            return 1;
+        }
+        if (c->state == FA_TCP_TIME_WAIT && (seg->flags & FA_TCP_FIN))
+            c->t_close = now + 2 * c->stack->cfg.tcp_msl; /* L14 restart */
+        fa_tcp_send_ack(c, now);
+        return 1;
+    }
+    /* Trim what lies before RCV.NXT (a retransmission overlapping what
+     * we have) and what lies beyond the window. */
+    if (seq_lt(seq, c->rcv_nxt)) {
+        uint32_t skip = c->rcv_nxt - seq;
+        if (seg->flags & FA_TCP_SYN) {
+            seg->flags &= (uint8_t)~FA_TCP_SYN;
+            skip--;
+            seg->seq++;
+        }
+        if (skip > seg->data_len)
+            skip = seg->data_len;
+        seg->data += skip;
+        seg->data_len -= skip;
+        seg->seq += skip;
+    }
+    uint32_t room = c->rcv_nxt + wnd - seg->seq;
+    if (seg->data_len > room) {
+        seg->data_len = room;
+        seg->flags &= (uint8_t)~FA_TCP_FIN; /* the FIN lies beyond too */
+    }
+    return 0;
+}
+
+/* second: RST. RFC 5961 §3.2: only an RST exactly at RCV.NXT resets; one
+ * elsewhere in the window is answered with a challenge ACK (L21). */
+static int check_rst(struct fa_tcp *c, const struct fa_tcp_view *seg,
+                     fa_time now)
+{
+    if (!(seg->flags & FA_TCP_RST))
+        return 0;
+    if (seg->seq != c->rcv_nxt) {
+        challenge_ack(c, now);
+        return 1;
+    }
+    fa_count(c->stack, FA_CNT_TCP_RST_IN);
+    switch (c->state) {
+    case FA_TCP_SYN_RECEIVED:
+        /* From a passive open: back to LISTEN, i.e. this half-open entry
+         * goes and the listener is untouched (L4). From an active open:
+         * "connection refused". */
+        fa_tcp_terminate(c, (c->flags & TF_PASSIVE) ? 0 : -ECONNREFUSED, now);
+        break;
+    case FA_TCP_ESTABLISHED:
+    case FA_TCP_FIN_WAIT_1:
+    case FA_TCP_FIN_WAIT_2:
+    case FA_TCP_CLOSE_WAIT:
+        fa_tcp_terminate(c, -ECONNRESET, now);
+        break;
+    default: /* CLOSING, LAST-ACK, TIME-WAIT */
+        fa_tcp_terminate(c, 0, now);
+    }
+    return 1;
+}
+
+/* fourth: SYN in a synchronized state (RFC 5961 §4: challenge ACK). */
+static int check_syn(struct fa_tcp *c, const struct fa_tcp_view *seg,
+                     fa_time now)
+{
+    if (!(seg->flags & FA_TCP_SYN))
+        return 0;
+    if (c->state == FA_TCP_SYN_RECEIVED && (c->flags & TF_PASSIVE)) {
+        /* "return this connection to the LISTEN state and return" */
+        fa_count(c->stack, FA_CNT_TCP_STRAY);
+        fa_tcp_terminate(c, 0, now);
+        return 1;
+    }
+    challenge_ack(c, now);
+    return 1;
+}
+
+static int our_fin_acked(const struct fa_tcp *c)
+{
+    return (c->flags & TF_FIN_SENT) && c->snd_una == c->snd_max;
+}
+
+static void queue_for_accept(struct fa_tcp *c)
+{
+    struct fa_tcp *l = c->parent;
+    c->flags |= TF_QUEUED;
+    c->queue_next = NULL;
+    if (l->accept_tail)
+        l->accept_tail->queue_next = c;
+    else
+        l->accept_head = c;
+    l->accept_tail = c;
+}
+
+/* An ACK that moves SND.UNA: free acknowledged bytes, time the RTT,
+ * grow the congestion window, restart or stop the retransmission timer
+ * (RFC 6298 §5.2, §5.3). */
+static void ack_advances(struct fa_tcp *c, uint32_t ack, fa_time now)
+{
+    uint32_t acked = ack - c->snd_una;
+    uint32_t data = acked < c->snd.len ? acked : c->snd.len;
+    fa_ring_consume(&c->snd, data);
+    c->snd_una = ack;
+    if (seq_lt(c->snd_nxt, ack))
+        c->snd_nxt = ack;
+    rtt_on_ack(c, ack, now);
+    c->retries = 0;
+    fa_tcp_cc_ack(c, acked, now);
+    if (c->snd_una == c->snd_max)
+        c->t_rexmit = FA_TIME_NEVER;
+    else
+        fa_tcp_arm_rexmit(c, now);
+}
+
+/* fifth: the ACK field. Returns 1 when processing stops here. */
+static int check_ack(struct fa_tcp *c, const struct fa_tcp_view *seg,
+                     fa_time now)
+{
+    struct fa_stack *s = c->stack;
+    if (!(seg->flags & FA_TCP_ACK)) {
+        fa_count(s, FA_CNT_TCP_STRAY);
+        return 1;
+    }
+    if (c->state == FA_TCP_SYN_RECEIVED) {
+        if (!(seq_lt(c->snd_una, seg->ack) && seq_le(seg->ack, c->snd_max))) {
+            fa_count(s, FA_CNT_TCP_BAD_ACK);
+            fa_tcp_reset_for(s, c->laddr, c->raddr, seg, now);
+            return 1;
+        }
+        established(c, seg, now); /* L2, L5 */
+        if ((c->flags & TF_PASSIVE) && c->parent)
+            queue_for_accept(c);
+    }
+    /* RFC 5961 §5.2: acceptable only within [SND.UNA - MAX.SND.WND,
+     * SND.NXT]; RFC 9293: an ACK of data not yet sent is answered with an
+     * ACK and dropped. (SND.NXT here is snd_max: after a go-back the
+     * peer may rightly acknowledge beyond snd_nxt.) */
+    if (seq_gt(seg->ack, c->snd_max) ||
+        seq_lt(seg->ack, c->snd_una - c->max_snd_wnd)) {
+        fa_count(s, FA_CNT_TCP_BAD_ACK);
+        fa_tcp_send_ack(c, now);
+        return 1;
+    }
+    uint32_t wnd = (uint32_t)seg->wnd << c->snd_wscale;
+    if (seq_gt(seg->ack, c->snd_una)) {
+        ack_advances(c, seg->ack, now);
+    } else if (seg->ack == c->snd_una && seg->data_len == 0 &&
+               !(seg->flags & FA_TCP_FIN) && wnd == c->snd_wnd &&
+               c->snd_una != c->snd_max) {
+        fa_tcp_cc_dupack(c, now); /* RFC 5681 §2 DUPLICATE ACKNOWLEDGMENT */
+    }
+    /* Window update, if the segment is newer than the last one used. */
+    if (seq_lt(c->snd_wl1, seg->seq) ||
+        (c->snd_wl1 == seg->seq && seq_le(c->snd_wl2, seg->ack))) {
+        c->snd_wnd = wnd;
+        c->snd_wl1 = seg->seq;
+        c->snd_wl2 = seg->ack;
+        if (wnd > c->max_snd_wnd)
+            c->max_snd_wnd = wnd;
+    }
+    switch (c->state) {
+    case FA_TCP_FIN_WAIT_1:
+        if (our_fin_acked(c)) {
+            fa_tcp_set_state(c, FA_TCP_FIN_WAIT_2, now);
+            if (c->flags & TF_LINGERING)
+                c->flags |= TF_CLOSE_DONE;
+            if (fa_tcp_orphan(c) || (c->flags & TF_LINGERING))
+                c->t_close = now + s->cfg.tcp_fin_wait2_timeout; /* L16 */
+        }
+        break;
+    case FA_TCP_CLOSING:
+        if (our_fin_acked(c))
+            return 0; /* TIME-WAIT is entered by process_fin's caller */
+        break;
+    case FA_TCP_LAST_ACK:
+        if (our_fin_acked(c)) {
+            if (c->flags & TF_LINGERING)
+                c->flags |= TF_CLOSE_DONE;
+            fa_tcp_terminate(c, 0, now); /* L11: CLOSED, all freed */
+            return 1;
+        }
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+/* Enters TIME-WAIT for 2 x MSL (L14); a connection nobody holds moves to
+ * the compact table. Returns 1 if c was freed. */
+static int enter_time_wait(struct fa_tcp *c, fa_time now)
+{
+    fa_tcp_set_state(c, FA_TCP_TIME_WAIT, now);
+    c->t_rexmit = c->t_persist = c->t_keep = FA_TIME_NEVER;
+    c->t_close = now + 2 * c->stack->cfg.tcp_msl;
+    if (c->flags & TF_LINGERING)
+        c->flags |= TF_CLOSE_DONE;
+    if (c->flags & TF_ACK_NOW)
+        fa_tcp_send_ack(c, now);
+    if (fa_tcp_orphan(c)) {
+        fa_tcp_tw_enter(c, now);
+        return 1;
+    }
+    fa_tcp_timer_update(c);
+    return 0;
+}
+
+/* seventh: segment text. Returns 1 if c was freed. */
+static int process_text(struct fa_tcp *c, const struct fa_tcp_view *seg,
+                        fa_time now)
+{
+    if (seg->data_len == 0)
+        return 0;
+    if (c->state != FA_TCP_ESTABLISHED && c->state != FA_TCP_FIN_WAIT_1 &&
+        c->state != FA_TCP_FIN_WAIT_2) {
+        fa_count(c->stack, FA_CNT_TCP_STRAY); /* after the peer's FIN */
+        return 0;
+    }
+    if (fa_tcp_orphan(c) || (c->flags & TF_SHUT_RD)) {
+        /* Nobody will ever read it: the application closed. Like Linux
+         * (and RFC 9293 §3.10.4's spirit), reset, so the writer learns
+         * (L20: its next send fails with EPIPE). */
+        fa_tcp_send_rst(c, now);
+        fa_tcp_terminate(c, 0, now);
+        return 1;
+    }
+    uint32_t before = c->rcv_nxt;
+    long gained = fa_tcp_rcv_data(c, seg->seq, seg->data, seg->data_len);
+    if (gained < 0) {
+        fa_count(c->stack, FA_CNT_TCP_OOO_FULL);
+        c->flags |= TF_ACK_NOW;
+    } else if (seg->seq != before || c->ooo_count || (uint32_t)gained > seg->data_len) {
+        /* RFC 5681 §4.2: ACK at once an out-of-order segment (a duplicate
+         * ACK) and one that fills a hole. */
+        c->flags |= TF_ACK_NOW;
+    } else if (c->flags & TF_ACK_DELAYED) {
+        c->flags |= TF_ACK_NOW; /* RFC 9293 §3.8.6.3: every second segment */
+    } else {
+        c->flags |= TF_ACK_DELAYED;
+        c->t_delack = now + c->stack->cfg.tcp_delack;
+    }
+    return 0;
+}
+
+/* eighth: FIN, once it is in sequence (it may have come ahead of data
+ * still missing). Returns 1 if c was freed. */
+static int process_fin(struct fa_tcp *c, const struct fa_tcp_view *seg,
+                       fa_time now)
+{
+    if (seg->flags & FA_TCP_FIN) {
+        c->flags |= TF_FIN_OOO;
+        c->fin_seq = seg->seq + seg->data_len;
+        c->flags |= TF_ACK_NOW;
+    }
+    if (!(c->flags & TF_FIN_OOO) || c->fin_seq != c->rcv_nxt ||
+        (c->flags & TF_FIN_RCVD))
+        return 0;
+    /* "advance RCV.NXT over the FIN, and send an acknowledgment" */
+    c->flags = (c->flags & ~TF_FIN_OOO) | TF_FIN_RCVD | TF_ACK_NOW;
+    c->rcv_nxt++;
+    switch (c->state) {
+    case FA_TCP_SYN_RECEIVED:
+    case FA_TCP_ESTABLISHED:
+        fa_tcp_set_state(c, FA_TCP_CLOSE_WAIT, now); /* L11 */
+        fa_tcp_arm_keepalive(c, now);
+        break;
+    case FA_TCP_FIN_WAIT_1:
+        /* Our FIN acked by this very segment: straight to TIME-WAIT
+         * (L12); otherwise a simultaneous close: CLOSING (L13). */
+        if (our_fin_acked(c))
+            return enter_time_wait(c, now);
+        fa_tcp_set_state(c, FA_TCP_CLOSING, now);
+        break;
+    case FA_TCP_FIN_WAIT_2:
+        return enter_time_wait(c, now); /* L10 */
+    default:
+        break;
+    }
+    return 0;
+}
+
+static void sync_input(struct fa_tcp *c, struct fa_tcp_view *seg, fa_time now)
+{
+    c->last_rcv = now;
+    c->keep_probes = 0;
+    fa_tcp_arm_keepalive(c, now);
+    if (check_sequence(c, seg, now) || check_rst(c, seg, now) ||
+        check_syn(c, seg, now) || check_ack(c, seg, now))
+        return;
+    if (c->state == FA_TCP_CLOSING && our_fin_acked(c)) {
+        enter_time_wait(c, now); /* L13 */
+        return;
+    }
+    if (process_text(c, seg, now) || process_fin(c, seg, now))
+        return;
+    fa_tcp_output(c, now);
+}
+
+void fa_tcp_input(struct fa_stack *s, const struct fa_rx_ctx *rx, fa_time now)
+{
+    struct fa_tcp_view seg;
+    int drop = fa_tcp_hdr_parse(rx->ip.payload, rx->ip.payload_len, rx->ip.src,
+                                rx->ip.dst, &seg);
+    /* RFC 1122 §4.2.3.10: never a connection to a broadcast address. */
+    if (!drop && rx->to_broadcast)
+        drop = FA_CNT_TCP_TO_BROADCAST;
+    /* SYN with FIN or RST makes no sense in any state; drop it, as
+     * Linux does, rather than let either half act. */
+    if (!drop && (seg.flags & FA_TCP_SYN) && (seg.flags & (FA_TCP_FIN | FA_TCP_RST)))
+        drop = FA_CNT_TCP_BAD_FLAGS;
+    if (drop) {
+        fa_count(s, (unsigned)drop);
+        return;
+    }
+    fa_count(s, FA_CNT_TCP_SEGS_IN);
+    uint32_t laddr = rx->ip.dst, raddr = rx->ip.src;
+    struct fa_tcp *c = fa_tcp_lookup(s, laddr, seg.dport, raddr, seg.sport);
+    if (c) {
+        if (c->state == FA_TCP_SYN_SENT)
+            syn_sent_input(c, &seg, now);
+        else
+            sync_input(c, &seg, now);
+        return;
+    }
+    struct fa_tcp_tw *tw = fa_tcp_tw_lookup(s, laddr, seg.dport, raddr, seg.sport);
+    struct fa_tcp *l = fa_tcp_find_listener(s, laddr, seg.dport);
+    if (tw) {
+        /* RFC 9293 §3.10.7.4 / RFC 1122 §4.2.2.13: a new SYN above the
+         * old sequence space may reopen a TIME-WAIT connection. */
+        if (l && (seg.flags & FA_TCP_SYN) && !(seg.flags & FA_TCP_ACK) &&
+            seq_gt(seg.seq, tw->rcv_nxt)) {
+            fa_tcp_tw_remove(s, tw);
+        } else {
+            fa_tcp_tw_input(s, tw, &seg, now);
+            return;
+        }
+    }
+    if (l)
+        listen_input(l, laddr, raddr, &seg, now);
+    else
+        closed_input(s, laddr, raddr, &seg, now);
+}

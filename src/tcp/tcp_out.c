@@ -1,0 +1,237 @@
+/* tcp_out.c — building and sending TCP segments, and the output
+ * decision: how much of the send buffer may go now given the peer's
+ * window, the congestion window, Nagle and sender-side silly-window
+ * avoidance; when the FIN goes; and ACKs, window updates and resets.
+ * Segments are built in place in the stack's transmit buffer. */
+#include "tcp.h"
+
+static uint16_t syn_mss(const struct fa_tcp *c)
+{
+    /* RFC 9293 §3.7.1: what we can receive, from our MTU. */
+    uint16_t mtu_mss = (uint16_t)(c->stack->cfg.mtu - FA_IPV4_HLEN - FA_TCP_HLEN);
+    return c->user_mss && c->user_mss < mtu_mss ? c->user_mss : mtu_mss;
+}
+
+uint16_t fa_tcp_window_field(struct fa_tcp *c)
+{
+    uint32_t space = fa_tcp_rcv_space(c);
+    uint32_t edge = c->rcv_nxt + space;
+    uint32_t held = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+    /* RFC 9293 §3.8.6.2.2: move the right edge only by at least
+     * min(buffer / 2, MSS); never move it left (§3.8.6). */
+    uint32_t step = c->rcv.size / 2 < c->mss ? c->rcv.size / 2 : c->mss;
+    uint32_t wnd = seq_gt(edge, c->rcv_adv) && edge - c->rcv_adv >= step
+                       ? space : held;
+    uint32_t field = wnd >> c->rcv_wscale;
+    if (held && (field << c->rcv_wscale) < held)
+        field++; /* round up rather than shrink the offered edge */
+    if (field > 65535)
+        field = 65535;
+    uint32_t adv = c->rcv_nxt + (field << c->rcv_wscale);
+    if (seq_gt(adv, c->rcv_adv))
+        c->rcv_adv = adv;
+    return (uint16_t)field;
+}
+
+/* Writes and sends one segment whose data is len bytes at offset off of
+ * the send ring. */
+static void send_segment(struct fa_tcp *c, uint32_t seq, uint8_t flags,
+                         uint32_t off, uint32_t len, fa_time now)
+{
+    struct fa_stack *s = c->stack;
+    uint8_t *seg = fa_ip_payload(s);
+    struct fa_tcp_opts opts = { 0 };
+    uint16_t wnd;
+    if (flags & FA_TCP_SYN) {
+        opts.mss = syn_mss(c);
+        /* RFC 7323 §1.3: offer a scale in a SYN; in a SYN-ACK only if
+         * the peer offered one. The SYN's own window is never scaled. */
+        if (!(flags & FA_TCP_ACK) || (c->flags & TF_WSCALE)) {
+            opts.has_wscale = 1;
+            opts.wscale = c->rcv_wscale;
+        }
+        uint32_t space = fa_tcp_rcv_space(c);
+        wnd = space > 65535 ? 65535 : (uint16_t)space;
+        c->rcv_adv = c->rcv_nxt + wnd;
+    } else {
+        wnd = fa_tcp_window_field(c);
+    }
+    uint32_t ack = (flags & FA_TCP_ACK) ? c->rcv_nxt : 0;
+    size_t hlen = fa_tcp_hdr_emit(seg, c->lport, c->rport, seq, ack, flags,
+                                  wnd, &opts);
+    if (len)
+        fa_ring_copy_out(&c->snd, off, seg + hlen, len);
+    fa_tcp_hdr_checksum(seg, hlen + len, c->laddr, c->raddr);
+    fa_count(s, FA_CNT_TCP_SEGS_OUT);
+    if (flags & FA_TCP_ACK) {
+        c->flags &= ~(TF_ACK_NOW | TF_ACK_DELAYED);
+        c->t_delack = FA_TIME_NEVER;
+    }
+    fa_ip_send(s, c->raddr, FA_IPPROTO_TCP, hlen + len, now);
+}
+
+void fa_tcp_send_syn(struct fa_tcp *c, fa_time now)
+{
+    uint8_t flags = FA_TCP_SYN;
+    if (c->state == FA_TCP_SYN_RECEIVED)
+        flags |= FA_TCP_ACK;
+    send_segment(c, c->iss, flags, 0, 0, now);
+    c->snd_nxt = c->iss + 1;
+    c->snd_max = seq_max(c->snd_max, c->snd_nxt);
+    if (c->retries == 0 && c->rtt_start == 0) {
+        c->rtt_start = now;
+        c->rtt_seq = c->iss;
+    }
+    fa_tcp_arm_rexmit(c, now);
+    fa_tcp_timer_update(c);
+}
+
+void fa_tcp_send_ack(struct fa_tcp *c, fa_time now)
+{
+    send_segment(c, c->snd_nxt, FA_TCP_ACK, 0, 0, now);
+    fa_tcp_timer_update(c);
+}
+
+void fa_tcp_send_rst(struct fa_tcp *c, fa_time now)
+{
+    /* RFC 9293 §3.10.5 (ABORT): <SEQ=SND.NXT><CTL=RST>. */
+    fa_count(c->stack, FA_CNT_TCP_RST_OUT);
+    fa_tcp_send_bare(c->stack, c->laddr, c->lport, c->raddr, c->rport,
+                     c->snd_nxt, c->rcv_nxt, FA_TCP_RST | FA_TCP_ACK, 0, now);
+}
+
+void fa_tcp_send_bare(struct fa_stack *s, uint32_t laddr, uint16_t lport,
+                      uint32_t raddr, uint16_t rport, uint32_t seq,
+                      uint32_t ack, uint8_t flags, uint16_t wnd, fa_time now)
+{
+    uint8_t *seg = fa_ip_payload(s);
+    size_t hlen = fa_tcp_hdr_emit(seg, lport, rport, seq, ack, flags, wnd, NULL);
+    fa_tcp_hdr_checksum(seg, hlen, laddr, raddr);
+    fa_count(s, FA_CNT_TCP_SEGS_OUT);
+    fa_ip_send(s, raddr, FA_IPPROTO_TCP, hlen, now);
+}
+
+void fa_tcp_reset_for(struct fa_stack *s, uint32_t laddr, uint32_t raddr,
+                      const struct fa_tcp_view *seg, fa_time now)
+{
+    /* RFC 9293 §3.10.7.1: never answer a reset; otherwise make the RST
+     * acceptable to the sender of the offending segment. */
+    if (seg->flags & FA_TCP_RST)
+        return;
+    fa_count(s, FA_CNT_TCP_RST_OUT);
+    if (seg->flags & FA_TCP_ACK) {
+        fa_tcp_send_bare(s, laddr, seg->dport, raddr, seg->sport, seg->ack, 0,
+                         FA_TCP_RST, 0, now);
+    } else {
+        uint32_t len = seg->data_len + !!(seg->flags & FA_TCP_SYN) +
+                       !!(seg->flags & FA_TCP_FIN);
+        fa_tcp_send_bare(s, laddr, seg->dport, raddr, seg->sport, 0,
+                         seg->seq + len, FA_TCP_RST | FA_TCP_ACK, 0, now);
+    }
+}
+
+/* Bytes in the send ring not yet sent (the FIN is not in the ring). */
+static uint32_t unsent(const struct fa_tcp *c)
+{
+    uint32_t sent = c->snd_nxt - c->snd_una;
+    return sent >= c->snd.len ? 0 : c->snd.len - sent;
+}
+
+/* RFC 1122 §4.2.3.4 (Nagle) and RFC 9293 §3.8.6.2.1 (sender SWS): may a
+ * segment of len bytes go now? */
+static int worth_sending(const struct fa_tcp *c, uint32_t len, uint32_t left,
+                         int fin)
+{
+    if (len == c->mss)
+        return 1;
+    if (len == left && (fin || (c->flags & TF_NODELAY) || c->snd_nxt == c->snd_una))
+        return 1;
+    return c->max_snd_wnd && len >= c->max_snd_wnd / 2;
+}
+
+static int may_send_data(const struct fa_tcp *c)
+{
+    return c->state == FA_TCP_ESTABLISHED || c->state == FA_TCP_CLOSE_WAIT ||
+           c->state == FA_TCP_FIN_WAIT_1 || c->state == FA_TCP_LAST_ACK ||
+           c->state == FA_TCP_CLOSING;
+}
+
+/* Sends one segment from snd_nxt if the rules allow; returns its length
+ * in sequence space (0 when nothing went). */
+static uint32_t output_one(struct fa_tcp *c, fa_time now)
+{
+    uint32_t in_flight = c->snd_nxt - c->snd_una;
+    uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
+    uint32_t usable = wnd > in_flight ? wnd - in_flight : 0;
+    uint32_t left = unsent(c);
+    uint32_t len = left < c->mss ? left : c->mss;
+    if (len > usable)
+        len = usable;
+    /* The FIN follows the last byte, needs one unit of window, and goes
+     * again only after a go-back (snd_nxt pulled back below it). */
+    int fin = (c->flags & TF_SHUT_WR) && len == left && usable > len &&
+              !((c->flags & TF_FIN_SENT) && c->snd_nxt == c->snd_max);
+    if (len == 0 && !fin)
+        return 0;
+    if (len && !worth_sending(c, len, left, fin))
+        return 0;
+    uint8_t flags = FA_TCP_ACK;
+    if (fin)
+        flags |= FA_TCP_FIN;
+    if (len && len == left)
+        flags |= FA_TCP_PSH;
+    int resend = seq_lt(c->snd_nxt, c->snd_max);
+    send_segment(c, c->snd_nxt, flags, c->snd_nxt - c->snd_una, len, now);
+    if (resend) {
+        c->retransmits++;
+        fa_count(c->stack, FA_CNT_TCP_RETRANSMITS);
+    } else if (c->rtt_start == 0 && len) {
+        c->rtt_start = now; /* time new data only (Karn) */
+        c->rtt_seq = c->snd_nxt;
+    }
+    c->snd_nxt += len + (uint32_t)fin;
+    c->snd_max = seq_max(c->snd_max, c->snd_nxt);
+    if (fin)
+        c->flags |= TF_FIN_SENT;
+    if (c->t_rexmit == FA_TIME_NEVER)
+        fa_tcp_arm_rexmit(c, now);
+    return len + (uint32_t)fin;
+}
+
+void fa_tcp_output(struct fa_tcp *c, fa_time now)
+{
+    if (may_send_data(c)) {
+        /* Bounded: each turn sends at least one sequence number. */
+        for (uint32_t n = 0; n < c->snd.size + 2 && output_one(c, now); n++)
+            ;
+        /* RFC 9293 §3.8.6.1: data waits on a zero window: persist. */
+        int waiting = unsent(c) || ((c->flags & TF_SHUT_WR) && !(c->flags & TF_FIN_SENT));
+        if (c->snd_wnd == 0 && waiting && c->snd_nxt == c->snd_una) {
+            if (c->t_persist == FA_TIME_NEVER)
+                c->t_persist = now + c->rto;
+        } else if (c->snd_wnd > 0) {
+            c->t_persist = FA_TIME_NEVER;
+            c->persist_shift = 0;
+        }
+    }
+    if (c->flags & TF_ACK_NOW)
+        send_segment(c, c->snd_nxt, FA_TCP_ACK, 0, 0, now);
+    fa_tcp_timer_update(c);
+}
+
+void fa_tcp_retransmit_first(struct fa_tcp *c, fa_time now)
+{
+    /* Fast retransmit / partial ACK: the segment at SND.UNA, without
+     * moving SND.NXT (RFC 5681 §3.2 step 3, RFC 6582 step 5). */
+    uint32_t len = c->snd.len < c->mss ? c->snd.len : c->mss;
+    uint8_t flags = FA_TCP_ACK;
+    if ((c->flags & TF_FIN_SENT) && len == c->snd.len)
+        flags |= FA_TCP_FIN;
+    if (len == 0 && !(flags & FA_TCP_FIN))
+        return;
+    send_segment(c, c->snd_una, flags, 0, len, now);
+    c->retransmits++;
+    c->rtt_start = 0;
+    fa_count(c->stack, FA_CNT_TCP_RETRANSMITS);
+    fa_tcp_arm_rexmit(c, now);
+}

@@ -1,0 +1,333 @@
+/* tcp_table.c — where connections live: a pool of control blocks fixed
+ * at stack creation, a hash on the 4-tuple keyed by a secret (so a peer
+ * cannot aim for one chain), the list of listeners, ephemeral ports
+ * (RFC 6056 §3.3.3), initial sequence numbers (RFC 6528), and the birth
+ * and death of a connection. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "tcp.h"
+
+/* ---- SipHash-2-4 (Aumasson & Bernstein), from its specification ------ */
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND                                                               \
+    do {                                                                       \
+        v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);               \
+        v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                                 \
+        v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                                 \
+        v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);               \
+    } while (0)
+
+uint64_t fa_siphash(const uint64_t key[2], const uint8_t *data, size_t len)
+{
+    uint64_t v0 = 0x736f6d6570736575ull ^ key[0];
+    uint64_t v1 = 0x646f72616e646f6dull ^ key[1];
+    uint64_t v2 = 0x6c7967656e657261ull ^ key[0];
+    uint64_t v3 = 0x7465646279746573ull ^ key[1];
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t m = 0;
+        for (int k = 7; k >= 0; k--)
+            m = m << 8 | data[i + (size_t)k];
+        v3 ^= m;
+        SIPROUND;
+        SIPROUND;
+        v0 ^= m;
+    }
+    uint64_t b = (uint64_t)len << 56;
+    for (size_t k = 0; i + k < len; k++)
+        b |= (uint64_t)data[i + k] << (8 * k);
+    v3 ^= b;
+    SIPROUND;
+    SIPROUND;
+    v0 ^= b;
+    v2 ^= 0xff;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+static uint64_t tuple_hash(const struct fa_stack *s, uint32_t laddr,
+                           uint16_t lport, uint32_t raddr, uint16_t rport)
+{
+    uint8_t t[12];
+    fa_put32(t, laddr);
+    fa_put32(t + 4, raddr);
+    fa_put16(t + 8, lport);
+    fa_put16(t + 10, rport);
+    return fa_siphash(s->tcp->secret, t, sizeof t);
+}
+
+/* ---- the stack's TCP tables ------------------------------------------ */
+static uint32_t pow2_at_least(uint32_t n)
+{
+    uint32_t p = 16;
+    while (p < n && p < (1u << 30))
+        p <<= 1;
+    return p;
+}
+
+int fa_tcp_stack_init(struct fa_stack *s)
+{
+    const struct fa_config *cfg = &s->cfg;
+    struct fa_tcp_stack *t = calloc(1, sizeof *t);
+    if (!t)
+        return -ENOMEM;
+    s->tcp = t;
+    t->pool = calloc(cfg->tcp_max_conns, sizeof *t->pool);
+    t->hash_mask = pow2_at_least(cfg->tcp_max_conns) - 1;
+    t->hash = calloc(t->hash_mask + 1, sizeof *t->hash);
+    t->heap = calloc(cfg->tcp_max_conns, sizeof *t->heap);
+    t->tw = calloc(cfg->tcp_max_timewait, sizeof *t->tw);
+    t->tw_hash_mask = pow2_at_least(cfg->tcp_max_timewait) - 1;
+    t->tw_hash = malloc((t->tw_hash_mask + 1) * sizeof *t->tw_hash);
+    if (!t->pool || !t->hash || !t->heap || !t->tw || !t->tw_hash)
+        return -ENOMEM;
+    for (uint32_t i = cfg->tcp_max_conns; i-- > 0;) {
+        t->pool[i].queue_next = t->free;
+        t->free = &t->pool[i];
+    }
+    for (uint32_t i = 0; i <= t->tw_hash_mask; i++)
+        t->tw_hash[i] = UINT32_MAX;
+    for (uint32_t i = 0; i < cfg->tcp_max_timewait; i++)
+        t->tw[i].next = i + 1 < cfg->tcp_max_timewait ? i + 1 : UINT32_MAX;
+    t->tw_free = 0;
+    t->tw_oldest = t->tw_newest = UINT32_MAX;
+    t->secret[0] = cfg->rng.next(cfg->rng.ctx);
+    t->secret[1] = cfg->rng.next(cfg->rng.ctx);
+    t->port_counter = (uint32_t)cfg->rng.next(cfg->rng.ctx);
+    fa_bucket_init(&t->challenge, cfg->tcp_challenge_ack_rate,
+                   cfg->tcp_challenge_ack_burst, 0);
+    return 0;
+}
+
+void fa_tcp_stack_free(struct fa_stack *s)
+{
+    struct fa_tcp_stack *t = s->tcp;
+    if (!t)
+        return;
+    if (t->pool)
+        for (uint32_t i = 0; i < s->cfg.tcp_max_conns; i++) {
+            fa_ring_free(&t->pool[i].snd);
+            fa_ring_free(&t->pool[i].rcv);
+        }
+    free(t->pool);
+    free(t->hash);
+    free(t->heap);
+    free(t->tw);
+    free(t->tw_hash);
+    free(t);
+    s->tcp = NULL;
+}
+
+struct fa_tcp *fa_tcp_alloc(struct fa_stack *s)
+{
+    struct fa_tcp_stack *t = s->tcp;
+    struct fa_tcp *c = t->free;
+    if (!c)
+        return NULL;
+    t->free = c->queue_next;
+    t->live++;
+    memset(c, 0, sizeof *c);
+    c->stack = s;
+    c->state = FA_TCP_CLOSED;
+    c->heap_idx = UINT32_MAX;
+    c->t_rexmit = c->t_persist = c->t_delack = c->t_keep = c->t_close =
+        FA_TIME_NEVER;
+    c->heap_key = FA_TIME_NEVER;
+    c->sndbuf = s->cfg.tcp_sndbuf;
+    c->rcvbuf = s->cfg.tcp_rcvbuf;
+    c->linger_ms = -1;
+    c->keep_idle = s->cfg.tcp_keep_idle;
+    c->keep_intvl = s->cfg.tcp_keep_intvl;
+    c->keep_cnt = s->cfg.tcp_keep_cnt;
+    return c;
+}
+
+static void listener_remove(struct fa_tcp *c)
+{
+    struct fa_tcp **pp = &c->stack->tcp->listeners;
+    while (*pp && *pp != c)
+        pp = &(*pp)->queue_next;
+    if (*pp)
+        *pp = c->queue_next;
+}
+
+void fa_tcp_free(struct fa_tcp *c)
+{
+    struct fa_tcp_stack *t = c->stack->tcp;
+    fa_tcp_timer_remove(c);
+    if (c->state == FA_TCP_LISTEN)
+        listener_remove(c);
+    else
+        fa_tcp_hash_remove(c);
+    if (c->parent)
+        c->parent->pending--;
+    fa_ring_free(&c->snd);
+    fa_ring_free(&c->rcv);
+    c->state = FA_TCP_CLOSED;
+    c->stack = NULL; /* a use after free trips on this */
+    c->queue_next = t->free;
+    t->free = c;
+    t->live--;
+}
+
+void fa_tcp_hash_insert(struct fa_tcp *c)
+{
+    struct fa_tcp_stack *t = c->stack->tcp;
+    uint32_t b = (uint32_t)tuple_hash(c->stack, c->laddr, c->lport, c->raddr,
+                                      c->rport) & t->hash_mask;
+    c->hash_next = t->hash[b];
+    t->hash[b] = c;
+}
+
+void fa_tcp_hash_remove(struct fa_tcp *c)
+{
+    struct fa_tcp_stack *t = c->stack->tcp;
+    uint32_t b = (uint32_t)tuple_hash(c->stack, c->laddr, c->lport, c->raddr,
+                                      c->rport) & t->hash_mask;
+    struct fa_tcp **pp = &t->hash[b];
+    while (*pp && *pp != c)
+        pp = &(*pp)->hash_next;
+    if (*pp)
+        *pp = c->hash_next;
+    c->hash_next = NULL;
+}
+
+struct fa_tcp *fa_tcp_lookup(struct fa_stack *s, uint32_t laddr, uint16_t lport,
+                             uint32_t raddr, uint16_t rport)
+{
+    struct fa_tcp_stack *t = s->tcp;
+    uint32_t b = (uint32_t)tuple_hash(s, laddr, lport, raddr, rport) & t->hash_mask;
+    for (struct fa_tcp *c = t->hash[b]; c; c = c->hash_next)
+        if (c->lport == lport && c->rport == rport && c->raddr == raddr &&
+            c->laddr == laddr)
+            return c;
+    return NULL;
+}
+
+struct fa_tcp *fa_tcp_find_listener(struct fa_stack *s, uint32_t laddr,
+                                    uint16_t lport)
+{
+    for (struct fa_tcp *l = s->tcp->listeners; l; l = l->queue_next)
+        if (l->lport == lport && (l->laddr == laddr || l->laddr == 0))
+            return l;
+    return NULL;
+}
+
+int fa_tcp_port_in_use(struct fa_stack *s, uint16_t lport)
+{
+    struct fa_tcp_stack *t = s->tcp;
+    for (uint32_t i = 0; i < s->cfg.tcp_max_conns; i++) {
+        const struct fa_tcp *c = &t->pool[i];
+        if (c->stack && (c->flags & TF_BOUND) && c->lport == lport)
+            return 1;
+    }
+    return 0;
+}
+
+uint16_t fa_tcp_ephemeral_port(struct fa_stack *s, uint32_t raddr,
+                               uint16_t rport)
+{
+    /* RFC 6056 §3.3.3, algorithm 3: a secret hash of the remote end picks
+     * where to start, a counter moves on; unused tuples are taken. */
+    const struct fa_config *cfg = &s->cfg;
+    uint32_t count = (uint32_t)cfg->tcp_port_max - cfg->tcp_port_min + 1;
+    uint8_t key[6];
+    fa_put32(key, raddr);
+    fa_put16(key + 4, rport);
+    uint32_t offset = (uint32_t)fa_siphash(s->tcp->secret, key, sizeof key);
+    for (uint32_t i = 0; i < count; i++) {
+        uint16_t port = (uint16_t)(cfg->tcp_port_min +
+                                   (offset + s->tcp->port_counter + i) % count);
+        if (!fa_tcp_lookup(s, cfg->addr, port, raddr, rport) &&
+            !fa_tcp_tw_lookup(s, cfg->addr, port, raddr, rport) &&
+            !fa_tcp_find_listener(s, cfg->addr, port)) {
+            s->tcp->port_counter += i + 1;
+            return port;
+        }
+    }
+    return 0;
+}
+
+uint32_t fa_tcp_isn(struct fa_stack *s, const struct fa_tcp *c, fa_time now)
+{
+    uint8_t t[12];
+    fa_put32(t, c->laddr);
+    fa_put16(t + 4, c->lport);
+    fa_put32(t + 6, c->raddr);
+    fa_put16(t + 10, c->rport);
+    /* RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport,
+     * secretkey), M a timer ticking every 4 µs. */
+    uint32_t m = (uint32_t)(now / (4 * FA_NS_PER_US));
+    return m + (uint32_t)fa_siphash(s->tcp->secret, t, sizeof t);
+}
+
+static uint16_t mss_for_mtu(const struct fa_stack *s)
+{
+    return (uint16_t)(s->cfg.mtu - FA_IPV4_HLEN - FA_TCP_HLEN);
+}
+
+int fa_tcp_conn_setup(struct fa_tcp *c, fa_time now)
+{
+    struct fa_stack *s = c->stack;
+    if (fa_ring_init(&c->snd, c->sndbuf) < 0 ||
+        fa_ring_init(&c->rcv, c->rcvbuf) < 0)
+        return -ENOMEM;
+    c->iss = fa_tcp_isn(s, c, now);
+    c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+    c->mss = c->user_mss ? c->user_mss : mss_for_mtu(s);
+    /* RFC 7323 §2.3: the smallest shift that lets the window cover the
+     * whole receive buffer; offered in our SYN. */
+    c->rcv_wscale = 0;
+    while (c->rcv_wscale < 14 && (c->rcvbuf >> c->rcv_wscale) > 65535)
+        c->rcv_wscale++;
+    c->rto = s->cfg.tcp_rto_initial;
+    c->last_rcv = now;
+    fa_tcp_cc_init(c);
+    return 0;
+}
+
+void fa_tcp_set_state(struct fa_tcp *c, uint8_t state, fa_time now)
+{
+    uint8_t old = c->state;
+    if (old == state)
+        return;
+    c->state = state;
+    c->state_since = now;
+    const struct fa_config *cfg = &c->stack->cfg;
+    if (cfg->tcp_trace)
+        cfg->tcp_trace(cfg->tcp_trace_ctx, c, old, state, now);
+}
+
+void fa_tcp_terminate(struct fa_tcp *c, int err, fa_time now)
+{
+    if (err && !c->err)
+        c->err = err;
+    c->t_rexmit = c->t_persist = c->t_delack = c->t_keep = c->t_close =
+        FA_TIME_NEVER;
+    fa_tcp_set_state(c, FA_TCP_CLOSED, now);
+    if (c->flags & TF_HANDLE) {
+        /* The application still holds it: keep the block (and any unread
+         * data) until close(); out of the hash so nothing finds it. */
+        fa_tcp_timer_update(c);
+        fa_tcp_hash_remove(c);
+        return;
+    }
+    if (c->flags & TF_QUEUED) {
+        /* Reset while waiting in the accept queue: unlink it. */
+        struct fa_tcp **pp = &c->parent->accept_head;
+        struct fa_tcp *prev = NULL;
+        while (*pp && *pp != c) {
+            prev = *pp;
+            pp = &(*pp)->queue_next;
+        }
+        if (*pp)
+            *pp = c->queue_next;
+        if (c->parent->accept_tail == c)
+            c->parent->accept_tail = prev;
+    }
+    fa_tcp_free(c);
+}

@@ -1,0 +1,232 @@
+/* tcp_timer.c — TCP timers without a per-tick scan: each connection keeps
+ * absolute deadlines for its timers (retransmission, persist, delayed
+ * ACK, keepalive, close: TIME-WAIT, FIN-WAIT-2, linger) and sits in a
+ * binary min-heap keyed by the earliest of them. fa_tcp_poll() pops only
+ * the connections that are due. Compact TIME-WAIT entries expire in FIFO
+ * order (tcp_tw.c). */
+#include <errno.h>
+
+#include "tcp.h"
+
+static fa_time conn_key(const struct fa_tcp *c)
+{
+    fa_time k = c->t_rexmit;
+    if (c->t_persist < k) k = c->t_persist;
+    if (c->t_delack < k) k = c->t_delack;
+    if (c->t_keep < k) k = c->t_keep;
+    if (c->t_close < k) k = c->t_close;
+    return k;
+}
+
+static void heap_set(struct fa_tcp_stack *t, uint32_t i, struct fa_tcp *c)
+{
+    t->heap[i] = c;
+    c->heap_idx = i;
+}
+
+static void sift_up(struct fa_tcp_stack *t, uint32_t i)
+{
+    struct fa_tcp *c = t->heap[i];
+    while (i > 0) {
+        uint32_t parent = (i - 1) / 2;
+        if (t->heap[parent]->heap_key <= c->heap_key)
+            break;
+        heap_set(t, i, t->heap[parent]);
+        i = parent;
+    }
+    heap_set(t, i, c);
+}
+
+static void sift_down(struct fa_tcp_stack *t, uint32_t i)
+{
+    struct fa_tcp *c = t->heap[i];
+    for (;;) {
+        uint32_t l = 2 * i + 1, r = l + 1, m = i;
+        fa_time mk = c->heap_key;
+        if (l < t->heap_len && t->heap[l]->heap_key < mk) {
+            m = l;
+            mk = t->heap[l]->heap_key;
+        }
+        if (r < t->heap_len && t->heap[r]->heap_key < mk)
+            m = r;
+        if (m == i)
+            break;
+        heap_set(t, i, t->heap[m]);
+        i = m;
+    }
+    heap_set(t, i, c);
+}
+
+void fa_tcp_timer_remove(struct fa_tcp *c)
+{
+    struct fa_tcp_stack *t = c->stack->tcp;
+    uint32_t i = c->heap_idx;
+    if (i == UINT32_MAX)
+        return;
+    c->heap_idx = UINT32_MAX;
+    struct fa_tcp *last = t->heap[--t->heap_len];
+    if (i == t->heap_len)
+        return;
+    heap_set(t, i, last);
+    sift_up(t, i);
+    sift_down(t, last->heap_idx);
+}
+
+void fa_tcp_timer_update(struct fa_tcp *c)
+{
+    struct fa_tcp_stack *t = c->stack->tcp;
+    fa_time k = conn_key(c);
+    if (k == FA_TIME_NEVER) {
+        fa_tcp_timer_remove(c);
+        c->heap_key = k;
+        return;
+    }
+    c->heap_key = k;
+    if (c->heap_idx == UINT32_MAX) {
+        heap_set(t, t->heap_len++, c);
+        sift_up(t, c->heap_idx);
+    } else {
+        sift_up(t, c->heap_idx);
+        sift_down(t, c->heap_idx);
+    }
+}
+
+void fa_tcp_arm_rexmit(struct fa_tcp *c, fa_time now)
+{
+    c->t_rexmit = now + c->rto;
+}
+
+void fa_tcp_arm_keepalive(struct fa_tcp *c, fa_time now)
+{
+    int on = (c->flags & TF_KEEPALIVE) &&
+             (c->state == FA_TCP_ESTABLISHED || c->state == FA_TCP_CLOSE_WAIT);
+    c->t_keep = on ? now + (c->keep_probes ? c->keep_intvl : c->keep_idle)
+                   : FA_TIME_NEVER;
+}
+
+static uint8_t retry_limit(const struct fa_tcp *c)
+{
+    const struct fa_config *cfg = &c->stack->cfg;
+    if (c->state == FA_TCP_SYN_SENT)
+        return cfg->tcp_syn_retries;
+    if (c->state == FA_TCP_SYN_RECEIVED)
+        return cfg->tcp_synack_retries;
+    return cfg->tcp_data_retries;
+}
+
+/* RFC 6298 §5.4–5.7: retransmit the earliest unacknowledged segment,
+ * back the timer off, start over from it (RFC 5681 §3.1 loss window).
+ * Returns 1 if the connection was aborted. */
+static int on_rexmit(struct fa_tcp *c, fa_time now)
+{
+    struct fa_stack *s = c->stack;
+    c->t_rexmit = FA_TIME_NEVER;
+    if (++c->retries > retry_limit(c)) {
+        fa_count(s, FA_CNT_TCP_TIMEOUTS);
+        /* RFC 9293 §3.8.3 R2: give up. A half-open passive entry just
+         * goes (L3); the application hears ETIMEDOUT. */
+        fa_tcp_terminate(c, (c->flags & TF_PASSIVE) && c->state == FA_TCP_SYN_RECEIVED
+                                ? 0 : -ETIMEDOUT, now);
+        return 1;
+    }
+    c->rto = c->rto * 2 < s->cfg.tcp_rto_max ? c->rto * 2 : s->cfg.tcp_rto_max;
+    c->rtt_start = 0; /* Karn: no sample from a retransmitted segment */
+    if (c->state == FA_TCP_SYN_SENT || c->state == FA_TCP_SYN_RECEIVED) {
+        fa_count(s, FA_CNT_TCP_RETRANSMITS);
+        c->retransmits++;
+        fa_tcp_send_syn(c, now);
+        return 0;
+    }
+    fa_tcp_cc_timeout(c);
+    c->snd_nxt = c->snd_una; /* go back: resend from the first hole */
+    fa_tcp_output(c, now);
+    if (c->t_rexmit == FA_TIME_NEVER && c->snd_una != c->snd_max)
+        fa_tcp_arm_rexmit(c, now);
+    return 0;
+}
+
+/* RFC 9293 §3.8.6.1: probe a zero window with a segment the receiver
+ * must answer with its window; backs off, never gives up while answered
+ * (RFC 1122 §4.2.2.17). The probe is SEQ = SND.UNA - 1, outside the
+ * window, so it never sends a byte the window does not allow. */
+static void on_persist(struct fa_tcp *c, fa_time now)
+{
+    const struct fa_config *cfg = &c->stack->cfg;
+    fa_tcp_send_bare(c->stack, c->laddr, c->lport, c->raddr, c->rport,
+                     c->snd_una - 1, c->rcv_nxt, FA_TCP_ACK,
+                     fa_tcp_window_field(c), now);
+    if (c->persist_shift < 10)
+        c->persist_shift++;
+    fa_time wait = c->rto << c->persist_shift;
+    c->t_persist = now + (wait < cfg->tcp_rto_max ? wait : cfg->tcp_rto_max);
+}
+
+/* RFC 1122 §4.2.3.6: after idle, probe (SEQ = SND.NXT - 1 so the peer
+ * must ACK); after keep_cnt unanswered probes, abort with ETIMEDOUT. */
+static int on_keepalive(struct fa_tcp *c, fa_time now)
+{
+    c->t_keep = FA_TIME_NEVER;
+    if (c->keep_probes >= c->keep_cnt) {
+        fa_count(c->stack, FA_CNT_TCP_TIMEOUTS);
+        fa_tcp_terminate(c, -ETIMEDOUT, now);
+        return 1;
+    }
+    c->keep_probes++;
+    fa_tcp_send_bare(c->stack, c->laddr, c->lport, c->raddr, c->rport,
+                     c->snd_nxt - 1, c->rcv_nxt, FA_TCP_ACK,
+                     fa_tcp_window_field(c), now);
+    fa_tcp_arm_keepalive(c, now);
+    return 0;
+}
+
+/* TIME-WAIT's 2 x MSL, an orphan's FIN-WAIT-2 limit, or SO_LINGER's. */
+static int on_close_timer(struct fa_tcp *c, fa_time now)
+{
+    c->t_close = FA_TIME_NEVER;
+    if (c->state == FA_TCP_TIME_WAIT) {
+        fa_tcp_terminate(c, 0, now);
+        return 1;
+    }
+    if ((c->flags & TF_LINGERING) && !(c->flags & TF_CLOSE_DONE)) {
+        fa_tcp_send_rst(c, now);
+        fa_tcp_terminate(c, -ETIMEDOUT, now);
+        return 1;
+    }
+    if (c->state == FA_TCP_FIN_WAIT_2 && !(c->flags & TF_HANDLE)) {
+        fa_count(c->stack, FA_CNT_TCP_TIMEOUTS);
+        fa_tcp_terminate(c, 0, now);
+        return 1;
+    }
+    return 0;
+}
+
+static void run_due(struct fa_tcp *c, fa_time now)
+{
+    if (c->t_delack <= now) {
+        c->t_delack = FA_TIME_NEVER;
+        if (c->flags & TF_ACK_DELAYED)
+            fa_tcp_send_ack(c, now);
+    }
+    if (c->t_rexmit <= now && on_rexmit(c, now))
+        return;
+    if (c->t_persist <= now)
+        on_persist(c, now);
+    if (c->t_keep <= now && on_keepalive(c, now))
+        return;
+    if (c->t_close <= now && on_close_timer(c, now))
+        return;
+    fa_tcp_timer_update(c);
+}
+
+fa_time fa_tcp_poll(struct fa_stack *s, fa_time now)
+{
+    struct fa_tcp_stack *t = s->tcp;
+    /* Every handler moves its deadline past now, so each connection is
+     * run once; the bound only guards the loop against a future bug. */
+    for (uint32_t n = 0; n < 4 * t->live + 16 && t->heap_len &&
+                         t->heap[0]->heap_key <= now; n++)
+        run_due(t->heap[0], now);
+    fa_time next = t->heap_len ? t->heap[0]->heap_key : FA_TIME_NEVER;
+    fa_time tw = fa_tcp_tw_poll(s, now);
+    return tw < next ? tw : next;
+}

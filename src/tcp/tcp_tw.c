@@ -1,0 +1,136 @@
+/* tcp_tw.c — TIME-WAIT in compact form (RFC 9293 §3.6.1): once nobody
+ * holds a handle, a connection in TIME-WAIT keeps only its 4-tuple, the
+ * sequence numbers needed to re-ACK a retransmitted FIN, and its expiry:
+ * 40 bytes instead of a control block with buffers. Entries all last
+ * 2 x MSL, so they expire in the order they were made (or last
+ * restarted): a FIFO list, no scan. When the table is full the oldest
+ * entry makes room (counted as a timeout). */
+#include "tcp.h"
+
+#define NONE UINT32_MAX
+
+static uint32_t tw_bucket(struct fa_stack *s, uint32_t laddr, uint16_t lport,
+                          uint32_t raddr, uint16_t rport)
+{
+    uint8_t t[12];
+    fa_put32(t, laddr);
+    fa_put32(t + 4, raddr);
+    fa_put16(t + 8, lport);
+    fa_put16(t + 10, rport);
+    return (uint32_t)fa_siphash(s->tcp->secret, t, sizeof t) & s->tcp->tw_hash_mask;
+}
+
+static void fifo_unlink(struct fa_tcp_stack *t, uint32_t i)
+{
+    struct fa_tcp_tw *e = &t->tw[i];
+    if (e->prev != NONE) t->tw[e->prev].next = e->next; else t->tw_oldest = e->next;
+    if (e->next != NONE) t->tw[e->next].prev = e->prev; else t->tw_newest = e->prev;
+}
+
+static void fifo_append(struct fa_tcp_stack *t, uint32_t i)
+{
+    struct fa_tcp_tw *e = &t->tw[i];
+    e->prev = t->tw_newest;
+    e->next = NONE;
+    if (t->tw_newest != NONE) t->tw[t->tw_newest].next = i; else t->tw_oldest = i;
+    t->tw_newest = i;
+}
+
+void fa_tcp_tw_remove(struct fa_stack *s, struct fa_tcp_tw *tw)
+{
+    struct fa_tcp_stack *t = s->tcp;
+    uint32_t i = (uint32_t)(tw - t->tw);
+    uint32_t *pp = &t->tw_hash[tw_bucket(s, tw->laddr, tw->lport, tw->raddr, tw->rport)];
+    while (*pp != NONE && *pp != i)
+        pp = &t->tw[*pp].hash_next;
+    if (*pp == i)
+        *pp = tw->hash_next;
+    fifo_unlink(t, i);
+    tw->next = t->tw_free;
+    t->tw_free = i;
+    t->tw_count--;
+}
+
+void fa_tcp_tw_enter(struct fa_tcp *c, fa_time now)
+{
+    struct fa_stack *s = c->stack;
+    struct fa_tcp_stack *t = s->tcp;
+    if (t->tw_free == NONE) {
+        fa_count(s, FA_CNT_TCP_TIMEOUTS);
+        fa_tcp_tw_remove(s, &t->tw[t->tw_oldest]);
+    }
+    uint32_t i = t->tw_free;
+    struct fa_tcp_tw *tw = &t->tw[i];
+    t->tw_free = tw->next;
+    t->tw_count++;
+    *tw = (struct fa_tcp_tw){
+        .laddr = c->laddr, .raddr = c->raddr, .lport = c->lport, .rport = c->rport,
+        .snd_nxt = c->snd_nxt, .rcv_nxt = c->rcv_nxt,
+        .expires = c->t_close != FA_TIME_NEVER ? c->t_close : now + 2 * s->cfg.tcp_msl,
+    };
+    uint32_t b = tw_bucket(s, tw->laddr, tw->lport, tw->raddr, tw->rport);
+    tw->hash_next = t->tw_hash[b];
+    t->tw_hash[b] = i;
+    fifo_append(t, i);
+    c->flags &= ~TF_HANDLE;
+    fa_tcp_free(c);
+}
+
+struct fa_tcp_tw *fa_tcp_tw_lookup(struct fa_stack *s, uint32_t laddr,
+                                   uint16_t lport, uint32_t raddr,
+                                   uint16_t rport)
+{
+    struct fa_tcp_stack *t = s->tcp;
+    for (uint32_t i = t->tw_hash[tw_bucket(s, laddr, lport, raddr, rport)];
+         i != NONE; i = t->tw[i].hash_next) {
+        struct fa_tcp_tw *e = &t->tw[i];
+        if (e->lport == lport && e->rport == rport && e->raddr == raddr &&
+            e->laddr == laddr)
+            return e;
+    }
+    return NULL;
+}
+
+void fa_tcp_tw_input(struct fa_stack *s, struct fa_tcp_tw *tw,
+                     const struct fa_tcp_view *seg, fa_time now)
+{
+    struct fa_tcp_stack *t = s->tcp;
+    if (seg->flags & FA_TCP_RST) {
+        /* RFC 5961 §3.2 applied to TIME-WAIT (RFC 9293 §3.10.7.4): an
+         * exact RST ends it; a nearby one gets a challenge ACK. */
+        if (seg->seq == tw->rcv_nxt) {
+            fa_count(s, FA_CNT_TCP_RST_IN);
+            fa_tcp_tw_remove(s, tw);
+            return;
+        }
+        fa_count(s, FA_CNT_TCP_STRAY);
+        return;
+    }
+    if ((seg->flags & FA_TCP_SYN) &&
+        !fa_bucket_take(&t->challenge, s->cfg.tcp_challenge_ack_rate,
+                        s->cfg.tcp_challenge_ack_burst, now)) {
+        fa_count(s, FA_CNT_TCP_CHALLENGE_LIMITED);
+        return;
+    }
+    if (seg->flags & FA_TCP_SYN)
+        fa_count(s, FA_CNT_TCP_CHALLENGE_ACKS);
+    /* RFC 9293 §3.10.7.4: the only thing that can arrive is a
+     * retransmission of the remote FIN: acknowledge it and restart the
+     * 2 MSL timeout. Anything else is answered with an ACK too. */
+    if (seg->flags & FA_TCP_FIN) {
+        uint32_t i = (uint32_t)(tw - t->tw);
+        tw->expires = now + 2 * s->cfg.tcp_msl;
+        fifo_unlink(t, i);
+        fifo_append(t, i);
+    }
+    fa_tcp_send_bare(s, tw->laddr, tw->lport, tw->raddr, tw->rport, tw->snd_nxt,
+                     tw->rcv_nxt, FA_TCP_ACK, 0, now);
+}
+
+fa_time fa_tcp_tw_poll(struct fa_stack *s, fa_time now)
+{
+    struct fa_tcp_stack *t = s->tcp;
+    while (t->tw_oldest != NONE && t->tw[t->tw_oldest].expires <= now)
+        fa_tcp_tw_remove(s, &t->tw[t->tw_oldest]);
+    return t->tw_oldest != NONE ? t->tw[t->tw_oldest].expires : FA_TIME_NEVER;
+}
