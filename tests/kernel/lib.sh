@@ -53,20 +53,44 @@ fa_setup() {
 # Runs a command inside the namespace.
 fa_ns() { ip netns exec "$FA_NS" "$@"; }
 
-# Starts finack-host on fa0 as 198.18.0.2 with extra options; returns
-# once it says it is up (at most 5 s).
-fa_start_host() {
-    ip netns exec "$FA_NS" "$FINACK_HOST" --tap fa0 --addr "$FA_FINACK_IP/24" "$@" \
+# Starts a finack program (finack-host, finack-tcp) on fa0 as 198.18.0.2
+# with extra options, output to $FA_TMP/host.out; returns once it says it
+# is up (at most 5 s). Its PID is FA_HOST_PID.
+fa_start() {
+    prog=$1; shift
+    ip netns exec "$FA_NS" "$prog" --tap fa0 --addr "$FA_FINACK_IP/24" "$@" \
         > "$FA_TMP/host.out" 2>&1 &
     FA_HOST_PID=$!
     FA_PIDS="$FA_PIDS $FA_HOST_PID"
     for _ in $(seq 100); do
-        grep -q 'finack-host: up' "$FA_TMP/host.out" 2>/dev/null && return 0
-        kill -0 "$FA_HOST_PID" 2>/dev/null || fa_fail "finack-host exited at start"
+        grep -q ': up on' "$FA_TMP/host.out" 2>/dev/null && return 0
+        kill -0 "$FA_HOST_PID" 2>/dev/null || fa_fail "$(basename "$prog") exited at start"
         sleep 0.05
     done
-    fa_fail "finack-host did not come up in 5 s"
+    fa_fail "$(basename "$prog") did not come up in 5 s"
 }
+fa_start_host() { fa_start "$FINACK_HOST" "$@"; }
+# finack-tcp lives beside finack-host.
+fa_start_tcp() { fa_start "$(dirname "$FINACK_HOST")/finack-tcp" "$@"; }
+
+# Waits (at most $1 seconds) for finack's program to exit by itself.
+fa_wait_host() {
+    for _ in $(seq $(( $1 * 20 ))); do
+        kill -0 "$FA_HOST_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -0 "$FA_HOST_PID" 2>/dev/null && fa_fail "finack did not finish in $1 s"
+    wait "$FA_HOST_PID"; FA_HOST_STATUS=$?
+}
+
+# Asserts host.out contains a line matching the regex $1.
+fa_expect() { grep -Eq "$1" "$FA_TMP/host.out" || fa_fail "expected /$1/ in finack's output"; }
+
+# Runs Python on the kernel's side (inside the namespace).
+fa_py() { ip netns exec "$FA_NS" python3 -c "$1"; }
+
+# A kernel TCP server or client script may print "state" lines via ss.
+fa_ss() { ip netns exec "$FA_NS" ss -tanH "$@"; }
 
 # Stops finack-host (SIGTERM); it prints its counters to host.out.
 fa_stop_host() {

@@ -1,0 +1,226 @@
+/* host.c — shared plumbing of finack's programs (see host.h). */
+#include "host.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+volatile int host_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    host_stop = 1;
+}
+
+void host_options_init(struct host_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->seed = 1;
+    fa_config_init(&o->cfg);
+}
+
+static int parse_addr(const char *arg, struct fa_config *cfg)
+{
+    char buf[32];
+    const char *slash = strchr(arg, '/');
+    size_t n = slash ? (size_t)(slash - arg) : strlen(arg);
+    if (n >= sizeof buf)
+        return -EINVAL;
+    memcpy(buf, arg, n);
+    buf[n] = 0;
+    if (fa_ipv4_parse(buf, &cfg->addr) < 0)
+        return -EINVAL;
+    if (slash) {
+        char *end;
+        long p = strtol(slash + 1, &end, 10);
+        if (*end || p < 1 || p > 32)
+            return -EINVAL;
+        cfg->prefix_len = (uint8_t)p;
+    }
+    return 0;
+}
+
+int host_option(struct host_options *o, const char *name, const char *v)
+{
+    char *end;
+    int bad = 0;
+    if (!strcmp(name, "tap")) {
+        o->tap = v;
+    } else if (!strcmp(name, "addr")) {
+        bad = parse_addr(v, &o->cfg) < 0;
+    } else if (!strcmp(name, "mac")) {
+        bad = fa_mac_parse(v, o->cfg.mac) < 0;
+    } else if (!strcmp(name, "gateway")) {
+        bad = fa_ipv4_parse(v, &o->cfg.gateway) < 0;
+    } else if (!strcmp(name, "mtu")) {
+        long mtu = strtol(v, &end, 10);
+        bad = *end || mtu < 68 || mtu > 9000;
+        o->cfg.mtu = (uint16_t)mtu;
+    } else if (!strcmp(name, "pcap")) {
+        o->pcap = v;
+    } else if (!strcmp(name, "fault")) {
+        struct fa_fault_config fc;
+        fa_fault_config_init(&fc);
+        bad = fa_fault_parse(v, &fc) < 0;
+        o->fault = v;
+    } else if (!strcmp(name, "seed")) {
+        o->seed = strtoull(v, &end, 0);
+        bad = *end != 0;
+    } else if (!strcmp(name, "syn-retries")) {
+        long n = strtol(v, &end, 10);
+        bad = *end || n < 0 || n > 255;
+        o->cfg.tcp_syn_retries = (uint8_t)n;
+    } else if (!strcmp(name, "rto-initial") || !strcmp(name, "rto-min") ||
+               !strcmp(name, "msl")) {
+        double ms = strtod(v, &end);
+        bad = *end || ms <= 0;
+        fa_time t = (fa_time)(ms * 1e6);
+        if (name[0] == 'm')
+            o->cfg.tcp_msl = t;
+        else if (name[4] == 'i')
+            o->cfg.tcp_rto_initial = t;
+        else
+            o->cfg.tcp_rto_min = t;
+    } else if (!strcmp(name, "seconds")) {
+        o->seconds = strtod(v, &end);
+        bad = *end || o->seconds <= 0;
+    } else {
+        return 0;
+    }
+    if (bad) {
+        fprintf(stderr, "bad --%s '%s' (see --help)\n", name, v);
+        return -1;
+    }
+    return 1;
+}
+
+static fa_time poll_faults(void *ctx, fa_time now)
+{
+    struct host *h = ctx;
+    fa_time a = h->fault_in ? fa_fault_poll(h->fault_in, now) : FA_TIME_NEVER;
+    fa_time b = h->fault_out ? fa_fault_poll(h->fault_out, now) : FA_TIME_NEVER;
+    return a < b ? a : b;
+}
+
+/* tx: stack -> [fault] -> [pcap] -> TAP; rx: TAP -> [pcap] -> [fault] ->
+ * stack. The pcap sits next to the TAP: it records what is on the wire. */
+static int host_pipeline(struct host *h, struct host_options *o, const char *prog)
+{
+    struct fa_device tx = fa_tap_device(h->tap);
+    h->rx = fa_stack_sink_device(&h->sink);
+    if (o->fault) {
+        struct fa_fault_config fc;
+        fa_fault_config_init(&fc);
+        fa_fault_parse(o->fault, &fc);
+        if (fa_fault_create(&fc, o->seed, tx, h->clock, &h->fault_out) < 0 ||
+            fa_fault_create(&fc, o->seed ^ 0x5eed, h->rx, h->clock, &h->fault_in) < 0) {
+            fprintf(stderr, "%s: cannot create the fault wrapper\n", prog);
+            return -1;
+        }
+        tx = fa_fault_device(h->fault_out);
+        h->rx = fa_fault_device(h->fault_in);
+    }
+    if (o->pcap) {
+        int err = fa_pcap_open(o->pcap, h->clock, &h->pcap);
+        if (err < 0) {
+            fprintf(stderr, "%s: cannot write '%s': %s\n", prog, o->pcap, strerror(-err));
+            return -1;
+        }
+        h->tee_out = (struct fa_pcap_tee){ h->pcap, tx };
+        h->tee_in = (struct fa_pcap_tee){ h->pcap, h->rx };
+        tx = fa_pcap_tee_device(&h->tee_out);
+        h->rx = fa_pcap_tee_device(&h->tee_in);
+    }
+    o->cfg.device = tx;
+    return 0;
+}
+
+int host_start(struct host *h, struct host_options *o, const char *prog)
+{
+    memset(h, 0, sizeof *h);
+    h->clock = fa_clock_monotonic();
+    if (!o->tap || !o->cfg.addr) {
+        fprintf(stderr, "%s: --tap and --addr are required (see --help)\n", prog);
+        return -1;
+    }
+    int err = fa_tap_open(o->tap, &h->tap);
+    if (err < 0) {
+        fprintf(stderr, "%s: cannot open TAP '%s': %s%s\n", prog, o->tap,
+                strerror(-err), err == -EPERM ? " (run as root)" : "");
+        return -1;
+    }
+    if (host_pipeline(h, o, prog) < 0)
+        return -1;
+    o->cfg.rng = fa_rng_os();
+    err = fa_stack_create(&o->cfg, h->clock.now(h->clock.ctx), &h->stack);
+    if (err < 0) {
+        const char *why = fa_config_check(&o->cfg);
+        fprintf(stderr, "%s: %s\n", prog, why ? why : strerror(-err));
+        return -1;
+    }
+    h->sink = (struct fa_stack_sink){ h->stack, h->clock };
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    char addr[16];
+    const uint8_t *mac = fa_stack_config(h->stack)->mac;
+    printf("%s: up on %s as %s/%u mac %02x:%02x:%02x:%02x:%02x:%02x\n", prog,
+           fa_tap_name(h->tap), fa_ipv4_format(o->cfg.addr, addr), o->cfg.prefix_len,
+           mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+    fflush(stdout);
+    return 0;
+}
+
+int host_run(struct host *h, const struct host_options *o,
+             fa_time (*on_turn)(void *ctx, fa_time now), void *ctx)
+{
+    struct fa_tap_loop loop = {
+        .tap = h->tap, .stack = h->stack, .rx = h->rx, .clock = h->clock,
+        .poll_extra = h->fault_in ? poll_faults : NULL, .poll_extra_ctx = h,
+        .on_turn = on_turn, .on_turn_ctx = ctx, .stop = &host_stop,
+    };
+    fa_time until = o->seconds > 0
+                        ? h->clock.now(h->clock.ctx) + (fa_time)(o->seconds * 1e9)
+                        : FA_TIME_NEVER;
+    int err = fa_tap_loop_run(&loop, until);
+    if (err < 0) {
+        fprintf(stderr, "TAP failed: %s\n", strerror(-err));
+        return -1;
+    }
+    return 0;
+}
+
+void host_print_counters(const struct host *h, FILE *out)
+{
+    fprintf(out, "finack counters (nonzero):\n");
+    for (unsigned i = 0; i < FA_CNT_COUNT; i++) {
+        uint64_t v = fa_stack_counter(h->stack, i);
+        if (v)
+            fprintf(out, "  %-22s %12llu  %s%s\n", fa_counter_name(i),
+                    (unsigned long long)v, fa_counter_is_drop(i) ? "drop: " : "",
+                    fa_counter_description(i));
+    }
+    if (h->fault_out) {
+        const struct fa_fault_stats *a = fa_fault_stats(h->fault_out);
+        const struct fa_fault_stats *b = fa_fault_stats(h->fault_in);
+        fprintf(out, "faults: out %llu frames %llu dropped %llu dup %llu reordered; "
+                     "in %llu frames %llu dropped %llu dup %llu reordered\n",
+                (unsigned long long)a->frames, (unsigned long long)a->dropped,
+                (unsigned long long)a->duplicated, (unsigned long long)a->reordered,
+                (unsigned long long)b->frames, (unsigned long long)b->dropped,
+                (unsigned long long)b->duplicated, (unsigned long long)b->reordered);
+    }
+}
+
+void host_close(struct host *h)
+{
+    fa_stack_destroy(h->stack);
+    fa_fault_destroy(h->fault_in);
+    fa_fault_destroy(h->fault_out);
+    if (h->pcap && fa_pcap_close(h->pcap) < 0)
+        fprintf(stderr, "writing the pcap failed\n");
+    fa_tap_close(h->tap);
+}
