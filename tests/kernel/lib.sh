@@ -80,7 +80,8 @@ fa_wait_host() {
         sleep 0.05
     done
     kill -0 "$FA_HOST_PID" 2>/dev/null && fa_fail "finack did not finish in $1 s"
-    wait "$FA_HOST_PID"; FA_HOST_STATUS=$?
+    FA_HOST_STATUS=0
+    wait "$FA_HOST_PID" || FA_HOST_STATUS=$?
 }
 
 # Asserts host.out contains a line matching the regex $1.
