@@ -40,6 +40,7 @@ struct app {
     struct fa_tcp *listener, *conn;
     fa_time t0;
     int connected, eof, done_sending, finished, failed, closing;
+    fa_time settle_deadline;
     uint64_t received;
     struct sha256 hash, sent_hash;
     uint8_t pending[65536];
@@ -80,18 +81,20 @@ static void pattern(uint8_t *buf, uint64_t off, size_t n)
         buf[i] = (uint8_t)((off + i) * 2654435761u >> 13);
 }
 
-static void set_options(struct app *a, struct fa_tcp *s)
+static int set_options(struct app *a, struct fa_tcp *s)
 {
-    if (a->sndbuf)
-        fa_tcp_setopt(s, FA_SO_SNDBUF, a->sndbuf);
-    if (a->rcvbuf)
-        fa_tcp_setopt(s, FA_SO_RCVBUF, a->rcvbuf);
-    if (a->linger >= 0)
-        fa_tcp_setopt(s, FA_SO_LINGER, a->linger);
-    if (a->mss)
-        fa_tcp_setopt(s, FA_TCP_MAXSEG, a->mss);
-    if (a->nodelay)
-        fa_tcp_setopt(s, FA_TCP_NODELAY, 1);
+    int err = 0;
+    if (a->sndbuf && (err = fa_tcp_setopt(s, FA_SO_SNDBUF, a->sndbuf)) < 0)
+        fprintf(stderr, "finack-tcp: --sndbuf %ld: %s\n", a->sndbuf, strerror(-err));
+    else if (a->rcvbuf && (err = fa_tcp_setopt(s, FA_SO_RCVBUF, a->rcvbuf)) < 0)
+        fprintf(stderr, "finack-tcp: --rcvbuf %ld: %s\n", a->rcvbuf, strerror(-err));
+    else if (a->linger >= 0 && (err = fa_tcp_setopt(s, FA_SO_LINGER, a->linger)) < 0)
+        fprintf(stderr, "finack-tcp: --linger %ld: %s\n", a->linger, strerror(-err));
+    else if (a->mss && (err = fa_tcp_setopt(s, FA_TCP_MAXSEG, a->mss)) < 0)
+        fprintf(stderr, "finack-tcp: --mss %ld: %s\n", a->mss, strerror(-err));
+    else if (a->nodelay)
+        err = fa_tcp_setopt(s, FA_TCP_NODELAY, 1);
+    return err;
 }
 
 static void fail_with(struct app *a, const char *what, int err)
@@ -229,12 +232,32 @@ static int poll_connect(struct app *a, fa_time now)
     return a->connected;
 }
 
+static void count_open(void *ctx, const struct fa_tcp_info *i)
+{
+    int *n = ctx;
+    *n += i->state != FA_TCP_TIME_WAIT && i->state != FA_TCP_CLOSED &&
+          i->state != FA_TCP_LISTEN;
+}
+
+/* The process is the stack: before it exits, let closing connections
+ * finish (data and FIN acknowledged), as a kernel would after close().
+ * TIME-WAIT is not waited for. At most 30 s. */
+static int connections_settled(struct app *a, fa_time now)
+{
+    if (!a->settle_deadline)
+        a->settle_deadline = now + 30 * FA_NS_PER_S;
+    int open = 0;
+    fa_stack_tcp_walk(a->h.stack, count_open, &open);
+    return open == 0 || now >= a->settle_deadline;
+}
+
 static fa_time app_turn(void *ctx, fa_time now)
 {
     struct app *a = ctx;
     if (a->finished) {
-        host_stop = 1;
-        return now;
+        if (connections_settled(a, now))
+            host_stop = 1;
+        return now + FA_NS_PER_MS;
     }
     if (a->closing) {
         int r = fa_tcp_close(a->conn, now);
@@ -398,7 +421,9 @@ static int app_open(struct app *a, fa_time now)
     int err = fa_tcp_open(a->h.stack, &s);
     if (err < 0)
         return err;
-    set_options(a, s);
+    err = set_options(a, s);
+    if (err < 0)
+        return err;
     if (a->listen_port) {
         a->listener = s;
         err = fa_tcp_bind(s, 0, (uint16_t)a->listen_port);

@@ -82,7 +82,7 @@ int fa_tcp_close(struct fa_tcp *sock, fa_time now);
 int fa_tcp_abort(struct fa_tcp *sock, fa_time now);
 
 enum fa_tcp_option {
-    FA_SO_SNDBUF,     /* bytes; before connect/listen; 256..16 MiB */
+    FA_SO_SNDBUF,     /* bytes; before connect/listen; 64..16 MiB */
     FA_SO_RCVBUF,     /* bytes; before connect/listen; decides window scale */
     FA_SO_LINGER,     /* -1 off (default), else milliseconds (0 = abort) */
     FA_SO_KEEPALIVE,  /* 0/1 */

@@ -69,8 +69,8 @@ const char *fa_config_check(const struct fa_config *cfg)
         return "mac must be unicast";
     if (cfg->tcp_max_conns == 0 || cfg->tcp_max_timewait == 0)
         return "tcp_max_conns and tcp_max_timewait must be at least 1";
-    if (cfg->tcp_sndbuf < 256 || cfg->tcp_rcvbuf < 256)
-        return "tcp_sndbuf and tcp_rcvbuf must be at least 256";
+    if (cfg->tcp_sndbuf < 64 || cfg->tcp_rcvbuf < 64)
+        return "tcp_sndbuf and tcp_rcvbuf must be at least 64";
     if (cfg->tcp_rto_min == 0 || cfg->tcp_rto_min > cfg->tcp_rto_initial ||
         cfg->tcp_rto_initial > cfg->tcp_rto_max)
         return "tcp_rto_min <= tcp_rto_initial <= tcp_rto_max, nonzero";

@@ -327,7 +327,7 @@ int fa_tcp_setopt(struct fa_tcp *c, enum fa_tcp_option opt, long v)
     case FA_SO_RCVBUF:
         if (!unopened)
             return -EISCONN;
-        if (v < 256 || v > 16 * 1024 * 1024)
+        if (v < 64 || v > 16 * 1024 * 1024)
             return -EINVAL;
         *(opt == FA_SO_SNDBUF ? &c->sndbuf : &c->rcvbuf) = (uint32_t)v;
         return 0;
