@@ -319,6 +319,15 @@ int fa_tcp_abort(struct fa_tcp *c, fa_time now)
     return abort_conn(c, now);
 }
 
+/* Keepalive settings count from the last segment received. */
+static void rearm_keepalive(struct fa_tcp *c)
+{
+    if (c->state == FA_TCP_CLOSED || c->state == FA_TCP_LISTEN)
+        return;
+    fa_tcp_arm_keepalive(c, c->last_rcv);
+    fa_tcp_timer_update(c);
+}
+
 int fa_tcp_setopt(struct fa_tcp *c, enum fa_tcp_option opt, long v)
 {
     int unopened = c->state == FA_TCP_CLOSED && !c->snd.buf;
@@ -336,22 +345,20 @@ int fa_tcp_setopt(struct fa_tcp *c, enum fa_tcp_option opt, long v)
             return -EINVAL;
         c->linger_ms = (int32_t)v;
         return 0;
-    case FA_SO_KEEPALIVE:
-    case FA_TCP_NODELAY: {
-        uint32_t f = opt == FA_SO_KEEPALIVE ? TF_KEEPALIVE : TF_NODELAY;
-        c->flags = v ? c->flags | f : c->flags & ~f;
-        if (opt == FA_SO_KEEPALIVE && c->stack && c->state != FA_TCP_CLOSED) {
-            fa_tcp_arm_keepalive(c, c->last_rcv);
-            fa_tcp_timer_update(c);
-        }
+    case FA_TCP_NODELAY:
+        c->flags = v ? c->flags | TF_NODELAY : c->flags & ~TF_NODELAY;
         return 0;
-    }
+    case FA_SO_KEEPALIVE:
+        c->flags = v ? c->flags | TF_KEEPALIVE : c->flags & ~TF_KEEPALIVE;
+        rearm_keepalive(c);
+        return 0;
     case FA_TCP_KEEPIDLE:
     case FA_TCP_KEEPINTVL:
         if (v < 1)
             return -EINVAL;
         *(opt == FA_TCP_KEEPIDLE ? &c->keep_idle : &c->keep_intvl) =
             (fa_time)v * FA_NS_PER_MS;
+        rearm_keepalive(c);
         return 0;
     case FA_TCP_KEEPCNT:
         if (v < 1 || v > 255)

@@ -215,6 +215,15 @@ static void syn_sent_input(struct fa_tcp *c, const struct fa_tcp_view *seg,
 static int check_sequence(struct fa_tcp *c, struct fa_tcp_view *seg,
                           fa_time now)
 {
+    if (c->state == FA_TCP_SYN_RECEIVED && (seg->flags & FA_TCP_SYN) &&
+        (seg->flags & FA_TCP_ACK) && seg->seq == c->irs &&
+        seq_lt(c->snd_una, seg->ack) && seq_le(seg->ack, c->snd_max)) {
+        /* Simultaneous open (RFC 9293 §3.5 figure 8): the peer's SYN-ACK
+         * repeats the SYN we have; what is new is its ACK of ours. Trim
+         * the SYN and go on, as if it were the ACK alone. */
+        seg->flags &= (uint8_t)~FA_TCP_SYN;
+        seg->seq++;
+    }
     uint32_t wnd = fa_tcp_rcv_space(c);
     uint32_t len = seg_len(seg);
     uint32_t seq = seg->seq;

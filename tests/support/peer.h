@@ -1,0 +1,46 @@
+/* peer.h — a hand-driven TCP peer for one finack stack: the test crafts
+ * every segment the "remote" end sends and reads every segment finack
+ * sends (captured), for checks down to the sequence number. Virtual time
+ * is pe->now; the stack knows the peer's MAC from the start. */
+#ifndef FA_TEST_PEER_H
+#define FA_TEST_PEER_H
+
+#include "frames.h"
+
+struct peer {
+    struct capture cap;
+    struct fa_prng prng;
+    struct fa_config cfg;
+    struct fa_stack *s;
+    fa_time now;
+    uint16_t port;      /* the peer's port */
+    uint16_t our_port;  /* finack's port */
+    uint32_t snd_nxt;   /* the peer's next sequence number */
+    uint32_t rcv_nxt;   /* what the peer has received from finack */
+    size_t seen;        /* captured frames already looked at */
+    fa_time arp_fresh_until;
+};
+
+/* cfg may be NULL (defaults); the peer is IP_PEER:port. */
+void peer_init(struct peer *pe, const struct fa_config *cfg, uint16_t port);
+void peer_destroy(struct peer *pe);
+/* Injects a segment from the peer. */
+void peer_send(struct peer *pe, uint8_t flags, uint32_t seq, uint32_t ack,
+               uint16_t wnd, const void *data, size_t len);
+/* Injects a segment with the peer's current numbers and advances them. */
+void peer_send_next(struct peer *pe, uint8_t flags, const void *data, size_t len);
+/* The next segment finack sent that the test has not looked at, or
+ * fails the test if there is none. */
+struct fa_tcp_view peer_expect(struct peer *pe);
+/* 1 if finack sent nothing new. */
+int peer_quiet(struct peer *pe);
+/* Runs the stack's timers up to until. */
+void peer_run_until(struct peer *pe, fa_time until);
+/* finack connects to the peer; the peer completes the handshake. */
+struct fa_tcp *peer_connected(struct peer *pe);
+/* finack listens on our_port; the peer connects; returns the accepted
+ * socket (listener in *listener if not NULL, else closed). */
+struct fa_tcp *peer_accepted(struct peer *pe, uint16_t our_port,
+                             struct fa_tcp **listener);
+
+#endif

@@ -1,0 +1,455 @@
+/* test_tcp_segments.c — TCP rules checked segment by segment against a
+ * hand-driven peer: retransmission and backoff (L3, L15), old duplicates
+ * (L4), simultaneous open (L5), FIN-WAIT-1 shortcuts (L12, L13), the
+ * FIN-WAIT-2 reclaim (L16), RST and SYN acceptance with challenge ACKs
+ * (L21), keepalive (L24), ISNs (RFC 6528), and every flag combination. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "peer.h"
+
+#define MS FA_NS_PER_MS
+#define S FA_NS_PER_S
+#define ACK FA_TCP_ACK
+#define SYN FA_TCP_SYN
+#define FIN FA_TCP_FIN
+#define RST FA_TCP_RST
+
+static struct peer pe;
+
+static int teardown(void **state)
+{
+    (void)state;
+    peer_destroy(&pe);
+    return 0;
+}
+
+static void l3_syn_backoff_then_etimedout(void **state) /* L3 */
+{
+    (void)state;
+    struct fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.tcp_syn_retries = 3;
+    peer_init(&pe, &cfg, 80);
+    struct fa_tcp *c;
+    fa_tcp_open(pe.s, &c);
+    assert_int_equal(fa_tcp_connect(c, IP_PEER, 80, 0), -EINPROGRESS);
+    struct fa_tcp_view syn = peer_expect(&pe);
+    /* RFC 6298 §2.1: initial RTO 1 s, then doubling: 1, 2, 4 s. */
+    fa_time at[] = { 1 * S, 3 * S, 7 * S };
+    for (int i = 0; i < 3; i++) {
+        peer_run_until(&pe, at[i] - 1);
+        assert_true(peer_quiet(&pe));
+        peer_run_until(&pe, at[i]);
+        struct fa_tcp_view again = peer_expect(&pe);
+        assert_int_equal(again.flags, SYN);
+        assert_int_equal(again.seq, syn.seq);
+    }
+    assert_int_equal(fa_tcp_state(c), FA_TCP_SYN_SENT);
+    peer_run_until(&pe, 15 * S);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_CLOSED);
+    assert_int_equal(fa_tcp_error(c), -ETIMEDOUT);
+    assert_int_equal(fa_tcp_send(c, "x", 1, pe.now), -EPIPE);
+    fa_tcp_close(c, pe.now);
+}
+
+static void l3_synack_retransmitted_then_half_open_dropped(void **state) /* L3 */
+{
+    (void)state;
+    struct fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.tcp_synack_retries = 2;
+    peer_init(&pe, &cfg, 5000);
+    struct fa_tcp *l, *c;
+    fa_tcp_open(pe.s, &l);
+    fa_tcp_bind(l, 0, 80);
+    fa_tcp_listen(l, 1);
+    pe.our_port = 80;
+    peer_send_next(&pe, SYN, NULL, 0);
+    struct fa_tcp_view sa = peer_expect(&pe);
+    assert_int_equal(sa.flags, SYN | ACK);
+    peer_run_until(&pe, 1 * S);
+    assert_int_equal(peer_expect(&pe).seq, sa.seq);
+    peer_run_until(&pe, 3 * S);
+    assert_int_equal(peer_expect(&pe).seq, sa.seq);
+    /* The backlog of 1 is taken by the half-open entry... */
+    pe.port = 5001;
+    peer_send(&pe, SYN, 777, 0, 1000, NULL, 0);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_BACKLOG_FULL), 1);
+    assert_true(peer_quiet(&pe));
+    /* ...until it is dropped after the retries; the listener is intact. */
+    peer_run_until(&pe, 8 * S);
+    assert_true(peer_quiet(&pe));
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_TIMEOUTS), 1);
+    assert_int_equal(fa_tcp_accept(l, &c), -EAGAIN);
+    assert_int_equal(fa_tcp_state(l), FA_TCP_LISTEN);
+    peer_send(&pe, SYN, 777, 0, 1000, NULL, 0);
+    assert_int_equal(peer_expect(&pe).flags, SYN | ACK);
+}
+
+static void l3_pure_ack_never_retransmitted(void **state) /* L3 */
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = peer_connected(&pe);
+    (void)c;
+    peer_send_next(&pe, ACK, "data", 4);
+    peer_run_until(&pe, 120 * S);
+    struct fa_tcp_view ack = peer_expect(&pe); /* the delayed ACK */
+    assert_int_equal(ack.flags, ACK);
+    assert_int_equal(ack.data_len, 0);
+    assert_true(peer_quiet(&pe)); /* and nothing after, ever */
+}
+
+static void l4_old_duplicate_synack_gets_reset(void **state) /* L4 */
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c;
+    fa_tcp_open(pe.s, &c);
+    fa_tcp_connect(c, IP_PEER, 80, 0);
+    struct fa_tcp_view syn = peer_expect(&pe);
+    pe.our_port = syn.sport;
+    /* A SYN-ACK acknowledging something other than our ISN + 1. */
+    uint32_t bad_ack = syn.seq + 5000;
+    peer_send(&pe, SYN | ACK, 1234, bad_ack, 1000, NULL, 0);
+    struct fa_tcp_view rst = peer_expect(&pe);
+    assert_int_equal(rst.flags, RST);
+    assert_int_equal(rst.seq, bad_ack); /* <SEQ=SEG.ACK><CTL=RST> */
+    assert_int_equal(fa_tcp_state(c), FA_TCP_SYN_SENT);
+    /* The genuine SYN-ACK still completes the connection. */
+    pe.rcv_nxt = syn.seq + 1;
+    peer_send_next(&pe, SYN | ACK, NULL, 0);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_ESTABLISHED);
+}
+
+static void l4_rst_in_syn_received_returns_to_listen(void **state) /* L4 */
+{
+    (void)state;
+    peer_init(&pe, NULL, 5000);
+    struct fa_tcp *l, *c;
+    fa_tcp_open(pe.s, &l);
+    fa_tcp_bind(l, 0, 80);
+    fa_tcp_listen(l, 4);
+    pe.our_port = 80;
+    peer_send_next(&pe, SYN, NULL, 0);
+    struct fa_tcp_view sa = peer_expect(&pe);
+    /* The peer (whose SYN was an old duplicate) resets. */
+    peer_send(&pe, RST, pe.snd_nxt, 0, 0, NULL, 0);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_RST_IN), 1);
+    peer_run_until(&pe, 10 * S);
+    assert_true(peer_quiet(&pe)); /* no SYN-ACK retransmission: gone */
+    assert_int_equal(fa_tcp_state(l), FA_TCP_LISTEN);
+    assert_int_equal(fa_tcp_accept(l, &c), -EAGAIN);
+    (void)sa;
+    /* A fresh attempt is served as before. */
+    pe.port = 5002;
+    peer_send_next(&pe, SYN, NULL, 0);
+    assert_int_equal(peer_expect(&pe).flags, SYN | ACK);
+}
+
+static void l5_simultaneous_open(void **state) /* L5 */
+{
+    (void)state;
+    peer_init(&pe, NULL, 7000);
+    struct fa_tcp *c;
+    fa_tcp_open(pe.s, &c);
+    fa_tcp_bind(c, 0, 6000);
+    fa_tcp_connect(c, IP_PEER, 7000, 0);
+    struct fa_tcp_view syn = peer_expect(&pe);
+    pe.our_port = 6000;
+    /* The peer's own SYN crosses ours: SYN-RECEIVED, SYN-ACK with our ISN. */
+    peer_send_next(&pe, SYN, NULL, 0);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_SYN_RECEIVED);
+    struct fa_tcp_view sa = peer_expect(&pe);
+    assert_int_equal(sa.flags, SYN | ACK);
+    assert_int_equal(sa.seq, syn.seq);
+    assert_int_equal(sa.ack, pe.snd_nxt);
+    /* The peer's SYN-ACK (it too is in SYN-RECEIVED) completes ours. */
+    peer_send(&pe, SYN | ACK, pe.snd_nxt - 1, syn.seq + 1, 65535, NULL, 0);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_ESTABLISHED);
+    peer_send(&pe, ACK, pe.snd_nxt, syn.seq + 1, 65535, NULL, 0);
+    assert_int_equal(fa_tcp_send(c, "hi", 2, pe.now), 2);
+    struct fa_tcp_view d = peer_expect(&pe);
+    while (d.data_len == 0)
+        d = peer_expect(&pe);
+    assert_int_equal(d.seq, syn.seq + 1);
+}
+
+/* Establishes, then closes from finack; returns its FIN. */
+static struct fa_tcp_view close_from_us(struct fa_tcp **c)
+{
+    peer_init(&pe, NULL, 80);
+    *c = peer_connected(&pe);
+    assert_int_equal(fa_tcp_shutdown(*c, FA_SHUT_WR, pe.now), 0);
+    struct fa_tcp_view fin = peer_expect(&pe);
+    assert_true(fin.flags & FIN);
+    assert_int_equal(fa_tcp_state(*c), FA_TCP_FIN_WAIT_1);
+    return fin;
+}
+
+static void l12_fin_ack_in_fin_wait_1_goes_to_time_wait(void **state) /* L12 */
+{
+    (void)state;
+    struct fa_tcp *c;
+    close_from_us(&c);
+    /* One segment that ACKs our FIN and carries the peer's FIN. */
+    peer_send_next(&pe, FIN | ACK, NULL, 0);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_TIME_WAIT);
+    struct fa_tcp_view ack = peer_expect(&pe);
+    assert_int_equal(ack.ack, pe.snd_nxt);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_RETRANSMITS), 0);
+    fa_tcp_close(c, pe.now);
+}
+
+static void l13_simultaneous_close_through_closing(void **state) /* L13 */
+{
+    (void)state;
+    struct fa_tcp *c;
+    struct fa_tcp_view fin = close_from_us(&c);
+    /* The peer's FIN crosses ours: it does not acknowledge our FIN. */
+    peer_send(&pe, FIN | ACK, pe.snd_nxt, fin.seq, 65535, NULL, 0);
+    pe.snd_nxt++;
+    assert_int_equal(fa_tcp_state(c), FA_TCP_CLOSING);
+    assert_int_equal(peer_expect(&pe).ack, pe.snd_nxt);
+    /* Now the ACK of our FIN: TIME-WAIT. */
+    peer_send(&pe, ACK, pe.snd_nxt, fin.seq + 1, 65535, NULL, 0);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_TIME_WAIT);
+    fa_tcp_close(c, pe.now);
+}
+
+static void l14_retransmitted_fin_in_time_wait_is_acked_and_restarts(void **state) /* L14 */
+{
+    (void)state;
+    struct fa_tcp *c;
+    close_from_us(&c);
+    peer_send_next(&pe, FIN | ACK, NULL, 0);
+    peer_expect(&pe);
+    fa_tcp_close(c, pe.now); /* compact TIME-WAIT from here */
+    peer_run_until(&pe, 50 * S);
+    /* The peer's FIN again (our ACK was lost): ACKed again, 2 MSL anew. */
+    peer_send(&pe, FIN | ACK, pe.snd_nxt - 1, pe.rcv_nxt, 65535, NULL, 0);
+    struct fa_tcp_view again = peer_expect(&pe);
+    assert_int_equal(again.flags, ACK);
+    assert_int_equal(again.ack, pe.snd_nxt);
+    peer_run_until(&pe, 109 * S);
+    peer_send(&pe, FIN | ACK, pe.snd_nxt - 1, pe.rcv_nxt, 65535, NULL, 0);
+    assert_int_equal(peer_expect(&pe).ack, pe.snd_nxt); /* still there */
+    peer_run_until(&pe, 170 * S);
+    /* Expired: the same segment now finds no connection: RST. */
+    peer_send(&pe, FIN | ACK, pe.snd_nxt - 1, pe.rcv_nxt, 65535, NULL, 0);
+    assert_true(peer_expect(&pe).flags & RST);
+}
+
+static void l15_fin_retransmitted_with_backoff_then_abort(void **state) /* L15 */
+{
+    (void)state;
+    struct fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.tcp_data_retries = 3;
+    peer_init(&pe, &cfg, 80);
+    struct fa_tcp *c = peer_connected(&pe);
+    /* LAST-ACK: the peer closed, we close; our FIN is never ACKed. */
+    peer_send_next(&pe, FIN | ACK, NULL, 0);
+    peer_expect(&pe);
+    assert_int_equal(fa_tcp_close(c, pe.now), 0);
+    struct fa_tcp_view fin = peer_expect(&pe);
+    assert_true(fin.flags & FIN);
+    fa_time t = pe.now, rto = 1 * S; /* no RTT sample yet: RTO 1 s */
+    for (int i = 0; i < 3; i++) {
+        t += rto;
+        peer_run_until(&pe, t);
+        struct fa_tcp_view again = peer_expect(&pe);
+        assert_true(again.flags & FIN);
+        assert_int_equal(again.seq, fin.seq);
+        rto *= 2;
+    }
+    peer_run_until(&pe, t + rto);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_TIMEOUTS), 1);
+    /* Aborted: the connection no longer exists. */
+    peer_send(&pe, ACK, pe.snd_nxt, fin.seq + 1, 100, NULL, 0);
+    assert_true(peer_expect(&pe).flags & RST);
+}
+
+static void l16_orphan_fin_wait_2_reclaimed(void **state) /* L16 */
+{
+    (void)state;
+    struct fa_tcp *c;
+    struct fa_tcp_view fin = close_from_us(&c);
+    fa_tcp_close(c, pe.now);
+    peer_send(&pe, ACK, pe.snd_nxt, fin.seq + 1, 65535, NULL, 0);
+    /* FIN-WAIT-2, orphaned: gone after 60 s without the peer's FIN. */
+    peer_run_until(&pe, pe.now + 59 * S);
+    peer_send(&pe, ACK, pe.snd_nxt, fin.seq + 1, 65535, "late", 4);
+    struct fa_tcp_view r = peer_expect(&pe);
+    assert_true(r.flags & RST); /* orphan gets data: reset (nobody reads) */
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_TIMEOUTS), 0);
+
+    struct fa_tcp *c2;
+    close_from_us(&c2);
+    fa_tcp_close(c2, pe.now);
+    fa_time t0 = pe.now;
+    peer_send(&pe, ACK, pe.snd_nxt, pe.rcv_nxt, 65535, NULL, 0);
+    peer_run_until(&pe, t0 + 60 * S);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_TIMEOUTS), 1);
+}
+
+static void l21_rst_and_syn_acceptance(void **state) /* L21 */
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = peer_connected(&pe);
+    /* Outside the window: dropped silently. */
+    peer_send(&pe, RST, pe.snd_nxt + 100000, 0, 0, NULL, 0);
+    assert_true(peer_quiet(&pe));
+    assert_int_equal(fa_tcp_state(c), FA_TCP_ESTABLISHED);
+    /* In the window but not RCV.NXT: challenge ACK, no reset. */
+    peer_send(&pe, RST, pe.snd_nxt + 10, 0, 0, NULL, 0);
+    struct fa_tcp_view ch = peer_expect(&pe);
+    assert_int_equal(ch.flags, ACK);
+    assert_int_equal(ch.ack, pe.snd_nxt);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_ESTABLISHED);
+    /* A SYN in a synchronized state: challenge ACK too (RFC 5961 §4). */
+    peer_send(&pe, SYN, pe.snd_nxt + 5, 0, 1000, NULL, 0);
+    assert_int_equal(peer_expect(&pe).flags, ACK);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_ESTABLISHED);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_CHALLENGE_ACKS), 2);
+    /* Rate limited: a flood gets at most the bucket's burst (10). */
+    for (int i = 0; i < 50; i++)
+        peer_send(&pe, RST, pe.snd_nxt + 10, 0, 0, NULL, 0);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_CHALLENGE_ACKS), 10);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_CHALLENGE_LIMITED), 42);
+    /* Exactly RCV.NXT: the connection is reset. */
+    peer_send(&pe, RST, pe.snd_nxt, 0, 0, NULL, 0);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_CLOSED);
+    assert_int_equal(fa_tcp_recv(c, NULL, 0, pe.now), -ECONNRESET);
+    fa_tcp_close(c, pe.now);
+}
+
+static void l24_keepalive_probes_then_etimedout(void **state) /* L24 */
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = peer_connected(&pe);
+    assert_int_equal(fa_tcp_setopt(c, FA_SO_KEEPALIVE, 1), 0);
+    assert_int_equal(fa_tcp_setopt(c, FA_TCP_KEEPIDLE, 10000), 0);
+    assert_int_equal(fa_tcp_setopt(c, FA_TCP_KEEPINTVL, 1000), 0);
+    assert_int_equal(fa_tcp_setopt(c, FA_TCP_KEEPCNT, 3), 0);
+    peer_run_until(&pe, 10 * S - 1);
+    assert_true(peer_quiet(&pe));
+    peer_run_until(&pe, 10 * S);
+    struct fa_tcp_view probe = peer_expect(&pe);
+    assert_int_equal(probe.seq, pe.rcv_nxt - 1); /* SEG.SEQ = SND.NXT - 1 */
+    /* An answer resets the count and the idle time. */
+    peer_send_next(&pe, ACK, NULL, 0);
+    peer_run_until(&pe, 19 * S);
+    assert_true(peer_quiet(&pe));
+    /* Then silence: probes at 20, 21, 22 s, abort at 23 s. */
+    for (int i = 0; i < 3; i++) {
+        peer_run_until(&pe, (20 + (fa_time)i) * S);
+        assert_int_equal(peer_expect(&pe).data_len, 0);
+    }
+    assert_int_equal(fa_tcp_state(c), FA_TCP_ESTABLISHED);
+    peer_run_until(&pe, 23 * S);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_CLOSED);
+    assert_int_equal(fa_tcp_recv(c, NULL, 0, pe.now), -ETIMEDOUT);
+    fa_tcp_close(c, pe.now);
+}
+
+static void isn_is_keyed_and_moves_with_time(void **state) /* L1 */
+{
+    (void)state;
+    /* RFC 6528: the same 4-tuple gets different ISNs from stacks with
+     * different secrets, and from one stack at different times. */
+    uint32_t isn[3];
+    for (int i = 0; i < 2; i++) {
+        struct fa_config cfg;
+        fa_config_init(&cfg);
+        peer_init(&pe, &cfg, 80);
+        fa_prng_seed(&pe.prng, 1000 + (uint64_t)i); /* a later secret draw */
+        peer_destroy(&pe);
+        pe.s = NULL;
+    }
+    for (int i = 0; i < 3; i++) {
+        struct fa_config cfg;
+        fa_config_init(&cfg);
+        memset(&pe, 0, sizeof pe);
+        cfg.addr = IP_US;
+        cfg.arp_gratuitous = 0;
+        memcpy(cfg.mac, mac_a, 6);
+        cfg.device = capture_device(&pe.cap);
+        fa_prng_seed(&pe.prng, i == 1 ? 2 : 1);
+        cfg.rng = fa_prng_rng(&pe.prng);
+        assert_int_equal(fa_stack_create(&cfg, 0, &pe.s), 0);
+        uint8_t fr[64];
+        size_t n = build_arp(fr, mac_a, FA_ARP_REPLY, mac_peer, IP_PEER, mac_a, IP_US);
+        fa_stack_input(pe.s, fr, n, 0);
+        struct fa_tcp *c;
+        fa_tcp_open(pe.s, &c);
+        fa_tcp_bind(c, 0, 40000);
+        pe.now = i == 2 ? 1 * S : 0;
+        fa_tcp_connect(c, IP_PEER, 80, pe.now);
+        isn[i] = peer_expect(&pe).seq;
+        peer_destroy(&pe);
+    }
+    pe.s = NULL;
+    assert_int_not_equal(isn[0], isn[1]);              /* other secret */
+    assert_int_equal(isn[2] - isn[0], 1000000000 / 4000); /* 4 µs clock */
+    peer_init(&pe, NULL, 80);
+}
+
+static void every_flag_combination_in_established(void **state)
+{
+    (void)state;
+    /* All 64 combinations of the six classic flags, at RCV.NXT, each
+     * against a fresh connection: never a crash; SYN+FIN and SYN+RST
+     * dropped; no ACK and no RST: dropped; RST: reset; SYN: challenge. */
+    for (unsigned flags = 0; flags < 64; flags++) {
+        peer_init(&pe, NULL, 80);
+        struct fa_tcp *c = peer_connected(&pe);
+        peer_send(&pe, (uint8_t)flags, pe.snd_nxt, pe.rcv_nxt, 65535, "abc", 3);
+        enum fa_tcp_state st = fa_tcp_state(c);
+        if ((flags & SYN) && (flags & (FIN | RST)))
+            assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_BAD_FLAGS), 1);
+        else if (flags & RST)
+            assert_int_equal(st, FA_TCP_CLOSED);
+        else if (flags & SYN)
+            assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_CHALLENGE_ACKS), 1);
+        else if (!(flags & ACK))
+            assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_STRAY), 1);
+        else if (flags & FIN)
+            assert_int_equal(st, FA_TCP_CLOSE_WAIT);
+        else
+            assert_int_equal(st, FA_TCP_ESTABLISHED);
+        if (st != FA_TCP_CLOSED && !(flags & (SYN | RST)) && (flags & ACK)) {
+            char buf[8];
+            assert_int_equal(fa_tcp_recv(c, buf, sizeof buf, pe.now), 3);
+        }
+        peer_destroy(&pe);
+    }
+    peer_init(&pe, NULL, 80);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(l3_syn_backoff_then_etimedout, teardown),
+        cmocka_unit_test_teardown(l3_synack_retransmitted_then_half_open_dropped, teardown),
+        cmocka_unit_test_teardown(l3_pure_ack_never_retransmitted, teardown),
+        cmocka_unit_test_teardown(l4_old_duplicate_synack_gets_reset, teardown),
+        cmocka_unit_test_teardown(l4_rst_in_syn_received_returns_to_listen, teardown),
+        cmocka_unit_test_teardown(l5_simultaneous_open, teardown),
+        cmocka_unit_test_teardown(l12_fin_ack_in_fin_wait_1_goes_to_time_wait, teardown),
+        cmocka_unit_test_teardown(l13_simultaneous_close_through_closing, teardown),
+        cmocka_unit_test_teardown(l14_retransmitted_fin_in_time_wait_is_acked_and_restarts, teardown),
+        cmocka_unit_test_teardown(l15_fin_retransmitted_with_backoff_then_abort, teardown),
+        cmocka_unit_test_teardown(l16_orphan_fin_wait_2_reclaimed, teardown),
+        cmocka_unit_test_teardown(l21_rst_and_syn_acceptance, teardown),
+        cmocka_unit_test_teardown(l24_keepalive_probes_then_etimedout, teardown),
+        cmocka_unit_test_teardown(isn_is_keyed_and_moves_with_time, teardown),
+        cmocka_unit_test_teardown(every_flag_combination_in_established, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
