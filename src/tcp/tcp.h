@@ -66,6 +66,7 @@ enum {
     TF_FIN_OOO = 1u << 15,   /* peer's FIN seen ahead of rcv_nxt */
     TF_CLOSE_DONE = 1u << 16,/* lingering close finished */
     TF_ERROR_EOF = 1u << 17, /* the error was reported; recv gives 0 */
+    TF_LISTENER = 1u << 18,  /* on the stack's listener list */
 };
 
 struct fa_tcp_range {

@@ -66,6 +66,7 @@ int fa_tcp_listen(struct fa_tcp *c, int backlog)
     c->backlog = (uint16_t)backlog;
     c->queue_next = s->tcp->listeners;
     s->tcp->listeners = c;
+    c->flags |= TF_LISTENER;
     fa_tcp_set_state(c, FA_TCP_LISTEN, 0);
     return 0;
 }

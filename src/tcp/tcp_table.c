@@ -159,7 +159,7 @@ void fa_tcp_free(struct fa_tcp *c)
 {
     struct fa_tcp_stack *t = c->stack->tcp;
     fa_tcp_timer_remove(c);
-    if (c->state == FA_TCP_LISTEN)
+    if (c->flags & TF_LISTENER)
         listener_remove(c);
     else
         fa_tcp_hash_remove(c);

@@ -148,7 +148,8 @@ void pair_connect(struct pair *p, uint16_t port, struct fa_tcp **client,
         setup(0, c);
     assert_int_equal(fa_tcp_connect(c, p->addr[1], port, p->now), -EINPROGRESS);
     struct fa_tcp *s = NULL;
-    for (int i = 0; i < 1000 && !s; i++) {
+    /* Up to a minute: lost SYNs are retried after 1, 2, 4... s. */
+    for (int i = 0; i < 60000 && !s; i++) {
         pair_run_for(p, FA_NS_PER_MS);
         if (fa_tcp_accept(l, &s) < 0)
             s = NULL;

@@ -288,6 +288,7 @@ static void l16_orphan_fin_wait_2_reclaimed(void **state) /* L16 */
     assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_TIMEOUTS), 0);
 
     struct fa_tcp *c2;
+    peer_destroy(&pe);
     close_from_us(&c2);
     fa_tcp_close(c2, pe.now);
     fa_time t0 = pe.now;

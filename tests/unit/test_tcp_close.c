@@ -1,0 +1,246 @@
+/* test_tcp_close.c — the ways a connection ends, between two finack
+ * stacks: simultaneous close (L13), abortive close (L17), lingering
+ * close that completes or times out (L18), close with unread data (L19),
+ * writing to a fully closed peer (L20), an owner's death (L22), and the
+ * listener going away with connections queued. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "frames.h"
+#include "pair.h"
+
+#define MS FA_NS_PER_MS
+#define S FA_NS_PER_S
+
+static struct pair p;
+static char buf[4096];
+static uint8_t data[100000];
+
+static int teardown(void **state)
+{
+    (void)state;
+    pair_destroy(&p);
+    return 0;
+}
+
+static void l13_simultaneous_close(void **state) /* L13 */
+{
+    (void)state;
+    pair_init(&p, NULL, NULL, 1);
+    struct fa_tcp *c, *s;
+    pair_connect(&p, 80, &c, &s, NULL, NULL);
+    uint16_t cport = sock_port(c);
+    assert_int_equal(fa_tcp_close(c, p.now), 0);
+    assert_int_equal(fa_tcp_close(s, p.now), 0);
+    pair_run_for(&p, 10 * MS);
+    const char *want0 = "CLOSED>SYN-SENT>ESTABLISHED>FIN-WAIT-1>CLOSING>TIME-WAIT";
+    const char *want1 = "CLOSED>SYN-RECEIVED>ESTABLISHED>FIN-WAIT-1>CLOSING>TIME-WAIT";
+    assert_string_equal(pair_states(&p, 0, cport, 80, buf, sizeof buf), want0);
+    assert_string_equal(pair_states(&p, 1, 80, cport, buf, sizeof buf), want1);
+    int tw0, tw1;
+    assert_int_equal(pair_conns(&p, 0, &tw0), 1);
+    assert_int_equal(pair_conns(&p, 1, &tw1), 1);
+    assert_int_equal(tw0 + tw1, 2);
+    pair_run_for(&p, 61 * S);
+    assert_int_equal(pair_conns(&p, 0, NULL) + pair_conns(&p, 1, NULL), 0);
+}
+
+static void linger(int side, struct fa_tcp *sock)
+{
+    if (side == 0)
+        assert_int_equal(fa_tcp_setopt(sock, FA_SO_LINGER, 0), 0);
+}
+
+static void l17_linger_zero_resets(void **state) /* L17 */
+{
+    (void)state;
+    pair_init(&p, NULL, NULL, 2);
+    struct fa_tcp *c, *s;
+    pair_connect(&p, 80, &c, &s, NULL, linger);
+    fa_tcp_send(c, "data", 4, p.now);
+    assert_int_equal(fa_tcp_close(c, p.now), 0);
+    pair_run_for(&p, 10 * MS);
+    assert_non_null(pair_last_seg(&p, 0, FA_TCP_RST));
+    assert_null(pair_last_seg(&p, 0, FA_TCP_FIN));
+    assert_int_equal(pair_conns(&p, 0, NULL), 0); /* no TIME-WAIT */
+    assert_int_equal(fa_tcp_state(s), FA_TCP_CLOSED);
+    /* The peer reads what arrived, then learns of the reset. */
+    long n = fa_tcp_recv(s, buf, sizeof buf, p.now);
+    assert_true(n == 4 || n == -ECONNRESET);
+    if (n == 4)
+        assert_int_equal(fa_tcp_recv(s, buf, sizeof buf, p.now), -ECONNRESET);
+    assert_int_equal(fa_tcp_recv(s, buf, sizeof buf, p.now), 0);
+    assert_int_equal(fa_tcp_send(s, "x", 1, p.now), -EPIPE);
+    fa_tcp_close(s, p.now);
+}
+
+static void slow_reader(int side, struct fa_tcp *sock)
+{
+    if (side == 0)
+        assert_int_equal(fa_tcp_setopt(sock, FA_SO_LINGER, 2000), 0);
+    else
+        assert_int_equal(fa_tcp_setopt(sock, FA_SO_RCVBUF, 1000), 0);
+}
+
+static void l18_lingering_close_completes(void **state) /* L18 */
+{
+    (void)state;
+    pair_init(&p, NULL, NULL, 3);
+    struct fa_tcp *c, *s;
+    pair_connect(&p, 80, &c, &s, NULL, slow_reader);
+    assert_int_equal(fa_tcp_send(c, data, 5000, p.now), 5000);
+    /* Not all acknowledged yet: close() is in progress. */
+    assert_int_equal(fa_tcp_close(c, p.now), -EINPROGRESS);
+    assert_false(fa_tcp_events(c) & FA_TCP_EV_CLOSED);
+    /* The reader reads everything over the next second. */
+    size_t got = 0;
+    for (int i = 0; i < 100 && got < 5000; i++) {
+        got += pair_drain(&p, s, (uint8_t *)buf, sizeof buf);
+        pair_run_for(&p, 10 * MS);
+    }
+    assert_int_equal(got, 5000);
+    pair_run_for(&p, 10 * MS);
+    assert_true(fa_tcp_events(c) & FA_TCP_EV_CLOSED);
+    assert_int_equal(fa_tcp_close(c, p.now), 0);
+    assert_null(pair_last_seg(&p, 0, FA_TCP_RST));
+}
+
+static void l18_lingering_close_times_out(void **state) /* L18 */
+{
+    (void)state;
+    pair_init(&p, NULL, NULL, 4);
+    struct fa_tcp *c, *s;
+    pair_connect(&p, 80, &c, &s, NULL, slow_reader);
+    assert_int_equal(fa_tcp_send(c, data, 5000, p.now), 5000);
+    assert_int_equal(fa_tcp_close(c, p.now), -EINPROGRESS);
+    /* Nobody reads: the window stays shut past the 2 s linger. */
+    pair_run_for(&p, 1900 * MS);
+    assert_int_equal(fa_tcp_close(c, p.now), -EINPROGRESS);
+    pair_run_for(&p, 200 * MS);
+    assert_true(fa_tcp_events(c) & FA_TCP_EV_ERROR);
+    assert_int_equal(fa_tcp_close(c, p.now), -ETIMEDOUT);
+    assert_non_null(pair_last_seg(&p, 0, FA_TCP_RST));
+    assert_int_equal(fa_tcp_state(s), FA_TCP_CLOSED);
+    assert_int_equal(pair_conns(&p, 0, NULL), 0);
+}
+
+static void l19_close_with_unread_data_resets(void **state) /* L19 */
+{
+    (void)state;
+    pair_init(&p, NULL, NULL, 5);
+    struct fa_tcp *c, *s;
+    pair_connect(&p, 80, &c, &s, NULL, NULL);
+    fa_tcp_send(c, "unread", 6, p.now);
+    pair_run_for(&p, 10 * MS);
+    assert_int_equal(fa_tcp_close(s, p.now), 0); /* 6 bytes never read */
+    pair_run_for(&p, 10 * MS);
+    assert_non_null(pair_last_seg(&p, 1, FA_TCP_RST));
+    assert_null(pair_last_seg(&p, 1, FA_TCP_FIN));
+    assert_int_equal(fa_tcp_recv(c, buf, sizeof buf, p.now), -ECONNRESET);
+    assert_int_equal(pair_conns(&p, 1, NULL), 0);
+}
+
+static void l20_write_to_closed_peer_epipe(void **state) /* L20 */
+{
+    (void)state;
+    pair_init(&p, NULL, NULL, 6);
+    struct fa_tcp *c, *s;
+    pair_connect(&p, 80, &c, &s, NULL, NULL);
+    assert_int_equal(fa_tcp_close(s, p.now), 0); /* full close */
+    pair_run_for(&p, 10 * MS);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_CLOSE_WAIT);
+    /* The first write is accepted locally; the peer answers RST. */
+    assert_int_equal(fa_tcp_send(c, "hello", 5, p.now), 5);
+    pair_run_for(&p, 10 * MS);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_CLOSED);
+    assert_int_equal(fa_tcp_send(c, "again", 5, p.now), -EPIPE);
+    /* recv() after the RST reports it once, then end of stream. */
+    assert_int_equal(fa_tcp_recv(c, buf, sizeof buf, p.now), -ECONNRESET);
+    assert_int_equal(fa_tcp_recv(c, buf, sizeof buf, p.now), 0);
+    fa_tcp_close(c, p.now);
+}
+
+static void l22_owner_death_closes_its_connections(void **state) /* L22 */
+{
+    (void)state;
+    pair_init(&p, NULL, NULL, 7);
+    struct fa_tcp *c1, *s1, *c2, *s2, *l;
+    pair_connect(&p, 80, &c1, &s1, &l, NULL);
+    fa_tcp_open(p.stack[0], &c2);
+    fa_tcp_connect(c2, p.addr[1], 80, p.now);
+    pair_run_for(&p, 10 * MS);
+    assert_int_equal(fa_tcp_accept(l, &s2), 0);
+    fa_tcp_set_owner(s1, 42);
+    fa_tcp_set_owner(s2, 42);
+    fa_tcp_set_owner(l, 42);
+    /* s2 holds unread data when its owner dies. */
+    fa_tcp_send(c2, "pending", 7, p.now);
+    pair_run_for(&p, 10 * MS);
+    assert_int_equal(fa_stack_close_owner(p.stack[1], 42, p.now), 3);
+    pair_run_for(&p, 10 * MS);
+    /* s1: FIN (the client sees end of stream); s2: RST. */
+    assert_int_equal(fa_tcp_recv(c1, buf, sizeof buf, p.now), 0);
+    assert_int_equal(fa_tcp_state(c1), FA_TCP_CLOSE_WAIT);
+    assert_int_equal(fa_tcp_recv(c2, buf, sizeof buf, p.now), -ECONNRESET);
+    /* Nothing is left of the owner's sockets but the closing one. */
+    assert_int_equal(fa_stack_close_owner(p.stack[1], 42, p.now), 0);
+    fa_tcp_close(c1, p.now);
+    fa_tcp_close(c2, p.now);
+    pair_run_for(&p, 10 * MS);
+    /* s1 closed first, so its side keeps only a TIME-WAIT entry. */
+    int tw;
+    assert_int_equal(pair_conns(&p, 1, &tw), 1);
+    assert_int_equal(tw, 1);
+}
+
+static void closing_listener_resets_queued(void **state) /* L2 */
+{
+    (void)state;
+    pair_init(&p, NULL, NULL, 8);
+    struct fa_tcp *l, *c;
+    fa_tcp_open(p.stack[1], &l);
+    fa_tcp_bind(l, 0, 80);
+    fa_tcp_listen(l, 2);
+    fa_tcp_open(p.stack[0], &c);
+    fa_tcp_connect(c, p.addr[1], 80, p.now);
+    pair_run_for(&p, 10 * MS);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_ESTABLISHED);
+    assert_true(fa_tcp_events(l) & FA_TCP_EV_ACCEPT);
+    /* Backlog 2: the third connection attempt is not answered. */
+    struct fa_tcp *c2, *c3;
+    fa_tcp_open(p.stack[0], &c2);
+    fa_tcp_connect(c2, p.addr[1], 80, p.now);
+    fa_tcp_open(p.stack[0], &c3);
+    fa_tcp_connect(c3, p.addr[1], 80, p.now);
+    pair_run_for(&p, 10 * MS);
+    assert_int_equal(fa_tcp_state(c3), FA_TCP_SYN_SENT);
+    assert_int_equal(fa_stack_counter(p.stack[1], FA_CNT_TCP_BACKLOG_FULL), 1);
+    assert_int_equal(fa_tcp_close(l, p.now), 0);
+    pair_run_for(&p, 10 * MS);
+    assert_int_equal(fa_tcp_error(c), -ECONNRESET);
+    assert_int_equal(fa_tcp_error(c2), -ECONNRESET);
+    assert_int_equal(pair_conns(&p, 1, NULL), 0);
+    /* c3's retransmitted SYN now meets a closed port. */
+    pair_run_for(&p, 2 * S);
+    assert_int_equal(fa_tcp_error(c3), -ECONNREFUSED);
+    fa_tcp_close(c, p.now);
+    fa_tcp_close(c2, p.now);
+    fa_tcp_close(c3, p.now);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(l13_simultaneous_close, teardown),
+        cmocka_unit_test_teardown(l17_linger_zero_resets, teardown),
+        cmocka_unit_test_teardown(l18_lingering_close_completes, teardown),
+        cmocka_unit_test_teardown(l18_lingering_close_times_out, teardown),
+        cmocka_unit_test_teardown(l19_close_with_unread_data_resets, teardown),
+        cmocka_unit_test_teardown(l20_write_to_closed_peer_epipe, teardown),
+        cmocka_unit_test_teardown(l22_owner_death_closes_its_connections, teardown),
+        cmocka_unit_test_teardown(closing_listener_resets_queued, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
