@@ -65,13 +65,16 @@ static const char *errno_name(int e)
 static void trace(void *ctx, const struct fa_tcp *sock, int from, int to, fa_time now)
 {
     (void)ctx;
-    (void)from;
+    (void)sock;
     struct app *a = tracing_app;
-    if (!a || !a->trace || sock == a->listener)
+    if (!a || !a->trace)
         return;
     if (!a->t0)
         a->t0 = now;
-    printf("state %.6f %s\n", (double)(now - a->t0) / 1e9, fa_tcp_state_name(to));
+    /* The listener's own changes on lines of their own. */
+    printf("%s %.6f %s\n", to == FA_TCP_LISTEN || (from == FA_TCP_LISTEN && to == FA_TCP_CLOSED)
+                                ? "listener" : "state",
+           (double)(now - a->t0) / 1e9, fa_tcp_state_name(to));
     fflush(stdout);
 }
 
@@ -428,7 +431,7 @@ static int app_open(struct app *a, fa_time now)
         a->listener = s;
         err = fa_tcp_bind(s, 0, (uint16_t)a->listen_port);
         if (!err)
-            err = fa_tcp_listen(s, 16);
+            err = fa_tcp_listen(s, 16, now);
         return err;
     }
     a->conn = s;

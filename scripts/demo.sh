@@ -8,4 +8,4 @@ cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 cmake -S . -B build-plain -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-plain -j "$(nproc)" >/dev/null
-exec bash scripts/demo-run.sh build-plain/programs/finack-host
+exec bash scripts/demo-run.sh build-plain

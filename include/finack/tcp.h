@@ -55,7 +55,7 @@ int fa_tcp_open(struct fa_stack *stack, struct fa_tcp **out);
 /* addr 0 = our address; port 0 = an ephemeral port at connect. */
 int fa_tcp_bind(struct fa_tcp *sock, uint32_t addr, uint16_t port);
 /* backlog bounds half-open plus not-yet-accepted connections. */
-int fa_tcp_listen(struct fa_tcp *sock, int backlog);
+int fa_tcp_listen(struct fa_tcp *sock, int backlog, fa_time now);
 /* -EAGAIN when none is ready; the new handle is ESTABLISHED (or later). */
 int fa_tcp_accept(struct fa_tcp *listener, struct fa_tcp **out);
 /* Sends the SYN; returns -EINPROGRESS. The outcome: WRITABLE when

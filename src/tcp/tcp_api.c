@@ -42,7 +42,7 @@ int fa_tcp_bind(struct fa_tcp *c, uint32_t addr, uint16_t port)
     return 0;
 }
 
-int fa_tcp_listen(struct fa_tcp *c, int backlog)
+int fa_tcp_listen(struct fa_tcp *c, int backlog, fa_time now)
 {
     struct fa_stack *s = c->stack;
     if (backlog < 1)
@@ -67,7 +67,7 @@ int fa_tcp_listen(struct fa_tcp *c, int backlog)
     c->queue_next = s->tcp->listeners;
     s->tcp->listeners = c;
     c->flags |= TF_LISTENER;
-    fa_tcp_set_state(c, FA_TCP_LISTEN, 0);
+    fa_tcp_set_state(c, FA_TCP_LISTEN, now);
     return 0;
 }
 

@@ -142,7 +142,7 @@ void pair_connect(struct pair *p, uint16_t port, struct fa_tcp **client,
     if (setup)
         setup(1, l);
     assert_int_equal(fa_tcp_bind(l, 0, port), 0);
-    assert_int_equal(fa_tcp_listen(l, 8), 0);
+    assert_int_equal(fa_tcp_listen(l, 8, p->now), 0);
     assert_int_equal(fa_tcp_open(p->stack[0], &c), 0);
     if (setup)
         setup(0, c);

@@ -124,7 +124,7 @@ struct fa_tcp *peer_accepted(struct peer *pe, uint16_t our_port,
     struct fa_tcp *l, *c;
     assert_int_equal(fa_tcp_open(pe->s, &l), 0);
     assert_int_equal(fa_tcp_bind(l, 0, our_port), 0);
-    assert_int_equal(fa_tcp_listen(l, 4), 0);
+    assert_int_equal(fa_tcp_listen(l, 4, pe->now), 0);
     pe->our_port = our_port;
     peer_send_next(pe, FA_TCP_SYN, NULL, 0);
     struct fa_tcp_view synack = peer_expect(pe);

@@ -202,7 +202,7 @@ static void closing_listener_resets_queued(void **state) /* L2 */
     struct fa_tcp *l, *c;
     fa_tcp_open(p.stack[1], &l);
     fa_tcp_bind(l, 0, 80);
-    fa_tcp_listen(l, 2);
+    fa_tcp_listen(l, 2, p.now);
     fa_tcp_open(p.stack[0], &c);
     fa_tcp_connect(c, p.addr[1], 80, p.now);
     pair_run_for(&p, 10 * MS);

@@ -65,7 +65,7 @@ static void l3_synack_retransmitted_then_half_open_dropped(void **state) /* L3 *
     struct fa_tcp *l, *c;
     fa_tcp_open(pe.s, &l);
     fa_tcp_bind(l, 0, 80);
-    fa_tcp_listen(l, 1);
+    fa_tcp_listen(l, 1, pe.now);
     pe.our_port = 80;
     peer_send_next(&pe, SYN, NULL, 0);
     struct fa_tcp_view sa = peer_expect(&pe);
@@ -132,7 +132,7 @@ static void l4_rst_in_syn_received_returns_to_listen(void **state) /* L4 */
     struct fa_tcp *l, *c;
     fa_tcp_open(pe.s, &l);
     fa_tcp_bind(l, 0, 80);
-    fa_tcp_listen(l, 4);
+    fa_tcp_listen(l, 4, pe.now);
     pe.our_port = 80;
     peer_send_next(&pe, SYN, NULL, 0);
     struct fa_tcp_view sa = peer_expect(&pe);
