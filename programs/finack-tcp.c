@@ -29,7 +29,7 @@ struct app {
     uint64_t to_send, sent;
     long chunk;
     fa_time interval, next_send;
-    int recv, upper, no_read, trace, wait_eof;
+    int recv, upper, no_read, trace, wait_eof, no_hash;
     enum then then;
     long sndbuf, rcvbuf, linger, mss;
     int nodelay;
@@ -168,7 +168,8 @@ static void read_some(struct app *a, fa_time now)
             a->eof = 1;
             return;
         }
-        sha256_update(&a->hash, buf, (size_t)n);
+        if (!a->no_hash)
+            sha256_update(&a->hash, buf, (size_t)n);
         a->received += (uint64_t)n;
         if (a->upper) {
             for (long i = 0; i < n; i++)
@@ -192,10 +193,13 @@ static void write_some(struct app *a, fa_time now)
         a->pending_len -= (size_t)n;
     }
     while (a->sent < a->to_send && now >= a->next_send) {
-        uint8_t buf[65536];
+        static uint8_t buf[65536];
         uint64_t left = a->to_send - a->sent;
         size_t n = (size_t)(left < (uint64_t)a->chunk ? left : (uint64_t)a->chunk);
-        pattern(buf, a->sent, n);
+        if (!a->no_hash)
+            pattern(buf, a->sent, n);
+        else if (a->sent == 0)
+            memset(buf, 'x', sizeof buf);
         long r = fa_tcp_send(a->conn, buf, n, now);
         if (r == -EAGAIN)
             return;
@@ -204,7 +208,8 @@ static void write_some(struct app *a, fa_time now)
             a->to_send = a->sent;
             return;
         }
-        sha256_update(&a->sent_hash, buf, (size_t)r);
+        if (!a->no_hash)
+            sha256_update(&a->sent_hash, buf, (size_t)r);
         a->sent += (uint64_t)r;
         if (a->interval)
             a->next_send = now + a->interval;
@@ -328,6 +333,7 @@ static void usage(FILE *out)
             "  --then ACTION     after sending: close (default), shutdown, abort, none\n"
             "  --sndbuf N --rcvbuf N --mss N --linger MS --nodelay\n"
             "  --trace           print each state change with its time\n"
+            "  --no-hash         benchmarks: constant data, no SHA-256\n"
             "  --help            this text\n");
 }
 
@@ -385,6 +391,7 @@ static int parse_args(int argc, char **argv, struct app *a, struct host_options 
         { "recv", no_argument, 0, 'r' }, { "upper", no_argument, 0, 'u' },
         { "no-read", no_argument, 0, 'n' }, { "wait-eof", no_argument, 0, 'w' },
         { "nodelay", no_argument, 0, 'd' }, { "trace", no_argument, 0, 't' },
+        { "no-hash", no_argument, 0, 'H' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     int c, idx;
@@ -396,6 +403,7 @@ static int parse_args(int argc, char **argv, struct app *a, struct host_options 
         case 'w': a->wait_eof = 1; break;
         case 'd': a->nodelay = 1; break;
         case 't': a->trace = 1; break;
+        case 'H': a->no_hash = 1; break;
         case 'h': usage(stdout); exit(0);
         case 0: {
             int r = host_option(o, longopts[idx].name, optarg);
