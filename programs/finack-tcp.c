@@ -40,7 +40,8 @@ struct app {
     struct fa_tcp *listener, *conn;
     fa_time t0;
     int connected, eof, done_sending, finished, failed, closing;
-    fa_time settle_deadline;
+    fa_time settle_deadline, stay_until;
+    double stay;
     uint64_t received;
     struct sha256 hash, sent_hash;
     uint8_t pending[65536];
@@ -263,8 +264,12 @@ static fa_time app_turn(void *ctx, fa_time now)
 {
     struct app *a = ctx;
     if (a->finished) {
-        if (connections_settled(a, now))
-            host_stop = 1;
+        if (connections_settled(a, now)) {
+            if (!a->stay_until)
+                a->stay_until = now + (fa_time)(a->stay * 1e9);
+            if (now >= a->stay_until)
+                host_stop = 1;
+        }
         return now + FA_NS_PER_MS;
     }
     if (a->closing) {
@@ -331,6 +336,7 @@ static void usage(FILE *out)
             "  --hold S          wait S seconds after connecting before anything\n"
             "  --wait-eof        close only after the peer's end of stream\n"
             "  --then ACTION     after sending: close (default), shutdown, abort, none\n"
+            "  --stay S          keep the stack running S s after the work (TIME-WAIT)\n"
             "  --sndbuf N --rcvbuf N --mss N --linger MS --nodelay\n"
             "  --trace           print each state change with its time\n"
             "  --no-hash         benchmarks: constant data, no SHA-256\n"
@@ -362,6 +368,7 @@ static int app_option(struct app *a, const char *name, const char *v)
     else if (!strcmp(name, "chunk")) a->chunk = strtol(v, &end, 10);
     else if (!strcmp(name, "interval")) a->interval = (fa_time)(strtod(v, &end) * 1e6);
     else if (!strcmp(name, "hold")) a->hold = strtod(v, &end);
+    else if (!strcmp(name, "stay")) a->stay = strtod(v, &end);
     else if (!strcmp(name, "sndbuf")) a->sndbuf = strtol(v, &end, 10);
     else if (!strcmp(name, "rcvbuf")) a->rcvbuf = strtol(v, &end, 10);
     else if (!strcmp(name, "mss")) a->mss = strtol(v, &end, 10);
@@ -386,6 +393,7 @@ static int parse_args(int argc, char **argv, struct app *a, struct host_options 
         { "connect", required_argument, 0, 0 }, { "send", required_argument, 0, 0 },
         { "chunk", required_argument, 0, 0 }, { "interval", required_argument, 0, 0 },
         { "hold", required_argument, 0, 0 }, { "then", required_argument, 0, 0 },
+        { "stay", required_argument, 0, 0 },
         { "sndbuf", required_argument, 0, 0 }, { "rcvbuf", required_argument, 0, 0 },
         { "mss", required_argument, 0, 0 }, { "linger", required_argument, 0, 0 },
         { "recv", no_argument, 0, 'r' }, { "upper", no_argument, 0, 'u' },
@@ -424,6 +432,15 @@ static int parse_args(int argc, char **argv, struct app *a, struct host_options 
         return -1;
     }
     return 0;
+}
+
+static void print_conn(void *ctx, const struct fa_tcp_info *i)
+{
+    (void)ctx;
+    char l[16], r[16];
+    printf("conn %s %s:%u %s:%u\n", fa_tcp_state_name(i->state),
+           fa_ipv4_format(i->local_addr, l), i->local_port,
+           fa_ipv4_format(i->remote_addr, r), i->remote_port);
 }
 
 static int app_open(struct app *a, fa_time now)
@@ -478,6 +495,7 @@ int main(int argc, char **argv)
         printf("stopped before done\n");
     if (a.failed && !status)
         status = 3;
+    fa_stack_tcp_walk(a.h.stack, print_conn, NULL);
     host_print_counters(&a.h, stdout);
     host_close(&a.h);
     return status;
