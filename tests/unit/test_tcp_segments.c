@@ -433,6 +433,95 @@ static void every_flag_combination_in_established(void **state)
     peer_init(&pe, NULL, 80);
 }
 
+static void delayed_ack_every_second_segment(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    peer_connected(&pe);
+    /* One full segment: its ACK waits for the delayed-ACK timer (40 ms). */
+    static uint8_t seg[1460];
+    peer_send_next(&pe, ACK, seg, sizeof seg);
+    assert_true(peer_quiet(&pe));
+    peer_run_until(&pe, pe.now + 40 * MS - 1);
+    assert_true(peer_quiet(&pe));
+    peer_run_until(&pe, pe.now + 1);
+    assert_int_equal(peer_expect(&pe).ack, pe.snd_nxt);
+    /* Two full segments: the second is ACKed at once (RFC 9293 §3.8.6.3). */
+    peer_send_next(&pe, ACK, seg, sizeof seg);
+    assert_true(peer_quiet(&pe));
+    peer_send_next(&pe, ACK, seg, sizeof seg);
+    assert_int_equal(peer_expect(&pe).ack, pe.snd_nxt);
+    /* Out of order: a duplicate ACK at once (RFC 5681 §4.2). */
+    peer_send(&pe, ACK, pe.snd_nxt + 1460, pe.rcv_nxt, 65535, seg, sizeof seg);
+    assert_int_equal(peer_expect(&pe).ack, pe.snd_nxt);
+}
+
+static void nagle_coalesces_unless_nodelay(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = peer_connected(&pe);
+    /* The first small write goes at once (nothing in flight)... */
+    assert_int_equal(fa_tcp_send(c, "a", 1, pe.now), 1);
+    assert_int_equal(peer_expect(&pe).data_len, 1);
+    /* ...the next ones wait while it is unacknowledged (RFC 1122 4.2.3.4). */
+    for (int i = 0; i < 5; i++)
+        fa_tcp_send(c, "b", 1, pe.now);
+    assert_true(peer_quiet(&pe));
+    peer_send_next(&pe, ACK, NULL, 0);
+    assert_int_equal(peer_expect(&pe).data_len, 5); /* coalesced */
+    peer_send_next(&pe, ACK, NULL, 0);
+    /* With TCP_NODELAY each write leaves at once. */
+    fa_tcp_setopt(c, FA_TCP_NODELAY, 1);
+    fa_tcp_send(c, "c", 1, pe.now);
+    fa_tcp_send(c, "d", 1, pe.now);
+    assert_int_equal(peer_expect(&pe).data_len, 1);
+    assert_int_equal(peer_expect(&pe).data_len, 1);
+}
+
+static void fast_retransmit_and_newreno(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = peer_connected(&pe);
+    /* The peer's SYN-ACK had no MSS option: RFC 9293 §3.7.1's 536. */
+    const uint32_t M = 536;
+    static uint8_t data[10 * 536];
+    assert_int_equal(fa_tcp_send(c, data, sizeof data, pe.now), (long)sizeof data);
+    uint32_t first = 0;
+    for (int i = 0; i < 10; i++) {
+        struct fa_tcp_view v = peer_expect(&pe);
+        assert_int_equal(v.data_len, M);
+        if (i == 0)
+            first = v.seq;
+    }
+    /* Segment 1 is lost: the peer ACKs segment 0 once, then three
+     * duplicates. The third triggers a retransmission before any RTO. */
+    uint32_t ack = first + M;
+    peer_send(&pe, ACK, pe.snd_nxt, ack, 65535, NULL, 0);
+    for (int i = 0; i < 2; i++)
+        peer_send(&pe, ACK, pe.snd_nxt, ack, 65535, NULL, 0);
+    assert_true(peer_quiet(&pe));
+    peer_send(&pe, ACK, pe.snd_nxt, ack, 65535, NULL, 0);
+    struct fa_tcp_view re = peer_expect(&pe);
+    assert_int_equal(re.seq, ack);
+    assert_int_equal(re.data_len, M);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_RETRANSMITS), 1);
+    struct fa_tcp_info info;
+    fa_tcp_get_info(c, &info);
+    assert_int_equal(info.ssthresh, 9 * M / 2); /* FlightSize / 2 */
+    assert_int_equal(info.mss, M);
+    /* A partial ACK (segment 3 lost too): the next hole at once. */
+    peer_send(&pe, ACK, pe.snd_nxt, first + 3 * M, 65535, NULL, 0);
+    struct fa_tcp_view re2 = peer_expect(&pe);
+    assert_int_equal(re2.seq, first + 3 * M);
+    /* The full ACK ends recovery with cwnd deflated to ssthresh. */
+    peer_send(&pe, ACK, pe.snd_nxt, first + 10 * M, 65535, NULL, 0);
+    fa_tcp_get_info(c, &info);
+    assert_true(info.cwnd <= info.ssthresh);
+    assert_int_equal(info.send_queued, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -451,6 +540,9 @@ int main(void)
         cmocka_unit_test_teardown(l24_keepalive_probes_then_etimedout, teardown),
         cmocka_unit_test_teardown(isn_is_keyed_and_moves_with_time, teardown),
         cmocka_unit_test_teardown(every_flag_combination_in_established, teardown),
+        cmocka_unit_test_teardown(delayed_ack_every_second_segment, teardown),
+        cmocka_unit_test_teardown(nagle_coalesces_unless_nodelay, teardown),
+        cmocka_unit_test_teardown(fast_retransmit_and_newreno, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
