@@ -90,8 +90,40 @@ fa_expect() { grep -Eq "$1" "$FA_TMP/host.out" || fa_fail "expected /$1/ in fina
 # Runs Python on the kernel's side (inside the namespace).
 fa_py() { ip netns exec "$FA_NS" python3 -c "$1"; }
 
-# A kernel TCP server or client script may print "state" lines via ss.
+# The kernel's TCP states (ss), inside the namespace.
 fa_ss() { ip netns exec "$FA_NS" ss -tanH "$@"; }
+
+# Starts a kernel-side TCP server (Python, in the namespace) listening on
+# $FA_KERNEL_IP:$1, which accepts one connection as `c` and runs the
+# Python in $2; its output goes to $FA_TMP/kernel.out. With $3 = ctl, the
+# server's stdin is a pipe the test writes to on fd 3 (echo go >&3).
+# Returns once it listens.
+fa_kernel_server() {
+    local input=/dev/null
+    if [ "${3:-}" = ctl ]; then
+        input="$FA_TMP/ctl"
+        mkfifo "$input"
+    fi
+    ip netns exec "$FA_NS" python3 -c "
+import errno, hashlib, socket, struct, sys, threading, time
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(('$FA_KERNEL_IP', $1)); l.listen(1)
+print('listening', flush=True)
+c, _ = l.accept()
+$2
+" < "$input" > "$FA_TMP/kernel.out" 2>&1 &
+    FA_PIDS="$FA_PIDS $!"
+    FA_KERNEL_PID=$!
+    [ "${3:-}" = ctl ] && exec 3> "$input"
+    for _ in $(seq 100); do grep -q listening "$FA_TMP/kernel.out" && return 0; sleep 0.05; done
+    fa_fail "kernel server did not start"
+}
+
+# Waits (at most 10 s) for a line matching $1 in the kernel server's output.
+fa_kernel_wait() {
+    for _ in $(seq 200); do grep -Eq "$1" "$FA_TMP/kernel.out" && return 0; sleep 0.05; done
+    fa_fail "kernel server never printed /$1/"
+}
 
 # Stops finack-host (SIGTERM); it prints its counters to host.out.
 fa_stop_host() {

@@ -11,20 +11,8 @@
 . "$(dirname "$0")/lib.sh"
 fa_setup "$1"
 
-kernel_server() { # $1: port, $2: what to do with the accepted connection
-    fa_ns python3 -c "
-import errno, socket, time
-l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(('$FA_KERNEL_IP', $1)); l.listen(1)
-print('listening', flush=True)
-c, _ = l.accept(); c.settimeout(5)
-$2
-" > "$FA_TMP/kernel.out" 2>&1 &
-    FA_PIDS="$FA_PIDS $!"
-    for _ in $(seq 100); do grep -q listening "$FA_TMP/kernel.out" && return; sleep 0.05; done
-    fa_fail "kernel server did not start"
-}
 RECV_ALL="
+c.settimeout(5)
 try:
     n = 0
     while True:
@@ -35,7 +23,7 @@ except OSError as e: print('error', errno.errorcode[e.errno], n)
 "
 
 echo "== L17"
-kernel_server 9000 "$RECV_ALL"
+fa_kernel_server 9000 "$RECV_ALL"
 fa_start_tcp --connect "$FA_KERNEL_IP:9000" --send 5000 --linger 0 --trace --seconds 5
 fa_wait_host 5
 sleep 0.2; cat "$FA_TMP/kernel.out"
@@ -58,14 +46,13 @@ fa_wait_host 5
 [ "$(fa_counter TCP_RST_OUT)" -ge 1 ] || fa_fail "L19: finack sent no RST"
 
 echo "== L20"
-kernel_server 9001 "c.close(); time.sleep(2)"
+fa_kernel_server 9001 "c.close(); time.sleep(2)"
 fa_start_tcp --connect "$FA_KERNEL_IP:9001" --send 20000 --chunk 100 --interval 20 --trace --seconds 8
 fa_wait_host 8
 cat "$FA_TMP/host.out"
 fa_expect '^send_error EPIPE'
 [ "$FA_HOST_STATUS" = 3 ] || fa_fail "L20: exit status $FA_HOST_STATUS"
-kernel_server 9002 "import struct
-c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+fa_kernel_server 9002 "c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
 c.sendall(b'y' * 1000); time.sleep(0.3); c.close()"
 fa_start_tcp --connect "$FA_KERNEL_IP:9002" --recv --seconds 5
 fa_wait_host 5

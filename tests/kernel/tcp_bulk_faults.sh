@@ -8,12 +8,8 @@
 fa_setup "$1"
 mb=${FA_BULK_MB:-20}
 bytes=$((mb * 1000000))
-fa_ns python3 -c "
-import hashlib, socket, threading
-l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(('$FA_KERNEL_IP', 9000)); l.listen(1)
-print('listening', flush=True)
-c, _ = l.accept(); c.settimeout(60)
+fa_kernel_server 9000 "
+c.settimeout(60)
 def send():
     h = hashlib.sha256(); block = bytes(range(256)) * 256; left = $bytes
     while left:
@@ -27,10 +23,7 @@ while True:
     if not x: break
     h.update(x); n += len(x)
 t.join()
-print('kernel received', n, h.hexdigest(), flush=True)
-" > "$FA_TMP/kernel.out" 2>&1 &
-FA_PIDS="$FA_PIDS $!"
-for _ in $(seq 100); do grep -q listening "$FA_TMP/kernel.out" && break; sleep 0.05; done
+print('kernel received', n, h.hexdigest(), flush=True)"
 # Both ends retransmit after 20 ms at the least (the RTT here is ~0.1 ms);
 # the kernel through a route metric inside our namespace.
 fa_ns ip route change 198.18.0.0/24 dev fa0 rto_min 20ms

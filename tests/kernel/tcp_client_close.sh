@@ -6,13 +6,7 @@
 # and ends in TIME-WAIT. The kernel received exactly what finack sent.
 . "$(dirname "$0")/lib.sh"
 fa_setup "$1"
-mkfifo "$FA_TMP/ctl"
-fa_ns python3 -c "
-import hashlib, socket, sys
-l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(('$FA_KERNEL_IP', 9000)); l.listen(1)
-print('listening', flush=True)
-c, _ = l.accept()
+fa_kernel_server 9000 "
 h = hashlib.sha256(); n = 0
 while True:
     x = c.recv(65536)
@@ -22,13 +16,9 @@ print('eof', n, h.hexdigest(), flush=True)
 sys.stdin.readline()
 c.close()
 print('closed', flush=True)
-sys.stdin.readline()
-" < "$FA_TMP/ctl" > "$FA_TMP/kernel.out" 2>&1 &
-FA_PIDS="$FA_PIDS $!"
-exec 3> "$FA_TMP/ctl"
-for _ in $(seq 100); do grep -q listening "$FA_TMP/kernel.out" && break; sleep 0.05; done
+sys.stdin.readline()" ctl
 fa_start_tcp --connect "$FA_KERNEL_IP:9000" --send 1000000 --then shutdown --recv --trace --seconds 30
-for _ in $(seq 200); do grep -q '^eof' "$FA_TMP/kernel.out" && break; sleep 0.05; done
+fa_kernel_wait '^eof'
 fa_ss state close-wait | grep -q "$FA_KERNEL_IP:9000" || fa_fail "kernel not in CLOSE-WAIT"
 echo "kernel: CLOSE-WAIT seen"
 kill -STOP "$FA_HOST_PID"

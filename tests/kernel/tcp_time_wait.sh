@@ -9,25 +9,15 @@
 . "$(dirname "$0")/lib.sh"
 fa_setup "$1"
 command -v nft >/dev/null || fa_skip "no nft"
-mkfifo "$FA_TMP/ctl"
-fa_ns python3 -c "
-import socket, sys, time
-l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(('$FA_KERNEL_IP', 9000)); l.listen(1)
-print('listening', flush=True)
-c, _ = l.accept()
+fa_kernel_server 9000 "
 while c.recv(65536): pass
 print('eof', flush=True)
 sys.stdin.readline()
 c.close()
-time.sleep(4)
-" < "$FA_TMP/ctl" > "$FA_TMP/kernel.out" 2>&1 &
-FA_PIDS="$FA_PIDS $!"
-exec 3> "$FA_TMP/ctl"
-for _ in $(seq 100); do grep -q listening "$FA_TMP/kernel.out" && break; sleep 0.05; done
+time.sleep(4)" ctl
 fa_start_tcp --connect "$FA_KERNEL_IP:9000" --send 1000 --then shutdown --recv --trace \
     --msl 500 --stay 3 --pcap "$FA_TMP/tw.pcap" --seconds 20
-for _ in $(seq 100); do grep -q '^eof' "$FA_TMP/kernel.out" && break; sleep 0.05; done
+fa_kernel_wait '^eof'
 fa_ns nft add table netdev fa
 fa_ns nft add chain netdev fa in "{ type filter hook ingress device fa0 priority 0; }"
 fa_ns nft add rule netdev fa in ip saddr "$FA_FINACK_IP" ip length 40 tcp flags == ack drop

@@ -33,23 +33,16 @@ echo "finack advertised a zero window $zw times; $probes probe segments; $big ke
 [ "$big" = 0 ] || fa_fail "a) the kernel sent beyond a 200-byte window"
 
 echo "== b) 1000-byte send buffer"
-fa_ns python3 -c "
-import hashlib, socket
-l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(('$FA_KERNEL_IP', 9000)); l.listen(1)
-print('listening', flush=True)
-c, _ = l.accept(); h = hashlib.sha256(); n = 0
+fa_kernel_server 9000 "
+h = hashlib.sha256(); n = 0
 while True:
     x = c.recv(65536)
     if not x: break
     h.update(x); n += len(x)
-print('got', n, h.hexdigest(), flush=True)
-" > "$FA_TMP/kernel.out" 2>&1 &
-FA_PIDS="$FA_PIDS $!"
-for _ in $(seq 100); do grep -q listening "$FA_TMP/kernel.out" && break; sleep 0.05; done
+print('got', n, h.hexdigest(), flush=True)"
 fa_start_tcp --connect "$FA_KERNEL_IP:9000" --send 1000000 --sndbuf 1000 --seconds 60
 fa_wait_host 60
-for _ in $(seq 100); do grep -q '^got' "$FA_TMP/kernel.out" && break; sleep 0.05; done
+fa_kernel_wait '^got'
 sent=$(awk '$1 == "sent" { print $2, $4 }' "$FA_TMP/host.out")
 got=$(awk '$1 == "got" { print $2, $3 }' "$FA_TMP/kernel.out")
 echo "finack sent $sent; kernel got $got"
