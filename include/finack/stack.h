@@ -94,6 +94,13 @@ void fa_stack_destroy(struct fa_stack *stack);
 void fa_stack_input(struct fa_stack *stack, const uint8_t *frame, size_t len,
                     fa_time now);
 
+/* Optional: frames read together (one wake-up of a run loop) may be
+ * bracketed by these. Inside a batch, TCP owes each connection one ACK
+ * for the whole batch and sends it at fa_stack_batch_end() — as a kernel
+ * does per interrupt batch (GRO) — instead of one per two segments. */
+void fa_stack_batch_begin(struct fa_stack *stack);
+void fa_stack_batch_end(struct fa_stack *stack, fa_time now);
+
 /* Runs every timer due at or before now; returns the time the stack next
  * needs fa_stack_poll(), or FA_TIME_NEVER. */
 fa_time fa_stack_poll(struct fa_stack *stack, fa_time now);

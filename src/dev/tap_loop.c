@@ -24,17 +24,23 @@ static fa_time loop_timers(struct fa_tap_loop *l, fa_time now)
     return next;
 }
 
+/* Reads what the TAP holds, up to READ_BATCH frames, as one batch. */
 static int loop_read_batch(struct fa_tap_loop *l, uint8_t *buf)
 {
+    int err = 0;
+    fa_stack_batch_begin(l->stack);
     for (int i = 0; i < READ_BATCH; i++) {
         long n = fa_tap_read(l->tap, buf, FRAME_BUF);
         if (n == -EAGAIN || n == -EINTR)
-            return 0;
-        if (n < 0)
-            return (int)n;
+            break;
+        if (n < 0) {
+            err = (int)n;
+            break;
+        }
         l->rx.transmit(l->rx.ctx, buf, (size_t)n);
     }
-    return 0;
+    fa_stack_batch_end(l->stack, l->clock.now(l->clock.ctx));
+    return err;
 }
 
 int fa_tap_loop_run(struct fa_tap_loop *l, fa_time until)

@@ -195,6 +195,16 @@ fa_time fa_stack_poll(struct fa_stack *s, fa_time now)
     return arp < tcp ? arp : tcp;
 }
 
+void fa_stack_batch_begin(struct fa_stack *s)
+{
+    s->tcp->batching = 1;
+}
+
+void fa_stack_batch_end(struct fa_stack *s, fa_time now)
+{
+    fa_tcp_batch_end(s, now);
+}
+
 uint64_t fa_stack_counter(const struct fa_stack *s, unsigned id)
 {
     return id < FA_CNT_COUNT ? s->counters[id] : 0;

@@ -67,6 +67,7 @@ enum {
     TF_CLOSE_DONE = 1u << 16,/* lingering close finished */
     TF_ERROR_EOF = 1u << 17, /* the error was reported; recv gives 0 */
     TF_LISTENER = 1u << 18,  /* on the stack's listener list */
+    TF_ACK_QUEUED = 1u << 19,/* on the batch's list of owed ACKs */
 };
 
 struct fa_tcp_range {
@@ -131,8 +132,14 @@ struct fa_tcp_tw {
     uint32_t hash_next, prev, next; /* indices; UINT32_MAX = none */
 };
 
+#define FA_TCP_BATCH_ACKS 64
+
 struct fa_tcp_stack {
     struct fa_tcp *pool, *free;
+    /* Inside fa_stack_batch_begin/end: connections owing an ACK. */
+    int batching;
+    uint32_t owed_count;
+    struct fa_tcp *owed[FA_TCP_BATCH_ACKS];
     uint32_t live;
     struct fa_tcp **hash;
     uint32_t hash_mask;
@@ -216,6 +223,10 @@ static inline uint32_t fa_tcp_rcv_space(const struct fa_tcp *c)
 }
 /* Retransmits from snd_una (RTO or fast retransmit). */
 void fa_tcp_retransmit_first(struct fa_tcp *c, fa_time now);
+
+/* Batches (tcp_out.c): owed ACKs go out at the batch's end. */
+void fa_tcp_batch_end(struct fa_stack *s, fa_time now);
+void fa_tcp_batch_forget(struct fa_tcp *c);
 
 /* ---- tcp_in.c -------------------------------------------------------- */
 void fa_tcp_input(struct fa_stack *s, const struct fa_rx_ctx *rx, fa_time now);

@@ -198,6 +198,8 @@ static uint32_t output_one(struct fa_tcp *c, fa_time now)
     return len + (uint32_t)fin;
 }
 
+static int owe_in_batch(struct fa_tcp *c);
+
 void fa_tcp_output(struct fa_tcp *c, fa_time now)
 {
     if (may_send_data(c)) {
@@ -214,9 +216,51 @@ void fa_tcp_output(struct fa_tcp *c, fa_time now)
             c->persist_shift = 0;
         }
     }
-    if (c->flags & TF_ACK_NOW)
+    if ((c->flags & TF_ACK_NOW) && !owe_in_batch(c))
         send_segment(c, c->snd_nxt, FA_TCP_ACK, 0, 0, now);
     fa_tcp_timer_update(c);
+}
+
+/* In a batch, a pure ACK waits for the batch's end: one ACK then covers
+ * every segment the batch brought (the frames arrived together). */
+static int owe_in_batch(struct fa_tcp *c)
+{
+    struct fa_tcp_stack *t = c->stack->tcp;
+    if (!t->batching)
+        return 0;
+    if (c->flags & TF_ACK_QUEUED)
+        return 1;
+    if (t->owed_count == FA_TCP_BATCH_ACKS)
+        return 0;
+    t->owed[t->owed_count++] = c;
+    c->flags |= TF_ACK_QUEUED;
+    return 1;
+}
+
+void fa_tcp_batch_forget(struct fa_tcp *c)
+{
+    struct fa_tcp_stack *t = c->stack->tcp;
+    if (!(c->flags & TF_ACK_QUEUED))
+        return;
+    c->flags &= ~TF_ACK_QUEUED;
+    for (uint32_t i = 0; i < t->owed_count; i++)
+        if (t->owed[i] == c) {
+            t->owed[i] = t->owed[--t->owed_count];
+            return;
+        }
+}
+
+void fa_tcp_batch_end(struct fa_stack *s, fa_time now)
+{
+    struct fa_tcp_stack *t = s->tcp;
+    t->batching = 0;
+    for (uint32_t i = 0; i < t->owed_count; i++) {
+        struct fa_tcp *c = t->owed[i];
+        c->flags &= ~TF_ACK_QUEUED;
+        if (c->flags & TF_ACK_NOW)
+            fa_tcp_send_ack(c, now);
+    }
+    t->owed_count = 0;
 }
 
 void fa_tcp_retransmit_first(struct fa_tcp *c, fa_time now)

@@ -159,6 +159,7 @@ void fa_tcp_free(struct fa_tcp *c)
 {
     struct fa_tcp_stack *t = c->stack->tcp;
     fa_tcp_timer_remove(c);
+    fa_tcp_batch_forget(c);
     if (c->flags & TF_LISTENER)
         listener_remove(c);
     else

@@ -1,7 +1,7 @@
 /* tcp_tw.c — TIME-WAIT in compact form (RFC 9293 §3.6.1): once nobody
  * holds a handle, a connection in TIME-WAIT keeps only its 4-tuple, the
  * sequence numbers needed to re-ACK a retransmitted FIN, and its expiry:
- * 40 bytes instead of a control block with buffers. Entries all last
+ * 48 bytes instead of a 424-byte control block and its buffers. Entries all last
  * 2 x MSL, so they expire in the order they were made (or last
  * restarted): a FIFO list, no scan. When the table is full the oldest
  * entry makes room (counted as a timeout). */

@@ -522,6 +522,32 @@ static void fast_retransmit_and_newreno(void **state)
     assert_int_equal(info.send_queued, 0);
 }
 
+static void batch_owes_one_ack(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = peer_connected(&pe);
+    static uint8_t seg[536];
+    /* Eight segments read in one batch: no ACK until its end, then one. */
+    fa_stack_batch_begin(pe.s);
+    for (int i = 0; i < 8; i++)
+        peer_send_next(&pe, ACK, seg, sizeof seg);
+    assert_true(peer_quiet(&pe));
+    fa_stack_batch_end(pe.s, pe.now);
+    struct fa_tcp_view ack = peer_expect(&pe);
+    assert_int_equal(ack.ack, pe.snd_nxt);
+    assert_true(peer_quiet(&pe));
+    /* A connection that dies inside the batch is forgotten, not ACKed. */
+    fa_stack_batch_begin(pe.s);
+    peer_send_next(&pe, ACK, seg, sizeof seg);
+    peer_send_next(&pe, ACK, seg, sizeof seg);
+    peer_send(&pe, RST, pe.snd_nxt, 0, 0, NULL, 0);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_CLOSED);
+    fa_tcp_close(c, pe.now); /* frees it while the batch is open */
+    fa_stack_batch_end(pe.s, pe.now);
+    assert_true(peer_quiet(&pe));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -543,6 +569,7 @@ int main(void)
         cmocka_unit_test_teardown(delayed_ack_every_second_segment, teardown),
         cmocka_unit_test_teardown(nagle_coalesces_unless_nodelay, teardown),
         cmocka_unit_test_teardown(fast_retransmit_and_newreno, teardown),
+        cmocka_unit_test_teardown(batch_owes_one_ack, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
