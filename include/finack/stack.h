@@ -70,6 +70,13 @@ struct fa_config {
     void (*tcp_trace)(void *ctx, const struct fa_tcp *sock, int old_state,
                       int new_state, fa_time now);
     void *tcp_trace_ctx;
+    /* Called when a socket's readiness (fa_tcp_events) may have changed:
+     * data or end of stream arrived, send space was freed, the state or
+     * error changed, a listener got a connection to accept. For a run
+     * loop's ready list: record the socket and return; do not call into
+     * the stack from it. May be NULL. */
+    void (*tcp_notify)(void *ctx, struct fa_tcp *sock);
+    void *tcp_notify_ctx;
 
     /* Injected environment. device is required; rng is required. */
     struct fa_device device;

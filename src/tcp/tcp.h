@@ -161,6 +161,15 @@ static inline int fa_tcp_orphan(const struct fa_tcp *c)
     return !(c->flags & TF_HANDLE) && !c->parent;
 }
 
+/* Tells the application (config.tcp_notify) that c's readiness may
+ * have changed; only for sockets it holds (and listeners). */
+static inline void fa_tcp_notify(struct fa_tcp *c)
+{
+    const struct fa_config *cfg = &c->stack->cfg;
+    if (cfg->tcp_notify && (c->flags & (TF_HANDLE | TF_LISTENER)))
+        cfg->tcp_notify(cfg->tcp_notify_ctx, c);
+}
+
 /* ---- tcp_table.c ----------------------------------------------------- */
 int fa_tcp_stack_init(struct fa_stack *s);
 void fa_tcp_stack_free(struct fa_stack *s);

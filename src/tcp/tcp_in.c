@@ -341,6 +341,7 @@ static void queue_for_accept(struct fa_tcp *c)
     else
         l->accept_head = c;
     l->accept_tail = c;
+    fa_tcp_notify(l);
 }
 
 /* An ACK that moves SND.UNA: free acknowledged bytes, time the RTT,
@@ -351,6 +352,8 @@ static void ack_advances(struct fa_tcp *c, uint32_t ack, fa_time now)
     uint32_t acked = ack - c->snd_una;
     uint32_t data = acked < c->snd.len ? acked : c->snd.len;
     fa_ring_consume(&c->snd, data);
+    if (data)
+        fa_tcp_notify(c); /* send space freed */
     c->snd_una = ack;
     if (seq_lt(c->snd_nxt, ack))
         c->snd_nxt = ack;
@@ -477,6 +480,8 @@ static int process_text(struct fa_tcp *c, const struct fa_tcp_view *seg,
     }
     uint32_t before = c->rcv_nxt;
     long gained = fa_tcp_rcv_data(c, seg->seq, seg->data, seg->data_len);
+    if (gained > 0)
+        fa_tcp_notify(c); /* readable */
     if (gained < 0) {
         fa_count(c->stack, FA_CNT_TCP_OOO_FULL);
         c->flags |= TF_ACK_NOW;

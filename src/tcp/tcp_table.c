@@ -301,12 +301,13 @@ void fa_tcp_set_state(struct fa_tcp *c, uint8_t state, fa_time now)
     const struct fa_config *cfg = &c->stack->cfg;
     if (cfg->tcp_trace)
         cfg->tcp_trace(cfg->tcp_trace_ctx, c, old, state, now);
+    fa_tcp_notify(c);
 }
 
 void fa_tcp_terminate(struct fa_tcp *c, int err, fa_time now)
 {
     if (err && !c->err)
-        c->err = err;
+        c->err = err; /* set before the state change notifies */
     c->t_rexmit = c->t_persist = c->t_delack = c->t_keep = c->t_close =
         FA_TIME_NEVER;
     fa_tcp_set_state(c, FA_TCP_CLOSED, now);

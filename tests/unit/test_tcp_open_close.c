@@ -135,12 +135,70 @@ static void l11_half_close_data_flows_in_close_wait(void **state) /* L11 */
     assert_int_equal(tw, 1);
 }
 
+struct notified {
+    struct fa_tcp *sock[64];
+    int n;
+};
+static struct notified notes[2];
+
+static void record(void *ctx, struct fa_tcp *sock)
+{
+    struct notified *r = ctx;
+    if (r->n < 64)
+        r->sock[r->n++] = sock;
+}
+
+static void with_notify(int side, struct fa_config *cfg)
+{
+    cfg->tcp_notify = record;
+    cfg->tcp_notify_ctx = &notes[side];
+}
+
+static int notified(int side, struct fa_tcp *sock)
+{
+    int n = 0;
+    for (int i = 0; i < notes[side].n; i++)
+        n += notes[side].sock[i] == sock;
+    notes[side].n = 0;
+    return n;
+}
+
+static void readiness_is_notified(void **state)
+{
+    (void)state;
+    memset(notes, 0, sizeof notes);
+    pair_init_ex(&p, NULL, NULL, 9, with_notify);
+    struct fa_tcp *l, *c, *s;
+    fa_tcp_open(p.stack[1], &l);
+    fa_tcp_bind(l, 0, 80);
+    fa_tcp_listen(l, 4, p.now);
+    fa_tcp_open(p.stack[0], &c);
+    fa_tcp_connect(c, p.addr[1], 80, p.now);
+    notes[0].n = notes[1].n = 0;
+    pair_run_for(&p, 10 * MS);
+    assert_true(notified(0, c) >= 1);            /* connected: writable */
+    assert_true(notified(1, l) >= 1);            /* acceptable */
+    assert_int_equal(fa_tcp_accept(l, &s), 0);
+    fa_tcp_send(c, "ping", 4, p.now);
+    pair_run_for(&p, 50 * MS); /* past the peer's 40 ms delayed ACK */
+    assert_true(notified(1, s) >= 1);            /* readable */
+    assert_true(fa_tcp_events(s) & FA_TCP_EV_READABLE);
+    assert_true(notified(0, c) >= 1);            /* send space freed */
+    fa_tcp_close(c, p.now);
+    pair_run_for(&p, 10 * MS);
+    assert_true(notified(1, s) >= 1);            /* end of stream */
+    assert_true(fa_tcp_events(s) & FA_TCP_EV_HUP);
+    fa_tcp_close(s, p.now);
+    fa_tcp_close(l, p.now);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(l1_l2_three_way_handshake, teardown),
         cmocka_unit_test_teardown(l10_l11_l14_active_and_passive_close, teardown),
         cmocka_unit_test_teardown(l11_half_close_data_flows_in_close_wait, teardown),
+        cmocka_unit_test_teardown(readiness_is_notified, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
