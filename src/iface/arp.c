@@ -12,6 +12,13 @@
 
 static const uint8_t zero_mac[FA_ETH_ALEN];
 
+/* An entry's timer moved to t: the next poll must not sleep past it. */
+static void arp_note_deadline(struct fa_stack *s, fa_time t)
+{
+    if (t < s->arp_next)
+        s->arp_next = t;
+}
+
 static struct fa_arp_entry *arp_find(struct fa_stack *s, uint32_t addr)
 {
     for (unsigned i = 0; i < s->cfg.arp_cache_size; i++)
@@ -86,6 +93,7 @@ static void arp_confirm(struct fa_stack *s, struct fa_arp_entry *e,
     e->confirmed = now;
     e->requests = 0;
     e->next_request = now + s->cfg.arp_revalidate_time;
+    arp_note_deadline(s, now + s->cfg.arp_reachable_time);
     arp_release(s, e->addr, e->mac);
 }
 
@@ -174,6 +182,7 @@ int fa_arp_output(struct fa_stack *s, uint32_t next_hop, uint8_t *frame,
         e->state = FA_ARP_INCOMPLETE;
         e->requests = 1;
         e->next_request = now + s->cfg.arp_retry_interval;
+        arp_note_deadline(s, e->next_request);
         arp_send(s, FA_ARP_REQUEST, fa_mac_broadcast, zero_mac, next_hop);
     }
     return arp_enqueue(s, next_hop, frame, len);
@@ -219,6 +228,8 @@ static fa_time arp_entry_timer(struct fa_stack *s, struct fa_arp_entry *e,
 
 fa_time fa_arp_poll(struct fa_stack *s, fa_time now)
 {
+    if (now < s->arp_next)
+        return s->arp_next;
     fa_time next = FA_TIME_NEVER;
     for (unsigned i = 0; i < s->cfg.arp_cache_size; i++) {
         struct fa_arp_entry *e = &s->arp[i];
@@ -228,5 +239,6 @@ fa_time fa_arp_poll(struct fa_stack *s, fa_time now)
         if (t < next)
             next = t;
     }
+    s->arp_next = next;
     return next;
 }

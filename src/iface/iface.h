@@ -54,6 +54,7 @@ struct fa_stack {
     struct fa_arp_entry *arp;
     struct fa_arp_waiting *arp_wait;
     uint32_t arp_wait_seq;
+    fa_time arp_next; /* no ARP timer is due before this: polls skip the scan */
 
     uint16_t ip_id;
     struct fa_bucket icmp_errors;

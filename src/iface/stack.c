@@ -110,6 +110,7 @@ int fa_stack_create(const struct fa_config *cfg, fa_time now,
     s->cfg = *cfg;
     s->mask = fa_ipv4_mask(cfg->prefix_len);
     s->frame_max = (size_t)cfg->mtu + FA_ETH_HLEN;
+    s->arp_next = FA_TIME_NEVER;
     if (alloc_tables(s) < 0) {
         fa_stack_destroy(s);
         return -ENOMEM;
