@@ -8,6 +8,7 @@
 #include <finack/memlink.h>
 #include <finack/pcap.h>
 #include <finack/prng.h>
+#include <finack/sim.h>
 #include <finack/stack.h>
 #include <finack/tap.h>
 #include <finack/tcp.h>

@@ -230,6 +230,8 @@ static inline uint32_t fa_tcp_rcv_space(const struct fa_tcp *c)
 {
     return c->rcv.size - c->rcv.len;
 }
+/* The SWS override: one segment of what the small window allows. */
+void fa_tcp_send_small(struct fa_tcp *c, fa_time now);
 /* Retransmits from snd_una (RTO or fast retransmit). */
 void fa_tcp_retransmit_first(struct fa_tcp *c, fa_time now);
 

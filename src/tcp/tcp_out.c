@@ -156,9 +156,10 @@ static int may_send_data(const struct fa_tcp *c)
            c->state == FA_TCP_CLOSING;
 }
 
-/* Sends one segment from snd_nxt if the rules allow; returns its length
- * in sequence space (0 when nothing went). */
-static uint32_t output_one(struct fa_tcp *c, fa_time now)
+/* Sends one segment from snd_nxt if the rules allow (force: even if
+ * SWS avoidance would wait); returns its length in sequence space (0 when
+ * nothing went). */
+static uint32_t output_one(struct fa_tcp *c, fa_time now, int force)
 {
     uint32_t in_flight = c->snd_nxt - c->snd_una;
     uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
@@ -173,14 +174,17 @@ static uint32_t output_one(struct fa_tcp *c, fa_time now)
               !((c->flags & TF_FIN_SENT) && c->snd_nxt == c->snd_max);
     if (len == 0 && !fin)
         return 0;
-    if (len && !worth_sending(c, len, left, fin))
+    int resend = seq_lt(c->snd_nxt, c->snd_max);
+    /* Nagle and SWS avoidance size new data; a retransmission resends
+     * what was sent already and always goes (RFC 6298 §5.4), else an RTO
+     * against a stale small window would send nothing, forever. */
+    if (len && !resend && !force && !worth_sending(c, len, left, fin))
         return 0;
     uint8_t flags = FA_TCP_ACK;
     if (fin)
         flags |= FA_TCP_FIN;
     if (len && len == left)
         flags |= FA_TCP_PSH;
-    int resend = seq_lt(c->snd_nxt, c->snd_max);
     send_segment(c, c->snd_nxt, flags, c->snd_nxt - c->snd_una, len, now);
     if (resend) {
         c->retransmits++;
@@ -204,14 +208,17 @@ void fa_tcp_output(struct fa_tcp *c, fa_time now)
 {
     if (may_send_data(c)) {
         /* Bounded: each turn sends at least one sequence number. */
-        for (uint32_t n = 0; n < c->snd.size + 2 && output_one(c, now); n++)
+        for (uint32_t n = 0; n < c->snd.size + 2 && output_one(c, now, 0); n++)
             ;
-        /* RFC 9293 §3.8.6.1: data waits on a zero window: persist. */
+        /* Data waits with nothing in flight: on a zero window, probe it
+         * (RFC 9293 §3.8.6.1); on a small one that SWS avoidance will not
+         * fill, the "override timeout" of §3.8.6.2.1 sends it anyway.
+         * One timer serves both: nothing else would ever wake us. */
         int waiting = unsent(c) || ((c->flags & TF_SHUT_WR) && !(c->flags & TF_FIN_SENT));
-        if (c->snd_wnd == 0 && waiting && c->snd_nxt == c->snd_una) {
+        if (waiting && c->snd_nxt == c->snd_una) {
             if (c->t_persist == FA_TIME_NEVER)
                 c->t_persist = now + c->rto;
-        } else if (c->snd_wnd > 0) {
+        } else {
             c->t_persist = FA_TIME_NEVER;
             c->persist_shift = 0;
         }
@@ -261,6 +268,12 @@ void fa_tcp_batch_end(struct fa_stack *s, fa_time now)
             fa_tcp_send_ack(c, now);
     }
     t->owed_count = 0;
+}
+
+void fa_tcp_send_small(struct fa_tcp *c, fa_time now)
+{
+    output_one(c, now, 1);
+    fa_tcp_timer_update(c);
 }
 
 void fa_tcp_retransmit_first(struct fa_tcp *c, fa_time now)

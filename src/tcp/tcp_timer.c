@@ -152,6 +152,12 @@ static int on_rexmit(struct fa_tcp *c, fa_time now)
 static void on_persist(struct fa_tcp *c, fa_time now)
 {
     const struct fa_config *cfg = &c->stack->cfg;
+    c->t_persist = FA_TIME_NEVER;
+    if (c->snd_wnd > 0) {
+        /* A small window SWS avoidance would wait on: send into it. */
+        fa_tcp_send_small(c, now);
+        return;
+    }
     fa_tcp_send_bare(c->stack, c->laddr, c->lport, c->raddr, c->rport,
                      c->snd_una - 1, c->rcv_nxt, FA_TCP_ACK,
                      fa_tcp_window_field(c), now);

@@ -522,6 +522,33 @@ static void fast_retransmit_and_newreno(void **state)
     assert_int_equal(info.send_queued, 0);
 }
 
+static void sws_override_timer_fills_a_small_window(void **state) /* L8 */
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = peer_connected(&pe);
+    static uint8_t data[8000];
+    assert_int_equal(fa_tcp_send(c, data, sizeof data, pe.now), (long)sizeof data);
+    uint32_t end = 0;
+    for (int i = 0; i < 10; i++) { /* the initial window: 10 x 536 */
+        struct fa_tcp_view v = peer_expect(&pe);
+        end = v.seq + v.data_len;
+    }
+    assert_true(peer_quiet(&pe));
+    /* All acknowledged, but only 300 bytes of window: less than an MSS
+     * and half the largest window seen, so SWS avoidance waits... */
+    peer_send(&pe, ACK, pe.snd_nxt, end, 300, NULL, 0);
+    assert_true(peer_quiet(&pe));
+    /* ...and had the window update been lost, would wait forever; the
+     * override timeout (RFC 9293 §3.8.6.2.1) sends into it instead. */
+    struct fa_tcp_info info;
+    fa_tcp_get_info(c, &info);
+    peer_run_until(&pe, pe.now + info.rto);
+    struct fa_tcp_view small = peer_expect(&pe);
+    assert_int_equal(small.seq, end);
+    assert_int_equal(small.data_len, 300);
+}
+
 static void batch_owes_one_ack(void **state)
 {
     (void)state;
@@ -570,6 +597,7 @@ int main(void)
         cmocka_unit_test_teardown(nagle_coalesces_unless_nodelay, teardown),
         cmocka_unit_test_teardown(fast_retransmit_and_newreno, teardown),
         cmocka_unit_test_teardown(batch_owes_one_ack, teardown),
+        cmocka_unit_test_teardown(sws_override_timer_fills_a_small_window, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,82 @@
+/* finack/sim.h — the deterministic network simulator: any number of
+ * finack stacks, each joined to a learning switch by a link of two
+ * directions, on one virtual clock. Every random choice comes from one
+ * seed, so a seed replays a run exactly, on any machine; a 2-hour
+ * keepalive or a 60 s TIME-WAIT costs only the events in it.
+ *
+ *   struct fa_sim *sim;
+ *   fa_sim_create(seed, &sim);
+ *   struct fa_sim_link link;  fa_sim_link_init(&link);  link.loss = 0.05;
+ *   struct fa_config cfg;     fa_config_init(&cfg);     cfg.addr = ...;
+ *   int a = fa_sim_add_host(sim, &cfg, &link, &link);   // device, rng set
+ *   ... fa_tcp_* calls on fa_sim_stack(sim, a) ...
+ *   fa_sim_run_until(sim, fa_sim_now(sim) + 10 * FA_NS_PER_MS);
+ *
+ * Link model, per direction: serialisation at rate_bps, a drop-tail
+ * queue of queue_frames, propagation delay plus jitter (jitter never
+ * reorders: a frame never overtakes the one before it), independent loss
+ * and bursty loss (Gilbert–Elliott: a good and a bad state, each with its
+ * own loss probability), duplication, reordering (a frame held back by
+ * reorder_delay), one-bit corruption, and outages scheduled per host. */
+#ifndef FINACK_SIM_H
+#define FINACK_SIM_H
+
+#include <finack/stack.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct fa_sim;
+
+struct fa_sim_link {
+    uint64_t rate_bps;     /* 0 = unlimited (default) */
+    fa_time delay;         /* propagation; default 50 µs */
+    fa_time jitter;        /* extra delay, uniform in [0, jitter] */
+    uint32_t queue_frames; /* drop-tail; default 256 */
+    double loss;           /* independent loss */
+    double ge_to_bad;      /* Gilbert–Elliott: P(good -> bad) per frame */
+    double ge_to_good;     /*                  P(bad -> good) per frame */
+    double ge_loss_bad;    /*                  loss in the bad state */
+    double duplicate, reorder, corrupt;
+    fa_time reorder_delay; /* default 1 ms */
+};
+
+struct fa_sim_stats {
+    uint64_t sent, delivered, lost, queue_drops, outage_drops;
+    uint64_t duplicated, reordered, corrupted;
+};
+
+void fa_sim_link_init(struct fa_sim_link *link);
+/* Returns 0 or -ENOMEM. */
+int fa_sim_create(uint64_t seed, struct fa_sim **out);
+void fa_sim_destroy(struct fa_sim *sim);
+/* Creates a stack from cfg (its device and rng are set by the simulator;
+ * its MAC too if zero) linked to the switch: up carries its frames to
+ * the switch, down the switch's to it. Returns the host's index, or
+ * -EINVAL / -ENOMEM / -ENOSPC (at most 64 hosts). */
+int fa_sim_add_host(struct fa_sim *sim, struct fa_config *cfg,
+                    const struct fa_sim_link *up,
+                    const struct fa_sim_link *down);
+struct fa_stack *fa_sim_stack(struct fa_sim *sim, int host);
+fa_time fa_sim_now(const struct fa_sim *sim);
+/* Runs every frame delivery and stack timer due up to until, in time
+ * order (ties in the order they were scheduled). Returns the number of
+ * events run. */
+uint64_t fa_sim_run_until(struct fa_sim *sim, fa_time until);
+/* Everything host's link carries in [from, to), either way, is lost. */
+int fa_sim_outage(struct fa_sim *sim, int host, fa_time from, fa_time to);
+/* Called for every frame a host sends (dir 0) or receives (dir 1), at
+ * the time it is sent or delivered: timelines, pcaps, invariants. */
+void fa_sim_on_frame(struct fa_sim *sim,
+                     void (*fn)(void *ctx, int host, int dir,
+                                const uint8_t *frame, size_t len, fa_time t),
+                     void *ctx);
+/* The statistics of host's link, one direction (0 up, 1 down). */
+const struct fa_sim_stats *fa_sim_link_stats(const struct fa_sim *sim,
+                                             int host, int dir);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,426 @@
+/* sim.c — the deterministic network simulator (finack/sim.h).
+ *
+ * Events are frame arrivals, kept in one binary heap ordered by (time,
+ * sequence number) so that ties resolve in scheduling order and a seed
+ * replays exactly. Each link direction owns a fixed set of frame slots
+ * (allocated when its host is added; no allocation per frame). Stack
+ * timers are not events: each host's next deadline is cached and the
+ * run loop takes whichever comes first. */
+#include <errno.h>
+#include <finack/prng.h>
+#include <finack/sim.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { MAX_HOSTS = 64, MAC_TABLE = 64 };
+
+struct dir {
+    struct fa_sim *sim;
+    int host, up;            /* up: host -> switch */
+    struct fa_sim_link m;
+    struct fa_prng prng;
+    int ge_bad;              /* Gilbert–Elliott state */
+    uint32_t in_flight;
+    fa_time busy_until, last_arrival;
+    uint32_t nslots, slot_len, *free_slots, nfree;
+    uint8_t *frames;
+    uint32_t *lens;
+    struct fa_sim_stats stats;
+};
+
+struct event {
+    fa_time t;
+    uint64_t seq;
+    struct dir *d;
+    uint32_t slot;
+};
+
+struct host {
+    struct fa_stack *stack;
+    struct fa_prng rng;
+    struct dir up, down;
+    fa_time next_poll;
+    fa_time outage_from, outage_to;
+    uint8_t mac[6];
+};
+
+struct fa_sim {
+    fa_time now;
+    struct fa_prng prng;
+    uint64_t seq;
+    int nhosts;
+    struct host *hosts[MAX_HOSTS];
+    struct event *heap;
+    uint32_t heap_len, heap_cap;
+    struct { uint8_t mac[6]; int port; } macs[MAC_TABLE];
+    int nmacs;
+    void (*on_frame)(void *ctx, int host, int dir, const uint8_t *f, size_t len, fa_time t);
+    void *on_frame_ctx;
+};
+
+void fa_sim_link_init(struct fa_sim_link *l)
+{
+    memset(l, 0, sizeof *l);
+    l->delay = 50 * FA_NS_PER_US;
+    l->queue_frames = 256;
+    l->reorder_delay = FA_NS_PER_MS;
+}
+
+int fa_sim_create(uint64_t seed, struct fa_sim **out)
+{
+    struct fa_sim *s = calloc(1, sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    fa_prng_seed(&s->prng, seed);
+    *out = s;
+    return 0;
+}
+
+static void dir_free(struct dir *d)
+{
+    free(d->free_slots);
+    free(d->frames);
+    free(d->lens);
+}
+
+void fa_sim_destroy(struct fa_sim *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < s->nhosts; i++) {
+        fa_stack_destroy(s->hosts[i]->stack);
+        dir_free(&s->hosts[i]->up);
+        dir_free(&s->hosts[i]->down);
+        free(s->hosts[i]);
+    }
+    free(s->heap);
+    free(s);
+}
+
+/* ---- the event heap -------------------------------------------------- */
+static int ev_before(const struct event *a, const struct event *b)
+{
+    return a->t < b->t || (a->t == b->t && a->seq < b->seq);
+}
+
+static void heap_push(struct fa_sim *s, struct event e)
+{
+    uint32_t i = s->heap_len++;
+    while (i > 0) {
+        uint32_t p = (i - 1) / 2;
+        if (!ev_before(&e, &s->heap[p]))
+            break;
+        s->heap[i] = s->heap[p];
+        i = p;
+    }
+    s->heap[i] = e;
+}
+
+static struct event heap_pop(struct fa_sim *s)
+{
+    struct event top = s->heap[0], last = s->heap[--s->heap_len];
+    uint32_t i = 0;
+    for (;;) {
+        uint32_t l = 2 * i + 1, r = l + 1, m = i;
+        const struct event *mv = &last;
+        if (l < s->heap_len && ev_before(&s->heap[l], mv))
+            m = l, mv = &s->heap[l];
+        if (r < s->heap_len && ev_before(&s->heap[r], mv))
+            m = r;
+        if (m == i)
+            break;
+        s->heap[i] = s->heap[m];
+        i = m;
+    }
+    if (s->heap_len)
+        s->heap[i] = last;
+    return top;
+}
+
+/* ---- a link direction ------------------------------------------------ */
+static int dir_init(struct fa_sim *s, struct dir *d, int host, int up,
+                    const struct fa_sim_link *m, uint32_t slot_len)
+{
+    d->sim = s;
+    d->host = host;
+    d->up = up;
+    d->m = *m;
+    if (!d->m.queue_frames)
+        return -EINVAL;
+    fa_prng_seed(&d->prng, fa_prng_next(&s->prng));
+    /* Duplicates need room beyond the queue: twice the queue. */
+    d->nslots = 2 * d->m.queue_frames;
+    d->slot_len = slot_len;
+    d->free_slots = malloc(d->nslots * sizeof *d->free_slots);
+    d->lens = calloc(d->nslots, sizeof *d->lens);
+    d->frames = malloc((size_t)d->nslots * slot_len);
+    if (!d->free_slots || !d->lens || !d->frames)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < d->nslots; i++)
+        d->free_slots[i] = d->nslots - 1 - i;
+    d->nfree = d->nslots;
+    return 0;
+}
+
+static int in_outage(const struct fa_sim *s, const struct dir *d, fa_time t)
+{
+    const struct host *h = s->hosts[d->host];
+    return t >= h->outage_from && t < h->outage_to;
+}
+
+static int lost(struct dir *d)
+{
+    struct fa_prng *p = &d->prng;
+    if (d->m.ge_to_bad > 0 || d->ge_bad) {
+        if (d->ge_bad ? fa_prng_chance(p, d->m.ge_to_good) : fa_prng_chance(p, d->m.ge_to_bad))
+            d->ge_bad = !d->ge_bad;
+        if (d->ge_bad && fa_prng_chance(p, d->m.ge_loss_bad))
+            return 1;
+    }
+    return fa_prng_chance(p, d->m.loss);
+}
+
+/* Schedules one copy of a frame on d; returns 0, or -1 when full. */
+static int dir_schedule(struct dir *d, const uint8_t *frame, size_t len,
+                        fa_time depart, int corrupt, int reorder)
+{
+    struct fa_sim *s = d->sim;
+    if (!d->nfree || len > d->slot_len)
+        return -1;
+    uint32_t slot = d->free_slots[--d->nfree];
+    uint8_t *buf = d->frames + (size_t)slot * d->slot_len;
+    memcpy(buf, frame, len);
+    d->lens[slot] = (uint32_t)len;
+    if (corrupt && len) {
+        uint64_t bit = fa_prng_below(&d->prng, (uint64_t)len * 8);
+        buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+    }
+    fa_time arrive = depart + d->m.delay;
+    if (d->m.jitter)
+        arrive += fa_prng_below(&d->prng, d->m.jitter + 1);
+    /* Jitter never reorders: a frame leaves the wire after the one before. */
+    if (arrive < d->last_arrival)
+        arrive = d->last_arrival;
+    if (reorder)
+        arrive += d->m.reorder_delay;
+    else
+        d->last_arrival = arrive;
+    d->in_flight++;
+    heap_push(s, (struct event){ arrive, s->seq++, d, slot });
+    return 0;
+}
+
+/* A frame enters direction d at the current time. */
+static void dir_send(struct dir *d, const uint8_t *frame, size_t len)
+{
+    struct fa_sim *s = d->sim;
+    d->stats.sent++;
+    if (in_outage(s, d, s->now)) {
+        d->stats.outage_drops++;
+        return;
+    }
+    if (lost(d)) {
+        d->stats.lost++;
+        return;
+    }
+    if (d->in_flight >= d->m.queue_frames) {
+        d->stats.queue_drops++;
+        return;
+    }
+    fa_time start = d->busy_until > s->now ? d->busy_until : s->now;
+    fa_time wire = d->m.rate_bps ? (fa_time)len * 8 * FA_NS_PER_S / d->m.rate_bps : 0;
+    d->busy_until = start + wire;
+    int corrupt = fa_prng_chance(&d->prng, d->m.corrupt);
+    int reorder = fa_prng_chance(&d->prng, d->m.reorder);
+    int dup = fa_prng_chance(&d->prng, d->m.duplicate);
+    d->stats.corrupted += (uint64_t)corrupt;
+    d->stats.reordered += (uint64_t)reorder;
+    if (dir_schedule(d, frame, len, d->busy_until, corrupt, reorder) < 0) {
+        d->stats.queue_drops++;
+        return;
+    }
+    if (dup && dir_schedule(d, frame, len, d->busy_until, 0, 0) == 0)
+        d->stats.duplicated++;
+}
+
+/* ---- the learning switch --------------------------------------------- */
+static void switch_learn(struct fa_sim *s, const uint8_t *mac, int port)
+{
+    for (int i = 0; i < s->nmacs; i++)
+        if (!memcmp(s->macs[i].mac, mac, 6)) {
+            s->macs[i].port = port;
+            return;
+        }
+    if (s->nmacs < MAC_TABLE) {
+        memcpy(s->macs[s->nmacs].mac, mac, 6);
+        s->macs[s->nmacs++].port = port;
+    }
+}
+
+static void switch_forward(struct fa_sim *s, int from, const uint8_t *f, size_t len)
+{
+    if (len < 14)
+        return;
+    if (!(f[6] & 1))
+        switch_learn(s, f + 6, from);
+    if (!(f[0] & 1))
+        for (int i = 0; i < s->nmacs; i++)
+            if (!memcmp(s->macs[i].mac, f, 6)) {
+                if (s->macs[i].port != from)
+                    dir_send(&s->hosts[s->macs[i].port]->down, f, len);
+                return;
+            }
+    for (int i = 0; i < s->nhosts; i++) /* broadcast or unknown: flood */
+        if (i != from)
+            dir_send(&s->hosts[i]->down, f, len);
+}
+
+/* ---- hosts ----------------------------------------------------------- */
+static int host_transmit(void *ctx, const uint8_t *frame, size_t len)
+{
+    struct host *h = ctx;
+    struct fa_sim *s = h->up.sim;
+    if (s->on_frame)
+        s->on_frame(s->on_frame_ctx, h->up.host, 0, frame, len, s->now);
+    dir_send(&h->up, frame, len);
+    return 0;
+}
+
+static uint64_t host_rng(void *ctx)
+{
+    return fa_prng_next(ctx);
+}
+
+int fa_sim_add_host(struct fa_sim *s, struct fa_config *cfg,
+                    const struct fa_sim_link *up, const struct fa_sim_link *down)
+{
+    if (s->nhosts == MAX_HOSTS)
+        return -ENOSPC;
+    struct host *h = calloc(1, sizeof *h);
+    if (!h)
+        return -ENOMEM;
+    int idx = s->nhosts;
+    uint32_t slot_len = (uint32_t)cfg->mtu + 14;
+    int err = dir_init(s, &h->up, idx, 1, up, slot_len);
+    if (!err)
+        err = dir_init(s, &h->down, idx, 0, down, slot_len);
+    fa_prng_seed(&h->rng, fa_prng_next(&s->prng));
+    cfg->device = (struct fa_device){ h, host_transmit };
+    cfg->rng = (struct fa_rng){ &h->rng, host_rng };
+    /* Room in the heap for every slot of every link, before the stack
+     * exists: creating it already sends (the gratuitous ARP). */
+    if (!err) {
+        uint32_t cap = s->heap_cap + h->up.nslots + h->down.nslots;
+        struct event *heap = realloc(s->heap, cap * sizeof *heap);
+        if (heap) {
+            s->heap = heap;
+            s->heap_cap = cap;
+        } else {
+            err = -ENOMEM;
+        }
+    }
+    s->hosts[idx] = h;
+    s->nhosts++;
+    if (!err)
+        err = fa_stack_create(cfg, s->now, &h->stack);
+    if (err) {
+        s->nhosts--;
+        dir_free(&h->up);
+        dir_free(&h->down);
+        free(h);
+        return err;
+    }
+    h->next_poll = fa_stack_poll(h->stack, s->now);
+    return idx;
+}
+
+struct fa_stack *fa_sim_stack(struct fa_sim *s, int host)
+{
+    return host >= 0 && host < s->nhosts ? s->hosts[host]->stack : NULL;
+}
+
+fa_time fa_sim_now(const struct fa_sim *s)
+{
+    return s->now;
+}
+
+int fa_sim_outage(struct fa_sim *s, int host, fa_time from, fa_time to)
+{
+    if (host < 0 || host >= s->nhosts || to < from)
+        return -EINVAL;
+    s->hosts[host]->outage_from = from;
+    s->hosts[host]->outage_to = to;
+    return 0;
+}
+
+void fa_sim_on_frame(struct fa_sim *s,
+                     void (*fn)(void *, int, int, const uint8_t *, size_t, fa_time),
+                     void *ctx)
+{
+    s->on_frame = fn;
+    s->on_frame_ctx = ctx;
+}
+
+const struct fa_sim_stats *fa_sim_link_stats(const struct fa_sim *s, int host,
+                                             int dir)
+{
+    return dir ? &s->hosts[host]->down.stats : &s->hosts[host]->up.stats;
+}
+
+/* ---- the run loop ---------------------------------------------------- */
+static void deliver(struct fa_sim *s, struct event e)
+{
+    struct dir *d = e.d;
+    uint8_t *f = d->frames + (size_t)e.slot * d->slot_len;
+    uint32_t len = d->lens[e.slot];
+    d->in_flight--;
+    /* An outage also loses what was already on the wire. */
+    if (in_outage(s, d, s->now)) {
+        d->stats.outage_drops++;
+    } else {
+        d->stats.delivered++;
+        if (d->up) {
+            switch_forward(s, d->host, f, len);
+        } else {
+            struct host *h = s->hosts[d->host];
+            if (s->on_frame)
+                s->on_frame(s->on_frame_ctx, d->host, 1, f, len, s->now);
+            fa_stack_input(h->stack, f, len, s->now);
+            h->next_poll = fa_stack_poll(h->stack, s->now);
+        }
+    }
+    d->free_slots[d->nfree++] = e.slot;
+}
+
+uint64_t fa_sim_run_until(struct fa_sim *s, fa_time until)
+{
+    uint64_t events = 0;
+    /* The application may have called into the stacks since last time. */
+    for (int i = 0; i < s->nhosts; i++)
+        s->hosts[i]->next_poll = fa_stack_poll(s->hosts[i]->stack, s->now);
+    for (;;) {
+        int timer_host = -1;
+        fa_time t = s->heap_len ? s->heap[0].t : FA_TIME_NEVER;
+        for (int i = 0; i < s->nhosts; i++)
+            if (s->hosts[i]->next_poll < t) {
+                t = s->hosts[i]->next_poll;
+                timer_host = i;
+            }
+        if (t > until)
+            break;
+        s->now = t > s->now ? t : s->now;
+        events++;
+        if (timer_host >= 0) {
+            struct host *h = s->hosts[timer_host];
+            h->next_poll = fa_stack_poll(h->stack, s->now);
+            /* A deadline that does not move on would spin forever. */
+            if (h->next_poll <= s->now)
+                h->next_poll = s->now + 1;
+        } else {
+            deliver(s, heap_pop(s));
+        }
+    }
+    if (until > s->now && until != FA_TIME_NEVER)
+        s->now = until;
+    return events;
+}

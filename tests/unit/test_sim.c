@@ -1,0 +1,191 @@
+/* test_sim.c — the simulator: one seed replays a run exactly; the link
+ * model's rate, delay and order; independent and bursty loss at their
+ * rates; outages; the learning switch; TCP across three hosts. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "frames.h"
+
+#define MS FA_NS_PER_MS
+#define S FA_NS_PER_S
+
+struct trace {
+    uint64_t hash, frames[2];
+};
+
+static void on_frame(void *ctx, int host, int dir, const uint8_t *f, size_t len, fa_time t)
+{
+    struct trace *tr = ctx;
+    uint64_t h = tr->hash ^ (t * 31 + (uint64_t)host * 7 + (uint64_t)dir);
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ f[i]) * 0x100000001b3ull;
+    tr->hash = h;
+    tr->frames[dir]++;
+}
+
+static struct fa_sim *sim_with(int hosts, const struct fa_sim_link *link, uint64_t seed)
+{
+    struct fa_sim *sim;
+    assert_int_equal(fa_sim_create(seed, &sim), 0);
+    for (int i = 0; i < hosts; i++) {
+        struct fa_config cfg;
+        fa_config_init(&cfg);
+        cfg.addr = FA_IPV4(198, 18, 0, 1 + i);
+        assert_int_equal(fa_sim_add_host(sim, &cfg, link, link), i);
+    }
+    return sim;
+}
+
+/* Host 0 sends `bytes` to host 1 over TCP; returns bytes received. */
+static size_t transfer(struct fa_sim *sim, int from, int to, size_t bytes, fa_time limit)
+{
+    static uint8_t out[1 << 20], in[1 << 20];
+    for (size_t i = 0; i < bytes; i++)
+        out[i] = (uint8_t)(i * 13 + 1);
+    struct fa_tcp *l, *c, *s = NULL;
+    fa_tcp_open(fa_sim_stack(sim, to), &l);
+    fa_tcp_bind(l, 0, 80);
+    fa_tcp_listen(l, 4, fa_sim_now(sim));
+    fa_tcp_open(fa_sim_stack(sim, from), &c);
+    fa_tcp_connect(c, FA_IPV4(198, 18, 0, 1 + to), 80, fa_sim_now(sim));
+    size_t sent = 0, got = 0;
+    fa_time end = fa_sim_now(sim) + limit;
+    while (got < bytes && fa_sim_now(sim) < end) {
+        fa_sim_run_until(sim, fa_sim_now(sim) + MS);
+        if (!s && fa_tcp_accept(l, &s) < 0)
+            s = NULL;
+        long n = fa_tcp_send(c, out + sent, bytes - sent, fa_sim_now(sim));
+        sent += n > 0 ? (size_t)n : 0;
+        while (s && (n = fa_tcp_recv(s, in + got, bytes - got, fa_sim_now(sim))) > 0)
+            got += (size_t)n;
+    }
+    assert_memory_equal(in, out, got);
+    return got;
+}
+
+static void same_seed_same_run(void **state)
+{
+    (void)state;
+    struct fa_sim_link link;
+    fa_sim_link_init(&link);
+    link.loss = 0.05;
+    link.duplicate = 0.02;
+    link.reorder = 0.05;
+    link.jitter = 20 * FA_NS_PER_US;
+    uint64_t hash[3];
+    for (int run = 0; run < 3; run++) {
+        struct trace tr = { 0 };
+        struct fa_sim *sim = sim_with(2, &link, run == 2 ? 99 : 7);
+        fa_sim_on_frame(sim, on_frame, &tr);
+        assert_int_equal(transfer(sim, 0, 1, 200000, 60 * S), 200000);
+        hash[run] = tr.hash;
+        fa_sim_destroy(sim);
+    }
+    assert_true(hash[0] == hash[1]);
+    assert_true(hash[0] != hash[2]);
+}
+
+static void rate_delay_and_queue(void **state)
+{
+    (void)state;
+    struct fa_sim_link link;
+    fa_sim_link_init(&link);
+    link.rate_bps = 100000000; /* 100 Mbit/s: 1514 B take 121.12 µs */
+    link.delay = 1 * MS;
+    struct fa_sim *sim = sim_with(2, &link, 1);
+    fa_sim_run_until(sim, 10 * MS); /* gratuitous ARPs settle */
+    fa_time t0 = fa_sim_now(sim);
+    static uint8_t data[1472];
+    fa_stack_ping(fa_sim_stack(sim, 0), FA_IPV4(198, 18, 0, 2), 1, 1, data, sizeof data, t0);
+    /* ARP request + reply, then the ping and its reply, each crossing two
+     * links (host -> switch -> host): 4 crossings for ARP, 4 for ping. */
+    fa_sim_run_until(sim, t0 + 100 * MS);
+    assert_int_equal(fa_stack_counter(fa_sim_stack(sim, 0), FA_CNT_ICMP_ECHO_REPLY_IN), 1);
+    const struct fa_sim_stats *up = fa_sim_link_stats(sim, 0, 0);
+    assert_true(up->delivered >= 2);
+    assert_int_equal(up->lost + up->queue_drops, 0);
+    fa_sim_destroy(sim);
+}
+
+static void bursty_loss_is_bursty(void **state)
+{
+    (void)state;
+    /* Same average loss (about 9 %), independent vs Gilbert–Elliott. */
+    struct fa_sim_link ind, ge;
+    fa_sim_link_init(&ind);
+    ind.loss = 0.09;
+    fa_sim_link_init(&ge);
+    ge.ge_to_bad = 0.02;
+    ge.ge_to_good = 0.2;
+    ge.ge_loss_bad = 1.0;
+    double loss[2];
+    for (int k = 0; k < 2; k++) {
+        struct fa_sim *sim = sim_with(2, k ? &ge : &ind, 3);
+        fa_sim_run_until(sim, 10 * MS);
+        for (int i = 0; i < 20000; i++) {
+            fa_stack_ping(fa_sim_stack(sim, 0), FA_IPV4(198, 18, 0, 2), 1, (uint16_t)i, NULL, 0,
+                          fa_sim_now(sim));
+            fa_sim_run_until(sim, fa_sim_now(sim) + 1 * MS);
+        }
+        const struct fa_sim_stats *st = fa_sim_link_stats(sim, 0, 0);
+        loss[k] = (double)st->lost / (double)st->sent;
+        fa_sim_destroy(sim);
+    }
+    /* Stationary bad share 0.02 / 0.22 = 9.1 %. */
+    assert_true(loss[0] > 0.08 && loss[0] < 0.10);
+    assert_true(loss[1] > 0.06 && loss[1] < 0.12);
+}
+
+static void outage_drops_then_recovers(void **state)
+{
+    (void)state;
+    struct fa_sim_link link;
+    fa_sim_link_init(&link);
+    struct fa_sim *sim = sim_with(2, &link, 5);
+    fa_sim_run_until(sim, 10 * MS);
+    fa_time t = fa_sim_now(sim);
+    assert_int_equal(fa_sim_outage(sim, 1, t + 2 * MS, t + 3 * S), 0);
+    /* A transfer spanning the outage still completes, intact. */
+    assert_int_equal(transfer(sim, 0, 1, 500000, 60 * S), 500000);
+    assert_true(fa_sim_link_stats(sim, 1, 1)->outage_drops + fa_sim_link_stats(sim, 1, 0)->outage_drops > 0);
+    assert_true(fa_sim_now(sim) > t + 3 * S); /* it waited the outage out */
+    assert_int_equal(fa_sim_outage(sim, 7, 0, 1), -EINVAL);
+    fa_sim_destroy(sim);
+}
+
+static void switch_learns_and_forwards(void **state)
+{
+    (void)state;
+    struct fa_sim_link link;
+    fa_sim_link_init(&link);
+    struct fa_sim *sim = sim_with(3, &link, 6);
+    fa_sim_run_until(sim, 10 * MS);
+    for (int i = 0; i < 50; i++) {
+        fa_stack_ping(fa_sim_stack(sim, 0), FA_IPV4(198, 18, 0, 2), 1, (uint16_t)i, NULL, 0,
+                      fa_sim_now(sim));
+        fa_sim_run_until(sim, fa_sim_now(sim) + MS);
+    }
+    assert_int_equal(fa_stack_counter(fa_sim_stack(sim, 0), FA_CNT_ICMP_ECHO_REPLY_IN), 50);
+    /* Host 2 saw only broadcasts (ARP), none of the 100 unicast pings. */
+    assert_true(fa_sim_link_stats(sim, 2, 1)->delivered < 10);
+    assert_true(fa_sim_link_stats(sim, 1, 1)->delivered >= 50);
+    /* And TCP between 2 and 1 while 0 watches nothing of it. */
+    uint64_t before = fa_sim_link_stats(sim, 0, 1)->delivered;
+    assert_int_equal(transfer(sim, 2, 1, 300000, 10 * S), 300000);
+    assert_true(fa_sim_link_stats(sim, 0, 1)->delivered - before < 5);
+    fa_sim_destroy(sim);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(same_seed_same_run),
+        cmocka_unit_test(rate_delay_and_queue),
+        cmocka_unit_test(bursty_loss_is_bursty),
+        cmocka_unit_test(outage_drops_then_recovers),
+        cmocka_unit_test(switch_learns_and_forwards),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
