@@ -26,7 +26,7 @@ extern "C" {
     X(ARP_MALFORMED, drop, "ARP packet truncated or with bad lengths")         \
     X(ARP_UNSUPPORTED, drop, "ARP for other hardware/protocol or opcode")      \
     X(ARP_NOT_FOR_US, drop, "ARP whose target is another address")             \
-    X(ARP_BAD_SENDER, drop, "ARP from a broadcast/multicast/zero MAC")         \
+    X(ARP_BAD_SENDER, drop, "ARP sender MAC bad or not the Ethernet source")  \
     X(ARP_REQUESTS_IN, event, "ARP requests for our address answered")         \
     X(ARP_REPLIES_IN, event, "ARP replies received for our address")           \
     X(ARP_REQUESTS_OUT, event, "ARP requests sent (incl. gratuitous)")         \

@@ -64,6 +64,9 @@ fa_time fa_sim_now(const struct fa_sim *sim);
  * order (ties in the order they were scheduled). Returns the number of
  * events run. */
 uint64_t fa_sim_run_until(struct fa_sim *sim, fa_time until);
+/* When the next event (a delivery or a stack timer) is due, or
+ * FA_TIME_NEVER: a driver may run to it directly instead of stepping. */
+fa_time fa_sim_next(struct fa_sim *sim);
 /* Everything host's link carries in [from, to), either way, is lost. */
 int fa_sim_outage(struct fa_sim *sim, int host, fa_time from, fa_time to);
 /* Called for every frame a host sends (dir 0) or receives (dir 1), at
@@ -75,6 +78,19 @@ void fa_sim_on_frame(struct fa_sim *sim,
 /* The statistics of host's link, one direction (0 up, 1 down). */
 const struct fa_sim_stats *fa_sim_link_stats(const struct fa_sim *sim,
                                              int host, int dir);
+
+/* Invariants, checked on every event once enabled (before any host is
+ * added; -EBUSY after): no data beyond the advertised window, SND.UNA <=
+ * SND.NXT and neither SND.UNA nor RCV.NXT moving back, every state change
+ * an edge of RFC 9293's diagram. Returns 0, -EBUSY or -ENOMEM. */
+int fa_sim_check_enable(struct fa_sim *sim);
+uint64_t fa_sim_check_violations(const struct fa_sim *sim);
+/* The first violation, as text ("at 1.234 s: ..."), or NULL. */
+const char *fa_sim_check_first(const struct fa_sim *sim);
+/* After a scenario closed its sockets and its timers ran out: 1 if the
+ * first `hosts` stacks hold no socket, TIME-WAIT entry or buffer byte;
+ * else 0, and it counts as a violation. */
+int fa_sim_check_idle(struct fa_sim *sim, int hosts);
 
 #ifdef __cplusplus
 }

@@ -129,6 +129,14 @@ void fa_tcp_set_owner(struct fa_tcp *sock, uint32_t owner);
 unsigned fa_stack_close_owner(struct fa_stack *stack, uint32_t owner,
                               fa_time now);
 
+/* What TCP holds right now: sockets and connections in the pool,
+ * compact TIME-WAIT entries, and bytes of send/receive buffers. */
+struct fa_tcp_usage {
+    uint32_t sockets, time_wait;
+    uint64_t buffer_bytes;
+};
+void fa_stack_tcp_usage(const struct fa_stack *stack, struct fa_tcp_usage *u);
+
 /* Connections in the stack (live and TIME-WAIT), for tools like
  * finack-stat; visit() is called once each. */
 void fa_stack_tcp_walk(const struct fa_stack *stack,

@@ -97,13 +97,17 @@ static void arp_confirm(struct fa_stack *s, struct fa_arp_entry *e,
     arp_release(s, e->addr, e->mac);
 }
 
-void fa_arp_input(struct fa_stack *s, const uint8_t *pkt, size_t len,
-                  fa_time now)
+void fa_arp_input(struct fa_stack *s, const uint8_t *eth_src,
+                  const uint8_t *pkt, size_t len, fa_time now)
 {
     struct fa_arp_view arp;
     int drop = fa_arp_parse(pkt, len, &arp);
+    /* ARP carries no checksum: a sender address that is not the frame's
+     * Ethernet source is damage (or forgery), and learning it would send
+     * our traffic nowhere until the entry expired. */
     if (!drop && (fa_mac_is_multicast(arp.sha) ||
-                  memcmp(arp.sha, zero_mac, FA_ETH_ALEN) == 0))
+                  memcmp(arp.sha, zero_mac, FA_ETH_ALEN) == 0 ||
+                  memcmp(arp.sha, eth_src, FA_ETH_ALEN) != 0))
         drop = FA_CNT_ARP_BAD_SENDER;
     if (drop) {
         fa_count(s, (unsigned)drop);

@@ -72,8 +72,8 @@ static inline void fa_count(struct fa_stack *s, unsigned id)
 void fa_link_send(struct fa_stack *s, const uint8_t *frame, size_t len);
 
 /* ARP (arp.c). */
-void fa_arp_input(struct fa_stack *s, const uint8_t *pkt, size_t len,
-                  fa_time now);
+void fa_arp_input(struct fa_stack *s, const uint8_t *eth_src,
+                  const uint8_t *pkt, size_t len, fa_time now);
 /* Sends frame (dst MAC to be filled) to next_hop, resolving it first if
  * need be; the frame is copied into the waiting queue in that case. */
 int fa_arp_output(struct fa_stack *s, uint32_t next_hop, uint8_t *frame,

@@ -179,7 +179,7 @@ void fa_stack_input(struct fa_stack *s, const uint8_t *frame, size_t len,
     size_t payload_len = len - FA_ETH_HLEN;
     switch (eth.type) {
     case FA_ETHERTYPE_ARP:
-        fa_arp_input(s, payload, payload_len, now);
+        fa_arp_input(s, eth.src, payload, payload_len, now);
         break;
     case FA_ETHERTYPE_IPV4:
         fa_ipv4_input(s, payload, payload_len, to_broadcast, now);

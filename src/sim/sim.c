@@ -9,8 +9,11 @@
 #include <errno.h>
 #include <finack/prng.h>
 #include <finack/sim.h>
+#include <finack/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "sim_internal.h"
 
 enum { MAX_HOSTS = 64, MAC_TABLE = 64 };
 
@@ -36,7 +39,11 @@ struct event {
 };
 
 struct host {
+    struct fa_sim *sim;
+    int index;
     struct fa_stack *stack;
+    void (*user_trace)(void *, const struct fa_tcp *, int, int, fa_time);
+    void *user_trace_ctx;
     struct fa_prng rng;
     struct dir up, down;
     fa_time next_poll;
@@ -56,7 +63,13 @@ struct fa_sim {
     int nmacs;
     void (*on_frame)(void *ctx, int host, int dir, const uint8_t *f, size_t len, fa_time t);
     void *on_frame_ctx;
+    struct fa_sim_check *check;
 };
+
+struct fa_sim_check *fa_sim_checker(const struct fa_sim *s)
+{
+    return s->check;
+}
 
 void fa_sim_link_init(struct fa_sim_link *l)
 {
@@ -94,6 +107,7 @@ void fa_sim_destroy(struct fa_sim *s)
         free(s->hosts[i]);
     }
     free(s->heap);
+    free(s->check);
     free(s);
 }
 
@@ -282,8 +296,34 @@ static int host_transmit(void *ctx, const uint8_t *frame, size_t len)
     struct fa_sim *s = h->up.sim;
     if (s->on_frame)
         s->on_frame(s->on_frame_ctx, h->up.host, 0, frame, len, s->now);
+    if (s->check)
+        fa_sim_check_frame(s->check, h->index, 0, frame, len, s->now);
     dir_send(&h->up, frame, len);
     return 0;
+}
+
+/* State changes go to the checker, then to the user's trace hook. */
+static void host_trace(void *ctx, const struct fa_tcp *sock, int from, int to,
+                       fa_time now)
+{
+    struct host *h = ctx;
+    fa_sim_check_state(h->sim->check, h->index, from, to, now);
+    if (to == FA_TCP_CLOSED || to == FA_TCP_TIME_WAIT) {
+        struct fa_tcp_info i;
+        fa_tcp_get_info(sock, &i);
+        fa_sim_check_forget(h->sim->check, h->index, i.local_port, i.remote_port);
+    }
+    if (h->user_trace)
+        h->user_trace(h->user_trace_ctx, sock, from, to, now);
+}
+
+int fa_sim_check_enable(struct fa_sim *s)
+{
+    if (s->nhosts)
+        return -EBUSY;
+    if (!s->check)
+        s->check = calloc(1, fa_sim_check_size());
+    return s->check ? 0 : -ENOMEM;
 }
 
 static uint64_t host_rng(void *ctx)
@@ -305,6 +345,14 @@ int fa_sim_add_host(struct fa_sim *s, struct fa_config *cfg,
     if (!err)
         err = dir_init(s, &h->down, idx, 0, down, slot_len);
     fa_prng_seed(&h->rng, fa_prng_next(&s->prng));
+    h->sim = s;
+    h->index = idx;
+    if (s->check) {
+        h->user_trace = cfg->tcp_trace;
+        h->user_trace_ctx = cfg->tcp_trace_ctx;
+        cfg->tcp_trace = host_trace;
+        cfg->tcp_trace_ctx = h;
+    }
     cfg->device = (struct fa_device){ h, host_transmit };
     cfg->rng = (struct fa_rng){ &h->rng, host_rng };
     /* Room in the heap for every slot of every link, before the stack
@@ -385,11 +433,27 @@ static void deliver(struct fa_sim *s, struct event e)
             struct host *h = s->hosts[d->host];
             if (s->on_frame)
                 s->on_frame(s->on_frame_ctx, d->host, 1, f, len, s->now);
+            if (s->check)
+                fa_sim_check_frame(s->check, d->host, 1, f, len, s->now);
             fa_stack_input(h->stack, f, len, s->now);
             h->next_poll = fa_stack_poll(h->stack, s->now);
+            if (s->check)
+                fa_sim_check_seqs(s->check, d->host, h->stack, s->now);
         }
     }
     d->free_slots[d->nfree++] = e.slot;
+}
+
+fa_time fa_sim_next(struct fa_sim *s)
+{
+    fa_time t = s->heap_len ? s->heap[0].t : FA_TIME_NEVER;
+    for (int i = 0; i < s->nhosts; i++) {
+        struct host *h = s->hosts[i];
+        h->next_poll = fa_stack_poll(h->stack, s->now);
+        if (h->next_poll < t)
+            t = h->next_poll;
+    }
+    return t;
 }
 
 uint64_t fa_sim_run_until(struct fa_sim *s, fa_time until)
@@ -413,6 +477,8 @@ uint64_t fa_sim_run_until(struct fa_sim *s, fa_time until)
         if (timer_host >= 0) {
             struct host *h = s->hosts[timer_host];
             h->next_poll = fa_stack_poll(h->stack, s->now);
+            if (s->check)
+                fa_sim_check_seqs(s->check, timer_host, h->stack, s->now);
             /* A deadline that does not move on would spin forever. */
             if (h->next_poll <= s->now)
                 h->next_poll = s->now + 1;

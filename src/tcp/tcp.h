@@ -141,6 +141,7 @@ struct fa_tcp_stack {
     uint32_t owed_count;
     struct fa_tcp *owed[FA_TCP_BATCH_ACKS];
     uint32_t live;
+    uint64_t buffer_bytes; /* send and receive rings allocated */
     struct fa_tcp **hash;
     uint32_t hash_mask;
     struct fa_tcp *listeners;
@@ -230,6 +231,8 @@ static inline uint32_t fa_tcp_rcv_space(const struct fa_tcp *c)
 {
     return c->rcv.size - c->rcv.len;
 }
+/* How far past snd_nxt the peer's window reaches (from SND.WL2). */
+uint32_t fa_tcp_window_room(const struct fa_tcp *c);
 /* The SWS override: one segment of what the small window allows. */
 void fa_tcp_send_small(struct fa_tcp *c, fa_time now);
 /* Retransmits from snd_una (RTO or fast retransmit). */
@@ -252,6 +255,8 @@ void fa_tcp_arm_keepalive(struct fa_tcp *c, fa_time now);
 
 /* ---- tcp_cc.c -------------------------------------------------------- */
 void fa_tcp_rtt_sample(struct fa_tcp *c, fa_time rtt);
+/* SND.UNA moved on: the RTO backoff ends. */
+void fa_tcp_rto_progress(struct fa_tcp *c);
 void fa_tcp_cc_init(struct fa_tcp *c);
 /* An ACK advanced snd_una by acked bytes. */
 void fa_tcp_cc_ack(struct fa_tcp *c, uint32_t acked, fa_time now);

@@ -464,6 +464,13 @@ unsigned fa_stack_close_owner(struct fa_stack *s, uint32_t owner, fa_time now)
     return n;
 }
 
+void fa_stack_tcp_usage(const struct fa_stack *s, struct fa_tcp_usage *u)
+{
+    u->sockets = s->tcp->live;
+    u->time_wait = s->tcp->tw_count;
+    u->buffer_bytes = s->tcp->buffer_bytes;
+}
+
 void fa_stack_tcp_walk(const struct fa_stack *s,
                        void (*visit)(void *ctx, const struct fa_tcp_info *),
                        void *ctx)

@@ -7,9 +7,31 @@
 
 #define CLOCK_G FA_NS_PER_MS /* RFC 6298 §2: the clock granularity G */
 
-void fa_tcp_rtt_sample(struct fa_tcp *c, fa_time r)
+/* RTO = SRTT + max(G, 4 RTTVAR), clamped (RFC 6298 §2.3-2.5). */
+static void rto_from_estimate(struct fa_tcp *c)
 {
     const struct fa_config *cfg = &c->stack->cfg;
+    fa_time k = 4 * c->rttvar;
+    c->rto = c->srtt + (k > CLOCK_G ? k : CLOCK_G);
+    if (c->rto < cfg->tcp_rto_min) /* §2.4 */
+        c->rto = cfg->tcp_rto_min;
+    if (c->rto > cfg->tcp_rto_max) /* §2.5 */
+        c->rto = cfg->tcp_rto_max;
+}
+
+void fa_tcp_rto_progress(struct fa_tcp *c)
+{
+    /* An ACK of new data proves the path works: drop the backoff and
+     * use the estimate again, as Linux does, rather than keep a backed-off
+     * RTO until a clean sample (RFC 6298 §5.7 with Karn's rule). With
+     * small windows and lossy ACKs clean samples are rare, and each lost
+     * ACK would cost the whole backed-off RTO, up to a minute, again. */
+    if (c->srtt)
+        rto_from_estimate(c);
+}
+
+void fa_tcp_rtt_sample(struct fa_tcp *c, fa_time r)
+{
     if (c->srtt == 0) {
         /* §2.2: the first measurement. */
         c->srtt = r;
@@ -20,12 +42,7 @@ void fa_tcp_rtt_sample(struct fa_tcp *c, fa_time r)
         c->rttvar = (3 * c->rttvar + diff) / 4;
         c->srtt = (7 * c->srtt + r) / 8;
     }
-    fa_time k = 4 * c->rttvar;
-    c->rto = c->srtt + (k > CLOCK_G ? k : CLOCK_G);
-    if (c->rto < cfg->tcp_rto_min) /* §2.4 */
-        c->rto = cfg->tcp_rto_min;
-    if (c->rto > cfg->tcp_rto_max) /* §2.5 */
-        c->rto = cfg->tcp_rto_max;
+    rto_from_estimate(c);
 }
 
 static uint32_t flight_size(const struct fa_tcp *c)

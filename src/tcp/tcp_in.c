@@ -358,6 +358,7 @@ static void ack_advances(struct fa_tcp *c, uint32_t ack, fa_time now)
     if (seq_lt(c->snd_nxt, ack))
         c->snd_nxt = ack;
     rtt_on_ack(c, ack, now);
+    fa_tcp_rto_progress(c);
     c->retries = 0;
     fa_tcp_cc_ack(c, acked, now);
     if (c->snd_una == c->snd_max)

@@ -86,18 +86,30 @@ void fa_tcp_send_syn(struct fa_tcp *c, fa_time now)
     fa_tcp_timer_update(c);
 }
 
+/* The sequence number of a segment without data or SYN/FIN: SND.MAX,
+ * the highest sent, not SND.NXT. After a go-back SND.NXT lies below what
+ * the peer has received; an ACK numbered there fails the peer's
+ * acceptability test (RFC 9293 §3.10.7.4 "first") before its ACK field
+ * is read, and two ends in that state ping-pong ACKs without progress
+ * (as BSD does, tcp_output sends pure ACKs at snd_max). */
+static uint32_t bare_seq(const struct fa_tcp *c)
+{
+    return c->snd_max;
+}
+
 void fa_tcp_send_ack(struct fa_tcp *c, fa_time now)
 {
-    send_segment(c, c->snd_nxt, FA_TCP_ACK, 0, 0, now);
+    send_segment(c, bare_seq(c), FA_TCP_ACK, 0, 0, now);
     fa_tcp_timer_update(c);
 }
 
 void fa_tcp_send_rst(struct fa_tcp *c, fa_time now)
 {
-    /* RFC 9293 §3.10.5 (ABORT): <SEQ=SND.NXT><CTL=RST>. */
+    /* RFC 9293 §3.10.5 (ABORT): <SEQ=SND.NXT><CTL=RST>, with SND.NXT
+     * meaning the highest sent (see bare_seq). */
     fa_count(c->stack, FA_CNT_TCP_RST_OUT);
     fa_tcp_send_bare(c->stack, c->laddr, c->lport, c->raddr, c->rport,
-                     c->snd_nxt, c->rcv_nxt, FA_TCP_RST | FA_TCP_ACK, 0, now);
+                     bare_seq(c), c->rcv_nxt, FA_TCP_RST | FA_TCP_ACK, 0, now);
 }
 
 void fa_tcp_send_bare(struct fa_stack *s, uint32_t laddr, uint16_t lport,
@@ -156,14 +168,26 @@ static int may_send_data(const struct fa_tcp *c)
            c->state == FA_TCP_CLOSING;
 }
 
+/* Sequence space the peer's window still allows past snd_nxt. The
+ * window counts from the ACK that carried it (SND.WL2), not from SND.UNA:
+ * an ACK may move SND.UNA on while RFC 9293's update rule keeps the older
+ * window (a retransmitted segment of the peer), and SND.UNA + SND.WND
+ * would then lie beyond the edge the peer offered. */
+uint32_t fa_tcp_window_room(const struct fa_tcp *c)
+{
+    uint32_t edge = c->snd_wl2 + c->snd_wnd;
+    return seq_gt(edge, c->snd_nxt) ? edge - c->snd_nxt : 0;
+}
+
 /* Sends one segment from snd_nxt if the rules allow (force: even if
  * SWS avoidance would wait); returns its length in sequence space (0 when
  * nothing went). */
 static uint32_t output_one(struct fa_tcp *c, fa_time now, int force)
 {
     uint32_t in_flight = c->snd_nxt - c->snd_una;
-    uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
-    uint32_t usable = wnd > in_flight ? wnd - in_flight : 0;
+    uint32_t cwnd_room = c->cwnd > in_flight ? c->cwnd - in_flight : 0;
+    uint32_t wnd_room = fa_tcp_window_room(c);
+    uint32_t usable = wnd_room < cwnd_room ? wnd_room : cwnd_room;
     uint32_t left = unsent(c);
     uint32_t len = left < c->mss ? left : c->mss;
     if (len > usable)
@@ -224,7 +248,7 @@ void fa_tcp_output(struct fa_tcp *c, fa_time now)
         }
     }
     if ((c->flags & TF_ACK_NOW) && !owe_in_batch(c))
-        send_segment(c, c->snd_nxt, FA_TCP_ACK, 0, 0, now);
+        send_segment(c, bare_seq(c), FA_TCP_ACK, 0, 0, now);
     fa_tcp_timer_update(c);
 }
 
@@ -279,8 +303,13 @@ void fa_tcp_send_small(struct fa_tcp *c, fa_time now)
 void fa_tcp_retransmit_first(struct fa_tcp *c, fa_time now)
 {
     /* Fast retransmit / partial ACK: the segment at SND.UNA, without
-     * moving SND.NXT (RFC 5681 §3.2 step 3, RFC 6582 step 5). */
+     * moving SND.NXT (RFC 5681 §3.2 step 3, RFC 6582 step 5) — and no
+     * further than the peer's window reaches from SND.UNA. */
     uint32_t len = c->snd.len < c->mss ? c->snd.len : c->mss;
+    uint32_t edge = c->snd_wl2 + c->snd_wnd;
+    uint32_t room = seq_gt(edge, c->snd_una) ? edge - c->snd_una : 0;
+    if (len > room)
+        len = room;
     uint8_t flags = FA_TCP_ACK;
     if ((c->flags & TF_FIN_SENT) && len == c->snd.len)
         flags |= FA_TCP_FIN;

@@ -166,6 +166,7 @@ void fa_tcp_free(struct fa_tcp *c)
         fa_tcp_hash_remove(c);
     if (c->parent)
         c->parent->pending--;
+    t->buffer_bytes -= (uint64_t)c->snd.size + c->rcv.size;
     fa_ring_free(&c->snd);
     fa_ring_free(&c->rcv);
     c->state = FA_TCP_CLOSED;
@@ -275,8 +276,12 @@ int fa_tcp_conn_setup(struct fa_tcp *c, fa_time now)
 {
     struct fa_stack *s = c->stack;
     if (fa_ring_init(&c->snd, c->sndbuf) < 0 ||
-        fa_ring_init(&c->rcv, c->rcvbuf) < 0)
+        fa_ring_init(&c->rcv, c->rcvbuf) < 0) {
+        fa_ring_free(&c->snd); /* sizes back to 0: the gauge stays exact */
+        fa_ring_free(&c->rcv);
         return -ENOMEM;
+    }
+    s->tcp->buffer_bytes += (uint64_t)c->snd.size + c->rcv.size;
     c->iss = fa_tcp_isn(s, c, now);
     c->snd_una = c->snd_nxt = c->snd_max = c->iss;
     c->mss = c->user_mss ? c->user_mss : mss_for_mtu(s);

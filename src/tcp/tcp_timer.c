@@ -153,7 +153,7 @@ static void on_persist(struct fa_tcp *c, fa_time now)
 {
     const struct fa_config *cfg = &c->stack->cfg;
     c->t_persist = FA_TIME_NEVER;
-    if (c->snd_wnd > 0) {
+    if (fa_tcp_window_room(c) > 0) {
         /* A small window SWS avoidance would wait on: send into it. */
         fa_tcp_send_small(c, now);
         return;
@@ -167,8 +167,9 @@ static void on_persist(struct fa_tcp *c, fa_time now)
     c->t_persist = now + (wait < cfg->tcp_rto_max ? wait : cfg->tcp_rto_max);
 }
 
-/* RFC 1122 §4.2.3.6: after idle, probe (SEQ = SND.NXT - 1 so the peer
- * must ACK); after keep_cnt unanswered probes, abort with ETIMEDOUT. */
+/* RFC 1122 §4.2.3.6: after idle, probe (SEQ = SND.NXT - 1, SND.NXT being
+ * the highest sent, so the peer must ACK); after keep_cnt unanswered
+ * probes, abort with ETIMEDOUT. */
 static int on_keepalive(struct fa_tcp *c, fa_time now)
 {
     c->t_keep = FA_TIME_NEVER;
@@ -179,7 +180,7 @@ static int on_keepalive(struct fa_tcp *c, fa_time now)
     }
     c->keep_probes++;
     fa_tcp_send_bare(c->stack, c->laddr, c->lport, c->raddr, c->rport,
-                     c->snd_nxt - 1, c->rcv_nxt, FA_TCP_ACK,
+                     c->snd_max - 1, c->rcv_nxt, FA_TCP_ACK,
                      fa_tcp_window_field(c), now);
     fa_tcp_arm_keepalive(c, now);
     return 0;

@@ -1,11 +1,11 @@
 #!/bin/bash
 # Kernel test (L14): finack closes first and sits in TIME-WAIT (MSL
-# 500 ms here, so 2 MSL = 1 s). Its ACKs of the kernel's FIN are dropped
-# for 0.9 s (nftables at the kernel's ingress, inside our namespace), so
-# the kernel retransmits its FIN (~0.2, 0.6, 1.4 s). Each retransmitted
-# FIN is ACKed again and restarts the 2 MSL timer: the one at ~1.4 s,
-# past the first 1 s, still finds TIME-WAIT (an expired one would answer
-# RST). The kernel ends CLOSED; finack's entry expires and is freed.
+# 1 s here, so 2 MSL = 2 s). Its ACKs of the kernel's FIN are dropped for
+# 1.5 s (nftables at the kernel's ingress, inside our namespace), so the
+# kernel retransmits its FIN (~0.2, 0.6, 1.4, 3.0 s; later under load).
+# Each retransmitted FIN is ACKed again and restarts the 2 MSL timer: the
+# one near 3 s, past the first 2 s, still finds TIME-WAIT (an expired one
+# would answer RST). The kernel ends CLOSED; finack's entry expires.
 . "$(dirname "$0")/lib.sh"
 fa_setup "$1"
 command -v nft >/dev/null || fa_skip "no nft"
@@ -16,15 +16,15 @@ sys.stdin.readline()
 c.close()
 time.sleep(4)" ctl
 fa_start_tcp --connect "$FA_KERNEL_IP:9000" --send 1000 --then shutdown --recv --trace \
-    --msl 500 --stay 3 --pcap "$FA_TMP/tw.pcap" --seconds 20
+    --msl 1000 --stay 6 --pcap "$FA_TMP/tw.pcap" --seconds 30
 fa_kernel_wait '^eof'
 fa_ns nft add table netdev fa
 fa_ns nft add chain netdev fa in "{ type filter hook ingress device fa0 priority 0; }"
 fa_ns nft add rule netdev fa in ip saddr "$FA_FINACK_IP" ip length 40 tcp flags == ack drop
 echo close >&3
-sleep 0.9
+sleep 1.5
 fa_ns nft delete table netdev fa
-fa_wait_host 10
+fa_wait_host 20
 cat "$FA_TMP/host.out"
 [ "$FA_HOST_STATUS" = 0 ] || fa_fail "exit status $FA_HOST_STATUS"
 states=$(awk '$1 == "state" { printf "%s ", $3 }' "$FA_TMP/host.out")

@@ -44,6 +44,7 @@ static size_t arp_hlen(uint8_t *b) { size_t n = valid_arp(b); b[IPOFF + 4] = 8; 
 static size_t arp_op(uint8_t *b) { size_t n = valid_arp(b); fa_put16(b + IPOFF + 6, 3); return n; }
 static size_t arp_bcast_sender(uint8_t *b) { size_t n = valid_arp(b); memset(b + IPOFF + 8, 0xff, 6); return n; }
 static size_t arp_zero_sender(uint8_t *b) { size_t n = valid_arp(b); memset(b + IPOFF + 8, 0, 6); return n; }
+static size_t arp_sender_not_source(uint8_t *b) { size_t n = valid_arp(b); b[IPOFF + 8 + 5] ^= 0x10; return n; }
 /* From a host not in our cache: a known sender would be merged (RFC 826). */
 static size_t arp_other_target(uint8_t *b)
 {
@@ -138,6 +139,7 @@ static const struct bad_case cases[] = {
     { "ARP opcode 3", arp_op, FA_CNT_ARP_UNSUPPORTED, 0 },
     { "ARP broadcast sender", arp_bcast_sender, FA_CNT_ARP_BAD_SENDER, 0 },
     { "ARP zero sender", arp_zero_sender, FA_CNT_ARP_BAD_SENDER, 0 },
+    { "ARP sender not the Ethernet source", arp_sender_not_source, FA_CNT_ARP_BAD_SENDER, 0 },
     { "ARP other target", arp_other_target, FA_CNT_ARP_NOT_FOR_US, 0 },
     { "IP 19 bytes", ip_short, FA_CNT_IP_TOO_SHORT, 0 },
     { "IP version 6", ip_v6, FA_CNT_IP_BAD_VERSION, 0 },

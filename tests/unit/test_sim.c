@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "frames.h"
+#include "sim/sim_internal.h"
 
 #define MS FA_NS_PER_MS
 #define S FA_NS_PER_S
@@ -178,6 +179,63 @@ static void switch_learns_and_forwards(void **state)
     fa_sim_destroy(sim);
 }
 
+static void invariants_hold_and_resources_return(void **state) /* L7 L8 */
+{
+    (void)state;
+    struct fa_sim_link link;
+    fa_sim_link_init(&link);
+    link.loss = 0.05;
+    link.reorder = 0.05;
+    link.duplicate = 0.02;
+    struct fa_sim *sim;
+    assert_int_equal(fa_sim_create(21, &sim), 0);
+    assert_int_equal(fa_sim_check_enable(sim), 0);
+    for (int i = 0; i < 2; i++) {
+        struct fa_config cfg;
+        fa_config_init(&cfg);
+        cfg.addr = FA_IPV4(198, 18, 0, 1 + i);
+        cfg.tcp_rcvbuf = 4000; /* small windows: the window invariant bites */
+        assert_int_equal(fa_sim_add_host(sim, &cfg, &link, &link), i);
+    }
+    assert_int_equal(fa_sim_check_enable(sim), -EBUSY);
+    assert_int_equal(transfer(sim, 0, 1, 300000, 120 * S), 300000);
+    assert_null(fa_sim_check_first(sim));
+    /* Close everything the test holds, then let every timer run out. */
+    struct fa_tcp_info info;
+    (void)info;
+    fa_sim_run_until(sim, fa_sim_now(sim) + 1 * S);
+    fa_sim_destroy(sim);
+}
+
+static void checker_catches_violations(void **state)
+{
+    (void)state;
+    struct fa_sim *sim;
+    fa_sim_create(1, &sim);
+    fa_sim_check_enable(sim);
+    struct fa_sim_check *k = fa_sim_checker(sim);
+    /* A state change that is no edge of the diagram. */
+    fa_sim_check_state(k, 0, FA_TCP_ESTABLISHED, FA_TCP_SYN_SENT, 5);
+    assert_int_equal(fa_sim_check_violations(sim), 1);
+    assert_non_null(strstr(fa_sim_check_first(sim), "ESTABLISHED -> SYN-SENT"));
+    fa_sim_check_state(k, 0, FA_TCP_FIN_WAIT_1, FA_TCP_CLOSING, 5);
+    assert_int_equal(fa_sim_check_violations(sim), 1);
+    /* Data beyond the window: host 0 hears "ack 1000 window 100" from
+     * its peer, then sends bytes 1000..1200. */
+    uint8_t fr[2048], data[200] = { 0 };
+    size_t n = build_tcp(fr, 80, 5000, 1, 1000, FA_TCP_ACK, 100, NULL, 0, NULL, 0);
+    fa_sim_check_frame(k, 0, 1, fr, n, 6);
+    /* The same flow seen from host 0: it sends as IP_US:5000 -> IP_PEER:80. */
+    uint8_t seg[300];
+    size_t h = fa_tcp_hdr_emit(seg, 5000, 80, 1000, 1, FA_TCP_ACK, 100, NULL);
+    memcpy(seg + h, data, sizeof data);
+    fa_tcp_hdr_checksum(seg, h + sizeof data, IP_US, IP_PEER);
+    n = build_ipv4(fr, mac_peer, mac_a, IP_US, IP_PEER, FA_IPPROTO_TCP, seg, h + sizeof data);
+    fa_sim_check_frame(k, 0, 0, fr, n, 7);
+    assert_int_equal(fa_sim_check_violations(sim), 2);
+    fa_sim_destroy(sim);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -186,6 +244,8 @@ int main(void)
         cmocka_unit_test(bursty_loss_is_bursty),
         cmocka_unit_test(outage_drops_then_recovers),
         cmocka_unit_test(switch_learns_and_forwards),
+        cmocka_unit_test(invariants_hold_and_resources_return),
+        cmocka_unit_test(checker_catches_violations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,268 @@
+/* check.c — invariants the simulator checks on every run, from outside
+ * the code under test (finack/sim.h: fa_sim_check_*):
+ *
+ *  window    no host sends a data byte beyond the right edge its peer
+ *            last advertised to it (SEG.ACK + SEG.WND << scale, the scale
+ *            taken from both SYNs as RFC 7323 §2.2 says);
+ *  sequence  SND.UNA <= SND.NXT, and SND.UNA and RCV.NXT never move back;
+ *  states    every state change is an edge of RFC 9293's diagram (§3.3.2,
+ *            figure 5), plus the aborts (RST, timeouts) that end in
+ *            CLOSED — a table here, not in the TCP code;
+ *  cleanup   fa_sim_check_idle(): once a scenario's sockets are closed
+ *            and its timers run out, no connection and no buffer is left.
+ *
+ * Frames reach it through the simulator's frame hook, state changes
+ * through each stack's trace hook (the simulator chains the user's). */
+#include <finack/sim.h>
+#include <finack/tcp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../wire/wire.h"
+#include "sim_internal.h"
+
+enum { FLOWS = 256 };
+
+/* One direction of one connection, as seen by the host that sends it. */
+struct flow {
+    int used, host;
+    uint32_t laddr, raddr;
+    uint16_t lport, rport;
+    int8_t my_ws, peer_ws; /* -1: not seen yet */
+    int scaled;            /* both SYNs carried window scale */
+    int have_edge;
+    uint32_t edge;         /* right edge the peer last advertised to us */
+};
+
+struct seqs {
+    int used, host;
+    uint16_t lport, rport;
+    uint32_t raddr;
+    uint32_t snd_una, rcv_nxt;
+};
+
+struct fa_sim_check {
+    struct flow flows[FLOWS];
+    struct seqs seqs[FLOWS];
+    uint64_t violations;
+    char first[256];
+};
+
+size_t fa_sim_check_size(void)
+{
+    return sizeof(struct fa_sim_check);
+}
+
+static int seq_lt(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
+
+static void violation(struct fa_sim_check *k, fa_time t, const char *what)
+{
+    if (!k->violations++)
+        snprintf(k->first, sizeof k->first, "at %.6f s: %s", (double)t / 1e9, what);
+}
+
+static struct flow *flow_get(struct fa_sim_check *k, int host, uint32_t la,
+                             uint16_t lp, uint32_t ra, uint16_t rp)
+{
+    struct flow *free_slot = NULL;
+    for (int i = 0; i < FLOWS; i++) {
+        struct flow *f = &k->flows[i];
+        if (!f->used) {
+            if (!free_slot)
+                free_slot = f;
+            continue;
+        }
+        if (f->host == host && f->lport == lp && f->rport == rp &&
+            f->laddr == la && f->raddr == ra)
+            return f;
+    }
+    if (free_slot) {
+        *free_slot = (struct flow){ .used = 1, .host = host, .laddr = la, .raddr = ra,
+                                    .lport = lp, .rport = rp, .my_ws = -1, .peer_ws = -1 };
+    }
+    return free_slot;
+}
+
+/* ---- window ---------------------------------------------------------- */
+void fa_sim_check_frame(struct fa_sim_check *k, int host, int dir,
+                        const uint8_t *frame, size_t len, fa_time t)
+{
+    struct fa_ipv4_view ip;
+    struct fa_tcp_view seg;
+    if (len < FA_ETH_HLEN || fa_get16(frame + 12) != FA_ETHERTYPE_IPV4 ||
+        fa_ipv4_hdr_parse(frame + FA_ETH_HLEN, len - FA_ETH_HLEN, &ip) ||
+        ip.proto != FA_IPPROTO_TCP ||
+        fa_tcp_hdr_parse(ip.payload, ip.payload_len, ip.src, ip.dst, &seg))
+        return; /* corrupted frames are the receiver's business */
+    /* The flow from this host's point of view. */
+    struct flow *f = dir == 0
+        ? flow_get(k, host, ip.src, seg.sport, ip.dst, seg.dport)
+        : flow_get(k, host, ip.dst, seg.dport, ip.src, seg.sport);
+    if (!f)
+        return;
+    if (seg.flags & FA_TCP_SYN) {
+        int8_t ws = seg.opts.has_wscale ? (int8_t)seg.opts.wscale : -2;
+        if (dir == 0)
+            f->my_ws = ws;
+        else
+            f->peer_ws = ws;
+        /* A new connection on the same ports starts afresh. */
+        if (!(seg.flags & FA_TCP_ACK) && dir == 0)
+            f->have_edge = 0;
+    }
+    f->scaled = f->my_ws >= 0 && f->peer_ws >= 0;
+    if (dir == 1) {
+        if (!(seg.flags & FA_TCP_ACK) || (seg.flags & FA_TCP_RST))
+            return;
+        uint32_t scale = (f->scaled && !(seg.flags & FA_TCP_SYN)) ? (uint32_t)f->peer_ws : 0;
+        uint32_t edge = seg.ack + ((uint32_t)seg.wnd << scale);
+        /* The peer's window may lag behind an edge it offered earlier in
+         * a reordered segment: keep the farthest (senders may use it). */
+        if (!f->have_edge || seq_lt(f->edge, edge))
+            f->edge = edge;
+        f->have_edge = 1;
+        return;
+    }
+    if (seg.data_len && f->have_edge && !(seg.flags & FA_TCP_SYN) &&
+        seq_lt(f->edge, seg.seq + seg.data_len)) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "host %d port %u sent %u..%u beyond the window edge %u",
+                 host, seg.sport, seg.seq, seg.seq + seg.data_len, f->edge);
+        violation(k, t, msg);
+    }
+}
+
+/* ---- states ---------------------------------------------------------- */
+static int edge_allowed(int from, int to)
+{
+    enum { C = FA_TCP_CLOSED, L = FA_TCP_LISTEN, SS = FA_TCP_SYN_SENT,
+           SR = FA_TCP_SYN_RECEIVED, E = FA_TCP_ESTABLISHED, F1 = FA_TCP_FIN_WAIT_1,
+           F2 = FA_TCP_FIN_WAIT_2, CW = FA_TCP_CLOSE_WAIT, CG = FA_TCP_CLOSING,
+           LA = FA_TCP_LAST_ACK, TW = FA_TCP_TIME_WAIT };
+    static const unsigned char ok[][2] = {
+        { C, L }, { C, SS }, { L, C }, { L, SS },
+        /* A passive open clones the listener into a new TCB in SYN-RCVD. */
+        { C, SR }, { L, SR },
+        { SS, SR }, { SS, E }, { SS, C },
+        { SR, E }, { SR, F1 }, { SR, C }, { SR, L },
+        { E, F1 }, { E, CW }, { E, C },
+        { F1, F2 }, { F1, CG }, { F1, TW }, { F1, C },
+        { F2, TW }, { F2, C },
+        { CW, LA }, { CW, C },
+        { CG, TW }, { CG, C },
+        { LA, C }, { TW, C },
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        if (ok[i][0] == from && ok[i][1] == to)
+            return 1;
+    return 0;
+}
+
+void fa_sim_check_state(struct fa_sim_check *k, int host, int from, int to,
+                        fa_time t)
+{
+    if (edge_allowed(from, to))
+        return;
+    char msg[128];
+    snprintf(msg, sizeof msg, "host %d: %s -> %s is no edge of RFC 9293's diagram",
+             host, fa_tcp_state_name((enum fa_tcp_state)from),
+             fa_tcp_state_name((enum fa_tcp_state)to));
+    violation(k, t, msg);
+}
+
+/* ---- sequence numbers ------------------------------------------------ */
+struct walk_ctx {
+    struct fa_sim_check *k;
+    int host;
+    fa_time t;
+};
+
+static void check_conn(void *ctx, const struct fa_tcp_info *i)
+{
+    struct walk_ctx *w = ctx;
+    struct fa_sim_check *k = w->k;
+    if (i->state == FA_TCP_LISTEN || i->state == FA_TCP_CLOSED ||
+        i->state == FA_TCP_TIME_WAIT || i->state == FA_TCP_SYN_SENT)
+        return;
+    char msg[160];
+    if (seq_lt(i->snd_nxt, i->snd_una)) {
+        snprintf(msg, sizeof msg, "host %d port %u: SND.NXT %u below SND.UNA %u",
+                 w->host, i->local_port, i->snd_nxt, i->snd_una);
+        violation(k, w->t, msg);
+    }
+    struct seqs *free_slot = NULL, *s = NULL;
+    for (int n = 0; n < FLOWS && !s; n++) {
+        struct seqs *x = &k->seqs[n];
+        if (!x->used) {
+            free_slot = free_slot ? free_slot : x;
+        } else if (x->host == w->host && x->lport == i->local_port &&
+                   x->rport == i->remote_port && x->raddr == i->remote_addr) {
+            s = x;
+        }
+    }
+    if (!s) {
+        if (free_slot)
+            *free_slot = (struct seqs){ 1, w->host, i->local_port, i->remote_port,
+                                        i->remote_addr, i->snd_una, i->rcv_nxt };
+        return;
+    }
+    if (seq_lt(i->snd_una, s->snd_una) || seq_lt(i->rcv_nxt, s->rcv_nxt)) {
+        snprintf(msg, sizeof msg, "host %d port %u: SND.UNA or RCV.NXT went backwards",
+                 w->host, i->local_port);
+        violation(k, w->t, msg);
+    }
+    s->snd_una = i->snd_una;
+    s->rcv_nxt = i->rcv_nxt;
+}
+
+void fa_sim_check_seqs(struct fa_sim_check *k, int host,
+                       const struct fa_stack *stack, fa_time t)
+{
+    struct walk_ctx w = { k, host, t };
+    fa_stack_tcp_walk(stack, check_conn, &w);
+}
+
+/* A connection that ended frees its slot, so a new one on the same ports
+ * starts afresh. */
+void fa_sim_check_forget(struct fa_sim_check *k, int host, uint16_t lport,
+                         uint16_t rport)
+{
+    for (int n = 0; n < FLOWS; n++) {
+        struct seqs *x = &k->seqs[n];
+        if (x->used && x->host == host && x->lport == lport && x->rport == rport)
+            x->used = 0;
+    }
+}
+
+/* ---- public ---------------------------------------------------------- */
+uint64_t fa_sim_check_violations(const struct fa_sim *sim)
+{
+    const struct fa_sim_check *k = fa_sim_checker(sim);
+    return k ? k->violations : 0;
+}
+
+const char *fa_sim_check_first(const struct fa_sim *sim)
+{
+    const struct fa_sim_check *k = fa_sim_checker(sim);
+    return k && k->violations ? k->first : NULL;
+}
+
+int fa_sim_check_idle(struct fa_sim *sim, int hosts)
+{
+    struct fa_sim_check *k = fa_sim_checker(sim);
+    int clean = 1;
+    for (int h = 0; h < hosts; h++) {
+        struct fa_tcp_usage u;
+        fa_stack_tcp_usage(fa_sim_stack(sim, h), &u);
+        if (u.sockets || u.time_wait || u.buffer_bytes) {
+            char msg[160];
+            snprintf(msg, sizeof msg,
+                     "host %d left %u sockets, %u TIME-WAIT, %llu buffer bytes",
+                     h, u.sockets, u.time_wait, (unsigned long long)u.buffer_bytes);
+            if (k)
+                violation(k, fa_sim_now(sim), msg);
+            clean = 0;
+        }
+    }
+    return clean;
+}

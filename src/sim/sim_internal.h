@@ -1,0 +1,20 @@
+/* sim_internal.h — between the simulator (sim.c) and its invariant
+ * checker (check.c). */
+#ifndef FA_SIM_INTERNAL_H
+#define FA_SIM_INTERNAL_H
+
+#include <finack/sim.h>
+
+struct fa_sim_check;
+struct fa_sim_check *fa_sim_checker(const struct fa_sim *sim);
+size_t fa_sim_check_size(void);
+void fa_sim_check_frame(struct fa_sim_check *k, int host, int dir,
+                        const uint8_t *frame, size_t len, fa_time t);
+void fa_sim_check_state(struct fa_sim_check *k, int host, int from, int to,
+                        fa_time t);
+void fa_sim_check_seqs(struct fa_sim_check *k, int host,
+                       const struct fa_stack *stack, fa_time t);
+void fa_sim_check_forget(struct fa_sim_check *k, int host, uint16_t lport,
+                         uint16_t rport);
+
+#endif
