@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scenarios.h"
+
 #define MS FA_NS_PER_MS
 #define S FA_NS_PER_S
 
@@ -428,9 +430,15 @@ static int one(uint64_t seed, int verbose, int quiet, fa_time timeline_from)
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: finack-sim run transfer --seed N [--verbose] [--timeline[=FROM_S]]\n"
+    fprintf(out, "usage: finack-sim run SCENARIO [--seed N] [--json] [--pcap FILE]\n"
+                 "       finack-sim run transfer --seed N [--verbose] [--timeline[=FROM_S]]\n"
                  "       finack-sim sweep [--seeds N] [--first N]\n"
-                 "Runs simulated TCP scenarios (see the comment in finack-sim.c).\n");
+                 "       finack-sim list\n"
+                 "Runs simulated TCP scenarios on a virtual clock; one seed replays a run.\n"
+                 "Named scenarios print a timeline of segments and states:\n");
+    scenario_list(out);
+    fprintf(out, "  %-20s %s\n", "transfer",
+            "one seed's random link, buffers, bytes and ending (what sweeps run)");
 }
 
 int main(int argc, char **argv)
@@ -443,13 +451,20 @@ int main(int argc, char **argv)
         { "seed", required_argument, 0, 's' }, { "seeds", required_argument, 0, 'n' },
         { "first", required_argument, 0, 'f' }, { "verbose", no_argument, 0, 'v' },
         { "timeline", optional_argument, 0, 't' },
+        { "json", no_argument, 0, 'j' }, { "pcap", required_argument, 0, 'p' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     fa_time from = FA_TIME_NEVER;
+    int json = 0;
+    const char *pcap = NULL;
     const char *cmd = argv[1];
+    if (!strcmp(cmd, "list") || !strcmp(cmd, "--help")) {
+        usage(stdout);
+        return 0;
+    }
     int first_arg = strcmp(cmd, "run") == 0 ? 3 : 2;
-    if (!strcmp(cmd, "run") && (argc < 3 || strcmp(argv[2], "transfer"))) {
-        fprintf(stderr, "finack-sim: unknown scenario (known: transfer)\n");
+    if (!strcmp(cmd, "run") && argc < 3) {
+        usage(stderr);
         return 2;
     }
     uint64_t seed = 1, seeds = 2000, first = 1;
@@ -462,12 +477,22 @@ int main(int argc, char **argv)
         case 'f': first = strtoull(optarg, NULL, 0); break;
         case 'v': verbose = 1; break;
         case 't': from = optarg ? (fa_time)(strtod(optarg, NULL) * 1e9) : 0; break;
+        case 'j': json = 1; break;
+        case 'p': pcap = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
     }
-    if (!strcmp(cmd, "run"))
+    if (!strcmp(cmd, "run") && !strcmp(argv[2], "transfer"))
         return one(seed, verbose, 0, from) < 0 ? 1 : 0; /* an accepted error is ok */
+    if (!strcmp(cmd, "run")) {
+        int rc = scenario_run(argv[2], seed, json, pcap);
+        if (rc == -ENOENT) {
+            fprintf(stderr, "finack-sim: no scenario '%s' (finack-sim list)\n", argv[2]);
+            return 2;
+        }
+        return rc < 0 ? 1 : 0;
+    }
     if (strcmp(cmd, "sweep")) {
         usage(stderr);
         return 2;

@@ -75,6 +75,17 @@ void fa_sim_on_frame(struct fa_sim *sim,
                      void (*fn)(void *ctx, int host, int dir,
                                 const uint8_t *frame, size_t len, fa_time t),
                      void *ctx);
+/* Called for every frame a host sends, before the link model: return 1
+ * to lose it (a scenario's "this SYN is lost"). May be NULL. */
+void fa_sim_set_filter(struct fa_sim *sim,
+                       int (*fn)(void *ctx, int host, const uint8_t *frame,
+                                 size_t len, fa_time t),
+                       void *ctx);
+/* Hands a frame to host as if its link had just delivered it (an old
+ * duplicate from nowhere, a forged segment). */
+void fa_sim_inject(struct fa_sim *sim, int host, const uint8_t *frame,
+                   size_t len);
+
 /* The statistics of host's link, one direction (0 up, 1 down). */
 const struct fa_sim_stats *fa_sim_link_stats(const struct fa_sim *sim,
                                              int host, int dir);

@@ -64,6 +64,8 @@ struct fa_sim {
     void (*on_frame)(void *ctx, int host, int dir, const uint8_t *f, size_t len, fa_time t);
     void *on_frame_ctx;
     struct fa_sim_check *check;
+    int (*filter)(void *ctx, int host, const uint8_t *f, size_t len, fa_time t);
+    void *filter_ctx;
 };
 
 struct fa_sim_check *fa_sim_checker(const struct fa_sim *s)
@@ -298,6 +300,11 @@ static int host_transmit(void *ctx, const uint8_t *frame, size_t len)
         s->on_frame(s->on_frame_ctx, h->up.host, 0, frame, len, s->now);
     if (s->check)
         fa_sim_check_frame(s->check, h->index, 0, frame, len, s->now);
+    if (s->filter && s->filter(s->filter_ctx, h->index, frame, len, s->now)) {
+        h->up.stats.sent++;
+        h->up.stats.lost++;
+        return 0;
+    }
     dir_send(&h->up, frame, len);
     return 0;
 }
@@ -407,6 +414,23 @@ void fa_sim_on_frame(struct fa_sim *s,
 {
     s->on_frame = fn;
     s->on_frame_ctx = ctx;
+}
+
+void fa_sim_set_filter(struct fa_sim *s,
+                       int (*fn)(void *, int, const uint8_t *, size_t, fa_time),
+                       void *ctx)
+{
+    s->filter = fn;
+    s->filter_ctx = ctx;
+}
+
+void fa_sim_inject(struct fa_sim *s, int host, const uint8_t *frame, size_t len)
+{
+    struct host *h = s->hosts[host];
+    if (s->on_frame)
+        s->on_frame(s->on_frame_ctx, host, 1, frame, len, s->now);
+    fa_stack_input(h->stack, frame, len, s->now);
+    h->next_poll = fa_stack_poll(h->stack, s->now);
 }
 
 const struct fa_sim_stats *fa_sim_link_stats(const struct fa_sim *s, int host,

@@ -1,0 +1,14 @@
+/* scenarios.h — finack-sim's named scenarios (scenarios.c). */
+#ifndef FA_PROG_SCENARIOS_H
+#define FA_PROG_SCENARIOS_H
+
+#include <finack/finack.h>
+#include <stdio.h>
+
+void scenario_list(FILE *out);
+/* Runs one; prints its timeline (or JSON lines); writes a pcap if
+ * pcap_path. Returns 0, -ENOENT (no such scenario), or -EPROTO if an
+ * invariant broke. */
+int scenario_run(const char *name, uint64_t seed, int json, const char *pcap_path);
+
+#endif
