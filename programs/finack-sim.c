@@ -430,7 +430,7 @@ static int one(uint64_t seed, int verbose, int quiet, fa_time timeline_from)
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: finack-sim run SCENARIO [--seed N] [--json] [--pcap FILE]\n"
+    fprintf(out, "usage: finack-sim run SCENARIO|./FILE [--seed N] [--json] [--pcap FILE]\n"
                  "       finack-sim run transfer --seed N [--verbose] [--timeline[=FROM_S]]\n"
                  "       finack-sim sweep [--seeds N] [--first N]\n"
                  "       finack-sim list\n"
@@ -485,6 +485,12 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "run") && !strcmp(argv[2], "transfer"))
         return one(seed, verbose, 0, from) < 0 ? 1 : 0; /* an accepted error is ok */
+    if (!strcmp(cmd, "run") && strchr(argv[2], '/')) {
+        int rc = scenario_file(argv[2], seed, json, pcap);
+        if (rc == -EINVAL || rc == -ENOENT)
+            fprintf(stderr, "finack-sim: cannot run scenario file %s\n", argv[2]);
+        return rc < 0 ? 1 : 0;
+    }
     if (!strcmp(cmd, "run")) {
         int rc = scenario_run(argv[2], seed, json, pcap);
         if (rc == -ENOENT) {

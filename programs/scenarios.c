@@ -17,6 +17,13 @@
 #define ADDR_A FA_IPV4(198, 18, 0, 1)
 #define ADDR_B FA_IPV4(198, 18, 0, 2)
 
+/* Lose the nth (from 1) segment `host` sends whose flags, masked, equal
+ * want; data: -1 any, 0 without data, 1 with data. */
+struct loss_rule {
+    int host, nth, seen, data;
+    uint8_t mask, want;
+};
+
 struct scen {
     struct fa_sim *sim;
     struct fa_stack *st[2];
@@ -29,6 +36,8 @@ struct scen {
      * flags, masked, equal want. */
     int drop_host, drop_nth, drop_seen;
     uint8_t drop_mask, drop_want;
+    struct loss_rule rules[8]; /* from scenario files */
+    int nrules;
     int outage_host;
     fa_time outage_from;
 };
@@ -162,6 +171,12 @@ static int filter(void *ctx, int host, const uint8_t *f, size_t len, fa_time t)
     if (host == s->drop_host && (g.flags & s->drop_mask) == s->drop_want &&
         ++s->drop_seen == s->drop_nth)
         lost = 1;
+    for (int i = 0; i < s->nrules; i++) {
+        struct loss_rule *r = &s->rules[i];
+        if (r->host == host && (g.flags & r->mask) == r->want &&
+            (r->data < 0 || (r->data > 0) == (g.len > 0)) && ++r->seen == r->nth)
+            lost = 1;
+    }
     if (host == s->outage_host && t >= s->outage_from)
         lost = 1;
     if (s->pcap)
@@ -461,33 +476,44 @@ static fa_time pcap_now(void *ctx)
     return fa_sim_now(ctx);
 }
 
-int scenario_run(const char *name, uint64_t seed, int json, const char *pcap_path)
+/* The two hosts: link (faults on each uplink only, so a path's loss is
+ * what was asked) and configs. */
+struct setup {
+    struct fa_sim_link up, down;
+    uint32_t rcvbuf[2], sndbuf[2];
+    fa_time msl;
+};
+
+static void setup_defaults(struct setup *u)
 {
-    size_t n = sizeof scenarios / sizeof scenarios[0], i;
-    for (i = 0; i < n && strcmp(scenarios[i].name, name); i++)
-        ;
-    if (i == n)
-        return -ENOENT;
-    static struct scen sc;
-    struct scen *s = &sc;
+    memset(u, 0, sizeof *u);
+    fa_sim_link_init(&u->up);
+    u->up.delay = 5 * MS; /* host to host: 10 ms */
+    u->down = u->up;
+    u->msl = 5 * S;
+}
+
+static int scen_start(struct scen *s, const struct setup *u, uint64_t seed, int json,
+                      const char *pcap_path)
+{
     memset(s, 0, sizeof *s);
     s->json = json;
     s->drop_host = s->outage_host = -1;
     if (fa_sim_create(seed, &s->sim) < 0 || fa_sim_check_enable(s->sim) < 0)
         return -ENOMEM;
-    struct fa_sim_link link;
-    fa_sim_link_init(&link);
-    link.delay = 5 * MS; /* host to host: 10 ms */
     for (int h = 0; h < 2; h++) {
         struct fa_config cfg;
         fa_config_init(&cfg);
         cfg.addr = h ? ADDR_B : ADDR_A;
-        cfg.tcp_msl = 5 * S;
-        if (h && !strcmp(name, "zero-window"))
-            cfg.tcp_rcvbuf = 1000;
+        cfg.tcp_msl = u->msl;
+        if (u->rcvbuf[h])
+            cfg.tcp_rcvbuf = u->rcvbuf[h];
+        if (u->sndbuf[h])
+            cfg.tcp_sndbuf = u->sndbuf[h];
         cfg.tcp_trace = trace;
         cfg.tcp_trace_ctx = s;
-        fa_sim_add_host(s->sim, &cfg, &link, &link);
+        if (fa_sim_add_host(s->sim, &cfg, &u->up, &u->down) != h)
+            return -EINVAL;
         s->st[h] = fa_sim_stack(s->sim, h);
     }
     fa_sim_set_filter(s->sim, filter, s);
@@ -499,19 +525,311 @@ int scenario_run(const char *name, uint64_t seed, int json, const char *pcap_pat
     /* Let ARP settle unseen: the figures are about TCP. */
     fa_stack_ping(s->st[0], ADDR_B, 1, 1, NULL, 0, 0);
     fa_sim_run_until(s->sim, 100 * MS);
-    struct fa_tcp *l = listen_b(s, 80);
     s->t0 = now_of(s);
+    return 0;
+}
+
+static int scen_end(struct scen *s)
+{
+    run_for(s, 100 * MS);
+    s->printing = 0;
+    const char *bad = fa_sim_check_first(s->sim);
+    if (!s->json)
+        printf("\ninvariants: %s\n", bad ? bad : "all held");
+    fa_pcap_close(s->pcap);
+    fa_sim_destroy(s->sim);
+    return bad ? -EPROTO : 0;
+}
+
+int scenario_run(const char *name, uint64_t seed, int json, const char *pcap_path)
+{
+    size_t n = sizeof scenarios / sizeof scenarios[0], i;
+    for (i = 0; i < n && strcmp(scenarios[i].name, name); i++)
+        ;
+    if (i == n)
+        return -ENOENT;
+    static struct scen sc;
+    struct scen *s = &sc;
+    struct setup u;
+    setup_defaults(&u);
+    if (!strcmp(name, "zero-window"))
+        u.rcvbuf[1] = 1000;
+    int err = scen_start(s, &u, seed, json, pcap_path);
+    if (err)
+        return err;
+    struct fa_tcp *l = listen_b(s, 80);
     s->printing = 1;
     if (!json)
         printf("scenario %s: %s\n  A = %s (client), B = %s (server), 10 ms apart\n\n", name,
                scenarios[i].what, "198.18.0.1", "198.18.0.2");
     scenarios[i].run(s, l);
-    run_for(s, 100 * MS);
-    s->printing = 0;
-    const char *bad = fa_sim_check_first(s->sim);
+    return scen_end(s);
+}
+
+/* ---- scenario files ---------------------------------------------------
+ * One command a line; '#' starts a comment; hosts are A and B; times take
+ * ns, us, ms or s. Before the first "at":
+ *   delay T | rate BPS | loss P | reorder P | duplicate P | corrupt P
+ *       (the path A-B; faults apply once per direction)
+ *   rcvbuf H N | sndbuf H N | msl T | listen B PORT
+ *   lose H SYN|SYNACK|ACK|DATA|FIN|RST N     (the Nth such segment H sends)
+ * Then, in time order:
+ *   at T connect H PEER PORT | send H N | read H | close H | shutdown H
+ *   at T abort H | linger H MS | keepalive H IDLE_MS INTVL_MS COUNT
+ *   at T cut H            (nothing H sends gets through from then on)
+ *   run T                 (the total length; default 10 s) */
+
+enum { MAX_ACTIONS = 128 };
+
+struct action {
+    fa_time at;
+    char verb[16];
+    int host, peer;
+    long n[3];
+};
+
+struct file_run {
+    struct action acts[MAX_ACTIONS];
+    int nacts;
+    fa_time length;
+    int listen_port;
+    struct fa_tcp *listener, *sock[2];
+    long to_send[2], sent[2];
+    int reading[2];
+};
+
+static int parse_time(const char *t, fa_time *out)
+{
+    char *end;
+    double v = strtod(t, &end);
+    double scale = !strcmp(end, "ns") ? 1 : !strcmp(end, "us") ? 1e3
+                 : !strcmp(end, "ms") ? 1e6 : !strcmp(end, "s") || !*end ? 1e9 : -1;
+    if (end == t || scale < 0 || v < 0)
+        return -1;
+    *out = (fa_time)(v * scale);
+    return 0;
+}
+
+static int parse_host(const char *h)
+{
+    return !strcmp(h, "A") ? 0 : !strcmp(h, "B") ? 1 : -1;
+}
+
+static int parse_rule(struct scen *s, char **w, int nw)
+{
+    static const struct { const char *name; uint8_t mask, want; int data; } kinds[] = {
+        { "SYN", 0x12, 0x02, -1 }, { "SYNACK", 0x12, 0x12, -1 }, { "FIN", 0x01, 0x01, -1 },
+        { "RST", 0x04, 0x04, -1 }, { "ACK", 0x17, 0x10, 0 }, { "DATA", 0x06, 0x00, 1 },
+    };
+    if (nw != 4 || s->nrules == 8)
+        return -1;
+    struct loss_rule *r = &s->rules[s->nrules];
+    r->host = parse_host(w[1]);
+    r->nth = atoi(w[3]);
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (!strcmp(w[2], kinds[i].name)) {
+            r->mask = kinds[i].mask, r->want = kinds[i].want, r->data = kinds[i].data;
+            if (r->host < 0 || r->nth < 1)
+                return -1;
+            s->nrules++;
+            return 0;
+        }
+    return -1;
+}
+
+/* Setup lines (before the scenario starts). 1 = handled, -1 = bad. */
+static int setup_line(struct setup *u, struct file_run *f, char **w, int nw)
+{
+    fa_time t;
+    double p = nw == 2 ? atof(w[1]) : -1;
+    if (!strcmp(w[0], "delay") && nw == 2 && !parse_time(w[1], &t)) {
+        u->up.delay = u->down.delay = t / 2;
+    } else if (!strcmp(w[0], "rate") && nw == 2) {
+        u->up.rate_bps = u->down.rate_bps = strtoull(w[1], NULL, 10);
+    } else if (!strcmp(w[0], "loss") && p >= 0 && p <= 1) {
+        u->up.loss = p;
+    } else if (!strcmp(w[0], "reorder") && p >= 0 && p <= 1) {
+        u->up.reorder = p;
+    } else if (!strcmp(w[0], "duplicate") && p >= 0 && p <= 1) {
+        u->up.duplicate = p;
+    } else if (!strcmp(w[0], "corrupt") && p >= 0 && p <= 1) {
+        u->up.corrupt = p;
+    } else if ((!strcmp(w[0], "rcvbuf") || !strcmp(w[0], "sndbuf")) && nw == 3 &&
+               parse_host(w[1]) >= 0) {
+        uint32_t *b = w[0][0] == 'r' ? u->rcvbuf : u->sndbuf;
+        b[parse_host(w[1])] = (uint32_t)atol(w[2]);
+    } else if (!strcmp(w[0], "msl") && nw == 2 && !parse_time(w[1], &t)) {
+        u->msl = t;
+    } else if (!strcmp(w[0], "listen") && nw == 3 && parse_host(w[1]) == 1) {
+        f->listen_port = atoi(w[2]);
+    } else if (!strcmp(w[0], "run") && nw == 2 && !parse_time(w[1], &t)) {
+        f->length = t;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+static int action_line(struct file_run *f, char **w, int nw)
+{
+    static const struct { const char *verb; int args; } verbs[] = {
+        { "connect", 3 }, { "send", 2 }, { "read", 1 }, { "close", 1 }, { "shutdown", 1 },
+        { "abort", 1 }, { "linger", 2 }, { "keepalive", 4 }, { "cut", 1 },
+    };
+    if (nw < 4 || f->nacts == MAX_ACTIONS)
+        return -1;
+    struct action *a = &f->acts[f->nacts];
+    if (parse_time(w[1], &a->at) < 0 || (a->host = parse_host(w[3])) < 0)
+        return -1;
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
+        if (strcmp(w[2], verbs[i].verb) || nw != 3 + verbs[i].args)
+            continue;
+        snprintf(a->verb, sizeof a->verb, "%s", w[2]);
+        if (!strcmp(a->verb, "connect")) {
+            a->peer = parse_host(w[4]);
+            a->n[0] = atol(w[5]);
+            if (a->peer < 0 || a->peer == a->host)
+                return -1;
+        } else {
+            for (int k = 4; k < nw; k++)
+                a->n[k - 4] = atol(w[k]);
+        }
+        if (f->nacts && a->at < f->acts[f->nacts - 1].at)
+            return -1; /* keep them in time order */
+        f->nacts++;
+        return 0;
+    }
+    return -1;
+}
+
+static void do_action(struct scen *s, struct file_run *f, const struct action *a)
+{
+    fa_time now = now_of(s);
+    struct fa_tcp *sock = f->sock[a->host];
+    char text[96];
+    snprintf(text, sizeof text, "%s: %s", a->host ? "B" : "A", a->verb);
+    note(s, text);
+    if (!strcmp(a->verb, "connect")) {
+        fa_tcp_open(s->st[a->host], &f->sock[a->host]);
+        fa_tcp_connect(f->sock[a->host], a->peer ? ADDR_B : ADDR_A, (uint16_t)a->n[0], now);
+    } else if (!strcmp(a->verb, "send")) {
+        f->to_send[a->host] += a->n[0];
+    } else if (!strcmp(a->verb, "read")) {
+        f->reading[a->host] = 1;
+    } else if (!strcmp(a->verb, "cut")) {
+        s->outage_host = a->host;
+        s->outage_from = now;
+    } else if (!sock) {
+        note(s, "(no connection on that host yet: ignored)");
+    } else if (!strcmp(a->verb, "close")) {
+        int r = fa_tcp_close(sock, now);
+        if (r != -EINPROGRESS)
+            f->sock[a->host] = NULL;
+    } else if (!strcmp(a->verb, "shutdown")) {
+        fa_tcp_shutdown(sock, FA_SHUT_WR, now);
+    } else if (!strcmp(a->verb, "abort")) {
+        fa_tcp_abort(sock, now);
+        f->sock[a->host] = NULL;
+    } else if (!strcmp(a->verb, "linger")) {
+        fa_tcp_setopt(sock, FA_SO_LINGER, a->n[0]);
+    } else if (!strcmp(a->verb, "keepalive")) {
+        fa_tcp_setopt(sock, FA_SO_KEEPALIVE, 1);
+        fa_tcp_setopt(sock, FA_TCP_KEEPIDLE, a->n[0]);
+        fa_tcp_setopt(sock, FA_TCP_KEEPINTVL, a->n[1]);
+        fa_tcp_setopt(sock, FA_TCP_KEEPCNT, a->n[2]);
+    }
+}
+
+/* The applications between actions: accept, send what is owed, read. */
+static void file_pump(struct scen *s, struct file_run *f)
+{
+    fa_time now = now_of(s);
+    if (f->listener && !f->sock[1])
+        if (fa_tcp_accept(f->listener, &f->sock[1]) < 0)
+            f->sock[1] = NULL;
+    for (int h = 0; h < 2; h++) {
+        struct fa_tcp *sock = f->sock[h];
+        if (!sock)
+            continue;
+        static char zeros[4096];
+        while (f->sent[h] < f->to_send[h]) {
+            long want = f->to_send[h] - f->sent[h];
+            long n = fa_tcp_send(sock, zeros, (size_t)(want < 4096 ? want : 4096), now);
+            if (n <= 0)
+                break;
+            f->sent[h] += n;
+        }
+        char buf[4096];
+        while (f->reading[h] && fa_tcp_recv(sock, buf, sizeof buf, now) > 0)
+            ;
+    }
+}
+
+static int read_file(const char *path, struct scen *s, struct setup *u, struct file_run *f)
+{
+    FILE *in = fopen(path, "r");
+    if (!in)
+        return -errno;
+    char line[256];
+    int lineno = 0, err = 0;
+    while (!err && fgets(line, sizeof line, in)) {
+        lineno++;
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = 0;
+        char *w[8];
+        int nw = 0;
+        for (char *tok = strtok(line, " \t\r\n"); tok && nw < 8; tok = strtok(NULL, " \t\r\n"))
+            w[nw++] = tok;
+        if (!nw)
+            continue;
+        int r = !strcmp(w[0], "at") ? action_line(f, w, nw)
+              : !strcmp(w[0], "lose") ? parse_rule(s, w, nw)
+              : setup_line(u, f, w, nw) == 1 ? 0 : -1;
+        if (r < 0) {
+            fprintf(stderr, "finack-sim: %s:%d: cannot read this line\n", path, lineno);
+            err = -EINVAL;
+        }
+    }
+    fclose(in);
+    return err;
+}
+
+int scenario_file(const char *path, uint64_t seed, int json, const char *pcap_path)
+{
+    static struct scen sc;
+    static struct file_run f;
+    struct setup u;
+    setup_defaults(&u);
+    memset(&f, 0, sizeof f);
+    f.length = 10 * S;
+    struct loss_rule rules[8];
+    int nrules;
+    memset(&sc, 0, sizeof sc);
+    int err = read_file(path, &sc, &u, &f);
+    if (err)
+        return err;
+    memcpy(rules, sc.rules, sizeof rules); /* scen_start clears sc */
+    nrules = sc.nrules;
+    if ((err = scen_start(&sc, &u, seed, json, pcap_path)) < 0)
+        return err;
+    memcpy(sc.rules, rules, sizeof rules);
+    sc.nrules = nrules;
+    if (f.listen_port)
+        f.listener = listen_b(&sc, (uint16_t)f.listen_port);
+    sc.printing = 1;
     if (!json)
-        printf("\ninvariants: %s\n", bad ? bad : "all held");
-    fa_pcap_close(s->pcap);
-    fa_sim_destroy(s->sim);
-    return bad ? -EPROTO : 0;
+        printf("scenario file %s\n  A = 198.18.0.1, B = 198.18.0.2\n\n", path);
+    fa_time end = sc.t0 + f.length;
+    int next = 0;
+    while (now_of(&sc) < end) {
+        fa_time until = next < f.nacts ? sc.t0 + f.acts[next].at : end;
+        if (until > now_of(&sc) + MS)
+            until = now_of(&sc) + MS;
+        fa_sim_run_until(sc.sim, until);
+        while (next < f.nacts && now_of(&sc) >= sc.t0 + f.acts[next].at)
+            do_action(&sc, &f, &f.acts[next++]);
+        file_pump(&sc, &f);
+    }
+    return scen_end(&sc);
 }

@@ -10,5 +10,9 @@ void scenario_list(FILE *out);
  * pcap_path. Returns 0, -ENOENT (no such scenario), or -EPROTO if an
  * invariant broke. */
 int scenario_run(const char *name, uint64_t seed, int json, const char *pcap_path);
+/* Runs a scenario file (format: the comment above scenario_file() in
+ * scenarios.c). Returns 0, -errno reading it, -EINVAL for a bad line, or
+ * -EPROTO if an invariant broke. */
+int scenario_file(const char *path, uint64_t seed, int json, const char *pcap_path);
 
 #endif

@@ -41,5 +41,15 @@ if command -v tshark >/dev/null; then
     [ "$n" -gt 5 ] && [ "$bad" = 0 ] || fail "pcap: $n frames, $bad malformed"
     echo "ok  --pcap: $n frames, none malformed"
 fi
+# A scenario file: two chosen losses, fast retransmit, a clean close.
+src=$(dirname "$0")/../examples/scenarios/lossy-transfer.txt
+"$sim" run "$src" > "$tmp/file.txt" || fail "scenario file exited non-zero"
+[ "$(grep -c '(LOST)' "$tmp/file.txt")" = 2 ] || fail "scenario file: want 2 lost segments"
+grep -q 'A: TIME-WAIT' "$tmp/file.txt" || fail "scenario file: A never reached TIME-WAIT"
+grep -q 'seq=2921 ack=1' "$tmp/file.txt" || fail "scenario file: no retransmission"
+echo "ok  scenario file"
+printf 'listen B 80\nat 0 fly A\n' > "$tmp/bad.txt"
+"$sim" run "$tmp/bad.txt" 2> "$tmp/err" && fail "a bad scenario file was accepted"
+grep -q 'bad.txt:2' "$tmp/err" || fail "no line number for a bad scenario line"
 "$sim" run no-such-scenario 2>/dev/null && fail "unknown scenario accepted"
 echo PASS
