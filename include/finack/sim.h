@@ -75,6 +75,11 @@ void fa_sim_on_frame(struct fa_sim *sim,
                      void (*fn)(void *ctx, int host, int dir,
                                 const uint8_t *frame, size_t len, fa_time t),
                      void *ctx);
+/* A partition in [from, to): the switch carries no frame between a host
+ * in `side` (a bit mask of host indexes) and one outside it; each side
+ * still reaches its own. One partition at a time; -EINVAL if to < from. */
+int fa_sim_partition(struct fa_sim *sim, uint64_t side, fa_time from, fa_time to);
+
 /* Called for every frame a host sends, before the link model: return 1
  * to lose it (a scenario's "this SYN is lost"). May be NULL. */
 void fa_sim_set_filter(struct fa_sim *sim,

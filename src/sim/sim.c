@@ -66,6 +66,9 @@ struct fa_sim {
     struct fa_sim_check *check;
     int (*filter)(void *ctx, int host, const uint8_t *f, size_t len, fa_time t);
     void *filter_ctx;
+    uint64_t part_side;
+    fa_time part_from, part_to;
+    uint64_t partition_drops;
 };
 
 struct fa_sim_check *fa_sim_checker(const struct fa_sim *s)
@@ -273,6 +276,23 @@ static void switch_learn(struct fa_sim *s, const uint8_t *mac, int port)
     }
 }
 
+/* Does the partition in force keep from and to apart? */
+static int partitioned(const struct fa_sim *s, int from, int to)
+{
+    if (s->now < s->part_from || s->now >= s->part_to)
+        return 0;
+    return !!(s->part_side >> from & 1) != !!(s->part_side >> to & 1);
+}
+
+static void switch_out(struct fa_sim *s, int from, int to, const uint8_t *f, size_t len)
+{
+    if (partitioned(s, from, to)) {
+        s->hosts[to]->down.stats.outage_drops++;
+        return;
+    }
+    dir_send(&s->hosts[to]->down, f, len);
+}
+
 static void switch_forward(struct fa_sim *s, int from, const uint8_t *f, size_t len)
 {
     if (len < 14)
@@ -283,12 +303,12 @@ static void switch_forward(struct fa_sim *s, int from, const uint8_t *f, size_t 
         for (int i = 0; i < s->nmacs; i++)
             if (!memcmp(s->macs[i].mac, f, 6)) {
                 if (s->macs[i].port != from)
-                    dir_send(&s->hosts[s->macs[i].port]->down, f, len);
+                    switch_out(s, from, s->macs[i].port, f, len);
                 return;
             }
     for (int i = 0; i < s->nhosts; i++) /* broadcast or unknown: flood */
         if (i != from)
-            dir_send(&s->hosts[i]->down, f, len);
+            switch_out(s, from, i, f, len);
 }
 
 /* ---- hosts ----------------------------------------------------------- */
@@ -414,6 +434,16 @@ void fa_sim_on_frame(struct fa_sim *s,
 {
     s->on_frame = fn;
     s->on_frame_ctx = ctx;
+}
+
+int fa_sim_partition(struct fa_sim *s, uint64_t side, fa_time from, fa_time to)
+{
+    if (to < from)
+        return -EINVAL;
+    s->part_side = side;
+    s->part_from = from;
+    s->part_to = to;
+    return 0;
 }
 
 void fa_sim_set_filter(struct fa_sim *s,

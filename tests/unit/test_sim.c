@@ -156,6 +156,33 @@ static void outage_drops_then_recovers(void **state)
     fa_sim_destroy(sim);
 }
 
+static void partition_splits_then_heals(void **state)
+{
+    (void)state;
+    struct fa_sim_link link;
+    fa_sim_link_init(&link);
+    struct fa_sim *sim = sim_with(4, &link, 8);
+    fa_sim_run_until(sim, 10 * MS);
+    fa_time t = fa_sim_now(sim);
+    /* {0, 1} | {2, 3} for 5 s. */
+    assert_int_equal(fa_sim_partition(sim, 0x3, t, t + 5 * S), 0);
+    for (int dst = 1; dst < 4; dst++)
+        fa_stack_ping(fa_sim_stack(sim, 0), FA_IPV4(198, 18, 0, 1 + dst), 1, (uint16_t)dst,
+                      NULL, 0, fa_sim_now(sim));
+    fa_stack_ping(fa_sim_stack(sim, 2), FA_IPV4(198, 18, 0, 4), 2, 1, NULL, 0, fa_sim_now(sim));
+    fa_sim_run_until(sim, t + 4 * S);
+    /* Within a side: answered; across: not (ARP never resolves). */
+    assert_int_equal(fa_stack_counter(fa_sim_stack(sim, 0), FA_CNT_ICMP_ECHO_REPLY_IN), 1);
+    assert_int_equal(fa_stack_counter(fa_sim_stack(sim, 2), FA_CNT_ICMP_ECHO_REPLY_IN), 1);
+    /* Healed: across works again. */
+    fa_sim_run_until(sim, t + 6 * S);
+    fa_stack_ping(fa_sim_stack(sim, 0), FA_IPV4(198, 18, 0, 3), 1, 9, NULL, 0, fa_sim_now(sim));
+    fa_sim_run_until(sim, fa_sim_now(sim) + 100 * MS);
+    assert_int_equal(fa_stack_counter(fa_sim_stack(sim, 0), FA_CNT_ICMP_ECHO_REPLY_IN), 2);
+    assert_int_equal(fa_sim_partition(sim, 1, 10, 5), -EINVAL);
+    fa_sim_destroy(sim);
+}
+
 static void switch_learns_and_forwards(void **state)
 {
     (void)state;
@@ -244,6 +271,7 @@ int main(void)
         cmocka_unit_test(bursty_loss_is_bursty),
         cmocka_unit_test(outage_drops_then_recovers),
         cmocka_unit_test(switch_learns_and_forwards),
+        cmocka_unit_test(partition_splits_then_heals),
         cmocka_unit_test(invariants_hold_and_resources_return),
         cmocka_unit_test(checker_catches_violations),
     };
