@@ -139,31 +139,17 @@ static void trace(void *ctx, const struct fa_tcp *sock, int from, int to, fa_tim
            fa_tcp_state_name((enum fa_tcp_state)to));
 }
 
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* One line per TCP segment as a host sends (>) or receives (<) it. */
 static void timeline(void *ctx, int host, int dir, const uint8_t *f, size_t len, fa_time t)
 {
     struct run *r = ctx;
-    if (t < r->timeline_from || len < 54 || get16(f + 12) != 0x0800 || f[23] != 6)
+    struct seg g;
+    char flags[32];
+    if (t < r->timeline_from || !scenario_parse(f, len, &g))
         return;
-    const uint8_t *ip = f + 14, *tcp = ip + (ip[0] & 15) * 4;
-    if (tcp + 20 > f + len)
-        return;
-    unsigned data = get16(ip + 2) - (unsigned)(ip[0] & 15) * 4 - (unsigned)(tcp[12] >> 4) * 4;
-    char flags[8], *p = flags;
-    static const char names[] = "FSRPAU";
-    for (int i = 0; i < 6; i++)
-        if (tcp[13] & (1 << i))
-            *p++ = names[i];
-    *p = 0;
-    printf("%12.6f  %s %s  %-5s seq %10u ack %10u win %5u len %u\n", (double)t / 1e9,
-           host ? "server" : "client", dir ? "<" : ">", flags, get32(tcp + 4),
-           get32(tcp + 8), get16(tcp + 14), data);
+    printf("%12.6f  %s %s  %-9s seq %10u ack %10u win %5u len %u\n", (double)t / 1e9,
+           host ? "server" : "client", dir ? "<" : ">", scenario_flags(g.flags, flags),
+           g.seq, g.ack, g.win, g.len);
 }
 
 static int setup(struct run *r)

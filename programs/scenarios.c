@@ -54,15 +54,8 @@ static void p32(uint8_t *p, uint32_t v)
     p16(p + 2, (uint16_t)v);
 }
 
-struct seg {
-    uint8_t flags;
-    uint32_t seq, ack;
-    uint16_t win, mss, len;
-    int ws;
-};
-
 /* A TCP segment in an Ethernet frame, or 0. */
-static int parse(const uint8_t *f, size_t len, struct seg *g)
+int scenario_parse(const uint8_t *f, size_t len, struct seg *g)
 {
     if (len < 54 || g16(f + 12) != 0x0800 || f[23] != 6)
         return 0;
@@ -97,7 +90,7 @@ static int parse(const uint8_t *f, size_t len, struct seg *g)
     return 1;
 }
 
-static const char *flag_text(uint8_t f, char *buf)
+const char *scenario_flags(uint8_t f, char *buf)
 {
     static const char *const names[] = { "FIN", "SYN", "RST", "PSH", "ACK", "URG" };
     static const int order[] = { 1, 0, 2, 3, 4, 5 }; /* SYN first, as figures do */
@@ -125,7 +118,7 @@ static void print_segment(struct scen *s, int host, const struct seg *g, fa_time
         snprintf(opts, sizeof opts, " <mss %u, wscale %d>", g->mss, g->ws);
     else if (g->mss)
         snprintf(opts, sizeof opts, " <mss %u>", g->mss);
-    flag_text(g->flags, flags);
+    scenario_flags(g->flags, flags);
     if (s->json) {
         printf("{\"t_ms\":%.3f,\"event\":\"segment\",\"from\":\"%c\",\"to\":\"%c\","
                "\"flags\":\"%s\",\"seq\":%u,\"ack\":%u,\"win\":%u,\"len\":%u,\"mss\":%u,"
@@ -157,7 +150,7 @@ static int filter(void *ctx, int host, const uint8_t *f, size_t len, fa_time t)
 {
     struct scen *s = ctx;
     struct seg g;
-    if (!parse(f, len, &g))
+    if (!scenario_parse(f, len, &g))
         return 0; /* ARP and the like pass, unprinted */
     if ((g.flags & 0x02) && !(g.flags & 0x10) && !s->have_isn[host]) {
         s->isn[host] = g.seq;

@@ -5,6 +5,17 @@
 #include <finack/finack.h>
 #include <stdio.h>
 
+/* A TCP segment's header fields, parsed from an Ethernet frame. */
+struct seg {
+    uint8_t flags;
+    uint32_t seq, ack;
+    uint16_t win, mss, len;
+    int ws; /* window scale option, -1 if absent */
+};
+int scenario_parse(const uint8_t *frame, size_t len, struct seg *g);
+/* "SYN,ACK" and the like into buf (at least 32 bytes); returns buf. */
+const char *scenario_flags(uint8_t flags, char *buf);
+
 void scenario_list(FILE *out);
 /* Runs one; prints its timeline (or JSON lines); writes a pcap if
  * pcap_path. Returns 0, -ENOENT (no such scenario), or -EPROTO if an

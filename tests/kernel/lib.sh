@@ -119,6 +119,14 @@ $2
     fa_fail "kernel server did not start"
 }
 
+# Python for fa_kernel_server: read `c` to end of stream, then print
+# "$1 BYTES SHA256".
+fa_py_recv_hash() {
+    printf '%s\n' "h = hashlib.sha256(); n = 0" "while True:" \
+        "    x = c.recv(65536)" "    if not x: break" "    h.update(x); n += len(x)" \
+        "print('$1', n, h.hexdigest(), flush=True)"
+}
+
 # Waits (at most 10 s) for a line matching $1 in the kernel server's output.
 fa_kernel_wait() {
     for _ in $(seq 200); do grep -Eq "$1" "$FA_TMP/kernel.out" && return 0; sleep 0.05; done

@@ -6,13 +6,7 @@
 # and ends in TIME-WAIT. The kernel received exactly what finack sent.
 . "$(dirname "$0")/lib.sh"
 fa_setup "$1"
-fa_kernel_server 9000 "
-h = hashlib.sha256(); n = 0
-while True:
-    x = c.recv(65536)
-    if not x: break
-    h.update(x); n += len(x)
-print('eof', n, h.hexdigest(), flush=True)
+fa_kernel_server 9000 "$(fa_py_recv_hash eof)
 sys.stdin.readline()
 c.close()
 print('closed', flush=True)

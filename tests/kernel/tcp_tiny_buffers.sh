@@ -33,13 +33,7 @@ echo "finack advertised a zero window $zw times; $probes probe segments; $big ke
 [ "$big" = 0 ] || fa_fail "a) the kernel sent beyond a 200-byte window"
 
 echo "== b) 1000-byte send buffer"
-fa_kernel_server 9000 "
-h = hashlib.sha256(); n = 0
-while True:
-    x = c.recv(65536)
-    if not x: break
-    h.update(x); n += len(x)
-print('got', n, h.hexdigest(), flush=True)"
+fa_kernel_server 9000 "$(fa_py_recv_hash got)"
 fa_start_tcp --connect "$FA_KERNEL_IP:9000" --send 1000000 --sndbuf 1000 --seconds 60
 fa_wait_host 60
 fa_kernel_wait '^got'
