@@ -69,6 +69,10 @@ static void l10_l11_l14_active_and_passive_close(void **state) /* L10 L11 L14 */
     struct fa_tcp *c, *s;
     pair_connect(&p, 80, &c, &s, NULL, NULL);
     uint16_t cport = sock_port(c);
+    struct fa_tcp_usage live;
+    fa_stack_tcp_usage(p.stack[0], &live);
+    assert_int_equal(live.sockets, 1);
+    assert_true(live.buffer_bytes == 2 * 64 * 1024); /* send + receive ring */
     assert_int_equal(fa_tcp_close(c, p.now), 0);
     pair_run_for(&p, 10 * MS);
     /* L11: the FIN is acknowledged at once; CLOSE-WAIT; end of stream. */
@@ -93,10 +97,18 @@ static void l10_l11_l14_active_and_passive_close(void **state) /* L10 L11 L14 */
     assert_int_equal(pair_conns(&p, 1, NULL), 0);
     assert_int_equal(pair_conns(&p, 0, &tw), 1);
     assert_int_equal(tw, 1);
+    /* The usage gauge: no socket, one TIME-WAIT entry, no buffer. */
+    struct fa_tcp_usage u;
+    fa_stack_tcp_usage(p.stack[0], &u);
+    assert_int_equal(u.sockets, 0);
+    assert_int_equal(u.time_wait, 1);
+    assert_true(u.buffer_bytes == 0);
     pair_run_for(&p, 60 * S - 30 * MS);
     assert_int_equal(pair_conns(&p, 0, NULL), 1);
     pair_run_for(&p, 40 * MS);
     assert_int_equal(pair_conns(&p, 0, NULL), 0);
+    fa_stack_tcp_usage(p.stack[0], &u);
+    assert_int_equal(u.time_wait, 0);
     assert_int_equal(fa_stack_counter(p.stack[0], FA_CNT_TCP_RST_OUT), 0);
     assert_int_equal(fa_stack_counter(p.stack[1], FA_CNT_TCP_RST_OUT), 0);
 }
