@@ -16,6 +16,7 @@
 #include <finack/tcp.h>
 
 #include "../iface/iface.h"
+#include "../util/ring.h"
 
 /* ---- sequence space (RFC 9293 §3.4: arithmetic modulo 2^32) ---------- */
 static inline int seq_lt(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
@@ -23,26 +24,6 @@ static inline int seq_le(uint32_t a, uint32_t b) { return (int32_t)(a - b) <= 0;
 static inline int seq_gt(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0; }
 static inline int seq_ge(uint32_t a, uint32_t b) { return (int32_t)(a - b) >= 0; }
 static inline uint32_t seq_max(uint32_t a, uint32_t b) { return seq_gt(a, b) ? a : b; }
-
-/* ---- byte rings ------------------------------------------------------ */
-struct fa_ring {
-    uint8_t *buf;
-    uint32_t size, head, len;
-};
-int fa_ring_init(struct fa_ring *r, uint32_t size);
-void fa_ring_free(struct fa_ring *r);
-uint32_t fa_ring_write(struct fa_ring *r, const uint8_t *data, uint32_t n);
-/* Copies n bytes starting off bytes past head (off + n <= size). */
-void fa_ring_copy_out(const struct fa_ring *r, uint32_t off, uint8_t *out,
-                      uint32_t n);
-/* Stores n bytes at off past head, beyond len if need be (reassembly). */
-void fa_ring_store(struct fa_ring *r, uint32_t off, const uint8_t *data,
-                   uint32_t n);
-void fa_ring_consume(struct fa_ring *r, uint32_t n);
-static inline uint32_t fa_ring_space(const struct fa_ring *r)
-{
-    return r->size - r->len;
-}
 
 /* ---- the control block ----------------------------------------------- */
 #define FA_TCP_OOO_MAX 8
