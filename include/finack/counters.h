@@ -57,6 +57,9 @@ extern "C" {
     X(UDP_TOO_SHORT, drop, "UDP datagram truncated or bad length")             \
     X(UDP_BAD_CHECKSUM, drop, "UDP checksum wrong")                            \
     X(UDP_NO_PORT, drop, "UDP datagram to a port with no socket")              \
+    X(UDP_QUEUE_FULL, drop, "UDP datagram: no room in the socket's queue")     \
+    X(UDP_DATAGRAMS_IN, traffic, "UDP datagrams queued to sockets")            \
+    X(UDP_DATAGRAMS_OUT, traffic, "UDP datagrams sent")                        \
     X(TCP_TOO_SHORT, drop, "TCP segment shorter than its header")              \
     X(TCP_BAD_OFFSET, drop, "TCP data offset < 5 or past the segment")         \
     X(TCP_BAD_OPTIONS, drop, "TCP option with a bad length")                   \

@@ -13,5 +13,6 @@
 #include <finack/tap.h>
 #include <finack/tcp.h>
 #include <finack/types.h>
+#include <finack/udp.h>
 
 #endif

@@ -70,6 +70,10 @@ struct fa_config {
     void (*tcp_trace)(void *ctx, const struct fa_tcp *sock, int old_state,
                       int new_state, fa_time now);
     void *tcp_trace_ctx;
+    /* UDP (RFC 768). */
+    uint32_t udp_max_sockets;   /* UDP sockets; 64 */
+    uint32_t udp_rcvbuf;        /* receive queue per socket, bytes; 64 KiB */
+
     /* Called when a socket's readiness (fa_tcp_events) may have changed:
      * data or end of stream arrived, send space was freed, the state or
      * error changed, a listener got a connection to accept. For a run

@@ -46,6 +46,7 @@ void fa_icmp_input(struct fa_stack *s, const struct fa_rx_ctx *rx,
         break;
     case FA_ICMP_UNREACH:
         fa_count(s, FA_CNT_ICMP_UNREACH_IN);
+        fa_udp_icmp_error(s, icmp.code, icmp.data, icmp.data_len);
         break;
     default:
         fa_count(s, FA_CNT_ICMP_UNHANDLED);

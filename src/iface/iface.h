@@ -44,6 +44,7 @@ int fa_bucket_take(struct fa_bucket *b, uint32_t rate, uint32_t burst,
                    fa_time now);
 
 struct fa_tcp_stack;
+struct fa_udp_stack;
 
 struct fa_stack {
     struct fa_config cfg;
@@ -59,6 +60,7 @@ struct fa_stack {
     uint16_t ip_id;
     struct fa_bucket icmp_errors;
     struct fa_tcp_stack *tcp;
+    struct fa_udp_stack *udp;
 
     uint8_t *tx; /* one frame: Ethernet + IPv4 + payload */
 };
@@ -109,8 +111,13 @@ void fa_icmp_input(struct fa_stack *s, const struct fa_rx_ctx *rx,
 void fa_icmp_send_unreach(struct fa_stack *s, const struct fa_rx_ctx *rx,
                           uint8_t code, fa_time now);
 
-/* UDP (../udp/udp_input.c). */
+/* UDP (../udp/udp.c). */
+int fa_udp_stack_init(struct fa_stack *s);
+void fa_udp_stack_free(struct fa_stack *s);
 void fa_udp_input(struct fa_stack *s, const struct fa_rx_ctx *rx,
                   fa_time now);
+/* An ICMP destination unreachable quoting a datagram we sent. */
+void fa_udp_icmp_error(struct fa_stack *s, uint8_t code, const uint8_t *quote,
+                       size_t len);
 
 #endif

@@ -40,6 +40,8 @@ void fa_config_init(struct fa_config *cfg)
     cfg->tcp_keep_cnt = 9;
     cfg->tcp_challenge_ack_rate = 100;
     cfg->tcp_challenge_ack_burst = 10;
+    cfg->udp_max_sockets = 64;
+    cfg->udp_rcvbuf = 64 * 1024;
     cfg->tcp_port_min = 49152;
     cfg->tcp_port_max = 65535;
 }
@@ -74,6 +76,8 @@ const char *fa_config_check(const struct fa_config *cfg)
     if (cfg->tcp_rto_min == 0 || cfg->tcp_rto_min > cfg->tcp_rto_initial ||
         cfg->tcp_rto_initial > cfg->tcp_rto_max)
         return "tcp_rto_min <= tcp_rto_initial <= tcp_rto_max, nonzero";
+    if (cfg->udp_max_sockets == 0 || cfg->udp_rcvbuf < 64)
+        return "udp_max_sockets must be at least 1 and udp_rcvbuf at least 64";
     if (cfg->tcp_delack > 200 * FA_NS_PER_MS)
         return "tcp_delack must be at most 200 ms (RFC 9293 §3.8.6.3)";
     if (cfg->tcp_msl == 0)
@@ -125,7 +129,7 @@ int fa_stack_create(const struct fa_config *cfg, fa_time now,
     s->ip_id = (uint16_t)cfg->rng.next(cfg->rng.ctx);
     fa_bucket_init(&s->icmp_errors, cfg->icmp_error_rate,
                    cfg->icmp_error_burst, now);
-    if (fa_tcp_stack_init(s) < 0) {
+    if (fa_tcp_stack_init(s) < 0 || fa_udp_stack_init(s) < 0) {
         fa_stack_destroy(s);
         return -ENOMEM;
     }
@@ -140,6 +144,7 @@ void fa_stack_destroy(struct fa_stack *s)
     if (!s)
         return;
     fa_tcp_stack_free(s);
+    fa_udp_stack_free(s);
     if (s->arp_wait)
         free(s->arp_wait[0].frame);
     free(s->arp_wait);

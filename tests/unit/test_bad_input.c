@@ -231,6 +231,7 @@ static void every_drop_counter_is_exercised(void **state)
         /* test_tcp_*: they need a connection or a listener */
         FA_CNT_TCP_BACKLOG_FULL, FA_CNT_TCP_NO_MEMORY, FA_CNT_TCP_UNACCEPTABLE,
         FA_CNT_TCP_BAD_ACK, FA_CNT_TCP_STRAY, FA_CNT_TCP_OOO_FULL,
+        FA_CNT_UDP_QUEUE_FULL, /* test_udp */
     };
     for (unsigned id = 0; id < FA_CNT_COUNT; id++) {
         if (!fa_counter_is_drop(id))
