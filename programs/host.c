@@ -1,6 +1,8 @@
 /* host.c — shared plumbing of finack's programs (see host.h). */
 #include "host.h"
 
+#include "stat_server.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -58,6 +60,8 @@ int host_option(struct host_options *o, const char *name, const char *v)
         long mtu = strtol(v, &end, 10);
         bad = *end || mtu < 68 || mtu > 9000;
         o->cfg.mtu = (uint16_t)mtu;
+    } else if (!strcmp(name, "stat")) {
+        o->stat = v;
     } else if (!strcmp(name, "pcap")) {
         o->pcap = v;
     } else if (!strcmp(name, "fault")) {
@@ -140,6 +144,7 @@ static int host_pipeline(struct host *h, struct host_options *o, const char *pro
 int host_start(struct host *h, struct host_options *o, const char *prog)
 {
     memset(h, 0, sizeof *h);
+    h->stat_fd = -1;
     h->clock = fa_clock_monotonic();
     if (!o->tap || !o->cfg.addr) {
         fprintf(stderr, "%s: --tap and --addr are required (see --help)\n", prog);
@@ -161,6 +166,15 @@ int host_start(struct host *h, struct host_options *o, const char *prog)
         return -1;
     }
     h->sink = (struct fa_stack_sink){ h->stack, h->clock };
+    if (o->stat) {
+        h->stat_fd = stat_server_open(o->stat);
+        if (h->stat_fd < 0) {
+            fprintf(stderr, "%s: cannot serve --stat %s: %s\n", prog, o->stat,
+                    strerror(-h->stat_fd));
+            return -1;
+        }
+        h->stat_path = o->stat;
+    }
     struct sigaction sa = { .sa_handler = on_signal };
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
@@ -174,6 +188,12 @@ int host_start(struct host *h, struct host_options *o, const char *prog)
     return 0;
 }
 
+static void serve_stat(void *ctx, fa_time now)
+{
+    struct host *h = ctx;
+    stat_server_serve(h->stat_fd, h->stack, now);
+}
+
 int host_run(struct host *h, const struct host_options *o,
              fa_time (*on_turn)(void *ctx, fa_time now), void *ctx)
 {
@@ -181,6 +201,8 @@ int host_run(struct host *h, const struct host_options *o,
         .tap = h->tap, .stack = h->stack, .rx = h->rx, .clock = h->clock,
         .poll_extra = h->fault_in ? poll_faults : NULL, .poll_extra_ctx = h,
         .on_turn = on_turn, .on_turn_ctx = ctx, .stop = &host_stop,
+        .extra_fd = h->stat_fd, .on_fd = h->stat_fd >= 0 ? serve_stat : NULL,
+        .on_fd_ctx = h,
     };
     fa_time until = o->seconds > 0
                         ? h->clock.now(h->clock.ctx) + (fa_time)(o->seconds * 1e9)
@@ -217,6 +239,7 @@ void host_print_counters(const struct host *h, FILE *out)
 
 void host_close(struct host *h)
 {
+    stat_server_close(h->stat_fd, h->stat_path);
     fa_stack_destroy(h->stack);
     fa_fault_destroy(h->fault_in);
     fa_fault_destroy(h->fault_out);

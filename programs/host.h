@@ -10,6 +10,7 @@
 
 struct host_options {
     const char *tap;
+    const char *stat; /* Unix socket for finack-stat, or NULL */
     const char *pcap;
     const char *fault;
     uint64_t seed;
@@ -27,6 +28,8 @@ struct host {
     struct fa_stack *stack;
     struct fa_clock clock;
     struct fa_device rx;
+    int stat_fd;
+    const char *stat_path;
 };
 
 extern volatile int host_stop;
@@ -48,7 +51,9 @@ int host_option(struct host_options *o, const char *name, const char *value);
     "  --syn-retries N   SYN retransmissions before ETIMEDOUT (default 6)\n"   \
     "  --rto-initial MS  initial retransmission timeout (default 1000)\n"      \
     "  --rto-min MS      lowest retransmission timeout (default 200)\n"       \
-    "  --msl MS          maximum segment lifetime; TIME-WAIT is 2 MSL (30000)\n"
+    "  --msl MS          maximum segment lifetime; TIME-WAIT is 2 MSL (30000)\n"   \
+    "  --stat PATH       serve the connection table on this Unix socket\n"     \
+    "                    (read it with finack-stat --socket PATH)\n"
 /* The long options table entries for the common options. */
 #define HOST_LONGOPTS                                                           \
     { "tap", required_argument, 0, 0 }, { "addr", required_argument, 0, 0 },  \
@@ -58,7 +63,8 @@ int host_option(struct host_options *o, const char *name, const char *value);
     { "seconds", required_argument, 0, 0 },                                   \
     { "syn-retries", required_argument, 0, 0 },                               \
     { "rto-initial", required_argument, 0, 0 },                               \
-    { "rto-min", required_argument, 0, 0 }, { "msl", required_argument, 0, 0 }
+    { "rto-min", required_argument, 0, 0 }, { "msl", required_argument, 0, 0 }, \
+    { "stat", required_argument, 0, 0 }
 
 /* Opens the TAP and wrappers and creates the stack; prints why not. */
 int host_start(struct host *h, struct host_options *o, const char *prog);

@@ -41,6 +41,11 @@ struct fa_tap_loop {
     fa_time (*on_turn)(void *ctx, fa_time now);
     void *on_turn_ctx;
     volatile int *stop; /* the loop returns when *stop becomes nonzero */
+    /* Optional: one more descriptor to watch (a control socket); on_fd
+     * runs when it is readable. extra_fd < 0 (or 0 fields) = none. */
+    int extra_fd;
+    void (*on_fd)(void *ctx, fa_time now);
+    void *on_fd_ctx;
 };
 /* Runs until *stop or the clock passes until. Returns 0, or -errno when
  * the TAP fails. */

@@ -57,16 +57,21 @@ int fa_tap_loop_run(struct fa_tap_loop *l, fa_time until)
             fa_time wait = (next - now + FA_NS_PER_MS - 1) / FA_NS_PER_MS;
             timeout_ms = wait > 1000 ? 1000 : (int)wait;
         }
-        struct pollfd pfd = { .fd = fa_tap_fd(l->tap), .events = POLLIN };
-        int r = poll(&pfd, 1, timeout_ms);
+        struct pollfd pfd[2] = {
+            { .fd = fa_tap_fd(l->tap), .events = POLLIN },
+            { .fd = l->on_fd ? l->extra_fd : -1, .events = POLLIN },
+        };
+        int r = poll(pfd, 2, timeout_ms);
         if (r < 0 && errno != EINTR)
             return -errno;
-        if (r > 0 && (pfd.revents & (POLLERR | POLLNVAL)))
+        if (r > 0 && (pfd[0].revents & (POLLERR | POLLNVAL)))
             return -EIO;
-        if (r > 0) {
+        if (r > 0 && (pfd[0].revents & POLLIN)) {
             int err = loop_read_batch(l, buf);
             if (err < 0)
                 return err;
         }
+        if (r > 0 && (pfd[1].revents & POLLIN))
+            l->on_fd(l->on_fd_ctx, l->clock.now(l->clock.ctx));
     }
 }
