@@ -20,6 +20,7 @@ void host_options_init(struct host_options *o)
 {
     memset(o, 0, sizeof *o);
     o->seed = 1;
+    o->log = stdout;
     fa_config_init(&o->cfg);
 }
 
@@ -141,6 +142,21 @@ static int host_pipeline(struct host *h, struct host_options *o, const char *pro
     return 0;
 }
 
+static void serve_stat(void *ctx, fa_time now)
+{
+    struct host *h = ctx;
+    stat_server_serve(h->stat_fd, h->stack, now);
+}
+
+int host_watch_fd(struct host *h, int fd, void (*on_ready)(void *ctx, fa_time now),
+                  void *ctx)
+{
+    if (h->nfds == FA_LOOP_MAX_FDS)
+        return -1;
+    h->fds[h->nfds++] = (struct fa_loop_fd){ fd, on_ready, ctx };
+    return 0;
+}
+
 int host_start(struct host *h, struct host_options *o, const char *prog)
 {
     memset(h, 0, sizeof *h);
@@ -174,6 +190,7 @@ int host_start(struct host *h, struct host_options *o, const char *prog)
             return -1;
         }
         h->stat_path = o->stat;
+        host_watch_fd(h, h->stat_fd, serve_stat, h);
     }
     struct sigaction sa = { .sa_handler = on_signal };
     sigaction(SIGINT, &sa, NULL);
@@ -181,17 +198,11 @@ int host_start(struct host *h, struct host_options *o, const char *prog)
     signal(SIGPIPE, SIG_IGN);
     char addr[16];
     const uint8_t *mac = fa_stack_config(h->stack)->mac;
-    printf("%s: up on %s as %s/%u mac %02x:%02x:%02x:%02x:%02x:%02x\n", prog,
-           fa_tap_name(h->tap), fa_ipv4_format(o->cfg.addr, addr), o->cfg.prefix_len,
-           mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
-    fflush(stdout);
+    fprintf(o->log, "%s: up on %s as %s/%u mac %02x:%02x:%02x:%02x:%02x:%02x\n", prog,
+            fa_tap_name(h->tap), fa_ipv4_format(o->cfg.addr, addr), o->cfg.prefix_len,
+            mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+    fflush(o->log);
     return 0;
-}
-
-static void serve_stat(void *ctx, fa_time now)
-{
-    struct host *h = ctx;
-    stat_server_serve(h->stat_fd, h->stack, now);
 }
 
 int host_run(struct host *h, const struct host_options *o,
@@ -201,8 +212,7 @@ int host_run(struct host *h, const struct host_options *o,
         .tap = h->tap, .stack = h->stack, .rx = h->rx, .clock = h->clock,
         .poll_extra = h->fault_in ? poll_faults : NULL, .poll_extra_ctx = h,
         .on_turn = on_turn, .on_turn_ctx = ctx, .stop = &host_stop,
-        .extra_fd = h->stat_fd, .on_fd = h->stat_fd >= 0 ? serve_stat : NULL,
-        .on_fd_ctx = h,
+        .fds = h->fds, .nfds = h->nfds,
     };
     fa_time until = o->seconds > 0
                         ? h->clock.now(h->clock.ctx) + (fa_time)(o->seconds * 1e9)

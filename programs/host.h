@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 struct host_options {
+    FILE *log;        /* the "up" banner; default stdout */
     const char *tap;
     const char *stat; /* Unix socket for finack-stat, or NULL */
     const char *pcap;
@@ -30,6 +31,8 @@ struct host {
     struct fa_device rx;
     int stat_fd;
     const char *stat_path;
+    struct fa_loop_fd fds[FA_LOOP_MAX_FDS];
+    int nfds;
 };
 
 extern volatile int host_stop;
@@ -72,6 +75,9 @@ int host_start(struct host *h, struct host_options *o, const char *prog);
  * (by setting host_stop). Returns 0 or -1 (TAP failure). */
 int host_run(struct host *h, const struct host_options *o,
              fa_time (*on_turn)(void *ctx, fa_time now), void *ctx);
+/* Has the run loop watch fd too (before host_run); -1 when full. */
+int host_watch_fd(struct host *h, int fd, void (*on_ready)(void *ctx, fa_time now),
+                  void *ctx);
 void host_print_counters(const struct host *h, FILE *out);
 void host_close(struct host *h);
 

@@ -26,6 +26,14 @@ struct fa_stack_sink {
 };
 struct fa_device fa_stack_sink_device(struct fa_stack_sink *sink);
 
+#define FA_LOOP_MAX_FDS 4
+
+struct fa_loop_fd {
+    int fd;
+    void (*on_ready)(void *ctx, fa_time now);
+    void *ctx;
+};
+
 /* Drives one stack on one TAP: waits in poll(2) on the TAP fd until a
  * frame arrives or the stack's next timer is due, reads frames in
  * batches into rx, runs timers, and calls on_turn once per turn. */
@@ -41,11 +49,11 @@ struct fa_tap_loop {
     fa_time (*on_turn)(void *ctx, fa_time now);
     void *on_turn_ctx;
     volatile int *stop; /* the loop returns when *stop becomes nonzero */
-    /* Optional: one more descriptor to watch (a control socket); on_fd
-     * runs when it is readable. extra_fd < 0 (or 0 fields) = none. */
-    int extra_fd;
-    void (*on_fd)(void *ctx, fa_time now);
-    void *on_fd_ctx;
+    /* Optional: more descriptors to watch (a control socket, stdin);
+     * on_ready runs when one is readable (or at its end). The loop reads
+     * the array every turn: set an fd to -1 to stop watching it. */
+    struct fa_loop_fd *fds;
+    int nfds; /* at most FA_LOOP_MAX_FDS */
 };
 /* Runs until *stop or the clock passes until. Returns 0, or -errno when
  * the TAP fails. */

@@ -57,11 +57,13 @@ int fa_tap_loop_run(struct fa_tap_loop *l, fa_time until)
             fa_time wait = (next - now + FA_NS_PER_MS - 1) / FA_NS_PER_MS;
             timeout_ms = wait > 1000 ? 1000 : (int)wait;
         }
-        struct pollfd pfd[2] = {
+        struct pollfd pfd[1 + FA_LOOP_MAX_FDS] = {
             { .fd = fa_tap_fd(l->tap), .events = POLLIN },
-            { .fd = l->on_fd ? l->extra_fd : -1, .events = POLLIN },
         };
-        int r = poll(pfd, 2, timeout_ms);
+        int n = l->nfds < FA_LOOP_MAX_FDS ? l->nfds : FA_LOOP_MAX_FDS;
+        for (int i = 0; i < n; i++)
+            pfd[1 + i] = (struct pollfd){ .fd = l->fds[i].fd, .events = POLLIN };
+        int r = poll(pfd, (nfds_t)(1 + n), timeout_ms);
         if (r < 0 && errno != EINTR)
             return -errno;
         if (r > 0 && (pfd[0].revents & (POLLERR | POLLNVAL)))
@@ -71,7 +73,8 @@ int fa_tap_loop_run(struct fa_tap_loop *l, fa_time until)
             if (err < 0)
                 return err;
         }
-        if (r > 0 && (pfd[1].revents & POLLIN))
-            l->on_fd(l->on_fd_ctx, l->clock.now(l->clock.ctx));
+        for (int i = 0; r > 0 && i < n; i++)
+            if (pfd[1 + i].revents & (POLLIN | POLLHUP | POLLERR))
+                l->fds[i].on_ready(l->fds[i].ctx, l->clock.now(l->clock.ctx));
     }
 }
