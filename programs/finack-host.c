@@ -13,7 +13,6 @@
 #include "host.h"
 
 struct echo {
-    struct host *h;
     struct fa_udp *sock;
 };
 
@@ -77,7 +76,7 @@ int main(int argc, char **argv)
         return 2;
     }
     struct host h;
-    struct echo echo = { &h, NULL };
+    struct echo echo = { NULL };
     int status = 1;
     if (host_start(&h, &o, "finack-host") == 0) {
         int err = 0;

@@ -470,14 +470,12 @@ int main(int argc, char **argv)
     struct host_options o;
     host_options_init(&o);
     a.chunk = 65536;
-    a.linger = -2;
+    a.linger = -1; /* off unless --linger */
     a.accepts = 1;
     sha256_init(&a.hash);
     sha256_init(&a.sent_hash);
     if (parse_args(argc, argv, &a, &o) < 0)
         return 2;
-    if (a.linger == -2)
-        a.linger = -1;
     o.cfg.tcp_trace = trace;
     tracing_app = &a;
     if (host_start(&a.h, &o, "finack-tcp") < 0) {

@@ -289,9 +289,9 @@ static void lost_last_ack(struct scen *s, struct fa_tcp *l)
     fa_tcp_close(a, now_of(s));
     run_for(s, 30 * MS);
     /* A's segments so far: SYN, ACK, FIN; the next pure ACK is the last. */
-    s->drop_host = 0, s->drop_mask = 0xff, s->drop_want = 0x10, s->drop_nth = s->drop_seen + 1;
+    /* Counted from here: the first pure ACK A sends is the last one. */
+    s->drop_host = 0, s->drop_mask = 0xff, s->drop_want = 0x10, s->drop_nth = 1;
     s->drop_seen = 0;
-    s->drop_nth = 1;
     fa_tcp_close(b, now_of(s));
     run_for(s, 3 * S);
     note(s, "B's FIN came again: A, in TIME-WAIT, ACKed it again and restarted 2 MSL");

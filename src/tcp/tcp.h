@@ -44,7 +44,7 @@ enum {
     TF_WSCALE = 1u << 12,    /* window scaling agreed on (RFC 7323) */
     TF_BOUND = 1u << 13,     /* local port chosen */
     TF_QUEUED = 1u << 14,    /* in its listener's accept queue */
-    TF_FIN_OOO = 1u << 15,   /* peer's FIN seen ahead of rcv_nxt */
+    TF_FIN_SEEN = 1u << 15,  /* peer's FIN seen, at fin_seq (maybe ahead) */
     TF_CLOSE_DONE = 1u << 16,/* lingering close finished */
     TF_ERROR_EOF = 1u << 17, /* the error was reported; recv gives 0 */
     TF_LISTENER = 1u << 18,  /* on the stack's listener list */

@@ -505,15 +505,14 @@ static int process_fin(struct fa_tcp *c, const struct fa_tcp_view *seg,
                        fa_time now)
 {
     if (seg->flags & FA_TCP_FIN) {
-        c->flags |= TF_FIN_OOO;
+        c->flags |= TF_FIN_SEEN | TF_ACK_NOW;
         c->fin_seq = seg->seq + seg->data_len;
-        c->flags |= TF_ACK_NOW;
     }
-    if (!(c->flags & TF_FIN_OOO) || c->fin_seq != c->rcv_nxt ||
+    if (!(c->flags & TF_FIN_SEEN) || c->fin_seq != c->rcv_nxt ||
         (c->flags & TF_FIN_RCVD))
         return 0;
     /* "advance RCV.NXT over the FIN, and send an acknowledgment" */
-    c->flags = (c->flags & ~TF_FIN_OOO) | TF_FIN_RCVD | TF_ACK_NOW;
+    c->flags = (c->flags & ~TF_FIN_SEEN) | TF_FIN_RCVD | TF_ACK_NOW;
     c->rcv_nxt++;
     switch (c->state) {
     case FA_TCP_SYN_RECEIVED:

@@ -230,24 +230,13 @@ const struct seg_rec *pair_last_seg(const struct pair *p, int side, uint8_t flag
     return NULL;
 }
 
-struct conn_count {
-    int all, tw;
-};
-
-static void count_one(void *ctx, const struct fa_tcp_info *info)
-{
-    struct conn_count *n = ctx;
-    n->all++;
-    n->tw += info->state == FA_TCP_TIME_WAIT && info->rcv_wnd == 0 && info->mss == 0;
-}
-
 int pair_conns(const struct pair *p, int side, int *time_wait)
 {
-    struct conn_count n = { 0, 0 };
-    fa_stack_tcp_walk(p->stack[side], count_one, &n);
+    struct fa_tcp_usage u;
+    fa_stack_tcp_usage(p->stack[side], &u);
     if (time_wait)
-        *time_wait = n.tw;
-    return n.all;
+        *time_wait = (int)u.time_wait;
+    return (int)(u.sockets + u.time_wait);
 }
 
 uint16_t sock_port(const struct fa_tcp *sock)
