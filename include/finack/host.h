@@ -34,9 +34,10 @@ struct fa_loop_fd {
     void *ctx;
 };
 
-/* Drives one stack on one TAP: waits in poll(2) on the TAP fd until a
- * frame arrives or the stack's next timer is due, reads frames in
- * batches into rx, runs timers, and calls on_turn once per turn. */
+/* Drives one stack on one TAP: waits in poll(2) on the TAP fd (and the
+ * extra fds) until a frame arrives or the next timer is due, reads up to
+ * 64 frames into rx as one batch (fa_stack_batch_begin/end: one ACK per
+ * connection per batch), runs timers, and calls on_turn once per turn. */
 struct fa_tap_loop {
     struct fa_tap *tap;
     struct fa_stack *stack;
