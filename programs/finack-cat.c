@@ -22,7 +22,6 @@ struct cat {
     struct host *h;
     struct fa_tcp *listener, *conn;
     int connected, in_eof, out_eof, failed;
-    int stdin_slot; /* in h->fds */
     uint8_t pending[65536]; /* read from stdin, not yet taken by TCP */
     size_t pending_len;
 };
@@ -39,9 +38,10 @@ static void fail(struct cat *c, const char *what, int err)
 }
 
 /* stdin is readable (the run loop watches it): take what fits. */
-static void on_stdin(void *ctx, fa_time now)
+static void on_stdin(void *ctx, int fd, fa_time now)
 {
     struct cat *c = ctx;
+    (void)fd;
     (void)now;
     if (c->in_eof || c->pending_len == sizeof c->pending)
         return;
@@ -94,7 +94,10 @@ static fa_time cat_turn(void *ctx, fa_time now)
     struct cat *c = ctx;
     /* Watch stdin only while its bytes have somewhere to go: at its end
      * (or with the buffer full) poll would report it ready forever. */
-    c->h->fds[c->stdin_slot].fd = c->in_eof || c->pending_len == sizeof c->pending ? -1 : 0;
+    if (c->in_eof || c->pending_len == sizeof c->pending)
+        fa_loop_unwatch_fd(c->h->loop, 0);
+    else
+        fa_loop_watch_fd(c->h->loop, 0, on_stdin, c);
     if (!c->conn && c->listener && fa_tcp_accept(c->listener, &c->conn) < 0)
         return FA_TIME_NEVER;
     if (!c->conn || host_stop)
@@ -195,8 +198,6 @@ int main(int argc, char **argv)
         if (err) {
             fprintf(stderr, "finack-cat: %s\n", strerror(-err));
         } else {
-            c.stdin_slot = h.nfds;
-            host_watch_fd(&h, 0, on_stdin, &c);
             if (host_run(&h, &o, cat_turn, &c) == 0)
                 status = c.failed ? 3 : 0;
         }

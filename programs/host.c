@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-volatile int host_stop;
+volatile sig_atomic_t host_stop;
 
 static void on_signal(int sig)
 {
@@ -142,18 +142,24 @@ static int host_pipeline(struct host *h, struct host_options *o, const char *pro
     return 0;
 }
 
-static void serve_stat(void *ctx, fa_time now)
+static void serve_stat(void *ctx, int fd, fa_time now)
 {
     struct host *h = ctx;
-    stat_server_serve(h->stat_fd, h->stack, now);
+    stat_server_serve(fd, h->stack, now);
 }
 
-int host_watch_fd(struct host *h, int fd, void (*on_ready)(void *ctx, fa_time now),
-                  void *ctx)
+/* Frames read from the TAP go down h->rx; the fault wrappers hold frames
+ * of their own, with their own deadlines. */
+static int host_loop(struct host *h)
 {
-    if (h->nfds == FA_LOOP_MAX_FDS)
+    struct fa_loop_config lc = {
+        .stack = h->stack, .clock = h->clock, .fd = fa_tap_fd(h->tap),
+        .read = fa_loop_tap_read, .read_ctx = h->tap, .rx = h->rx,
+    };
+    if (fa_loop_create(&lc, &h->loop) < 0)
         return -1;
-    h->fds[h->nfds++] = (struct fa_loop_fd){ fd, on_ready, ctx };
+    if (h->fault_in)
+        fa_loop_on_turn(h->loop, poll_faults, h);
     return 0;
 }
 
@@ -182,6 +188,10 @@ int host_start(struct host *h, struct host_options *o, const char *prog)
         return -1;
     }
     h->sink = (struct fa_stack_sink){ h->stack, h->clock };
+    if (host_loop(h) < 0) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        return -1;
+    }
     if (o->stat) {
         h->stat_fd = stat_server_open(o->stat);
         if (h->stat_fd < 0) {
@@ -190,7 +200,7 @@ int host_start(struct host *h, struct host_options *o, const char *prog)
             return -1;
         }
         h->stat_path = o->stat;
-        host_watch_fd(h, h->stat_fd, serve_stat, h);
+        fa_loop_watch_fd(h->loop, h->stat_fd, serve_stat, h);
     }
     struct sigaction sa = { .sa_handler = on_signal };
     sigaction(SIGINT, &sa, NULL);
@@ -205,19 +215,70 @@ int host_start(struct host *h, struct host_options *o, const char *prog)
     return 0;
 }
 
+struct turn {
+    struct host *h;
+    fa_time (*fn)(void *ctx, fa_time now);
+    void *ctx;
+};
+
+static fa_time host_turn(void *ctx, fa_time now)
+{
+    struct turn *t = ctx;
+    fa_time next = t->fn ? t->fn(t->ctx, now) : FA_TIME_NEVER;
+    if (host_stop)
+        fa_loop_stop(t->h->loop);
+    return next;
+}
+
+static void count_open(void *ctx, const struct fa_tcp_info *i)
+{
+    int *n = ctx;
+    int fw2 = n[1];
+    n[0] += i->state != FA_TCP_TIME_WAIT && i->state != FA_TCP_CLOSED &&
+            i->state != FA_TCP_LISTEN && (fw2 || i->state != FA_TCP_FIN_WAIT_2);
+}
+
+int host_open_connections(const struct host *h, int fin_wait_2)
+{
+    int n[2] = { 0, fin_wait_2 };
+    fa_stack_tcp_walk(h->stack, count_open, n);
+    return n[0];
+}
+
+static fa_time drain_turn(void *ctx, fa_time now)
+{
+    struct host *h = ctx;
+    (void)now;
+    if (host_stop || !host_open_connections(h, 0))
+        fa_loop_stop(h->loop);
+    return FA_TIME_NEVER;
+}
+
+/* Closes what the program left open and lets the closes complete. */
+static int host_drain(struct host *h)
+{
+    fa_time now = h->clock.now(h->clock.ctx);
+    fa_loop_unwatch_all(h->loop);
+    fa_stack_close_owner(h->stack, 0, now);
+    if (!host_open_connections(h, 0))
+        return 0;
+    host_stop = 0;
+    fa_loop_on_turn(h->loop, drain_turn, h);
+    return fa_loop_run(h->loop, now + 2 * FA_NS_PER_S);
+}
+
 int host_run(struct host *h, const struct host_options *o,
              fa_time (*on_turn)(void *ctx, fa_time now), void *ctx)
 {
-    struct fa_tap_loop loop = {
-        .tap = h->tap, .stack = h->stack, .rx = h->rx, .clock = h->clock,
-        .poll_extra = h->fault_in ? poll_faults : NULL, .poll_extra_ctx = h,
-        .on_turn = on_turn, .on_turn_ctx = ctx, .stop = &host_stop,
-        .fds = h->fds, .nfds = h->nfds,
-    };
+    struct turn t = { h, on_turn, ctx };
+    fa_loop_on_turn(h->loop, host_turn, &t);
     fa_time until = o->seconds > 0
                         ? h->clock.now(h->clock.ctx) + (fa_time)(o->seconds * 1e9)
                         : FA_TIME_NEVER;
-    int err = fa_tap_loop_run(&loop, until);
+    int err = fa_loop_run(h->loop, until);
+    t.fn = NULL; /* the program is done: only the stop check stays */
+    if (!err)
+        err = host_drain(h);
     if (err < 0) {
         fprintf(stderr, "TAP failed: %s\n", strerror(-err));
         return -1;
@@ -250,6 +311,7 @@ void host_print_counters(const struct host *h, FILE *out)
 void host_close(struct host *h)
 {
     stat_server_close(h->stat_fd, h->stat_path);
+    fa_loop_destroy(h->loop);
     fa_stack_destroy(h->stack);
     fa_fault_destroy(h->fault_in);
     fa_fault_destroy(h->fault_out);

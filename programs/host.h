@@ -6,6 +6,7 @@
 #define FA_PROG_HOST_H
 
 #include <finack/finack.h>
+#include <signal.h>
 #include <stdio.h>
 
 struct host_options {
@@ -29,13 +30,13 @@ struct host {
     struct fa_stack *stack;
     struct fa_clock clock;
     struct fa_device rx;
+    struct fa_loop *loop; /* watch sockets here (finack/loop.h) */
     int stat_fd;
     const char *stat_path;
-    struct fa_loop_fd fds[FA_LOOP_MAX_FDS];
-    int nfds;
 };
 
-extern volatile int host_stop;
+/* Set (by a signal, or by the program) to end host_run(). */
+extern volatile sig_atomic_t host_stop;
 
 void host_options_init(struct host_options *o);
 /* Handles one of the common options (see HOST_OPTIONS_HELP); returns 1 if
@@ -71,13 +72,17 @@ int host_option(struct host_options *o, const char *name, const char *value);
 
 /* Opens the TAP and wrappers and creates the stack; prints why not. */
 int host_start(struct host *h, struct host_options *o, const char *prog);
-/* Runs the loop until signalled, the time limit, or on_turn asks to stop
- * (by setting host_stop). Returns 0 or -1 (TAP failure). */
+/* Runs the loop until signalled, the time limit, or the program sets
+ * host_stop; on_turn (may be NULL) runs every turn. Then closes every
+ * socket still open, as an OS does for a process that exits (FIN, or RST
+ * where data is unread), and keeps running up to 2 s until each close is
+ * acknowledged; a second signal cuts that short. Returns 0 or -1 (TAP
+ * failure). */
 int host_run(struct host *h, const struct host_options *o,
              fa_time (*on_turn)(void *ctx, fa_time now), void *ctx);
-/* Has the run loop watch fd too (before host_run); -1 when full. */
-int host_watch_fd(struct host *h, int fd, void (*on_ready)(void *ctx, fa_time now),
-                  void *ctx);
+/* Connections that still owe or await a segment: not LISTEN, TIME-WAIT,
+ * CLOSED, nor (unless fin_wait_2) FIN-WAIT-2. */
+int host_open_connections(const struct host *h, int fin_wait_2);
 void host_print_counters(const struct host *h, FILE *out);
 void host_close(struct host *h);
 

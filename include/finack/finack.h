@@ -5,6 +5,7 @@
 #include <finack/counters.h>
 #include <finack/fault.h>
 #include <finack/host.h>
+#include <finack/loop.h>
 #include <finack/memlink.h>
 #include <finack/pcap.h>
 #include <finack/prng.h>

@@ -120,6 +120,12 @@ uint64_t fa_stack_counter(const struct fa_stack *stack, unsigned id);
 /* The configuration in force (with defaults and the chosen MAC). */
 const struct fa_config *fa_stack_config(const struct fa_stack *stack);
 
+/* Replaces config.tcp_notify after create: how a run loop (finack/loop.h)
+ * attaches to a stack it did not configure. */
+void fa_stack_set_tcp_notify(struct fa_stack *stack,
+                             void (*notify)(void *ctx, struct fa_tcp *sock),
+                             void *ctx);
+
 /* ARP cache lookup: 0 and the MAC if addr is resolved, else -ENOENT. */
 int fa_stack_arp_lookup(const struct fa_stack *stack, uint32_t addr,
                         uint8_t mac[FA_ETH_ALEN]);

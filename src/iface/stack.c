@@ -220,3 +220,10 @@ const struct fa_config *fa_stack_config(const struct fa_stack *s)
 {
     return &s->cfg;
 }
+
+void fa_stack_set_tcp_notify(struct fa_stack *s,
+                             void (*notify)(void *ctx, struct fa_tcp *sock), void *ctx)
+{
+    s->cfg.tcp_notify = notify;
+    s->cfg.tcp_notify_ctx = ctx;
+}

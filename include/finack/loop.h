@@ -1,0 +1,132 @@
+/* finack/loop.h — an event loop for one stack (outside the core): it reads
+ * frames from a descriptor (a TAP), runs the stack's timers, and calls
+ * back the application for the sockets it watches, the way poll(2) wakes
+ * an ordinary non-blocking socket program.
+ *
+ *   fa_loop_create(&(struct fa_loop_config){ .stack = s, .clock = clk,
+ *                  .fd = fa_tap_fd(tap), .read = ..., }, &loop);
+ *   fa_loop_watch_tcp(loop, listener, FA_TCP_EV_ACCEPT, on_listener, ctx);
+ *   fa_loop_run(loop, FA_TIME_NEVER);   // until fa_loop_stop()
+ *
+ *   static void on_listener(void *ctx, struct fa_tcp *l, unsigned ev,
+ *                           fa_time now) {
+ *       struct fa_tcp *c;
+ *       while (fa_tcp_accept(l, &c) == 0)
+ *           fa_loop_watch_tcp(loop, c, FA_TCP_EV_READABLE, on_conn, ...);
+ *   }
+ *
+ * Readiness is level-triggered against an interest mask, as with poll: a
+ * socket's callback runs while (fa_tcp_events() & interest) is nonzero,
+ * once per turn; FA_TCP_EV_ERROR is always reported. Ask for WRITABLE only
+ * while there is something to write. The loop learns of changes through
+ * the stack's tcp_notify hook, which it installs: it never scans sockets
+ * that have nothing new (UDP sockets, few by design, are checked each
+ * turn).
+ *
+ * A watched socket's user pointer (fa_tcp_set_user) belongs to the loop;
+ * keep per-socket state in the callback's ctx. Close a watched socket with
+ * fa_loop_close_tcp(), or unwatch it before fa_tcp_close().
+ *
+ * Embedding in a program's own poll/epoll loop: watch fa_loop_fd() for
+ * input, and whenever it is readable or fa_loop_next() has come, call
+ * fa_loop_process(). Descriptors added with fa_loop_watch_fd() are only
+ * polled by fa_loop_run(). */
+#ifndef FINACK_LOOP_H
+#define FINACK_LOOP_H
+
+#include <finack/stack.h>
+#include <finack/tcp.h>
+#include <finack/udp.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct fa_loop;
+
+typedef void (*fa_loop_tcp_fn)(void *ctx, struct fa_tcp *sock, unsigned events,
+                               fa_time now);
+typedef void (*fa_loop_udp_fn)(void *ctx, struct fa_udp *sock, unsigned events,
+                               fa_time now);
+typedef void (*fa_loop_fd_fn)(void *ctx, int fd, fa_time now);
+/* Runs once per turn; returns when it next wants to run (FA_TIME_NEVER). */
+typedef fa_time (*fa_loop_turn_fn)(void *ctx, fa_time now);
+
+struct fa_loop_config {
+    struct fa_stack *stack;
+    struct fa_clock clock;
+    /* The frame source: fd polls readable when frames wait; read takes
+     * one frame without blocking and returns its length, -EAGAIN when
+     * none waits, or another -errno (the loop then fails with it). */
+    int fd;
+    long (*read)(void *ctx, uint8_t *buf, size_t cap);
+    void *read_ctx;
+    /* Where frames read go. Default (transmit NULL): fa_stack_input.
+     * Otherwise a pipeline (pcap tee, fault wrapper) that must end in the
+     * stack (fa_stack_sink_device). */
+    struct fa_device rx;
+};
+
+/* Allocates the loop (watch entries for every socket the stack can hold)
+ * and installs itself as the stack's tcp_notify. -EINVAL, -ENOMEM. */
+int fa_loop_create(const struct fa_loop_config *cfg, struct fa_loop **out);
+/* Detaches from the stack (tcp_notify NULL); sockets are left as they are. */
+void fa_loop_destroy(struct fa_loop *loop);
+
+/* Watches sock: fn(ctx, sock, events, now) runs in a turn where
+ * events & (interest | FA_TCP_EV_ERROR) is nonzero. Watching again
+ * replaces fn, ctx and interest. -ENOMEM if the loop is full. */
+int fa_loop_watch_tcp(struct fa_loop *loop, struct fa_tcp *sock, unsigned interest,
+                      fa_loop_tcp_fn fn, void *ctx);
+/* Changes what a watched socket's callback waits for. */
+void fa_loop_tcp_interest(struct fa_loop *loop, struct fa_tcp *sock,
+                          unsigned interest);
+void fa_loop_unwatch_tcp(struct fa_loop *loop, struct fa_tcp *sock);
+/* fa_tcp_close() that also unwatches. With SO_LINGER t > 0 it returns
+ * -EINPROGRESS and keeps watching for FA_TCP_EV_CLOSED (call it again). */
+int fa_loop_close_tcp(struct fa_loop *loop, struct fa_tcp *sock, fa_time now);
+/* Forgets every watched socket (before fa_stack_close_owner, say). */
+void fa_loop_unwatch_all(struct fa_loop *loop);
+
+/* UDP: level-triggered on fa_udp_events() & (interest | ERROR). */
+int fa_loop_watch_udp(struct fa_loop *loop, struct fa_udp *sock, unsigned interest,
+                      fa_loop_udp_fn fn, void *ctx);
+void fa_loop_unwatch_udp(struct fa_loop *loop, struct fa_udp *sock);
+
+/* More descriptors for fa_loop_run() to poll (stdin, a control socket):
+ * fn runs while fd is readable or at its end. At most FA_LOOP_MAX_FDS. */
+#define FA_LOOP_MAX_FDS 8
+int fa_loop_watch_fd(struct fa_loop *loop, int fd, fa_loop_fd_fn fn, void *ctx);
+void fa_loop_unwatch_fd(struct fa_loop *loop, int fd);
+
+/* Work of the application's own (timers, retries, fault wrappers' held
+ * frames): fn runs every turn. At most FA_LOOP_MAX_TURN_FNS. */
+#define FA_LOOP_MAX_TURN_FNS 4
+int fa_loop_on_turn(struct fa_loop *loop, fa_loop_turn_fn fn, void *ctx);
+
+/* One turn: reads the frames waiting (up to 64, as one
+ * fa_stack_batch_begin/end batch), runs every timer due, runs the turn
+ * functions and the callbacks of ready sockets. Returns 0 or the frame
+ * source's -errno. Call it when fa_loop_fd() is readable or at
+ * fa_loop_next(). */
+int fa_loop_process(struct fa_loop *loop, fa_time now);
+/* The descriptor to poll for input. */
+int fa_loop_fd(const struct fa_loop *loop);
+/* When fa_loop_process() must run next even without input: the earliest
+ * timer, or now-ish when work is left over from the last turn. */
+fa_time fa_loop_next(const struct fa_loop *loop);
+
+/* Runs turns, sleeping in poll(2), until fa_loop_stop() or the clock
+ * passes until. Returns 0, or -errno when the frame source fails. */
+int fa_loop_run(struct fa_loop *loop, fa_time until);
+/* Makes fa_loop_run() return after the current turn (a later run starts
+ * afresh). Safe in a signal handler. */
+void fa_loop_stop(struct fa_loop *loop);
+
+/* The frame source of a TAP (fa_tap_fd / fa_tap_read), for the config. */
+long fa_loop_tap_read(void *tap, uint8_t *buf, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

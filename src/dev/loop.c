@@ -1,0 +1,421 @@
+/* loop.c — the event loop of finack/loop.h: frames in from a descriptor,
+ * timers, and level-triggered callbacks for watched sockets.
+ *
+ * The stack's tcp_notify puts a watched socket on the ready list (once);
+ * a turn dispatches the list and keeps a socket on it for the next turn
+ * while it is still ready for what its owner asked. So a turn costs what
+ * happened, not how many sockets are open. */
+#include <errno.h>
+#include <finack/host.h>
+#include <finack/loop.h>
+#include <finack/tap.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { READ_BATCH = 64, FRAME_BUF = 65536, MAX_SLEEP_MS = 1000 };
+
+struct tcp_watch {
+    struct fa_tcp *sock; /* NULL: free */
+    fa_loop_tcp_fn fn;
+    void *ctx;
+    unsigned interest;
+    uint32_t next_free;
+    uint8_t queued; /* on the ready list */
+};
+
+struct udp_watch {
+    struct fa_udp *sock;
+    fa_loop_udp_fn fn;
+    void *ctx;
+    unsigned interest;
+};
+
+struct fd_watch {
+    int fd;
+    fa_loop_fd_fn fn;
+    void *ctx;
+};
+
+struct turn_fn {
+    fa_loop_turn_fn fn;
+    void *ctx;
+};
+
+struct fa_loop {
+    struct fa_loop_config cfg;
+    struct tcp_watch *tcp;
+    uint32_t ntcp, free_head;
+    uint32_t *ready, *dispatching; /* ready lists, ntcp entries each */
+    uint32_t nready;
+    struct udp_watch *udp;
+    uint32_t nudp;
+    struct fd_watch fds[FA_LOOP_MAX_FDS];
+    int nfds;
+    struct turn_fn turn[FA_LOOP_MAX_TURN_FNS];
+    int nturn;
+    fa_time next;
+    volatile sig_atomic_t stop;
+    uint8_t frame[FRAME_BUF];
+};
+
+#define NO_WATCH UINT32_MAX
+
+static fa_time min_time(fa_time a, fa_time b)
+{
+    return a < b ? a : b;
+}
+
+static void enqueue(struct fa_loop *l, struct tcp_watch *w)
+{
+    if (w->queued)
+        return;
+    w->queued = 1;
+    l->ready[l->nready++] = (uint32_t)(w - l->tcp);
+}
+
+/* The watch entry of sock, or NULL: the loop's entries are the only user
+ * pointers it trusts (a socket reborn in a freed slot starts at NULL). */
+static struct tcp_watch *watch_of(struct fa_loop *l, const struct fa_tcp *sock)
+{
+    struct tcp_watch *w = fa_tcp_user(sock);
+    if (w < l->tcp || w >= l->tcp + l->ntcp || w->sock != sock)
+        return NULL;
+    return w;
+}
+
+/* tcp_notify: record and return; callbacks run in the dispatch step. */
+static void on_notify(void *ctx, struct fa_tcp *sock)
+{
+    struct fa_loop *l = ctx;
+    struct tcp_watch *w = watch_of(l, sock);
+    if (w)
+        enqueue(l, w);
+}
+
+int fa_loop_create(const struct fa_loop_config *cfg, struct fa_loop **out)
+{
+    if (!cfg->stack || !cfg->clock.now || (cfg->read && cfg->fd < 0))
+        return -EINVAL;
+    const struct fa_config *sc = fa_stack_config(cfg->stack);
+    struct fa_loop *l = calloc(1, sizeof *l);
+    if (!l)
+        return -ENOMEM;
+    l->cfg = *cfg;
+    l->ntcp = sc->tcp_max_conns;
+    l->nudp = sc->udp_max_sockets;
+    l->tcp = calloc(l->ntcp, sizeof *l->tcp);
+    l->ready = calloc(l->ntcp, sizeof *l->ready);
+    l->dispatching = calloc(l->ntcp, sizeof *l->dispatching);
+    l->udp = calloc(l->nudp ? l->nudp : 1, sizeof *l->udp);
+    if (!l->tcp || !l->ready || !l->dispatching || !l->udp) {
+        fa_loop_destroy(l);
+        return -ENOMEM;
+    }
+    for (uint32_t i = 0; i < l->ntcp; i++)
+        l->tcp[i].next_free = i + 1 < l->ntcp ? i + 1 : NO_WATCH;
+    l->free_head = l->ntcp ? 0 : NO_WATCH;
+    l->next = FA_TIME_NEVER;
+    fa_stack_set_tcp_notify(cfg->stack, on_notify, l);
+    *out = l;
+    return 0;
+}
+
+void fa_loop_destroy(struct fa_loop *l)
+{
+    if (!l)
+        return;
+    if (l->tcp) {
+        fa_loop_unwatch_all(l);
+        fa_stack_set_tcp_notify(l->cfg.stack, NULL, NULL);
+    }
+    free(l->tcp);
+    free(l->ready);
+    free(l->dispatching);
+    free(l->udp);
+    free(l);
+}
+
+/* ---- TCP watches ------------------------------------------------------ */
+
+int fa_loop_watch_tcp(struct fa_loop *l, struct fa_tcp *sock, unsigned interest,
+                      fa_loop_tcp_fn fn, void *ctx)
+{
+    struct tcp_watch *w = watch_of(l, sock);
+    if (!w) {
+        if (l->free_head == NO_WATCH)
+            return -ENOMEM;
+        w = &l->tcp[l->free_head];
+        l->free_head = w->next_free;
+        w->sock = sock;
+        fa_tcp_set_user(sock, w);
+    }
+    w->fn = fn;
+    w->ctx = ctx;
+    w->interest = interest;
+    enqueue(l, w); /* it may be ready already (accepted with data) */
+    return 0;
+}
+
+void fa_loop_tcp_interest(struct fa_loop *l, struct fa_tcp *sock, unsigned interest)
+{
+    struct tcp_watch *w = watch_of(l, sock);
+    if (!w)
+        return;
+    w->interest = interest;
+    if (fa_tcp_events(sock) & interest)
+        enqueue(l, w);
+}
+
+static void release(struct fa_loop *l, struct tcp_watch *w)
+{
+    fa_tcp_set_user(w->sock, NULL);
+    w->sock = NULL;
+    w->fn = NULL;
+    w->next_free = l->free_head;
+    l->free_head = (uint32_t)(w - l->tcp);
+    /* A queued entry stays on the ready list; dispatch skips it. */
+}
+
+void fa_loop_unwatch_tcp(struct fa_loop *l, struct fa_tcp *sock)
+{
+    struct tcp_watch *w = watch_of(l, sock);
+    if (w)
+        release(l, w);
+}
+
+int fa_loop_close_tcp(struct fa_loop *l, struct fa_tcp *sock, fa_time now)
+{
+    struct tcp_watch *w = watch_of(l, sock);
+    int err = fa_tcp_close(sock, now);
+    if (w && err == -EINPROGRESS) {
+        w->interest = FA_TCP_EV_CLOSED; /* the linger's outcome */
+        return err;
+    }
+    if (w)
+        release(l, w);
+    return err;
+}
+
+void fa_loop_unwatch_all(struct fa_loop *l)
+{
+    for (uint32_t i = 0; i < l->ntcp; i++)
+        if (l->tcp[i].sock)
+            release(l, &l->tcp[i]);
+}
+
+/* ---- UDP, descriptors, turn functions ---------------------------------- */
+
+int fa_loop_watch_udp(struct fa_loop *l, struct fa_udp *sock, unsigned interest,
+                      fa_loop_udp_fn fn, void *ctx)
+{
+    struct udp_watch *freew = NULL;
+    for (uint32_t i = 0; i < l->nudp; i++) {
+        if (l->udp[i].sock == sock) {
+            freew = &l->udp[i];
+            break;
+        }
+        if (!l->udp[i].sock && !freew)
+            freew = &l->udp[i];
+    }
+    if (!freew)
+        return -ENOMEM;
+    *freew = (struct udp_watch){ sock, fn, ctx, interest };
+    return 0;
+}
+
+void fa_loop_unwatch_udp(struct fa_loop *l, struct fa_udp *sock)
+{
+    for (uint32_t i = 0; i < l->nudp; i++)
+        if (l->udp[i].sock == sock)
+            l->udp[i] = (struct udp_watch){ 0 };
+}
+
+int fa_loop_watch_fd(struct fa_loop *l, int fd, fa_loop_fd_fn fn, void *ctx)
+{
+    for (int i = 0; i < l->nfds; i++)
+        if (l->fds[i].fd == fd) {
+            l->fds[i] = (struct fd_watch){ fd, fn, ctx };
+            return 0;
+        }
+    if (fd < 0 || l->nfds == FA_LOOP_MAX_FDS)
+        return fd < 0 ? -EBADF : -ENOMEM;
+    l->fds[l->nfds++] = (struct fd_watch){ fd, fn, ctx };
+    return 0;
+}
+
+void fa_loop_unwatch_fd(struct fa_loop *l, int fd)
+{
+    for (int i = 0; i < l->nfds; i++)
+        if (l->fds[i].fd == fd) {
+            l->fds[i] = l->fds[--l->nfds];
+            return;
+        }
+}
+
+int fa_loop_on_turn(struct fa_loop *l, fa_loop_turn_fn fn, void *ctx)
+{
+    if (l->nturn == FA_LOOP_MAX_TURN_FNS)
+        return -ENOMEM;
+    l->turn[l->nturn++] = (struct turn_fn){ fn, ctx };
+    return 0;
+}
+
+/* ---- a turn ------------------------------------------------------------ */
+
+/* Reads what the source holds, up to READ_BATCH frames, as one batch.
+ * Returns the frame count, or -errno. */
+static int read_batch(struct fa_loop *l, fa_time now)
+{
+    int count = 0, err = 0;
+    fa_stack_batch_begin(l->cfg.stack);
+    for (; count < READ_BATCH; count++) {
+        long n = l->cfg.read(l->cfg.read_ctx, l->frame, sizeof l->frame);
+        if (n == -EAGAIN || n == -EINTR)
+            break;
+        if (n < 0) {
+            err = (int)n;
+            break;
+        }
+        if (l->cfg.rx.transmit)
+            l->cfg.rx.transmit(l->cfg.rx.ctx, l->frame, (size_t)n);
+        else
+            fa_stack_input(l->cfg.stack, l->frame, (size_t)n, now);
+    }
+    fa_stack_batch_end(l->cfg.stack, now);
+    return err < 0 ? err : count;
+}
+
+/* Runs the callbacks of this turn's ready sockets. One still ready for
+ * its interest afterwards goes back on the list for the next turn. */
+static void dispatch_tcp(struct fa_loop *l, fa_time now)
+{
+    uint32_t n = l->nready;
+    uint32_t *list = l->ready;
+    l->ready = l->dispatching;
+    l->dispatching = list;
+    l->nready = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        struct tcp_watch *w = &l->tcp[list[i]];
+        w->queued = 0;
+        if (!w->sock)
+            continue;
+        unsigned ev = fa_tcp_events(w->sock);
+        if (ev & (w->interest | FA_TCP_EV_ERROR))
+            w->fn(w->ctx, w->sock, ev, now);
+        if (w->sock && (fa_tcp_events(w->sock) & w->interest))
+            enqueue(l, w);
+    }
+}
+
+static int dispatch_udp(struct fa_loop *l, fa_time now)
+{
+    int still_ready = 0;
+    for (uint32_t i = 0; i < l->nudp; i++) {
+        struct udp_watch *w = &l->udp[i];
+        if (!w->sock)
+            continue;
+        unsigned ev = fa_udp_events(w->sock);
+        if (ev & (w->interest | FA_TCP_EV_ERROR))
+            w->fn(w->ctx, w->sock, ev, now);
+        if (w->sock && (fa_udp_events(w->sock) & w->interest))
+            still_ready = 1;
+    }
+    return still_ready;
+}
+
+int fa_loop_process(struct fa_loop *l, fa_time now)
+{
+    int more_input = 0;
+    if (l->cfg.read) {
+        int got = read_batch(l, now);
+        if (got < 0)
+            return got;
+        more_input = got == READ_BATCH;
+    }
+    fa_time next = fa_stack_poll(l->cfg.stack, now);
+    for (int i = 0; i < l->nturn; i++)
+        next = min_time(next, l->turn[i].fn(l->turn[i].ctx, now));
+    dispatch_tcp(l, now);
+    int udp_ready = dispatch_udp(l, now);
+    /* Callbacks may have sent: that arms timers. */
+    next = min_time(next, fa_stack_poll(l->cfg.stack, now));
+    if (more_input || udp_ready || l->nready)
+        next = now;
+    l->next = next;
+    return 0;
+}
+
+int fa_loop_fd(const struct fa_loop *l)
+{
+    return l->cfg.read ? l->cfg.fd : -1;
+}
+
+fa_time fa_loop_next(const struct fa_loop *l)
+{
+    return l->next;
+}
+
+void fa_loop_stop(struct fa_loop *l)
+{
+    l->stop = 1;
+}
+
+static int timeout_ms(fa_time next, fa_time now)
+{
+    if (next <= now)
+        return 0;
+    fa_time wait = (next - now + FA_NS_PER_MS - 1) / FA_NS_PER_MS;
+    return wait > MAX_SLEEP_MS ? MAX_SLEEP_MS : (int)wait;
+}
+
+/* Sleeps in poll(2) until input, a watched descriptor or the deadline;
+ * runs the descriptors' callbacks. */
+static int wait_turn(struct fa_loop *l, fa_time until)
+{
+    struct pollfd pfd[1 + FA_LOOP_MAX_FDS];
+    pfd[0] = (struct pollfd){ .fd = fa_loop_fd(l), .events = POLLIN };
+    int n = l->nfds;
+    for (int i = 0; i < n; i++)
+        pfd[1 + i] = (struct pollfd){ .fd = l->fds[i].fd, .events = POLLIN };
+    fa_time now = l->cfg.clock.now(l->cfg.clock.ctx);
+    int r = poll(pfd, (nfds_t)(1 + n), timeout_ms(min_time(l->next, until), now));
+    if (r < 0)
+        return errno == EINTR ? 0 : -errno;
+    if (r > 0 && (pfd[0].revents & (POLLERR | POLLNVAL)))
+        return -EIO;
+    now = l->cfg.clock.now(l->cfg.clock.ctx);
+    /* A callback may unwatch: walk the copy taken for poll. */
+    for (int i = 0; r > 0 && i < n; i++) {
+        if (!(pfd[1 + i].revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
+        for (int j = 0; j < l->nfds; j++)
+            if (l->fds[j].fd == pfd[1 + i].fd) {
+                l->fds[j].fn(l->fds[j].ctx, l->fds[j].fd, now);
+                break;
+            }
+    }
+    return 0;
+}
+
+int fa_loop_run(struct fa_loop *l, fa_time until)
+{
+    for (;;) {
+        fa_time now = l->cfg.clock.now(l->cfg.clock.ctx);
+        int err = 0;
+        if (!l->stop && now < until)
+            err = fa_loop_process(l, now);
+        if (!err && !l->stop && now < until)
+            err = wait_turn(l, until);
+        if (err < 0 || l->stop || now >= until) {
+            l->stop = 0; /* a later run starts afresh */
+            return err < 0 ? err : 0;
+        }
+    }
+}
+
+long fa_loop_tap_read(void *tap, uint8_t *buf, size_t cap)
+{
+    return fa_tap_read(tap, buf, cap);
+}
