@@ -76,6 +76,7 @@ extern "C" {
     X(TCP_SEGS_IN, traffic, "TCP segments received")                           \
     X(TCP_SEGS_OUT, traffic, "TCP segments sent")                              \
     X(TCP_RETRANSMITS, event, "TCP segments retransmitted")                    \
+    X(TCP_LOSS_PROBES, event, "TCP tail loss probes sent (RFC 8985)")          \
     X(TCP_RST_OUT, event, "TCP resets sent")                                   \
     X(TCP_RST_IN, event, "TCP resets accepted")                                \
     X(TCP_CHALLENGE_ACKS, event, "RFC 5961 challenge ACKs sent")                \

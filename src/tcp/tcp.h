@@ -27,6 +27,9 @@ static inline uint32_t seq_max(uint32_t a, uint32_t b) { return seq_gt(a, b) ? a
 
 /* ---- the control block ----------------------------------------------- */
 #define FA_TCP_OOO_MAX 8
+/* The least reordering allowance before a retransmission counts as lost
+ * (RFC 8985 §6.2 scales it with the RTT; a LAN's RTT is microseconds). */
+#define FA_TCP_REO_WND_MIN (2 * FA_NS_PER_MS)
 
 enum {
     TF_HANDLE = 1u << 0,     /* the application holds a handle */
@@ -49,6 +52,7 @@ enum {
     TF_ERROR_EOF = 1u << 17, /* the error was reported; recv gives 0 */
     TF_LISTENER = 1u << 18,  /* on the stack's listener list */
     TF_ACK_QUEUED = 1u << 19,/* on the batch's list of owed ACKs */
+    TF_PROBED = 1u << 20,    /* a tail loss probe went since the last ACK */
 };
 
 struct fa_tcp_range {
@@ -64,7 +68,7 @@ struct fa_tcp {
     uint16_t lport, rport;
     uint8_t state;
     uint8_t snd_wscale, rcv_wscale;
-    uint8_t retries, keep_probes, dupacks, ooo_count, persist_shift;
+    uint8_t retries, keep_probes, dupacks, ooo_count, persist_shift, loss_shift;
     uint32_t flags;
     int err; /* pending -errno */
 
@@ -85,9 +89,13 @@ struct fa_tcp {
     uint32_t rtt_seq;
     /* RFC 5681 / 6582 */
     uint32_t cwnd, ssthresh, recover;
+    fa_time rexmit_at; /* the last fast (or partial-ACK) retransmission */
 
     /* Timer deadlines (FA_TIME_NEVER = off); heap_key is their minimum. */
     fa_time t_rexmit, t_persist, t_delack, t_keep, t_close;
+    /* RFC 8985: in recovery, when the retransmission counts as lost
+     * (tcp_loss.c); otherwise the tail loss probe's timeout. */
+    fa_time t_loss;
     fa_time heap_key;
     uint32_t heap_idx;
     fa_time state_since, last_rcv;
@@ -218,6 +226,8 @@ uint32_t fa_tcp_window_room(const struct fa_tcp *c);
 void fa_tcp_send_small(struct fa_tcp *c, fa_time now);
 /* Retransmits from snd_una (RTO or fast retransmit). */
 void fa_tcp_retransmit_first(struct fa_tcp *c, fa_time now);
+/* The tail loss probe: one new segment beyond cwnd, else the last one. */
+void fa_tcp_send_probe(struct fa_tcp *c, fa_time now);
 
 /* Batches (tcp_out.c): owed ACKs go out at the batch's end. */
 void fa_tcp_batch_end(struct fa_stack *s, fa_time now);
@@ -243,6 +253,12 @@ void fa_tcp_cc_init(struct fa_tcp *c);
 void fa_tcp_cc_ack(struct fa_tcp *c, uint32_t acked, fa_time now);
 /* A duplicate ACK (RFC 5681 §2 definition). */
 void fa_tcp_cc_dupack(struct fa_tcp *c, fa_time now);
+
+/* ---- tcp_loss.c: loss detection beyond RFC 5681 (RACK-TLP, RFC 8985) -- */
+void fa_tcp_loss_retransmitted(struct fa_tcp *c, fa_time now);
+void fa_tcp_loss_dupack_in_recovery(struct fa_tcp *c, fa_time now);
+void fa_tcp_loss_arm_probe(struct fa_tcp *c, fa_time now);
+void fa_tcp_loss_timeout(struct fa_tcp *c, fa_time now);
 void fa_tcp_cc_timeout(struct fa_tcp *c);
 
 /* ---- tcp_buf.c: receive side ----------------------------------------- */

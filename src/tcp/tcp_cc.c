@@ -77,10 +77,12 @@ void fa_tcp_cc_ack(struct fa_tcp *c, uint32_t acked, fa_time now)
             c->cwnd = w < c->ssthresh ? w : c->ssthresh;
             c->flags &= ~TF_RECOVERY;
             c->dupacks = 0;
+            c->t_loss = FA_TIME_NEVER;
         } else {
             /* Step 5, partial ACK: the next hole is lost too. Resend it,
              * deflate by what was acked, add back one MSS. */
             fa_tcp_retransmit_first(c, now);
+            fa_tcp_loss_retransmitted(c, now);
             c->cwnd = c->cwnd > acked ? c->cwnd - acked : 0;
             if (acked >= c->mss)
                 c->cwnd += c->mss;
@@ -100,20 +102,36 @@ void fa_tcp_cc_ack(struct fa_tcp *c, uint32_t acked, fa_time now)
     }
 }
 
+/* RFC 5827 §3.1 (Early Retransmit): with fewer than four segments out
+ * and no new segment allowed to go (nothing unsent, or no window), three
+ * duplicates can never come; the threshold drops to one less than the
+ * segments outstanding. Otherwise RFC 5681's three. */
+static unsigned dupthresh(const struct fa_tcp *c)
+{
+    uint32_t flight = flight_size(c);
+    uint32_t oseg = (flight + c->mss - 1) / c->mss;
+    int can_send_new = c->snd.len > flight && fa_tcp_window_room(c) > 0;
+    return oseg >= 2 && oseg < 4 && !can_send_new ? oseg - 1 : 3;
+}
+
 void fa_tcp_cc_dupack(struct fa_tcp *c, fa_time now)
 {
     if (c->flags & TF_RECOVERY) {
         c->cwnd += c->mss; /* RFC 6582 step 4: inflate */
+        fa_tcp_loss_dupack_in_recovery(c, now);
         return;
     }
-    if (++c->dupacks != 3)
-        return;
+    if (c->dupacks < UINT8_MAX)
+        c->dupacks++;
+    if (c->dupacks < dupthresh(c))
+        return; /* RFC 3042: tcp_out may send a new segment meanwhile */
     /* RFC 6582 §3.2 step 2: only if this loss is past the last recovery. */
     if (!seq_gt(c->snd_una, c->recover))
         return;
     c->ssthresh = half_flight(c);
     c->recover = c->snd_max - 1;
     fa_tcp_retransmit_first(c, now);
+    fa_tcp_loss_retransmitted(c, now);
     c->cwnd = c->ssthresh + 3u * c->mss;
     c->flags |= TF_RECOVERY;
 }
@@ -127,4 +145,5 @@ void fa_tcp_cc_timeout(struct fa_tcp *c)
     c->recover = c->snd_max - 1;
     c->flags &= ~TF_RECOVERY;
     c->dupacks = 0;
+    c->t_loss = FA_TIME_NEVER;
 }

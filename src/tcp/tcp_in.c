@@ -365,6 +365,8 @@ static void ack_advances(struct fa_tcp *c, uint32_t ack, fa_time now)
         c->t_rexmit = FA_TIME_NEVER;
     else
         fa_tcp_arm_rexmit(c, now);
+    c->flags &= ~TF_PROBED; /* the probe (if any) was answered */
+    fa_tcp_loss_arm_probe(c, now);
 }
 
 /* fifth: the ACK field. Returns 1 when processing stops here. */
@@ -446,7 +448,7 @@ static int check_ack(struct fa_tcp *c, const struct fa_tcp_view *seg,
 static int enter_time_wait(struct fa_tcp *c, fa_time now)
 {
     fa_tcp_set_state(c, FA_TCP_TIME_WAIT, now);
-    c->t_rexmit = c->t_persist = c->t_keep = FA_TIME_NEVER;
+    c->t_rexmit = c->t_persist = c->t_keep = c->t_loss = FA_TIME_NEVER;
     c->t_close = now + 2 * c->stack->cfg.tcp_msl;
     if (c->flags & TF_LINGERING)
         c->flags |= TF_CLOSE_DONE;

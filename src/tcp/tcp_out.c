@@ -179,13 +179,25 @@ uint32_t fa_tcp_window_room(const struct fa_tcp *c)
     return seq_gt(edge, c->snd_nxt) ? edge - c->snd_nxt : 0;
 }
 
+/* RFC 3042 (Limited Transmit): each of the first two duplicate ACKs lets
+ * one new segment go beyond cwnd (outstanding data stays within cwnd + 2
+ * segments), so a small window still brings the third duplicate. */
+static uint32_t limited_transmit(const struct fa_tcp *c)
+{
+    if ((c->flags & TF_RECOVERY) || c->dupacks == 0 || c->dupacks > 2 ||
+        seq_lt(c->snd_nxt, c->snd_max))
+        return 0;
+    return c->dupacks * c->mss;
+}
+
 /* Sends one segment from snd_nxt if the rules allow (force: even if
  * SWS avoidance would wait); returns its length in sequence space (0 when
  * nothing went). */
 static uint32_t output_one(struct fa_tcp *c, fa_time now, int force)
 {
     uint32_t in_flight = c->snd_nxt - c->snd_una;
-    uint32_t cwnd_room = c->cwnd > in_flight ? c->cwnd - in_flight : 0;
+    uint32_t cwnd = c->cwnd + limited_transmit(c);
+    uint32_t cwnd_room = cwnd > in_flight ? cwnd - in_flight : 0;
     uint32_t wnd_room = fa_tcp_window_room(c);
     uint32_t usable = wnd_room < cwnd_room ? wnd_room : cwnd_room;
     uint32_t left = unsent(c);
@@ -223,6 +235,8 @@ static uint32_t output_one(struct fa_tcp *c, fa_time now, int force)
         c->flags |= TF_FIN_SENT;
     if (c->t_rexmit == FA_TIME_NEVER)
         fa_tcp_arm_rexmit(c, now);
+    if (!resend)
+        fa_tcp_loss_arm_probe(c, now);
     return len + (uint32_t)fin;
 }
 
@@ -320,4 +334,26 @@ void fa_tcp_retransmit_first(struct fa_tcp *c, fa_time now)
     c->rtt_start = 0;
     fa_count(c->stack, FA_CNT_TCP_RETRANSMITS);
     fa_tcp_arm_rexmit(c, now);
+}
+
+void fa_tcp_send_probe(struct fa_tcp *c, fa_time now)
+{
+    /* RFC 8985 §7.3: a new segment if the peer's window allows one; it
+     * does not count against cwnd... */
+    if (unsent(c) && c->snd_nxt == c->snd_max && fa_tcp_window_room(c) > 0) {
+        c->cwnd += c->mss;
+        uint32_t sent = output_one(c, now, 1);
+        c->cwnd -= c->mss;
+        if (sent)
+            return;
+    }
+    /* ...else the most recent segment again (with the FIN if sent). */
+    uint32_t fin = (c->flags & TF_FIN_SENT) ? 1 : 0;
+    uint32_t data = c->snd_max - c->snd_una - fin;
+    uint32_t len = data < c->mss ? data : c->mss;
+    uint8_t flags = FA_TCP_ACK | (fin ? FA_TCP_FIN : 0) | (len ? FA_TCP_PSH : 0);
+    send_segment(c, c->snd_una + data - len, flags, data - len, len, now);
+    c->retransmits++;
+    c->rtt_start = 0; /* Karn */
+    fa_count(c->stack, FA_CNT_TCP_RETRANSMITS);
 }

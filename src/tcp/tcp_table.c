@@ -135,7 +135,7 @@ struct fa_tcp *fa_tcp_alloc(struct fa_stack *s)
     c->state = FA_TCP_CLOSED;
     c->heap_idx = UINT32_MAX;
     c->t_rexmit = c->t_persist = c->t_delack = c->t_keep = c->t_close =
-        FA_TIME_NEVER;
+        c->t_loss = FA_TIME_NEVER;
     c->heap_key = FA_TIME_NEVER;
     c->sndbuf = s->cfg.tcp_sndbuf;
     c->rcvbuf = s->cfg.tcp_rcvbuf;
@@ -314,7 +314,7 @@ void fa_tcp_terminate(struct fa_tcp *c, int err, fa_time now)
     if (err && !c->err)
         c->err = err; /* set before the state change notifies */
     c->t_rexmit = c->t_persist = c->t_delack = c->t_keep = c->t_close =
-        FA_TIME_NEVER;
+        c->t_loss = FA_TIME_NEVER;
     fa_tcp_set_state(c, FA_TCP_CLOSED, now);
     if (c->flags & TF_HANDLE) {
         /* The application still holds it: keep the block (and any unread

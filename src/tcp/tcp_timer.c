@@ -15,6 +15,7 @@ static fa_time conn_key(const struct fa_tcp *c)
     if (c->t_delack < k) k = c->t_delack;
     if (c->t_keep < k) k = c->t_keep;
     if (c->t_close < k) k = c->t_close;
+    if (c->t_loss < k) k = c->t_loss;
     return k;
 }
 
@@ -216,6 +217,10 @@ static void run_due(struct fa_tcp *c, fa_time now)
     }
     if (c->t_rexmit <= now && on_rexmit(c, now))
         return;
+    if (c->t_loss <= now) {
+        c->t_loss = FA_TIME_NEVER;
+        fa_tcp_loss_timeout(c, now);
+    }
     if (c->t_persist <= now)
         on_persist(c, now);
     if (c->t_keep <= now && on_keepalive(c, now))

@@ -514,6 +514,94 @@ static void fast_retransmit_and_newreno(void **state)
     assert_int_equal(info.send_queued, 0);
 }
 
+/* RFC 3042: with more data to send, each of the first two duplicate
+ * ACKs releases one new segment beyond cwnd; the third retransmits. */
+static void limited_transmit_on_first_two_dupacks(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = peer_connected(&pe);
+    const uint32_t M = 536;
+    static uint8_t data[20 * 536];
+    assert_int_equal(fa_tcp_send(c, data, sizeof data, pe.now), (long)sizeof data);
+    uint32_t first = 0, next = 0;
+    for (int i = 0; i < 10; i++) { /* the initial window: 10 segments */
+        struct fa_tcp_view v = peer_expect(&pe);
+        first = i == 0 ? v.seq : first;
+        next = v.seq + v.data_len;
+    }
+    assert_true(peer_quiet(&pe));
+    uint32_t ack = first; /* segment 0 lost: every ACK is a duplicate */
+    for (int dup = 1; dup <= 2; dup++) {
+        peer_send(&pe, ACK, pe.snd_nxt, ack, 65535, NULL, 0);
+        struct fa_tcp_view v = peer_expect(&pe);
+        assert_int_equal(v.seq, next); /* new data, not a retransmission */
+        assert_int_equal(v.data_len, M);
+        next += M;
+        assert_true(peer_quiet(&pe));
+    }
+    peer_send(&pe, ACK, pe.snd_nxt, ack, 65535, NULL, 0);
+    assert_int_equal(peer_expect(&pe).seq, first);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_RETRANSMITS), 1);
+}
+
+/* RFC 5827: three segments out and nothing more to send; the first is
+ * lost. Only two duplicates can come, and the second retransmits. */
+static void early_retransmit_with_few_segments(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = peer_connected(&pe);
+    static uint8_t data[3 * 536];
+    assert_int_equal(fa_tcp_send(c, data, sizeof data, pe.now), (long)sizeof data);
+    uint32_t first = peer_expect(&pe).seq;
+    peer_expect(&pe);
+    peer_expect(&pe);
+    peer_send(&pe, ACK, pe.snd_nxt, first, 65535, NULL, 0);
+    assert_true(peer_quiet(&pe));
+    peer_send(&pe, ACK, pe.snd_nxt, first, 65535, NULL, 0);
+    struct fa_tcp_view re = peer_expect(&pe);
+    assert_int_equal(re.seq, first);
+    assert_true(pe.now < 200 * MS); /* long before any RTO */
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_RETRANSMITS), 1);
+}
+
+/* RFC 8985 §7: the ACKs of a flight's tail are all lost. No duplicate
+ * will come; after 2 SRTT the last segment goes again as a probe (once),
+ * long before the RTO. */
+static void tail_loss_probe_after_two_srtt(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = peer_connected(&pe);
+    static uint8_t data[5 * 536];
+    /* One exchange with a 10 ms RTT gives SRTT = 10 ms. */
+    peer_run_until(&pe, pe.now + 1 * MS);
+    assert_int_equal(fa_tcp_send(c, data, 536, pe.now), 536);
+    struct fa_tcp_view v = peer_expect(&pe);
+    peer_run_until(&pe, pe.now + 10 * MS);
+    peer_send(&pe, ACK, pe.snd_nxt, v.seq + 536, 65535, NULL, 0);
+    struct fa_tcp_info info;
+    fa_tcp_get_info(c, &info);
+    assert_int_equal(info.srtt, 10 * MS);
+    fa_time sent_at = pe.now;
+    assert_int_equal(fa_tcp_send(c, data, sizeof data, pe.now), (long)sizeof data);
+    uint32_t last = 0;
+    for (int i = 0; i < 5; i++)
+        last = peer_expect(&pe).seq;
+    peer_run_until(&pe, sent_at + 20 * MS - 1);
+    assert_true(peer_quiet(&pe));
+    peer_run_until(&pe, sent_at + 20 * MS);
+    struct fa_tcp_view probe = peer_expect(&pe);
+    assert_int_equal(probe.seq, last);
+    assert_int_equal(probe.data_len, 536);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_LOSS_PROBES), 1);
+    /* One probe per episode: then silence until the RTO. */
+    fa_tcp_get_info(c, &info);
+    peer_run_until(&pe, sent_at + info.rto - 1);
+    assert_true(peer_quiet(&pe));
+}
+
 static void sws_override_timer_fills_a_small_window(void **state) /* L8 */
 {
     (void)state;
@@ -588,6 +676,9 @@ int main(void)
         cmocka_unit_test_teardown(delayed_ack_every_second_segment, teardown),
         cmocka_unit_test_teardown(nagle_coalesces_unless_nodelay, teardown),
         cmocka_unit_test_teardown(fast_retransmit_and_newreno, teardown),
+        cmocka_unit_test_teardown(limited_transmit_on_first_two_dupacks, teardown),
+        cmocka_unit_test_teardown(early_retransmit_with_few_segments, teardown),
+        cmocka_unit_test_teardown(tail_loss_probe_after_two_srtt, teardown),
         cmocka_unit_test_teardown(batch_owes_one_ack, teardown),
         cmocka_unit_test_teardown(sws_override_timer_fills_a_small_window, teardown),
     };
