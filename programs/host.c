@@ -110,11 +110,21 @@ static fa_time poll_faults(void *ctx, fa_time now)
 }
 
 /* tx: stack -> [fault] -> [pcap] -> TAP; rx: TAP -> [pcap] -> [fault] ->
- * stack. The pcap sits next to the TAP: it records what is on the wire. */
+ * stack. The pcap sits next to the TAP: it records what is on the wire
+ * (a frame the fault wrapper drops on the way out is not in it). */
 static int host_pipeline(struct host *h, struct host_options *o, const char *prog)
 {
     struct fa_device tx = fa_tap_device(h->tap);
     h->rx = fa_stack_sink_device(&h->sink);
+    if (o->pcap) {
+        int err = fa_pcap_open(o->pcap, h->clock, &h->pcap);
+        if (err < 0) {
+            fprintf(stderr, "%s: cannot write '%s': %s\n", prog, o->pcap, strerror(-err));
+            return -1;
+        }
+        h->tee_out = (struct fa_pcap_tee){ h->pcap, tx };
+        tx = fa_pcap_tee_device(&h->tee_out);
+    }
     if (o->fault) {
         struct fa_fault_config fc;
         fa_fault_config_init(&fc);
@@ -128,14 +138,7 @@ static int host_pipeline(struct host *h, struct host_options *o, const char *pro
         h->rx = fa_fault_device(h->fault_in);
     }
     if (o->pcap) {
-        int err = fa_pcap_open(o->pcap, h->clock, &h->pcap);
-        if (err < 0) {
-            fprintf(stderr, "%s: cannot write '%s': %s\n", prog, o->pcap, strerror(-err));
-            return -1;
-        }
-        h->tee_out = (struct fa_pcap_tee){ h->pcap, tx };
         h->tee_in = (struct fa_pcap_tee){ h->pcap, h->rx };
-        tx = fa_pcap_tee_device(&h->tee_out);
         h->rx = fa_pcap_tee_device(&h->tee_in);
     }
     o->cfg.device = tx;
