@@ -70,8 +70,9 @@ fa_start() {
     fa_fail "$(basename "$prog") did not come up in 5 s"
 }
 fa_start_host() { fa_start "$FINACK_HOST" "$@"; }
-# finack-tcp lives beside finack-host.
-fa_start_tcp() { fa_start "$(dirname "$FINACK_HOST")/finack-tcp" "$@"; }
+# The other programs live beside finack-host.
+fa_prog() { echo "$(dirname "$FINACK_HOST")/$1"; }
+fa_start_tcp() { fa_start "$(fa_prog finack-tcp)" "$@"; }
 
 # Waits (at most $1 seconds) for finack's program to exit by itself.
 fa_wait_host() {
