@@ -1,8 +1,9 @@
 #!/bin/bash
 # demo-run.sh BUILD_DIR — the demo itself (see demo.sh), on the same
-# namespace harness as the kernel tests: ARP and ping, then TCP: finack's
-# uppercase echo server and a plain kernel client, with the states
-# finack's connection went through.
+# namespace harness as the kernel tests: ARP and ping; finack-echo with
+# kernel TCP and UDP clients; curl downloading from finack-httpd; the
+# connection table (finack-stat) of the running server; and one TCP
+# connection's states from LISTEN to CLOSED.
 . "$(dirname "$0")/../tests/kernel/lib.sh"
 fa_setup "$1/programs/finack-host"
 echo "== namespace $FA_NS: the kernel is $FA_KERNEL_IP on TAP fa0, finack is $FA_FINACK_IP"
@@ -24,7 +25,58 @@ fa_stop_host
 echo "-- finack's counters:"
 tail -n +2 "$FA_TMP/host.out"
 
-echo; echo "== 2. TCP: finack's uppercase echo server on port 7, a kernel client"
+echo; echo "== 2. finack-echo: the uppercase echo server, kernel clients over TCP and UDP"
+fa_start "$(fa_prog finack-echo)" --port 7 --seconds 30
+fa_py "
+import socket
+s = socket.create_connection(('$FA_FINACK_IP', 7), timeout=5)
+s.sendall(b'hello over tcp\n'); s.shutdown(socket.SHUT_WR)
+reply = b''
+while True:
+    x = s.recv(1000)
+    if not x: break
+    reply += x
+print('   TCP: sent', b'hello over tcp\n', 'got', reply)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(2)
+u.sendto(b'hello over udp', ('$FA_FINACK_IP', 7))
+print('   UDP: sent', b'hello over udp', 'got', u.recvfrom(100)[0])
+"
+fa_stop_host
+echo "-- finack-echo's log:"
+grep -E '^(echo|open|close)' "$FA_TMP/host.out" | sed 's/^/   /'
+
+echo; echo "== 3. finack-httpd: curl downloads a 100 MB file"
+www=$FA_TMP/www
+mkdir -p "$www"
+echo '<h1>served by finack</h1>' > "$www/index.html"
+head -c $((100 << 20)) /dev/urandom > "$www/file.bin"
+fa_start "$(fa_prog finack-httpd)" --root "$www" --stat "$FA_TMP/stat.sock" --seconds 60
+fa_ns curl -sS "http://$FA_FINACK_IP/" | sed 's/^/   curl: /'
+got=$(fa_ns curl -sS -w '%{stderr}%{size_download} bytes in %{time_total} s (%{speed_download} B/s)\n' \
+      "http://$FA_FINACK_IP/file.bin" 2> "$FA_TMP/curl.err" | sha256sum | cut -d' ' -f1)
+echo "   curl: $(cat "$FA_TMP/curl.err")"
+[ "$got" = "$(sha256sum < "$www/file.bin" | cut -d' ' -f1)" ] && echo "   SHA-256 matches the file on disk"
+
+echo; echo "== 4. finack-stat: the server's connection table, mid-download"
+# A slow reader keeps a download in flight, another client sits idle on a
+# keep-alive connection: finack's table shows both, like ss -tan.
+fa_py "
+import socket, time
+a = socket.create_connection(('$FA_FINACK_IP', 80)); a.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+a.sendall(b'GET /file.bin HTTP/1.1\r\nHost: x\r\n\r\n'); a.recv(1000)
+b = socket.create_connection(('$FA_FINACK_IP', 80))
+b.sendall(b'GET / HTTP/1.1\r\nHost: x\r\n\r\n'); b.recv(1000)
+time.sleep(0.5)
+open('$FA_TMP/ready', 'w').close(); time.sleep(2)
+" &
+py=$!
+FA_PIDS="$FA_PIDS $py"
+for _ in $(seq 100); do [ -e "$FA_TMP/ready" ] && break; sleep 0.05; done
+"$(fa_prog finack-stat)" --socket "$FA_TMP/stat.sock" | sed 's/^/   /'
+wait "$py" || true
+fa_stop_host
+
+echo; echo "== 5. One connection's life: finack-tcp echoes, the kernel client closes first"
 fa_start_tcp --listen 7 --upper --trace --seconds 20
 fa_py "
 import socket
@@ -43,7 +95,8 @@ s.close()
 "
 fa_wait_host 5
 echo "-- the states finack's connection went through (seconds since LISTEN):"
-awk '$1 == "state" || $1 == "listener" { printf "   %9s  %s\n", $2, $3 }' "$FA_TMP/host.out"
+awk '$1 == "state" || $1 == "listener" {
+    printf "   %9s  %s%s\n", $2, $3, $1 == "listener" ? "  (the listener)" : "" }' "$FA_TMP/host.out"
 echo "-- the kernel's side now (ss -tan): it closed first, so it waits in TIME-WAIT"
 fa_ss | sed 's/^/   /'
 if command -v tshark >/dev/null; then

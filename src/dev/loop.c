@@ -333,6 +333,9 @@ int fa_loop_process(struct fa_loop *l, fa_time now)
         if (got < 0)
             return got;
         more_input = got == READ_BATCH;
+        /* A receive pipeline ending in fa_stack_sink_device stamps frames
+         * with the clock as they pass: the turn must not run behind. */
+        now = l->cfg.clock.now(l->cfg.clock.ctx);
     }
     fa_time next = fa_stack_poll(l->cfg.stack, now);
     for (int i = 0; i < l->nturn; i++)
