@@ -26,6 +26,7 @@ struct echo_conn {
 };
 
 struct echo {
+    struct host *h;
     struct fa_loop *loop;
     struct echo_conn *conns; /* open ones, freed at exit */
     unsigned open;
@@ -104,13 +105,9 @@ static void on_listener(void *ctx, struct fa_tcp *l, unsigned ev, fa_time now)
     struct fa_tcp *sock;
     (void)ev;
     while (fa_tcp_accept(l, &sock) == 0) {
-        struct echo_conn *c = malloc(sizeof *c);
-        if (!c || fa_loop_watch_tcp(e->loop, sock, FA_TCP_EV_READABLE, on_conn, c) < 0) {
-            fprintf(stderr, "finack-echo: out of memory: connection reset\n");
-            free(c);
-            fa_tcp_abort(sock, now);
+        struct echo_conn *c = host_watch_accepted(e->h, sock, sizeof *c, on_conn, now);
+        if (!c)
             continue;
-        }
         struct fa_tcp_info i;
         fa_tcp_get_info(sock, &i);
         char a[16];
@@ -221,6 +218,7 @@ int main(int argc, char **argv)
     struct echo e = { 0 };
     int status = 1;
     if (host_start(&h, &o, "finack-echo") == 0) {
+        e.h = &h;
         e.loop = h.loop;
         if (serve(&h, &e, port, tcp, udp) == 0 && host_run(&h, &o, NULL, NULL) == 0)
             status = 0;

@@ -23,6 +23,7 @@
 #include "http.h"
 
 struct httpd {
+    struct host *h;
     struct fa_loop *loop;
     int root;
     fa_time idle_timeout;
@@ -290,14 +291,9 @@ static void on_listener(void *ctx, struct fa_tcp *l, unsigned ev, fa_time now)
     struct fa_tcp *sock;
     (void)ev;
     while (fa_tcp_accept(l, &sock) == 0) {
-        struct hconn *c = malloc(sizeof *c);
-        if (!c || fa_loop_watch_tcp(s->loop, sock, FA_TCP_EV_READABLE, on_conn, c) < 0) {
-            fprintf(stderr, "finack-httpd: out of memory: connection reset\n");
-            free(c);
-            fa_tcp_abort(sock, now);
+        struct hconn *c = host_watch_accepted(s->h, sock, sizeof *c, on_conn, now);
+        if (!c)
             continue;
-        }
-        memset(c, 0, offsetof(struct hconn, req));
         /* Responses end in a partial segment; with keep-alive, Nagle would
          * hold it for the ACK of the previous one (RFC 1122 §4.2.3.4
          * allows turning it off; web servers do). */
@@ -431,6 +427,7 @@ int main(int argc, char **argv)
     static struct host h;
     int status = 1;
     if (host_start(&h, &o, "finack-httpd") == 0) {
+        s.h = &h;
         s.loop = h.loop;
         if (serve(&h, &s, &a) == 0 && host_run(&h, &o, NULL, NULL) == 0)
             status = 0;

@@ -170,6 +170,7 @@ int host_start(struct host *h, struct host_options *o, const char *prog)
 {
     memset(h, 0, sizeof *h);
     h->stat_fd = -1;
+    h->prog = prog;
     h->clock = fa_clock_monotonic();
     if (!o->tap || !o->cfg.addr) {
         fprintf(stderr, "%s: --tap and --addr are required (see --help)\n", prog);
@@ -287,6 +288,19 @@ int host_run(struct host *h, const struct host_options *o,
         return -1;
     }
     return 0;
+}
+
+void *host_watch_accepted(struct host *h, struct fa_tcp *sock, size_t size,
+                          fa_loop_tcp_fn fn, fa_time now)
+{
+    void *state = calloc(1, size);
+    if (!state || fa_loop_watch_tcp(h->loop, sock, FA_TCP_EV_READABLE, fn, state) < 0) {
+        fprintf(stderr, "%s: out of memory: connection reset\n", h->prog);
+        free(state);
+        fa_tcp_abort(sock, now);
+        return NULL;
+    }
+    return state;
 }
 
 void host_print_counters(const struct host *h, FILE *out)

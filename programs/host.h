@@ -33,6 +33,7 @@ struct host {
     struct fa_loop *loop; /* watch sockets here (finack/loop.h) */
     int stat_fd;
     const char *stat_path;
+    const char *prog;
 };
 
 /* Set (by a signal, or by the program) to end host_run(). */
@@ -83,6 +84,12 @@ int host_run(struct host *h, const struct host_options *o,
 /* Connections that still owe or await a segment: not LISTEN, TIME-WAIT,
  * CLOSED, nor (unless fin_wait_2) FIN-WAIT-2. */
 int host_open_connections(const struct host *h, int fin_wait_2);
+/* For a socket just accepted: allocates size bytes of per-connection
+ * state (zeroed) and watches the socket for READABLE with fn and that
+ * state as ctx. Out of memory, it resets the connection, says so and
+ * returns NULL. */
+void *host_watch_accepted(struct host *h, struct fa_tcp *sock, size_t size,
+                          fa_loop_tcp_fn fn, fa_time now);
 void host_print_counters(const struct host *h, FILE *out);
 void host_close(struct host *h);
 
