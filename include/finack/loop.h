@@ -101,7 +101,7 @@ void fa_loop_unwatch_fd(struct fa_loop *loop, int fd);
 
 /* Work of the application's own (timers, retries, fault wrappers' held
  * frames): fn runs every turn. At most FA_LOOP_MAX_TURN_FNS. */
-#define FA_LOOP_MAX_TURN_FNS 4
+#define FA_LOOP_MAX_TURN_FNS 8
 int fa_loop_on_turn(struct fa_loop *loop, fa_loop_turn_fn fn, void *ctx);
 
 /* One turn: reads the frames waiting (up to 64, as one

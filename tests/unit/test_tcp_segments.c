@@ -602,6 +602,42 @@ static void tail_loss_probe_after_two_srtt(void **state)
     assert_true(peer_quiet(&pe));
 }
 
+/* RFC 8985 §6.3 without SACK: in recovery, the fast retransmission is
+ * lost too and no further duplicate comes. It goes again once SRTT plus
+ * the reordering allowance has passed without progress, not after an
+ * RTO; the next wait doubles. */
+static void lost_retransmission_resent_by_reorder_timer(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = peer_connected(&pe);
+    static uint8_t data[6 * 536];
+    peer_run_until(&pe, pe.now + 1 * MS);
+    assert_int_equal(fa_tcp_send(c, data, 536, pe.now), 536);
+    struct fa_tcp_view v = peer_expect(&pe);
+    peer_run_until(&pe, pe.now + 10 * MS);
+    peer_send(&pe, ACK, pe.snd_nxt, v.seq + 536, 65535, NULL, 0); /* SRTT 10 ms */
+    assert_int_equal(fa_tcp_send(c, data, sizeof data, pe.now), (long)sizeof data);
+    uint32_t first = peer_expect(&pe).seq;
+    for (int i = 1; i < 6; i++)
+        peer_expect(&pe);
+    for (int i = 0; i < 3; i++) /* segment 0 lost: three duplicates */
+        peer_send(&pe, ACK, pe.snd_nxt, first, 65535, NULL, 0);
+    assert_int_equal(peer_expect(&pe).seq, first);
+    fa_time rexmit = pe.now;
+    /* The retransmission is lost as well; silence follows. */
+    fa_time wait = 10 * MS + 10 * MS / 4; /* SRTT + SRTT/4 (at least 2 ms) */
+    peer_run_until(&pe, rexmit + wait - 1);
+    assert_true(peer_quiet(&pe));
+    peer_run_until(&pe, rexmit + wait);
+    assert_int_equal(peer_expect(&pe).seq, first);
+    peer_run_until(&pe, rexmit + 3 * wait - 1);
+    assert_true(peer_quiet(&pe));
+    peer_run_until(&pe, rexmit + 3 * wait);
+    assert_int_equal(peer_expect(&pe).seq, first);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_RETRANSMITS), 3);
+}
+
 static void sws_override_timer_fills_a_small_window(void **state) /* L8 */
 {
     (void)state;
@@ -679,6 +715,7 @@ int main(void)
         cmocka_unit_test_teardown(limited_transmit_on_first_two_dupacks, teardown),
         cmocka_unit_test_teardown(early_retransmit_with_few_segments, teardown),
         cmocka_unit_test_teardown(tail_loss_probe_after_two_srtt, teardown),
+        cmocka_unit_test_teardown(lost_retransmission_resent_by_reorder_timer, teardown),
         cmocka_unit_test_teardown(batch_owes_one_ack, teardown),
         cmocka_unit_test_teardown(sws_override_timer_fills_a_small_window, teardown),
     };
