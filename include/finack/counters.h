@@ -80,7 +80,9 @@ extern "C" {
     X(TCP_RST_OUT, event, "TCP resets sent")                                   \
     X(TCP_RST_IN, event, "TCP resets accepted")                                \
     X(TCP_CHALLENGE_ACKS, event, "RFC 5961 challenge ACKs sent")                \
-    X(TCP_CHALLENGE_LIMITED, event, "challenge ACK not sent: rate limit")      \
+    X(TCP_CHALLENGE_LIMITED, event, "challenge ACK not sent: stack-wide budget") \
+    X(TCP_INVALID_LIMITED, event,                                              \
+      "ACK for an invalid segment not sent: per-connection interval")          \
     X(TCP_TIMEOUTS, event, "connections aborted by a retry or idle limit")
 
 enum fa_counter_id {

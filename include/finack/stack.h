@@ -63,8 +63,12 @@ struct fa_config {
     fa_time tcp_keep_idle;      /* SO_KEEPALIVE defaults: 2 h, */
     fa_time tcp_keep_intvl;     /* 75 s, */
     uint8_t tcp_keep_cnt;       /* 9 probes (RFC 1122 §4.2.3.6) */
-    uint32_t tcp_challenge_ack_rate;  /* RFC 5961 §7: per second; 100 */
-    uint32_t tcp_challenge_ack_burst; /* 10 */
+    /* RFC 5961 §7: challenge ACKs per second, stack-wide, on average:
+     * each second's budget is drawn from [rate/2, rate*3/2); 1000. */
+    uint32_t tcp_challenge_ack_rate;
+    /* Per connection, at most one ACK per this interval answers
+     * unacceptable segments and challenges; 500 ms (Linux's default). */
+    fa_time tcp_invalid_ratelimit;
     uint16_t tcp_port_min, tcp_port_max; /* ephemeral range 49152..65535 */
     /* Called on every TCP state change (tracing, demos); may be NULL. */
     void (*tcp_trace)(void *ctx, const struct fa_tcp *sock, int old_state,

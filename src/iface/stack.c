@@ -38,8 +38,8 @@ void fa_config_init(struct fa_config *cfg)
     cfg->tcp_keep_idle = 2 * 3600 * FA_NS_PER_S;
     cfg->tcp_keep_intvl = 75 * FA_NS_PER_S;
     cfg->tcp_keep_cnt = 9;
-    cfg->tcp_challenge_ack_rate = 100;
-    cfg->tcp_challenge_ack_burst = 10;
+    cfg->tcp_challenge_ack_rate = 1000;
+    cfg->tcp_invalid_ratelimit = 500 * FA_NS_PER_MS;
     cfg->udp_max_sockets = 64;
     cfg->udp_rcvbuf = 64 * 1024;
     cfg->tcp_port_min = 49152;

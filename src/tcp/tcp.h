@@ -2,12 +2,16 @@
  * names), the per-stack TCP state, and the calls between the parts:
  *
  *   tcp_in.c     segment arrival, in the RFC's §3.10.7 order
- *   tcp_out.c    building and sending segments, the output decision
+ *   tcp_out.c    building and sending segments, the output decision,
+ *                Limited Transmit (RFC 3042)
  *   tcp_timer.c  the timer heap and each timer's expiry action
  *   tcp_table.c  connection pool, 4-tuple hash, listeners, ports, ISN
  *   tcp_tw.c     compact TIME-WAIT entries
- *   tcp_cc.c     RTT estimation (RFC 6298) and NewReno (RFC 5681/6582)
- *   tcp_buf.c    send/receive rings and out-of-order reassembly
+ *   tcp_cc.c     RTT estimation (RFC 6298), NewReno (RFC 5681/6582) and
+ *                Early Retransmit (RFC 5827)
+ *   tcp_loss.c   lost retransmissions and the tail loss probe (RFC 8985)
+ *   tcp_ratelimit.c  how often invalid segments and challenges are answered
+ *   tcp_buf.c    out-of-order reassembly into the receive ring
  *   tcp_api.c    the socket API of finack/tcp.h
  */
 #ifndef FA_TCP_INTERNAL_H
@@ -53,7 +57,15 @@ enum {
     TF_LISTENER = 1u << 18,  /* on the stack's listener list */
     TF_ACK_QUEUED = 1u << 19,/* on the batch's list of owed ACKs */
     TF_PROBED = 1u << 20,    /* a tail loss probe went since the last ACK */
+    TF_ACK_AT_ONCE = 1u << 21, /* the owed ACK may not wait for a batch's
+                                  end: a duplicate ACK (RFC 5681 §4.2) */
 };
+
+/* A segment's length in sequence space: data, SYN and FIN. */
+static inline uint32_t fa_tcp_seg_len(const struct fa_tcp_view *seg)
+{
+    return seg->data_len + !!(seg->flags & FA_TCP_SYN) + !!(seg->flags & FA_TCP_FIN);
+}
 
 struct fa_tcp_range {
     uint32_t start, end; /* [start, end) in sequence space */
@@ -69,6 +81,7 @@ struct fa_tcp {
     uint8_t state;
     uint8_t snd_wscale, rcv_wscale;
     uint8_t retries, keep_probes, dupacks, ooo_count, persist_shift, loss_shift;
+    uint8_t persist_probes; /* zero-window probes since the peer last ACKed */
     uint32_t flags;
     int err; /* pending -errno */
 
@@ -107,6 +120,7 @@ struct fa_tcp {
     uint16_t backlog, pending; /* listener: limit, half-open + queued */
     struct fa_tcp *accept_head, *accept_tail;
     uint32_t owner;
+    uint32_t invalid_stamp; /* tcp_ratelimit.c: last answer to an invalid segment */
     void *user;
     uint64_t retransmits;
 };
@@ -119,6 +133,7 @@ struct fa_tcp_tw {
     uint32_t snd_nxt, rcv_nxt;
     fa_time expires;
     uint32_t hash_next, prev, next; /* indices; UINT32_MAX = none */
+    uint32_t invalid_stamp;          /* tcp_ratelimit.c */
 };
 
 #define FA_TCP_BATCH_ACKS 64
@@ -141,7 +156,10 @@ struct fa_tcp_stack {
     uint32_t tw_hash_mask, tw_free, tw_oldest, tw_newest, tw_count;
     uint64_t secret[2]; /* SipHash key for ISNs, ports, hashing */
     uint32_t port_counter;
-    struct fa_bucket challenge;
+    /* tcp_ratelimit.c: this second's challenge-ACK budget. */
+    uint64_t challenge_second;
+    uint32_t challenge_left;
+    int challenge_started;
 };
 
 /* Nobody will read or write it again: the application closed it (a
@@ -178,6 +196,9 @@ uint16_t fa_tcp_ephemeral_port(struct fa_stack *s, uint32_t raddr,
                                uint16_t rport);
 /* RFC 6528: ISN = 4 µs clock + SipHash(4-tuple, secret). */
 uint32_t fa_tcp_isn(struct fa_stack *s, const struct fa_tcp *c, fa_time now);
+/* The keyed hash of a 4-tuple, for the connection and TIME-WAIT tables. */
+uint64_t fa_tcp_tuple_hash(const struct fa_stack *s, uint32_t laddr,
+                           uint16_t lport, uint32_t raddr, uint16_t rport);
 uint64_t fa_siphash(const uint64_t key[2], const uint8_t *data, size_t len);
 /* Buffers and initial values for a connection about to send a SYN. */
 int fa_tcp_conn_setup(struct fa_tcp *c, fa_time now);
@@ -220,10 +241,18 @@ static inline uint32_t fa_tcp_rcv_space(const struct fa_tcp *c)
 {
     return c->rcv.size - c->rcv.len;
 }
+/* Receiver SWS avoidance (RFC 9293 §3.8.6.2.2): the right edge moves
+ * only by at least min(buffer / 2, MSS). */
+static inline uint32_t fa_tcp_rcv_sws_step(const struct fa_tcp *c)
+{
+    return c->rcv.size / 2 < c->mss ? c->rcv.size / 2 : c->mss;
+}
 /* How far past snd_nxt the peer's window reaches (from SND.WL2). */
 uint32_t fa_tcp_window_room(const struct fa_tcp *c);
 /* The SWS override: one segment of what the small window allows. */
 void fa_tcp_send_small(struct fa_tcp *c, fa_time now);
+/* Counts one retransmitted segment (per connection and stack). */
+void fa_tcp_count_retransmit(struct fa_tcp *c);
 /* Retransmits from snd_una (RTO or fast retransmit). */
 void fa_tcp_retransmit_first(struct fa_tcp *c, fa_time now);
 /* The tail loss probe: one new segment beyond cwnd, else the last one. */
@@ -260,6 +289,14 @@ void fa_tcp_loss_dupack_in_recovery(struct fa_tcp *c, fa_time now);
 void fa_tcp_loss_arm_probe(struct fa_tcp *c, fa_time now);
 void fa_tcp_loss_timeout(struct fa_tcp *c, fa_time now);
 void fa_tcp_cc_timeout(struct fa_tcp *c);
+
+/* ---- tcp_ratelimit.c ------------------------------------------------ */
+/* 1 if an ACK answering an unacceptable segment may go now; *last is the
+ * connection's (or TIME-WAIT entry's) stamp. */
+int fa_tcp_invalid_allowed(struct fa_stack *s, uint32_t *last, fa_time now);
+/* 1 if a challenge ACK may go now (per connection and stack-wide);
+ * counts it, or counts why not. */
+int fa_tcp_challenge_allowed(struct fa_stack *s, uint32_t *last, fa_time now);
 
 /* ---- tcp_buf.c: receive side ----------------------------------------- */
 /* Places in-window data; returns bytes newly in order (rcv_nxt moved),

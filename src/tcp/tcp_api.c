@@ -161,8 +161,7 @@ long fa_tcp_send(struct fa_tcp *c, const void *data, size_t len, fa_time now)
 static void maybe_window_update(struct fa_tcp *c, fa_time now)
 {
     uint32_t edge = c->rcv_nxt + fa_tcp_rcv_space(c);
-    uint32_t step = c->rcv.size / 2 < c->mss ? c->rcv.size / 2 : c->mss;
-    if (seq_gt(edge, c->rcv_adv) && edge - c->rcv_adv >= step &&
+    if (seq_gt(edge, c->rcv_adv) && edge - c->rcv_adv >= fa_tcp_rcv_sws_step(c) &&
         (c->state == FA_TCP_ESTABLISHED || c->state == FA_TCP_FIN_WAIT_1 ||
          c->state == FA_TCP_FIN_WAIT_2)) {
         c->flags |= TF_ACK_NOW;
@@ -214,8 +213,12 @@ int fa_tcp_shutdown(struct fa_tcp *c, int how, fa_time now)
     if (c->state == FA_TCP_CLOSED || c->state == FA_TCP_LISTEN ||
         c->state == FA_TCP_SYN_SENT)
         return -ENOTCONN;
-    if (how != FA_SHUT_WR)
+    if (how != FA_SHUT_WR) {
+        /* What is queued and what comes later is dropped (tcp_in.c). */
         c->flags |= TF_SHUT_RD;
+        fa_ring_consume(&c->rcv, c->rcv.len);
+        maybe_window_update(c, now);
+    }
     if (how != FA_SHUT_RD)
         shut_write(c, now);
     return 0;
@@ -256,10 +259,27 @@ static void release(struct fa_tcp *c, fa_time now)
     fa_tcp_timer_update(c);
 }
 
+/* RFC 9293 §3.10.5 ABORT: an RST only where the peer may still hold
+ * the connection open; in CLOSING, LAST-ACK and TIME-WAIT "delete the
+ * TCB" and nothing more — an RST there could kill the peer's own
+ * TIME-WAIT. */
+static int rst_on_abort(const struct fa_tcp *c)
+{
+    switch (c->state) {
+    case FA_TCP_SYN_RECEIVED:
+    case FA_TCP_ESTABLISHED:
+    case FA_TCP_FIN_WAIT_1:
+    case FA_TCP_FIN_WAIT_2:
+    case FA_TCP_CLOSE_WAIT:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 static int abort_conn(struct fa_tcp *c, fa_time now)
 {
-    if (c->state != FA_TCP_CLOSED && c->state != FA_TCP_SYN_SENT &&
-        c->state != FA_TCP_LISTEN)
+    if (rst_on_abort(c))
         fa_tcp_send_rst(c, now);
     c->flags &= ~TF_HANDLE;
     if (c->state == FA_TCP_LISTEN)

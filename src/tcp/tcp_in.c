@@ -5,6 +5,7 @@
  *   listen_input        §3.10.7.2 LISTEN
  *   syn_sent_input      §3.10.7.3 SYN-SENT
  *   sync_input          §3.10.7.4 all other states, steps one to eight:
+ *     crossed_synack    simultaneous open: the peer's SYN-ACK
  *     check_sequence    first: acceptability, trimming to the window
  *     check_rst         second: RST, with RFC 5961 §3.2
  *     check_syn         fourth: SYN, with RFC 5961 §4
@@ -14,26 +15,30 @@
  *
  * (Step three, security, does not apply; step six, URG, is ignored: the
  * urgent pointer is not supported, RFC 6093 advises against its use.)
- * Functions that may free the connection return 1 when they did. */
+ * RST and SYN are judged on the segment as it arrived, not as trimmed
+ * (RFC 5961 §3.2, §4). Functions that may free the connection return 1
+ * when they did. */
 #include <errno.h>
 
 #include "tcp.h"
 
-static uint32_t seg_len(const struct fa_tcp_view *seg)
-{
-    return seg->data_len + !!(seg->flags & FA_TCP_SYN) + !!(seg->flags & FA_TCP_FIN);
-}
-
+/* RFC 5961 §7: challenge ACKs are rate-limited (tcp_ratelimit.c). */
 static void challenge_ack(struct fa_tcp *c, fa_time now)
 {
-    struct fa_stack *s = c->stack;
-    /* RFC 5961 §7: challenge ACKs are rate-limited. */
-    if (!fa_bucket_take(&s->tcp->challenge, s->cfg.tcp_challenge_ack_rate,
-                        s->cfg.tcp_challenge_ack_burst, now)) {
-        fa_count(s, FA_CNT_TCP_CHALLENGE_LIMITED);
+    if (fa_tcp_challenge_allowed(c->stack, &c->invalid_stamp, now))
+        fa_tcp_send_ack(c, now);
+}
+
+/* RFC 9293 §3.10.7.4 "first": an unacceptable segment is answered with
+ * an ACK. A bare one only once per interval: two ends that each find the
+ * other's ACKs unacceptable would otherwise answer each other forever
+ * (segments with data or FIN cannot loop: nobody answers with those). */
+static void unacceptable_ack(struct fa_tcp *c, const struct fa_tcp_view *seg,
+                             fa_time now)
+{
+    if (fa_tcp_seg_len(seg) == 0 &&
+        !fa_tcp_invalid_allowed(c->stack, &c->invalid_stamp, now))
         return;
-    }
-    fa_count(s, FA_CNT_TCP_CHALLENGE_ACKS);
     fa_tcp_send_ack(c, now);
 }
 
@@ -78,8 +83,21 @@ static void inherit_options(struct fa_tcp *c, const struct fa_tcp *l)
     c->flags |= l->flags & (TF_NODELAY | TF_KEEPALIVE);
 }
 
+/* A connection replacing a TIME-WAIT entry starts above its sequence
+ * space (RFC 1122 §4.2.2.13), as Linux does: old duplicates of the old
+ * connection can then never look like new data. */
+static void isn_above(struct fa_tcp *c, uint32_t floor)
+{
+    if (seq_gt(c->iss, floor))
+        return;
+    c->iss = floor + 65536;
+    c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+}
+
+/* floor: the old SND.NXT of a TIME-WAIT entry this SYN reopens, or NULL. */
 static void listen_input(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
-                         const struct fa_tcp_view *seg, fa_time now)
+                         const struct fa_tcp_view *seg, const uint32_t *floor,
+                         fa_time now)
 {
     struct fa_stack *s = l->stack;
     if (seg->flags & FA_TCP_RST) { /* first: an RST is ignored */
@@ -116,6 +134,8 @@ static void listen_input(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
         fa_tcp_free(c);
         return;
     }
+    if (floor)
+        isn_above(c, *floor);
     c->parent = l;
     l->pending++;
     /* "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ ... ISS should be
@@ -143,14 +163,22 @@ static void rtt_on_ack(struct fa_tcp *c, uint32_t ack, fa_time now)
     }
 }
 
+/* RFC 6298 §5.7: after a SYN (or SYN-ACK) timed out, data starts with
+ * an RTO of at least 3 s, unless an RTT was measured. */
+#define RTO_AFTER_SYN_TIMEOUT (3 * FA_NS_PER_S)
+
+/* unscaled: the segment carried SYN, whose window is never scaled (RFC
+ * 7323 §2.2). */
 static void established(struct fa_tcp *c, const struct fa_tcp_view *seg,
-                        fa_time now)
+                        int unscaled, fa_time now)
 {
-    c->snd_wnd = (uint32_t)seg->wnd << ((seg->flags & FA_TCP_SYN) ? 0 : c->snd_wscale);
+    c->snd_wnd = (uint32_t)seg->wnd << (unscaled ? 0 : c->snd_wscale);
     c->max_snd_wnd = c->snd_wnd > c->max_snd_wnd ? c->snd_wnd : c->max_snd_wnd;
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = seg->ack;
     rtt_on_ack(c, seg->ack, now);
+    if (c->retransmits && !c->srtt && c->rto < RTO_AFTER_SYN_TIMEOUT)
+        c->rto = RTO_AFTER_SYN_TIMEOUT;
     c->retries = 0;
     c->t_rexmit = FA_TIME_NEVER;
     fa_tcp_set_state(c, FA_TCP_ESTABLISHED, now);
@@ -194,7 +222,7 @@ static void syn_sent_input(struct fa_tcp *c, const struct fa_tcp_view *seg,
         /* "If SND.UNA > ISS (our SYN has been ACKed), change the
          * connection state to ESTABLISHED, form an ACK segment
          * <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and send it." (L1) */
-        established(c, seg, now);
+        established(c, seg, 1, now);
         c->flags |= TF_ACK_NOW;
         fa_tcp_output(c, now);
         return;
@@ -210,22 +238,27 @@ static void syn_sent_input(struct fa_tcp *c, const struct fa_tcp_view *seg,
 
 /* ---- §3.10.7.4 other states ------------------------------------------ */
 
-/* first: is the segment acceptable? Trims it to the window. Returns 0 to
- * go on, 1 to stop (handled or dropped). */
-static int check_sequence(struct fa_tcp *c, struct fa_tcp_view *seg,
-                          fa_time now)
+/* Simultaneous open (RFC 9293 §3.5 figure 8): in SYN-RECEIVED the peer's
+ * SYN-ACK repeats the SYN we have; what is new is its ACK of ours. Drop
+ * the SYN and go on, as if it were the ACK alone. */
+static void crossed_synack(struct fa_tcp *c, struct fa_tcp_view *seg)
 {
     if (c->state == FA_TCP_SYN_RECEIVED && (seg->flags & FA_TCP_SYN) &&
         (seg->flags & FA_TCP_ACK) && seg->seq == c->irs &&
         seq_lt(c->snd_una, seg->ack) && seq_le(seg->ack, c->snd_max)) {
-        /* Simultaneous open (RFC 9293 §3.5 figure 8): the peer's SYN-ACK
-         * repeats the SYN we have; what is new is its ACK of ours. Trim
-         * the SYN and go on, as if it were the ACK alone. */
         seg->flags &= (uint8_t)~FA_TCP_SYN;
         seg->seq++;
     }
+}
+
+/* first: is the segment acceptable? Trims it to the window. Returns 0 to
+ * go on, 1 to stop (handled or dropped). The window is the space the
+ * receive buffer has, never less than what was advertised. */
+static int check_sequence(struct fa_tcp *c, struct fa_tcp_view *seg,
+                          fa_time now)
+{
     uint32_t wnd = fa_tcp_rcv_space(c);
-    uint32_t len = seg_len(seg);
+    uint32_t len = fa_tcp_seg_len(seg);
     uint32_t seq = seg->seq;
     int in_wnd_start = seq_ge(seq, c->rcv_nxt) && seq_lt(seq, c->rcv_nxt + wnd);
     int in_wnd_end = seq_ge(seq + len - 1, c->rcv_nxt) &&
@@ -235,9 +268,13 @@ static int check_sequence(struct fa_tcp *c, struct fa_tcp_view *seg,
                       : wnd > 0 && (in_wnd_start || in_wnd_end);
     if (!ok && wnd == 0 && seq == c->rcv_nxt) {
         /* "special allowance should be made to accept valid ACKs, URGs,
-         * and RSTs": keep the control part, drop the text and FIN. */
+         * and RSTs": keep the control part. The text and FIN cannot be
+         * taken; like any unacceptable segment they are answered with an
+         * ACK, which is what a zero-window probe asks for (§3.8.6.1). */
+        fa_count(c->stack, FA_CNT_TCP_UNACCEPTABLE);
         seg->data_len = 0;
         seg->flags &= (uint8_t)~FA_TCP_FIN;
+        c->flags |= TF_ACK_NOW;
         return 0;
     }
     if (!ok) {
@@ -253,7 +290,7 @@ static int check_sequence(struct fa_tcp *c, struct fa_tcp_view *seg,
         }
         if (c->state == FA_TCP_TIME_WAIT && (seg->flags & FA_TCP_FIN))
             c->t_close = now + 2 * c->stack->cfg.tcp_msl; /* L14 restart */
-        fa_tcp_send_ack(c, now);
+        unacceptable_ack(c, seg, now);
         return 1;
     }
     /* Trim what lies before RCV.NXT (a retransmission overlapping what
@@ -275,6 +312,7 @@ static int check_sequence(struct fa_tcp *c, struct fa_tcp_view *seg,
     if (seg->data_len > room) {
         seg->data_len = room;
         seg->flags &= (uint8_t)~FA_TCP_FIN; /* the FIN lies beyond too */
+        c->flags |= TF_ACK_NOW;             /* say where the window ends */
     }
     return 0;
 }
@@ -369,9 +407,10 @@ static void ack_advances(struct fa_tcp *c, uint32_t ack, fa_time now)
     fa_tcp_loss_arm_probe(c, now);
 }
 
-/* fifth: the ACK field. Returns 1 when processing stops here. */
+/* fifth: the ACK field. unscaled: the segment arrived with SYN. Returns
+ * 1 when processing stops here. */
 static int check_ack(struct fa_tcp *c, const struct fa_tcp_view *seg,
-                     fa_time now)
+                     int unscaled, fa_time now)
 {
     struct fa_stack *s = c->stack;
     if (!(seg->flags & FA_TCP_ACK)) {
@@ -384,21 +423,23 @@ static int check_ack(struct fa_tcp *c, const struct fa_tcp_view *seg,
             fa_tcp_reset_for(s, c->laddr, c->raddr, seg, now);
             return 1;
         }
-        established(c, seg, now); /* L2, L5 */
+        established(c, seg, unscaled, now); /* L2, L5 */
         if ((c->flags & TF_PASSIVE) && c->parent)
             queue_for_accept(c);
     }
     /* RFC 5961 §5.2: acceptable only within [SND.UNA - MAX.SND.WND,
      * SND.NXT]; RFC 9293: an ACK of data not yet sent is answered with an
-     * ACK and dropped. (SND.NXT here is snd_max: after a go-back the
-     * peer may rightly acknowledge beyond snd_nxt.) */
+     * ACK and dropped — a challenge ACK, rate-limited as such. (SND.NXT
+     * here is snd_max: after a go-back the peer may rightly acknowledge
+     * beyond snd_nxt.) */
     if (seq_gt(seg->ack, c->snd_max) ||
         seq_lt(seg->ack, c->snd_una - c->max_snd_wnd)) {
         fa_count(s, FA_CNT_TCP_BAD_ACK);
-        fa_tcp_send_ack(c, now);
+        challenge_ack(c, now);
         return 1;
     }
-    uint32_t wnd = (uint32_t)seg->wnd << c->snd_wscale;
+    c->persist_probes = 0; /* the peer answers: zero-window probing goes on */
+    uint32_t wnd = (uint32_t)seg->wnd << (unscaled ? 0 : c->snd_wscale);
     if (seq_gt(seg->ack, c->snd_una)) {
         ack_advances(c, seg->ack, now);
     } else if (seg->ack == c->snd_una && seg->data_len == 0 &&
@@ -473,7 +514,7 @@ static int process_text(struct fa_tcp *c, const struct fa_tcp_view *seg,
         fa_count(c->stack, FA_CNT_TCP_STRAY); /* after the peer's FIN */
         return 0;
     }
-    if (fa_tcp_orphan(c) || (c->flags & TF_SHUT_RD)) {
+    if (fa_tcp_orphan(c)) {
         /* Nobody will ever read it: the application closed. Like Linux
          * (and RFC 9293 §3.10.4's spirit), reset, so the writer learns
          * (L20: its next send fails with EPIPE). */
@@ -483,15 +524,22 @@ static int process_text(struct fa_tcp *c, const struct fa_tcp_view *seg,
     }
     uint32_t before = c->rcv_nxt;
     long gained = fa_tcp_rcv_data(c, seg->seq, seg->data, seg->data_len);
-    if (gained > 0)
+    if (gained > 0 && (c->flags & TF_SHUT_RD)) {
+        /* After shutdown(SHUT_RD) the application reads no more: data is
+         * acknowledged and dropped, as BSD does, so the window stays open
+         * and the writer is not reset (finack/tcp.h, fa_tcp_shutdown). */
+        fa_ring_consume(&c->rcv, c->rcv.len);
+    } else if (gained > 0) {
         fa_tcp_notify(c); /* readable */
+    }
     if (gained < 0) {
         fa_count(c->stack, FA_CNT_TCP_OOO_FULL);
-        c->flags |= TF_ACK_NOW;
+        c->flags |= TF_ACK_NOW | TF_ACK_AT_ONCE;
     } else if (seg->seq != before || c->ooo_count || (uint32_t)gained > seg->data_len) {
         /* RFC 5681 §4.2: ACK at once an out-of-order segment (a duplicate
-         * ACK) and one that fills a hole. */
-        c->flags |= TF_ACK_NOW;
+         * ACK), one that arrives while a hole is open and one that fills
+         * a hole — each its own ACK, even inside a batch. */
+        c->flags |= TF_ACK_NOW | TF_ACK_AT_ONCE;
     } else if (c->flags & TF_ACK_DELAYED) {
         c->flags |= TF_ACK_NOW; /* RFC 9293 §3.8.6.3: every second segment */
     } else {
@@ -537,13 +585,26 @@ static int process_fin(struct fa_tcp *c, const struct fa_tcp_view *seg,
     return 0;
 }
 
-static void sync_input(struct fa_tcp *c, struct fa_tcp_view *seg, fa_time now)
+/* An acceptable segment shows the peer alive (RFC 1122 §4.2.3.6): the
+ * keepalive idle time starts over. Junk that fails the first check
+ * proves nothing. */
+static void peer_alive(struct fa_tcp *c, fa_time now)
 {
     c->last_rcv = now;
     c->keep_probes = 0;
     fa_tcp_arm_keepalive(c, now);
-    if (check_sequence(c, seg, now) || check_rst(c, seg, now) ||
-        check_syn(c, seg, now) || check_ack(c, seg, now))
+}
+
+static void sync_input(struct fa_tcp *c, struct fa_tcp_view *seg, fa_time now)
+{
+    int unscaled = (seg->flags & FA_TCP_SYN) != 0;
+    crossed_synack(c, seg);
+    const struct fa_tcp_view arrived = *seg; /* before trimming */
+    if (check_sequence(c, seg, now))
+        return;
+    peer_alive(c, now);
+    if (check_rst(c, &arrived, now) || check_syn(c, &arrived, now) ||
+        check_ack(c, seg, unscaled, now))
         return;
     if (c->state == FA_TCP_CLOSING && our_fin_acked(c)) {
         enter_time_wait(c, now); /* L13 */
@@ -584,17 +645,20 @@ void fa_tcp_input(struct fa_stack *s, const struct fa_rx_ctx *rx, fa_time now)
     struct fa_tcp *l = fa_tcp_find_listener(s, laddr, seg.dport);
     if (tw) {
         /* RFC 9293 §3.10.7.4 / RFC 1122 §4.2.2.13: a new SYN above the
-         * old sequence space may reopen a TIME-WAIT connection. */
+         * old sequence space may reopen a TIME-WAIT connection; the new
+         * one starts above the old one's sequence space too. */
         if (l && (seg.flags & FA_TCP_SYN) && !(seg.flags & FA_TCP_ACK) &&
             seq_gt(seg.seq, tw->rcv_nxt)) {
+            uint32_t floor = tw->snd_nxt;
             fa_tcp_tw_remove(s, tw);
+            listen_input(l, laddr, raddr, &seg, &floor, now);
         } else {
             fa_tcp_tw_input(s, tw, &seg, now);
-            return;
         }
+        return;
     }
     if (l)
-        listen_input(l, laddr, raddr, &seg, now);
+        listen_input(l, laddr, raddr, &seg, NULL, now);
     else
         closed_input(s, laddr, raddr, &seg, now);
 }

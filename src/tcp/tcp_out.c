@@ -15,19 +15,25 @@ static uint16_t syn_mss(const struct fa_tcp *c)
 uint16_t fa_tcp_window_field(struct fa_tcp *c)
 {
     uint32_t space = fa_tcp_rcv_space(c);
-    uint32_t edge = c->rcv_nxt + space;
+    uint32_t edge = c->rcv_nxt + space; /* what the buffer can take */
     uint32_t held = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
     /* RFC 9293 §3.8.6.2.2: move the right edge only by at least
      * min(buffer / 2, MSS); never move it left (§3.8.6). */
-    uint32_t step = c->rcv.size / 2 < c->mss ? c->rcv.size / 2 : c->mss;
-    uint32_t wnd = seq_gt(edge, c->rcv_adv) && edge - c->rcv_adv >= step
+    uint32_t wnd = seq_gt(edge, c->rcv_adv) && edge - c->rcv_adv >= fa_tcp_rcv_sws_step(c)
                        ? space : held;
-    uint32_t field = wnd >> c->rcv_wscale;
-    if (held && (field << c->rcv_wscale) < held)
-        field++; /* round up rather than shrink the offered edge */
+    /* Never offer space the buffer lacks: a right edge beyond it invites
+     * bytes we would have to drop. The scaled field may not express the
+     * held edge exactly; round up only where the buffer has the room,
+     * else down — the edge then looks less than a scale unit shorter, and
+     * what the peer sends up to the old edge is still taken (check_sequence
+     * accepts the buffer's whole space). */
+    uint32_t ws = c->rcv_wscale;
+    uint32_t field = wnd >> ws;
+    if ((field << ws) < wnd && ((field + 1) << ws) <= space)
+        field++;
     if (field > 65535)
         field = 65535;
-    uint32_t adv = c->rcv_nxt + (field << c->rcv_wscale);
+    uint32_t adv = c->rcv_nxt + (field << ws);
     if (seq_gt(adv, c->rcv_adv))
         c->rcv_adv = adv;
     return (uint16_t)field;
@@ -64,21 +70,34 @@ static void send_segment(struct fa_tcp *c, uint32_t seq, uint8_t flags,
     fa_tcp_hdr_checksum(seg, hlen + len, c->laddr, c->raddr);
     fa_count(s, FA_CNT_TCP_SEGS_OUT);
     if (flags & FA_TCP_ACK) {
-        c->flags &= ~(TF_ACK_NOW | TF_ACK_DELAYED);
+        c->flags &= ~(TF_ACK_NOW | TF_ACK_DELAYED | TF_ACK_AT_ONCE);
         c->t_delack = FA_TIME_NEVER;
     }
     fa_ip_send(s, c->raddr, FA_IPPROTO_TCP, hlen + len, now);
 }
 
+void fa_tcp_count_retransmit(struct fa_tcp *c)
+{
+    c->retransmits++;
+    fa_count(c->stack, FA_CNT_TCP_RETRANSMITS);
+}
+
 void fa_tcp_send_syn(struct fa_tcp *c, fa_time now)
 {
+    /* Our SYN went before (a timeout, the peer's SYN again, or a crossed
+     * SYN answered with a SYN-ACK): this one is a retransmission, and its
+     * ACK no RTT sample (Karn). */
+    int again = c->snd_max != c->iss;
     uint8_t flags = FA_TCP_SYN;
     if (c->state == FA_TCP_SYN_RECEIVED)
         flags |= FA_TCP_ACK;
     send_segment(c, c->iss, flags, 0, 0, now);
     c->snd_nxt = c->iss + 1;
     c->snd_max = seq_max(c->snd_max, c->snd_nxt);
-    if (c->retries == 0 && c->rtt_start == 0) {
+    if (again) {
+        fa_tcp_count_retransmit(c);
+        c->rtt_start = 0;
+    } else {
         c->rtt_start = now;
         c->rtt_seq = c->iss;
     }
@@ -135,10 +154,9 @@ void fa_tcp_reset_for(struct fa_stack *s, uint32_t laddr, uint32_t raddr,
         fa_tcp_send_bare(s, laddr, seg->dport, raddr, seg->sport, seg->ack, 0,
                          FA_TCP_RST, 0, now);
     } else {
-        uint32_t len = seg->data_len + !!(seg->flags & FA_TCP_SYN) +
-                       !!(seg->flags & FA_TCP_FIN);
         fa_tcp_send_bare(s, laddr, seg->dport, raddr, seg->sport, 0,
-                         seg->seq + len, FA_TCP_RST | FA_TCP_ACK, 0, now);
+                         seg->seq + fa_tcp_seg_len(seg), FA_TCP_RST | FA_TCP_ACK,
+                         0, now);
     }
 }
 
@@ -223,8 +241,7 @@ static uint32_t output_one(struct fa_tcp *c, fa_time now, int force)
         flags |= FA_TCP_PSH;
     send_segment(c, c->snd_nxt, flags, c->snd_nxt - c->snd_una, len, now);
     if (resend) {
-        c->retransmits++;
-        fa_count(c->stack, FA_CNT_TCP_RETRANSMITS);
+        fa_tcp_count_retransmit(c);
     } else if (c->rtt_start == 0 && len) {
         c->rtt_start = now; /* time new data only (Karn) */
         c->rtt_seq = c->snd_nxt;
@@ -267,11 +284,12 @@ void fa_tcp_output(struct fa_tcp *c, fa_time now)
 }
 
 /* In a batch, a pure ACK waits for the batch's end: one ACK then covers
- * every segment the batch brought (the frames arrived together). */
+ * every segment the batch brought (the frames arrived together) — but
+ * not a duplicate ACK, which must go per segment (RFC 5681 §4.2). */
 static int owe_in_batch(struct fa_tcp *c)
 {
     struct fa_tcp_stack *t = c->stack->tcp;
-    if (!t->batching)
+    if (!t->batching || (c->flags & TF_ACK_AT_ONCE))
         return 0;
     if (c->flags & TF_ACK_QUEUED)
         return 1;
@@ -330,9 +348,8 @@ void fa_tcp_retransmit_first(struct fa_tcp *c, fa_time now)
     if (len == 0 && !(flags & FA_TCP_FIN))
         return;
     send_segment(c, c->snd_una, flags, 0, len, now);
-    c->retransmits++;
+    fa_tcp_count_retransmit(c);
     c->rtt_start = 0;
-    fa_count(c->stack, FA_CNT_TCP_RETRANSMITS);
     fa_tcp_arm_rexmit(c, now);
 }
 
@@ -353,7 +370,6 @@ void fa_tcp_send_probe(struct fa_tcp *c, fa_time now)
     uint32_t len = data < c->mss ? data : c->mss;
     uint8_t flags = FA_TCP_ACK | (fin ? FA_TCP_FIN : 0) | (len ? FA_TCP_PSH : 0);
     send_segment(c, c->snd_una + data - len, flags, data - len, len, now);
-    c->retransmits++;
+    fa_tcp_count_retransmit(c);
     c->rtt_start = 0; /* Karn */
-    fa_count(c->stack, FA_CNT_TCP_RETRANSMITS);
 }

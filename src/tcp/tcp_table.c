@@ -49,7 +49,7 @@ uint64_t fa_siphash(const uint64_t key[2], const uint8_t *data, size_t len)
     return v0 ^ v1 ^ v2 ^ v3;
 }
 
-static uint64_t tuple_hash(const struct fa_stack *s, uint32_t laddr,
+uint64_t fa_tcp_tuple_hash(const struct fa_stack *s, uint32_t laddr,
                            uint16_t lport, uint32_t raddr, uint16_t rport)
 {
     uint8_t t[12];
@@ -98,8 +98,6 @@ int fa_tcp_stack_init(struct fa_stack *s)
     t->secret[0] = cfg->rng.next(cfg->rng.ctx);
     t->secret[1] = cfg->rng.next(cfg->rng.ctx);
     t->port_counter = (uint32_t)cfg->rng.next(cfg->rng.ctx);
-    fa_bucket_init(&t->challenge, cfg->tcp_challenge_ack_rate,
-                   cfg->tcp_challenge_ack_burst, 0);
     return 0;
 }
 
@@ -179,7 +177,7 @@ void fa_tcp_free(struct fa_tcp *c)
 void fa_tcp_hash_insert(struct fa_tcp *c)
 {
     struct fa_tcp_stack *t = c->stack->tcp;
-    uint32_t b = (uint32_t)tuple_hash(c->stack, c->laddr, c->lport, c->raddr,
+    uint32_t b = (uint32_t)fa_tcp_tuple_hash(c->stack, c->laddr, c->lport, c->raddr,
                                       c->rport) & t->hash_mask;
     c->hash_next = t->hash[b];
     t->hash[b] = c;
@@ -188,7 +186,7 @@ void fa_tcp_hash_insert(struct fa_tcp *c)
 void fa_tcp_hash_remove(struct fa_tcp *c)
 {
     struct fa_tcp_stack *t = c->stack->tcp;
-    uint32_t b = (uint32_t)tuple_hash(c->stack, c->laddr, c->lport, c->raddr,
+    uint32_t b = (uint32_t)fa_tcp_tuple_hash(c->stack, c->laddr, c->lport, c->raddr,
                                       c->rport) & t->hash_mask;
     struct fa_tcp **pp = &t->hash[b];
     while (*pp && *pp != c)
@@ -202,7 +200,7 @@ struct fa_tcp *fa_tcp_lookup(struct fa_stack *s, uint32_t laddr, uint16_t lport,
                              uint32_t raddr, uint16_t rport)
 {
     struct fa_tcp_stack *t = s->tcp;
-    uint32_t b = (uint32_t)tuple_hash(s, laddr, lport, raddr, rport) & t->hash_mask;
+    uint32_t b = (uint32_t)fa_tcp_tuple_hash(s, laddr, lport, raddr, rport) & t->hash_mask;
     for (struct fa_tcp *c = t->hash[b]; c; c = c->hash_next)
         if (c->lport == lport && c->rport == rport && c->raddr == raddr &&
             c->laddr == laddr)

@@ -105,6 +105,13 @@ void fa_tcp_arm_keepalive(struct fa_tcp *c, fa_time now)
                    : FA_TIME_NEVER;
 }
 
+/* In a synchronized state, the peer's window ends at or before SND.UNA. */
+static int window_closed(const struct fa_tcp *c)
+{
+    return c->state != FA_TCP_SYN_SENT && c->state != FA_TCP_SYN_RECEIVED &&
+           !seq_gt(c->snd_wl2 + c->snd_wnd, c->snd_una);
+}
+
 static uint8_t retry_limit(const struct fa_tcp *c)
 {
     const struct fa_config *cfg = &c->stack->cfg;
@@ -122,6 +129,14 @@ static int on_rexmit(struct fa_tcp *c, fa_time now)
 {
     struct fa_stack *s = c->stack;
     c->t_rexmit = FA_TIME_NEVER;
+    if (window_closed(c)) {
+        /* The peer closed its window on data we had sent (it took part,
+         * or shrank the window): no loss, and no retry to count. Go back
+         * and probe the window (on_persist) for as long as it answers. */
+        c->snd_nxt = c->snd_una;
+        fa_tcp_output(c, now);
+        return 0;
+    }
     if (++c->retries > retry_limit(c)) {
         fa_count(s, FA_CNT_TCP_TIMEOUTS);
         /* RFC 9293 §3.8.3 R2: give up. A half-open passive entry just
@@ -133,8 +148,6 @@ static int on_rexmit(struct fa_tcp *c, fa_time now)
     c->rto = c->rto * 2 < s->cfg.tcp_rto_max ? c->rto * 2 : s->cfg.tcp_rto_max;
     c->rtt_start = 0; /* Karn: no sample from a retransmitted segment */
     if (c->state == FA_TCP_SYN_SENT || c->state == FA_TCP_SYN_RECEIVED) {
-        fa_count(s, FA_CNT_TCP_RETRANSMITS);
-        c->retransmits++;
         fa_tcp_send_syn(c, now);
         return 0;
     }
@@ -147,18 +160,27 @@ static int on_rexmit(struct fa_tcp *c, fa_time now)
 }
 
 /* RFC 9293 §3.8.6.1: probe a zero window with a segment the receiver
- * must answer with its window; backs off, never gives up while answered
- * (RFC 1122 §4.2.2.17). The probe is SEQ = SND.UNA - 1, outside the
- * window, so it never sends a byte the window does not allow. */
-static void on_persist(struct fa_tcp *c, fa_time now)
+ * must answer with its window; backs off, and never gives up while
+ * answered (RFC 1122 §4.2.2.17): only tcp_data_retries probes in a row
+ * with no ACK at all end the connection (check_ack resets the count, as
+ * Linux's probes_out). The probe is SEQ = SND.UNA - 1, outside the
+ * window, so it never sends a byte the window does not allow. Returns 1
+ * if the connection was aborted. */
+static int on_persist(struct fa_tcp *c, fa_time now)
 {
     const struct fa_config *cfg = &c->stack->cfg;
     c->t_persist = FA_TIME_NEVER;
     if (fa_tcp_window_room(c) > 0) {
         /* A small window SWS avoidance would wait on: send into it. */
         fa_tcp_send_small(c, now);
-        return;
+        return 0;
     }
+    if (c->persist_probes >= cfg->tcp_data_retries) {
+        fa_count(c->stack, FA_CNT_TCP_TIMEOUTS);
+        fa_tcp_terminate(c, -ETIMEDOUT, now);
+        return 1;
+    }
+    c->persist_probes++;
     fa_tcp_send_bare(c->stack, c->laddr, c->lport, c->raddr, c->rport,
                      c->snd_una - 1, c->rcv_nxt, FA_TCP_ACK,
                      fa_tcp_window_field(c), now);
@@ -166,6 +188,7 @@ static void on_persist(struct fa_tcp *c, fa_time now)
         c->persist_shift++;
     fa_time wait = c->rto << c->persist_shift;
     c->t_persist = now + (wait < cfg->tcp_rto_max ? wait : cfg->tcp_rto_max);
+    return 0;
 }
 
 /* RFC 1122 §4.2.3.6: after idle, probe (SEQ = SND.NXT - 1, SND.NXT being
@@ -221,8 +244,8 @@ static void run_due(struct fa_tcp *c, fa_time now)
         c->t_loss = FA_TIME_NEVER;
         fa_tcp_loss_timeout(c, now);
     }
-    if (c->t_persist <= now)
-        on_persist(c, now);
+    if (c->t_persist <= now && on_persist(c, now))
+        return;
     if (c->t_keep <= now && on_keepalive(c, now))
         return;
     if (c->t_close <= now && on_close_timer(c, now))

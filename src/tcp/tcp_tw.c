@@ -1,9 +1,9 @@
 /* tcp_tw.c — TIME-WAIT in compact form (RFC 9293 §3.6.1): once nobody
  * holds a handle, a connection in TIME-WAIT keeps only its 4-tuple, the
- * sequence numbers needed to re-ACK a retransmitted FIN, and its expiry:
- * 48 bytes instead of a 424-byte control block and its buffers. Entries all last
- * 2 x MSL, so they expire in the order they were made (or last
- * restarted): a FIFO list, no scan. When the table is full the oldest
+ * sequence numbers needed to re-ACK a retransmitted FIN, its rate-limit
+ * stamp and its expiry: 48 bytes instead of a control block (struct
+ * fa_tcp) and its buffers. Entries all last 2 x MSL, so they expire in
+ * the order they were made (or last restarted): a FIFO list, no scan. When the table is full the oldest
  * entry makes room (counted as a timeout). */
 #include "tcp.h"
 
@@ -12,12 +12,8 @@
 static uint32_t tw_bucket(struct fa_stack *s, uint32_t laddr, uint16_t lport,
                           uint32_t raddr, uint16_t rport)
 {
-    uint8_t t[12];
-    fa_put32(t, laddr);
-    fa_put32(t + 4, raddr);
-    fa_put16(t + 8, lport);
-    fa_put16(t + 10, rport);
-    return (uint32_t)fa_siphash(s->tcp->secret, t, sizeof t) & s->tcp->tw_hash_mask;
+    return (uint32_t)fa_tcp_tuple_hash(s, laddr, lport, raddr, rport) &
+           s->tcp->tw_hash_mask;
 }
 
 static void fifo_unlink(struct fa_tcp_stack *t, uint32_t i)
@@ -91,13 +87,25 @@ struct fa_tcp_tw *fa_tcp_tw_lookup(struct fa_stack *s, uint32_t laddr,
     return NULL;
 }
 
+static void tw_ack(struct fa_stack *s, const struct fa_tcp_tw *tw, fa_time now)
+{
+    fa_tcp_send_bare(s, tw->laddr, tw->lport, tw->raddr, tw->rport, tw->snd_nxt,
+                     tw->rcv_nxt, FA_TCP_ACK, 0, now);
+}
+
+/* RFC 9293 §3.10.7.4 in TIME-WAIT, with a receive window of zero: only
+ * RCV.NXT itself is in the window. Only what needs an answer gets one:
+ * an acceptable bare ACK is dropped silently, as Linux does — answering
+ * it would let two TIME-WAITs (a simultaneous close) ACK each other's
+ * ACKs for 2 MSL. */
 void fa_tcp_tw_input(struct fa_stack *s, struct fa_tcp_tw *tw,
                      const struct fa_tcp_view *seg, fa_time now)
 {
     struct fa_tcp_stack *t = s->tcp;
     if (seg->flags & FA_TCP_RST) {
-        /* RFC 5961 §3.2 applied to TIME-WAIT (RFC 9293 §3.10.7.4): an
-         * exact RST ends it; a nearby one gets a challenge ACK. */
+        /* RFC 5961 §3.2: an RST exactly at RCV.NXT ends it. With a zero
+         * window no other sequence number is in the window, so there is
+         * nothing to challenge: any other RST is dropped. */
         if (seg->seq == tw->rcv_nxt) {
             fa_count(s, FA_CNT_TCP_RST_IN);
             fa_tcp_tw_remove(s, tw);
@@ -106,25 +114,30 @@ void fa_tcp_tw_input(struct fa_stack *s, struct fa_tcp_tw *tw,
         fa_count(s, FA_CNT_TCP_STRAY);
         return;
     }
-    if ((seg->flags & FA_TCP_SYN) &&
-        !fa_bucket_take(&t->challenge, s->cfg.tcp_challenge_ack_rate,
-                        s->cfg.tcp_challenge_ack_burst, now)) {
-        fa_count(s, FA_CNT_TCP_CHALLENGE_LIMITED);
+    if (seg->flags & FA_TCP_SYN) {
+        /* RFC 5961 §4 (a SYN that may reopen the 4-tuple never gets here:
+         * fa_tcp_input takes it): a challenge ACK. */
+        if (fa_tcp_challenge_allowed(s, &tw->invalid_stamp, now))
+            tw_ack(s, tw, now);
         return;
     }
-    if (seg->flags & FA_TCP_SYN)
-        fa_count(s, FA_CNT_TCP_CHALLENGE_ACKS);
-    /* RFC 9293 §3.10.7.4: the only thing that can arrive is a
-     * retransmission of the remote FIN: acknowledge it and restart the
-     * 2 MSL timeout. Anything else is answered with an ACK too. */
-    if (seg->flags & FA_TCP_FIN) {
+    if ((seg->flags & FA_TCP_FIN) && seg->seq + seg->data_len + 1 == tw->rcv_nxt) {
+        /* The remote FIN again (our ACK of it was lost): acknowledge it
+         * and restart the 2 MSL timeout (L14). */
         uint32_t i = (uint32_t)(tw - t->tw);
         tw->expires = now + 2 * s->cfg.tcp_msl;
         fifo_unlink(t, i);
         fifo_append(t, i);
+        tw_ack(s, tw, now);
+        return;
     }
-    fa_tcp_send_bare(s, tw->laddr, tw->lport, tw->raddr, tw->rport, tw->snd_nxt,
-                     tw->rcv_nxt, FA_TCP_ACK, 0, now);
+    if (seg->seq == tw->rcv_nxt && fa_tcp_seg_len(seg) == 0)
+        return; /* acceptable, and nothing to acknowledge */
+    /* Unacceptable: answered with an ACK, a bare one at most once per
+     * interval (tcp_ratelimit.c). */
+    fa_count(s, FA_CNT_TCP_UNACCEPTABLE);
+    if (fa_tcp_seg_len(seg) || fa_tcp_invalid_allowed(s, &tw->invalid_stamp, now))
+        tw_ack(s, tw, now);
 }
 
 fa_time fa_tcp_tw_poll(struct fa_stack *s, fa_time now)

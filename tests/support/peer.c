@@ -33,16 +33,24 @@ void peer_init(struct peer *pe, const struct fa_config *cfg, uint16_t port)
 void peer_destroy(struct peer *pe)
 {
     fa_stack_destroy(pe->s);
+    pe->s = NULL;
+}
+
+void peer_send_opts(struct peer *pe, uint8_t flags, uint32_t seq, uint32_t ack,
+                    uint16_t wnd, const uint8_t *opts, size_t olen,
+                    const void *data, size_t len)
+{
+    peer_arp_refresh(pe);
+    uint8_t fr[2048];
+    size_t n = build_tcp(fr, pe->port, pe->our_port, seq, ack, flags, wnd, opts, olen,
+                         data, len);
+    fa_stack_input(pe->s, fr, n, pe->now);
 }
 
 void peer_send(struct peer *pe, uint8_t flags, uint32_t seq, uint32_t ack,
                uint16_t wnd, const void *data, size_t len)
 {
-    peer_arp_refresh(pe);
-    uint8_t fr[2048];
-    size_t n = build_tcp(fr, pe->port, pe->our_port, seq, ack, flags, wnd, NULL, 0,
-                         data, len);
-    fa_stack_input(pe->s, fr, n, pe->now);
+    peer_send_opts(pe, flags, seq, ack, wnd, NULL, 0, data, len);
 }
 
 void peer_send_next(struct peer *pe, uint8_t flags, const void *data, size_t len)
@@ -63,29 +71,46 @@ static int frame_tcp(struct peer *pe, size_t i, struct fa_tcp_view *v)
     return 1;
 }
 
+/* A live peer answers finack's ARP requests (its entry went stale over
+ * a long quiet spell); the frame finack held then goes out. */
+static void answer_arp(struct peer *pe, size_t i)
+{
+    const uint8_t *f = pe->cap.frame[i];
+    if (fa_get16(f + 12) != FA_ETHERTYPE_ARP || fa_get16(f + 14 + 6) != FA_ARP_REQUEST)
+        return;
+    pe->arp_fresh_until = 0;
+    peer_arp_refresh(pe);
+}
+
+int peer_next(struct peer *pe, struct fa_tcp_view *v)
+{
+    while (pe->seen < pe->cap.count && pe->seen < CAP_MAX) {
+        answer_arp(pe, pe->seen);
+        if (frame_tcp(pe, pe->seen++, v)) {
+            uint32_t end = v->seq + v->data_len + !!(v->flags & FA_TCP_SYN) +
+                           !!(v->flags & FA_TCP_FIN);
+            if (!(v->flags & FA_TCP_RST) && (int32_t)(end - pe->rcv_nxt) > 0)
+                pe->rcv_nxt = end;
+            return 1;
+        }
+    }
+    assert_true(pe->cap.count <= CAP_MAX); /* nothing was lost uncaptured */
+    pe->cap.count = pe->seen = 0;          /* all seen: room for more */
+    return 0;
+}
+
 struct fa_tcp_view peer_expect(struct peer *pe)
 {
     struct fa_tcp_view v;
-    while (pe->seen < pe->cap.count && pe->seen < CAP_MAX) {
-        if (frame_tcp(pe, pe->seen++, &v)) {
-            uint32_t end = v.seq + v.data_len + !!(v.flags & FA_TCP_SYN) +
-                           !!(v.flags & FA_TCP_FIN);
-            if (!(v.flags & FA_TCP_RST) && (int32_t)(end - pe->rcv_nxt) > 0)
-                pe->rcv_nxt = end;
-            return v;
-        }
-    }
-    fail_msg("finack sent no segment");
+    if (!peer_next(pe, &v))
+        fail_msg("finack sent no segment");
     return v;
 }
 
 int peer_quiet(struct peer *pe)
 {
     struct fa_tcp_view v;
-    while (pe->seen < pe->cap.count && pe->seen < CAP_MAX)
-        if (frame_tcp(pe, pe->seen++, &v))
-            return 0;
-    return 1;
+    return !peer_next(pe, &v);
 }
 
 void peer_run_until(struct peer *pe, fa_time until)

@@ -27,11 +27,19 @@ void peer_destroy(struct peer *pe);
 /* Injects a segment from the peer. */
 void peer_send(struct peer *pe, uint8_t flags, uint32_t seq, uint32_t ack,
                uint16_t wnd, const void *data, size_t len);
+/* The same with TCP options (olen a multiple of 4). */
+void peer_send_opts(struct peer *pe, uint8_t flags, uint32_t seq, uint32_t ack,
+                    uint16_t wnd, const uint8_t *opts, size_t olen,
+                    const void *data, size_t len);
 /* Injects a segment with the peer's current numbers and advances them. */
 void peer_send_next(struct peer *pe, uint8_t flags, const void *data, size_t len);
 /* The next segment finack sent that the test has not looked at, or
  * fails the test if there is none. */
 struct fa_tcp_view peer_expect(struct peer *pe);
+/* The next segment finack sent that the test has not looked at: 1 and
+ * *v, or 0 when there is none (the capture then starts over, so a long
+ * test can go on reading). */
+int peer_next(struct peer *pe, struct fa_tcp_view *v);
 /* 1 if finack sent nothing new. */
 int peer_quiet(struct peer *pe);
 /* Runs the stack's timers up to until. */

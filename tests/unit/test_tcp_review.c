@@ -1,0 +1,663 @@
+/* test_tcp_review.c — the defects an independent review of the TCP code
+ * found (issue 9), one test each, segment by segment against the
+ * hand-driven peer or with two stacks: each failed before its fix.
+ *
+ *   1  a reader that pauses: window edge, zero-window probes, persist
+ *   2  RST and SYN judged as they arrived (RFC 5961 §3.2, §4)
+ *   3  TIME-WAIT answers only what needs an answer
+ *   4  challenge ACKs: per connection, and a stack-wide random budget
+ *   5  TIME-WAIT reuse moves forward in sequence space
+ *   6  ABORT in CLOSING, LAST-ACK, TIME-WAIT sends nothing
+ *   7  a duplicate ACK per out-of-order segment, even in a batch
+ *   8  SYN-ACK window unscaled, RTO after SYN timeout, Karn on a resent
+ *      SYN-ACK, keepalive not fed by junk; shutdown(SHUT_RD) */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "pair.h"
+#include "peer.h"
+#include "tcp/tcp.h"
+
+#define MS FA_NS_PER_MS
+#define S FA_NS_PER_S
+#define ACK FA_TCP_ACK
+#define SYN FA_TCP_SYN
+#define FIN FA_TCP_FIN
+#define RST FA_TCP_RST
+#define PSH FA_TCP_PSH
+
+static struct peer pe;
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (pe.s)
+        peer_destroy(&pe); /* tests with two stacks have none */
+    return 0;
+}
+
+static struct fa_tcp_info info_of(const struct fa_tcp *c)
+{
+    struct fa_tcp_info i;
+    fa_tcp_get_info(c, &i);
+    return i;
+}
+
+/* finack connects; the peer's SYN-ACK offers window scale peer_ws. */
+static struct fa_tcp *connected_scaled(uint8_t peer_ws)
+{
+    struct fa_tcp *c;
+    assert_int_equal(fa_tcp_open(pe.s, &c), 0);
+    assert_int_equal(fa_tcp_connect(c, IP_PEER, pe.port, pe.now), -EINPROGRESS);
+    struct fa_tcp_view syn = peer_expect(&pe);
+    pe.our_port = syn.sport;
+    pe.rcv_nxt = syn.seq + 1;
+    const uint8_t ws[4] = { 1, 3, 3, peer_ws };
+    peer_send_opts(&pe, SYN | ACK, pe.snd_nxt, pe.rcv_nxt, 65535, ws, 4, NULL, 0);
+    pe.snd_nxt++;
+    assert_int_equal(peer_expect(&pe).flags, ACK);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_ESTABLISHED);
+    return c;
+}
+
+/* Reads every segment finack sent; the highest right edge it offered
+ * (ack + wnd << ws) in *edge; fails if one lies beyond limit. */
+static void offered_edges(uint32_t ws, uint32_t limit, uint32_t *edge)
+{
+    struct fa_tcp_view v;
+    while (peer_next(&pe, &v)) {
+        uint32_t e = v.ack + ((uint32_t)v.wnd << ws);
+        if ((int32_t)(e - limit) > 0)
+            fail_msg("window edge %u beyond the buffer's end %u", e, limit);
+        if ((int32_t)(e - *edge) > 0)
+            *edge = e;
+    }
+}
+
+/* 1: the receiver never offers space its buffer lacks, and takes every
+ * byte of what it offered, whatever the buffer's size and scale. */
+static void window_edge_never_beyond_the_buffer(void **state)
+{
+    (void)state;
+    static const uint32_t bufs[] = { 200003, 1000003, 1 << 20, 65537 };
+    for (size_t b = 0; b < sizeof bufs / sizeof bufs[0]; b++) {
+        struct fa_config cfg;
+        fa_config_init(&cfg);
+        cfg.tcp_rcvbuf = bufs[b];
+        peer_init(&pe, &cfg, 80);
+        struct fa_tcp *c = connected_scaled(7);
+        uint32_t ws = info_of(c).rcv_wscale, base = pe.snd_nxt;
+        assert_true(ws > 0);
+        uint32_t limit = base + bufs[b], edge = base;
+        pe.seen = 0; /* the handshake's ACK offered a window too */
+        offered_edges(ws, limit, &edge);
+        uint8_t chunk[999] = { 0 }; /* odd: the edge is rarely a multiple */
+        for (int round = 0; round < 5000 && pe.snd_nxt != edge; round++) {
+            uint32_t n = edge - pe.snd_nxt < sizeof chunk ? edge - pe.snd_nxt : sizeof chunk;
+            peer_send_next(&pe, ACK, chunk, n);
+            peer_run_until(&pe, pe.now + 50 * MS); /* delayed ACKs go */
+            offered_edges(ws, limit, &edge);
+        }
+        /* Everything offered was taken; the window is closed. */
+        assert_int_equal(pe.snd_nxt, edge);
+        assert_int_equal(info_of(c).rcv_nxt, edge);
+        assert_int_equal(info_of(c).recv_queued, edge - base);
+        assert_true(bufs[b] - (edge - base) < (1u << ws));
+        fa_tcp_abort(c, pe.now);
+        peer_destroy(&pe);
+    }
+}
+
+/* 1: with the window closed, a one-byte probe at RCV.NXT (BSD and
+ * Windows probe that way) and a FIN are answered with an ACK (RFC 9293
+ * §3.8.6.1, §3.10.7.4 "first"); reading opens the window again. */
+static void zero_window_probes_are_answered(void **state)
+{
+    (void)state;
+    struct fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.tcp_rcvbuf = 3000;
+    peer_init(&pe, &cfg, 80);
+    struct fa_tcp *c = peer_connected(&pe);
+    uint8_t chunk[1000] = { 0 };
+    for (int i = 0; i < 3; i++)
+        peer_send_next(&pe, ACK, chunk, sizeof chunk);
+    peer_run_until(&pe, pe.now + 50 * MS);
+    struct fa_tcp_view v, last = { 0 };
+    while (peer_next(&pe, &v))
+        last = v;
+    assert_int_equal(last.ack, pe.snd_nxt);
+    assert_int_equal(last.wnd, 0);
+    /* The probe: one byte at RCV.NXT. */
+    peer_send(&pe, ACK, pe.snd_nxt, pe.rcv_nxt, 65535, "x", 1);
+    v = peer_expect(&pe);
+    assert_int_equal(v.flags, ACK);
+    assert_int_equal(v.ack, pe.snd_nxt);
+    assert_int_equal(v.wnd, 0);
+    /* A FIN at RCV.NXT cannot be taken either: answered, not taken. */
+    peer_send(&pe, ACK | FIN, pe.snd_nxt, pe.rcv_nxt, 65535, NULL, 0);
+    v = peer_expect(&pe);
+    assert_int_equal(v.ack, pe.snd_nxt);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_ESTABLISHED);
+    /* The reader comes back: a window update at once. */
+    uint8_t buf[3000];
+    assert_int_equal(fa_tcp_recv(c, buf, sizeof buf, pe.now), 3000);
+    v = peer_expect(&pe);
+    assert_int_equal(v.ack, pe.snd_nxt);
+    assert_true(v.wnd >= 1000);
+    fa_tcp_close(c, pe.now);
+}
+
+/* 1: a sender whose data sits beyond a window the peer closed (the peer
+ * took 4000 of 5360 bytes and said window 0) probes for as long as the
+ * peer answers (RFC 1122 §4.2.2.17) — here 2 hours — and sends the rest
+ * when the window opens; once the peer falls silent it gives up. */
+static void persist_never_times_out_while_answered(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = peer_connected(&pe);
+    uint32_t base = pe.rcv_nxt;
+    static uint8_t data[5360];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 7);
+    assert_int_equal(fa_tcp_send(c, data, sizeof data, pe.now), (long)sizeof data);
+    while (!peer_quiet(&pe))
+        ;
+    peer_send(&pe, ACK, pe.snd_nxt, base + 4000, 0, NULL, 0);
+    int answered = 0;
+    while (pe.now < 2 * 3600 * S) {
+        peer_run_until(&pe, pe.now + S);
+        struct fa_tcp_view v;
+        while (peer_next(&pe, &v)) {
+            peer_send(&pe, ACK, pe.snd_nxt, base + 4000, 0, NULL, 0);
+            answered++;
+        }
+        assert_int_equal(fa_tcp_state(c), FA_TCP_ESTABLISHED);
+    }
+    assert_true(answered > 100); /* probes at most a minute apart */
+    /* The window opens: the last 1360 bytes go, in order. */
+    peer_send(&pe, ACK, pe.snd_nxt, base + 4000, 65535, NULL, 0);
+    uint32_t got = 4000;
+    struct fa_tcp_view v;
+    while (peer_next(&pe, &v))
+        if (v.data_len && v.seq == base + got) {
+            assert_memory_equal(v.data, data + got, v.data_len);
+            got += v.data_len;
+        }
+    assert_int_equal(got, sizeof data);
+    peer_send(&pe, ACK, pe.snd_nxt, base + got, 0, NULL, 0);
+    assert_int_equal(fa_tcp_send(c, data, 100, pe.now), 100);
+    /* The peer is gone: probes go unanswered and the sender gives up
+     * with ETIMEDOUT — but only after its retries, not before. */
+    fa_time gone = pe.now;
+    peer_run_until(&pe, gone + 3 * 60 * S);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_ESTABLISHED);
+    peer_run_until(&pe, gone + 3 * 3600 * S);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_CLOSED);
+    assert_int_equal(fa_tcp_error(c), -ETIMEDOUT);
+    fa_tcp_close(c, pe.now);
+}
+
+/* 1, two stacks: the reader reads a quarter, pauses 30 minutes, resumes;
+ * every byte arrives, in order, and nobody times out. */
+static uint32_t pause_rcvbuf;
+static void pause_setup(int side, struct fa_tcp *sock)
+{
+    if (side == 1)
+        fa_tcp_setopt(sock, FA_SO_RCVBUF, pause_rcvbuf);
+}
+
+static void pausing_reader_gets_every_byte(void **state)
+{
+    (void)state;
+    static const uint32_t bufs[] = { 1 << 20, 200003, 1000003 };
+    enum { TOTAL = 6 << 20 };
+    static uint8_t buf[65536];
+    for (size_t b = 0; b < sizeof bufs / sizeof bufs[0]; b++) {
+        struct pair p;
+        pair_init(&p, NULL, NULL, 9 + b);
+        pause_rcvbuf = bufs[b];
+        struct fa_tcp *cl, *sv, *l;
+        pair_connect(&p, 80, &cl, &sv, &l, pause_setup);
+        uint64_t sent = 0, got = 0;
+        fa_time start = p.now, pause = FA_TIME_NEVER;
+        for (int step = 0; got < TOTAL && p.now < start + 3600 * S; step++) {
+            if (pause == FA_TIME_NEVER && got >= TOTAL / 4)
+                pause = p.now;
+            int paused = p.now >= pause && p.now < pause + 1800 * S;
+            pair_run_for(&p, paused ? S : MS);
+            while (sent < TOTAL) {
+                size_t n = TOTAL - sent < sizeof buf ? TOTAL - sent : sizeof buf;
+                for (size_t k = 0; k < n; k++)
+                    buf[k] = (uint8_t)((sent + k) * 31 >> 3);
+                long w = fa_tcp_send(cl, buf, n, p.now);
+                if (w <= 0) {
+                    assert_int_equal(w, -EAGAIN);
+                    break;
+                }
+                sent += (uint64_t)w;
+            }
+            while (!paused) {
+                long r = fa_tcp_recv(sv, buf, sizeof buf, p.now);
+                if (r == -EAGAIN)
+                    break;
+                assert_true(r > 0);
+                for (long k = 0; k < r; k++)
+                    if (buf[k] != (uint8_t)((got + (uint64_t)k) * 31 >> 3))
+                        fail_msg("wrong byte at %llu", (unsigned long long)(got + (uint64_t)k));
+                got += (uint64_t)r;
+            }
+            assert_int_equal(fa_tcp_state(cl), FA_TCP_ESTABLISHED);
+            assert_int_equal(fa_tcp_state(sv), FA_TCP_ESTABLISHED);
+        }
+        assert_int_equal(got, TOTAL);
+        assert_true(p.now > pause + 1800 * S);
+        fa_tcp_close(cl, p.now);
+        fa_tcp_close(sv, p.now);
+        fa_tcp_close(l, p.now);
+        pair_destroy(&p);
+    }
+}
+
+/* 2: an RST that starts below RCV.NXT and reaches past it is not "exactly
+ * RCV.NXT" because trimming moved its start (RFC 5961 §3.2): challenge
+ * ACK, no reset. A SYN-ACK straddling RCV.NXT keeps its SYN: challenge
+ * ACK, and its bytes never reach the application (§4). */
+static void rst_and_syn_judged_as_they_arrived(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = peer_connected(&pe);
+    static uint8_t junk[1400];
+    peer_send(&pe, RST | ACK, pe.snd_nxt - 1000, pe.rcv_nxt, 65535, junk, sizeof junk);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_ESTABLISHED);
+    struct fa_tcp_view v = peer_expect(&pe);
+    assert_int_equal(v.flags, ACK);
+    assert_int_equal(v.ack, pe.snd_nxt);
+    pe.now += S; /* past the per-connection challenge interval */
+    peer_send(&pe, SYN | ACK, pe.snd_nxt - 1, pe.rcv_nxt, 65535, "12345678", 8);
+    v = peer_expect(&pe);
+    assert_int_equal(v.flags, ACK);
+    assert_int_equal(v.ack, pe.snd_nxt);
+    uint8_t b[16];
+    assert_int_equal(fa_tcp_recv(c, b, sizeof b, pe.now), -EAGAIN);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_CHALLENGE_ACKS), 2);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_ESTABLISHED);
+    fa_tcp_close(c, pe.now);
+}
+
+/* finack closes first and the peer's FIN follows: compact TIME-WAIT. */
+static void into_time_wait(void)
+{
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = peer_connected(&pe);
+    fa_tcp_close(c, pe.now);
+    assert_true(peer_expect(&pe).flags & FIN);
+    peer_send_next(&pe, ACK | FIN, NULL, 0);
+    assert_int_equal(peer_expect(&pe).flags, ACK);
+    int tw;
+    (void)tw;
+    struct fa_tcp_usage u;
+    fa_stack_tcp_usage(pe.s, &u);
+    assert_int_equal(u.time_wait, 1);
+}
+
+/* 3: an acceptable bare ACK in TIME-WAIT is dropped silently (else two
+ * TIME-WAITs answer each other forever); a retransmitted FIN is ACKed. */
+static void time_wait_answers_only_what_needs_it(void **state)
+{
+    (void)state;
+    into_time_wait();
+    for (int i = 0; i < 5; i++)
+        peer_send(&pe, ACK, pe.snd_nxt, pe.rcv_nxt, 65535, NULL, 0);
+    assert_true(peer_quiet(&pe));
+    peer_send(&pe, ACK | FIN, pe.snd_nxt - 1, pe.rcv_nxt, 65535, NULL, 0);
+    struct fa_tcp_view v = peer_expect(&pe);
+    assert_int_equal(v.flags, ACK);
+    assert_int_equal(v.ack, pe.snd_nxt);
+    /* Out of window: answered, but at most once per interval. */
+    for (int i = 0; i < 5; i++)
+        peer_send(&pe, ACK, pe.snd_nxt + 5000, pe.rcv_nxt, 65535, NULL, 0);
+    assert_int_equal(peer_expect(&pe).ack, pe.snd_nxt);
+    assert_true(peer_quiet(&pe));
+}
+
+/* 3, two stacks: a simultaneous close on a link that duplicates every
+ * frame: the two TIME-WAITs must not answer each other's ACKs forever. */
+static void simultaneous_close_with_duplicates_is_quiet(void **state)
+{
+    (void)state;
+    struct fa_fault_config f;
+    fa_fault_config_init(&f);
+    f.duplicate = 1.0;
+    struct pair p;
+    pair_init(&p, NULL, &f, 3);
+    struct fa_tcp *cl, *sv, *l;
+    pair_connect(&p, 80, &cl, &sv, &l, NULL);
+    fa_tcp_close(l, p.now);
+    fa_tcp_close(cl, p.now);
+    fa_tcp_close(sv, p.now);
+    pair_run_for(&p, 100 * MS);
+    int tw0, tw1;
+    pair_conns(&p, 0, &tw0);
+    pair_conns(&p, 1, &tw1);
+    assert_int_equal(tw0 + tw1, 2);
+    uint64_t before = fa_stack_counter(p.stack[0], FA_CNT_TCP_SEGS_OUT) +
+                      fa_stack_counter(p.stack[1], FA_CNT_TCP_SEGS_OUT);
+    pair_run_for(&p, 5 * S);
+    uint64_t after = fa_stack_counter(p.stack[0], FA_CNT_TCP_SEGS_OUT) +
+                     fa_stack_counter(p.stack[1], FA_CNT_TCP_SEGS_OUT);
+    assert_true(after - before <= 4);
+    pair_destroy(&p);
+}
+
+/* 4: challenge ACKs are limited per connection; an attacker counting the
+ * challenge ACKs on its own connection learns nothing of whether a spoofed
+ * RST hit another connection's window. */
+static unsigned attacker_sees(int hit)
+{
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *victim = peer_connected(&pe);
+    uint32_t victim_rcv = pe.snd_nxt;
+    uint16_t victim_port = pe.our_port;
+    /* The attacker's own connection, from another port. */
+    pe.port = 81;
+    pe.snd_nxt = 0x20000000;
+    struct fa_tcp *own = peer_connected(&pe);
+    uint16_t own_port = pe.our_port;
+    pe.now += 2 * S;
+    /* The spoofed guess at the victim: in its window, or not. */
+    uint16_t save = pe.port;
+    pe.port = 80;
+    pe.our_port = victim_port;
+    peer_send(&pe, RST, hit ? victim_rcv + 100 : victim_rcv + 0x40000000, 0, 0, NULL, 0);
+    pe.port = save;
+    pe.our_port = own_port;
+    while (!peer_quiet(&pe))
+        ;
+    uint64_t before = fa_stack_counter(pe.s, FA_CNT_TCP_CHALLENGE_ACKS);
+    for (int i = 0; i < 100; i++) {
+        peer_send(&pe, RST, pe.snd_nxt + 10, 0, 0, NULL, 0);
+        pe.now += 5 * MS;
+    }
+    unsigned n = (unsigned)(fa_stack_counter(pe.s, FA_CNT_TCP_CHALLENGE_ACKS) - before);
+    assert_int_equal(fa_tcp_state(victim), FA_TCP_ESTABLISHED);
+    fa_tcp_abort(victim, pe.now);
+    fa_tcp_abort(own, pe.now);
+    peer_destroy(&pe);
+    return n;
+}
+
+static void challenge_acks_tell_an_attacker_nothing(void **state)
+{
+    (void)state;
+    unsigned miss = attacker_sees(0), hit = attacker_sees(1);
+    assert_int_equal(miss, hit);
+    /* 100 RSTs in 0.5 s: the per-connection interval allows 1 or 2. */
+    assert_true(miss >= 1 && miss <= 2);
+}
+
+/* 4: the stack-wide budget per second is drawn at random around the
+ * configured rate, so its exhaustion is no oracle either. */
+static void stack_wide_challenge_budget_is_random(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    unsigned budgets[8];
+    int differ = 0;
+    for (int sec = 0; sec < 8; sec++) {
+        unsigned n = 0;
+        for (int i = 0; i < 10000; i++) {
+            uint32_t last = 0; /* a fresh connection each time */
+            n += (unsigned)fa_tcp_challenge_allowed(pe.s, &last, (fa_time)sec * S + 10 * MS);
+        }
+        budgets[sec] = n;
+        uint32_t rate = pe.cfg.tcp_challenge_ack_rate;
+        assert_true(n >= rate / 2 && n < rate / 2 + rate);
+        differ |= sec && budgets[sec] != budgets[0];
+    }
+    assert_true(differ);
+}
+
+/* 5: a SYN reopening a 4-tuple in TIME-WAIT gets an ISN above the old
+ * connection's SND.NXT (RFC 1122 §4.2.2.13); a SYN not above the old
+ * RCV.NXT leaves TIME-WAIT alone. */
+static void time_wait_reuse_moves_forward(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *l, *c = peer_accepted(&pe, 8080, &l);
+    static uint8_t data[60000];
+    long n = fa_tcp_send(c, data, sizeof data, pe.now);
+    assert_int_equal(n, (long)sizeof data);
+    fa_tcp_close(c, pe.now);
+    /* The peer takes everything up to finack's FIN. */
+    int fin = 0;
+    for (int round = 0; round < 1000 && !fin; round++) {
+        struct fa_tcp_view v;
+        while (peer_next(&pe, &v))
+            fin |= (v.flags & FIN) != 0;
+        peer_send(&pe, ACK, pe.snd_nxt, pe.rcv_nxt, 65535, NULL, 0);
+        peer_run_until(&pe, pe.now + MS);
+    }
+    assert_true(fin);
+    peer_send_next(&pe, ACK | FIN, NULL, 0);
+    uint32_t old_snd_nxt = pe.rcv_nxt;
+    struct fa_tcp_view v;
+    while (peer_next(&pe, &v))
+        ;
+    struct fa_tcp_usage u;
+    fa_stack_tcp_usage(pe.s, &u);
+    assert_int_equal(u.time_wait, 1);
+    pe.now += 10 * MS; /* the ISN clock moves 2,500 in that time */
+    /* An old SYN: TIME-WAIT stays; it is answered with an ACK. */
+    peer_send(&pe, SYN, pe.snd_nxt - 10, 0, 65535, NULL, 0);
+    v = peer_expect(&pe);
+    assert_int_equal(v.flags, ACK);
+    /* A new incarnation. */
+    peer_send(&pe, SYN, pe.snd_nxt + 100000, 0, 65535, NULL, 0);
+    v = peer_expect(&pe);
+    assert_int_equal(v.flags, SYN | ACK);
+    assert_true((int32_t)(v.seq - old_snd_nxt) > 0);
+    fa_tcp_close(l, pe.now);
+}
+
+/* 6: ABORT in CLOSING, LAST-ACK and TIME-WAIT deletes the connection and
+ * sends nothing (RFC 9293 §3.10.5). */
+static void abort_late_sends_nothing(void **state)
+{
+    (void)state;
+    for (int which = 0; which < 3; which++) {
+        peer_init(&pe, NULL, 80);
+        struct fa_tcp *c = peer_connected(&pe);
+        if (which == 0) { /* LAST-ACK */
+            peer_send_next(&pe, ACK | FIN, NULL, 0);
+            fa_tcp_shutdown(c, FA_SHUT_WR, pe.now);
+            assert_int_equal(fa_tcp_state(c), FA_TCP_LAST_ACK);
+        } else if (which == 1) { /* CLOSING */
+            fa_tcp_shutdown(c, FA_SHUT_WR, pe.now);
+            peer_send(&pe, ACK | FIN, pe.snd_nxt, pe.rcv_nxt - 1, 65535, NULL, 0);
+            pe.snd_nxt++;
+            assert_int_equal(fa_tcp_state(c), FA_TCP_CLOSING);
+        } else { /* TIME-WAIT, the handle still held */
+            fa_tcp_shutdown(c, FA_SHUT_WR, pe.now);
+            peer_expect(&pe);
+            peer_send_next(&pe, ACK | FIN, NULL, 0);
+            assert_int_equal(fa_tcp_state(c), FA_TCP_TIME_WAIT);
+        }
+        while (!peer_quiet(&pe))
+            ;
+        assert_int_equal(fa_tcp_abort(c, pe.now), 0); /* frees the handle */
+        assert_true(peer_quiet(&pe));
+        assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_RST_OUT), 0);
+        if (which < 2)
+            peer_destroy(&pe);
+    }
+}
+
+/* 7: RFC 5681 §4.2: each out-of-order segment is answered at once with a
+ * duplicate ACK, even when it arrived in one batch with others. */
+static void duplicate_acks_not_merged_in_a_batch(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = peer_connected(&pe);
+    uint8_t seg[1000] = { 0 };
+    uint32_t hole = pe.snd_nxt;
+    fa_stack_batch_begin(pe.s);
+    for (int i = 1; i <= 6; i++)
+        peer_send(&pe, ACK, hole + (uint32_t)i * 1000, pe.rcv_nxt, 65535, seg, sizeof seg);
+    fa_stack_batch_end(pe.s, pe.now);
+    int dups = 0;
+    struct fa_tcp_view v;
+    while (peer_next(&pe, &v))
+        dups += v.ack == hole && v.data_len == 0;
+    assert_int_equal(dups, 6);
+    /* The hole fills: an ACK at once, not after the delayed-ACK timer. */
+    peer_send(&pe, ACK, hole, pe.rcv_nxt, 65535, seg, sizeof seg);
+    v = peer_expect(&pe);
+    assert_int_equal(v.ack, hole + 7000);
+    fa_tcp_close(c, pe.now);
+}
+
+/* 8: in a simultaneous open, the peer's SYN-ACK's window is not scaled
+ * (RFC 7323 §2.2). */
+static void simultaneous_open_synack_window_unscaled(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 7000);
+    struct fa_tcp *c;
+    fa_tcp_open(pe.s, &c);
+    fa_tcp_bind(c, 0, 6000);
+    fa_tcp_connect(c, IP_PEER, 7000, 0);
+    struct fa_tcp_view syn = peer_expect(&pe);
+    pe.our_port = 6000;
+    const uint8_t ws[4] = { 1, 3, 3, 7 };
+    peer_send_opts(&pe, SYN, pe.snd_nxt, 0, 1000, ws, 4, NULL, 0);
+    pe.snd_nxt++;
+    assert_int_equal(fa_tcp_state(c), FA_TCP_SYN_RECEIVED);
+    peer_send_opts(&pe, SYN | ACK, pe.snd_nxt - 1, syn.seq + 1, 1000, ws, 4, NULL, 0);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_ESTABLISHED);
+    assert_int_equal(info_of(c).snd_wnd, 1000);
+    fa_tcp_close(c, pe.now);
+}
+
+/* 8: after a SYN timed out, data starts with an RTO of 3 s (RFC 6298
+ * §5.7); the ACK of a SYN-ACK resent for a duplicate SYN is no RTT
+ * sample (Karn). */
+static void rto_after_syn_timeout_and_karn_on_synack(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c;
+    fa_tcp_open(pe.s, &c);
+    fa_tcp_connect(c, IP_PEER, 80, 0);
+    struct fa_tcp_view syn = peer_expect(&pe);
+    pe.our_port = syn.sport;
+    peer_run_until(&pe, 1 * S);
+    assert_int_equal(peer_expect(&pe).flags, SYN);
+    pe.rcv_nxt = syn.seq + 1;
+    peer_send_next(&pe, SYN | ACK, NULL, 0);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_ESTABLISHED);
+    assert_true(info_of(c).rto >= 3 * S);
+    fa_tcp_close(c, pe.now);
+    peer_destroy(&pe);
+
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *l;
+    fa_tcp_open(pe.s, &l);
+    fa_tcp_bind(l, 0, 8080);
+    fa_tcp_listen(l, 4, pe.now);
+    pe.our_port = 8080;
+    peer_send(&pe, SYN, pe.snd_nxt, 0, 65535, NULL, 0);
+    assert_int_equal(peer_expect(&pe).flags, SYN | ACK);
+    pe.now += 900 * MS;
+    peer_send(&pe, SYN, pe.snd_nxt, 0, 65535, NULL, 0);
+    assert_int_equal(peer_expect(&pe).flags, SYN | ACK);
+    pe.snd_nxt++;
+    pe.now += 1 * MS;
+    peer_send_next(&pe, ACK, NULL, 0);
+    struct fa_tcp *c2;
+    assert_int_equal(fa_tcp_accept(l, &c2), 0);
+    fa_time srtt = info_of(c2).srtt;
+    assert_true(srtt == 0 || srtt <= 2 * MS);
+    fa_tcp_close(c2, pe.now);
+    fa_tcp_close(l, pe.now);
+}
+
+/* 8: junk that fails the acceptability test does not prove the peer
+ * alive: keepalive times out on schedule (RFC 1122 §4.2.3.6). */
+static void keepalive_not_fed_by_junk(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = peer_connected(&pe);
+    fa_tcp_setopt(c, FA_SO_KEEPALIVE, 1);
+    fa_tcp_setopt(c, FA_TCP_KEEPIDLE, 10000);
+    fa_tcp_setopt(c, FA_TCP_KEEPINTVL, 1000);
+    fa_tcp_setopt(c, FA_TCP_KEEPCNT, 3);
+    for (int i = 0; i < 60 && fa_tcp_state(c) == FA_TCP_ESTABLISHED; i++) {
+        peer_run_until(&pe, pe.now + 500 * MS);
+        peer_send(&pe, ACK, pe.snd_nxt + 1000000, pe.rcv_nxt, 65535, "junk", 4);
+    }
+    assert_int_equal(fa_tcp_state(c), FA_TCP_CLOSED);
+    assert_true(pe.now <= 15 * S);
+    assert_int_equal(fa_tcp_error(c), -ETIMEDOUT);
+    fa_tcp_close(c, pe.now);
+}
+
+/* shutdown(SHUT_RD) then data: acknowledged and discarded, no reset;
+ * recv gives 0; close sends a FIN, not an RST. */
+static void shut_rd_then_data_is_discarded(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = peer_connected(&pe);
+    peer_send_next(&pe, ACK | PSH, "before", 6);
+    assert_int_equal(fa_tcp_shutdown(c, FA_SHUT_RD, pe.now), 0);
+    for (int i = 0; i < 100; i++) {
+        static uint8_t d[1000];
+        peer_send_next(&pe, ACK, d, sizeof d);
+    }
+    peer_run_until(&pe, pe.now + 100 * MS);
+    struct fa_tcp_view v, last = { 0 };
+    while (peer_next(&pe, &v)) {
+        assert_false(v.flags & RST);
+        last = v;
+    }
+    assert_int_equal(last.ack, pe.snd_nxt);
+    assert_true(last.wnd > 0);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_ESTABLISHED);
+    uint8_t b[8];
+    assert_int_equal(fa_tcp_recv(c, b, sizeof b, pe.now), 0);
+    fa_tcp_close(c, pe.now);
+    v = peer_expect(&pe);
+    assert_true(v.flags & FIN);
+    assert_false(v.flags & RST);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(window_edge_never_beyond_the_buffer, teardown),
+        cmocka_unit_test_teardown(zero_window_probes_are_answered, teardown),
+        cmocka_unit_test_teardown(persist_never_times_out_while_answered, teardown),
+        cmocka_unit_test_teardown(pausing_reader_gets_every_byte, teardown),
+        cmocka_unit_test_teardown(rst_and_syn_judged_as_they_arrived, teardown),
+        cmocka_unit_test_teardown(time_wait_answers_only_what_needs_it, teardown),
+        cmocka_unit_test_teardown(simultaneous_close_with_duplicates_is_quiet, teardown),
+        cmocka_unit_test_teardown(challenge_acks_tell_an_attacker_nothing, teardown),
+        cmocka_unit_test_teardown(stack_wide_challenge_budget_is_random, teardown),
+        cmocka_unit_test_teardown(time_wait_reuse_moves_forward, teardown),
+        cmocka_unit_test_teardown(abort_late_sends_nothing, teardown),
+        cmocka_unit_test_teardown(duplicate_acks_not_merged_in_a_batch, teardown),
+        cmocka_unit_test_teardown(simultaneous_open_synack_window_unscaled, teardown),
+        cmocka_unit_test_teardown(rto_after_syn_timeout_and_karn_on_synack, teardown),
+        cmocka_unit_test_teardown(keepalive_not_fed_by_junk, teardown),
+        cmocka_unit_test_teardown(shut_rd_then_data_is_discarded, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
