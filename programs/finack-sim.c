@@ -3,7 +3,8 @@
  * exact command that replays it. Built on the public API only.
  *
  *   finack-sim run transfer --seed 42 [--verbose]
- *   finack-sim sweep [--seeds 2000] [--first 1]
+ *   finack-sim run apps|attack --seed 42
+ *   finack-sim sweep [--family transfer|apps|attack] [--seeds 2000] [--first 1]
  *
  * The "transfer" family draws everything from the seed: the link (loss
  * 0-30 %, independent or bursty, reordering, duplication, corruption,
@@ -13,7 +14,9 @@
  * reply, or abort). Every run checks: each byte received equals the byte
  * sent at that stream offset, none missing at the end; the simulator's
  * invariants (window, sequence numbers, RFC 9293 state edges) on every
- * event; and that, when all timers have run out, nothing is left. */
+ * event; and that, when all timers have run out, nothing is left. The
+ * "apps" and "attack" families (families.c) draw applications' and an
+ * attacker's behaviour as well. */
 #include <errno.h>
 #include <finack/finack.h>
 #include <getopt.h>
@@ -21,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "families.h"
 #include "scenarios.h"
 
 #define MS FA_NS_PER_MS
@@ -418,13 +422,18 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: finack-sim run SCENARIO|./FILE [--seed N] [--json] [--pcap FILE]\n"
                  "       finack-sim run transfer --seed N [--verbose] [--timeline[=FROM_S]]\n"
-                 "       finack-sim sweep [--seeds N] [--first N]\n"
+                 "       finack-sim run apps|attack --seed N\n"
+                 "       finack-sim sweep [--family transfer|apps|attack] [--seeds N] [--first N]\n"
                  "       finack-sim list\n"
                  "Runs simulated TCP scenarios on a virtual clock; one seed replays a run.\n"
                  "Named scenarios print a timeline of segments and states:\n");
     scenario_list(out);
     fprintf(out, "  %-20s %s\n", "transfer",
             "one seed's random link, buffers, bytes and ending (what sweeps run)");
+    fprintf(out, "  %-20s %s\n", "apps",
+            "applications that pause, read oddly, shut down, abort, linger");
+    fprintf(out, "  %-20s %s\n", "attack",
+            "an off-path attacker forging segments near the window's edges");
 }
 
 int main(int argc, char **argv)
@@ -438,11 +447,12 @@ int main(int argc, char **argv)
         { "first", required_argument, 0, 'f' }, { "verbose", no_argument, 0, 'v' },
         { "timeline", optional_argument, 0, 't' },
         { "json", no_argument, 0, 'j' }, { "pcap", required_argument, 0, 'p' },
+        { "family", required_argument, 0, 'F' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     fa_time from = FA_TIME_NEVER;
     int json = 0;
-    const char *pcap = NULL;
+    const char *pcap = NULL, *family = "transfer";
     const char *cmd = argv[1];
     if (!strcmp(cmd, "list") || !strcmp(cmd, "--help")) {
         usage(stdout);
@@ -461,16 +471,26 @@ int main(int argc, char **argv)
         case 's': seed = strtoull(optarg, NULL, 0); break;
         case 'n': seeds = strtoull(optarg, NULL, 0); break;
         case 'f': first = strtoull(optarg, NULL, 0); break;
-        case 'v': verbose = 1; break;
+        case 'v': verbose++; break;
         case 't': from = optarg ? (fa_time)(strtod(optarg, NULL) * 1e9) : 0; break;
         case 'j': json = 1; break;
         case 'p': pcap = optarg; break;
+        case 'F': family = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
     }
     if (!strcmp(cmd, "run") && !strcmp(argv[2], "transfer"))
         return one(seed, verbose, 0, from) < 0 ? 1 : 0; /* an accepted error is ok */
+    if (!strcmp(cmd, "run") && family_known(argv[2])) {
+        char why[256];
+        if (family_run(argv[2], seed, 1 + verbose, why, sizeof why) < 0) {
+            printf("FAIL seed %llu: %s\n", (unsigned long long)seed, why);
+            return 1;
+        }
+        printf("ok: every byte checked, invariants held, nothing left\n");
+        return 0;
+    }
     if (!strcmp(cmd, "run") && strchr(argv[2], '/')) {
         int rc = scenario_file(argv[2], seed, json, pcap);
         if (rc == -EINVAL || rc == -ENOENT)
@@ -490,13 +510,26 @@ int main(int argc, char **argv)
         return 2;
     }
     uint64_t failed = 0, errors = 0;
+    if (strcmp(family, "transfer") && !family_known(family)) {
+        fprintf(stderr, "finack-sim: no family '%s' (transfer, apps, attack)\n", family);
+        return 2;
+    }
     for (uint64_t s = first; s < first + seeds; s++) {
+        if (family_known(family)) {
+            char why[256];
+            if (family_run(family, s, 0, why, sizeof why) < 0) {
+                printf("FAIL seed %llu: %s\n  replay: finack-sim run %s --seed %llu\n",
+                       (unsigned long long)s, why, family, (unsigned long long)s);
+                failed++;
+            }
+            continue;
+        }
         int rc = one(s, 0, 1, FA_TIME_NEVER);
         failed += rc < 0;
         errors += rc > 0;
     }
-    printf("sweep of seeds %llu..%llu: %llu ok (%llu of them ended in an error under "
-           "heavy loss), %llu failed\n", (unsigned long long)first,
+    printf("%s sweep of seeds %llu..%llu: %llu ok (%llu of them ended in an error under "
+           "heavy loss), %llu failed\n", family, (unsigned long long)first,
            (unsigned long long)(first + seeds - 1), (unsigned long long)(seeds - failed),
            (unsigned long long)errors, (unsigned long long)failed);
     return failed ? 1 : 0;

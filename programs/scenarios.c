@@ -7,6 +7,7 @@
  * figures; lost ones marked) and every state change, in time order; or
  * one JSON object per line; and optionally a pcap. */
 #include "scenarios.h"
+#include "forge.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -46,12 +47,6 @@ static uint16_t g16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 static uint32_t g32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static void p16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static void p32(uint8_t *p, uint32_t v)
-{
-    p16(p, (uint16_t)(v >> 16));
-    p16(p + 2, (uint16_t)v);
 }
 
 /* A TCP segment in an Ethernet frame, or 0. */
@@ -395,38 +390,12 @@ static void zero_window(struct scen *s, struct fa_tcp *l)
  * incarnation of the connection (RFC 9293 §3.5, figure 9). */
 static void inject_old_syn(struct scen *s, uint32_t isn)
 {
-    uint8_t f[54];
+    uint8_t f[FORGE_FRAME_MAX];
     const struct fa_config *ca = fa_stack_config(s->st[0]), *cb = fa_stack_config(s->st[1]);
-    memcpy(f, cb->mac, 6);
-    memcpy(f + 6, ca->mac, 6);
-    p16(f + 12, 0x0800);
-    uint8_t *ip = f + 14, *t = ip + 20;
-    memset(ip, 0, 40);
-    ip[0] = 0x45;
-    p16(ip + 2, 40);
-    ip[8] = 64;
-    ip[9] = 6;
-    p32(ip + 12, ADDR_A);
-    p32(ip + 16, ADDR_B);
-    uint32_t sum = 0;
-    for (int i = 0; i < 20; i += 2)
-        sum += g16(ip + i);
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    p16(ip + 10, (uint16_t)~sum);
-    p16(t, 40000);
-    p16(t + 2, 80);
-    p32(t + 4, isn);
-    t[12] = 5 << 4;
-    t[13] = 0x02;
-    p16(t + 14, 1000);
-    sum = (ADDR_A >> 16) + (ADDR_A & 0xffff) + (ADDR_B >> 16) + (ADDR_B & 0xffff) + 6 + 20;
-    for (int i = 0; i < 20; i += 2)
-        sum += g16(t + i);
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    p16(t + 16, (uint16_t)~sum);
-    fa_sim_inject(s->sim, 1, f, sizeof f);
+    struct forged g = { .dst_mac = cb->mac, .src_mac = ca->mac, .src = ADDR_A,
+                        .dst = ADDR_B, .sport = 40000, .dport = 80, .seq = isn,
+                        .flags = TCP_SYN, .wnd = 1000 };
+    fa_sim_inject(s->sim, 1, f, forge_tcp(f, &g));
 }
 
 static void old_duplicate_syn(struct scen *s, struct fa_tcp *l)

@@ -8,6 +8,9 @@
  *  states    every state change is an edge of RFC 9293's diagram (§3.3.2,
  *            figure 5), plus the aborts (RST, timeouts) that end in
  *            CLOSED — a table here, not in the TCP code;
+ *  storms    no host sends more than STORM identical bare ACKs within a
+ *            second while its peer sends it nothing new (no data, SYN or
+ *            FIN): two ends answering each other's ACKs forever;
  *  cleanup   fa_sim_check_idle(): once a scenario's sockets are closed
  *            and its timers run out, no connection and no buffer is left.
  *
@@ -32,7 +35,13 @@ struct flow {
     int scaled;            /* both SYNs carried window scale */
     int have_edge;
     uint32_t edge;         /* right edge the peer last advertised to us */
+    /* storms: the last bare ACK sent, and how often it went again */
+    uint32_t ack_seq, ack_ack, ack_repeats;
+    uint16_t ack_wnd;
+    fa_time ack_since;
 };
+
+enum { STORM = 50 };
 
 struct seqs {
     int used, host;
@@ -83,6 +92,35 @@ static struct flow *flow_get(struct fa_sim_check *k, int host, uint32_t la,
     return free_slot;
 }
 
+/* ---- storms ---------------------------------------------------------- */
+static void check_storm(struct fa_sim_check *k, struct flow *f, int host, int dir,
+                        const struct fa_tcp_view *seg, fa_time t)
+{
+    int carries = seg->data_len || (seg->flags & (FA_TCP_SYN | FA_TCP_FIN));
+    if (dir == 1) {
+        if (carries)
+            f->ack_repeats = 0; /* something new to answer */
+        return;
+    }
+    if (carries || (seg->flags & FA_TCP_RST) || !(seg->flags & FA_TCP_ACK))
+        return;
+    if (seg->seq == f->ack_seq && seg->ack == f->ack_ack && seg->wnd == f->ack_wnd &&
+        t - f->ack_since < FA_NS_PER_S) {
+        if (++f->ack_repeats == STORM) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "host %d port %u: ACK storm, %d identical bare ACKs "
+                     "within 1 s with nothing new from the peer", host, seg->sport, STORM);
+            violation(k, t, msg);
+        }
+        return;
+    }
+    f->ack_seq = seg->seq;
+    f->ack_ack = seg->ack;
+    f->ack_wnd = seg->wnd;
+    f->ack_since = t;
+    f->ack_repeats = 0;
+}
+
 /* ---- window ---------------------------------------------------------- */
 void fa_sim_check_frame(struct fa_sim_check *k, int host, int dir,
                         const uint8_t *frame, size_t len, fa_time t)
@@ -111,6 +149,7 @@ void fa_sim_check_frame(struct fa_sim_check *k, int host, int dir,
             f->have_edge = 0;
     }
     f->scaled = f->my_ws >= 0 && f->peer_ws >= 0;
+    check_storm(k, f, host, dir, &seg, t);
     if (dir == 1) {
         if (!(seg.flags & FA_TCP_ACK) || (seg.flags & FA_TCP_RST))
             return;

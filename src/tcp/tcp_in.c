@@ -94,34 +94,35 @@ static void isn_above(struct fa_tcp *c, uint32_t floor)
     c->snd_una = c->snd_nxt = c->snd_max = c->iss;
 }
 
-/* floor: the old SND.NXT of a TIME-WAIT entry this SYN reopens, or NULL. */
-static void listen_input(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
+/* floor: the old SND.NXT of a TIME-WAIT entry this SYN reopens, or NULL.
+ * Returns 1 if a connection was born. */
+static int listen_input(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
                          const struct fa_tcp_view *seg, const uint32_t *floor,
                          fa_time now)
 {
     struct fa_stack *s = l->stack;
     if (seg->flags & FA_TCP_RST) { /* first: an RST is ignored */
         fa_count(s, FA_CNT_TCP_STRAY);
-        return;
+        return 0;
     }
     if (seg->flags & FA_TCP_ACK) { /* second: any ACK is bad here */
         fa_count(s, FA_CNT_TCP_STRAY);
         fa_tcp_reset_for(s, laddr, raddr, seg, now);
-        return;
+        return 0;
     }
     if (!(seg->flags & FA_TCP_SYN)) { /* fourth: anything else, drop */
         fa_count(s, FA_CNT_TCP_STRAY);
-        return;
+        return 0;
     }
     /* third: a SYN. The backlog bounds half-open plus unaccepted (L2). */
     if (l->pending >= l->backlog) {
         fa_count(s, FA_CNT_TCP_BACKLOG_FULL);
-        return;
+        return 0;
     }
     struct fa_tcp *c = fa_tcp_alloc(s);
     if (!c) {
         fa_count(s, FA_CNT_TCP_NO_MEMORY);
-        return;
+        return 0;
     }
     inherit_options(c, l);
     c->laddr = laddr;
@@ -132,7 +133,7 @@ static void listen_input(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
     if (fa_tcp_conn_setup(c, now) < 0) {
         fa_count(s, FA_CNT_TCP_NO_MEMORY);
         fa_tcp_free(c);
-        return;
+        return 0;
     }
     if (floor)
         isn_above(c, *floor);
@@ -152,6 +153,7 @@ static void listen_input(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
     fa_tcp_hash_insert(c);
     fa_tcp_set_state(c, FA_TCP_SYN_RECEIVED, now);
     fa_tcp_send_syn(c, now);
+    return 1;
 }
 
 /* ---- §3.10.7.3 SYN-SENT ---------------------------------------------- */
@@ -164,7 +166,7 @@ static void rtt_on_ack(struct fa_tcp *c, uint32_t ack, fa_time now)
 }
 
 /* RFC 6298 §5.7: after a SYN (or SYN-ACK) timed out, data starts with
- * an RTO of at least 3 s, unless an RTT was measured. */
+ * an RTO of 3 s ("MUST be re-initialized"), unless an RTT was measured. */
 #define RTO_AFTER_SYN_TIMEOUT (3 * FA_NS_PER_S)
 
 /* unscaled: the segment carried SYN, whose window is never scaled (RFC
@@ -177,7 +179,7 @@ static void established(struct fa_tcp *c, const struct fa_tcp_view *seg,
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = seg->ack;
     rtt_on_ack(c, seg->ack, now);
-    if (c->retransmits && !c->srtt && c->rto < RTO_AFTER_SYN_TIMEOUT)
+    if (c->retransmits && !c->srtt)
         c->rto = RTO_AFTER_SYN_TIMEOUT;
     c->retries = 0;
     c->t_rexmit = FA_TIME_NEVER;
@@ -252,12 +254,14 @@ static void crossed_synack(struct fa_tcp *c, struct fa_tcp_view *seg)
 }
 
 /* first: is the segment acceptable? Trims it to the window. Returns 0 to
- * go on, 1 to stop (handled or dropped). The window is the space the
- * receive buffer has, never less than what was advertised. */
+ * go on, 1 to stop (handled or dropped). RCV.WND is the farthest right
+ * edge ever advertised (rcv_adv): never beyond the buffer's space
+ * (fa_tcp_window_field), and no further — a byte beyond what we offered
+ * is one more place for a blind attacker to aim at. */
 static int check_sequence(struct fa_tcp *c, struct fa_tcp_view *seg,
                           fa_time now)
 {
-    uint32_t wnd = fa_tcp_rcv_space(c);
+    uint32_t wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
     uint32_t len = fa_tcp_seg_len(seg);
     uint32_t seq = seg->seq;
     int in_wnd_start = seq_ge(seq, c->rcv_nxt) && seq_lt(seq, c->rcv_nxt + wnd);
@@ -290,7 +294,10 @@ static int check_sequence(struct fa_tcp *c, struct fa_tcp_view *seg,
         }
         if (c->state == FA_TCP_TIME_WAIT && (seg->flags & FA_TCP_FIN))
             c->t_close = now + 2 * c->stack->cfg.tcp_msl; /* L14 restart */
-        unacceptable_ack(c, seg, now);
+        if (seg->flags & FA_TCP_SYN)
+            challenge_ack(c, now); /* RFC 5961 §4: whatever its number */
+        else
+            unacceptable_ack(c, seg, now);
         return 1;
     }
     /* Trim what lies before RCV.NXT (a retransmission overlapping what
@@ -407,10 +414,12 @@ static void ack_advances(struct fa_tcp *c, uint32_t ack, fa_time now)
     fa_tcp_loss_arm_probe(c, now);
 }
 
-/* fifth: the ACK field. unscaled: the segment arrived with SYN. Returns
- * 1 when processing stops here. */
+/* fifth: the ACK field. unscaled: the segment arrived with SYN; carried:
+ * it arrived with data or FIN (a zero-window probe stripped of its byte
+ * is no duplicate ACK, RFC 5681 §2 (b)). Returns 1 when processing stops
+ * here. */
 static int check_ack(struct fa_tcp *c, const struct fa_tcp_view *seg,
-                     int unscaled, fa_time now)
+                     int unscaled, int carried, fa_time now)
 {
     struct fa_stack *s = c->stack;
     if (!(seg->flags & FA_TCP_ACK)) {
@@ -442,8 +451,7 @@ static int check_ack(struct fa_tcp *c, const struct fa_tcp_view *seg,
     uint32_t wnd = (uint32_t)seg->wnd << (unscaled ? 0 : c->snd_wscale);
     if (seq_gt(seg->ack, c->snd_una)) {
         ack_advances(c, seg->ack, now);
-    } else if (seg->ack == c->snd_una && seg->data_len == 0 &&
-               !(seg->flags & FA_TCP_FIN) && wnd == c->snd_wnd &&
+    } else if (seg->ack == c->snd_una && !carried && wnd == c->snd_wnd &&
                c->snd_una != c->snd_max) {
         fa_tcp_cc_dupack(c, now); /* RFC 5681 §2 DUPLICATE ACKNOWLEDGMENT */
     }
@@ -603,8 +611,9 @@ static void sync_input(struct fa_tcp *c, struct fa_tcp_view *seg, fa_time now)
     if (check_sequence(c, seg, now))
         return;
     peer_alive(c, now);
+    int carried = arrived.data_len || (arrived.flags & FA_TCP_FIN);
     if (check_rst(c, &arrived, now) || check_syn(c, &arrived, now) ||
-        check_ack(c, seg, unscaled, now))
+        check_ack(c, seg, unscaled, carried, now))
         return;
     if (c->state == FA_TCP_CLOSING && our_fin_acked(c)) {
         enter_time_wait(c, now); /* L13 */
@@ -650,8 +659,8 @@ void fa_tcp_input(struct fa_stack *s, const struct fa_rx_ctx *rx, fa_time now)
         if (l && (seg.flags & FA_TCP_SYN) && !(seg.flags & FA_TCP_ACK) &&
             seq_gt(seg.seq, tw->rcv_nxt)) {
             uint32_t floor = tw->snd_nxt;
-            fa_tcp_tw_remove(s, tw);
-            listen_input(l, laddr, raddr, &seg, &floor, now);
+            if (listen_input(l, laddr, raddr, &seg, &floor, now))
+                fa_tcp_tw_remove(s, tw); /* only once the SYN was taken */
         } else {
             fa_tcp_tw_input(s, tw, &seg, now);
         }

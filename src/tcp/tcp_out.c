@@ -269,7 +269,11 @@ void fa_tcp_output(struct fa_tcp *c, fa_time now)
          * (RFC 9293 §3.8.6.1); on a small one that SWS avoidance will not
          * fill, the "override timeout" of §3.8.6.2.1 sends it anyway.
          * One timer serves both: nothing else would ever wake us. */
-        int waiting = unsent(c) || ((c->flags & TF_SHUT_WR) && !(c->flags & TF_FIN_SENT));
+        /* The FIN waits too when it has not gone, or must go again (a
+         * go-back pulled SND.NXT below it). */
+        int fin_due = (c->flags & TF_SHUT_WR) &&
+                      (!(c->flags & TF_FIN_SENT) || seq_lt(c->snd_nxt, c->snd_max));
+        int waiting = unsent(c) || fin_due;
         if (waiting && c->snd_nxt == c->snd_una) {
             if (c->t_persist == FA_TIME_NEVER)
                 c->t_persist = now + c->rto;

@@ -639,6 +639,45 @@ static void shut_rd_then_data_is_discarded(void **state)
     assert_false(v.flags & RST);
 }
 
+/* 1, found by review of the fix: the FIN sent into the last unit of a
+ * window, lost, and the window then closed: the FIN must be probed for
+ * and resent once the window opens, not left with no timer running. */
+static void fin_behind_a_closed_window_is_resent(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = peer_connected(&pe);
+    uint32_t base = pe.rcv_nxt;
+    assert_int_equal(fa_tcp_send(c, "abcd", 4, pe.now), 4);
+    assert_int_equal(fa_tcp_shutdown(c, FA_SHUT_WR, pe.now), 0);
+    struct fa_tcp_view v;
+    int fin = 0;
+    while (peer_next(&pe, &v))
+        fin |= (v.flags & FIN) != 0;
+    assert_true(fin); /* ...and lost: the peer takes the data, window 0 */
+    peer_send(&pe, ACK, pe.snd_nxt, base + 4, 0, NULL, 0);
+    peer_run_until(&pe, pe.now + 120 * S);
+    int probes = 0;
+    while (peer_next(&pe, &v)) {
+        probes++;
+        peer_send(&pe, ACK, pe.snd_nxt, base + 4, 0, NULL, 0);
+        peer_run_until(&pe, pe.now + 10 * S);
+    }
+    assert_true(probes >= 2);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_FIN_WAIT_1);
+    /* The window opens (the update itself lost): the next probe learns
+     * it, and the FIN goes again. */
+    peer_send(&pe, ACK, pe.snd_nxt, base + 4, 1000, NULL, 0);
+    fin = 0;
+    for (int i = 0; i < 10 && !fin; i++) {
+        peer_run_until(&pe, pe.now + 60 * S);
+        while (peer_next(&pe, &v))
+            fin |= (v.flags & FIN) && v.seq == base + 4;
+    }
+    assert_true(fin);
+    fa_tcp_close(c, pe.now);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -658,6 +697,7 @@ int main(void)
         cmocka_unit_test_teardown(rto_after_syn_timeout_and_karn_on_synack, teardown),
         cmocka_unit_test_teardown(keepalive_not_fed_by_junk, teardown),
         cmocka_unit_test_teardown(shut_rd_then_data_is_discarded, teardown),
+        cmocka_unit_test_teardown(fin_behind_a_closed_window_is_resent, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

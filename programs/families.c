@@ -1,0 +1,751 @@
+/* families.c — finack-sim's sweep families beyond "transfer", whose seeds
+ * draw what applications and attackers do, not only the network:
+ *
+ *   apps    readers that pause (0.5 s to 30 min) and resume, read and
+ *           write in odd sizes, writers that stop and start, shutdown of
+ *           either direction, aborts at random moments, lingering closes,
+ *           a listener backlog that overflows; buffer sizes drawn from
+ *           awkward values (64 B, 2^n + 1, 200,003, 1,000,003, 16 MiB).
+ *   attack  an off-path host that knows the 4-tuple injects RSTs, SYNs,
+ *           ACKs and data with numbers drawn near the edges (±1 around
+ *           RCV.NXT, straddling it, at and beyond the window, old ACKs,
+ *           ACKs of unsent data) at random moments, TIME-WAIT included.
+ *
+ * Every run checks each byte at its stream offset, the simulator's
+ * invariants on every event (window, sequence numbers, state edges, ACK
+ * storms), liveness — while the network delivers and a reader reads,
+ * bytes keep moving (no stall of 5 minutes with work left), and no
+ * connection times out while its peer answers — and that nothing is
+ * left once every timer has run. The attack family also checks that no
+ * forged segment resets a connection or puts a byte into a stream, and
+ * that challenge ACKs stay within their per-connection budget. Public
+ * API only. */
+#include "families.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "forge.h"
+#include "scenarios.h"
+
+#define MS FA_NS_PER_MS
+#define S FA_NS_PER_S
+#define ADDR(i) FA_IPV4(198, 18, 0, 1 + (i))
+#define STALL_LIMIT (300 * S)
+
+enum ending { CLOSE_BOTH, HALF_CLOSE, ABORT_ONE, LINGER_CLOSE, ENDINGS };
+
+struct side {
+    uint32_t sndbuf, rcvbuf, bytes;
+    uint32_t write_chunk, read_chunk;
+    uint64_t read_pause_at, write_pause_at; /* stream offsets; UINT64_MAX none */
+    fa_time read_pause, write_pause;        /* how long */
+    uint64_t shut_rd_at;                    /* UINT64_MAX: never */
+};
+
+struct params {
+    struct fa_sim_link link, down;
+    struct side sd[2]; /* 0 client, 1 server */
+    enum ending ending;
+    int aborter;          /* ABORT_ONE: who; LINGER_CLOSE: who lingers */
+    uint64_t abort_at;    /* bytes the aborter has received first */
+    int extra_conns;      /* connections that overflow the backlog */
+    int attack;           /* the attack family */
+    fa_time attack_gap;   /* mean time between forged segments */
+};
+
+struct end {
+    struct fa_tcp *sock;
+    uint64_t sent, got;
+    fa_time read_resume, write_resume; /* FA_TIME_NEVER: not paused yet */
+    int read_paused_done, write_paused_done;
+    int eof, err, closed, closing, shut_rd, shut_wr;
+};
+
+struct run {
+    uint64_t seed;
+    int verbose;
+    struct params pr;
+    struct fa_sim *sim;
+    struct fa_prng prng; /* the attacker's and the applications' dice */
+    struct fa_tcp *listener;
+    struct fa_tcp *extra[4];
+    struct end e[2];
+    fa_time last_progress, next_attack, start, client_closed_at;
+    uint16_t client_port;
+    uint64_t forged, forged_tw;
+    char *why;
+    size_t why_len;
+};
+
+static uint8_t pattern_at(uint64_t seed, int dir, uint64_t off)
+{
+    return (uint8_t)((off * 2654435761u + seed * 40503u + (uint64_t)dir * 977u) >> 13);
+}
+
+static double pick(struct fa_prng *p, double lo, double hi)
+{
+    return lo + (hi - lo) * (double)(fa_prng_next(p) >> 11) * 0x1p-53;
+}
+
+static uint32_t one_of(struct fa_prng *p, const uint32_t *v, size_t n)
+{
+    return v[fa_prng_below(p, n)];
+}
+
+static int fail(struct run *r, const char *what)
+{
+    snprintf(r->why, r->why_len, "%s", what);
+    return -1;
+}
+
+/* ---- drawing a seed's world ------------------------------------------ */
+static void draw_link(struct fa_prng *p, struct params *pr)
+{
+    struct fa_sim_link *l = &pr->link;
+    fa_sim_link_init(l);
+    /* A network that delivers: modest loss, so a stall or a timeout is
+     * the stack's fault, not the dice's. */
+    l->loss = fa_prng_chance(p, 0.4) ? 0 : pick(p, 0, 0.03);
+    l->reorder = fa_prng_chance(p, 0.3) ? pick(p, 0, 0.05) : 0;
+    l->duplicate = fa_prng_chance(p, 0.3) ? pick(p, 0, 0.03) : 0;
+    static const uint64_t rates[] = { 0, 10000000, 100000000, 1000000000 };
+    l->rate_bps = rates[fa_prng_below(p, 4)];
+    l->delay = (fa_time)pick(p, 10e3, 30e6);
+    l->reorder_delay = l->delay / 2 + MS;
+    l->queue_frames = 64 + (uint32_t)fa_prng_below(p, 400);
+    fa_sim_link_init(&pr->down);
+    pr->down.rate_bps = l->rate_bps;
+    pr->down.delay = l->delay;
+    pr->down.queue_frames = l->queue_frames;
+}
+
+static fa_time draw_pause(struct fa_prng *p)
+{
+    static const fa_time pauses[] = { 500 * MS, 5 * S, 60 * S, 600 * S, 1800 * S };
+    return pauses[fa_prng_below(p, 5)];
+}
+
+static void draw_side(struct fa_prng *p, struct side *sd, int attack)
+{
+    static const uint32_t bufs[] = { 64, 257, 4097, 65537, 200003, 1000003, 16u << 20 };
+    static const uint32_t wchunks[] = { 7, 100, 1460, 65536 };
+    static const uint32_t rchunks[] = { 1, 7, 100, 1460, 65536 };
+    sd->sndbuf = one_of(p, bufs, 7);
+    sd->rcvbuf = one_of(p, bufs, 7);
+    sd->write_chunk = one_of(p, wchunks, 4);
+    sd->read_chunk = one_of(p, rchunks, 5);
+    sd->bytes = fa_prng_chance(p, 0.1) ? 0 : (uint32_t)fa_prng_below(p, 400001);
+    /* Byte-at-a-time applications and 64-byte buffers make runs long,
+     * not more interesting. */
+    if (sd->write_chunk < 100 || sd->read_chunk < 100 || sd->sndbuf < 4096 ||
+        sd->rcvbuf < 4096)
+        sd->bytes /= 20;
+    sd->read_pause_at = sd->write_pause_at = sd->shut_rd_at = UINT64_MAX;
+    if (!attack && fa_prng_chance(p, 0.5)) {
+        sd->read_pause_at = sd->bytes ? fa_prng_below(p, sd->bytes) : 0;
+        sd->read_pause = draw_pause(p);
+    }
+    if (!attack && fa_prng_chance(p, 0.3)) {
+        sd->write_pause_at = sd->bytes ? fa_prng_below(p, sd->bytes) : 0;
+        sd->write_pause = draw_pause(p);
+    }
+}
+
+static void draw(uint64_t seed, int attack, struct params *pr)
+{
+    struct fa_prng p;
+    fa_prng_seed(&p, seed ^ (attack ? 0xa77ac4ull : 0xa995ull));
+    memset(pr, 0, sizeof *pr);
+    draw_link(&p, pr);
+    for (int i = 0; i < 2; i++)
+        draw_side(&p, &pr->sd[i], attack);
+    pr->attack = attack;
+    if (attack) {
+        pr->ending = CLOSE_BOTH;
+        pr->attack_gap = (fa_time)pick(&p, 1e6, 500e6);
+        return;
+    }
+    pr->ending = (enum ending)fa_prng_below(&p, ENDINGS);
+    pr->aborter = (int)fa_prng_below(&p, 2);
+    uint32_t peer_bytes = pr->sd[!pr->aborter].bytes;
+    pr->abort_at = peer_bytes ? fa_prng_below(&p, peer_bytes) : 0;
+    int who = (int)fa_prng_below(&p, 2);
+    if (fa_prng_chance(&p, 0.1))
+        pr->sd[who].shut_rd_at = pr->sd[!who].bytes ? fa_prng_below(&p, pr->sd[!who].bytes) : 0;
+    pr->extra_conns = fa_prng_chance(&p, 0.2) ? 1 + (int)fa_prng_below(&p, 3) : 0;
+}
+
+static void describe(const struct params *pr)
+{
+    static const char *const endings[] = { "both close", "half-close then close",
+                                           "one side aborts", "lingering close" };
+    const struct fa_sim_link *l = &pr->link;
+    printf("link: loss %.2f%%, reorder %.1f%%, dup %.1f%%, delay %.3f ms, rate %llu\n",
+           100 * l->loss, 100 * l->reorder, 100 * l->duplicate, (double)l->delay / 1e6,
+           (unsigned long long)l->rate_bps);
+    for (int i = 0; i < 2; i++) {
+        const struct side *sd = &pr->sd[i];
+        printf("%s: sndbuf %u rcvbuf %u bytes %u write %u read %u", i ? "server" : "client",
+               sd->sndbuf, sd->rcvbuf, sd->bytes, sd->write_chunk, sd->read_chunk);
+        if (sd->read_pause_at != UINT64_MAX)
+            printf(", reader pauses %.1f s at %llu", (double)sd->read_pause / 1e9,
+                   (unsigned long long)sd->read_pause_at);
+        if (sd->write_pause_at != UINT64_MAX)
+            printf(", writer pauses %.1f s at %llu", (double)sd->write_pause / 1e9,
+                   (unsigned long long)sd->write_pause_at);
+        if (sd->shut_rd_at != UINT64_MAX)
+            printf(", SHUT_RD at %llu", (unsigned long long)sd->shut_rd_at);
+        printf("\n");
+    }
+    if (pr->attack)
+        printf("attacker: a forged segment every %.1f ms on average\n",
+               (double)pr->attack_gap / 1e6);
+    else
+        printf("ending: %s (side %d); %d connections overflow the backlog\n",
+               endings[pr->ending], pr->aborter, pr->extra_conns);
+}
+
+/* With --verbose twice: one line per TCP segment a host sends. */
+static void timeline(void *ctx, int host, int dir, const uint8_t *f, size_t len, fa_time t)
+{
+    (void)ctx;
+    struct seg g;
+    char flags[32];
+    if (dir || !scenario_parse(f, len, &g))
+        return;
+    printf("%12.6f  %s >  %-9s seq %10u ack %10u win %5u len %u\n", (double)t / 1e9,
+           host ? "server" : "client", scenario_flags(g.flags, flags), g.seq, g.ack, g.win,
+           g.len);
+}
+
+static void trace(void *ctx, const struct fa_tcp *sock, int from, int to, fa_time now)
+{
+    (void)ctx;
+    (void)from;
+    struct fa_tcp_info i;
+    fa_tcp_get_info(sock, &i);
+    printf("%12.6f  %s:%u  %s\n", (double)now / 1e9,
+           i.local_addr == ADDR(0) ? "client" : "server", i.local_port,
+           fa_tcp_state_name((enum fa_tcp_state)to));
+}
+
+/* ---- the applications ------------------------------------------------ */
+static uint16_t local_port(const struct fa_tcp *sock)
+{
+    struct fa_tcp_info i;
+    fa_tcp_get_info(sock, &i);
+    return i.local_port;
+}
+
+/* Half-open connections (a lost RST) are found out by sending: both
+ * ends keep alive, so no run waits in silence for an end of stream. */
+static void keepalive(struct fa_tcp *sock)
+{
+    fa_tcp_setopt(sock, FA_SO_KEEPALIVE, 1);
+    fa_tcp_setopt(sock, FA_TCP_KEEPIDLE, 120000);
+    fa_tcp_setopt(sock, FA_TCP_KEEPINTVL, 10000);
+    fa_tcp_setopt(sock, FA_TCP_KEEPCNT, 5);
+}
+
+static int setup(struct run *r)
+{
+    if (fa_sim_create(r->seed, &r->sim) < 0 || fa_sim_check_enable(r->sim) < 0)
+        return -1;
+    if (r->verbose > 1)
+        fa_sim_on_frame(r->sim, timeline, r);
+    for (int i = 0; i < 2; i++) {
+        struct fa_config cfg;
+        fa_config_init(&cfg);
+        cfg.addr = ADDR(i);
+        if (r->verbose > 1)
+            cfg.tcp_trace = trace;
+        if (fa_sim_add_host(r->sim, &cfg, &r->pr.link, &r->pr.down) != i)
+            return -1;
+    }
+    struct fa_stack *cs = fa_sim_stack(r->sim, 0), *ss = fa_sim_stack(r->sim, 1);
+    fa_tcp_open(ss, &r->listener);
+    fa_tcp_bind(r->listener, 0, 80);
+    fa_tcp_listen(r->listener, r->pr.extra_conns ? 1 : 8, 0);
+    fa_tcp_setopt(r->listener, FA_SO_SNDBUF, r->pr.sd[1].sndbuf);
+    fa_tcp_setopt(r->listener, FA_SO_RCVBUF, r->pr.sd[1].rcvbuf);
+    for (int i = 0; i < r->pr.extra_conns; i++) {
+        fa_tcp_open(cs, &r->extra[i]);
+        fa_tcp_connect(r->extra[i], ADDR(1), 80, 0);
+    }
+    fa_tcp_open(cs, &r->e[0].sock);
+    fa_tcp_setopt(r->e[0].sock, FA_SO_SNDBUF, r->pr.sd[0].sndbuf);
+    fa_tcp_setopt(r->e[0].sock, FA_SO_RCVBUF, r->pr.sd[0].rcvbuf);
+    keepalive(r->e[0].sock);
+    fa_tcp_connect(r->e[0].sock, ADDR(1), 80, 0);
+    r->client_port = local_port(r->e[0].sock);
+    r->client_closed_at = FA_TIME_NEVER;
+    for (int i = 0; i < 2; i++)
+        r->e[i].read_resume = r->e[i].write_resume = FA_TIME_NEVER;
+    return 0;
+}
+
+/* The server accepts (after 2 s when the backlog is to overflow), and
+ * the extra connections are closed once through. */
+static void accept_all(struct run *r, fa_time now)
+{
+    if (r->pr.extra_conns && now < r->start + 2 * S)
+        return;
+    struct fa_tcp *c;
+    while (fa_tcp_accept(r->listener, &c) == 0) {
+        struct fa_tcp_info i;
+        fa_tcp_get_info(c, &i);
+        if (!r->e[1].sock && !r->e[1].closed && i.remote_port == r->client_port) {
+            r->e[1].sock = c;
+            keepalive(c);
+        }
+        else
+            fa_tcp_close(c, now);
+    }
+    for (int i = 0; i < r->pr.extra_conns; i++)
+        if (r->extra[i] && (fa_tcp_state(r->extra[i]) == FA_TCP_ESTABLISHED ||
+                            fa_tcp_state(r->extra[i]) == FA_TCP_CLOSED)) {
+            fa_tcp_close(r->extra[i], now);
+            r->extra[i] = NULL;
+        }
+}
+
+static int paused(fa_time now, uint64_t at, uint64_t offset, fa_time len,
+                  fa_time *resume, int *done)
+{
+    if (*done || offset < at)
+        return 0;
+    if (*resume == FA_TIME_NEVER)
+        *resume = now + len;
+    if (now < *resume)
+        return 1;
+    *done = 1;
+    return 0;
+}
+
+static int write_some(struct run *r, int i, fa_time now)
+{
+    struct end *e = &r->e[i];
+    const struct side *sd = &r->pr.sd[i];
+    static uint8_t buf[65536];
+    while (e->sent < sd->bytes && !e->shut_wr &&
+           !paused(now, sd->write_pause_at, e->sent, sd->write_pause, &e->write_resume,
+                   &e->write_paused_done)) {
+        size_t n = sd->bytes - e->sent < sd->write_chunk ? sd->bytes - e->sent : sd->write_chunk;
+        for (size_t k = 0; k < n; k++)
+            buf[k] = pattern_at(r->seed, i, e->sent + k);
+        long w = fa_tcp_send(e->sock, buf, n, now);
+        if (w == -EAGAIN)
+            break;
+        if (w <= 0)
+            return w == 0 ? 0 : (e->err = (int)-w, 0);
+        e->sent += (uint64_t)w;
+        r->last_progress = now;
+    }
+    return 0;
+}
+
+static void maybe_shut_rd(struct run *r, int i, fa_time now)
+{
+    struct end *e = &r->e[i];
+    if (!e->shut_rd && e->got >= r->pr.sd[i].shut_rd_at) {
+        fa_tcp_shutdown(e->sock, FA_SHUT_RD, now);
+        e->shut_rd = 1;
+    }
+}
+
+static int read_some(struct run *r, int i, fa_time now)
+{
+    struct end *e = &r->e[i];
+    const struct side *sd = &r->pr.sd[i];
+    static uint8_t buf[65536];
+    maybe_shut_rd(r, i, now);
+    while (!e->eof && !e->shut_rd &&
+           !paused(now, sd->read_pause_at, e->got, sd->read_pause, &e->read_resume,
+                   &e->read_paused_done)) {
+        long got = fa_tcp_recv(e->sock, buf, sd->read_chunk, now);
+        if (got == -EAGAIN)
+            break;
+        if (got <= 0) {
+            e->eof = 1;
+            e->err = got < 0 ? (int)-got : 0;
+            break;
+        }
+        for (long k = 0; k < got; k++)
+            if (buf[k] != pattern_at(r->seed, !i, e->got + (uint64_t)k)) {
+                char msg[128];
+                snprintf(msg, sizeof msg, "%s received a wrong byte at offset %llu",
+                         i ? "server" : "client", (unsigned long long)(e->got + (uint64_t)k));
+                return fail(r, msg);
+            }
+        e->got += (uint64_t)got;
+        r->last_progress = now;
+    }
+    maybe_shut_rd(r, i, now);
+    return 0;
+}
+
+/* Either side's work left: bytes it has not written, or bytes its peer
+ * has not read (unless the peer shut its reading down). */
+static int work_left(const struct run *r)
+{
+    for (int i = 0; i < 2; i++) {
+        const struct end *e = &r->e[i], *o = &r->e[!i];
+        if (e->sent < r->pr.sd[i].bytes && !e->shut_wr)
+            return 1;
+        if (o->got < r->pr.sd[i].bytes && !o->shut_rd && !o->eof)
+            return 1;
+    }
+    return 0;
+}
+
+static int anyone_paused(const struct run *r, fa_time now)
+{
+    for (int i = 0; i < 2; i++)
+        if ((r->e[i].read_resume != FA_TIME_NEVER && now < r->e[i].read_resume) ||
+            (r->e[i].write_resume != FA_TIME_NEVER && now < r->e[i].write_resume))
+            return 1;
+    return 0;
+}
+
+/* The ending, once its moment comes; marks sides closed. */
+static void end_moves(struct run *r, fa_time now)
+{
+    const struct params *pr = &r->pr;
+    for (int i = 0; i < 2; i++) {
+        struct end *e = &r->e[i];
+        if (e->closed || !e->sock)
+            continue;
+        if (e->shut_rd && !e->err && !e->closing && fa_tcp_state(e->sock) == FA_TCP_CLOSED &&
+            (fa_tcp_events(e->sock) & FA_TCP_EV_ERROR))
+            e->err = -fa_tcp_error(e->sock); /* an application that no longer reads */
+        if (e->closing) { /* a lingering close: call again until it ends */
+            e->closed = fa_tcp_close(e->sock, now) != -EINPROGRESS;
+            continue;
+        }
+        if (e->err) { /* reset or failed: nothing more to do but close */
+            fa_tcp_close(e->sock, now);
+            e->closed = 1;
+            continue;
+        }
+        int done_writing = e->sent == pr->sd[i].bytes;
+        if (pr->ending == ABORT_ONE && i == pr->aborter &&
+            (e->got >= pr->abort_at || e->eof)) {
+            fa_tcp_abort(e->sock, now);
+            e->closed = 1;
+            continue;
+        }
+        /* A side that stopped reading half-closes when done, so its peer
+         * sees the end and closes; it closes itself at the peer's FIN
+         * (closing earlier would reset data still on its way). */
+        if ((pr->ending == HALF_CLOSE || e->shut_rd) && done_writing && !e->shut_wr) {
+            fa_tcp_shutdown(e->sock, FA_SHUT_WR, now);
+            e->shut_wr = 1;
+        }
+        /* Close once written and the peer's bytes are in (after its FIN
+         * for a half-close, or for a side that stopped reading). */
+        int peer_done = e->eof || (e->shut_rd && (fa_tcp_events(e->sock) & FA_TCP_EV_HUP)) ||
+                        (pr->ending != HALF_CLOSE && !e->shut_rd && e->got == pr->sd[!i].bytes);
+        if (done_writing && peer_done) {
+            if (pr->ending == LINGER_CLOSE && i == pr->aborter)
+                fa_tcp_setopt(e->sock, FA_SO_LINGER, 100);
+            e->closing = fa_tcp_close(e->sock, now) == -EINPROGRESS;
+            e->closed = !e->closing;
+        }
+    }
+}
+
+/* Runs to the next event, at most 10 ms away while applications act,
+ * at most 1 s while they sit in a pause. */
+static void step(struct run *r)
+{
+    fa_time now = fa_sim_now(r->sim), next = fa_sim_next(r->sim);
+    fa_time cap = now + (anyone_paused(r, now) ? S : 10 * MS);
+    if (r->pr.attack && r->next_attack > now && r->next_attack < cap)
+        cap = r->next_attack;
+    fa_sim_run_until(r->sim, next < cap ? next : cap);
+}
+
+/* ---- the attacker ---------------------------------------------------- */
+static uint32_t near(struct fa_prng *p, uint32_t at)
+{
+    static const int32_t d[] = { 1, -1, 2, -2, 1000, -1000, 65535 };
+    return at + (uint32_t)d[fa_prng_below(p, 7)];
+}
+
+/* An ACK of data never sent: beyond the highest sequence number sent,
+ * which can lie past SND.NXT after a go-back by up to a window. */
+static uint32_t unsent_ack(struct fa_prng *p, const struct fa_tcp_info *i)
+{
+    return i->snd_una + (16u << 20) + 1 + (uint32_t)fa_prng_below(p, 100000);
+}
+
+/* One forged segment at side v's connection, as if from its peer. Never
+ * exactly what the peer itself could send: no RST at RCV.NXT, no data at
+ * RCV.NXT with an acceptable ACK (blind injection RFC 5961 cannot stop). */
+static void forge_one(struct run *r, fa_time now)
+{
+    struct fa_prng *p = &r->prng;
+    int v = (int)fa_prng_below(p, 2);
+    struct fa_tcp *sock = r->e[v].sock;
+    if (!sock || r->e[v].closed || fa_tcp_state(sock) == FA_TCP_CLOSED)
+        return;
+    struct fa_tcp_info i;
+    fa_tcp_get_info(sock, &i);
+    const struct fa_config *cv = fa_stack_config(fa_sim_stack(r->sim, v));
+    const struct fa_config *cp = fa_stack_config(fa_sim_stack(r->sim, !v));
+    static uint8_t junk[FORGE_MAX_DATA];
+    struct forged g = { .dst_mac = cv->mac, .src_mac = cp->mac, .src = i.remote_addr,
+                        .dst = i.local_addr, .sport = i.remote_port, .dport = i.local_port,
+                        .wnd = 65535, .data = junk };
+    uint32_t wnd_end = i.rcv_nxt + (i.rcv_wnd ? i.rcv_wnd : 1);
+    switch (fa_prng_below(p, 7)) {
+    case 0: /* RST near RCV.NXT or the window's edge, never exactly at it */
+        g.flags = TCP_RST;
+        g.seq = fa_prng_chance(p, 0.5) ? near(p, i.rcv_nxt) : near(p, wnd_end);
+        break;
+    case 1: /* RST|ACK straddling RCV.NXT with data */
+        g.flags = TCP_RST | TCP_ACK;
+        g.seq = i.rcv_nxt - 1 - (uint32_t)fa_prng_below(p, 1000);
+        g.ack = i.snd_una;
+        g.len = (i.rcv_nxt - g.seq) + 1 + fa_prng_below(p, 400);
+        break;
+    case 2: /* SYN or SYN|ACK near RCV.NXT, maybe with data */
+        g.flags = TCP_SYN | (fa_prng_chance(p, 0.5) ? TCP_ACK : 0);
+        g.seq = fa_prng_chance(p, 0.3) ? i.rcv_nxt : near(p, i.rcv_nxt);
+        g.ack = i.snd_una;
+        g.len = fa_prng_chance(p, 0.5) ? 8 : 0;
+        break;
+    case 3: /* an ACK of data never sent, or one too old */
+        g.flags = TCP_ACK;
+        g.seq = i.rcv_nxt;
+        g.ack = fa_prng_chance(p, 0.5) ? unsent_ack(p, &i) : i.snd_una - 0x40000000u;
+        g.wnd = (uint16_t)fa_prng_below(p, 65536);
+        break;
+    case 4: /* data beyond the window */
+        g.flags = TCP_ACK | TCP_PSH;
+        g.seq = wnd_end + (uint32_t)fa_prng_below(p, 3);
+        g.ack = i.snd_una;
+        g.len = 1 + fa_prng_below(p, 1000);
+        break;
+    case 5: /* in-window data or FIN whose ACK is unacceptable */
+        g.flags = TCP_ACK | (fa_prng_chance(p, 0.3) ? TCP_FIN : 0);
+        g.seq = i.rcv_nxt + (uint32_t)fa_prng_below(p, 3);
+        g.ack = unsent_ack(p, &i);
+        g.len = fa_prng_below(p, 100);
+        break;
+    default: /* old data, entirely below RCV.NXT, and a bare old ACK */
+        g.flags = TCP_ACK;
+        g.len = 1 + fa_prng_below(p, 500);
+        g.seq = i.rcv_nxt - (uint32_t)g.len - (uint32_t)fa_prng_below(p, 2000);
+        g.ack = i.snd_una;
+        break;
+    }
+    uint8_t f[FORGE_FRAME_MAX];
+    fa_sim_inject(r->sim, v, f, forge_tcp(f, &g));
+    r->forged++;
+    (void)now;
+}
+
+struct tw_seen {
+    int found;
+    struct fa_tcp_info info;
+};
+
+static void find_tw(void *ctx, const struct fa_tcp_info *i)
+{
+    struct tw_seen *t = ctx;
+    if (i->state == FA_TCP_TIME_WAIT && !t->found) {
+        t->found = 1;
+        t->info = *i;
+    }
+}
+
+/* A forged segment at a TIME-WAIT entry: only an RST exactly at its
+ * RCV.NXT may end it; check it survives anything else. */
+static int forge_at_time_wait(struct run *r)
+{
+    struct fa_prng *p = &r->prng;
+    for (int v = 0; v < 2; v++) {
+        struct fa_stack *st = fa_sim_stack(r->sim, v);
+        struct tw_seen t = { 0 };
+        fa_stack_tcp_walk(st, find_tw, &t);
+        if (!t.found)
+            continue;
+        const struct fa_config *cv = fa_stack_config(st);
+        const struct fa_config *cp = fa_stack_config(fa_sim_stack(r->sim, !v));
+        struct forged g = { .dst_mac = cv->mac, .src_mac = cp->mac, .src = t.info.remote_addr,
+                            .dst = t.info.local_addr, .sport = t.info.remote_port,
+                            .dport = t.info.local_port, .wnd = 1000 };
+        switch (fa_prng_below(p, 3)) {
+        case 0: g.flags = TCP_RST; g.seq = near(p, t.info.rcv_nxt); break;
+        case 1: g.flags = TCP_SYN; g.seq = t.info.rcv_nxt - (uint32_t)fa_prng_below(p, 5); break;
+        default: g.flags = TCP_ACK; g.seq = near(p, t.info.rcv_nxt); g.ack = t.info.snd_nxt; break;
+        }
+        struct fa_tcp_usage before, after;
+        fa_stack_tcp_usage(st, &before);
+        uint8_t f[FORGE_FRAME_MAX];
+        fa_sim_inject(r->sim, v, f, forge_tcp(f, &g));
+        r->forged_tw++;
+        fa_sim_run_until(r->sim, fa_sim_now(r->sim) + 1); /* delivered at once */
+        fa_stack_tcp_usage(st, &after);
+        if (after.time_wait < before.time_wait)
+            return fail(r, "a forged segment ended a TIME-WAIT");
+    }
+    return 0;
+}
+
+/* RFC 5961 §7 as finack keeps it: per connection (and TIME-WAIT entry)
+ * one challenge ACK per tcp_invalid_ratelimit. */
+static int challenge_budget_kept(struct run *r)
+{
+    fa_time span = fa_sim_now(r->sim) - r->start;
+    for (int v = 0; v < 2; v++) {
+        struct fa_stack *st = fa_sim_stack(r->sim, v);
+        fa_time gap = fa_stack_config(st)->tcp_invalid_ratelimit;
+        uint64_t budget = 2 * (span / gap + 1); /* the connection, then its TIME-WAIT */
+        uint64_t sent = fa_stack_counter(st, FA_CNT_TCP_CHALLENGE_ACKS);
+        if (sent > budget) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "host %d sent %llu challenge ACKs, budget %llu", v,
+                     (unsigned long long)sent, (unsigned long long)budget);
+            return fail(r, msg);
+        }
+    }
+    return 0;
+}
+
+/* ---- one run --------------------------------------------------------- */
+static int errors_allowed(const struct run *r)
+{
+    return r->pr.ending == ABORT_ONE || r->pr.ending == LINGER_CLOSE;
+}
+
+static int check_errors(struct run *r)
+{
+    for (int i = 0; i < 2; i++) {
+        int err = r->e[i].err;
+        if (!err)
+            continue;
+        char msg[128];
+        snprintf(msg, sizeof msg, "%s saw error %d", i ? "server" : "client", err);
+        /* A timeout while the peer answers is never right; a reset only
+         * where an application asked for one, or after the peer closed
+         * (its orphan's FIN-WAIT-2 reclaimed, data after its close) — the
+         * bytes of a clean ending must all have arrived even so. A
+         * lingering close that runs out reports ETIMEDOUT. */
+        int lingerer = r->pr.ending == LINGER_CLOSE && i == r->pr.aborter;
+        int after_peer = err == ECONNRESET && r->e[!i].closed;
+        if (lingerer || after_peer)
+            continue;
+        if (err == ETIMEDOUT || !errors_allowed(r) || (err != ECONNRESET && err != EPIPE))
+            return fail(r, msg);
+    }
+    return 0;
+}
+
+static int all_delivered(const struct run *r)
+{
+    for (int i = 0; i < 2; i++)
+        if (!r->e[!i].shut_rd && r->e[!i].got != r->pr.sd[i].bytes)
+            return 0;
+    return 1;
+}
+
+static int drive(struct run *r)
+{
+    const fa_time limit = r->start + 4 * 3600 * S;
+    while (!(r->e[0].closed && r->e[1].closed) && fa_sim_now(r->sim) < limit) {
+        step(r);
+        fa_time now = fa_sim_now(r->sim);
+        accept_all(r, now);
+        if (r->pr.attack && now >= r->next_attack) {
+            if (r->e[1].sock)
+                forge_one(r, now);
+            r->next_attack = now + (fa_time)(fa_prng_below(&r->prng, 2 * r->pr.attack_gap) + 1);
+        }
+        for (int i = 0; i < 2; i++) {
+            if (!r->e[i].sock || r->e[i].closed || r->e[i].closing)
+                continue;
+            if (write_some(r, i, now) < 0 || read_some(r, i, now) < 0)
+                return -1;
+        }
+        if (check_errors(r) < 0)
+            return -1;
+        end_moves(r, now);
+        /* A client that closed before the server accepted (it may not
+         * even have connected): the server has nothing to wait for. */
+        if (r->e[0].closed && r->client_closed_at == FA_TIME_NEVER)
+            r->client_closed_at = now;
+        if (!r->e[1].sock && r->client_closed_at != FA_TIME_NEVER &&
+            now > r->client_closed_at + 10 * S)
+            r->e[1].closed = 1;
+        if (work_left(r) && !anyone_paused(r, now) && r->e[1].sock &&
+            now - r->last_progress > STALL_LIMIT && !errors_allowed(r))
+            return fail(r, "stalled: 5 minutes without a byte moving, work left");
+    }
+    if (!(r->e[0].closed && r->e[1].closed))
+        return fail(r, "the applications did not finish in 4 hours");
+    if (!errors_allowed(r) && !all_delivered(r))
+        return fail(r, "a clean run ended with bytes missing");
+    return 0;
+}
+
+static int run_one(struct run *r)
+{
+    if (setup(r) < 0)
+        return fail(r, "cannot set up the simulator");
+    r->start = r->last_progress = fa_sim_now(r->sim);
+    r->next_attack = r->pr.attack ? r->pr.attack_gap : FA_TIME_NEVER;
+    int rc = drive(r);
+    fa_tcp_close(r->listener, fa_sim_now(r->sim));
+    for (int i = 0; i < r->pr.extra_conns; i++)
+        if (r->extra[i])
+            fa_tcp_close(r->extra[i], fa_sim_now(r->sim));
+    if (!rc && r->pr.attack) {
+        /* TIME-WAIT under attack, then the budget. */
+        for (int k = 0; k < 20 && !rc; k++) {
+            fa_sim_run_until(r->sim, fa_sim_now(r->sim) + S);
+            rc = forge_at_time_wait(r);
+        }
+        if (!rc)
+            rc = challenge_budget_kept(r);
+    }
+    if (!rc) {
+        fa_sim_run_until(r->sim, fa_sim_now(r->sim) + 3600 * S);
+        fa_sim_check_idle(r->sim, 2);
+    }
+    if (!rc && fa_sim_check_violations(r->sim))
+        rc = fail(r, fa_sim_check_first(r->sim));
+    if (rc && r->verbose)
+        for (int i = 0; i < 2; i++)
+            printf("  %s: sent %llu got %llu eof %d err %d closed %d\n", i ? "server" : "client",
+                   (unsigned long long)r->e[i].sent, (unsigned long long)r->e[i].got,
+                   r->e[i].eof, r->e[i].err, r->e[i].closed);
+    fa_sim_destroy(r->sim);
+    return rc;
+}
+
+int family_run(const char *family, uint64_t seed, int verbose, char *why, size_t why_len)
+{
+    static struct run r;
+    memset(&r, 0, sizeof r);
+    int attack = !strcmp(family, "attack");
+    if (!attack && strcmp(family, "apps"))
+        return -ENOENT;
+    r.seed = seed;
+    r.verbose = verbose;
+    r.why = why;
+    r.why_len = why_len;
+    draw(seed, attack, &r.pr);
+    fa_prng_seed(&r.prng, seed ^ 0xd1ceull);
+    if (verbose)
+        describe(&r.pr);
+    return run_one(&r) < 0 ? -1 : 0;
+}
+
+int family_known(const char *family)
+{
+    return !strcmp(family, "apps") || !strcmp(family, "attack");
+}

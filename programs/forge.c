@@ -1,0 +1,60 @@
+/* forge.c — a TCP segment in an Ethernet frame, built byte by byte
+ * (forge.h): IPv4 header with its checksum, TCP header without options,
+ * the pseudo-header checksum over header and data. */
+#include "forge.h"
+
+#include <string.h>
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    put16(p, (uint16_t)(v >> 16));
+    put16(p + 2, (uint16_t)v);
+}
+
+/* RFC 1071: the ones' complement of the ones' complement sum. */
+static uint16_t fold(uint32_t sum, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i += 2)
+        sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+    if (n & 1)
+        sum += (uint32_t)p[n - 1] << 8;
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+size_t forge_tcp(uint8_t *out, const struct forged *f)
+{
+    size_t len = f->len > FORGE_MAX_DATA ? FORGE_MAX_DATA : f->len;
+    memcpy(out, f->dst_mac, 6);
+    memcpy(out + 6, f->src_mac, 6);
+    put16(out + 12, 0x0800);
+    uint8_t *ip = out + 14, *t = ip + 20;
+    memset(ip, 0, 40);
+    ip[0] = 0x45;
+    put16(ip + 2, (uint16_t)(40 + len));
+    ip[8] = 64;
+    ip[9] = 6;
+    put32(ip + 12, f->src);
+    put32(ip + 16, f->dst);
+    put16(ip + 10, fold(0, ip, 20));
+    put16(t, f->sport);
+    put16(t + 2, f->dport);
+    put32(t + 4, f->seq);
+    put32(t + 8, f->ack);
+    t[12] = 5 << 4;
+    t[13] = f->flags;
+    put16(t + 14, f->wnd);
+    if (len)
+        memcpy(t + 20, f->data, len);
+    uint32_t pseudo = (f->src >> 16) + (f->src & 0xffff) + (f->dst >> 16) +
+                      (f->dst & 0xffff) + 6 + (uint32_t)(20 + len);
+    put16(t + 16, fold(pseudo, t, 20 + len));
+    return 14 + 40 + len;
+}

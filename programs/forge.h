@@ -1,0 +1,29 @@
+/* forge.h — builds a TCP segment as an Ethernet frame, for simulator
+ * runs that inject what no stack sent: old duplicates, an attacker's
+ * guesses. Public API only; checksums computed here. */
+#ifndef FA_PROG_FORGE_H
+#define FA_PROG_FORGE_H
+
+#include <finack/finack.h>
+
+/* TCP header flags (RFC 9293 §3.1). */
+enum { TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_RST = 0x04, TCP_PSH = 0x08, TCP_ACK = 0x10 };
+
+struct forged {
+    const uint8_t *dst_mac, *src_mac;
+    uint32_t src, dst;
+    uint16_t sport, dport;
+    uint32_t seq, ack;
+    uint8_t flags; /* TCP_* */
+    uint16_t wnd;
+    const uint8_t *data;
+    size_t len; /* at most FORGE_MAX_DATA */
+};
+
+#define FORGE_MAX_DATA 1460
+#define FORGE_FRAME_MAX (14 + 20 + 20 + FORGE_MAX_DATA)
+
+/* Writes the frame into out (FORGE_FRAME_MAX bytes); returns its length. */
+size_t forge_tcp(uint8_t *out, const struct forged *f);
+
+#endif
