@@ -12,6 +12,10 @@
 extern "C" {
 #endif
 
+/* Only what these headers declare is exported from libfinack.so (the
+ * library is built with -fvisibility=hidden). */
+#pragma GCC visibility push(default)
+
 /* X(name, kind, description): kind is "traffic", "event" or "drop". */
 #define FA_COUNTERS(X)                                                         \
     X(RX_FRAMES, traffic, "frames received")                                   \
@@ -99,6 +103,8 @@ const char *fa_counter_name(unsigned id);
 const char *fa_counter_description(unsigned id);
 /* Nonzero if the counter counts dropped frames/packets. */
 int fa_counter_is_drop(unsigned id);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -19,6 +19,10 @@
 extern "C" {
 #endif
 
+/* Only what these headers declare is exported from libfinack.so (the
+ * library is built with -fvisibility=hidden). */
+#pragma GCC visibility push(default)
+
 struct fa_fault;
 
 struct fa_fault_config {
@@ -52,6 +56,8 @@ struct fa_device fa_fault_device(struct fa_fault *f);
 /* Passes on held frames due by now; returns the next due time. */
 fa_time fa_fault_poll(struct fa_fault *f, fa_time now);
 const struct fa_fault_stats *fa_fault_stats(const struct fa_fault *f);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

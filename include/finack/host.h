@@ -11,6 +11,10 @@
 extern "C" {
 #endif
 
+/* Only what these headers declare is exported from libfinack.so (the
+ * library is built with -fvisibility=hidden). */
+#pragma GCC visibility push(default)
+
 /* CLOCK_MONOTONIC in nanoseconds. */
 struct fa_clock fa_clock_monotonic(void);
 /* A virtual clock: reads *now, which the caller advances. */
@@ -25,6 +29,8 @@ struct fa_stack_sink {
     struct fa_clock clock;
 };
 struct fa_device fa_stack_sink_device(struct fa_stack_sink *sink);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -42,6 +42,10 @@
 extern "C" {
 #endif
 
+/* Only what these headers declare is exported from libfinack.so (the
+ * library is built with -fvisibility=hidden). */
+#pragma GCC visibility push(default)
+
 struct fa_loop;
 
 typedef void (*fa_loop_tcp_fn)(void *ctx, struct fa_tcp *sock, unsigned events,
@@ -125,6 +129,8 @@ void fa_loop_stop(struct fa_loop *loop);
 
 /* The frame source of a TAP (fa_tap_fd / fa_tap_read), for the config. */
 long fa_loop_tap_read(void *tap, uint8_t *buf, size_t cap);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

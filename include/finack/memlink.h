@@ -21,6 +21,10 @@
 extern "C" {
 #endif
 
+/* Only what these headers declare is exported from libfinack.so (the
+ * library is built with -fvisibility=hidden). */
+#pragma GCC visibility push(default)
+
 struct fa_memlink;
 
 struct fa_memlink_config {
@@ -51,6 +55,8 @@ fa_time fa_memlink_deliver(struct fa_memlink *link, fa_time now);
 /* Frames that arrive at side. */
 const struct fa_memlink_stats *fa_memlink_stats(const struct fa_memlink *link,
                                                 int side);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

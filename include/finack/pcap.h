@@ -17,6 +17,10 @@
 extern "C" {
 #endif
 
+/* Only what these headers declare is exported from libfinack.so (the
+ * library is built with -fvisibility=hidden). */
+#pragma GCC visibility push(default)
+
 struct fa_pcap;
 
 /* Returns 0 or -errno (from creating the file). */
@@ -32,6 +36,8 @@ struct fa_pcap_tee {
     struct fa_device next; /* may have a NULL transmit: record only */
 };
 struct fa_device fa_pcap_tee_device(struct fa_pcap_tee *tee);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

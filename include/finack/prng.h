@@ -12,6 +12,10 @@
 extern "C" {
 #endif
 
+/* Only what these headers declare is exported from libfinack.so (the
+ * library is built with -fvisibility=hidden). */
+#pragma GCC visibility push(default)
+
 struct fa_prng {
     uint64_t s[4];
 };
@@ -24,6 +28,8 @@ uint64_t fa_prng_below(struct fa_prng *p, uint64_t n);
 int fa_prng_chance(struct fa_prng *p, double prob);
 /* The generator as the stack's struct fa_rng. */
 struct fa_rng fa_prng_rng(struct fa_prng *p);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -27,6 +27,10 @@
 extern "C" {
 #endif
 
+/* Only what these headers declare is exported from libfinack.so (the
+ * library is built with -fvisibility=hidden). */
+#pragma GCC visibility push(default)
+
 struct fa_sim;
 
 struct fa_sim_link {
@@ -109,6 +113,8 @@ const char *fa_sim_check_first(const struct fa_sim *sim);
  * first `hosts` stacks hold no socket, TIME-WAIT entry or buffer byte;
  * else 0, and it counts as a violation. */
 int fa_sim_check_idle(struct fa_sim *sim, int hosts);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

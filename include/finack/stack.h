@@ -19,6 +19,10 @@
 extern "C" {
 #endif
 
+/* Only what these headers declare is exported from libfinack.so (the
+ * library is built with -fvisibility=hidden). */
+#pragma GCC visibility push(default)
+
 struct fa_stack;
 struct fa_tcp;
 
@@ -137,6 +141,8 @@ int fa_stack_arp_lookup(const struct fa_stack *stack, uint32_t addr,
 /* Sends an ICMP echo request (for tools and tests): returns 0 or -errno. */
 int fa_stack_ping(struct fa_stack *stack, uint32_t dst, uint16_t id,
                   uint16_t seq, const uint8_t *data, size_t len, fa_time now);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

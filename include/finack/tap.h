@@ -19,6 +19,10 @@
 extern "C" {
 #endif
 
+/* Only what these headers declare is exported from libfinack.so (the
+ * library is built with -fvisibility=hidden). */
+#pragma GCC visibility push(default)
+
 struct fa_tap;
 
 /* Opens the TAP called name (created if missing, which needs
@@ -33,6 +37,8 @@ struct fa_device fa_tap_device(struct fa_tap *tap);
 /* One frame into buf: its length, -EAGAIN when none is waiting, or
  * another -errno. */
 long fa_tap_read(struct fa_tap *tap, uint8_t *buf, size_t cap);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

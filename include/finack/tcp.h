@@ -22,6 +22,10 @@
 extern "C" {
 #endif
 
+/* Only what these headers declare is exported from libfinack.so (the
+ * library is built with -fvisibility=hidden). */
+#pragma GCC visibility push(default)
+
 /* RFC 9293 §3.3.2. */
 enum fa_tcp_state {
     FA_TCP_CLOSED,
@@ -146,6 +150,8 @@ void fa_stack_tcp_usage(const struct fa_stack *stack, struct fa_tcp_usage *u);
 void fa_stack_tcp_walk(const struct fa_stack *stack,
                        void (*visit)(void *ctx, const struct fa_tcp_info *),
                        void *ctx);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

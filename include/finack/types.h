@@ -19,6 +19,10 @@
 extern "C" {
 #endif
 
+/* Only what these headers declare is exported from libfinack.so (the
+ * library is built with -fvisibility=hidden). */
+#pragma GCC visibility push(default)
+
 /* Nanoseconds on the caller's clock. */
 typedef uint64_t fa_time;
 #define FA_TIME_NEVER UINT64_MAX
@@ -62,6 +66,8 @@ int fa_ipv4_parse(const char *text, uint32_t *out);
 char *fa_ipv4_format(uint32_t addr, char *buf);
 /* Parses "aa:bb:cc:dd:ee:ff"; returns 0 or -EINVAL. */
 int fa_mac_parse(const char *text, uint8_t out[FA_ETH_ALEN]);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -21,6 +21,10 @@
 extern "C" {
 #endif
 
+/* Only what these headers declare is exported from libfinack.so (the
+ * library is built with -fvisibility=hidden). */
+#pragma GCC visibility push(default)
+
 struct fa_udp;
 
 /* -EMFILE when config.udp_max_sockets are open, -ENOMEM. */
@@ -45,6 +49,8 @@ long fa_udp_recvfrom(struct fa_udp *sock, void *buf, size_t len,
 unsigned fa_udp_events(const struct fa_udp *sock);
 int fa_udp_close(struct fa_udp *sock);
 uint16_t fa_udp_local_port(const struct fa_udp *sock);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }
