@@ -8,7 +8,8 @@
  *   finack-cat --tap fa0 --addr 198.18.0.2/24 --listen 9000
  *
  * Exit status: 0 after a clean exchange; 1 setup failure; 2 bad
- * arguments; 3 refused, reset or timed out (the message says which). */
+ * arguments; 3 refused, reset or timed out (the message says which); 4
+ * data still undelivered when --exit-wait ran out. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -198,8 +199,9 @@ int main(int argc, char **argv)
         if (err) {
             fprintf(stderr, "finack-cat: %s\n", strerror(-err));
         } else {
-            if (host_run(&h, &o, cat_turn, &c) == 0)
-                status = c.failed ? 3 : 0;
+            status = host_exit_status(host_run(&h, &o, cat_turn, &c));
+            if (!status && c.failed)
+                status = 3;
         }
     }
     host_close(&h);

@@ -220,8 +220,8 @@ int main(int argc, char **argv)
     if (host_start(&h, &o, "finack-echo") == 0) {
         e.h = &h;
         e.loop = h.loop;
-        if (serve(&h, &e, port, tcp, udp) == 0 && host_run(&h, &o, NULL, NULL) == 0)
-            status = 0;
+        if (serve(&h, &e, port, tcp, udp) == 0)
+            status = host_exit_status(host_run(&h, &o, NULL, NULL));
         printf("finack-echo: stopped; %u connection%s closed at exit\n", e.open,
                e.open == 1 ? " was" : "s were");
     }

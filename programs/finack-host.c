@@ -83,8 +83,8 @@ int main(int argc, char **argv)
         if (udp_port && ((err = fa_udp_open(h.stack, &echo.sock)) < 0 ||
                          (err = fa_udp_bind(echo.sock, 0, (uint16_t)udp_port)) < 0))
             fprintf(stderr, "finack-host: UDP port %ld: %s\n", udp_port, strerror(-err));
-        else if (host_run(&h, &o, udp_port ? udp_echo_turn : NULL, &echo) == 0)
-            status = 0;
+        else
+            status = host_exit_status(host_run(&h, &o, udp_port ? udp_echo_turn : NULL, &echo));
     }
     if (h.stack)
         host_print_counters(&h, stdout);

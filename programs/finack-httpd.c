@@ -429,8 +429,8 @@ int main(int argc, char **argv)
     if (host_start(&h, &o, "finack-httpd") == 0) {
         s.h = &h;
         s.loop = h.loop;
-        if (serve(&h, &s, &a) == 0 && host_run(&h, &o, NULL, NULL) == 0)
-            status = 0;
+        if (serve(&h, &s, &a) == 0)
+            status = host_exit_status(host_run(&h, &o, NULL, NULL));
         printf("finack-httpd: %llu requests: %llu 2xx, %llu 4xx, %llu 5xx; "
                "%u connection%s closed at exit\n",
                (unsigned long long)s.requests, (unsigned long long)s.responses[2],

@@ -10,7 +10,8 @@
  *   send_error EPIPE
  *
  * Exit status: 0 done, 1 setup failure, 2 bad arguments, 3 the connection
- * failed (refused, reset, timed out). */
+ * failed (refused, reset, timed out), 4 data still undelivered when
+ * --exit-wait ran out. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -250,11 +251,11 @@ static void count_open(void *ctx, const struct fa_tcp_info *i)
 
 /* The process is the stack: before it exits, let closing connections
  * finish (data and FIN acknowledged), as a kernel would after close().
- * TIME-WAIT is not waited for. At most 30 s. */
+ * TIME-WAIT is not waited for. At most --exit-wait seconds. */
 static int connections_settled(struct app *a, fa_time now)
 {
     if (!a->settle_deadline)
-        a->settle_deadline = now + 30 * FA_NS_PER_S;
+        a->settle_deadline = now + (fa_time)(a->h.exit_wait * 1e9);
     int open = 0;
     fa_stack_tcp_walk(a->h.stack, count_open, &open);
     return open == 0 || now >= a->settle_deadline;
@@ -488,9 +489,14 @@ int main(int argc, char **argv)
         host_close(&a.h);
         return 1;
     }
-    int status = host_run(&a.h, &o, app_turn, &a) < 0 ? 1 : 0;
-    if (!a.finished && !status)
-        printf("stopped before done\n");
+    int status = host_exit_status(host_run(&a.h, &o, app_turn, &a));
+    if (!a.finished && status != 1) {
+        /* What the application handed to the stack before it stopped: the
+         * stack delivers it after close() (--exit-wait). */
+        char hex[65];
+        sha256_hex(&a.sent_hash, hex);
+        printf("stopped before done; queued %llu sha256 %s\n", (unsigned long long)a.sent, hex);
+    }
     if (a.failed && !status)
         status = 3;
     fa_stack_tcp_walk(a.h.stack, print_conn, NULL);

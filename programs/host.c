@@ -21,6 +21,7 @@ void host_options_init(struct host_options *o)
     memset(o, 0, sizeof *o);
     o->seed = 1;
     o->log = stdout;
+    o->exit_wait = 60;
     fa_config_init(&o->cfg);
 }
 
@@ -91,6 +92,9 @@ int host_option(struct host_options *o, const char *name, const char *v)
     } else if (!strcmp(name, "seconds")) {
         o->seconds = strtod(v, &end);
         bad = *end || o->seconds <= 0;
+    } else if (!strcmp(name, "exit-wait")) {
+        o->exit_wait = strtod(v, &end);
+        bad = *end || o->exit_wait < 0;
     } else {
         return 0;
     }
@@ -171,6 +175,7 @@ int host_start(struct host *h, struct host_options *o, const char *prog)
     memset(h, 0, sizeof *h);
     h->stat_fd = -1;
     h->prog = prog;
+    h->exit_wait = o->exit_wait;
     h->clock = fa_clock_monotonic();
     if (!o->tap || !o->cfg.addr) {
         fprintf(stderr, "%s: --tap and --addr are required (see --help)\n", prog);
@@ -258,7 +263,26 @@ static fa_time drain_turn(void *ctx, fa_time now)
     return FA_TIME_NEVER;
 }
 
-/* Closes what the program left open and lets the closes complete. */
+struct undelivered {
+    unsigned conns;
+    unsigned long long bytes;
+};
+
+/* A connection that still holds data or a FIN the peer has not
+ * acknowledged (FIN-WAIT-2 and TIME-WAIT hold none). */
+static void count_undelivered(void *ctx, const struct fa_tcp_info *i)
+{
+    struct undelivered *u = ctx;
+    if (i->send_queued || i->state == FA_TCP_FIN_WAIT_1 || i->state == FA_TCP_CLOSING ||
+        i->state == FA_TCP_LAST_ACK) {
+        u->conns++;
+        u->bytes += i->send_queued;
+    }
+}
+
+/* Closes what the program left open and lets the closes complete: data
+ * queued before close() is delivered, as the kernel does for an orphaned
+ * socket, for up to exit_wait seconds. */
 static int host_drain(struct host *h)
 {
     fa_time now = h->clock.now(h->clock.ctx);
@@ -268,7 +292,22 @@ static int host_drain(struct host *h)
         return 0;
     host_stop = 0;
     fa_loop_on_turn(h->loop, drain_turn, h);
-    return fa_loop_run(h->loop, now + 2 * FA_NS_PER_S);
+    int err = fa_loop_run(h->loop, now + (fa_time)(h->exit_wait * 1e9));
+    if (err < 0)
+        return err;
+    struct undelivered u = { 0, 0 };
+    fa_stack_tcp_walk(h->stack, count_undelivered, &u);
+    if (!u.conns)
+        return 0;
+    fprintf(stderr, "%s: gave up at exit after %g s: %u connection%s still held %llu "
+            "byte%s and a FIN the peer had not acknowledged (--exit-wait)\n", h->prog,
+            h->exit_wait, u.conns, u.conns == 1 ? "" : "s", u.bytes, u.bytes == 1 ? "" : "s");
+    return HOST_UNDELIVERED;
+}
+
+int host_exit_status(int run_result)
+{
+    return run_result == 0 ? 0 : run_result == HOST_UNDELIVERED ? HOST_EXIT_UNDELIVERED : 1;
 }
 
 int host_run(struct host *h, const struct host_options *o,
@@ -283,6 +322,8 @@ int host_run(struct host *h, const struct host_options *o,
     t.fn = NULL; /* the program is done: only the stop check stays */
     if (!err)
         err = host_drain(h);
+    if (err == HOST_UNDELIVERED)
+        return err;
     if (err < 0) {
         fprintf(stderr, "TAP failed: %s\n", strerror(-err));
         return -1;

@@ -17,6 +17,8 @@ struct host_options {
     const char *fault;
     uint64_t seed;
     double seconds;
+    double exit_wait; /* --exit-wait: seconds closed connections may take
+                         to deliver what they hold; default 60 */
     struct fa_config cfg;
 };
 
@@ -34,6 +36,7 @@ struct host {
     int stat_fd;
     const char *stat_path;
     const char *prog;
+    double exit_wait;
 };
 
 /* Set (by a signal, or by the program) to end host_run(). */
@@ -53,6 +56,8 @@ int host_option(struct host_options *o, const char *name, const char *value);
     "  --fault SPEC      inject faults both ways, e.g. drop=5%%,dup=2%%,reorder=5%%\n" \
     "  --seed N          seed for --fault (default 1)\n"                       \
     "  --seconds S       stop after S seconds (default: until signalled)\n"     \
+    "  --exit-wait S     at exit, let closed connections deliver queued data\n" \
+    "                    and their FIN for up to S seconds (default 60)\n"     \
     "  --syn-retries N   SYN retransmissions before ETIMEDOUT (default 6)\n"   \
     "  --rto-initial MS  initial retransmission timeout (default 1000)\n"      \
     "  --rto-min MS      lowest retransmission timeout (default 200)\n"       \
@@ -66,6 +71,7 @@ int host_option(struct host_options *o, const char *name, const char *value);
     { "mtu", required_argument, 0, 0 }, { "pcap", required_argument, 0, 0 },  \
     { "fault", required_argument, 0, 0 }, { "seed", required_argument, 0, 0 }, \
     { "seconds", required_argument, 0, 0 },                                   \
+    { "exit-wait", required_argument, 0, 0 },                                 \
     { "syn-retries", required_argument, 0, 0 },                               \
     { "rto-initial", required_argument, 0, 0 },                               \
     { "rto-min", required_argument, 0, 0 }, { "msl", required_argument, 0, 0 }, \
@@ -76,11 +82,18 @@ int host_start(struct host *h, struct host_options *o, const char *prog);
 /* Runs the loop until signalled, the time limit, or the program sets
  * host_stop; on_turn (may be NULL) runs every turn. Then closes every
  * socket still open, as an OS does for a process that exits (FIN, or RST
- * where data is unread), and keeps running up to 2 s until each close is
- * acknowledged; a second signal cuts that short. Returns 0 or -1 (TAP
- * failure). */
+ * where data is unread), and keeps running — as the kernel keeps an
+ * orphaned socket — until every closed connection has delivered its data
+ * and FIN, or failed, for up to --exit-wait seconds; a second signal cuts
+ * that short. Returns 0, -1 (TAP failure), or HOST_UNDELIVERED when it
+ * gave up on data still queued (and says so on stderr). */
+#define HOST_UNDELIVERED (-2)
 int host_run(struct host *h, const struct host_options *o,
              fa_time (*on_turn)(void *ctx, fa_time now), void *ctx);
+/* The exit status for host_run's result: 0, 1 (failure), or
+ * HOST_EXIT_UNDELIVERED. */
+#define HOST_EXIT_UNDELIVERED 4
+int host_exit_status(int run_result);
 /* Connections that still owe or await a segment: not LISTEN, TIME-WAIT,
  * CLOSED, nor (unless fin_wait_2) FIN-WAIT-2. */
 int host_open_connections(const struct host *h, int fin_wait_2);
