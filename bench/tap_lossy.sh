@@ -1,0 +1,61 @@
+#!/bin/bash
+# tap_lossy.sh BUILD_DIR [MEGABYTES] [RUNS] — a kernel client sends to
+# finack-tcp --recv over a TAP while finack's fault wrapper drops 2 % of
+# frames each way; in the same run, the reference: the kernel sending to
+# itself over a veth pair with 2 % dropped on ingress of both ends
+# (nftables netdev, numgen random). Prints each run's seconds, the
+# medians and their ratio. Needs root; everything happens inside
+# namespaces this script creates and removes.
+. "$(dirname "$0")/../tests/kernel/lib.sh"
+build=$1
+mb=${2:-20}
+runs=${3:-3}
+bytes=$((mb * 1000000))
+ksock="$build/bench/ksock"
+fa_setup "$build/programs/finack-host"
+secs() { awk '{ for (i = 1; i < NF; i++) if ($i == "in") printf "%.2f\n", $(i+1) }'; }
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+fa_times=()
+for r in $(seq "$runs"); do
+    fa_start "$(dirname "$FINACK_HOST")/finack-tcp" --listen 5001 --recv --no-hash \
+        --fault drop=2% --seed "$r" --seconds 300
+    fa_times+=("$(fa_ns "$ksock" send "$FA_FINACK_IP" 5001 "$bytes" | secs)")
+    fa_wait_host 60
+done
+
+ns_a="fa-lossy-a-$$"; ns_b="fa-lossy-b-$$"
+trap 'ip netns del "$ns_a" 2>/dev/null; ip netns del "$ns_b" 2>/dev/null; fa_cleanup' EXIT
+ip netns add "$ns_a"; ip netns add "$ns_b"
+ip -n "$ns_a" link add veth0 type veth peer name veth1 netns "$ns_b"
+ip -n "$ns_a" addr add 198.19.0.1/24 dev veth0; ip -n "$ns_a" link set veth0 up
+ip -n "$ns_b" addr add 198.19.0.2/24 dev veth1; ip -n "$ns_b" link set veth1 up
+# One frame per segment, as on the TAP: without this, 64 KB TSO/GRO
+# bundles cross the veth and a 2 % drop hits far fewer segments.
+ip netns exec "$ns_a" ethtool -K veth0 tso off gso off gro off >/dev/null
+ip netns exec "$ns_b" ethtool -K veth1 tso off gso off gro off >/dev/null
+for pair in "$ns_a veth0" "$ns_b veth1"; do
+    set -- $pair
+    ip netns exec "$1" nft -f - <<NFT
+table netdev loss {
+    chain in { type filter hook ingress device $2 priority 0; numgen random mod 100 < 2 drop; }
+}
+NFT
+done
+k_times=()
+for r in $(seq "$runs"); do
+    ip netns exec "$ns_b" "$ksock" recv 198.19.0.2 $((5003 + r)) > "$FA_TMP/veth.out" &
+    vpid=$!
+    for _ in $(seq 100); do grep -q listening "$FA_TMP/veth.out" && break; sleep 0.05; done
+    ip netns exec "$ns_a" "$ksock" send 198.19.0.2 $((5003 + r)) "$bytes" >/dev/null
+    wait "$vpid"
+    k_times+=("$(secs < "$FA_TMP/veth.out")")
+done
+
+fa_med=$(printf '%s\n' "${fa_times[@]}" | median)
+k_med=$(printf '%s\n' "${k_times[@]}" | median)
+echo
+echo "$mb MB kernel -> receiver, 2 % of frames dropped each way, $runs runs"
+echo "  kernel -> finack over TAP (fault wrapper): ${fa_times[*]} s; median $fa_med s"
+echo "  kernel -> kernel over veth (nftables):     ${k_times[*]} s; median $k_med s"
+awk -v a="$fa_med" -v k="$k_med" 'BEGIN { printf "  ratio finack / kernel: %.1f\n", a / k }'
