@@ -211,9 +211,9 @@ static void describe(const struct params *pr)
 static void timeline(void *ctx, int host, int dir, const uint8_t *f, size_t len, fa_time t)
 {
     (void)ctx;
-    struct seg g;
+    struct fa_sim_segment g;
     char flags[32];
-    if (dir || !scenario_parse(f, len, &g))
+    if (dir || !fa_sim_segment_parse(f, len, &g))
         return;
     printf("%12.6f  %s >  %-9s seq %10u ack %10u win %5u len %u\n", (double)t / 1e9,
            host ? "server" : "client", scenario_flags(g.flags, flags), g.seq, g.ack, g.win,

@@ -147,9 +147,9 @@ static void trace(void *ctx, const struct fa_tcp *sock, int from, int to, fa_tim
 static void timeline(void *ctx, int host, int dir, const uint8_t *f, size_t len, fa_time t)
 {
     struct run *r = ctx;
-    struct seg g;
+    struct fa_sim_segment g;
     char flags[32];
-    if (t < r->timeline_from || !scenario_parse(f, len, &g))
+    if (t < r->timeline_from || !fa_sim_segment_parse(f, len, &g))
         return;
     printf("%12.6f  %s %s  %-9s seq %10u ack %10u win %5u len %u\n", (double)t / 1e9,
            host ? "server" : "client", dir ? "<" : ">", scenario_flags(g.flags, flags),

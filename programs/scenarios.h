@@ -1,18 +1,11 @@
-/* scenarios.h — finack-sim's named scenarios (scenarios.c). */
+/* scenarios.h — finack-sim's named scenarios (scenarios.c) and scenario
+ * files (scenario_file.c). */
 #ifndef FA_PROG_SCENARIOS_H
 #define FA_PROG_SCENARIOS_H
 
 #include <finack/finack.h>
 #include <stdio.h>
 
-/* A TCP segment's header fields, parsed from an Ethernet frame. */
-struct seg {
-    uint8_t flags;
-    uint32_t seq, ack;
-    uint16_t win, mss, len;
-    int ws; /* window scale option, -1 if absent */
-};
-int scenario_parse(const uint8_t *frame, size_t len, struct seg *g);
 /* "SYN,ACK" and the like into buf (at least 32 bytes); returns buf. */
 const char *scenario_flags(uint8_t flags, char *buf);
 
@@ -21,8 +14,8 @@ void scenario_list(FILE *out);
  * pcap_path. Returns 0, -ENOENT (no such scenario), or -EPROTO if an
  * invariant broke. */
 int scenario_run(const char *name, uint64_t seed, int json, const char *pcap_path);
-/* Runs a scenario file (format: the comment above scenario_file() in
- * scenarios.c). Returns 0, -errno reading it, -EINVAL for a bad line, or
+/* Runs a scenario file (format: the comment at the top of
+ * scenario_file.c's format section). Returns 0, -errno reading it, -EINVAL for a bad line, or
  * -EPROTO if an invariant broke. */
 int scenario_file(const char *path, uint64_t seed, int json, const char *pcap_path);
 

@@ -95,6 +95,22 @@ void fa_sim_set_filter(struct fa_sim *sim,
 void fa_sim_inject(struct fa_sim *sim, int host, const uint8_t *frame,
                    size_t len);
 
+/* A TCP segment's header as a simulated frame carries it, for tools that
+ * draw timelines. */
+struct fa_sim_segment {
+    uint32_t src, dst;
+    uint16_t sport, dport;
+    uint8_t flags;      /* FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10 */
+    uint32_t seq, ack;
+    uint16_t win;       /* as on the wire, unscaled */
+    uint16_t mss;       /* MSS option, 0 if absent */
+    int ws;             /* window scale option, -1 if absent */
+    uint32_t len;       /* data bytes */
+};
+/* 1 and *out if frame (Ethernet) holds a well-formed TCP segment (the
+ * stack's own parsers: checksums checked), else 0. */
+int fa_sim_segment_parse(const uint8_t *frame, size_t len, struct fa_sim_segment *out);
+
 /* The statistics of host's link, one direction (0 up, 1 down). */
 const struct fa_sim_stats *fa_sim_link_stats(const struct fa_sim *sim,
                                              int host, int dir);

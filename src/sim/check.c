@@ -94,9 +94,9 @@ static struct flow *flow_get(struct fa_sim_check *k, int host, uint32_t la,
 
 /* ---- storms ---------------------------------------------------------- */
 static void check_storm(struct fa_sim_check *k, struct flow *f, int host, int dir,
-                        const struct fa_tcp_view *seg, fa_time t)
+                        const struct fa_sim_segment *seg, fa_time t)
 {
-    int carries = seg->data_len || (seg->flags & (FA_TCP_SYN | FA_TCP_FIN));
+    int carries = seg->len || (seg->flags & (FA_TCP_SYN | FA_TCP_FIN));
     if (dir == 1) {
         if (carries)
             f->ack_repeats = 0; /* something new to answer */
@@ -104,7 +104,7 @@ static void check_storm(struct fa_sim_check *k, struct flow *f, int host, int di
     }
     if (carries || (seg->flags & FA_TCP_RST) || !(seg->flags & FA_TCP_ACK))
         return;
-    if (seg->seq == f->ack_seq && seg->ack == f->ack_ack && seg->wnd == f->ack_wnd &&
+    if (seg->seq == f->ack_seq && seg->ack == f->ack_ack && seg->win == f->ack_wnd &&
         t - f->ack_since < FA_NS_PER_S) {
         if (++f->ack_repeats == STORM) {
             char msg[160];
@@ -116,7 +116,7 @@ static void check_storm(struct fa_sim_check *k, struct flow *f, int host, int di
     }
     f->ack_seq = seg->seq;
     f->ack_ack = seg->ack;
-    f->ack_wnd = seg->wnd;
+    f->ack_wnd = seg->win;
     f->ack_since = t;
     f->ack_repeats = 0;
 }
@@ -125,21 +125,17 @@ static void check_storm(struct fa_sim_check *k, struct flow *f, int host, int di
 void fa_sim_check_frame(struct fa_sim_check *k, int host, int dir,
                         const uint8_t *frame, size_t len, fa_time t)
 {
-    struct fa_ipv4_view ip;
-    struct fa_tcp_view seg;
-    if (len < FA_ETH_HLEN || fa_get16(frame + 12) != FA_ETHERTYPE_IPV4 ||
-        fa_ipv4_hdr_parse(frame + FA_ETH_HLEN, len - FA_ETH_HLEN, &ip) ||
-        ip.proto != FA_IPPROTO_TCP ||
-        fa_tcp_hdr_parse(ip.payload, ip.payload_len, ip.src, ip.dst, &seg))
+    struct fa_sim_segment seg;
+    if (!fa_sim_segment_parse(frame, len, &seg))
         return; /* corrupted frames are the receiver's business */
     /* The flow from this host's point of view. */
     struct flow *f = dir == 0
-        ? flow_get(k, host, ip.src, seg.sport, ip.dst, seg.dport)
-        : flow_get(k, host, ip.dst, seg.dport, ip.src, seg.sport);
+        ? flow_get(k, host, seg.src, seg.sport, seg.dst, seg.dport)
+        : flow_get(k, host, seg.dst, seg.dport, seg.src, seg.sport);
     if (!f)
         return;
     if (seg.flags & FA_TCP_SYN) {
-        int8_t ws = seg.opts.has_wscale ? (int8_t)seg.opts.wscale : -2;
+        int8_t ws = seg.ws >= 0 ? (int8_t)seg.ws : -2;
         if (dir == 0)
             f->my_ws = ws;
         else
@@ -154,7 +150,7 @@ void fa_sim_check_frame(struct fa_sim_check *k, int host, int dir,
         if (!(seg.flags & FA_TCP_ACK) || (seg.flags & FA_TCP_RST))
             return;
         uint32_t scale = (f->scaled && !(seg.flags & FA_TCP_SYN)) ? (uint32_t)f->peer_ws : 0;
-        uint32_t edge = seg.ack + ((uint32_t)seg.wnd << scale);
+        uint32_t edge = seg.ack + ((uint32_t)seg.win << scale);
         /* The peer's window may lag behind an edge it offered earlier in
          * a reordered segment: keep the farthest (senders may use it). */
         if (!f->have_edge || seq_lt(f->edge, edge))
@@ -162,11 +158,11 @@ void fa_sim_check_frame(struct fa_sim_check *k, int host, int dir,
         f->have_edge = 1;
         return;
     }
-    if (seg.data_len && f->have_edge && !(seg.flags & FA_TCP_SYN) &&
-        seq_lt(f->edge, seg.seq + seg.data_len)) {
+    if (seg.len && f->have_edge && !(seg.flags & FA_TCP_SYN) &&
+        seq_lt(f->edge, seg.seq + seg.len)) {
         char msg[160];
         snprintf(msg, sizeof msg, "host %d port %u sent %u..%u beyond the window edge %u",
-                 host, seg.sport, seg.seq, seg.seq + seg.data_len, f->edge);
+                 host, seg.sport, seg.seq, seg.seq + seg.len, f->edge);
         violation(k, t, msg);
     }
 }

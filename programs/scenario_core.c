@@ -1,0 +1,226 @@
+/* scenario_core.c — the parts of finack-sim's scenarios that named
+ * scenarios and scenario files share (scenario_core.h): the timeline of
+ * segments (sequence numbers relative to each side's ISN, as in RFC
+ * 9293's figures; lost ones marked) and state changes, as text or one
+ * JSON object per line; loss rules; a pcap; starting and ending a run. */
+#include "scenario_core.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *scenario_flags(uint8_t f, char *buf)
+{
+    static const char *const names[] = { "FIN", "SYN", "RST", "PSH", "ACK", "URG" };
+    static const int order[] = { 1, 0, 2, 3, 4, 5 }; /* SYN first, as figures do */
+    buf[0] = 0;
+    for (int i = 0; i < 6; i++)
+        if (f & (1 << order[i])) {
+            if (buf[0])
+                strcat(buf, ",");
+            strcat(buf, names[order[i]]);
+        }
+    return buf;
+}
+
+static double ms(const struct scen *s, fa_time t)
+{
+    return (double)(t - s->t0) / 1e6;
+}
+
+static void print_segment(struct scen *s, int host, const struct fa_sim_segment *g,
+                          fa_time t, int lost)
+{
+    char flags[32], opts[48] = "";
+    uint32_t seq = s->have_isn[host] ? g->seq - s->isn[host] : g->seq;
+    uint32_t ack = s->have_isn[!host] ? g->ack - s->isn[!host] : g->ack;
+    if (g->mss && g->ws >= 0)
+        snprintf(opts, sizeof opts, " <mss %u, wscale %d>", g->mss, g->ws);
+    else if (g->mss)
+        snprintf(opts, sizeof opts, " <mss %u>", g->mss);
+    scenario_flags(g->flags, flags);
+    if (s->json) {
+        printf("{\"t_ms\":%.3f,\"event\":\"segment\",\"from\":\"%c\",\"to\":\"%c\","
+               "\"flags\":\"%s\",\"seq\":%u,\"ack\":%u,\"win\":%u,\"len\":%u,\"mss\":%u,"
+               "\"wscale\":%d,\"lost\":%s}\n",
+               ms(s, t), host ? 'B' : 'A', host ? 'A' : 'B', flags, seq,
+               (g->flags & 0x10) ? ack : 0, g->win, g->len, g->mss, g->ws,
+               lost ? "true" : "false");
+        return;
+    }
+    /* Numbers from another connection's space (an old duplicate, the RST
+     * that answers it) make no sense relative: show them absolute. */
+    char seqs[24], acks[24] = "";
+    if (seq < (1u << 30))
+        snprintf(seqs, sizeof seqs, "seq=%u", seq);
+    else
+        snprintf(seqs, sizeof seqs, "seq=%u(abs)", g->seq);
+    if ((g->flags & 0x10) && ack < (1u << 30))
+        snprintf(acks, sizeof acks, " ack=%u", ack);
+    else if (g->flags & 0x10)
+        snprintf(acks, sizeof acks, " ack=%u(abs)", g->ack);
+    printf("%9.3f ms   %s  %-9s %s%s win=%u%s%s\n", ms(s, t),
+           host ? "A <--- B" : "A ---> B", flags, seqs, acks, g->win, opts,
+           lost ? "   (LOST)" : "");
+    if (g->len)
+        printf("%9s      %8s  %-9s %u bytes of data\n", "", "", "", g->len);
+}
+
+static int filter(void *ctx, int host, const uint8_t *f, size_t len, fa_time t)
+{
+    struct scen *s = ctx;
+    struct fa_sim_segment g;
+    if (!fa_sim_segment_parse(f, len, &g))
+        return 0; /* ARP and the like pass, unprinted */
+    if ((g.flags & 0x02) && !(g.flags & 0x10) && !s->have_isn[host]) {
+        s->isn[host] = g.seq;
+        s->have_isn[host] = 1;
+    }
+    if ((g.flags & 0x12) == 0x12 && !s->have_isn[host]) {
+        s->isn[host] = g.seq;
+        s->have_isn[host] = 1;
+    }
+    int lost = 0;
+    if (host == s->drop_host && (g.flags & s->drop_mask) == s->drop_want &&
+        ++s->drop_seen == s->drop_nth)
+        lost = 1;
+    for (int i = 0; i < s->nrules; i++) {
+        struct loss_rule *r = &s->rules[i];
+        if (r->host == host && (g.flags & r->mask) == r->want &&
+            (r->data < 0 || (r->data > 0) == (g.len > 0)) && ++r->seen == r->nth)
+            lost = 1;
+    }
+    if (host == s->outage_host && t >= s->outage_from)
+        lost = 1;
+    if (s->pcap)
+        fa_pcap_record(s->pcap, f, len);
+    if (s->printing)
+        print_segment(s, host, &g, t, lost);
+    return lost;
+}
+
+static void trace(void *ctx, const struct fa_tcp *sock, int from, int to, fa_time now)
+{
+    struct scen *s = ctx;
+    (void)from;
+    if (!s->printing)
+        return;
+    struct fa_tcp_info i;
+    fa_tcp_get_info(sock, &i);
+    char host = i.local_addr == ADDR_A ? 'A' : 'B';
+    const char *name = fa_tcp_state_name((enum fa_tcp_state)to);
+    if (s->json)
+        printf("{\"t_ms\":%.3f,\"event\":\"state\",\"host\":\"%c\",\"port\":%u,"
+               "\"state\":\"%s\"}\n", ms(s, now), host, i.local_port, name);
+    else
+        printf("%9.3f ms   %s%s\n", ms(s, now), host == 'A' ? "A: " : "                 B: ",
+               name);
+}
+
+void scen_note(struct scen *s, const char *text)
+{
+    if (s->json)
+        printf("{\"t_ms\":%.3f,\"event\":\"note\",\"text\":\"%s\"}\n",
+               ms(s, fa_sim_now(s->sim)), text);
+    else
+        printf("%9.3f ms   -- %s\n", ms(s, fa_sim_now(s->sim)), text);
+}
+
+void scen_run_for(struct scen *s, fa_time span)
+{
+    fa_sim_run_until(s->sim, fa_sim_now(s->sim) + span);
+}
+
+fa_time scen_now(struct scen *s)
+{
+    return fa_sim_now(s->sim);
+}
+
+struct fa_tcp *scen_listen_b(struct scen *s, uint16_t port)
+{
+    struct fa_tcp *l;
+    fa_tcp_open(s->st[1], &l);
+    fa_tcp_bind(l, 0, port);
+    fa_tcp_listen(l, 4, scen_now(s));
+    return l;
+}
+
+struct fa_tcp *scen_connect_a(struct scen *s, uint16_t port)
+{
+    struct fa_tcp *c;
+    fa_tcp_open(s->st[0], &c);
+    fa_tcp_bind(c, 0, 40000);
+    fa_tcp_connect(c, ADDR_B, port, scen_now(s));
+    return c;
+}
+
+struct fa_tcp *scen_accept_b(struct scen *s, struct fa_tcp *l)
+{
+    struct fa_tcp *c = NULL;
+    for (int i = 0; i < 1000 && fa_tcp_accept(l, &c) < 0; i++)
+        scen_run_for(s, MS);
+    return c;
+}
+
+static fa_time pcap_now(void *ctx)
+{
+    return fa_sim_now(ctx);
+}
+
+
+void scen_setup_defaults(struct setup *u)
+{
+    memset(u, 0, sizeof *u);
+    fa_sim_link_init(&u->up);
+    u->up.delay = 5 * MS; /* host to host: 10 ms */
+    u->down = u->up;
+    u->msl = 5 * S;
+}
+
+int scen_start(struct scen *s, const struct setup *u, uint64_t seed, int json,
+                      const char *pcap_path)
+{
+    memset(s, 0, sizeof *s);
+    s->json = json;
+    s->drop_host = s->outage_host = -1;
+    if (fa_sim_create(seed, &s->sim) < 0 || fa_sim_check_enable(s->sim) < 0)
+        return -ENOMEM;
+    for (int h = 0; h < 2; h++) {
+        struct fa_config cfg;
+        fa_config_init(&cfg);
+        cfg.addr = h ? ADDR_B : ADDR_A;
+        cfg.tcp_msl = u->msl;
+        if (u->rcvbuf[h])
+            cfg.tcp_rcvbuf = u->rcvbuf[h];
+        if (u->sndbuf[h])
+            cfg.tcp_sndbuf = u->sndbuf[h];
+        cfg.tcp_trace = trace;
+        cfg.tcp_trace_ctx = s;
+        if (fa_sim_add_host(s->sim, &cfg, &u->up, &u->down) != h)
+            return -EINVAL;
+        s->st[h] = fa_sim_stack(s->sim, h);
+    }
+    fa_sim_set_filter(s->sim, filter, s);
+    if (pcap_path &&
+        fa_pcap_open(pcap_path, (struct fa_clock){ s->sim, pcap_now }, &s->pcap) < 0) {
+        fprintf(stderr, "finack-sim: cannot write %s\n", pcap_path);
+        return -EIO;
+    }
+    /* Let ARP settle unseen: the figures are about TCP. */
+    fa_stack_ping(s->st[0], ADDR_B, 1, 1, NULL, 0, 0);
+    fa_sim_run_until(s->sim, 100 * MS);
+    s->t0 = scen_now(s);
+    return 0;
+}
+
+int scen_end(struct scen *s)
+{
+    scen_run_for(s, 100 * MS);
+    s->printing = 0;
+    const char *bad = fa_sim_check_first(s->sim);
+    if (!s->json)
+        printf("\ninvariants: %s\n", bad ? bad : "all held");
+    fa_pcap_close(s->pcap);
+    fa_sim_destroy(s->sim);
+    return bad ? -EPROTO : 0;
+}
