@@ -193,13 +193,17 @@ long fa_tcp_recv(struct fa_tcp *c, void *buf, size_t len, fa_time now)
 }
 
 /* Queues our FIN: the state moves now, the FIN goes when the data
- * before it has (RFC 9293 §3.10.4). */
+ * before it has (RFC 9293 §3.10.4). In SYN-RECEIVED (a simultaneous
+ * open) the close is "queued for processing after entering ESTABLISHED"
+ * (tcp_in.c, established()): our SYN is not acknowledged yet, and a
+ * FIN-WAIT-1 that still owes its SYN would resend a FIN where the SYN
+ * belongs. */
 static void shut_write(struct fa_tcp *c, fa_time now)
 {
     if (c->flags & TF_SHUT_WR)
         return;
     c->flags |= TF_SHUT_WR;
-    if (c->state == FA_TCP_ESTABLISHED || c->state == FA_TCP_SYN_RECEIVED)
+    if (c->state == FA_TCP_ESTABLISHED)
         fa_tcp_set_state(c, FA_TCP_FIN_WAIT_1, now); /* L10 */
     else if (c->state == FA_TCP_CLOSE_WAIT)
         fa_tcp_set_state(c, FA_TCP_LAST_ACK, now);   /* L11 */

@@ -185,6 +185,8 @@ static void established(struct fa_tcp *c, const struct fa_tcp_view *seg,
     c->t_rexmit = FA_TIME_NEVER;
     fa_tcp_set_state(c, FA_TCP_ESTABLISHED, now);
     fa_tcp_arm_keepalive(c, now);
+    if (c->flags & TF_SHUT_WR) /* closed in SYN-RECEIVED: the FIN may go now */
+        fa_tcp_set_state(c, FA_TCP_FIN_WAIT_1, now);
 }
 
 static void syn_sent_input(struct fa_tcp *c, const struct fa_tcp_view *seg,

@@ -678,6 +678,40 @@ static void fin_behind_a_closed_window_is_resent(void **state)
     fa_tcp_close(c, pe.now);
 }
 
+/* Found by review: a simultaneous open closed before ESTABLISHED. The
+ * close waits for the handshake (RFC 9293 §3.10.4); the SYN-ACK is
+ * resent as a SYN-ACK, and the FIN follows at ISS + 1. */
+static void close_in_syn_received_waits_for_the_handshake(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 7000);
+    struct fa_tcp *c;
+    fa_tcp_open(pe.s, &c);
+    fa_tcp_bind(c, 0, 6000);
+    fa_tcp_connect(c, IP_PEER, 7000, 0);
+    struct fa_tcp_view syn = peer_expect(&pe);
+    pe.our_port = 6000;
+    peer_send_next(&pe, SYN, NULL, 0); /* crossing SYNs */
+    assert_int_equal(peer_expect(&pe).flags, SYN | ACK);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_SYN_RECEIVED);
+    assert_int_equal(fa_tcp_shutdown(c, FA_SHUT_WR, pe.now), 0);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_SYN_RECEIVED);
+    assert_true(peer_quiet(&pe)); /* no FIN before the SYN is acknowledged */
+    peer_run_until(&pe, pe.now + 5 * FA_NS_PER_S);
+    struct fa_tcp_view v = peer_expect(&pe);
+    assert_int_equal(v.flags, SYN | ACK); /* resent as what it is */
+    assert_int_equal(v.seq, syn.seq);
+    while (peer_next(&pe, &v))
+        ;
+    peer_send(&pe, SYN | ACK, pe.snd_nxt - 1, syn.seq + 1, 65535, NULL, 0);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_FIN_WAIT_1);
+    int fin = 0;
+    while (peer_next(&pe, &v))
+        fin |= (v.flags & FIN) && v.seq == syn.seq + 1;
+    assert_true(fin);
+    fa_tcp_close(c, pe.now);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -698,6 +732,7 @@ int main(void)
         cmocka_unit_test_teardown(keepalive_not_fed_by_junk, teardown),
         cmocka_unit_test_teardown(shut_rd_then_data_is_discarded, teardown),
         cmocka_unit_test_teardown(fin_behind_a_closed_window_is_resent, teardown),
+        cmocka_unit_test_teardown(close_in_syn_received_waits_for_the_handshake, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
