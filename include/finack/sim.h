@@ -119,8 +119,9 @@ const struct fa_sim_stats *fa_sim_link_stats(const struct fa_sim *sim,
  * added; -EBUSY after): no data beyond the advertised window, SND.UNA <=
  * SND.NXT and neither SND.UNA nor RCV.NXT moving back, every state change
  * an edge of RFC 9293's diagram, no ACK storm (50 identical bare ACKs in
- * a second with nothing new from the peer). Returns 0, -EBUSY or
- * -ENOMEM. */
+ * a second with nothing new from the peer), every TIME-WAIT ending on
+ * time (never past its expiry, never longer than 2 MSL ahead). Returns 0,
+ * -EBUSY or -ENOMEM. */
 int fa_sim_check_enable(struct fa_sim *sim);
 uint64_t fa_sim_check_violations(const struct fa_sim *sim);
 /* The first violation, as text ("at 1.234 s: ..."), or NULL. */

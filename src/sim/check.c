@@ -8,6 +8,8 @@
  *  states    every state change is an edge of RFC 9293's diagram (§3.3.2,
  *            figure 5), plus the aborts (RST, timeouts) that end in
  *            CLOSED — a table here, not in the TCP code;
+ *  time-wait every TIME-WAIT ends on time: never past its expiry, never
+ *            set to last beyond 2 MSL from now;
  *  storms    no host sends more than STORM identical bare ACKs within a
  *            second while its peer sends it nothing new (no data, SYN or
  *            FIN): two ends answering each other's ACKs forever;
@@ -209,13 +211,25 @@ void fa_sim_check_state(struct fa_sim_check *k, int host, int from, int to,
 struct walk_ctx {
     struct fa_sim_check *k;
     int host;
-    fa_time t;
+    fa_time t, msl;
 };
+
+static void check_time_wait(struct walk_ctx *w, const struct fa_tcp_info *i)
+{
+    char msg[160];
+    if (i->next_timer < w->t || i->next_timer > w->t + 2 * w->msl) {
+        snprintf(msg, sizeof msg, "host %d port %u: TIME-WAIT due at %.6f s, not within 2 MSL",
+                 w->host, i->local_port, (double)i->next_timer / 1e9);
+        violation(w->k, w->t, msg);
+    }
+}
 
 static void check_conn(void *ctx, const struct fa_tcp_info *i)
 {
     struct walk_ctx *w = ctx;
     struct fa_sim_check *k = w->k;
+    if (i->state == FA_TCP_TIME_WAIT)
+        check_time_wait(w, i);
     if (i->state == FA_TCP_LISTEN || i->state == FA_TCP_CLOSED ||
         i->state == FA_TCP_TIME_WAIT || i->state == FA_TCP_SYN_SENT)
         return;
@@ -253,7 +267,7 @@ static void check_conn(void *ctx, const struct fa_tcp_info *i)
 void fa_sim_check_seqs(struct fa_sim_check *k, int host,
                        const struct fa_stack *stack, fa_time t)
 {
-    struct walk_ctx w = { k, host, t };
+    struct walk_ctx w = { k, host, t, fa_stack_config(stack)->tcp_msl };
     fa_stack_tcp_walk(stack, check_conn, &w);
 }
 
