@@ -1,5 +1,6 @@
 /* finack/stack.h — a finack network stack: one value holding one
- * interface's Ethernet, ARP, IPv4 and ICMP state (and, later, TCP/UDP).
+ * interface's Ethernet, ARP, IPv4, ICMP, TCP and UDP state (the sockets'
+ * own calls are in finack/tcp.h and finack/udp.h).
  *
  * The stack is sans-I/O. The caller:
  *   1. fills a struct fa_config (fa_config_init() gives the defaults),

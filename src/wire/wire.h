@@ -1,5 +1,6 @@
-/* wire.h — stateless parsing and emitting of Ethernet II, ARP, IPv4 and
- * ICMP headers, and the Internet checksum (internal to libfinack).
+/* wire.h — stateless parsing and emitting of Ethernet II, ARP, IPv4,
+ * ICMP and TCP headers (with TCP's options), address helpers, and the
+ * Internet checksum (internal to libfinack).
  *
  * Parsers take a buffer and its length, check every length before they
  * read, and return 0 or the FA_CNT_* drop counter that names the fault.
