@@ -247,6 +247,9 @@ static inline uint32_t fa_tcp_rcv_sws_step(const struct fa_tcp *c)
 {
     return c->rcv.size / 2 < c->mss ? c->rcv.size / 2 : c->mss;
 }
+/* 1 if the right edge we could offer now is an SWS step past the one
+ * advertised (RFC 9293 §3.8.6.2.2): a window update is worth sending. */
+int fa_tcp_window_update_due(const struct fa_tcp *c);
 /* How far past snd_nxt the peer's window reaches (from SND.WL2). */
 uint32_t fa_tcp_window_room(const struct fa_tcp *c);
 /* The SWS override: one segment of what the small window allows. */

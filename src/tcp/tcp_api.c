@@ -160,8 +160,7 @@ long fa_tcp_send(struct fa_tcp *c, const void *data, size_t len, fa_time now)
  * SWS step (RFC 9293 §3.8.6.2.2), tell the peer now. */
 static void maybe_window_update(struct fa_tcp *c, fa_time now)
 {
-    uint32_t edge = c->rcv_nxt + fa_tcp_rcv_space(c);
-    if (seq_gt(edge, c->rcv_adv) && edge - c->rcv_adv >= fa_tcp_rcv_sws_step(c) &&
+    if (fa_tcp_window_update_due(c) &&
         (c->state == FA_TCP_ESTABLISHED || c->state == FA_TCP_FIN_WAIT_1 ||
          c->state == FA_TCP_FIN_WAIT_2)) {
         c->flags |= TF_ACK_NOW;

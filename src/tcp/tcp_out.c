@@ -12,21 +12,39 @@ static uint16_t syn_mss(const struct fa_tcp *c)
     return c->user_mss && c->user_mss < mtu_mss ? c->user_mss : mtu_mss;
 }
 
-uint16_t fa_tcp_window_field(struct fa_tcp *c)
+/* What the window field can offer now: the buffer's free space, no more
+ * than the largest field times the scale. */
+static uint32_t offerable(const struct fa_tcp *c)
 {
     uint32_t space = fa_tcp_rcv_space(c);
-    uint32_t edge = c->rcv_nxt + space; /* what the buffer can take */
+    uint32_t most = 65535u << c->rcv_wscale;
+    return space < most ? space : most;
+}
+
+int fa_tcp_window_update_due(const struct fa_tcp *c)
+{
+    /* RFC 9293 §3.8.6.2.2: the right edge moves by at least
+     * min(buffer / 2, MSS). Counted against what the field can say: with
+     * no scaling and a buffer beyond 65535 the edge cannot move past
+     * RCV.NXT + 65535, and an "update" that moves nothing is a duplicate
+     * ACK to the sender. */
+    uint32_t edge = c->rcv_nxt + offerable(c);
+    return seq_gt(edge, c->rcv_adv) && edge - c->rcv_adv >= fa_tcp_rcv_sws_step(c);
+}
+
+uint16_t fa_tcp_window_field(struct fa_tcp *c)
+{
+    uint32_t space = offerable(c);
     uint32_t held = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
-    /* RFC 9293 §3.8.6.2.2: move the right edge only by at least
-     * min(buffer / 2, MSS); never move it left (§3.8.6). */
-    uint32_t wnd = seq_gt(edge, c->rcv_adv) && edge - c->rcv_adv >= fa_tcp_rcv_sws_step(c)
-                       ? space : held;
+    /* Never move the right edge left (§3.8.6); move it only by the SWS
+     * step (fa_tcp_window_update_due). */
+    uint32_t wnd = fa_tcp_window_update_due(c) ? space : held;
     /* Never offer space the buffer lacks: a right edge beyond it invites
      * bytes we would have to drop. The scaled field may not express the
      * held edge exactly; round up only where the buffer has the room,
      * else down — the edge then looks less than a scale unit shorter, and
      * what the peer sends up to the old edge is still taken (check_sequence
-     * accepts the buffer's whole space). */
+     * accepts up to the farthest edge ever offered, rcv_adv). */
     uint32_t ws = c->rcv_wscale;
     uint32_t field = wnd >> ws;
     if ((field << ws) < wnd && ((field + 1) << ws) <= space)

@@ -712,6 +712,33 @@ static void close_in_syn_received_waits_for_the_handshake(void **state)
     fa_tcp_close(c, pe.now);
 }
 
+/* Found by review: a peer that does not scale windows and a receive
+ * buffer beyond 65535. The field is pinned at 65535, so reading must not
+ * send "window updates" that move nothing — to the sender each is a
+ * duplicate ACK (spurious fast retransmits). */
+static void reads_send_no_empty_window_updates(void **state)
+{
+    (void)state;
+    struct fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.tcp_rcvbuf = 1000003;
+    peer_init(&pe, &cfg, 80);
+    struct fa_tcp *c = peer_connected(&pe); /* the peer offers no scaling */
+    static uint8_t seg[1000];
+    for (int i = 0; i < 4; i++)
+        peer_send_next(&pe, ACK, seg, sizeof seg);
+    peer_run_until(&pe, pe.now + 100 * FA_NS_PER_MS);
+    while (!peer_quiet(&pe))
+        ;
+    uint8_t buf[100];
+    int reads = 0;
+    while (fa_tcp_recv(c, buf, sizeof buf, pe.now) > 0)
+        reads++;
+    assert_int_equal(reads, 40);
+    assert_true(peer_quiet(&pe));
+    fa_tcp_close(c, pe.now);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -733,6 +760,7 @@ int main(void)
         cmocka_unit_test_teardown(shut_rd_then_data_is_discarded, teardown),
         cmocka_unit_test_teardown(fin_behind_a_closed_window_is_resent, teardown),
         cmocka_unit_test_teardown(close_in_syn_received_waits_for_the_handshake, teardown),
+        cmocka_unit_test_teardown(reads_send_no_empty_window_updates, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
