@@ -10,9 +10,10 @@
  *            CLOSED — a table here, not in the TCP code;
  *  time-wait every TIME-WAIT ends on time: never past its expiry, never
  *            set to last beyond 2 MSL from now;
- *  storms    no host sends more than STORM identical bare ACKs within a
- *            second while its peer sends it nothing new (no data, SYN or
- *            FIN): two ends answering each other's ACKs forever;
+ *  storms    no chain of STORM bare ACKs each sent the instant the one
+ *            before it arrived, repeating it, with nothing new: two ends
+ *            answering each other's ACKs, whatever the round trip (a
+ *            timer's probe starts no chain);
  *  cleanup   fa_sim_check_idle(): once a scenario's sockets are closed
  *            and its timers run out, no connection and no buffer is left.
  *
@@ -37,10 +38,12 @@ struct flow {
     int scaled;            /* both SYNs carried window scale */
     int have_edge;
     uint32_t edge;         /* right edge the peer last advertised to us */
-    /* storms: the last bare ACK sent, and how often it went again */
-    uint32_t ack_seq, ack_ack, ack_repeats;
-    uint16_t ack_wnd;
-    fa_time ack_since;
+    /* storms: when this host last received a bare ACK that repeated the
+     * one before it (nothing new), and anything new; that ACK's place in
+     * a chain of answers, and the place of the last one it sent */
+    fa_time rx_repeat_at, rx_new_at;
+    uint32_t rx_seq, rx_ack, rx_chain, tx_chain;
+    uint16_t rx_win;
 };
 
 enum { STORM = 50 };
@@ -89,38 +92,59 @@ static struct flow *flow_get(struct fa_sim_check *k, int host, uint32_t la,
     }
     if (free_slot) {
         *free_slot = (struct flow){ .used = 1, .host = host, .laddr = la, .raddr = ra,
-                                    .lport = lp, .rport = rp, .my_ws = -1, .peer_ws = -1 };
+                                    .lport = lp, .rport = rp, .my_ws = -1, .peer_ws = -1,
+                                    .rx_repeat_at = FA_TIME_NEVER,
+                                    .rx_new_at = FA_TIME_NEVER };
     }
     return free_slot;
 }
 
 /* ---- storms ---------------------------------------------------------- */
+/* The flow of the host that sent seg (its own point of view), if seen. */
+static struct flow *sender_flow(struct fa_sim_check *k, const struct fa_sim_segment *seg)
+{
+    for (int i = 0; i < FLOWS; i++) {
+        struct flow *f = &k->flows[i];
+        if (f->used && f->laddr == seg->src && f->lport == seg->sport &&
+            f->raddr == seg->dst && f->rport == seg->dport)
+            return f;
+    }
+    return NULL;
+}
+
 static void check_storm(struct fa_sim_check *k, struct flow *f, int host, int dir,
                         const struct fa_sim_segment *seg, fa_time t)
 {
-    int carries = seg->len || (seg->flags & (FA_TCP_SYN | FA_TCP_FIN));
+    int carries = seg->len || (seg->flags & (FA_TCP_SYN | FA_TCP_FIN | FA_TCP_RST));
+    int bare = !carries && (seg->flags & FA_TCP_ACK);
     if (dir == 1) {
-        if (carries)
-            f->ack_repeats = 0; /* something new to answer */
-        return;
-    }
-    if (carries || (seg->flags & FA_TCP_RST) || !(seg->flags & FA_TCP_ACK))
-        return;
-    if (seg->seq == f->ack_seq && seg->ack == f->ack_ack && seg->win == f->ack_wnd &&
-        t - f->ack_since < FA_NS_PER_S) {
-        if (++f->ack_repeats == STORM) {
-            char msg[160];
-            snprintf(msg, sizeof msg, "host %d port %u: ACK storm, %d identical bare ACKs "
-                     "within 1 s with nothing new from the peer", host, seg->sport, STORM);
-            violation(k, t, msg);
+        int repeat = bare && seg->seq == f->rx_seq && seg->ack == f->rx_ack &&
+                     seg->win == f->rx_win;
+        if (repeat) {
+            struct flow *from = sender_flow(k, seg);
+            f->rx_repeat_at = t;
+            f->rx_chain = from ? from->tx_chain : 0;
+        } else {
+            f->rx_new_at = t; /* data, a flag, or an ACK that moved */
         }
+        f->rx_seq = seg->seq;
+        f->rx_ack = seg->ack;
+        f->rx_win = seg->win;
         return;
     }
-    f->ack_seq = seg->seq;
-    f->ack_ack = seg->ack;
-    f->ack_wnd = seg->win;
-    f->ack_since = t;
-    f->ack_repeats = 0;
+    if (!bare) {
+        f->tx_chain = 0;
+        return;
+    }
+    /* Sent the instant a repeated bare ACK arrived, and nothing new came
+     * with it: an answer to that ACK alone. */
+    f->tx_chain = f->rx_repeat_at == t && f->rx_new_at != t ? f->rx_chain + 1 : 0;
+    if (f->tx_chain == STORM) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "host %d port %u: ACK storm, %d bare ACKs each answering "
+                 "the one before", host, seg->sport, STORM);
+        violation(k, t, msg);
+    }
 }
 
 /* ---- window ---------------------------------------------------------- */
