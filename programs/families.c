@@ -73,6 +73,10 @@ struct run {
     struct fa_tcp *extra[4];
     struct end e[2];
     fa_time last_progress, next_attack, start, client_closed_at;
+    /* When an application did what may cut a stream: an abort, or a
+     * lingering close (whose timeout sends an RST). Before it, every
+     * error is a failure. */
+    fa_time broke_at;
     uint16_t client_port;
     uint64_t forged, forged_tw;
     char *why;
@@ -164,7 +168,9 @@ static void draw(uint64_t seed, int attack, struct params *pr)
     pr->attack = attack;
     if (attack) {
         pr->ending = CLOSE_BOTH;
-        pr->attack_gap = (fa_time)pick(&p, 1e6, 500e6);
+        /* From a flood to a trickle. */
+        static const fa_time gaps[] = { 200 * 1000, MS, 5 * MS, 20 * MS, 100 * MS, 500 * MS };
+        pr->attack_gap = gaps[fa_prng_below(&p, 6)];
         return;
     }
     pr->ending = (enum ending)fa_prng_below(&p, ENDINGS);
@@ -280,7 +286,7 @@ static int setup(struct run *r)
     keepalive(r->e[0].sock);
     fa_tcp_connect(r->e[0].sock, ADDR(1), 80, 0);
     r->client_port = local_port(r->e[0].sock);
-    r->client_closed_at = FA_TIME_NEVER;
+    r->client_closed_at = r->broke_at = FA_TIME_NEVER;
     for (int i = 0; i < 2; i++)
         r->e[i].read_resume = r->e[i].write_resume = FA_TIME_NEVER;
     return 0;
@@ -434,6 +440,7 @@ static void end_moves(struct run *r, fa_time now)
             (e->got >= pr->abort_at || e->eof)) {
             fa_tcp_abort(e->sock, now);
             e->closed = 1;
+            r->broke_at = now;
             continue;
         }
         /* A side that stopped reading half-closes when done, so its peer
@@ -448,8 +455,10 @@ static void end_moves(struct run *r, fa_time now)
         int peer_done = e->eof || (e->shut_rd && (fa_tcp_events(e->sock) & FA_TCP_EV_HUP)) ||
                         (pr->ending != HALF_CLOSE && !e->shut_rd && e->got == pr->sd[!i].bytes);
         if (done_writing && peer_done) {
-            if (pr->ending == LINGER_CLOSE && i == pr->aborter)
+            if (pr->ending == LINGER_CLOSE && i == pr->aborter) {
                 fa_tcp_setopt(e->sock, FA_SO_LINGER, 100);
+                r->broke_at = now;
+            }
             e->closing = fa_tcp_close(e->sock, now) == -EINPROGRESS;
             e->closed = !e->closing;
         }
@@ -500,10 +509,12 @@ static void forge_one(struct run *r, fa_time now)
                         .dst = i.local_addr, .sport = i.remote_port, .dport = i.local_port,
                         .wnd = 65535, .data = junk };
     uint32_t wnd_end = i.rcv_nxt + (i.rcv_wnd ? i.rcv_wnd : 1);
-    switch (fa_prng_below(p, 7)) {
+    switch (fa_prng_below(p, 8)) {
     case 0: /* RST near RCV.NXT or the window's edge, never exactly at it */
         g.flags = TCP_RST;
         g.seq = fa_prng_chance(p, 0.5) ? near(p, i.rcv_nxt) : near(p, wnd_end);
+        if (g.seq == i.rcv_nxt) /* a small window: the edge is RCV.NXT + 1 */
+            g.seq++;
         break;
     case 1: /* RST|ACK straddling RCV.NXT with data */
         g.flags = TCP_RST | TCP_ACK;
@@ -535,6 +546,17 @@ static void forge_one(struct run *r, fa_time now)
         g.ack = unsent_ack(p, &i);
         g.len = fa_prng_below(p, 100);
         break;
+    case 6: { /* a burst of RSTs in the window: challenge ACKs stay in budget */
+        unsigned n = 5 + (unsigned)fa_prng_below(p, 26);
+        uint8_t f[FORGE_FRAME_MAX];
+        g.flags = TCP_RST;
+        for (unsigned k = 0; k < n; k++) {
+            g.seq = i.rcv_nxt + 1 + k;
+            fa_sim_inject(r->sim, v, f, forge_tcp(f, &g));
+        }
+        r->forged += n;
+        return;
+    }
     default: /* old data, entirely below RCV.NXT, and a bare old ACK */
         g.flags = TCP_ACK;
         g.len = 1 + fa_prng_below(p, 500);
@@ -619,7 +641,7 @@ static int challenge_budget_kept(struct run *r)
 /* ---- one run --------------------------------------------------------- */
 static int errors_allowed(const struct run *r)
 {
-    return r->pr.ending == ABORT_ONE || r->pr.ending == LINGER_CLOSE;
+    return r->broke_at != FA_TIME_NEVER;
 }
 
 static int check_errors(struct run *r)
@@ -631,13 +653,12 @@ static int check_errors(struct run *r)
         char msg[128];
         snprintf(msg, sizeof msg, "%s saw error %d", i ? "server" : "client", err);
         /* A timeout while the peer answers is never right; a reset only
-         * where an application asked for one, or after the peer closed
-         * (its orphan's FIN-WAIT-2 reclaimed, data after its close) — the
-         * bytes of a clean ending must all have arrived even so. A
-         * lingering close that runs out reports ETIMEDOUT. */
-        int lingerer = r->pr.ending == LINGER_CLOSE && i == r->pr.aborter;
-        int after_peer = err == ECONNRESET && r->e[!i].closed;
-        if (lingerer || after_peer)
+         * once an application did what may cause one, or after the peer
+         * closed (its orphan's FIN-WAIT-2 reclaimed, data after its
+         * close) — the bytes of a clean ending must all have arrived even
+         * so. (A lingering close's own ETIMEDOUT comes from close(), not
+         * here.) */
+        if (err == ECONNRESET && r->e[!i].closed)
             continue;
         if (err == ETIMEDOUT || !errors_allowed(r) || (err != ECONNRESET && err != EPIPE))
             return fail(r, msg);
