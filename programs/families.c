@@ -33,6 +33,7 @@
 #define S FA_NS_PER_S
 #define ADDR(i) FA_IPV4(198, 18, 0, 1 + (i))
 #define STALL_LIMIT (300 * S)
+#define MAX_FORGED 3000
 
 enum ending { CLOSE_BOTH, HALF_CLOSE, ABORT_ONE, LINGER_CLOSE, ENDINGS };
 
@@ -339,6 +340,17 @@ static int write_some(struct run *r, int i, fa_time now)
            !paused(now, sd->write_pause_at, e->sent, sd->write_pause, &e->write_resume,
                    &e->write_paused_done)) {
         size_t n = sd->bytes - e->sent < sd->write_chunk ? sd->bytes - e->sent : sd->write_chunk;
+        /* Make no more bytes than the send buffer can take now (none
+         * before the connection is up): the pattern costs more than the
+         * stack when the buffer is full. */
+        if (!(fa_tcp_events(e->sock) & FA_TCP_EV_WRITABLE))
+            break;
+        struct fa_tcp_info info;
+        long size;
+        fa_tcp_get_info(e->sock, &info);
+        if (fa_tcp_getopt(e->sock, FA_SO_SNDBUF, &size) == 0 && size > (long)info.send_queued &&
+            n > (size_t)size - info.send_queued)
+            n = (size_t)size - info.send_queued;
         for (size_t k = 0; k < n; k++)
             buf[k] = pattern_at(r->seed, i, e->sent + k);
         long w = fa_tcp_send(e->sock, buf, n, now);
@@ -560,7 +572,10 @@ static void forge_one(struct run *r, fa_time now)
     default: /* old data, entirely below RCV.NXT, and a bare old ACK */
         g.flags = TCP_ACK;
         g.len = 1 + fa_prng_below(p, 500);
-        g.seq = i.rcv_nxt - (uint32_t)g.len - (uint32_t)fa_prng_below(p, 2000);
+        /* (ending 1 to 2000 below RCV.NXT: a segment ending exactly there
+         * has its ACK field used, as in Linux — hitting that end is as
+         * hard as an exact RST) */
+        g.seq = i.rcv_nxt - (uint32_t)g.len - 1 - (uint32_t)fa_prng_below(p, 2000);
         g.ack = i.snd_una;
         break;
     }
@@ -682,7 +697,8 @@ static int drive(struct run *r)
         fa_time now = fa_sim_now(r->sim);
         accept_all(r, now);
         if (r->pr.attack && now >= r->next_attack) {
-            if (r->e[1].sock)
+            /* A flood is bounded, so a slow transfer stays a short run. */
+            if (r->e[1].sock && r->forged < MAX_FORGED)
                 forge_one(r, now);
             r->next_attack = now + (fa_time)(fa_prng_below(&r->prng, 2 * r->pr.attack_gap) + 1);
         }

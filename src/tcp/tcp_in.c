@@ -255,6 +255,14 @@ static void crossed_synack(struct fa_tcp *c, struct fa_tcp_view *seg)
     }
 }
 
+/* An old segment that ends exactly at RCV.NXT, with an ACK to use. */
+static int ends_at_rcv_nxt(const struct fa_tcp *c, const struct fa_tcp_view *seg)
+{
+    uint32_t len = fa_tcp_seg_len(seg);
+    return len && (seg->flags & FA_TCP_ACK) && !(seg->flags & FA_TCP_RST) &&
+           seg->seq + len == c->rcv_nxt;
+}
+
 /* first: is the segment acceptable? Trims it to the window. Returns 0 to
  * go on, 1 to stop (handled or dropped). RCV.WND is the farthest right
  * edge ever advertised (rcv_adv): never beyond the buffer's space
@@ -296,10 +304,24 @@ static int check_sequence(struct fa_tcp *c, struct fa_tcp_view *seg,
         }
         if (c->state == FA_TCP_TIME_WAIT && (seg->flags & FA_TCP_FIN))
             c->t_close = now + 2 * c->stack->cfg.tcp_msl; /* L14 restart */
-        if (seg->flags & FA_TCP_SYN)
+        if (seg->flags & FA_TCP_SYN) {
             challenge_ack(c, now); /* RFC 5961 §4: whatever its number */
-        else
-            unacceptable_ack(c, seg, now);
+            return 1;
+        }
+        if (ends_at_rcv_nxt(c, seg) && c->state != FA_TCP_TIME_WAIT) {
+            /* A retransmission ending exactly at RCV.NXT — typically the
+             * peer's FIN again, now carrying the ACK of ours. RFC 9293
+             * drops it whole; like Linux (whose test takes a segment
+             * ending at RCV.WUP) and BSD, its ACK field is still used,
+             * else LAST-ACK waits a retransmission timeout for an ACK it
+             * was given. Only this exact end: an attacker gains nothing
+             * over an exact RST. */
+            seg->data_len = 0;
+            seg->flags &= (uint8_t)~FA_TCP_FIN;
+            c->flags |= TF_ACK_NOW;
+            return 0;
+        }
+        unacceptable_ack(c, seg, now);
         return 1;
     }
     /* Trim what lies before RCV.NXT (a retransmission overlapping what

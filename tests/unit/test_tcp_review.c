@@ -739,6 +739,27 @@ static void reads_send_no_empty_window_updates(void **state)
     fa_tcp_close(c, pe.now);
 }
 
+/* Found by the kernel oracle: in LAST-ACK the peer's FIN comes again,
+ * now acknowledging our FIN. Its ACK field is used (as Linux and BSD
+ * do): the connection closes at once instead of after a retransmission
+ * timeout. */
+static void fin_again_with_the_ack_of_ours_closes_last_ack(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = peer_connected(&pe);
+    peer_send_next(&pe, ACK | FIN, NULL, 0);
+    assert_int_equal(peer_expect(&pe).flags, ACK);
+    fa_tcp_shutdown(c, FA_SHUT_WR, pe.now);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_LAST_ACK);
+    struct fa_tcp_view v = peer_expect(&pe);
+    assert_true(v.flags & FIN);
+    /* The peer's FIN again (SEQ = RCV.NXT - 1), acknowledging ours. */
+    peer_send(&pe, ACK | FIN, pe.snd_nxt - 1, pe.rcv_nxt, 65535, NULL, 0);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_CLOSED);
+    fa_tcp_close(c, pe.now);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -761,6 +782,7 @@ int main(void)
         cmocka_unit_test_teardown(fin_behind_a_closed_window_is_resent, teardown),
         cmocka_unit_test_teardown(close_in_syn_received_waits_for_the_handshake, teardown),
         cmocka_unit_test_teardown(reads_send_no_empty_window_updates, teardown),
+        cmocka_unit_test_teardown(fin_again_with_the_ack_of_ours_closes_last_ack, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
