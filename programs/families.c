@@ -274,16 +274,19 @@ static int setup(struct run *r)
     struct fa_stack *cs = fa_sim_stack(r->sim, 0), *ss = fa_sim_stack(r->sim, 1);
     fa_tcp_open(ss, &r->listener);
     fa_tcp_bind(r->listener, 0, 80);
+    /* Before listen: accepted sockets inherit them. */
+    if (fa_tcp_setopt(r->listener, FA_SO_SNDBUF, r->pr.sd[1].sndbuf) < 0 ||
+        fa_tcp_setopt(r->listener, FA_SO_RCVBUF, r->pr.sd[1].rcvbuf) < 0)
+        return -1;
     fa_tcp_listen(r->listener, r->pr.extra_conns ? 1 : 8, 0);
-    fa_tcp_setopt(r->listener, FA_SO_SNDBUF, r->pr.sd[1].sndbuf);
-    fa_tcp_setopt(r->listener, FA_SO_RCVBUF, r->pr.sd[1].rcvbuf);
     for (int i = 0; i < r->pr.extra_conns; i++) {
         fa_tcp_open(cs, &r->extra[i]);
         fa_tcp_connect(r->extra[i], ADDR(1), 80, 0);
     }
     fa_tcp_open(cs, &r->e[0].sock);
-    fa_tcp_setopt(r->e[0].sock, FA_SO_SNDBUF, r->pr.sd[0].sndbuf);
-    fa_tcp_setopt(r->e[0].sock, FA_SO_RCVBUF, r->pr.sd[0].rcvbuf);
+    if (fa_tcp_setopt(r->e[0].sock, FA_SO_SNDBUF, r->pr.sd[0].sndbuf) < 0 ||
+        fa_tcp_setopt(r->e[0].sock, FA_SO_RCVBUF, r->pr.sd[0].rcvbuf) < 0)
+        return -1;
     keepalive(r->e[0].sock);
     fa_tcp_connect(r->e[0].sock, ADDR(1), 80, 0);
     r->client_port = local_port(r->e[0].sock);

@@ -492,6 +492,7 @@ static int check_ack(struct fa_tcp *c, const struct fa_tcp_view *seg,
     case FA_TCP_FIN_WAIT_1:
         if (our_fin_acked(c)) {
             fa_tcp_set_state(c, FA_TCP_FIN_WAIT_2, now);
+            fa_tcp_arm_keepalive(c, now); /* a half-close still held */
             if (c->flags & TF_LINGERING)
                 c->flags |= TF_CLOSE_DONE;
             if (fa_tcp_orphan(c) || (c->flags & TF_LINGERING))

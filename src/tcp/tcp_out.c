@@ -357,15 +357,21 @@ void fa_tcp_send_small(struct fa_tcp *c, fa_time now)
 void fa_tcp_retransmit_first(struct fa_tcp *c, fa_time now)
 {
     /* Fast retransmit / partial ACK: the segment at SND.UNA, without
-     * moving SND.NXT (RFC 5681 §3.2 step 3, RFC 6582 step 5) — and no
-     * further than the peer's window reaches from SND.UNA. */
+     * moving SND.NXT (RFC 5681 §3.2 step 3, RFC 6582 step 5) — no
+     * further than the peer's window reaches from SND.UNA, and only what
+     * was sent: bytes queued since (held by Nagle) are new data, and an
+     * ACK of them would be an ACK of data never sent (RFC 5961 §5.2),
+     * dropped — the connection would stall for good. */
+    uint32_t sent = c->snd_max - c->snd_una - ((c->flags & TF_FIN_SENT) ? 1 : 0);
     uint32_t len = c->snd.len < c->mss ? c->snd.len : c->mss;
+    if (len > sent)
+        len = sent;
     uint32_t edge = c->snd_wl2 + c->snd_wnd;
     uint32_t room = seq_gt(edge, c->snd_una) ? edge - c->snd_una : 0;
     if (len > room)
         len = room;
     uint8_t flags = FA_TCP_ACK;
-    if ((c->flags & TF_FIN_SENT) && len == c->snd.len)
+    if ((c->flags & TF_FIN_SENT) && len == c->snd.len && seq_lt(c->snd_una, c->snd_max))
         flags |= FA_TCP_FIN;
     if (len == 0 && !(flags & FA_TCP_FIN))
         return;

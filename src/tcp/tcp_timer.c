@@ -97,10 +97,15 @@ void fa_tcp_arm_rexmit(struct fa_tcp *c, fa_time now)
     c->t_rexmit = now + c->rto;
 }
 
+/* Keepalive runs where nothing else would notice a dead peer: in
+ * ESTABLISHED, CLOSE-WAIT, and FIN-WAIT-2 while the application holds the
+ * socket (a half-close waiting for the peer's data and FIN; as in Linux).
+ * The other states have a retransmission or close timer running. */
 void fa_tcp_arm_keepalive(struct fa_tcp *c, fa_time now)
 {
     int on = (c->flags & TF_KEEPALIVE) &&
-             (c->state == FA_TCP_ESTABLISHED || c->state == FA_TCP_CLOSE_WAIT);
+             (c->state == FA_TCP_ESTABLISHED || c->state == FA_TCP_CLOSE_WAIT ||
+              (c->state == FA_TCP_FIN_WAIT_2 && (c->flags & TF_HANDLE)));
     c->t_keep = on ? now + (c->keep_probes ? c->keep_intvl : c->keep_idle)
                    : FA_TIME_NEVER;
 }

@@ -760,6 +760,65 @@ static void fin_again_with_the_ack_of_ours_closes_last_ack(void **state)
     fa_tcp_close(c, pe.now);
 }
 
+/* Found by the attack sweep: a fast retransmission sent bytes that had
+ * never gone (held back by Nagle); the peer's ACK of them was an ACK of
+ * unsent data to us, dropped, and the connection stalled for good. */
+static void fast_retransmit_resends_only_what_was_sent(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = peer_connected(&pe);
+    uint32_t base = pe.rcv_nxt;
+    assert_int_equal(fa_tcp_send(c, "1234567", 7, pe.now), 7);
+    assert_int_equal(peer_expect(&pe).data_len, 7);
+    static uint8_t more[250];
+    assert_int_equal(fa_tcp_send(c, more, sizeof more, pe.now), (long)sizeof more);
+    assert_true(peer_quiet(&pe)); /* Nagle: held while 7 bytes are out */
+    for (int i = 0; i < 3; i++) /* duplicate ACKs (a duplicating network) */
+        peer_send(&pe, ACK, pe.snd_nxt, base, 65535, NULL, 0);
+    struct fa_tcp_view v;
+    uint32_t highest = base + 7;
+    while (peer_next(&pe, &v))
+        if (v.data_len && v.seq == base) {
+            assert_int_equal(v.data_len, 7); /* not the 250 never sent */
+        } else if (v.data_len && (int32_t)(v.seq + v.data_len - highest) > 0) {
+            highest = v.seq + v.data_len;
+        }
+    /* The peer acknowledges all it has; the rest goes and is taken. */
+    peer_send(&pe, ACK, pe.snd_nxt, highest, 65535, NULL, 0);
+    peer_run_until(&pe, pe.now + FA_NS_PER_S);
+    while (peer_next(&pe, &v))
+        if (v.data_len && (int32_t)(v.seq + v.data_len - highest) > 0)
+            highest = v.seq + v.data_len;
+    peer_send(&pe, ACK, pe.snd_nxt, highest, 65535, NULL, 0);
+    assert_int_equal(highest, base + 257);
+    assert_int_equal(info_of(c).snd_una, base + 257);
+    fa_tcp_close(c, pe.now);
+}
+
+/* Found by the apps sweep: a half-closed socket in FIN-WAIT-2, still held
+ * by its application, had no timer at all — a peer that vanished (its
+ * FIN and our RST both lost) left it there forever. Keepalive runs in
+ * FIN-WAIT-2 too, as in Linux. */
+static void keepalive_in_fin_wait_2(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = peer_connected(&pe);
+    fa_tcp_setopt(c, FA_SO_KEEPALIVE, 1);
+    fa_tcp_setopt(c, FA_TCP_KEEPIDLE, 10000);
+    fa_tcp_setopt(c, FA_TCP_KEEPINTVL, 1000);
+    fa_tcp_setopt(c, FA_TCP_KEEPCNT, 3);
+    fa_tcp_shutdown(c, FA_SHUT_WR, pe.now);
+    assert_true(peer_expect(&pe).flags & FIN);
+    peer_send(&pe, ACK, pe.snd_nxt, pe.rcv_nxt, 65535, NULL, 0);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_FIN_WAIT_2);
+    peer_run_until(&pe, pe.now + 30 * FA_NS_PER_S); /* the peer is gone */
+    assert_int_equal(fa_tcp_state(c), FA_TCP_CLOSED);
+    assert_int_equal(fa_tcp_error(c), -ETIMEDOUT);
+    fa_tcp_close(c, pe.now);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -783,6 +842,8 @@ int main(void)
         cmocka_unit_test_teardown(close_in_syn_received_waits_for_the_handshake, teardown),
         cmocka_unit_test_teardown(reads_send_no_empty_window_updates, teardown),
         cmocka_unit_test_teardown(fin_again_with_the_ack_of_ours_closes_last_ack, teardown),
+        cmocka_unit_test_teardown(fast_retransmit_resends_only_what_was_sent, teardown),
+        cmocka_unit_test_teardown(keepalive_in_fin_wait_2, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
