@@ -41,7 +41,7 @@ struct app {
     struct fa_tcp *listener, *conn;
     fa_time t0;
     int connected, eof, done_sending, finished, failed, closing;
-    fa_time settle_deadline, stay_until;
+    fa_time stay_until;
     double stay;
     uint64_t received;
     struct sha256 hash, sent_hash;
@@ -250,15 +250,15 @@ static void count_open(void *ctx, const struct fa_tcp_info *i)
 }
 
 /* The process is the stack: before it exits, let closing connections
- * finish (data and FIN acknowledged), as a kernel would after close().
- * TIME-WAIT is not waited for. At most --exit-wait seconds. */
+ * finish (data and FIN acknowledged, the peer's FIN too), as a kernel
+ * would after close(). TIME-WAIT is not waited for. The wait is
+ * --exit-wait's, one deadline shared with host_run's. */
 static int connections_settled(struct app *a, fa_time now)
 {
-    if (!a->settle_deadline)
-        a->settle_deadline = now + (fa_time)(a->h.exit_wait * 1e9);
+    fa_time until = host_exit_deadline(&a->h, now);
     int open = 0;
     fa_stack_tcp_walk(a->h.stack, count_open, &open);
-    return open == 0 || now >= a->settle_deadline;
+    return open == 0 || now >= until;
 }
 
 static fa_time app_turn(void *ctx, fa_time now)

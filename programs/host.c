@@ -94,7 +94,7 @@ int host_option(struct host_options *o, const char *name, const char *v)
         bad = *end || o->seconds <= 0;
     } else if (!strcmp(name, "exit-wait")) {
         o->exit_wait = strtod(v, &end);
-        bad = *end || o->exit_wait < 0;
+        bad = *end || !(o->exit_wait >= 0 && o->exit_wait <= 1e6); /* NaN, inf */
     } else {
         return 0;
     }
@@ -280,28 +280,39 @@ static void count_undelivered(void *ctx, const struct fa_tcp_info *i)
     }
 }
 
+fa_time host_exit_deadline(struct host *h, fa_time now)
+{
+    if (!h->exit_from) {
+        h->exit_from = now;
+        h->exit_until = now + (fa_time)(h->exit_wait * 1e9);
+    }
+    return h->exit_until;
+}
+
 /* Closes what the program left open and lets the closes complete: data
  * queued before close() is delivered, as the kernel does for an orphaned
- * socket, for up to exit_wait seconds. */
+ * socket, until the --exit-wait deadline. */
 static int host_drain(struct host *h)
 {
     fa_time now = h->clock.now(h->clock.ctx);
     fa_loop_unwatch_all(h->loop);
     fa_stack_close_owner(h->stack, 0, now);
-    if (!host_open_connections(h, 0))
-        return 0;
-    host_stop = 0;
-    fa_loop_on_turn(h->loop, drain_turn, h);
-    int err = fa_loop_run(h->loop, now + (fa_time)(h->exit_wait * 1e9));
-    if (err < 0)
-        return err;
+    fa_time until = host_exit_deadline(h, now);
+    if (host_open_connections(h, 0) && now < until) {
+        host_stop = 0;
+        fa_loop_on_turn(h->loop, drain_turn, h);
+        int err = fa_loop_run(h->loop, until);
+        if (err < 0)
+            return err;
+    }
     struct undelivered u = { 0, 0 };
     fa_stack_tcp_walk(h->stack, count_undelivered, &u);
     if (!u.conns)
         return 0;
-    fprintf(stderr, "%s: gave up at exit after %g s: %u connection%s still held %llu "
+    double waited = (double)(h->clock.now(h->clock.ctx) - h->exit_from) / 1e9;
+    fprintf(stderr, "%s: gave up at exit after %.1f s: %u connection%s still held %llu "
             "byte%s and a FIN the peer had not acknowledged (--exit-wait)\n", h->prog,
-            h->exit_wait, u.conns, u.conns == 1 ? "" : "s", u.bytes, u.bytes == 1 ? "" : "s");
+            waited, u.conns, u.conns == 1 ? "" : "s", u.bytes, u.bytes == 1 ? "" : "s");
     return HOST_UNDELIVERED;
 }
 

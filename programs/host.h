@@ -37,6 +37,10 @@ struct host {
     const char *stat_path;
     const char *prog;
     double exit_wait;
+    /* When the wait for closed connections began and must end (0: not
+     * begun). A program that waits before host_run returns (finack-tcp)
+     * starts it, so the two waits are one. */
+    fa_time exit_from, exit_until;
 };
 
 /* Set (by a signal, or by the program) to end host_run(). */
@@ -84,12 +88,16 @@ int host_start(struct host *h, struct host_options *o, const char *prog);
  * socket still open, as an OS does for a process that exits (FIN, or RST
  * where data is unread), and keeps running — as the kernel keeps an
  * orphaned socket — until every closed connection has delivered its data
- * and FIN, or failed, for up to --exit-wait seconds; a second signal cuts
- * that short. Returns 0, -1 (TAP failure), or HOST_UNDELIVERED when it
- * gave up on data still queued (and says so on stderr). */
+ * and FIN, or failed, for up to --exit-wait seconds in all; a second
+ * signal cuts that short. Returns 0, -1 (TAP failure), or
+ * HOST_UNDELIVERED when it gave up on data still queued (and says so on
+ * stderr). A connection the peer resets meanwhile has failed: its queued
+ * data is gone, as the kernel's would be, and is not reported. */
 #define HOST_UNDELIVERED (-2)
 int host_run(struct host *h, const struct host_options *o,
              fa_time (*on_turn)(void *ctx, fa_time now), void *ctx);
+/* Starts the --exit-wait clock now, if not started: returns its end. */
+fa_time host_exit_deadline(struct host *h, fa_time now);
 /* The exit status for host_run's result: 0, 1 (failure), or
  * HOST_EXIT_UNDELIVERED. */
 #define HOST_EXIT_UNDELIVERED 4
