@@ -34,12 +34,8 @@ wait "$krecv"
 fa_out=$(gbit < "$FA_TMP/krecv.out")
 
 # Reference: kernel to kernel over veth, two namespaces of our own.
-ns_a="fa-bench-a-$$"; ns_b="fa-bench-b-$$"
-trap 'ip netns del "$ns_a" 2>/dev/null; ip netns del "$ns_b" 2>/dev/null; fa_cleanup' EXIT
-ip netns add "$ns_a"; ip netns add "$ns_b"
-ip -n "$ns_a" link add veth0 type veth peer name veth1 netns "$ns_b"
-ip -n "$ns_a" addr add 198.19.0.1/24 dev veth0; ip -n "$ns_a" link set veth0 up
-ip -n "$ns_b" addr add 198.19.0.2/24 dev veth1; ip -n "$ns_b" link set veth1 up
+fa_veth_pair
+ns_a=$FA_VETH_A; ns_b=$FA_VETH_B
 ip netns exec "$ns_b" taskset -c 1 "$ksock" recv 198.19.0.2 5003 > "$FA_TMP/veth.out" &
 vpid=$!
 for _ in $(seq 100); do grep -q listening "$FA_TMP/veth.out" && break; sleep 0.05; done

@@ -24,16 +24,10 @@ for r in $(seq "$runs"); do
     fa_wait_host 60
 done
 
-ns_a="fa-lossy-a-$$"; ns_b="fa-lossy-b-$$"
-trap 'ip netns del "$ns_a" 2>/dev/null; ip netns del "$ns_b" 2>/dev/null; fa_cleanup' EXIT
-ip netns add "$ns_a"; ip netns add "$ns_b"
-ip -n "$ns_a" link add veth0 type veth peer name veth1 netns "$ns_b"
-ip -n "$ns_a" addr add 198.19.0.1/24 dev veth0; ip -n "$ns_a" link set veth0 up
-ip -n "$ns_b" addr add 198.19.0.2/24 dev veth1; ip -n "$ns_b" link set veth1 up
-# One frame per segment, as on the TAP: without this, 64 KB TSO/GRO
+# One frame per segment, as on the TAP: without it, 64 KB TSO/GRO
 # bundles cross the veth and a 2 % drop hits far fewer segments.
-ip netns exec "$ns_a" ethtool -K veth0 tso off gso off gro off >/dev/null
-ip netns exec "$ns_b" ethtool -K veth1 tso off gso off gro off >/dev/null
+fa_veth_pair segments
+ns_a=$FA_VETH_A; ns_b=$FA_VETH_B
 for pair in "$ns_a veth0" "$ns_b veth1"; do
     set -- $pair
     ip netns exec "$1" nft -f - <<NFT

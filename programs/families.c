@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "forge.h"
+#include "pattern.h"
 #include "scenarios.h"
 
 #define MS FA_NS_PER_MS
@@ -84,10 +85,6 @@ struct run {
     size_t why_len;
 };
 
-static uint8_t pattern_at(uint64_t seed, int dir, uint64_t off)
-{
-    return (uint8_t)((off * 2654435761u + seed * 40503u + (uint64_t)dir * 977u) >> 13);
-}
 
 static double pick(struct fa_prng *p, double lo, double hi)
 {
@@ -354,8 +351,7 @@ static int write_some(struct run *r, int i, fa_time now)
         if (fa_tcp_getopt(e->sock, FA_SO_SNDBUF, &size) == 0 && size > (long)info.send_queued &&
             n > (size_t)size - info.send_queued)
             n = (size_t)size - info.send_queued;
-        for (size_t k = 0; k < n; k++)
-            buf[k] = pattern_at(r->seed, i, e->sent + k);
+        pattern_fill(buf, n, r->seed, i, e->sent);
         long w = fa_tcp_send(e->sock, buf, n, now);
         if (w == -EAGAIN)
             break;
@@ -393,13 +389,13 @@ static int read_some(struct run *r, int i, fa_time now)
             e->err = got < 0 ? (int)-got : 0;
             break;
         }
-        for (long k = 0; k < got; k++)
-            if (buf[k] != pattern_at(r->seed, !i, e->got + (uint64_t)k)) {
-                char msg[128];
-                snprintf(msg, sizeof msg, "%s received a wrong byte at offset %llu",
-                         i ? "server" : "client", (unsigned long long)(e->got + (uint64_t)k));
-                return fail(r, msg);
-            }
+        long bad = pattern_mismatch(buf, (size_t)got, r->seed, !i, e->got);
+        if (bad >= 0) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "%s received a wrong byte at offset %llu",
+                     i ? "server" : "client", (unsigned long long)(e->got + (uint64_t)bad));
+            return fail(r, msg);
+        }
         e->got += (uint64_t)got;
         r->last_progress = now;
     }

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "families.h"
+#include "pattern.h"
 #include "scenarios.h"
 
 #define MS FA_NS_PER_MS
@@ -45,10 +46,6 @@ struct params {
     enum ending ending;
 };
 
-static uint8_t pattern_at(uint64_t seed, int dir, uint64_t off)
-{
-    return (uint8_t)((off * 2654435761u + seed * 40503u + (uint64_t)dir * 977u) >> 13);
-}
 
 static double pick(struct fa_prng *p, double lo, double hi)
 {
@@ -203,8 +200,7 @@ static int pump(struct run *r, struct fa_tcp *l)
         uint8_t buf[16384];
         while (e->sent < r->pr.bytes[i] && (fa_tcp_events(e->sock) & FA_TCP_EV_WRITABLE)) {
             size_t n = r->pr.bytes[i] - e->sent < sizeof buf ? r->pr.bytes[i] - e->sent : sizeof buf;
-            for (size_t k = 0; k < n; k++)
-                buf[k] = pattern_at(r->seed, i, e->sent + k);
+            pattern_fill(buf, n, r->seed, i, e->sent);
             long w = fa_tcp_send(e->sock, buf, n, now);
             if (w <= 0)
                 break;
@@ -218,12 +214,12 @@ static int pump(struct run *r, struct fa_tcp *l)
                 e->err = got < 0 ? (int)-got : 0;
                 break;
             }
-            for (long k = 0; k < got; k++)
-                if (buf[k] != pattern_at(r->seed, !i, e->got + (uint64_t)k)) {
-                    snprintf(r->why, sizeof r->why, "%s received a wrong byte at offset %llu",
-                             i ? "server" : "client", (unsigned long long)(e->got + (uint64_t)k));
-                    return -1;
-                }
+            long bad = pattern_mismatch(buf, (size_t)got, r->seed, !i, e->got);
+            if (bad >= 0) {
+                snprintf(r->why, sizeof r->why, "%s received a wrong byte at offset %llu",
+                         i ? "server" : "client", (unsigned long long)(e->got + (uint64_t)bad));
+                return -1;
+            }
             e->got += (uint64_t)got;
         }
     }

@@ -16,6 +16,7 @@ FA_FINACK_IP=198.18.0.2
 FA_NS=""
 FA_TMP=""
 FA_PIDS=""
+FA_VETH_NS=""
 
 fa_skip() { echo "SKIP: $*"; exit 77; }
 fa_fail() { echo "FAIL: $*"; [ -n "$FA_TMP" ] && [ -f "$FA_TMP/host.out" ] && sed 's/^/  host| /' "$FA_TMP/host.out"; exit 1; }
@@ -28,6 +29,7 @@ fa_cleanup() {
         kill -KILL "$pid" 2>/dev/null || true
     done
     [ -n "$FA_NS" ] && ip netns del "$FA_NS" 2>/dev/null || true
+    for ns in $FA_VETH_NS; do ip netns del "$ns" 2>/dev/null || true; done
     [ -n "$FA_TMP" ] && [ -z "${FA_KEEP:-}" ] && rm -rf "$FA_TMP"
     exit $status
 }
@@ -48,6 +50,27 @@ fa_setup() {
     ip netns exec "$FA_NS" sysctl -qw net.ipv6.conf.fa0.disable_ipv6=1
     ip -n "$FA_NS" addr add "$FA_KERNEL_IP/24" dev fa0
     ip -n "$FA_NS" link set fa0 up
+}
+
+# The kernel talking to itself, for references: two more namespaces of
+# this test's own, FA_VETH_A (198.19.0.1 on veth0) and FA_VETH_B
+# (198.19.0.2 on veth1), joined by a veth pair; removed with the rest.
+# With $1 = segments, offloads are off, so a frame is a segment as on the
+# TAP.
+fa_veth_pair() {
+    FA_VETH_A="fa-veth-a-$$-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
+    FA_VETH_B="fa-veth-b-${FA_VETH_A#fa-veth-a-}"
+    FA_VETH_NS="$FA_VETH_NS $FA_VETH_A $FA_VETH_B"
+    ip netns add "$FA_VETH_A"; ip netns add "$FA_VETH_B"
+    ip -n "$FA_VETH_A" link add veth0 type veth peer name veth1 netns "$FA_VETH_B"
+    local x
+    for x in "$FA_VETH_A veth0 198.19.0.1" "$FA_VETH_B veth1 198.19.0.2"; do
+        set -- $x "${1:-}"
+        ip netns exec "$1" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1"
+        ip -n "$1" addr add "$3/24" dev "$2"; ip -n "$1" link set "$2" up
+        [ "$4" = segments ] && ip netns exec "$1" ethtool -K "$2" tso off gso off gro off >/dev/null
+    done
+    return 0
 }
 
 # Runs a command inside the namespace.

@@ -26,20 +26,12 @@ fa_ns python3 "$here/oracle.py" play fa0 "$kmac" "$fmac" "$FA_KERNEL_IP" "$FA_FI
     "$FA_TMP/finack.json"
 
 echo "== linux"
-ns_a="fa-oracle-a-$$"; ns_b="fa-oracle-b-$$"
-trap 'ip netns del "$ns_a" 2>/dev/null; ip netns del "$ns_b" 2>/dev/null; fa_cleanup' EXIT
-ip netns add "$ns_a"; ip netns add "$ns_b"
-ip -n "$ns_a" link add veth0 type veth peer name veth1 netns "$ns_b"
-for x in "$ns_a veth0 198.19.3.1" "$ns_b veth1 198.19.3.2"; do
-    set -- $x
-    ip netns exec "$1" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1"
-    ip -n "$1" addr add "$3/24" dev "$2"; ip -n "$1" link set "$2" up
-    ip netns exec "$1" ethtool -K "$2" tso off gso off gro off >/dev/null 2>&1 || true
-done
+fa_veth_pair segments
+ns_a=$FA_VETH_A; ns_b=$FA_VETH_B
 ip netns exec "$ns_b" python3 -c "
 import socket, threading
 l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(('198.19.3.2', 7777)); l.listen(16)
+l.bind(('198.19.0.2', 7777)); l.listen(16)
 print('listening', flush=True)
 def serve(c):
     try:
@@ -57,10 +49,10 @@ while True:
 FA_PIDS="$FA_PIDS $!"
 for _ in $(seq 100); do grep -q listening "$FA_TMP/linux.out" && break; sleep 0.05; done
 drop_port "$ns_a" veth0
-ip netns exec "$ns_a" ping -c 1 -W 2 198.19.3.2 >/dev/null || fa_fail "veth does not work"
+ip netns exec "$ns_a" ping -c 1 -W 2 198.19.0.2 >/dev/null || fa_fail "veth does not work"
 amac=$(ip netns exec "$ns_a" cat /sys/class/net/veth0/address)
 bmac=$(ip netns exec "$ns_b" cat /sys/class/net/veth1/address)
-ip netns exec "$ns_a" python3 "$here/oracle.py" play veth0 "$amac" "$bmac" 198.19.3.1 198.19.3.2 7777 \
+ip netns exec "$ns_a" python3 "$here/oracle.py" play veth0 "$amac" "$bmac" 198.19.0.1 198.19.0.2 7777 \
     "$FA_TMP/linux.json"
 
 echo "== compared"

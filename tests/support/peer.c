@@ -127,15 +127,24 @@ void peer_run_until(struct peer *pe, fa_time until)
     fail_msg("peer_run_until did not settle");
 }
 
-struct fa_tcp *peer_connected(struct peer *pe)
+struct fa_tcp *peer_connecting(struct peer *pe, uint16_t our_port, struct fa_tcp_view *syn)
 {
     struct fa_tcp *c;
     assert_int_equal(fa_tcp_open(pe->s, &c), 0);
+    if (our_port)
+        assert_int_equal(fa_tcp_bind(c, 0, our_port), 0);
     assert_int_equal(fa_tcp_connect(c, IP_PEER, pe->port, pe->now), -EINPROGRESS);
-    struct fa_tcp_view syn = peer_expect(pe);
-    assert_int_equal(syn.flags, FA_TCP_SYN);
-    pe->our_port = syn.sport;
-    pe->rcv_nxt = syn.seq + 1;
+    *syn = peer_expect(pe);
+    assert_int_equal(syn->flags, FA_TCP_SYN);
+    pe->our_port = syn->sport;
+    pe->rcv_nxt = syn->seq + 1;
+    return c;
+}
+
+struct fa_tcp *peer_connected(struct peer *pe)
+{
+    struct fa_tcp_view syn;
+    struct fa_tcp *c = peer_connecting(pe, 0, &syn);
     peer_send_next(pe, FA_TCP_SYN | FA_TCP_ACK, NULL, 0);
     struct fa_tcp_view ack = peer_expect(pe);
     assert_int_equal(ack.flags, FA_TCP_ACK);

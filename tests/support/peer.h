@@ -44,6 +44,9 @@ int peer_next(struct peer *pe, struct fa_tcp_view *v);
 int peer_quiet(struct peer *pe);
 /* Runs the stack's timers up to until. */
 void peer_run_until(struct peer *pe, fa_time until);
+/* finack connects to the peer (from our_port, or any if 0); returns the
+ * socket in SYN-SENT and its SYN in *syn. */
+struct fa_tcp *peer_connecting(struct peer *pe, uint16_t our_port, struct fa_tcp_view *syn);
 /* finack connects to the peer; the peer completes the handshake. */
 struct fa_tcp *peer_connected(struct peer *pe);
 /* finack listens on our_port; the peer connects; returns the accepted

@@ -48,12 +48,8 @@ static struct fa_tcp_info info_of(const struct fa_tcp *c)
 /* finack connects; the peer's SYN-ACK offers window scale peer_ws. */
 static struct fa_tcp *connected_scaled(uint8_t peer_ws)
 {
-    struct fa_tcp *c;
-    assert_int_equal(fa_tcp_open(pe.s, &c), 0);
-    assert_int_equal(fa_tcp_connect(c, IP_PEER, pe.port, pe.now), -EINPROGRESS);
-    struct fa_tcp_view syn = peer_expect(&pe);
-    pe.our_port = syn.sport;
-    pe.rcv_nxt = syn.seq + 1;
+    struct fa_tcp_view syn;
+    struct fa_tcp *c = peer_connecting(&pe, 0, &syn);
     const uint8_t ws[4] = { 1, 3, 3, peer_ws };
     peer_send_opts(&pe, SYN | ACK, pe.snd_nxt, pe.rcv_nxt, 65535, ws, 4, NULL, 0);
     pe.snd_nxt++;
@@ -529,12 +525,8 @@ static void simultaneous_open_synack_window_unscaled(void **state)
 {
     (void)state;
     peer_init(&pe, NULL, 7000);
-    struct fa_tcp *c;
-    fa_tcp_open(pe.s, &c);
-    fa_tcp_bind(c, 0, 6000);
-    fa_tcp_connect(c, IP_PEER, 7000, 0);
-    struct fa_tcp_view syn = peer_expect(&pe);
-    pe.our_port = 6000;
+    struct fa_tcp_view syn;
+    struct fa_tcp *c = peer_connecting(&pe, 6000, &syn);
     const uint8_t ws[4] = { 1, 3, 3, 7 };
     peer_send_opts(&pe, SYN, pe.snd_nxt, 0, 1000, ws, 4, NULL, 0);
     pe.snd_nxt++;
@@ -552,14 +544,10 @@ static void rto_after_syn_timeout_and_karn_on_synack(void **state)
 {
     (void)state;
     peer_init(&pe, NULL, 80);
-    struct fa_tcp *c;
-    fa_tcp_open(pe.s, &c);
-    fa_tcp_connect(c, IP_PEER, 80, 0);
-    struct fa_tcp_view syn = peer_expect(&pe);
-    pe.our_port = syn.sport;
+    struct fa_tcp_view syn;
+    struct fa_tcp *c = peer_connecting(&pe, 0, &syn);
     peer_run_until(&pe, 1 * S);
     assert_int_equal(peer_expect(&pe).flags, SYN);
-    pe.rcv_nxt = syn.seq + 1;
     peer_send_next(&pe, SYN | ACK, NULL, 0);
     assert_int_equal(fa_tcp_state(c), FA_TCP_ESTABLISHED);
     assert_true(info_of(c).rto >= 3 * S);
@@ -588,17 +576,24 @@ static void rto_after_syn_timeout_and_karn_on_synack(void **state)
     fa_tcp_close(l, pe.now);
 }
 
-/* 8: junk that fails the acceptability test does not prove the peer
- * alive: keepalive times out on schedule (RFC 1122 §4.2.3.6). */
-static void keepalive_not_fed_by_junk(void **state)
+/* A connection with keepalive after 10 s idle, 3 probes 1 s apart. */
+static struct fa_tcp *connected_keepalive_10s(void)
 {
-    (void)state;
     peer_init(&pe, NULL, 80);
     struct fa_tcp *c = peer_connected(&pe);
     fa_tcp_setopt(c, FA_SO_KEEPALIVE, 1);
     fa_tcp_setopt(c, FA_TCP_KEEPIDLE, 10000);
     fa_tcp_setopt(c, FA_TCP_KEEPINTVL, 1000);
     fa_tcp_setopt(c, FA_TCP_KEEPCNT, 3);
+    return c;
+}
+
+/* 8: junk that fails the acceptability test does not prove the peer
+ * alive: keepalive times out on schedule (RFC 1122 §4.2.3.6). */
+static void keepalive_not_fed_by_junk(void **state)
+{
+    (void)state;
+    struct fa_tcp *c = connected_keepalive_10s();
     for (int i = 0; i < 60 && fa_tcp_state(c) == FA_TCP_ESTABLISHED; i++) {
         peer_run_until(&pe, pe.now + 500 * MS);
         peer_send(&pe, ACK, pe.snd_nxt + 1000000, pe.rcv_nxt, 65535, "junk", 4);
@@ -685,12 +680,8 @@ static void close_in_syn_received_waits_for_the_handshake(void **state)
 {
     (void)state;
     peer_init(&pe, NULL, 7000);
-    struct fa_tcp *c;
-    fa_tcp_open(pe.s, &c);
-    fa_tcp_bind(c, 0, 6000);
-    fa_tcp_connect(c, IP_PEER, 7000, 0);
-    struct fa_tcp_view syn = peer_expect(&pe);
-    pe.our_port = 6000;
+    struct fa_tcp_view syn;
+    struct fa_tcp *c = peer_connecting(&pe, 6000, &syn);
     peer_send_next(&pe, SYN, NULL, 0); /* crossing SYNs */
     assert_int_equal(peer_expect(&pe).flags, SYN | ACK);
     assert_int_equal(fa_tcp_state(c), FA_TCP_SYN_RECEIVED);
@@ -803,12 +794,7 @@ static void fast_retransmit_resends_only_what_was_sent(void **state)
 static void keepalive_in_fin_wait_2(void **state)
 {
     (void)state;
-    peer_init(&pe, NULL, 80);
-    struct fa_tcp *c = peer_connected(&pe);
-    fa_tcp_setopt(c, FA_SO_KEEPALIVE, 1);
-    fa_tcp_setopt(c, FA_TCP_KEEPIDLE, 10000);
-    fa_tcp_setopt(c, FA_TCP_KEEPINTVL, 1000);
-    fa_tcp_setopt(c, FA_TCP_KEEPCNT, 3);
+    struct fa_tcp *c = connected_keepalive_10s();
     fa_tcp_shutdown(c, FA_SHUT_WR, pe.now);
     assert_true(peer_expect(&pe).flags & FIN);
     peer_send(&pe, ACK, pe.snd_nxt, pe.rcv_nxt, 65535, NULL, 0);

@@ -154,12 +154,8 @@ static void l5_simultaneous_open(void **state) /* L5 */
 {
     (void)state;
     peer_init(&pe, NULL, 7000);
-    struct fa_tcp *c;
-    fa_tcp_open(pe.s, &c);
-    fa_tcp_bind(c, 0, 6000);
-    fa_tcp_connect(c, IP_PEER, 7000, 0);
-    struct fa_tcp_view syn = peer_expect(&pe);
-    pe.our_port = 6000;
+    struct fa_tcp_view syn;
+    struct fa_tcp *c = peer_connecting(&pe, 6000, &syn);
     /* The peer's own SYN crosses ours: SYN-RECEIVED, SYN-ACK with our ISN. */
     peer_send_next(&pe, SYN, NULL, 0);
     assert_int_equal(fa_tcp_state(c), FA_TCP_SYN_RECEIVED);
