@@ -246,6 +246,8 @@ static void close_listener(struct fa_tcp *l, fa_time now)
 static void release(struct fa_tcp *c, fa_time now)
 {
     c->flags &= ~(TF_HANDLE | TF_LINGERING);
+    if (c->t_keep != FA_TIME_NEVER)
+        fa_tcp_arm_keepalive(c, now); /* an orphan in FIN-WAIT-2: no more */
     switch (c->state) {
     case FA_TCP_CLOSED:
         fa_tcp_free(c);

@@ -13,12 +13,14 @@ static uint16_t syn_mss(const struct fa_tcp *c)
 }
 
 /* What the window field can offer now: the buffer's free space, no more
- * than the largest field times the scale. */
+ * than the largest field times the scale, in whole scale units (what a
+ * field can say exactly). */
 static uint32_t offerable(const struct fa_tcp *c)
 {
     uint32_t space = fa_tcp_rcv_space(c);
     uint32_t most = 65535u << c->rcv_wscale;
-    return space < most ? space : most;
+    uint32_t o = space < most ? space : most;
+    return o >> c->rcv_wscale << c->rcv_wscale;
 }
 
 int fa_tcp_window_update_due(const struct fa_tcp *c)
@@ -34,7 +36,7 @@ int fa_tcp_window_update_due(const struct fa_tcp *c)
 
 uint16_t fa_tcp_window_field(struct fa_tcp *c)
 {
-    uint32_t space = offerable(c);
+    uint32_t space = fa_tcp_rcv_space(c);
     uint32_t held = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
     /* Never move the right edge left (§3.8.6); move it only by the SWS
      * step (fa_tcp_window_update_due). */

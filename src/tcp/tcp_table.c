@@ -301,6 +301,8 @@ void fa_tcp_set_state(struct fa_tcp *c, uint8_t state, fa_time now)
         return;
     c->state = state;
     c->state_since = now;
+    if (c->t_keep != FA_TIME_NEVER)
+        fa_tcp_arm_keepalive(c, now); /* off where it does not run */
     const struct fa_config *cfg = &c->stack->cfg;
     if (cfg->tcp_trace)
         cfg->tcp_trace(cfg->tcp_trace_ctx, c, old, state, now);

@@ -805,6 +805,57 @@ static void keepalive_in_fin_wait_2(void **state)
     fa_tcp_close(c, pe.now);
 }
 
+/* Found by review: keepalive armed in FIN-WAIT-2 stayed armed once the
+ * application closed (an orphan has only the FIN-WAIT-2 timeout), and a
+ * timer armed in ESTABLISHED outlived the move to FIN-WAIT-1. */
+static void keepalive_stops_for_an_orphan(void **state)
+{
+    (void)state;
+    struct fa_tcp *c = connected_keepalive_10s();
+    fa_tcp_shutdown(c, FA_SHUT_WR, pe.now);
+    assert_true(peer_expect(&pe).flags & FIN);
+    peer_send(&pe, ACK, pe.snd_nxt, pe.rcv_nxt, 65535, NULL, 0);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_FIN_WAIT_2);
+    fa_tcp_close(c, pe.now); /* an orphan now */
+    peer_run_until(&pe, pe.now + 50 * FA_NS_PER_S);
+    assert_true(peer_quiet(&pe)); /* no keepalive probe from an orphan */
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_TIMEOUTS), 0);
+    peer_run_until(&pe, pe.now + 20 * FA_NS_PER_S); /* its 60 s are over */
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_TIMEOUTS), 1);
+}
+
+/* Found by review: with a scaled window, a window update must move the
+ * field itself, not only the edge before rounding: else reads send
+ * ACKs identical to the last one — duplicate ACKs to the sender. */
+static void window_updates_always_move_the_field(void **state)
+{
+    (void)state;
+    struct fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.tcp_rcvbuf = 16 << 20; /* scale 9: 512-byte units */
+    peer_init(&pe, &cfg, 80);
+    struct fa_tcp_view syn;
+    struct fa_tcp *c = peer_connecting(&pe, 0, &syn);
+    const uint8_t opts[8] = { 2, 4, 400 >> 8, 400 & 255, 1, 3, 3, 7 }; /* MSS 400 */
+    peer_send_opts(&pe, SYN | ACK, pe.snd_nxt, pe.rcv_nxt, 65535, opts, 8, NULL, 0);
+    pe.snd_nxt++;
+    assert_int_equal(peer_expect(&pe).flags, ACK);
+    static uint8_t data[400];
+    for (int i = 0; i < 20; i++)
+        peer_send_next(&pe, ACK, data, sizeof data);
+    peer_run_until(&pe, pe.now + 100 * FA_NS_PER_MS);
+    struct fa_tcp_view v, last = { 0 };
+    while (peer_next(&pe, &v))
+        last = v;
+    uint8_t buf[400];
+    for (int i = 0; i < 200 && fa_tcp_recv(c, buf, i % 2 ? 10 : 400, pe.now) > 0; i++)
+        while (peer_next(&pe, &v)) {
+            assert_false(v.ack == last.ack && v.wnd == last.wnd); /* moved */
+            last = v;
+        }
+    fa_tcp_close(c, pe.now);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -830,6 +881,8 @@ int main(void)
         cmocka_unit_test_teardown(fin_again_with_the_ack_of_ours_closes_last_ack, teardown),
         cmocka_unit_test_teardown(fast_retransmit_resends_only_what_was_sent, teardown),
         cmocka_unit_test_teardown(keepalive_in_fin_wait_2, teardown),
+        cmocka_unit_test_teardown(keepalive_stops_for_an_orphan, teardown),
+        cmocka_unit_test_teardown(window_updates_always_move_the_field, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
