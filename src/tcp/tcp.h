@@ -178,6 +178,24 @@ static inline void fa_tcp_notify(struct fa_tcp *c)
         cfg->tcp_notify(cfg->tcp_notify_ctx, c);
 }
 
+/* RFC 9293 §3.10.5 ABORT: an RST only where the peer may still hold the
+ * connection open; in CLOSING, LAST-ACK and TIME-WAIT "delete the TCB"
+ * and nothing more — an RST there could kill the peer's own TIME-WAIT
+ * (RFC 1337). Also for a lingering close that runs out. */
+static inline int fa_tcp_rst_on_abort(const struct fa_tcp *c)
+{
+    switch (c->state) {
+    case FA_TCP_SYN_RECEIVED:
+    case FA_TCP_ESTABLISHED:
+    case FA_TCP_FIN_WAIT_1:
+    case FA_TCP_FIN_WAIT_2:
+    case FA_TCP_CLOSE_WAIT:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 /* ---- tcp_table.c ----------------------------------------------------- */
 int fa_tcp_stack_init(struct fa_stack *s);
 void fa_tcp_stack_free(struct fa_stack *s);

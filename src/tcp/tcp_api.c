@@ -264,27 +264,9 @@ static void release(struct fa_tcp *c, fa_time now)
     fa_tcp_timer_update(c);
 }
 
-/* RFC 9293 §3.10.5 ABORT: an RST only where the peer may still hold
- * the connection open; in CLOSING, LAST-ACK and TIME-WAIT "delete the
- * TCB" and nothing more — an RST there could kill the peer's own
- * TIME-WAIT. */
-static int rst_on_abort(const struct fa_tcp *c)
-{
-    switch (c->state) {
-    case FA_TCP_SYN_RECEIVED:
-    case FA_TCP_ESTABLISHED:
-    case FA_TCP_FIN_WAIT_1:
-    case FA_TCP_FIN_WAIT_2:
-    case FA_TCP_CLOSE_WAIT:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
 static int abort_conn(struct fa_tcp *c, fa_time now)
 {
-    if (rst_on_abort(c))
+    if (fa_tcp_rst_on_abort(c))
         fa_tcp_send_rst(c, now);
     c->flags &= ~TF_HANDLE;
     if (c->state == FA_TCP_LISTEN)
@@ -481,10 +463,17 @@ unsigned fa_stack_close_owner(struct fa_stack *s, uint32_t owner, fa_time now)
         struct fa_tcp *c = &s->tcp->pool[i];
         if (!c->stack || !(c->flags & TF_HANDLE) || c->owner != owner)
             continue;
+        n++;
+        if (c->flags & TF_LINGERING) { /* close() was called: let it go */
+            if (c->state == FA_TCP_CLOSED)
+                fa_tcp_free(c);
+            else
+                release(c, now);
+            continue;
+        }
         if (c->linger_ms > 0)
             c->linger_ms = -1;
         fa_tcp_close(c, now);
-        n++;
     }
     return n;
 }

@@ -385,6 +385,12 @@ static int check_syn(struct fa_tcp *c, const struct fa_tcp_view *seg,
 {
     if (!(seg->flags & FA_TCP_SYN))
         return 0;
+    if (c->state == FA_TCP_SYN_RECEIVED && seg->seq == c->irs) {
+        /* The peer's SYN again (with data, it passed the first check):
+         * our SYN-ACK was lost; resend it, as for a bare repeated SYN. */
+        fa_tcp_send_syn(c, now);
+        return 1;
+    }
     if (c->state == FA_TCP_SYN_RECEIVED && (c->flags & TF_PASSIVE)) {
         /* "return this connection to the LISTEN state and return" */
         fa_count(c->stack, FA_CNT_TCP_STRAY);
@@ -438,6 +444,16 @@ static void ack_advances(struct fa_tcp *c, uint32_t ack, fa_time now)
     fa_tcp_loss_arm_probe(c, now);
 }
 
+/* An acceptable segment shows the peer alive (RFC 1122 §4.2.3.6): the
+ * keepalive idle time starts over. Junk that fails the first check, or
+ * RFC 5961's RST, SYN and ACK checks, proves nothing. */
+static void peer_alive(struct fa_tcp *c, fa_time now)
+{
+    c->last_rcv = now;
+    c->keep_probes = 0;
+    fa_tcp_arm_keepalive(c, now);
+}
+
 /* fifth: the ACK field. unscaled: the segment arrived with SYN; carried:
  * it arrived with data or FIN (a zero-window probe stripped of its byte
  * is no duplicate ACK, RFC 5681 §2 (b)). Returns 1 when processing stops
@@ -472,10 +488,11 @@ static int check_ack(struct fa_tcp *c, const struct fa_tcp_view *seg,
         return 1;
     }
     c->persist_probes = 0; /* the peer answers: zero-window probing goes on */
+    peer_alive(c, now);    /* it passed RFC 5961's checks too */
     uint32_t wnd = (uint32_t)seg->wnd << (unscaled ? 0 : c->snd_wscale);
     if (seq_gt(seg->ack, c->snd_una)) {
         ack_advances(c, seg->ack, now);
-    } else if (seg->ack == c->snd_una && !carried && wnd == c->snd_wnd &&
+    } else if (seg->ack == c->snd_una && !carried && wnd == c->snd_wnd && wnd != 0 &&
                c->snd_una != c->snd_max) {
         fa_tcp_cc_dupack(c, now); /* RFC 5681 §2 DUPLICATE ACKNOWLEDGMENT */
     }
@@ -618,16 +635,6 @@ static int process_fin(struct fa_tcp *c, const struct fa_tcp_view *seg,
     return 0;
 }
 
-/* An acceptable segment shows the peer alive (RFC 1122 §4.2.3.6): the
- * keepalive idle time starts over. Junk that fails the first check
- * proves nothing. */
-static void peer_alive(struct fa_tcp *c, fa_time now)
-{
-    c->last_rcv = now;
-    c->keep_probes = 0;
-    fa_tcp_arm_keepalive(c, now);
-}
-
 static void sync_input(struct fa_tcp *c, struct fa_tcp_view *seg, fa_time now)
 {
     int unscaled = (seg->flags & FA_TCP_SYN) != 0;
@@ -635,7 +642,6 @@ static void sync_input(struct fa_tcp *c, struct fa_tcp_view *seg, fa_time now)
     const struct fa_tcp_view arrived = *seg; /* before trimming */
     if (check_sequence(c, seg, now))
         return;
-    peer_alive(c, now);
     int carried = arrived.data_len || (arrived.flags & FA_TCP_FIN);
     if (check_rst(c, &arrived, now) || check_syn(c, &arrived, now) ||
         check_ack(c, seg, unscaled, carried, now))

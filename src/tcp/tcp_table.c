@@ -315,6 +315,9 @@ void fa_tcp_terminate(struct fa_tcp *c, int err, fa_time now)
         c->err = err; /* set before the state change notifies */
     c->t_rexmit = c->t_persist = c->t_delack = c->t_keep = c->t_close =
         c->t_loss = FA_TIME_NEVER;
+    /* Nothing more goes out for it: not an ACK owed in a batch either. */
+    c->flags &= ~(TF_ACK_NOW | TF_ACK_DELAYED | TF_ACK_AT_ONCE);
+    fa_tcp_batch_forget(c);
     fa_tcp_set_state(c, FA_TCP_CLOSED, now);
     if (c->flags & TF_HANDLE) {
         /* The application still holds it: keep the block (and any unread

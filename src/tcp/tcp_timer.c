@@ -224,7 +224,8 @@ static int on_close_timer(struct fa_tcp *c, fa_time now)
         return 1;
     }
     if ((c->flags & TF_LINGERING) && !(c->flags & TF_CLOSE_DONE)) {
-        fa_tcp_send_rst(c, now);
+        if (fa_tcp_rst_on_abort(c))
+            fa_tcp_send_rst(c, now);
         fa_tcp_terminate(c, -ETIMEDOUT, now);
         return 1;
     }

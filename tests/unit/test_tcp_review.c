@@ -856,6 +856,127 @@ static void window_updates_always_move_the_field(void **state)
     fa_tcp_close(c, pe.now);
 }
 
+/* Found by the final review. 1: a program that dies during a lingering
+ * close: the socket is let go (L22), not leaked with its handle. */
+static void lingering_close_of_a_dead_owner_is_let_go(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = peer_connected(&pe);
+    fa_tcp_setopt(c, FA_SO_LINGER, 5000);
+    assert_int_equal(fa_tcp_close(c, pe.now), -EINPROGRESS);
+    assert_true(peer_expect(&pe).flags & FIN);
+    fa_stack_close_owner(pe.s, 0, pe.now);
+    peer_send(&pe, ACK, pe.snd_nxt, pe.rcv_nxt, 65535, NULL, 0); /* FIN acked */
+    peer_run_until(&pe, pe.now + 70 * FA_NS_PER_S); /* the FIN-WAIT-2 limit */
+    struct fa_tcp_usage u;
+    fa_stack_tcp_usage(pe.s, &u);
+    assert_int_equal(u.sockets, 0);
+}
+
+/* 2: an ACK owed in a batch does not go out from a connection an RST in
+ * the same batch ended. */
+static void no_batched_ack_after_a_reset(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = peer_connected(&pe);
+    static uint8_t d[100];
+    fa_stack_batch_begin(pe.s);
+    peer_send_next(&pe, ACK, d, sizeof d);
+    peer_send_next(&pe, ACK, d, sizeof d);
+    peer_send(&pe, RST, pe.snd_nxt, 0, 0, NULL, 0);
+    fa_stack_batch_end(pe.s, pe.now);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_CLOSED);
+    struct fa_tcp_view v;
+    while (peer_next(&pe, &v))
+        assert_true(v.ack != pe.snd_nxt); /* no ACK of both segments */
+    fa_tcp_close(c, pe.now);
+}
+
+/* 3: a lingering close that runs out in LAST-ACK sends no RST (it could
+ * end the peer's TIME-WAIT, RFC 1337). */
+static void linger_timeout_in_last_ack_sends_no_rst(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = peer_connected(&pe);
+    peer_send_next(&pe, ACK | FIN, NULL, 0);
+    fa_tcp_setopt(c, FA_SO_LINGER, 100);
+    assert_int_equal(fa_tcp_close(c, pe.now), -EINPROGRESS);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_LAST_ACK);
+    peer_run_until(&pe, pe.now + 150 * FA_NS_PER_MS); /* our FIN's ACK lost */
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_RST_OUT), 0);
+    assert_int_equal(fa_tcp_close(c, pe.now), -ETIMEDOUT);
+}
+
+/* 4: answers to window probes are no duplicate ACKs: no fast retransmit
+ * (and no cwnd cut) while the window is shut on data in flight. */
+static void probe_answers_are_no_duplicate_acks(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = peer_connected(&pe);
+    uint32_t base = pe.rcv_nxt;
+    static uint8_t data[3000];
+    assert_int_equal(fa_tcp_send(c, data, sizeof data, pe.now), (long)sizeof data);
+    while (!peer_quiet(&pe))
+        ;
+    peer_send(&pe, ACK, pe.snd_nxt, base + 500, 0, NULL, 0); /* window shut */
+    uint32_t cwnd = info_of(c).cwnd;
+    for (int i = 0; i < 20; i++) {
+        peer_run_until(&pe, pe.now + 2 * FA_NS_PER_S);
+        struct fa_tcp_view v;
+        while (peer_next(&pe, &v))
+            peer_send(&pe, ACK, pe.snd_nxt, base + 500, 0, NULL, 0);
+    }
+    assert_int_equal(info_of(c).cwnd, cwnd);
+    fa_tcp_abort(c, pe.now);
+}
+
+/* 5: an in-window RST that only draws a challenge ACK does not prove
+ * the peer alive: keepalive still times out a dead peer. */
+static void challenged_junk_does_not_feed_keepalive(void **state)
+{
+    (void)state;
+    struct fa_tcp *c = connected_keepalive_10s();
+    for (int i = 0; i < 60 && fa_tcp_state(c) == FA_TCP_ESTABLISHED; i++) {
+        peer_run_until(&pe, pe.now + 500 * FA_NS_PER_MS);
+        peer_send(&pe, RST, pe.snd_nxt + 100, 0, 0, NULL, 0);
+    }
+    assert_int_equal(fa_tcp_state(c), FA_TCP_CLOSED);
+    assert_true(pe.now <= 15 * FA_NS_PER_S);
+    assert_int_equal(fa_tcp_error(c), -ETIMEDOUT);
+    fa_tcp_close(c, pe.now);
+}
+
+/* 6: the client's SYN with data again, after our SYN-ACK was lost: the
+ * SYN-ACK is resent; the half-open connection is not dropped. */
+static void repeated_syn_with_data_gets_the_synack_again(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *l;
+    fa_tcp_open(pe.s, &l);
+    fa_tcp_bind(l, 0, 8080);
+    fa_tcp_listen(l, 4, pe.now);
+    pe.our_port = 8080;
+    peer_send(&pe, SYN, pe.snd_nxt, 0, 65535, "data", 4);
+    struct fa_tcp_view sa = peer_expect(&pe);
+    assert_int_equal(sa.flags, SYN | ACK);
+    peer_send(&pe, SYN, pe.snd_nxt, 0, 65535, "data", 4); /* ours was lost */
+    struct fa_tcp_view again = peer_expect(&pe);
+    assert_int_equal(again.flags, SYN | ACK);
+    assert_int_equal(again.seq, sa.seq);
+    pe.snd_nxt++;
+    pe.rcv_nxt = sa.seq + 1;
+    peer_send_next(&pe, ACK, NULL, 0);
+    struct fa_tcp *c;
+    assert_int_equal(fa_tcp_accept(l, &c), 0);
+    fa_tcp_close(c, pe.now);
+    fa_tcp_close(l, pe.now);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -883,6 +1004,12 @@ int main(void)
         cmocka_unit_test_teardown(keepalive_in_fin_wait_2, teardown),
         cmocka_unit_test_teardown(keepalive_stops_for_an_orphan, teardown),
         cmocka_unit_test_teardown(window_updates_always_move_the_field, teardown),
+        cmocka_unit_test_teardown(lingering_close_of_a_dead_owner_is_let_go, teardown),
+        cmocka_unit_test_teardown(no_batched_ack_after_a_reset, teardown),
+        cmocka_unit_test_teardown(linger_timeout_in_last_ack_sends_no_rst, teardown),
+        cmocka_unit_test_teardown(probe_answers_are_no_duplicate_acks, teardown),
+        cmocka_unit_test_teardown(challenged_junk_does_not_feed_keepalive, teardown),
+        cmocka_unit_test_teardown(repeated_syn_with_data_gets_the_synack_again, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
