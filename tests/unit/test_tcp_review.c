@@ -787,6 +787,18 @@ static void fast_retransmit_resends_only_what_was_sent(void **state)
     fa_tcp_close(c, pe.now);
 }
 
+/* Keepalive as above, then a half-close the peer acknowledged:
+ * FIN-WAIT-2, the socket still held. */
+static struct fa_tcp *half_closed_with_keepalive(void)
+{
+    struct fa_tcp *c = connected_keepalive_10s();
+    fa_tcp_shutdown(c, FA_SHUT_WR, pe.now);
+    assert_true(peer_expect(&pe).flags & FIN);
+    peer_send(&pe, ACK, pe.snd_nxt, pe.rcv_nxt, 65535, NULL, 0);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_FIN_WAIT_2);
+    return c;
+}
+
 /* Found by the apps sweep: a half-closed socket in FIN-WAIT-2, still held
  * by its application, had no timer at all — a peer that vanished (its
  * FIN and our RST both lost) left it there forever. Keepalive runs in
@@ -794,11 +806,7 @@ static void fast_retransmit_resends_only_what_was_sent(void **state)
 static void keepalive_in_fin_wait_2(void **state)
 {
     (void)state;
-    struct fa_tcp *c = connected_keepalive_10s();
-    fa_tcp_shutdown(c, FA_SHUT_WR, pe.now);
-    assert_true(peer_expect(&pe).flags & FIN);
-    peer_send(&pe, ACK, pe.snd_nxt, pe.rcv_nxt, 65535, NULL, 0);
-    assert_int_equal(fa_tcp_state(c), FA_TCP_FIN_WAIT_2);
+    struct fa_tcp *c = half_closed_with_keepalive();
     peer_run_until(&pe, pe.now + 30 * FA_NS_PER_S); /* the peer is gone */
     assert_int_equal(fa_tcp_state(c), FA_TCP_CLOSED);
     assert_int_equal(fa_tcp_error(c), -ETIMEDOUT);
@@ -811,11 +819,7 @@ static void keepalive_in_fin_wait_2(void **state)
 static void keepalive_stops_for_an_orphan(void **state)
 {
     (void)state;
-    struct fa_tcp *c = connected_keepalive_10s();
-    fa_tcp_shutdown(c, FA_SHUT_WR, pe.now);
-    assert_true(peer_expect(&pe).flags & FIN);
-    peer_send(&pe, ACK, pe.snd_nxt, pe.rcv_nxt, 65535, NULL, 0);
-    assert_int_equal(fa_tcp_state(c), FA_TCP_FIN_WAIT_2);
+    struct fa_tcp *c = half_closed_with_keepalive();
     fa_tcp_close(c, pe.now); /* an orphan now */
     peer_run_until(&pe, pe.now + 50 * FA_NS_PER_S);
     assert_true(peer_quiet(&pe)); /* no keepalive probe from an orphan */
