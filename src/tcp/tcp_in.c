@@ -255,6 +255,17 @@ static void crossed_synack(struct fa_tcp *c, struct fa_tcp_view *seg)
     }
 }
 
+/* In SYN-RECEIVED, the peer's SYN again (bare, or with data): our
+ * SYN-ACK was lost. Resend it now rather than wait for our timer (as
+ * Linux does). Returns 1 if it was that. */
+static int syn_again(struct fa_tcp *c, const struct fa_tcp_view *seg, fa_time now)
+{
+    if (c->state != FA_TCP_SYN_RECEIVED || !(seg->flags & FA_TCP_SYN) || seg->seq != c->irs)
+        return 0;
+    fa_tcp_send_syn(c, now);
+    return 1;
+}
+
 /* An old segment that ends exactly at RCV.NXT, with an ACK to use. */
 static int ends_at_rcv_nxt(const struct fa_tcp *c, const struct fa_tcp_view *seg)
 {
@@ -295,13 +306,8 @@ static int check_sequence(struct fa_tcp *c, struct fa_tcp_view *seg,
         fa_count(c->stack, FA_CNT_TCP_UNACCEPTABLE);
         if (seg->flags & FA_TCP_RST)
             return 1;
-        if (c->state == FA_TCP_SYN_RECEIVED && (seg->flags & FA_TCP_SYN) &&
-            seq == c->irs) {
-            /* The peer's SYN again: our SYN-ACK was lost. Resend it now
-             * rather than wait for our timer (as Linux does). */
-            fa_tcp_send_syn(c, now);
+        if (syn_again(c, seg, now))
             return 1;
-        }
         if (c->state == FA_TCP_TIME_WAIT && (seg->flags & FA_TCP_FIN))
             c->t_close = now + 2 * c->stack->cfg.tcp_msl; /* L14 restart */
         if (seg->flags & FA_TCP_SYN) {
@@ -385,12 +391,8 @@ static int check_syn(struct fa_tcp *c, const struct fa_tcp_view *seg,
 {
     if (!(seg->flags & FA_TCP_SYN))
         return 0;
-    if (c->state == FA_TCP_SYN_RECEIVED && seg->seq == c->irs) {
-        /* The peer's SYN again (with data, it passed the first check):
-         * our SYN-ACK was lost; resend it, as for a bare repeated SYN. */
-        fa_tcp_send_syn(c, now);
+    if (syn_again(c, seg, now)) /* with data, it passed the first check */
         return 1;
-    }
     if (c->state == FA_TCP_SYN_RECEIVED && (c->flags & TF_PASSIVE)) {
         /* "return this connection to the LISTEN state and return" */
         fa_count(c->stack, FA_CNT_TCP_STRAY);
