@@ -11,6 +11,7 @@
  *           RCV.NXT, straddling it, at and beyond the window, old ACKs,
  *           ACKs of unsent data) at random moments, TIME-WAIT included.
  *
+ * In both, one host in five does not scale windows (tcp_window_scaling 0).
  * Every run checks each byte at its stream offset, the simulator's
  * invariants on every event (window, sequence numbers, state edges, ACK
  * storms), liveness — while the network delivers and a reader reads,
@@ -44,6 +45,7 @@ struct side {
     uint64_t read_pause_at, write_pause_at; /* stream offsets; UINT64_MAX none */
     fa_time read_pause, write_pause;        /* how long */
     uint64_t shut_rd_at;                    /* UINT64_MAX: never */
+    int no_wscale;                          /* tcp_window_scaling = 0 */
 };
 
 struct params {
@@ -145,6 +147,7 @@ static void draw_side(struct fa_prng *p, struct side *sd, int attack)
         sd->rcvbuf < 4096)
         sd->bytes /= 20;
     sd->read_pause_at = sd->write_pause_at = sd->shut_rd_at = UINT64_MAX;
+    sd->no_wscale = fa_prng_chance(p, 0.2); /* a peer that does not scale */
     if (!attack && fa_prng_chance(p, 0.5)) {
         sd->read_pause_at = sd->bytes ? fa_prng_below(p, sd->bytes) : 0;
         sd->read_pause = draw_pause(p);
@@ -263,6 +266,7 @@ static int setup(struct run *r)
         struct fa_config cfg;
         fa_config_init(&cfg);
         cfg.addr = ADDR(i);
+        cfg.tcp_window_scaling = !r->pr.sd[i].no_wscale;
         if (r->verbose > 1)
             cfg.tcp_trace = trace;
         if (fa_sim_add_host(r->sim, &cfg, &r->pr.link, &r->pr.down) != i)

@@ -75,6 +75,9 @@ struct fa_config {
      * unacceptable segments and challenges; 500 ms (Linux's default). */
     fa_time tcp_invalid_ratelimit;
     uint16_t tcp_port_min, tcp_port_max; /* ephemeral range 49152..65535 */
+    /* RFC 7323 window scaling offered in our SYNs and taken from the
+     * peer's; 0 never scales (windows then end at 65535 bytes); 1 */
+    uint8_t tcp_window_scaling;
     /* Called on every TCP state change (tracing, demos); may be NULL. */
     void (*tcp_trace)(void *ctx, const struct fa_tcp *sock, int old_state,
                       int new_state, fa_time now);

@@ -43,6 +43,7 @@ void fa_config_init(struct fa_config *cfg)
     cfg->udp_max_sockets = 64;
     cfg->udp_rcvbuf = 64 * 1024;
     cfg->tcp_port_min = 49152;
+    cfg->tcp_window_scaling = 1;
     cfg->tcp_port_max = 65535;
 }
 

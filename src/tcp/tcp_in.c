@@ -51,7 +51,7 @@ static void take_syn_options(struct fa_tcp *c, const struct fa_tcp_view *seg)
         c->mss = peer_mss;
     if (c->mss < 64)
         c->mss = 64;
-    if (seg->opts.has_wscale) {
+    if (seg->opts.has_wscale && c->stack->cfg.tcp_window_scaling) {
         c->flags |= TF_WSCALE;
         c->snd_wscale = seg->opts.wscale;
     } else {

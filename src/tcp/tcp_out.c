@@ -72,7 +72,8 @@ static void send_segment(struct fa_tcp *c, uint32_t seq, uint8_t flags,
         opts.mss = syn_mss(c);
         /* RFC 7323 §1.3: offer a scale in a SYN; in a SYN-ACK only if
          * the peer offered one. The SYN's own window is never scaled. */
-        if (!(flags & FA_TCP_ACK) || (c->flags & TF_WSCALE)) {
+        if (c->stack->cfg.tcp_window_scaling &&
+            (!(flags & FA_TCP_ACK) || (c->flags & TF_WSCALE))) {
             opts.has_wscale = 1;
             opts.wscale = c->rcv_wscale;
         }

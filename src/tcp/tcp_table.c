@@ -286,7 +286,8 @@ int fa_tcp_conn_setup(struct fa_tcp *c, fa_time now)
     /* RFC 7323 §2.3: the smallest shift that lets the window cover the
      * whole receive buffer; offered in our SYN. */
     c->rcv_wscale = 0;
-    while (c->rcv_wscale < 14 && (c->rcvbuf >> c->rcv_wscale) > 65535)
+    while (s->cfg.tcp_window_scaling && c->rcv_wscale < 14 &&
+           (c->rcvbuf >> c->rcv_wscale) > 65535)
         c->rcv_wscale++;
     c->rto = s->cfg.tcp_rto_initial;
     c->last_rcv = now;

@@ -981,6 +981,30 @@ static void repeated_syn_with_data_gets_the_synack_again(void **state)
     fa_tcp_close(l, pe.now);
 }
 
+/* tcp_window_scaling = 0 (what the sweeps draw per host): no scale is
+ * offered, and one the peer offers is not taken. */
+static void window_scaling_can_be_off(void **state)
+{
+    (void)state;
+    struct fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.tcp_window_scaling = 0;
+    cfg.tcp_rcvbuf = 1 << 20;
+    peer_init(&pe, &cfg, 80);
+    struct fa_tcp_view syn;
+    struct fa_tcp *c = peer_connecting(&pe, 0, &syn);
+    assert_false(syn.opts.has_wscale);
+    const uint8_t ws[4] = { 1, 3, 3, 7 };
+    peer_send_opts(&pe, SYN | ACK, pe.snd_nxt, pe.rcv_nxt, 1000, ws, 4, NULL, 0);
+    pe.snd_nxt++;
+    struct fa_tcp_view ack = peer_expect(&pe);
+    assert_int_equal(ack.wnd, 65535);
+    peer_send(&pe, ACK, pe.snd_nxt, pe.rcv_nxt, 1000, NULL, 0);
+    assert_int_equal(info_of(c).snd_wnd, 1000); /* not 1000 << 7 */
+    assert_int_equal(info_of(c).rcv_wscale, 0);
+    fa_tcp_close(c, pe.now);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1014,6 +1038,7 @@ int main(void)
         cmocka_unit_test_teardown(probe_answers_are_no_duplicate_acks, teardown),
         cmocka_unit_test_teardown(challenged_junk_does_not_feed_keepalive, teardown),
         cmocka_unit_test_teardown(repeated_syn_with_data_gets_the_synack_again, teardown),
+        cmocka_unit_test_teardown(window_scaling_can_be_off, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
