@@ -119,7 +119,9 @@ const struct fa_sim_stats *fa_sim_link_stats(const struct fa_sim *sim,
  * added; -EBUSY after): no data beyond the advertised window, SND.UNA <=
  * SND.NXT and neither SND.UNA nor RCV.NXT moving back, every state change
  * an edge of RFC 9293's diagram, no ACK storm (a chain of 50 bare ACKs
- * each sent the instant the one before arrived), every TIME-WAIT ending on
+ * each sent the instant the one before arrived), no bare ACK repeating the
+ * last segment sent with nothing arrived to answer (a window update that
+ * updates nothing), every TIME-WAIT ending on
  * time (never past its expiry, never longer than 2 MSL ahead). Returns 0,
  * -EBUSY or -ENOMEM. */
 int fa_sim_check_enable(struct fa_sim *sim);

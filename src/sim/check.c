@@ -8,6 +8,10 @@
  *  states    every state change is an edge of RFC 9293's diagram (§3.3.2,
  *            figure 5), plus the aborts (RST, timeouts) that end in
  *            CLOSED — a table here, not in the TCP code;
+ *  repeats   no bare ACK repeats the host's last segment on the flow
+ *            (same SEQ, ACK and window) with nothing arrived since: a
+ *            "window update" that updates nothing is a duplicate ACK to
+ *            the sender (probes, below the highest SEQ sent, excepted);
  *  time-wait every TIME-WAIT ends on time: never past its expiry, never
  *            set to last beyond 2 MSL from now;
  *  storms    no chain of STORM bare ACKs each sent the instant the one
@@ -44,6 +48,12 @@ struct flow {
     fa_time rx_repeat_at, rx_new_at;
     uint32_t rx_seq, rx_ack, rx_chain, tx_chain;
     uint16_t rx_win;
+    /* repeats: segments arrived and not yet answered (an answer may wait
+     * in the ARP queue and go out with others), the last segment sent */
+    uint32_t rx_owed;
+    int tx_valid, tx_bare;
+    uint32_t tx_seq, tx_ack, tx_high;
+    uint16_t tx_win;
 };
 
 enum { STORM = 50 };
@@ -147,6 +157,50 @@ static void check_storm(struct fa_sim_check *k, struct flow *f, int host, int di
     }
 }
 
+/* ---- repeats --------------------------------------------------------- */
+static void check_repeat(struct fa_sim_check *k, struct flow *f, int host, int dir,
+                         const struct fa_sim_segment *seg, fa_time t)
+{
+    if (dir == 1) {
+        f->rx_owed++;
+        return;
+    }
+    int bare = !seg->len && !(seg->flags & (FA_TCP_SYN | FA_TCP_FIN | FA_TCP_RST)) &&
+               (seg->flags & FA_TCP_ACK);
+    int repeat = bare && f->tx_valid && f->tx_bare && !seq_lt(seg->seq, f->tx_high) &&
+                 seg->seq == f->tx_seq && seg->ack == f->tx_ack && seg->win == f->tx_win;
+    if (repeat && !f->rx_owed) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "host %d port %u: a bare ACK repeating the last, "
+                 "with nothing arrived to answer", host, seg->sport);
+        violation(k, t, msg);
+    }
+    if (bare && f->rx_owed) /* a bare ACK answers one arrival */
+        f->rx_owed--;
+    uint32_t end = seg->seq + seg->len + !!(seg->flags & (FA_TCP_SYN | FA_TCP_FIN));
+    if (!f->tx_valid || seq_lt(f->tx_high, end))
+        f->tx_high = end;
+    if (seg->flags & FA_TCP_SYN) /* a new connection on these ports */
+        f->tx_high = end;
+    f->tx_valid = 1;
+    f->tx_bare = bare;
+    f->tx_seq = seg->seq;
+    f->tx_ack = seg->ack;
+    f->tx_win = seg->win;
+}
+
+void fa_sim_check_injected(struct fa_sim_check *k, int host, const uint8_t *frame,
+                           size_t len, fa_time t)
+{
+    struct fa_sim_segment seg;
+    if (!fa_sim_segment_parse(frame, len, &seg))
+        return;
+    struct flow *f = flow_get(k, host, seg.dst, seg.dport, seg.src, seg.sport);
+    (void)t;
+    if (f)
+        f->rx_owed++;
+}
+
 /* ---- window ---------------------------------------------------------- */
 void fa_sim_check_frame(struct fa_sim_check *k, int host, int dir,
                         const uint8_t *frame, size_t len, fa_time t)
@@ -172,6 +226,7 @@ void fa_sim_check_frame(struct fa_sim_check *k, int host, int dir,
     }
     f->scaled = f->my_ws >= 0 && f->peer_ws >= 0;
     check_storm(k, f, host, dir, &seg, t);
+    check_repeat(k, f, host, dir, &seg, t);
     if (dir == 1) {
         if (!(seg.flags & FA_TCP_ACK) || (seg.flags & FA_TCP_RST))
             return;

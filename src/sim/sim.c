@@ -459,6 +459,8 @@ void fa_sim_inject(struct fa_sim *s, int host, const uint8_t *frame, size_t len)
     struct host *h = s->hosts[host];
     if (s->on_frame)
         s->on_frame(s->on_frame_ctx, host, 1, frame, len, s->now);
+    if (s->check)
+        fa_sim_check_injected(s->check, host, frame, len, s->now);
     fa_stack_input(h->stack, frame, len, s->now);
     h->next_poll = fa_stack_poll(h->stack, s->now);
 }

@@ -14,6 +14,10 @@ void fa_sim_check_state(struct fa_sim_check *k, int host, int from, int to,
                         fa_time t);
 void fa_sim_check_seqs(struct fa_sim_check *k, int host,
                        const struct fa_stack *stack, fa_time t);
+/* A frame fa_sim_inject() handed to host: something arrived to answer
+ * (no window or sequence tracking: it is no stack's word). */
+void fa_sim_check_injected(struct fa_sim_check *k, int host, const uint8_t *frame,
+                           size_t len, fa_time t);
 void fa_sim_check_forget(struct fa_sim_check *k, int host, uint16_t lport,
                          uint16_t rport);
 
