@@ -46,7 +46,7 @@ src=$(dirname "$0")/../examples/scenarios/lossy-transfer.txt
 "$sim" run "$src" > "$tmp/file.txt" || fail "scenario file exited non-zero"
 [ "$(grep -c '(LOST)' "$tmp/file.txt")" = 2 ] || fail "scenario file: want 2 lost segments"
 grep -q 'A: TIME-WAIT' "$tmp/file.txt" || fail "scenario file: A never reached TIME-WAIT"
-grep -q 'seq=2921 ack=1' "$tmp/file.txt" || fail "scenario file: no retransmission"
+grep -q 'seq=2897 ack=1' "$tmp/file.txt" || fail "scenario file: no retransmission"
 echo "ok  scenario file"
 printf 'listen B 80\nat 0 fly A\n' > "$tmp/bad.txt"
 "$sim" run "$tmp/bad.txt" 2> "$tmp/err" && fail "a bad scenario file was accepted"

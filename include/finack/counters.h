@@ -81,6 +81,14 @@ extern "C" {
     X(TCP_SEGS_OUT, traffic, "TCP segments sent")                              \
     X(TCP_RETRANSMITS, event, "TCP segments retransmitted")                    \
     X(TCP_LOSS_PROBES, event, "TCP tail loss probes sent (RFC 8985)")          \
+    X(TCP_PAWS_DROPPED, drop, "TCP segment with an old timestamp (PAWS, ACK sent)") \
+    X(TCP_RECOVERIES, event, "TCP fast recoveries entered (RACK or 3 dup ACKs)") \
+    X(TCP_RTO_RECOVERIES, event, "TCP retransmission timeouts with data out")  \
+    X(TCP_LOST_RETRANSMITS, event, "TCP retransmissions found lost (RFC 8985)") \
+    X(TCP_DSACKS_IN, event, "TCP D-SACK blocks received (RFC 2883)")           \
+    X(TCP_UNDOS, event, "TCP window reductions undone: spurious retransmission") \
+    X(TCP_SACK_BAD, drop, "TCP SACK block outside what was sent, ignored")     \
+    X(TCP_HYSTART_CSS, event, "TCP slow starts turned conservative (RFC 9406)") \
     X(TCP_RST_OUT, event, "TCP resets sent")                                   \
     X(TCP_RST_IN, event, "TCP resets accepted")                                \
     X(TCP_CHALLENGE_ACKS, event, "RFC 5961 challenge ACKs sent")                \

@@ -27,6 +27,12 @@ extern "C" {
 struct fa_stack;
 struct fa_tcp;
 
+/* Congestion control algorithms (config.tcp_congestion, FA_TCP_CONGESTION). */
+enum fa_tcp_cc {
+    FA_TCP_CC_CUBIC = 0,
+    FA_TCP_CC_NEWRENO = 1,
+};
+
 struct fa_config {
     /* Interface identity. A zero MAC is replaced at create by a random
      * locally administered unicast one (from rng). */
@@ -78,6 +84,14 @@ struct fa_config {
     /* RFC 7323 window scaling offered in our SYNs and taken from the
      * peer's; 0 never scales (windows then end at 65535 bytes); 1 */
     uint8_t tcp_window_scaling;
+    /* RFC 2018 SACK offered in our SYNs and taken from the peer's (then
+     * RFC 6675 / RFC 8985 recovery, and D-SACK, RFC 2883); 1 */
+    uint8_t tcp_sack;
+    /* RFC 7323 timestamps offered and taken (RTT, PAWS); 1 */
+    uint8_t tcp_timestamps;
+    /* Congestion control of new sockets (enum fa_tcp_cc): FA_TCP_CC_CUBIC
+     * (RFC 9438, as Linux) or FA_TCP_CC_NEWRENO (RFC 5681/6582). */
+    uint8_t tcp_congestion;
     /* Called on every TCP state change (tracing, demos); may be NULL. */
     void (*tcp_trace)(void *ctx, const struct fa_tcp *sock, int old_state,
                       int new_state, fa_time now);

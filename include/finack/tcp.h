@@ -99,6 +99,7 @@ enum fa_tcp_option {
     FA_TCP_KEEPCNT,   /* unanswered probes before abort */
     FA_TCP_NODELAY,   /* 0/1: disable Nagle */
     FA_TCP_MAXSEG,    /* our MSS, 88..(mtu - 40); before connect/listen */
+    FA_TCP_CONGESTION, /* enum fa_tcp_cc; any time (state starts afresh) */
 };
 int fa_tcp_setopt(struct fa_tcp *sock, enum fa_tcp_option opt, long value);
 int fa_tcp_getopt(const struct fa_tcp *sock, enum fa_tcp_option opt,
@@ -123,6 +124,11 @@ struct fa_tcp_info {
     uint32_t recv_queued;  /* bytes not yet read */
     uint64_t retransmits;
     fa_time next_timer;    /* FA_TIME_NEVER if none armed */
+    uint8_t sack, timestamps; /* agreed on with the peer */
+    uint8_t congestion;    /* enum fa_tcp_cc */
+    uint8_t recovery;      /* 0 open, 1 fast recovery, 2 after an RTO */
+    uint32_t pipe;         /* bytes in flight (RFC 6675) */
+    uint32_t sacked, lost; /* bytes SACKed, bytes marked lost */
 };
 void fa_tcp_get_info(const struct fa_tcp *sock, struct fa_tcp_info *info);
 

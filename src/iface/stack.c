@@ -44,6 +44,9 @@ void fa_config_init(struct fa_config *cfg)
     cfg->udp_rcvbuf = 64 * 1024;
     cfg->tcp_port_min = 49152;
     cfg->tcp_window_scaling = 1;
+    cfg->tcp_sack = 1;
+    cfg->tcp_timestamps = 1;
+    cfg->tcp_congestion = FA_TCP_CC_CUBIC;
     cfg->tcp_port_max = 65535;
 }
 
@@ -85,6 +88,8 @@ const char *fa_config_check(const struct fa_config *cfg)
         return "tcp_msl must be nonzero";
     if (cfg->tcp_port_min == 0 || cfg->tcp_port_min > cfg->tcp_port_max)
         return "tcp_port_min..tcp_port_max must be a nonempty range";
+    if (cfg->tcp_congestion != FA_TCP_CC_CUBIC && cfg->tcp_congestion != FA_TCP_CC_NEWRENO)
+        return "tcp_congestion must be FA_TCP_CC_CUBIC or FA_TCP_CC_NEWRENO";
     return NULL;
 }
 

@@ -7,9 +7,17 @@
  *   tcp_timer.c  the timer heap and each timer's expiry action
  *   tcp_table.c  connection pool, 4-tuple hash, listeners, ports, ISN
  *   tcp_tw.c     compact TIME-WAIT entries
- *   tcp_cc.c     RTT estimation (RFC 6298), NewReno (RFC 5681/6582) and
- *                Early Retransmit (RFC 5827)
- *   tcp_loss.c   lost retransmissions and the tail loss probe (RFC 8985)
+ *   tcp_rtt.c    RTT estimation and the retransmission timeout (RFC 6298)
+ *   tcp_opts.c   options per segment: timestamps and PAWS (RFC 7323),
+ *                SACK blocks and D-SACK (RFC 2018, RFC 2883)
+ *   tcp_sb.c     the sender's scoreboard: one entry per segment in flight
+ *   tcp_recovery.c  loss recovery, the one owner of its state: what an ACK
+ *                means (SACK, duplicate ACKs), RACK-TLP (RFC 8985), PRR
+ *                (RFC 6937), the RTO's marking (RFC 6675 §5.1), undo
+ *   tcp_cc.c     the congestion control interface and the choice per socket
+ *   tcp_cc_newreno.c  NewReno's window arithmetic (RFC 5681, RFC 6582)
+ *   tcp_cc_cubic.c    CUBIC (RFC 9438)
+ *   tcp_hystart.c     HyStart++ (RFC 9406), slow start's exit for both
  *   tcp_ratelimit.c  how often invalid segments and challenges are answered
  *   tcp_buf.c    out-of-order reassembly into the receive ring
  *   tcp_api.c    the socket API of finack/tcp.h
@@ -47,7 +55,7 @@ enum {
     TF_ACK_DELAYED = 1u << 8,/* an ACK is owed, the delayed-ACK timer runs */
     TF_FIN_RCVD = 1u << 9,   /* the peer's FIN is in sequence: EOF */
     TF_LINGERING = 1u << 10, /* close() with SO_LINGER > 0 in progress */
-    TF_RECOVERY = 1u << 11,  /* NewReno fast recovery */
+    TF_TS = 1u << 11,        /* timestamps agreed on (RFC 7323) */
     TF_WSCALE = 1u << 12,    /* window scaling agreed on (RFC 7323) */
     TF_BOUND = 1u << 13,     /* local port chosen */
     TF_QUEUED = 1u << 14,    /* in its listener's accept queue */
@@ -56,9 +64,9 @@ enum {
     TF_ERROR_EOF = 1u << 17, /* the error was reported; recv gives 0 */
     TF_LISTENER = 1u << 18,  /* on the stack's listener list */
     TF_ACK_QUEUED = 1u << 19,/* on the batch's list of owed ACKs */
-    TF_PROBED = 1u << 20,    /* a tail loss probe went since the last ACK */
     TF_ACK_AT_ONCE = 1u << 21, /* the owed ACK may not wait for a batch's
                                   end: a duplicate ACK (RFC 5681 §4.2) */
+    TF_SACK = 1u << 22,      /* SACK agreed on (RFC 2018) */
 };
 
 /* A segment's length in sequence space: data, SYN and FIN. */
@@ -80,8 +88,9 @@ struct fa_tcp {
     uint16_t lport, rport;
     uint8_t state;
     uint8_t snd_wscale, rcv_wscale;
-    uint8_t retries, keep_probes, dupacks, ooo_count, persist_shift, loss_shift;
+    uint8_t retries, keep_probes, ooo_count, persist_shift;
     uint8_t persist_probes; /* zero-window probes since the peer last ACKed */
+    uint8_t cc_algo;        /* enum fa_tcp_cc (tcp_cc.c) */
     uint32_t flags;
     int err; /* pending -errno */
 
@@ -90,24 +99,35 @@ struct fa_tcp {
     uint32_t max_snd_wnd;
     /* Receive sequence variables. rcv_adv: right edge last advertised. */
     uint32_t irs, rcv_nxt, rcv_adv, fin_seq;
-    uint16_t mss;      /* effective send MSS */
+    uint16_t mss;      /* effective send MSS: data per segment, after the
+                          timestamp option's 12 bytes (RFC 6691) */
     uint16_t user_mss; /* TCP_MAXSEG, 0 = from the MTU */
 
     struct fa_ring snd; /* bytes from snd_una on: unacked, then unsent */
     struct fa_ring rcv; /* unread bytes, then out-of-order ones */
+    /* Out-of-order ranges held, the most recently changed first: the
+     * order SACK blocks report them in (RFC 2018 §4). */
     struct fa_tcp_range ooo[FA_TCP_OOO_MAX];
+    struct fa_tcp_range dsack; /* a duplicate to report (RFC 2883); empty: none */
 
-    /* RFC 6298 */
+    /* RFC 7323 timestamps: our clock's offset, TS.Recent and when it was
+     * taken (seconds, for the 24-day rule), Last.ACK.sent. */
+    uint32_t ts_offset, ts_recent, ts_recent_sec, last_ack_sent;
+
+    /* RFC 6298; rtt_start/rtt_seq time the SYN (data is timed from the
+     * scoreboard). */
     fa_time srtt, rttvar, rto, rtt_start;
     uint32_t rtt_seq;
-    /* RFC 5681 / 6582 */
-    uint32_t cwnd, ssthresh, recover;
-    fa_time rexmit_at; /* the last fast (or partial-ACK) retransmission */
+    /* Congestion window and slow start threshold (tcp_cc*.c, PRR). */
+    uint32_t cwnd, ssthresh;
+    /* Loss recovery, scoreboard and congestion control state: allocated
+     * with the buffers (tcp_recovery.c owns it). */
+    struct fa_tcp_loss *loss;
 
     /* Timer deadlines (FA_TIME_NEVER = off); heap_key is their minimum. */
     fa_time t_rexmit, t_persist, t_delack, t_keep, t_close;
-    /* RFC 8985: in recovery, when the retransmission counts as lost
-     * (tcp_loss.c); otherwise the tail loss probe's timeout. */
+    /* RFC 8985: the reordering timer, or the tail loss probe's timeout
+     * (tcp_recovery.c). */
     fa_time t_loss;
     fa_time heap_key;
     uint32_t heap_idx;
@@ -131,6 +151,10 @@ struct fa_tcp_tw {
     uint32_t laddr, raddr;
     uint16_t lport, rport;
     uint32_t snd_nxt, rcv_nxt;
+    /* Timestamps (RFC 7323) if agreed: our offset and TS.Recent; RFC 6191
+     * lets a SYN with a newer TSval reopen the pair. */
+    uint32_t ts_offset, ts_recent;
+    uint8_t has_ts;
     fa_time expires;
     uint32_t hash_next, prev, next; /* indices; UINT32_MAX = none */
     uint32_t invalid_stamp;          /* tcp_ratelimit.c */
@@ -274,10 +298,12 @@ uint32_t fa_tcp_window_room(const struct fa_tcp *c);
 void fa_tcp_send_small(struct fa_tcp *c, fa_time now);
 /* Counts one retransmitted segment (per connection and stack). */
 void fa_tcp_count_retransmit(struct fa_tcp *c);
-/* Retransmits from snd_una (RTO or fast retransmit). */
-void fa_tcp_retransmit_first(struct fa_tcp *c, fa_time now);
-/* The tail loss probe: one new segment beyond cwnd, else the last one. */
-void fa_tcp_send_probe(struct fa_tcp *c, fa_time now);
+/* The tail loss probe: one new segment beyond cwnd, else the last one
+ * again; returns 1 if it was a retransmission. */
+int fa_tcp_send_probe(struct fa_tcp *c, fa_time now);
+/* A bare ACK numbered seq (zero-window and keepalive probes), with the
+ * connection's options. */
+void fa_tcp_send_keep_probe(struct fa_tcp *c, uint32_t seq, fa_time now);
 
 /* Batches (tcp_out.c): owed ACKs go out at the batch's end. */
 void fa_tcp_batch_end(struct fa_stack *s, fa_time now);
@@ -294,22 +320,194 @@ fa_time fa_tcp_poll(struct fa_stack *s, fa_time now);
 void fa_tcp_arm_rexmit(struct fa_tcp *c, fa_time now);
 void fa_tcp_arm_keepalive(struct fa_tcp *c, fa_time now);
 
-/* ---- tcp_cc.c -------------------------------------------------------- */
+/* ---- tcp_rtt.c ------------------------------------------------------- */
 void fa_tcp_rtt_sample(struct fa_tcp *c, fa_time rtt);
 /* SND.UNA moved on: the RTO backoff ends. */
 void fa_tcp_rto_progress(struct fa_tcp *c);
-void fa_tcp_cc_init(struct fa_tcp *c);
-/* An ACK advanced snd_una by acked bytes. */
-void fa_tcp_cc_ack(struct fa_tcp *c, uint32_t acked, fa_time now);
-/* A duplicate ACK (RFC 5681 §2 definition). */
-void fa_tcp_cc_dupack(struct fa_tcp *c, fa_time now);
 
-/* ---- tcp_loss.c: loss detection beyond RFC 5681 (RACK-TLP, RFC 8985) -- */
-void fa_tcp_loss_retransmitted(struct fa_tcp *c, fa_time now);
-void fa_tcp_loss_dupack_in_recovery(struct fa_tcp *c, fa_time now);
-void fa_tcp_loss_arm_probe(struct fa_tcp *c, fa_time now);
-void fa_tcp_loss_timeout(struct fa_tcp *c, fa_time now);
-void fa_tcp_cc_timeout(struct fa_tcp *c);
+/* ---- tcp_opts.c ------------------------------------------------------ */
+/* Our TSval now (RFC 7323 §4.1: a millisecond clock plus an offset). */
+uint32_t fa_tcp_ts_val(const struct fa_tcp *c, fa_time now);
+/* The options of a non-SYN segment carrying data_len bytes: timestamps
+ * if agreed, SACK blocks if there is room and something to report. */
+void fa_tcp_opts_for(struct fa_tcp *c, struct fa_tcp_opts *o, uint32_t data_len,
+                     fa_time now);
+/* The options of our SYN or SYN-ACK (seg: the peer's SYN, or NULL). */
+void fa_tcp_opts_for_syn(struct fa_tcp *c, struct fa_tcp_opts *o, fa_time now);
+/* Takes what the peer's SYN offers (MSS, scale, SACK, timestamps). */
+void fa_tcp_opts_take_syn(struct fa_tcp *c, const struct fa_tcp_view *seg,
+                          fa_time now);
+/* RFC 7323 §5.3 R1 (PAWS): 1 if the segment's TSval is older than
+ * TS.Recent and TS.Recent is not 24 days old: unacceptable. */
+int fa_tcp_paws_reject(const struct fa_tcp *c, const struct fa_tcp_view *seg,
+                       fa_time now);
+/* RFC 7323 §4.3 R3: an acceptable segment may update TS.Recent. */
+void fa_tcp_ts_update(struct fa_tcp *c, const struct fa_tcp_view *seg, fa_time now);
+/* RFC 2883: report [start, end) as duplicate in the next ACK. */
+void fa_tcp_dsack_note(struct fa_tcp *c, uint32_t start, uint32_t end);
+
+/* ---- tcp_sb.c: the scoreboard ---------------------------------------- */
+enum {
+    SB_SACKED = 1,       /* the peer holds it (a SACK block covered it) */
+    SB_LOST = 2,         /* counts as lost: to be (or being) resent */
+    SB_RETRANS = 4,      /* resent and that copy in flight */
+    SB_EVER_RETRANS = 8, /* sent more than once: ambiguous for RTT (Karn) */
+    SB_FIN = 16,         /* its last sequence number is the FIN */
+};
+struct fa_tcp_sent {
+    fa_time xmit;  /* the last time it went */
+    uint32_t end;  /* it runs from the previous entry's end (SND.UNA for
+                      the first) to here */
+    uint8_t flags;
+};
+struct fa_tcp_sb {
+    struct fa_tcp_sent *e; /* a ring of cap entries from head */
+    uint32_t head, count, cap;
+    uint32_t una;          /* where the first entry starts: SND.UNA */
+    uint32_t sacked, lost, retrans; /* bytes with each flag */
+};
+/* Entry i (0 = oldest) and where it starts. */
+static inline struct fa_tcp_sent *fa_tcp_sb_at(const struct fa_tcp_sb *sb, uint32_t i)
+{
+    uint32_t k = sb->head + i;
+    return &sb->e[k >= sb->cap ? k - sb->cap : k];
+}
+static inline uint32_t fa_tcp_sb_start(const struct fa_tcp_sb *sb, uint32_t i)
+{
+    return i == 0 ? sb->una : fa_tcp_sb_at(sb, i - 1)->end;
+}
+/* A new segment [start, end) went at now (start: the last entry's end, or
+ * SND.UNA in an empty table); -1 if the table is full. */
+int fa_tcp_sb_append(struct fa_tcp_sb *sb, uint32_t start, uint32_t end, int fin,
+                     fa_time now);
+/* Sets or clears flag on entry i of len bytes, keeping the counts. */
+void fa_tcp_sb_set(struct fa_tcp_sb *sb, uint32_t i, uint32_t len, uint8_t flag);
+void fa_tcp_sb_clear(struct fa_tcp_sb *sb, uint32_t i, uint32_t len, uint8_t flag);
+/* Splits entry i at seq (inside it): 0, or -1 if the table is full. */
+int fa_tcp_sb_split(struct fa_tcp_sb *sb, uint32_t i, uint32_t seq);
+/* SND.UNA moves to ack: drops the entries wholly acknowledged and takes
+ * the acked part of a partly acknowledged first one off the counts.
+ * Calls seen(ctx, entry, start) for each entry that leaves (before it
+ * goes). */
+void fa_tcp_sb_ack(struct fa_tcp_sb *sb, uint32_t ack,
+                   void (*seen)(void *ctx, const struct fa_tcp_sent *e, uint32_t start),
+                   void *ctx);
+/* The first entry at or after index from holding seq; count if none. */
+uint32_t fa_tcp_sb_find(const struct fa_tcp_sb *sb, uint32_t from, uint32_t seq);
+
+/* Per-connection state of loss recovery and congestion control, beside
+ * the buffers (c->loss): only what a connection that sends needs. */
+struct fa_tcp_cubic {          /* RFC 9438 §4, windows in bytes */
+    fa_time epoch;             /* congestion avoidance began; 0 = not yet */
+    fa_time k;                 /* time to reach w_max again */
+    uint32_t w_max, cwnd_epoch, w_est;
+    uint32_t prior_w_max;      /* for undo */
+};
+struct fa_tcp_hystart {        /* RFC 9406 */
+    uint32_t window_end;       /* the round ends when this is ACKed */
+    fa_time last_round_min, cur_round_min, css_baseline;
+    uint16_t samples;
+    uint8_t css_rounds, done;  /* rounds in CSS (0: not in CSS); ended */
+};
+enum { REC_OPEN, REC_FAST, REC_RTO };
+enum { LT_NONE, LT_REORDER, LT_TLP };
+struct fa_tcp_loss {
+    struct fa_tcp_sb sb;
+    uint8_t state;             /* REC_OPEN, REC_FAST (RFC 6675 fast
+                                  recovery) or REC_RTO (after a timeout) */
+    uint8_t dupacks;           /* RFC 5681 duplicate ACKs in a row */
+    uint8_t reo_mult, reo_persist, reordering_seen; /* RFC 8985 §6.2 */
+    uint8_t rack_valid;        /* rack_xmit/rack_end hold a delivery */
+    uint8_t tlp_out, tlp_retrans; /* a probe is out, up to tlp_end; it
+                                     resent old data */
+    uint8_t undo_ok;           /* the reduction may still be undone */
+    uint8_t timer;             /* what t_loss is: LT_NONE, LT_REORDER, LT_TLP */
+    uint8_t reno_shift;        /* without SACK: backoff of the lost-
+                                  retransmission check */
+    uint32_t recover;          /* RecoveryPoint (RFC 6675) / recover (6582) */
+    uint32_t rexmit_from;      /* no lost entry to resend below this */
+    uint32_t undo_marker;      /* SND.UNA when the episode began */
+    uint32_t tlp_end;
+    uint32_t reno_sacked;      /* without SACK: bytes duplicate ACKs say
+                                  have left the network (RFC 6675 §2 est.) */
+    uint32_t prr_delivered, prr_out, recover_fs; /* RFC 6937 */
+    fa_time rack_xmit, rack_rtt, min_rtt;         /* RFC 8985 §6 */
+    uint32_t rack_end, fack, dsack_round;
+    uint32_t prior_cwnd, prior_ssthresh, undo_retrans, undo_tsval;
+    fa_time last_send;
+    struct fa_tcp_hystart hs;
+    struct fa_tcp_cubic cubic;
+};
+
+/* ---- tcp_recovery.c -------------------------------------------------- */
+/* Allocates c->loss (scoreboard sized for the send buffer); -ENOMEM. */
+int fa_tcp_loss_alloc(struct fa_tcp *c);
+void fa_tcp_loss_free(struct fa_tcp *c);
+/* The SYN exchange is done: recovery's starting values. */
+void fa_tcp_rec_start(struct fa_tcp *c);
+/* Bytes in flight: RFC 6675's pipe (never negative). */
+uint32_t fa_tcp_pipe(const struct fa_tcp *c);
+/* The ACK field (and SACK blocks) of an acceptable segment, before
+ * SND.UNA moves: what was delivered, what is lost, the windows. dup: an
+ * RFC 5681 duplicate ACK. */
+void fa_tcp_rec_ack(struct fa_tcp *c, const struct fa_tcp_view *seg, int dup,
+                    fa_time now);
+/* After SND.UNA moved (or an ACK arrived): the tail loss probe's timer. */
+void fa_tcp_rec_arm_probe(struct fa_tcp *c, fa_time now);
+/* New data [.., end) went; fin if it carries the FIN. -1: table full. */
+int fa_tcp_rec_sent_new(struct fa_tcp *c, uint32_t end, int fin, fa_time now);
+/* The next lost segment to resend (RFC 6675 NextSeg rule 1), as index
+ * into the scoreboard; -1 if none. */
+long fa_tcp_rec_next_lost(const struct fa_tcp *c);
+/* Entry i was resent now (len bytes). */
+void fa_tcp_rec_resent(struct fa_tcp *c, uint32_t i, uint32_t len, fa_time now);
+/* The retransmission timer expired (RFC 6298 §5.4-5.7, RFC 6675 §5.1). */
+void fa_tcp_rec_rto(struct fa_tcp *c, fa_time now);
+/* The peer's window closed on what was sent: all is to be resent,
+ * without a congestion signal. */
+void fa_tcp_rec_window_closed(struct fa_tcp *c);
+/* t_loss expired: the reordering timer or the tail loss probe. */
+void fa_tcp_rec_timeout(struct fa_tcp *c, fa_time now);
+/* Sending after an idle time (RFC 5681 §4.1). */
+void fa_tcp_rec_before_send(struct fa_tcp *c, fa_time now);
+/* RFC 6937 (PRR with PRR-SSRB): how much may go on this ACK. */
+struct fa_tcp_prr_in {
+    uint32_t prr_delivered, prr_out, recover_fs, ssthresh, pipe, delivered;
+    uint16_t mss;
+};
+uint32_t fa_tcp_prr_sndcnt(const struct fa_tcp_prr_in *in);
+/* 1 in fast recovery or after an RTO, until the recovery point is ACKed. */
+int fa_tcp_in_recovery(const struct fa_tcp *c);
+
+/* ---- tcp_cc.c: congestion control, pure window arithmetic ------------ */
+struct fa_tcp_cc_ops {
+    const char *name;
+    void (*init)(struct fa_tcp *c);
+    /* acked bytes newly acknowledged outside recovery; rtt the sample of
+     * this ACK (0: none). Grows cwnd. */
+    void (*on_ack)(struct fa_tcp *c, uint32_t acked, fa_time rtt, fa_time now);
+    /* A congestion signal (loss found): sets ssthresh; PRR (tcp_recovery.c)
+     * brings cwnd down to it. */
+    void (*on_loss)(struct fa_tcp *c, fa_time now);
+    /* The retransmission timer expired: ssthresh, and cwnd to one MSS. */
+    void (*on_rto)(struct fa_tcp *c, fa_time now);
+    /* The signal was spurious (undo): state back to before it. */
+    void (*on_undo)(struct fa_tcp *c);
+    /* Sending resumes after idle (cwnd already restarted). */
+    void (*on_idle)(struct fa_tcp *c, fa_time now);
+};
+const struct fa_tcp_cc_ops *fa_tcp_cc(const struct fa_tcp *c);
+/* RFC 6928's initial window for c's MSS. */
+uint32_t fa_tcp_initial_window(const struct fa_tcp *c);
+/* RFC 5681 eq. (4)'s floor: 2 * SMSS. */
+static inline uint32_t fa_tcp_cwnd_floor(const struct fa_tcp *c)
+{
+    return 2u * c->mss;
+}
+extern const struct fa_tcp_cc_ops fa_tcp_cc_newreno, fa_tcp_cc_cubic;
+/* Slow start's growth for acked bytes with HyStart++ (tcp_hystart.c). */
+void fa_tcp_hystart_ack(struct fa_tcp *c, uint32_t acked, fa_time rtt);
+void fa_tcp_hystart_reset(struct fa_tcp *c);
 
 /* ---- tcp_ratelimit.c ------------------------------------------------ */
 /* 1 if an ACK answering an unacceptable segment may go now; *last is the

@@ -380,6 +380,18 @@ int fa_tcp_setopt(struct fa_tcp *c, enum fa_tcp_option opt, long v)
             return -EINVAL;
         c->user_mss = (uint16_t)v;
         return 0;
+    case FA_TCP_CONGESTION:
+        if (v != FA_TCP_CC_CUBIC && v != FA_TCP_CC_NEWRENO)
+            return -ENOENT; /* as Linux for an unknown name */
+        c->cc_algo = (uint8_t)v;
+        if (c->loss) {
+            /* Its own state starts afresh; the window in use stays. */
+            uint32_t cwnd = c->cwnd, ssthresh = c->ssthresh;
+            fa_tcp_cc(c)->init(c);
+            c->cwnd = cwnd;
+            c->ssthresh = ssthresh;
+        }
+        return 0;
     }
     return -ENOPROTOOPT;
 }
@@ -396,6 +408,7 @@ int fa_tcp_getopt(const struct fa_tcp *c, enum fa_tcp_option opt, long *v)
     case FA_TCP_KEEPINTVL: *v = (long)(c->keep_intvl / FA_NS_PER_MS); return 0;
     case FA_TCP_KEEPCNT: *v = c->keep_cnt; return 0;
     case FA_TCP_MAXSEG: *v = c->snd.buf ? c->mss : c->user_mss; return 0;
+    case FA_TCP_CONGESTION: *v = c->cc_algo; return 0;
     }
     return -ENOPROTOOPT;
 }
@@ -446,7 +459,14 @@ void fa_tcp_get_info(const struct fa_tcp *c, struct fa_tcp_info *i)
         .srtt = c->srtt, .rttvar = c->rttvar, .rto = c->rto,
         .send_queued = c->snd.len, .recv_queued = c->rcv.len,
         .retransmits = c->retransmits, .next_timer = c->heap_key,
+        .sack = !!(c->flags & TF_SACK), .timestamps = !!(c->flags & TF_TS),
+        .congestion = c->cc_algo, .pipe = fa_tcp_pipe(c),
     };
+    if (c->loss) {
+        i->recovery = c->loss->state;
+        i->sacked = c->loss->sb.sacked;
+        i->lost = c->loss->sb.lost;
+    }
 }
 
 void fa_tcp_set_user(struct fa_tcp *c, void *user) { c->user = user; }

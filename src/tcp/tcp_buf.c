@@ -4,19 +4,36 @@
  * a range, the range joins the readable bytes. Duplicates overwrite the
  * same bytes with the same bytes and add nothing (RFC 9293 §3.10.7.4,
  * "seventh"). */
+#include <string.h>
+
 #include "tcp.h"
 
+/* Removes range i, keeping the others' order. */
+static void ooo_remove(struct fa_tcp *c, int i)
+{
+    memmove(&c->ooo[i], &c->ooo[i + 1], (size_t)(c->ooo_count - i - 1) * sizeof c->ooo[0]);
+    c->ooo_count--;
+}
+
 /* Adds [start, end) to the out-of-order ranges, absorbing every range
- * it touches; -1 (nothing changed) when a new range finds no slot. */
+ * it touches, and puts the result first: SACK blocks report the most
+ * recent first (RFC 2018 §4). Bytes held already are a duplicate to
+ * report (RFC 2883). -1 (nothing changed) when a new range finds no
+ * slot. */
 static int ooo_add(struct fa_tcp *c, uint32_t start, uint32_t end)
 {
     int merged = 0;
+    struct fa_tcp_range dup = { 0, 0 };
     for (int i = 0; i < c->ooo_count;) {
         const struct fa_tcp_range r = c->ooo[i];
         if (seq_le(start, r.end) && seq_ge(end, r.start)) {
+            uint32_t lo = seq_max(start, r.start);
+            uint32_t hi = seq_lt(end, r.end) ? end : r.end;
+            if (seq_lt(lo, hi) && dup.start == dup.end)
+                dup = (struct fa_tcp_range){ lo, hi };
             start = seq_lt(r.start, start) ? r.start : start;
             end = seq_max(r.end, end);
-            c->ooo[i] = c->ooo[--c->ooo_count];
+            ooo_remove(c, i);
             merged = 1;
         } else {
             i++;
@@ -24,7 +41,10 @@ static int ooo_add(struct fa_tcp *c, uint32_t start, uint32_t end)
     }
     if (!merged && c->ooo_count == FA_TCP_OOO_MAX)
         return -1;
-    c->ooo[c->ooo_count++] = (struct fa_tcp_range){ start, end };
+    memmove(&c->ooo[1], &c->ooo[0], (size_t)c->ooo_count * sizeof c->ooo[0]);
+    c->ooo[0] = (struct fa_tcp_range){ start, end };
+    c->ooo_count++;
+    fa_tcp_dsack_note(c, dup.start, dup.end);
     return 0;
 }
 
@@ -40,7 +60,7 @@ static uint32_t ooo_advance(struct fa_tcp *c)
             gained += r->end - c->rcv_nxt;
             c->rcv_nxt = r->end;
         }
-        c->ooo[i] = c->ooo[--c->ooo_count];
+        ooo_remove(c, i);
         i = -1; /* start over: another range may follow on */
     }
     return gained;

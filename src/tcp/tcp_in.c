@@ -42,23 +42,14 @@ static void unacceptable_ack(struct fa_tcp *c, const struct fa_tcp_view *seg,
     fa_tcp_send_ack(c, now);
 }
 
-/* Options of the peer's SYN: MSS (RFC 9293 §3.7.1, 536 when absent) and
- * window scale (RFC 7323 §2.2: both must send it, else neither scales). */
-static void take_syn_options(struct fa_tcp *c, const struct fa_tcp_view *seg)
+/* Options of the peer's SYN (tcp_opts.c); the initial window depends on
+ * the MSS they leave. */
+static void take_syn_options(struct fa_tcp *c, const struct fa_tcp_view *seg,
+                             fa_time now)
 {
-    uint16_t peer_mss = seg->opts.mss ? seg->opts.mss : 536;
-    if (peer_mss < c->mss)
-        c->mss = peer_mss;
-    if (c->mss < 64)
-        c->mss = 64;
-    if (seg->opts.has_wscale && c->stack->cfg.tcp_window_scaling) {
-        c->flags |= TF_WSCALE;
-        c->snd_wscale = seg->opts.wscale;
-    } else {
-        c->flags &= ~TF_WSCALE;
-        c->snd_wscale = c->rcv_wscale = 0;
-    }
-    fa_tcp_cc_init(c); /* the initial window depends on the MSS */
+    fa_tcp_opts_take_syn(c, seg, now);
+    fa_tcp_cc(c)->init(c);
+    fa_tcp_rec_start(c);
 }
 
 /* ---- §3.10.7.1 CLOSED ------------------------------------------------ */
@@ -79,6 +70,7 @@ static void inherit_options(struct fa_tcp *c, const struct fa_tcp *l)
     c->keep_intvl = l->keep_intvl;
     c->keep_cnt = l->keep_cnt;
     c->user_mss = l->user_mss;
+    c->cc_algo = l->cc_algo;
     c->owner = l->owner;
     c->flags |= l->flags & (TF_NODELAY | TF_KEEPALIVE);
 }
@@ -145,7 +137,7 @@ static int listen_input(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
      * queued; the peer sends it again once the connection exists. */
     c->irs = seg->seq;
     c->rcv_nxt = c->rcv_adv = seg->seq + 1;
-    take_syn_options(c, seg);
+    take_syn_options(c, seg, now);
     c->snd_wnd = c->max_snd_wnd = seg->wnd; /* a SYN's window is unscaled */
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = c->iss;
@@ -157,6 +149,7 @@ static int listen_input(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
 }
 
 /* ---- §3.10.7.3 SYN-SENT ---------------------------------------------- */
+/* The SYN's round trip (data is timed from the scoreboard). */
 static void rtt_on_ack(struct fa_tcp *c, uint32_t ack, fa_time now)
 {
     if (c->rtt_start && seq_gt(ack, c->rtt_seq)) {
@@ -219,7 +212,7 @@ static void syn_sent_input(struct fa_tcp *c, const struct fa_tcp_view *seg,
     /* fourth: SYN. */
     c->irs = seg->seq;
     c->rcv_nxt = c->rcv_adv = seg->seq + 1;
-    take_syn_options(c, seg);
+    take_syn_options(c, seg, now);
     c->last_rcv = now;
     if (ack) {
         c->snd_una = seg->ack;
@@ -306,6 +299,10 @@ static int check_sequence(struct fa_tcp *c, struct fa_tcp_view *seg,
         fa_count(c->stack, FA_CNT_TCP_UNACCEPTABLE);
         if (seg->flags & FA_TCP_RST)
             return 1;
+        if (seg->data_len && seq_lt(seq, c->rcv_nxt)) { /* RFC 2883: a duplicate */
+            uint32_t end = seq + seg->data_len;
+            fa_tcp_dsack_note(c, seq, seq_lt(end, c->rcv_nxt) ? end : c->rcv_nxt);
+        }
         if (syn_again(c, seg, now))
             return 1;
         if (c->state == FA_TCP_TIME_WAIT && (seg->flags & FA_TCP_FIN))
@@ -341,6 +338,7 @@ static int check_sequence(struct fa_tcp *c, struct fa_tcp_view *seg,
         }
         if (skip > seg->data_len)
             skip = seg->data_len;
+        fa_tcp_dsack_note(c, seg->seq, seg->seq + skip); /* RFC 2883 */
         seg->data += skip;
         seg->data_len -= skip;
         seg->seq += skip;
@@ -421,9 +419,9 @@ static void queue_for_accept(struct fa_tcp *c)
     fa_tcp_notify(l);
 }
 
-/* An ACK that moves SND.UNA: free acknowledged bytes, time the RTT,
- * grow the congestion window, restart or stop the retransmission timer
- * (RFC 6298 §5.2, §5.3). */
+/* An ACK that moves SND.UNA (after tcp_recovery.c took its meaning):
+ * free acknowledged bytes, restart or stop the retransmission timer (RFC
+ * 6298 §5.2, §5.3) and the tail loss probe's. */
 static void ack_advances(struct fa_tcp *c, uint32_t ack, fa_time now)
 {
     uint32_t acked = ack - c->snd_una;
@@ -434,16 +432,13 @@ static void ack_advances(struct fa_tcp *c, uint32_t ack, fa_time now)
     c->snd_una = ack;
     if (seq_lt(c->snd_nxt, ack))
         c->snd_nxt = ack;
-    rtt_on_ack(c, ack, now);
     fa_tcp_rto_progress(c);
     c->retries = 0;
-    fa_tcp_cc_ack(c, acked, now);
     if (c->snd_una == c->snd_max)
         c->t_rexmit = FA_TIME_NEVER;
     else
         fa_tcp_arm_rexmit(c, now);
-    c->flags &= ~TF_PROBED; /* the probe (if any) was answered */
-    fa_tcp_loss_arm_probe(c, now);
+    fa_tcp_rec_arm_probe(c, now);
 }
 
 /* An acceptable segment shows the peer alive (RFC 1122 §4.2.3.6): the
@@ -492,12 +487,13 @@ static int check_ack(struct fa_tcp *c, const struct fa_tcp_view *seg,
     c->persist_probes = 0; /* the peer answers: zero-window probing goes on */
     peer_alive(c, now);    /* it passed RFC 5961's checks too */
     uint32_t wnd = (uint32_t)seg->wnd << (unscaled ? 0 : c->snd_wscale);
-    if (seq_gt(seg->ack, c->snd_una)) {
+    /* RFC 5681 §2 DUPLICATE ACKNOWLEDGMENT */
+    int dup = seg->ack == c->snd_una && !carried && wnd == c->snd_wnd && wnd != 0 &&
+              c->snd_una != c->snd_max;
+    if (seq_gt(seg->ack, c->snd_una) || dup || seg->opts.sack_blocks)
+        fa_tcp_rec_ack(c, seg, dup, now); /* tcp_recovery.c: what it means */
+    if (seq_gt(seg->ack, c->snd_una))
         ack_advances(c, seg->ack, now);
-    } else if (seg->ack == c->snd_una && !carried && wnd == c->snd_wnd && wnd != 0 &&
-               c->snd_una != c->snd_max) {
-        fa_tcp_cc_dupack(c, now); /* RFC 5681 §2 DUPLICATE ACKNOWLEDGMENT */
-    }
     /* Window update, if the segment is newer than the last one used. */
     if (seq_lt(c->snd_wl1, seg->seq) ||
         (c->snd_wl1 == seg->seq && seq_le(c->snd_wl2, seg->ack))) {
@@ -642,12 +638,20 @@ static void sync_input(struct fa_tcp *c, struct fa_tcp_view *seg, fa_time now)
     int unscaled = (seg->flags & FA_TCP_SYN) != 0;
     crossed_synack(c, seg);
     const struct fa_tcp_view arrived = *seg; /* before trimming */
+    if (fa_tcp_paws_reject(c, seg, now)) {
+        /* RFC 7323 §5.3 R1: an old timestamp — an old duplicate, or a
+         * wrapped sequence number: unacceptable, answered with an ACK. */
+        fa_count(c->stack, FA_CNT_TCP_PAWS_DROPPED);
+        unacceptable_ack(c, seg, now);
+        return;
+    }
     if (check_sequence(c, seg, now))
         return;
     int carried = arrived.data_len || (arrived.flags & FA_TCP_FIN);
     if (check_rst(c, &arrived, now) || check_syn(c, &arrived, now) ||
         check_ack(c, seg, unscaled, carried, now))
         return;
+    fa_tcp_ts_update(c, &arrived, now); /* RFC 7323 §4.3 R3 */
     if (c->state == FA_TCP_CLOSING && our_fin_acked(c)) {
         enter_time_wait(c, now); /* L13 */
         return;

@@ -1,7 +1,8 @@
 /* tcp_out.c — building and sending TCP segments, and the output
  * decision: how much of the send buffer may go now given the peer's
- * window, the congestion window, Nagle and sender-side silly-window
- * avoidance; when the FIN goes; and ACKs, window updates and resets.
+ * window, the congestion window (against the pipe, RFC 6675), Nagle and
+ * sender-side silly-window avoidance; lost segments before new data; when
+ * the FIN goes; and ACKs, window updates and resets.
  * Segments are built in place in the stack's transmit buffer. */
 #include "tcp.h"
 
@@ -60,7 +61,7 @@ uint16_t fa_tcp_window_field(struct fa_tcp *c)
 }
 
 /* Writes and sends one segment whose data is len bytes at offset off of
- * the send ring. */
+ * the send ring, with the options it should carry (tcp_opts.c). */
 static void send_segment(struct fa_tcp *c, uint32_t seq, uint8_t flags,
                          uint32_t off, uint32_t len, fa_time now)
 {
@@ -70,17 +71,13 @@ static void send_segment(struct fa_tcp *c, uint32_t seq, uint8_t flags,
     uint16_t wnd;
     if (flags & FA_TCP_SYN) {
         opts.mss = syn_mss(c);
-        /* RFC 7323 §1.3: offer a scale in a SYN; in a SYN-ACK only if
-         * the peer offered one. The SYN's own window is never scaled. */
-        if (c->stack->cfg.tcp_window_scaling &&
-            (!(flags & FA_TCP_ACK) || (c->flags & TF_WSCALE))) {
-            opts.has_wscale = 1;
-            opts.wscale = c->rcv_wscale;
-        }
+        fa_tcp_opts_for_syn(c, &opts, now);
+        /* RFC 7323 §2.2: the SYN's own window is never scaled. */
         uint32_t space = fa_tcp_rcv_space(c);
         wnd = space > 65535 ? 65535 : (uint16_t)space;
         c->rcv_adv = c->rcv_nxt + wnd;
     } else {
+        fa_tcp_opts_for(c, &opts, len, now);
         wnd = fa_tcp_window_field(c);
     }
     uint32_t ack = (flags & FA_TCP_ACK) ? c->rcv_nxt : 0;
@@ -93,6 +90,7 @@ static void send_segment(struct fa_tcp *c, uint32_t seq, uint8_t flags,
     if (flags & FA_TCP_ACK) {
         c->flags &= ~(TF_ACK_NOW | TF_ACK_DELAYED | TF_ACK_AT_ONCE);
         c->t_delack = FA_TIME_NEVER;
+        c->last_ack_sent = c->rcv_nxt; /* RFC 7323 §4.3 Last.ACK.sent */
     }
     fa_ip_send(s, c->raddr, FA_IPPROTO_TCP, hlen + len, now);
 }
@@ -127,11 +125,7 @@ void fa_tcp_send_syn(struct fa_tcp *c, fa_time now)
 }
 
 /* The sequence number of a segment without data or SYN/FIN: SND.MAX,
- * the highest sent, not SND.NXT. After a go-back SND.NXT lies below what
- * the peer has received; an ACK numbered there fails the peer's
- * acceptability test (RFC 9293 §3.10.7.4 "first") before its ACK field
- * is read, and two ends in that state ping-pong ACKs without progress
- * (as BSD does, tcp_output sends pure ACKs at snd_max). */
+ * the highest sent (as BSD's tcp_output sends pure ACKs at snd_max). */
 static uint32_t bare_seq(const struct fa_tcp *c)
 {
     return c->snd_max;
@@ -218,25 +212,57 @@ uint32_t fa_tcp_window_room(const struct fa_tcp *c)
     return seq_gt(edge, c->snd_nxt) ? edge - c->snd_nxt : 0;
 }
 
-/* RFC 3042 (Limited Transmit): each of the first two duplicate ACKs lets
- * one new segment go beyond cwnd (outstanding data stays within cwnd + 2
- * segments), so a small window still brings the third duplicate. */
-static uint32_t limited_transmit(const struct fa_tcp *c)
+/* The peer's window ends here (from the ACK that carried it, SND.WL2). */
+static uint32_t window_edge(const struct fa_tcp *c)
 {
-    if ((c->flags & TF_RECOVERY) || c->dupacks == 0 || c->dupacks > 2 ||
-        seq_lt(c->snd_nxt, c->snd_max))
-        return 0;
-    return c->dupacks * c->mss;
+    return c->snd_wl2 + c->snd_wnd;
 }
 
-/* Sends one segment from snd_nxt if the rules allow (force: even if
- * SWS avoidance would wait); returns its length in sequence space (0 when
- * nothing went). */
+/* Resends scoreboard entry i (RFC 6675 NextSeg rule 1), no further than
+ * the peer's window and one MSS: the entry is split there. Returns the
+ * sequence space sent (0: the window or the table does not allow it). */
+static uint32_t resend(struct fa_tcp *c, uint32_t i, fa_time now)
+{
+    struct fa_tcp_sb *sb = &c->loss->sb;
+    uint32_t start = fa_tcp_sb_start(sb, i);
+    uint32_t edge = window_edge(c);
+    if (!seq_lt(start, edge))
+        return 0;
+    struct fa_tcp_sent *e = fa_tcp_sb_at(sb, i);
+    uint32_t cut = seq_gt(e->end, edge) ? edge : e->end;
+    if (cut - start > c->mss) /* the MSS fell since (a smaller peer MSS) */
+        cut = start + c->mss;
+    if (cut != e->end && fa_tcp_sb_split(sb, i, cut) < 0)
+        return 0;
+    e = fa_tcp_sb_at(sb, i);
+    int fin = (e->flags & SB_FIN) != 0;
+    uint32_t len = e->end - start - (uint32_t)fin;
+    uint8_t flags = FA_TCP_ACK | (fin ? FA_TCP_FIN : 0);
+    if (len && e->end - (uint32_t)fin == c->snd_una + c->snd.len)
+        flags |= FA_TCP_PSH;
+    send_segment(c, start, flags, start - c->snd_una, len, now);
+    fa_tcp_count_retransmit(c);
+    fa_tcp_rec_resent(c, i, e->end - start, now);
+    if (c->t_rexmit == FA_TIME_NEVER) /* RFC 6298 §5.1 */
+        fa_tcp_arm_rexmit(c, now);
+    return e->end - start;
+}
+
+/* Sends one segment if the rules allow (force: even if SWS avoidance or
+ * the congestion window would wait): a lost one first, else new data from
+ * snd_nxt. Returns its length in sequence space (0 when nothing went). */
 static uint32_t output_one(struct fa_tcp *c, fa_time now, int force)
 {
-    uint32_t in_flight = c->snd_nxt - c->snd_una;
-    uint32_t cwnd = c->cwnd + limited_transmit(c);
-    uint32_t cwnd_room = cwnd > in_flight ? cwnd - in_flight : 0;
+    /* The pipe (RFC 6675) counts out what duplicate ACKs and SACK blocks
+     * say has left the network: that is Limited Transmit (RFC 3042), one
+     * new segment for each of the first duplicate ACKs. */
+    uint32_t pipe = fa_tcp_pipe(c);
+    uint32_t cwnd_room = c->cwnd > pipe ? c->cwnd - pipe : 0;
+    long lost = fa_tcp_rec_next_lost(c);
+    if (lost >= 0)
+        return cwnd_room || force ? resend(c, (uint32_t)lost, now) : 0;
+    if (c->loss->sb.count == c->loss->sb.cap)
+        return 0; /* the scoreboard is full: wait for ACKs */
     uint32_t wnd_room = fa_tcp_window_room(c);
     uint32_t usable = wnd_room < cwnd_room ? wnd_room : cwnd_room;
     uint32_t left = unsent(c);
@@ -244,16 +270,13 @@ static uint32_t output_one(struct fa_tcp *c, fa_time now, int force)
     if (len > usable)
         len = usable;
     /* The FIN follows the last byte, needs one unit of window, and goes
-     * again only after a go-back (snd_nxt pulled back below it). */
-    int fin = (c->flags & TF_SHUT_WR) && len == left && usable > len &&
-              !((c->flags & TF_FIN_SENT) && c->snd_nxt == c->snd_max);
+     * once (a lost FIN is resent from the scoreboard). */
+    int fin = (c->flags & TF_SHUT_WR) && !(c->flags & TF_FIN_SENT) && len == left &&
+              usable > len;
     if (len == 0 && !fin)
         return 0;
-    int resend = seq_lt(c->snd_nxt, c->snd_max);
-    /* Nagle and SWS avoidance size new data; a retransmission resends
-     * what was sent already and always goes (RFC 6298 §5.4), else an RTO
-     * against a stale small window would send nothing, forever. */
-    if (len && !resend && !force && !worth_sending(c, len, left, fin))
+    /* Nagle and SWS avoidance size new data. */
+    if (len && !force && !worth_sending(c, len, left, fin))
         return 0;
     uint8_t flags = FA_TCP_ACK;
     if (fin)
@@ -261,20 +284,14 @@ static uint32_t output_one(struct fa_tcp *c, fa_time now, int force)
     if (len && len == left)
         flags |= FA_TCP_PSH;
     send_segment(c, c->snd_nxt, flags, c->snd_nxt - c->snd_una, len, now);
-    if (resend) {
-        fa_tcp_count_retransmit(c);
-    } else if (c->rtt_start == 0 && len) {
-        c->rtt_start = now; /* time new data only (Karn) */
-        c->rtt_seq = c->snd_nxt;
-    }
+    fa_tcp_rec_sent_new(c, c->snd_nxt + len + (uint32_t)fin, fin, now);
     c->snd_nxt += len + (uint32_t)fin;
-    c->snd_max = seq_max(c->snd_max, c->snd_nxt);
+    c->snd_max = c->snd_nxt;
     if (fin)
         c->flags |= TF_FIN_SENT;
     if (c->t_rexmit == FA_TIME_NEVER)
         fa_tcp_arm_rexmit(c, now);
-    if (!resend)
-        fa_tcp_loss_arm_probe(c, now);
+    fa_tcp_rec_arm_probe(c, now);
     return len + (uint32_t)fin;
 }
 
@@ -283,19 +300,19 @@ static int owe_in_batch(struct fa_tcp *c);
 void fa_tcp_output(struct fa_tcp *c, fa_time now)
 {
     if (may_send_data(c)) {
+        fa_tcp_rec_before_send(c, now);
         /* Bounded: each turn sends at least one sequence number. */
-        for (uint32_t n = 0; n < c->snd.size + 2 && output_one(c, now, 0); n++)
+        for (uint32_t n = 0; n < c->snd.size + c->loss->sb.cap + 2 && output_one(c, now, 0); n++)
             ;
         /* Data waits with nothing in flight: on a zero window, probe it
          * (RFC 9293 §3.8.6.1); on a small one that SWS avoidance will not
          * fill, the "override timeout" of §3.8.6.2.1 sends it anyway.
          * One timer serves both: nothing else would ever wake us. */
-        /* The FIN waits too when it has not gone, or must go again (a
-         * go-back pulled SND.NXT below it). */
-        int fin_due = (c->flags & TF_SHUT_WR) &&
-                      (!(c->flags & TF_FIN_SENT) || seq_lt(c->snd_nxt, c->snd_max));
-        int waiting = unsent(c) || fin_due;
-        if (waiting && c->snd_nxt == c->snd_una) {
+        /* The FIN waits too when it has not gone; so does what is lost
+         * and not resent (the window closed on it). */
+        int fin_due = (c->flags & TF_SHUT_WR) && !(c->flags & TF_FIN_SENT);
+        int waiting = unsent(c) || fin_due || fa_tcp_rec_next_lost(c) >= 0;
+        if (waiting && fa_tcp_pipe(c) == 0) {
             if (c->t_persist == FA_TIME_NEVER)
                 c->t_persist = now + c->rto;
         } else {
@@ -357,50 +374,28 @@ void fa_tcp_send_small(struct fa_tcp *c, fa_time now)
     fa_tcp_timer_update(c);
 }
 
-void fa_tcp_retransmit_first(struct fa_tcp *c, fa_time now)
+void fa_tcp_send_keep_probe(struct fa_tcp *c, uint32_t seq, fa_time now)
 {
-    /* Fast retransmit / partial ACK: the segment at SND.UNA, without
-     * moving SND.NXT (RFC 5681 §3.2 step 3, RFC 6582 step 5) — no
-     * further than the peer's window reaches from SND.UNA, and only what
-     * was sent: bytes queued since (held by Nagle) are new data, and an
-     * ACK of them would be an ACK of data never sent (RFC 5961 §5.2),
-     * dropped — the connection would stall for good. */
-    uint32_t sent = c->snd_max - c->snd_una - ((c->flags & TF_FIN_SENT) ? 1 : 0);
-    uint32_t len = c->snd.len < c->mss ? c->snd.len : c->mss;
-    if (len > sent)
-        len = sent;
-    uint32_t edge = c->snd_wl2 + c->snd_wnd;
-    uint32_t room = seq_gt(edge, c->snd_una) ? edge - c->snd_una : 0;
-    if (len > room)
-        len = room;
-    uint8_t flags = FA_TCP_ACK;
-    if ((c->flags & TF_FIN_SENT) && len == c->snd.len && seq_lt(c->snd_una, c->snd_max))
-        flags |= FA_TCP_FIN;
-    if (len == 0 && !(flags & FA_TCP_FIN))
-        return;
-    send_segment(c, c->snd_una, flags, 0, len, now);
-    fa_tcp_count_retransmit(c);
-    c->rtt_start = 0;
-    fa_tcp_arm_rexmit(c, now);
+    /* A bare ACK at an old sequence number: the peer must answer it with
+     * its window and ACK (RFC 9293 §3.8.6.1, RFC 1122 §4.2.3.6). With the
+     * options agreed (timestamps, RFC 7323 §3.2). */
+    send_segment(c, seq, FA_TCP_ACK, 0, 0, now);
 }
 
-void fa_tcp_send_probe(struct fa_tcp *c, fa_time now)
+int fa_tcp_send_probe(struct fa_tcp *c, fa_time now)
 {
     /* RFC 8985 §7.3: a new segment if the peer's window allows one; it
      * does not count against cwnd... */
-    if (unsent(c) && c->snd_nxt == c->snd_max && fa_tcp_window_room(c) > 0) {
+    if (unsent(c) && fa_tcp_window_room(c) > 0 && c->loss->sb.count < c->loss->sb.cap) {
         c->cwnd += c->mss;
         uint32_t sent = output_one(c, now, 1);
         c->cwnd -= c->mss;
         if (sent)
-            return;
+            return 0;
     }
-    /* ...else the most recent segment again (with the FIN if sent). */
-    uint32_t fin = (c->flags & TF_FIN_SENT) ? 1 : 0;
-    uint32_t data = c->snd_max - c->snd_una - fin;
-    uint32_t len = data < c->mss ? data : c->mss;
-    uint8_t flags = FA_TCP_ACK | (fin ? FA_TCP_FIN : 0) | (len ? FA_TCP_PSH : 0);
-    send_segment(c, c->snd_una + data - len, flags, data - len, len, now);
-    fa_tcp_count_retransmit(c);
-    c->rtt_start = 0; /* Karn */
+    /* ...else the most recent segment again. */
+    struct fa_tcp_sb *sb = &c->loss->sb;
+    if (sb->count && resend(c, sb->count - 1, now))
+        return 1;
+    return 0;
 }

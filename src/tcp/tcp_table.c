@@ -141,6 +141,7 @@ struct fa_tcp *fa_tcp_alloc(struct fa_stack *s)
     c->keep_idle = s->cfg.tcp_keep_idle;
     c->keep_intvl = s->cfg.tcp_keep_intvl;
     c->keep_cnt = s->cfg.tcp_keep_cnt;
+    c->cc_algo = s->cfg.tcp_congestion;
     return c;
 }
 
@@ -167,6 +168,7 @@ void fa_tcp_free(struct fa_tcp *c)
     t->buffer_bytes -= (uint64_t)c->snd.size + c->rcv.size;
     fa_ring_free(&c->snd);
     fa_ring_free(&c->rcv);
+    fa_tcp_loss_free(c);
     c->state = FA_TCP_CLOSED;
     c->stack = NULL; /* a use after free trips on this */
     c->queue_next = t->free;
@@ -274,7 +276,7 @@ int fa_tcp_conn_setup(struct fa_tcp *c, fa_time now)
 {
     struct fa_stack *s = c->stack;
     if (fa_ring_init(&c->snd, c->sndbuf) < 0 ||
-        fa_ring_init(&c->rcv, c->rcvbuf) < 0) {
+        fa_ring_init(&c->rcv, c->rcvbuf) < 0 || fa_tcp_loss_alloc(c) < 0) {
         fa_ring_free(&c->snd); /* sizes back to 0: the gauge stays exact */
         fa_ring_free(&c->rcv);
         return -ENOMEM;
@@ -291,7 +293,10 @@ int fa_tcp_conn_setup(struct fa_tcp *c, fa_time now)
         c->rcv_wscale++;
     c->rto = s->cfg.tcp_rto_initial;
     c->last_rcv = now;
-    fa_tcp_cc_init(c);
+    /* RFC 7323 §5.4: a timestamp clock offset per connection, from the
+     * keyed hash of the 4-tuple (the ISN's key, another input). */
+    c->ts_offset = (uint32_t)(fa_tcp_tuple_hash(s, c->laddr, c->lport, c->raddr, c->rport) >> 32);
+    fa_tcp_cc(c)->init(c);
     return 0;
 }
 

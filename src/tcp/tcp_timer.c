@@ -128,7 +128,8 @@ static uint8_t retry_limit(const struct fa_tcp *c)
 }
 
 /* RFC 6298 §5.4–5.7: retransmit the earliest unacknowledged segment,
- * back the timer off, start over from it (RFC 5681 §3.1 loss window).
+ * back the timer off, start over from it (RFC 5681 §3.1 loss window,
+ * RFC 6675 §5.1: what is not SACKed is resent, tcp_recovery.c).
  * Returns 1 if the connection was aborted. */
 static int on_rexmit(struct fa_tcp *c, fa_time now)
 {
@@ -136,9 +137,10 @@ static int on_rexmit(struct fa_tcp *c, fa_time now)
     c->t_rexmit = FA_TIME_NEVER;
     if (window_closed(c)) {
         /* The peer closed its window on data we had sent (it took part,
-         * or shrank the window): no loss, and no retry to count. Go back
-         * and probe the window (on_persist) for as long as it answers. */
-        c->snd_nxt = c->snd_una;
+         * or shrank the window): no loss, and no retry to count. All of
+         * it is to go again once the window opens; probe the window
+         * (on_persist) for as long as it answers. */
+        fa_tcp_rec_window_closed(c);
         fa_tcp_output(c, now);
         return 0;
     }
@@ -156,8 +158,7 @@ static int on_rexmit(struct fa_tcp *c, fa_time now)
         fa_tcp_send_syn(c, now);
         return 0;
     }
-    fa_tcp_cc_timeout(c);
-    c->snd_nxt = c->snd_una; /* go back: resend from the first hole */
+    fa_tcp_rec_rto(c, now); /* all not SACKed is lost; cwnd one segment */
     fa_tcp_output(c, now);
     if (c->t_rexmit == FA_TIME_NEVER && c->snd_una != c->snd_max)
         fa_tcp_arm_rexmit(c, now);
@@ -180,15 +181,17 @@ static int on_persist(struct fa_tcp *c, fa_time now)
         fa_tcp_send_small(c, now);
         return 0;
     }
+    if (fa_tcp_rec_next_lost(c) >= 0 && seq_gt(c->snd_wl2 + c->snd_wnd, c->snd_una)) {
+        fa_tcp_output(c, now); /* the window opened on what is to go again */
+        return 0;
+    }
     if (c->persist_probes >= cfg->tcp_data_retries) {
         fa_count(c->stack, FA_CNT_TCP_TIMEOUTS);
         fa_tcp_terminate(c, -ETIMEDOUT, now);
         return 1;
     }
     c->persist_probes++;
-    fa_tcp_send_bare(c->stack, c->laddr, c->lport, c->raddr, c->rport,
-                     c->snd_una - 1, c->rcv_nxt, FA_TCP_ACK,
-                     fa_tcp_window_field(c), now);
+    fa_tcp_send_keep_probe(c, c->snd_una - 1, now);
     if (c->persist_shift < 10)
         c->persist_shift++;
     fa_time wait = c->rto << c->persist_shift;
@@ -208,9 +211,7 @@ static int on_keepalive(struct fa_tcp *c, fa_time now)
         return 1;
     }
     c->keep_probes++;
-    fa_tcp_send_bare(c->stack, c->laddr, c->lport, c->raddr, c->rport,
-                     c->snd_max - 1, c->rcv_nxt, FA_TCP_ACK,
-                     fa_tcp_window_field(c), now);
+    fa_tcp_send_keep_probe(c, c->snd_max - 1, now);
     fa_tcp_arm_keepalive(c, now);
     return 0;
 }
@@ -248,7 +249,7 @@ static void run_due(struct fa_tcp *c, fa_time now)
         return;
     if (c->t_loss <= now) {
         c->t_loss = FA_TIME_NEVER;
-        fa_tcp_loss_timeout(c, now);
+        fa_tcp_rec_timeout(c, now);
     }
     if (c->t_persist <= now && on_persist(c, now))
         return;

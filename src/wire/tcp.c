@@ -1,5 +1,6 @@
-/* tcp.c — TCP header and options parse and emit (RFC 9293 §3.1; options
- * of RFC 7323 and RFC 2018 are parsed for later use). */
+/* tcp.c — TCP header and options parse and emit (RFC 9293 §3.1; MSS,
+ * window scale and timestamps of RFC 7323, SACK-permitted and SACK
+ * blocks of RFC 2018). */
 #include "wire.h"
 
 enum {
@@ -125,6 +126,27 @@ size_t fa_tcp_hdr_emit(uint8_t *seg, uint16_t sport, uint16_t dport,
         o[2] = OPT_SACK_OK;
         o[3] = 2;
         o += 4;
+    }
+    if (opts && opts->has_ts) { /* RFC 7323 Appendix A's layout */
+        o[0] = OPT_NOP;
+        o[1] = OPT_NOP;
+        o[2] = OPT_TS;
+        o[3] = 10;
+        fa_put32(o + 4, opts->ts_val);
+        fa_put32(o + 8, opts->ts_ecr);
+        o += 12;
+    }
+    if (opts && opts->sack_blocks) {
+        unsigned n = opts->sack_blocks > 4 ? 4 : opts->sack_blocks;
+        o[0] = OPT_NOP;
+        o[1] = OPT_NOP;
+        o[2] = OPT_SACK;
+        o[3] = (uint8_t)(2 + 8 * n);
+        for (unsigned b = 0; b < n; b++) {
+            fa_put32(o + 4 + 8 * b, opts->sack[b][0]);
+            fa_put32(o + 8 + 8 * b, opts->sack[b][1]);
+        }
+        o += 4 + 8 * n;
     }
     size_t hlen = (size_t)(o - seg);
     fa_put16(seg, sport);

@@ -149,8 +149,7 @@ void fa_icmp_emit(uint8_t *msg, size_t len, uint8_t type, uint8_t code,
 #define FA_TCP_URG 0x20
 #define FA_TCP_OPT_MAX 40
 
-/* Options we understand. Window scale, timestamps and SACK are parsed
- * now so that their support slots in without touching the parser. */
+/* Options we understand (RFC 9293 §3.2, RFC 7323, RFC 2018). */
 struct fa_tcp_opts {
     uint16_t mss;      /* 0 = absent */
     uint8_t has_wscale, wscale;
@@ -180,7 +179,8 @@ struct fa_tcp_view {
 int fa_tcp_hdr_parse(const uint8_t *seg, size_t len, uint32_t src,
                      uint32_t dst, struct fa_tcp_view *out);
 /* Writes a TCP header with the options set in opts (MSS, window scale,
- * SACK-permitted; only on SYNs) at seg; returns the header length. The
+ * SACK-permitted, timestamps, SACK blocks: at most 40 bytes of them, the
+ * caller's duty) at seg; returns the header length. The
  * caller puts data after it and calls fa_tcp_hdr_checksum(). */
 size_t fa_tcp_hdr_emit(uint8_t *seg, uint16_t sport, uint16_t dport,
                        uint32_t seq, uint32_t ack, uint8_t flags,

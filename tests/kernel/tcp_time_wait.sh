@@ -20,7 +20,8 @@ fa_start_tcp --connect "$FA_KERNEL_IP:9000" --send 1000 --then shutdown --recv -
 fa_kernel_wait '^eof'
 fa_ns nft add table netdev fa
 fa_ns nft add chain netdev fa in "{ type filter hook ingress device fa0 priority 0; }"
-fa_ns nft add rule netdev fa in ip saddr "$FA_FINACK_IP" ip length 40 tcp flags == ack drop
+# Bare ACKs: 40 bytes, 52 with timestamps.
+fa_ns nft add rule netdev fa in ip saddr "$FA_FINACK_IP" ip length 40-60 tcp flags == ack drop
 echo close >&3
 sleep 1.5
 fa_ns nft delete table netdev fa

@@ -1,0 +1,61 @@
+/* tcp_cc_newreno.c — NewReno's window arithmetic (RFC 5681 §3.1, RFC
+ * 6582): slow start (with HyStart++, tcp_hystart.c), congestion avoidance
+ * of about one MSS per round trip, half the flight on a loss. The fast
+ * recovery around it (which segment to resend, how much may go) is
+ * tcp_recovery.c's; only the numbers are here. */
+#include "tcp.h"
+
+static void nr_init(struct fa_tcp *c)
+{
+    c->cwnd = fa_tcp_initial_window(c);
+    c->ssthresh = UINT32_MAX; /* RFC 5681 §3.1: arbitrarily high */
+    fa_tcp_hystart_reset(c);
+}
+
+static void nr_on_ack(struct fa_tcp *c, uint32_t acked, fa_time rtt, fa_time now)
+{
+    (void)now;
+    if (c->cwnd < c->ssthresh) {
+        fa_tcp_hystart_ack(c, acked, rtt); /* eq. (2), paced by HyStart++ */
+        return;
+    }
+    /* Congestion avoidance, eq. (3), counted in bytes (RFC 3465): one
+     * MSS per cwnd of data acknowledged. */
+    uint32_t inc = (uint32_t)((uint64_t)c->mss * acked / c->cwnd);
+    c->cwnd += inc ? inc : 1;
+}
+
+/* RFC 5681 eq. (4): ssthresh = max(FlightSize / 2, 2 * SMSS). */
+static void nr_on_loss(struct fa_tcp *c, fa_time now)
+{
+    (void)now;
+    uint32_t half = (c->snd_max - c->snd_una) / 2;
+    c->ssthresh = half > fa_tcp_cwnd_floor(c) ? half : fa_tcp_cwnd_floor(c);
+}
+
+static void nr_on_rto(struct fa_tcp *c, fa_time now)
+{
+    nr_on_loss(c, now);
+    c->cwnd = c->mss; /* the loss window */
+}
+
+static void nr_nothing(struct fa_tcp *c)
+{
+    (void)c;
+}
+
+static void nr_on_idle(struct fa_tcp *c, fa_time now)
+{
+    (void)c;
+    (void)now;
+}
+
+const struct fa_tcp_cc_ops fa_tcp_cc_newreno = {
+    .name = "newreno",
+    .init = nr_init,
+    .on_ack = nr_on_ack,
+    .on_loss = nr_on_loss,
+    .on_rto = nr_on_rto,
+    .on_undo = nr_nothing,
+    .on_idle = nr_on_idle,
+};

@@ -1,0 +1,76 @@
+/* tcp_hystart.c — slow start with HyStart++ (RFC 9406), for every
+ * congestion control: slow start grows by the bytes acknowledged (RFC
+ * 5681 eq. (2), at most L = 8 segments per ACK) while the round's least
+ * RTT stays near the last round's; when it rises by eta, Conservative
+ * Slow Start grows a quarter as fast for CSS_ROUNDS rounds, then
+ * congestion avoidance begins (ssthresh = cwnd). A round ends when the
+ * data sent at its start is acknowledged. */
+#include "tcp.h"
+
+#define MIN_RTT_THRESH (4 * FA_NS_PER_MS)
+#define MAX_RTT_THRESH (16 * FA_NS_PER_MS)
+#define MIN_RTT_DIVISOR 8
+#define N_RTT_SAMPLE 8
+#define CSS_GROWTH_DIVISOR 4
+#define CSS_ROUNDS 5
+#define L_SEGMENTS 8 /* not paced */
+
+void fa_tcp_hystart_reset(struct fa_tcp *c)
+{
+    c->loss->hs = (struct fa_tcp_hystart){
+        .window_end = c->snd_max,
+        .last_round_min = FA_TIME_NEVER,
+        .cur_round_min = FA_TIME_NEVER,
+    };
+}
+
+static void round_start(struct fa_tcp *c, struct fa_tcp_hystart *h)
+{
+    h->window_end = c->snd_max;
+    h->last_round_min = h->cur_round_min;
+    h->cur_round_min = FA_TIME_NEVER;
+    h->samples = 0;
+    if (h->css_rounds && ++h->css_rounds > CSS_ROUNDS) {
+        c->ssthresh = c->cwnd; /* §4.3: into congestion avoidance */
+        h->done = 1;
+    }
+}
+
+void fa_tcp_hystart_ack(struct fa_tcp *c, uint32_t acked, fa_time rtt)
+{
+    struct fa_tcp_hystart *h = &c->loss->hs;
+    uint32_t most = L_SEGMENTS * c->mss;
+    uint32_t inc = acked < most ? acked : most;
+    if (h->done) {
+        c->cwnd += inc; /* plain slow start (after an RTO, up to ssthresh) */
+        return;
+    }
+    if (seq_ge(c->snd_una + acked, h->window_end))
+        round_start(c, h);
+    if (h->done)
+        return;
+    if (rtt > 0) {
+        if (rtt < h->cur_round_min)
+            h->cur_round_min = rtt;
+        h->samples++;
+    }
+    if (h->css_rounds) {
+        /* §4.2 in CSS: back to slow start if the RTT fell again. */
+        if (h->cur_round_min < h->css_baseline)
+            h->css_rounds = 0;
+        else
+            inc /= CSS_GROWTH_DIVISOR;
+    } else if (h->samples >= N_RTT_SAMPLE && h->cur_round_min != FA_TIME_NEVER &&
+               h->last_round_min != FA_TIME_NEVER) {
+        fa_time eta = h->last_round_min / MIN_RTT_DIVISOR;
+        if (eta < MIN_RTT_THRESH) eta = MIN_RTT_THRESH;
+        if (eta > MAX_RTT_THRESH) eta = MAX_RTT_THRESH;
+        if (h->cur_round_min >= h->last_round_min + eta) {
+            h->css_baseline = h->cur_round_min;
+            h->css_rounds = 1;
+            fa_count(c->stack, FA_CNT_TCP_HYSTART_CSS);
+            inc /= CSS_GROWTH_DIVISOR;
+        }
+    }
+    c->cwnd += inc ? inc : 1;
+}

@@ -1,0 +1,151 @@
+/* tcp_opts.c — the options a connection sends and takes, beyond the
+ * header itself (wire/tcp.c parses and writes them):
+ *
+ *  - in the SYN exchange: MSS (RFC 9293 §3.7.1), window scale (RFC 7323
+ *    §2), SACK-permitted (RFC 2018 §2), timestamps (RFC 7323 §3); each is
+ *    used only if both ends sent it (and the stack's config allows it);
+ *  - timestamps on every other segment (RFC 7323 §3.2), TS.Recent kept
+ *    by §4.3's rules, PAWS (§5) judging arrivals;
+ *  - SACK blocks on ACKs while out-of-order data is held: the block of
+ *    the most recent arrival first (RFC 2018 §4), and a D-SACK block
+ *    first of all for a duplicate (RFC 2883 §4).
+ *
+ * Called from tcp_out.c (building segments) and tcp_in.c (arrivals). */
+#include "tcp.h"
+
+#define TS_OPT_LEN 12          /* NOP NOP kind len TSval TSecr */
+#define SACK_OPT_ROOM(n) (4 + 8 * (n)) /* NOP NOP kind len, n blocks */
+#define PAWS_IDLE_SEC (24u * 24 * 3600) /* RFC 7323 §5.5: 24 days */
+
+static uint32_t now_sec(fa_time now)
+{
+    return (uint32_t)(now / FA_NS_PER_S);
+}
+
+uint32_t fa_tcp_ts_val(const struct fa_tcp *c, fa_time now)
+{
+    /* §5.4: a clock of 1 ms ticks; the offset (per connection, from the
+     * keyed hash) hides the host's uptime and separates connections. */
+    return (uint32_t)(now / FA_NS_PER_MS) + c->ts_offset;
+}
+
+void fa_tcp_opts_for_syn(struct fa_tcp *c, struct fa_tcp_opts *o, fa_time now)
+{
+    const struct fa_config *cfg = &c->stack->cfg;
+    /* A SYN offers what the config allows; a SYN-ACK answers only what
+     * the peer's SYN offered (RFC 7323 §1.3, §3.2; RFC 2018 §2). */
+    int synack = c->state == FA_TCP_SYN_RECEIVED;
+    if (cfg->tcp_window_scaling && (!synack || (c->flags & TF_WSCALE))) {
+        o->has_wscale = 1;
+        o->wscale = c->rcv_wscale;
+    }
+    if (cfg->tcp_sack && (!synack || (c->flags & TF_SACK)))
+        o->sack_ok = 1;
+    if (cfg->tcp_timestamps && (!synack || (c->flags & TF_TS))) {
+        o->has_ts = 1;
+        o->ts_val = fa_tcp_ts_val(c, now);
+        o->ts_ecr = synack ? c->ts_recent : 0;
+    }
+}
+
+void fa_tcp_opts_take_syn(struct fa_tcp *c, const struct fa_tcp_view *seg, fa_time now)
+{
+    const struct fa_config *cfg = &c->stack->cfg;
+    const struct fa_tcp_opts *o = &seg->opts;
+    uint16_t peer_mss = o->mss ? o->mss : 536; /* RFC 9293 §3.7.1 */
+    if (peer_mss < c->mss)
+        c->mss = peer_mss;
+    if (o->has_wscale && cfg->tcp_window_scaling) {
+        c->flags |= TF_WSCALE;
+        c->snd_wscale = o->wscale;
+    } else {
+        c->flags &= ~TF_WSCALE;
+        c->snd_wscale = c->rcv_wscale = 0;
+    }
+    c->flags &= ~(TF_SACK | TF_TS);
+    if (o->sack_ok && cfg->tcp_sack)
+        c->flags |= TF_SACK;
+    if (o->has_ts && cfg->tcp_timestamps) {
+        c->flags |= TF_TS;
+        c->ts_recent = o->ts_val;
+        c->ts_recent_sec = now_sec(now);
+        /* RFC 6691: the MSS counts no options; every segment now carries
+         * 12 bytes of them, so a segment holds 12 bytes less data. */
+        c->mss = (uint16_t)(c->mss - TS_OPT_LEN);
+    }
+    if (c->mss < 64)
+        c->mss = 64;
+}
+
+/* The blocks to report: a D-SACK first, then the held ranges, the most
+ * recently changed first; at most n. */
+static void sack_blocks(struct fa_tcp *c, struct fa_tcp_opts *o, unsigned n)
+{
+    unsigned k = 0;
+    if (seq_lt(c->dsack.start, c->dsack.end) && k < n) {
+        o->sack[k][0] = c->dsack.start;
+        o->sack[k][1] = c->dsack.end;
+        k++;
+        c->dsack.start = c->dsack.end; /* reported once (RFC 2883 §4) */
+    }
+    for (unsigned i = 0; i < c->ooo_count && k < n; i++, k++) {
+        o->sack[k][0] = c->ooo[i].start;
+        o->sack[k][1] = c->ooo[i].end;
+    }
+    o->sack_blocks = (uint8_t)k;
+}
+
+void fa_tcp_opts_for(struct fa_tcp *c, struct fa_tcp_opts *o, uint32_t data_len,
+                     fa_time now)
+{
+    uint32_t room = FA_TCP_OPT_MAX;
+    if (c->flags & TF_TS) {
+        o->has_ts = 1;
+        o->ts_val = fa_tcp_ts_val(c, now);
+        o->ts_ecr = c->ts_recent;
+        room -= TS_OPT_LEN;
+    }
+    if (!(c->flags & TF_SACK) ||
+        (c->ooo_count == 0 && !seq_lt(c->dsack.start, c->dsack.end)))
+        return;
+    /* Beside data, only what the MSS leaves (c->mss is net of the
+     * timestamps already): a full segment carries no blocks. */
+    if (data_len) {
+        uint32_t left = c->mss > data_len ? c->mss - data_len : 0;
+        room = left < room ? left : room;
+    }
+    if (room >= SACK_OPT_ROOM(1))
+        sack_blocks(c, o, (room - 4) / 8 < 4 ? (room - 4) / 8 : 4);
+}
+
+int fa_tcp_paws_reject(const struct fa_tcp *c, const struct fa_tcp_view *seg,
+                       fa_time now)
+{
+    /* §5.3 R1: not for RST (§5.2 leaves resets to RFC 5961), and only
+     * while TS.Recent is valid (§5.5: not idle 24 days). */
+    if (!(c->flags & TF_TS) || !seg->opts.has_ts || (seg->flags & FA_TCP_RST))
+        return 0;
+    if ((int32_t)(seg->opts.ts_val - c->ts_recent) >= 0)
+        return 0;
+    return now_sec(now) - c->ts_recent_sec <= PAWS_IDLE_SEC;
+}
+
+void fa_tcp_ts_update(struct fa_tcp *c, const struct fa_tcp_view *seg, fa_time now)
+{
+    /* §4.3 R3: SEG.TSval >= TS.Recent and SEG.SEQ <= Last.ACK.sent —
+     * the segment covers the left edge the last ACK named, so the
+     * timestamp echoed is the oldest unacknowledged one's. */
+    if (!(c->flags & TF_TS) || !seg->opts.has_ts || seq_gt(seg->seq, c->last_ack_sent))
+        return;
+    int idle = now_sec(now) - c->ts_recent_sec > PAWS_IDLE_SEC;
+    if ((int32_t)(seg->opts.ts_val - c->ts_recent) >= 0 || idle) {
+        c->ts_recent = seg->opts.ts_val;
+        c->ts_recent_sec = now_sec(now);
+    }
+}
+
+void fa_tcp_dsack_note(struct fa_tcp *c, uint32_t start, uint32_t end)
+{
+    if ((c->flags & TF_SACK) && seq_lt(start, end))
+        c->dsack = (struct fa_tcp_range){ start, end };
+}

@@ -1,0 +1,748 @@
+/* tcp_recovery.c — loss recovery, the one writer of c->loss (but the
+ * congestion control's own part) and of the scoreboard's marks. What
+ * happens to an ACK, in order (fa_tcp_rec_ack):
+ *
+ *  1. Cumulatively acknowledged segments leave the scoreboard; SACK
+ *     blocks mark the segments they cover (RFC 2018), a D-SACK (RFC 2883)
+ *     counts toward undo and widens RACK's reordering window. Without
+ *     SACK each duplicate ACK stands for one segment that left the
+ *     network (RFC 6675 §2's estimate, RFC 6937's DeliveredData).
+ *  2. RACK (RFC 8985 §6): the most recently sent segment delivered gives
+ *     RACK.xmit_ts and RACK.rtt; any segment sent before it that is not
+ *     delivered RACK.rtt + reo_wnd later is lost — a first transmission
+ *     or a retransmission alike. What is not late yet arms the reordering
+ *     timer. Without SACK, the third duplicate ACK (RFC 5681 §3.2, RFC
+ *     5827 fewer with a small flight) marks the first segment lost, and
+ *     so does each partial ACK (RFC 6582).
+ *  3. The first loss starts fast recovery: the congestion control sets
+ *     ssthresh (on_loss), and PRR (RFC 6937) paces what may go on each
+ *     ACK until the recovery point is acknowledged; cwnd = ssthresh then.
+ *     Outside recovery the congestion control grows cwnd (on_ack).
+ *  4. Undo (RFC 2883 §4 / RFC 3522 spirit): when D-SACKs show that every
+ *     retransmission of the episode was needless, or a timestamp echo
+ *     shows the original got through, cwnd and ssthresh go back.
+ *
+ * tcp_out.c then sends: lost segments first (RFC 6675 NextSeg rule 1),
+ * then new data, while the pipe is below cwnd. The retransmission timer
+ * (RFC 6298) marks everything not SACKed lost (RFC 6675 §5.1); the tail
+ * loss probe (RFC 8985 §7) draws an ACK when the last segments vanish. */
+#include <stdlib.h>
+#include <errno.h>
+
+#include "tcp.h"
+
+#define DUPTHRESH 3
+/* RFC 8985 §7.2: a single outstanding segment may wait for the peer's
+ * delayed-ACK timer, up to 200 ms (RFC 5681 §4.2's bound)... */
+#define WORST_CASE_DELACK (200 * FA_NS_PER_MS)
+/* ...and no probe fires sooner than the timer granularity Linux uses. */
+#define PTO_MIN (2 * FA_NS_PER_MS)
+
+/* ---- allocation ------------------------------------------------------ */
+
+int fa_tcp_loss_alloc(struct fa_tcp *c)
+{
+    /* One entry per segment in flight: a send buffer of small segments
+     * would need one per byte; sized for segments of 256 bytes on
+     * average, and new data waits when it is full. */
+    uint32_t cap = c->sndbuf / 256 + 32;
+    if (cap > c->sndbuf + 2)
+        cap = c->sndbuf + 2;
+    struct fa_tcp_loss *l = calloc(1, sizeof *l + (size_t)cap * sizeof(struct fa_tcp_sent));
+    if (!l)
+        return -ENOMEM;
+    l->sb.e = (struct fa_tcp_sent *)(l + 1);
+    l->sb.cap = cap;
+    l->reo_mult = 1;
+    l->min_rtt = FA_TIME_NEVER;
+    c->loss = l;
+    return 0;
+}
+
+void fa_tcp_rec_start(struct fa_tcp *c)
+{
+    /* RFC 6582 §3.2: recover starts at the ISS. */
+    c->loss->recover = c->iss;
+    c->loss->sb.una = c->snd_una;
+    c->loss->fack = c->snd_una;
+}
+
+void fa_tcp_loss_free(struct fa_tcp *c)
+{
+    free(c->loss);
+    c->loss = NULL;
+}
+
+/* ---- the pipe -------------------------------------------------------- */
+
+/* RFC 6675 §2 "pipe": what was sent and is neither acknowledged, SACKed
+ * nor lost, plus what was resent. una: SND.UNA to count from. */
+static uint32_t pipe_from(const struct fa_tcp *c, uint32_t una)
+{
+    const struct fa_tcp_loss *l = c->loss;
+    uint32_t out = c->snd_max - una + l->sb.retrans;
+    uint32_t gone = l->sb.sacked + l->reno_sacked + l->sb.lost;
+    return out > gone ? out - gone : 0;
+}
+
+uint32_t fa_tcp_pipe(const struct fa_tcp *c)
+{
+    return c->loss ? pipe_from(c, c->snd_una) : c->snd_max - c->snd_una;
+}
+
+int fa_tcp_in_recovery(const struct fa_tcp *c)
+{
+    return c->loss && c->loss->state != REC_OPEN;
+}
+
+/* ---- marking --------------------------------------------------------- */
+
+static uint32_t entry_len(const struct fa_tcp *c, uint32_t i)
+{
+    const struct fa_tcp_sb *sb = &c->loss->sb;
+    return fa_tcp_sb_at(sb, i)->end - fa_tcp_sb_start(sb, i);
+}
+
+/* Entry i is lost: resend it (a copy in flight is lost too). */
+static void mark_lost(struct fa_tcp *c, uint32_t i)
+{
+    struct fa_tcp_loss *l = c->loss;
+    uint32_t len = entry_len(c, i);
+    struct fa_tcp_sent *e = fa_tcp_sb_at(&l->sb, i);
+    if (e->flags & SB_RETRANS) {
+        fa_count(c->stack, FA_CNT_TCP_LOST_RETRANSMITS);
+        fa_tcp_sb_clear(&l->sb, i, len, SB_RETRANS);
+    }
+    fa_tcp_sb_set(&l->sb, i, len, SB_LOST);
+    uint32_t start = fa_tcp_sb_start(&l->sb, i);
+    if (seq_lt(start, l->rexmit_from))
+        l->rexmit_from = start;
+}
+
+long fa_tcp_rec_next_lost(const struct fa_tcp *c)
+{
+    const struct fa_tcp_loss *l = c->loss;
+    const struct fa_tcp_sb *sb = &l->sb;
+    if (!sb->lost)
+        return -1;
+    uint32_t from = seq_gt(l->rexmit_from, c->snd_una) ? l->rexmit_from : c->snd_una;
+    for (uint32_t i = fa_tcp_sb_find(sb, 0, from); i < sb->count; i++) {
+        uint8_t f = fa_tcp_sb_at(sb, i)->flags;
+        if ((f & SB_LOST) && !(f & (SB_RETRANS | SB_SACKED)))
+            return (long)i;
+    }
+    return -1;
+}
+
+static fa_time reno_wait(const struct fa_tcp *c);
+static void set_loss_timer(struct fa_tcp *c, uint8_t kind, fa_time at);
+
+static void episode_begin(struct fa_tcp *c)
+{
+    struct fa_tcp_loss *l = c->loss;
+    l->prior_cwnd = c->cwnd;
+    l->prior_ssthresh = c->ssthresh;
+    l->undo_marker = c->snd_una;
+    l->undo_retrans = 0;
+    l->undo_tsval = 0;
+    l->undo_ok = 1;
+}
+
+void fa_tcp_rec_resent(struct fa_tcp *c, uint32_t i, uint32_t len, fa_time now)
+{
+    struct fa_tcp_loss *l = c->loss;
+    struct fa_tcp_sent *e = fa_tcp_sb_at(&l->sb, i);
+    fa_tcp_sb_set(&l->sb, i, len, SB_RETRANS);
+    e->flags |= SB_EVER_RETRANS;
+    e->xmit = now;
+    l->last_send = now;
+    l->rexmit_from = e->end;
+    if (l->state == REC_FAST)
+        l->prr_out += len;
+    if (l->undo_ok) {
+        if (!l->undo_retrans && (c->flags & TF_TS))
+            l->undo_tsval = fa_tcp_ts_val(c, now);
+        l->undo_retrans++;
+    }
+    /* Without SACK, a resent first segment unanswered an RTT later was
+     * lost again (reno_detect); with SACK, RACK's timer covers it. */
+    if (!(c->flags & TF_SACK) && i == 0 && l->state != REC_OPEN && c->srtt)
+        set_loss_timer(c, LT_REORDER, now + reno_wait(c));
+}
+
+int fa_tcp_rec_sent_new(struct fa_tcp *c, uint32_t end, int fin, fa_time now)
+{
+    struct fa_tcp_loss *l = c->loss;
+    uint32_t len = end - c->snd_max;
+    if (fa_tcp_sb_append(&l->sb, c->snd_max, end, fin, now) < 0)
+        return -1;
+    l->last_send = now;
+    if (l->state == REC_FAST)
+        l->prr_out += len;
+    return 0;
+}
+
+/* ---- one ACK --------------------------------------------------------- */
+
+struct ack_ctx {
+    struct fa_tcp *c;
+    fa_time now;
+    int64_t echo;        /* when the echoed timestamp was sent; -1: none */
+    int64_t first_clean; /* oldest cumulatively ACKed segment sent once; -1 */
+    int64_t last_clean;  /* newest of them */
+    int64_t sack_clean;  /* oldest newly SACKed segment sent once; -1 */
+    int acked_retrans;   /* a resent segment was cumulatively ACKed */
+    int dsack;           /* this ACK carried a D-SACK */
+    int dsack_probe;     /* ...covering the tail loss probe */
+};
+
+/* RFC 8985 §6.2 step 2: is (t1, s1) sent after (t2, s2)? */
+static int sent_after(fa_time t1, uint32_t s1, fa_time t2, uint32_t s2)
+{
+    return t1 > t2 || (t1 == t2 && seq_gt(s1, s2));
+}
+
+/* A segment was delivered (cumulatively ACKed or SACKed) by this ACK:
+ * RACK steps 1-3 (RFC 8985 §6.2). */
+static void delivered(struct ack_ctx *x, const struct fa_tcp_sent *e)
+{
+    struct fa_tcp_loss *l = x->c->loss;
+    fa_time rtt = x->now - e->xmit;
+    if (e->flags & SB_EVER_RETRANS) {
+        /* Step 1: which copy does the ACK answer? With timestamps the
+         * echo says; without, an ACK sooner than the least RTT after the
+         * resend answers the original. */
+        if (x->echo >= 0 ? x->echo < (int64_t)e->xmit - (int64_t)FA_NS_PER_MS : rtt < l->min_rtt)
+            return;
+    } else if (seq_lt(e->end, l->fack)) {
+        l->reordering_seen = 1; /* step 3: delivered below the SACKed edge */
+    }
+    if (rtt < l->min_rtt)
+        l->min_rtt = rtt;
+    l->rack_rtt = rtt;
+    if (!l->rack_valid || sent_after(e->xmit, e->end, l->rack_xmit, l->rack_end)) {
+        l->rack_xmit = e->xmit;
+        l->rack_end = e->end;
+        l->rack_valid = 1;
+    }
+}
+
+static void cum_acked(void *ctx, const struct fa_tcp_sent *e, uint32_t start)
+{
+    struct ack_ctx *x = ctx;
+    (void)start;
+    if (e->flags & SB_EVER_RETRANS) {
+        x->acked_retrans = 1;
+    } else if (!(e->flags & SB_SACKED)) {
+        if (x->first_clean < 0)
+            x->first_clean = (int64_t)e->xmit;
+        x->last_clean = (int64_t)e->xmit;
+    }
+    if (!(e->flags & SB_SACKED))
+        delivered(x, e);
+}
+
+/* RFC 2883 §4: a duplicate reported. A resent segment the peer had is
+ * one needless retransmission; any duplicate shows reordering, and RACK
+ * widens its window for a while (RFC 8985 §6.2 step 4). */
+static void dsack_seen(struct ack_ctx *x, uint32_t start, uint32_t end)
+{
+    struct fa_tcp *c = x->c;
+    struct fa_tcp_loss *l = c->loss;
+    fa_count(c->stack, FA_CNT_TCP_DSACKS_IN);
+    x->dsack = 1;
+    if (l->tlp_out && l->tlp_retrans && seq_ge(end, l->tlp_end))
+        x->dsack_probe = 1;
+    if (l->undo_ok && l->undo_retrans && seq_gt(end, l->undo_marker))
+        l->undo_retrans--;
+    (void)start;
+    l->reordering_seen = 1;
+    if (!l->dsack_round || seq_ge(c->snd_una, l->dsack_round)) {
+        l->dsack_round = c->snd_max;
+        if (l->reo_mult < UINT8_MAX)
+            l->reo_mult++;
+        l->reo_persist = 16;
+    }
+}
+
+/* Marks the whole segments inside [start, end) SACKed. */
+static void sack_block(struct ack_ctx *x, uint32_t start, uint32_t end)
+{
+    struct fa_tcp *c = x->c;
+    struct fa_tcp_loss *l = c->loss;
+    struct fa_tcp_sb *sb = &l->sb;
+    for (uint32_t i = fa_tcp_sb_find(sb, 0, start); i < sb->count; i++) {
+        struct fa_tcp_sent *e = fa_tcp_sb_at(sb, i);
+        uint32_t s = fa_tcp_sb_start(sb, i);
+        if (seq_gt(e->end, end))
+            break;
+        if (seq_lt(s, start) || (e->flags & SB_SACKED))
+            continue;
+        uint32_t len = e->end - s;
+        if (!(e->flags & SB_EVER_RETRANS) && x->sack_clean < 0)
+            x->sack_clean = (int64_t)e->xmit;
+        fa_tcp_sb_clear(sb, i, len, SB_LOST);
+        fa_tcp_sb_clear(sb, i, len, SB_RETRANS);
+        fa_tcp_sb_set(sb, i, len, SB_SACKED);
+        delivered(x, e);
+        if (seq_gt(e->end, l->fack))
+            l->fack = e->end;
+    }
+}
+
+/* The SACK option (RFC 2018 §3, RFC 2883 §4); una: SND.UNA after this
+ * ACK. Blocks outside what was sent are ignored: a forged or stale block
+ * must not make us skip data the peer never had. */
+static void take_sack(struct ack_ctx *x, const struct fa_tcp_view *seg, uint32_t una)
+{
+    struct fa_tcp *c = x->c;
+    const struct fa_tcp_opts *o = &seg->opts;
+    for (unsigned b = 0; b < o->sack_blocks; b++) {
+        uint32_t start = o->sack[b][0], end = o->sack[b][1];
+        if (!seq_lt(start, end) || seq_gt(end, c->snd_max) ||
+            seq_lt(start, c->snd_una - c->max_snd_wnd)) {
+            fa_count(c->stack, FA_CNT_TCP_SACK_BAD);
+            continue;
+        }
+        if (b == 0 && (seq_le(end, una) ||
+                       (o->sack_blocks > 1 && seq_ge(start, o->sack[1][0]) &&
+                        seq_le(end, o->sack[1][1])))) {
+            dsack_seen(x, start, end);
+            continue;
+        }
+        if (seq_le(end, una))
+            continue;
+        sack_block(x, seq_lt(start, una) ? una : start, end);
+    }
+}
+
+/* RFC 8985 §6.2 step 4. */
+static fa_time reo_wnd(const struct fa_tcp *c)
+{
+    const struct fa_tcp_loss *l = c->loss;
+    if (!l->reordering_seen &&
+        (l->state != REC_OPEN || l->sb.sacked >= DUPTHRESH * (uint32_t)c->mss))
+        return 0;
+    if (l->min_rtt == FA_TIME_NEVER)
+        return c->srtt / 4;
+    fa_time w = l->min_rtt / 4 * l->reo_mult;
+    return c->srtt && c->srtt < w ? c->srtt : w;
+}
+
+/* RFC 8985 §6.2 step 5: marks what is late; returns how long until the
+ * next one not yet late would be (0: none). una: SND.UNA. */
+static fa_time rack_detect(struct fa_tcp *c, fa_time now, int *found)
+{
+    struct fa_tcp_loss *l = c->loss;
+    struct fa_tcp_sb *sb = &l->sb;
+    fa_time reo = reo_wnd(c), wait = 0;
+    if (!l->rack_valid)
+        return 0;
+    for (uint32_t i = 0; i < sb->count; i++) {
+        struct fa_tcp_sent *e = fa_tcp_sb_at(sb, i);
+        if ((e->flags & SB_SACKED) || ((e->flags & SB_LOST) && !(e->flags & SB_RETRANS)))
+            continue;
+        if (!sent_after(l->rack_xmit, l->rack_end, e->xmit, e->end))
+            continue;
+        int64_t left = (int64_t)(e->xmit + l->rack_rtt + reo) - (int64_t)now;
+        if (left <= 0) {
+            mark_lost(c, i);
+            *found = 1;
+        } else if ((fa_time)left > wait) {
+            wait = (fa_time)left;
+        }
+    }
+    return wait;
+}
+
+/* RFC 5827 §3.1 (Early Retransmit): with fewer than four segments out
+ * and no new segment allowed to go, three duplicates can never come; the
+ * threshold drops to one less than the segments outstanding. */
+static unsigned dupthresh(const struct fa_tcp *c)
+{
+    uint32_t flight = c->snd_max - c->snd_una;
+    uint32_t oseg = (flight + c->mss - 1) / c->mss;
+    int can_send_new = c->snd.len > flight && fa_tcp_window_room(c) > 0;
+    return oseg >= 2 && oseg < 4 && !can_send_new ? oseg - 1 : DUPTHRESH;
+}
+
+static fa_time reno_wait(const struct fa_tcp *c)
+{
+    fa_time reo = c->srtt / 4 > FA_TCP_REO_WND_MIN ? c->srtt / 4 : FA_TCP_REO_WND_MIN;
+    return (c->srtt + reo) << c->loss->reno_shift;
+}
+
+/* Without SACK: the duplicate ACK threshold, NewReno's partial ACK, and
+ * a retransmission still unanswered an RTT (and a reordering allowance)
+ * later while duplicates arrive — it was lost again. Returns the wait
+ * for the reordering timer. */
+static fa_time reno_detect(struct fa_tcp *c, int dup, uint32_t acked, uint32_t ack,
+                           fa_time now, int *found)
+{
+    struct fa_tcp_loss *l = c->loss;
+    struct fa_tcp_sb *sb = &l->sb;
+    if (!sb->count)
+        return 0;
+    struct fa_tcp_sent *e = fa_tcp_sb_at(sb, 0);
+    if (l->state == REC_OPEN) {
+        /* RFC 6582 §3.2 step 2: only a loss past the last recovery. */
+        if (dup && l->dupacks >= dupthresh(c) && seq_gt(ack, l->recover)) {
+            mark_lost(c, 0);
+            *found = 1;
+        }
+        return 0;
+    }
+    if (acked && !(e->flags & (SB_LOST | SB_RETRANS))) {
+        mark_lost(c, 0); /* RFC 6582 §3.2 step 5: the next hole */
+        l->reno_shift = 0;
+        return 0;
+    }
+    if (!(e->flags & SB_RETRANS) || !c->srtt)
+        return 0;
+    int64_t late = (int64_t)(e->xmit + reno_wait(c)) - (int64_t)now;
+    if (late > 0)
+        return (fa_time)late;
+    if (dup) {
+        mark_lost(c, 0);
+        *found = 1;
+        if (l->reno_shift < 6)
+            l->reno_shift++;
+    }
+    return 0;
+}
+
+static void set_loss_timer(struct fa_tcp *c, uint8_t kind, fa_time at)
+{
+    c->loss->timer = kind;
+    c->t_loss = at;
+}
+
+/* RFC 6675 §5 step (4) / RFC 6937: fast recovery begins. */
+static void enter_recovery(struct fa_tcp *c, uint32_t una, fa_time now)
+{
+    struct fa_tcp_loss *l = c->loss;
+    fa_count(c->stack, FA_CNT_TCP_RECOVERIES);
+    episode_begin(c);
+    fa_tcp_cc(c)->on_loss(c, now);
+    l->state = REC_FAST;
+    l->recover = c->snd_max;
+    l->prr_delivered = 0;
+    l->prr_out = 0;
+    l->recover_fs = c->snd_max - una;
+    l->tlp_out = 0;
+    l->reno_shift = 0;
+}
+
+static void leave_recovery(struct fa_tcp *c)
+{
+    struct fa_tcp_loss *l = c->loss;
+    if (l->state == REC_FAST && c->cwnd > c->ssthresh)
+        c->cwnd = c->ssthresh; /* RFC 6937: recovery ends at ssthresh */
+    l->state = REC_OPEN;
+    l->dupacks = 0;
+    l->reno_sacked = 0;
+    /* RFC 8985 §6.2 step 4: the widened window lasts 16 recoveries. */
+    if (l->reo_persist)
+        l->reo_persist--;
+    else
+        l->reo_mult = 1;
+}
+
+uint32_t fa_tcp_prr_sndcnt(const struct fa_tcp_prr_in *in)
+{
+    int64_t sndcnt;
+    if (in->pipe > in->ssthresh) {
+        /* Proportional: ceil(prr_delivered * ssthresh / RecoverFS) - prr_out */
+        uint64_t fs = in->recover_fs ? in->recover_fs : 1;
+        sndcnt = (int64_t)(((uint64_t)in->prr_delivered * in->ssthresh + fs - 1) / fs) -
+                 in->prr_out;
+    } else {
+        /* PRR-SSRB: limit = max(prr_delivered - prr_out, DeliveredData) + MSS */
+        int64_t limit = (int64_t)in->prr_delivered - in->prr_out;
+        if (limit < (int64_t)in->delivered)
+            limit = in->delivered;
+        limit += in->mss;
+        int64_t room = (int64_t)in->ssthresh - in->pipe;
+        sndcnt = room < limit ? room : limit;
+    }
+    if (sndcnt < 0)
+        sndcnt = 0;
+    /* RFC 6937bis: the first retransmission goes at once. */
+    if (in->prr_out == 0 && sndcnt < in->mss)
+        sndcnt = in->mss;
+    return (uint32_t)sndcnt;
+}
+
+/* RFC 6937 §3.1: what this ACK lets go, as cwnd = pipe + sndcnt. */
+static void prr(struct fa_tcp *c, uint32_t delivered_bytes, uint32_t pipe)
+{
+    struct fa_tcp_loss *l = c->loss;
+    l->prr_delivered += delivered_bytes;
+    struct fa_tcp_prr_in in = {
+        .prr_delivered = l->prr_delivered, .prr_out = l->prr_out,
+        .recover_fs = l->recover_fs, .ssthresh = c->ssthresh, .pipe = pipe,
+        .delivered = delivered_bytes, .mss = c->mss,
+    };
+    c->cwnd = pipe + fa_tcp_prr_sndcnt(&in);
+}
+
+static void undo(struct fa_tcp *c)
+{
+    struct fa_tcp_loss *l = c->loss;
+    struct fa_tcp_sb *sb = &l->sb;
+    fa_count(c->stack, FA_CNT_TCP_UNDOS);
+    if (c->cwnd < l->prior_cwnd)
+        c->cwnd = l->prior_cwnd;
+    if (c->ssthresh < l->prior_ssthresh)
+        c->ssthresh = l->prior_ssthresh;
+    fa_tcp_cc(c)->on_undo(c);
+    /* What was marked lost and not yet resent is not: keep it from going. */
+    for (uint32_t i = 0; i < sb->count && sb->lost; i++)
+        if (!(fa_tcp_sb_at(sb, i)->flags & SB_RETRANS))
+            fa_tcp_sb_clear(sb, i, entry_len(c, i), SB_LOST);
+    l->state = REC_OPEN;
+    l->undo_ok = 0;
+    l->dupacks = 0;
+    l->reno_sacked = 0;
+}
+
+/* When the echoed timestamp was sent (-1: no echo to trust). */
+static int64_t echo_time(const struct fa_tcp *c, const struct fa_tcp_view *seg, fa_time now)
+{
+    if (!(c->flags & TF_TS) || !seg->opts.has_ts || !seg->opts.ts_ecr)
+        return -1;
+    uint32_t ago_ms = fa_tcp_ts_val(c, now) - seg->opts.ts_ecr;
+    if (ago_ms > 600000) /* not something we sent lately */
+        return -1;
+    return (int64_t)now - (int64_t)ago_ms * FA_NS_PER_MS;
+}
+
+/* The tail loss probe's outcome (RFC 8985 §7.4): a resent probe ACKed
+ * without a D-SACK repaired a loss — the congestion control hears of it. */
+static void probe_answered(struct fa_tcp *c, const struct ack_ctx *x, uint32_t ack,
+                           fa_time now)
+{
+    struct fa_tcp_loss *l = c->loss;
+    if (!l->tlp_out || !seq_ge(ack, l->tlp_end))
+        return;
+    l->tlp_out = 0;
+    if (!l->tlp_retrans || x->dsack_probe || l->state != REC_OPEN)
+        return;
+    episode_begin(c);
+    fa_tcp_cc(c)->on_loss(c, now);
+    if (c->cwnd > c->ssthresh)
+        c->cwnd = c->ssthresh;
+}
+
+void fa_tcp_rec_ack(struct fa_tcp *c, const struct fa_tcp_view *seg, int dup,
+                    fa_time now)
+{
+    struct fa_tcp_loss *l = c->loss;
+    uint32_t ack = seg->ack, una = c->snd_una;
+    uint32_t acked = seq_gt(ack, una) ? ack - una : 0;
+    struct ack_ctx x = { .c = c, .now = now, .echo = echo_time(c, seg, now),
+                         .first_clean = -1, .last_clean = -1, .sack_clean = -1 };
+    uint32_t held_before = c->snd_max - una - l->sb.sacked - l->reno_sacked;
+
+    /* 1. What left the network. */
+    if (acked)
+        fa_tcp_sb_ack(&l->sb, ack, cum_acked, &x);
+    if ((c->flags & TF_SACK) && seg->opts.sack_blocks)
+        take_sack(&x, seg, seq_gt(ack, una) ? ack : una);
+    if (seq_lt(l->fack, ack))
+        l->fack = ack; /* the highest delivered: SACKed or ACKed */
+    if (dup) {
+        if (l->dupacks < UINT8_MAX)
+            l->dupacks++;
+    } else if (acked) {
+        l->dupacks = 0;
+    }
+    if (!(c->flags & TF_SACK)) {
+        uint32_t first = l->sb.count ? entry_len(c, 0) : 0;
+        uint32_t most = c->snd_max - ack - (acked ? 0 : first);
+        if (dup)
+            l->reno_sacked += c->mss;
+        else if (acked)
+            l->reno_sacked = l->reno_sacked > acked ? l->reno_sacked - acked : 0;
+        if (l->reno_sacked > most)
+            l->reno_sacked = most;
+    }
+    uint32_t held_after = c->snd_max - ack - l->sb.sacked - l->reno_sacked;
+    uint32_t delivered_bytes = held_before > held_after ? held_before - held_after : 0;
+    /* Without SACK a partial ACK filled a hole: at least a segment left
+     * the network though the duplicates counted the rest already. */
+    if (!(c->flags & TF_SACK) && acked && delivered_bytes < c->mss)
+        delivered_bytes = c->mss;
+
+    /* RFC 6298 sample, Karn's rule: from a segment sent once; if a resent
+     * one was acknowledged, only a timestamp echo can time it; with no
+     * cumulative ACK, the oldest newly SACKed segment sent once. */
+    fa_time rtt = 0;
+    if (x.first_clean >= 0 && !x.acked_retrans)
+        rtt = now - (fa_time)x.first_clean;
+    else if (acked && x.echo >= 0 && (int64_t)now > x.echo)
+        rtt = now - (fa_time)x.echo;
+    else if (!acked && x.sack_clean >= 0)
+        rtt = now - (fa_time)x.sack_clean;
+    if (rtt > 0)
+        fa_tcp_rtt_sample(c, rtt);
+
+    /* 4. Undo, before anything new is marked. */
+    if (l->undo_ok && l->state != REC_OPEN) {
+        int ts_says = acked && l->undo_tsval && x.echo >= 0 &&
+                      (int32_t)(seg->opts.ts_ecr - l->undo_tsval) < 0;
+        if (ts_says || (x.dsack && l->undo_retrans == 0))
+            undo(c);
+    }
+    probe_answered(c, &x, ack, now);
+
+    /* 2. Losses. */
+    int found = 0;
+    fa_time wait = 0;
+    if (c->flags & TF_SACK) {
+        if (l->sb.sacked || l->sb.retrans || l->sb.lost)
+            wait = rack_detect(c, now, &found);
+    } else {
+        wait = reno_detect(c, dup, acked, ack, now, &found);
+    }
+    if (wait)
+        set_loss_timer(c, LT_REORDER, now + wait);
+    else if (l->timer == LT_REORDER)
+        set_loss_timer(c, LT_NONE, FA_TIME_NEVER);
+
+    /* 3. The window. The ACK that ends fast recovery leaves cwnd at
+     * ssthresh; growth starts with the next. */
+    int ended = l->state == REC_FAST && seq_ge(ack, l->recover) && acked;
+    if (l->state != REC_OPEN && seq_ge(ack, l->recover) && acked)
+        leave_recovery(c);
+    if (found && l->state == REC_OPEN)
+        enter_recovery(c, ack, now);
+    if (l->state == REC_FAST) {
+        prr(c, delivered_bytes, pipe_from(c, ack));
+    } else if (acked && !ended && (c->snd_max - una) * 2 >= c->cwnd) {
+        /* Grow only a window in use (RFC 7661's spirit); after an RTO
+         * this is slow start back to ssthresh. */
+        fa_tcp_cc(c)->on_ack(c, acked, x.last_clean >= 0 ? now - (fa_time)x.last_clean : 0, now);
+    }
+}
+
+/* ---- timers ---------------------------------------------------------- */
+
+/* RFC 8985 §7.2: armed when new data goes and on each ACK while data is
+ * outstanding, unless in recovery, with SACKed data (the reordering timer
+ * covers it), or a probe is out; only if it would fire before the RTO. */
+void fa_tcp_rec_arm_probe(struct fa_tcp *c, fa_time now)
+{
+    struct fa_tcp_loss *l = c->loss;
+    if (!l || l->timer == LT_REORDER)
+        return;
+    int synced = c->state != FA_TCP_SYN_SENT && c->state != FA_TCP_SYN_RECEIVED;
+    if (!synced || !c->srtt || c->snd_una == c->snd_max || l->tlp_out ||
+        l->state != REC_OPEN || l->sb.sacked) {
+        set_loss_timer(c, LT_NONE, FA_TIME_NEVER);
+        return;
+    }
+    fa_time pto = 2 * c->srtt > PTO_MIN ? 2 * c->srtt : PTO_MIN;
+    if (c->snd_max - c->snd_una <= c->mss)
+        pto += WORST_CASE_DELACK;
+    fa_time at = now + pto;
+    if (at < c->t_rexmit)
+        set_loss_timer(c, LT_TLP, at);
+    else
+        set_loss_timer(c, LT_NONE, FA_TIME_NEVER);
+}
+
+void fa_tcp_rec_timeout(struct fa_tcp *c, fa_time now)
+{
+    struct fa_tcp_loss *l = c->loss;
+    uint8_t kind = l->timer;
+    set_loss_timer(c, LT_NONE, FA_TIME_NEVER);
+    if (c->snd_una == c->snd_max)
+        return;
+    if (kind == LT_REORDER) {
+        /* RFC 8985 §6.3: what was waiting on reordering is late now. */
+        int found = 0;
+        fa_time wait;
+        if (c->flags & TF_SACK) {
+            wait = rack_detect(c, now, &found);
+        } else {
+            wait = reno_detect(c, 1, 0, c->snd_una, now, &found);
+        }
+        if (wait)
+            set_loss_timer(c, LT_REORDER, now + wait);
+        if (found && l->state == REC_OPEN)
+            enter_recovery(c, c->snd_una, now);
+        if (found && l->state == REC_FAST)
+            prr(c, 0, fa_tcp_pipe(c));
+        fa_tcp_output(c, now);
+        return;
+    }
+    if (kind != LT_TLP)
+        return;
+    fa_count(c->stack, FA_CNT_TCP_LOSS_PROBES);
+    l->tlp_out = 1;
+    l->tlp_retrans = (uint8_t)fa_tcp_send_probe(c, now);
+    l->tlp_end = c->snd_max;
+}
+
+void fa_tcp_rec_rto(struct fa_tcp *c, fa_time now)
+{
+    struct fa_tcp_loss *l = c->loss;
+    struct fa_tcp_sb *sb = &l->sb;
+    fa_count(c->stack, FA_CNT_TCP_RTO_RECOVERIES);
+    if (l->state != REC_RTO) {
+        /* A new episode: reduce once (a resend timing out again does not
+         * halve again, as in Linux). */
+        episode_begin(c);
+        fa_tcp_cc(c)->on_rto(c, now);
+    } else {
+        c->cwnd = c->mss;
+    }
+    l->state = REC_RTO;
+    l->recover = c->snd_max;
+    l->dupacks = 0;
+    l->reno_sacked = 0;
+    l->tlp_out = 0;
+    set_loss_timer(c, LT_NONE, FA_TIME_NEVER);
+    /* RFC 6675 §5.1: everything not SACKed is lost. The first segment
+     * SACKed means the peer reneged (RFC 2018 §8): forget the SACKs. */
+    int reneged = sb->count && (fa_tcp_sb_at(sb, 0)->flags & SB_SACKED);
+    for (uint32_t i = 0; i < sb->count; i++) {
+        uint32_t len = entry_len(c, i);
+        if (reneged)
+            fa_tcp_sb_clear(sb, i, len, SB_SACKED);
+        if (fa_tcp_sb_at(sb, i)->flags & SB_SACKED)
+            continue;
+        fa_tcp_sb_clear(sb, i, len, SB_RETRANS);
+        fa_tcp_sb_set(sb, i, len, SB_LOST);
+    }
+    l->rexmit_from = c->snd_una;
+}
+
+void fa_tcp_rec_window_closed(struct fa_tcp *c)
+{
+    struct fa_tcp_loss *l = c->loss;
+    struct fa_tcp_sb *sb = &l->sb;
+    for (uint32_t i = 0; i < sb->count; i++) {
+        uint32_t len = entry_len(c, i);
+        if (fa_tcp_sb_at(sb, i)->flags & SB_SACKED)
+            continue;
+        fa_tcp_sb_clear(sb, i, len, SB_RETRANS);
+        fa_tcp_sb_set(sb, i, len, SB_LOST);
+    }
+    l->rexmit_from = c->snd_una;
+}
+
+void fa_tcp_rec_before_send(struct fa_tcp *c, fa_time now)
+{
+    /* RFC 5681 §4.1: after an idle period longer than the RTO, start
+     * again from no more than the initial window. */
+    struct fa_tcp_loss *l = c->loss;
+    if (c->snd_una != c->snd_max || !l->last_send || now - l->last_send <= c->rto)
+        return;
+    uint32_t iw = fa_tcp_initial_window(c);
+    if (c->cwnd > iw)
+        c->cwnd = iw;
+    fa_tcp_cc(c)->on_idle(c, now);
+    l->last_send = now;
+}

@@ -1,0 +1,121 @@
+/* tcp_sb.c — the sender's scoreboard (RFC 6675 §3's data structure, kept
+ * per segment as RFC 8985 needs): one entry for each segment sent and not
+ * yet cumulatively acknowledged, in sequence order — where it ends, when
+ * it last went, and whether the peer SACKed it, it counts as lost, or a
+ * retransmitted copy is in flight. The bytes of each kind are counted as
+ * flags change, so the pipe (RFC 6675 §2) is arithmetic, not a walk.
+ *
+ * The entries are a ring allocated with the send buffer (tcp_recovery.c);
+ * nothing here allocates. Entries are added by tcp_out.c through
+ * tcp_recovery.c and marked only by tcp_recovery.c. */
+#include "tcp.h"
+
+static uint32_t *count_of(struct fa_tcp_sb *sb, uint8_t flag)
+{
+    switch (flag) {
+    case SB_SACKED: return &sb->sacked;
+    case SB_LOST: return &sb->lost;
+    case SB_RETRANS: return &sb->retrans;
+    default: return NULL;
+    }
+}
+
+void fa_tcp_sb_set(struct fa_tcp_sb *sb, uint32_t i, uint32_t len, uint8_t flag)
+{
+    struct fa_tcp_sent *e = fa_tcp_sb_at(sb, i);
+    if (e->flags & flag)
+        return;
+    e->flags |= flag;
+    uint32_t *n = count_of(sb, flag);
+    if (n)
+        *n += len;
+}
+
+void fa_tcp_sb_clear(struct fa_tcp_sb *sb, uint32_t i, uint32_t len, uint8_t flag)
+{
+    struct fa_tcp_sent *e = fa_tcp_sb_at(sb, i);
+    if (!(e->flags & flag))
+        return;
+    e->flags &= (uint8_t)~flag;
+    uint32_t *n = count_of(sb, flag);
+    if (n)
+        *n -= len;
+}
+
+int fa_tcp_sb_append(struct fa_tcp_sb *sb, uint32_t start, uint32_t end, int fin,
+                     fa_time now)
+{
+    if (sb->count == sb->cap)
+        return -1;
+    if (sb->count == 0)
+        sb->una = start;
+    sb->count++;
+    *fa_tcp_sb_at(sb, sb->count - 1) = (struct fa_tcp_sent){
+        .xmit = now, .end = end, .flags = fin ? SB_FIN : 0,
+    };
+    return 0;
+}
+
+int fa_tcp_sb_split(struct fa_tcp_sb *sb, uint32_t i, uint32_t seq)
+{
+    if (sb->count == sb->cap)
+        return -1;
+    /* Shift entries i.. up by one; the copy at i ends at seq, and only
+     * the upper part keeps the FIN. The byte counts do not change. */
+    sb->count++;
+    for (uint32_t k = sb->count - 1; k > i; k--)
+        *fa_tcp_sb_at(sb, k) = *fa_tcp_sb_at(sb, k - 1);
+    struct fa_tcp_sent *lo = fa_tcp_sb_at(sb, i);
+    lo->end = seq;
+    lo->flags &= (uint8_t)~SB_FIN;
+    return 0;
+}
+
+/* Takes len bytes of entry e's kinds off the counts. */
+static void uncount(struct fa_tcp_sb *sb, const struct fa_tcp_sent *e, uint32_t len)
+{
+    if (e->flags & SB_SACKED)
+        sb->sacked -= len;
+    if (e->flags & SB_LOST)
+        sb->lost -= len;
+    if (e->flags & SB_RETRANS)
+        sb->retrans -= len;
+}
+
+void fa_tcp_sb_ack(struct fa_tcp_sb *sb, uint32_t ack,
+                   void (*seen)(void *ctx, const struct fa_tcp_sent *e, uint32_t start),
+                   void *ctx)
+{
+    while (sb->count) {
+        struct fa_tcp_sent *e = fa_tcp_sb_at(sb, 0);
+        if (seq_gt(e->end, ack)) {
+            /* Partly acknowledged: the rest stays, starting at ack. */
+            if (seq_gt(ack, sb->una)) {
+                uncount(sb, e, ack - sb->una);
+                sb->una = ack;
+            }
+            return;
+        }
+        if (seen)
+            seen(ctx, e, sb->una);
+        uncount(sb, e, e->end - sb->una);
+        sb->una = e->end;
+        sb->head = sb->head + 1 == sb->cap ? 0 : sb->head + 1;
+        sb->count--;
+    }
+    sb->una = ack;
+}
+
+uint32_t fa_tcp_sb_find(const struct fa_tcp_sb *sb, uint32_t from, uint32_t seq)
+{
+    /* Binary search: ends rise with the index. */
+    uint32_t lo = from, hi = sb->count;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (seq_gt(fa_tcp_sb_at(sb, mid)->end, seq))
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}

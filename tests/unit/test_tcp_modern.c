@@ -1,0 +1,576 @@
+/* test_tcp_modern.c — issue 10's rules, one test each, against the
+ * hand-driven peer or on the parts alone (table-driven):
+ *
+ *   options    what SYN and SYN-ACK offer; only what both sent is used
+ *   SACK       blocks most recent first, D-SACK first of all (RFC 2018,
+ *              RFC 2883); a block beyond what was sent is ignored
+ *   timestamps PAWS (RFC 7323 §5.3) drops an old TSval, not an RST; TS.Recent
+ *              only from a segment covering Last.ACK.sent (§4.3)
+ *   scoreboard append, flags and counts, partial ACK, split, find
+ *   RACK       lost at once with three segments SACKed; after the
+ *              reordering window with one; SACKed never resent, even after
+ *              an RTO; undo on D-SACK of the only retransmission
+ *   PRR        sndcnt against RFC 6937's formulas
+ *   CUBIC      K, the window after a loss, concave and convex regions,
+ *              fast convergence, against RFC 9438's formulas */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include "peer.h"
+#include "tcp/tcp.h"
+
+#define MS FA_NS_PER_MS
+#define S FA_NS_PER_S
+#define ACK FA_TCP_ACK
+#define SYN FA_TCP_SYN
+#define RST FA_TCP_RST
+
+static struct peer pe;
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (pe.s)
+        peer_destroy(&pe);
+    return 0;
+}
+
+/* ---- option bytes the peer sends -------------------------------------- */
+static size_t opt_ts(uint8_t *o, uint32_t val, uint32_t ecr)
+{
+    o[0] = 1; o[1] = 1; o[2] = 8; o[3] = 10;
+    fa_put32(o + 4, val);
+    fa_put32(o + 8, ecr);
+    return 12;
+}
+
+static size_t opt_sack(uint8_t *o, unsigned n, const uint32_t (*b)[2])
+{
+    o[0] = 1; o[1] = 1; o[2] = 5; o[3] = (uint8_t)(2 + 8 * n);
+    for (unsigned i = 0; i < n; i++) {
+        fa_put32(o + 4 + 8 * i, b[i][0]);
+        fa_put32(o + 8 + 8 * i, b[i][1]);
+    }
+    return 4 + 8 * n;
+}
+
+/* SYN options: MSS 1460, SACK-permitted, and timestamps if ts. */
+static size_t opt_syn(uint8_t *o, int sack, int ts, uint32_t val, uint32_t ecr)
+{
+    size_t n = 0;
+    o[n++] = 2; o[n++] = 4; fa_put16(o + n, 1460); n += 2;
+    if (sack) { o[n++] = 1; o[n++] = 1; o[n++] = 4; o[n++] = 2; }
+    if (ts)
+        n += opt_ts(o + n, val, ecr);
+    return n;
+}
+
+static uint32_t peer_ts = 1000; /* the peer's timestamp clock */
+
+/* finack connects; the peer answers with SACK and timestamps. */
+static struct fa_tcp *connected_modern(void)
+{
+    struct fa_tcp_view syn;
+    struct fa_tcp *c = peer_connecting(&pe, 0, &syn);
+    uint8_t o[40];
+    size_t n = opt_syn(o, 1, 1, peer_ts, syn.opts.ts_val);
+    peer_send_opts(&pe, SYN | ACK, pe.snd_nxt, pe.rcv_nxt, 65535, o, n, NULL, 0);
+    pe.snd_nxt++;
+    struct fa_tcp_view a = peer_expect(&pe);
+    assert_int_equal(a.flags, ACK);
+    assert_true(a.opts.has_ts);
+    assert_int_equal(a.opts.ts_ecr, peer_ts);
+    return c;
+}
+
+/* The peer sends data at seq with its timestamp clock. */
+static void peer_data(uint32_t seq, size_t len, uint32_t tsval)
+{
+    static uint8_t buf[1460];
+    uint8_t o[12];
+    opt_ts(o, tsval, 0);
+    peer_send_opts(&pe, ACK, seq, pe.rcv_nxt, 65535, o, sizeof o, buf, len);
+}
+
+/* The peer ACKs finack's data with SACK blocks. */
+static void peer_sack(uint32_t ack, unsigned n, const uint32_t (*b)[2])
+{
+    uint8_t o[40];
+    size_t k = opt_ts(o, ++peer_ts, 0);
+    if (n)
+        k += opt_sack(o + k, n, b);
+    while (k % 4)
+        o[k++] = 1;
+    peer_send_opts(&pe, ACK, pe.snd_nxt, ack, 65535, o, k, NULL, 0);
+}
+
+/* ---- options ---------------------------------------------------------- */
+static void syn_offers_every_option(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp_view syn;
+    peer_connecting(&pe, 0, &syn);
+    assert_int_equal(syn.opts.mss, 1460);
+    assert_true(syn.opts.has_wscale);
+    assert_true(syn.opts.sack_ok);
+    assert_true(syn.opts.has_ts);
+    assert_int_equal(syn.opts.ts_ecr, 0); /* RFC 7323 §3.2: nothing to echo */
+}
+
+static void synack_answers_only_what_was_offered(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *l, *c;
+    assert_int_equal(fa_tcp_open(pe.s, &l), 0);
+    assert_int_equal(fa_tcp_bind(l, 0, 8080), 0);
+    assert_int_equal(fa_tcp_listen(l, 4, pe.now), 0);
+    pe.our_port = 8080;
+    /* A SYN with SACK-permitted only: no timestamps come back. */
+    uint8_t o[40];
+    size_t n = opt_syn(o, 1, 0, 0, 0);
+    peer_send_opts(&pe, SYN, pe.snd_nxt, 0, 65535, o, n, NULL, 0);
+    struct fa_tcp_view sa = peer_expect(&pe);
+    assert_true(sa.opts.sack_ok);
+    assert_false(sa.opts.has_ts);
+    assert_false(sa.opts.has_wscale);
+    pe.snd_nxt++;
+    pe.rcv_nxt = sa.seq + 1;
+    peer_send_next(&pe, ACK, NULL, 0);
+    assert_int_equal(fa_tcp_accept(l, &c), 0);
+    struct fa_tcp_info i;
+    fa_tcp_get_info(c, &i);
+    assert_true(i.sack);
+    assert_false(i.timestamps);
+    assert_int_equal(i.mss, 1460); /* no option bytes in every segment */
+    /* A second peer with timestamps: they are echoed in the SYN-ACK. */
+    pe.port = 81;
+    n = opt_syn(o, 0, 1, 777, 0);
+    peer_send_opts(&pe, SYN, 5000, 0, 65535, o, n, NULL, 0);
+    sa = peer_expect(&pe);
+    assert_false(sa.opts.sack_ok);
+    assert_true(sa.opts.has_ts);
+    assert_int_equal(sa.opts.ts_ecr, 777);
+    fa_tcp_close(l, pe.now);
+}
+
+static void options_off_by_config(void **state)
+{
+    (void)state;
+    struct fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.tcp_sack = 0;
+    cfg.tcp_timestamps = 0;
+    peer_init(&pe, &cfg, 80);
+    struct fa_tcp_view syn;
+    struct fa_tcp *c = peer_connecting(&pe, 0, &syn);
+    assert_false(syn.opts.sack_ok);
+    assert_false(syn.opts.has_ts);
+    /* The peer offers both anyway: neither is used. */
+    uint8_t o[40];
+    size_t n = opt_syn(o, 1, 1, 5, 0);
+    peer_send_opts(&pe, SYN | ACK, pe.snd_nxt, pe.rcv_nxt, 65535, o, n, NULL, 0);
+    pe.snd_nxt++;
+    struct fa_tcp_view a = peer_expect(&pe);
+    assert_false(a.opts.has_ts);
+    struct fa_tcp_info i;
+    fa_tcp_get_info(c, &i);
+    assert_false(i.sack);
+    assert_false(i.timestamps);
+}
+
+/* ---- SACK blocks and D-SACK (receiver) --------------------------------- */
+static void sack_blocks_most_recent_first_then_dsack(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    connected_modern();
+    uint32_t base = pe.snd_nxt;
+    /* Segments 1, 3 and 5 of 100 bytes arrive; 0, 2, 4 are missing. */
+    peer_data(base + 100, 100, ++peer_ts);
+    struct fa_tcp_view a = peer_expect(&pe);
+    assert_int_equal(a.ack, base);
+    assert_int_equal(a.opts.sack_blocks, 1);
+    peer_data(base + 300, 100, ++peer_ts);
+    peer_expect(&pe);
+    peer_data(base + 500, 100, ++peer_ts);
+    a = peer_expect(&pe);
+    assert_int_equal(a.opts.sack_blocks, 3); /* beside timestamps: 3 fit */
+    assert_int_equal(a.opts.sack[0][0], base + 500); /* the latest first */
+    assert_int_equal(a.opts.sack[1][0], base + 300);
+    assert_int_equal(a.opts.sack[2][0], base + 100);
+    /* Segment 3 again: a D-SACK for it first, then its block (RFC 2883). */
+    peer_data(base + 300, 100, ++peer_ts);
+    a = peer_expect(&pe);
+    assert_int_equal(a.opts.sack[0][0], base + 300);
+    assert_int_equal(a.opts.sack[0][1], base + 400);
+    assert_int_equal(a.opts.sack[1][0], base + 300);
+    /* The hole at 0 filled: the ACK moves to 200; below it a duplicate of
+     * segment 0 is reported as a D-SACK below the cumulative ACK. */
+    peer_data(base, 100, ++peer_ts);
+    a = peer_expect(&pe);
+    assert_int_equal(a.ack, base + 200);
+    peer_data(base, 100, ++peer_ts);
+    a = peer_expect(&pe);
+    assert_int_equal(a.ack, base + 200);
+    assert_int_equal(a.opts.sack[0][0], base);
+    assert_int_equal(a.opts.sack[0][1], base + 100);
+}
+
+/* ---- timestamps ------------------------------------------------------- */
+static void paws_drops_an_old_timestamp_not_an_rst(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = connected_modern();
+    peer_data(pe.snd_nxt, 10, 5000);
+    pe.snd_nxt += 10;
+    peer_run_until(&pe, pe.now + 100 * MS); /* the delayed ACK */
+    assert_int_equal(peer_expect(&pe).opts.ts_ecr, 5000);
+    /* Data with an older TSval: dropped, answered with an ACK. */
+    peer_data(pe.snd_nxt, 10, 4000);
+    struct fa_tcp_view a = peer_expect(&pe);
+    assert_int_equal(a.ack, pe.snd_nxt); /* the 10 bytes not taken */
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_PAWS_DROPPED), 1);
+    uint8_t buf[64];
+    assert_int_equal(fa_tcp_recv(c, buf, sizeof buf, pe.now), 10);
+    assert_int_equal(fa_tcp_recv(c, buf, sizeof buf, pe.now), -EAGAIN);
+    /* An RST with an old TSval still resets (RFC 7323 §5.2). */
+    uint8_t o[12];
+    opt_ts(o, 1, 0);
+    peer_send_opts(&pe, RST, pe.snd_nxt, 0, 0, o, sizeof o, NULL, 0);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_CLOSED);
+}
+
+static void ts_recent_only_from_segments_covering_last_ack_sent(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    connected_modern();
+    /* Two segments in one delayed-ACK interval: the ACK echoes the first
+     * one's TSval (RFC 7323 §4.3 (2)): the second starts beyond
+     * Last.ACK.sent, so TS.Recent keeps the earlier one. */
+    peer_data(pe.snd_nxt, 100, 6000);
+    pe.snd_nxt += 100;
+    assert_true(peer_quiet(&pe));
+    peer_data(pe.snd_nxt, 100, 6001);
+    pe.snd_nxt += 100;
+    struct fa_tcp_view a = peer_expect(&pe); /* every second segment */
+    assert_int_equal(a.ack, pe.snd_nxt);
+    assert_int_equal(a.opts.ts_ecr, 6000);
+    /* The next segment covers Last.ACK.sent: its TSval is taken. */
+    peer_data(pe.snd_nxt, 100, 6002);
+    pe.snd_nxt += 100;
+    peer_run_until(&pe, pe.now + 100 * MS);
+    assert_int_equal(peer_expect(&pe).opts.ts_ecr, 6002);
+}
+
+/* ---- the scoreboard, table-driven -------------------------------------- */
+static void scoreboard_table(void **state)
+{
+    (void)state;
+    struct fa_tcp_sent e[8];
+    struct fa_tcp_sb sb = { .e = e, .cap = 8 };
+    /* Five segments of 100 from 1000. */
+    for (uint32_t i = 0; i < 5; i++)
+        assert_int_equal(fa_tcp_sb_append(&sb, 1000 + 100 * i, 1100 + 100 * i, i == 4, i), 0);
+    assert_int_equal(sb.una, 1000);
+    static const struct {
+        uint32_t i; uint8_t flag; int set;
+        uint32_t sacked, lost, retrans;
+    } steps[] = {
+        { 1, SB_SACKED, 1, 100, 0, 0 },
+        { 3, SB_SACKED, 1, 200, 0, 0 },
+        { 0, SB_LOST, 1, 200, 100, 0 },
+        { 0, SB_RETRANS, 1, 200, 100, 100 },
+        { 0, SB_LOST, 1, 200, 100, 100 },    /* already set: no change */
+        { 2, SB_LOST, 1, 200, 200, 100 },
+        { 2, SB_LOST, 0, 200, 100, 100 },
+        { 3, SB_SACKED, 0, 100, 100, 100 },
+        { 3, SB_SACKED, 0, 100, 100, 100 },  /* already clear */
+    };
+    for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++) {
+        if (steps[k].set)
+            fa_tcp_sb_set(&sb, steps[k].i, 100, steps[k].flag);
+        else
+            fa_tcp_sb_clear(&sb, steps[k].i, 100, steps[k].flag);
+        assert_int_equal(sb.sacked, steps[k].sacked);
+        assert_int_equal(sb.lost, steps[k].lost);
+        assert_int_equal(sb.retrans, steps[k].retrans);
+    }
+    /* find: the entry holding a sequence number. */
+    static const struct { uint32_t seq, idx; } finds[] = {
+        { 1000, 0 }, { 1099, 0 }, { 1100, 1 }, { 1450, 4 }, { 1500, 5 },
+    };
+    for (size_t k = 0; k < sizeof finds / sizeof finds[0]; k++)
+        assert_int_equal(fa_tcp_sb_find(&sb, 0, finds[k].seq), finds[k].idx);
+    /* A partial ACK into entry 0 (lost, resent) takes 40 bytes off. */
+    fa_tcp_sb_ack(&sb, 1040, NULL, NULL);
+    assert_int_equal(sb.count, 5);
+    assert_int_equal(sb.una, 1040);
+    assert_int_equal(sb.lost, 60);
+    assert_int_equal(sb.retrans, 60);
+    /* A split keeps the counts and the FIN on the upper part. */
+    assert_int_equal(fa_tcp_sb_split(&sb, 4, 1450), 0);
+    assert_int_equal(sb.count, 6);
+    assert_int_equal(fa_tcp_sb_at(&sb, 4)->end, 1450);
+    assert_false(fa_tcp_sb_at(&sb, 4)->flags & SB_FIN);
+    assert_true(fa_tcp_sb_at(&sb, 5)->flags & SB_FIN);
+    assert_int_equal(fa_tcp_sb_start(&sb, 5), 1450);
+    /* The ACK of 1200: entries 0 and 1 leave, counts follow. */
+    fa_tcp_sb_ack(&sb, 1200, NULL, NULL);
+    assert_int_equal(sb.count, 4);
+    assert_int_equal(sb.sacked, 0);
+    assert_int_equal(sb.lost, 0);
+    assert_int_equal(sb.retrans, 0);
+    /* Full: append and split refuse. */
+    for (uint32_t i = 0; i < 4; i++)
+        assert_int_equal(fa_tcp_sb_append(&sb, 1500 + i, 1501 + i, 0, 9), 0);
+    assert_int_equal(fa_tcp_sb_append(&sb, 1504, 1505, 0, 9), -1);
+    assert_int_equal(fa_tcp_sb_split(&sb, 0, 1250), -1);
+}
+
+/* ---- RACK and the sender's side ---------------------------------------- */
+
+/* finack sends n full segments; returns the first's sequence number. */
+static uint32_t send_segments(struct fa_tcp *c, unsigned n, uint32_t *mss)
+{
+    static uint8_t data[64 * 1448];
+    struct fa_tcp_info i;
+    fa_tcp_get_info(c, &i);
+    *mss = i.mss;
+    assert_int_equal(fa_tcp_send(c, data, (size_t)n * *mss, pe.now), (long)n * *mss);
+    uint32_t first = 0;
+    for (unsigned k = 0; k < n; k++) {
+        struct fa_tcp_view v = peer_expect(&pe);
+        if (k == 0)
+            first = v.seq;
+    }
+    return first;
+}
+
+static void rack_three_sacked_marks_lost_at_once(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = connected_modern();
+    uint32_t m, f = send_segments(c, 8, &m);
+    peer_run_until(&pe, pe.now + 10 * MS);
+    /* Segments 3..7 SACKed: 0, 1, 2 were sent before them and are lost
+     * (reo_wnd 0: three segments SACKed, no reordering seen). */
+    uint32_t b[1][2] = { { f + 3 * m, f + 8 * m } };
+    peer_sack(f, 1, b);
+    struct fa_tcp_view r = peer_expect(&pe);
+    assert_int_equal(r.seq, f);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_RECOVERIES), 1);
+    struct fa_tcp_info i;
+    fa_tcp_get_info(c, &i);
+    assert_int_equal(i.recovery, 1);
+    assert_int_equal(i.sacked, 5 * m);
+    assert_int_equal(i.lost, 3 * m);
+    /* Each further ACK lets PRR send more, and never a SACKed segment. */
+    for (int k = 0; k < 3; k++) {
+        uint32_t ack = f + (uint32_t)(k + 1) * m;
+        peer_sack(ack, 1, b);
+        struct fa_tcp_view v;
+        while (peer_next(&pe, &v))
+            assert_true(seq_lt(v.seq, f + 3 * m) || seq_ge(v.seq, f + 8 * m));
+    }
+    peer_sack(f + 8 * m, 0, NULL);
+    fa_tcp_get_info(c, &i);
+    assert_int_equal(i.recovery, 0);
+    assert_int_equal(i.cwnd, i.ssthresh); /* PRR ends at ssthresh */
+}
+
+static void rack_one_sacked_waits_the_reordering_window(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = connected_modern();
+    uint32_t m, f = send_segments(c, 4, &m);
+    fa_time sent = pe.now;
+    peer_run_until(&pe, pe.now + 20 * MS);
+    /* Only segment 3 SACKed: reo_wnd = min_RTT / 4 = 5 ms. Lost when
+     * RACK.rtt (20 ms) + reo_wnd has passed since 0..2 were sent. */
+    uint32_t b[1][2] = { { f + 3 * m, f + 4 * m } };
+    peer_sack(f, 1, b);
+    assert_true(peer_quiet(&pe));
+    peer_run_until(&pe, sent + 25 * MS - 1);
+    assert_true(peer_quiet(&pe));
+    peer_run_until(&pe, sent + 25 * MS);
+    assert_int_equal(peer_expect(&pe).seq, f);
+    (void)c;
+}
+
+static void sacked_segments_not_resent_after_rto(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = connected_modern();
+    uint32_t m, f = send_segments(c, 4, &m);
+    peer_run_until(&pe, pe.now + 10 * MS);
+    uint32_t b[1][2] = { { f + 2 * m, f + 4 * m } };
+    peer_sack(f, 1, b);
+    /* Every retransmission is lost; the RTO fires (backed off) twice. */
+    peer_run_until(&pe, pe.now + 3 * S);
+    struct fa_tcp_view v;
+    while (peer_next(&pe, &v))
+        assert_true(seq_lt(v.seq, f + 2 * m));
+    assert_true(fa_stack_counter(pe.s, FA_CNT_TCP_RTO_RECOVERIES) >= 1);
+    /* The ACK of 0 and 1: nothing left to send (2, 3 are SACKed). */
+    peer_sack(f + 2 * m, 1, b);
+    assert_true(peer_quiet(&pe) || (peer_next(&pe, &v) && v.data_len == 0));
+    (void)c;
+}
+
+static void dsack_of_the_only_retransmission_undoes(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = connected_modern();
+    struct fa_tcp_info before, i;
+    uint32_t m, f = send_segments(c, 8, &m);
+    peer_run_until(&pe, pe.now + 10 * MS);
+    fa_tcp_get_info(c, &before);
+    /* Reordering: 1..7 arrive before 0; finack resends 0 needlessly. */
+    uint32_t b[1][2] = { { f + m, f + 8 * m } };
+    peer_sack(f, 1, b);
+    assert_int_equal(peer_expect(&pe).seq, f);
+    fa_tcp_get_info(c, &i);
+    assert_true(i.ssthresh < before.cwnd);
+    /* The original 0 arrives, then the copy: D-SACK below the ACK. */
+    uint32_t d[1][2] = { { f, f + m } };
+    peer_sack(f + 8 * m, 1, d);
+    fa_tcp_get_info(c, &i);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_UNDOS), 1);
+    assert_true(i.cwnd >= before.cwnd);
+    assert_int_equal(i.recovery, 0);
+}
+
+static void sack_block_beyond_what_was_sent_is_ignored(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = connected_modern();
+    uint32_t m, f = send_segments(c, 2, &m);
+    uint32_t b[1][2] = { { f + m, f + 5 * m } }; /* past SND.NXT */
+    peer_sack(f, 1, b);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_SACK_BAD), 1);
+    struct fa_tcp_info i;
+    fa_tcp_get_info(c, &i);
+    assert_int_equal(i.sacked, 0);
+    assert_int_equal(i.recovery, 0);
+}
+
+/* ---- PRR (RFC 6937 §3.1), table-driven ---------------------------------- */
+static void prr_sndcnt_table(void **state)
+{
+    (void)state;
+    static const struct {
+        struct fa_tcp_prr_in in;
+        uint32_t want;
+    } rows[] = {
+        /* pipe > ssthresh: ceil(delivered * ssthresh / RecoverFS) - out.
+         * RFC 6937 §3's example: RecoverFS 20, ssthresh 10 segments (of
+         * 100): every two delivered, one sent. */
+        { { .prr_delivered = 100, .prr_out = 100, .recover_fs = 2000, .ssthresh = 1000,
+            .pipe = 1900, .delivered = 100, .mss = 100 }, 0 },
+        { { .prr_delivered = 200, .prr_out = 100, .recover_fs = 2000, .ssthresh = 1000,
+            .pipe = 1800, .delivered = 100, .mss = 100 }, 0 },
+        { { .prr_delivered = 400, .prr_out = 100, .recover_fs = 2000, .ssthresh = 1000,
+            .pipe = 1600, .delivered = 100, .mss = 100 }, 100 },
+        /* Nothing sent yet: the first retransmission goes at once. */
+        { { .prr_delivered = 100, .prr_out = 0, .recover_fs = 2000, .ssthresh = 1000,
+            .pipe = 1900, .delivered = 100, .mss = 100 }, 100 },
+        /* pipe <= ssthresh (SSRB): min(ssthresh - pipe,
+         * max(prr_delivered - prr_out, DeliveredData) + MSS). */
+        { { .prr_delivered = 1000, .prr_out = 900, .recover_fs = 2000, .ssthresh = 1000,
+            .pipe = 500, .delivered = 300, .mss = 100 }, 400 },
+        { { .prr_delivered = 1000, .prr_out = 900, .recover_fs = 2000, .ssthresh = 1000,
+            .pipe = 900, .delivered = 300, .mss = 100 }, 100 },
+        { { .prr_delivered = 1000, .prr_out = 1000, .recover_fs = 2000, .ssthresh = 1000,
+            .pipe = 1000, .delivered = 0, .mss = 100 }, 0 },
+    };
+    for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++)
+        assert_int_equal(fa_tcp_prr_sndcnt(&rows[k].in), rows[k].want);
+}
+
+/* ---- CUBIC (RFC 9438) --------------------------------------------------- */
+static void cubic_against_the_rfc(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = connected_modern();
+    assert_int_equal(fa_tcp_setopt(c, FA_TCP_CONGESTION, 7), -ENOENT);
+    long v;
+    assert_int_equal(fa_tcp_getopt(c, FA_TCP_CONGESTION, &v), 0);
+    assert_int_equal(v, FA_TCP_CC_CUBIC);
+    const struct fa_tcp_cc_ops *cc = fa_tcp_cc(c);
+    const uint32_t M = c->mss;
+    fa_time t0 = 100 * S;
+    /* A loss at cwnd = 100 segments, all of them in flight. */
+    c->cwnd = 100 * M;
+    c->snd_max = c->snd_una + 100 * M;
+    cc->on_loss(c, t0);
+    assert_int_equal(c->ssthresh, 70 * M); /* beta_cubic 0.7 (§4.6) */
+    assert_int_equal(c->loss->cubic.w_max, 100 * M);
+    /* Congestion avoidance from ssthresh: K = cbrt((100 - 70) / 0.4) s. */
+    c->cwnd = c->ssthresh;
+    c->srtt = 1 * MS;
+    cc->on_ack(c, M, 0, t0);
+    double k = cbrt(30 / 0.4);
+    assert_true(fabs((double)c->loss->cubic.k / S - k) < 0.002);
+    /* One window ACKed at t: cwnd becomes W_cubic(t + RTT), eq. (1). */
+    static const double ts[] = { 1.0, 2.0, 3.5 }; /* concave: t < K */
+    for (size_t i = 0; i < 3; i++) {
+        c->cwnd = 70 * M;
+        fa_time t = t0 + (fa_time)(ts[i] * S);
+        cc->on_ack(c, c->cwnd, 0, t);
+        double w = 0.4 * pow(ts[i] + 0.001 - k, 3) + 100;
+        if (w > 1.5 * 70)
+            w = 1.5 * 70;
+        assert_true(fabs((double)c->cwnd / M - w) < 0.05);
+    }
+    /* Convex region (t > K): beyond W_max, growing faster with time. */
+    c->cwnd = 100 * M;
+    cc->on_ack(c, c->cwnd, 0, t0 + 6 * S);
+    double w6 = 0.4 * pow(6.001 - k, 3) + 100;
+    assert_true(fabs((double)c->cwnd / M - w6) < 0.05);
+    /* Fast convergence (§4.7): a loss below W_max remembers less. */
+    c->cwnd = 90 * M;
+    c->snd_max = c->snd_una + 90 * M;
+    cc->on_loss(c, t0 + 7 * S);
+    assert_int_equal(c->loss->cubic.w_max, 90 * M * 17 / 20);
+    assert_int_equal(c->ssthresh, 63 * M);
+    /* NewReno by choice: half the flight (RFC 5681 eq. (4)). */
+    assert_int_equal(fa_tcp_setopt(c, FA_TCP_CONGESTION, FA_TCP_CC_NEWRENO), 0);
+    fa_tcp_cc(c)->on_loss(c, t0);
+    assert_int_equal(c->ssthresh, 45 * M);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(syn_offers_every_option, teardown),
+        cmocka_unit_test_teardown(synack_answers_only_what_was_offered, teardown),
+        cmocka_unit_test_teardown(options_off_by_config, teardown),
+        cmocka_unit_test_teardown(sack_blocks_most_recent_first_then_dsack, teardown),
+        cmocka_unit_test_teardown(paws_drops_an_old_timestamp_not_an_rst, teardown),
+        cmocka_unit_test_teardown(ts_recent_only_from_segments_covering_last_ack_sent, teardown),
+        cmocka_unit_test(scoreboard_table),
+        cmocka_unit_test_teardown(rack_three_sacked_marks_lost_at_once, teardown),
+        cmocka_unit_test_teardown(rack_one_sacked_waits_the_reordering_window, teardown),
+        cmocka_unit_test_teardown(sacked_segments_not_resent_after_rto, teardown),
+        cmocka_unit_test_teardown(dsack_of_the_only_retransmission_undoes, teardown),
+        cmocka_unit_test_teardown(sack_block_beyond_what_was_sent_is_ignored, teardown),
+        cmocka_unit_test(prr_sndcnt_table),
+        cmocka_unit_test_teardown(cubic_against_the_rfc, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
