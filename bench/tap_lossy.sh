@@ -19,7 +19,7 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 fa_times=()
 for r in $(seq "$runs"); do
     fa_start "$(dirname "$FINACK_HOST")/finack-tcp" --listen 5001 --recv --no-hash \
-        --fault drop=2% --seed "$r" --seconds 300
+        --fault drop=2% --seed "$r" --seconds 300 ${FA_BENCH_OPTS:-}
     fa_times+=("$(fa_ns "$ksock" send "$FA_FINACK_IP" 5001 "$bytes" | secs)")
     fa_wait_host 60
 done

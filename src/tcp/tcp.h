@@ -38,7 +38,10 @@ static inline int seq_ge(uint32_t a, uint32_t b) { return (int32_t)(a - b) >= 0;
 static inline uint32_t seq_max(uint32_t a, uint32_t b) { return seq_gt(a, b) ? a : b; }
 
 /* ---- the control block ----------------------------------------------- */
-#define FA_TCP_OOO_MAX 8
+/* Out-of-order ranges held: 8, and one more per 8 KiB of receive buffer
+ * (a hole per 2 % loss of a full window), at most 255. */
+#define FA_TCP_OOO_MIN 8
+#define FA_TCP_OOO_PER_BYTES 8192
 /* The least reordering allowance before a retransmission counts as lost
  * (RFC 8985 §6.2 scales it with the RTT; a LAN's RTT is microseconds). */
 #define FA_TCP_REO_WND_MIN (2 * FA_NS_PER_MS)
@@ -88,9 +91,10 @@ struct fa_tcp {
     uint16_t lport, rport;
     uint8_t state;
     uint8_t snd_wscale, rcv_wscale;
-    uint8_t retries, keep_probes, ooo_count, persist_shift;
+    uint8_t retries, keep_probes, ooo_count, ooo_cap, persist_shift;
     uint8_t persist_probes; /* zero-window probes since the peer last ACKed */
     uint8_t cc_algo;        /* enum fa_tcp_cc (tcp_cc.c) */
+    uint8_t segs_unacked;   /* data segments since our last ACK */
     uint32_t flags;
     int err; /* pending -errno */
 
@@ -107,7 +111,7 @@ struct fa_tcp {
     struct fa_ring rcv; /* unread bytes, then out-of-order ones */
     /* Out-of-order ranges held, the most recently changed first: the
      * order SACK blocks report them in (RFC 2018 §4). */
-    struct fa_tcp_range ooo[FA_TCP_OOO_MAX];
+    struct fa_tcp_range *ooo; /* ooo_cap of them, allocated with rcv */
     struct fa_tcp_range dsack; /* a duplicate to report (RFC 2883); empty: none */
 
     /* RFC 7323 timestamps: our clock's offset, TS.Recent and when it was
@@ -518,6 +522,9 @@ int fa_tcp_invalid_allowed(struct fa_stack *s, uint32_t *last, fa_time now);
 int fa_tcp_challenge_allowed(struct fa_stack *s, uint32_t *last, fa_time now);
 
 /* ---- tcp_buf.c: receive side ----------------------------------------- */
+/* Allocates the out-of-order ranges for the receive buffer; -ENOMEM. */
+int fa_tcp_rcv_alloc(struct fa_tcp *c);
+void fa_tcp_rcv_free(struct fa_tcp *c);
 /* Places in-window data; returns bytes newly in order (rcv_nxt moved),
  * or -1 when an out-of-order piece could not be held. */
 long fa_tcp_rcv_data(struct fa_tcp *c, uint32_t seq, const uint8_t *data,

@@ -1,12 +1,29 @@
 /* tcp_buf.c — the receive side's reassembly: in-window data is stored
- * straight into the receive ring at its offset from rcv_nxt; a short list of ranges
- * (FA_TCP_OOO_MAX) says what lies beyond the hole. When rcv_nxt reaches
+ * straight into the receive ring at its offset from rcv_nxt; a list of
+ * ranges (ooo_cap, sized with the buffer) says what lies beyond the hole. When rcv_nxt reaches
  * a range, the range joins the readable bytes. Duplicates overwrite the
  * same bytes with the same bytes and add nothing (RFC 9293 §3.10.7.4,
  * "seventh"). */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tcp.h"
+
+int fa_tcp_rcv_alloc(struct fa_tcp *c)
+{
+    uint32_t n = FA_TCP_OOO_MIN + c->rcv.size / FA_TCP_OOO_PER_BYTES;
+    c->ooo_cap = (uint8_t)(n > 255 ? 255 : n);
+    c->ooo = calloc(c->ooo_cap, sizeof *c->ooo);
+    return c->ooo ? 0 : -ENOMEM;
+}
+
+void fa_tcp_rcv_free(struct fa_tcp *c)
+{
+    free(c->ooo);
+    c->ooo = NULL;
+    c->ooo_cap = c->ooo_count = 0;
+}
 
 /* Removes range i, keeping the others' order. */
 static void ooo_remove(struct fa_tcp *c, int i)
@@ -39,7 +56,7 @@ static int ooo_add(struct fa_tcp *c, uint32_t start, uint32_t end)
             i++;
         }
     }
-    if (!merged && c->ooo_count == FA_TCP_OOO_MAX)
+    if (!merged && c->ooo_count == c->ooo_cap)
         return -1;
     memmove(&c->ooo[1], &c->ooo[0], (size_t)c->ooo_count * sizeof c->ooo[0]);
     c->ooo[0] = (struct fa_tcp_range){ start, end };

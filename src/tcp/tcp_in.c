@@ -572,6 +572,8 @@ static int process_text(struct fa_tcp *c, const struct fa_tcp_view *seg,
     }
     uint32_t before = c->rcv_nxt;
     long gained = fa_tcp_rcv_data(c, seg->seq, seg->data, seg->data_len);
+    if (c->segs_unacked < UINT8_MAX)
+        c->segs_unacked++;
     if (gained > 0 && (c->flags & TF_SHUT_RD)) {
         /* After shutdown(SHUT_RD) the application reads no more: data is
          * acknowledged and dropped, as BSD does, so the window stays open
@@ -586,8 +588,14 @@ static int process_text(struct fa_tcp *c, const struct fa_tcp_view *seg,
     } else if (seg->seq != before || c->ooo_count || (uint32_t)gained > seg->data_len) {
         /* RFC 5681 §4.2: ACK at once an out-of-order segment (a duplicate
          * ACK), one that arrives while a hole is open and one that fills
-         * a hole — each its own ACK, even inside a batch. */
-        c->flags |= TF_ACK_NOW | TF_ACK_AT_ONCE;
+         * a hole — each its own ACK, even inside a batch, for a sender
+         * that counts duplicates. With SACK the sender reads the blocks,
+         * not the count: inside a batch, one ACK at the batch's end (as
+         * Linux ACKs a GRO aggregate) — or sooner once a quarter of the
+         * buffer came unanswered, so a lost ACK still leaves a clock. */
+        c->flags |= TF_ACK_NOW;
+        if (!(c->flags & TF_SACK) || (uint32_t)c->segs_unacked * c->mss >= c->rcv.size / 4)
+            c->flags |= TF_ACK_AT_ONCE;
     } else if (c->flags & TF_ACK_DELAYED) {
         c->flags |= TF_ACK_NOW; /* RFC 9293 §3.8.6.3: every second segment */
     } else {

@@ -91,6 +91,7 @@ static void send_segment(struct fa_tcp *c, uint32_t seq, uint8_t flags,
         c->flags &= ~(TF_ACK_NOW | TF_ACK_DELAYED | TF_ACK_AT_ONCE);
         c->t_delack = FA_TIME_NEVER;
         c->last_ack_sent = c->rcv_nxt; /* RFC 7323 §4.3 Last.ACK.sent */
+        c->segs_unacked = 0;
     }
     fa_ip_send(s, c->raddr, FA_IPPROTO_TCP, hlen + len, now);
 }

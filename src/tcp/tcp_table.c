@@ -168,6 +168,7 @@ void fa_tcp_free(struct fa_tcp *c)
     t->buffer_bytes -= (uint64_t)c->snd.size + c->rcv.size;
     fa_ring_free(&c->snd);
     fa_ring_free(&c->rcv);
+    fa_tcp_rcv_free(c);
     fa_tcp_loss_free(c);
     c->state = FA_TCP_CLOSED;
     c->stack = NULL; /* a use after free trips on this */
@@ -276,9 +277,11 @@ int fa_tcp_conn_setup(struct fa_tcp *c, fa_time now)
 {
     struct fa_stack *s = c->stack;
     if (fa_ring_init(&c->snd, c->sndbuf) < 0 ||
-        fa_ring_init(&c->rcv, c->rcvbuf) < 0 || fa_tcp_loss_alloc(c) < 0) {
+        fa_ring_init(&c->rcv, c->rcvbuf) < 0 || fa_tcp_rcv_alloc(c) < 0 ||
+        fa_tcp_loss_alloc(c) < 0) {
         fa_ring_free(&c->snd); /* sizes back to 0: the gauge stays exact */
         fa_ring_free(&c->rcv);
+        fa_tcp_rcv_free(c);
         return -ENOMEM;
     }
     s->tcp->buffer_bytes += (uint64_t)c->snd.size + c->rcv.size;
