@@ -46,6 +46,7 @@ struct side {
     fa_time read_pause, write_pause;        /* how long */
     uint64_t shut_rd_at;                    /* UINT64_MAX: never */
     int no_wscale;                          /* tcp_window_scaling = 0 */
+    unsigned tcp_opts;                      /* SIM_NO_SACK ... */
 };
 
 struct params {
@@ -148,6 +149,7 @@ static void draw_side(struct fa_prng *p, struct side *sd, int attack)
         sd->bytes /= 20;
     sd->read_pause_at = sd->write_pause_at = sd->shut_rd_at = UINT64_MAX;
     sd->no_wscale = fa_prng_chance(p, 0.2); /* a peer that does not scale */
+    sd->tcp_opts = sim_draw_tcp_options(p);
     if (!attack && fa_prng_chance(p, 0.5)) {
         sd->read_pause_at = sd->bytes ? fa_prng_below(p, sd->bytes) : 0;
         sd->read_pause = draw_pause(p);
@@ -184,6 +186,29 @@ static void draw(uint64_t seed, int attack, struct params *pr)
     pr->extra_conns = fa_prng_chance(&p, 0.2) ? 1 + (int)fa_prng_below(&p, 3) : 0;
 }
 
+unsigned sim_draw_tcp_options(struct fa_prng *p)
+{
+    unsigned o = 0;
+    o |= fa_prng_chance(p, 0.25) ? SIM_NO_SACK : 0;
+    o |= fa_prng_chance(p, 0.25) ? SIM_NO_TS : 0;
+    o |= fa_prng_chance(p, 1.0 / 3) ? SIM_NEWRENO : 0;
+    return o;
+}
+
+void sim_apply_tcp_options(struct fa_config *cfg, unsigned o)
+{
+    cfg->tcp_sack = !(o & SIM_NO_SACK);
+    cfg->tcp_timestamps = !(o & SIM_NO_TS);
+    cfg->tcp_congestion = (o & SIM_NEWRENO) ? FA_TCP_CC_NEWRENO : FA_TCP_CC_CUBIC;
+}
+
+const char *sim_tcp_options_name(unsigned o, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s %s %s", o & SIM_NO_SACK ? "no-sack" : "sack",
+             o & SIM_NO_TS ? "no-ts" : "ts", o & SIM_NEWRENO ? "newreno" : "cubic");
+    return buf;
+}
+
 static void describe(const struct params *pr)
 {
     static const char *const endings[] = { "both close", "half-close then close",
@@ -194,8 +219,11 @@ static void describe(const struct params *pr)
            (unsigned long long)l->rate_bps);
     for (int i = 0; i < 2; i++) {
         const struct side *sd = &pr->sd[i];
-        printf("%s: sndbuf %u rcvbuf %u bytes %u write %u read %u", i ? "server" : "client",
-               sd->sndbuf, sd->rcvbuf, sd->bytes, sd->write_chunk, sd->read_chunk);
+        char o[32];
+        printf("%s: sndbuf %u rcvbuf %u bytes %u write %u read %u, %s%s", i ? "server" : "client",
+               sd->sndbuf, sd->rcvbuf, sd->bytes, sd->write_chunk, sd->read_chunk,
+               sim_tcp_options_name(sd->tcp_opts, o, sizeof o),
+               sd->no_wscale ? " no-wscale" : "");
         if (sd->read_pause_at != UINT64_MAX)
             printf(", reader pauses %.1f s at %llu", (double)sd->read_pause / 1e9,
                    (unsigned long long)sd->read_pause_at);
@@ -267,6 +295,7 @@ static int setup(struct run *r)
         fa_config_init(&cfg);
         cfg.addr = ADDR(i);
         cfg.tcp_window_scaling = !r->pr.sd[i].no_wscale;
+        sim_apply_tcp_options(&cfg, r->pr.sd[i].tcp_opts);
         if (r->verbose > 1)
             cfg.tcp_trace = trace;
         if (fa_sim_add_host(r->sim, &cfg, &r->pr.link, &r->pr.down) != i)

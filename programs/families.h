@@ -6,6 +6,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct fa_config;
+struct fa_prng;
+
+/* TCP options a simulated host runs with, drawn per seed (every family):
+ * SACK or timestamps off on one host in four each, NewReno instead of
+ * CUBIC on one in three; so the sweeps meet peers that lack them, on one
+ * side or both. */
+enum { SIM_NO_SACK = 1, SIM_NO_TS = 2, SIM_NEWRENO = 4 };
+unsigned sim_draw_tcp_options(struct fa_prng *p);
+void sim_apply_tcp_options(struct fa_config *cfg, unsigned opts);
+/* "sack ts cubic" or what is off, for the description of a seed. */
+const char *sim_tcp_options_name(unsigned opts, char *buf, size_t len);
+
 /* 1 if family is "apps" or "attack". */
 int family_known(const char *family);
 /* Runs one seed; prints what the seed drew if verbose. Returns 0, -1

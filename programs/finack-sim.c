@@ -42,6 +42,7 @@ struct params {
     struct fa_sim_link down; /* switch -> host: delay and rate only, so a
                                 path's loss is the drawn loss, not twice */
     uint32_t bufs[2];
+    unsigned tcp_opts[2]; /* SIM_NO_SACK ... (families.h) */
     uint32_t bytes[2]; /* client -> server, server -> client */
     enum ending ending;
 };
@@ -91,6 +92,8 @@ static void draw(uint64_t seed, struct params *pr)
             if (pr->bufs[i] < 4096)
                 pr->bytes[i] /= 20;
     pr->ending = (enum ending)fa_prng_below(&p, ENDINGS);
+    for (int i = 0; i < 2; i++)
+        pr->tcp_opts[i] = sim_draw_tcp_options(&p);
     fa_sim_link_init(&pr->down);
     pr->down.rate_bps = l->rate_bps;
     pr->down.delay = l->delay;
@@ -164,6 +167,7 @@ static int setup(struct run *r)
         fa_config_init(&cfg);
         cfg.addr = FA_IPV4(198, 18, 0, 1 + i);
         cfg.tcp_sndbuf = cfg.tcp_rcvbuf = r->pr.bufs[i];
+        sim_apply_tcp_options(&cfg, r->pr.tcp_opts[i]);
         cfg.tcp_trace = trace;
         cfg.tcp_trace_ctx = r;
         if (fa_sim_add_host(r->sim, &cfg, &r->pr.link, &r->pr.down) != i)
@@ -386,8 +390,11 @@ static void describe(const struct params *pr)
            l->rate_bps ? (l->rate_bps >= 1000000000 ? "1 Gbit/s" : l->rate_bps >= 100000000
                           ? "100 Mbit/s" : "10 Mbit/s") : "unlimited",
            (double)l->delay / 1e6, l->queue_frames);
+    char o0[32], o1[32];
     printf("buffers: client %u, server %u; bytes: %u up, %u down; ending: %s\n",
            pr->bufs[0], pr->bufs[1], pr->bytes[0], pr->bytes[1], ending_names[pr->ending]);
+    printf("options: client %s, server %s\n", sim_tcp_options_name(pr->tcp_opts[0], o0, sizeof o0),
+           sim_tcp_options_name(pr->tcp_opts[1], o1, sizeof o1));
 }
 
 static int one(uint64_t seed, int verbose, int quiet, fa_time timeline_from)

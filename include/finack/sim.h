@@ -106,6 +106,10 @@ struct fa_sim_segment {
     uint16_t mss;       /* MSS option, 0 if absent */
     int ws;             /* window scale option, -1 if absent */
     uint32_t len;       /* data bytes */
+    uint8_t sack_ok, has_ts; /* SACK-permitted, timestamps present */
+    uint32_t ts_val, ts_ecr;
+    uint8_t sack_blocks;     /* SACK option: up to 4 [start, end) */
+    uint32_t sack[4][2];
 };
 /* 1 and *out if frame (Ethernet) holds a well-formed TCP segment (the
  * stack's own parsers: checksums checked), else 0. */
@@ -121,7 +125,10 @@ const struct fa_sim_stats *fa_sim_link_stats(const struct fa_sim *sim,
  * an edge of RFC 9293's diagram, no ACK storm (a chain of 50 bare ACKs
  * each sent the instant the one before arrived), no bare ACK repeating the
  * last segment sent with nothing arrived to answer (a window update that
- * updates nothing), every TIME-WAIT ending on
+ * updates nothing), SACK blocks (RFC 2018) above the ACK, within the
+ * window offered, not overlapping (a D-SACK first aside), no data resent
+ * that the last ACK received SACKed, scoreboard counts (SACKed + lost)
+ * within what is in flight, every TIME-WAIT ending on
  * time (never past its expiry, never longer than 2 MSL ahead). Returns 0,
  * -EBUSY or -ENOMEM. */
 int fa_sim_check_enable(struct fa_sim *sim);

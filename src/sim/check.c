@@ -54,6 +54,12 @@ struct flow {
     int tx_valid, tx_bare;
     uint32_t tx_seq, tx_ack, tx_high;
     uint16_t tx_win;
+    /* SACK: the farthest edge this host offered; the blocks of the last
+     * ACK it received (not to be resent) */
+    int have_my_edge;
+    uint32_t my_edge;
+    uint8_t rx_nsack;
+    uint32_t rx_sack[4][2];
 };
 
 enum { STORM = 50 };
@@ -201,6 +207,73 @@ void fa_sim_check_injected(struct fa_sim_check *k, int host, const uint8_t *fram
         f->rx_owed++;
 }
 
+/* ---- SACK ------------------------------------------------------------ */
+static int dsack_first(const struct fa_sim_segment *g)
+{
+    return g->sack_blocks && (seq_lt(g->sack[0][0], g->ack) ||
+                              (g->sack_blocks > 1 && !seq_lt(g->sack[0][0], g->sack[1][0]) &&
+                               !seq_lt(g->sack[1][1], g->sack[0][1])));
+}
+
+/* RFC 2018 §3-4 for blocks this host sends: above the cumulative ACK,
+ * within the window it offered, disjoint. */
+static void check_sack_sent(struct fa_sim_check *k, struct flow *f, int host,
+                            const struct fa_sim_segment *g, fa_time t)
+{
+    if (!(g->flags & FA_TCP_ACK) || (g->flags & FA_TCP_RST))
+        return;
+    uint32_t scale = (f->scaled && !(g->flags & FA_TCP_SYN)) ? (uint32_t)f->my_ws : 0;
+    uint32_t edge = g->ack + ((uint32_t)g->win << scale);
+    if (!f->have_my_edge || seq_lt(f->my_edge, edge))
+        f->my_edge = edge;
+    f->have_my_edge = 1;
+    char msg[200];
+    for (unsigned b = dsack_first(g) ? 1 : 0; b < g->sack_blocks; b++) {
+        uint32_t s = g->sack[b][0], e = g->sack[b][1];
+        int bad = !seq_lt(g->ack, s) || !seq_lt(s, e) || seq_lt(f->my_edge, e);
+        for (unsigned o = dsack_first(g) ? 1 : 0; o < b && !bad; o++)
+            bad = seq_lt(s, g->sack[o][1]) && seq_lt(g->sack[o][0], e);
+        if (bad) {
+            snprintf(msg, sizeof msg, "host %d port %u SACK block %u..%u (ack %u, edge %u): "
+                     "not above the ACK, past the window or overlapping",
+                     host, g->sport, s, e, g->ack, f->my_edge);
+            violation(k, t, msg);
+            return;
+        }
+    }
+}
+
+/* Data this host sends must not lie inside a block the peer's last ACK
+ * SACKed: the peer holds it (RFC 6675 NextSeg never picks it). */
+static void check_sack_resend(struct fa_sim_check *k, const struct flow *f, int host,
+                              const struct fa_sim_segment *g, fa_time t)
+{
+    for (unsigned b = 0; b < f->rx_nsack && g->len; b++)
+        if (!seq_lt(g->seq, f->rx_sack[b][0]) && !seq_lt(f->rx_sack[b][1], g->seq + g->len)) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "host %d port %u resent %u..%u, SACKed by the peer",
+                     host, g->sport, g->seq, g->seq + g->len);
+            violation(k, t, msg);
+            return;
+        }
+}
+
+static void note_sack_received(struct flow *f, const struct fa_sim_segment *g)
+{
+    /* Only from a segment the host can accept (RFC 9293 §3.10.7.4): in
+     * the window it offered; another is dropped, ACK field and all. */
+    if (!f->tx_valid || !f->have_my_edge ||
+        (g->seq != f->tx_ack && (seq_lt(g->seq, f->tx_ack) || !seq_lt(g->seq, f->my_edge))))
+        return;
+    f->rx_nsack = 0;
+    for (unsigned b = dsack_first(g) ? 1 : 0; b < g->sack_blocks; b++)
+        if (seq_lt(g->ack, g->sack[b][0])) {
+            f->rx_sack[f->rx_nsack][0] = g->sack[b][0];
+            f->rx_sack[f->rx_nsack][1] = g->sack[b][1];
+            f->rx_nsack++;
+        }
+}
+
 /* ---- window ---------------------------------------------------------- */
 void fa_sim_check_frame(struct fa_sim_check *k, int host, int dir,
                         const uint8_t *frame, size_t len, fa_time t)
@@ -227,9 +300,14 @@ void fa_sim_check_frame(struct fa_sim_check *k, int host, int dir,
     f->scaled = f->my_ws >= 0 && f->peer_ws >= 0;
     check_storm(k, f, host, dir, &seg, t);
     check_repeat(k, f, host, dir, &seg, t);
+    if (dir == 0) {
+        check_sack_sent(k, f, host, &seg, t);
+        check_sack_resend(k, f, host, &seg, t);
+    }
     if (dir == 1) {
         if (!(seg.flags & FA_TCP_ACK) || (seg.flags & FA_TCP_RST))
             return;
+        note_sack_received(f, &seg);
         uint32_t scale = (f->scaled && !(seg.flags & FA_TCP_SYN)) ? (uint32_t)f->peer_ws : 0;
         uint32_t edge = seg.ack + ((uint32_t)seg.win << scale);
         /* The peer's window may lag behind an edge it offered earlier in
@@ -316,6 +394,12 @@ static void check_conn(void *ctx, const struct fa_tcp_info *i)
     if (seq_lt(i->snd_nxt, i->snd_una)) {
         snprintf(msg, sizeof msg, "host %d port %u: SND.NXT %u below SND.UNA %u",
                  w->host, i->local_port, i->snd_nxt, i->snd_una);
+        violation(k, w->t, msg);
+    }
+    if ((uint64_t)i->sacked + i->lost > i->snd_nxt - i->snd_una) {
+        snprintf(msg, sizeof msg, "host %d port %u: scoreboard SACKed %u + lost %u beyond "
+                 "the %u bytes in flight", w->host, i->local_port, i->sacked, i->lost,
+                 i->snd_nxt - i->snd_una);
         violation(k, w->t, msg);
     }
     struct seqs *free_slot = NULL, *s = NULL;

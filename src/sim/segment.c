@@ -27,5 +27,11 @@ int fa_sim_segment_parse(const uint8_t *frame, size_t len, struct fa_sim_segment
     out->len = t.data_len;
     out->mss = t.opts.mss;
     out->ws = t.opts.has_wscale ? t.opts.wscale : -1;
+    out->sack_ok = t.opts.sack_ok;
+    out->has_ts = t.opts.has_ts;
+    out->ts_val = t.opts.ts_val;
+    out->ts_ecr = t.opts.ts_ecr;
+    out->sack_blocks = t.opts.sack_blocks;
+    memcpy(out->sack, t.opts.sack, sizeof out->sack);
     return 1;
 }

@@ -394,9 +394,10 @@ int fa_tcp_send_probe(struct fa_tcp *c, fa_time now)
         if (sent)
             return 0;
     }
-    /* ...else the most recent segment again. */
+    /* ...else the most recent segment again (not one the peer SACKed). */
     struct fa_tcp_sb *sb = &c->loss->sb;
-    if (sb->count && resend(c, sb->count - 1, now))
-        return 1;
-    return 0;
+    uint32_t i = sb->count;
+    while (i > 0 && (fa_tcp_sb_at(sb, i - 1)->flags & SB_SACKED))
+        i--;
+    return i > 0 && resend(c, i - 1, now) ? 1 : 0;
 }

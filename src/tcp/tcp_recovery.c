@@ -274,7 +274,8 @@ static void sack_block(struct ack_ctx *x, uint32_t start, uint32_t end)
     for (uint32_t i = fa_tcp_sb_find(sb, 0, start); i < sb->count; i++) {
         struct fa_tcp_sent *e = fa_tcp_sb_at(sb, i);
         uint32_t s = fa_tcp_sb_start(sb, i);
-        if (seq_gt(e->end, end))
+        /* A block covers data; a FIN that came with it arrived too. */
+        if (seq_gt(e->end - ((e->flags & SB_FIN) ? 1u : 0u), end))
             break;
         if (seq_lt(s, start) || (e->flags & SB_SACKED))
             continue;
@@ -607,8 +608,8 @@ void fa_tcp_rec_ack(struct fa_tcp *c, const struct fa_tcp_view *seg, int dup,
     }
     if (wait)
         set_loss_timer(c, LT_REORDER, now + wait);
-    else if (l->timer == LT_REORDER)
-        set_loss_timer(c, LT_NONE, FA_TIME_NEVER);
+    else if (l->timer == LT_REORDER || (l->timer == LT_TLP && l->sb.sacked))
+        set_loss_timer(c, LT_NONE, FA_TIME_NEVER); /* §7.2: no probe with SACKed data */
 
     /* 3. The window. The ACK that ends fast recovery leaves cwnd at
      * ssthresh; growth starts with the next. */
