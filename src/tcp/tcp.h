@@ -155,10 +155,6 @@ struct fa_tcp_tw {
     uint32_t laddr, raddr;
     uint16_t lport, rport;
     uint32_t snd_nxt, rcv_nxt;
-    /* Timestamps (RFC 7323) if agreed: our offset and TS.Recent; RFC 6191
-     * lets a SYN with a newer TSval reopen the pair. */
-    uint32_t ts_offset, ts_recent;
-    uint8_t has_ts;
     fa_time expires;
     uint32_t hash_next, prev, next; /* indices; UINT32_MAX = none */
     uint32_t invalid_stamp;          /* tcp_ratelimit.c */

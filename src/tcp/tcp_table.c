@@ -110,6 +110,8 @@ void fa_tcp_stack_free(struct fa_stack *s)
         for (uint32_t i = 0; i < s->cfg.tcp_max_conns; i++) {
             fa_ring_free(&t->pool[i].snd);
             fa_ring_free(&t->pool[i].rcv);
+            fa_tcp_rcv_free(&t->pool[i]);
+            fa_tcp_loss_free(&t->pool[i]);
         }
     free(t->pool);
     free(t->hash);
