@@ -298,9 +298,9 @@ uint32_t fa_tcp_window_room(const struct fa_tcp *c);
 void fa_tcp_send_small(struct fa_tcp *c, fa_time now);
 /* Counts one retransmitted segment (per connection and stack). */
 void fa_tcp_count_retransmit(struct fa_tcp *c);
-/* The tail loss probe: one new segment beyond cwnd, else the last one
- * again; returns 1 if it was a retransmission. */
-int fa_tcp_send_probe(struct fa_tcp *c, fa_time now);
+/* The tail loss probe: one new segment beyond cwnd (unless resend_only),
+ * else the last one not SACKed again; returns 1 if it was a resend. */
+int fa_tcp_send_probe(struct fa_tcp *c, fa_time now, int resend_only);
 /* A bare ACK numbered seq (zero-window and keepalive probes), with the
  * connection's options. */
 void fa_tcp_send_keep_probe(struct fa_tcp *c, uint32_t seq, fa_time now);

@@ -383,11 +383,12 @@ void fa_tcp_send_keep_probe(struct fa_tcp *c, uint32_t seq, fa_time now)
     send_segment(c, seq, FA_TCP_ACK, 0, 0, now);
 }
 
-int fa_tcp_send_probe(struct fa_tcp *c, fa_time now)
+int fa_tcp_send_probe(struct fa_tcp *c, fa_time now, int resend_only)
 {
     /* RFC 8985 §7.3: a new segment if the peer's window allows one; it
      * does not count against cwnd... */
-    if (unsent(c) && fa_tcp_window_room(c) > 0 && c->loss->sb.count < c->loss->sb.cap) {
+    if (!resend_only && unsent(c) && fa_tcp_window_room(c) > 0 &&
+        c->loss->sb.count < c->loss->sb.cap) {
         c->cwnd += c->mss;
         uint32_t sent = output_one(c, now, 1);
         c->cwnd -= c->mss;

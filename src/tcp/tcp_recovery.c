@@ -471,6 +471,10 @@ uint32_t fa_tcp_prr_sndcnt(const struct fa_tcp_prr_in *in)
     /* RFC 6937bis: the first retransmission goes at once. */
     if (in->prr_out == 0 && sndcnt < in->mss)
         sndcnt = in->mss;
+    /* In whole segments, rounded up (as Linux counts PRR in packets): a
+     * part of a segment could only go as a small one, which sender SWS
+     * avoidance holds back — and the ACK clock would stop. */
+    sndcnt = (sndcnt + in->mss - 1) / in->mss * in->mss;
     return (uint32_t)sndcnt;
 }
 
@@ -608,7 +612,8 @@ void fa_tcp_rec_ack(struct fa_tcp *c, const struct fa_tcp_view *seg, int dup,
     }
     if (wait)
         set_loss_timer(c, LT_REORDER, now + wait);
-    else if (l->timer == LT_REORDER || (l->timer == LT_TLP && l->sb.sacked))
+    else if (l->timer == LT_REORDER ||
+             (l->timer == LT_TLP && l->sb.sacked && l->state == REC_OPEN))
         set_loss_timer(c, LT_NONE, FA_TIME_NEVER); /* §7.2: no probe with SACKed data */
 
     /* 3. The window. The ACK that ends fast recovery leaves cwnd at
@@ -625,26 +630,39 @@ void fa_tcp_rec_ack(struct fa_tcp *c, const struct fa_tcp_view *seg, int dup,
          * this is slow start back to ssthresh. */
         fa_tcp_cc(c)->on_ack(c, acked, x.last_clean >= 0 ? now - (fa_time)x.last_clean : 0, now);
     }
+    /* No reordering timer left: the probe's takes over (if it may run),
+     * else a lost tail of ACKs would wait for the RTO. */
+    if (l->timer == LT_NONE)
+        fa_tcp_rec_arm_probe(c, now);
 }
 
 /* ---- timers ---------------------------------------------------------- */
 
 /* RFC 8985 §7.2: armed when new data goes and on each ACK while data is
- * outstanding, unless in recovery, with SACKed data (the reordering timer
- * covers it), or a probe is out; only if it would fire before the RTO. */
+ * outstanding, unless SACKed data waits (the reordering timer covers it)
+ * or a probe is out; only if it would fire before the RTO.
+ *
+ * Unlike §7.2, also in recovery once RACK has nothing left to time: when
+ * the last segment sent was a retransmission and the one ACK it draws
+ * (the cumulative ACK of everything) is lost, nothing else would come
+ * back — one lost ACK would cost the whole RTO. The probe there resends
+ * the highest segment not SACKed; a D-SACK then shows it needless and
+ * costs no window (the peer ACKs a hole's filling at once, RFC 5681
+ * §4.2, so no delayed-ACK allowance). */
 void fa_tcp_rec_arm_probe(struct fa_tcp *c, fa_time now)
 {
     struct fa_tcp_loss *l = c->loss;
     if (!l || l->timer == LT_REORDER)
         return;
     int synced = c->state != FA_TCP_SYN_SENT && c->state != FA_TCP_SYN_RECEIVED;
+    int recovering = l->state != REC_OPEN;
     if (!synced || !c->srtt || c->snd_una == c->snd_max || l->tlp_out ||
-        l->state != REC_OPEN || l->sb.sacked) {
+        (!recovering && l->sb.sacked)) {
         set_loss_timer(c, LT_NONE, FA_TIME_NEVER);
         return;
     }
     fa_time pto = 2 * c->srtt > PTO_MIN ? 2 * c->srtt : PTO_MIN;
-    if (c->snd_max - c->snd_una <= c->mss)
+    if (!recovering && c->snd_max - c->snd_una <= c->mss)
         pto += WORST_CASE_DELACK;
     fa_time at = now + pto;
     if (at < c->t_rexmit)
@@ -676,13 +694,15 @@ void fa_tcp_rec_timeout(struct fa_tcp *c, fa_time now)
         if (found && l->state == REC_FAST)
             prr(c, 0, fa_tcp_pipe(c));
         fa_tcp_output(c, now);
+        if (l->timer == LT_NONE)
+            fa_tcp_rec_arm_probe(c, now);
         return;
     }
     if (kind != LT_TLP)
         return;
     fa_count(c->stack, FA_CNT_TCP_LOSS_PROBES);
     l->tlp_out = 1;
-    l->tlp_retrans = (uint8_t)fa_tcp_send_probe(c, now);
+    l->tlp_retrans = (uint8_t)fa_tcp_send_probe(c, now, l->state != REC_OPEN);
     l->tlp_end = c->snd_max;
 }
 
