@@ -128,7 +128,8 @@ const struct fa_sim_stats *fa_sim_link_stats(const struct fa_sim *sim,
  * updates nothing), SACK blocks (RFC 2018) above the ACK, within the
  * window offered, not overlapping (a D-SACK first aside), no data resent
  * that the last ACK received SACKed, scoreboard counts (SACKed + lost)
- * within what is in flight, every TIME-WAIT ending on
+ * within what is in flight, a timer armed while data is in flight,
+ * every TIME-WAIT ending on
  * time (never past its expiry, never longer than 2 MSL ahead). Returns 0,
  * -EBUSY or -ENOMEM. */
 int fa_sim_check_enable(struct fa_sim *sim);

@@ -396,6 +396,11 @@ static void check_conn(void *ctx, const struct fa_tcp_info *i)
                  w->host, i->local_port, i->snd_nxt, i->snd_una);
         violation(k, w->t, msg);
     }
+    if (i->snd_nxt != i->snd_una && i->next_timer == FA_TIME_NEVER) {
+        snprintf(msg, sizeof msg, "host %d port %u: %u bytes in flight and no timer armed "
+                 "(RFC 6298 §5.1)", w->host, i->local_port, i->snd_nxt - i->snd_una);
+        violation(k, w->t, msg);
+    }
     if ((uint64_t)i->sacked + i->lost > i->snd_nxt - i->snd_una) {
         snprintf(msg, sizeof msg, "host %d port %u: scoreboard SACKed %u + lost %u beyond "
                  "the %u bytes in flight", w->host, i->local_port, i->sacked, i->lost,

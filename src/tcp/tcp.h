@@ -347,6 +347,7 @@ void fa_tcp_ts_update(struct fa_tcp *c, const struct fa_tcp_view *seg, fa_time n
 void fa_tcp_dsack_note(struct fa_tcp *c, uint32_t start, uint32_t end);
 
 /* ---- tcp_sb.c: the scoreboard ---------------------------------------- */
+#define FA_TCP_SB_MAX 8192 /* entries at most, whatever the send buffer */
 enum {
     SB_SACKED = 1,       /* the peer holds it (a SACK block covered it) */
     SB_LOST = 2,         /* counts as lost: to be (or being) resent */
@@ -401,6 +402,7 @@ struct fa_tcp_cubic {          /* RFC 9438 §4, windows in bytes */
     fa_time epoch;             /* congestion avoidance began; 0 = not yet */
     fa_time k;                 /* time to reach w_max again */
     uint32_t w_max, cwnd_epoch, w_est;
+    uint32_t cwnd_prior;       /* the window when ssthresh was last set */
     uint32_t prior_w_max;      /* for undo */
 };
 struct fa_tcp_hystart {        /* RFC 9406 */
@@ -421,6 +423,7 @@ struct fa_tcp_loss {
     uint8_t tlp_out, tlp_retrans; /* a probe is out, up to tlp_end; it
                                      resent old data */
     uint8_t undo_ok;           /* the reduction may still be undone */
+    uint8_t undo_sent;         /* something was resent in this episode */
     uint8_t timer;             /* what t_loss is: LT_NONE, LT_REORDER, LT_TLP */
     uint8_t reno_shift;        /* without SACK: backoff of the lost-
                                   retransmission check */

@@ -77,8 +77,10 @@ static void cubic_on_ack(struct fa_tcp *c, uint32_t acked, fa_time rtt, fa_time 
     }
     if (k->epoch == 0)
         epoch_start(c, now);
-    /* §4.3: the Reno-friendly estimate; alpha 1 once past W_max. */
-    uint64_t a_num = k->w_est >= k->w_max ? 1 : 9, a_den = k->w_est >= k->w_max ? 1 : 17;
+    /* §4.3: the Reno-friendly estimate; alpha 1 once W_est reaches
+     * cwnd_prior, the window when ssthresh was last set. */
+    int past = k->w_est >= k->cwnd_prior;
+    uint64_t a_num = past ? 1 : 9, a_den = past ? 1 : 17;
     uint64_t inc = (uint64_t)acked * c->mss * a_num / a_den / c->cwnd;
     k->w_est += (uint32_t)(inc ? inc : 1);
     /* §4.4-4.5: aim at W_cubic one RTT ahead, within [cwnd, 1.5 cwnd]. */
@@ -105,6 +107,7 @@ static void cubic_on_loss(struct fa_tcp *c, fa_time now)
     uint32_t flight = c->snd_max - c->snd_una;
     uint32_t w = flight < c->cwnd ? flight : c->cwnd;
     k->prior_w_max = k->w_max;
+    k->cwnd_prior = w;
     if (w < k->w_max)
         k->w_max = (uint32_t)((uint64_t)w * (BETA_DEN + BETA_NUM) / (2 * BETA_DEN));
     else

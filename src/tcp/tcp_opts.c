@@ -5,7 +5,8 @@
  *    §2), SACK-permitted (RFC 2018 §2), timestamps (RFC 7323 §3); each is
  *    used only if both ends sent it (and the stack's config allows it);
  *  - timestamps on every other segment (RFC 7323 §3.2), TS.Recent kept
- *    by §4.3's rules, PAWS (§5) judging arrivals;
+ *    by §4.3's rules, PAWS (§5) judging arrivals (a reordered pure ACK
+ *    excepted, as in Linux);
  *  - SACK blocks on ACKs while out-of-order data is held: the block of
  *    the most recent arrival first (RFC 2018 §4), and a D-SACK block
  *    first of all for a duplicate (RFC 2883 §4).
@@ -127,7 +128,18 @@ int fa_tcp_paws_reject(const struct fa_tcp *c, const struct fa_tcp_view *seg,
         return 0;
     if ((int32_t)(seg->opts.ts_val - c->ts_recent) >= 0)
         return 0;
-    return now_sec(now) - c->ts_recent_sec <= PAWS_IDLE_SEC;
+    if (now_sec(now) - c->ts_recent_sec > PAWS_IDLE_SEC)
+        return 0;
+    /* A pure ACK overtaken by a newer segment (reordering): it carries
+     * nothing a wrapped sequence number could corrupt, and its SACK
+     * blocks still count. As Linux (tcp_disordered_ack): exactly at
+     * RCV.NXT, acknowledging nothing new, and older than TS.Recent by no
+     * more than an RTO. */
+    uint32_t behind_ms = c->ts_recent - seg->opts.ts_val;
+    int disordered = fa_tcp_seg_len(seg) == 0 && (seg->flags & FA_TCP_ACK) &&
+                     seg->seq == c->rcv_nxt && seq_le(seg->ack, c->snd_una) &&
+                     behind_ms <= c->rto / FA_NS_PER_MS;
+    return !disordered;
 }
 
 void fa_tcp_ts_update(struct fa_tcp *c, const struct fa_tcp_view *seg, fa_time now)

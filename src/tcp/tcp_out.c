@@ -320,6 +320,17 @@ void fa_tcp_output(struct fa_tcp *c, fa_time now)
             c->t_persist = FA_TIME_NEVER;
             c->persist_shift = 0;
         }
+        /* Data out, and neither timer runs (the window closed on it, all
+         * of it SACKed or beyond the edge): RFC 6298 §5.1 — a timer must
+         * run while data is outstanding; with the window shut, the
+         * persist timer's probes (RFC 9293 §3.8.6.1). */
+        if (c->snd_una != c->snd_max && c->t_rexmit == FA_TIME_NEVER &&
+            c->t_persist == FA_TIME_NEVER) {
+            if (seq_gt(c->snd_wl2 + c->snd_wnd, c->snd_una))
+                fa_tcp_arm_rexmit(c, now);
+            else
+                c->t_persist = now + c->rto;
+        }
     }
     if ((c->flags & TF_ACK_NOW) && !owe_in_batch(c))
         send_segment(c, bare_seq(c), FA_TCP_ACK, 0, 0, now);

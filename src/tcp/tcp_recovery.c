@@ -48,6 +48,11 @@ int fa_tcp_loss_alloc(struct fa_tcp *c)
     uint32_t cap = c->sndbuf / 256 + 32;
     if (cap > c->sndbuf + 2)
         cap = c->sndbuf + 2;
+    /* Each ACK may walk the table (RACK's scan): bound it, so a peer that
+     * asks for tiny segments on a 16 MiB buffer cannot make every ACK
+     * cost a long walk (12 MB in flight at a 1448-byte MSS still fits). */
+    if (cap > FA_TCP_SB_MAX)
+        cap = FA_TCP_SB_MAX;
     struct fa_tcp_loss *l = calloc(1, sizeof *l + (size_t)cap * sizeof(struct fa_tcp_sent));
     if (!l)
         return -ENOMEM;
@@ -144,6 +149,7 @@ static void episode_begin(struct fa_tcp *c)
     l->prior_ssthresh = c->ssthresh;
     l->undo_marker = c->snd_una;
     l->undo_retrans = 0;
+    l->undo_sent = 0;
     l->undo_tsval = 0;
     l->undo_ok = 1;
 }
@@ -160,9 +166,10 @@ void fa_tcp_rec_resent(struct fa_tcp *c, uint32_t i, uint32_t len, fa_time now)
     if (l->state == REC_FAST)
         l->prr_out += len;
     if (l->undo_ok) {
-        if (!l->undo_retrans && (c->flags & TF_TS))
+        if (!l->undo_sent && (c->flags & TF_TS))
             l->undo_tsval = fa_tcp_ts_val(c, now);
         l->undo_retrans++;
+        l->undo_sent = 1;
     }
     /* Without SACK, a resent first segment unanswered an RTT later was
      * lost again (reno_detect); with SACK, RACK's timer covers it. */
@@ -242,10 +249,34 @@ static void cum_acked(void *ctx, const struct fa_tcp_sent *e, uint32_t start)
         delivered(x, e);
 }
 
+/* How many segments the peer reports twice that were resent: a D-SACK
+ * below SND.UNA (the segments are gone) counts as one if it lies in this
+ * episode (as Linux); above, each resent segment it covers. Only those
+ * show a retransmission needless (RFC 2883 §4, RFC 3708); a duplicate
+ * of a segment sent once (a network duplicate) shows nothing. */
+static uint32_t dsack_resent(const struct fa_tcp *c, uint32_t start, uint32_t end,
+                             uint32_t una)
+{
+    const struct fa_tcp_loss *l = c->loss;
+    const struct fa_tcp_sb *sb = &l->sb;
+    if (seq_le(end, una))
+        return seq_gt(end, l->undo_marker) ? 1 : 0;
+    uint32_t n = 0;
+    for (uint32_t i = fa_tcp_sb_find(sb, 0, start); i < sb->count; i++) {
+        const struct fa_tcp_sent *e = fa_tcp_sb_at(sb, i);
+        if (seq_gt(e->end, end))
+            break;
+        if (seq_ge(fa_tcp_sb_start(sb, i), start) && (e->flags & SB_EVER_RETRANS))
+            n++;
+    }
+    return n;
+}
+
 /* RFC 2883 §4: a duplicate reported. A resent segment the peer had is
  * one needless retransmission; any duplicate shows reordering, and RACK
- * widens its window for a while (RFC 8985 §6.2 step 4). */
-static void dsack_seen(struct ack_ctx *x, uint32_t start, uint32_t end)
+ * widens its window for a while (RFC 8985 §6.2 step 4). una: SND.UNA
+ * after this ACK. */
+static void dsack_seen(struct ack_ctx *x, uint32_t start, uint32_t end, uint32_t una)
 {
     struct fa_tcp *c = x->c;
     struct fa_tcp_loss *l = c->loss;
@@ -253,9 +284,10 @@ static void dsack_seen(struct ack_ctx *x, uint32_t start, uint32_t end)
     x->dsack = 1;
     if (l->tlp_out && l->tlp_retrans && seq_ge(end, l->tlp_end))
         x->dsack_probe = 1;
-    if (l->undo_ok && l->undo_retrans && seq_gt(end, l->undo_marker))
-        l->undo_retrans--;
-    (void)start;
+    if (l->undo_ok) {
+        uint32_t n = dsack_resent(c, start, end, una);
+        l->undo_retrans = l->undo_retrans > n ? l->undo_retrans - n : 0;
+    }
     l->reordering_seen = 1;
     if (!l->dsack_round || seq_ge(c->snd_una, l->dsack_round)) {
         l->dsack_round = c->snd_max;
@@ -305,10 +337,13 @@ static void take_sack(struct ack_ctx *x, const struct fa_tcp_view *seg, uint32_t
             fa_count(c->stack, FA_CNT_TCP_SACK_BAD);
             continue;
         }
-        if (b == 0 && (seq_le(end, una) ||
+        /* RFC 2883 §4: below this segment's own ACK field (not SND.UNA:
+         * an old ACK overtaken by newer ones is no duplicate report), or
+         * inside the second block. */
+        if (b == 0 && (seq_le(end, seg->ack) ||
                        (o->sack_blocks > 1 && seq_ge(start, o->sack[1][0]) &&
                         seq_le(end, o->sack[1][1])))) {
-            dsack_seen(x, start, end);
+            dsack_seen(x, start, end, una);
             continue;
         }
         if (seq_le(end, una))
@@ -564,7 +599,7 @@ void fa_tcp_rec_ack(struct fa_tcp *c, const struct fa_tcp_view *seg, int dup,
     }
     if (!(c->flags & TF_SACK)) {
         uint32_t first = l->sb.count ? entry_len(c, 0) : 0;
-        uint32_t most = c->snd_max - ack - (acked ? 0 : first);
+        uint32_t most = c->snd_max - (acked ? ack : una) - (acked ? 0 : first);
         if (dup)
             l->reno_sacked += c->mss;
         else if (acked)
@@ -572,7 +607,7 @@ void fa_tcp_rec_ack(struct fa_tcp *c, const struct fa_tcp_view *seg, int dup,
         if (l->reno_sacked > most)
             l->reno_sacked = most;
     }
-    uint32_t held_after = c->snd_max - ack - l->sb.sacked - l->reno_sacked;
+    uint32_t held_after = c->snd_max - (acked ? ack : una) - l->sb.sacked - l->reno_sacked;
     uint32_t delivered_bytes = held_before > held_after ? held_before - held_after : 0;
     /* Without SACK a partial ACK filled a hole: at least a segment left
      * the network though the duplicates counted the rest already. */
@@ -596,7 +631,9 @@ void fa_tcp_rec_ack(struct fa_tcp *c, const struct fa_tcp_view *seg, int dup,
     if (l->undo_ok && l->state != REC_OPEN) {
         int ts_says = acked && l->undo_tsval && x.echo >= 0 &&
                       (int32_t)(seg->opts.ts_ecr - l->undo_tsval) < 0;
-        if (ts_says || (x.dsack && l->undo_retrans == 0))
+        /* Only once something was resent: before that, no D-SACK can
+         * show a retransmission needless (Linux starts at -1 for this). */
+        if (l->undo_sent && (ts_says || (x.dsack && l->undo_retrans == 0)))
             undo(c);
     }
     probe_answered(c, &x, ack, now);
@@ -617,14 +654,16 @@ void fa_tcp_rec_ack(struct fa_tcp *c, const struct fa_tcp_view *seg, int dup,
         set_loss_timer(c, LT_NONE, FA_TIME_NEVER); /* §7.2: no probe with SACKed data */
 
     /* 3. The window. The ACK that ends fast recovery leaves cwnd at
-     * ssthresh; growth starts with the next. */
+     * ssthresh; growth starts with the next. An old ACK (below SND.UNA)
+     * delivered nothing: the pipe counts from SND.UNA, not from it. */
+    uint32_t nuna = acked ? ack : una;
     int ended = l->state == REC_FAST && seq_ge(ack, l->recover) && acked;
     if (l->state != REC_OPEN && seq_ge(ack, l->recover) && acked)
         leave_recovery(c);
     if (found && l->state == REC_OPEN)
-        enter_recovery(c, ack, now);
+        enter_recovery(c, nuna, now);
     if (l->state == REC_FAST) {
-        prr(c, delivered_bytes, pipe_from(c, ack));
+        prr(c, delivered_bytes, pipe_from(c, nuna));
     } else if (acked && !ended && (c->snd_max - una) * 2 >= c->cwnd) {
         /* Grow only a window in use (RFC 7661's spirit); after an RTO
          * this is slow start back to ssthresh. */
@@ -744,8 +783,13 @@ void fa_tcp_rec_window_closed(struct fa_tcp *c)
 {
     struct fa_tcp_loss *l = c->loss;
     struct fa_tcp_sb *sb = &l->sb;
+    /* As after an RTO: the first segment SACKed means the peer reneged
+     * (RFC 2018 §8) — all of it is to go again. */
+    int reneged = sb->count && (fa_tcp_sb_at(sb, 0)->flags & SB_SACKED);
     for (uint32_t i = 0; i < sb->count; i++) {
         uint32_t len = entry_len(c, i);
+        if (reneged)
+            fa_tcp_sb_clear(sb, i, len, SB_SACKED);
         if (fa_tcp_sb_at(sb, i)->flags & SB_SACKED)
             continue;
         fa_tcp_sb_clear(sb, i, len, SB_RETRANS);

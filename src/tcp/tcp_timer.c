@@ -182,8 +182,13 @@ static int on_persist(struct fa_tcp *c, fa_time now)
         return 0;
     }
     if (fa_tcp_rec_next_lost(c) >= 0 && seq_gt(c->snd_wl2 + c->snd_wnd, c->snd_una)) {
-        fa_tcp_output(c, now); /* the window opened on what is to go again */
-        return 0;
+        /* The window opened on what is to go again — if it reaches the
+         * first of it; else probe on, with backoff. */
+        uint64_t before = c->retransmits;
+        fa_tcp_output(c, now);
+        if (c->retransmits != before)
+            return 0;
+        c->t_persist = FA_TIME_NEVER;
     }
     if (c->persist_probes >= cfg->tcp_data_retries) {
         fa_count(c->stack, FA_CNT_TCP_TIMEOUTS);
