@@ -17,6 +17,10 @@
 #define TS_OPT_LEN 12          /* NOP NOP kind len TSval TSecr */
 #define SACK_OPT_ROOM(n) (4 + 8 * (n)) /* NOP NOP kind len, n blocks */
 #define PAWS_IDLE_SEC (24u * 24 * 3600) /* RFC 7323 §5.5: 24 days */
+/* One tick of slack, as Linux (TCP_PAWS_WINDOW): a hole's retransmission
+ * at the left edge sets TS.Recent a millisecond ahead of originals sent
+ * just before it and still on their way — PAWS would drop them all. */
+#define PAWS_SLACK 1
 
 static uint32_t now_sec(fa_time now)
 {
@@ -126,7 +130,7 @@ int fa_tcp_paws_reject(const struct fa_tcp *c, const struct fa_tcp_view *seg,
      * while TS.Recent is valid (§5.5: not idle 24 days). */
     if (!(c->flags & TF_TS) || !seg->opts.has_ts || (seg->flags & FA_TCP_RST))
         return 0;
-    if ((int32_t)(seg->opts.ts_val - c->ts_recent) >= 0)
+    if ((int32_t)(c->ts_recent - seg->opts.ts_val) <= PAWS_SLACK)
         return 0;
     if (now_sec(now) - c->ts_recent_sec > PAWS_IDLE_SEC)
         return 0;
