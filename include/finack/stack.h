@@ -28,6 +28,7 @@ struct fa_stack;
 struct fa_tcp;
 
 /* Congestion control algorithms (config.tcp_congestion, FA_TCP_CONGESTION). */
+#define FA_TCP_HAVE_CC 1
 enum fa_tcp_cc {
     FA_TCP_CC_CUBIC = 0,
     FA_TCP_CC_NEWRENO = 1,
