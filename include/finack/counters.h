@@ -89,6 +89,9 @@ extern "C" {
     X(TCP_UNDOS, event, "TCP window reductions undone: spurious retransmission") \
     X(TCP_SACK_BAD, drop, "TCP SACK block outside what was sent, ignored")     \
     X(TCP_HYSTART_CSS, event, "TCP slow starts turned conservative (RFC 9406)") \
+    X(TCP_ICMP_IGNORED, drop, "ICMP error about no TCP segment in flight (RFC 5927)") \
+    X(TCP_PMTU_LOWERED, event, "TCP MSS lowered by ICMP fragmentation needed")  \
+    X(TCP_ICMP_ABORTS, event, "TCP connections ended by an ICMP hard error")    \
     X(TCP_RST_OUT, event, "TCP resets sent")                                   \
     X(TCP_RST_IN, event, "TCP resets accepted")                                \
     X(TCP_CHALLENGE_ACKS, event, "RFC 5961 challenge ACKs sent")                \

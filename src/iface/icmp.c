@@ -47,6 +47,8 @@ void fa_icmp_input(struct fa_stack *s, const struct fa_rx_ctx *rx,
     case FA_ICMP_UNREACH:
         fa_count(s, FA_CNT_ICMP_UNREACH_IN);
         fa_udp_icmp_error(s, icmp.code, icmp.data, icmp.data_len);
+        fa_tcp_icmp_error(s, icmp.code, fa_get16(icmp.rest + 2), icmp.data,
+                          icmp.data_len, now);
         break;
     default:
         fa_count(s, FA_CNT_ICMP_UNHANDLED);

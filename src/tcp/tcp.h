@@ -19,6 +19,8 @@
  *   tcp_cc_cubic.c    CUBIC (RFC 9438)
  *   tcp_hystart.c     HyStart++ (RFC 9406), slow start's exit for both
  *   tcp_ratelimit.c  how often invalid segments and challenges are answered
+ *   tcp_icmp.c   ICMP errors about our segments: PMTU (RFC 1191), hard and
+ *                soft errors (RFC 1122 §4.2.3.9), checked (RFC 5927)
  *   tcp_buf.c    out-of-order reassembly into the receive ring
  *   tcp_api.c    the socket API of finack/tcp.h
  */
@@ -95,6 +97,8 @@ struct fa_tcp {
     uint8_t persist_probes; /* zero-window probes since the peer last ACKed */
     uint8_t cc_algo;        /* enum fa_tcp_cc (tcp_cc.c) */
     uint8_t segs_unacked;   /* data segments since our last ACK */
+    int8_t soft_err;        /* RFC 1122 §4.2.3.9: the last soft ICMP error
+                               (-errno), reported if the connection times out */
     uint32_t flags;
     int err; /* pending -errno */
 
@@ -466,6 +470,9 @@ long fa_tcp_rec_next_lost(const struct fa_tcp *c);
 void fa_tcp_rec_resent(struct fa_tcp *c, uint32_t i, uint32_t len, fa_time now);
 /* The retransmission timer expired (RFC 6298 §5.4-5.7, RFC 6675 §5.1). */
 void fa_tcp_rec_rto(struct fa_tcp *c, fa_time now);
+/* The MSS fell (RFC 1191): segments out that are larger are lost, to go
+ * again at the new size, without a congestion signal. */
+void fa_tcp_rec_mss_lowered(struct fa_tcp *c);
 /* The peer's window closed on what was sent: all is to be resent,
  * without a congestion signal. */
 void fa_tcp_rec_window_closed(struct fa_tcp *c);
@@ -511,6 +518,8 @@ extern const struct fa_tcp_cc_ops fa_tcp_cc_newreno, fa_tcp_cc_cubic;
 /* Slow start's growth for acked bytes with HyStart++ (tcp_hystart.c). */
 void fa_tcp_hystart_ack(struct fa_tcp *c, uint32_t acked, fa_time rtt);
 void fa_tcp_hystart_reset(struct fa_tcp *c);
+
+/* ---- tcp_icmp.c: fa_tcp_icmp_error, declared in iface.h -------------- */
 
 /* ---- tcp_ratelimit.c ------------------------------------------------ */
 /* 1 if an ACK answering an unacceptable segment may go now; *last is the

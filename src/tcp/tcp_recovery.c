@@ -779,6 +779,23 @@ void fa_tcp_rec_rto(struct fa_tcp *c, fa_time now)
     l->rexmit_from = c->snd_una;
 }
 
+void fa_tcp_rec_mss_lowered(struct fa_tcp *c)
+{
+    struct fa_tcp_loss *l = c->loss;
+    struct fa_tcp_sb *sb = &l->sb;
+    /* As Linux's tcp_simple_retransmit: no congestion signal — the path
+     * dropped them for their size, not for its load. */
+    for (uint32_t i = 0; i < sb->count; i++) {
+        uint32_t len = entry_len(c, i);
+        const struct fa_tcp_sent *e = fa_tcp_sb_at(sb, i);
+        if ((e->flags & SB_SACKED) || len - ((e->flags & SB_FIN) ? 1u : 0u) <= c->mss)
+            continue;
+        fa_tcp_sb_clear(sb, i, len, SB_RETRANS);
+        fa_tcp_sb_set(sb, i, len, SB_LOST);
+    }
+    l->rexmit_from = c->snd_una;
+}
+
 void fa_tcp_rec_window_closed(struct fa_tcp *c)
 {
     struct fa_tcp_loss *l = c->loss;

@@ -322,6 +322,10 @@ void fa_tcp_set_state(struct fa_tcp *c, uint8_t state, fa_time now)
 
 void fa_tcp_terminate(struct fa_tcp *c, int err, fa_time now)
 {
+    /* RFC 1122 §4.2.3.9: a connection that times out after soft ICMP
+     * errors reports the error (as Linux reports sk_err_soft). */
+    if (err == -ETIMEDOUT && c->soft_err)
+        err = c->soft_err;
     if (err && !c->err)
         c->err = err; /* set before the state change notifies */
     c->t_rexmit = c->t_persist = c->t_delack = c->t_keep = c->t_close =

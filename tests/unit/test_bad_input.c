@@ -232,7 +232,7 @@ static void every_drop_counter_is_exercised(void **state)
         FA_CNT_IP_TOO_BIG, FA_CNT_TCP_NO_MEMORY, FA_CNT_TCP_UNACCEPTABLE,
         FA_CNT_TCP_BAD_ACK, FA_CNT_TCP_OOO_FULL,
         FA_CNT_UDP_QUEUE_FULL, /* test_udp */
-        FA_CNT_TCP_PAWS_DROPPED, FA_CNT_TCP_SACK_BAD, /* test_tcp_modern */
+        FA_CNT_TCP_PAWS_DROPPED, FA_CNT_TCP_SACK_BAD, FA_CNT_TCP_ICMP_IGNORED, /* test_tcp_modern */
     };
     for (unsigned id = 0; id < FA_CNT_COUNT; id++) {
         if (!fa_counter_is_drop(id))

@@ -11,6 +11,9 @@
  *              reordering window with one; SACKed never resent, even after
  *              an RTO; undo on D-SACK of the only retransmission; a probe
  *              when the ACK ending recovery is lost
+ *   ICMP       fragmentation needed lowers the MSS (with a floor) and
+ *              resends; hard errors end only an opening connection; soft
+ *              ones are reported at the timeout; forged quotes ignored
  *   PRR        sndcnt against RFC 6937's formulas
  *   CUBIC      K, the window after a loss, concave and convex regions,
  *              fast convergence, against RFC 9438's formulas */
@@ -22,8 +25,10 @@
 #include <math.h>
 #include <string.h>
 
+#include "frames.h"
 #include "peer.h"
 #include "tcp/tcp.h"
+#include "wire/wire.h"
 
 #define MS FA_NS_PER_MS
 #define S FA_NS_PER_S
@@ -234,13 +239,18 @@ static void paws_drops_an_old_timestamp_not_an_rst(void **state)
     pe.snd_nxt += 10;
     peer_run_until(&pe, pe.now + 100 * MS); /* the delayed ACK */
     assert_int_equal(peer_expect(&pe).opts.ts_ecr, 5000);
+    /* One tick older is within Linux's slack (TCP_PAWS_WINDOW): taken. */
+    peer_data(pe.snd_nxt, 10, 4999);
+    pe.snd_nxt += 10;
+    peer_run_until(&pe, pe.now + 100 * MS);
+    assert_int_equal(peer_expect(&pe).ack, pe.snd_nxt);
     /* Data with an older TSval: dropped, answered with an ACK. */
     peer_data(pe.snd_nxt, 10, 4000);
     struct fa_tcp_view a = peer_expect(&pe);
     assert_int_equal(a.ack, pe.snd_nxt); /* the 10 bytes not taken */
     assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_PAWS_DROPPED), 1);
     uint8_t buf[64];
-    assert_int_equal(fa_tcp_recv(c, buf, sizeof buf, pe.now), 10);
+    assert_int_equal(fa_tcp_recv(c, buf, sizeof buf, pe.now), 20);
     assert_int_equal(fa_tcp_recv(c, buf, sizeof buf, pe.now), -EAGAIN);
     /* An RST with an old TSval still resets (RFC 7323 §5.2). */
     uint8_t o[12];
@@ -501,6 +511,89 @@ static void sack_block_beyond_what_was_sent_is_ignored(void **state)
     assert_int_equal(i.recovery, 0);
 }
 
+/* ---- ICMP into TCP (RFC 1191, RFC 1122 §4.2.3.9, RFC 5927) -------------- */
+
+/* An ICMP destination unreachable from the peer quoting a segment finack
+ * sent from our_port with sequence number seq. */
+static void icmp_unreach(uint8_t code, uint16_t mtu, uint32_t seq)
+{
+    uint8_t msg[8 + 28], fr[128];
+    uint8_t *q = msg + 8;
+    fa_ipv4_hdr_emit(q, 1500, 1, 0, 64, FA_IPPROTO_TCP, IP_US, IP_PEER);
+    fa_put16(q + 20, pe.our_port);
+    fa_put16(q + 22, pe.port);
+    fa_put32(q + 24, seq);
+    fa_icmp_emit(msg, sizeof msg, FA_ICMP_UNREACH, code, mtu);
+    size_t n = build_ipv4(fr, mac_a, mac_peer, IP_PEER, IP_US, FA_IPPROTO_ICMP, msg, sizeof msg);
+    fa_stack_input(pe.s, fr, n, pe.now);
+}
+
+static void icmp_frag_needed_lowers_the_mss_and_resends(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = connected_modern();
+    uint32_t m, f = send_segments(c, 3, &m);
+    /* Quoting a sequence number not in flight: ignored (RFC 5927). */
+    icmp_unreach(FA_ICMP_UNREACH_NEEDFRAG, 1000, f + 10 * m);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_ICMP_IGNORED), 1);
+    assert_true(peer_quiet(&pe));
+    /* The first segment's: MTU 1000 — 1000 - 40 - 12 (timestamps). */
+    icmp_unreach(FA_ICMP_UNREACH_NEEDFRAG, 1000, f);
+    struct fa_tcp_info i;
+    fa_tcp_get_info(c, &i);
+    assert_int_equal(i.mss, 948);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_PMTU_LOWERED), 1);
+    assert_int_equal(i.ssthresh, UINT32_MAX); /* no congestion signal */
+    /* What was out goes again, in segments that fit. */
+    uint32_t next = f;
+    struct fa_tcp_view v;
+    while (peer_next(&pe, &v)) {
+        assert_true(v.data_len <= 948);
+        if (v.seq == next)
+            next += v.data_len;
+    }
+    assert_true(seq_gt(next, f + 948));
+    /* A forged tiny MTU goes no lower than Linux's floor, 552. */
+    icmp_unreach(FA_ICMP_UNREACH_NEEDFRAG, 300, f);
+    fa_tcp_get_info(c, &i);
+    assert_int_equal(i.mss, 552 - 40 - 12);
+}
+
+static void icmp_hard_error_ends_an_opening_connection_only(void **state)
+{
+    (void)state;
+    struct fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.tcp_syn_retries = 2;
+    peer_init(&pe, &cfg, 80);
+    /* Port unreachable for our SYN: ECONNREFUSED at once. */
+    struct fa_tcp_view syn;
+    struct fa_tcp *c = peer_connecting(&pe, 0, &syn);
+    icmp_unreach(FA_ICMP_UNREACH_PORT, 0, syn.seq);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_CLOSED);
+    assert_int_equal(fa_tcp_error(c), -ECONNREFUSED);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_ICMP_ABORTS), 1);
+    fa_tcp_close(c, pe.now);
+    /* Host unreachable is soft (RFC 1122 §4.2.3.9): the SYN is retried,
+     * and the timeout reports it. */
+    c = peer_connecting(&pe, 0, &syn);
+    icmp_unreach(1, 0, syn.seq);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_SYN_SENT);
+    peer_run_until(&pe, pe.now + 60 * S);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_CLOSED);
+    assert_int_equal(fa_tcp_error(c), -EHOSTUNREACH);
+    fa_tcp_close(c, pe.now);
+    /* Synchronized: even port unreachable is soft (RFC 5461). */
+    peer_destroy(&pe);
+    peer_init(&pe, NULL, 80);
+    c = connected_modern();
+    uint32_t m, f = send_segments(c, 1, &m);
+    icmp_unreach(FA_ICMP_UNREACH_PORT, 0, f);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_ESTABLISHED);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_ICMP_ABORTS), 0);
+}
+
 /* ---- PRR (RFC 6937 §3.1), table-driven ---------------------------------- */
 static void prr_sndcnt_table(void **state)
 {
@@ -603,6 +696,8 @@ int main(void)
         cmocka_unit_test_teardown(dsack_of_the_only_retransmission_undoes, teardown),
         cmocka_unit_test_teardown(lost_ack_ending_recovery_draws_a_probe_not_an_rto, teardown),
         cmocka_unit_test_teardown(sack_block_beyond_what_was_sent_is_ignored, teardown),
+        cmocka_unit_test_teardown(icmp_frag_needed_lowers_the_mss_and_resends, teardown),
+        cmocka_unit_test_teardown(icmp_hard_error_ends_an_opening_connection_only, teardown),
         cmocka_unit_test(prr_sndcnt_table),
         cmocka_unit_test_teardown(cubic_against_the_rfc, teardown),
     };
