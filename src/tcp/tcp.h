@@ -115,7 +115,7 @@ struct fa_tcp {
     struct fa_ring rcv; /* unread bytes, then out-of-order ones */
     /* Out-of-order ranges held, the most recently changed first: the
      * order SACK blocks report them in (RFC 2018 §4). */
-    struct fa_tcp_range *ooo; /* ooo_cap of them, allocated with rcv */
+    struct fa_tcp_range *ooo; /* ooo_cap of them, in c->loss's block */
     struct fa_tcp_range dsack; /* a duplicate to report (RFC 2883); empty: none */
 
     /* RFC 7323 timestamps: our clock's offset, TS.Recent and when it was
@@ -188,6 +188,9 @@ struct fa_tcp_stack {
     uint64_t challenge_second;
     uint32_t challenge_left;
     int challenge_started;
+    /* tcp_recovery.c: loss-state blocks of ended connections, for reuse. */
+    struct fa_tcp_loss *loss_cache;
+    uint32_t loss_cached;
 };
 
 /* Nobody will read or write it again: the application closed it (a
@@ -240,8 +243,10 @@ int fa_tcp_port_in_use(struct fa_stack *s, uint16_t lport);
 /* RFC 6056 §3.3.3: a port for this remote end; 0 if none is free. */
 uint16_t fa_tcp_ephemeral_port(struct fa_stack *s, uint32_t raddr,
                                uint16_t rport);
-/* RFC 6528: ISN = 4 µs clock + SipHash(4-tuple, secret). */
-uint32_t fa_tcp_isn(struct fa_stack *s, const struct fa_tcp *c, fa_time now);
+/* RFC 6528: ISN = 4 µs clock + SipHash(4-tuple, secret); the hash's
+ * other half is the timestamp offset (RFC 7323 §5.4). */
+uint32_t fa_tcp_isn(struct fa_stack *s, const struct fa_tcp *c, fa_time now,
+                    uint32_t *ts_offset);
 /* The keyed hash of a 4-tuple, for the connection and TIME-WAIT tables. */
 uint64_t fa_tcp_tuple_hash(const struct fa_stack *s, uint32_t laddr,
                            uint16_t lport, uint32_t raddr, uint16_t rport);
@@ -397,6 +402,11 @@ int fa_tcp_sb_split(struct fa_tcp_sb *sb, uint32_t i, uint32_t seq);
 void fa_tcp_sb_ack(struct fa_tcp_sb *sb, uint32_t ack,
                    void (*seen)(void *ctx, const struct fa_tcp_sent *e, uint32_t start),
                    void *ctx);
+/* The ACK of entries none of which is SACKed, lost or resent: drops
+ * those wholly acknowledged; returns 1 with the first and last of them
+ * (last->flags: the union of their flags), 0 if none left. */
+int fa_tcp_sb_pop(struct fa_tcp_sb *sb, uint32_t ack, struct fa_tcp_sent *first,
+                  struct fa_tcp_sent *last);
 /* The first entry at or after index from holding seq; count if none. */
 uint32_t fa_tcp_sb_find(const struct fa_tcp_sb *sb, uint32_t from, uint32_t seq);
 
@@ -419,6 +429,8 @@ enum { REC_OPEN, REC_FAST, REC_RTO };
 enum { LT_NONE, LT_REORDER, LT_TLP };
 struct fa_tcp_loss {
     struct fa_tcp_sb sb;
+    struct fa_tcp_loss *next_free; /* in the stack's cache (tcp_recovery.c) */
+    uint8_t ooo_cap;           /* out-of-order ranges after the entries */
     uint8_t state;             /* REC_OPEN, REC_FAST (RFC 6675 fast
                                   recovery) or REC_RTO (after a timeout) */
     uint8_t dupacks;           /* RFC 5681 duplicate ACKs in a row */
@@ -447,13 +459,27 @@ struct fa_tcp_loss {
 };
 
 /* ---- tcp_recovery.c -------------------------------------------------- */
-/* Allocates c->loss (scoreboard sized for the send buffer); -ENOMEM. */
+/* Allocates c->loss (scoreboard sized for the send buffer) and, in the
+ * same block, c->ooo (ranges for the receive buffer); -ENOMEM. Freed
+ * blocks go to a small per-stack cache. */
 int fa_tcp_loss_alloc(struct fa_tcp *c);
 void fa_tcp_loss_free(struct fa_tcp *c);
+void fa_tcp_loss_cache_free(struct fa_tcp_stack *t);
 /* The SYN exchange is done: recovery's starting values. */
 void fa_tcp_rec_start(struct fa_tcp *c);
-/* Bytes in flight: RFC 6675's pipe (never negative). */
-uint32_t fa_tcp_pipe(const struct fa_tcp *c);
+/* RFC 6675 §2 "pipe": what was sent and is neither acknowledged, SACKed
+ * nor lost, plus what was resent (never negative); from una on. */
+static inline uint32_t fa_tcp_pipe_from(const struct fa_tcp *c, uint32_t una)
+{
+    const struct fa_tcp_loss *l = c->loss;
+    uint32_t out = c->snd_max - una + l->sb.retrans;
+    uint32_t gone = l->sb.sacked + l->reno_sacked + l->sb.lost;
+    return out > gone ? out - gone : 0;
+}
+static inline uint32_t fa_tcp_pipe(const struct fa_tcp *c)
+{
+    return c->loss ? fa_tcp_pipe_from(c, c->snd_una) : c->snd_max - c->snd_una;
+}
 /* The ACK field (and SACK blocks) of an acceptable segment, before
  * SND.UNA moves: what was delivered, what is lost, the windows. dup: an
  * RFC 5681 duplicate ACK. */
@@ -530,9 +556,6 @@ int fa_tcp_invalid_allowed(struct fa_stack *s, uint32_t *last, fa_time now);
 int fa_tcp_challenge_allowed(struct fa_stack *s, uint32_t *last, fa_time now);
 
 /* ---- tcp_buf.c: receive side ----------------------------------------- */
-/* Allocates the out-of-order ranges for the receive buffer; -ENOMEM. */
-int fa_tcp_rcv_alloc(struct fa_tcp *c);
-void fa_tcp_rcv_free(struct fa_tcp *c);
 /* Places in-window data; returns bytes newly in order (rcv_nxt moved),
  * or -1 when an out-of-order piece could not be held. */
 long fa_tcp_rcv_data(struct fa_tcp *c, uint32_t seq, const uint8_t *data,

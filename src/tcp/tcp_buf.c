@@ -1,29 +1,13 @@
 /* tcp_buf.c — the receive side's reassembly: in-window data is stored
  * straight into the receive ring at its offset from rcv_nxt; a list of
- * ranges (ooo_cap, sized with the buffer) says what lies beyond the hole. When rcv_nxt reaches
+ * ranges (ooo_cap, sized with the buffer; allocated in the block of the
+ * loss state, tcp_recovery.c) says what lies beyond the hole. When rcv_nxt reaches
  * a range, the range joins the readable bytes. Duplicates overwrite the
  * same bytes with the same bytes and add nothing (RFC 9293 §3.10.7.4,
  * "seventh"). */
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "tcp.h"
-
-int fa_tcp_rcv_alloc(struct fa_tcp *c)
-{
-    uint32_t n = FA_TCP_OOO_MIN + c->rcv.size / FA_TCP_OOO_PER_BYTES;
-    c->ooo_cap = (uint8_t)(n > 255 ? 255 : n);
-    c->ooo = calloc(c->ooo_cap, sizeof *c->ooo);
-    return c->ooo ? 0 : -ENOMEM;
-}
-
-void fa_tcp_rcv_free(struct fa_tcp *c)
-{
-    free(c->ooo);
-    c->ooo = NULL;
-    c->ooo_cap = c->ooo_count = 0;
-}
 
 /* Removes range i, keeping the others' order. */
 static void ooo_remove(struct fa_tcp *c, int i)

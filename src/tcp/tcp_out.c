@@ -259,7 +259,7 @@ static uint32_t output_one(struct fa_tcp *c, fa_time now, int force)
      * new segment for each of the first duplicate ACKs. */
     uint32_t pipe = fa_tcp_pipe(c);
     uint32_t cwnd_room = c->cwnd > pipe ? c->cwnd - pipe : 0;
-    long lost = fa_tcp_rec_next_lost(c);
+    long lost = c->loss->sb.lost ? fa_tcp_rec_next_lost(c) : -1;
     if (lost >= 0)
         return cwnd_room || force ? resend(c, (uint32_t)lost, now) : 0;
     if (c->loss->sb.count == c->loss->sb.cap)
@@ -301,7 +301,8 @@ static int owe_in_batch(struct fa_tcp *c);
 void fa_tcp_output(struct fa_tcp *c, fa_time now)
 {
     if (may_send_data(c)) {
-        fa_tcp_rec_before_send(c, now);
+        if (c->snd_una == c->snd_max)
+            fa_tcp_rec_before_send(c, now);
         /* Bounded: each turn sends at least one sequence number. */
         for (uint32_t n = 0; n < c->snd.size + c->loss->sb.cap + 2 && output_one(c, now, 0); n++)
             ;

@@ -26,12 +26,16 @@
  * then new data, while the pipe is below cwnd. The retransmission timer
  * (RFC 6298) marks everything not SACKed lost (RFC 6675 §5.1); the tail
  * loss probe (RFC 8985 §7) draws an ACK when the last segments vanish. */
-#include <stdlib.h>
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "tcp.h"
 
 #define DUPTHRESH 3
+/* Without SACK, a first segment resent again on the reordering timer at
+ * most this many times per episode; then the RTO rules. */
+#define RENO_RESENDS 3
 /* RFC 8985 §7.2: a single outstanding segment may wait for the peer's
  * delayed-ACK timer, up to 200 ms (RFC 5681 §4.2's bound)... */
 #define WORST_CASE_DELACK (200 * FA_NS_PER_MS)
@@ -40,27 +44,58 @@
 
 /* ---- allocation ------------------------------------------------------ */
 
+/* The scoreboard's size: one entry per segment in flight. A send buffer
+ * of small segments would need one per byte; sized for 256 bytes on
+ * average (new data waits when it is full) and bounded, since each ACK
+ * may walk the table (RACK's scan): a peer asking for tiny segments on a
+ * 16 MiB buffer must not make every ACK a long walk (12 MB in flight at
+ * a 1448-byte MSS still fits). */
+static uint32_t sb_cap(uint32_t sndbuf)
+{
+    uint32_t cap = sndbuf / 256 + 32;
+    if (cap > sndbuf + 2)
+        cap = sndbuf + 2;
+    return cap > FA_TCP_SB_MAX ? FA_TCP_SB_MAX : cap;
+}
+
+/* One block holds the loss state, the scoreboard's entries and the
+ * receive side's out-of-order ranges (tcp_buf.c). Blocks of a
+ * connection that ends wait in a small per-stack cache for the next one
+ * of the same size: connection churn allocates nothing. */
+#define LOSS_CACHE_MAX 64
+
+static size_t block_size(uint32_t cap, uint32_t ooo_cap)
+{
+    return sizeof(struct fa_tcp_loss) + (size_t)cap * sizeof(struct fa_tcp_sent) +
+           (size_t)ooo_cap * sizeof(struct fa_tcp_range);
+}
+
 int fa_tcp_loss_alloc(struct fa_tcp *c)
 {
-    /* One entry per segment in flight: a send buffer of small segments
-     * would need one per byte; sized for segments of 256 bytes on
-     * average, and new data waits when it is full. */
-    uint32_t cap = c->sndbuf / 256 + 32;
-    if (cap > c->sndbuf + 2)
-        cap = c->sndbuf + 2;
-    /* Each ACK may walk the table (RACK's scan): bound it, so a peer that
-     * asks for tiny segments on a 16 MiB buffer cannot make every ACK
-     * cost a long walk (12 MB in flight at a 1448-byte MSS still fits). */
-    if (cap > FA_TCP_SB_MAX)
-        cap = FA_TCP_SB_MAX;
-    struct fa_tcp_loss *l = calloc(1, sizeof *l + (size_t)cap * sizeof(struct fa_tcp_sent));
-    if (!l)
-        return -ENOMEM;
+    struct fa_tcp_stack *t = c->stack->tcp;
+    uint32_t cap = sb_cap(c->sndbuf);
+    uint32_t ooo = FA_TCP_OOO_MIN + c->rcv.size / FA_TCP_OOO_PER_BYTES;
+    uint8_t ooo_cap = (uint8_t)(ooo > 255 ? 255 : ooo);
+    struct fa_tcp_loss *l = t->loss_cache;
+    if (l && l->sb.cap == cap && l->ooo_cap == ooo_cap) {
+        t->loss_cache = l->next_free;
+        t->loss_cached--;
+    } else {
+        l = malloc(block_size(cap, ooo_cap));
+        if (!l)
+            return -ENOMEM;
+    }
+    /* Only the head is zeroed: entries and ranges are written as used. */
+    memset(l, 0, sizeof *l);
     l->sb.e = (struct fa_tcp_sent *)(l + 1);
     l->sb.cap = cap;
+    l->ooo_cap = ooo_cap;
     l->reo_mult = 1;
     l->min_rtt = FA_TIME_NEVER;
     c->loss = l;
+    c->ooo = (struct fa_tcp_range *)(l->sb.e + cap);
+    c->ooo_cap = ooo_cap;
+    c->ooo_count = 0;
     return 0;
 }
 
@@ -74,25 +109,37 @@ void fa_tcp_rec_start(struct fa_tcp *c)
 
 void fa_tcp_loss_free(struct fa_tcp *c)
 {
-    free(c->loss);
+    struct fa_tcp_loss *l = c->loss;
+    struct fa_tcp_stack *t = c->stack ? c->stack->tcp : NULL;
     c->loss = NULL;
+    c->ooo = NULL;
+    c->ooo_cap = c->ooo_count = 0;
+    if (!l)
+        return;
+    if (t && t->loss_cached < LOSS_CACHE_MAX) {
+        l->next_free = t->loss_cache;
+        t->loss_cache = l;
+        t->loss_cached++;
+        return;
+    }
+    free(l);
+}
+
+void fa_tcp_loss_cache_free(struct fa_tcp_stack *t)
+{
+    while (t->loss_cache) {
+        struct fa_tcp_loss *l = t->loss_cache;
+        t->loss_cache = l->next_free;
+        free(l);
+    }
+    t->loss_cached = 0;
 }
 
 /* ---- the pipe -------------------------------------------------------- */
 
-/* RFC 6675 §2 "pipe": what was sent and is neither acknowledged, SACKed
- * nor lost, plus what was resent. una: SND.UNA to count from. */
 static uint32_t pipe_from(const struct fa_tcp *c, uint32_t una)
 {
-    const struct fa_tcp_loss *l = c->loss;
-    uint32_t out = c->snd_max - una + l->sb.retrans;
-    uint32_t gone = l->sb.sacked + l->reno_sacked + l->sb.lost;
-    return out > gone ? out - gone : 0;
-}
-
-uint32_t fa_tcp_pipe(const struct fa_tcp *c)
-{
-    return c->loss ? pipe_from(c, c->snd_una) : c->snd_max - c->snd_una;
+    return fa_tcp_pipe_from(c, una);
 }
 
 int fa_tcp_in_recovery(const struct fa_tcp *c)
@@ -173,7 +220,8 @@ void fa_tcp_rec_resent(struct fa_tcp *c, uint32_t i, uint32_t len, fa_time now)
     }
     /* Without SACK, a resent first segment unanswered an RTT later was
      * lost again (reno_detect); with SACK, RACK's timer covers it. */
-    if (!(c->flags & TF_SACK) && i == 0 && l->state != REC_OPEN && c->srtt)
+    if (!(c->flags & TF_SACK) && i == 0 && l->state != REC_OPEN && c->srtt &&
+        l->reno_shift < RENO_RESENDS)
         set_loss_timer(c, LT_REORDER, now + reno_wait(c));
 }
 
@@ -433,7 +481,10 @@ static fa_time reno_detect(struct fa_tcp *c, int dup, uint32_t acked, uint32_t a
         l->reno_shift = 0;
         return 0;
     }
-    if (!(e->flags & SB_RETRANS) || !c->srtt)
+    /* A few times at most, the wait doubling: then the retransmission
+     * timer (with its backoff and retry limit) is in charge — without an
+     * answer this would resend forever. */
+    if (!(e->flags & SB_RETRANS) || !c->srtt || l->reno_shift >= RENO_RESENDS)
         return 0;
     int64_t late = (int64_t)(e->xmit + reno_wait(c)) - (int64_t)now;
     if (late > 0)
@@ -441,8 +492,7 @@ static fa_time reno_detect(struct fa_tcp *c, int dup, uint32_t acked, uint32_t a
     if (dup) {
         mark_lost(c, 0);
         *found = 1;
-        if (l->reno_shift < 6)
-            l->reno_shift++;
+        l->reno_shift++;
     }
     return 0;
 }
@@ -574,12 +624,50 @@ static void probe_answered(struct fa_tcp *c, const struct ack_ctx *x, uint32_t a
         c->cwnd = c->ssthresh;
 }
 
+/* The common ACK: it moves SND.UNA on, carries no SACK block, and there
+ * is no loss state at all — nothing SACKed, lost, resent or probed, no
+ * duplicates counted, no recovery. Then RACK's state, the RTT and the
+ * window are all there is to update. Returns 0 if the ACK is not that. */
+static int plain_ack(struct fa_tcp *c, const struct fa_tcp_view *seg, uint32_t acked,
+                     fa_time now)
+{
+    struct fa_tcp_loss *l = c->loss;
+    if (!acked || seg->opts.sack_blocks || l->state != REC_OPEN || l->sb.sacked ||
+        l->sb.lost || l->sb.retrans || l->tlp_out || l->dupacks || l->reno_sacked)
+        return 0;
+    /* Nothing was resent, so every entry that leaves was sent once, in
+     * order: the first gives the RTT sample (RFC 6298), the last is the
+     * newest delivered (RACK, RFC 8985 §6.2) — no walk with callbacks. */
+    uint32_t una = c->snd_una;
+    struct fa_tcp_sent first, last;
+    if (fa_tcp_sb_pop(&l->sb, seg->ack, &first, &last)) {
+        if (!(last.flags & SB_EVER_RETRANS) && now > first.xmit) /* Karn */
+            fa_tcp_rtt_sample(c, now - first.xmit);
+        fa_time rtt = now - last.xmit;
+        if (rtt < l->min_rtt)
+            l->min_rtt = rtt;
+        l->rack_rtt = rtt;
+        if (!l->rack_valid || sent_after(last.xmit, last.end, l->rack_xmit, l->rack_end)) {
+            l->rack_xmit = last.xmit;
+            l->rack_end = last.end;
+            l->rack_valid = 1;
+        }
+    }
+    if (seq_lt(l->fack, seg->ack))
+        l->fack = seg->ack;
+    if ((c->snd_max - una) * 2 >= c->cwnd)
+        fa_tcp_cc(c)->on_ack(c, acked, l->rack_valid ? now - l->rack_xmit : 0, now);
+    return 1; /* the probe's timer: ack_advances arms it */
+}
+
 void fa_tcp_rec_ack(struct fa_tcp *c, const struct fa_tcp_view *seg, int dup,
                     fa_time now)
 {
     struct fa_tcp_loss *l = c->loss;
     uint32_t ack = seg->ack, una = c->snd_una;
     uint32_t acked = seq_gt(ack, una) ? ack - una : 0;
+    if (!dup && plain_ack(c, seg, acked, now))
+        return;
     struct ack_ctx x = { .c = c, .now = now, .echo = echo_time(c, seg, now),
                          .first_clean = -1, .last_clean = -1, .sack_clean = -1 };
     uint32_t held_before = c->snd_max - una - l->sb.sacked - l->reno_sacked;
@@ -670,8 +758,9 @@ void fa_tcp_rec_ack(struct fa_tcp *c, const struct fa_tcp_view *seg, int dup,
         fa_tcp_cc(c)->on_ack(c, acked, x.last_clean >= 0 ? now - (fa_time)x.last_clean : 0, now);
     }
     /* No reordering timer left: the probe's takes over (if it may run),
-     * else a lost tail of ACKs would wait for the RTO. */
-    if (l->timer == LT_NONE)
+     * else a lost tail of ACKs would wait for the RTO (an ACK that moves
+     * SND.UNA has it armed by ack_advances, after SND.UNA moved). */
+    if (l->timer == LT_NONE && !acked)
         fa_tcp_rec_arm_probe(c, now);
 }
 

@@ -106,6 +106,29 @@ void fa_tcp_sb_ack(struct fa_tcp_sb *sb, uint32_t ack,
     sb->una = ack;
 }
 
+int fa_tcp_sb_pop(struct fa_tcp_sb *sb, uint32_t ack, struct fa_tcp_sent *first,
+                  struct fa_tcp_sent *last)
+{
+    int n = 0;
+    uint8_t any = 0;
+    while (sb->count) {
+        struct fa_tcp_sent *e = &sb->e[sb->head];
+        if (seq_gt(e->end, ack))
+            break;
+        if (!n++)
+            *first = *e;
+        *last = *e;
+        any |= e->flags;
+        sb->una = e->end;
+        sb->head = sb->head + 1 == sb->cap ? 0 : sb->head + 1;
+        sb->count--;
+    }
+    if (!sb->count || seq_gt(ack, sb->una))
+        sb->una = ack;
+    last->flags = any; /* what any of them carried (SB_EVER_RETRANS) */
+    return n > 0;
+}
+
 uint32_t fa_tcp_sb_find(const struct fa_tcp_sb *sb, uint32_t from, uint32_t seq)
 {
     /* Binary search: ends rise with the index. */

@@ -110,9 +110,9 @@ void fa_tcp_stack_free(struct fa_stack *s)
         for (uint32_t i = 0; i < s->cfg.tcp_max_conns; i++) {
             fa_ring_free(&t->pool[i].snd);
             fa_ring_free(&t->pool[i].rcv);
-            fa_tcp_rcv_free(&t->pool[i]);
-            fa_tcp_loss_free(&t->pool[i]);
+            free(t->pool[i].loss);
         }
+    fa_tcp_loss_cache_free(t);
     free(t->pool);
     free(t->hash);
     free(t->heap);
@@ -170,7 +170,6 @@ void fa_tcp_free(struct fa_tcp *c)
     t->buffer_bytes -= (uint64_t)c->snd.size + c->rcv.size;
     fa_ring_free(&c->snd);
     fa_ring_free(&c->rcv);
-    fa_tcp_rcv_free(c);
     fa_tcp_loss_free(c);
     c->state = FA_TCP_CLOSED;
     c->stack = NULL; /* a use after free trips on this */
@@ -257,7 +256,8 @@ uint16_t fa_tcp_ephemeral_port(struct fa_stack *s, uint32_t raddr,
     return 0;
 }
 
-uint32_t fa_tcp_isn(struct fa_stack *s, const struct fa_tcp *c, fa_time now)
+uint32_t fa_tcp_isn(struct fa_stack *s, const struct fa_tcp *c, fa_time now,
+                    uint32_t *ts_offset)
 {
     uint8_t t[12];
     fa_put32(t, c->laddr);
@@ -267,7 +267,11 @@ uint32_t fa_tcp_isn(struct fa_stack *s, const struct fa_tcp *c, fa_time now)
     /* RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport,
      * secretkey), M a timer ticking every 4 µs. */
     uint32_t m = (uint32_t)(now / (4 * FA_NS_PER_US));
-    return m + (uint32_t)fa_siphash(s->tcp->secret, t, sizeof t);
+    uint64_t h = fa_siphash(s->tcp->secret, t, sizeof t);
+    /* RFC 7323 §5.4: the timestamp clock's offset per connection, from
+     * the same keyed hash's other half. */
+    *ts_offset = (uint32_t)(h >> 32);
+    return m + (uint32_t)h;
 }
 
 static uint16_t mss_for_mtu(const struct fa_stack *s)
@@ -279,15 +283,13 @@ int fa_tcp_conn_setup(struct fa_tcp *c, fa_time now)
 {
     struct fa_stack *s = c->stack;
     if (fa_ring_init(&c->snd, c->sndbuf) < 0 ||
-        fa_ring_init(&c->rcv, c->rcvbuf) < 0 || fa_tcp_rcv_alloc(c) < 0 ||
-        fa_tcp_loss_alloc(c) < 0) {
+        fa_ring_init(&c->rcv, c->rcvbuf) < 0 || fa_tcp_loss_alloc(c) < 0) {
         fa_ring_free(&c->snd); /* sizes back to 0: the gauge stays exact */
         fa_ring_free(&c->rcv);
-        fa_tcp_rcv_free(c);
         return -ENOMEM;
     }
     s->tcp->buffer_bytes += (uint64_t)c->snd.size + c->rcv.size;
-    c->iss = fa_tcp_isn(s, c, now);
+    c->iss = fa_tcp_isn(s, c, now, &c->ts_offset);
     c->snd_una = c->snd_nxt = c->snd_max = c->iss;
     c->mss = c->user_mss ? c->user_mss : mss_for_mtu(s);
     /* RFC 7323 §2.3: the smallest shift that lets the window cover the
@@ -298,9 +300,6 @@ int fa_tcp_conn_setup(struct fa_tcp *c, fa_time now)
         c->rcv_wscale++;
     c->rto = s->cfg.tcp_rto_initial;
     c->last_rcv = now;
-    /* RFC 7323 §5.4: a timestamp clock offset per connection, from the
-     * keyed hash of the 4-tuple (the ISN's key, another input). */
-    c->ts_offset = (uint32_t)(fa_tcp_tuple_hash(s, c->laddr, c->lport, c->raddr, c->rport) >> 32);
     fa_tcp_cc(c)->init(c);
     return 0;
 }
