@@ -301,8 +301,8 @@ static int owe_in_batch(struct fa_tcp *c);
 void fa_tcp_output(struct fa_tcp *c, fa_time now)
 {
     if (may_send_data(c)) {
-        if (c->snd_una == c->snd_max)
-            fa_tcp_rec_before_send(c, now);
+        if (c->snd_una == c->snd_max && unsent(c))
+            fa_tcp_rec_before_send(c, now); /* new data after idle? */
         /* Bounded: each turn sends at least one sequence number. */
         for (uint32_t n = 0; n < c->snd.size + c->loss->sb.cap + 2 && output_one(c, now, 0); n++)
             ;
