@@ -159,6 +159,10 @@ struct fa_tcp_tw {
     uint32_t laddr, raddr;
     uint16_t lport, rport;
     uint32_t snd_nxt, rcv_nxt;
+    /* Timestamps, if the connection used them (RFC 7323): its clock's
+     * offset and TS.Recent; RFC 6191 reopens the pair by them. */
+    uint32_t ts_offset, ts_recent;
+    uint8_t has_ts;
     fa_time expires;
     uint32_t hash_next, prev, next; /* indices; UINT32_MAX = none */
     uint32_t invalid_stamp;          /* tcp_ratelimit.c */
@@ -268,6 +272,8 @@ void fa_tcp_tw_input(struct fa_stack *s, struct fa_tcp_tw *tw,
                      const struct fa_tcp_view *seg, fa_time now);
 fa_time fa_tcp_tw_poll(struct fa_stack *s, fa_time now);
 void fa_tcp_tw_remove(struct fa_stack *s, struct fa_tcp_tw *tw);
+/* 1 if a SYN may reopen the pair of a TIME-WAIT entry (RFC 6191). */
+int fa_tcp_tw_reopens(const struct fa_tcp_tw *tw, const struct fa_tcp_view *seg);
 
 /* ---- tcp_out.c ------------------------------------------------------- */
 /* Sends whatever the state, windows and Nagle allow, and owed ACKs. */
@@ -279,10 +285,12 @@ void fa_tcp_send_rst(struct fa_tcp *c, fa_time now);
 /* RST for a segment with no connection (RFC 9293 §3.10.7.1). */
 void fa_tcp_reset_for(struct fa_stack *s, uint32_t laddr, uint32_t raddr,
                       const struct fa_tcp_view *seg, fa_time now);
-/* A bare segment on a 4-tuple, for TIME-WAIT and probes. */
+/* A bare segment on a 4-tuple, for resets and TIME-WAIT (opts: NULL, or
+ * the options to carry). */
 void fa_tcp_send_bare(struct fa_stack *s, uint32_t laddr, uint16_t lport,
                       uint32_t raddr, uint16_t rport, uint32_t seq,
-                      uint32_t ack, uint8_t flags, uint16_t wnd, fa_time now);
+                      uint32_t ack, uint8_t flags, uint16_t wnd,
+                      const struct fa_tcp_opts *opts, fa_time now);
 /* The window field for a segment sent now (scaled, RFC 7323 §2.3), with
  * receiver silly-window avoidance (RFC 9293 §3.8.6.2.2); records the
  * right edge it advertises in rcv_adv. */

@@ -699,10 +699,11 @@ void fa_tcp_input(struct fa_stack *s, const struct fa_rx_ctx *rx, fa_time now)
     struct fa_tcp *l = fa_tcp_find_listener(s, laddr, seg.dport);
     if (tw) {
         /* RFC 9293 §3.10.7.4 / RFC 1122 §4.2.2.13: a new SYN above the
-         * old sequence space may reopen a TIME-WAIT connection; the new
-         * one starts above the old one's sequence space too. */
+         * old sequence space — or, with timestamps, newer than the old
+         * TS.Recent (RFC 6191) — may reopen a TIME-WAIT connection; the
+         * new one starts above the old one's sequence space too. */
         if (l && (seg.flags & FA_TCP_SYN) && !(seg.flags & FA_TCP_ACK) &&
-            seq_gt(seg.seq, tw->rcv_nxt)) {
+            fa_tcp_tw_reopens(tw, &seg)) {
             uint32_t floor = tw->snd_nxt;
             if (listen_input(l, laddr, raddr, &seg, &floor, now))
                 fa_tcp_tw_remove(s, tw); /* only once the SYN was taken */

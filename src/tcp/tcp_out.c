@@ -144,15 +144,16 @@ void fa_tcp_send_rst(struct fa_tcp *c, fa_time now)
      * meaning the highest sent (see bare_seq). */
     fa_count(c->stack, FA_CNT_TCP_RST_OUT);
     fa_tcp_send_bare(c->stack, c->laddr, c->lport, c->raddr, c->rport,
-                     bare_seq(c), c->rcv_nxt, FA_TCP_RST | FA_TCP_ACK, 0, now);
+                     bare_seq(c), c->rcv_nxt, FA_TCP_RST | FA_TCP_ACK, 0, NULL, now);
 }
 
 void fa_tcp_send_bare(struct fa_stack *s, uint32_t laddr, uint16_t lport,
                       uint32_t raddr, uint16_t rport, uint32_t seq,
-                      uint32_t ack, uint8_t flags, uint16_t wnd, fa_time now)
+                      uint32_t ack, uint8_t flags, uint16_t wnd,
+                      const struct fa_tcp_opts *opts, fa_time now)
 {
     uint8_t *seg = fa_ip_payload(s);
-    size_t hlen = fa_tcp_hdr_emit(seg, lport, rport, seq, ack, flags, wnd, NULL);
+    size_t hlen = fa_tcp_hdr_emit(seg, lport, rport, seq, ack, flags, wnd, opts);
     fa_tcp_hdr_checksum(seg, hlen, laddr, raddr);
     fa_count(s, FA_CNT_TCP_SEGS_OUT);
     fa_ip_send(s, raddr, FA_IPPROTO_TCP, hlen, now);
@@ -168,11 +169,11 @@ void fa_tcp_reset_for(struct fa_stack *s, uint32_t laddr, uint32_t raddr,
     fa_count(s, FA_CNT_TCP_RST_OUT);
     if (seg->flags & FA_TCP_ACK) {
         fa_tcp_send_bare(s, laddr, seg->dport, raddr, seg->sport, seg->ack, 0,
-                         FA_TCP_RST, 0, now);
+                         FA_TCP_RST, 0, NULL, now);
     } else {
         fa_tcp_send_bare(s, laddr, seg->dport, raddr, seg->sport, 0,
                          seg->seq + fa_tcp_seg_len(seg), FA_TCP_RST | FA_TCP_ACK,
-                         0, now);
+                         0, NULL, now);
     }
 }
 

@@ -63,6 +63,8 @@ void fa_tcp_tw_enter(struct fa_tcp *c, fa_time now)
         .laddr = c->laddr, .raddr = c->raddr, .lport = c->lport, .rport = c->rport,
         .snd_nxt = c->snd_nxt, .rcv_nxt = c->rcv_nxt,
         .expires = c->t_close != FA_TIME_NEVER ? c->t_close : now + 2 * s->cfg.tcp_msl,
+        .ts_offset = c->ts_offset, .ts_recent = c->ts_recent,
+        .has_ts = (c->flags & TF_TS) != 0,
     };
     uint32_t b = tw_bucket(s, tw->laddr, tw->lport, tw->raddr, tw->rport);
     tw->hash_next = t->tw_hash[b];
@@ -89,8 +91,26 @@ struct fa_tcp_tw *fa_tcp_tw_lookup(struct fa_stack *s, uint32_t laddr,
 
 static void tw_ack(struct fa_stack *s, const struct fa_tcp_tw *tw, fa_time now)
 {
+    /* RFC 7323 §3.2: with timestamps agreed, every segment carries them. */
+    struct fa_tcp_opts o = { 0 };
+    if (tw->has_ts) {
+        o.has_ts = 1;
+        o.ts_val = (uint32_t)(now / FA_NS_PER_MS) + tw->ts_offset;
+        o.ts_ecr = tw->ts_recent;
+    }
     fa_tcp_send_bare(s, tw->laddr, tw->lport, tw->raddr, tw->rport, tw->snd_nxt,
-                     tw->rcv_nxt, FA_TCP_ACK, 0, now);
+                     tw->rcv_nxt, FA_TCP_ACK, 0, &o, now);
+}
+
+int fa_tcp_tw_reopens(const struct fa_tcp_tw *tw, const struct fa_tcp_view *seg)
+{
+    /* RFC 6191 §2: with timestamps on both incarnations, a SYN whose
+     * TSval is newer than the old TS.Recent may reopen, whatever its
+     * sequence number; else (RFC 1122 §4.2.2.13) only a SYN above the
+     * old RCV.NXT. */
+    if (tw->has_ts && seg->opts.has_ts)
+        return (int32_t)(seg->opts.ts_val - tw->ts_recent) > 0;
+    return seq_gt(seg->seq, tw->rcv_nxt);
 }
 
 /* RFC 9293 §3.10.7.4 in TIME-WAIT, with a receive window of zero: only

@@ -14,6 +14,7 @@
  *   ICMP       fragmentation needed lowers the MSS (with a floor) and
  *              resends; hard errors end only an opening connection; soft
  *              ones are reported at the timeout; forged quotes ignored
+ *   TIME-WAIT  reopened by a newer timestamp (RFC 6191); its ACKs carry them
  *   PRR        sndcnt against RFC 6937's formulas
  *   CUBIC      K, the window after a loss, concave and convex regions,
  *              fast convergence, against RFC 9438's formulas */
@@ -594,6 +595,52 @@ static void icmp_hard_error_ends_an_opening_connection_only(void **state)
     assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_ICMP_ABORTS), 0);
 }
 
+/* ---- TIME-WAIT with timestamps (RFC 6191) -------------------------------- */
+static void time_wait_reopened_by_a_newer_timestamp(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *l, *c;
+    assert_int_equal(fa_tcp_open(pe.s, &l), 0);
+    assert_int_equal(fa_tcp_bind(l, 0, 8080), 0);
+    assert_int_equal(fa_tcp_listen(l, 4, pe.now), 0);
+    pe.our_port = 8080;
+    uint8_t o[40];
+    size_t n = opt_syn(o, 1, 1, 100, 0);
+    peer_send_opts(&pe, SYN, pe.snd_nxt, 0, 65535, o, n, NULL, 0);
+    struct fa_tcp_view sa = peer_expect(&pe);
+    pe.snd_nxt++;
+    pe.rcv_nxt = sa.seq + 1;
+    uint8_t t[12];
+    opt_ts(t, 101, sa.opts.ts_val);
+    peer_send_opts(&pe, ACK, pe.snd_nxt, pe.rcv_nxt, 65535, t, sizeof t, NULL, 0);
+    assert_int_equal(fa_tcp_accept(l, &c), 0);
+    /* finack closes first; the peer's FIN: finack's end sits in TIME-WAIT. */
+    fa_tcp_close(c, pe.now);
+    struct fa_tcp_view fin = peer_expect(&pe);
+    assert_true(fin.flags & FA_TCP_FIN);
+    pe.rcv_nxt = fin.seq + 1;
+    opt_ts(t, 102, fin.opts.ts_val);
+    peer_send_opts(&pe, ACK | FA_TCP_FIN, pe.snd_nxt, pe.rcv_nxt, 65535, t, sizeof t, NULL, 0);
+    struct fa_tcp_view last = peer_expect(&pe);
+    assert_int_equal(last.ack, pe.snd_nxt + 1);
+    assert_true(last.opts.has_ts); /* the TIME-WAIT ACK carries them too */
+    assert_int_equal(last.opts.ts_ecr, 102);
+    /* A SYN with an older timestamp and an old number: no reopening. */
+    n = opt_syn(o, 1, 1, 50, 0);
+    peer_send_opts(&pe, SYN, pe.snd_nxt - 1000, 0, 65535, o, n, NULL, 0);
+    struct fa_tcp_view v = peer_expect(&pe);
+    assert_false(v.flags & SYN);
+    /* The same old number with a newer timestamp reopens it (RFC 6191),
+     * the new ISN above the old connection's numbers. */
+    n = opt_syn(o, 1, 1, 200, 0);
+    peer_send_opts(&pe, SYN, pe.snd_nxt - 1000, 0, 65535, o, n, NULL, 0);
+    v = peer_expect(&pe);
+    assert_int_equal(v.flags, SYN | ACK);
+    assert_true(seq_gt(v.seq, last.seq));
+    fa_tcp_close(l, pe.now);
+}
+
 /* ---- PRR (RFC 6937 §3.1), table-driven ---------------------------------- */
 static void prr_sndcnt_table(void **state)
 {
@@ -698,6 +745,7 @@ int main(void)
         cmocka_unit_test_teardown(sack_block_beyond_what_was_sent_is_ignored, teardown),
         cmocka_unit_test_teardown(icmp_frag_needed_lowers_the_mss_and_resends, teardown),
         cmocka_unit_test_teardown(icmp_hard_error_ends_an_opening_connection_only, teardown),
+        cmocka_unit_test_teardown(time_wait_reopened_by_a_newer_timestamp, teardown),
         cmocka_unit_test(prr_sndcnt_table),
         cmocka_unit_test_teardown(cubic_against_the_rfc, teardown),
     };
