@@ -4,7 +4,8 @@
  *   bulk     bytes/s one way, MSS 1460, 1 MiB buffers
  *            (cycles use the default 64 KiB buffers)
  *   cycles   connect, 64-byte request and reply, close, TIME-WAIT expiry
- *   memory   bytes per control block (no buffers) and per TIME-WAIT entry
+ *   memory   bytes per control block (no buffers), its hot part, the loss
+ *            state allocated with the buffers, and per TIME-WAIT entry
  * Prints figures and the ratio to the aims of ../shared/spec/targets.md
  * (25 Gbit/s, 500,000 cycles/s, 256 B, 64 B). Never fails on timing.
  *
@@ -174,6 +175,11 @@ int main(int argc, char **argv)
     printf("  connection cycles (%u)        %8.0f /s       (aim 500000: %.2f)\n", cycles, cps, cps / 500000);
     printf("  control block, no buffers        %8zu bytes    (aim 256: %.2f)\n",
            sizeof(struct fa_tcp), sizeof(struct fa_tcp) / 256.0);
+    printf("  its hot part (per segment)       %8zu bytes    (aim 256: %.2f)\n",
+           (size_t)FA_TCP_HOT_BYTES, FA_TCP_HOT_BYTES / 256.0);
+    printf("  loss state with a 64 KiB buffer  %8zu bytes    (allocated with the buffers)\n",
+           sizeof(struct fa_tcp_loss) + (65536 / 256 + 32) * sizeof(struct fa_tcp_sent) +
+               (FA_TCP_OOO_MIN + 65536 / FA_TCP_OOO_PER_BYTES) * sizeof(struct fa_tcp_range));
     printf("  TIME-WAIT entry                  %8zu bytes    (aim 64: %.2f)\n",
            sizeof(struct fa_tcp_tw), sizeof(struct fa_tcp_tw) / 64.0);
     return 0;

@@ -27,6 +27,8 @@
 #ifndef FA_TCP_INTERNAL_H
 #define FA_TCP_INTERNAL_H
 
+#include <stddef.h>
+
 #include <finack/tcp.h>
 
 #include "../iface/iface.h"
@@ -85,31 +87,25 @@ struct fa_tcp_range {
 };
 
 struct fa_tcp {
+    /* ---- hot: what every segment in or out reads or writes ---------- */
     struct fa_stack *stack;
     struct fa_tcp *hash_next;
-    struct fa_tcp *parent;     /* listener, until accepted */
-    struct fa_tcp *queue_next; /* accept queue, listener list, free list */
     uint32_t laddr, raddr;
     uint16_t lport, rport;
     uint8_t state;
     uint8_t snd_wscale, rcv_wscale;
-    uint8_t retries, keep_probes, ooo_count, ooo_cap, persist_shift;
-    uint8_t persist_probes; /* zero-window probes since the peer last ACKed */
+    uint8_t ooo_count, ooo_cap;
     uint8_t cc_algo;        /* enum fa_tcp_cc (tcp_cc.c) */
     uint8_t segs_unacked;   /* data segments since our last ACK */
-    int8_t soft_err;        /* RFC 1122 §4.2.3.9: the last soft ICMP error
-                               (-errno), reported if the connection times out */
     uint32_t flags;
-    int err; /* pending -errno */
 
     /* Send sequence variables (RFC 9293 §3.3.1). */
-    uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
+    uint32_t snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
     uint32_t max_snd_wnd;
     /* Receive sequence variables. rcv_adv: right edge last advertised. */
-    uint32_t irs, rcv_nxt, rcv_adv, fin_seq;
+    uint32_t rcv_nxt, rcv_adv;
     uint16_t mss;      /* effective send MSS: data per segment, after the
                           timestamp option's 12 bytes (RFC 6691) */
-    uint16_t user_mss; /* TCP_MAXSEG, 0 = from the MTU */
 
     struct fa_ring snd; /* bytes from snd_una on: unacked, then unsent */
     struct fa_ring rcv; /* unread bytes, then out-of-order ones */
@@ -118,28 +114,38 @@ struct fa_tcp {
     struct fa_tcp_range *ooo; /* ooo_cap of them, in c->loss's block */
     struct fa_tcp_range dsack; /* a duplicate to report (RFC 2883); empty: none */
 
-    /* RFC 7323 timestamps: our clock's offset, TS.Recent and when it was
-     * taken (seconds, for the 24-day rule), Last.ACK.sent. */
-    uint32_t ts_offset, ts_recent, ts_recent_sec, last_ack_sent;
-
-    /* RFC 6298; rtt_start/rtt_seq time the SYN (data is timed from the
-     * scoreboard). */
-    fa_time srtt, rttvar, rto, rtt_start;
-    uint32_t rtt_seq;
+    /* RFC 7323 timestamps: our clock's offset, TS.Recent, Last.ACK.sent. */
+    uint32_t ts_offset, ts_recent, last_ack_sent;
     /* Congestion window and slow start threshold (tcp_cc*.c, PRR). */
     uint32_t cwnd, ssthresh;
+    uint32_t heap_idx; /* in the timer heap (tcp_timer.c) */
+    /* RFC 6298. */
+    fa_time srtt, rttvar, rto;
     /* Loss recovery, scoreboard and congestion control state: allocated
      * with the buffers (tcp_recovery.c owns it). */
     struct fa_tcp_loss *loss;
 
-    /* Timer deadlines (FA_TIME_NEVER = off); heap_key is their minimum. */
-    fa_time t_rexmit, t_persist, t_delack, t_keep, t_close;
-    /* RFC 8985: the reordering timer, or the tail loss probe's timeout
-     * (tcp_recovery.c). */
-    fa_time t_loss;
+    /* Timer deadlines (FA_TIME_NEVER = off); heap_key is their minimum.
+     * t_loss: RFC 8985's reordering timer or the tail loss probe's. */
+    fa_time t_rexmit, t_persist, t_delack, t_keep, t_close, t_loss;
     fa_time heap_key;
-    uint32_t heap_idx;
-    fa_time state_since, last_rcv;
+
+    /* ---- cold: the handshake, options, the accept queue ------------- */
+    uint32_t ts_recent_sec; /* when TS.Recent was taken (24-day rule) */
+    fa_time last_rcv;       /* the peer last seen (keepalive) */
+    struct fa_tcp *parent;     /* listener, until accepted */
+    struct fa_tcp *queue_next; /* accept queue, listener list, free list */
+    uint32_t iss, irs, fin_seq;
+    uint16_t user_mss; /* TCP_MAXSEG, 0 = from the MTU */
+    uint8_t retries, keep_probes, persist_shift;
+    uint8_t persist_probes; /* zero-window probes since the peer last ACKed */
+    int8_t soft_err;        /* RFC 1122 §4.2.3.9: the last soft ICMP error
+                               (-errno), reported if the connection times out */
+    int err; /* pending -errno */
+    /* rtt_start/rtt_seq time the SYN (data is timed from the scoreboard). */
+    fa_time rtt_start;
+    uint32_t rtt_seq;
+    fa_time state_since;
 
     uint32_t sndbuf, rcvbuf;
     int32_t linger_ms;
@@ -152,6 +158,8 @@ struct fa_tcp {
     void *user;
     uint64_t retransmits;
 };
+/* The hot part's size (bench_inproc prints it; the aim is 256 bytes). */
+#define FA_TCP_HOT_BYTES offsetof(struct fa_tcp, ts_recent_sec)
 
 /* A connection in TIME-WAIT after its handle is gone (RFC 9293 §3.6):
  * all that is needed to re-ACK a retransmitted FIN and refuse reuse. */
