@@ -31,13 +31,30 @@ static double ms(const struct scen *s, fa_time t)
 static void print_segment(struct scen *s, int host, const struct fa_sim_segment *g,
                           fa_time t, int lost)
 {
-    char flags[32], opts[48] = "";
+    char flags[32], opts[160] = "";
     uint32_t seq = s->have_isn[host] ? g->seq - s->isn[host] : g->seq;
     uint32_t ack = s->have_isn[!host] ? g->ack - s->isn[!host] : g->ack;
-    if (g->mss && g->ws >= 0)
-        snprintf(opts, sizeof opts, " <mss %u, wscale %d>", g->mss, g->ws);
-    else if (g->mss)
-        snprintf(opts, sizeof opts, " <mss %u>", g->mss);
+    /* The options worth seeing: the SYN's offers, and SACK blocks (in
+     * the receiver's relative numbers, like ack=). */
+    size_t n = 0;
+    const char *sep = " <";
+#define OPT(...) do { n += (size_t)snprintf(opts + n, sizeof opts - n, "%s", sep); \
+                      n += (size_t)snprintf(opts + n, sizeof opts - n, __VA_ARGS__); \
+                      sep = ", "; } while (0)
+    if (g->mss)
+        OPT("mss %u", g->mss);
+    if (g->ws >= 0)
+        OPT("wscale %d", g->ws);
+    if (g->sack_ok)
+        OPT("sackOK");
+    if ((g->flags & 0x02) && g->has_ts)
+        OPT("TS");
+    uint32_t base = s->have_isn[!host] ? s->isn[!host] : 0;
+    for (unsigned b = 0; b < g->sack_blocks && n < sizeof opts - 32; b++)
+        OPT("sack %u-%u", g->sack[b][0] - base, g->sack[b][1] - base);
+#undef OPT
+    if (n && n < sizeof opts - 1)
+        snprintf(opts + n, sizeof opts - n, ">");
     scenario_flags(g->flags, flags);
     if (s->json) {
         printf("{\"t_ms\":%.3f,\"event\":\"segment\",\"from\":\"%c\",\"to\":\"%c\","

@@ -17,7 +17,8 @@
  *   TIME-WAIT  reopened by a newer timestamp (RFC 6191); its ACKs carry them
  *   PRR        sndcnt against RFC 6937's formulas
  *   CUBIC      K, the window after a loss, concave and convex regions,
- *              fast convergence, against RFC 9438's formulas */
+ *              fast convergence, against RFC 9438's formulas
+ *   HyStart++  CSS when the round's RTT rises by eta, avoidance 5 rounds on */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -727,6 +728,54 @@ static void cubic_against_the_rfc(void **state)
     assert_int_equal(c->ssthresh, 45 * M);
 }
 
+/* ---- HyStart++ (RFC 9406) ------------------------------------------------ */
+
+/* One ACK of one segment with RTT rtt; a round spans n ACKs: the ACK that
+ * reaches the round's end starts the next one (the data sent meanwhile
+ * is n segments). */
+static void hs_ack(struct fa_tcp *c, fa_time rtt, uint32_t n)
+{
+    if (seq_ge(c->snd_una + c->mss, c->loss->hs.window_end))
+        c->snd_max = c->snd_una + n * c->mss;
+    fa_tcp_hystart_ack(c, c->mss, rtt);
+    c->snd_una += c->mss;
+}
+
+static void hystart_css_on_rtt_rise_then_avoidance(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = connected_modern();
+    const uint32_t M = c->mss;
+    c->snd_max = c->snd_una;
+    fa_tcp_hystart_reset(c);
+    c->cwnd = 10 * M;
+    c->ssthresh = UINT32_MAX;
+    /* Round 1 (9 ACKs: the 10th reaches its end and opens round 2): RTT
+     * 10 ms; slow start, a segment per segment ACKed. */
+    for (int i = 0; i < 9; i++)
+        hs_ack(c, 10 * MS, 10);
+    assert_int_equal(c->cwnd, 19 * M);
+    /* Round 2: 20 ms, past 10 ms + eta (max(10/8, 4) ms): on the 8th
+     * sample, Conservative Slow Start — a quarter of the growth. */
+    for (int i = 0; i < 7; i++)
+        hs_ack(c, 20 * MS, 10);
+    assert_int_equal(c->cwnd, 26 * M);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_HYSTART_CSS), 0);
+    hs_ack(c, 20 * MS, 10);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_HYSTART_CSS), 1);
+    assert_int_equal(c->cwnd, 26 * M + M / 4);
+    hs_ack(c, 20 * MS, 10);
+    /* CSS for CSS_ROUNDS = 5 rounds (RTT still high), then congestion
+     * avoidance with ssthresh = cwnd (§4.3). */
+    for (int r = 0; r < 4; r++)
+        for (int i = 0; i < 9; i++)
+            hs_ack(c, 20 * MS, 10);
+    assert_int_equal(c->ssthresh, UINT32_MAX);
+    hs_ack(c, 20 * MS, 10);
+    assert_int_equal(c->ssthresh, c->cwnd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -747,6 +796,7 @@ int main(void)
         cmocka_unit_test_teardown(icmp_hard_error_ends_an_opening_connection_only, teardown),
         cmocka_unit_test_teardown(time_wait_reopened_by_a_newer_timestamp, teardown),
         cmocka_unit_test(prr_sndcnt_table),
+        cmocka_unit_test_teardown(hystart_css_on_rtt_rise_then_avoidance, teardown),
         cmocka_unit_test_teardown(cubic_against_the_rfc, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
