@@ -834,10 +834,28 @@ void fa_tcp_rec_timeout(struct fa_tcp *c, fa_time now)
     l->tlp_end = c->snd_max;
 }
 
+/* Everything not SACKed is lost, copies in flight included (RFC 6675
+ * §5.1). The first segment SACKed means the peer reneged (RFC 2018 §8):
+ * the SACKs are forgotten, all of it goes again. */
+static void all_lost(struct fa_tcp *c)
+{
+    struct fa_tcp_sb *sb = &c->loss->sb;
+    int reneged = sb->count && (fa_tcp_sb_at(sb, 0)->flags & SB_SACKED);
+    for (uint32_t i = 0; i < sb->count; i++) {
+        uint32_t len = entry_len(c, i);
+        if (reneged)
+            fa_tcp_sb_clear(sb, i, len, SB_SACKED);
+        if (fa_tcp_sb_at(sb, i)->flags & SB_SACKED)
+            continue;
+        fa_tcp_sb_clear(sb, i, len, SB_RETRANS);
+        fa_tcp_sb_set(sb, i, len, SB_LOST);
+    }
+    c->loss->rexmit_from = c->snd_una;
+}
+
 void fa_tcp_rec_rto(struct fa_tcp *c, fa_time now)
 {
     struct fa_tcp_loss *l = c->loss;
-    struct fa_tcp_sb *sb = &l->sb;
     fa_count(c->stack, FA_CNT_TCP_RTO_RECOVERIES);
     if (l->state != REC_RTO) {
         /* A new episode: reduce once (a resend timing out again does not
@@ -853,19 +871,7 @@ void fa_tcp_rec_rto(struct fa_tcp *c, fa_time now)
     l->reno_sacked = 0;
     l->tlp_out = 0;
     set_loss_timer(c, LT_NONE, FA_TIME_NEVER);
-    /* RFC 6675 §5.1: everything not SACKed is lost. The first segment
-     * SACKed means the peer reneged (RFC 2018 §8): forget the SACKs. */
-    int reneged = sb->count && (fa_tcp_sb_at(sb, 0)->flags & SB_SACKED);
-    for (uint32_t i = 0; i < sb->count; i++) {
-        uint32_t len = entry_len(c, i);
-        if (reneged)
-            fa_tcp_sb_clear(sb, i, len, SB_SACKED);
-        if (fa_tcp_sb_at(sb, i)->flags & SB_SACKED)
-            continue;
-        fa_tcp_sb_clear(sb, i, len, SB_RETRANS);
-        fa_tcp_sb_set(sb, i, len, SB_LOST);
-    }
-    l->rexmit_from = c->snd_una;
+    all_lost(c); /* RFC 6675 §5.1 */
 }
 
 void fa_tcp_rec_mss_lowered(struct fa_tcp *c)
@@ -887,21 +893,7 @@ void fa_tcp_rec_mss_lowered(struct fa_tcp *c)
 
 void fa_tcp_rec_window_closed(struct fa_tcp *c)
 {
-    struct fa_tcp_loss *l = c->loss;
-    struct fa_tcp_sb *sb = &l->sb;
-    /* As after an RTO: the first segment SACKed means the peer reneged
-     * (RFC 2018 §8) — all of it is to go again. */
-    int reneged = sb->count && (fa_tcp_sb_at(sb, 0)->flags & SB_SACKED);
-    for (uint32_t i = 0; i < sb->count; i++) {
-        uint32_t len = entry_len(c, i);
-        if (reneged)
-            fa_tcp_sb_clear(sb, i, len, SB_SACKED);
-        if (fa_tcp_sb_at(sb, i)->flags & SB_SACKED)
-            continue;
-        fa_tcp_sb_clear(sb, i, len, SB_RETRANS);
-        fa_tcp_sb_set(sb, i, len, SB_LOST);
-    }
-    l->rexmit_from = c->snd_una;
+    all_lost(c); /* as after an RTO, without the congestion signal */
 }
 
 void fa_tcp_rec_before_send(struct fa_tcp *c, fa_time now)

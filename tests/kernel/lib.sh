@@ -143,6 +143,39 @@ $2
     fa_fail "kernel server did not start"
 }
 
+# A kernel server on $FA_KERNEL_IP:$1 that sends $2 bytes of a pattern and
+# reads to end of stream at once; prints "kernel sent N SHA256" and
+# "kernel received N SHA256" in kernel.out.
+fa_kernel_both_ways() {
+    fa_kernel_server "$1" "
+c.settimeout(120)
+def send():
+    h = hashlib.sha256(); block = bytes(range(256)) * 256; left = $2
+    while left:
+        b = block[:min(left, len(block))]; c.sendall(b); h.update(b); left -= len(b)
+    c.shutdown(socket.SHUT_WR)
+    print('kernel sent', $2, h.hexdigest(), flush=True)
+t = threading.Thread(target=send); t.start()
+h = hashlib.sha256(); m = 0
+while True:
+    x = c.recv(1 << 16)
+    if not x: break
+    h.update(x); m += len(x)
+t.join()
+print('kernel received', m, h.hexdigest(), flush=True)"
+}
+
+# After fa_kernel_both_ways $1 and a finack-tcp that sent and read: each
+# way, $1 bytes arrived with the SHA-256 they left with.
+fa_check_both_ways() {
+    sent=$(awk '$1 == "sent" { print $2, $4 }' "$FA_TMP/host.out")
+    got=$(awk '$2 == "received" { print $3, $4 }' "$FA_TMP/kernel.out")
+    [ "$sent" = "$got" ] && [ "${sent%% *}" = "$1" ] || fa_fail "finack sent '$sent', kernel got '$got'"
+    ksent=$(awk '$2 == "sent" { print $3, $4 }' "$FA_TMP/kernel.out")
+    fgot=$(awk '$1 == "received" { print $2, $4 }' "$FA_TMP/host.out")
+    [ "$ksent" = "$fgot" ] || fa_fail "kernel sent '$ksent', finack got '$fgot'"
+}
+
 # Python for fa_kernel_server: read `c` to end of stream, then print
 # "$1 BYTES SHA256".
 fa_py_recv_hash() {

@@ -14,22 +14,7 @@ bytes=$((mb * 1000000))
 # run PORT BYTES [finack-tcp options]: both ways at once, hashes compared.
 run() {
     port=$1; n=$2; shift 2
-    fa_kernel_server "$port" "
-c.settimeout(120)
-def send():
-    h = hashlib.sha256(); block = bytes(range(256)) * 256; left = $n
-    while left:
-        b = block[:min(left, len(block))]; c.sendall(b); h.update(b); left -= len(b)
-    c.shutdown(socket.SHUT_WR)
-    print('kernel sent', $n, h.hexdigest(), flush=True)
-t = threading.Thread(target=send); t.start()
-h = hashlib.sha256(); m = 0
-while True:
-    x = c.recv(1 << 16)
-    if not x: break
-    h.update(x); m += len(x)
-t.join()
-print('kernel received', m, h.hexdigest(), flush=True)"
+    fa_kernel_both_ways "$port" "$n"
     fa_start_tcp --connect "$FA_KERNEL_IP:$port" --send "$n" --recv --then shutdown \
         --rcvbuf 4194304 --sndbuf 4194304 --fault drop=2%,reorder=5% --seed 11 \
         --seconds 300 "$@"
@@ -38,12 +23,7 @@ print('kernel received', m, h.hexdigest(), flush=True)"
     grep -E '^(sent|received|faults)|TCP_(RETRANSMITS|RECOVERIES|RTO_RECOVERIES|DSACKS_IN|UNDOS|LOSS_PROBES|PAWS)' \
         "$FA_TMP/host.out"
     [ "$FA_HOST_STATUS" = 0 ] || fa_fail "finack-tcp exit status $FA_HOST_STATUS"
-    sent=$(awk '$1 == "sent" { print $2, $4 }' "$FA_TMP/host.out")
-    got=$(awk '$2 == "received" { print $3, $4 }' "$FA_TMP/kernel.out")
-    [ "$sent" = "$got" ] && [ "${sent%% *}" = "$n" ] || fa_fail "finack sent '$sent', kernel got '$got'"
-    ksent=$(awk '$2 == "sent" { print $3, $4 }' "$FA_TMP/kernel.out")
-    fgot=$(awk '$1 == "received" { print $2, $4 }' "$FA_TMP/host.out")
-    [ "$ksent" = "$fgot" ] || fa_fail "kernel sent '$ksent', finack got '$fgot'"
+    fa_check_both_ways "$n"
 }
 start=$(date +%s.%N)
 run 9000 "$bytes"

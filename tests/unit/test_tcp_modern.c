@@ -29,6 +29,7 @@
 
 #include "frames.h"
 #include "peer.h"
+#include "peer_opts.h"
 #include "tcp/tcp.h"
 #include "wire/wire.h"
 
@@ -48,52 +49,11 @@ static int teardown(void **state)
     return 0;
 }
 
-/* ---- option bytes the peer sends -------------------------------------- */
-static size_t opt_ts(uint8_t *o, uint32_t val, uint32_t ecr)
-{
-    o[0] = 1; o[1] = 1; o[2] = 8; o[3] = 10;
-    fa_put32(o + 4, val);
-    fa_put32(o + 8, ecr);
-    return 12;
-}
-
-static size_t opt_sack(uint8_t *o, unsigned n, const uint32_t (*b)[2])
-{
-    o[0] = 1; o[1] = 1; o[2] = 5; o[3] = (uint8_t)(2 + 8 * n);
-    for (unsigned i = 0; i < n; i++) {
-        fa_put32(o + 4 + 8 * i, b[i][0]);
-        fa_put32(o + 8 + 8 * i, b[i][1]);
-    }
-    return 4 + 8 * n;
-}
-
-/* SYN options: MSS 1460, SACK-permitted, and timestamps if ts. */
-static size_t opt_syn(uint8_t *o, int sack, int ts, uint32_t val, uint32_t ecr)
-{
-    size_t n = 0;
-    o[n++] = 2; o[n++] = 4; fa_put16(o + n, 1460); n += 2;
-    if (sack) { o[n++] = 1; o[n++] = 1; o[n++] = 4; o[n++] = 2; }
-    if (ts)
-        n += opt_ts(o + n, val, ecr);
-    return n;
-}
-
 static uint32_t peer_ts = 1000; /* the peer's timestamp clock */
 
-/* finack connects; the peer answers with SACK and timestamps. */
 static struct fa_tcp *connected_modern(void)
 {
-    struct fa_tcp_view syn;
-    struct fa_tcp *c = peer_connecting(&pe, 0, &syn);
-    uint8_t o[40];
-    size_t n = opt_syn(o, 1, 1, peer_ts, syn.opts.ts_val);
-    peer_send_opts(&pe, SYN | ACK, pe.snd_nxt, pe.rcv_nxt, 65535, o, n, NULL, 0);
-    pe.snd_nxt++;
-    struct fa_tcp_view a = peer_expect(&pe);
-    assert_int_equal(a.flags, ACK);
-    assert_true(a.opts.has_ts);
-    assert_int_equal(a.opts.ts_ecr, peer_ts);
-    return c;
+    return peer_connected_modern(&pe, &peer_ts);
 }
 
 /* The peer sends data at seq with its timestamp clock. */
@@ -108,13 +68,7 @@ static void peer_data(uint32_t seq, size_t len, uint32_t tsval)
 /* The peer ACKs finack's data with SACK blocks. */
 static void peer_sack(uint32_t ack, unsigned n, const uint32_t (*b)[2])
 {
-    uint8_t o[40];
-    size_t k = opt_ts(o, ++peer_ts, 0);
-    if (n)
-        k += opt_sack(o + k, n, b);
-    while (k % 4)
-        o[k++] = 1;
-    peer_send_opts(&pe, ACK, pe.snd_nxt, ack, 65535, o, k, NULL, 0);
+    peer_sack_wnd(&pe, &peer_ts, ack, 65535, n, b);
 }
 
 /* ---- options ---------------------------------------------------------- */
@@ -136,15 +90,10 @@ static void synack_answers_only_what_was_offered(void **state)
     (void)state;
     peer_init(&pe, NULL, 80);
     struct fa_tcp *l, *c;
-    assert_int_equal(fa_tcp_open(pe.s, &l), 0);
-    assert_int_equal(fa_tcp_bind(l, 0, 8080), 0);
-    assert_int_equal(fa_tcp_listen(l, 4, pe.now), 0);
-    pe.our_port = 8080;
     /* A SYN with SACK-permitted only: no timestamps come back. */
     uint8_t o[40];
     size_t n = opt_syn(o, 1, 0, 0, 0);
-    peer_send_opts(&pe, SYN, pe.snd_nxt, 0, 65535, o, n, NULL, 0);
-    struct fa_tcp_view sa = peer_expect(&pe);
+    struct fa_tcp_view sa = peer_syn_to_listener(&pe, 8080, o, n, &l);
     assert_true(sa.opts.sack_ok);
     assert_false(sa.opts.has_ts);
     assert_false(sa.opts.has_wscale);
@@ -354,18 +303,7 @@ static void scoreboard_table(void **state)
 /* finack sends n full segments; returns the first's sequence number. */
 static uint32_t send_segments(struct fa_tcp *c, unsigned n, uint32_t *mss)
 {
-    static uint8_t data[64 * 1448];
-    struct fa_tcp_info i;
-    fa_tcp_get_info(c, &i);
-    *mss = i.mss;
-    assert_int_equal(fa_tcp_send(c, data, (size_t)n * *mss, pe.now), (long)n * *mss);
-    uint32_t first = 0;
-    for (unsigned k = 0; k < n; k++) {
-        struct fa_tcp_view v = peer_expect(&pe);
-        if (k == 0)
-            first = v.seq;
-    }
-    return first;
+    return peer_take_segments(&pe, c, n, n, mss);
 }
 
 static void rack_three_sacked_marks_lost_at_once(void **state)
@@ -602,14 +540,9 @@ static void time_wait_reopened_by_a_newer_timestamp(void **state)
     (void)state;
     peer_init(&pe, NULL, 80);
     struct fa_tcp *l, *c;
-    assert_int_equal(fa_tcp_open(pe.s, &l), 0);
-    assert_int_equal(fa_tcp_bind(l, 0, 8080), 0);
-    assert_int_equal(fa_tcp_listen(l, 4, pe.now), 0);
-    pe.our_port = 8080;
     uint8_t o[40];
     size_t n = opt_syn(o, 1, 1, 100, 0);
-    peer_send_opts(&pe, SYN, pe.snd_nxt, 0, 65535, o, n, NULL, 0);
-    struct fa_tcp_view sa = peer_expect(&pe);
+    struct fa_tcp_view sa = peer_syn_to_listener(&pe, 8080, o, n, &l);
     pe.snd_nxt++;
     pe.rcv_nxt = sa.seq + 1;
     uint8_t t[12];

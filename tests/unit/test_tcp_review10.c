@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "peer.h"
+#include "peer_opts.h"
 #include "tcp/tcp.h"
 
 #define MS FA_NS_PER_MS
@@ -37,59 +38,17 @@ static int teardown(void **state)
     return 0;
 }
 
-static size_t opt_ts(uint8_t *o, uint32_t val, uint32_t ecr)
-{
-    o[0] = 1; o[1] = 1; o[2] = 8; o[3] = 10;
-    fa_put32(o + 4, val);
-    fa_put32(o + 8, ecr);
-    return 12;
-}
-
-static size_t opt_sack(uint8_t *o, unsigned n, const uint32_t (*b)[2])
-{
-    o[0] = 1; o[1] = 1; o[2] = 5; o[3] = (uint8_t)(2 + 8 * n);
-    for (unsigned i = 0; i < n; i++) {
-        fa_put32(o + 4 + 8 * i, b[i][0]);
-        fa_put32(o + 8 + 8 * i, b[i][1]);
-    }
-    return 4 + 8 * n;
-}
-
-static size_t opt_syn(uint8_t *o, int sack, int ts, uint32_t val, uint32_t ecr)
-{
-    size_t n = 0;
-    o[n++] = 2; o[n++] = 4; fa_put16(o + n, 1460); n += 2;
-    if (sack) { o[n++] = 1; o[n++] = 1; o[n++] = 4; o[n++] = 2; }
-    if (ts)
-        n += opt_ts(o + n, val, ecr);
-    return n;
-}
-
 static uint32_t peer_ts = 1000;
 
 static struct fa_tcp *connected_modern(void)
 {
-    struct fa_tcp_view syn;
-    struct fa_tcp *c = peer_connecting(&pe, 0, &syn);
-    uint8_t o[40];
-    size_t n = opt_syn(o, 1, 1, peer_ts, syn.opts.ts_val);
-    peer_send_opts(&pe, SYN | ACK, pe.snd_nxt, pe.rcv_nxt, 65535, o, n, NULL, 0);
-    pe.snd_nxt++;
-    struct fa_tcp_view a = peer_expect(&pe);
-    assert_int_equal(a.flags, ACK);
-    return c;
+    return peer_connected_modern(&pe, &peer_ts);
 }
 
 /* ACK with window wnd and SACK blocks; the TS echo is 0 (no echo). */
 static void peer_sack_w(uint32_t ack, uint16_t wnd, unsigned n, const uint32_t (*b)[2])
 {
-    uint8_t o[40];
-    size_t k = opt_ts(o, ++peer_ts, 0);
-    if (n)
-        k += opt_sack(o + k, n, b);
-    while (k % 4)
-        o[k++] = 1;
-    peer_send_opts(&pe, ACK, pe.snd_nxt, ack, wnd, o, k, NULL, 0);
+    peer_sack_wnd(&pe, &peer_ts, ack, wnd, n, b);
 }
 
 static void peer_sack(uint32_t ack, unsigned n, const uint32_t (*b)[2])
@@ -99,18 +58,7 @@ static void peer_sack(uint32_t ack, unsigned n, const uint32_t (*b)[2])
 
 static uint32_t send_segments(struct fa_tcp *c, unsigned n, unsigned expect, uint32_t *mss)
 {
-    static uint8_t data[64 * 1448];
-    struct fa_tcp_info i;
-    fa_tcp_get_info(c, &i);
-    *mss = i.mss;
-    assert_int_equal(fa_tcp_send(c, data, (size_t)n * *mss, pe.now), (long)n * *mss);
-    uint32_t first = 0;
-    for (unsigned k = 0; k < expect; k++) {
-        struct fa_tcp_view v = peer_expect(&pe);
-        if (k == 0)
-            first = v.seq;
-    }
-    return first;
+    return peer_take_segments(&pe, c, n, expect, mss);
 }
 
 static unsigned drain(uint32_t *first_seq)
