@@ -520,6 +520,8 @@ void fa_tcp_rec_mss_lowered(struct fa_tcp *c);
 void fa_tcp_rec_window_closed(struct fa_tcp *c);
 /* t_loss expired: the reordering timer or the tail loss probe. */
 void fa_tcp_rec_timeout(struct fa_tcp *c, fa_time now);
+/* Nothing more is to be sent or recovered (TIME-WAIT): its timer stops. */
+void fa_tcp_rec_stop(struct fa_tcp *c);
 /* Sending after an idle time (RFC 5681 §4.1). */
 void fa_tcp_rec_before_send(struct fa_tcp *c, fa_time now);
 /* RFC 6937 (PRR with PRR-SSRB): how much may go on this ACK. */
@@ -549,6 +551,9 @@ struct fa_tcp_cc_ops {
     void (*on_idle)(struct fa_tcp *c, fa_time now);
 };
 const struct fa_tcp_cc_ops *fa_tcp_cc(const struct fa_tcp *c);
+/* FA_TCP_CONGESTION: another algorithm from now on; its own state starts
+ * afresh, the window in use stays. */
+void fa_tcp_cc_switch(struct fa_tcp *c, uint8_t algo);
 /* RFC 6928's initial window for c's MSS. */
 uint32_t fa_tcp_initial_window(const struct fa_tcp *c);
 /* RFC 5681 eq. (4)'s floor: 2 * SMSS. */

@@ -383,14 +383,7 @@ int fa_tcp_setopt(struct fa_tcp *c, enum fa_tcp_option opt, long v)
     case FA_TCP_CONGESTION:
         if (v != FA_TCP_CC_CUBIC && v != FA_TCP_CC_NEWRENO)
             return -ENOENT; /* as Linux for an unknown name */
-        c->cc_algo = (uint8_t)v;
-        if (c->loss) {
-            /* Its own state starts afresh; the window in use stays. */
-            uint32_t cwnd = c->cwnd, ssthresh = c->ssthresh;
-            fa_tcp_cc(c)->init(c);
-            c->cwnd = cwnd;
-            c->ssthresh = ssthresh;
-        }
+        fa_tcp_cc_switch(c, (uint8_t)v);
         return 0;
     }
     return -ENOPROTOOPT;

@@ -17,3 +17,14 @@ uint32_t fa_tcp_initial_window(const struct fa_tcp *c)
     uint32_t iw = 14600 > 2u * c->mss ? 14600 : 2u * c->mss;
     return iw < 10u * c->mss ? iw : 10u * c->mss;
 }
+
+void fa_tcp_cc_switch(struct fa_tcp *c, uint8_t algo)
+{
+    c->cc_algo = algo;
+    if (!c->loss)
+        return; /* not opened yet: init comes with the handshake */
+    uint32_t cwnd = c->cwnd, ssthresh = c->ssthresh;
+    fa_tcp_cc(c)->init(c);
+    c->cwnd = cwnd;
+    c->ssthresh = ssthresh;
+}

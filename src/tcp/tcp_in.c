@@ -537,7 +537,8 @@ static int check_ack(struct fa_tcp *c, const struct fa_tcp_view *seg,
 static int enter_time_wait(struct fa_tcp *c, fa_time now)
 {
     fa_tcp_set_state(c, FA_TCP_TIME_WAIT, now);
-    c->t_rexmit = c->t_persist = c->t_keep = c->t_loss = FA_TIME_NEVER;
+    c->t_rexmit = c->t_persist = c->t_keep = FA_TIME_NEVER;
+    fa_tcp_rec_stop(c);
     c->t_close = now + 2 * c->stack->cfg.tcp_msl;
     if (c->flags & TF_LINGERING)
         c->flags |= TF_CLOSE_DONE;

@@ -896,6 +896,12 @@ void fa_tcp_rec_window_closed(struct fa_tcp *c)
     all_lost(c); /* as after an RTO, without the congestion signal */
 }
 
+void fa_tcp_rec_stop(struct fa_tcp *c)
+{
+    if (c->loss)
+        set_loss_timer(c, LT_NONE, FA_TIME_NEVER);
+}
+
 void fa_tcp_rec_before_send(struct fa_tcp *c, fa_time now)
 {
     /* RFC 5681 §4.1: after an idle period longer than the RTO, start

@@ -252,10 +252,8 @@ static void run_due(struct fa_tcp *c, fa_time now)
     }
     if (c->t_rexmit <= now && on_rexmit(c, now))
         return;
-    if (c->t_loss <= now) {
-        c->t_loss = FA_TIME_NEVER;
-        fa_tcp_rec_timeout(c, now);
-    }
+    if (c->t_loss <= now)
+        fa_tcp_rec_timeout(c, now); /* tcp_recovery.c owns t_loss */
     if (c->t_persist <= now && on_persist(c, now))
         return;
     if (c->t_keep <= now && on_keepalive(c, now))
