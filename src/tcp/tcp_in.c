@@ -434,6 +434,7 @@ static void ack_advances(struct fa_tcp *c, uint32_t ack, fa_time now)
         c->snd_nxt = ack;
     fa_tcp_rto_progress(c);
     c->retries = 0;
+    c->soft_err = 0; /* the path works: an old ICMP soft error is stale */
     if (c->snd_una == c->snd_max)
         c->t_rexmit = FA_TIME_NEVER;
     else

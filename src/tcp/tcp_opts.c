@@ -137,12 +137,14 @@ int fa_tcp_paws_reject(const struct fa_tcp *c, const struct fa_tcp_view *seg,
     /* A pure ACK overtaken by a newer segment (reordering): it carries
      * nothing a wrapped sequence number could corrupt, and its SACK
      * blocks still count. As Linux (tcp_disordered_ack): exactly at
-     * RCV.NXT, acknowledging nothing new, and older than TS.Recent by no
-     * more than an RTO. */
+     * RCV.NXT, acknowledging nothing new (ACK = SND.UNA), the window as
+     * it stands (an older one must not shrink a newer), and older than
+     * TS.Recent by no more than an RTO. */
     uint32_t behind_ms = c->ts_recent - seg->opts.ts_val;
+    uint32_t wnd = (uint32_t)seg->wnd << c->snd_wscale;
     int disordered = fa_tcp_seg_len(seg) == 0 && (seg->flags & FA_TCP_ACK) &&
-                     seg->seq == c->rcv_nxt && seq_le(seg->ack, c->snd_una) &&
-                     behind_ms <= c->rto / FA_NS_PER_MS;
+                     seg->seq == c->rcv_nxt && seg->ack == c->snd_una &&
+                     wnd == c->snd_wnd && behind_ms <= c->rto / FA_NS_PER_MS;
     return !disordered;
 }
 

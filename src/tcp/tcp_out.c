@@ -232,7 +232,10 @@ static uint32_t resend(struct fa_tcp *c, uint32_t i, fa_time now)
         return 0;
     struct fa_tcp_sent *e = fa_tcp_sb_at(sb, i);
     uint32_t cut = seq_gt(e->end, edge) ? edge : e->end;
-    if (cut - start > c->mss) /* the MSS fell since (a smaller peer MSS) */
+    /* More data than an MSS (it fell since: ICMP, RFC 1191): split. The
+     * FIN is no data: a full last segment and its FIN go together. */
+    uint32_t fin_in = (e->flags & SB_FIN) && cut == e->end;
+    if (cut - start - fin_in > c->mss)
         cut = start + c->mss;
     if (cut != e->end && fa_tcp_sb_split(sb, i, cut) < 0)
         return 0;

@@ -205,11 +205,14 @@ void fa_tcp_rec_resent(struct fa_tcp *c, uint32_t i, uint32_t len, fa_time now)
 {
     struct fa_tcp_loss *l = c->loss;
     struct fa_tcp_sent *e = fa_tcp_sb_at(&l->sb, i);
+    /* NextSeg's scan goes on past a lost one resent — not past a probe's
+     * copy of a segment higher up: lost ones below it still wait. */
+    if (e->flags & SB_LOST)
+        l->rexmit_from = e->end;
     fa_tcp_sb_set(&l->sb, i, len, SB_RETRANS);
     e->flags |= SB_EVER_RETRANS;
     e->xmit = now;
     l->last_send = now;
-    l->rexmit_from = e->end;
     if (l->state == REC_FAST)
         l->prr_out += len;
     if (l->undo_ok) {
@@ -476,8 +479,8 @@ static fa_time reno_detect(struct fa_tcp *c, int dup, uint32_t acked, uint32_t a
         }
         return 0;
     }
-    if (acked && !(e->flags & (SB_LOST | SB_RETRANS))) {
-        mark_lost(c, 0); /* RFC 6582 §3.2 step 5: the next hole */
+    if (acked && seq_lt(ack, l->recover) && !(e->flags & (SB_LOST | SB_RETRANS))) {
+        mark_lost(c, 0); /* RFC 6582 §3.2 step 5: a partial ACK's next hole */
         l->reno_shift = 0;
         return 0;
     }
@@ -640,7 +643,10 @@ static int plain_ack(struct fa_tcp *c, const struct fa_tcp_view *seg, uint32_t a
      * newest delivered (RACK, RFC 8985 §6.2) — no walk with callbacks. */
     uint32_t una = c->snd_una;
     struct fa_tcp_sent first, last;
+    fa_time cc_rtt = 0; /* the newest segment ACKed, sent once: HyStart's sample */
     if (fa_tcp_sb_pop(&l->sb, seg->ack, &first, &last)) {
+        if (!(last.flags & SB_EVER_RETRANS) && now > last.xmit)
+            cc_rtt = now - last.xmit;
         if (!(last.flags & SB_EVER_RETRANS) && now > first.xmit) /* Karn */
             fa_tcp_rtt_sample(c, now - first.xmit);
         fa_time rtt = now - last.xmit;
@@ -656,7 +662,7 @@ static int plain_ack(struct fa_tcp *c, const struct fa_tcp_view *seg, uint32_t a
     if (seq_lt(l->fack, seg->ack))
         l->fack = seg->ack;
     if ((c->snd_max - una) * 2 >= c->cwnd)
-        fa_tcp_cc(c)->on_ack(c, acked, l->rack_valid ? now - l->rack_xmit : 0, now);
+        fa_tcp_cc(c)->on_ack(c, acked, cc_rtt, now);
     return 1; /* the probe's timer: ack_advances arms it */
 }
 

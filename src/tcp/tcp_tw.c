@@ -108,8 +108,10 @@ int fa_tcp_tw_reopens(const struct fa_tcp_tw *tw, const struct fa_tcp_view *seg)
      * TSval is newer than the old TS.Recent may reopen, whatever its
      * sequence number; else (RFC 1122 §4.2.2.13) only a SYN above the
      * old RCV.NXT. */
-    if (tw->has_ts && seg->opts.has_ts)
-        return (int32_t)(seg->opts.ts_val - tw->ts_recent) > 0;
+    if (tw->has_ts && seg->opts.has_ts) {
+        int32_t d = (int32_t)(seg->opts.ts_val - tw->ts_recent);
+        return d > 0 || (d == 0 && seq_gt(seg->seq, tw->rcv_nxt));
+    }
     return seq_gt(seg->seq, tw->rcv_nxt);
 }
 
