@@ -525,8 +525,12 @@ static void enter_recovery(struct fa_tcp *c, uint32_t una, fa_time now)
 static void leave_recovery(struct fa_tcp *c)
 {
     struct fa_tcp_loss *l = c->loss;
-    if (l->state == REC_FAST && c->cwnd > c->ssthresh)
-        c->cwnd = c->ssthresh; /* RFC 6937: recovery ends at ssthresh */
+    /* RFC 6937 §3: recovery ends with cwnd = ssthresh — set, not capped:
+     * PRR's last cwnd was the pipe at the ACK before, and with everything
+     * delivered at once the pipe is 0; a window of 0 would wait for a
+     * probe and the peer's delayed ACK (seen on the TAP: 43 ms stalls). */
+    if (l->state == REC_FAST)
+        c->cwnd = c->ssthresh;
     l->state = REC_OPEN;
     l->dupacks = 0;
     l->reno_sacked = 0;

@@ -339,6 +339,26 @@ static void rack_three_sacked_marks_lost_at_once(void **state)
     assert_int_equal(i.cwnd, i.ssthresh); /* PRR ends at ssthresh */
 }
 
+/* The ACK of everything ends recovery with cwnd = ssthresh (RFC 6937 §3):
+ * set, whatever PRR's last cwnd (the pipe plus what the last ACK let go). */
+static void recovery_ends_at_ssthresh_not_at_the_last_prr_window(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = connected_modern();
+    uint32_t m, f = send_segments(c, 8, &m);
+    peer_run_until(&pe, pe.now + 10 * MS);
+    uint32_t b[1][2] = { { f + 3 * m, f + 8 * m } };
+    peer_sack(f, 1, b);
+    struct fa_tcp_info i;
+    fa_tcp_get_info(c, &i);
+    assert_int_equal(i.recovery, 1);
+    peer_sack(f + 8 * m, 0, NULL);
+    fa_tcp_get_info(c, &i);
+    assert_int_equal(i.recovery, 0);
+    assert_int_equal(i.cwnd, i.ssthresh);
+}
+
 static void rack_one_sacked_waits_the_reordering_window(void **state)
 {
     (void)state;
@@ -434,6 +454,34 @@ static void lost_ack_ending_recovery_draws_a_probe_not_an_rto(void **state)
     assert_int_equal(i.recovery, 0);
     assert_int_equal(i.send_queued, 0);
     assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_RTO_RECOVERIES), 0);
+}
+
+/* The ACK clock stopped with the window full (the ACKs of a whole flight
+ * lost): the probe resends the last segment — a duplicate the peer ACKs
+ * at once — not new data, which a receiver holding everything before it
+ * (Linux) ACKs only after its 40 ms delayed-ACK timer. */
+static void probe_with_a_full_window_resends_the_last_segment(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = connected_modern();
+    uint32_t m, f = send_segments(c, 1, &m);
+    peer_run_until(&pe, pe.now + 10 * MS);
+    peer_sack(f + m, 0, NULL); /* SRTT 10 ms */
+    static uint8_t more[12 * 1448];
+    assert_int_equal(fa_tcp_send(c, more, 12 * m, pe.now), 12 * m);
+    uint32_t last = 0;
+    struct fa_tcp_view v;
+    unsigned n = 0;
+    while (peer_next(&pe, &v)) {
+        last = v.seq;
+        n++;
+    }
+    assert_true(n >= 10 && n < 12); /* the window is full, data waits */
+    peer_run_until(&pe, pe.now + 25 * MS);
+    v = peer_expect(&pe);
+    assert_int_equal(v.seq, last); /* the last segment again */
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_LOSS_PROBES), 1);
 }
 
 static void sack_block_beyond_what_was_sent_is_ignored(void **state)
@@ -720,10 +768,12 @@ int main(void)
         cmocka_unit_test_teardown(ts_recent_only_from_segments_covering_last_ack_sent, teardown),
         cmocka_unit_test(scoreboard_table),
         cmocka_unit_test_teardown(rack_three_sacked_marks_lost_at_once, teardown),
+        cmocka_unit_test_teardown(recovery_ends_at_ssthresh_not_at_the_last_prr_window, teardown),
         cmocka_unit_test_teardown(rack_one_sacked_waits_the_reordering_window, teardown),
         cmocka_unit_test_teardown(sacked_segments_not_resent_after_rto, teardown),
         cmocka_unit_test_teardown(dsack_of_the_only_retransmission_undoes, teardown),
         cmocka_unit_test_teardown(lost_ack_ending_recovery_draws_a_probe_not_an_rto, teardown),
+        cmocka_unit_test_teardown(probe_with_a_full_window_resends_the_last_segment, teardown),
         cmocka_unit_test_teardown(sack_block_beyond_what_was_sent_is_ignored, teardown),
         cmocka_unit_test_teardown(icmp_frag_needed_lowers_the_mss_and_resends, teardown),
         cmocka_unit_test_teardown(icmp_hard_error_ends_an_opening_connection_only, teardown),
