@@ -84,18 +84,39 @@ void fa_tcp_opts_take_syn(struct fa_tcp *c, const struct fa_tcp_view *seg, fa_ti
 
 /* The blocks to report: a D-SACK first, then the held ranges, the most
  * recently changed first; at most n. */
+/* The held range containing [start, end), or -1. */
+static int holding(const struct fa_tcp *c, uint32_t start, uint32_t end)
+{
+    for (int i = 0; i < c->ooo_count; i++)
+        if (seq_le(c->ooo[i].start, start) && seq_le(end, c->ooo[i].end))
+            return i;
+    return -1;
+}
+
 static void sack_blocks(struct fa_tcp *c, struct fa_tcp_opts *o, unsigned n)
 {
     unsigned k = 0;
+    int second = -1;
     if (seq_lt(c->dsack.start, c->dsack.end) && k < n) {
         o->sack[k][0] = c->dsack.start;
         o->sack[k][1] = c->dsack.end;
         k++;
+        /* RFC 2883 §4: a duplicate inside a held range: that range
+         * second, whatever came since. */
+        second = holding(c, c->dsack.start, c->dsack.end);
+        if (second >= 0 && k < n) {
+            o->sack[k][0] = c->ooo[second].start;
+            o->sack[k][1] = c->ooo[second].end;
+            k++;
+        }
         c->dsack.start = c->dsack.end; /* reported once (RFC 2883 §4) */
     }
-    for (unsigned i = 0; i < c->ooo_count && k < n; i++, k++) {
+    for (int i = 0; i < c->ooo_count && k < n; i++) {
+        if (i == second)
+            continue;
         o->sack[k][0] = c->ooo[i].start;
         o->sack[k][1] = c->ooo[i].end;
+        k++;
     }
     o->sack_blocks = (uint8_t)k;
 }
