@@ -402,10 +402,12 @@ static int write_some(struct run *r, int i, fa_time now)
 static void maybe_shut_rd(struct run *r, int i, fa_time now)
 {
     struct end *e = &r->e[i];
-    if (!e->shut_rd && e->got >= r->pr.sd[i].shut_rd_at) {
-        fa_tcp_shutdown(e->sock, FA_SHUT_RD, now);
+    /* Only once it took (not before the connection exists: -ENOTCONN),
+     * else the side would neither read nor have the stack drop what
+     * comes, and its close would reset unread data (apps seed 88302). */
+    if (!e->shut_rd && e->got >= r->pr.sd[i].shut_rd_at &&
+        fa_tcp_shutdown(e->sock, FA_SHUT_RD, now) == 0)
         e->shut_rd = 1;
-    }
 }
 
 static int read_some(struct run *r, int i, fa_time now)

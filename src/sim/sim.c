@@ -491,7 +491,11 @@ static void deliver(struct fa_sim *s, struct event e)
                 s->on_frame(s->on_frame_ctx, d->host, 1, f, len, s->now);
             if (s->check)
                 fa_sim_check_frame(s->check, d->host, 1, f, len, s->now);
+            uint64_t segs = fa_stack_counter(h->stack, FA_CNT_TCP_SEGS_IN);
             fa_stack_input(h->stack, f, len, s->now);
+            if (s->check)
+                fa_sim_check_taken(s->check,
+                                   fa_stack_counter(h->stack, FA_CNT_TCP_SEGS_IN) != segs);
             h->next_poll = fa_stack_poll(h->stack, s->now);
             if (s->check)
                 fa_sim_check_seqs(s->check, d->host, h->stack, s->now);

@@ -10,6 +10,10 @@ struct fa_sim_check *fa_sim_checker(const struct fa_sim *sim);
 size_t fa_sim_check_size(void);
 void fa_sim_check_frame(struct fa_sim_check *k, int host, int dir,
                         const uint8_t *frame, size_t len, fa_time t);
+/* After a frame fa_sim_check_frame saw arriving went into the host:
+ * taken, 1 if the host's TCP got it (a frame corrupted in its Ethernet
+ * header is dropped before: what it says counts for nothing). */
+void fa_sim_check_taken(struct fa_sim_check *k, int taken);
 void fa_sim_check_state(struct fa_sim_check *k, int host, int from, int to,
                         fa_time t);
 void fa_sim_check_seqs(struct fa_sim_check *k, int host,
