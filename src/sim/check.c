@@ -52,7 +52,7 @@ struct flow {
      * in the ARP queue and go out with others), the last segment sent */
     uint32_t rx_owed;
     int tx_valid, tx_bare;
-    uint32_t tx_seq, tx_ack, tx_high, tx_sack0;
+    uint32_t tx_seq, tx_ack, tx_high, tx_sack_s, tx_sack_e;
     uint16_t tx_win;
     uint8_t tx_nsack;
     /* SACK: the farthest edge this host offered; the blocks of the last
@@ -180,10 +180,11 @@ static void check_repeat(struct fa_sim_check *k, struct flow *f, int host, int d
     int bare = !seg->len && !(seg->flags & (FA_TCP_SYN | FA_TCP_FIN | FA_TCP_RST)) &&
                (seg->flags & FA_TCP_ACK);
     /* Other SACK blocks (a D-SACK, RFC 2883) are news: no repeat. */
-    uint32_t sack0 = seg->sack_blocks ? seg->sack[0][0] ^ seg->sack[0][1] : 0;
+    uint32_t s0 = seg->sack_blocks ? seg->sack[0][0] : 0;
+    uint32_t e0 = seg->sack_blocks ? seg->sack[0][1] : 0;
     int repeat = bare && f->tx_valid && f->tx_bare && !seq_lt(seg->seq, f->tx_high) &&
                  seg->seq == f->tx_seq && seg->ack == f->tx_ack && seg->win == f->tx_win &&
-                 seg->sack_blocks == f->tx_nsack && sack0 == f->tx_sack0;
+                 seg->sack_blocks == f->tx_nsack && s0 == f->tx_sack_s && e0 == f->tx_sack_e;
     if (repeat && !f->rx_owed) {
         char msg[160];
         snprintf(msg, sizeof msg, "host %d port %u: a bare ACK repeating the last, "
@@ -212,7 +213,8 @@ static void check_repeat(struct fa_sim_check *k, struct flow *f, int host, int d
     f->tx_ack = seg->ack;
     f->tx_win = seg->win;
     f->tx_nsack = seg->sack_blocks;
-    f->tx_sack0 = sack0;
+    f->tx_sack_s = s0;
+    f->tx_sack_e = e0;
 }
 
 void fa_sim_check_injected(struct fa_sim_check *k, int host, const uint8_t *frame,

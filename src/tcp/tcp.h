@@ -456,6 +456,8 @@ struct fa_tcp_loss {
                                      resent old data */
     uint8_t undo_ok;           /* the reduction may still be undone */
     uint8_t undo_sent;         /* something was resent in this episode */
+    uint8_t dsack_seen;        /* the peer has sent a D-SACK: it reports
+                                  duplicates (tcp_out.c's probe relies on it) */
     uint8_t timer;             /* what t_loss is: LT_NONE, LT_REORDER, LT_TLP */
     uint8_t reno_shift;        /* without SACK: backoff of the lost-
                                   retransmission check */

@@ -402,14 +402,17 @@ void fa_tcp_send_keep_probe(struct fa_tcp *c, uint32_t seq, fa_time now)
 int fa_tcp_send_probe(struct fa_tcp *c, fa_time now, int resend_only)
 {
     /* RFC 8985 §7.3: a new segment if the peer's window allows one (it
-     * does not count against cwnd) — only with one segment out. With more
-     * out (the ACK clock stopped: their ACK was lost, cwnd full) a new
-     * segment lands alone at a receiver that has all before it, and Linux
-     * delays the ACK of a lone segment 40 ms: the probe would cost that
-     * much each time (seen on the TAP at 2 % loss). The last segment again
-     * draws an ACK at once (a duplicate, RFC 5681 §4.2) — §7.3's SHOULD
-     * set aside for it. */
-    int one_out = c->snd_max - c->snd_una <= c->mss;
+     * does not count against cwnd) — but not with more than one segment
+     * out (the ACK clock stopped: their ACKs lost, cwnd full) to a peer
+     * that reports duplicates: a new segment lands alone at a receiver
+     * that has all before it, and Linux delays the ACK of a lone segment
+     * 40 ms — the probe would cost that much each time (seen on the TAP
+     * at 2 % loss). The last segment again draws an ACK at once (a
+     * duplicate, RFC 5681 §4.2), and its D-SACK tells that nothing was
+     * lost (§7.4). A peer never seen to send D-SACKs gets new data, as
+     * §7.3 says: its ACK of a resent segment would look like a repaired
+     * loss and cut the window for nothing. */
+    int one_out = c->snd_max - c->snd_una <= c->mss || !c->loss->dsack_seen;
     if (!resend_only && one_out && unsent(c) && fa_tcp_window_room(c) > 0 &&
         c->loss->sb.count < c->loss->sb.cap) {
         c->cwnd += c->mss;

@@ -333,6 +333,7 @@ static void dsack_seen(struct ack_ctx *x, uint32_t start, uint32_t end, uint32_t
     struct fa_tcp_loss *l = c->loss;
     fa_count(c->stack, FA_CNT_TCP_DSACKS_IN);
     x->dsack = 1;
+    l->dsack_seen = 1;
     if (l->tlp_out && l->tlp_retrans && seq_ge(end, l->tlp_end))
         x->dsack_probe = 1;
     if (l->undo_ok) {

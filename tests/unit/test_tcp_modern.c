@@ -457,17 +457,20 @@ static void lost_ack_ending_recovery_draws_a_probe_not_an_rto(void **state)
 }
 
 /* The ACK clock stopped with the window full (the ACKs of a whole flight
- * lost): the probe resends the last segment — a duplicate the peer ACKs
- * at once — not new data, which a receiver holding everything before it
- * (Linux) ACKs only after its 40 ms delayed-ACK timer. */
-static void probe_with_a_full_window_resends_the_last_segment(void **state)
+ * lost). To a peer that reports duplicates (a D-SACK seen) the probe
+ * resends the last segment — a duplicate it ACKs at once — not new data,
+ * which a receiver holding everything before it (Linux) ACKs only after
+ * its 40 ms delayed-ACK timer. To a peer never seen to send a D-SACK, new
+ * data (RFC 8985 §7.3): its ACK of a resent copy would look like a
+ * repaired loss and cut the window for nothing (found by review). */
+static void full_window_probe(int peer_dsacks)
 {
-    (void)state;
     peer_init(&pe, NULL, 80);
     struct fa_tcp *c = connected_modern();
     uint32_t m, f = send_segments(c, 1, &m);
     peer_run_until(&pe, pe.now + 10 * MS);
-    peer_sack(f + m, 0, NULL); /* SRTT 10 ms */
+    uint32_t d[1][2] = { { f, f + m } }; /* a duplicate, reported */
+    peer_sack(f + m, peer_dsacks, d);   /* SRTT 10 ms */
     static uint8_t more[12 * 1448];
     assert_int_equal(fa_tcp_send(c, more, 12 * m, pe.now), 12 * m);
     uint32_t last = 0;
@@ -480,8 +483,32 @@ static void probe_with_a_full_window_resends_the_last_segment(void **state)
     assert_true(n >= 10 && n < 12); /* the window is full, data waits */
     peer_run_until(&pe, pe.now + 25 * MS);
     v = peer_expect(&pe);
-    assert_int_equal(v.seq, last); /* the last segment again */
     assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_LOSS_PROBES), 1);
+    if (peer_dsacks) {
+        assert_int_equal(v.seq, last); /* the last segment again */
+        return;
+    }
+    assert_int_equal(v.seq, last + m); /* new data */
+    /* Everything arrived: the ACK of it all cuts nothing. */
+    struct fa_tcp_info i;
+    fa_tcp_get_info(c, &i);
+    uint32_t cwnd = i.cwnd;
+    peer_sack(v.seq + v.data_len, 0, NULL);
+    fa_tcp_get_info(c, &i);
+    assert_int_equal(i.ssthresh, UINT32_MAX);
+    assert_true(i.cwnd >= cwnd);
+}
+
+static void probe_with_a_full_window_resends_the_last_segment(void **state)
+{
+    (void)state;
+    full_window_probe(1);
+}
+
+static void probe_to_a_peer_without_dsack_sends_new_data(void **state)
+{
+    (void)state;
+    full_window_probe(0);
 }
 
 static void sack_block_beyond_what_was_sent_is_ignored(void **state)
@@ -774,6 +801,7 @@ int main(void)
         cmocka_unit_test_teardown(dsack_of_the_only_retransmission_undoes, teardown),
         cmocka_unit_test_teardown(lost_ack_ending_recovery_draws_a_probe_not_an_rto, teardown),
         cmocka_unit_test_teardown(probe_with_a_full_window_resends_the_last_segment, teardown),
+        cmocka_unit_test_teardown(probe_to_a_peer_without_dsack_sends_new_data, teardown),
         cmocka_unit_test_teardown(sack_block_beyond_what_was_sent_is_ignored, teardown),
         cmocka_unit_test_teardown(icmp_frag_needed_lowers_the_mss_and_resends, teardown),
         cmocka_unit_test_teardown(icmp_hard_error_ends_an_opening_connection_only, teardown),
