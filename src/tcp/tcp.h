@@ -99,8 +99,9 @@ struct fa_tcp {
     uint8_t segs_unacked;   /* data segments since our last ACK */
     uint32_t flags;
 
-    /* Send sequence variables (RFC 9293 §3.3.1). */
-    uint32_t snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
+    /* Send sequence variables (RFC 9293 §3.3.1). SND.NXT never moves
+     * back: what is resent goes from the scoreboard (tcp_sb.c). */
+    uint32_t snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2;
     uint32_t max_snd_wnd;
     /* Receive sequence variables. rcv_adv: right edge last advertised. */
     uint32_t rcv_nxt, rcv_adv;
@@ -490,13 +491,13 @@ void fa_tcp_rec_start(struct fa_tcp *c);
 static inline uint32_t fa_tcp_pipe_from(const struct fa_tcp *c, uint32_t una)
 {
     const struct fa_tcp_loss *l = c->loss;
-    uint32_t out = c->snd_max - una + l->sb.retrans;
+    uint32_t out = c->snd_nxt - una + l->sb.retrans;
     uint32_t gone = l->sb.sacked + l->reno_sacked + l->sb.lost;
     return out > gone ? out - gone : 0;
 }
 static inline uint32_t fa_tcp_pipe(const struct fa_tcp *c)
 {
-    return c->loss ? fa_tcp_pipe_from(c, c->snd_una) : c->snd_max - c->snd_una;
+    return c->loss ? fa_tcp_pipe_from(c, c->snd_una) : c->snd_nxt - c->snd_una;
 }
 /* The ACK field (and SACK blocks) of an acceptable segment, before
  * SND.UNA moves: what was delivered, what is lost, the windows. dup: an

@@ -104,7 +104,7 @@ static void cubic_on_loss(struct fa_tcp *c, fa_time now)
 {
     (void)now;
     struct fa_tcp_cubic *k = &c->loss->cubic;
-    uint32_t flight = c->snd_max - c->snd_una;
+    uint32_t flight = c->snd_nxt - c->snd_una;
     uint32_t w = flight < c->cwnd ? flight : c->cwnd;
     k->prior_w_max = k->w_max;
     k->cwnd_prior = w;

@@ -29,7 +29,7 @@ static void nr_on_ack(struct fa_tcp *c, uint32_t acked, fa_time rtt, fa_time now
 static void nr_on_loss(struct fa_tcp *c, fa_time now)
 {
     (void)now;
-    uint32_t half = (c->snd_max - c->snd_una) / 2;
+    uint32_t half = (c->snd_nxt - c->snd_una) / 2;
     c->ssthresh = half > fa_tcp_cwnd_floor(c) ? half : fa_tcp_cwnd_floor(c);
 }
 

@@ -18,7 +18,7 @@
 void fa_tcp_hystart_reset(struct fa_tcp *c)
 {
     c->loss->hs = (struct fa_tcp_hystart){
-        .window_end = c->snd_max,
+        .window_end = c->snd_nxt,
         .last_round_min = FA_TIME_NEVER,
         .cur_round_min = FA_TIME_NEVER,
     };
@@ -26,7 +26,7 @@ void fa_tcp_hystart_reset(struct fa_tcp *c)
 
 static void round_start(struct fa_tcp *c, struct fa_tcp_hystart *h)
 {
-    h->window_end = c->snd_max;
+    h->window_end = c->snd_nxt;
     h->last_round_min = h->cur_round_min;
     h->cur_round_min = FA_TIME_NEVER;
     h->samples = 0;

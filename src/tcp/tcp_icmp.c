@@ -2,7 +2,7 @@
  * (called from iface/icmp.c):
  *
  *  - checked first (RFC 5927 §4.1): the quoted 4-tuple must name a
- *    connection and the quoted sequence number lie in SND.UNA..SND.MAX,
+ *    connection and the quoted sequence number lie in SND.UNA..SND.NXT,
  *    else a blind attacker could forge errors; anything else is counted
  *    and ignored;
  *  - "fragmentation needed" (RFC 1191): the MSS falls to fit the
@@ -78,7 +78,7 @@ void fa_tcp_icmp_error(struct fa_stack *s, uint8_t code, uint16_t mtu,
     uint32_t seq = fa_get32(t + 4);
     struct fa_tcp *c = fa_tcp_lookup(s, laddr, fa_get16(t), raddr, fa_get16(t + 2));
     if (!c || c->state == FA_TCP_LISTEN || !seq_ge(seq, c->snd_una) ||
-        !seq_lt(seq, c->snd_max)) {
+        !seq_lt(seq, c->snd_nxt)) {
         fa_count(s, FA_CNT_TCP_ICMP_IGNORED);
         return;
     }

@@ -83,7 +83,7 @@ static void isn_above(struct fa_tcp *c, uint32_t floor)
     if (seq_gt(c->iss, floor))
         return;
     c->iss = floor + 65536;
-    c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+    c->snd_una = c->snd_nxt = c->iss;
 }
 
 /* floor: the old SND.NXT of a TIME-WAIT entry this SYN reopens, or NULL.
@@ -189,7 +189,7 @@ static void syn_sent_input(struct fa_tcp *c, const struct fa_tcp_view *seg,
     int ack = (seg->flags & FA_TCP_ACK) != 0;
     /* first: an ACK that does not acknowledge our SYN (an old duplicate,
      * L4) is answered <SEQ=SEG.ACK><CTL=RST>; we stay in SYN-SENT. */
-    if (ack && (seq_le(seg->ack, c->iss) || seq_gt(seg->ack, c->snd_max))) {
+    if (ack && (seq_le(seg->ack, c->iss) || seq_gt(seg->ack, c->snd_nxt))) {
         fa_count(s, FA_CNT_TCP_BAD_ACK);
         fa_tcp_reset_for(s, c->laddr, c->raddr, seg, now);
         return;
@@ -242,7 +242,7 @@ static void crossed_synack(struct fa_tcp *c, struct fa_tcp_view *seg)
 {
     if (c->state == FA_TCP_SYN_RECEIVED && (seg->flags & FA_TCP_SYN) &&
         (seg->flags & FA_TCP_ACK) && seg->seq == c->irs &&
-        seq_lt(c->snd_una, seg->ack) && seq_le(seg->ack, c->snd_max)) {
+        seq_lt(c->snd_una, seg->ack) && seq_le(seg->ack, c->snd_nxt)) {
         seg->flags &= (uint8_t)~FA_TCP_SYN;
         seg->seq++;
     }
@@ -403,7 +403,7 @@ static int check_syn(struct fa_tcp *c, const struct fa_tcp_view *seg,
 
 static int our_fin_acked(const struct fa_tcp *c)
 {
-    return (c->flags & TF_FIN_SENT) && c->snd_una == c->snd_max;
+    return (c->flags & TF_FIN_SENT) && c->snd_una == c->snd_nxt;
 }
 
 static void queue_for_accept(struct fa_tcp *c)
@@ -430,12 +430,10 @@ static void ack_advances(struct fa_tcp *c, uint32_t ack, fa_time now)
     if (data)
         fa_tcp_notify(c); /* send space freed */
     c->snd_una = ack;
-    if (seq_lt(c->snd_nxt, ack))
-        c->snd_nxt = ack;
     fa_tcp_rto_progress(c);
     c->retries = 0;
     c->soft_err = 0; /* the path works: an old ICMP soft error is stale */
-    if (c->snd_una == c->snd_max)
+    if (c->snd_una == c->snd_nxt)
         c->t_rexmit = FA_TIME_NEVER;
     else
         fa_tcp_arm_rexmit(c, now);
@@ -465,7 +463,7 @@ static int check_ack(struct fa_tcp *c, const struct fa_tcp_view *seg,
         return 1;
     }
     if (c->state == FA_TCP_SYN_RECEIVED) {
-        if (!(seq_lt(c->snd_una, seg->ack) && seq_le(seg->ack, c->snd_max))) {
+        if (!(seq_lt(c->snd_una, seg->ack) && seq_le(seg->ack, c->snd_nxt))) {
             fa_count(s, FA_CNT_TCP_BAD_ACK);
             fa_tcp_reset_for(s, c->laddr, c->raddr, seg, now);
             return 1;
@@ -476,10 +474,8 @@ static int check_ack(struct fa_tcp *c, const struct fa_tcp_view *seg,
     }
     /* RFC 5961 §5.2: acceptable only within [SND.UNA - MAX.SND.WND,
      * SND.NXT]; RFC 9293: an ACK of data not yet sent is answered with an
-     * ACK and dropped — a challenge ACK, rate-limited as such. (SND.NXT
-     * here is snd_max: after a go-back the peer may rightly acknowledge
-     * beyond snd_nxt.) */
-    if (seq_gt(seg->ack, c->snd_max) ||
+     * ACK and dropped — a challenge ACK, rate-limited as such. */
+    if (seq_gt(seg->ack, c->snd_nxt) ||
         seq_lt(seg->ack, c->snd_una - c->max_snd_wnd)) {
         fa_count(s, FA_CNT_TCP_BAD_ACK);
         challenge_ack(c, now);
@@ -490,7 +486,7 @@ static int check_ack(struct fa_tcp *c, const struct fa_tcp_view *seg,
     uint32_t wnd = (uint32_t)seg->wnd << (unscaled ? 0 : c->snd_wscale);
     /* RFC 5681 §2 DUPLICATE ACKNOWLEDGMENT */
     int dup = seg->ack == c->snd_una && !carried && wnd == c->snd_wnd && wnd != 0 &&
-              c->snd_una != c->snd_max;
+              c->snd_una != c->snd_nxt;
     if (seq_gt(seg->ack, c->snd_una) || dup || seg->opts.sack_blocks)
         fa_tcp_rec_ack(c, seg, dup, now); /* tcp_recovery.c: what it means */
     if (seq_gt(seg->ack, c->snd_una))

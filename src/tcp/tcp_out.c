@@ -107,13 +107,12 @@ void fa_tcp_send_syn(struct fa_tcp *c, fa_time now)
     /* Our SYN went before (a timeout, the peer's SYN again, or a crossed
      * SYN answered with a SYN-ACK): this one is a retransmission, and its
      * ACK no RTT sample (Karn). */
-    int again = c->snd_max != c->iss;
+    int again = c->snd_nxt != c->iss;
     uint8_t flags = FA_TCP_SYN;
     if (c->state == FA_TCP_SYN_RECEIVED)
         flags |= FA_TCP_ACK;
     send_segment(c, c->iss, flags, 0, 0, now);
     c->snd_nxt = c->iss + 1;
-    c->snd_max = seq_max(c->snd_max, c->snd_nxt);
     if (again) {
         fa_tcp_count_retransmit(c);
         c->rtt_start = 0;
@@ -125,26 +124,19 @@ void fa_tcp_send_syn(struct fa_tcp *c, fa_time now)
     fa_tcp_timer_update(c);
 }
 
-/* The sequence number of a segment without data or SYN/FIN: SND.MAX,
- * the highest sent (as BSD's tcp_output sends pure ACKs at snd_max). */
-static uint32_t bare_seq(const struct fa_tcp *c)
-{
-    return c->snd_max;
-}
-
 void fa_tcp_send_ack(struct fa_tcp *c, fa_time now)
 {
-    send_segment(c, bare_seq(c), FA_TCP_ACK, 0, 0, now);
+    send_segment(c, c->snd_nxt, FA_TCP_ACK, 0, 0, now);
     fa_tcp_timer_update(c);
 }
 
 void fa_tcp_send_rst(struct fa_tcp *c, fa_time now)
 {
     /* RFC 9293 §3.10.5 (ABORT): <SEQ=SND.NXT><CTL=RST>, with SND.NXT
-     * meaning the highest sent (see bare_seq). */
+     * the highest sent (retransmissions never move it back). */
     fa_count(c->stack, FA_CNT_TCP_RST_OUT);
     fa_tcp_send_bare(c->stack, c->laddr, c->lport, c->raddr, c->rport,
-                     bare_seq(c), c->rcv_nxt, FA_TCP_RST | FA_TCP_ACK, 0, NULL, now);
+                     c->snd_nxt, c->rcv_nxt, FA_TCP_RST | FA_TCP_ACK, 0, NULL, now);
 }
 
 void fa_tcp_send_bare(struct fa_stack *s, uint32_t laddr, uint16_t lport,
@@ -291,7 +283,6 @@ static uint32_t output_one(struct fa_tcp *c, fa_time now, int force)
     send_segment(c, c->snd_nxt, flags, c->snd_nxt - c->snd_una, len, now);
     fa_tcp_rec_sent_new(c, c->snd_nxt + len + (uint32_t)fin, fin, now);
     c->snd_nxt += len + (uint32_t)fin;
-    c->snd_max = c->snd_nxt;
     if (fin)
         c->flags |= TF_FIN_SENT;
     if (c->t_rexmit == FA_TIME_NEVER)
@@ -305,7 +296,7 @@ static int owe_in_batch(struct fa_tcp *c);
 void fa_tcp_output(struct fa_tcp *c, fa_time now)
 {
     if (may_send_data(c)) {
-        if (c->snd_una == c->snd_max && unsent(c))
+        if (c->snd_una == c->snd_nxt && unsent(c))
             fa_tcp_rec_before_send(c, now); /* new data after idle? */
         /* Bounded: each turn sends at least one sequence number. */
         for (uint32_t n = 0; n < c->snd.size + c->loss->sb.cap + 2 && output_one(c, now, 0); n++)
@@ -329,7 +320,7 @@ void fa_tcp_output(struct fa_tcp *c, fa_time now)
          * of it SACKed or beyond the edge): RFC 6298 §5.1 — a timer must
          * run while data is outstanding; with the window shut, the
          * persist timer's probes (RFC 9293 §3.8.6.1). */
-        if (c->snd_una != c->snd_max && c->t_rexmit == FA_TIME_NEVER &&
+        if (c->snd_una != c->snd_nxt && c->t_rexmit == FA_TIME_NEVER &&
             c->t_persist == FA_TIME_NEVER) {
             if (seq_gt(c->snd_wl2 + c->snd_wnd, c->snd_una))
                 fa_tcp_arm_rexmit(c, now);
@@ -338,7 +329,7 @@ void fa_tcp_output(struct fa_tcp *c, fa_time now)
         }
     }
     if ((c->flags & TF_ACK_NOW) && !owe_in_batch(c))
-        send_segment(c, bare_seq(c), FA_TCP_ACK, 0, 0, now);
+        send_segment(c, c->snd_nxt, FA_TCP_ACK, 0, 0, now);
     fa_tcp_timer_update(c);
 }
 
@@ -412,7 +403,7 @@ int fa_tcp_send_probe(struct fa_tcp *c, fa_time now, int resend_only)
      * lost (§7.4). A peer never seen to send D-SACKs gets new data, as
      * §7.3 says: its ACK of a resent segment would look like a repaired
      * loss and cut the window for nothing. */
-    int one_out = c->snd_max - c->snd_una <= c->mss || !c->loss->dsack_seen;
+    int one_out = c->snd_nxt - c->snd_una <= c->mss || !c->loss->dsack_seen;
     if (!resend_only && one_out && unsent(c) && fa_tcp_window_room(c) > 0 &&
         c->loss->sb.count < c->loss->sb.cap) {
         c->cwnd += c->mss;

@@ -231,8 +231,8 @@ void fa_tcp_rec_resent(struct fa_tcp *c, uint32_t i, uint32_t len, fa_time now)
 int fa_tcp_rec_sent_new(struct fa_tcp *c, uint32_t end, int fin, fa_time now)
 {
     struct fa_tcp_loss *l = c->loss;
-    uint32_t len = end - c->snd_max;
-    if (fa_tcp_sb_append(&l->sb, c->snd_max, end, fin, now) < 0)
+    uint32_t len = end - c->snd_nxt;
+    if (fa_tcp_sb_append(&l->sb, c->snd_nxt, end, fin, now) < 0)
         return -1;
     l->last_send = now;
     if (l->state == REC_FAST)
@@ -342,7 +342,7 @@ static void dsack_seen(struct ack_ctx *x, uint32_t start, uint32_t end, uint32_t
     }
     l->reordering_seen = 1;
     if (!l->dsack_round || seq_ge(c->snd_una, l->dsack_round)) {
-        l->dsack_round = c->snd_max;
+        l->dsack_round = c->snd_nxt;
         if (l->reo_mult < UINT8_MAX)
             l->reo_mult++;
         l->reo_persist = 16;
@@ -384,7 +384,7 @@ static void take_sack(struct ack_ctx *x, const struct fa_tcp_view *seg, uint32_t
     const struct fa_tcp_opts *o = &seg->opts;
     for (unsigned b = 0; b < o->sack_blocks; b++) {
         uint32_t start = o->sack[b][0], end = o->sack[b][1];
-        if (!seq_lt(start, end) || seq_gt(end, c->snd_max) ||
+        if (!seq_lt(start, end) || seq_gt(end, c->snd_nxt) ||
             seq_lt(start, c->snd_una - c->max_snd_wnd)) {
             fa_count(c->stack, FA_CNT_TCP_SACK_BAD);
             continue;
@@ -448,7 +448,7 @@ static fa_time rack_detect(struct fa_tcp *c, fa_time now, int *found)
  * threshold drops to one less than the segments outstanding. */
 static unsigned dupthresh(const struct fa_tcp *c)
 {
-    uint32_t flight = c->snd_max - c->snd_una;
+    uint32_t flight = c->snd_nxt - c->snd_una;
     uint32_t oseg = (flight + c->mss - 1) / c->mss;
     int can_send_new = c->snd.len > flight && fa_tcp_window_room(c) > 0;
     return oseg >= 2 && oseg < 4 && !can_send_new ? oseg - 1 : DUPTHRESH;
@@ -515,10 +515,10 @@ static void enter_recovery(struct fa_tcp *c, uint32_t una, fa_time now)
     episode_begin(c);
     fa_tcp_cc(c)->on_loss(c, now);
     l->state = REC_FAST;
-    l->recover = c->snd_max;
+    l->recover = c->snd_nxt;
     l->prr_delivered = 0;
     l->prr_out = 0;
-    l->recover_fs = c->snd_max - una;
+    l->recover_fs = c->snd_nxt - una;
     l->tlp_out = 0;
     l->reno_shift = 0;
 }
@@ -666,7 +666,7 @@ static int plain_ack(struct fa_tcp *c, const struct fa_tcp_view *seg, uint32_t a
     }
     if (seq_lt(l->fack, seg->ack))
         l->fack = seg->ack;
-    if ((c->snd_max - una) * 2 >= c->cwnd)
+    if ((c->snd_nxt - una) * 2 >= c->cwnd)
         fa_tcp_cc(c)->on_ack(c, acked, cc_rtt, now);
     return 1; /* the probe's timer: ack_advances arms it */
 }
@@ -681,7 +681,7 @@ void fa_tcp_rec_ack(struct fa_tcp *c, const struct fa_tcp_view *seg, int dup,
         return;
     struct ack_ctx x = { .c = c, .now = now, .echo = echo_time(c, seg, now),
                          .first_clean = -1, .last_clean = -1, .sack_clean = -1 };
-    uint32_t held_before = c->snd_max - una - l->sb.sacked - l->reno_sacked;
+    uint32_t held_before = c->snd_nxt - una - l->sb.sacked - l->reno_sacked;
 
     /* 1. What left the network. */
     if (acked)
@@ -698,7 +698,7 @@ void fa_tcp_rec_ack(struct fa_tcp *c, const struct fa_tcp_view *seg, int dup,
     }
     if (!(c->flags & TF_SACK)) {
         uint32_t first = l->sb.count ? entry_len(c, 0) : 0;
-        uint32_t most = c->snd_max - (acked ? ack : una) - (acked ? 0 : first);
+        uint32_t most = c->snd_nxt - (acked ? ack : una) - (acked ? 0 : first);
         if (dup)
             l->reno_sacked += c->mss;
         else if (acked)
@@ -706,7 +706,7 @@ void fa_tcp_rec_ack(struct fa_tcp *c, const struct fa_tcp_view *seg, int dup,
         if (l->reno_sacked > most)
             l->reno_sacked = most;
     }
-    uint32_t held_after = c->snd_max - (acked ? ack : una) - l->sb.sacked - l->reno_sacked;
+    uint32_t held_after = c->snd_nxt - (acked ? ack : una) - l->sb.sacked - l->reno_sacked;
     uint32_t delivered_bytes = held_before > held_after ? held_before - held_after : 0;
     /* Without SACK a partial ACK filled a hole: at least a segment left
      * the network though the duplicates counted the rest already. */
@@ -763,7 +763,7 @@ void fa_tcp_rec_ack(struct fa_tcp *c, const struct fa_tcp_view *seg, int dup,
         enter_recovery(c, nuna, now);
     if (l->state == REC_FAST) {
         prr(c, delivered_bytes, pipe_from(c, nuna));
-    } else if (acked && !ended && (c->snd_max - una) * 2 >= c->cwnd) {
+    } else if (acked && !ended && (c->snd_nxt - una) * 2 >= c->cwnd) {
         /* Grow only a window in use (RFC 7661's spirit); after an RTO
          * this is slow start back to ssthresh. */
         fa_tcp_cc(c)->on_ack(c, acked, x.last_clean >= 0 ? now - (fa_time)x.last_clean : 0, now);
@@ -795,13 +795,13 @@ void fa_tcp_rec_arm_probe(struct fa_tcp *c, fa_time now)
         return;
     int synced = c->state != FA_TCP_SYN_SENT && c->state != FA_TCP_SYN_RECEIVED;
     int recovering = l->state != REC_OPEN;
-    if (!synced || !c->srtt || c->snd_una == c->snd_max || l->tlp_out ||
+    if (!synced || !c->srtt || c->snd_una == c->snd_nxt || l->tlp_out ||
         (!recovering && l->sb.sacked)) {
         set_loss_timer(c, LT_NONE, FA_TIME_NEVER);
         return;
     }
     fa_time pto = 2 * c->srtt > PTO_MIN ? 2 * c->srtt : PTO_MIN;
-    if (!recovering && c->snd_max - c->snd_una <= c->mss)
+    if (!recovering && c->snd_nxt - c->snd_una <= c->mss)
         pto += WORST_CASE_DELACK;
     fa_time at = now + pto;
     if (at < c->t_rexmit)
@@ -815,7 +815,7 @@ void fa_tcp_rec_timeout(struct fa_tcp *c, fa_time now)
     struct fa_tcp_loss *l = c->loss;
     uint8_t kind = l->timer;
     set_loss_timer(c, LT_NONE, FA_TIME_NEVER);
-    if (c->snd_una == c->snd_max)
+    if (c->snd_una == c->snd_nxt)
         return;
     if (kind == LT_REORDER) {
         /* RFC 8985 §6.3: what was waiting on reordering is late now. */
@@ -842,7 +842,7 @@ void fa_tcp_rec_timeout(struct fa_tcp *c, fa_time now)
     fa_count(c->stack, FA_CNT_TCP_LOSS_PROBES);
     l->tlp_out = 1;
     l->tlp_retrans = (uint8_t)fa_tcp_send_probe(c, now, l->state != REC_OPEN);
-    l->tlp_end = c->snd_max;
+    l->tlp_end = c->snd_nxt;
 }
 
 /* Everything not SACKed is lost, copies in flight included (RFC 6675
@@ -877,7 +877,7 @@ void fa_tcp_rec_rto(struct fa_tcp *c, fa_time now)
         c->cwnd = c->mss;
     }
     l->state = REC_RTO;
-    l->recover = c->snd_max;
+    l->recover = c->snd_nxt;
     l->dupacks = 0;
     l->reno_sacked = 0;
     l->tlp_out = 0;
@@ -918,7 +918,7 @@ void fa_tcp_rec_before_send(struct fa_tcp *c, fa_time now)
     /* RFC 5681 §4.1: after an idle period longer than the RTO, start
      * again from no more than the initial window. */
     struct fa_tcp_loss *l = c->loss;
-    if (c->snd_una != c->snd_max || !l->last_send || now - l->last_send <= c->rto)
+    if (c->snd_una != c->snd_nxt || !l->last_send || now - l->last_send <= c->rto)
         return;
     uint32_t iw = fa_tcp_initial_window(c);
     if (c->cwnd > iw)

@@ -290,7 +290,7 @@ int fa_tcp_conn_setup(struct fa_tcp *c, fa_time now)
     }
     s->tcp->buffer_bytes += (uint64_t)c->snd.size + c->rcv.size;
     c->iss = fa_tcp_isn(s, c, now, &c->ts_offset);
-    c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+    c->snd_una = c->snd_nxt = c->iss;
     c->mss = c->user_mss ? c->user_mss : mss_for_mtu(s);
     /* RFC 7323 §2.3: the smallest shift that lets the window cover the
      * whole receive buffer; offered in our SYN. */

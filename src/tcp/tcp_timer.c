@@ -160,7 +160,7 @@ static int on_rexmit(struct fa_tcp *c, fa_time now)
     }
     fa_tcp_rec_rto(c, now); /* all not SACKed is lost; cwnd one segment */
     fa_tcp_output(c, now);
-    if (c->t_rexmit == FA_TIME_NEVER && c->snd_una != c->snd_max)
+    if (c->t_rexmit == FA_TIME_NEVER && c->snd_una != c->snd_nxt)
         fa_tcp_arm_rexmit(c, now);
     return 0;
 }
@@ -216,7 +216,7 @@ static int on_keepalive(struct fa_tcp *c, fa_time now)
         return 1;
     }
     c->keep_probes++;
-    fa_tcp_send_keep_probe(c, c->snd_max - 1, now);
+    fa_tcp_send_keep_probe(c, c->snd_nxt - 1, now);
     fa_tcp_arm_keepalive(c, now);
     return 0;
 }

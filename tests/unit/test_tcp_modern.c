@@ -698,7 +698,7 @@ static void cubic_against_the_rfc(void **state)
     fa_time t0 = 100 * S;
     /* A loss at cwnd = 100 segments, all of them in flight. */
     c->cwnd = 100 * M;
-    c->snd_max = c->snd_una + 100 * M;
+    c->snd_nxt = c->snd_una + 100 * M;
     cc->on_loss(c, t0);
     assert_int_equal(c->ssthresh, 70 * M); /* beta_cubic 0.7 (§4.6) */
     assert_int_equal(c->loss->cubic.w_max, 100 * M);
@@ -726,7 +726,7 @@ static void cubic_against_the_rfc(void **state)
     assert_true(fabs((double)c->cwnd / M - w6) < 0.05);
     /* Fast convergence (§4.7): a loss below W_max remembers less. */
     c->cwnd = 90 * M;
-    c->snd_max = c->snd_una + 90 * M;
+    c->snd_nxt = c->snd_una + 90 * M;
     cc->on_loss(c, t0 + 7 * S);
     assert_int_equal(c->loss->cubic.w_max, 90 * M * 17 / 20);
     assert_int_equal(c->ssthresh, 63 * M);
@@ -744,7 +744,7 @@ static void cubic_against_the_rfc(void **state)
 static void hs_ack(struct fa_tcp *c, fa_time rtt, uint32_t n)
 {
     if (seq_ge(c->snd_una + c->mss, c->loss->hs.window_end))
-        c->snd_max = c->snd_una + n * c->mss;
+        c->snd_nxt = c->snd_una + n * c->mss;
     fa_tcp_hystart_ack(c, c->mss, rtt);
     c->snd_una += c->mss;
 }
@@ -755,7 +755,7 @@ static void hystart_css_on_rtt_rise_then_avoidance(void **state)
     peer_init(&pe, NULL, 80);
     struct fa_tcp *c = connected_modern();
     const uint32_t M = c->mss;
-    c->snd_max = c->snd_una;
+    c->snd_nxt = c->snd_una;
     fa_tcp_hystart_reset(c);
     c->cwnd = 10 * M;
     c->ssthresh = UINT32_MAX;

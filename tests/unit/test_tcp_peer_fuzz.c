@@ -58,10 +58,10 @@ static void check_sb(struct fa_tcp *c, const char *where)
     uint32_t sacked = 0, lost = 0, retrans = 0;
     if (sb->count) {
         if (sb->una != c->snd_una) fail_msg("%s: sb.una %u != snd_una %u", where, sb->una - base, c->snd_una - base);
-        if (fa_tcp_sb_at(sb, sb->count - 1)->end != c->snd_max)
-            fail_msg("%s: last end %u != snd_max %u", where, fa_tcp_sb_at(sb, sb->count - 1)->end - base, c->snd_max - base);
-    } else if (c->snd_una != c->snd_max && c->state != FA_TCP_SYN_SENT) {
-        fail_msg("%s: empty sb, snd_una %u snd_max %u", where, c->snd_una - base, c->snd_max - base);
+        if (fa_tcp_sb_at(sb, sb->count - 1)->end != c->snd_nxt)
+            fail_msg("%s: last end %u != snd_nxt %u", where, fa_tcp_sb_at(sb, sb->count - 1)->end - base, c->snd_nxt - base);
+    } else if (c->snd_una != c->snd_nxt && c->state != FA_TCP_SYN_SENT) {
+        fail_msg("%s: empty sb, snd_una %u snd_nxt %u", where, c->snd_una - base, c->snd_nxt - base);
     }
     for (uint32_t i = 0; i < sb->count; i++) {
         struct fa_tcp_sent *e = fa_tcp_sb_at(sb, i);
@@ -166,7 +166,7 @@ static void tr_state(const char *what)
     if (!trace) return;
     struct fa_tcp_loss *l = cc->loss;
     fprintf(stderr, "%10.3fms %-8s una=%u max=%u cwnd=%u ssth=%u pipe=%u sacked=%u lost=%u retr=%u rs=%d tmr=%d rex=%s loss=%s pers=%s wnd=%u edge=%u\n",
-        (double)pe.now / MS, what, cc->snd_una - base, cc->snd_max - base, cc->cwnd, cc->ssthresh, fa_tcp_pipe(cc),
+        (double)pe.now / MS, what, cc->snd_una - base, cc->snd_nxt - base, cc->cwnd, cc->ssthresh, fa_tcp_pipe(cc),
         l->sb.sacked, l->sb.lost, l->sb.retrans, l->state, l->timer,
         cc->t_rexmit == FA_TIME_NEVER ? "-" : "on", cc->t_loss == FA_TIME_NEVER ? "-" : "on",
         cc->t_persist == FA_TIME_NEVER ? "-" : "on", cc->snd_wnd, cc->snd_wl2 + cc->snd_wnd - base);
@@ -272,14 +272,14 @@ static int run_one(uint64_t seed, int renege, char *why, size_t whylen)
         } else if (best < 0) {
             break;
         }
-        if (fin_got && prcv == TOTAL && c->snd_una == c->snd_max && shut) break;
+        if (fin_got && prcv == TOTAL && c->snd_una == c->snd_nxt && shut) break;
         if (fa_tcp_state(c) == FA_TCP_CLOSED) break;
     }
     struct fa_tcp_info i; fa_tcp_get_info(c, &i);
-    int ok = fin_got && prcv == TOTAL && c->snd_una == c->snd_max;
+    int ok = fin_got && prcv == TOTAL && c->snd_una == c->snd_nxt;
     if (!ok)
-        fprintf(stderr, "seed %llu renege %d: STALL/FAIL prcv=%u fin=%d snd_una=%u snd_max=%u state=%d sacked=%u lost=%u pipe=%u cwnd=%u timer=%s t=%.1fs\n",
-                (unsigned long long)seed, renege, prcv, fin_got, i.snd_una - base, c->snd_max - base, fa_tcp_state(c),
+        fprintf(stderr, "seed %llu renege %d: STALL/FAIL prcv=%u fin=%d snd_una=%u snd_nxt=%u state=%d sacked=%u lost=%u pipe=%u cwnd=%u timer=%s t=%.1fs\n",
+                (unsigned long long)seed, renege, prcv, fin_got, i.snd_una - base, c->snd_nxt - base, fa_tcp_state(c),
                 i.sacked, i.lost, i.pipe, i.cwnd, i.next_timer == FA_TIME_NEVER ? "NEVER" : "armed", (double)pe.now / S);
     if (getenv("VERBOSE"))
         fprintf(stderr, "seed %llu: t=%.1fs retrans=%llu recov=%llu rto=%llu tlp=%llu dsack=%llu undo=%llu lostre=%llu sackbad=%llu\n",

@@ -266,9 +266,9 @@ static void undo_with_window_closed_leaves_no_timer(void **state)
     uint32_t d[2][2] = { { f, f + m }, { f + 3 * m, f + 4 * m } };
     peer_sack_w(f + m, 0, 2, d);
     fa_tcp_get_info(c, &i);
-    fprintf(stderr, "  undos=%llu snd_una=%u snd_max=%u pipe=%u lost=%u t_rexmit=%s t_persist=%s t_loss=%s\n",
+    fprintf(stderr, "  undos=%llu snd_una=%u snd_nxt=%u pipe=%u lost=%u t_rexmit=%s t_persist=%s t_loss=%s\n",
             (unsigned long long)fa_stack_counter(pe.s, FA_CNT_TCP_UNDOS), i.snd_una - f,
-            c->snd_max - f, i.pipe, i.lost,
+            c->snd_nxt - f, i.pipe, i.lost,
             c->t_rexmit == FA_TIME_NEVER ? "NEVER" : "armed",
             c->t_persist == FA_TIME_NEVER ? "NEVER" : "armed",
             c->t_loss == FA_TIME_NEVER ? "NEVER" : "armed");

@@ -130,10 +130,10 @@ static void reno_full_ack_starts_a_second_recovery(void **state)
     uint32_t recover = c->loss->recover;
     uint32_t before = (uint32_t)fa_stack_counter(pe.s, FA_CNT_TCP_RECOVERIES);
     unsigned out = sent(NULL, 0, NULL);
-    fprintf(stderr, "  in recovery: recover=f+%u segs, snd_max=f+%u segs, %u segments sent "
+    fprintf(stderr, "  in recovery: recover=f+%u segs, snd_nxt=f+%u segs, %u segments sent "
             "(resend + new), cwnd=%u ssthresh=%u\n", (recover - f) / m,
-            (c->snd_max - f) / m, out, i.cwnd, i.ssthresh);
-    assert_true(seq_gt(c->snd_max, recover)); /* new data went past recover */
+            (c->snd_nxt - f) / m, out, i.cwnd, i.ssthresh);
+    assert_true(seq_gt(c->snd_nxt, recover)); /* new data went past recover */
     /* The retransmission arrives: a full ACK (everything up to recover). */
     pe.now += 10 * MS;
     peer_ack(0, recover, 0, NULL);
