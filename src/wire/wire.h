@@ -123,6 +123,7 @@ void fa_ipv4_hdr_emit(uint8_t *pkt, uint16_t total_len, uint16_t id,
 #define FA_ICMP_ECHO_REPLY 0
 #define FA_ICMP_UNREACH 3
 #define FA_ICMP_ECHO 8
+#define FA_ICMP_UNREACH_HOST 1
 #define FA_ICMP_UNREACH_PROTO 2
 #define FA_ICMP_UNREACH_PORT 3
 #define FA_ICMP_UNREACH_NEEDFRAG 4 /* RFC 1191: next-hop MTU in rest[2..3] */

@@ -1,4 +1,5 @@
-/* peer_opts.c — TCP options for the hand-driven peer (peer_opts.h). */
+/* peer_opts.c — TCP options and ICMP errors for the hand-driven peer
+ * (peer_opts.h). */
 #include "peer_opts.h"
 
 #include <setjmp.h>
@@ -90,4 +91,17 @@ struct fa_tcp_view peer_syn_to_listener(struct peer *pe, uint16_t port,
     pe->our_port = port;
     peer_send_opts(pe, FA_TCP_SYN, pe->snd_nxt, 0, 65535, o, n, NULL, 0);
     return peer_expect(pe);
+}
+
+void peer_icmp_unreach(struct peer *pe, uint8_t code, uint16_t mtu, uint32_t seq)
+{
+    uint8_t msg[8 + 28], fr[128];
+    uint8_t *q = msg + 8;
+    fa_ipv4_hdr_emit(q, 1500, 1, 0, 64, FA_IPPROTO_TCP, IP_US, IP_PEER);
+    fa_put16(q + 20, pe->our_port);
+    fa_put16(q + 22, pe->port);
+    fa_put32(q + 24, seq);
+    fa_icmp_emit(msg, sizeof msg, FA_ICMP_UNREACH, code, mtu);
+    size_t n = build_ipv4(fr, mac_a, mac_peer, IP_PEER, IP_US, FA_IPPROTO_ICMP, msg, sizeof msg);
+    fa_stack_input(pe->s, fr, n, pe->now);
 }

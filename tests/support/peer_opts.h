@@ -1,6 +1,6 @@
 /* peer_opts.h — TCP options for the hand-driven peer (peer.h): the bytes
  * of timestamps, SACK blocks and a SYN's offers, a connection with SACK
- * and timestamps agreed, and the peer's SACK ACKs. */
+ * and timestamps agreed, the peer's SACK ACKs and its ICMP errors. */
 #ifndef FA_TEST_PEER_OPTS_H
 #define FA_TEST_PEER_OPTS_H
 
@@ -28,5 +28,8 @@ uint32_t peer_take_segments(struct peer *pe, struct fa_tcp *c, unsigned n,
  * SYN-ACK is returned; the listener in *l. */
 struct fa_tcp_view peer_syn_to_listener(struct peer *pe, uint16_t port,
                                         const uint8_t *o, size_t n, struct fa_tcp **l);
+/* An ICMP destination unreachable (code, next-hop mtu) from the peer,
+ * quoting a segment finack sent from our_port with sequence number seq. */
+void peer_icmp_unreach(struct peer *pe, uint8_t code, uint16_t mtu, uint32_t seq);
 
 #endif

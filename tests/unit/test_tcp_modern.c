@@ -306,17 +306,26 @@ static uint32_t send_segments(struct fa_tcp *c, unsigned n, uint32_t *mss)
     return peer_take_segments(&pe, c, n, n, mss);
 }
 
+/* finack sends 8 segments; the peer SACKs 3..7 (block b): 0, 1, 2 were
+ * sent before them and are lost (reo_wnd 0: three segments SACKed, no
+ * reordering seen). Returns the connection, f and m set. */
+static struct fa_tcp *sack_the_last_five_of_eight(uint32_t *f, uint32_t *m, uint32_t b[1][2])
+{
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = connected_modern();
+    *f = send_segments(c, 8, m);
+    peer_run_until(&pe, pe.now + 10 * MS);
+    b[0][0] = *f + 3 * *m;
+    b[0][1] = *f + 8 * *m;
+    peer_sack(*f, 1, (const uint32_t (*)[2])b);
+    return c;
+}
+
 static void rack_three_sacked_marks_lost_at_once(void **state)
 {
     (void)state;
-    peer_init(&pe, NULL, 80);
-    struct fa_tcp *c = connected_modern();
-    uint32_t m, f = send_segments(c, 8, &m);
-    peer_run_until(&pe, pe.now + 10 * MS);
-    /* Segments 3..7 SACKed: 0, 1, 2 were sent before them and are lost
-     * (reo_wnd 0: three segments SACKed, no reordering seen). */
-    uint32_t b[1][2] = { { f + 3 * m, f + 8 * m } };
-    peer_sack(f, 1, b);
+    uint32_t f, m, b[1][2];
+    struct fa_tcp *c = sack_the_last_five_of_eight(&f, &m, b);
     struct fa_tcp_view r = peer_expect(&pe);
     assert_int_equal(r.seq, f);
     assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_RECOVERIES), 1);
@@ -344,12 +353,8 @@ static void rack_three_sacked_marks_lost_at_once(void **state)
 static void recovery_ends_at_ssthresh_not_at_the_last_prr_window(void **state)
 {
     (void)state;
-    peer_init(&pe, NULL, 80);
-    struct fa_tcp *c = connected_modern();
-    uint32_t m, f = send_segments(c, 8, &m);
-    peer_run_until(&pe, pe.now + 10 * MS);
-    uint32_t b[1][2] = { { f + 3 * m, f + 8 * m } };
-    peer_sack(f, 1, b);
+    uint32_t f, m, b[1][2];
+    struct fa_tcp *c = sack_the_last_five_of_eight(&f, &m, b);
     struct fa_tcp_info i;
     fa_tcp_get_info(c, &i);
     assert_int_equal(i.recovery, 1);
@@ -528,21 +533,6 @@ static void sack_block_beyond_what_was_sent_is_ignored(void **state)
 
 /* ---- ICMP into TCP (RFC 1191, RFC 1122 §4.2.3.9, RFC 5927) -------------- */
 
-/* An ICMP destination unreachable from the peer quoting a segment finack
- * sent from our_port with sequence number seq. */
-static void icmp_unreach(uint8_t code, uint16_t mtu, uint32_t seq)
-{
-    uint8_t msg[8 + 28], fr[128];
-    uint8_t *q = msg + 8;
-    fa_ipv4_hdr_emit(q, 1500, 1, 0, 64, FA_IPPROTO_TCP, IP_US, IP_PEER);
-    fa_put16(q + 20, pe.our_port);
-    fa_put16(q + 22, pe.port);
-    fa_put32(q + 24, seq);
-    fa_icmp_emit(msg, sizeof msg, FA_ICMP_UNREACH, code, mtu);
-    size_t n = build_ipv4(fr, mac_a, mac_peer, IP_PEER, IP_US, FA_IPPROTO_ICMP, msg, sizeof msg);
-    fa_stack_input(pe.s, fr, n, pe.now);
-}
-
 static void icmp_frag_needed_lowers_the_mss_and_resends(void **state)
 {
     (void)state;
@@ -550,11 +540,11 @@ static void icmp_frag_needed_lowers_the_mss_and_resends(void **state)
     struct fa_tcp *c = connected_modern();
     uint32_t m, f = send_segments(c, 3, &m);
     /* Quoting a sequence number not in flight: ignored (RFC 5927). */
-    icmp_unreach(FA_ICMP_UNREACH_NEEDFRAG, 1000, f + 10 * m);
+    peer_icmp_unreach(&pe, FA_ICMP_UNREACH_NEEDFRAG, 1000, f + 10 * m);
     assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_ICMP_IGNORED), 1);
     assert_true(peer_quiet(&pe));
     /* The first segment's: MTU 1000 — 1000 - 40 - 12 (timestamps). */
-    icmp_unreach(FA_ICMP_UNREACH_NEEDFRAG, 1000, f);
+    peer_icmp_unreach(&pe, FA_ICMP_UNREACH_NEEDFRAG, 1000, f);
     struct fa_tcp_info i;
     fa_tcp_get_info(c, &i);
     assert_int_equal(i.mss, 948);
@@ -570,7 +560,7 @@ static void icmp_frag_needed_lowers_the_mss_and_resends(void **state)
     }
     assert_true(seq_gt(next, f + 948));
     /* A forged tiny MTU goes no lower than Linux's floor, 552. */
-    icmp_unreach(FA_ICMP_UNREACH_NEEDFRAG, 300, f);
+    peer_icmp_unreach(&pe, FA_ICMP_UNREACH_NEEDFRAG, 300, f);
     fa_tcp_get_info(c, &i);
     assert_int_equal(i.mss, 552 - 40 - 12);
 }
@@ -585,7 +575,7 @@ static void icmp_hard_error_ends_an_opening_connection_only(void **state)
     /* Port unreachable for our SYN: ECONNREFUSED at once. */
     struct fa_tcp_view syn;
     struct fa_tcp *c = peer_connecting(&pe, 0, &syn);
-    icmp_unreach(FA_ICMP_UNREACH_PORT, 0, syn.seq);
+    peer_icmp_unreach(&pe, FA_ICMP_UNREACH_PORT, 0, syn.seq);
     assert_int_equal(fa_tcp_state(c), FA_TCP_CLOSED);
     assert_int_equal(fa_tcp_error(c), -ECONNREFUSED);
     assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_ICMP_ABORTS), 1);
@@ -593,7 +583,7 @@ static void icmp_hard_error_ends_an_opening_connection_only(void **state)
     /* Host unreachable is soft (RFC 1122 §4.2.3.9): the SYN is retried,
      * and the timeout reports it. */
     c = peer_connecting(&pe, 0, &syn);
-    icmp_unreach(1, 0, syn.seq);
+    peer_icmp_unreach(&pe, FA_ICMP_UNREACH_HOST, 0, syn.seq);
     assert_int_equal(fa_tcp_state(c), FA_TCP_SYN_SENT);
     peer_run_until(&pe, pe.now + 60 * S);
     assert_int_equal(fa_tcp_state(c), FA_TCP_CLOSED);
@@ -604,7 +594,7 @@ static void icmp_hard_error_ends_an_opening_connection_only(void **state)
     peer_init(&pe, NULL, 80);
     c = connected_modern();
     uint32_t m, f = send_segments(c, 1, &m);
-    icmp_unreach(FA_ICMP_UNREACH_PORT, 0, f);
+    peer_icmp_unreach(&pe, FA_ICMP_UNREACH_PORT, 0, f);
     assert_int_equal(fa_tcp_state(c), FA_TCP_ESTABLISHED);
     assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_ICMP_ABORTS), 0);
 }

@@ -38,9 +38,19 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Connects with a 10 ms handshake RTT (so srtt is 10 ms). */
-static struct fa_tcp *connect_rtt(int sack, int ts)
+static uint32_t mss_of(struct fa_tcp *c)
 {
+    struct fa_tcp_info i;
+    fa_tcp_get_info(c, &i);
+    return i.mss;
+}
+
+/* A peer with config cfg (NULL: defaults); finack connects with a 10 ms
+ * handshake RTT (so srtt is 10 ms), the peer agreeing to SACK if sack and
+ * timestamps if ts. The connection's MSS in *mss. */
+static struct fa_tcp *connect_rtt(const struct fa_config *cfg, int sack, int ts, uint32_t *mss)
+{
+    peer_init(&pe, cfg, 80);
     struct fa_tcp_view syn;
     pe.now += S; /* not at time 0: rtt_start == 0 means "not timing" */
     struct fa_tcp *c = peer_connecting(&pe, 0, &syn);
@@ -51,6 +61,7 @@ static struct fa_tcp *connect_rtt(int sack, int ts)
     pe.snd_nxt++;
     struct fa_tcp_view a = peer_expect(&pe);
     assert_int_equal(a.flags, ACK);
+    *mss = mss_of(c);
     return c;
 }
 
@@ -66,13 +77,6 @@ static void peer_ack(int ts, uint32_t ack, unsigned n, const uint32_t (*b)[2])
     while (k % 4)
         o[k++] = 1;
     peer_send_opts(&pe, ACK, pe.snd_nxt, ack, 65535, o, k, NULL, 0);
-}
-
-static uint32_t mss_of(struct fa_tcp *c)
-{
-    struct fa_tcp_info i;
-    fa_tcp_get_info(c, &i);
-    return i.mss;
 }
 
 /* Reads what finack sent; returns how many data segments, the first's
@@ -111,9 +115,8 @@ static void reno_full_ack_starts_a_second_recovery(void **state)
     cfg.tcp_sack = 0;
     cfg.tcp_timestamps = 0;
     cfg.tcp_congestion = FA_TCP_CC_NEWRENO;
-    peer_init(&pe, &cfg, 80);
-    struct fa_tcp *c = connect_rtt(0, 0);
-    uint32_t m = mss_of(c);
+    uint32_t m;
+    struct fa_tcp *c = connect_rtt(&cfg, 0, 0, &m);
     static uint8_t data[40 * 1460];
     assert_int_equal(fa_tcp_send(c, data, 40 * m, pe.now), 40 * m);
     uint32_t f = 0;
@@ -160,9 +163,8 @@ static void probe_in_recovery_skips_lower_lost_segments(void **state)
     struct fa_config cfg;
     fa_config_init(&cfg);
     cfg.tcp_congestion = FA_TCP_CC_NEWRENO;
-    peer_init(&pe, &cfg, 80);
-    struct fa_tcp *c = connect_rtt(1, 1);
-    uint32_t m = mss_of(c);
+    uint32_t m;
+    struct fa_tcp *c = connect_rtt(&cfg, 1, 1, &m);
     static uint8_t data[10 * 1460];
     assert_int_equal(fa_tcp_send(c, data, 10 * m, pe.now), 10 * m);
     uint32_t f = 0;
@@ -221,9 +223,8 @@ static void probe_in_recovery_skips_lower_lost_segments(void **state)
 static void plain_ack_partial_gives_hystart_a_stale_sample(void **state)
 {
     (void)state;
-    peer_init(&pe, NULL, 80);
-    struct fa_tcp *c = connect_rtt(1, 1);
-    uint32_t m = mss_of(c);
+    uint32_t m;
+    struct fa_tcp *c = connect_rtt(NULL, 1, 1, &m);
     static uint8_t data[10 * 1460];
     assert_int_equal(fa_tcp_send(c, data, 10 * m, pe.now), 10 * m);
     uint32_t f = 0;
@@ -247,23 +248,14 @@ static void stale_soft_error_reported_on_a_later_timeout(void **state)
     struct fa_config cfg;
     fa_config_init(&cfg);
     cfg.tcp_data_retries = 3;
-    peer_init(&pe, &cfg, 80);
-    struct fa_tcp *c = connect_rtt(1, 1);
-    uint32_t m = mss_of(c);
+    uint32_t m;
+    struct fa_tcp *c = connect_rtt(&cfg, 1, 1, &m);
     static uint8_t data[1460];
     assert_int_equal(fa_tcp_send(c, data, m, pe.now), m);
     uint32_t f = 0;
     sent(&f, 0, NULL);
     /* A transient host unreachable about it (a route flap). */
-    uint8_t msg[8 + 28], fr[128];
-    uint8_t *q = msg + 8;
-    fa_ipv4_hdr_emit(q, 1500, 1, 0, 64, FA_IPPROTO_TCP, IP_US, IP_PEER);
-    fa_put16(q + 20, pe.our_port);
-    fa_put16(q + 22, pe.port);
-    fa_put32(q + 24, f);
-    fa_icmp_emit(msg, sizeof msg, FA_ICMP_UNREACH, 1, 0);
-    size_t n = build_ipv4(fr, mac_a, mac_peer, IP_PEER, IP_US, FA_IPPROTO_ICMP, msg, sizeof msg);
-    fa_stack_input(pe.s, fr, n, pe.now);
+    peer_icmp_unreach(&pe, FA_ICMP_UNREACH_HOST, 0, f);
     /* The data is then ACKed; hours of working traffic could follow. */
     pe.now += 10 * MS;
     peer_ack(1, f + m, 0, NULL);
@@ -287,9 +279,8 @@ static void probe_of_a_full_segment_with_fin_drops_the_fin(void **state)
     struct fa_config cfg;
     fa_config_init(&cfg);
     cfg.tcp_sack = 0;
-    peer_init(&pe, &cfg, 80);
-    struct fa_tcp *c = connect_rtt(0, 1);
-    uint32_t m = mss_of(c);
+    uint32_t m;
+    struct fa_tcp *c = connect_rtt(&cfg, 0, 1, &m);
     static uint8_t data[11 * 1460];
     assert_int_equal(fa_tcp_send(c, data, 11 * m, pe.now), 11 * m);
     fa_tcp_shutdown(c, FA_SHUT_WR, pe.now);
@@ -336,9 +327,8 @@ static void probe_of_a_full_segment_with_fin_drops_the_fin(void **state)
 static void disordered_ack_exemption_shrinks_the_window(void **state)
 {
     (void)state;
-    peer_init(&pe, NULL, 80);
-    struct fa_tcp *c = connect_rtt(1, 1);
-    uint32_t m = mss_of(c);
+    uint32_t m;
+    struct fa_tcp *c = connect_rtt(NULL, 1, 1, &m);
     static uint8_t data[4 * 1460];
     assert_int_equal(fa_tcp_send(c, data, m, pe.now), m);
     uint32_t f = 0;
@@ -369,9 +359,8 @@ static void reno_timer_resends_without_any_dupack(void **state)
     struct fa_config cfg;
     fa_config_init(&cfg);
     cfg.tcp_sack = 0;
-    peer_init(&pe, &cfg, 80);
-    struct fa_tcp *c = connect_rtt(0, 1);
-    uint32_t m = mss_of(c);
+    uint32_t m;
+    struct fa_tcp *c = connect_rtt(&cfg, 0, 1, &m);
     static uint8_t data[10 * 1460];
     assert_int_equal(fa_tcp_send(c, data, 10 * m, pe.now), 10 * m);
     uint32_t f = 0;
