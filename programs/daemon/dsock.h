@@ -1,0 +1,84 @@
+/* dsock.h — finackd's sockets: one record per socket a program holds,
+ * tying a finack TCP socket to finackd's end of the program's
+ * socketpair (see proto.h), and the pump that moves bytes between the
+ * two. finackd.c answers the programs' requests with these calls; the
+ * run loop (TCP readiness) and epoll (the socketpair ends) drive the
+ * pump. */
+#ifndef FA_DAEMON_DSOCK_H
+#define FA_DAEMON_DSOCK_H
+
+#include <finack/finack.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "proto.h"
+
+struct dsock_table;
+
+/* What an epoll entry of finackd points at: a socket or an attachment. */
+enum dwatch_kind { DW_SOCK, DW_ATTACH };
+
+struct dsock {
+    enum dwatch_kind kind; /* DW_SOCK; first, for the epoll dispatch */
+    struct dsock_table *table;
+    uint32_t id;
+    int a;                 /* finackd's end of the socketpair */
+    enum fad_sock_state st;
+    struct fa_tcp *tcp;    /* NULL once the connection is gone */
+    pid_t pid;             /* the process that made it (for finack-stat) */
+    int err;               /* pending SO_ERROR */
+    long filler;           /* connect filler still to discard */
+    /* Options kept as the kernel reports them. */
+    int sndbuf, rcvbuf, linger_ms; /* linger_ms -1: off */
+    uint8_t v6, v6only, reuseaddr, reuseport, tos, cork, defer_accept;
+    uint32_t user_timeout;
+    uint32_t laddr;        /* our name, kept when the TCP socket goes */
+    uint16_t lport;
+    /* Listener: connections accepted from the stack, not yet by the
+     * program (one byte each waits in the program's end). */
+    struct fa_tcp **queue;
+    unsigned qhead, qlen, backlog;
+    /* Bytes read from one side the other has not taken yet. */
+    uint8_t *tx, *rx;       /* program -> TCP, TCP -> program */
+    uint32_t tx_off, tx_len, rx_off, rx_len;
+    unsigned a_eof : 1;     /* the program's side will write no more */
+    unsigned a_reset : 1;   /* ... because it closed with data unread */
+    unsigned a_hup : 1;     /* every copy of the program's end is closed */
+    unsigned a_rd_gone : 1; /* the program's end takes no more (SHUT_RD) */
+    unsigned tcp_eof : 1;   /* the peer's FIN was passed on */
+    unsigned wr_shut : 1;   /* our FIN is queued */
+};
+
+/* The table: at most max sockets; epfd is where socketpair ends go. */
+struct dsock_table *dsock_table_create(struct fa_stack *stack, struct fa_loop *loop,
+                                       int epfd, uint64_t instance, unsigned max);
+/* Closes every socket as for a dead process, and frees the table. */
+void dsock_table_destroy(struct dsock_table *t, fa_time now);
+unsigned dsock_count(const struct dsock_table *t);
+
+/* A new socket; *fd is the program's end (the caller sends, then closes
+ * it). 0 or -errno. */
+int dsock_new(struct dsock_table *t, pid_t pid, int v6, struct dsock **out, int *fd);
+struct dsock *dsock_find(struct dsock_table *t, uint32_t id);
+
+int dsock_bind(struct dsock *s, uint32_t addr, uint16_t port);
+int dsock_listen(struct dsock_table *t, struct dsock *s, int backlog, fa_time now);
+/* -EINPROGRESS, or an error (the filler is then discarded). */
+int dsock_connect(struct dsock_table *t, struct dsock *s, uint32_t addr, uint16_t port,
+                  long filler, fa_time now);
+/* The next waiting connection as a new socket; *fd as for dsock_new. */
+int dsock_accept(struct dsock_table *t, struct dsock *l, pid_t pid, struct dsock **out,
+                 int *fd, fa_time now);
+int dsock_name(struct dsock *s, int peer, uint32_t *addr, uint16_t *port);
+int dsock_setopt(struct dsock *s, int level, int name, int64_t val);
+int dsock_getopt(struct dsock *s, int level, int name, int64_t *val);
+void dsock_info(struct dsock *s, struct fad_info *info);
+/* The name of a socket finackd has let go of lately (its program may
+ * still hold the descriptor): 0, or -ENOTCONN if it is not remembered. */
+int dsock_tomb(const struct dsock_table *t, uint32_t id, uint32_t *addr, uint16_t *port,
+               int *v6);
+
+/* epoll said something about s's end (EPOLLIN/OUT/RDHUP/HUP bits). */
+void dsock_on_epoll(struct dsock_table *t, struct dsock *s, uint32_t events, fa_time now);
+
+#endif

@@ -1,0 +1,334 @@
+/* finackd — one finack stack on a TAP device, shared by unmodified
+ * programs: they attach over a Unix socket (through libfinack-preload.so,
+ * see finack-run) and every AF_INET stream socket they open lives here.
+ * Because the sockets belong to the daemon, not to the programs, they are
+ * closed properly when a program exits or is killed (spec L22), and
+ * programs sharing the address share one port space (EADDRINUSE).
+ *
+ *   finackd --tap fa0 --addr 198.18.0.2/24 [--control PATH] [--stat PATH]
+ *
+ * This file: options, the control socket, attachments and their
+ * requests (proto.h). The sockets themselves are dsock.c. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../host.h"
+#include "dsock.h"
+
+struct attach {
+    enum dwatch_kind kind; /* DW_ATTACH */
+    struct attach *prev, *next;
+    int fd;
+    pid_t pid;
+};
+
+struct daemon {
+    struct host *h;
+    int epfd, lfd;
+    const char *path;
+    uint64_t instance;
+    struct dsock_table *socks;
+    struct attach *attached;
+    enum dwatch_kind listen_tag; /* the control socket's epoll entry */
+};
+
+static int control_open(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof sa.sun_path) {
+        fprintf(stderr, "finackd: control path too long: %s\n", path);
+        return -1;
+    }
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    struct stat st;
+    /* A socket left by a finackd that died; a live one would answer. */
+    if (fd >= 0 && lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+        int probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof sa) == 0) {
+            fprintf(stderr, "finackd: another finackd serves %s\n", path);
+            close(probe);
+            close(fd);
+            return -1;
+        }
+        if (probe >= 0)
+            close(probe);
+        unlink(path);
+    }
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || chmod(path, 0666) < 0 ||
+        listen(fd, 128) < 0) {
+        fprintf(stderr, "finackd: control socket %s: %s\n", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void attach_end(struct daemon *d, struct attach *a)
+{
+    *(a->prev ? &a->prev->next : &d->attached) = a->next;
+    if (a->next)
+        a->next->prev = a->prev;
+    close(a->fd);
+    free(a);
+}
+
+static void attach_new(struct daemon *d)
+{
+    for (int i = 0; i < 64; i++) {
+        int fd = accept4(d->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return;
+        struct ucred cred = { 0 };
+        socklen_t len = sizeof cred;
+        getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+        struct attach *a = calloc(1, sizeof *a);
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = a };
+        if (!a || epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+            free(a);
+            close(fd);
+            continue;
+        }
+        *a = (struct attach){ .kind = DW_ATTACH, .next = d->attached, .fd = fd,
+                              .pid = cred.pid };
+        if (d->attached)
+            d->attached->prev = a;
+        d->attached = a;
+    }
+}
+
+/* One answer, with a descriptor when fd >= 0. */
+static int reply(int to, const struct fad_rep *rep, int fd)
+{
+    struct iovec iov = { .iov_base = (void *)rep, .iov_len = sizeof *rep };
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } c;
+    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+    if (fd >= 0) {
+        memset(&c, 0, sizeof c);
+        m.msg_control = c.buf;
+        m.msg_controllen = sizeof c.buf;
+        struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+        h->cmsg_level = SOL_SOCKET;
+        h->cmsg_type = SCM_RIGHTS;
+        h->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(h), &fd, sizeof fd);
+    }
+    return sendmsg(to, &m, MSG_NOSIGNAL) == (ssize_t)sizeof *rep ? 0 : -1;
+}
+
+/* A request about a socket finackd has let go of (its connection ended
+ * both ways, or failed) while the program still holds the descriptor:
+ * answered as the kernel answers for a closed socket. */
+static void gone(struct daemon *d, const struct fad_req *q, struct fad_rep *r)
+{
+    int v6 = 0;
+    int known = dsock_tomb(d->socks, q->id, &r->addr, &r->port, &v6) == 0;
+    r->ret = -ENOTCONN;
+    if (q->op == FAD_NAME && q->a == 0 && known) {
+        r->ret = 0;
+    } else if (q->op == FAD_GETOPT && q->a == SOL_SOCKET && q->b == SO_DOMAIN) {
+        r->ret = 0;
+        r->val = v6 ? AF_INET6 : AF_INET;
+    } else if (q->op == FAD_GETOPT && q->a == SOL_SOCKET && q->b == SO_ERROR) {
+        r->ret = 0;
+    } else if (q->op == FAD_INFO) {
+        r->ret = 0;
+        r->info.state = 7; /* TCP_CLOSE */
+    } else if (q->op == FAD_STATE) {
+        r->ret = 0;
+        r->val = FAD_ST_CONNECTED; /* it was: connect() says EISCONN */
+    }
+}
+
+/* Carries out one request; *fd is set when the answer carries one. */
+static void serve(struct daemon *d, struct attach *a, const struct fad_req *q,
+                  struct fad_rep *r, int *fd, fa_time now)
+{
+    struct dsock *s = NULL, *n;
+    if (q->op != FAD_HELLO && q->op != FAD_SOCKET && !(s = dsock_find(d->socks, q->id))) {
+        gone(d, q, r);
+        return;
+    }
+    switch (q->op) {
+    case FAD_HELLO:
+        r->ret = FAD_VERSION;
+        r->val = (int64_t)d->instance;
+        return;
+    case FAD_SOCKET:
+        r->ret = dsock_new(d->socks, a->pid, q->a, &n, fd);
+        if (!r->ret)
+            r->id = n->id;
+        return;
+    case FAD_BIND:
+        r->ret = dsock_bind(s, q->addr, q->port);
+        return;
+    case FAD_LISTEN:
+        r->ret = dsock_listen(d->socks, s, q->a, now);
+        return;
+    case FAD_CONNECT:
+        r->ret = dsock_connect(d->socks, s, q->addr, q->port, (long)q->val, now);
+        return;
+    case FAD_ACCEPT:
+        r->ret = dsock_accept(d->socks, s, a->pid, &n, fd, now);
+        if (!r->ret) {
+            r->id = n->id;
+            dsock_name(n, 1, &r->addr, &r->port);
+        }
+        return;
+    case FAD_NAME:
+        r->ret = dsock_name(s, q->a, &r->addr, &r->port);
+        return;
+    case FAD_SETOPT:
+        r->ret = dsock_setopt(s, q->a, q->b, q->val);
+        return;
+    case FAD_GETOPT:
+        r->ret = dsock_getopt(s, q->a, q->b, &r->val);
+        return;
+    case FAD_INFO:
+        dsock_info(s, &r->info);
+        return;
+    case FAD_STATE:
+        r->val = s->st;
+        r->a = s->err;
+        return;
+    }
+    r->ret = -EINVAL;
+}
+
+static void attach_input(struct daemon *d, struct attach *a, fa_time now)
+{
+    for (int i = 0; i < 64; i++) {
+        struct fad_req q;
+        ssize_t n = recv(a->fd, &q, sizeof q, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return;
+        if (n != (ssize_t)sizeof q) { /* gone, or not speaking proto.h */
+            attach_end(d, a);
+            return;
+        }
+        struct fad_rep r = { .id = q.id };
+        int fd = -1;
+        serve(d, a, &q, &r, &fd, now);
+        int sent = reply(a->fd, &r, fd);
+        if (fd >= 0)
+            close(fd);
+        if (sent < 0) {
+            attach_end(d, a);
+            return;
+        }
+    }
+}
+
+static void on_epoll(void *ctx, int fd, fa_time now)
+{
+    struct daemon *d = ctx;
+    struct epoll_event ev[64];
+    int n = epoll_wait(fd, ev, 64, 0);
+    for (int i = 0; i < n; i++) {
+        enum dwatch_kind *kind = ev[i].data.ptr;
+        if (kind == &d->listen_tag)
+            attach_new(d);
+        else if (*kind == DW_ATTACH)
+            attach_input(d, (struct attach *)kind, now);
+        else
+            dsock_on_epoll(d->socks, (struct dsock *)kind, ev[i].events, now);
+    }
+}
+
+/* At exit: every socket is closed as for a process that exits. */
+static fa_time on_turn(void *ctx, fa_time now)
+{
+    struct daemon *d = ctx;
+    if (host_stop && d->socks) {
+        fa_loop_unwatch_fd(d->h->loop, d->epfd);
+        dsock_table_destroy(d->socks, now);
+        d->socks = NULL;
+        while (d->attached)
+            attach_end(d, d->attached);
+    }
+    return FA_TIME_NEVER;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: finackd --tap NAME --addr A/P [options]\n"
+                 "The finack stack as a service for unmodified programs (run them\n"
+                 "with finack-run).\n\n" HOST_OPTIONS_HELP
+                 "  --control PATH    where programs attach (default $FINACK_CONTROL,\n"
+                 "                    else " FAD_DEFAULT_CONTROL ")\n"
+                 "  --help            this text\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        HOST_LONGOPTS, { "control", required_argument, 0, 'c' },
+        { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+    };
+    struct host_options o;
+    host_options_init(&o);
+    struct daemon d = { .path = getenv("FINACK_CONTROL"), .epfd = -1, .lfd = -1 };
+    if (!d.path || !*d.path)
+        d.path = FAD_DEFAULT_CONTROL;
+    int ch, idx;
+    while ((ch = getopt_long(argc, argv, "", longopts, &idx)) != -1) {
+        if (ch == 'h') {
+            usage(stdout);
+            return 0;
+        } else if (ch == 'c') {
+            d.path = optarg;
+        } else if (ch != 0 || host_option(&o, longopts[idx].name, optarg) <= 0) {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "finackd: unexpected argument '%s' (see --help)\n", argv[optind]);
+        return 2;
+    }
+    /* Bound before "up" is printed: whoever waits for it can attach. */
+    d.lfd = control_open(d.path);
+    if (d.lfd < 0)
+        return 1;
+    if (getrandom(&d.instance, sizeof d.instance, 0) != sizeof d.instance)
+        d.instance = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL);
+    static struct host h;
+    int status = 1;
+    d.h = &h;
+    d.epfd = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &d.listen_tag };
+    if (d.epfd < 0 || epoll_ctl(d.epfd, EPOLL_CTL_ADD, d.lfd, &ev) < 0) {
+        fprintf(stderr, "finackd: epoll: %s\n", strerror(errno));
+    } else if (host_start(&h, &o, "finackd") == 0) {
+        d.socks = dsock_table_create(h.stack, h.loop, d.epfd, d.instance,
+                                     fa_stack_config(h.stack)->tcp_max_conns);
+        if (!d.socks || fa_loop_watch_fd(h.loop, d.epfd, on_epoll, &d) < 0) {
+            fprintf(stderr, "finackd: out of memory\n");
+        } else {
+            printf("finackd: programs attach at %s\n", d.path);
+            fflush(stdout);
+            status = host_exit_status(host_run(&h, &o, on_turn, &d));
+        }
+        host_stop = 1; /* if the loop failed first */
+        on_turn(&d, h.clock.now(h.clock.ctx));
+        host_close(&h);
+    }
+    close(d.lfd);
+    unlink(d.path);
+    if (d.epfd >= 0)
+        close(d.epfd);
+    return status;
+}

@@ -1,0 +1,90 @@
+/* proto.h — what finackd and libfinack-preload.so say to each other.
+ *
+ * A program attaches to finackd over a SOCK_SEQPACKET Unix socket (the
+ * control path; one attachment per process, opened at its first finack
+ * socket). Every request is one struct fad_req, every answer one struct
+ * fad_rep; SOCKET and ACCEPT answers carry a descriptor (SCM_RIGHTS).
+ *
+ * That descriptor is the program's socket: one end of a SOCK_STREAM
+ * socketpair whose other end finackd holds and pumps to and from the TCP
+ * connection. So read, write, poll, epoll, dup, fork, exec and close are
+ * the kernel's own calls on a real descriptor, and when the last copy
+ * of it is closed — by close(), exit or SIGKILL — finackd sees the
+ * socketpair hang up and closes the connection as the kernel closes a
+ * dead process's socket. finackd binds its end to the abstract name
+ * FAD_NAME_PREFIX "<instance>/<id>", so getpeername() on any descriptor
+ * tells the library whether it is a finack socket, which one, and of
+ * which run of finackd — after exec too, with no table to inherit.
+ *
+ * The readiness conventions on the program's end:
+ *   - a listener's descriptor holds one byte per connection waiting to be
+ *     accepted: readable (poll, epoll) exactly when accept() will not
+ *     block; accept() reads one byte, then asks for the connection;
+ *   - while a connect is in progress, the library has filled its end's
+ *     send buffer with `filler` bytes, so it is not writable; finackd
+ *     discards them when the handshake ends, which makes the descriptor
+ *     writable as a kernel socket becomes writable (then SO_ERROR says
+ *     how it ended). */
+#ifndef FA_DAEMON_PROTO_H
+#define FA_DAEMON_PROTO_H
+
+#include <stdint.h>
+
+#define FAD_DEFAULT_CONTROL "/run/finackd.sock"
+#define FAD_NAME_PREFIX "finack/"
+#define FAD_VERSION 1
+
+enum fad_op {
+    FAD_HELLO = 1,     /* -> rep.val = instance; checks the version */
+    FAD_SOCKET,        /* a = 1 for an AF_INET6 socket; -> fd, rep.id */
+    FAD_BIND,          /* addr, port */
+    FAD_LISTEN,        /* a = backlog */
+    FAD_CONNECT,       /* addr, port, val = filler bytes written */
+    FAD_ACCEPT,        /* -> fd, rep.id, rep.addr/port = peer */
+    FAD_NAME,          /* a = 0 own name, 1 peer's -> rep.addr/port */
+    FAD_SETOPT,        /* a = level, b = name, val */
+    FAD_GETOPT,        /* a = level, b = name -> rep.val */
+    FAD_INFO,          /* -> rep.info (TCP_INFO) */
+    FAD_STATE,         /* -> rep.val = fad_sock_state, rep.a = pending error
+                          (read, not cleared) */
+};
+
+/* What a finack socket is, as the library needs to know it. */
+enum fad_sock_state {
+    FAD_ST_FRESH,      /* neither connected nor listening */
+    FAD_ST_CONNECTING,
+    FAD_ST_CONNECTED,  /* handshake done (or later) */
+    FAD_ST_FAILED,     /* connect failed: SO_ERROR has why */
+    FAD_ST_LISTENING,
+};
+
+struct fad_req {
+    uint32_t op, id;
+    int32_t a, b;
+    uint32_t addr; /* IPv4, host order */
+    uint16_t port;
+    uint16_t pad;
+    int64_t val;
+};
+
+/* The fields of TCP_INFO finack knows. */
+struct fad_info {
+    uint8_t state; /* Linux numbering: 1 ESTABLISHED ... 10 LISTEN */
+    uint8_t snd_wscale, rcv_wscale, options;
+    uint32_t rto_us, rtt_us, rttvar_us, snd_mss, rcv_mss;
+    uint32_t snd_cwnd, snd_ssthresh, unacked, lost, sacked, retrans_total;
+    uint32_t rcv_space, notsent;
+};
+
+struct fad_rep {
+    int32_t ret; /* 0 or more, or -errno */
+    uint32_t id;
+    int32_t a;
+    uint32_t addr;
+    uint16_t port;
+    uint16_t pad;
+    int64_t val;
+    struct fad_info info;
+};
+
+#endif

@@ -1,0 +1,178 @@
+/* ctl.c — libfinack-preload.so's attachment to finackd: one SOCK_SEQPACKET
+ * connection per process (a forked child opens its own, so requests of
+ * two processes never interleave), requests under a lock, answers that
+ * may carry a descriptor. The socket sits at a high descriptor number,
+ * close-on-exec, out of the program's way; if the program closes it
+ * anyway (closefrom), the next request attaches again. */
+#include "ctl.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+struct real_calls fa_real;
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static int ctl_fd = -1;
+static pid_t ctl_pid;
+static unsigned long long ctl_instance;
+static int warned;
+
+#define RESOLVE(name) fa_real.name = (__typeof__(fa_real.name))dlsym(RTLD_NEXT, #name)
+
+static void at_fork_prepare(void) { pthread_mutex_lock(&lock); }
+static void at_fork_parent(void) { pthread_mutex_unlock(&lock); }
+static void at_fork_child(void)
+{
+    /* The inherited attachment is the parent's: leave it to the parent. */
+    if (ctl_fd >= 0)
+        close(ctl_fd);
+    ctl_fd = -1;
+    pthread_mutex_unlock(&lock);
+}
+
+__attribute__((constructor)) void fa_real_resolve(void)
+{
+    if (fa_real.socket)
+        return;
+    RESOLVE(socket);
+    RESOLVE(connect);
+    RESOLVE(bind);
+    RESOLVE(listen);
+    RESOLVE(accept4);
+    RESOLVE(getsockname);
+    RESOLVE(getpeername);
+    RESOLVE(getsockopt);
+    RESOLVE(setsockopt);
+    RESOLVE(recvfrom);
+    RESOLVE(recvmsg);
+    RESOLVE(sendto);
+    RESOLVE(sendmsg);
+    pthread_atfork(at_fork_prepare, at_fork_parent, at_fork_child);
+}
+
+static const char *control_path(void)
+{
+    const char *p = getenv("FINACK_CONTROL");
+    return p && *p ? p : FAD_DEFAULT_CONTROL;
+}
+
+int fa_ctl_passthrough(void)
+{
+    const char *p = getenv("FINACK_PASSTHROUGH");
+    return p && *p == '1';
+}
+
+static int exchange(int fd, const struct fad_req *q, struct fad_rep *r, int *rfd, int cloexec);
+
+static int attach_locked(void)
+{
+    if (ctl_fd >= 0 && ctl_pid == getpid())
+        return 0;
+    if (ctl_fd >= 0)
+        close(ctl_fd);
+    ctl_fd = -1;
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    const char *path = control_path();
+    strncpy(sa.sun_path, path, sizeof sa.sun_path - 1);
+    int fd = fa_real.socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    if (fa_real.connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        int err = errno;
+        close(fd);
+        if (!warned++)
+            fprintf(stderr, "libfinack-preload: cannot reach finackd at %s: %s (start "
+                            "finackd, or point FINACK_CONTROL at it%s)\n", path, strerror(err),
+                    fa_ctl_passthrough() ? "; using the kernel's sockets" : "");
+        return -ENETDOWN;
+    }
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, 900);
+    if (high >= 0) {
+        close(fd);
+        fd = high;
+    }
+    struct fad_req q = { .op = FAD_HELLO };
+    struct fad_rep r;
+    int err = exchange(fd, &q, &r, NULL, 0);
+    if (!err && r.ret != FAD_VERSION)
+        err = -EPROTO;
+    if (err) {
+        close(fd);
+        return err;
+    }
+    ctl_fd = fd;
+    ctl_pid = getpid();
+    ctl_instance = (unsigned long long)r.val;
+    return 0;
+}
+
+static int exchange(int fd, const struct fad_req *q, struct fad_rep *r, int *rfd, int cloexec)
+{
+    ssize_t n;
+    do
+        n = send(fd, q, sizeof *q, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)sizeof *q)
+        return n < 0 ? -errno : -EPROTO;
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } c;
+    struct iovec iov = { .iov_base = r, .iov_len = sizeof *r };
+    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.buf,
+                        .msg_controllen = sizeof c.buf };
+    /* The answer must be read whatever signals come, or the next one
+     * would be taken for it. */
+    do
+        n = recvmsg(fd, &m, cloexec ? MSG_CMSG_CLOEXEC : 0);
+    while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)sizeof *r)
+        return n < 0 ? -errno : -ECONNRESET; /* 0: finackd went away */
+    int got = -1;
+    for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h))
+        if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS)
+            memcpy(&got, CMSG_DATA(h), sizeof got);
+    if (rfd)
+        *rfd = got;
+    else if (got >= 0)
+        close(got);
+    return 0;
+}
+
+int fa_ctl_request(const struct fad_req *q, struct fad_rep *r, int *fd, int cloexec)
+{
+    fa_real_resolve();
+    pthread_mutex_lock(&lock);
+    int err = attach_locked();
+    if (!err) {
+        err = exchange(ctl_fd, q, r, fd, cloexec);
+        if (err == -EBADF || err == -ENOTSOCK) { /* the program closed it: once more */
+            ctl_fd = -1;
+            err = attach_locked();
+            if (!err)
+                err = exchange(ctl_fd, q, r, fd, cloexec);
+        }
+        if (err) { /* finackd is gone: a later call tries afresh */
+            close(ctl_fd);
+            ctl_fd = -1;
+        }
+    }
+    pthread_mutex_unlock(&lock);
+    return err;
+}
+
+unsigned long long fa_ctl_instance(void)
+{
+    fa_real_resolve();
+    pthread_mutex_lock(&lock);
+    unsigned long long i = attach_locked() == 0 ? ctl_instance : 0;
+    pthread_mutex_unlock(&lock);
+    return i;
+}

@@ -1,0 +1,519 @@
+/* preload.c — libfinack-preload.so: the socket calls of an unmodified
+ * program, for AF_INET (and dual-stack AF_INET6) stream sockets, carried
+ * to finackd; everything else goes to libc untouched.
+ *
+ * A finack socket is a real descriptor: one end of a socketpair whose
+ * other end is finackd's (proto.h). So read, write, send, recv, readv,
+ * writev, sendfile, poll, select, epoll, fcntl, ioctl(FIONREAD, FIONBIO),
+ * dup, fork, exec and close are not interposed at all: the kernel does
+ * them, with its own blocking, signals (EINTR, SA_RESTART), SIGPIPE and
+ * readiness. Interposed here are only the calls that name addresses or
+ * options: socket, bind, listen, accept, accept4, connect, getsockname,
+ * getpeername, getsockopt, setsockopt — and recvfrom/recvmsg/sendto/
+ * sendmsg, where a socketpair would show an AF_UNIX address.
+ *
+ * Which descriptors are finack's is asked of the kernel each time
+ * (getpeername shows finackd's name for the end), so nothing needs to be
+ * inherited across fork or exec. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ctl.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+static int fail(int neg_errno)
+{
+    errno = -neg_errno;
+    return -1;
+}
+
+/* Is fd finackd's? 1 (and *id) if it belongs to the running finackd, -1
+ * if to one that has gone (a restart), 0 if it is not finack's. */
+static int finack_id(int fd, uint32_t *id)
+{
+    struct sockaddr_un sa;
+    socklen_t len = sizeof sa;
+    fa_real_resolve();
+    if (fa_real.getpeername(fd, (struct sockaddr *)&sa, &len) < 0 ||
+        sa.sun_family != AF_UNIX || len <= offsetof(struct sockaddr_un, sun_path) + 1 ||
+        sa.sun_path[0] != 0)
+        return 0;
+    size_t n = len - offsetof(struct sockaddr_un, sun_path) - 1;
+    char name[64];
+    if (n >= sizeof name || n <= sizeof FAD_NAME_PREFIX - 1 ||
+        memcmp(sa.sun_path + 1, FAD_NAME_PREFIX, sizeof FAD_NAME_PREFIX - 1))
+        return 0;
+    memcpy(name, sa.sun_path + 1, n);
+    name[n] = 0;
+    unsigned long long inst;
+    unsigned sid;
+    if (sscanf(name + sizeof FAD_NAME_PREFIX - 1, "%llx/%x", &inst, &sid) != 2)
+        return 0;
+    *id = sid;
+    return inst == fa_ctl_instance() ? 1 : -1;
+}
+
+/* A request about socket id; its result, or -errno. */
+static int ask(struct fad_req *q, struct fad_rep *r)
+{
+    int err = fa_ctl_request(q, r, NULL, 0);
+    return err ? err : r->ret;
+}
+
+/* ---- addresses --------------------------------------------------------- */
+
+/* The IPv4 address a sockaddr names; an AF_INET6 one must be :: or
+ * v4-mapped, as finack has no IPv6 yet. */
+static int to_v4(const struct sockaddr *sa, socklen_t len, uint32_t *addr, uint16_t *port,
+                 int connecting)
+{
+    if (!sa || len < sizeof(sa_family_t))
+        return -EINVAL;
+    if (sa->sa_family == AF_INET) {
+        struct sockaddr_in in;
+        if (len < sizeof in)
+            return -EINVAL;
+        memcpy(&in, sa, sizeof in);
+        *addr = ntohl(in.sin_addr.s_addr);
+        *port = ntohs(in.sin_port);
+        return 0;
+    }
+    if (sa->sa_family == AF_INET6) {
+        struct sockaddr_in6 in6;
+        if (len < sizeof in6)
+            return -EINVAL;
+        memcpy(&in6, sa, sizeof in6);
+        *port = ntohs(in6.sin6_port);
+        if (IN6_IS_ADDR_UNSPECIFIED(&in6.sin6_addr) && !connecting) {
+            *addr = 0;
+            return 0;
+        }
+        if (IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr)) {
+            uint32_t a;
+            memcpy(&a, &in6.sin6_addr.s6_addr[12], 4);
+            *addr = ntohl(a);
+            return 0;
+        }
+        static int told;
+        if (!told++)
+            fprintf(stderr, "libfinack-preload: finack has no IPv6 yet; only IPv4 and "
+                            "v4-mapped (::ffff:a.b.c.d) addresses work\n");
+        return connecting ? -ENETUNREACH : -EADDRNOTAVAIL;
+    }
+    return -EAFNOSUPPORT;
+}
+
+/* Writes addr:port as the socket's family gives it (v4-mapped for a
+ * dual-stack AF_INET6 socket), truncated to *len as the kernel does. */
+static void from_v4(uint32_t addr, uint16_t port, int v6, struct sockaddr *sa, socklen_t *len)
+{
+    union {
+        struct sockaddr_in in;
+        struct sockaddr_in6 in6;
+    } u;
+    socklen_t n;
+    memset(&u, 0, sizeof u);
+    if (v6) {
+        u.in6.sin6_family = AF_INET6;
+        u.in6.sin6_port = htons(port);
+        if (addr) {
+            u.in6.sin6_addr.s6_addr[10] = u.in6.sin6_addr.s6_addr[11] = 0xff;
+            uint32_t a = htonl(addr);
+            memcpy(&u.in6.sin6_addr.s6_addr[12], &a, 4);
+        }
+        n = sizeof u.in6;
+    } else {
+        u.in.sin_family = AF_INET;
+        u.in.sin_port = htons(port);
+        u.in.sin_addr.s_addr = htonl(addr);
+        n = sizeof u.in;
+    }
+    if (sa && len)
+        memcpy(sa, &u, *len < n ? *len : n);
+    if (len)
+        *len = n;
+}
+
+/* ---- making sockets -------------------------------------------------- */
+
+EXPORT int socket(int domain, int type, int protocol)
+{
+    fa_real_resolve();
+    int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if ((domain != AF_INET && domain != AF_INET6) || base != SOCK_STREAM ||
+        (protocol != 0 && protocol != IPPROTO_TCP))
+        return fa_real.socket(domain, type, protocol);
+    struct fad_req q = { .op = FAD_SOCKET, .a = domain == AF_INET6 };
+    struct fad_rep r;
+    int fd = -1;
+    int err = fa_ctl_request(&q, &r, &fd, type & SOCK_CLOEXEC);
+    if (err == -ENETDOWN && fa_ctl_passthrough())
+        return fa_real.socket(domain, type, protocol);
+    if (!err)
+        err = r.ret;
+    if (err < 0 || fd < 0)
+        return fail(err < 0 ? err : -EPROTO);
+    if (type & SOCK_NONBLOCK)
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    return fd;
+}
+
+EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len)
+{
+    uint32_t id;
+    int mine = finack_id(fd, &id);
+    if (!mine)
+        return fa_real.bind(fd, sa, len);
+    if (mine < 0)
+        return fail(-EINVAL);
+    struct fad_req q = { .op = FAD_BIND, .id = id };
+    struct fad_rep r;
+    int err = to_v4(sa, len, &q.addr, &q.port, 0);
+    if (!err)
+        err = ask(&q, &r);
+    return err < 0 ? fail(err) : 0;
+}
+
+EXPORT int listen(int fd, int backlog)
+{
+    uint32_t id;
+    int mine = finack_id(fd, &id);
+    if (!mine)
+        return fa_real.listen(fd, backlog);
+    if (mine < 0)
+        return fail(-EINVAL);
+    struct fad_req q = { .op = FAD_LISTEN, .id = id, .a = backlog };
+    struct fad_rep r;
+    int err = ask(&q, &r);
+    return err < 0 ? fail(err) : 0;
+}
+
+EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
+{
+    uint32_t id;
+    int mine = finack_id(fd, &id);
+    if (!mine)
+        return fa_real.accept4(fd, sa, len, flags);
+    if (mine < 0)
+        return fail(-EINVAL);
+    if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
+        return fail(-EINVAL);
+    /* One byte per waiting connection (proto.h): this read blocks, or
+     * says EAGAIN, or is interrupted, exactly as accept() would be. */
+    char byte;
+    ssize_t n = recv(fd, &byte, 1, 0);
+    if (n < 0)
+        return -1;
+    if (n == 0) /* not a listener, or finackd went away */
+        return fail(-EINVAL);
+    struct fad_req q = { .op = FAD_ACCEPT, .id = id };
+    struct fad_rep r;
+    int nfd = -1;
+    int err = fa_ctl_request(&q, &r, &nfd, flags & SOCK_CLOEXEC);
+    if (!err)
+        err = r.ret;
+    if (err < 0 || nfd < 0)
+        return fail(err == -EAGAIN ? -ECONNABORTED : err < 0 ? err : -EPROTO);
+    if (flags & SOCK_NONBLOCK)
+        fcntl(nfd, F_SETFL, fcntl(nfd, F_GETFL) | O_NONBLOCK);
+    if (sa && len) {
+        struct fad_req d = { .op = FAD_GETOPT, .id = r.id, .a = SOL_SOCKET, .b = SO_DOMAIN };
+        struct fad_rep dr;
+        int v6 = ask(&d, &dr) == 0 && dr.val == AF_INET6;
+        from_v4(r.addr, r.port, v6, sa, len);
+    }
+    return nfd;
+}
+
+EXPORT int accept(int fd, struct sockaddr *sa, socklen_t *len)
+{
+    return accept4(fd, sa, len, 0);
+}
+
+/* ---- connect ----------------------------------------------------------- */
+
+/* Fills fd's send buffer so it does not poll writable until finackd
+ * drains it at the end of the handshake (proto.h). Bytes written. */
+static long fill(int fd)
+{
+    static const char zeros[65536];
+    long total = 0;
+    for (int i = 0; i < 256; i++) {
+        struct pollfd p = { .fd = fd, .events = POLLOUT };
+        if (poll(&p, 1, 0) != 1 || !(p.revents & POLLOUT))
+            break;
+        ssize_t n = send(fd, zeros, sizeof zeros, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n <= 0)
+            break;
+        total += n;
+    }
+    return total;
+}
+
+static int so_error(uint32_t id)
+{
+    struct fad_req q = { .op = FAD_GETOPT, .id = id, .a = SOL_SOCKET, .b = SO_ERROR };
+    struct fad_rep r;
+    int err = ask(&q, &r);
+    return err < 0 ? -err : (int)r.val;
+}
+
+EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+    uint32_t id;
+    int mine = finack_id(fd, &id);
+    if (!mine)
+        return fa_real.connect(fd, sa, len);
+    if (mine < 0)
+        return fail(-ECONNRESET);
+    struct fad_req q = { .op = FAD_CONNECT, .id = id };
+    struct fad_rep r;
+    int err = to_v4(sa, len, &q.addr, &q.port, 1);
+    if (err)
+        return fail(err == -EINVAL ? -EINVAL : err);
+    struct fad_req st = { .op = FAD_STATE, .id = id };
+    err = ask(&st, &r);
+    if (err < 0)
+        return fail(err);
+    if (r.val == FAD_ST_CONNECTING)
+        return fail(-EALREADY);
+    if (r.val == FAD_ST_CONNECTED || r.val == FAD_ST_LISTENING)
+        return fail(-EISCONN);
+    q.val = fill(fd);
+    err = ask(&q, &r);
+    if (err != -EINPROGRESS)
+        return fail(err < 0 ? err : -EPROTO);
+    if (fcntl(fd, F_GETFL) & O_NONBLOCK)
+        return fail(-EINPROGRESS);
+    /* Blocking: wait as the kernel waits, for the end of the handshake;
+     * a signal interrupts with EINTR and the connect goes on. */
+    struct pollfd p = { .fd = fd, .events = POLLOUT };
+    if (poll(&p, 1, -1) < 0)
+        return -1;
+    err = so_error(id);
+    return err ? fail(-err) : 0;
+}
+
+/* ---- names and options ------------------------------------------------- */
+
+static int name_of(int fd, struct sockaddr *sa, socklen_t *len, int peer)
+{
+    uint32_t id;
+    int mine = finack_id(fd, &id);
+    if (!mine)
+        return peer ? fa_real.getpeername(fd, sa, len) : fa_real.getsockname(fd, sa, len);
+    if (mine < 0)
+        return fail(-ENOTCONN);
+    if (!len)
+        return fail(-EFAULT);
+    struct fad_req q = { .op = FAD_NAME, .id = id, .a = peer };
+    struct fad_rep r;
+    int err = ask(&q, &r);
+    if (err < 0)
+        return fail(err);
+    struct fad_req d = { .op = FAD_GETOPT, .id = id, .a = SOL_SOCKET, .b = SO_DOMAIN };
+    struct fad_rep dr;
+    int v6 = ask(&d, &dr) == 0 && dr.val == AF_INET6;
+    from_v4(r.addr, r.port, v6, sa, len);
+    return 0;
+}
+
+EXPORT int getsockname(int fd, struct sockaddr *sa, socklen_t *len)
+{
+    return name_of(fd, sa, len, 0);
+}
+
+EXPORT int getpeername(int fd, struct sockaddr *sa, socklen_t *len)
+{
+    return name_of(fd, sa, len, 1);
+}
+
+/* Timeouts live on the descriptor itself: the kernel applies them to
+ * the reads and writes it does on it. */
+static int on_descriptor(int level, int name)
+{
+    return level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO
+#ifdef SO_RCVTIMEO_NEW
+                                   || name == SO_RCVTIMEO_NEW || name == SO_SNDTIMEO_NEW
+#endif
+                                   || name == SO_RCVLOWAT);
+}
+
+static void fill_tcp_info(const struct fad_info *i, struct tcp_info *t)
+{
+    memset(t, 0, sizeof *t);
+    t->tcpi_state = i->state;
+    t->tcpi_options = i->options;
+    t->tcpi_snd_wscale = i->snd_wscale & 15;
+    t->tcpi_rcv_wscale = i->rcv_wscale & 15;
+    t->tcpi_rto = i->rto_us;
+    t->tcpi_snd_mss = i->snd_mss;
+    t->tcpi_rcv_mss = i->rcv_mss;
+    t->tcpi_unacked = i->unacked;
+    t->tcpi_sacked = i->sacked;
+    t->tcpi_lost = i->lost;
+    t->tcpi_rtt = i->rtt_us;
+    t->tcpi_rttvar = i->rttvar_us;
+    t->tcpi_snd_ssthresh = i->snd_ssthresh;
+    t->tcpi_snd_cwnd = i->snd_cwnd;
+    t->tcpi_advmss = i->snd_mss;
+    t->tcpi_rcv_space = i->rcv_space;
+    t->tcpi_total_retrans = i->retrans_total;
+}
+
+static void put(void *val, socklen_t *len, const void *src, socklen_t n)
+{
+    if (*len < n)
+        n = *len;
+    memcpy(val, src, n);
+    *len = n;
+}
+
+EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+    uint32_t id;
+    int mine = on_descriptor(level, name) ? 0 : finack_id(fd, &id);
+    if (!mine)
+        return fa_real.getsockopt(fd, level, name, val, len);
+    if (mine < 0)
+        return fail(-ENOTCONN);
+    if (!val || !len || (int)*len < 0)
+        return fail(-EFAULT);
+    struct fad_rep r;
+    if (level == IPPROTO_TCP && name == TCP_INFO) {
+        struct fad_req q = { .op = FAD_INFO, .id = id };
+        int err = ask(&q, &r);
+        if (err < 0)
+            return fail(err);
+        struct tcp_info t;
+        fill_tcp_info(&r.info, &t);
+        put(val, len, &t, sizeof t);
+        return 0;
+    }
+    struct fad_req q = { .op = FAD_GETOPT, .id = id, .a = level, .b = name };
+    int err = ask(&q, &r);
+    if (err < 0)
+        return fail(err);
+    if (level == IPPROTO_TCP && name == TCP_CONGESTION) {
+        char cc[16] = { 0 };
+        strcpy(cc, r.val == 1 ? "reno" : "cubic");
+        put(val, len, cc, sizeof cc);
+    } else if (level == SOL_SOCKET && name == SO_LINGER) {
+        struct linger l = { .l_onoff = r.val >= 0, .l_linger = r.val > 0 ? (int)(r.val / 1000) : 0 };
+        put(val, len, &l, sizeof l);
+    } else {
+        int v = (int)r.val;
+        put(val, len, &v, sizeof v);
+    }
+    return 0;
+}
+
+EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+    uint32_t id;
+    int mine = on_descriptor(level, name) ? 0 : finack_id(fd, &id);
+    if (!mine)
+        return fa_real.setsockopt(fd, level, name, val, len);
+    if (mine < 0)
+        return fail(-ENOTCONN);
+    struct fad_req q = { .op = FAD_SETOPT, .id = id, .a = level, .b = name };
+    if (!val)
+        return fail(-EFAULT);
+    if (level == IPPROTO_TCP && name == TCP_CONGESTION) {
+        char cc[16] = { 0 };
+        memcpy(cc, val, len < sizeof cc - 1 ? len : sizeof cc - 1);
+        if (!strcmp(cc, "cubic"))
+            q.val = 0;
+        else if (!strcmp(cc, "reno"))
+            q.val = 1;
+        else
+            return fail(-ENOENT);
+    } else if (level == SOL_SOCKET && name == SO_LINGER) {
+        struct linger l;
+        if (len < sizeof l)
+            return fail(-EINVAL);
+        memcpy(&l, val, sizeof l);
+        q.val = l.l_onoff ? (int64_t)(l.l_linger < 0 ? 0 : l.l_linger) * 1000 : -1;
+    } else {
+        int v = 0;
+        if (len < sizeof v)
+            return fail(-EINVAL);
+        memcpy(&v, val, sizeof v);
+        q.val = v;
+        if (level == SOL_SOCKET && name == SO_SNDBUF) /* what may wait in our end */
+            fa_real.setsockopt(fd, level, name, val, len);
+    }
+    struct fad_rep r;
+    int err = ask(&q, &r);
+    return err < 0 ? fail(err) : 0;
+}
+
+/* ---- addresses a socketpair would show ---------------------------------- */
+
+static int our_unix_name(const void *sa, socklen_t len)
+{
+    const struct sockaddr_un *un = sa;
+    return len > offsetof(struct sockaddr_un, sun_path) + sizeof FAD_NAME_PREFIX &&
+           un->sun_family == AF_UNIX && un->sun_path[0] == 0 &&
+           !memcmp(un->sun_path + 1, FAD_NAME_PREFIX, sizeof FAD_NAME_PREFIX - 1);
+}
+
+/* A TCP socket reports no source address on receive (Linux sets the
+ * length to 0); the socketpair would give finackd's name. */
+EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa,
+                        socklen_t *len)
+{
+    fa_real_resolve();
+    socklen_t cap = len ? *len : 0;
+    ssize_t got = fa_real.recvfrom(fd, buf, n, flags, sa, len);
+    if (got >= 0 && sa && len && *len <= cap && our_unix_name(sa, *len))
+        *len = 0;
+    return got;
+}
+
+EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
+{
+    fa_real_resolve();
+    socklen_t cap = m ? m->msg_namelen : 0;
+    ssize_t got = fa_real.recvmsg(fd, m, flags);
+    if (got >= 0 && m->msg_name && m->msg_namelen <= cap &&
+        our_unix_name(m->msg_name, m->msg_namelen))
+        m->msg_namelen = 0;
+    return got;
+}
+
+/* TCP ignores a destination on a connected socket; a socketpair would
+ * say EISCONN. */
+EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *sa,
+                      socklen_t len)
+{
+    uint32_t id;
+    fa_real_resolve();
+    if (sa && finack_id(fd, &id))
+        return send(fd, buf, n, flags);
+    return fa_real.sendto(fd, buf, n, flags, sa, len);
+}
+
+EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
+{
+    uint32_t id;
+    fa_real_resolve();
+    if (m && m->msg_name && finack_id(fd, &id)) {
+        struct msghdr plain = *m;
+        plain.msg_name = NULL;
+        plain.msg_namelen = 0;
+        return fa_real.sendmsg(fd, &plain, flags);
+    }
+    return fa_real.sendmsg(fd, m, flags);
+}

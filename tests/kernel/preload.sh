@@ -1,0 +1,259 @@
+#!/bin/bash
+# Kernel test: unmodified programs on finackd through finack-run
+# (libfinack-preload.so), the kernel as their peer. Each part is driven
+# by Python on the kernel's side, which starts the finack program under
+# finack-run and checks what the kernel saw.
+#  1. The uppercase echo, plain Python socket code, both ways round.
+#  2. A C program: small SO_RCVBUF/SO_SNDBUF read back as Linux reports
+#     them, 3-byte writes; 1000 single bytes then close; a server that
+#     closes without reading (the kernel client gets ECONNRESET).
+#  3. SIGKILL (spec L22): the kernel peer reads end of stream within
+#     100 ms; ECONNRESET where the killed program left data unread; the
+#     same for a normal exit without close().
+#  4. curl under finack-run from a kernel HTTP server, python3 -m
+#     http.server under finack-run (dual-stack ::, v4-mapped) for a
+#     kernel curl.
+#  5. fork and exec: a forking server (parent closes its copy); a socket
+#     inherited across exec.
+#  6. asyncio (epoll, non-blocking accept/connect): 100 concurrent kernel
+#     clients; socat half-close both ways.
+#  7. Bad use answers as Linux does; finack-run without finackd fails
+#     with one clear message.
+. "$(dirname "$0")/lib.sh"
+fa_setup "$1"
+CPROG=$2
+CTL=$FA_TMP/finackd.sock
+fa_start "$(fa_prog finackd)" --control "$CTL" --exit-wait 5
+RUN="$(fa_prog finack-run) --control $CTL"
+K=$FA_KERNEL_IP
+F=$FA_FINACK_IP
+
+# Python run on the kernel's side; RUN and the addresses are given.
+kpy() {
+    fa_ns env RUN="$RUN" K="$K" F="$F" CPROG="$CPROG" timeout 120 python3 -c "
+import errno, hashlib, os, shlex, signal, socket, subprocess, sys, threading, time
+RUN = shlex.split(os.environ['RUN']); K = os.environ['K']; F = os.environ['F']
+CPROG = os.environ['CPROG']
+def fin(code, *a):  # a Python program run on finack
+    return subprocess.Popen(RUN + ['python3', '-c', code] + list(a), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+def listener(port):
+    l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    l.bind((K, port)); l.listen(16); l.settimeout(10); return l
+def wait_port(port):  # until a finack server accepts
+    for _ in range(200):
+        try:
+            socket.create_connection((F, port), timeout=1).close(); return
+        except OSError: time.sleep(0.05)
+    raise SystemExit('no server on %d' % port)
+$1
+"
+}
+expect() { sed 's/ *$//' <<< "$1" | grep -qxF -- "$2" || fa_fail "expected '$2' in: $1"; }
+
+# ---- 1. uppercase echo, both ways --------------------------------------
+out=$(kpy "
+l = listener(7001)
+p = fin('''
+import errno, socket
+s = socket.create_connection(('$K', 7001), timeout=10)
+peer = s.getpeername()
+s.sendall(b'hello from finack'); s.shutdown(socket.SHUT_WR)
+got = b''
+while True:
+    x = s.recv(100)
+    if not x: break
+    got += x
+# Both ways shut: like Linux, the peer's name is gone, ours is not.
+try:
+    s.getpeername(); gone = 'still'
+except OSError as e:
+    gone = errno.errorcode[e.errno]
+print(got.decode(), s.getsockname()[0], peer, gone); s.close()
+''')
+c, a = l.accept(); c.settimeout(10)
+data = b''
+while True:
+    x = c.recv(100)
+    if not x: break
+    data += x
+c.sendall(data.upper()); c.close()
+o, e = p.communicate(timeout=20)
+print('client', p.returncode, o.strip(), a[0], e.strip())
+p = fin('''
+import socket
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(('0.0.0.0', 7002)); l.listen(5)
+for _ in range(3):  # wait_port's probe, then two clients
+    c, a = l.accept()
+    while True:
+        x = c.recv(7)
+        if not x: break
+        c.sendall(x.upper())
+    c.close()
+print('served', a[0])
+''')
+time.sleep(0.2); wait_port(7002)
+for msg in [b'the quick brown fox', bytes(range(97, 123)) * 4000]:
+    s = socket.create_connection((F, 7002), timeout=10); s.sendall(msg); s.shutdown(socket.SHUT_WR)
+    got = b''
+    while True:
+        x = s.recv(65536)
+        if not x: break
+        got += x
+    print('echo', got == msg.upper(), len(got))
+o, e = p.communicate(timeout=20)
+print('server', p.returncode, o.strip(), e.strip())
+")
+echo "$out"
+expect "$out" "client 0 HELLO FROM FINACK $F ('$K', 7001) ENOTCONN $F"
+expect "$out" "echo True 19"
+expect "$out" "echo True 104000"
+expect "$out" "server 0 served $K"
+
+# ---- 2. the C program ----------------------------------------------------
+out=$(kpy "
+l = listener(7003)
+p = subprocess.Popen(RUN + [CPROG, 'small', K, '7003'], stdout=subprocess.PIPE, text=True)
+c, _ = l.accept(); c.settimeout(10)
+data = b''
+while True:
+    x = c.recv(1)
+    if not x: break
+    data += x
+print('small', data == b'abcdefghi' * 1000, p.communicate(timeout=10)[0].strip(), p.returncode)
+p = subprocess.Popen(RUN + [CPROG, 'bytes', K, '7003'], stdout=subprocess.PIPE, text=True)
+c, _ = l.accept(); c.settimeout(10)
+data = b''
+while True:
+    x = c.recv(4096)
+    if not x: break
+    data += x
+print('bytes', len(data), data == bytes(i % 251 for i in range(1000)), p.wait(timeout=10))
+p = subprocess.Popen(RUN + [CPROG, 'noread', '0.0.0.0', '7004'], stdout=subprocess.PIPE, text=True)
+p.stdout.readline()
+s = socket.create_connection((F, 7004), timeout=10)
+s.sendall(b'you will not read this')
+try:
+    while s.recv(100): pass
+    print('noread eof')
+except OSError as e:
+    print('noread', errno.errorcode[e.errno])
+print('noread exit', p.wait(timeout=10))
+")
+echo "$out"
+expect "$out" "small True sndbuf 4608 rcvbuf 4096 3 0"
+expect "$out" "bytes 1000 True 0"
+expect "$out" "noread ECONNRESET"
+expect "$out" "noread exit 0"
+
+# ---- 3. SIGKILL and exit without close --------------------------------
+out=$(kpy "
+l = listener(7005)
+def run(unread, how):
+    p = fin('''
+import socket, sys, time
+s = socket.create_connection(('$K', 7005), timeout=10)
+s.sendall(b'x'); assert s.recv(1) == b'y'
+if sys.argv[1] == '1':  # the kernel sends more we never read
+    time.sleep(0.3)
+if sys.argv[2] == 'exit':
+    import os; os._exit(0)  # no close(): the process ends
+print('ready', flush=True); time.sleep(60)
+''', str(unread), how)
+    c, _ = l.accept(); c.settimeout(5)
+    assert c.recv(1) == b'x'; c.sendall(b'y')
+    if unread: c.sendall(b'unread data'); time.sleep(0.1)
+    if how == 'kill':
+        p.stdout.readline()
+        time.sleep(0.1)
+        t0 = time.monotonic(); p.kill()
+    else:
+        t0 = time.monotonic()
+    try:
+        x = c.recv(100); what = 'eof' if not x else 'data'
+    except OSError as e:
+        what = errno.errorcode[e.errno]
+    ms = (time.monotonic() - t0) * 1000
+    p.wait(timeout=10); c.close()
+    print(how, unread, what, 'fast' if how == 'exit' or ms < 100 else 'slow %.0f ms' % ms)
+for how in ['kill', 'exit']:
+    for unread in [0, 1]:
+        run(unread, how)
+")
+echo "$out"
+expect "$out" "kill 0 eof fast"
+expect "$out" "kill 1 ECONNRESET fast"
+expect "$out" "exit 0 eof fast"
+expect "$out" "exit 1 ECONNRESET fast"
+
+# ---- 4. curl and http.server ----------------------------------------------
+www=$FA_TMP/www
+mkdir -p "$www"
+head -c $((8 << 20)) /dev/urandom > "$www/file.bin"
+sha=$(sha256sum < "$www/file.bin" | cut -d' ' -f1)
+out=$(kpy "
+srv = subprocess.Popen(['python3', '-m', 'http.server', '--bind', K, '--directory', '$www', '7006'],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+for _ in range(100):
+    try: socket.create_connection((K, 7006), timeout=1).close(); break
+    except OSError: time.sleep(0.05)
+r = subprocess.run(RUN + ['curl', '-sS', '--max-time', '60', 'http://%s:7006/file.bin' % K],
+                   capture_output=True, timeout=90)
+print('curl', r.returncode, hashlib.sha256(r.stdout).hexdigest())
+srv.terminate(); srv.wait()
+fsrv = subprocess.Popen(RUN + ['python3', '-m', 'http.server', '--directory', '$www', '7007'],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+wait_port(7007)
+r = subprocess.run(['curl', '-sS', '--max-time', '60', 'http://%s:7007/file.bin' % F],
+                   capture_output=True, timeout=90)
+print('http.server', r.returncode, hashlib.sha256(r.stdout).hexdigest())
+fsrv.terminate(); fsrv.wait()
+")
+echo "$out"
+expect "$out" "curl 0 $sha"
+expect "$out" "http.server 0 $sha"
+
+# ---- 5. fork and exec -------------------------------------------------------
+out=$(kpy "
+p = fin('''
+import os, socket, sys, signal
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(('0.0.0.0', 7008)); l.listen(5)
+for _ in range(3):  # wait_port's probe, then two clients
+    c, a = l.accept()
+    if os.fork() == 0:
+        l.close(); d = c.recv(100); c.sendall(b'child %d: ' % os.getpid() + d.upper()); c.close()
+        os._exit(0)
+    c.close()  # the parent's copy: the child's keeps the connection
+print('forked 3', flush=True)
+''')
+wait_port(7008)
+pids = set()
+for i in range(2):
+    s = socket.create_connection((F, 7008), timeout=10); s.sendall(b'hi %d' % i)
+    x = s.recv(100); pids.add(x.split(b':')[0])
+    print('fork', x.endswith(b'HI %d' % i), s.recv(100) == b'')
+print('children', len(pids), p.communicate(timeout=10)[0].strip())
+l = listener(7009)
+p = fin('''
+import os, socket, subprocess, sys
+s = socket.create_connection(('$K', 7009), timeout=10)
+subprocess.run([sys.executable, '-c', 'import os, socket; s = socket.socket(fileno=int(os.sys.argv[1])); '
+                's.sendall(b\"from exec \" + str(s.getpeername()[1]).encode()); s.close()', str(s.fileno())],
+               pass_fds=[s.fileno()], check=True)
+s.close()
+''')
+c, _ = l.accept(); c.settimeout(10)
+data = b''
+while True:
+    x = c.recv(100)
+    if not x: break
+    data += x
+print('exec', data.decode(), p.wait(timeout=10))
+")
+echo "$out"
+expect "$out" "fork True True"
+expect "$out" "children 2 forked 3"
+expect "$out" "exec from exec 7009 0"
