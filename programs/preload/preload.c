@@ -209,6 +209,11 @@ EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
         return fail(-EINVAL);
     if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
         return fail(-EINVAL);
+    struct fad_req st = { .op = FAD_STATE, .id = id };
+    struct fad_rep sr;
+    int err = ask(&st, &sr);
+    if (err < 0 || sr.val != FAD_ST_LISTENING) /* not listening: Linux says EINVAL */
+        return fail(err < 0 && err != -ENOTCONN ? err : -EINVAL);
     /* One byte per waiting connection (proto.h): this read blocks, or
      * says EAGAIN, or is interrupted, exactly as accept() would be. */
     char byte;
@@ -220,7 +225,7 @@ EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
     struct fad_req q = { .op = FAD_ACCEPT, .id = id };
     struct fad_rep r;
     int nfd = -1;
-    int err = fa_ctl_request(&q, &r, &nfd, flags & SOCK_CLOEXEC);
+    err = fa_ctl_request(&q, &r, &nfd, flags & SOCK_CLOEXEC);
     if (!err)
         err = r.ret;
     if (err < 0 || nfd < 0)

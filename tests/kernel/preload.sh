@@ -257,3 +257,152 @@ echo "$out"
 expect "$out" "fork True True"
 expect "$out" "children 2 forked 3"
 expect "$out" "exec from exec 7009 0"
+
+# ---- 6. asyncio with 100 clients; socat and nc half-close -----------------
+out=$(kpy "
+p = fin('''
+import asyncio
+async def echo(r, w):
+    while True:
+        x = await r.read(4096)
+        if not x: break
+        w.write(x.upper()); await w.drain()
+    w.close()
+async def main():
+    srv = await asyncio.start_server(echo, '0.0.0.0', 7010)
+    print('up', flush=True)
+    await asyncio.sleep(60)
+asyncio.run(main())
+''')
+p.stdout.readline()
+ok = []
+def client(i):
+    s = socket.create_connection((F, 7010), timeout=20)
+    msg = (b'client %d ' % i) * 1000
+    s.sendall(msg); s.shutdown(socket.SHUT_WR)
+    got = b''
+    while True:
+        x = s.recv(65536)
+        if not x: break
+        got += x
+    ok.append(got == msg.upper()); s.close()
+ts = [threading.Thread(target=client, args=(i,)) for i in range(100)]
+[t.start() for t in ts]; [t.join() for t in ts]
+print('asyncio', sum(ok)); p.kill(); p.wait()
+# socat on finack as the client, then as the server; the kernel's side
+# reads to end of stream before it answers, so each half-close must pass.
+l = listener(7011)
+def upper_once():
+    c, _ = l.accept(); data = b''
+    while True:
+        x = c.recv(65536)
+        if not x: break
+        data += x
+    c.sendall(data.upper()); c.close()
+for tool in [['socat', '-t', '10', '-', 'TCP:%s:7011' % K], ['nc', '-N', K, '7011']]:
+    t = threading.Thread(target=upper_once); t.start()
+    r = subprocess.run(RUN + tool, input=b'half close\n' * 5000, capture_output=True, timeout=30)
+    t.join(); print(tool[0], r.returncode, r.stdout == b'HALF CLOSE\n' * 5000)
+p = subprocess.Popen(RUN + ['socat', 'TCP-LISTEN:7012,reuseaddr', 'SYSTEM:tr a-z A-Z'])
+time.sleep(0.3)
+for _ in range(100):
+    try: s = socket.create_connection((F, 7012), timeout=10); break
+    except OSError: time.sleep(0.05)
+s.sendall(b'to socat\n' * 5000); s.shutdown(socket.SHUT_WR)
+got = b''
+while True:
+    x = s.recv(65536)
+    if not x: break
+    got += x
+print('socat-server', got == b'TO SOCAT\n' * 5000, p.wait(timeout=10))
+")
+echo "$out"
+expect "$out" "asyncio 100"
+expect "$out" "socat 0 True"
+expect "$out" "nc 0 True"
+expect "$out" "socat-server True 0"
+
+# ---- 7. bad use, SIGPIPE, no finackd -----------------------------------------
+out=$(kpy "
+l = listener(7013)
+conns = []
+threading.Thread(target=lambda: [conns.append(l.accept()[0]) for _ in range(2)], daemon=True).start()
+p = fin('''
+import errno, os, signal, socket, struct, time
+def err(f):
+    try:
+        f(); return 'ok'
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+K, F = '$K', '$F'
+s = socket.socket(); s.connect((K, 7013))
+print('connect-twice', err(lambda: s.connect((K, 7013))))
+print('listen-connected', err(lambda: s.listen(1)))
+print('unknown-opt', err(lambda: s.getsockopt(socket.SOL_SOCKET, 12345)),
+      err(lambda: s.setsockopt(socket.IPPROTO_TCP, 999, 1)))
+print('nodelay', s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY),
+      err(lambda: s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)),
+      s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+print('type', s.getsockopt(socket.SOL_SOCKET, socket.SO_TYPE) == socket.SOCK_STREAM,
+      s.getsockopt(socket.SOL_SOCKET, socket.SO_DOMAIN) == socket.AF_INET)
+info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+print('tcp_info state', info[0], 'mss', struct.unpack_from('I', info, 20)[0] > 0)
+fd = s.fileno(); s.close()
+print('closed-fd', err(lambda: os.read(fd, 1)))
+n = socket.socket(); n.setblocking(False)
+print('nb-connect', err(lambda: n.connect(('198.18.0.3', 80))), err(lambda: n.connect(('198.18.0.3', 80))))
+n.close()
+print('refused', err(lambda: socket.create_connection((K, 7999), timeout=5)))
+a = socket.socket(); a.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); a.bind(('0.0.0.0', 7014)); a.listen(1)
+b = socket.socket()
+print('addrinuse', err(lambda: b.bind(('0.0.0.0', 7014))))
+print('accept-unlistened', err(lambda: b.accept()))
+print('peer-unconnected', err(lambda: b.getpeername()))
+# SIGPIPE: the kernel's side resets; writing on gets EPIPE (ignored signal)
+signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+w = socket.create_connection((K, 7013)); w.sendall(b'x')
+print('ready', flush=True)
+time.sleep(0.5)
+r = 'no error'
+for _ in range(100):
+    try:
+        w.send(b'y' * 1000); time.sleep(0.01)
+    except OSError as e:
+        r = errno.errorcode[e.errno]; break
+print('write-after-reset', r)
+''')
+import struct
+before = []
+while True:
+    line = p.stdout.readline()
+    if not line or line.strip() == 'ready': break
+    before.append(line)
+c = conns[-1]  # the second connection: the one SIGPIPE is tried on
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+c.close()
+o, e = p.communicate(timeout=20)
+print(''.join(before) + o, e)
+r = subprocess.run(RUN[:1] + ['--control', '/nonexistent/finackd.sock', 'true'], capture_output=True, text=True)
+print('no-daemon', r.returncode, 'finackd is not running' in r.stderr)
+r = subprocess.run(RUN[:1] + ['--control', '/nonexistent/finackd.sock', '--passthrough', 'python3', '-c',
+                   'import socket; s = socket.create_connection((\"$K\", 7013)); print(s.getsockname()[0])'],
+                   capture_output=True, text=True)
+print('passthrough', r.returncode, r.stdout.strip())
+")
+echo "$out"
+expect "$out" "connect-twice EISCONN"
+expect "$out" "listen-connected EINVAL"
+expect "$out" "unknown-opt ENOPROTOOPT ENOPROTOOPT"
+expect "$out" "nodelay 0 ok 1"
+expect "$out" "type True True"
+expect "$out" "tcp_info state 1 mss True"
+expect "$out" "closed-fd EBADF"
+expect "$out" "nb-connect EINPROGRESS EALREADY"
+expect "$out" "refused ECONNREFUSED"
+expect "$out" "addrinuse EADDRINUSE"
+expect "$out" "accept-unlistened EINVAL"
+expect "$out" "peer-unconnected ENOTCONN"
+expect "$out" "write-after-reset EPIPE"
+expect "$out" "no-daemon 1 True"
+expect "$out" "passthrough 0 $K"
+echo "preload: all parts passed"
