@@ -24,6 +24,24 @@ static pid_t ctl_pid;
 static unsigned long long ctl_instance;
 static int warned;
 
+/* Read from the environment at load: programs clear it (nginx's workers
+ * keep only TZ), and the answer must not change under them. */
+static char control_path_buf[108];
+static int passthrough;
+
+static void read_environment(void)
+{
+    const char *p = getenv("FINACK_CONTROL");
+    snprintf(control_path_buf, sizeof control_path_buf, "%s",
+             p && *p ? p : FAD_DEFAULT_CONTROL);
+    p = getenv("FINACK_PASSTHROUGH");
+    passthrough = p && *p == '1';
+}
+
+static const char *control_path(void) { return control_path_buf; }
+
+int fa_ctl_passthrough(void) { return passthrough; }
+
 #define RESOLVE(name) fa_real.name = (__typeof__(fa_real.name))dlsym(RTLD_NEXT, #name)
 
 static void at_fork_prepare(void) { pthread_mutex_lock(&lock); }
@@ -41,6 +59,7 @@ __attribute__((constructor)) void fa_real_resolve(void)
 {
     if (fa_real.socket)
         return;
+    read_environment();
     RESOLVE(socket);
     RESOLVE(connect);
     RESOLVE(bind);
@@ -57,17 +76,6 @@ __attribute__((constructor)) void fa_real_resolve(void)
     pthread_atfork(at_fork_prepare, at_fork_parent, at_fork_child);
 }
 
-static const char *control_path(void)
-{
-    const char *p = getenv("FINACK_CONTROL");
-    return p && *p ? p : FAD_DEFAULT_CONTROL;
-}
-
-int fa_ctl_passthrough(void)
-{
-    const char *p = getenv("FINACK_PASSTHROUGH");
-    return p && *p == '1';
-}
 
 static int exchange(int fd, const struct fad_req *q, struct fad_rep *r, int *rfd, int cloexec);
 
@@ -80,7 +88,7 @@ static int attach_locked(void)
     ctl_fd = -1;
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     const char *path = control_path();
-    strncpy(sa.sun_path, path, sizeof sa.sun_path - 1);
+    memcpy(sa.sun_path, path, sizeof sa.sun_path); /* both 108 bytes, NUL-ended */
     int fd = fa_real.socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
