@@ -1,15 +1,19 @@
-/* ksock — the kernel's side of the bulk benchmarks: a plain socket
- * program that sends or receives N bytes and prints Gbit/s, timed from
- * the connection's start to the peer's end of stream.
+/* ksock — a plain socket program for the benchmarks: the kernel's side
+ * of them, and (under finack-run, bench/preload.sh) a program on finackd.
+ * Bulk modes print Gbit/s, timed from the connection's start to the
+ * peer's end of stream; ping prints the median round trip.
  *
  *   ksock recv ADDR PORT          listen, receive to EOF, close
- *   ksock send ADDR PORT BYTES    connect, send, shut down, wait for EOF */
+ *   ksock send ADDR PORT BYTES    connect, send, shut down, wait for EOF
+ *   ksock echo ADDR PORT          listen, echo one connection to EOF
+ *   ksock ping ADDR PORT COUNT    connect, COUNT 64-byte round trips */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,23 +33,92 @@ static int sock_addr(const char *addr, const char *port, struct sockaddr_in *sa)
     return inet_pton(AF_INET, addr, &sa->sin_addr) == 1 ? 0 : -1;
 }
 
+static int listen_on(const struct sockaddr_in *sa)
+{
+    int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(l, (const struct sockaddr *)sa, sizeof *sa) < 0 || listen(l, 1) < 0) {
+        perror("ksock: listen");
+        exit(1);
+    }
+    printf("listening\n");
+    fflush(stdout);
+    return l;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Reads exactly n bytes; 0 at a short end. */
+static int read_full(int fd, char *p, size_t n)
+{
+    while (n) {
+        ssize_t r = recv(fd, p, n, 0);
+        if (r <= 0)
+            return 0;
+        p += r;
+        n -= (size_t)r;
+    }
+    return 1;
+}
+
+static int echo(const struct sockaddr_in *sa, char *buf, size_t cap)
+{
+    int l = listen_on(sa), one = 1;
+    int c = accept(l, NULL, NULL);
+    setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    ssize_t r;
+    while ((r = recv(c, buf, cap, 0)) > 0)
+        if (send(c, buf, (size_t)r, 0) != r)
+            return 1;
+    close(c);
+    return r < 0;
+}
+
+static int ping(const struct sockaddr_in *sa, long count)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    if (connect(s, (const struct sockaddr *)sa, sizeof *sa) < 0) {
+        perror("ksock: connect");
+        return 1;
+    }
+    setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    double *rtt = calloc((size_t)count, sizeof *rtt);
+    char msg[64];
+    memset(msg, 'p', sizeof msg);
+    for (long i = 0; i < count; i++) {
+        double t0 = now_s();
+        if (send(s, msg, sizeof msg, 0) != (ssize_t)sizeof msg || !read_full(s, msg, sizeof msg)) {
+            fprintf(stderr, "ksock: ping: connection ended\n");
+            return 1;
+        }
+        rtt[i] = (now_s() - t0) * 1e6;
+    }
+    close(s);
+    qsort(rtt, (size_t)count, sizeof *rtt, cmp_double);
+    printf("ping %ld round trips: median %.1f us p99 %.1f us\n", count, rtt[count / 2],
+           rtt[count * 99 / 100]);
+    free(rtt);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static char buf[1 << 20];
     struct sockaddr_in sa;
     if (argc < 4 || sock_addr(argv[2], argv[3], &sa) < 0) {
-        fprintf(stderr, "usage: ksock recv|send ADDR PORT [BYTES]\n");
+        fprintf(stderr, "usage: ksock recv|send|echo|ping ADDR PORT [BYTES|COUNT]\n");
         return 2;
     }
+    if (!strcmp(argv[1], "echo"))
+        return echo(&sa, buf, sizeof buf);
+    if (!strcmp(argv[1], "ping"))
+        return ping(&sa, argc > 4 && atol(argv[4]) > 0 ? atol(argv[4]) : 10000);
     if (!strcmp(argv[1], "recv")) {
-        int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-        setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(l, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(l, 1) < 0) {
-            perror("ksock: listen");
-            return 1;
-        }
-        printf("listening\n");
-        fflush(stdout);
+        int l = listen_on(&sa);
         int c = accept(l, NULL, NULL);
         double t0 = now_s();
         long long n = 0;

@@ -17,8 +17,10 @@ RUN="$(fa_prog finack-run) --control $CTL"
 K=$FA_KERNEL_IP
 F=$FA_FINACK_IP
 
-# Starts a program under finack-run in the namespace; its PID in BG.
-fin_bg() { fa_ns $RUN "$@" > "$FA_TMP/bg.out" 2>&1 & BG=$!; FA_PIDS="$FA_PIDS $BG"; }
+# Starts a program under finack-run in the namespace; its PID in BG (ip
+# netns exec and finack-run exec it, so that is the program's own PID —
+# a shell function put in the background would be a subshell's).
+fin_bg() { ip netns exec "$FA_NS" $RUN "$@" > "$FA_TMP/bg.out" 2>&1 & BG=$!; FA_PIDS="$FA_PIDS $BG"; }
 # Waits (5 s at most) until F:$1 accepts connections.
 wait_port() {
     for _ in $(seq 100); do
