@@ -1,21 +1,26 @@
 /* dsock.c — finackd's sockets (see dsock.h): making them, the socket
  * calls programs ask for, and the pump between each connection and its
- * socketpair.
+ * socketpair. Options are dsock_opt.c.
  *
  * The pump, per connected socket, runs whenever TCP or the socketpair
  * end may have changed (the run loop's callback, epoll in edge-triggered
  * mode):
  *   program -> TCP: read the end until EAGAIN or TCP's send buffer is
  *     full; what TCP did not take waits in tx. End of stream from the
- *     program is shutdown(SHUT_WR) — or, when every copy of its end is
- *     closed (EPOLLHUP), close(): FIN, or RST where it left data unread
- *     (RFC 9293 §3.10.4; the socketpair says so with ECONNRESET), as the
- *     kernel closes a socket of a process that exits or is killed.
+ *     program is shutdown(SHUT_WR).
  *   TCP -> program: fa_tcp_recv into the end until it is full (then TCP's
  *     window closes, as the program is not reading); the peer's FIN is
  *     shutdown(SHUT_WR) of our end, so the program reads end of stream.
- * A connection that fails (reset, timeout) closes our end: the program
- * reads what was delivered, then end of stream; writes fail with EPIPE. */
+ *   When every copy of the program's end is closed — close(), exit,
+ *     SIGKILL — the connection is closed as the kernel closes a dead
+ *     process's socket (spec L22): FIN after all the program wrote, or at
+ *     once RST where it left received data unread or set SO_LINGER 0
+ *     (RFC 9293 §3.10.4). EPOLLHUP alone does not say so (it also means
+ *     both directions are shut down), so the kernel is asked whether the
+ *     program's end still exists (sock_diag, by inode).
+ *   A connection that fails (reset, timeout) shuts our end down both
+ *     ways: the program reads what was delivered, then end of stream;
+ *     writes fail with EPIPE; SO_ERROR says why. */
 #include "dsock.h"
 
 #include <errno.h>
@@ -27,8 +32,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -38,9 +48,8 @@
 #define MAX_BACKLOG 4096 /* Linux's somaxconn */
 #define TOMBS 1024
 
-/* A socket finackd let go of while the program may still hold its end
- * (both directions shut, or the connection failed): what the kernel
- * still answers for such a socket — its own name — is kept here. */
+/* A socket finackd let go of (for a program that asks about a socket of
+ * a finackd that restarted, or races a close): its own name is kept. */
 struct tomb {
     uint32_t id, addr;
     uint16_t port;
@@ -51,12 +60,14 @@ struct dsock_table {
     struct fa_stack *stack;
     struct fa_loop *loop;
     int epfd;
+    int diag; /* NETLINK_SOCK_DIAG, or -1: then EPOLLHUP is taken as close */
     uint64_t instance;
     unsigned max, count, hint;
     struct dsock **slot;
     uint16_t *gen;
     struct tomb tombs[TOMBS];
     unsigned next_tomb;
+    struct dsock *gone; /* let go of, freed at dsock_reap() */
     uint8_t scratch[CHUNK];
 };
 
@@ -81,6 +92,7 @@ struct dsock_table *dsock_table_create(struct fa_stack *stack, struct fa_loop *l
     t->loop = loop;
     t->epfd = epfd;
     t->instance = instance;
+    t->diag = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
     return t;
 }
 
@@ -96,6 +108,28 @@ struct dsock *dsock_find(struct dsock_table *t, uint32_t id)
 
 /* ---- making and freeing ------------------------------------------------- */
 
+/* Does the program's end (inode ino) still exist? The kernel's unix
+ * socket table knows: unix_diag answers ENOENT once the last copy of a
+ * descriptor is closed. 1 alive, 0 gone (or cannot tell). */
+static int end_alive(struct dsock_table *t, ino_t ino)
+{
+    struct {
+        struct nlmsghdr h;
+        struct unix_diag_req r;
+    } q = {
+        .h = { .nlmsg_len = sizeof q, .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+               .nlmsg_flags = NLM_F_REQUEST },
+        .r = { .sdiag_family = AF_UNIX, .udiag_states = ~0u, .udiag_ino = (uint32_t)ino,
+               .udiag_cookie = { ~0u, ~0u } },
+    };
+    char buf[1024];
+    if (t->diag < 0 || send(t->diag, &q, sizeof q, 0) != (ssize_t)sizeof q)
+        return 0;
+    ssize_t n = recv(t->diag, buf, sizeof buf, 0);
+    const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
+    return n >= (ssize_t)sizeof *h && h->nlmsg_type == SOCK_DIAG_BY_FAMILY;
+}
+
 static void on_tcp(void *ctx, struct fa_tcp *sock, unsigned events, fa_time now);
 
 /* finackd's end gets the abstract name that tells the library what the
@@ -110,7 +144,7 @@ static int name_end(const struct dsock_table *t, int fd, uint32_t id)
 }
 
 /* A record for tcp (owned from now on) and its socketpair. */
-static int sock_make(struct dsock_table *t, pid_t pid, struct fa_tcp *tcp,
+static int sock_make(struct dsock_table *t, pid_t pid, uid_t uid, struct fa_tcp *tcp,
                      enum fad_sock_state st, struct dsock **out, int *fd)
 {
     if (t->count >= t->max)
@@ -136,7 +170,12 @@ static int sock_make(struct dsock_table *t, pid_t pid, struct fa_tcp *tcp,
     s->st = st;
     s->tcp = tcp;
     s->pid = pid;
+    s->uid = uid;
     s->linger_ms = -1;
+    s->bound_any = 1;
+    struct stat sb;
+    if (fstat(sv[1], &sb) == 0)
+        s->b_ino = sb.st_ino;
     long v = 0;
     fa_tcp_getopt(tcp, FA_SO_SNDBUF, &v);
     s->sndbuf = (int)v;
@@ -168,10 +207,21 @@ static void sock_free(struct dsock_table *t, struct dsock *s)
     t->slot[s->id & (SLOTS - 1)] = NULL;
     t->count--;
     close(s->a); /* also leaves the epoll set */
-    free(s->queue);
-    free(s->tx);
-    free(s->rx);
-    free(s);
+    s->kind = DW_GONE;
+    s->next_gone = t->gone;
+    t->gone = s;
+}
+
+void dsock_reap(struct dsock_table *t)
+{
+    while (t->gone) {
+        struct dsock *s = t->gone;
+        t->gone = s->next_gone;
+        free(s->queue);
+        free(s->tx);
+        free(s->rx);
+        free(s);
+    }
 }
 
 int dsock_tomb(const struct dsock_table *t, uint32_t id, uint32_t *addr, uint16_t *port,
@@ -220,6 +270,8 @@ void dsock_table_destroy(struct dsock_table *t, fa_time now)
 {
     if (!t)
         return;
+    if (t->diag >= 0)
+        close(t->diag);
     for (unsigned i = 0; i < t->max; i++) {
         struct dsock *s = t->slot[i];
         if (!s)
@@ -230,18 +282,20 @@ void dsock_table_destroy(struct dsock_table *t, fa_time now)
             tcp_release(t, s, s->rx_len != 0, now);
         sock_free(t, s);
     }
+    dsock_reap(t);
     free(t->slot);
     free(t->gen);
     free(t);
 }
 
-int dsock_new(struct dsock_table *t, pid_t pid, int v6, struct dsock **out, int *fd)
+int dsock_new(struct dsock_table *t, pid_t pid, uid_t uid, int v6, struct dsock **out,
+              int *fd)
 {
     struct fa_tcp *tcp;
     int err = fa_tcp_open(t->stack, &tcp);
     if (err)
         return err == -ENOMEM ? -ENOBUFS : err;
-    err = sock_make(t, pid, tcp, FAD_ST_FRESH, out, fd);
+    err = sock_make(t, pid, uid, tcp, FAD_ST_FRESH, out, fd);
     if (err) {
         fa_tcp_close(tcp, 0);
         return err;
@@ -252,11 +306,33 @@ int dsock_new(struct dsock_table *t, pid_t pid, int v6, struct dsock **out, int 
 
 /* ---- socket calls ---------------------------------------------------------- */
 
-int dsock_bind(struct dsock *s, uint32_t addr, uint16_t port)
+/* Was a TIME-WAIT entry left on port? Linux refuses to bind such a
+ * port without SO_REUSEADDR. */
+struct port_probe {
+    uint16_t port;
+    int found;
+};
+
+static void find_time_wait(void *ctx, const struct fa_tcp_info *i)
+{
+    struct port_probe *p = ctx;
+    p->found |= i->state == FA_TCP_TIME_WAIT && i->local_port == p->port;
+}
+
+int dsock_bind(struct dsock_table *t, struct dsock *s, uint32_t addr, uint16_t port)
 {
     if (s->st != FAD_ST_FRESH || !s->tcp)
         return -EINVAL;
-    return fa_tcp_bind(s->tcp, addr, port);
+    if (port && !s->reuseaddr) {
+        struct port_probe p = { port, 0 };
+        fa_stack_tcp_walk(t->stack, find_time_wait, &p);
+        if (p.found)
+            return -EADDRINUSE;
+    }
+    int err = fa_tcp_bind(s->tcp, addr, port);
+    if (!err)
+        s->bound_any = addr == 0;
+    return err;
 }
 
 static void listener_interest(struct dsock_table *t, struct dsock *s)
@@ -265,16 +341,19 @@ static void listener_interest(struct dsock_table *t, struct dsock *s)
 }
 
 /* Takes connections from the stack while the backlog has room; each
- * leaves one byte in the program's end (proto.h). */
+ * leaves one byte in the program's end (proto.h). The byte goes first:
+ * if our end is full, the connection waits in the stack and EPOLLOUT
+ * brings us back. */
 static void listener_fill(struct dsock_table *t, struct dsock *s)
 {
     struct fa_tcp *c;
-    while (s->qlen < s->backlog && fa_tcp_accept(s->tcp, &c) == 0) {
-        s->queue[(s->qhead + s->qlen++) % MAX_BACKLOG] = c;
+    while (s->qlen < s->backlog && (fa_tcp_events(s->tcp) & FA_TCP_EV_ACCEPT)) {
         char byte = 0;
         if (send(s->a, &byte, 1, MSG_DONTWAIT | MSG_NOSIGNAL) != 1)
-            fprintf(stderr, "finackd: listener %08x: cannot signal a connection: %s\n",
-                    s->id, strerror(errno));
+            break;
+        if (fa_tcp_accept(s->tcp, &c) < 0)
+            break; /* cannot be: the stack said one was waiting */
+        s->queue[(s->qhead + s->qlen++) % MAX_BACKLOG] = c;
     }
     listener_interest(t, s);
 }
@@ -305,7 +384,9 @@ int dsock_listen(struct dsock_table *t, struct dsock *s, int backlog, fa_time no
         return err;
     }
     /* One byte per waiting connection must fit in our end's send buffer
-     * (each is a buffer of its own in the kernel). */
+     * (each is a buffer of its own in the kernel, ~1 KiB). Without the
+     * right to force it, wmem_max bounds it; a connection that does not
+     * fit waits in the stack. */
     int room = (backlog + 16) * 1024;
     if (setsockopt(s->a, SOL_SOCKET, SO_SNDBUFFORCE, &room, sizeof room) < 0)
         setsockopt(s->a, SOL_SOCKET, SO_SNDBUF, &room, sizeof room);
@@ -314,18 +395,19 @@ int dsock_listen(struct dsock_table *t, struct dsock *s, int backlog, fa_time no
     return 0;
 }
 
-/* The connect filler (proto.h) goes once the handshake has ended. */
-static void discard_filler(struct dsock_table *t, struct dsock *s)
+/* Reads and drops n bytes of our end (n < 0: all there are). */
+static void discard(struct dsock_table *t, struct dsock *s, long n)
 {
-    while (s->filler > 0) {
-        ssize_t n = recv(s->a, t->scratch, s->filler < CHUNK ? (size_t)s->filler : CHUNK,
-                         MSG_DONTWAIT);
-        if (n <= 0 && !(n < 0 && errno == EINTR))
-            break;
+    while (n) {
+        size_t want = n < 0 || n > CHUNK ? CHUNK : (size_t)n;
+        ssize_t r = recv(s->a, t->scratch, want, MSG_DONTWAIT);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return;
         if (n > 0)
-            s->filler -= n;
+            n -= r;
     }
-    s->filler = 0;
 }
 
 int dsock_connect(struct dsock_table *t, struct dsock *s, uint32_t addr, uint16_t port,
@@ -334,51 +416,59 @@ int dsock_connect(struct dsock_table *t, struct dsock *s, uint32_t addr, uint16_
     int err;
     switch (s->st) {
     case FAD_ST_CONNECTING:
-        err = -EALREADY;
-        break;
-    case FAD_ST_CONNECTED:
+        return -EALREADY;
     case FAD_ST_LISTENING:
-        err = -EISCONN;
-        break;
-    default:
-        err = s->tcp ? 0 : fa_tcp_open(t->stack, &s->tcp); /* again after a failure */
-        if (!err)
-            err = fa_tcp_connect(s->tcp, addr, port, now);
-        if (err == -EINPROGRESS &&
-            fa_loop_watch_tcp(t->loop, s->tcp, FA_TCP_EV_WRITABLE, on_tcp, s) < 0)
-            err = -ENOBUFS;
-        if (err == -EINPROGRESS) {
-            s->st = FAD_ST_CONNECTING;
-            s->filler = filler;
-            s->err = 0;
-            return err;
+        return -EISCONN;
+    case FAD_ST_CONNECTED:
+        /* Linux: the first connect() after a non-blocking one completed
+         * says 0; later ones EISCONN. */
+        if (!s->reported) {
+            s->reported = 1;
+            return 0;
         }
-        if (err == 0) /* the stack never connects at once; be safe */
-            err = -EINPROGRESS;
+        return -EISCONN;
+    case FAD_ST_FAILED:
+        /* The pending error once (Linux's sock_error), then ECONNABORTED:
+         * finack cannot connect a socket whose connect failed again. */
+        err = s->err ? -s->err : -ECONNABORTED;
+        s->err = 0;
+        return err;
+    case FAD_ST_FRESH:
         break;
     }
-    /* Not started: the filler goes now (not when connected: a connected
-     * socket's bytes are the program's). */
-    if (s->st != FAD_ST_CONNECTED && s->st != FAD_ST_LISTENING) {
+    /* Bytes the program wrote before connecting (Linux: EPIPE) go, so
+     * only the filler, written last, stays. */
+    int inq = 0;
+    if (ioctl(s->a, FIONREAD, &inq) == 0 && inq > filler)
+        discard(t, s, inq - filler);
+    err = fa_tcp_connect(s->tcp, addr, port, now);
+    if (err == -EINPROGRESS &&
+        fa_loop_watch_tcp(t->loop, s->tcp, FA_TCP_EV_WRITABLE, on_tcp, s) < 0)
+        err = -ENOBUFS;
+    if (err == -EINPROGRESS) {
+        s->st = FAD_ST_CONNECTING;
         s->filler = filler;
-        discard_filler(t, s);
+        s->err = 0;
+        s->bound_any = 0;
+        return err;
     }
-    return err;
+    discard(t, s, filler); /* not started: the end is writable again */
+    return err ? err : -EINPROGRESS;
 }
 
 int dsock_accept(struct dsock_table *t, struct dsock *l, pid_t pid, struct dsock **out,
                  int *fd, fa_time now)
 {
+    *out = NULL;
     if (l->st != FAD_ST_LISTENING)
         return -EINVAL;
-    *out = NULL;
     if (!l->qlen)
         return -EAGAIN;
     struct fa_tcp *c = l->queue[l->qhead];
     l->qhead = (l->qhead + 1) % MAX_BACKLOG;
     l->qlen--;
     listener_fill(t, l);
-    int err = sock_make(t, pid, c, FAD_ST_CONNECTED, out, fd);
+    int err = sock_make(t, pid, l->uid, c, FAD_ST_CONNECTED, out, fd);
     if (!err)
         err = fa_loop_watch_tcp(t->loop, c, FA_TCP_EV_READABLE, on_tcp, *out);
     if (err) {
@@ -391,27 +481,43 @@ int dsock_accept(struct dsock_table *t, struct dsock *l, pid_t pid, struct dsock
         return err == -ENOMEM ? -ENOBUFS : err;
     }
     (*out)->v6 = l->v6;
+    (*out)->reported = 1;
+    (*out)->bound_any = 0;
     long v;
     if (fa_tcp_getopt(l->tcp, FA_SO_LINGER, &v) == 0)
         (*out)->linger_ms = (int)v;
     return 0; /* the watch runs the pump if data came with the handshake */
 }
 
+int dsock_shutdown_check(const struct dsock *s)
+{
+    return s->st == FAD_ST_FRESH || s->st == FAD_ST_FAILED ? -ENOTCONN : 0;
+}
+
 int dsock_name(struct dsock *s, int peer, uint32_t *addr, uint16_t *port)
 {
     *addr = 0;
     *port = 0;
-    if (!s->tcp)
-        return peer ? -ENOTCONN : 0;
+    if (!s->tcp) { /* the connection is gone: our name stays (as Linux) */
+        if (peer)
+            return -ENOTCONN;
+        *addr = s->laddr;
+        *port = s->lport;
+        return 0;
+    }
     struct fa_tcp_info i;
     fa_tcp_get_info(s->tcp, &i);
     if (peer) {
-        if (s->st != FAD_ST_CONNECTED)
+        /* Linux's socket is CLOSE once TIME-WAIT takes the connection
+         * over: no peer any more. */
+        if (s->st != FAD_ST_CONNECTED || i.state == FA_TCP_TIME_WAIT ||
+            i.state == FA_TCP_CLOSED)
             return -ENOTCONN;
         *addr = i.remote_addr;
         *port = i.remote_port;
     } else {
-        *addr = i.local_port || s->st != FAD_ST_FRESH ? i.local_addr : 0;
+        int any = s->bound_any && (s->st == FAD_ST_FRESH || s->st == FAD_ST_LISTENING);
+        *addr = any ? 0 : i.local_addr;
         *port = i.local_port;
     }
     return 0;
@@ -455,170 +561,6 @@ void dsock_info(struct dsock *s, struct fad_info *o)
                      : 0;
 }
 
-/* ---- options ------------------------------------------------------------- */
-
-/* Linux's SO_SNDBUF/SO_RCVBUF: the value is doubled (for the kernel's
- * bookkeeping) with a floor; getsockopt reports the doubled value. */
-static int kernel_buf(int64_t v, int rcv)
-{
-    int64_t floor = rcv ? 2304 : 4608; /* SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF */
-    if (v > 8 * 1024 * 1024)
-        v = 8 * 1024 * 1024;
-    v = v * 2;
-    return (int)(v < floor ? floor : v);
-}
-
-int dsock_setopt(struct dsock *s, int level, int name, int64_t val)
-{
-    struct fa_tcp *c = s->tcp;
-    int on = val != 0;
-    if (level == SOL_SOCKET) {
-        switch (name) {
-        case SO_SNDBUF:
-        case SO_RCVBUF: {
-            int rcv = name == SO_RCVBUF;
-            int v = kernel_buf(val, rcv);
-            *(rcv ? &s->rcvbuf : &s->sndbuf) = v;
-            if (c) /* before connect/listen it sizes TCP's buffers */
-                fa_tcp_setopt(c, rcv ? FA_SO_RCVBUF : FA_SO_SNDBUF, v);
-            if (rcv) /* what may wait in the program's end */
-                setsockopt(s->a, SOL_SOCKET, SO_SNDBUF, &v, sizeof v);
-            return 0;
-        }
-        case SO_LINGER:
-            if (val < -1 || val > 3600 * 1000)
-                val = 3600 * 1000;
-            s->linger_ms = (int)val;
-            if (c)
-                fa_tcp_setopt(c, FA_SO_LINGER, val);
-            return 0;
-        case SO_KEEPALIVE:
-            return c ? fa_tcp_setopt(c, FA_SO_KEEPALIVE, on) : 0;
-        case SO_REUSEADDR:
-            s->reuseaddr = (uint8_t)on;
-            return 0;
-        case SO_REUSEPORT:
-            s->reuseport = (uint8_t)on;
-            return 0;
-        case SO_ERROR: case SO_TYPE: case SO_PROTOCOL: case SO_DOMAIN: case SO_ACCEPTCONN:
-            return -ENOPROTOOPT;
-        }
-        return -ENOPROTOOPT;
-    }
-    if (level == IPPROTO_TCP) {
-        switch (name) {
-        case TCP_NODELAY:
-            return c ? fa_tcp_setopt(c, FA_TCP_NODELAY, on) : 0;
-        case TCP_MAXSEG:
-            if (val < 88 || val > 32767)
-                return -EINVAL;
-            if (c) /* above our MTU, or too late: the kernel takes it and clamps */
-                fa_tcp_setopt(c, FA_TCP_MAXSEG, val);
-            return 0;
-        case TCP_KEEPIDLE:
-        case TCP_KEEPINTVL:
-            if (val < 1 || val > 32767)
-                return -EINVAL;
-            return c ? fa_tcp_setopt(c, name == TCP_KEEPIDLE ? FA_TCP_KEEPIDLE
-                                                             : FA_TCP_KEEPINTVL, val * 1000)
-                     : 0;
-        case TCP_KEEPCNT:
-            if (val < 1 || val > 127)
-                return -EINVAL;
-            return c ? fa_tcp_setopt(c, FA_TCP_KEEPCNT, val) : 0;
-        case TCP_CONGESTION:
-            return c ? fa_tcp_setopt(c, FA_TCP_CONGESTION, val) : 0;
-        case TCP_CORK:
-            s->cork = (uint8_t)on;
-            return 0;
-        case TCP_DEFER_ACCEPT:
-            s->defer_accept = (uint8_t)(val > 0);
-            return 0;
-        case TCP_USER_TIMEOUT:
-            if (val < 0)
-                return -EINVAL;
-            s->user_timeout = (uint32_t)val;
-            return 0;
-        case TCP_QUICKACK: case TCP_FASTOPEN: case TCP_NOTSENT_LOWAT:
-            return 0; /* accepted; finack has no such knob (the README says) */
-        }
-        return -ENOPROTOOPT;
-    }
-    if (level == IPPROTO_IP && !s->v6 && name == IP_TOS) {
-        s->tos = (uint8_t)val;
-        return 0;
-    }
-    if (level == IPPROTO_IPV6 && s->v6 && name == IPV6_V6ONLY) {
-        s->v6only = (uint8_t)on;
-        return 0;
-    }
-    return -ENOPROTOOPT;
-}
-
-int dsock_getopt(struct dsock *s, int level, int name, int64_t *val)
-{
-    struct fa_tcp *c = s->tcp;
-    long v = 0;
-    if (level == SOL_SOCKET) {
-        switch (name) {
-        case SO_ERROR:
-            *val = s->err;
-            s->err = 0;
-            return 0;
-        case SO_TYPE: *val = SOCK_STREAM; return 0;
-        case SO_PROTOCOL: *val = IPPROTO_TCP; return 0;
-        case SO_DOMAIN: *val = s->v6 ? AF_INET6 : AF_INET; return 0;
-        case SO_ACCEPTCONN: *val = s->st == FAD_ST_LISTENING; return 0;
-        case SO_SNDBUF: *val = s->sndbuf; return 0;
-        case SO_RCVBUF: *val = s->rcvbuf; return 0;
-        case SO_LINGER: *val = s->linger_ms; return 0;
-        case SO_REUSEADDR: *val = s->reuseaddr; return 0;
-        case SO_REUSEPORT: *val = s->reuseport; return 0;
-        case SO_KEEPALIVE:
-            if (c)
-                fa_tcp_getopt(c, FA_SO_KEEPALIVE, &v);
-            *val = v;
-            return 0;
-        }
-        return -ENOPROTOOPT;
-    }
-    if (level == IPPROTO_TCP) {
-        enum fa_tcp_option o;
-        long scale = 1;
-        switch (name) {
-        case TCP_NODELAY: o = FA_TCP_NODELAY; break;
-        case TCP_KEEPCNT: o = FA_TCP_KEEPCNT; break;
-        case TCP_KEEPIDLE: o = FA_TCP_KEEPIDLE; scale = 1000; break;
-        case TCP_KEEPINTVL: o = FA_TCP_KEEPINTVL; scale = 1000; break;
-        case TCP_CONGESTION: o = FA_TCP_CONGESTION; break;
-        case TCP_MAXSEG:
-            if (c)
-                fa_tcp_getopt(c, FA_TCP_MAXSEG, &v);
-            *val = v ? v : 536; /* TCP_MSS_DEFAULT before it is known */
-            return 0;
-        case TCP_CORK: *val = s->cork; return 0;
-        case TCP_DEFER_ACCEPT: *val = s->defer_accept; return 0;
-        case TCP_USER_TIMEOUT: *val = s->user_timeout; return 0;
-        case TCP_QUICKACK: *val = 1; return 0;
-        case TCP_FASTOPEN: case TCP_NOTSENT_LOWAT: *val = 0; return 0;
-        default: return -ENOPROTOOPT;
-        }
-        if (c)
-            fa_tcp_getopt(c, o, &v);
-        *val = v / scale;
-        return 0;
-    }
-    if (level == IPPROTO_IP && !s->v6 && name == IP_TOS) {
-        *val = s->tos;
-        return 0;
-    }
-    if (level == IPPROTO_IPV6 && s->v6 && name == IPV6_V6ONLY) {
-        *val = s->v6only;
-        return 0;
-    }
-    return -ENOPROTOOPT;
-}
-
 /* ---- the pump -------------------------------------------------------------- */
 
 /* Keeps n bytes of src in *buf (CHUNK bytes, allocated at first use). */
@@ -632,20 +574,20 @@ static int stash(uint8_t **buf, uint32_t *off, uint32_t *len, const uint8_t *src
     return 0;
 }
 
-/* Program -> TCP. */
-static void to_tcp(struct dsock_table *t, struct dsock *s, fa_time now)
+/* Program -> TCP. -1 when TCP refuses more (the connection is gone). */
+static int to_tcp(struct dsock_table *t, struct dsock *s, fa_time now)
 {
     for (;;) {
         if (s->tx_len) {
             long n = fa_tcp_send(s->tcp, s->tx + s->tx_off, s->tx_len, now);
             if (n == -EAGAIN)
-                return;
-            if (n < 0) /* reset or shut: what is left cannot go */
-                n = s->tx_len;
+                return 0;
+            if (n < 0)
+                return -1;
             s->tx_off += (uint32_t)n;
             s->tx_len -= (uint32_t)n;
             if (s->tx_len)
-                return;
+                return 0;
             continue;
         }
         if (s->a_eof)
@@ -653,17 +595,19 @@ static void to_tcp(struct dsock_table *t, struct dsock *s, fa_time now)
         ssize_t n = recv(s->a, t->scratch, CHUNK, MSG_DONTWAIT);
         if (n > 0) {
             long sent = fa_tcp_send(s->tcp, t->scratch, (size_t)n, now);
+            if (sent < 0 && sent != -EAGAIN)
+                return -1;
             if (sent < 0)
-                sent = sent == -EAGAIN ? 0 : n;
+                sent = 0;
             if (sent < n &&
                 stash(&s->tx, &s->tx_off, &s->tx_len, t->scratch + sent, (size_t)(n - sent)) < 0)
-                s->a_reset = 1; /* out of memory: the connection cannot keep its promise */
+                return -1; /* out of memory: the connection cannot keep its promise */
             continue;
         }
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN)
-            return;
+            return 0;
         s->a_eof = 1;
         if (n < 0 && errno == ECONNRESET) /* closed with our data unread */
             s->a_reset = 1;
@@ -672,6 +616,7 @@ static void to_tcp(struct dsock_table *t, struct dsock *s, fa_time now)
         fa_tcp_shutdown(s->tcp, FA_SHUT_WR, now);
         s->wr_shut = 1;
     }
+    return 0;
 }
 
 /* TCP -> program. Returns the connection's error (positive), or 0. */
@@ -685,7 +630,7 @@ static int from_tcp(struct dsock_table *t, struct dsock *s, fa_time now)
             if (n < 0 && errno == EINTR)
                 continue;
             if (n < 0) {
-                if (errno != EAGAIN) { /* SHUT_RD, or gone: EPOLLHUP will say */
+                if (errno != EAGAIN) { /* the program shut its end for reading */
                     s->a_rd_gone = 1;
                     fa_tcp_shutdown(s->tcp, FA_SHUT_RD, now);
                 }
@@ -697,10 +642,11 @@ static int from_tcp(struct dsock_table *t, struct dsock *s, fa_time now)
                 return 0;
             continue;
         }
-        if (s->tcp_eof || s->a_rd_gone || s->a_hup)
+        if (s->a_rd_gone || s->a_hup)
             return 0;
+        /* After the FIN this still runs: an RST that follows is news. */
         long n = fa_tcp_recv(s->tcp, t->scratch, CHUNK, now);
-        if (n == -EAGAIN)
+        if (n == -EAGAIN || (n == 0 && s->tcp_eof))
             return 0;
         if (n == 0) {
             s->tcp_eof = 1;
@@ -724,56 +670,91 @@ static void conn_interest(struct dsock_table *t, struct dsock *s)
     fa_loop_tcp_interest(t->loop, s->tcp, want);
 }
 
+/* The connection failed (refused, reset, timed out): our end is shut
+ * both ways — the program reads end of stream, its writes fail with
+ * EPIPE, poll says HUP — and SO_ERROR holds why. The record stays until
+ * the program closes its end. */
+static void conn_dead(struct dsock_table *t, struct dsock *s, int err, fa_time now)
+{
+    s->err = err;
+    tcp_release(t, s, 0, now);
+    s->dead = 1;
+    free(s->tx);
+    free(s->rx);
+    s->tx = s->rx = NULL;
+    s->tx_len = s->rx_len = 0;
+    shutdown(s->a, SHUT_RDWR);
+}
+
 /* The handshake ended? Then the filler goes, so the program's end turns
- * writable, and SO_ERROR holds the outcome. */
+ * writable, and SO_ERROR (or connect() again) holds the outcome. */
 static void connect_progress(struct dsock_table *t, struct dsock *s, fa_time now)
 {
     int err = fa_tcp_error(s->tcp);
     enum fa_tcp_state st = fa_tcp_state(s->tcp);
     if (err || st == FA_TCP_CLOSED) {
-        s->err = err ? -err : ECONNREFUSED;
-        tcp_release(t, s, 0, now);
+        discard(t, s, s->filler);
+        conn_dead(t, s, err ? -err : ECONNREFUSED, now);
         s->st = FAD_ST_FAILED;
     } else if (st != FA_TCP_SYN_SENT && st != FA_TCP_SYN_RECEIVED) {
         s->st = FAD_ST_CONNECTED;
         fa_loop_tcp_interest(t->loop, s->tcp, FA_TCP_EV_READABLE);
+        discard(t, s, s->filler);
     } else {
         return;
     }
-    discard_filler(t, s);
+    s->filler = 0;
 }
 
-/* Every copy of the program's end is closed and all it wrote is with
- * TCP: close as the kernel closes a dead process's socket. */
-static void conn_orphan(struct dsock_table *t, struct dsock *s, fa_time now)
+/* Received data nobody will read: TCP's own, or ours on the way. */
+static int unread(const struct dsock *s)
 {
-    tcp_release(t, s, s->a_reset || s->rx_len, now);
-    sock_free(t, s);
+    struct fa_tcp_info i;
+    fa_tcp_get_info(s->tcp, &i);
+    return s->a_reset || s->rx_len || i.recv_queued;
 }
 
 static void pump(struct dsock_table *t, struct dsock *s, fa_time now)
 {
+    if (s->st == FAD_ST_LISTENING) {
+        if (s->a_hup) {
+            listener_release(t, s, now);
+            sock_free(t, s);
+        } else {
+            listener_fill(t, s);
+        }
+        return;
+    }
     if (s->st == FAD_ST_CONNECTING)
         connect_progress(t, s, now);
-    if (s->st != FAD_ST_CONNECTED) {
-        if (s->a_hup) { /* closed before it ever connected */
-            if (s->st == FAD_ST_LISTENING)
-                listener_release(t, s, now);
-            else
-                tcp_release(t, s, 0, now);
+    if (s->st != FAD_ST_CONNECTED || s->dead) {
+        if (s->a_hup) { /* closed before it connected, or after it failed */
+            tcp_release(t, s, 0, now);
             sock_free(t, s);
         }
         return;
     }
-    to_tcp(t, s, now);
-    int err = from_tcp(t, s, now);
-    if (err) { /* reset, timed out: the program reads end of stream */
-        tcp_release(t, s, 0, now);
+    /* Closed with data unread, or SO_LINGER 0: RST now, whatever was
+     * still to be sent (RFC 9293 §3.10.4; Linux's tcp_close). */
+    if (s->a_hup && (s->linger_ms == 0 || unread(s))) {
+        tcp_release(t, s, 1, now);
         sock_free(t, s);
         return;
     }
+    int err = to_tcp(t, s, now) < 0 ? EPIPE : 0;
+    if (!err)
+        err = from_tcp(t, s, now);
+    if ((err || (fa_tcp_events(s->tcp) & FA_TCP_EV_ERROR)) &&
+        fa_tcp_state(s->tcp) == FA_TCP_CLOSED) {
+        int e = fa_tcp_error(s->tcp);
+        conn_dead(t, s, e ? -e : err && err != EPIPE ? err : ECONNRESET, now);
+        if (s->a_hup)
+            sock_free(t, s);
+        return;
+    }
     if (s->a_hup && s->a_eof && !s->tx_len) {
-        conn_orphan(t, s, now);
+        tcp_release(t, s, 0, now); /* FIN after what the program wrote */
+        sock_free(t, s);
         return;
     }
     conn_interest(t, s);
@@ -784,15 +765,27 @@ static void on_tcp(void *ctx, struct fa_tcp *sock, unsigned events, fa_time now)
     struct dsock *s = ctx;
     (void)sock;
     (void)events;
-    if (s->st == FAD_ST_LISTENING)
-        listener_fill(s->table, s);
-    else
-        pump(s->table, s, now);
+    pump(s->table, s, now);
+}
+
+void dsock_closed(struct dsock_table *t, struct dsock *s, fa_time now)
+{
+    dsock_on_epoll(t, s, EPOLLHUP, now);
 }
 
 void dsock_on_epoll(struct dsock_table *t, struct dsock *s, uint32_t events, fa_time now)
 {
-    if (events & (EPOLLHUP | EPOLLERR))
+    if (s->kind != DW_SOCK)
+        return;
+    /* EPOLLHUP: both directions are shut — by a close, or by shutdown()
+     * calls on either side. Only the kernel knows which. */
+    if ((events & (EPOLLHUP | EPOLLERR)) && !s->a_hup && !end_alive(t, s->b_ino)) {
         s->a_hup = 1;
+        int e = 0;
+        socklen_t len = sizeof e;
+        /* ECONNRESET: the program's end went with data it had not read. */
+        if (getsockopt(s->a, SOL_SOCKET, SO_ERROR, &e, &len) == 0 && e == ECONNRESET)
+            s->a_reset = 1;
+    }
     pump(t, s, now);
 }

@@ -16,22 +16,28 @@
 struct dsock_table;
 
 /* What an epoll entry of finackd points at: a socket or an attachment. */
-enum dwatch_kind { DW_SOCK, DW_ATTACH };
+enum dwatch_kind { DW_SOCK, DW_ATTACH, DW_GONE /* freed at dsock_reap() */ };
 
 struct dsock {
     enum dwatch_kind kind; /* DW_SOCK; first, for the epoll dispatch */
+    struct dsock *next_gone;
     struct dsock_table *table;
     uint32_t id;
     int a;                 /* finackd's end of the socketpair */
     enum fad_sock_state st;
     struct fa_tcp *tcp;    /* NULL once the connection is gone */
     pid_t pid;             /* the process that made it (for finack-stat) */
+    uid_t uid;             /* its user: only they (or root) may use it */
+    ino_t b_ino;           /* the program's end: is it still open? */
     int err;               /* pending SO_ERROR */
     long filler;           /* connect filler still to discard */
-    /* Options kept as the kernel reports them. */
+    /* Options kept as the kernel reports them (dsock_opt.c). */
     int sndbuf, rcvbuf, linger_ms; /* linger_ms -1: off */
-    uint8_t v6, v6only, reuseaddr, reuseport, tos, cork, defer_accept;
-    uint32_t user_timeout;
+    uint8_t v6, reuseaddr, reuseport;
+    uint8_t bound_any;     /* bound to 0.0.0.0 (or not bound): so named */
+    uint8_t reported;      /* connect() has said how the connect ended */
+    struct { int16_t level, name; int32_t val; } kept[8]; /* no effect here */
+    unsigned nkept;
     uint32_t laddr;        /* our name, kept when the TCP socket goes */
     uint16_t lport;
     /* Listener: connections accepted from the stack, not yet by the
@@ -43,10 +49,12 @@ struct dsock {
     uint32_t tx_off, tx_len, rx_off, rx_len;
     unsigned a_eof : 1;     /* the program's side will write no more */
     unsigned a_reset : 1;   /* ... because it closed with data unread */
-    unsigned a_hup : 1;     /* every copy of the program's end is closed */
+    unsigned a_hup : 1;     /* every copy of the program's end is closed
+                               (the kernel says so: not only shut down) */
     unsigned a_rd_gone : 1; /* the program's end takes no more (SHUT_RD) */
     unsigned tcp_eof : 1;   /* the peer's FIN was passed on */
     unsigned wr_shut : 1;   /* our FIN is queued */
+    unsigned dead : 1;      /* the connection failed; our end is shut */
 };
 
 /* The table: at most max sockets; epfd is where socketpair ends go. */
@@ -58,10 +66,11 @@ unsigned dsock_count(const struct dsock_table *t);
 
 /* A new socket; *fd is the program's end (the caller sends, then closes
  * it). 0 or -errno. */
-int dsock_new(struct dsock_table *t, pid_t pid, int v6, struct dsock **out, int *fd);
+int dsock_new(struct dsock_table *t, pid_t pid, uid_t uid, int v6, struct dsock **out,
+              int *fd);
 struct dsock *dsock_find(struct dsock_table *t, uint32_t id);
 
-int dsock_bind(struct dsock *s, uint32_t addr, uint16_t port);
+int dsock_bind(struct dsock_table *t, struct dsock *s, uint32_t addr, uint16_t port);
 int dsock_listen(struct dsock_table *t, struct dsock *s, int backlog, fa_time now);
 /* -EINPROGRESS, or an error (the filler is then discarded). */
 int dsock_connect(struct dsock_table *t, struct dsock *s, uint32_t addr, uint16_t port,
@@ -69,7 +78,10 @@ int dsock_connect(struct dsock_table *t, struct dsock *s, uint32_t addr, uint16_
 /* The next waiting connection as a new socket; *fd as for dsock_new. */
 int dsock_accept(struct dsock_table *t, struct dsock *l, pid_t pid, struct dsock **out,
                  int *fd, fa_time now);
+/* shutdown() of a socket that is not connected: -ENOTCONN, else 0. */
+int dsock_shutdown_check(const struct dsock *s);
 int dsock_name(struct dsock *s, int peer, uint32_t *addr, uint16_t *port);
+/* dsock_opt.c: setsockopt/getsockopt as Linux answers them. */
 int dsock_setopt(struct dsock *s, int level, int name, int64_t val);
 int dsock_getopt(struct dsock *s, int level, int name, int64_t *val);
 void dsock_info(struct dsock *s, struct fad_info *info);
@@ -78,7 +90,15 @@ void dsock_info(struct dsock *s, struct fad_info *info);
 int dsock_tomb(const struct dsock_table *t, uint32_t id, uint32_t *addr, uint16_t *port,
                int *v6);
 
-/* epoll said something about s's end (EPOLLIN/OUT/RDHUP/HUP bits). */
+/* epoll said something about s's end (EPOLLIN/OUT/RDHUP/HUP bits);
+ * nothing for a socket already let go of (DW_GONE). */
 void dsock_on_epoll(struct dsock_table *t, struct dsock *s, uint32_t events, fa_time now);
+/* The program closed a descriptor of s: if it was the last, the close
+ * happens now, before close() returns to the program (a port it
+ * listened on is free at once, as on Linux). */
+void dsock_closed(struct dsock_table *t, struct dsock *s, fa_time now);
+/* Frees the records let go of since the last call: epoll may still hold
+ * events for them in the batch being dispatched, so they live till then. */
+void dsock_reap(struct dsock_table *t);
 
 #endif

@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <fcntl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -29,11 +31,13 @@ struct attach {
     struct attach *prev, *next;
     int fd;
     pid_t pid;
+    uid_t uid;
 };
 
 struct daemon {
     struct host *h;
     int epfd, lfd;
+    int spare; /* held for accepting, then refusing, an attachment at EMFILE */
     const char *path;
     uint64_t instance;
     struct dsock_table *socks;
@@ -83,13 +87,30 @@ static void attach_end(struct daemon *d, struct attach *a)
     free(a);
 }
 
+/* Out of descriptors, a program that attaches would wait forever for an
+ * answer (and the control socket would stay readable, spinning the
+ * loop): the spare descriptor makes room to accept it and hang up. */
+static void refuse_one(struct daemon *d)
+{
+    if (d->spare < 0)
+        return;
+    close(d->spare);
+    int fd = accept4(d->lfd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd >= 0)
+        close(fd);
+    d->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    fprintf(stderr, "finackd: out of descriptors: a program was refused\n");
+}
+
 static void attach_new(struct daemon *d)
 {
     for (int i = 0; i < 64; i++) {
         int fd = accept4(d->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0 && (errno == EMFILE || errno == ENFILE))
+            refuse_one(d);
         if (fd < 0)
             return;
-        struct ucred cred = { 0 };
+        struct ucred cred = { .uid = (uid_t)-1 };
         socklen_t len = sizeof cred;
         getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
         struct attach *a = calloc(1, sizeof *a);
@@ -100,7 +121,7 @@ static void attach_new(struct daemon *d)
             continue;
         }
         *a = (struct attach){ .kind = DW_ATTACH, .next = d->attached, .fd = fd,
-                              .pid = cred.pid };
+                              .pid = cred.pid, .uid = cred.uid };
         if (d->attached)
             d->attached->prev = a;
         d->attached = a;
@@ -162,18 +183,25 @@ static void serve(struct daemon *d, struct attach *a, const struct fad_req *q,
         gone(d, q, r);
         return;
     }
+    /* A socket is its user's: the control socket is open to all, the
+     * ids are guessable, and another user must not accept, read or
+     * steer someone's connections. */
+    if (s && a->uid != 0 && a->uid != s->uid) {
+        r->ret = -EPERM;
+        return;
+    }
     switch (q->op) {
     case FAD_HELLO:
         r->ret = FAD_VERSION;
         r->val = (int64_t)d->instance;
         return;
     case FAD_SOCKET:
-        r->ret = dsock_new(d->socks, a->pid, q->a, &n, fd);
+        r->ret = dsock_new(d->socks, a->pid, a->uid, q->a, &n, fd);
         if (!r->ret)
             r->id = n->id;
         return;
     case FAD_BIND:
-        r->ret = dsock_bind(s, q->addr, q->port);
+        r->ret = dsock_bind(d->socks, s, q->addr, q->port);
         return;
     case FAD_LISTEN:
         r->ret = dsock_listen(d->socks, s, q->a, now);
@@ -203,6 +231,12 @@ static void serve(struct daemon *d, struct attach *a, const struct fad_req *q,
     case FAD_STATE:
         r->val = s->st;
         r->a = s->err;
+        return;
+    case FAD_SHUTDOWN:
+        r->ret = dsock_shutdown_check(s);
+        return;
+    case FAD_CLOSE:
+        dsock_closed(d->socks, s, now);
         return;
     }
     r->ret = -EINVAL;
@@ -246,12 +280,15 @@ static void on_epoll(void *ctx, int fd, fa_time now)
         else
             dsock_on_epoll(d->socks, (struct dsock *)kind, ev[i].events, now);
     }
+    dsock_reap(d->socks);
 }
 
 /* At exit: every socket is closed as for a process that exits. */
 static fa_time on_turn(void *ctx, fa_time now)
 {
     struct daemon *d = ctx;
+    if (d->socks)
+        dsock_reap(d->socks); /* let go of in TCP callbacks */
     if (host_stop && d->socks) {
         fa_loop_unwatch_fd(d->h->loop, d->epfd);
         dsock_table_destroy(d->socks, now);
@@ -280,7 +317,7 @@ int main(int argc, char **argv)
     };
     struct host_options o;
     host_options_init(&o);
-    struct daemon d = { .path = getenv("FINACK_CONTROL"), .epfd = -1, .lfd = -1 };
+    struct daemon d = { .path = getenv("FINACK_CONTROL"), .epfd = -1, .lfd = -1, .spare = -1 };
     if (!d.path || !*d.path)
         d.path = FAD_DEFAULT_CONTROL;
     int ch, idx;
@@ -299,6 +336,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "finackd: unexpected argument '%s' (see --help)\n", argv[optind]);
         return 2;
     }
+    /* Each socket is two descriptors here, each program one more: the
+     * soft limit (often 1024) would cut tcp_max_conns short. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    d.spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
     /* Bound before "up" is printed: whoever waits for it can attach. */
     d.lfd = control_open(d.path);
     if (d.lfd < 0)

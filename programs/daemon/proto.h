@@ -47,6 +47,9 @@ enum fad_op {
     FAD_INFO,          /* -> rep.info (TCP_INFO) */
     FAD_STATE,         /* -> rep.val = fad_sock_state, rep.a = pending error
                           (read, not cleared) */
+    FAD_SHUTDOWN,      /* may the program shut it down? 0 or -ENOTCONN */
+    FAD_CLOSE,         /* the program closed a descriptor of it: if that
+                          was the last, finackd closes it before answering */
 };
 
 /* What a finack socket is, as the library needs to know it. */

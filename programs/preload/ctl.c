@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@ static const char *control_path(void) { return control_path_buf; }
 
 int fa_ctl_passthrough(void) { return passthrough; }
 
+#define close(fd) fa_real.close(fd)
 #define RESOLVE(name) fa_real.name = (__typeof__(fa_real.name))dlsym(RTLD_NEXT, #name)
 
 static void at_fork_prepare(void) { pthread_mutex_lock(&lock); }
@@ -73,6 +75,8 @@ __attribute__((constructor)) void fa_real_resolve(void)
     RESOLVE(recvmsg);
     RESOLVE(sendto);
     RESOLVE(sendmsg);
+    RESOLVE(shutdown);
+    RESOLVE(close);
     pthread_atfork(at_fork_prepare, at_fork_parent, at_fork_child);
 }
 
@@ -115,9 +119,9 @@ static int attach_locked(void)
         close(fd);
         return err;
     }
-    ctl_fd = fd;
-    ctl_pid = getpid();
-    ctl_instance = (unsigned long long)r.val;
+    __atomic_store_n(&ctl_instance, (unsigned long long)r.val, __ATOMIC_RELEASE);
+    __atomic_store_n(&ctl_pid, getpid(), __ATOMIC_RELEASE);
+    __atomic_store_n(&ctl_fd, fd, __ATOMIC_RELEASE);
     return 0;
 }
 
@@ -147,6 +151,8 @@ static int exchange(int fd, const struct fad_req *q, struct fad_rep *r, int *rfd
     for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h))
         if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS)
             memcpy(&got, CMSG_DATA(h), sizeof got);
+    if (got < 0 && (m.msg_flags & MSG_CTRUNC)) /* no room for it here */
+        got = -EMFILE;
     if (rfd)
         *rfd = got;
     else if (got >= 0)
@@ -157,6 +163,14 @@ static int exchange(int fd, const struct fad_req *q, struct fad_rep *r, int *rfd
 int fa_ctl_request(const struct fad_req *q, struct fad_rep *r, int *fd, int cloexec)
 {
     fa_real_resolve();
+    /* Socket calls are async-signal-safe: a handler that makes one while
+     * this thread holds the lock would wait for itself. So no handler
+     * runs here, and no cancellation leaves the lock held. */
+    sigset_t all, old;
+    int cancel;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
     pthread_mutex_lock(&lock);
     int err = attach_locked();
     if (!err) {
@@ -173,14 +187,19 @@ int fa_ctl_request(const struct fad_req *q, struct fad_rep *r, int *fd, int cloe
         }
     }
     pthread_mutex_unlock(&lock);
+    pthread_setcancelstate(cancel, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     return err;
 }
 
 unsigned long long fa_ctl_instance(void)
 {
     fa_real_resolve();
-    pthread_mutex_lock(&lock);
-    unsigned long long i = attach_locked() == 0 ? ctl_instance : 0;
-    pthread_mutex_unlock(&lock);
-    return i;
+    /* Known once attached in this process: no lock needed to read it. */
+    if (__atomic_load_n(&ctl_fd, __ATOMIC_ACQUIRE) >= 0 &&
+        __atomic_load_n(&ctl_pid, __ATOMIC_ACQUIRE) == getpid())
+        return __atomic_load_n(&ctl_instance, __ATOMIC_ACQUIRE);
+    struct fad_req q = { .op = FAD_HELLO };
+    struct fad_rep r;
+    return fa_ctl_request(&q, &r, NULL, 0) == 0 ? (unsigned long long)r.val : 0;
 }

@@ -22,12 +22,15 @@ struct real_calls {
     ssize_t (*recvmsg)(int, struct msghdr *, int);
     ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
     ssize_t (*sendmsg)(int, const struct msghdr *, int);
+    int (*shutdown)(int, int);
+    int (*close)(int);
 };
 extern struct real_calls fa_real;
 void fa_real_resolve(void);
 
 /* One request and its answer; *fd (when fd is not NULL) gets the
- * descriptor the answer carries, close-on-exec if cloexec. Returns 0,
+ * descriptor the answer carries, close-on-exec if cloexec (-1 if none,
+ * -EMFILE if there was no room for it). Returns 0,
  * or -errno when finackd cannot be reached (the answer's own result is
  * in rep->ret). Thread-safe; a forked child attaches anew. */
 int fa_ctl_request(const struct fad_req *req, struct fad_rep *rep, int *fd, int cloexec);

@@ -145,6 +145,8 @@ static void from_v4(uint32_t addr, uint16_t port, int v6, struct sockaddr *sa, s
         *len = n;
 }
 
+static long fill(int fd);
+
 /* ---- making sockets -------------------------------------------------- */
 
 EXPORT int socket(int domain, int type, int protocol)
@@ -163,7 +165,7 @@ EXPORT int socket(int domain, int type, int protocol)
     if (!err)
         err = r.ret;
     if (err < 0 || fd < 0)
-        return fail(err < 0 ? err : -EPROTO);
+        return fail(err < 0 ? err : fd < -1 ? fd : -EPROTO);
     if (type & SOCK_NONBLOCK)
         fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     return fd;
@@ -193,10 +195,17 @@ EXPORT int listen(int fd, int backlog)
         return fa_real.listen(fd, backlog);
     if (mine < 0)
         return fail(-EINVAL);
-    struct fad_req q = { .op = FAD_LISTEN, .id = id, .a = backlog };
+    struct fad_req st = { .op = FAD_STATE, .id = id };
     struct fad_rep r;
-    int err = ask(&q, &r);
-    return err < 0 ? fail(err) : 0;
+    int err = ask(&st, &r);
+    int first = err == 0 && r.val != FAD_ST_LISTENING;
+    struct fad_req q = { .op = FAD_LISTEN, .id = id, .a = backlog };
+    err = ask(&q, &r);
+    if (err < 0)
+        return fail(err);
+    if (first) /* a listening socket does not poll writable (proto.h) */
+        fill(fd);
+    return 0;
 }
 
 EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
@@ -214,6 +223,12 @@ EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
     int err = ask(&st, &sr);
     if (err < 0 || sr.val != FAD_ST_LISTENING) /* not listening: Linux says EINVAL */
         return fail(err < 0 && err != -ENOTCONN ? err : -EINVAL);
+    /* No descriptor to take the connection into: say so before taking
+     * it (Linux leaves it queued). */
+    int probe = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (probe < 0)
+        return -1;
+    fa_real.close(probe);
     /* One byte per waiting connection (proto.h): this read blocks, or
      * says EAGAIN, or is interrupted, exactly as accept() would be. */
     char byte;
@@ -229,7 +244,7 @@ EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
     if (!err)
         err = r.ret;
     if (err < 0 || nfd < 0)
-        return fail(err == -EAGAIN ? -ECONNABORTED : err < 0 ? err : -EPROTO);
+        return fail(err == -EAGAIN ? -ECONNABORTED : err < 0 ? err : nfd < -1 ? nfd : -EPROTO);
     if (flags & SOCK_NONBLOCK)
         fcntl(nfd, F_SETFL, fcntl(nfd, F_GETFL) | O_NONBLOCK);
     if (sa && len) {
@@ -266,12 +281,20 @@ static long fill(int fd)
     return total;
 }
 
-static int so_error(uint32_t id)
+/* A blocking connect waits as Linux's does: for the end of the
+ * handshake, at most SO_SNDTIMEO (then EINPROGRESS); a signal
+ * interrupts it with EINTR, and the connect goes on. */
+static int wait_connected(int fd)
 {
-    struct fad_req q = { .op = FAD_GETOPT, .id = id, .a = SOL_SOCKET, .b = SO_ERROR };
-    struct fad_rep r;
-    int err = ask(&q, &r);
-    return err < 0 ? -err : (int)r.val;
+    struct timeval tv = { 0, 0 };
+    socklen_t len = sizeof tv;
+    fa_real.getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &len);
+    int ms = tv.tv_sec || tv.tv_usec ? (int)(tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000) : -1;
+    struct pollfd p = { .fd = fd, .events = POLLOUT };
+    int n = poll(&p, 1, ms);
+    if (n < 0)
+        return -errno;
+    return n == 0 ? -EINPROGRESS : 0;
 }
 
 EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
@@ -286,28 +309,67 @@ EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
     struct fad_rep r;
     int err = to_v4(sa, len, &q.addr, &q.port, 1);
     if (err)
-        return fail(err == -EINVAL ? -EINVAL : err);
+        return fail(err);
     struct fad_req st = { .op = FAD_STATE, .id = id };
     err = ask(&st, &r);
     if (err < 0)
         return fail(err);
-    if (r.val == FAD_ST_CONNECTING)
-        return fail(-EALREADY);
-    if (r.val == FAD_ST_CONNECTED || r.val == FAD_ST_LISTENING)
-        return fail(-EISCONN);
-    q.val = fill(fd);
+    /* Only a fresh socket starts a handshake; on others finackd answers
+     * as Linux does (EALREADY, EISCONN, 0 once after a non-blocking
+     * connect completed, the error once after it failed). */
+    if (r.val == FAD_ST_FRESH)
+        q.val = fill(fd);
     err = ask(&q, &r);
     if (err != -EINPROGRESS)
-        return fail(err < 0 ? err : -EPROTO);
+        return err < 0 ? fail(err) : 0;
     if (fcntl(fd, F_GETFL) & O_NONBLOCK)
         return fail(-EINPROGRESS);
-    /* Blocking: wait as the kernel waits, for the end of the handshake;
-     * a signal interrupts with EINTR and the connect goes on. */
-    struct pollfd p = { .fd = fd, .events = POLLOUT };
-    if (poll(&p, 1, -1) < 0)
-        return -1;
-    err = so_error(id);
-    return err ? fail(-err) : 0;
+    err = wait_connected(fd);
+    if (err < 0)
+        return fail(err);
+    q.val = 0;
+    err = ask(&q, &r); /* how it ended: 0 or the error */
+    return err < 0 ? fail(err) : 0;
+}
+
+/* close() is the kernel's; for the last descriptor of a finack socket,
+ * finackd then closes the socket before close() returns, so a port the
+ * program listened on is free at once (finackd would otherwise learn of
+ * it a moment later, from epoll). */
+EXPORT int close(int fd)
+{
+    uint32_t id;
+    fa_real_resolve();
+    int mine = finack_id(fd, &id);
+    int rc = fa_real.close(fd);
+    if (mine > 0 && rc == 0) {
+        int saved = errno;
+        struct fad_req q = { .op = FAD_CLOSE, .id = id };
+        struct fad_rep r;
+        ask(&q, &r);
+        errno = saved;
+    }
+    return rc;
+}
+
+/* shutdown() is the kernel's on the descriptor (finackd sees it on its
+ * end), except where Linux refuses: a socket not connected. */
+EXPORT int shutdown(int fd, int how)
+{
+    uint32_t id;
+    fa_real_resolve();
+    int mine = finack_id(fd, &id);
+    if (mine > 0) {
+        struct fad_req q = { .op = FAD_SHUTDOWN, .id = id };
+        struct fad_rep r;
+        int err = ask(&q, &r);
+        if (err == -ENOTCONN)
+            return fail(err);
+        struct fad_req st = { .op = FAD_STATE, .id = id };
+        if (ask(&st, &r) == 0 && r.val == FAD_ST_LISTENING)
+            return how == SHUT_RD || how == SHUT_RDWR || how == SHUT_WR ? 0 : fail(-EINVAL);
+    }
+    return fa_real.shutdown(fd, how);
 }
 
 /* ---- names and options ------------------------------------------------- */
