@@ -531,7 +531,7 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
 static int our_unix_name(const void *sa, socklen_t len)
 {
     const struct sockaddr_un *un = sa;
-    return len > offsetof(struct sockaddr_un, sun_path) + sizeof FAD_NAME_PREFIX &&
+    return len >= offsetof(struct sockaddr_un, sun_path) + sizeof FAD_NAME_PREFIX &&
            un->sun_family == AF_UNIX && un->sun_path[0] == 0 &&
            !memcmp(un->sun_path + 1, FAD_NAME_PREFIX, sizeof FAD_NAME_PREFIX - 1);
 }
@@ -544,9 +544,22 @@ EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr 
     fa_real_resolve();
     socklen_t cap = len ? *len : 0;
     ssize_t got = fa_real.recvfrom(fd, buf, n, flags, sa, len);
-    if (got >= 0 && sa && len && *len <= cap && our_unix_name(sa, *len))
+    /* The kernel may have cut the name to the caller's room (cap). */
+    if (got >= 0 && sa && len && our_unix_name(sa, *len < cap ? *len : cap))
         *len = 0;
     return got;
+}
+
+/* What recvfrom() becomes in programs built with _FORTIFY_SOURCE
+ * (Python among them): glibc's checked entry. */
+ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
+                       struct sockaddr *sa, socklen_t *len);
+EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
+                              struct sockaddr *sa, socklen_t *len)
+{
+    if (n > buflen)
+        abort(); /* what glibc's __chk_fail does: a buffer overflow */
+    return recvfrom(fd, buf, n, flags, sa, len);
 }
 
 EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
@@ -554,8 +567,8 @@ EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
     fa_real_resolve();
     socklen_t cap = m ? m->msg_namelen : 0;
     ssize_t got = fa_real.recvmsg(fd, m, flags);
-    if (got >= 0 && m->msg_name && m->msg_namelen <= cap &&
-        our_unix_name(m->msg_name, m->msg_namelen))
+    if (got >= 0 && m->msg_name &&
+        our_unix_name(m->msg_name, m->msg_namelen < cap ? m->msg_namelen : cap))
         m->msg_namelen = 0;
     return got;
 }

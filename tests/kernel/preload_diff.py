@@ -1,0 +1,328 @@
+"""preload_diff.py — socket-call sequences whose outcomes a program sees,
+run once on the kernel's own sockets and once under finack-run; the two
+transcripts must be equal (tests/kernel/preload_diff.sh compares them).
+
+    python3 preload_diff.py peer PEER_ADDR     the kernel-side peers
+    python3 preload_diff.py run PEER_ADDR      the sequences (prints one
+                                               line per step)
+
+Each line is what a program can observe — a return value, an errno
+name, poll bits, bytes — never a time. Every wait is bounded.
+The peers on PEER_ADDR:
+    7101 echo to end of stream, then close
+    7102 read one byte, then reset (SO_LINGER 0)
+    7103 read the request to end of stream, send 64 KiB, close
+    7104 accept and never read nor close (until the run ends)
+    7105 read "ADDR PORT" and a newline, connect there, send b"ping", close
+    7999 nothing: refused
+"""
+import errno
+import os
+import select
+import socket
+import struct
+import sys
+import threading
+import time
+
+P_ECHO, P_RESET, P_REPLY, P_SILENT, P_DIAL, P_CLOSED = 7101, 7102, 7103, 7104, 7105, 7999
+POLL_BITS = [("IN", select.POLLIN), ("OUT", select.POLLOUT), ("HUP", select.POLLHUP)]
+
+
+def err(f):
+    """f() -> 'ok' / its value, or the errno's name."""
+    try:
+        v = f()
+        return "ok" if v is None else v
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+
+
+def pollbits(s, timeout_ms=5000, want=select.POLLIN | select.POLLOUT):
+    p = select.poll()
+    p.register(s, want)
+    ev = p.poll(timeout_ms)
+    m = ev[0][1] if ev else 0
+    return "|".join(n for n, b in POLL_BITS if m & b) or "none"
+
+
+def read_all(s, limit=1 << 24):
+    got = b""
+    while len(got) < limit:
+        x = s.recv(65536)
+        if not x:
+            break
+        got += x
+    return got
+
+
+# ---- the peers ----------------------------------------------------------
+
+def serve(port, handle):
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((PEER, port))
+    ls.listen(64)
+
+    def loop():
+        while True:
+            c, _ = ls.accept()
+            c.settimeout(20)
+            threading.Thread(target=guard, args=(handle, c), daemon=True).start()
+    threading.Thread(target=loop, daemon=True).start()
+
+
+def guard(handle, c):
+    try:
+        handle(c)
+    except OSError:
+        pass
+
+
+def h_echo(c):
+    while True:
+        x = c.recv(65536)
+        if not x:
+            break
+        c.sendall(x)
+    c.close()
+
+
+def h_reset(c):
+    c.recv(1)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+
+
+def h_reply(c):
+    read_all(c)
+    c.sendall(b"r" * 65536)
+    c.close()
+
+
+SILENT = []
+
+
+def h_silent(c):
+    SILENT.append(c)
+
+
+def h_dial(c):
+    line = b""
+    while not line.endswith(b"\n"):
+        x = c.recv(100)
+        if not x:
+            return
+        line += x
+    host, port = line.decode().split()
+    d = socket.create_connection((host, int(port)), timeout=10)
+    d.sendall(b"ping")
+    d.close()
+    c.close()
+
+
+def peers():
+    for port, h in [(P_ECHO, h_echo), (P_RESET, h_reset), (P_REPLY, h_reply),
+                    (P_SILENT, h_silent), (P_DIAL, h_dial)]:
+        serve(port, h)
+    print("peers up", flush=True)
+    time.sleep(600)
+
+
+# ---- the sequences ------------------------------------------------------
+
+def sock(nonblocking=False):
+    s = socket.socket()
+    s.setblocking(not nonblocking)
+    return s
+
+
+def s_nonblocking_connect():
+    s = sock(True)
+    out = [err(lambda: s.connect((PEER, P_ECHO)))]
+    out.append(pollbits(s, want=select.POLLOUT))
+    out.append(err(lambda: s.connect((PEER, P_ECHO))))  # 0 once it is done
+    out.append(err(lambda: s.connect((PEER, P_ECHO))))  # then EISCONN
+    out.append(s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
+    s.close()
+    return out
+
+
+def s_refused_nonblocking():
+    s = sock(True)
+    out = [err(lambda: s.connect((PEER, P_CLOSED)))]
+    out.append(pollbits(s, want=select.POLLOUT))
+    out.append(err(lambda: s.connect((PEER, P_CLOSED))))  # the error, once
+    s.close()
+    s = sock(True)
+    s.connect_ex((PEER, P_CLOSED))
+    pollbits(s, want=select.POLLOUT)
+    out.append(errno.errorcode.get(s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR), "0"))
+    out.append(err(lambda: s.connect((PEER, P_CLOSED))))  # error read: ECONNABORTED
+    out.append(err(lambda: s.send(b"x")))
+    s.close()
+    return out
+
+
+def s_refused_blocking():
+    s = sock()
+    out = [err(lambda: s.connect((PEER, P_CLOSED)))]
+    s.close()
+    return out
+
+
+def s_fresh_socket():
+    s = sock()
+    out = [err(lambda: s.getpeername()), s.getsockname(),
+           s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR),
+           err(lambda: s.shutdown(socket.SHUT_WR)), err(lambda: s.accept()),
+           s.getsockopt(socket.SOL_SOCKET, socket.SO_TYPE) == socket.SOCK_STREAM,
+           s.getsockopt(socket.SOL_SOCKET, socket.SO_DOMAIN) == socket.AF_INET,
+           s.getsockopt(socket.SOL_SOCKET, socket.SO_PROTOCOL) == socket.IPPROTO_TCP,
+           s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)]
+    s.close()
+    return out
+
+
+def s_options():
+    s = sock()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1000)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+    out = [s.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF),
+           s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF),
+           err(lambda: s.getsockopt(socket.SOL_SOCKET, 12345)),
+           err(lambda: s.setsockopt(socket.IPPROTO_TCP, 999, 1)),
+           s.getsockopt(socket.IPPROTO_IP, socket.IP_TTL),
+           err(lambda: s.setsockopt(socket.SOL_SOCKET, socket.SO_PRIORITY, 3)),
+           s.getsockopt(socket.SOL_SOCKET, socket.SO_PRIORITY),
+           err(lambda: s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 0)),
+           err(lambda: s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 30)),
+           s.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
+           s.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG),
+           err(lambda: s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, b"nosuch")),
+           s.getsockopt(socket.SOL_SOCKET, socket.SO_LINGER, 8),
+           err(lambda: s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 5))),
+           struct.unpack("ii", s.getsockopt(socket.SOL_SOCKET, socket.SO_LINGER, 8))]
+    s.close()
+    return out
+
+
+def s_listener():
+    ls = sock()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("0.0.0.0", 7201))
+    ls.listen(4)
+    out = [ls.getsockname(), pollbits(ls, timeout_ms=200),
+           ls.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN),
+           err(lambda: ls.connect((PEER, P_ECHO)))]
+    ls.setblocking(False)
+    out.append(err(lambda: ls.accept()))
+    b = sock()
+    out.append(err(lambda: b.bind(("0.0.0.0", 7201))))
+    ls.close()
+    out.append(err(lambda: b.bind(("0.0.0.0", 7201))))  # free once closed
+    b.close()
+    return out
+
+
+def s_accept_and_names():
+    ls = sock()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("0.0.0.0", 7202))
+    ls.listen(4)
+    c = socket.create_connection((PEER, P_DIAL), timeout=10)
+    c.sendall(("%s 7202\n" % SELF).encode())  # the peer connects to us
+    ls.settimeout(10)
+    a, peer = ls.accept()
+    out = [a.getsockname() == (SELF, 7202), peer[0] == PEER,
+           a.getpeername() == peer, err(lambda: a.connect((PEER, P_ECHO))),
+           err(lambda: a.listen(1))]
+    out.append(read_all(a))
+    a.close(); c.close(); ls.close()
+    return out
+
+
+def s_half_close():
+    s = socket.create_connection((PEER, P_ECHO), timeout=10)
+    s.sendall(b"half " * 1000)
+    s.shutdown(socket.SHUT_WR)
+    got = read_all(s)
+    out = [len(got), got == b"half " * 1000, err(lambda: s.send(b"x"))]
+    out.append(err(lambda: s.getpeername()) in ("ENOTCONN", (PEER, P_ECHO)))
+    out.append(s.getsockname()[0] == SELF)
+    s.close()
+    return out
+
+
+def s_reply_after_request():
+    s = socket.create_connection((PEER, P_REPLY), timeout=10)
+    s.sendall(b"GET")
+    s.shutdown(socket.SHUT_WR)
+    got = read_all(s)
+    s.close()
+    return [len(got)]
+
+
+def s_write_after_reset():
+    s = socket.create_connection((PEER, P_RESET), timeout=10)
+    s.sendall(b"x")
+    r = "no error"
+    for _ in range(500):  # the RST comes within a round trip
+        try:
+            s.send(b"y" * 1000)
+            time.sleep(0.01)
+        except OSError as e:
+            r = "EPIPE/ECONNRESET" if e.errno in (errno.EPIPE, errno.ECONNRESET) else \
+                errno.errorcode[e.errno]
+            break
+    s.close()
+    return [r]
+
+
+def s_recv_timeout():
+    s = socket.create_connection((PEER, P_SILENT), timeout=10)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, 200000))
+    s.setblocking(True)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, 200000))
+    out = [err(lambda: s.recv(10)), s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, 16)]
+    s.close()
+    return out
+
+
+def s_recvfrom_sendto():
+    s = socket.create_connection((PEER, P_ECHO), timeout=10)
+    out = [s.sendto(b"abc", ("203.0.113.9", 1))]
+    d, a = s.recvfrom(10)
+    out += [d, a]
+    s.close()
+    return out
+
+
+def s_tcp_info():
+    s = socket.create_connection((PEER, P_ECHO), timeout=10)
+    info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+    out = [info[0], struct.unpack_from("I", info, 16)[0] > 0]  # state, snd_mss
+    s.close()
+    return out
+
+
+SEQUENCES = [s_nonblocking_connect, s_refused_nonblocking, s_refused_blocking,
+             s_fresh_socket, s_options, s_listener, s_accept_and_names, s_half_close,
+             s_reply_after_request, s_write_after_reset, s_recv_timeout,
+             s_recvfrom_sendto, s_tcp_info]
+
+
+def run():
+    for f in SEQUENCES:
+        try:
+            out = f()
+        except Exception as e:  # a sequence that breaks is a difference too
+            out = ["raised %s: %s" % (type(e).__name__, e)]
+        print("%s: %s" % (f.__name__[2:], " ".join(repr(x) for x in out)), flush=True)
+
+
+if __name__ == "__main__":
+    PEER = sys.argv[2]
+    SELF = sys.argv[3] if len(sys.argv) > 3 else PEER
+    socket.setdefaulttimeout(None)
+    peers() if sys.argv[1] == "peer" else run()
