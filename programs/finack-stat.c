@@ -1,6 +1,7 @@
 /* finack-stat — the connection table of a running finack program (L23),
- * like `ss -tan`: state, bytes queued to read and to send, local and
- * remote address, time in the current state, retransmissions. A
+ * like `ss -tanp`: state, bytes queued to read and to send, local and
+ * remote address, time in the current state, retransmissions, and for
+ * finackd the process whose socket it is ("-": none, or orphaned). A
  * connection in CLOSE-WAIT for longer than the threshold is flagged: the
  * peer closed and the application has not called close().
  *
@@ -65,24 +66,28 @@ int main(int argc, char **argv)
         return 1;
     }
     FILE *in = fdopen(fd, "r");
-    printf("%-12s %6s %6s %-22s %-22s %9s %7s\n", "State", "Recv-Q", "Send-Q",
-           "Local Address:Port", "Peer Address:Port", "In state", "Retrans");
+    printf("%-12s %6s %6s %-22s %-22s %9s %7s %7s\n", "State", "Recv-Q", "Send-Q",
+           "Local Address:Port", "Peer Address:Port", "In state", "Retrans", "Process");
     char line[256], state[16], local[32], remote[32], age[32];
-    unsigned sendq, recvq;
+    unsigned sendq, recvq, owner;
     unsigned long long retrans;
     int flagged = 0;
     while (fgets(line, sizeof line, in)) {
-        if (sscanf(line, "%15s %31s %31s %u %u %31s %llu", state, local, remote, &sendq,
-                   &recvq, age, &retrans) != 7)
+        int n = sscanf(line, "%15s %31s %31s %u %u %31s %llu %u", state, local, remote, &sendq,
+                       &recvq, age, &retrans, &owner);
+        if (n < 7)
             continue;
+        char pid[16] = "-";
+        if (n == 8)
+            snprintf(pid, sizeof pid, "%u", owner);
         char shown[32] = "-";
         double secs = -1;
         if (strcmp(age, "-")) {
             secs = atof(age);
             snprintf(shown, sizeof shown, "%.1fs", secs);
         }
-        printf("%-12s %6u %6u %-22s %-22s %9s %7llu", state, recvq, sendq, local, remote,
-               shown, retrans);
+        printf("%-12s %6u %6u %-22s %-22s %9s %7llu %7s", state, recvq, sendq, local, remote,
+               shown, retrans, pid);
         if (!strcmp(state, "CLOSE-WAIT") && secs > threshold) {
             printf("  <- CLOSE-WAIT for %.1f s: the application has not called close()", secs);
             flagged++;

@@ -38,10 +38,13 @@ static void line(void *ctx, const struct fa_tcp_info *i)
     char l[16], r[16], age[32] = "-";
     if (i->state_since && t->now >= i->state_since)
         snprintf(age, sizeof age, "%.3f", (double)(t->now - i->state_since) / 1e9);
-    fprintf(t->out, "%s %s:%u %s:%u %u %u %s %llu\n", fa_tcp_state_name(i->state),
+    fprintf(t->out, "%s %s:%u %s:%u %u %u %s %llu", fa_tcp_state_name(i->state),
             fa_ipv4_format(i->local_addr, l), i->local_port,
             fa_ipv4_format(i->remote_addr, r), i->remote_port, i->send_queued,
             i->recv_queued, age, (unsigned long long)i->retransmits);
+    if (i->owner) /* finackd: the process whose socket it is */
+        fprintf(t->out, " %u", i->owner);
+    fputc('\n', t->out);
 }
 
 void stat_server_serve(int fd, const struct fa_stack *stack, fa_time now)

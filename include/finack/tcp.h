@@ -129,6 +129,7 @@ struct fa_tcp_info {
     uint8_t recovery;      /* 0 open, 1 fast recovery, 2 after an RTO */
     uint32_t pipe;         /* bytes in flight (RFC 6675) */
     uint32_t sacked, lost; /* bytes SACKed, bytes marked lost */
+    uint32_t owner;        /* fa_tcp_set_owner's mark (0: none) */
 };
 void fa_tcp_get_info(const struct fa_tcp *sock, struct fa_tcp_info *info);
 

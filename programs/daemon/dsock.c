@@ -183,6 +183,7 @@ static int sock_make(struct dsock_table *t, pid_t pid, uid_t uid, struct fa_tcp 
     s->rcvbuf = (int)v;
     struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
                               .data.ptr = s };
+    fa_tcp_set_owner(tcp, (uint32_t)pid); /* finack-stat's Process column */
     if (fcntl(s->a, F_SETFL, O_NONBLOCK) < 0 || name_end(t, s->a, s->id) < 0 ||
         epoll_ctl(t->epfd, EPOLL_CTL_ADD, s->a, &ev) < 0) {
         int err = -errno;
@@ -247,6 +248,7 @@ static void tcp_release(struct dsock_table *t, struct dsock *s, int abort, fa_ti
     if (!s->tcp)
         return;
     dsock_name(s, 0, &s->laddr, &s->lport); /* for the tomb */
+    fa_tcp_set_owner(s->tcp, 0); /* orphaned: no process holds it */
     fa_loop_unwatch_tcp(t->loop, s->tcp);
     if (abort || s->linger_ms == 0) {
         fa_tcp_abort(s->tcp, now);
@@ -261,8 +263,10 @@ static void tcp_release(struct dsock_table *t, struct dsock *s, int abort, fa_ti
  * kernel resets them when the listening socket is closed. */
 static void listener_release(struct dsock_table *t, struct dsock *s, fa_time now)
 {
-    for (; s->qlen; s->qlen--, s->qhead = (s->qhead + 1) % MAX_BACKLOG)
+    for (; s->qlen; s->qlen--, s->qhead = (s->qhead + 1) % MAX_BACKLOG) {
+        fa_tcp_set_owner(s->queue[s->qhead], 0);
         fa_tcp_abort(s->queue[s->qhead], now);
+    }
     tcp_release(t, s, 0, now);
 }
 

@@ -453,7 +453,7 @@ void fa_tcp_get_info(const struct fa_tcp *c, struct fa_tcp_info *i)
         .send_queued = c->snd.len, .recv_queued = c->rcv.len,
         .retransmits = c->retransmits, .next_timer = c->heap_key,
         .sack = !!(c->flags & TF_SACK), .timestamps = !!(c->flags & TF_TS),
-        .congestion = c->cc_algo, .pipe = fa_tcp_pipe(c),
+        .congestion = c->cc_algo, .pipe = fa_tcp_pipe(c), .owner = c->owner,
     };
     if (c->loss) {
         i->recovery = c->loss->state;

@@ -19,11 +19,12 @@
 #     clients; socat half-close both ways.
 #  7. Bad use answers as Linux does; finack-run without finackd fails
 #     with one clear message.
+#  8. finack-stat shows each program's connections with its process id.
 . "$(dirname "$0")/lib.sh"
 fa_setup "$1"
 CPROG=$2
 CTL=$FA_TMP/finackd.sock
-fa_start "$(fa_prog finackd)" --control "$CTL" --exit-wait 5
+fa_start "$(fa_prog finackd)" --control "$CTL" --exit-wait 5 --stat "$FA_TMP/stat.sock"
 RUN="$(fa_prog finack-run) --control $CTL"
 K=$FA_KERNEL_IP
 F=$FA_FINACK_IP
@@ -405,4 +406,22 @@ expect "$out" "peer-unconnected ENOTCONN"
 expect "$out" "write-after-reset EPIPE"
 expect "$out" "no-daemon 1 True"
 expect "$out" "passthrough 0 $K"
+# ---- 8. finack-stat: whose connection is it -------------------------------
+out=$(kpy "
+l = listener(7015)
+p = fin('''
+import os, socket, time
+s = socket.create_connection(('$K', 7015))
+print(os.getpid(), s.getsockname()[1], flush=True); time.sleep(30)
+''')
+c, _ = l.accept()
+pid, port = p.stdout.readline().split()
+st = subprocess.run(['$(fa_prog finack-stat)', '--socket', '$FA_TMP/stat.sock'], capture_output=True,
+                    text=True).stdout
+mine = [x.split() for x in st.splitlines() if ':%s ' % port in x]
+print('stat', mine[0][0] if mine else 'missing', mine[0][-1] == pid if mine else '')
+p.kill(); p.wait(); c.close()
+")
+echo "$out"
+expect "$out" "stat ESTABLISHED True"
 echo "preload: all parts passed"
