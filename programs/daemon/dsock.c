@@ -697,8 +697,9 @@ static void connect_progress(struct dsock_table *t, struct dsock *s, fa_time now
     int err = fa_tcp_error(s->tcp);
     enum fa_tcp_state st = fa_tcp_state(s->tcp);
     if (err || st == FA_TCP_CLOSED) {
-        discard(t, s, s->filler);
+        /* Shut first: the program must see HUP when it wakes writable. */
         conn_dead(t, s, err ? -err : ECONNREFUSED, now);
+        discard(t, s, s->filler);
         s->st = FAD_ST_FAILED;
     } else if (st != FA_TCP_SYN_SENT && st != FA_TCP_SYN_RECEIVED) {
         s->st = FAD_ST_CONNECTED;
