@@ -49,6 +49,8 @@ extern "C" {
     X(IP_UNKNOWN_PROTO, drop, "IPv4 protocol not handled")                     \
     X(IP_NO_ROUTE, drop, "packet to send has no route (no gateway)")           \
     X(IP_TOO_BIG, drop, "packet to send larger than the MTU")                  \
+    X(IP_LOOPED, traffic, "packets sent to our own address (loopback)")        \
+    X(IP_LOOP_FULL, drop, "packet to our own address: loopback queue full")    \
     X(ICMP_TOO_SHORT, drop, "ICMP message shorter than 8 bytes")               \
     X(ICMP_BAD_CHECKSUM, drop, "ICMP checksum wrong")                          \
     X(ICMP_BCAST_ECHO, drop, "echo request to a broadcast address ignored")    \

@@ -97,6 +97,9 @@ struct fa_config {
     void (*tcp_trace)(void *ctx, const struct fa_tcp *sock, int old_state,
                       int new_state, fa_time now);
     void *tcp_trace_ctx;
+    /* Packets to our own address wait here for fa_stack_poll (one program
+     * on a stack connecting to another); 64. */
+    uint16_t loopback_queue;
     /* UDP (RFC 768). */
     uint32_t udp_max_sockets;   /* UDP sockets; 64 */
     uint32_t udp_rcvbuf;        /* receive queue per socket, bytes; 64 KiB */

@@ -63,6 +63,11 @@ struct fa_stack {
     struct fa_udp_stack *udp;
 
     uint8_t *tx; /* one frame: Ethernet + IPv4 + payload */
+
+    /* Packets to our own address, waiting for fa_stack_poll (loopback.c). */
+    uint8_t *loop_pkt; /* loop_cap packets of up to mtu bytes */
+    uint16_t *loop_len;
+    unsigned loop_head, loop_count, loop_cap;
 };
 
 static inline void fa_count(struct fa_stack *s, unsigned id)
@@ -89,6 +94,14 @@ struct fa_rx_ctx {
     struct fa_ipv4_view ip;
     int to_broadcast; /* link or IP broadcast: never answer with errors */
 };
+/* loopback.c: queue a packet to our own address; deliver the queue
+ * (returns 1 if more were queued meanwhile). */
+int fa_loopback_init(struct fa_stack *s);
+void fa_loopback_free(struct fa_stack *s);
+int fa_loopback_send(struct fa_stack *s, const uint8_t *pkt, size_t len);
+int fa_loopback_poll(struct fa_stack *s, fa_time now);
+/* A packet that came back from our own address (its source is ours). */
+void fa_ipv4_input_local(struct fa_stack *s, const uint8_t *pkt, size_t len, fa_time now);
 void fa_ipv4_input(struct fa_stack *s, const uint8_t *pkt, size_t len,
                    int link_broadcast, fa_time now);
 static inline uint8_t *fa_ip_payload(struct fa_stack *s)

@@ -1,6 +1,7 @@
 /* ipv4.c — IPv4 input (validation, destination check, demultiplexing to
  * ICMP, UDP and TCP) and output (routing to a next hop on the subnet or
- * the gateway, header emission, then ARP). RFC 791, RFC 1122 §3.2.1. */
+ * the gateway, header emission, then ARP; to our own address, the
+ * loopback queue). RFC 791, RFC 1122 §3.2.1. */
 #include "iface.h"
 #include "../tcp/tcp.h"
 
@@ -40,12 +41,12 @@ static void ip_deliver(struct fa_stack *s, const struct fa_rx_ctx *rx,
     }
 }
 
-void fa_ipv4_input(struct fa_stack *s, const uint8_t *pkt, size_t len,
-                   int link_broadcast, fa_time now)
+static void ipv4_input(struct fa_stack *s, const uint8_t *pkt, size_t len,
+                       int link_broadcast, int local, fa_time now)
 {
     struct fa_rx_ctx rx = { .ip_pkt = pkt };
     int drop = fa_ipv4_hdr_parse(pkt, len, &rx.ip);
-    if (!drop && bad_source(s, rx.ip.src))
+    if (!drop && !local && bad_source(s, rx.ip.src))
         drop = FA_CNT_IP_BAD_SRC;
     int ip_broadcast = !drop && is_our_broadcast(s, rx.ip.dst);
     if (!drop && rx.ip.dst != s->cfg.addr && !ip_broadcast)
@@ -59,6 +60,17 @@ void fa_ipv4_input(struct fa_stack *s, const uint8_t *pkt, size_t len,
     }
     rx.to_broadcast = link_broadcast || ip_broadcast;
     ip_deliver(s, &rx, now);
+}
+
+void fa_ipv4_input(struct fa_stack *s, const uint8_t *pkt, size_t len,
+                   int link_broadcast, fa_time now)
+{
+    ipv4_input(s, pkt, len, link_broadcast, 0, now);
+}
+
+void fa_ipv4_input_local(struct fa_stack *s, const uint8_t *pkt, size_t len, fa_time now)
+{
+    ipv4_input(s, pkt, len, 0, 1, now);
 }
 
 static int next_hop(const struct fa_stack *s, uint32_t dst, uint32_t *hop)
@@ -82,6 +94,13 @@ int fa_ip_send(struct fa_stack *s, uint32_t dst, uint8_t proto, size_t len,
     if (len > fa_ip_payload_max(s)) {
         fa_count(s, FA_CNT_IP_TOO_BIG);
         return -EMSGSIZE;
+    }
+    if (dst == s->cfg.addr) { /* to ourselves: back up, not on the wire */
+        size_t total = FA_IPV4_HLEN + len;
+        uint8_t *pkt = s->tx + FA_ETH_HLEN;
+        fa_ipv4_hdr_emit(pkt, (uint16_t)total, s->ip_id++, FA_IPV4_DF, s->cfg.ttl, proto,
+                         s->cfg.addr, dst);
+        return fa_loopback_send(s, pkt, total);
     }
     if (next_hop(s, dst, &hop) < 0) {
         fa_count(s, FA_CNT_IP_NO_ROUTE);

@@ -48,6 +48,7 @@ void fa_config_init(struct fa_config *cfg)
     cfg->tcp_timestamps = 1;
     cfg->tcp_congestion = FA_TCP_CC_CUBIC;
     cfg->tcp_port_max = 65535;
+    cfg->loopback_queue = 64;
 }
 
 const char *fa_config_check(const struct fa_config *cfg)
@@ -90,6 +91,8 @@ const char *fa_config_check(const struct fa_config *cfg)
         return "tcp_port_min..tcp_port_max must be a nonempty range";
     if (cfg->tcp_congestion != FA_TCP_CC_CUBIC && cfg->tcp_congestion != FA_TCP_CC_NEWRENO)
         return "tcp_congestion must be FA_TCP_CC_CUBIC or FA_TCP_CC_NEWRENO";
+    if (cfg->loopback_queue == 0)
+        return "loopback_queue must be at least 1";
     return NULL;
 }
 
@@ -100,7 +103,7 @@ static int alloc_tables(struct fa_stack *s)
     s->arp_wait = calloc(c->arp_queue_size, sizeof *s->arp_wait);
     s->tx = malloc(s->frame_max);
     uint8_t *frames = malloc((size_t)c->arp_queue_size * s->frame_max);
-    if (!s->arp || !s->arp_wait || !s->tx || !frames) {
+    if (!s->arp || !s->arp_wait || !s->tx || !frames || fa_loopback_init(s) < 0) {
         free(frames);
         return -ENOMEM;
     }
@@ -156,6 +159,7 @@ void fa_stack_destroy(struct fa_stack *s)
     free(s->arp_wait);
     free(s->arp);
     free(s->tx);
+    fa_loopback_free(s);
     free(s);
 }
 
@@ -202,9 +206,12 @@ void fa_stack_input(struct fa_stack *s, const uint8_t *frame, size_t len,
 
 fa_time fa_stack_poll(struct fa_stack *s, fa_time now)
 {
+    int more = s->loop_count && fa_loopback_poll(s, now);
     fa_time arp = fa_arp_poll(s, now);
     fa_time tcp = fa_tcp_poll(s, now);
-    return arp < tcp ? arp : tcp;
+    fa_time next = arp < tcp ? arp : tcp;
+    /* Timers may have sent to ourselves too. */
+    return more || s->loop_count ? now : next;
 }
 
 void fa_stack_batch_begin(struct fa_stack *s)

@@ -12,7 +12,7 @@
 #     same for a normal exit without close().
 #  4. curl under finack-run from a kernel HTTP server, python3 -m
 #     http.server under finack-run (dual-stack ::, v4-mapped) for a
-#     kernel curl.
+#     kernel curl, and for a curl under finack-run (finack to itself).
 #  5. fork and exec: a forking server (parent closes its copy); a socket
 #     inherited across exec.
 #  6. asyncio (epoll, non-blocking accept/connect): 100 concurrent kernel
@@ -209,11 +209,16 @@ wait_port(7007)
 r = subprocess.run(['curl', '-sS', '--max-time', '60', 'http://%s:7007/file.bin' % F],
                    capture_output=True, timeout=90)
 print('http.server', r.returncode, hashlib.sha256(r.stdout).hexdigest())
+# Both programs on finackd: the stack carries it to itself (loopback).
+r = subprocess.run(RUN + ['curl', '-sS', '--max-time', '60', 'http://%s:7007/file.bin' % F],
+                   capture_output=True, timeout=90)
+print('finack-to-finack', r.returncode, hashlib.sha256(r.stdout).hexdigest())
 fsrv.terminate(); fsrv.wait()
 ")
 echo "$out"
 expect "$out" "curl 0 $sha"
 expect "$out" "http.server 0 $sha"
+expect "$out" "finack-to-finack 0 $sha"
 
 # ---- 5. fork and exec -------------------------------------------------------
 out=$(kpy "

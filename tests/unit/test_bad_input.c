@@ -233,6 +233,7 @@ static void every_drop_counter_is_exercised(void **state)
         FA_CNT_TCP_BAD_ACK, FA_CNT_TCP_OOO_FULL,
         FA_CNT_UDP_QUEUE_FULL, /* test_udp */
         FA_CNT_TCP_PAWS_DROPPED, FA_CNT_TCP_SACK_BAD, FA_CNT_TCP_ICMP_IGNORED, /* test_tcp_modern */
+        FA_CNT_IP_LOOP_FULL, /* test_loopback */
     };
     for (unsigned id = 0; id < FA_CNT_COUNT; id++) {
         if (!fa_counter_is_drop(id))
