@@ -61,6 +61,7 @@ struct dsock_table {
     struct fa_loop *loop;
     int epfd;
     int diag; /* NETLINK_SOCK_DIAG, or -1: then EPOLLHUP is taken as close */
+    uint32_t diag_seq;
     uint64_t instance;
     unsigned max, count, hint;
     struct dsock **slot;
@@ -108,26 +109,46 @@ struct dsock *dsock_find(struct dsock_table *t, uint32_t id)
 
 /* ---- making and freeing ------------------------------------------------- */
 
-/* Does the program's end (inode ino) still exist? The kernel's unix
- * socket table knows: unix_diag answers ENOENT once the last copy of a
- * descriptor is closed. 1 alive, 0 gone (or cannot tell). */
-static int end_alive(struct dsock_table *t, ino_t ino)
+/* Does the program's end still exist? The kernel's unix socket table
+ * knows: unix_diag answers ENOENT once the last copy of a descriptor is
+ * closed (the socket leaves the table before finackd is woken). The
+ * cookie makes the inode's reuse harmless; the sequence number skips an
+ * answer left over from an interrupted question. 1 alive, 0 gone (or
+ * cannot tell). */
+static int end_alive(struct dsock_table *t, const struct dsock *s)
 {
     struct {
         struct nlmsghdr h;
         struct unix_diag_req r;
     } q = {
         .h = { .nlmsg_len = sizeof q, .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-               .nlmsg_flags = NLM_F_REQUEST },
-        .r = { .sdiag_family = AF_UNIX, .udiag_states = ~0u, .udiag_ino = (uint32_t)ino,
-               .udiag_cookie = { ~0u, ~0u } },
+               .nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = ++t->diag_seq },
+        .r = { .sdiag_family = AF_UNIX, .udiag_states = ~0u, .udiag_ino = (uint32_t)s->b_ino,
+               .udiag_cookie = { (uint32_t)s->b_cookie, (uint32_t)(s->b_cookie >> 32) } },
     };
+    if (!s->b_cookie)
+        q.r.udiag_cookie[0] = q.r.udiag_cookie[1] = ~0u; /* INET_DIAG_NOCOOKIE */
     char buf[1024];
     if (t->diag < 0 || send(t->diag, &q, sizeof q, 0) != (ssize_t)sizeof q)
         return 0;
-    ssize_t n = recv(t->diag, buf, sizeof buf, 0);
-    const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
-    return n >= (ssize_t)sizeof *h && h->nlmsg_type == SOCK_DIAG_BY_FAMILY;
+    for (int tries = 0; tries < 8; tries++) {
+        ssize_t n = recv(t->diag, buf, sizeof buf, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
+        if (n < (ssize_t)sizeof *h)
+            return 0;
+        if (h->nlmsg_seq != t->diag_seq)
+            continue; /* an older question's answer */
+        return h->nlmsg_type == SOCK_DIAG_BY_FAMILY;
+    }
+    return 0;
+}
+
+int dsock_held(const struct dsock *s, int fd)
+{
+    struct stat sb;
+    return fd >= 0 && fstat(fd, &sb) == 0 && sb.st_ino == s->b_ino;
 }
 
 static void on_tcp(void *ctx, struct fa_tcp *sock, unsigned events, fa_time now);
@@ -144,7 +165,7 @@ static int name_end(const struct dsock_table *t, int fd, uint32_t id)
 }
 
 /* A record for tcp (owned from now on) and its socketpair. */
-static int sock_make(struct dsock_table *t, pid_t pid, uid_t uid, struct fa_tcp *tcp,
+static int sock_make(struct dsock_table *t, pid_t pid, struct fa_tcp *tcp,
                      enum fad_sock_state st, struct dsock **out, int *fd)
 {
     if (t->count >= t->max)
@@ -170,12 +191,14 @@ static int sock_make(struct dsock_table *t, pid_t pid, uid_t uid, struct fa_tcp 
     s->st = st;
     s->tcp = tcp;
     s->pid = pid;
-    s->uid = uid;
     s->linger_ms = -1;
     s->bound_any = 1;
     struct stat sb;
     if (fstat(sv[1], &sb) == 0)
         s->b_ino = sb.st_ino;
+    socklen_t cl = sizeof s->b_cookie;
+    if (getsockopt(sv[1], SOL_SOCKET, SO_COOKIE, &s->b_cookie, &cl) < 0)
+        s->b_cookie = 0;
     long v = 0;
     fa_tcp_getopt(tcp, FA_SO_SNDBUF, &v);
     s->sndbuf = (int)v;
@@ -292,14 +315,13 @@ void dsock_table_destroy(struct dsock_table *t, fa_time now)
     free(t);
 }
 
-int dsock_new(struct dsock_table *t, pid_t pid, uid_t uid, int v6, struct dsock **out,
-              int *fd)
+int dsock_new(struct dsock_table *t, pid_t pid, int v6, struct dsock **out, int *fd)
 {
     struct fa_tcp *tcp;
     int err = fa_tcp_open(t->stack, &tcp);
     if (err)
         return err == -ENOMEM ? -ENOBUFS : err;
-    err = sock_make(t, pid, uid, tcp, FAD_ST_FRESH, out, fd);
+    err = sock_make(t, pid, tcp, FAD_ST_FRESH, out, fd);
     if (err) {
         fa_tcp_close(tcp, 0);
         return err;
@@ -339,9 +361,9 @@ int dsock_bind(struct dsock_table *t, struct dsock *s, uint32_t addr, uint16_t p
     return err;
 }
 
-static void listener_interest(struct dsock_table *t, struct dsock *s)
+static void listener_interest(struct dsock_table *t, struct dsock *s, int full)
 {
-    fa_loop_tcp_interest(t->loop, s->tcp, s->qlen < s->backlog ? FA_TCP_EV_ACCEPT : 0);
+    fa_loop_tcp_interest(t->loop, s->tcp, s->qlen < s->backlog && !full ? FA_TCP_EV_ACCEPT : 0);
 }
 
 /* Takes connections from the stack while the backlog has room; each
@@ -351,15 +373,29 @@ static void listener_interest(struct dsock_table *t, struct dsock *s)
 static void listener_fill(struct dsock_table *t, struct dsock *s)
 {
     struct fa_tcp *c;
+    int full = 0;
     while (s->qlen < s->backlog && (fa_tcp_events(s->tcp) & FA_TCP_EV_ACCEPT)) {
         char byte = 0;
-        if (send(s->a, &byte, 1, MSG_DONTWAIT | MSG_NOSIGNAL) != 1)
+        if (send(s->a, &byte, 1, MSG_DONTWAIT | MSG_NOSIGNAL) != 1) {
+            full = 1; /* until EPOLLOUT: the loop must not call again */
             break;
+        }
         if (fa_tcp_accept(s->tcp, &c) < 0)
             break; /* cannot be: the stack said one was waiting */
         s->queue[(s->qhead + s->qlen++) % MAX_BACKLOG] = c;
     }
-    listener_interest(t, s);
+    listener_interest(t, s, full);
+}
+
+/* One byte per waiting connection must fit in our end's send buffer
+ * (each is a buffer of its own in the kernel, ~1 KiB). Without the right
+ * to force it, wmem_max bounds it; a connection that does not fit waits
+ * in the stack. */
+static void listener_room(struct dsock *s, int backlog)
+{
+    int room = (backlog + 16) * 1024;
+    if (setsockopt(s->a, SOL_SOCKET, SO_SNDBUFFORCE, &room, sizeof room) < 0)
+        setsockopt(s->a, SOL_SOCKET, SO_SNDBUF, &room, sizeof room);
 }
 
 int dsock_listen(struct dsock_table *t, struct dsock *s, int backlog, fa_time now)
@@ -371,6 +407,7 @@ int dsock_listen(struct dsock_table *t, struct dsock *s, int backlog, fa_time no
     if (s->st == FAD_ST_LISTENING) { /* a second listen() changes the backlog */
         s->backlog = (unsigned)backlog;
         fa_tcp_listen(s->tcp, backlog, now);
+        listener_room(s, backlog);
         listener_fill(t, s);
         return 0;
     }
@@ -387,31 +424,25 @@ int dsock_listen(struct dsock_table *t, struct dsock *s, int backlog, fa_time no
         s->queue = NULL;
         return err;
     }
-    /* One byte per waiting connection must fit in our end's send buffer
-     * (each is a buffer of its own in the kernel, ~1 KiB). Without the
-     * right to force it, wmem_max bounds it; a connection that does not
-     * fit waits in the stack. */
-    int room = (backlog + 16) * 1024;
-    if (setsockopt(s->a, SOL_SOCKET, SO_SNDBUFFORCE, &room, sizeof room) < 0)
-        setsockopt(s->a, SOL_SOCKET, SO_SNDBUF, &room, sizeof room);
+    listener_room(s, backlog);
     s->backlog = (unsigned)backlog;
     s->st = FAD_ST_LISTENING;
     return 0;
 }
 
-/* Reads and drops n bytes of our end (n < 0: all there are). */
-static void discard(struct dsock_table *t, struct dsock *s, long n)
+/* Reads and drops up to n bytes of our end (what is there); returns how
+ * many of the n are still to come. */
+static long discard(struct dsock_table *t, struct dsock *s, long n)
 {
-    while (n) {
-        size_t want = n < 0 || n > CHUNK ? CHUNK : (size_t)n;
-        ssize_t r = recv(s->a, t->scratch, want, MSG_DONTWAIT);
+    while (n > 0) {
+        ssize_t r = recv(s->a, t->scratch, n > CHUNK ? CHUNK : (size_t)n, MSG_DONTWAIT);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
-            return;
-        if (n > 0)
-            n -= r;
+            break;
+        n -= r;
     }
+    return n;
 }
 
 int dsock_connect(struct dsock_table *t, struct dsock *s, uint32_t addr, uint16_t port,
@@ -424,6 +455,11 @@ int dsock_connect(struct dsock_table *t, struct dsock *s, uint32_t addr, uint16_
     case FAD_ST_LISTENING:
         return -EISCONN;
     case FAD_ST_CONNECTED:
+        if (s->dead) { /* reset since: the error once (sock_error) */
+            err = s->err ? -s->err : -EISCONN;
+            s->err = 0;
+            return err;
+        }
         /* Linux: the first connect() after a non-blocking one completed
          * says 0; later ones EISCONN. */
         if (!s->reported) {
@@ -456,7 +492,7 @@ int dsock_connect(struct dsock_table *t, struct dsock *s, uint32_t addr, uint16_
         s->bound_any = 0;
         return err;
     }
-    discard(t, s, filler); /* not started: the end is writable again */
+    s->filler = discard(t, s, filler); /* not started: writable again */
     return err ? err : -EINPROGRESS;
 }
 
@@ -472,19 +508,29 @@ int dsock_accept(struct dsock_table *t, struct dsock *l, pid_t pid, struct dsock
     l->qhead = (l->qhead + 1) % MAX_BACKLOG;
     l->qlen--;
     listener_fill(t, l);
-    int err = sock_make(t, pid, l->uid, c, FAD_ST_CONNECTED, out, fd);
+    int err = sock_make(t, pid, c, FAD_ST_CONNECTED, out, fd);
     if (!err)
         err = fa_loop_watch_tcp(t->loop, c, FA_TCP_EV_READABLE, on_tcp, *out);
     if (err) {
         if (*out) {
             close(*fd);
+            *fd = -1;
             (*out)->tcp = NULL;
             sock_free(t, *out);
+            *out = NULL;
         }
         fa_tcp_abort(c, now);
         return err == -ENOMEM ? -ENOBUFS : err;
     }
-    (*out)->v6 = l->v6;
+    /* What Linux's accepted socket inherits from the listener. */
+    struct dsock *n = *out;
+    n->v6 = l->v6;
+    n->reuseaddr = l->reuseaddr;
+    n->reuseport = l->reuseport;
+    n->sndbuf = l->sndbuf;
+    n->rcvbuf = l->rcvbuf;
+    memcpy(n->kept, l->kept, sizeof n->kept);
+    n->nkept = l->nkept;
     (*out)->reported = 1;
     (*out)->bound_any = 0;
     long v;
@@ -493,9 +539,22 @@ int dsock_accept(struct dsock_table *t, struct dsock *l, pid_t pid, struct dsock
     return 0; /* the watch runs the pump if data came with the handshake */
 }
 
-int dsock_shutdown_check(const struct dsock *s)
+int dsock_shutdown(struct dsock_table *t, struct dsock *s, int how, fa_time now)
 {
-    return s->st == FAD_ST_FRESH || s->st == FAD_ST_FAILED ? -ENOTCONN : 0;
+    if (s->st == FAD_ST_FRESH || s->st == FAD_ST_FAILED)
+        return -ENOTCONN;
+    if (s->st == FAD_ST_LISTENING && how != SHUT_WR) {
+        listener_release(t, s, now);
+        s->st = FAD_ST_FAILED; /* not listening: accept() says EINVAL */
+        s->err = 0;
+        shutdown(s->a, SHUT_RDWR); /* a blocked accept() wakes to EINVAL */
+    }
+    return 0;
+}
+
+void dsock_unfill(struct dsock *s, long n)
+{
+    s->filler = s->filler > n ? s->filler - n : 0;
 }
 
 int dsock_name(struct dsock *s, int peer, uint32_t *addr, uint16_t *port)
@@ -581,6 +640,8 @@ static int stash(uint8_t **buf, uint32_t *off, uint32_t *len, const uint8_t *src
 /* Program -> TCP. -1 when TCP refuses more (the connection is gone). */
 static int to_tcp(struct dsock_table *t, struct dsock *s, fa_time now)
 {
+    if (s->filler && (s->filler = discard(t, s, s->filler)))
+        return 0; /* the program's data comes after the filler */
     for (;;) {
         if (s->tx_len) {
             long n = fa_tcp_send(s->tcp, s->tx + s->tx_off, s->tx_len, now);
@@ -613,8 +674,10 @@ static int to_tcp(struct dsock_table *t, struct dsock *s, fa_time now)
         if (n < 0 && errno == EAGAIN)
             return 0;
         s->a_eof = 1;
-        if (n < 0 && errno == ECONNRESET) /* closed with our data unread */
-            s->a_reset = 1;
+        if (n < 0 && errno == ECONNRESET) /* closed with our data unread: */
+            s->a_reset = s->a_hup = 1;    /* so it is closed */
+        else if (!s->a_hup && !end_alive(t, s)) /* closed, not shut: no FIN */
+            s->a_hup = 1;
     }
     if (!s->wr_shut && !s->a_hup) {
         fa_tcp_shutdown(s->tcp, FA_SHUT_WR, now);
@@ -699,16 +762,15 @@ static void connect_progress(struct dsock_table *t, struct dsock *s, fa_time now
     if (err || st == FA_TCP_CLOSED) {
         /* Shut first: the program must see HUP when it wakes writable. */
         conn_dead(t, s, err ? -err : ECONNREFUSED, now);
-        discard(t, s, s->filler);
+        s->filler = discard(t, s, s->filler);
         s->st = FAD_ST_FAILED;
     } else if (st != FA_TCP_SYN_SENT && st != FA_TCP_SYN_RECEIVED) {
         s->st = FAD_ST_CONNECTED;
         fa_loop_tcp_interest(t->loop, s->tcp, FA_TCP_EV_READABLE);
-        discard(t, s, s->filler);
-    } else {
-        return;
+        /* A blocking connect's last filler byte may still be on its way:
+         * to_tcp drops it before any data. */
+        s->filler = discard(t, s, s->filler);
     }
-    s->filler = 0;
 }
 
 /* Received data nobody will read: TCP's own, or ours on the way. */
@@ -747,6 +809,11 @@ static void pump(struct dsock_table *t, struct dsock *s, fa_time now)
         return;
     }
     int err = to_tcp(t, s, now) < 0 ? EPIPE : 0;
+    if (!err && s->a_hup && (s->linger_ms == 0 || unread(s))) { /* found closed */
+        tcp_release(t, s, 1, now);
+        sock_free(t, s);
+        return;
+    }
     if (!err)
         err = from_tcp(t, s, now);
     if ((err || (fa_tcp_events(s->tcp) & FA_TCP_EV_ERROR)) &&
@@ -784,7 +851,7 @@ void dsock_on_epoll(struct dsock_table *t, struct dsock *s, uint32_t events, fa_
         return;
     /* EPOLLHUP: both directions are shut — by a close, or by shutdown()
      * calls on either side. Only the kernel knows which. */
-    if ((events & (EPOLLHUP | EPOLLERR)) && !s->a_hup && !end_alive(t, s->b_ino)) {
+    if ((events & (EPOLLHUP | EPOLLERR)) && !s->a_hup && !end_alive(t, s)) {
         s->a_hup = 1;
         int e = 0;
         socklen_t len = sizeof e;

@@ -27,8 +27,8 @@ struct dsock {
     enum fad_sock_state st;
     struct fa_tcp *tcp;    /* NULL once the connection is gone */
     pid_t pid;             /* the process that made it (for finack-stat) */
-    uid_t uid;             /* its user: only they (or root) may use it */
     ino_t b_ino;           /* the program's end: is it still open? */
+    uint64_t b_cookie;     /* ... and the kernel's cookie for it (SO_COOKIE) */
     int err;               /* pending SO_ERROR */
     long filler;           /* connect filler still to discard */
     /* Options kept as the kernel reports them (dsock_opt.c). */
@@ -66,8 +66,10 @@ unsigned dsock_count(const struct dsock_table *t);
 
 /* A new socket; *fd is the program's end (the caller sends, then closes
  * it). 0 or -errno. */
-int dsock_new(struct dsock_table *t, pid_t pid, uid_t uid, int v6, struct dsock **out,
-              int *fd);
+int dsock_new(struct dsock_table *t, pid_t pid, int v6, struct dsock **out, int *fd);
+/* Does descriptor fd (sent along with a request) hold s's end? Whoever
+ * holds a descriptor may use it, as with the kernel's sockets. */
+int dsock_held(const struct dsock *s, int fd);
 struct dsock *dsock_find(struct dsock_table *t, uint32_t id);
 
 int dsock_bind(struct dsock_table *t, struct dsock *s, uint32_t addr, uint16_t port);
@@ -78,8 +80,14 @@ int dsock_connect(struct dsock_table *t, struct dsock *s, uint32_t addr, uint16_
 /* The next waiting connection as a new socket; *fd as for dsock_new. */
 int dsock_accept(struct dsock_table *t, struct dsock *l, pid_t pid, struct dsock **out,
                  int *fd, fa_time now);
-/* shutdown() of a socket that is not connected: -ENOTCONN, else 0. */
-int dsock_shutdown_check(const struct dsock *s);
+/* shutdown() of a socket not connected: -ENOTCONN. Of a listener,
+ * for reading: it stops listening (Linux's inet_shutdown): accept()
+ * says EINVAL, new connections are refused. Else 0 (the kernel does the
+ * rest on the descriptor). */
+int dsock_shutdown(struct dsock_table *t, struct dsock *s, int how, fa_time now);
+/* The program's blocking connect gave up waiting for the last filler
+ * byte it meant to write: n fewer bytes to discard. */
+void dsock_unfill(struct dsock *s, long n);
 int dsock_name(struct dsock *s, int peer, uint32_t *addr, uint16_t *port);
 /* dsock_opt.c: setsockopt/getsockopt as Linux answers them. */
 int dsock_setopt(struct dsock *s, int level, int name, int64_t val);

@@ -31,7 +31,6 @@ struct attach {
     struct attach *prev, *next;
     int fd;
     pid_t pid;
-    uid_t uid;
 };
 
 struct daemon {
@@ -110,7 +109,7 @@ static void attach_new(struct daemon *d)
             refuse_one(d);
         if (fd < 0)
             return;
-        struct ucred cred = { .uid = (uid_t)-1 };
+        struct ucred cred = { 0 };
         socklen_t len = sizeof cred;
         getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
         struct attach *a = calloc(1, sizeof *a);
@@ -121,7 +120,7 @@ static void attach_new(struct daemon *d)
             continue;
         }
         *a = (struct attach){ .kind = DW_ATTACH, .next = d->attached, .fd = fd,
-                              .pid = cred.pid, .uid = cred.uid };
+                              .pid = cred.pid };
         if (d->attached)
             d->attached->prev = a;
         d->attached = a;
@@ -174,8 +173,9 @@ static void gone(struct daemon *d, const struct fad_req *q, struct fad_rep *r)
     }
 }
 
-/* Carries out one request; *fd is set when the answer carries one. */
-static void serve(struct daemon *d, struct attach *a, const struct fad_req *q,
+/* Carries out one request; *fd is set when the answer carries one.
+ * proof is the descriptor the request came with (-1: none). */
+static void serve(struct daemon *d, struct attach *a, const struct fad_req *q, int proof,
                   struct fad_rep *r, int *fd, fa_time now)
 {
     struct dsock *s = NULL, *n;
@@ -183,10 +183,9 @@ static void serve(struct daemon *d, struct attach *a, const struct fad_req *q,
         gone(d, q, r);
         return;
     }
-    /* A socket is its user's: the control socket is open to all, the
-     * ids are guessable, and another user must not accept, read or
-     * steer someone's connections. */
-    if (s && a->uid != 0 && a->uid != s->uid) {
+    /* Whoever holds the descriptor may use the socket (proto.h). A
+     * close is only a hint to look: it needs none (it is gone). */
+    if (s && q->op != FAD_CLOSE && !dsock_held(s, proof)) {
         r->ret = -EPERM;
         return;
     }
@@ -196,7 +195,7 @@ static void serve(struct daemon *d, struct attach *a, const struct fad_req *q,
         r->val = (int64_t)d->instance;
         return;
     case FAD_SOCKET:
-        r->ret = dsock_new(d->socks, a->pid, a->uid, q->a, &n, fd);
+        r->ret = dsock_new(d->socks, a->pid, q->a, &n, fd);
         if (!r->ret)
             r->id = n->id;
         return;
@@ -233,7 +232,10 @@ static void serve(struct daemon *d, struct attach *a, const struct fad_req *q,
         r->a = s->err;
         return;
     case FAD_SHUTDOWN:
-        r->ret = dsock_shutdown_check(s);
+        r->ret = dsock_shutdown(d->socks, s, q->a, now);
+        return;
+    case FAD_UNFILL:
+        dsock_unfill(s, (long)q->val);
         return;
     case FAD_CLOSE:
         dsock_closed(d->socks, s, now);
@@ -242,20 +244,43 @@ static void serve(struct daemon *d, struct attach *a, const struct fad_req *q,
     r->ret = -EINVAL;
 }
 
+/* One request and the descriptor it carries (-1: none). */
+static ssize_t receive(int from, struct fad_req *q, int *proof)
+{
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } c;
+    struct iovec iov = { .iov_base = q, .iov_len = sizeof *q };
+    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.buf,
+                        .msg_controllen = sizeof c.buf };
+    ssize_t n = recvmsg(from, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    *proof = -1;
+    for (struct cmsghdr *h = n > 0 ? CMSG_FIRSTHDR(&m) : NULL; h; h = CMSG_NXTHDR(&m, h))
+        if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS)
+            memcpy(proof, CMSG_DATA(h), sizeof *proof);
+    return n;
+}
+
 static void attach_input(struct daemon *d, struct attach *a, fa_time now)
 {
     for (int i = 0; i < 64; i++) {
         struct fad_req q;
-        ssize_t n = recv(a->fd, &q, sizeof q, MSG_DONTWAIT);
+        int proof;
+        ssize_t n = receive(a->fd, &q, &proof);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
             return;
         if (n != (ssize_t)sizeof q) { /* gone, or not speaking proto.h */
+            if (proof >= 0)
+                close(proof);
             attach_end(d, a);
             return;
         }
         struct fad_rep r = { .id = q.id };
         int fd = -1;
-        serve(d, a, &q, &r, &fd, now);
+        serve(d, a, &q, proof, &r, &fd, now);
+        if (proof >= 0)
+            close(proof);
         int sent = reply(a->fd, &r, fd);
         if (fd >= 0)
             close(fd);

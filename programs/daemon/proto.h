@@ -3,7 +3,12 @@
  * A program attaches to finackd over a SOCK_SEQPACKET Unix socket (the
  * control path; one attachment per process, opened at its first finack
  * socket). Every request is one struct fad_req, every answer one struct
- * fad_rep; SOCKET and ACCEPT answers carry a descriptor (SCM_RIGHTS).
+ * fad_rep; SOCKET and ACCEPT answers carry a descriptor (SCM_RIGHTS). A
+ * request about a socket carries the program's descriptor of it
+ * (SCM_RIGHTS): whoever holds a descriptor may use it, as with the
+ * kernel's sockets (a forked child that dropped root, a descriptor
+ * passed to another process), and nobody else (EPERM) — ids are easy to
+ * guess, and the control socket is open to every user.
  *
  * That descriptor is the program's socket: one end of a SOCK_STREAM
  * socketpair whose other end finackd holds and pumps to and from the TCP
@@ -21,10 +26,13 @@
  *     accepted: readable (poll, epoll) exactly when accept() will not
  *     block; accept() reads one byte, then asks for the connection;
  *   - while a connect is in progress, the library has filled its end's
- *     send buffer with `filler` bytes, so it is not writable; finackd
- *     discards them when the handshake ends, which makes the descriptor
- *     writable as a kernel socket becomes writable (then SO_ERROR says
- *     how it ended). */
+ *     send buffer with `filler` bytes (until EAGAIN), so it is not
+ *     writable; finackd discards them when the handshake ends, which
+ *     makes the descriptor writable as a kernel socket becomes writable
+ *     (then SO_ERROR, or connect() again, says how it ended). A blocking
+ *     connect waits in a blocking send of one more filler byte: the
+ *     kernel restarts it (SA_RESTART) and times it (SO_SNDTIMEO) as it
+ *     does Linux's connect. */
 #ifndef FA_DAEMON_PROTO_H
 #define FA_DAEMON_PROTO_H
 
@@ -47,7 +55,8 @@ enum fad_op {
     FAD_INFO,          /* -> rep.info (TCP_INFO) */
     FAD_STATE,         /* -> rep.val = fad_sock_state, rep.a = pending error
                           (read, not cleared) */
-    FAD_SHUTDOWN,      /* may the program shut it down? 0 or -ENOTCONN */
+    FAD_SHUTDOWN,      /* a = how: 0, -ENOTCONN; a listener stops listening */
+    FAD_UNFILL,        /* val: connect filler bytes never written after all */
     FAD_CLOSE,         /* the program closed a descriptor of it: if that
                           was the last, finackd closes it before answering */
 };

@@ -81,7 +81,8 @@ __attribute__((constructor)) void fa_real_resolve(void)
 }
 
 
-static int exchange(int fd, const struct fad_req *q, struct fad_rep *r, int *rfd, int cloexec);
+static int exchange(int fd, const struct fad_req *q, int send_fd, struct fad_rep *r, int *rfd,
+                    int cloexec);
 
 static int attach_locked(void)
 {
@@ -112,7 +113,7 @@ static int attach_locked(void)
     }
     struct fad_req q = { .op = FAD_HELLO };
     struct fad_rep r;
-    int err = exchange(fd, &q, &r, NULL, 0);
+    int err = exchange(fd, &q, -1, &r, NULL, 0);
     if (!err && r.ret != FAD_VERSION)
         err = -EPROTO;
     if (err) {
@@ -125,11 +126,28 @@ static int attach_locked(void)
     return 0;
 }
 
-static int exchange(int fd, const struct fad_req *q, struct fad_rep *r, int *rfd, int cloexec)
+static int exchange(int fd, const struct fad_req *q, int send_fd, struct fad_rep *r, int *rfd,
+                    int cloexec)
 {
     ssize_t n;
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } out;
+    struct iovec qv = { .iov_base = (void *)q, .iov_len = sizeof *q };
+    struct msghdr qm = { .msg_iov = &qv, .msg_iovlen = 1 };
+    if (send_fd >= 0) {
+        memset(&out, 0, sizeof out);
+        qm.msg_control = out.buf;
+        qm.msg_controllen = sizeof out.buf;
+        struct cmsghdr *h = CMSG_FIRSTHDR(&qm);
+        h->cmsg_level = SOL_SOCKET;
+        h->cmsg_type = SCM_RIGHTS;
+        h->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(h), &send_fd, sizeof send_fd);
+    }
     do
-        n = send(fd, q, sizeof *q, MSG_NOSIGNAL);
+        n = fa_real.sendmsg(fd, &qm, MSG_NOSIGNAL);
     while (n < 0 && errno == EINTR);
     if (n != (ssize_t)sizeof *q)
         return n < 0 ? -errno : -EPROTO;
@@ -143,7 +161,7 @@ static int exchange(int fd, const struct fad_req *q, struct fad_rep *r, int *rfd
     /* The answer must be read whatever signals come, or the next one
      * would be taken for it. */
     do
-        n = recvmsg(fd, &m, cloexec ? MSG_CMSG_CLOEXEC : 0);
+        n = fa_real.recvmsg(fd, &m, cloexec ? MSG_CMSG_CLOEXEC : 0);
     while (n < 0 && errno == EINTR);
     if (n != (ssize_t)sizeof *r)
         return n < 0 ? -errno : -ECONNRESET; /* 0: finackd went away */
@@ -160,7 +178,8 @@ static int exchange(int fd, const struct fad_req *q, struct fad_rep *r, int *rfd
     return 0;
 }
 
-int fa_ctl_request(const struct fad_req *q, struct fad_rep *r, int *fd, int cloexec)
+int fa_ctl_request(const struct fad_req *q, struct fad_rep *r, int send_fd, int *fd,
+                   int cloexec)
 {
     fa_real_resolve();
     /* Socket calls are async-signal-safe: a handler that makes one while
@@ -174,12 +193,12 @@ int fa_ctl_request(const struct fad_req *q, struct fad_rep *r, int *fd, int cloe
     pthread_mutex_lock(&lock);
     int err = attach_locked();
     if (!err) {
-        err = exchange(ctl_fd, q, r, fd, cloexec);
+        err = exchange(ctl_fd, q, send_fd, r, fd, cloexec);
         if (err == -EBADF || err == -ENOTSOCK) { /* the program closed it: once more */
             ctl_fd = -1;
             err = attach_locked();
             if (!err)
-                err = exchange(ctl_fd, q, r, fd, cloexec);
+                err = exchange(ctl_fd, q, send_fd, r, fd, cloexec);
         }
         if (err) { /* finackd is gone: a later call tries afresh */
             close(ctl_fd);
@@ -201,5 +220,5 @@ unsigned long long fa_ctl_instance(void)
         return __atomic_load_n(&ctl_instance, __ATOMIC_ACQUIRE);
     struct fad_req q = { .op = FAD_HELLO };
     struct fad_rep r;
-    return fa_ctl_request(&q, &r, NULL, 0) == 0 ? (unsigned long long)r.val : 0;
+    return fa_ctl_request(&q, &r, -1, NULL, 0) == 0 ? (unsigned long long)r.val : 0;
 }

@@ -28,12 +28,14 @@ struct real_calls {
 extern struct real_calls fa_real;
 void fa_real_resolve(void);
 
-/* One request and its answer; *fd (when fd is not NULL) gets the
+/* One request (with descriptor send_fd, unless -1) and its answer; *fd
+ * (when fd is not NULL) gets the
  * descriptor the answer carries, close-on-exec if cloexec (-1 if none,
  * -EMFILE if there was no room for it). Returns 0,
  * or -errno when finackd cannot be reached (the answer's own result is
  * in rep->ret). Thread-safe; a forked child attaches anew. */
-int fa_ctl_request(const struct fad_req *req, struct fad_rep *rep, int *fd, int cloexec);
+int fa_ctl_request(const struct fad_req *req, struct fad_rep *rep, int send_fd, int *fd,
+                   int cloexec);
 /* The running finackd's instance (attaching if needed); 0 if unreachable. */
 unsigned long long fa_ctl_instance(void);
 /* FINACK_PASSTHROUGH=1: without finackd, sockets are the kernel's. */

@@ -64,10 +64,11 @@ static int finack_id(int fd, uint32_t *id)
     return inst == fa_ctl_instance() ? 1 : -1;
 }
 
-/* A request about socket id; its result, or -errno. */
-static int ask(struct fad_req *q, struct fad_rep *r)
+/* A request about the socket fd holds (the descriptor goes along: it is
+ * the proof that this process may use it); its result, or -errno. */
+static int ask(int fd, struct fad_req *q, struct fad_rep *r)
 {
-    int err = fa_ctl_request(q, r, NULL, 0);
+    int err = fa_ctl_request(q, r, fd, NULL, 0);
     return err ? err : r->ret;
 }
 
@@ -159,7 +160,7 @@ EXPORT int socket(int domain, int type, int protocol)
     struct fad_req q = { .op = FAD_SOCKET, .a = domain == AF_INET6 };
     struct fad_rep r;
     int fd = -1;
-    int err = fa_ctl_request(&q, &r, &fd, type & SOCK_CLOEXEC);
+    int err = fa_ctl_request(&q, &r, -1, &fd, type & SOCK_CLOEXEC);
     if (err == -ENETDOWN && fa_ctl_passthrough())
         return fa_real.socket(domain, type, protocol);
     if (!err)
@@ -183,7 +184,7 @@ EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len)
     struct fad_rep r;
     int err = to_v4(sa, len, &q.addr, &q.port, 0);
     if (!err)
-        err = ask(&q, &r);
+        err = ask(fd, &q, &r);
     return err < 0 ? fail(err) : 0;
 }
 
@@ -197,10 +198,10 @@ EXPORT int listen(int fd, int backlog)
         return fail(-EINVAL);
     struct fad_req st = { .op = FAD_STATE, .id = id };
     struct fad_rep r;
-    int err = ask(&st, &r);
+    int err = ask(fd, &st, &r);
     int first = err == 0 && r.val != FAD_ST_LISTENING;
     struct fad_req q = { .op = FAD_LISTEN, .id = id, .a = backlog };
-    err = ask(&q, &r);
+    err = ask(fd, &q, &r);
     if (err < 0)
         return fail(err);
     if (first) /* a listening socket does not poll writable (proto.h) */
@@ -220,7 +221,7 @@ EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
         return fail(-EINVAL);
     struct fad_req st = { .op = FAD_STATE, .id = id };
     struct fad_rep sr;
-    int err = ask(&st, &sr);
+    int err = ask(fd, &st, &sr);
     if (err < 0 || sr.val != FAD_ST_LISTENING) /* not listening: Linux says EINVAL */
         return fail(err < 0 && err != -ENOTCONN ? err : -EINVAL);
     /* No descriptor to take the connection into: say so before taking
@@ -240,7 +241,7 @@ EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
     struct fad_req q = { .op = FAD_ACCEPT, .id = id };
     struct fad_rep r;
     int nfd = -1;
-    err = fa_ctl_request(&q, &r, &nfd, flags & SOCK_CLOEXEC);
+    err = fa_ctl_request(&q, &r, fd, &nfd, flags & SOCK_CLOEXEC);
     if (!err)
         err = r.ret;
     if (err < 0 || nfd < 0)
@@ -250,7 +251,7 @@ EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
     if (sa && len) {
         struct fad_req d = { .op = FAD_GETOPT, .id = r.id, .a = SOL_SOCKET, .b = SO_DOMAIN };
         struct fad_rep dr;
-        int v6 = ask(&d, &dr) == 0 && dr.val == AF_INET6;
+        int v6 = ask(nfd, &d, &dr) == 0 && dr.val == AF_INET6;
         from_v4(r.addr, r.port, v6, sa, len);
     }
     return nfd;
@@ -263,17 +264,17 @@ EXPORT int accept(int fd, struct sockaddr *sa, socklen_t *len)
 
 /* ---- connect ----------------------------------------------------------- */
 
-/* Fills fd's send buffer so it does not poll writable until finackd
- * drains it at the end of the handshake (proto.h). Bytes written. */
+/* Fills fd's send buffer to the brim (EAGAIN), so it neither polls
+ * writable nor takes a write until finackd drains it at the end of the
+ * handshake (proto.h). Bytes written. */
 static long fill(int fd)
 {
     static const char zeros[65536];
     long total = 0;
-    for (int i = 0; i < 256; i++) {
-        struct pollfd p = { .fd = fd, .events = POLLOUT };
-        if (poll(&p, 1, 0) != 1 || !(p.revents & POLLOUT))
-            break;
+    for (int i = 0; i < 1024; i++) {
         ssize_t n = send(fd, zeros, sizeof zeros, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
         if (n <= 0)
             break;
         total += n;
@@ -281,20 +282,23 @@ static long fill(int fd)
     return total;
 }
 
-/* A blocking connect waits as Linux's does: for the end of the
- * handshake, at most SO_SNDTIMEO (then EINPROGRESS); a signal
- * interrupts it with EINTR, and the connect goes on. */
-static int wait_connected(int fd)
+/* A blocking connect waits as Linux's does, in a call the kernel itself
+ * blocks, restarts (SA_RESTART) or interrupts (EINTR), and times out
+ * (SO_SNDTIMEO, then EINPROGRESS): a send of one more filler byte, which
+ * goes once finackd drains the rest. If it never goes, finackd is told
+ * to expect one byte fewer. */
+static int wait_connected(int fd, uint32_t id)
 {
-    struct timeval tv = { 0, 0 };
-    socklen_t len = sizeof tv;
-    fa_real.getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &len);
-    int ms = tv.tv_sec || tv.tv_usec ? (int)(tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000) : -1;
-    struct pollfd p = { .fd = fd, .events = POLLOUT };
-    int n = poll(&p, 1, ms);
-    if (n < 0)
-        return -errno;
-    return n == 0 ? -EINPROGRESS : 0;
+    char byte = 0;
+    if (send(fd, &byte, 1, MSG_NOSIGNAL) == 1)
+        return 0;
+    if (errno == EPIPE) /* it failed: finackd shut the end (connect() says why) */
+        return 0;
+    int err = errno == EAGAIN || errno == EWOULDBLOCK ? EINPROGRESS : errno;
+    struct fad_req q = { .op = FAD_UNFILL, .id = id, .val = 1 };
+    struct fad_rep r;
+    ask(fd, &q, &r);
+    return -err;
 }
 
 EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
@@ -311,24 +315,25 @@ EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
     if (err)
         return fail(err);
     struct fad_req st = { .op = FAD_STATE, .id = id };
-    err = ask(&st, &r);
+    err = ask(fd, &st, &r);
     if (err < 0)
         return fail(err);
     /* Only a fresh socket starts a handshake; on others finackd answers
      * as Linux does (EALREADY, EISCONN, 0 once after a non-blocking
      * connect completed, the error once after it failed). */
+    int blocking = !(fcntl(fd, F_GETFL) & O_NONBLOCK);
     if (r.val == FAD_ST_FRESH)
-        q.val = fill(fd);
-    err = ask(&q, &r);
-    if (err != -EINPROGRESS)
-        return err < 0 ? fail(err) : 0;
-    if (fcntl(fd, F_GETFL) & O_NONBLOCK)
-        return fail(-EINPROGRESS);
-    err = wait_connected(fd);
-    if (err < 0)
-        return fail(err);
-    q.val = 0;
-    err = ask(&q, &r); /* how it ended: 0 or the error */
+        q.val = fill(fd) + blocking; /* + the byte wait_connected sends */
+    err = ask(fd, &q, &r);
+    if (err == -EINPROGRESS && blocking && q.val) {
+        err = wait_connected(fd, id);
+        if (!err) {
+            q.val = 0;
+            err = ask(fd, &q, &r); /* how it ended: 0 or the error */
+        }
+    } else if (err == -EINPROGRESS && blocking) {
+        err = 0; /* not ours to start (cannot be: a fresh socket fills) */
+    }
     return err < 0 ? fail(err) : 0;
 }
 
@@ -346,28 +351,31 @@ EXPORT int close(int fd)
         int saved = errno;
         struct fad_req q = { .op = FAD_CLOSE, .id = id };
         struct fad_rep r;
-        ask(&q, &r);
+        fa_ctl_request(&q, &r, -1, NULL, 0); /* fd is gone: no proof, none needed */
         errno = saved;
     }
     return rc;
 }
 
 /* shutdown() is the kernel's on the descriptor (finackd sees it on its
- * end), except where Linux refuses: a socket not connected. */
+ * end), except where Linux refuses (a socket not connected: ENOTCONN)
+ * and on a listener, which stops listening (finackd does that). */
 EXPORT int shutdown(int fd, int how)
 {
     uint32_t id;
     fa_real_resolve();
     int mine = finack_id(fd, &id);
     if (mine > 0) {
-        struct fad_req q = { .op = FAD_SHUTDOWN, .id = id };
-        struct fad_rep r;
-        int err = ask(&q, &r);
-        if (err == -ENOTCONN)
-            return fail(err);
+        if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
+            return fail(-EINVAL);
         struct fad_req st = { .op = FAD_STATE, .id = id };
-        if (ask(&st, &r) == 0 && r.val == FAD_ST_LISTENING)
-            return how == SHUT_RD || how == SHUT_RDWR || how == SHUT_WR ? 0 : fail(-EINVAL);
+        struct fad_rep r;
+        int err = ask(fd, &st, &r);
+        int listening = err == 0 && r.val == FAD_ST_LISTENING;
+        struct fad_req q = { .op = FAD_SHUTDOWN, .id = id, .a = how };
+        err = ask(fd, &q, &r);
+        if (err < 0 || listening) /* a listener: finackd did it all */
+            return err < 0 ? fail(err) : 0;
     }
     return fa_real.shutdown(fd, how);
 }
@@ -386,12 +394,12 @@ static int name_of(int fd, struct sockaddr *sa, socklen_t *len, int peer)
         return fail(-EFAULT);
     struct fad_req q = { .op = FAD_NAME, .id = id, .a = peer };
     struct fad_rep r;
-    int err = ask(&q, &r);
+    int err = ask(fd, &q, &r);
     if (err < 0)
         return fail(err);
     struct fad_req d = { .op = FAD_GETOPT, .id = id, .a = SOL_SOCKET, .b = SO_DOMAIN };
     struct fad_rep dr;
-    int v6 = ask(&d, &dr) == 0 && dr.val == AF_INET6;
+    int v6 = ask(fd, &d, &dr) == 0 && dr.val == AF_INET6;
     from_v4(r.addr, r.port, v6, sa, len);
     return 0;
 }
@@ -460,7 +468,7 @@ EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
     struct fad_rep r;
     if (level == IPPROTO_TCP && name == TCP_INFO) {
         struct fad_req q = { .op = FAD_INFO, .id = id };
-        int err = ask(&q, &r);
+        int err = ask(fd, &q, &r);
         if (err < 0)
             return fail(err);
         struct tcp_info t;
@@ -469,7 +477,7 @@ EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
         return 0;
     }
     struct fad_req q = { .op = FAD_GETOPT, .id = id, .a = level, .b = name };
-    int err = ask(&q, &r);
+    int err = ask(fd, &q, &r);
     if (err < 0)
         return fail(err);
     if (level == IPPROTO_TCP && name == TCP_CONGESTION) {
@@ -522,7 +530,7 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
             fa_real.setsockopt(fd, level, name, val, len);
     }
     struct fad_rep r;
-    int err = ask(&q, &r);
+    int err = ask(fd, &q, &r);
     return err < 0 ? fail(err) : 0;
 }
 

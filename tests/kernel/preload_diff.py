@@ -14,6 +14,8 @@ The peers on PEER_ADDR:
     7103 read the request to end of stream, send 64 KiB, close
     7104 accept and never read nor close (until the run ends)
     7105 read "ADDR PORT" and a newline, connect there, send b"ping", close
+    7106 send 512 KiB, then read: what that read saw is kept
+    7107 tell what 7106's last connection's first read saw
     7999 nothing: refused
 """
 import errno
@@ -25,7 +27,8 @@ import sys
 import threading
 import time
 
-P_ECHO, P_RESET, P_REPLY, P_SILENT, P_DIAL, P_CLOSED = 7101, 7102, 7103, 7104, 7105, 7999
+P_ECHO, P_RESET, P_REPLY, P_SILENT, P_DIAL, P_STREAM, P_REPORT, P_CLOSED = \
+    7101, 7102, 7103, 7104, 7105, 7106, 7107, 7999
 POLL_BITS = [("IN", select.POLLIN), ("OUT", select.POLLOUT), ("HUP", select.POLLHUP)]
 
 
@@ -121,9 +124,29 @@ def h_dial(c):
     c.close()
 
 
+STREAM_SAW = ["nothing yet"]
+
+
+def h_stream(c):
+    STREAM_SAW[0] = "pending"
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+    try:
+        c.sendall(b"s" * (512 << 10))
+        STREAM_SAW[0] = "data" if c.recv(100) else "eof"
+    except OSError as e:
+        STREAM_SAW[0] = errno.errorcode[e.errno]
+    c.close()
+
+
+def h_report(c):
+    c.sendall(STREAM_SAW[0].encode())
+    c.close()
+
+
 def peers():
     for port, h in [(P_ECHO, h_echo), (P_RESET, h_reset), (P_REPLY, h_reply),
-                    (P_SILENT, h_silent), (P_DIAL, h_dial)]:
+                    (P_SILENT, h_silent), (P_DIAL, h_dial), (P_STREAM, h_stream),
+                    (P_REPORT, h_report)]:
         serve(port, h)
     print("peers up", flush=True)
     time.sleep(600)
@@ -151,7 +174,11 @@ def s_nonblocking_connect():
 def s_refused_nonblocking():
     s = sock(True)
     out = [err(lambda: s.connect((PEER, P_CLOSED)))]
-    out.append(pollbits(s, want=select.POLLOUT))
+    pollbits(s, want=select.POLLOUT)
+    # The settled bits: finackd's end turns writable and hung up in two
+    # steps, and a poll may wake between them (README).
+    time.sleep(0.05)
+    out.append(pollbits(s, timeout_ms=0, want=select.POLLOUT))
     out.append(err(lambda: s.connect((PEER, P_CLOSED))))  # the error, once
     s.close()
     s = sock(True)
@@ -306,10 +333,117 @@ def s_tcp_info():
     return out
 
 
+def s_close_unread_resets():
+    """Closing with received data unread: the peer reads ECONNRESET, not
+    end of stream first (RFC 9293 §3.10.4; Linux's tcp_close)."""
+    out = []
+    for _ in range(3):
+        s = socket.create_connection((PEER, P_STREAM), timeout=10)
+        got = 0
+        while got < 200000:
+            got += len(s.recv(65536))
+        time.sleep(0.05)  # more arrives, unread
+        s.close()
+        time.sleep(0.3)
+        r = socket.create_connection((PEER, P_REPORT), timeout=10)
+        out.append(read_all(r).decode())
+        r.close()
+    return out
+
+
+def s_setuid_child_accept():
+    """A descriptor is usable by whoever holds it: a forked child that
+    dropped root accepts on its parent's listener."""
+    ls = sock()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("0.0.0.0", 7203))
+    ls.listen(4)
+    rd, wr = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            ls.settimeout(10)
+            a, _ = ls.accept()
+            os.write(wr, b"accepted " + read_all(a))
+        except OSError as e:
+            os.write(wr, errno.errorcode.get(e.errno, "?").encode())
+        os._exit(0)
+    c = socket.create_connection((PEER, P_DIAL), timeout=10)
+    c.sendall(("%s 7203\n" % SELF).encode())
+    os.waitpid(pid, 0)
+    out = [os.read(rd, 100)]
+    os.close(rd); os.close(wr); c.close(); ls.close()
+    return out
+
+
+def s_listener_shutdown():
+    """shutdown() of a listener stops it: a blocked accept() fails with
+    EINVAL, SO_ACCEPTCONN reads 0."""
+    ls = sock()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("0.0.0.0", 7204))
+    ls.listen(4)
+    res = []
+    t = threading.Thread(target=lambda: res.append(err(lambda: ls.accept())))
+    t.start()
+    time.sleep(0.3)
+    out = [err(lambda: ls.shutdown(socket.SHUT_RDWR))]
+    t.join(5)
+    out += [res[0] if res else "still blocked",
+            ls.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)]
+    ls.close()
+    return out
+
+
+def s_write_while_connecting():
+    """Writes while the handshake is in progress: EAGAIN."""
+    s = sock(True)
+    out = [err(lambda: s.connect(("198.18.0.77", 80))),  # nobody answers ARP
+           err(lambda: s.send(b"x" * 18)), err(lambda: s.send(b"x" * 100000))]
+    s.close()
+    return out
+
+
+def s_accept_inherits():
+    """An accepted socket inherits the listener's options."""
+    ls = sock()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, 0x10)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    ls.bind(("0.0.0.0", 7205))
+    ls.listen(4)
+    c = socket.create_connection((PEER, P_DIAL), timeout=10)
+    c.sendall(("%s 7205\n" % SELF).encode())
+    ls.settimeout(10)
+    a, _ = ls.accept()
+    out = [a.getsockopt(socket.IPPROTO_IP, socket.IP_TOS),
+           a.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR),
+           a.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE)]
+    a.close(); c.close(); ls.close()
+    return out
+
+
+def s_connect_after_reset():
+    """connect() again on a connection reset since: the error, once."""
+    s = sock(True)
+    s.connect_ex((PEER, P_RESET))
+    pollbits(s, want=select.POLLOUT)
+    s.send(b"x")
+    time.sleep(0.5)
+    out = [err(lambda: s.connect((PEER, P_RESET))),
+           s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)]
+    s.close()
+    return out
+
+
 SEQUENCES = [s_nonblocking_connect, s_refused_nonblocking, s_refused_blocking,
              s_fresh_socket, s_options, s_listener, s_accept_and_names, s_half_close,
              s_reply_after_request, s_write_after_reset, s_recv_timeout,
-             s_recvfrom_sendto, s_tcp_info]
+             s_recvfrom_sendto, s_tcp_info, s_close_unread_resets, s_setuid_child_accept,
+             s_listener_shutdown, s_write_while_connecting, s_accept_inherits,
+             s_connect_after_reset]
 
 
 def run():

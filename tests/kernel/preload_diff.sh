@@ -7,6 +7,7 @@
 fa_setup "$1"
 here=$(cd "$(dirname "$0")" && pwd)
 CTL=$FA_TMP/finackd.sock
+chmod 755 "$FA_TMP" # a child that drops root must still reach finackd
 fa_start "$(fa_prog finackd)" --control "$CTL" --exit-wait 5
 K=$FA_KERNEL_IP
 F=$FA_FINACK_IP
@@ -24,5 +25,5 @@ if ! diff "$FA_TMP/kernel.txt" "$FA_TMP/finack.txt" > "$FA_TMP/diff.txt"; then
     diff -u "$FA_TMP/kernel.txt" "$FA_TMP/finack.txt" | tail -n +3
     fa_fail "finack-run differs from the kernel in $(grep -c '^<' "$FA_TMP/diff.txt") sequence(s)"
 fi
-[ "$(wc -l < "$FA_TMP/kernel.txt")" -ge 13 ] || fa_fail "too few sequences ran"
+[ "$(wc -l < "$FA_TMP/kernel.txt")" -ge 19 ] || fa_fail "too few sequences ran"
 echo "preload_diff: $(wc -l < "$FA_TMP/kernel.txt") sequences, the same on finack-run as on the kernel"
