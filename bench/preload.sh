@@ -93,7 +93,7 @@ CONF
 fa_veth_pair segments
 ka() { ip netns exec "$FA_VETH_A" "$@"; }
 wrk_rps() { awk '/^Requests\/sec/ { print $2 }'; }
-redis_rps() { tr '\r' '\n' | awk -v t="$1:" '$1 == t { print $2; exit }'; }
+redis_rps() { tr '\r' '\n' | awk -v t="$1:" '$1 == t && /requests per second/ { print $2; exit }'; }
 port_up() { # ns-runner address port
     for _ in $(seq 100); do $1 bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null && return 0; sleep 0.05; done
     fa_fail "nothing on $2:$3"
