@@ -20,6 +20,12 @@
 #  7. Bad use answers as Linux does; finack-run without finackd fails
 #     with one clear message.
 #  8. finack-stat shows each program's connections with its process id.
+#  9. Signals on blocking calls (C): EINTR without SA_RESTART, restarted
+#     with it; a blocking connect honours SO_SNDTIMEO through the alarms.
+# 10. Threads sharing one socket: options, names, reads and writes.
+# 11. finackd is killed: the program reads end of stream at once, writes
+#     fail with EPIPE, socket() fails cleanly (ENETDOWN) until a new
+#     finackd is up, then works.
 . "$(dirname "$0")/lib.sh"
 fa_setup "$1"
 CPROG=$2
@@ -429,4 +435,109 @@ p.kill(); p.wait(); c.close()
 ")
 echo "$out"
 expect "$out" "stat ESTABLISHED True"
+# ---- 9. signals on blocking calls (the C program) --------------------------
+out=$(kpy "
+p = subprocess.Popen(RUN + [CPROG, 'eintr', '0.0.0.0', '7016'], stdout=subprocess.PIPE, text=True)
+lines = [p.stdout.readline().strip(), p.stdout.readline().strip()]  # EINTR line, listening
+time.sleep(0.5)  # several SA_RESTART alarms go by while accept() waits
+c = socket.create_connection((F, 7016), timeout=10)
+o, _ = p.communicate(timeout=20)
+print('\n'.join([lines[0]] + o.strip().splitlines()))
+c.close()
+")
+echo "$out"
+expect "$out" "accept without SA_RESTART: EINTR"
+expect "$out" "accept with SA_RESTART: accepted after several alarms"
+expect "$out" "connect with SO_SNDTIMEO 1 s, SA_RESTART signals: Interrupted system call after less than 0.5 s"
+expect "$out" "connect with SO_SNDTIMEO 1 s, no signals: Operation now in progress after about 1 s"
+
+# ---- 10. threads on one socket -----------------------------------------------
+out=$(kpy "
+l = listener(7017)
+p = fin('''
+import socket, threading
+s = socket.create_connection(('$K', 7017))
+errors = []
+def opts():
+    try:
+        for _ in range(300):
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            assert s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+            assert s.getpeername()[1] == 7017
+    except Exception as e:
+        errors.append(repr(e))
+def writer():
+    for i in range(2000):
+        s.sendall(b'%05d' % i)
+    [t.join() for t in ts[:3]]  # names and options while connected
+    s.shutdown(socket.SHUT_WR)
+got = []
+def reader():
+    while True:
+        x = s.recv(65536)
+        if not x: break
+        got.append(x)
+ts = [threading.Thread(target=f) for f in [opts, opts, opts, writer, reader]]
+[t.start() for t in ts]; [t.join() for t in ts]
+print('threads', len(errors), b''.join(got) == b''.join(b'%05d' % i for i in range(2000)), *errors[:3])
+''')
+c, _ = l.accept(); c.settimeout(20)
+data = b''
+while True:
+    x = c.recv(65536)
+    if not x: break
+    data += x
+c.sendall(data); c.close()
+print(p.communicate(timeout=30)[0].strip())
+")
+echo "$out"
+expect "$out" "threads 0 True"
+
+# ---- 11. finackd goes away and comes back (the last part) -----------------
+out=$(kpy "
+l = listener(7018)
+p = fin('''
+import errno, signal, socket, sys, time
+signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+s = socket.create_connection(('$K', 7018))
+print('connected', flush=True)
+x = s.recv(100)  # finackd is killed meanwhile
+print('read', 'eof' if x == b'' else x, flush=True)
+try:
+    for _ in range(10):
+        s.send(b'x' * 1000)
+    print('write ok', flush=True)
+except OSError as e:
+    print('write', errno.errorcode[e.errno], flush=True)
+last = 'none'
+for _ in range(100):  # until a finackd is there again
+    try:
+        n = socket.socket()
+        break
+    except OSError as e:
+        last = errno.errorcode[e.errno]
+        time.sleep(0.1)
+n.connect(('$K', 7018)); n.sendall(b'again'); n.close()
+print('socket() meanwhile', last, flush=True)
+''')
+c, _ = l.accept()
+assert p.stdout.readline().strip() == 'connected'
+t0 = time.monotonic()
+os.kill($FA_HOST_PID, signal.SIGKILL)
+print(p.stdout.readline().strip(), 'fast' if time.monotonic() - t0 < 1 else 'slow')
+print(p.stdout.readline().strip())
+time.sleep(0.5)
+d = subprocess.Popen(['$(fa_prog finackd)', '--tap', 'fa0', '--addr', F + '/24', '--control', '$CTL',
+                      '--exit-wait', '1'], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+d.stdout.readline()
+c2, _ = l.accept(); c2.settimeout(10)
+print('new finackd got', c2.recv(100))
+print(p.communicate(timeout=30)[0].strip())
+d.terminate(); d.wait()
+")
+echo "$out"
+expect "$out" "read eof fast"
+expect "$out" "write EPIPE"
+expect "$out" "new finackd got b'again'"
+expect "$out" "socket() meanwhile ENETDOWN"
 echo "preload: all parts passed"
