@@ -31,6 +31,11 @@ struct fa_udp;
 int fa_udp_open(struct fa_stack *stack, struct fa_udp **out);
 /* addr 0 or ours; port 0 = an ephemeral one. -EADDRINUSE, -EINVAL. */
 int fa_udp_bind(struct fa_udp *sock, uint32_t addr, uint16_t port);
+/* SO_REUSEADDR: sockets that all set it may bind one port (a server
+ * that connects one socket to each client and keeps another bound, as
+ * iperf3 does); a datagram goes to the socket connected to its sender,
+ * else to one that is not connected. Before bind. */
+int fa_udp_reuseaddr(struct fa_udp *sock, int on);
 /* Sets the default peer: sends go there, only its datagrams are
  * received, and ICMP errors about it are reported. addr 0 disconnects. */
 int fa_udp_connect(struct fa_udp *sock, uint32_t addr, uint16_t port);

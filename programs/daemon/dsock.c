@@ -98,6 +98,10 @@ struct dsock_table *dsock_table_create(struct fa_stack *stack, struct fa_loop *l
 }
 
 unsigned dsock_count(const struct dsock_table *t) { return t->count; }
+struct fa_loop *dsock_loop(struct dsock_table *t) { return t->loop; }
+struct fa_stack *dsock_stack(struct dsock_table *t) { return t->stack; }
+uint8_t *dsock_scratch(struct dsock_table *t) { return t->scratch; }
+uint64_t dsock_instance(const struct dsock_table *t) { return t->instance; }
 
 struct dsock *dsock_find(struct dsock_table *t, uint32_t id)
 {
@@ -115,7 +119,7 @@ struct dsock *dsock_find(struct dsock_table *t, uint32_t id)
  * cookie makes the inode's reuse harmless; the sequence number skips an
  * answer left over from an interrupted question. 1 alive, 0 gone (or
  * cannot tell). */
-static int end_alive(struct dsock_table *t, const struct dsock *s)
+int dsock_end_alive(struct dsock_table *t, const struct dsock *s)
 {
     struct {
         struct nlmsghdr h;
@@ -155,18 +159,16 @@ static void on_tcp(void *ctx, struct fa_tcp *sock, unsigned events, fa_time now)
 
 /* finackd's end gets the abstract name that tells the library what the
  * program's end is (proto.h). */
-static int name_end(const struct dsock_table *t, int fd, uint32_t id)
+static int name_end(const struct dsock_table *t, int fd, uint32_t id, int udp, int v6)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    int n = snprintf(sa.sun_path + 1, sizeof sa.sun_path - 1, FAD_NAME_PREFIX "%016llx/%08x",
-                     (unsigned long long)t->instance, id);
+    int n = snprintf(sa.sun_path + 1, sizeof sa.sun_path - 1, FAD_NAME_PREFIX "%016llx/%08x%s%s",
+                     (unsigned long long)t->instance, id, udp ? "u" : "", v6 ? "6" : "");
     return bind(fd, (struct sockaddr *)&sa,
                 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n));
 }
 
-/* A record for tcp (owned from now on) and its socketpair. */
-static int sock_make(struct dsock_table *t, pid_t pid, struct fa_tcp *tcp,
-                     enum fad_sock_state st, struct dsock **out, int *fd)
+int dsock_make(struct dsock_table *t, pid_t pid, int udp, int v6, struct dsock **out, int *fd)
 {
     if (t->count >= t->max)
         return -ENFILE;
@@ -177,7 +179,7 @@ static int sock_make(struct dsock_table *t, pid_t pid, struct fa_tcp *tcp,
     int sv[2];
     if (!s)
         return -ENOMEM;
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+    if (socketpair(AF_UNIX, (udp ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC, 0, sv) < 0) {
         int err = -errno;
         free(s);
         return err;
@@ -188,9 +190,9 @@ static int sock_make(struct dsock_table *t, pid_t pid, struct fa_tcp *tcp,
     s->table = t;
     s->id = (uint32_t)t->gen[i] << SLOT_BITS | i;
     s->a = sv[0];
-    s->st = st;
-    s->tcp = tcp;
+    s->st = FAD_ST_FRESH;
     s->pid = pid;
+    s->v6 = (uint8_t)!!v6;
     s->linger_ms = -1;
     s->bound_any = 1;
     struct stat sb;
@@ -199,15 +201,9 @@ static int sock_make(struct dsock_table *t, pid_t pid, struct fa_tcp *tcp,
     socklen_t cl = sizeof s->b_cookie;
     if (getsockopt(sv[1], SOL_SOCKET, SO_COOKIE, &s->b_cookie, &cl) < 0)
         s->b_cookie = 0;
-    long v = 0;
-    fa_tcp_getopt(tcp, FA_SO_SNDBUF, &v);
-    s->sndbuf = (int)v;
-    fa_tcp_getopt(tcp, FA_SO_RCVBUF, &v);
-    s->rcvbuf = (int)v;
     struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
                               .data.ptr = s };
-    fa_tcp_set_owner(tcp, (uint32_t)pid); /* finack-stat's Process column */
-    if (fcntl(s->a, F_SETFL, O_NONBLOCK) < 0 || name_end(t, s->a, s->id) < 0 ||
+    if (fcntl(s->a, F_SETFL, O_NONBLOCK) < 0 || name_end(t, s->a, s->id, udp, v6) < 0 ||
         epoll_ctl(t->epfd, EPOLL_CTL_ADD, s->a, &ev) < 0) {
         int err = -errno;
         close(sv[0]);
@@ -223,8 +219,27 @@ static int sock_make(struct dsock_table *t, pid_t pid, struct fa_tcp *tcp,
     return 0;
 }
 
+/* A record for tcp (owned from now on) and its socketpair. */
+static int sock_make(struct dsock_table *t, pid_t pid, struct fa_tcp *tcp,
+                     enum fad_sock_state st, int v6, struct dsock **out, int *fd)
+{
+    int err = dsock_make(t, pid, 0, v6, out, fd);
+    if (err)
+        return err;
+    struct dsock *s = *out;
+    s->st = st;
+    s->tcp = tcp;
+    long v = 0;
+    fa_tcp_getopt(tcp, FA_SO_SNDBUF, &v);
+    s->sndbuf = (int)v;
+    fa_tcp_getopt(tcp, FA_SO_RCVBUF, &v);
+    s->rcvbuf = (int)v;
+    fa_tcp_set_owner(tcp, (uint32_t)pid); /* finack-stat's Process column */
+    return 0;
+}
+
 /* Forgets s (its connection was released before). */
-static void sock_free(struct dsock_table *t, struct dsock *s)
+void dsock_free(struct dsock_table *t, struct dsock *s)
 {
     struct tomb *g = &t->tombs[t->next_tomb++ % TOMBS];
     *g = (struct tomb){ .id = s->id, .addr = s->laddr, .port = s->lport, .v6 = s->v6 };
@@ -303,11 +318,13 @@ void dsock_table_destroy(struct dsock_table *t, fa_time now)
         struct dsock *s = t->slot[i];
         if (!s)
             continue;
-        if (s->st == FAD_ST_LISTENING)
+        if (s->udp)
+            dsock_udp_release(t, s);
+        else if (s->st == FAD_ST_LISTENING)
             listener_release(t, s, now);
         else
             tcp_release(t, s, s->rx_len != 0, now);
-        sock_free(t, s);
+        dsock_free(t, s);
     }
     dsock_reap(t);
     free(t->slot);
@@ -321,12 +338,11 @@ int dsock_new(struct dsock_table *t, pid_t pid, int v6, struct dsock **out, int 
     int err = fa_tcp_open(t->stack, &tcp);
     if (err)
         return err == -ENOMEM ? -ENOBUFS : err;
-    err = sock_make(t, pid, tcp, FAD_ST_FRESH, out, fd);
+    err = sock_make(t, pid, tcp, FAD_ST_FRESH, v6, out, fd);
     if (err) {
         fa_tcp_close(tcp, 0);
         return err;
     }
-    (*out)->v6 = (uint8_t)!!v6;
     return 0;
 }
 
@@ -508,7 +524,7 @@ int dsock_accept(struct dsock_table *t, struct dsock *l, pid_t pid, struct dsock
     l->qhead = (l->qhead + 1) % MAX_BACKLOG;
     l->qlen--;
     listener_fill(t, l);
-    int err = sock_make(t, pid, c, FAD_ST_CONNECTED, out, fd);
+    int err = sock_make(t, pid, c, FAD_ST_CONNECTED, l->v6, out, fd);
     if (!err)
         err = fa_loop_watch_tcp(t->loop, c, FA_TCP_EV_READABLE, on_tcp, *out);
     if (err) {
@@ -516,7 +532,7 @@ int dsock_accept(struct dsock_table *t, struct dsock *l, pid_t pid, struct dsock
             close(*fd);
             *fd = -1;
             (*out)->tcp = NULL;
-            sock_free(t, *out);
+            dsock_free(t, *out);
             *out = NULL;
         }
         fa_tcp_abort(c, now);
@@ -524,7 +540,6 @@ int dsock_accept(struct dsock_table *t, struct dsock *l, pid_t pid, struct dsock
     }
     /* What Linux's accepted socket inherits from the listener. */
     struct dsock *n = *out;
-    n->v6 = l->v6;
     n->reuseaddr = l->reuseaddr;
     n->reuseport = l->reuseport;
     n->sndbuf = l->sndbuf;
@@ -676,7 +691,7 @@ static int to_tcp(struct dsock_table *t, struct dsock *s, fa_time now)
         s->a_eof = 1;
         if (n < 0 && errno == ECONNRESET) /* closed with our data unread: */
             s->a_reset = s->a_hup = 1;    /* so it is closed */
-        else if (!s->a_hup && !end_alive(t, s)) /* closed, not shut: no FIN */
+        else if (!s->a_hup && !dsock_end_alive(t, s)) /* closed, not shut: no FIN */
             s->a_hup = 1;
     }
     if (!s->wr_shut && !s->a_hup) {
@@ -786,7 +801,7 @@ static void pump(struct dsock_table *t, struct dsock *s, fa_time now)
     if (s->st == FAD_ST_LISTENING) {
         if (s->a_hup) {
             listener_release(t, s, now);
-            sock_free(t, s);
+            dsock_free(t, s);
         } else {
             listener_fill(t, s);
         }
@@ -797,7 +812,7 @@ static void pump(struct dsock_table *t, struct dsock *s, fa_time now)
     if (s->st != FAD_ST_CONNECTED || s->dead) {
         if (s->a_hup) { /* closed before it connected, or after it failed */
             tcp_release(t, s, 0, now);
-            sock_free(t, s);
+            dsock_free(t, s);
         }
         return;
     }
@@ -805,13 +820,13 @@ static void pump(struct dsock_table *t, struct dsock *s, fa_time now)
      * still to be sent (RFC 9293 §3.10.4; Linux's tcp_close). */
     if (s->a_hup && (s->linger_ms == 0 || unread(s))) {
         tcp_release(t, s, 1, now);
-        sock_free(t, s);
+        dsock_free(t, s);
         return;
     }
     int err = to_tcp(t, s, now) < 0 ? EPIPE : 0;
     if (!err && s->a_hup && (s->linger_ms == 0 || unread(s))) { /* found closed */
         tcp_release(t, s, 1, now);
-        sock_free(t, s);
+        dsock_free(t, s);
         return;
     }
     if (!err)
@@ -821,12 +836,12 @@ static void pump(struct dsock_table *t, struct dsock *s, fa_time now)
         int e = fa_tcp_error(s->tcp);
         conn_dead(t, s, e ? -e : err && err != EPIPE ? err : ECONNRESET, now);
         if (s->a_hup)
-            sock_free(t, s);
+            dsock_free(t, s);
         return;
     }
     if (s->a_hup && s->a_eof && !s->tx_len) {
         tcp_release(t, s, 0, now); /* FIN after what the program wrote */
-        sock_free(t, s);
+        dsock_free(t, s);
         return;
     }
     conn_interest(t, s);
@@ -851,7 +866,7 @@ void dsock_on_epoll(struct dsock_table *t, struct dsock *s, uint32_t events, fa_
         return;
     /* EPOLLHUP: both directions are shut — by a close, or by shutdown()
      * calls on either side. Only the kernel knows which. */
-    if ((events & (EPOLLHUP | EPOLLERR)) && !s->a_hup && !end_alive(t, s)) {
+    if ((events & (EPOLLHUP | EPOLLERR)) && !s->a_hup && !dsock_end_alive(t, s)) {
         s->a_hup = 1;
         int e = 0;
         socklen_t len = sizeof e;
@@ -859,5 +874,8 @@ void dsock_on_epoll(struct dsock_table *t, struct dsock *s, uint32_t events, fa_
         if (getsockopt(s->a, SOL_SOCKET, SO_ERROR, &e, &len) == 0 && e == ECONNRESET)
             s->a_reset = 1;
     }
-    pump(t, s, now);
+    if (s->udp)
+        dsock_udp_pump(t, s, now);
+    else
+        pump(t, s, now);
 }

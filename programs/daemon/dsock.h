@@ -26,6 +26,9 @@ struct dsock {
     int a;                 /* finackd's end of the socketpair */
     enum fad_sock_state st;
     struct fa_tcp *tcp;    /* NULL once the connection is gone */
+    struct fa_udp *udp;    /* a UDP socket instead (dsock_udp.c) */
+    uint32_t peer_addr;    /* UDP: the connected peer (0: none) */
+    uint16_t peer_port;
     pid_t pid;             /* the process that made it (for finack-stat) */
     ino_t b_ino;           /* the program's end: is it still open? */
     uint64_t b_cookie;     /* ... and the kernel's cookie for it (SO_COOKIE) */
@@ -97,6 +100,27 @@ void dsock_info(struct dsock *s, struct fad_info *info);
  * still hold the descriptor): 0, or -ENOTCONN if it is not remembered. */
 int dsock_tomb(const struct dsock_table *t, uint32_t id, uint32_t *addr, uint16_t *port,
                int *v6);
+
+/* For dsock_udp.c: a record and its socketpair (SOCK_SEQPACKET for UDP),
+ * named for the library; forgetting it; the kernel's word on whether
+ * the program's end is still open; the table's loop and scratch buffer
+ * (64 KiB). */
+int dsock_make(struct dsock_table *t, pid_t pid, int udp, int v6, struct dsock **out, int *fd);
+void dsock_free(struct dsock_table *t, struct dsock *s);
+int dsock_end_alive(struct dsock_table *t, const struct dsock *s);
+struct fa_loop *dsock_loop(struct dsock_table *t);
+struct fa_stack *dsock_stack(struct dsock_table *t);
+uint8_t *dsock_scratch(struct dsock_table *t);
+uint64_t dsock_instance(const struct dsock_table *t);
+
+/* dsock_udp.c: UDP sockets. */
+int dsock_udp_new(struct dsock_table *t, pid_t pid, int v6, struct dsock **out, int *fd);
+int dsock_udp_bind(struct dsock *s, uint32_t addr, uint16_t port);
+/* addr 0: disconnect (connect(AF_UNSPEC)). */
+int dsock_udp_connect(struct dsock *s, uint32_t addr, uint16_t port);
+int dsock_udp_name(struct dsock *s, int peer, uint32_t *addr, uint16_t *port);
+void dsock_udp_pump(struct dsock_table *t, struct dsock *s, fa_time now);
+void dsock_udp_release(struct dsock_table *t, struct dsock *s);
 
 /* epoll said something about s's end (EPOLLIN/OUT/RDHUP/HUP bits);
  * nothing for a socket already let go of (DW_GONE). */

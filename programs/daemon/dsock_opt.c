@@ -149,6 +149,8 @@ int dsock_setopt(struct dsock *s, int level, int name, int64_t val)
             return s->tcp ? fa_tcp_setopt(s->tcp, FA_SO_KEEPALIVE, val != 0) : 0;
         case SO_REUSEADDR:
             s->reuseaddr = val != 0;
+            if (s->udp)
+                fa_udp_reuseaddr(s->udp, val != 0);
             return 0;
         case SO_REUSEPORT:
             s->reuseport = val != 0;
@@ -198,8 +200,8 @@ int dsock_getopt(struct dsock *s, int level, int name, int64_t *val)
             *val = s->err;
             s->err = 0;
             return 0;
-        case SO_TYPE: *val = SOCK_STREAM; return 0;
-        case SO_PROTOCOL: *val = IPPROTO_TCP; return 0;
+        case SO_TYPE: *val = s->udp ? SOCK_DGRAM : SOCK_STREAM; return 0;
+        case SO_PROTOCOL: *val = s->udp ? IPPROTO_UDP : IPPROTO_TCP; return 0;
         case SO_DOMAIN: *val = s->v6 ? AF_INET6 : AF_INET; return 0;
         case SO_ACCEPTCONN: *val = s->st == FAD_ST_LISTENING; return 0;
         case SO_SNDBUF: *val = s->sndbuf; return 0;

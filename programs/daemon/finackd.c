@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <netinet/in.h>
+
 #include "../host.h"
 #include "dsock.h"
 
@@ -173,6 +175,47 @@ static void gone(struct daemon *d, const struct fad_req *q, struct fad_rep *r)
     }
 }
 
+/* A request about a UDP socket. */
+static void serve_udp(struct daemon *d, struct dsock *s, const struct fad_req *q,
+                      struct fad_rep *r, fa_time now)
+{
+    switch (q->op) {
+    case FAD_BIND:
+        r->ret = dsock_udp_bind(s, q->addr, q->port);
+        return;
+    case FAD_CONNECT:
+        r->ret = dsock_udp_connect(s, q->addr, q->port);
+        return;
+    case FAD_NAME:
+        r->ret = dsock_udp_name(s, q->a, &r->addr, &r->port);
+        return;
+    case FAD_SETOPT:
+    case FAD_GETOPT:
+        /* Linux's UDP takes no IPPROTO_TCP options: EOPNOTSUPP. */
+        if (q->a == IPPROTO_TCP)
+            r->ret = -EOPNOTSUPP;
+        else if (q->op == FAD_SETOPT)
+            r->ret = dsock_setopt(s, q->a, q->b, q->val);
+        else
+            r->ret = dsock_getopt(s, q->a, q->b, &r->val);
+        return;
+    case FAD_STATE:
+        r->val = s->st;
+        r->a = s->err;
+        return;
+    case FAD_SHUTDOWN: /* the kernel does it on the descriptor, if connected */
+        r->ret = s->peer_addr ? 0 : -ENOTCONN;
+        return;
+    case FAD_CLOSE:
+        dsock_closed(d->socks, s, now);
+        return;
+    case FAD_INFO:
+        r->ret = -EOPNOTSUPP;
+        return;
+    }
+    r->ret = -EOPNOTSUPP; /* listen, accept on a datagram socket */
+}
+
 /* Carries out one request; *fd is set when the answer carries one.
  * proof is the descriptor the request came with (-1: none). */
 static void serve(struct daemon *d, struct attach *a, const struct fad_req *q, int proof,
@@ -189,13 +232,20 @@ static void serve(struct daemon *d, struct attach *a, const struct fad_req *q, i
         r->ret = -EPERM;
         return;
     }
+    if (s && s->udp) {
+        serve_udp(d, s, q, r, now);
+        return;
+    }
     switch (q->op) {
     case FAD_HELLO:
         r->ret = FAD_VERSION;
         r->val = (int64_t)d->instance;
         return;
     case FAD_SOCKET:
-        r->ret = dsock_new(d->socks, a->pid, q->a, &n, fd);
+        if (q->a & FAD_SOCK_UDP)
+            r->ret = dsock_udp_new(d->socks, a->pid, q->a & FAD_SOCK_V6, &n, fd);
+        else
+            r->ret = dsock_new(d->socks, a->pid, q->a & FAD_SOCK_V6, &n, fd);
         if (!r->ret)
             r->id = n->id;
         return;

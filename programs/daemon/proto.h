@@ -11,15 +11,22 @@
  * guess, and the control socket is open to every user.
  *
  * That descriptor is the program's socket: one end of a SOCK_STREAM
- * socketpair whose other end finackd holds and pumps to and from the TCP
- * connection. So read, write, poll, epoll, dup, fork, exec and close are
+ * socketpair (SOCK_SEQPACKET for UDP) whose other end finackd holds and
+ * pumps to and from the TCP connection (the UDP socket). So read, write, poll, epoll, dup, fork, exec and close are
  * the kernel's own calls on a real descriptor, and when the last copy
  * of it is closed — by close(), exit or SIGKILL — finackd sees the
  * socketpair hang up and closes the connection as the kernel closes a
  * dead process's socket. finackd binds its end to the abstract name
- * FAD_NAME_PREFIX "<instance>/<id>", so getpeername() on any descriptor
+ * FAD_NAME_PREFIX "<instance>/<id>[u][6]" (u: UDP, 6: AF_INET6), so
+ * getpeername() on any descriptor — or the name a receive returns —
  * tells the library whether it is a finack socket, which one, and of
- * which run of finackd — after exec too, with no table to inherit.
+ * which run of finackd, after exec too, with no table to inherit.
+ *
+ * UDP: a datagram of a connected socket travels bare both ways, so
+ * read() and write() work on it; one of an unconnected socket carries a
+ * struct fad_dgram first (its destination going out, its source coming
+ * in), which the library's sendto/sendmsg add and recv/recvfrom/recvmsg
+ * take off.
  *
  * The readiness conventions on the program's end:
  *   - a listener's descriptor holds one byte per connection waiting to be
@@ -44,7 +51,7 @@
 
 enum fad_op {
     FAD_HELLO = 1,     /* -> rep.val = instance; checks the version */
-    FAD_SOCKET,        /* a = 1 for an AF_INET6 socket; -> fd, rep.id */
+    FAD_SOCKET,        /* a = FAD_SOCK_V6 | FAD_SOCK_UDP bits; -> fd, rep.id */
     FAD_BIND,          /* addr, port */
     FAD_LISTEN,        /* a = backlog */
     FAD_CONNECT,       /* addr, port, val = filler bytes written */
@@ -60,6 +67,20 @@ enum fad_op {
     FAD_CLOSE,         /* the program closed a descriptor of it: if that
                           was the last, finackd closes it before answering */
 };
+
+enum { FAD_SOCK_V6 = 1, FAD_SOCK_UDP = 2 };
+
+/* Before each datagram of an unconnected UDP socket, both ways. */
+struct fad_dgram {
+    uint64_t magic;  /* fad_magic(instance): a bare datagram is not one */
+    uint32_t addr;   /* destination going out, source coming in (host order) */
+    uint16_t port;
+    uint16_t pad;
+};
+static inline uint64_t fad_magic(uint64_t instance)
+{
+    return instance * 0x9e3779b97f4a7c15ull | 1;
+}
 
 /* What a finack socket is, as the library needs to know it. */
 enum fad_sock_state {

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -77,6 +78,8 @@ __attribute__((constructor)) void fa_real_resolve(void)
     RESOLVE(sendmsg);
     RESOLVE(shutdown);
     RESOLVE(close);
+    RESOLVE(dup2);
+    RESOLVE(dup3);
     pthread_atfork(at_fork_prepare, at_fork_parent, at_fork_child);
 }
 
@@ -221,4 +224,46 @@ unsigned long long fa_ctl_instance(void)
     struct fad_req q = { .op = FAD_HELLO };
     struct fad_rep r;
     return fa_ctl_request(&q, &r, -1, NULL, 0) == 0 ? (unsigned long long)r.val : 0;
+}
+
+int fa_name_kind(const void *addr, socklen_t len, uint32_t *id, int *v6)
+{
+    const struct sockaddr_un *sa = addr;
+    size_t head = offsetof(struct sockaddr_un, sun_path) + 1;
+    if (len <= head || sa->sun_family != AF_UNIX || sa->sun_path[0] != 0)
+        return FA_NOT;
+    size_t n = len - head;
+    char name[64];
+    if (n >= sizeof name || n <= sizeof FAD_NAME_PREFIX - 1 ||
+        memcmp(sa->sun_path + 1, FAD_NAME_PREFIX, sizeof FAD_NAME_PREFIX - 1))
+        return FA_NOT;
+    memcpy(name, sa->sun_path + 1, n);
+    name[n] = 0;
+    unsigned long long inst;
+    unsigned sid;
+    char kind[4] = "";
+    if (sscanf(name + sizeof FAD_NAME_PREFIX - 1, "%llx/%8x%3s", &inst, &sid, kind) < 2)
+        return FA_NOT;
+    *id = sid;
+    if (v6)
+        *v6 = strchr(kind, '6') != NULL;
+    if (inst != fa_ctl_instance())
+        return FA_STALE;
+    return strchr(kind, 'u') ? FA_UDP : FA_TCP;
+}
+
+int fa_sock_kind(int fd, uint32_t *id, int *v6)
+{
+    struct sockaddr_un sa;
+    socklen_t len = sizeof sa;
+    fa_real_resolve();
+    if (fa_real.getpeername(fd, (struct sockaddr *)&sa, &len) < 0)
+        return FA_NOT;
+    return fa_name_kind(&sa, len, id, v6);
+}
+
+int fa_ask(int fd, struct fad_req *q, struct fad_rep *r)
+{
+    int err = fa_ctl_request(q, r, fd, NULL, 0);
+    return err ? err : r->ret;
 }

@@ -24,6 +24,8 @@ struct real_calls {
     ssize_t (*sendmsg)(int, const struct msghdr *, int);
     int (*shutdown)(int, int);
     int (*close)(int);
+    int (*dup2)(int, int);
+    int (*dup3)(int, int, int);
 };
 extern struct real_calls fa_real;
 void fa_real_resolve(void);
@@ -40,5 +42,28 @@ int fa_ctl_request(const struct fad_req *req, struct fad_rep *rep, int send_fd, 
 unsigned long long fa_ctl_instance(void);
 /* FINACK_PASSTHROUGH=1: without finackd, sockets are the kernel's. */
 int fa_ctl_passthrough(void);
+
+/* What a descriptor is, asked of the kernel (getpeername shows
+ * finackd's name for its end, proto.h): FA_TCP or FA_UDP with its id
+ * (and *v6 when not NULL), FA_STALE for a socket of a finackd that has
+ * gone, FA_NOT for anything else. fa_name_kind reads the same from an
+ * address a receive returned. */
+enum { FA_STALE = -1, FA_NOT = 0, FA_TCP = 1, FA_UDP = 2 };
+int fa_sock_kind(int fd, uint32_t *id, int *v6);
+int fa_name_kind(const void *sa, socklen_t len, uint32_t *id, int *v6);
+/* A request about the socket fd holds (the descriptor goes along: it is
+ * the proof that this process may use it); its result, or -errno. */
+int fa_ask(int fd, struct fad_req *q, struct fad_rep *r);
+
+/* dgram.c: fd is (udp 1) or is no longer (0) a UDP socket this process
+ * made: its receives take the header off exactly. */
+void fa_dgram_mark(int fd, int udp);
+int fa_dgram_marked(int fd);
+
+/* preload.c: the IPv4 address a sockaddr names (AF_INET, or AF_INET6 ::
+ * or v4-mapped), and back, as the socket's family shows it. */
+int fa_to_v4(const struct sockaddr *sa, socklen_t len, uint32_t *addr, uint16_t *port,
+             int connecting);
+void fa_from_v4(uint32_t addr, uint16_t port, int v6, struct sockaddr *sa, socklen_t *len);
 
 #endif

@@ -1,16 +1,16 @@
 /* preload.c — libfinack-preload.so: the socket calls of an unmodified
- * program, for AF_INET (and dual-stack AF_INET6) stream sockets, carried
- * to finackd; everything else goes to libc untouched.
+ * program, for AF_INET (and dual-stack AF_INET6) stream and datagram
+ * sockets, carried to finackd; everything else goes to libc untouched.
  *
  * A finack socket is a real descriptor: one end of a socketpair whose
- * other end is finackd's (proto.h). So read, write, send, recv, readv,
- * writev, sendfile, poll, select, epoll, fcntl, ioctl(FIONREAD, FIONBIO),
- * dup, fork, exec and close are not interposed at all: the kernel does
- * them, with its own blocking, signals (EINTR, SA_RESTART), SIGPIPE and
- * readiness. Interposed here are only the calls that name addresses or
- * options: socket, bind, listen, accept, accept4, connect, getsockname,
- * getpeername, getsockopt, setsockopt — and recvfrom/recvmsg/sendto/
- * sendmsg, where a socketpair would show an AF_UNIX address.
+ * other end is finackd's (proto.h). So read, write, send, readv, writev,
+ * sendfile, poll, select, epoll, fcntl, ioctl(FIONREAD, FIONBIO), dup,
+ * fork and exec are not interposed at all: the kernel does them, with
+ * its own blocking, signals (EINTR, SA_RESTART), SIGPIPE and readiness.
+ * Interposed here are the calls that name addresses or options: socket,
+ * bind, listen, accept, accept4, connect, getsockname, getpeername,
+ * getsockopt, setsockopt, shutdown and close; the receives and the sends
+ * with a destination are dgram.c.
  *
  * Which descriptors are finack's is asked of the kernel each time
  * (getpeername shows finackd's name for the end), so nothing needs to be
@@ -38,46 +38,21 @@ static int fail(int neg_errno)
     return -1;
 }
 
-/* Is fd finackd's? 1 (and *id) if it belongs to the running finackd, -1
- * if to one that has gone (a restart), 0 if it is not finack's. */
+/* Is fd finackd's? FA_TCP or FA_UDP (and *id) if it belongs to the
+ * running finackd, FA_STALE if to one that has gone (a restart), FA_NOT. */
 static int finack_id(int fd, uint32_t *id)
 {
-    struct sockaddr_un sa;
-    socklen_t len = sizeof sa;
-    fa_real_resolve();
-    if (fa_real.getpeername(fd, (struct sockaddr *)&sa, &len) < 0 ||
-        sa.sun_family != AF_UNIX || len <= offsetof(struct sockaddr_un, sun_path) + 1 ||
-        sa.sun_path[0] != 0)
-        return 0;
-    size_t n = len - offsetof(struct sockaddr_un, sun_path) - 1;
-    char name[64];
-    if (n >= sizeof name || n <= sizeof FAD_NAME_PREFIX - 1 ||
-        memcmp(sa.sun_path + 1, FAD_NAME_PREFIX, sizeof FAD_NAME_PREFIX - 1))
-        return 0;
-    memcpy(name, sa.sun_path + 1, n);
-    name[n] = 0;
-    unsigned long long inst;
-    unsigned sid;
-    if (sscanf(name + sizeof FAD_NAME_PREFIX - 1, "%llx/%x", &inst, &sid) != 2)
-        return 0;
-    *id = sid;
-    return inst == fa_ctl_instance() ? 1 : -1;
+    return fa_sock_kind(fd, id, NULL);
 }
 
-/* A request about the socket fd holds (the descriptor goes along: it is
- * the proof that this process may use it); its result, or -errno. */
-static int ask(int fd, struct fad_req *q, struct fad_rep *r)
-{
-    int err = fa_ctl_request(q, r, fd, NULL, 0);
-    return err ? err : r->ret;
-}
+#define ask fa_ask
 
 /* ---- addresses --------------------------------------------------------- */
 
 /* The IPv4 address a sockaddr names; an AF_INET6 one must be :: or
  * v4-mapped, as finack has no IPv6 yet. */
-static int to_v4(const struct sockaddr *sa, socklen_t len, uint32_t *addr, uint16_t *port,
-                 int connecting)
+int fa_to_v4(const struct sockaddr *sa, socklen_t len, uint32_t *addr, uint16_t *port,
+             int connecting)
 {
     if (!sa || len < sizeof(sa_family_t))
         return -EINVAL;
@@ -117,7 +92,7 @@ static int to_v4(const struct sockaddr *sa, socklen_t len, uint32_t *addr, uint1
 
 /* Writes addr:port as the socket's family gives it (v4-mapped for a
  * dual-stack AF_INET6 socket), truncated to *len as the kernel does. */
-static void from_v4(uint32_t addr, uint16_t port, int v6, struct sockaddr *sa, socklen_t *len)
+void fa_from_v4(uint32_t addr, uint16_t port, int v6, struct sockaddr *sa, socklen_t *len)
 {
     union {
         struct sockaddr_in in;
@@ -154,10 +129,12 @@ EXPORT int socket(int domain, int type, int protocol)
 {
     fa_real_resolve();
     int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if ((domain != AF_INET && domain != AF_INET6) || base != SOCK_STREAM ||
-        (protocol != 0 && protocol != IPPROTO_TCP))
+    int tcp = base == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP);
+    int udp = base == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP);
+    if ((domain != AF_INET && domain != AF_INET6) || (!tcp && !udp))
         return fa_real.socket(domain, type, protocol);
-    struct fad_req q = { .op = FAD_SOCKET, .a = domain == AF_INET6 };
+    struct fad_req q = { .op = FAD_SOCKET,
+                         .a = (domain == AF_INET6 ? FAD_SOCK_V6 : 0) | (udp ? FAD_SOCK_UDP : 0) };
     struct fad_rep r;
     int fd = -1;
     int err = fa_ctl_request(&q, &r, -1, &fd, type & SOCK_CLOEXEC);
@@ -169,6 +146,7 @@ EXPORT int socket(int domain, int type, int protocol)
         return fail(err < 0 ? err : fd < -1 ? fd : -EPROTO);
     if (type & SOCK_NONBLOCK)
         fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    fa_dgram_mark(fd, udp);
     return fd;
 }
 
@@ -182,7 +160,7 @@ EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len)
         return fail(-EINVAL);
     struct fad_req q = { .op = FAD_BIND, .id = id };
     struct fad_rep r;
-    int err = to_v4(sa, len, &q.addr, &q.port, 0);
+    int err = fa_to_v4(sa, len, &q.addr, &q.port, 0);
     if (!err)
         err = ask(fd, &q, &r);
     return err < 0 ? fail(err) : 0;
@@ -219,6 +197,8 @@ EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
         return fail(-EINVAL);
     if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
         return fail(-EINVAL);
+    if (mine == FA_UDP)
+        return fail(-EOPNOTSUPP);
     struct fad_req st = { .op = FAD_STATE, .id = id };
     struct fad_rep sr;
     int err = ask(fd, &st, &sr);
@@ -252,7 +232,7 @@ EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
         struct fad_req d = { .op = FAD_GETOPT, .id = r.id, .a = SOL_SOCKET, .b = SO_DOMAIN };
         struct fad_rep dr;
         int v6 = ask(nfd, &d, &dr) == 0 && dr.val == AF_INET6;
-        from_v4(r.addr, r.port, v6, sa, len);
+        fa_from_v4(r.addr, r.port, v6, sa, len);
     }
     return nfd;
 }
@@ -311,7 +291,15 @@ EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
         return fail(-ECONNRESET);
     struct fad_req q = { .op = FAD_CONNECT, .id = id };
     struct fad_rep r;
-    int err = to_v4(sa, len, &q.addr, &q.port, 1);
+    if (mine == FA_UDP) { /* at once; AF_UNSPEC disconnects */
+        int err = sa && len >= sizeof(sa_family_t) && sa->sa_family == AF_UNSPEC
+                      ? 0
+                      : fa_to_v4(sa, len, &q.addr, &q.port, 1);
+        if (!err)
+            err = ask(fd, &q, &r);
+        return err < 0 ? fail(err) : 0;
+    }
+    int err = fa_to_v4(sa, len, &q.addr, &q.port, 1);
     if (err)
         return fail(err);
     struct fad_req st = { .op = FAD_STATE, .id = id };
@@ -347,6 +335,8 @@ EXPORT int close(int fd)
     fa_real_resolve();
     int mine = finack_id(fd, &id);
     int rc = fa_real.close(fd);
+    if (rc == 0)
+        fa_dgram_mark(fd, 0);
     if (mine > 0 && rc == 0) {
         int saved = errno;
         struct fad_req q = { .op = FAD_CLOSE, .id = id };
@@ -354,6 +344,25 @@ EXPORT int close(int fd)
         fa_ctl_request(&q, &r, -1, NULL, 0); /* fd is gone: no proof, none needed */
         errno = saved;
     }
+    return rc;
+}
+
+/* dup2() and dup3() are the kernel's; the target's UDP mark follows. */
+EXPORT int dup3(int old, int new, int flags)
+{
+    fa_real_resolve();
+    int rc = fa_real.dup3(old, new, flags);
+    if (rc >= 0)
+        fa_dgram_mark(new, fa_dgram_marked(old));
+    return rc;
+}
+
+EXPORT int dup2(int old, int new)
+{
+    fa_real_resolve();
+    int rc = fa_real.dup2(old, new);
+    if (rc >= 0 && old != new)
+        fa_dgram_mark(new, fa_dgram_marked(old));
     return rc;
 }
 
@@ -400,7 +409,7 @@ static int name_of(int fd, struct sockaddr *sa, socklen_t *len, int peer)
     struct fad_req d = { .op = FAD_GETOPT, .id = id, .a = SOL_SOCKET, .b = SO_DOMAIN };
     struct fad_rep dr;
     int v6 = ask(fd, &d, &dr) == 0 && dr.val == AF_INET6;
-    from_v4(r.addr, r.port, v6, sa, len);
+    fa_from_v4(r.addr, r.port, v6, sa, len);
     return 0;
 }
 
@@ -534,74 +543,3 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
     return err < 0 ? fail(err) : 0;
 }
 
-/* ---- addresses a socketpair would show ---------------------------------- */
-
-static int our_unix_name(const void *sa, socklen_t len)
-{
-    const struct sockaddr_un *un = sa;
-    return len >= offsetof(struct sockaddr_un, sun_path) + sizeof FAD_NAME_PREFIX &&
-           un->sun_family == AF_UNIX && un->sun_path[0] == 0 &&
-           !memcmp(un->sun_path + 1, FAD_NAME_PREFIX, sizeof FAD_NAME_PREFIX - 1);
-}
-
-/* A TCP socket reports no source address on receive (Linux sets the
- * length to 0); the socketpair would give finackd's name. */
-EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa,
-                        socklen_t *len)
-{
-    fa_real_resolve();
-    socklen_t cap = len ? *len : 0;
-    ssize_t got = fa_real.recvfrom(fd, buf, n, flags, sa, len);
-    /* The kernel may have cut the name to the caller's room (cap). */
-    if (got >= 0 && sa && len && our_unix_name(sa, *len < cap ? *len : cap))
-        *len = 0;
-    return got;
-}
-
-/* What recvfrom() becomes in programs built with _FORTIFY_SOURCE
- * (Python among them): glibc's checked entry. */
-ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
-                       struct sockaddr *sa, socklen_t *len);
-EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
-                              struct sockaddr *sa, socklen_t *len)
-{
-    if (n > buflen)
-        abort(); /* what glibc's __chk_fail does: a buffer overflow */
-    return recvfrom(fd, buf, n, flags, sa, len);
-}
-
-EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
-{
-    fa_real_resolve();
-    socklen_t cap = m ? m->msg_namelen : 0;
-    ssize_t got = fa_real.recvmsg(fd, m, flags);
-    if (got >= 0 && m->msg_name &&
-        our_unix_name(m->msg_name, m->msg_namelen < cap ? m->msg_namelen : cap))
-        m->msg_namelen = 0;
-    return got;
-}
-
-/* TCP ignores a destination on a connected socket; a socketpair would
- * say EISCONN. */
-EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *sa,
-                      socklen_t len)
-{
-    uint32_t id;
-    fa_real_resolve();
-    if (sa && finack_id(fd, &id))
-        return send(fd, buf, n, flags);
-    return fa_real.sendto(fd, buf, n, flags, sa, len);
-}
-
-EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
-{
-    uint32_t id;
-    fa_real_resolve();
-    if (m && m->msg_name && finack_id(fd, &id)) {
-        struct msghdr plain = *m;
-        plain.msg_name = NULL;
-        plain.msg_namelen = 0;
-        return fa_real.sendmsg(fd, &plain, flags);
-    }
-    return fa_real.sendmsg(fd, m, flags);
-}

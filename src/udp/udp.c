@@ -23,6 +23,7 @@ struct fa_udp {
     int used;
     uint32_t laddr, raddr;
     uint16_t lport, rport; /* rport != 0: connected */
+    int reuse;             /* SO_REUSEADDR: may share its port */
     int err;               /* pending -errno (ICMP) */
     struct fa_ring queue;
 };
@@ -63,6 +64,18 @@ static struct fa_udp *find_port(struct fa_stack *s, uint16_t port)
         if (s->udp->pool[i].used && s->udp->pool[i].lport == port)
             return &s->udp->pool[i];
     return NULL;
+}
+
+/* Would binding port clash? Sockets share a port only when every one of
+ * them, the new one included, said SO_REUSEADDR (as Linux's UDP). */
+static int port_taken(struct fa_stack *s, uint16_t port, int reuse)
+{
+    for (uint32_t i = 0; i < s->udp->count; i++) {
+        const struct fa_udp *o = &s->udp->pool[i];
+        if (o->used && o->lport == port && !(reuse && o->reuse))
+            return 1;
+    }
+    return 0;
 }
 
 /* The socket a datagram is for: a connected one from exactly that peer
@@ -184,9 +197,15 @@ int fa_udp_bind(struct fa_udp *u, uint32_t addr, uint16_t port)
     u->laddr = s->cfg.addr;
     if (!port)
         return pick_port(u);
-    if (find_port(s, port))
+    if (port_taken(s, port, u->reuse))
         return -EADDRINUSE;
     u->lport = port;
+    return 0;
+}
+
+int fa_udp_reuseaddr(struct fa_udp *u, int on)
+{
+    u->reuse = !!on;
     return 0;
 }
 

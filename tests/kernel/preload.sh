@@ -23,7 +23,9 @@
 #  9. Signals on blocking calls (C): EINTR without SA_RESTART, restarted
 #     with it; a blocking connect honours SO_SNDTIMEO through the alarms.
 # 10. Threads sharing one socket: options, names, reads and writes.
-# 11. finackd is killed: the program reads end of stream at once, writes
+# 11. UDP: a Python server and clients (unconnected and connected) on
+#     finack, kernel peers, both ways.
+# 12. finackd is killed: the program reads end of stream at once, writes
 #     fail with EPIPE, socket() fails cleanly (ENETDOWN) until a new
 #     finackd is up, then works.
 . "$(dirname "$0")/lib.sh"
@@ -493,7 +495,45 @@ print(p.communicate(timeout=30)[0].strip())
 echo "$out"
 expect "$out" "threads 0 True"
 
-# ---- 11. finackd goes away and comes back (the last part) -----------------
+# ---- 11. UDP: the uppercase echo both ways ---------------------------------
+out=$(kpy "
+p = fin('''
+import socket
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(('0.0.0.0', 7019))
+print('bound', flush=True)
+for _ in range(3):
+    d, a = u.recvfrom(2048)
+    u.sendto(d.upper(), a)
+''')
+p.stdout.readline()
+k = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); k.settimeout(5)
+ok = 0
+for msg in [b'hello, udp', b'x' * 1400, b'']:
+    k.sendto(msg, (F, 7019))
+    d, a = k.recvfrom(2048)
+    ok += d == msg.upper() and a == (F, 7019)
+print('udp-server', ok, p.wait(timeout=10))
+ku = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); ku.bind((K, 7020))
+def serve():
+    for _ in range(2):
+        d, a = ku.recvfrom(2048); ku.sendto(d.upper(), a)
+threading.Thread(target=serve, daemon=True).start()
+p = fin('''
+import socket
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(5)
+u.sendto(b'unconnected', ('$K', 7020)); d, a = u.recvfrom(100)
+c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); c.settimeout(5)
+c.connect(('$K', 7020)); c.send(b'connected')
+print(d.decode(), a, c.recv(100).decode())
+''')
+print('udp-client', p.communicate(timeout=10)[0].strip())
+")
+echo "$out"
+expect "$out" "udp-server 3 0"
+expect "$out" "udp-client UNCONNECTED ('$K', 7020) CONNECTED"
+
+# ---- 12. finackd goes away and comes back (the last part) -----------------
 out=$(kpy "
 l = listener(7018)
 p = fin('''

@@ -5,7 +5,8 @@
 #     serves wrk for 3 s with no errors, and curl an 8 MB file intact.
 #  2. redis-server answers redis-cli and redis-benchmark (SET, GET).
 #  3. iperf3: finack's server (dual-stack ::, v4-mapped) in both
-#     directions, then finack's client against the kernel's server.
+#     directions and over UDP, then finack's client against the kernel's
+#     server.
 . "$(dirname "$0")/lib.sh"
 fa_setup "$1"
 for p in nginx wrk redis-server redis-benchmark redis-cli iperf3 curl; do
@@ -82,7 +83,7 @@ IPERF=$BG
 # Not wait_port: iperf3 serves one client at a time, and a probe that
 # connects could leave it busy when the test's client comes.
 for _ in $(seq 100); do grep -q 'Server listening' "$FA_TMP/bg.out" && break; sleep 0.05; done
-for dir in "" -R; do
+for dir in "" -R "-u -b 200M"; do
     b=$(fa_ns iperf3 -c "$F" -p 5201 -t 2 $dir -J | iperf_bytes)
     [ "${b%% *}" -gt 1000000 ] 2>/dev/null ||
         fa_fail "iperf3 $dir to finack's server: $b; the server said: $(cat "$FA_TMP/bg.out")"

@@ -16,6 +16,7 @@ The peers on PEER_ADDR:
     7105 read "ADDR PORT" and a newline, connect there, send b"ping", close
     7106 send 512 KiB, then read: what that read saw is kept
     7107 tell what 7106's last connection's first read saw
+    7101/udp echo each datagram to its sender
     7999 nothing: refused
 """
 import errno
@@ -143,7 +144,19 @@ def h_report(c):
     c.close()
 
 
+def udp_echo():
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind((PEER, P_ECHO))
+
+    def loop():
+        while True:
+            d, a = u.recvfrom(65536)
+            u.sendto(d, a)
+    threading.Thread(target=loop, daemon=True).start()
+
+
 def peers():
+    udp_echo()
     for port, h in [(P_ECHO, h_echo), (P_RESET, h_reset), (P_REPLY, h_reply),
                     (P_SILENT, h_silent), (P_DIAL, h_dial), (P_STREAM, h_stream),
                     (P_REPORT, h_report)]:
@@ -438,20 +451,86 @@ def s_connect_after_reset():
     return out
 
 
+def s_udp():
+    """Datagrams: addresses both ways, boundaries, truncation, connect."""
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.settimeout(5)
+    out = [u.getsockname(), u.getsockopt(socket.SOL_SOCKET, socket.SO_TYPE) == socket.SOCK_DGRAM,
+           u.getsockopt(socket.SOL_SOCKET, socket.SO_PROTOCOL) == socket.IPPROTO_UDP,
+           err(lambda: u.getpeername()), err(lambda: u.listen(1)),
+           err(lambda: u.shutdown(socket.SHUT_RD))]
+    u.sendto(b"one", (PEER, P_ECHO))
+    out += list(u.recvfrom(100))
+    u.sendto(b"x" * 1400, (PEER, P_ECHO))  # (finack does not fragment)
+    out.append(len(u.recv(2000)))
+    u.sendto(b"y" * 200, (PEER, P_ECHO))
+    u.sendto(b"z", (PEER, P_ECHO))
+    out.append(u.recv(2000))  # boundaries kept
+    out.append(u.recv(2000))
+    u.sendto(b"", (PEER, P_ECHO))
+    out.append(u.recvfrom(100))
+    out += [u.getsockname()[0], u.getsockname()[1] > 0]
+    u.connect((PEER, P_ECHO))
+    out.append(u.getpeername())
+    u.send(b"two")
+    out.append(u.recv(100))
+    u.send(b"three")
+    out.append(u.recvfrom(100))
+    os.write(u.fileno(), b"four")  # a connected socket's datagrams are bare
+    got = b"nothing in 5 s"
+    for _ in range(50):  # the descriptor is non-blocking (settimeout)
+        select.select([u], [], [], 0.1)
+        try:
+            got = os.read(u.fileno(), 100)
+            break
+        except BlockingIOError:
+            pass
+    out.append(got)
+    u.send(b"five")
+    data, _, _, addr = u.recvmsg(100)
+    out += [data, addr, u.getsockname()[0] == SELF]
+    u.close()
+    return out
+
+
+def s_udp_server():
+    """A bound socket answers whoever writes to it (recvfrom/sendto)."""
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("0.0.0.0", 7206))
+    u.settimeout(5)
+    c = socket.create_connection((PEER, P_DIAL), timeout=10)
+    # the dial peer speaks TCP; a datagram to ourselves from a second socket instead
+    c.close()
+    v = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    v.settimeout(5)
+    v.sendto(b"hello", (SELF, 7206))
+    d, a = u.recvfrom(100)
+    u.sendto(d.upper(), a)
+    out = [d, a == v.getsockname() or a[1] == v.getsockname()[1], v.recvfrom(100)[0]]
+    u.close(); v.close()
+    return out
+
+
 SEQUENCES = [s_nonblocking_connect, s_refused_nonblocking, s_refused_blocking,
              s_fresh_socket, s_options, s_listener, s_accept_and_names, s_half_close,
              s_reply_after_request, s_write_after_reset, s_recv_timeout,
              s_recvfrom_sendto, s_tcp_info, s_close_unread_resets, s_setuid_child_accept,
              s_listener_shutdown, s_write_while_connecting, s_accept_inherits,
-             s_connect_after_reset]
+             s_connect_after_reset, s_udp, s_udp_server]
 
 
 def run():
+    only = os.environ.get("FA_SEQ")  # one sequence, by name, when debugging
     for f in SEQUENCES:
+        if only and f.__name__ != "s_" + only:
+            continue
         try:
             out = f()
         except Exception as e:  # a sequence that breaks is a difference too
             out = ["raised %s: %s" % (type(e).__name__, e)]
+            if os.environ.get("FA_SEQ"):
+                import traceback
+                traceback.print_exc()
         print("%s: %s" % (f.__name__[2:], " ".join(repr(x) for x in out)), flush=True)
 
 

@@ -139,6 +139,43 @@ static void connected_socket_filters_peers(void **state)
     fa_udp_close(y);
 }
 
+/* SO_REUSEADDR: only sockets that all ask may share a port; then the
+ * one connected to a sender gets its datagrams, the other the rest. */
+static void reuseaddr_shares_a_port(void **state)
+{
+    (void)state;
+    pair_init(&p, NULL, NULL, 5);
+    struct fa_udp *a, *b, *c, *x, *y;
+    fa_udp_open(p.stack[1], &a);
+    fa_udp_open(p.stack[1], &b);
+    fa_udp_open(p.stack[1], &c);
+    assert_int_equal(fa_udp_bind(a, 0, 5201), 0);
+    assert_int_equal(fa_udp_bind(b, 0, 5201), -EADDRINUSE); /* a did not ask */
+    fa_udp_close(a);
+    fa_udp_open(p.stack[1], &a);
+    fa_udp_reuseaddr(a, 1);
+    assert_int_equal(fa_udp_bind(a, 0, 5201), 0);
+    assert_int_equal(fa_udp_bind(b, 0, 5201), -EADDRINUSE); /* b did not ask */
+    fa_udp_reuseaddr(b, 1);
+    assert_int_equal(fa_udp_bind(b, 0, 5201), 0);
+    fa_udp_open(p.stack[0], &x);
+    fa_udp_bind(x, 0, 1111);
+    fa_udp_open(p.stack[0], &y);
+    fa_udp_bind(y, 0, 2222);
+    assert_int_equal(fa_udp_connect(a, p.addr[0], 1111), 0);
+    fa_udp_sendto(y, "from y", 6, p.addr[1], 5201, p.now);
+    fa_udp_sendto(x, "from x", 6, p.addr[1], 5201, p.now);
+    pair_run_for(&p, 10 * MS);
+    char buf[16];
+    assert_int_equal(fa_udp_recvfrom(a, buf, sizeof buf, NULL, NULL, p.now), 6);
+    assert_memory_equal(buf, "from x", 6);
+    assert_int_equal(fa_udp_recvfrom(b, buf, sizeof buf, NULL, NULL, p.now), 6);
+    assert_memory_equal(buf, "from y", 6);
+    assert_int_equal(fa_udp_recvfrom(a, buf, sizeof buf, NULL, NULL, p.now), -EAGAIN);
+    for (struct fa_udp **u = (struct fa_udp *[]){ a, b, c, x, y, NULL }; *u; u++)
+        fa_udp_close(*u);
+}
+
 static void errors(void **state)
 {
     (void)state;
@@ -172,6 +209,7 @@ int main(void)
         cmocka_unit_test_teardown(queue_is_bounded, teardown),
         cmocka_unit_test_teardown(connected_socket_hears_refusal, teardown),
         cmocka_unit_test_teardown(connected_socket_filters_peers, teardown),
+        cmocka_unit_test_teardown(reuseaddr_shares_a_port, teardown),
         cmocka_unit_test_teardown(errors, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
