@@ -365,6 +365,8 @@ int dsock_bind(struct dsock_table *t, struct dsock *s, uint32_t addr, uint16_t p
 {
     if (s->st != FAD_ST_FRESH || !s->tcp)
         return -EINVAL;
+    if (dsock_v6only(s)) /* v4-mapped: Linux says EINVAL; ::, finack has no IPv6 */
+        return addr ? -EINVAL : -EAFNOSUPPORT;
     if (port && !s->reuseaddr) {
         struct port_probe p = { port, 0 };
         fa_stack_tcp_walk(t->stack, find_time_wait, &p);
@@ -497,7 +499,8 @@ int dsock_connect(struct dsock_table *t, struct dsock *s, uint32_t addr, uint16_
     int inq = 0;
     if (ioctl(s->a, FIONREAD, &inq) == 0 && inq > filler)
         discard(t, s, inq - filler);
-    err = fa_tcp_connect(s->tcp, addr, port, now);
+    /* An IPv6-only socket to a v4-mapped address: Linux's ENETUNREACH. */
+    err = dsock_v6only(s) ? -ENETUNREACH : fa_tcp_connect(s->tcp, addr, port, now);
     if (err == -EINPROGRESS &&
         fa_loop_watch_tcp(t->loop, s->tcp, FA_TCP_EV_WRITABLE, on_tcp, s) < 0)
         err = -ENOBUFS;
@@ -508,7 +511,10 @@ int dsock_connect(struct dsock_table *t, struct dsock *s, uint32_t addr, uint16_
         s->bound_any = 0;
         return err;
     }
-    s->filler = discard(t, s, filler); /* not started: writable again */
+    /* Not started: writable again (a blocking connect's last byte is
+     * never sent: it returns this error first). */
+    discard(t, s, filler);
+    s->filler = 0;
     return err ? err : -EINPROGRESS;
 }
 

@@ -95,6 +95,10 @@ int dsock_name(struct dsock *s, int peer, uint32_t *addr, uint16_t *port);
 /* dsock_opt.c: setsockopt/getsockopt as Linux answers them. */
 int dsock_setopt(struct dsock *s, int level, int name, int64_t val);
 int dsock_getopt(struct dsock *s, int level, int name, int64_t *val);
+/* An AF_INET6 socket set IPV6_V6ONLY: it wants IPv6 alone, which finack
+ * does not have yet: binding it to :: says EAFNOSUPPORT; v4-mapped
+ * addresses get Linux's answers (bind EINVAL, connect ENETUNREACH). */
+int dsock_v6only(const struct dsock *s);
 void dsock_info(struct dsock *s, struct fad_info *info);
 /* The name of a socket finackd has let go of lately (its program may
  * still hold the descriptor): 0, or -ENOTCONN if it is not remembered. */

@@ -222,3 +222,8 @@ int dsock_getopt(struct dsock *s, int level, int name, int64_t *val)
     *val = kept_value(s, level, name, kept_opts[i].dflt);
     return 0;
 }
+
+int dsock_v6only(const struct dsock *s)
+{
+    return s->v6 && kept_value(s, IPPROTO_IPV6, IPV6_V6ONLY, 0);
+}

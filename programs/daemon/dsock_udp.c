@@ -64,6 +64,8 @@ int dsock_udp_bind(struct dsock *s, uint32_t addr, uint16_t port)
 {
     if (s->lport)
         return -EINVAL; /* bound already */
+    if (dsock_v6only(s)) /* v4-mapped: Linux says EINVAL; ::, finack has no IPv6 */
+        return addr ? -EINVAL : -EAFNOSUPPORT;
     int err = fa_udp_bind(s->udp, addr, port);
     if (!err) {
         s->lport = fa_udp_local_port(s->udp);
@@ -74,6 +76,8 @@ int dsock_udp_bind(struct dsock *s, uint32_t addr, uint16_t port)
 
 int dsock_udp_connect(struct dsock *s, uint32_t addr, uint16_t port)
 {
+    if (dsock_v6only(s)) /* to a v4-mapped address: Linux's ENETUNREACH */
+        return -ENETUNREACH;
     int err = fa_udp_connect(s->udp, addr, port);
     if (err)
         return err;

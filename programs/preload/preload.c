@@ -123,6 +123,16 @@ void fa_from_v4(uint32_t addr, uint16_t port, int v6, struct sockaddr *sa, sockl
 
 static long fill(int fd);
 
+/* bind/connect refused an IPv6-only socket: say why, once. */
+static int v6only_said(int err)
+{
+    static int told;
+    if (err == -EAFNOSUPPORT && !told++)
+        fprintf(stderr, "libfinack-preload: an IPv6-only socket (IPV6_V6ONLY): finack has no "
+                        "IPv6 yet; leave IPV6_V6ONLY off to be served over IPv4\n");
+    return err;
+}
+
 /* ---- making sockets -------------------------------------------------- */
 
 EXPORT int socket(int domain, int type, int protocol)
@@ -162,7 +172,7 @@ EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len)
     struct fad_rep r;
     int err = fa_to_v4(sa, len, &q.addr, &q.port, 0);
     if (!err)
-        err = ask(fd, &q, &r);
+        err = v6only_said(ask(fd, &q, &r));
     return err < 0 ? fail(err) : 0;
 }
 
@@ -312,7 +322,7 @@ EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
     int blocking = !(fcntl(fd, F_GETFL) & O_NONBLOCK);
     if (r.val == FAD_ST_FRESH)
         q.val = fill(fd) + blocking; /* + the byte wait_connected sends */
-    err = ask(fd, &q, &r);
+    err = v6only_said(ask(fd, &q, &r));
     if (err == -EINPROGRESS && blocking && q.val) {
         err = wait_connected(fd, id);
         if (!err) {

@@ -6,7 +6,7 @@
 #  2. redis-server answers redis-cli and redis-benchmark (SET, GET).
 #  3. iperf3: finack's server (dual-stack ::, v4-mapped) in both
 #     directions and over UDP, then finack's client against the kernel's
-#     server.
+#     server, both directions.
 . "$(dirname "$0")/lib.sh"
 fa_setup "$1"
 for p in nginx wrk redis-server redis-benchmark redis-cli iperf3 curl; do
@@ -90,10 +90,12 @@ for dir in "" -R "-u -b 200M"; do
     echo "iperf3 finack server ${dir:-(to finack)}: $b bytes in 2 s"
 done
 stop_bg "$IPERF"
-fa_ns iperf3 -s -p 5202 -1 -B "$K" > /dev/null 2>&1 &
+ip netns exec "$FA_NS" iperf3 -s -p 5202 -B "$K" > /dev/null 2>&1 &
 KIPERF=$!; FA_PIDS="$FA_PIDS $KIPERF"
 for _ in $(seq 100); do fa_ns ss -ltnH | grep -q ":5202" && break; sleep 0.05; done
-b=$(fa_ns $RUN iperf3 -c "$K" -p 5202 -t 2 -J | iperf_bytes)
-[ "${b%% *}" -gt 1000000 ] 2>/dev/null || fa_fail "iperf3 client on finack: $b"
-echo "iperf3 finack client: $b bytes in 2 s"
+for dir in "" -R; do
+    b=$(fa_ns $RUN iperf3 -c "$K" -p 5202 -t 2 $dir -J | iperf_bytes)
+    [ "${b%% *}" -gt 1000000 ] 2>/dev/null || fa_fail "iperf3 $dir client on finack: $b"
+    echo "iperf3 finack client ${dir:-(from finack)}: $b bytes in 2 s"
+done
 echo "preload_apps: all parts passed"

@@ -511,12 +511,32 @@ def s_udp_server():
     return out
 
 
+def s_ipv6():
+    """Dual-stack AF_INET6 is served over IPv4; an IPv6-only socket is not."""
+    s6 = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    s6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s6.settimeout(10)
+    s6.connect(("::ffff:" + PEER, P_ECHO))
+    out = [s6.getpeername()[:2], s6.getsockname()[0] == "::ffff:" + SELF]
+    s6.sendall(b"mapped")
+    s6.shutdown(socket.SHUT_WR)
+    out.append(read_all(s6))
+    s6.close()
+    o6 = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    o6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    o6.setblocking(False)
+    # the kernel would try IPv6 and find no route here; finack has none
+    out.append(err(lambda: o6.connect(("::ffff:" + PEER, P_ECHO))))
+    o6.close()
+    return out
+
+
 SEQUENCES = [s_nonblocking_connect, s_refused_nonblocking, s_refused_blocking,
              s_fresh_socket, s_options, s_listener, s_accept_and_names, s_half_close,
              s_reply_after_request, s_write_after_reset, s_recv_timeout,
              s_recvfrom_sendto, s_tcp_info, s_close_unread_resets, s_setuid_child_accept,
              s_listener_shutdown, s_write_while_connecting, s_accept_inherits,
-             s_connect_after_reset, s_udp, s_udp_server]
+             s_connect_after_reset, s_udp, s_udp_server, s_ipv6]
 
 
 def run():
