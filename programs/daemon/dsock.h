@@ -124,6 +124,9 @@ int dsock_udp_bind(struct dsock *s, uint32_t addr, uint16_t port);
 int dsock_udp_connect(struct dsock *s, uint32_t addr, uint16_t port);
 int dsock_udp_name(struct dsock *s, int peer, uint32_t *addr, uint16_t *port);
 void dsock_udp_pump(struct dsock_table *t, struct dsock *s, fa_time now);
+/* Sends what the program wrote so far: before a request about the
+ * socket is served, so the request sees them sent (as Linux would). */
+void dsock_udp_flush(struct dsock_table *t, struct dsock *s, fa_time now);
 void dsock_udp_release(struct dsock_table *t, struct dsock *s);
 
 /* epoll said something about s's end (EPOLLIN/OUT/RDHUP/HUP bits);

@@ -20,7 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define MAX_DGRAM 65535
+#define CHUNK 65536 /* dsock_scratch()'s size */
 
 static void on_udp(void *ctx, struct fa_udp *sock, unsigned events, fa_time now)
 {
@@ -104,17 +104,24 @@ int dsock_udp_name(struct dsock *s, int peer, uint32_t *addr, uint16_t *port)
     return 0;
 }
 
-/* Program -> stack: every datagram waiting in our end. */
+/* Program -> stack: every datagram waiting in our end (in order, before
+ * any request about the socket is served: dsock_udp_flush). */
 static void to_stack(struct dsock_table *t, struct dsock *s, fa_time now)
 {
     uint8_t *buf = dsock_scratch(t);
     uint64_t magic = fad_magic(dsock_instance(t));
     for (int i = 0; i < 256; i++) {
-        ssize_t n = recv(s->a, buf, MAX_DGRAM + sizeof(struct fad_dgram), MSG_DONTWAIT);
+        struct iovec v = { .iov_base = buf, .iov_len = CHUNK };
+        struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+        ssize_t n = recvmsg(s->a, &m, MSG_DONTWAIT);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
             return;
+        if (m.msg_flags & MSG_TRUNC) { /* larger than any datagram */
+            s->err = EMSGSIZE;
+            continue;
+        }
         if (n == 0) { /* an empty datagram, or the program shut its end */
             struct pollfd p = { .fd = s->a, .events = POLLRDHUP };
             if (poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP)))
@@ -132,6 +139,12 @@ static void to_stack(struct dsock_table *t, struct dsock *s, fa_time now)
     }
 }
 
+void dsock_udp_flush(struct dsock_table *t, struct dsock *s, fa_time now)
+{
+    if (s->udp)
+        to_stack(t, s, now);
+}
+
 /* Stack -> program: every datagram the socket holds. */
 static void to_program(struct dsock_table *t, struct dsock *s, fa_time now)
 {
@@ -140,7 +153,7 @@ static void to_program(struct dsock_table *t, struct dsock *s, fa_time now)
     for (int i = 0; i < 256; i++) {
         uint32_t from;
         uint16_t port;
-        long n = fa_udp_recvfrom(s->udp, buf + hl, MAX_DGRAM, &from, &port, now);
+        long n = fa_udp_recvfrom(s->udp, buf + hl, CHUNK - hl, &from, &port, now);
         if (n == -EAGAIN)
             return;
         if (n < 0) {
@@ -161,11 +174,11 @@ static void to_program(struct dsock_table *t, struct dsock *s, fa_time now)
 
 void dsock_udp_pump(struct dsock_table *t, struct dsock *s, fa_time now)
 {
+    to_stack(t, s, now); /* what the program sent before it closed goes too */
     if (s->a_hup) {
         dsock_udp_release(t, s);
         dsock_free(t, s);
         return;
     }
-    to_stack(t, s, now);
     to_program(t, s, now);
 }

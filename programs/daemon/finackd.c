@@ -179,6 +179,7 @@ static void gone(struct daemon *d, const struct fad_req *q, struct fad_rep *r)
 static void serve_udp(struct daemon *d, struct dsock *s, const struct fad_req *q,
                       struct fad_rep *r, fa_time now)
 {
+    dsock_udp_flush(d->socks, s, now); /* datagrams sent before the request */
     switch (q->op) {
     case FAD_BIND:
         r->ret = dsock_udp_bind(s, q->addr, q->port);
@@ -191,9 +192,9 @@ static void serve_udp(struct daemon *d, struct dsock *s, const struct fad_req *q
         return;
     case FAD_SETOPT:
     case FAD_GETOPT:
-        /* Linux's UDP takes no IPPROTO_TCP options: EOPNOTSUPP. */
+        /* Linux's UDP takes no IPPROTO_TCP options: ENOPROTOOPT. */
         if (q->a == IPPROTO_TCP)
-            r->ret = -EOPNOTSUPP;
+            r->ret = -ENOPROTOOPT;
         else if (q->op == FAD_SETOPT)
             r->ret = dsock_setopt(s, q->a, q->b, q->val);
         else
@@ -240,6 +241,8 @@ static void serve(struct daemon *d, struct attach *a, const struct fad_req *q, i
     case FAD_HELLO:
         r->ret = FAD_VERSION;
         r->val = (int64_t)d->instance;
+        /* The largest UDP payload: finack neither fragments nor reassembles. */
+        r->a = fa_stack_config(d->h->stack)->mtu - 20 - 8; /* IPv4, UDP headers */
         return;
     case FAD_SOCKET:
         if (q->a & FAD_SOCK_UDP)
@@ -419,6 +422,10 @@ int main(int argc, char **argv)
         setrlimit(RLIMIT_NOFILE, &rl);
     }
     d.spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    /* Programs share the stack: more UDP sockets than one program would
+     * need, and room for their bursts to each other (loopback). */
+    o.cfg.udp_max_sockets = 1024;
+    o.cfg.loopback_queue = 1024;
     /* Bound before "up" is printed: whoever waits for it can attach. */
     d.lfd = control_open(d.path);
     if (d.lfd < 0)

@@ -50,7 +50,8 @@
 #define FAD_VERSION 1
 
 enum fad_op {
-    FAD_HELLO = 1,     /* -> rep.val = instance; checks the version */
+    FAD_HELLO = 1,     /* -> rep.val = instance, rep.a = largest UDP payload;
+                          rep.ret = the version */
     FAD_SOCKET,        /* a = FAD_SOCK_V6 | FAD_SOCK_UDP bits; -> fd, rep.id */
     FAD_BIND,          /* addr, port */
     FAD_LISTEN,        /* a = backlog */

@@ -24,6 +24,10 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int ctl_fd = -1;
 static pid_t ctl_pid;
 static unsigned long long ctl_instance;
+static int udp_max = 65507;
+/* This process's id, kept by the fork handler: getpid() on every receive
+ * would double its system calls. */
+static pid_t my_pid;
 static int warned;
 
 /* Read from the environment at load: programs clear it (nginx's workers
@@ -51,6 +55,7 @@ static void at_fork_prepare(void) { pthread_mutex_lock(&lock); }
 static void at_fork_parent(void) { pthread_mutex_unlock(&lock); }
 static void at_fork_child(void)
 {
+    __atomic_store_n(&my_pid, getpid(), __ATOMIC_RELEASE);
     /* The inherited attachment is the parent's: leave it to the parent. */
     if (ctl_fd >= 0)
         close(ctl_fd);
@@ -63,6 +68,7 @@ __attribute__((constructor)) void fa_real_resolve(void)
     if (fa_real.socket)
         return;
     read_environment();
+    __atomic_store_n(&my_pid, getpid(), __ATOMIC_RELEASE);
     RESOLVE(socket);
     RESOLVE(connect);
     RESOLVE(bind);
@@ -80,7 +86,10 @@ __attribute__((constructor)) void fa_real_resolve(void)
     RESOLVE(close);
     RESOLVE(dup2);
     RESOLVE(dup3);
+    RESOLVE(dup);
+    RESOLVE(fcntl);
     pthread_atfork(at_fork_prepare, at_fork_parent, at_fork_child);
+    fa_dgram_scan();
 }
 
 
@@ -89,7 +98,7 @@ static int exchange(int fd, const struct fad_req *q, int send_fd, struct fad_rep
 
 static int attach_locked(void)
 {
-    if (ctl_fd >= 0 && ctl_pid == getpid())
+    if (ctl_fd >= 0 && ctl_pid == my_pid)
         return 0;
     if (ctl_fd >= 0)
         close(ctl_fd);
@@ -124,7 +133,9 @@ static int attach_locked(void)
         return err;
     }
     __atomic_store_n(&ctl_instance, (unsigned long long)r.val, __ATOMIC_RELEASE);
-    __atomic_store_n(&ctl_pid, getpid(), __ATOMIC_RELEASE);
+    __atomic_store_n(&ctl_pid, my_pid, __ATOMIC_RELEASE);
+    if (r.a > 0)
+        udp_max = r.a;
     __atomic_store_n(&ctl_fd, fd, __ATOMIC_RELEASE);
     return 0;
 }
@@ -219,7 +230,7 @@ unsigned long long fa_ctl_instance(void)
     fa_real_resolve();
     /* Known once attached in this process: no lock needed to read it. */
     if (__atomic_load_n(&ctl_fd, __ATOMIC_ACQUIRE) >= 0 &&
-        __atomic_load_n(&ctl_pid, __ATOMIC_ACQUIRE) == getpid())
+        __atomic_load_n(&ctl_pid, __ATOMIC_ACQUIRE) == __atomic_load_n(&my_pid, __ATOMIC_ACQUIRE))
         return __atomic_load_n(&ctl_instance, __ATOMIC_ACQUIRE);
     struct fad_req q = { .op = FAD_HELLO };
     struct fad_rep r;
@@ -260,6 +271,11 @@ int fa_sock_kind(int fd, uint32_t *id, int *v6)
     if (fa_real.getpeername(fd, (struct sockaddr *)&sa, &len) < 0)
         return FA_NOT;
     return fa_name_kind(&sa, len, id, v6);
+}
+
+int fa_ctl_udp_max(void)
+{
+    return udp_max;
 }
 
 int fa_ask(int fd, struct fad_req *q, struct fad_rep *r)

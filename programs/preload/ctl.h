@@ -26,6 +26,8 @@ struct real_calls {
     int (*close)(int);
     int (*dup2)(int, int);
     int (*dup3)(int, int, int);
+    int (*dup)(int);
+    int (*fcntl)(int, int, ...);
 };
 extern struct real_calls fa_real;
 void fa_real_resolve(void);
@@ -40,6 +42,8 @@ int fa_ctl_request(const struct fad_req *req, struct fad_rep *rep, int send_fd, 
                    int cloexec);
 /* The running finackd's instance (attaching if needed); 0 if unreachable. */
 unsigned long long fa_ctl_instance(void);
+/* The largest UDP payload finackd sends (it does not fragment). */
+int fa_ctl_udp_max(void);
 /* FINACK_PASSTHROUGH=1: without finackd, sockets are the kernel's. */
 int fa_ctl_passthrough(void);
 
@@ -59,6 +63,11 @@ int fa_ask(int fd, struct fad_req *q, struct fad_rep *r);
  * made: its receives take the header off exactly. */
 void fa_dgram_mark(int fd, int udp);
 int fa_dgram_marked(int fd);
+/* The peer a marked UDP socket was connected to (addr 0: none), for the
+ * source of its bare datagrams; and the marks of inherited descriptors
+ * (at load: exec keeps descriptors, not the library's memory). */
+void fa_dgram_peer(int fd, uint32_t addr, uint16_t port);
+void fa_dgram_scan(void);
 
 /* preload.c: the IPv4 address a sockaddr names (AF_INET, or AF_INET6 ::
  * or v4-mapped), and back, as the socket's family shows it. */

@@ -22,8 +22,10 @@
  * header (use recv*).
  * Sends with a destination: UDP prepends the header; TCP ignores the
  * destination as Linux does (a socketpair would say EISCONN). */
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
@@ -68,11 +70,50 @@ static void iov_peek(const struct iovec *iov, size_t cnt, void *out, size_t n)
 
 #define MARKS 65536
 static unsigned char marks[MARKS / 8];
+/* The connected peer of a marked socket (addr 0: none): the source of
+ * its bare datagrams, without asking finackd for each. */
+static struct {
+    uint32_t addr;
+    uint16_t port;
+} peers[MARKS];
+
+void fa_dgram_peer(int fd, uint32_t addr, uint16_t port)
+{
+    if (fd < 0 || fd >= MARKS)
+        return;
+    __atomic_store_n(&peers[fd].addr, addr, __ATOMIC_RELAXED);
+    __atomic_store_n(&peers[fd].port, port, __ATOMIC_RELAXED);
+}
+
+/* Inherited across exec: which descriptors are finack UDP sockets? */
+void fa_dgram_scan(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return;
+    int self = dirfd(d);
+    for (struct dirent *e; (e = readdir(d));) {
+        int fd = atoi(e->d_name);
+        uint32_t id;
+        if (e->d_name[0] < '0' || e->d_name[0] > '9' || fd == self)
+            continue;
+        if (fa_sock_kind(fd, &id, NULL) == FA_UDP) {
+            fa_dgram_mark(fd, 1);
+            struct fad_req q = { .op = FAD_NAME, .id = id, .a = 1 };
+            struct fad_rep r;
+            if (fa_ask(fd, &q, &r) == 0)
+                fa_dgram_peer(fd, r.addr, r.port);
+        }
+    }
+    closedir(d);
+}
 
 void fa_dgram_mark(int fd, int udp)
 {
     if (fd < 0 || fd >= MARKS)
         return;
+    if (!udp)
+        fa_dgram_peer(fd, 0, 0);
     unsigned char bit = (unsigned char)(1u << (fd & 7));
     if (udp)
         __atomic_fetch_or(&marks[fd >> 3], bit, __ATOMIC_RELAXED);
@@ -94,6 +135,16 @@ static size_t iov_total(const struct iovec *iov, size_t cnt)
     return t;
 }
 
+/* A zero-length read on a finack UDP socket: an empty datagram (from a
+ * connected peer; an unconnected one's carry a header), or the end of
+ * finackd's side — it went away, which a UDP socket reports as an error
+ * rather than reading empty datagrams for ever. */
+static int udp_gone(int fd)
+{
+    struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+    return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP));
+}
+
 /* A datagram of finack UDP socket id: its header off, its source as
  * the caller's name. Returns the payload's length. */
 static ssize_t udp_received(int fd, uint32_t id, int v6, struct msghdr *m, ssize_t n, int flags,
@@ -108,6 +159,10 @@ static ssize_t udp_received(int fd, uint32_t id, int v6, struct msghdr *m, ssize
     uint32_t addr = 0;
     uint16_t port = 0;
     int bare = 1;
+    if (!fa_dgram_marked(fd)) /* learnt now: the next reads are exact */
+        fa_dgram_mark(fd, 1);
+    if (n == 0 && udp_gone(fd)) /* finackd went away: not an empty datagram */
+        return -ECONNRESET;
     if (written >= hl) {
         iov_peek(m->msg_iov, m->msg_iovlen, &h, hl);
         if (h.magic == fad_magic(fa_ctl_instance())) {
@@ -120,11 +175,16 @@ static ssize_t udp_received(int fd, uint32_t id, int v6, struct msghdr *m, ssize
     }
     (void)flags;
     if (uname && bare) { /* from the connected peer */
-        struct fad_req q = { .op = FAD_NAME, .id = id, .a = 1 };
-        struct fad_rep r;
-        if (fa_ask(fd, &q, &r) == 0) {
-            addr = r.addr;
-            port = r.port;
+        if (fa_dgram_marked(fd)) {
+            addr = __atomic_load_n(&peers[fd].addr, __ATOMIC_RELAXED);
+            port = __atomic_load_n(&peers[fd].port, __ATOMIC_RELAXED);
+        } else {
+            struct fad_req q = { .op = FAD_NAME, .id = id, .a = 1 };
+            struct fad_rep r;
+            if (fa_ask(fd, &q, &r) == 0) {
+                addr = r.addr;
+                port = r.port;
+            }
         }
     }
     m->msg_name = uname;
@@ -152,6 +212,10 @@ static ssize_t udp_exact(int fd, struct msghdr *m, int flags)
     ssize_t n = fa_real.recvmsg(fd, &pm, flags | MSG_PEEK);
     if (n < 0)
         return n; /* EAGAIN, EINTR...: what the read would have said */
+    if (n == 0 && pm.msg_namelen == 0 && udp_gone(fd)) { /* finackd went away */
+        errno = ECONNRESET;
+        return -1;
+    }
     uint32_t id;
     int v6 = 0;
     if (fa_name_kind(&name, pm.msg_namelen, &id, &v6) != FA_UDP) {
@@ -184,11 +248,35 @@ static ssize_t udp_exact(int fd, struct msghdr *m, int flags)
     return n - (ssize_t)sizeof h;
 }
 
+/* Descriptors that came with a message: finack UDP sockets get marks. */
+static void mark_passed(const struct msghdr *m)
+{
+    for (struct cmsghdr *h = CMSG_FIRSTHDR(m); h; h = CMSG_NXTHDR((struct msghdr *)m, h)) {
+        if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t n = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < n; i++) {
+            int fd;
+            uint32_t id;
+            memcpy(&fd, CMSG_DATA(h) + i * sizeof fd, sizeof fd);
+            fa_dgram_mark(fd, fa_sock_kind(fd, &id, NULL) == FA_UDP);
+        }
+    }
+}
+
 EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
 {
     fa_real_resolve();
     if (!m)
         return fa_real.recvmsg(fd, m, flags);
+    if (flags & MSG_ERRQUEUE) { /* a finack socket has no error queue */
+        uint32_t id;
+        if (fa_sock_kind(fd, &id, NULL) != FA_NOT) {
+            errno = EAGAIN;
+            return -1;
+        }
+        return fa_real.recvmsg(fd, m, flags);
+    }
     if (fa_dgram_marked(fd)) {
         ssize_t n = udp_exact(fd, m, flags);
         if (n >= -1)
@@ -208,11 +296,18 @@ EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
     m->msg_namelen = uname ? ucap : 0;
     if (n < 0)
         return n;
+    if (m->msg_controllen)
+        mark_passed(m);
     uint32_t id;
     int v6 = 0;
     switch (fa_name_kind(&name, got, &id, &v6)) {
     case FA_UDP:
-        return udp_received(fd, id, v6, m, n, flags, uname, ucap);
+        n = udp_received(fd, id, v6, m, n, flags, uname, ucap);
+        if (n < -1) {
+            errno = (int)-n;
+            n = -1;
+        }
+        return n;
     case FA_TCP:
     case FA_STALE:
         m->msg_namelen = 0; /* TCP reports no source */
@@ -274,8 +369,8 @@ static ssize_t udp_send(int fd, const struct sockaddr *sa, socklen_t salen,
         return -1;
     }
     struct iovec v[65];
-    if (cnt > 64) {
-        errno = EMSGSIZE;
+    if (cnt > 64 || iov_total(iov, cnt) > (size_t)fa_ctl_udp_max()) {
+        errno = EMSGSIZE; /* finack does not fragment */
         return -1;
     }
     v[0].iov_base = &h;

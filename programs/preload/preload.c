@@ -17,6 +17,7 @@
  * inherited across fork or exec. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -307,6 +308,8 @@ EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
                       : fa_to_v4(sa, len, &q.addr, &q.port, 1);
         if (!err)
             err = ask(fd, &q, &r);
+        if (!err && fa_dgram_marked(fd))
+            fa_dgram_peer(fd, q.addr, q.addr ? q.port : 0);
         return err < 0 ? fail(err) : 0;
     }
     int err = fa_to_v4(sa, len, &q.addr, &q.port, 1);
@@ -355,6 +358,41 @@ EXPORT int close(int fd)
         errno = saved;
     }
     return rc;
+}
+
+/* dup(), dup2(), dup3() and fcntl(F_DUPFD) are the kernel's; the new
+ * descriptor's UDP mark follows the old one's. */
+EXPORT int dup(int old)
+{
+    fa_real_resolve();
+    int fd = fa_real.dup(old);
+    if (fd >= 0)
+        fa_dgram_mark(fd, fa_dgram_marked(old));
+    return fd;
+}
+
+EXPORT int fcntl(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *); /* every fcntl argument fits a pointer */
+    va_end(ap);
+    fa_real_resolve();
+    int rc = fa_real.fcntl(fd, cmd, arg);
+    if (rc >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
+        fa_dgram_mark(rc, fa_dgram_marked(fd));
+    return rc;
+}
+
+/* What fcntl() is in programs built against glibc 2.28 and later. */
+int fcntl64(int fd, int cmd, ...);
+EXPORT int fcntl64(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    return fcntl(fd, cmd, arg);
 }
 
 /* dup2() and dup3() are the kernel's; the target's UDP mark follows. */

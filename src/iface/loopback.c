@@ -43,10 +43,12 @@ int fa_loopback_poll(struct fa_stack *s, fa_time now)
     /* What is queued now; answers queued meanwhile wait for the next poll
      * (the loop comes back at once: the return says so). */
     for (unsigned n = s->loop_count; n; n--) {
+        /* The slot leaves the queue only after its packet is handled: a
+         * send meanwhile (an ACK) must not overwrite what is being read. */
         unsigned i = s->loop_head;
+        fa_ipv4_input_local(s, s->loop_pkt + (size_t)i * s->cfg.mtu, s->loop_len[i], now);
         s->loop_head = (s->loop_head + 1) % s->loop_cap;
         s->loop_count--;
-        fa_ipv4_input_local(s, s->loop_pkt + (size_t)i * s->cfg.mtu, s->loop_len[i], now);
     }
     return s->loop_count != 0;
 }

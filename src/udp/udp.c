@@ -31,7 +31,6 @@ struct fa_udp {
 struct fa_udp_stack {
     struct fa_udp *pool;
     uint32_t count;
-    uint32_t port_next;
 };
 
 int fa_udp_stack_init(struct fa_stack *s)
@@ -42,7 +41,6 @@ int fa_udp_stack_init(struct fa_stack *s)
     s->udp = u;
     u->count = s->cfg.udp_max_sockets;
     u->pool = calloc(u->count, sizeof *u->pool);
-    u->port_next = (uint32_t)s->cfg.rng.next(s->cfg.rng.ctx);
     return u->pool ? 0 : -ENOMEM;
 }
 
@@ -177,8 +175,11 @@ static int pick_port(struct fa_udp *u)
 {
     struct fa_stack *s = u->stack;
     uint32_t span = (uint32_t)s->cfg.tcp_port_max - s->cfg.tcp_port_min + 1;
+    /* RFC 6056 §3.3.1: a random starting point each time, so the next
+     * port cannot be guessed from the last (off-path answers). */
+    uint32_t start = (uint32_t)(s->cfg.rng.next(s->cfg.rng.ctx) % span);
     for (uint32_t i = 0; i < span; i++) {
-        uint16_t p = (uint16_t)(s->cfg.tcp_port_min + (s->udp->port_next++ % span));
+        uint16_t p = (uint16_t)(s->cfg.tcp_port_min + (start + i) % span);
         if (!find_port(s, p)) {
             u->lport = p;
             return 0;

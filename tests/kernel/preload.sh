@@ -540,9 +540,14 @@ p = fin('''
 import errno, signal, socket, sys, time
 signal.signal(signal.SIGPIPE, signal.SIG_IGN)
 s = socket.create_connection(('$K', 7018))
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('0.0.0.0', 7021))
 print('connected', flush=True)
 x = s.recv(100)  # finackd is killed meanwhile
 print('read', 'eof' if x == b'' else x, flush=True)
+try:  # a UDP socket fails too, rather than reading empty datagrams for ever
+    print('udp', u.recvfrom(100), flush=True)
+except OSError as e:
+    print('udp', errno.errorcode[e.errno], flush=True)
 try:
     for _ in range(10):
         s.send(b'x' * 1000)
@@ -566,6 +571,7 @@ t0 = time.monotonic()
 os.kill($FA_HOST_PID, signal.SIGKILL)
 print(p.stdout.readline().strip(), 'fast' if time.monotonic() - t0 < 1 else 'slow')
 print(p.stdout.readline().strip())
+print(p.stdout.readline().strip())
 time.sleep(0.5)
 d = subprocess.Popen(['$(fa_prog finackd)', '--tap', 'fa0', '--addr', F + '/24', '--control', '$CTL',
                       '--exit-wait', '1'], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -577,6 +583,7 @@ d.terminate(); d.wait()
 ")
 echo "$out"
 expect "$out" "read eof fast"
+expect "$out" "udp ECONNRESET"
 expect "$out" "write EPIPE"
 expect "$out" "new finackd got b'again'"
 expect "$out" "socket() meanwhile ENETDOWN"

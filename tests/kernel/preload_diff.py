@@ -17,6 +17,7 @@ The peers on PEER_ADDR:
     7106 send 512 KiB, then read: what that read saw is kept
     7107 tell what 7106's last connection's first read saw
     7101/udp echo each datagram to its sender
+    7108/udp count datagrams; 7108 (TCP) tells the count and starts again
     7999 nothing: refused
 """
 import errno
@@ -155,8 +156,31 @@ def udp_echo():
     threading.Thread(target=loop, daemon=True).start()
 
 
+COUNT = [0]
+
+
+def udp_counter():
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind((PEER, 7108))
+
+    def loop():
+        while True:
+            u.recvfrom(65536)
+            COUNT[0] += 1
+    threading.Thread(target=loop, daemon=True).start()
+
+
+def h_count(c):
+    time.sleep(0.2)  # the last datagrams are on their way
+    c.sendall(b"%d" % COUNT[0])
+    COUNT[0] = 0
+    c.close()
+
+
 def peers():
     udp_echo()
+    udp_counter()
+    serve(7108, h_count)
     for port, h in [(P_ECHO, h_echo), (P_RESET, h_reset), (P_REPLY, h_reply),
                     (P_SILENT, h_silent), (P_DIAL, h_dial), (P_STREAM, h_stream),
                     (P_REPORT, h_report)]:
@@ -531,12 +555,73 @@ def s_ipv6():
     return out
 
 
+def udp_count():
+    c = socket.create_connection((PEER, 7108), timeout=10)
+    n = int(read_all(c))
+    c.close()
+    return n
+
+
+def s_udp_review():
+    """What the third review found: datagrams sent just before close()
+    arrive, requests see earlier datagrams sent, a dup()'d socket reads
+    exactly, a burst to ourselves arrives whole, MSG_ERRQUEUE takes no
+    data, ephemeral ports are not consecutive."""
+    out = []
+    for _ in range(10):  # fire and forget
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.sendto(b"last words", (PEER, 7108))
+        u.close()
+    out.append(udp_count())
+    ports = []
+    for _ in range(20):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.sendto(b"x", (PEER, 7108))
+        ports.append(u.getsockname()[1])
+        u.close()
+    out.append(all(p > 0 for p in ports))
+    out.append(sum(b - a == 1 for a, b in zip(ports, ports[1:])) < 10)
+    udp_count()
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.settimeout(5)
+    u.sendto(b"ABCDEFGH" * 10, (PEER, P_ECHO))
+    d = u.dup()
+    d.settimeout(5)
+    out.append(d.recvfrom(4))
+    u.sendto(b"y" * 100, (PEER, P_ECHO))
+    out.append(len(d.recv(100)))
+    d.close()
+    r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    r.bind((SELF, 7207))
+    r.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    for i in range(200):
+        u.sendto(b"burst %d" % i, (SELF, 7207))
+    r.settimeout(2)
+    got = 0
+    try:
+        while got < 200:
+            r.recv(100)
+            got += 1
+    except OSError:
+        pass
+    out.append(got)
+    u.sendto(b"keep", (SELF, 7207))
+    time.sleep(0.1)
+    r.setblocking(False)
+    out.append(err(lambda: r.recvmsg(100, 0, socket.MSG_ERRQUEUE)))
+    r.settimeout(2)
+    out.append(r.recv(100))
+    r.close()
+    u.close()
+    return out
+
+
 SEQUENCES = [s_nonblocking_connect, s_refused_nonblocking, s_refused_blocking,
              s_fresh_socket, s_options, s_listener, s_accept_and_names, s_half_close,
              s_reply_after_request, s_write_after_reset, s_recv_timeout,
              s_recvfrom_sendto, s_tcp_info, s_close_unread_resets, s_setuid_child_accept,
              s_listener_shutdown, s_write_while_connecting, s_accept_inherits,
-             s_connect_after_reset, s_udp, s_udp_server, s_ipv6]
+             s_connect_after_reset, s_udp, s_udp_server, s_ipv6, s_udp_review]
 
 
 def run():
