@@ -237,30 +237,52 @@ unsigned long long fa_ctl_instance(void)
     return fa_ctl_request(&q, &r, -1, NULL, 0) == 0 ? (unsigned long long)r.val : 0;
 }
 
+/* n hex digits at p, or -1 if one is not. */
+static long long hex(const char *p, int n)
+{
+    unsigned long long v = 0;
+    for (int i = 0; i < n; i++) {
+        char c = p[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0)
+            return -1;
+        v = v << 4 | (unsigned)d;
+    }
+    return (long long)v;
+}
+
 int fa_name_kind(const void *addr, socklen_t len, uint32_t *id, int *v6)
 {
+    /* "\0finack/" 16 hex digits "/" 8 hex digits, then "u" and/or "6":
+     * read on every receive, so by hand, not by sscanf. */
     const struct sockaddr_un *sa = addr;
     size_t head = offsetof(struct sockaddr_un, sun_path) + 1;
-    if (len <= head || sa->sun_family != AF_UNIX || sa->sun_path[0] != 0)
+    size_t pre = sizeof FAD_NAME_PREFIX - 1;
+    if (len < head + pre + 25 || len > head + pre + 27 || sa->sun_family != AF_UNIX ||
+        sa->sun_path[0] != 0 || memcmp(sa->sun_path + 1, FAD_NAME_PREFIX, pre))
         return FA_NOT;
-    size_t n = len - head;
-    char name[64];
-    if (n >= sizeof name || n <= sizeof FAD_NAME_PREFIX - 1 ||
-        memcmp(sa->sun_path + 1, FAD_NAME_PREFIX, sizeof FAD_NAME_PREFIX - 1))
+    const char *p = sa->sun_path + 1 + pre;
+    const char *end = sa->sun_path + (len - offsetof(struct sockaddr_un, sun_path));
+    unsigned long long inst = 0;
+    long long hi = hex(p, 8), lo = hex(p + 8, 8), sid = hex(p + 17, 8);
+    if (hi < 0 || lo < 0 || sid < 0 || p[16] != '/')
         return FA_NOT;
-    memcpy(name, sa->sun_path + 1, n);
-    name[n] = 0;
-    unsigned long long inst;
-    unsigned sid;
-    char kind[4] = "";
-    if (sscanf(name + sizeof FAD_NAME_PREFIX - 1, "%llx/%8x%3s", &inst, &sid, kind) < 2)
-        return FA_NOT;
-    *id = sid;
+    inst = (unsigned long long)hi << 32 | (unsigned long long)lo;
+    int udp = 0, six = 0;
+    for (const char *k = p + 25; k < end; k++) {
+        if (*k == 'u')
+            udp = 1;
+        else if (*k == '6')
+            six = 1;
+        else
+            return FA_NOT;
+    }
+    *id = (uint32_t)sid;
     if (v6)
-        *v6 = strchr(kind, '6') != NULL;
+        *v6 = six;
     if (inst != fa_ctl_instance())
         return FA_STALE;
-    return strchr(kind, 'u') ? FA_UDP : FA_TCP;
+    return udp ? FA_UDP : FA_TCP;
 }
 
 int fa_sock_kind(int fd, uint32_t *id, int *v6)

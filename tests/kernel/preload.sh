@@ -391,6 +391,9 @@ while True:
     line = p.stdout.readline()
     if not line or line.strip() == 'ready': break
     before.append(line)
+for _ in range(100):  # both accepted (the accept thread may lag)
+    if len(conns) == 2: break
+    time.sleep(0.05)
 c = conns[-1]  # the second connection: the one SIGPIPE is tried on
 c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
 c.close()
