@@ -100,6 +100,9 @@ enum fa_tcp_option {
     FA_TCP_NODELAY,   /* 0/1: disable Nagle */
     FA_TCP_MAXSEG,    /* our MSS, 88..(mtu - 40); before connect/listen */
     FA_TCP_CONGESTION, /* enum fa_tcp_cc; any time (state starts afresh) */
+    FA_SO_REUSEADDR,  /* 0/1, before bind: a port whose connections are still
+                         open or closing may be bound again (not one with a
+                         listener), as Linux's SO_REUSEADDR */
 };
 int fa_tcp_setopt(struct fa_tcp *sock, enum fa_tcp_option opt, long value);
 int fa_tcp_getopt(const struct fa_tcp *sock, enum fa_tcp_option opt,

@@ -151,8 +151,15 @@ int dsock_end_alive(struct dsock_table *t, const struct dsock *s)
 
 int dsock_held(const struct dsock *s, int fd)
 {
+    /* The inode alone could be matched by a file on another device; the
+     * socket's cookie cannot be. */
     struct stat sb;
-    return fd >= 0 && fstat(fd, &sb) == 0 && sb.st_ino == s->b_ino;
+    uint64_t cookie = 0;
+    socklen_t cl = sizeof cookie;
+    if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISSOCK(sb.st_mode) || sb.st_ino != s->b_ino)
+        return 0;
+    return !s->b_cookie ||
+           (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &cl) == 0 && cookie == s->b_cookie);
 }
 
 static void on_tcp(void *ctx, struct fa_tcp *sock, unsigned events, fa_time now);
@@ -336,8 +343,8 @@ int dsock_new(struct dsock_table *t, pid_t pid, int v6, struct dsock **out, int 
 {
     struct fa_tcp *tcp;
     int err = fa_tcp_open(t->stack, &tcp);
-    if (err)
-        return err == -ENOMEM ? -ENOBUFS : err;
+    if (err) /* the stack's pool is full: the system's table, not the process's */
+        return err == -ENOMEM ? -ENOBUFS : err == -EMFILE ? -ENFILE : err;
     err = sock_make(t, pid, tcp, FAD_ST_FRESH, v6, out, fd);
     if (err) {
         fa_tcp_close(tcp, 0);

@@ -151,6 +151,8 @@ int dsock_setopt(struct dsock *s, int level, int name, int64_t val)
             s->reuseaddr = val != 0;
             if (s->udp)
                 fa_udp_reuseaddr(s->udp, val != 0);
+            else if (s->tcp)
+                fa_tcp_setopt(s->tcp, FA_SO_REUSEADDR, val != 0);
             return 0;
         case SO_REUSEPORT:
             s->reuseport = val != 0;

@@ -110,7 +110,9 @@ static void to_stack(struct dsock_table *t, struct dsock *s, fa_time now)
 {
     uint8_t *buf = dsock_scratch(t);
     uint64_t magic = fad_magic(dsock_instance(t));
-    for (int i = 0; i < 256; i++) {
+    /* Until EAGAIN: epoll is edge-triggered, so what stays would stay for
+     * good (the end's buffer bounds the loop). */
+    for (;;) {
         struct iovec v = { .iov_base = buf, .iov_len = CHUNK };
         struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
         ssize_t n = recvmsg(s->a, &m, MSG_DONTWAIT);

@@ -384,6 +384,8 @@ static void usage(FILE *out)
                  "with finack-run).\n\n" HOST_OPTIONS_HELP
                  "  --control PATH    where programs attach (default $FINACK_CONTROL,\n"
                  "                    else " FAD_DEFAULT_CONTROL ")\n"
+                 "  --max-conns N     TCP sockets and connections of all programs\n"
+                 "                    together (default 16384; UDP sockets: 1024)\n"
                  "  --help            this text\n");
 }
 
@@ -391,6 +393,7 @@ int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         HOST_LONGOPTS, { "control", required_argument, 0, 'c' },
+        { "max-conns", required_argument, 0, 'm' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     struct host_options o;
@@ -399,12 +402,21 @@ int main(int argc, char **argv)
     if (!d.path || !*d.path)
         d.path = FAD_DEFAULT_CONTROL;
     int ch, idx;
+    uint32_t max_conns = 16384;
     while ((ch = getopt_long(argc, argv, "", longopts, &idx)) != -1) {
         if (ch == 'h') {
             usage(stdout);
             return 0;
         } else if (ch == 'c') {
             d.path = optarg;
+        } else if (ch == 'm') {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (*end || n < 16 || n > 65536) {
+                fprintf(stderr, "finackd: bad --max-conns '%s' (16..65536)\n", optarg);
+                return 2;
+            }
+            max_conns = (uint32_t)n;
         } else if (ch != 0 || host_option(&o, longopts[idx].name, optarg) <= 0) {
             usage(stderr);
             return 2;
@@ -426,6 +438,8 @@ int main(int argc, char **argv)
      * need, and room for their bursts to each other (loopback). */
     o.cfg.udp_max_sockets = 1024;
     o.cfg.loopback_queue = 1024;
+    if (o.cfg.tcp_max_conns < max_conns)
+        o.cfg.tcp_max_conns = max_conns;
     /* Bound before "up" is printed: whoever waits for it can attach. */
     d.lfd = control_open(d.path);
     if (d.lfd < 0)
@@ -440,8 +454,9 @@ int main(int argc, char **argv)
     if (d.epfd < 0 || epoll_ctl(d.epfd, EPOLL_CTL_ADD, d.lfd, &ev) < 0) {
         fprintf(stderr, "finackd: epoll: %s\n", strerror(errno));
     } else if (host_start(&h, &o, "finackd") == 0) {
+        const struct fa_config *cfg = fa_stack_config(h.stack);
         d.socks = dsock_table_create(h.stack, h.loop, d.epfd, d.instance,
-                                     fa_stack_config(h.stack)->tcp_max_conns);
+                                     cfg->tcp_max_conns + cfg->udp_max_sockets);
         if (!d.socks || fa_loop_watch_fd(h.loop, d.epfd, on_epoll, &d) < 0) {
             fprintf(stderr, "finackd: out of memory\n");
         } else {

@@ -9,6 +9,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -173,7 +174,16 @@ static int exchange(int fd, const struct fad_req *q, int send_fd, struct fad_rep
     struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.buf,
                         .msg_controllen = sizeof c.buf };
     /* The answer must be read whatever signals come, or the next one
-     * would be taken for it. */
+     * would be taken for it; signals are blocked meanwhile, so a finackd
+     * that stopped answering (SIGSTOP) must not hold the program for
+     * ever: after 30 s the attachment is given up (ETIMEDOUT). */
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    int ready;
+    do
+        ready = poll(&p, 1, 30000);
+    while (ready < 0 && errno == EINTR);
+    if (ready == 0)
+        return -ETIMEDOUT;
     do
         n = fa_real.recvmsg(fd, &m, cloexec ? MSG_CMSG_CLOEXEC : 0);
     while (n < 0 && errno == EINTR);
@@ -208,7 +218,15 @@ int fa_ctl_request(const struct fad_req *q, struct fad_rep *r, int send_fd, int 
     int err = attach_locked();
     if (!err) {
         err = exchange(ctl_fd, q, send_fd, r, fd, cloexec);
-        if (err == -EBADF || err == -ENOTSOCK) { /* the program closed it: once more */
+        /* EBADF: the descriptor sent along was closed meanwhile (another
+         * thread), or the program closed ours (closefrom): once more, then. */
+        if ((err == -EBADF || err == -ENOTSOCK) && fcntl(ctl_fd, F_GETFD) >= 0) {
+            pthread_mutex_unlock(&lock);
+            pthread_setcancelstate(cancel, NULL);
+            pthread_sigmask(SIG_SETMASK, &old, NULL);
+            return err;
+        }
+        if (err == -EBADF || err == -ENOTSOCK) {
             ctl_fd = -1;
             err = attach_locked();
             if (!err)

@@ -21,7 +21,9 @@
  * are not interposed: on an unconnected finack UDP socket they show the
  * header (use recv*).
  * Sends with a destination: UDP prepends the header; TCP ignores the
- * destination as Linux does (a socketpair would say EISCONN). */
+ * destination as Linux does (a socketpair would say EISCONN), except
+ * with MSG_FASTOPEN, where it connects first (without the data on the
+ * SYN: finack has no TCP Fast Open). */
 #include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -390,6 +392,11 @@ EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const stru
     if (kind == FA_UDP) {
         struct iovec v = { .iov_base = (void *)buf, .iov_len = len };
         return udp_send(fd, sa, salen, &v, 1, flags);
+    }
+    if (kind == FA_TCP && (flags & MSG_FASTOPEN)) { /* connect, then send */
+        if (connect(fd, sa, salen) < 0 && errno != EISCONN)
+            return -1;
+        return fa_real.sendto(fd, buf, len, flags & ~MSG_FASTOPEN, NULL, 0);
     }
     if (kind != FA_NOT) /* TCP: the destination is ignored */
         return fa_real.sendto(fd, buf, len, flags, NULL, 0);

@@ -216,23 +216,29 @@ EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
     if (err < 0 || sr.val != FAD_ST_LISTENING) /* not listening: Linux says EINVAL */
         return fail(err < 0 && err != -ENOTCONN ? err : -EINVAL);
     /* No descriptor to take the connection into: say so before taking
-     * it (Linux leaves it queued). */
-    int probe = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+     * it (Linux leaves it queued). The probe is kept as the proof. */
+    int probe = fa_real.fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (probe < 0)
         return -1;
-    fa_real.close(probe);
     /* One byte per waiting connection (proto.h): this read blocks, or
      * says EAGAIN, or is interrupted, exactly as accept() would be. */
     char byte;
-    ssize_t n = recv(fd, &byte, 1, 0);
-    if (n < 0)
+    ssize_t n = fa_real.recvfrom(fd, &byte, 1, 0, NULL, NULL);
+    if (n <= 0) {
+        int e = errno;
+        fa_real.close(probe);
+        if (n == 0) /* not a listener, or finackd went away */
+            return fail(-EINVAL);
+        errno = e;
         return -1;
-    if (n == 0) /* not a listener, or finackd went away */
-        return fail(-EINVAL);
+    }
     struct fad_req q = { .op = FAD_ACCEPT, .id = id };
     struct fad_rep r;
     int nfd = -1;
-    err = fa_ctl_request(&q, &r, fd, &nfd, flags & SOCK_CLOEXEC);
+    /* The probe goes along as the proof: another thread may close fd
+     * while this one waited (Linux's accept then still completes). */
+    err = fa_ctl_request(&q, &r, probe, &nfd, flags & SOCK_CLOEXEC);
+    fa_real.close(probe);
     if (!err)
         err = r.ret;
     if (err < 0 || nfd < 0)

@@ -74,6 +74,8 @@ enum {
     TF_ACK_AT_ONCE = 1u << 21, /* the owed ACK may not wait for a batch's
                                   end: a duplicate ACK (RFC 5681 §4.2) */
     TF_SACK = 1u << 22,      /* SACK agreed on (RFC 2018) */
+    TF_REUSEADDR = 1u << 23, /* SO_REUSEADDR: bind beside connections on
+                                the port, not beside a listener */
 };
 
 /* A segment's length in sequence space: data, SYN and FIN. */
@@ -252,7 +254,9 @@ struct fa_tcp *fa_tcp_lookup(struct fa_stack *s, uint32_t laddr, uint16_t lport,
                              uint32_t raddr, uint16_t rport);
 struct fa_tcp *fa_tcp_find_listener(struct fa_stack *s, uint32_t laddr,
                                     uint16_t lport);
-int fa_tcp_port_in_use(struct fa_stack *s, uint16_t lport);
+/* Is lport taken for a new bind? reuse: the binding socket set
+ * SO_REUSEADDR (then only listeners and unconnected sockets are). */
+int fa_tcp_port_in_use(struct fa_stack *s, uint16_t lport, int reuse);
 /* RFC 6056 §3.3.3: a port for this remote end; 0 if none is free. */
 uint16_t fa_tcp_ephemeral_port(struct fa_stack *s, uint32_t raddr,
                                uint16_t rport);

@@ -33,7 +33,7 @@ int fa_tcp_bind(struct fa_tcp *c, uint32_t addr, uint16_t port)
         return -EINVAL;
     if (addr != 0 && addr != s->cfg.addr)
         return -EADDRNOTAVAIL;
-    if (port && fa_tcp_port_in_use(s, port))
+    if (port && fa_tcp_port_in_use(s, port, !!(c->flags & TF_REUSEADDR)))
         return -EADDRINUSE;
     c->laddr = s->cfg.addr;
     c->lport = port;
@@ -380,6 +380,9 @@ int fa_tcp_setopt(struct fa_tcp *c, enum fa_tcp_option opt, long v)
             return -EINVAL;
         c->user_mss = (uint16_t)v;
         return 0;
+    case FA_SO_REUSEADDR:
+        c->flags = v ? c->flags | TF_REUSEADDR : c->flags & ~TF_REUSEADDR;
+        return 0;
     case FA_TCP_CONGESTION:
         if (v != FA_TCP_CC_CUBIC && v != FA_TCP_CC_NEWRENO)
             return -ENOENT; /* as Linux for an unknown name */
@@ -402,6 +405,7 @@ int fa_tcp_getopt(const struct fa_tcp *c, enum fa_tcp_option opt, long *v)
     case FA_TCP_KEEPCNT: *v = c->keep_cnt; return 0;
     case FA_TCP_MAXSEG: *v = c->snd.buf ? c->mss : c->user_mss; return 0;
     case FA_TCP_CONGESTION: *v = c->cc_algo; return 0;
+    case FA_SO_REUSEADDR: *v = !!(c->flags & TF_REUSEADDR); return 0;
     }
     return -ENOPROTOOPT;
 }

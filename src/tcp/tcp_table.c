@@ -221,13 +221,19 @@ struct fa_tcp *fa_tcp_find_listener(struct fa_stack *s, uint32_t laddr,
     return NULL;
 }
 
-int fa_tcp_port_in_use(struct fa_stack *s, uint16_t lport)
+int fa_tcp_port_in_use(struct fa_stack *s, uint16_t lport, int reuse)
 {
     struct fa_tcp_stack *t = s->tcp;
     for (uint32_t i = 0; i < s->cfg.tcp_max_conns; i++) {
         const struct fa_tcp *c = &t->pool[i];
-        if (c->stack && (c->flags & TF_BOUND) && c->lport == lport)
-            return 1;
+        if (!c->stack || !(c->flags & TF_BOUND) || c->lport != lport)
+            continue;
+        /* Linux's rule: with SO_REUSEADDR on both, only a listener (or
+         * a socket bound and not yet connected) is in the way — a server
+         * restarts while its old connections close. */
+        if (!reuse || !(c->flags & (TF_REUSEADDR | TF_PASSIVE)) ||
+            c->state == FA_TCP_LISTEN || c->state == FA_TCP_CLOSED)
+            return 1; /* (an accepted connection has its listener's say) */
     }
     return 0;
 }

@@ -606,12 +606,74 @@ def s_udp_review():
     return out
 
 
+def s_review4():
+    """What the fourth review found: a server restarts on its port while
+    an old connection is open (SO_REUSEADDR), sendto(MSG_FASTOPEN)
+    connects, closing a listener under a blocked accept() still lets it
+    take the next connection, a burst of 600 datagrams all leave."""
+    ls = sock()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("0.0.0.0", 7208))
+    ls.listen(4)
+    c = socket.create_connection((PEER, P_DIAL), timeout=10)
+    c.sendall(("%s 7208\n" % SELF).encode())
+    ls.settimeout(10)
+    a, _ = ls.accept()  # held open across the restart
+    ls.close()
+    again = sock()
+    again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    out = [err(lambda: again.bind(("0.0.0.0", 7208))), err(lambda: again.listen(4))]
+    again.close(); a.close(); c.close()
+    f = sock()  # blocking: sendto waits for the handshake
+    out.append(f.sendto(b"fast open", socket.MSG_FASTOPEN, (PEER, P_ECHO)))
+    f.settimeout(10)
+    out.append(f.recv(100))
+    f.close()
+    ls = sock()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("0.0.0.0", 7209))
+    ls.listen(4)
+    res = []
+    def acceptor():
+        try:
+            n, _ = ls.accept()
+            res.append(("ok", read_all(n)))
+            n.close()
+        except OSError as e:
+            res.append(errno.errorcode.get(e.errno, "?"))
+    t = threading.Thread(target=acceptor)
+    t.start()
+    time.sleep(0.2)
+    fd = ls.detach()
+    os.close(fd)  # close() while the other thread waits in accept()
+    time.sleep(0.2)
+    d = socket.create_connection((PEER, P_DIAL), timeout=10)
+    d.sendall(("%s 7209\n" % SELF).encode())
+    t.join(10)
+    out.append(res[0] if res else "still blocked")
+    d.close()
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.connect((PEER, 7108))
+    u.setblocking(False)
+    sent = 0
+    for i in range(600):
+        try:
+            u.send(b"d%d" % i)
+            sent += 1
+        except BlockingIOError:
+            time.sleep(0.01)
+    time.sleep(0.3)
+    out.append(udp_count() >= sent * 9 // 10)  # UDP may lose a few, not 300
+    u.close()
+    return out
+
+
 SEQUENCES = [s_nonblocking_connect, s_refused_nonblocking, s_refused_blocking,
              s_fresh_socket, s_options, s_listener, s_accept_and_names, s_half_close,
              s_reply_after_request, s_write_after_reset, s_recv_timeout,
              s_recvfrom_sendto, s_tcp_info, s_close_unread_resets, s_setuid_child_accept,
              s_listener_shutdown, s_write_while_connecting, s_accept_inherits,
-             s_connect_after_reset, s_udp, s_udp_server, s_ipv6, s_udp_review]
+             s_connect_after_reset, s_udp, s_udp_server, s_ipv6, s_udp_review, s_review4]
 
 
 def run():

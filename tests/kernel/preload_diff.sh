@@ -25,5 +25,5 @@ if ! diff "$FA_TMP/kernel.txt" "$FA_TMP/finack.txt" > "$FA_TMP/diff.txt"; then
     diff -u "$FA_TMP/kernel.txt" "$FA_TMP/finack.txt" | tail -n +3
     fa_fail "finack-run differs from the kernel in $(grep -c '^<' "$FA_TMP/diff.txt") sequence(s)"
 fi
-[ "$(wc -l < "$FA_TMP/kernel.txt")" -ge 23 ] || fa_fail "too few sequences ran"
+[ "$(wc -l < "$FA_TMP/kernel.txt")" -ge 24 ] || fa_fail "too few sequences ran"
 echo "preload_diff: $(wc -l < "$FA_TMP/kernel.txt") sequences, the same on finack-run as on the kernel"

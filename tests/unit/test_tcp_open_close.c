@@ -204,6 +204,35 @@ static void readiness_is_notified(void **state)
     fa_tcp_close(l, p.now);
 }
 
+/* SO_REUSEADDR (FA_SO_REUSEADDR): a server restarts on its port while
+ * a connection it accepted is still open; without it, or beside a
+ * listener, the port is taken (as Linux's inet_csk_bind_conflict). */
+static void reuseaddr_restarts_a_server(void **state)
+{
+    (void)state;
+    pair_init(&p, NULL, NULL, 9);
+    struct fa_tcp *c, *a, *l, *again, *plain, *second;
+    pair_connect(&p, 8080, &c, &a, &l, NULL);
+    fa_tcp_close(l, p.now); /* the server goes; its connection a stays */
+    assert_int_equal(fa_tcp_open(p.stack[1], &again), 0);
+    assert_int_equal(fa_tcp_setopt(again, FA_SO_REUSEADDR, 1), 0);
+    assert_int_equal(fa_tcp_bind(again, 0, 8080), 0);
+    assert_int_equal(fa_tcp_listen(again, 4, p.now), 0);
+    assert_int_equal(fa_tcp_open(p.stack[1], &plain), 0);
+    assert_int_equal(fa_tcp_bind(plain, 0, 8080), -EADDRINUSE); /* no reuse */
+    assert_int_equal(fa_tcp_open(p.stack[1], &second), 0);
+    fa_tcp_setopt(second, FA_SO_REUSEADDR, 1);
+    assert_int_equal(fa_tcp_bind(second, 0, 8080), -EADDRINUSE); /* a listener */
+    long v;
+    assert_int_equal(fa_tcp_getopt(second, FA_SO_REUSEADDR, &v), 0);
+    assert_int_equal(v, 1);
+    /* the old connection still carries data */
+    uint8_t out[4];
+    assert_int_equal(pair_transfer(&p, c, a, (const uint8_t *)"ping", 4, out, 1000 * MS), 4);
+    for (struct fa_tcp **t = (struct fa_tcp *[]){ c, a, again, plain, second, NULL }; *t; t++)
+        fa_tcp_close(*t, p.now);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -211,6 +240,7 @@ int main(void)
         cmocka_unit_test_teardown(l10_l11_l14_active_and_passive_close, teardown),
         cmocka_unit_test_teardown(l11_half_close_data_flows_in_close_wait, teardown),
         cmocka_unit_test_teardown(readiness_is_notified, teardown),
+        cmocka_unit_test_teardown(reuseaddr_restarts_a_server, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
