@@ -1,9 +1,9 @@
 /* dsock.h — finackd's sockets: one record per socket a program holds,
- * tying a finack TCP socket to finackd's end of the program's
- * socketpair (see proto.h), and the pump that moves bytes between the
- * two. finackd.c answers the programs' requests with these calls; the
- * run loop (TCP readiness) and epoll (the socketpair ends) drive the
- * pump. */
+ * tying a finack TCP socket (dsock.c) or UDP socket (dsock_udp.c) to
+ * finackd's end of the program's socketpair (see proto.h), and the pump
+ * that moves bytes between the two; options are dsock_opt.c. finackd.c
+ * answers the programs' requests with these calls; the run loop (TCP and
+ * UDP readiness) and epoll (the socketpair ends) drive the pumps. */
 #ifndef FA_DAEMON_DSOCK_H
 #define FA_DAEMON_DSOCK_H
 
