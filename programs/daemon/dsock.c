@@ -69,6 +69,7 @@ struct dsock_table {
     struct tomb tombs[TOMBS];
     unsigned next_tomb;
     struct dsock *gone; /* let go of, freed at dsock_reap() */
+    struct dsock *pending; /* UDP sockets with more to send (dsock_udp.c) */
     uint8_t scratch[CHUNK];
 };
 
@@ -102,6 +103,7 @@ struct fa_loop *dsock_loop(struct dsock_table *t) { return t->loop; }
 struct fa_stack *dsock_stack(struct dsock_table *t) { return t->stack; }
 uint8_t *dsock_scratch(struct dsock_table *t) { return t->scratch; }
 uint64_t dsock_instance(const struct dsock_table *t) { return t->instance; }
+struct dsock **dsock_pending(struct dsock_table *t) { return &t->pending; }
 
 struct dsock *dsock_find(struct dsock_table *t, uint32_t id)
 {

@@ -58,6 +58,8 @@ struct dsock {
     unsigned tcp_eof : 1;   /* the peer's FIN was passed on */
     unsigned wr_shut : 1;   /* our FIN is queued */
     unsigned dead : 1;      /* the connection failed; our end is shut */
+    unsigned pending : 1;   /* UDP: more to send than one turn takes */
+    struct dsock *next_pending;
 };
 
 /* The table: at most max sockets; epfd is where socketpair ends go. */
@@ -116,6 +118,8 @@ struct fa_loop *dsock_loop(struct dsock_table *t);
 struct fa_stack *dsock_stack(struct dsock_table *t);
 uint8_t *dsock_scratch(struct dsock_table *t);
 uint64_t dsock_instance(const struct dsock_table *t);
+/* UDP sockets with datagrams left for the next turn (dsock_udp_turn). */
+struct dsock **dsock_pending(struct dsock_table *t);
 
 /* dsock_udp.c: UDP sockets. */
 int dsock_udp_new(struct dsock_table *t, pid_t pid, int v6, struct dsock **out, int *fd);
@@ -128,6 +132,9 @@ void dsock_udp_pump(struct dsock_table *t, struct dsock *s, fa_time now);
  * socket is served, so the request sees them sent (as Linux would). */
 void dsock_udp_flush(struct dsock_table *t, struct dsock *s, fa_time now);
 void dsock_udp_release(struct dsock_table *t, struct dsock *s);
+/* Every turn of the run loop: UDP sockets that had more to send than
+ * one turn takes go on. Returns when it must run again (FA_TIME_NEVER). */
+fa_time dsock_udp_turn(struct dsock_table *t, fa_time now);
 
 /* epoll said something about s's end (EPOLLIN/OUT/RDHUP/HUP bits);
  * nothing for a socket already let go of (DW_GONE). */

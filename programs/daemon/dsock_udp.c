@@ -22,6 +22,8 @@
 
 #define CHUNK 65536 /* dsock_scratch()'s size */
 
+static void to_stack(struct dsock_table *t, struct dsock *s, fa_time now);
+
 static void on_udp(void *ctx, struct fa_udp *sock, unsigned events, fa_time now)
 {
     struct dsock *s = ctx;
@@ -51,8 +53,34 @@ int dsock_udp_new(struct dsock_table *t, pid_t pid, int v6, struct dsock **out, 
     return 0;
 }
 
+static void unpend(struct dsock_table *t, struct dsock *s)
+{
+    if (!s->pending)
+        return;
+    for (struct dsock **p = dsock_pending(t); *p; p = &(*p)->next_pending)
+        if (*p == s) {
+            *p = s->next_pending;
+            break;
+        }
+    s->pending = 0;
+}
+
+fa_time dsock_udp_turn(struct dsock_table *t, fa_time now)
+{
+    struct dsock *list = *dsock_pending(t);
+    *dsock_pending(t) = NULL;
+    while (list) {
+        struct dsock *s = list;
+        list = s->next_pending;
+        s->pending = 0;
+        to_stack(t, s, now); /* may put it back */
+    }
+    return *dsock_pending(t) ? now : FA_TIME_NEVER;
+}
+
 void dsock_udp_release(struct dsock_table *t, struct dsock *s)
 {
+    unpend(t, s);
     if (!s->udp)
         return;
     fa_loop_unwatch_udp(dsock_loop(t), s->udp);
@@ -110,9 +138,18 @@ static void to_stack(struct dsock_table *t, struct dsock *s, fa_time now)
 {
     uint8_t *buf = dsock_scratch(t);
     uint64_t magic = fad_magic(dsock_instance(t));
-    /* Until EAGAIN: epoll is edge-triggered, so what stays would stay for
-     * good (the end's buffer bounds the loop). */
-    for (;;) {
+    /* 256 at a time, so one sender cannot hold finackd; what is left
+     * goes on the next turn (epoll is edge-triggered: it would not say
+     * so again). */
+    for (int i = 0;; i++) {
+        if (i == 256) {
+            if (!s->pending) {
+                s->pending = 1;
+                s->next_pending = *dsock_pending(t);
+                *dsock_pending(t) = s;
+            }
+            return;
+        }
         struct iovec v = { .iov_base = buf, .iov_len = CHUNK };
         struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
         ssize_t n = recvmsg(s->a, &m, MSG_DONTWAIT);

@@ -365,16 +365,20 @@ static void on_epoll(void *ctx, int fd, fa_time now)
 static fa_time on_turn(void *ctx, fa_time now)
 {
     struct daemon *d = ctx;
-    if (d->socks)
+    fa_time next = FA_TIME_NEVER;
+    if (d->socks) {
+        next = dsock_udp_turn(d->socks, now);
         dsock_reap(d->socks); /* let go of in TCP callbacks */
+    }
     if (host_stop && d->socks) {
         fa_loop_unwatch_fd(d->h->loop, d->epfd);
         dsock_table_destroy(d->socks, now);
         d->socks = NULL;
         while (d->attached)
             attach_end(d, d->attached);
+        next = FA_TIME_NEVER;
     }
-    return FA_TIME_NEVER;
+    return next;
 }
 
 static void usage(FILE *out)
@@ -438,8 +442,7 @@ int main(int argc, char **argv)
      * need, and room for their bursts to each other (loopback). */
     o.cfg.udp_max_sockets = 1024;
     o.cfg.loopback_queue = 1024;
-    if (o.cfg.tcp_max_conns < max_conns)
-        o.cfg.tcp_max_conns = max_conns;
+    o.cfg.tcp_max_conns = max_conns;
     /* Bound before "up" is printed: whoever waits for it can attach. */
     d.lfd = control_open(d.path);
     if (d.lfd < 0)

@@ -9,13 +9,13 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -29,6 +29,7 @@ static int udp_max = 65507;
 /* This process's id, kept by the fork handler: getpid() on every receive
  * would double its system calls. */
 static pid_t my_pid;
+static ino_t ctl_ino; /* the control socket's inode: is ctl_fd still it? */
 static int warned;
 
 /* Read from the environment at load: programs clear it (nginx's workers
@@ -137,6 +138,8 @@ static int attach_locked(void)
     __atomic_store_n(&ctl_pid, my_pid, __ATOMIC_RELEASE);
     if (r.a > 0)
         udp_max = r.a;
+    struct stat sb;
+    ctl_ino = fstat(fd, &sb) == 0 ? sb.st_ino : 0;
     __atomic_store_n(&ctl_fd, fd, __ATOMIC_RELEASE);
     return 0;
 }
@@ -174,16 +177,8 @@ static int exchange(int fd, const struct fad_req *q, int send_fd, struct fad_rep
     struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.buf,
                         .msg_controllen = sizeof c.buf };
     /* The answer must be read whatever signals come, or the next one
-     * would be taken for it; signals are blocked meanwhile, so a finackd
-     * that stopped answering (SIGSTOP) must not hold the program for
-     * ever: after 30 s the attachment is given up (ETIMEDOUT). */
-    struct pollfd p = { .fd = fd, .events = POLLIN };
-    int ready;
-    do
-        ready = poll(&p, 1, 30000);
-    while (ready < 0 && errno == EINTR);
-    if (ready == 0)
-        return -ETIMEDOUT;
+     * would be taken for it (a finackd stopped with SIGSTOP holds the
+     * caller, with its signals, until it runs again). */
     do
         n = fa_real.recvmsg(fd, &m, cloexec ? MSG_CMSG_CLOEXEC : 0);
     while (n < 0 && errno == EINTR);
@@ -200,6 +195,14 @@ static int exchange(int fd, const struct fad_req *q, int send_fd, struct fad_rep
     else if (got >= 0)
         close(got);
     return 0;
+}
+
+/* Is fd still the control socket (not a number the program closed
+ * behind our back and reused)? */
+static int still_ours(int fd)
+{
+    struct stat sb;
+    return fstat(fd, &sb) == 0 && S_ISSOCK(sb.st_mode) && sb.st_ino == ctl_ino;
 }
 
 int fa_ctl_request(const struct fad_req *q, struct fad_rep *r, int send_fd, int *fd,
@@ -220,7 +223,7 @@ int fa_ctl_request(const struct fad_req *q, struct fad_rep *r, int send_fd, int 
         err = exchange(ctl_fd, q, send_fd, r, fd, cloexec);
         /* EBADF: the descriptor sent along was closed meanwhile (another
          * thread), or the program closed ours (closefrom): once more, then. */
-        if ((err == -EBADF || err == -ENOTSOCK) && fcntl(ctl_fd, F_GETFD) >= 0) {
+        if ((err == -EBADF || err == -ENOTSOCK) && still_ours(ctl_fd)) {
             pthread_mutex_unlock(&lock);
             pthread_setcancelstate(cancel, NULL);
             pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -63,6 +63,8 @@ int fa_ask(int fd, struct fad_req *q, struct fad_rep *r);
  * made: its receives take the header off exactly. */
 void fa_dgram_mark(int fd, int udp);
 int fa_dgram_marked(int fd);
+/* A copy of from (dup and the like): its mark and peer go along. */
+void fa_dgram_copy(int from, int to);
 /* The peer a marked UDP socket was connected to (addr 0: none), for the
  * source of its bare datagrams; and the marks of inherited descriptors
  * (at load: exec keeps descriptors, not the library's memory). */

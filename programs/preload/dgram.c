@@ -123,6 +123,15 @@ void fa_dgram_mark(int fd, int udp)
         __atomic_fetch_and(&marks[fd >> 3], (unsigned char)~bit, __ATOMIC_RELAXED);
 }
 
+void fa_dgram_copy(int from, int to)
+{
+    int m = fa_dgram_marked(from);
+    fa_dgram_mark(to, m);
+    if (m && from < MARKS && to >= 0 && to < MARKS)
+        fa_dgram_peer(to, __atomic_load_n(&peers[from].addr, __ATOMIC_RELAXED),
+                      __atomic_load_n(&peers[from].port, __ATOMIC_RELAXED));
+}
+
 int fa_dgram_marked(int fd)
 {
     return fd >= 0 && fd < MARKS &&
@@ -177,10 +186,10 @@ static ssize_t udp_received(int fd, uint32_t id, int v6, struct msghdr *m, ssize
     }
     (void)flags;
     if (uname && bare) { /* from the connected peer */
-        if (fa_dgram_marked(fd)) {
+        if (fa_dgram_marked(fd) && __atomic_load_n(&peers[fd].addr, __ATOMIC_RELAXED)) {
             addr = __atomic_load_n(&peers[fd].addr, __ATOMIC_RELAXED);
             port = __atomic_load_n(&peers[fd].port, __ATOMIC_RELAXED);
-        } else {
+        } else { /* not known here (a copy made before the connect): ask */
             struct fad_req q = { .op = FAD_NAME, .id = id, .a = 1 };
             struct fad_rep r;
             if (fa_ask(fd, &q, &r) == 0) {
@@ -394,7 +403,7 @@ EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const stru
         return udp_send(fd, sa, salen, &v, 1, flags);
     }
     if (kind == FA_TCP && (flags & MSG_FASTOPEN)) { /* connect, then send */
-        if (connect(fd, sa, salen) < 0 && errno != EISCONN)
+        if (connect(fd, sa, salen) < 0) /* EISCONN on a connected one, as Linux */
             return -1;
         return fa_real.sendto(fd, buf, len, flags & ~MSG_FASTOPEN, NULL, 0);
     }

@@ -216,31 +216,28 @@ EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
     if (err < 0 || sr.val != FAD_ST_LISTENING) /* not listening: Linux says EINVAL */
         return fail(err < 0 && err != -ENOTCONN ? err : -EINVAL);
     /* No descriptor to take the connection into: say so before taking
-     * it (Linux leaves it queued). The probe is kept as the proof. */
+     * it (Linux leaves it queued). */
     int probe = fa_real.fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (probe < 0)
         return -1;
+    fa_real.close(probe);
     /* One byte per waiting connection (proto.h): this read blocks, or
      * says EAGAIN, or is interrupted, exactly as accept() would be. */
     char byte;
     ssize_t n = fa_real.recvfrom(fd, &byte, 1, 0, NULL, NULL);
-    if (n <= 0) {
-        int e = errno;
-        fa_real.close(probe);
-        if (n == 0) /* not a listener, or finackd went away */
-            return fail(-EINVAL);
-        errno = e;
-        return -1;
-    }
+    if (n <= 0)
+        return n == 0 ? fail(-EINVAL) : -1; /* 0: not a listener, or finackd went */
     struct fad_req q = { .op = FAD_ACCEPT, .id = id };
     struct fad_rep r;
     int nfd = -1;
-    /* The probe goes along as the proof: another thread may close fd
-     * while this one waited (Linux's accept then still completes). */
-    err = fa_ctl_request(&q, &r, probe, &nfd, flags & SOCK_CLOEXEC);
-    fa_real.close(probe);
+    /* fd goes along as the proof; if another thread closed it while this
+     * one waited, the connection is given up (ECONNABORTED; Linux's
+     * accept would still complete). */
+    err = fa_ctl_request(&q, &r, fd, &nfd, flags & SOCK_CLOEXEC);
     if (!err)
         err = r.ret;
+    if (err == -EBADF || err == -EPERM || err == -ENOTCONN) /* fd closed meanwhile */
+        err = -ECONNABORTED;
     if (err < 0 || nfd < 0)
         return fail(err == -EAGAIN ? -ECONNABORTED : err < 0 ? err : nfd < -1 ? nfd : -EPROTO);
     if (flags & SOCK_NONBLOCK)
@@ -373,7 +370,7 @@ EXPORT int dup(int old)
     fa_real_resolve();
     int fd = fa_real.dup(old);
     if (fd >= 0)
-        fa_dgram_mark(fd, fa_dgram_marked(old));
+        fa_dgram_copy(old, fd);
     return fd;
 }
 
@@ -386,7 +383,7 @@ EXPORT int fcntl(int fd, int cmd, ...)
     fa_real_resolve();
     int rc = fa_real.fcntl(fd, cmd, arg);
     if (rc >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
-        fa_dgram_mark(rc, fa_dgram_marked(fd));
+        fa_dgram_copy(fd, rc);
     return rc;
 }
 
@@ -407,7 +404,7 @@ EXPORT int dup3(int old, int new, int flags)
     fa_real_resolve();
     int rc = fa_real.dup3(old, new, flags);
     if (rc >= 0)
-        fa_dgram_mark(new, fa_dgram_marked(old));
+        fa_dgram_copy(old, new);
     return rc;
 }
 
@@ -416,7 +413,7 @@ EXPORT int dup2(int old, int new)
     fa_real_resolve();
     int rc = fa_real.dup2(old, new);
     if (rc >= 0 && old != new)
-        fa_dgram_mark(new, fa_dgram_marked(old));
+        fa_dgram_copy(old, new);
     return rc;
 }
 
