@@ -2,8 +2,10 @@
 # demo-run.sh BUILD_DIR — the demo itself (see demo.sh), on the same
 # namespace harness as the kernel tests: ARP and ping; finack-echo with
 # kernel TCP and UDP clients; curl downloading from finack-httpd; the
-# connection table (finack-stat) of the running server; and one TCP
-# connection's states from LISTEN to CLOSED.
+# connection table (finack-stat) of the running server; one TCP
+# connection's states from LISTEN to CLOSED; and unmodified programs on
+# finackd through finack-run, the connection of a killed one closed as
+# the kernel closes a dead process's.
 . "$(dirname "$0")/../tests/kernel/lib.sh"
 fa_setup "$1/programs/finack-host"
 echo "== namespace $FA_NS: the kernel is $FA_KERNEL_IP on TAP fa0, finack is $FA_FINACK_IP"
@@ -99,6 +101,34 @@ awk '$1 == "state" || $1 == "listener" {
     printf "   %9s  %s%s\n", $2, $3, $1 == "listener" ? "  (the listener)" : "" }' "$FA_TMP/host.out"
 echo "-- the kernel's side now (ss -tan): it closed first, so it waits in TIME-WAIT"
 fa_ss | sed 's/^/   /'
+echo; echo "== 6. Unmodified programs: python3 -m http.server and curl on finackd (finack-run)"
+fa_start "$(fa_prog finackd)" --control "$FA_TMP/finackd.sock" --stat "$FA_TMP/d.stat" --exit-wait 2
+RUN="$(fa_prog finack-run) --control $FA_TMP/finackd.sock"
+echo 'served by an unmodified python3, on finack' > "$FA_TMP/hello.txt"
+ip netns exec "$FA_NS" $RUN python3 -m http.server --directory "$FA_TMP" 8000 > /dev/null 2>&1 &
+FA_PIDS="$FA_PIDS $!"
+for _ in $(seq 100); do fa_ns bash -c "exec 3<>/dev/tcp/$FA_FINACK_IP/8000" 2>/dev/null && break; sleep 0.05; done
+echo "-- the kernel's curl fetches from it:"
+fa_ns curl -sS "http://$FA_FINACK_IP:8000/hello.txt" | sed 's/^/   /'
+echo "-- a program on finackd holds a connection to the kernel; finack-stat names it, then it is"
+echo "   killed with SIGKILL and the kernel's side reads end of stream (a FIN):"
+fa_py "
+import socket, subprocess, time, shlex
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(('$FA_KERNEL_IP', 9000)); l.listen(1)
+p = subprocess.Popen(shlex.split('$RUN') + ['python3', '-c',
+    'import socket, time; s = socket.create_connection((\"$FA_KERNEL_IP\", 9000)); time.sleep(60)'])
+c, _ = l.accept()
+time.sleep(0.2)
+st = subprocess.run(['$(fa_prog finack-stat)', '--socket', '$FA_TMP/d.stat'], capture_output=True, text=True).stdout
+print('\n'.join('   ' + x for x in st.splitlines() if 'State' in x or ':9000' in x))
+print('   (the program is pid %d)' % p.pid)
+t0 = time.monotonic(); p.kill(); p.wait()
+c.settimeout(5); x = c.recv(10)
+print('   kernel read %s %.0f ms after the SIGKILL' % ('end of stream' if x == b'' else x, (time.monotonic() - t0) * 1000))
+"
+fa_stop_host
+
 if command -v tshark >/dev/null; then
     echo; echo "== the first frames of part 1 as tshark decodes them"
     tshark -r "$FA_TMP/demo.pcap" 2>/dev/null | head -8
