@@ -18,6 +18,10 @@
 
 #include "../daemon/proto.h"
 
+#ifndef FA_BIN_TO_LIB
+#define FA_BIN_TO_LIB "../lib"
+#endif
+
 static void usage(FILE *out)
 {
     fprintf(out, "usage: finack-run [--control PATH] [--passthrough] PROGRAM [ARGS...]\n"
@@ -28,8 +32,9 @@ static void usage(FILE *out)
                  "  --help          this text\n");
 }
 
-/* libfinack-preload.so beside this program (build tree), or in
- * ../lib or ../lib64 (installed). */
+/* libfinack-preload.so beside this program (build tree), or where the
+ * install put it (FA_BIN_TO_LIB, from the build: lib, or Debian's
+ * lib/x86_64-linux-gnu), or in ../lib or ../lib64. */
 static int find_library(char *out, size_t cap)
 {
     char self[PATH_MAX];
@@ -38,8 +43,8 @@ static int find_library(char *out, size_t cap)
         return -1;
     self[n] = 0;
     const char *dir = dirname(self);
-    const char *tries[] = { "%s/libfinack-preload.so", "%s/../lib/libfinack-preload.so",
-                            "%s/../lib64/libfinack-preload.so" };
+    const char *tries[] = { "%s/libfinack-preload.so", "%s/" FA_BIN_TO_LIB "/libfinack-preload.so",
+                            "%s/../lib/libfinack-preload.so", "%s/../lib64/libfinack-preload.so" };
     for (size_t i = 0; i < sizeof tries / sizeof *tries; i++) {
         snprintf(out, cap, tries[i], dir);
         if (access(out, R_OK) == 0)
