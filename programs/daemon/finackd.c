@@ -133,21 +133,9 @@ static void attach_new(struct daemon *d)
 static int reply(int to, const struct fad_rep *rep, int fd)
 {
     struct iovec iov = { .iov_base = (void *)rep, .iov_len = sizeof *rep };
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } c;
+    union fad_fd_space c;
     struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
-    if (fd >= 0) {
-        memset(&c, 0, sizeof c);
-        m.msg_control = c.buf;
-        m.msg_controllen = sizeof c.buf;
-        struct cmsghdr *h = CMSG_FIRSTHDR(&m);
-        h->cmsg_level = SOL_SOCKET;
-        h->cmsg_type = SCM_RIGHTS;
-        h->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(h), &fd, sizeof fd);
-    }
+    fad_put_fd(&m, &c, fd);
     return sendmsg(to, &m, MSG_NOSIGNAL) == (ssize_t)sizeof *rep ? 0 : -1;
 }
 
@@ -300,18 +288,12 @@ static void serve(struct daemon *d, struct attach *a, const struct fad_req *q, i
 /* One request and the descriptor it carries (-1: none). */
 static ssize_t receive(int from, struct fad_req *q, int *proof)
 {
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } c;
+    union fad_fd_space c;
     struct iovec iov = { .iov_base = q, .iov_len = sizeof *q };
     struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.buf,
                         .msg_controllen = sizeof c.buf };
     ssize_t n = recvmsg(from, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-    *proof = -1;
-    for (struct cmsghdr *h = n > 0 ? CMSG_FIRSTHDR(&m) : NULL; h; h = CMSG_NXTHDR(&m, h))
-        if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS)
-            memcpy(proof, CMSG_DATA(h), sizeof *proof);
+    *proof = n > 0 ? fad_get_fd(&m) : -1;
     return n;
 }
 

@@ -44,6 +44,8 @@
 #define FA_DAEMON_PROTO_H
 
 #include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
 
 #define FAD_DEFAULT_CONTROL "/run/finackd.sock"
 #define FAD_NAME_PREFIX "finack/"
@@ -120,5 +122,36 @@ struct fad_rep {
     int64_t val;
     struct fad_info info;
 };
+
+/* One descriptor in a message (SCM_RIGHTS), both ways of the control
+ * socket. fad_put_fd points m's control data at c, holding fd (nothing
+ * if fd < 0); fad_get_fd reads it back from a received m (-1: none). */
+union fad_fd_space {
+    struct cmsghdr h;
+    char buf[CMSG_SPACE(sizeof(int))];
+};
+
+static inline void fad_put_fd(struct msghdr *m, union fad_fd_space *c, int fd)
+{
+    if (fd < 0)
+        return;
+    memset(c, 0, sizeof *c);
+    m->msg_control = c->buf;
+    m->msg_controllen = sizeof c->buf;
+    struct cmsghdr *h = CMSG_FIRSTHDR(m);
+    h->cmsg_level = SOL_SOCKET;
+    h->cmsg_type = SCM_RIGHTS;
+    h->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(h), &fd, sizeof fd);
+}
+
+static inline int fad_get_fd(struct msghdr *m)
+{
+    int fd = -1;
+    for (struct cmsghdr *h = CMSG_FIRSTHDR(m); h; h = CMSG_NXTHDR(m, h))
+        if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS)
+            memcpy(&fd, CMSG_DATA(h), sizeof fd);
+    return fd;
+}
 
 #endif

@@ -148,31 +148,15 @@ static int exchange(int fd, const struct fad_req *q, int send_fd, struct fad_rep
                     int cloexec)
 {
     ssize_t n;
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } out;
+    union fad_fd_space out, c;
     struct iovec qv = { .iov_base = (void *)q, .iov_len = sizeof *q };
     struct msghdr qm = { .msg_iov = &qv, .msg_iovlen = 1 };
-    if (send_fd >= 0) {
-        memset(&out, 0, sizeof out);
-        qm.msg_control = out.buf;
-        qm.msg_controllen = sizeof out.buf;
-        struct cmsghdr *h = CMSG_FIRSTHDR(&qm);
-        h->cmsg_level = SOL_SOCKET;
-        h->cmsg_type = SCM_RIGHTS;
-        h->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(h), &send_fd, sizeof send_fd);
-    }
+    fad_put_fd(&qm, &out, send_fd);
     do
         n = fa_real.sendmsg(fd, &qm, MSG_NOSIGNAL);
     while (n < 0 && errno == EINTR);
     if (n != (ssize_t)sizeof *q)
         return n < 0 ? -errno : -EPROTO;
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } c;
     struct iovec iov = { .iov_base = r, .iov_len = sizeof *r };
     struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.buf,
                         .msg_controllen = sizeof c.buf };
@@ -184,10 +168,7 @@ static int exchange(int fd, const struct fad_req *q, int send_fd, struct fad_rep
     while (n < 0 && errno == EINTR);
     if (n != (ssize_t)sizeof *r)
         return n < 0 ? -errno : -ECONNRESET; /* 0: finackd went away */
-    int got = -1;
-    for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h))
-        if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS)
-            memcpy(&got, CMSG_DATA(h), sizeof got);
+    int got = fad_get_fd(&m);
     if (got < 0 && (m.msg_flags & MSG_CTRUNC)) /* no room for it here */
         got = -EMFILE;
     if (rfd)
