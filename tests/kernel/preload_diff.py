@@ -192,6 +192,15 @@ def peers():
 
 # ---- the sequences ------------------------------------------------------
 
+def listening(port):
+    """A listener of ours on port, SO_REUSEADDR as servers have it."""
+    ls = sock()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("0.0.0.0", port))
+    ls.listen(4)
+    return ls
+
+
 def sock(nonblocking=False):
     s = socket.socket()
     s.setblocking(not nonblocking)
@@ -273,10 +282,7 @@ def s_options():
 
 
 def s_listener():
-    ls = sock()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("0.0.0.0", 7201))
-    ls.listen(4)
+    ls = listening(7201)
     out = [ls.getsockname(), pollbits(ls, timeout_ms=200),
            ls.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN),
            err(lambda: ls.connect((PEER, P_ECHO)))]
@@ -291,10 +297,7 @@ def s_listener():
 
 
 def s_accept_and_names():
-    ls = sock()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("0.0.0.0", 7202))
-    ls.listen(4)
+    ls = listening(7202)
     c = socket.create_connection((PEER, P_DIAL), timeout=10)
     c.sendall(("%s 7202\n" % SELF).encode())  # the peer connects to us
     ls.settimeout(10)
@@ -392,10 +395,7 @@ def s_close_unread_resets():
 def s_setuid_child_accept():
     """A descriptor is usable by whoever holds it: a forked child that
     dropped root accepts on its parent's listener."""
-    ls = sock()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("0.0.0.0", 7203))
-    ls.listen(4)
+    ls = listening(7203)
     rd, wr = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -419,10 +419,7 @@ def s_setuid_child_accept():
 def s_listener_shutdown():
     """shutdown() of a listener stops it: a blocked accept() fails with
     EINVAL, SO_ACCEPTCONN reads 0."""
-    ls = sock()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("0.0.0.0", 7204))
-    ls.listen(4)
+    ls = listening(7204)
     res = []
     t = threading.Thread(target=lambda: res.append(err(lambda: ls.accept())))
     t.start()
@@ -612,10 +609,7 @@ def s_review4():
     an old connection is open (SO_REUSEADDR), sendto(MSG_FASTOPEN)
     connects, a burst of 600 datagrams all leave. (A listener closed
     under a blocked accept() is a README difference: ECONNABORTED.)"""
-    ls = sock()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("0.0.0.0", 7208))
-    ls.listen(4)
+    ls = listening(7208)
     c = socket.create_connection((PEER, P_DIAL), timeout=10)
     c.sendall(("%s 7208\n" % SELF).encode())
     ls.settimeout(10)

@@ -65,6 +65,15 @@ static struct fa_tcp *connect_rtt(const struct fa_config *cfg, int sack, int ts,
     return c;
 }
 
+/* SACK off on both sides, timestamps on: the NewReno/RFC 6675-less path. */
+static struct fa_tcp *connect_without_sack(uint32_t *mss)
+{
+    struct fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.tcp_sack = 0;
+    return connect_rtt(&cfg, 0, 1, mss);
+}
+
 /* An ACK from the peer (timestamps if ts, SACK blocks if n). */
 static void peer_ack(int ts, uint32_t ack, unsigned n, const uint32_t (*b)[2])
 {
@@ -276,11 +285,8 @@ static void stale_soft_error_reported_on_a_later_timeout(void **state)
 static void probe_of_a_full_segment_with_fin_drops_the_fin(void **state)
 {
     (void)state;
-    struct fa_config cfg;
-    fa_config_init(&cfg);
-    cfg.tcp_sack = 0;
     uint32_t m;
-    struct fa_tcp *c = connect_rtt(&cfg, 0, 1, &m);
+    struct fa_tcp *c = connect_without_sack(&m);
     static uint8_t data[11 * 1460];
     assert_int_equal(fa_tcp_send(c, data, 11 * m, pe.now), 11 * m);
     fa_tcp_shutdown(c, FA_SHUT_WR, pe.now);
@@ -356,11 +362,8 @@ static void disordered_ack_exemption_shrinks_the_window(void **state)
 static void reno_timer_resends_without_any_dupack(void **state)
 {
     (void)state;
-    struct fa_config cfg;
-    fa_config_init(&cfg);
-    cfg.tcp_sack = 0;
     uint32_t m;
-    struct fa_tcp *c = connect_rtt(&cfg, 0, 1, &m);
+    struct fa_tcp *c = connect_without_sack(&m);
     static uint8_t data[10 * 1460];
     assert_int_equal(fa_tcp_send(c, data, 10 * m, pe.now), 10 * m);
     uint32_t f = 0;
