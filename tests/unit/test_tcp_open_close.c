@@ -226,6 +226,11 @@ static void reuseaddr_restarts_a_server(void **state)
     long v;
     assert_int_equal(fa_tcp_getopt(second, FA_SO_REUSEADDR, &v), 0);
     assert_int_equal(v, 1);
+    /* The owner mark (finackd's pid, for finack-stat) is in the info. */
+    struct fa_tcp_info i;
+    fa_tcp_set_owner(a, 4242);
+    fa_tcp_get_info(a, &i);
+    assert_int_equal(i.owner, 4242);
     /* the old connection still carries data */
     uint8_t out[4];
     assert_int_equal(pair_transfer(&p, c, a, (const uint8_t *)"ping", 4, out, 1000 * MS), 4);

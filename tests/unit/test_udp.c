@@ -176,6 +176,26 @@ static void reuseaddr_shares_a_port(void **state)
         fa_udp_close(*u);
 }
 
+/* RFC 6056 §3.3.1: an ephemeral port is not the last one plus one (a
+ * guessable next port helps off-path spoofers of answers). */
+static void ephemeral_ports_are_random(void **state)
+{
+    (void)state;
+    pair_init(&p, NULL, NULL, 6);
+    struct fa_udp *u[20];
+    int consecutive = 0;
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(fa_udp_open(p.stack[0], &u[i]), 0);
+        assert_int_equal(fa_udp_bind(u[i], 0, 0), 0);
+        uint16_t port = fa_udp_local_port(u[i]);
+        assert_true(port >= 49152);
+        consecutive += i && port == fa_udp_local_port(u[i - 1]) + 1;
+    }
+    assert_true(consecutive < 3);
+    for (int i = 0; i < 20; i++)
+        fa_udp_close(u[i]);
+}
+
 static void errors(void **state)
 {
     (void)state;
@@ -210,6 +230,7 @@ int main(void)
         cmocka_unit_test_teardown(connected_socket_hears_refusal, teardown),
         cmocka_unit_test_teardown(connected_socket_filters_peers, teardown),
         cmocka_unit_test_teardown(reuseaddr_shares_a_port, teardown),
+        cmocka_unit_test_teardown(ephemeral_ports_are_random, teardown),
         cmocka_unit_test_teardown(errors, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
