@@ -19,7 +19,8 @@
 #     clients; socat half-close both ways.
 #  7. Bad use answers as Linux does; finack-run without finackd fails
 #     with one clear message.
-#  8. finack-stat shows each program's connections with its process id.
+#  8. finack-stat shows each program's connections with its process id
+#     (spec L23).
 #  9. Signals on blocking calls (C): EINTR without SA_RESTART, restarted
 #     with it; a blocking connect honours SO_SNDTIMEO through the alarms.
 # 10. Threads sharing one socket: options, names, reads and writes.
@@ -156,7 +157,7 @@ expect "$out" "bytes 1000 True 0"
 expect "$out" "noread ECONNRESET"
 expect "$out" "noread exit 0"
 
-# ---- 3. SIGKILL and exit without close --------------------------------
+# ---- 3. SIGKILL and exit without close (L22) ------------------------------
 out=$(kpy "
 l = listener(7005)
 def run(unread, how):
@@ -422,7 +423,7 @@ expect "$out" "peer-unconnected ENOTCONN"
 expect "$out" "write-after-reset EPIPE"
 expect "$out" "no-daemon 1 True"
 expect "$out" "passthrough 0 $K"
-# ---- 8. finack-stat: whose connection is it -------------------------------
+# ---- 8. finack-stat: whose connection is it (L23) -------------------------
 out=$(kpy "
 l = listener(7015)
 p = fin('''
