@@ -22,6 +22,7 @@ void host_options_init(struct host_options *o)
     o->seed = 1;
     o->log = stdout;
     o->exit_wait = 60;
+    o->offload = 1;
     fa_config_init(&o->cfg);
 }
 
@@ -71,6 +72,9 @@ int host_option(struct host_options *o, const char *name, const char *v)
         fa_fault_config_init(&fc);
         bad = fa_fault_parse(v, &fc) < 0;
         o->fault = v;
+    } else if (!strcmp(name, "offload")) {
+        bad = strcmp(v, "on") && strcmp(v, "off");
+        o->offload = !strcmp(v, "on");
     } else if (!strcmp(name, "seed")) {
         o->seed = strtoull(v, &end, 0);
         bad = *end != 0;
@@ -163,6 +167,10 @@ static int host_loop(struct host *h)
         .stack = h->stack, .clock = h->clock, .fd = fa_tap_fd(h->tap),
         .read = fa_loop_tap_read, .read_ctx = h->tap, .rx = h->rx,
     };
+    if (fa_tap_offloads(h->tap)) {
+        lc.read = NULL;
+        lc.read_meta = fa_loop_tap_read_meta;
+    }
     if (fa_loop_create(&lc, &h->loop) < 0)
         return -1;
     if (h->fault_in)
@@ -181,7 +189,9 @@ int host_start(struct host *h, struct host_options *o, const char *prog)
         fprintf(stderr, "%s: --tap and --addr are required (see --help)\n", prog);
         return -1;
     }
-    int err = fa_tap_open(o->tap, &h->tap);
+    /* The pcap tee and the fault wrapper handle MTU-sized frames only. */
+    int offload = o->offload && !o->pcap && !o->fault;
+    int err = fa_tap_open_flags(o->tap, offload ? FA_TAP_OFFLOAD : 0, &h->tap);
     if (err < 0) {
         fprintf(stderr, "%s: cannot open TAP '%s': %s%s\n", prog, o->tap,
                 strerror(-err), err == -EPERM ? " (run as root)" : "");

@@ -15,6 +15,7 @@ struct host_options {
     const char *stat; /* Unix socket for finack-stat, or NULL */
     const char *pcap;
     const char *fault;
+    int offload; /* --offload: 1 (default) asks the TAP for its offloads */
     uint64_t seed;
     double seconds;
     double exit_wait; /* --exit-wait: seconds closed connections may take
@@ -59,6 +60,9 @@ int host_option(struct host_options *o, const char *name, const char *value);
     "  --pcap FILE       record every frame in and out to FILE\n"              \
     "  --fault SPEC      inject faults both ways, e.g. drop=5%%,dup=2%%,reorder=5%%\n" \
     "  --seed N          seed for --fault (default 1)\n"                       \
+    "  --offload on|off  virtio-net offloads on the TAP: checksums, TSO and\n"  \
+    "                    GRO super-frames (default on; off with --pcap or\n"   \
+    "                    --fault, which see and record MTU-sized frames)\n"    \
     "  --seconds S       stop after S seconds (default: until signalled)\n"     \
     "  --exit-wait S     at exit, let closed connections deliver queued data\n" \
     "                    and their FIN for up to S seconds (default 60)\n"     \
@@ -74,6 +78,7 @@ int host_option(struct host_options *o, const char *name, const char *value);
     { "mac", required_argument, 0, 0 }, { "gateway", required_argument, 0, 0 }, \
     { "mtu", required_argument, 0, 0 }, { "pcap", required_argument, 0, 0 },  \
     { "fault", required_argument, 0, 0 }, { "seed", required_argument, 0, 0 }, \
+    { "offload", required_argument, 0, 0 },                                   \
     { "seconds", required_argument, 0, 0 },                                   \
     { "exit-wait", required_argument, 0, 0 },                                 \
     { "syn-retries", required_argument, 0, 0 },                               \

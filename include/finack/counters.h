@@ -23,6 +23,10 @@ extern "C" {
     X(TX_FRAMES, traffic, "frames sent")                                       \
     X(TX_BYTES, traffic, "bytes sent (Ethernet frames)")                       \
     X(TX_DEVICE_ERRORS, drop, "frames the device refused to send")             \
+    X(TX_GSO_FRAMES, traffic, "super-frames the device cut into segments (TSO)") \
+    X(RX_GSO_FRAMES, traffic, "super-frames received that stand for segments (GRO)") \
+    X(RX_BAD_OFFLOAD, drop, "frame whose offload metadata does not fit it")   \
+    X(TX_OFFLOAD_UNSENT, drop, "super-frame that could not wait for ARP or loop back") \
     X(ETH_TOO_SHORT, drop, "frame shorter than an Ethernet header")            \
     X(ETH_OVERSIZE, drop, "frame longer than MTU + Ethernet header")           \
     X(ETH_NOT_FOR_US, drop, "destination MAC neither ours nor broadcast")      \

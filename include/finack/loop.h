@@ -64,10 +64,17 @@ struct fa_loop_config {
      * none waits, or another -errno (the loop then fails with it). */
     int fd;
     long (*read)(void *ctx, uint8_t *buf, size_t cap);
+    /* Or, for a source with offload metadata (a TAP with FA_TAP_OFFLOAD):
+     * the same with the frame's fa_frame_meta. Used instead of read when
+     * set; frames may be up to FA_GSO_FRAME_MAX bytes. */
+    long (*read_meta)(void *ctx, uint8_t *buf, size_t cap, struct fa_frame_meta *meta);
     void *read_ctx;
-    /* Where frames read go. Default (transmit NULL): fa_stack_input.
+    /* Where frames read go. Default (transmit NULL): fa_stack_input_meta.
      * Otherwise a pipeline (pcap tee, fault wrapper) that must end in the
-     * stack (fa_stack_sink_device). */
+     * stack (fa_stack_sink_device); a frame with metadata goes to its
+     * transmit_meta, or, if it has none, to transmit as bare bytes (a
+     * checksum left partial then fails: open the TAP without offloads
+     * for such a pipeline). */
     struct fa_device rx;
 };
 
@@ -127,8 +134,10 @@ int fa_loop_run(struct fa_loop *loop, fa_time until);
  * afresh). Safe in a signal handler. */
 void fa_loop_stop(struct fa_loop *loop);
 
-/* The frame source of a TAP (fa_tap_fd / fa_tap_read), for the config. */
+/* The frame source of a TAP (fa_tap_fd / fa_tap_read), for the config;
+ * the second for config.read_meta (a TAP with offloads). */
 long fa_loop_tap_read(void *tap, uint8_t *buf, size_t cap);
+long fa_loop_tap_read_meta(void *tap, uint8_t *buf, size_t cap, struct fa_frame_meta *meta);
 
 #pragma GCC visibility pop
 

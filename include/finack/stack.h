@@ -134,6 +134,15 @@ void fa_stack_destroy(struct fa_stack *stack);
  * read during the call. Never fails: bad frames bump a drop counter. */
 void fa_stack_input(struct fa_stack *stack, const uint8_t *frame, size_t len,
                     fa_time now);
+/* The same, for a frame a device read with offload metadata (finack/tap.h
+ * with its virtio-net header): a checksum the device vouches for is not
+ * checked again, and a GRO super-frame (up to FA_GSO_FRAME_MAX bytes)
+ * counts as the segments it stands for. Metadata that does not fit the
+ * frame (a checksum position that is not the TCP or UDP checksum's, GSO
+ * on anything but TCP, an unknown flag) drops it: RX_BAD_OFFLOAD. meta
+ * may be NULL. */
+void fa_stack_input_meta(struct fa_stack *stack, const uint8_t *frame, size_t len,
+                         const struct fa_frame_meta *meta, fa_time now);
 
 /* Optional: frames read together (one wake-up of a run loop) may be
  * bracketed by these. Inside a batch, TCP owes each connection one ACK

@@ -3,13 +3,22 @@
  * kernel as received on that interface; frames the kernel sends are read.
  *
  *   struct fa_tap *tap;
- *   if (fa_tap_open("fa0", &tap) < 0) ...;   // opens or creates
- *   config.device = fa_tap_device(tap);
- *   ... fa_tap_read(tap, buf, sizeof buf) in a loop (see host.h) ...
+ *   if (fa_tap_open_flags("fa0", FA_TAP_OFFLOAD, &tap) < 0) ...;
+ *   config.device = fa_tap_device(tap);   // its offloads included
+ *   ... fa_tap_read_meta(tap, buf, sizeof buf, &meta) in a loop, each
+ *       frame to fa_stack_input_meta (see loop.h, host.h) ...
  *
- * The device is IFF_TAP | IFF_NO_PI, non-blocking, with every offload
- * switched off (TUNSETOFFLOAD 0): a TAP keeps its offload settings after
- * its fd closes, and a stale one hands over 64 KB frames. */
+ * The device is IFF_TAP | IFF_NO_PI and non-blocking.
+ *  - Plain (fa_tap_open, flags 0): every offload switched off
+ *    (TUNSETOFFLOAD 0), since a TAP keeps its offload settings after its
+ *    fd closes and a stale one hands over 64 KB frames.
+ *  - FA_TAP_OFFLOAD: each frame travels behind a virtio-net header
+ *    (IFF_VNET_HDR) and the kernel may send checksum-partial frames and
+ *    GRO super-frames of up to FA_GSO_FRAME_MAX bytes (TUN_F_CSUM,
+ *    TUN_F_TSO4): read them with fa_tap_read_meta into a buffer that big.
+ *    The device then completes our checksums and cuts our TSO
+ *    super-frames (FA_OFFLOAD_TX_CSUM | FA_OFFLOAD_TSO). A kernel that
+ *    refuses falls back to the plain device: fa_tap_offloads() says which. */
 #ifndef FINACK_TAP_H
 #define FINACK_TAP_H
 
@@ -29,14 +38,25 @@ struct fa_tap;
  * CAP_NET_ADMIN). Returns 0 or -errno: -EPERM without privilege, -EBUSY
  * when another process holds it, -ENOENT without /dev/net/tun. */
 int fa_tap_open(const char *name, struct fa_tap **out);
+/* The same with flags: 0 or FA_TAP_OFFLOAD. -EINVAL for others. */
+#define FA_TAP_OFFLOAD 1u
+int fa_tap_open_flags(const char *name, unsigned flags, struct fa_tap **out);
+/* FA_OFFLOAD_TX_CSUM | FA_OFFLOAD_TSO when opened with the offloads on. */
+unsigned fa_tap_offloads(const struct fa_tap *tap);
 void fa_tap_close(struct fa_tap *tap);
 int fa_tap_fd(const struct fa_tap *tap);
 const char *fa_tap_name(const struct fa_tap *tap);
 /* The device to give a stack (or a wrapper) for sending. */
 struct fa_device fa_tap_device(struct fa_tap *tap);
 /* One frame into buf: its length, -EAGAIN when none is waiting, or
- * another -errno. */
+ * another -errno. On a TAP with offloads the metadata is dropped: use
+ * fa_tap_read_meta there. */
 long fa_tap_read(struct fa_tap *tap, uint8_t *buf, size_t cap);
+/* One frame and what its virtio-net header says (all zero on a plain
+ * TAP). The header is read as untrusted: a flag or GSO type finack does
+ * not know is passed on as one fa_stack_input_meta refuses. */
+long fa_tap_read_meta(struct fa_tap *tap, uint8_t *buf, size_t cap,
+                      struct fa_frame_meta *meta);
 
 #pragma GCC visibility pop
 

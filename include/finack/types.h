@@ -36,6 +36,36 @@ typedef uint64_t fa_time;
 
 #define FA_ETH_ALEN 6
 
+/* What a frame carries beside its bytes when a device offloads work:
+ * the fields of Linux's virtio-net header, with offsets counted from the
+ * start of the Ethernet frame.
+ *  - Transmit: FA_META_CSUM_PARTIAL asks the device to complete the
+ *    checksum (the field holds the pseudo-header's sum); a gso_type of
+ *    FA_GSO_TCPV4 asks it to cut the super-frame into segments of
+ *    gso_size data bytes, each with the headers copied (TSO).
+ *  - Receive (fa_stack_input_meta): FA_META_CSUM_PARTIAL or
+ *    FA_META_CSUM_VALID say the device vouches for the data and the
+ *    checksum need not be checked; FA_GSO_TCPV4 marks a frame that
+ *    stands for several segments (GRO). The stack checks these fields
+ *    like any other input. */
+struct fa_frame_meta {
+    uint8_t flags;        /* FA_META_* */
+    uint8_t gso_type;     /* FA_GSO_NONE or FA_GSO_TCPV4 */
+    uint16_t gso_size;    /* data bytes per segment */
+    uint16_t csum_start;  /* FA_META_CSUM_PARTIAL: sum from this offset */
+    uint16_t csum_offset; /* ...and store it this far past csum_start */
+};
+#define FA_META_CSUM_PARTIAL 1u
+#define FA_META_CSUM_VALID 2u
+#define FA_GSO_NONE 0u
+#define FA_GSO_TCPV4 1u
+/* A super-frame: an Ethernet header and an IPv4 packet of up to 65535. */
+#define FA_GSO_FRAME_MAX (14u + 65535u)
+
+/* struct fa_device's offloads. */
+#define FA_OFFLOAD_TX_CSUM 1u /* completes FA_META_CSUM_PARTIAL checksums */
+#define FA_OFFLOAD_TSO 2u     /* cuts FA_GSO_TCPV4 super-frames (needs TX_CSUM) */
+
 /* Something frames can be handed to: a NIC's transmit path, a wrapper
  * (fault injector, pcap tee), another stack's input, or a link.
  * transmit() copies what it needs before it returns; it returns 0, or a
@@ -44,6 +74,13 @@ typedef uint64_t fa_time;
 struct fa_device {
     void *ctx;
     int (*transmit)(void *ctx, const uint8_t *frame, size_t len);
+    /* Optional: work the device does for the stack (FA_OFFLOAD_*), and
+     * the transmit that takes a frame's fa_frame_meta. A stack uses
+     * transmit_meta only for frames that need it, and only when offloads
+     * says so; wrappers that leave these 0 simply turn offloads off. */
+    unsigned offloads;
+    int (*transmit_meta)(void *ctx, const uint8_t *frame, size_t len,
+                         const struct fa_frame_meta *meta);
 };
 
 /* A clock for code outside the core (devices, run loops, simulators).

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { READ_BATCH = 64, FRAME_BUF = 65536, MAX_SLEEP_MS = 1000 };
+enum { READ_BATCH = 64, FRAME_BUF = FA_GSO_FRAME_MAX, MAX_SLEEP_MS = 1000 };
 
 struct tcp_watch {
     struct fa_tcp *sock; /* NULL: free */
@@ -96,7 +96,7 @@ static void on_notify(void *ctx, struct fa_tcp *sock)
 
 int fa_loop_create(const struct fa_loop_config *cfg, struct fa_loop **out)
 {
-    if (!cfg->stack || !cfg->clock.now || (cfg->read && cfg->fd < 0))
+    if (!cfg->stack || !cfg->clock.now || ((cfg->read || cfg->read_meta) && cfg->fd < 0))
         return -EINVAL;
     const struct fa_config *sc = fa_stack_config(cfg->stack);
     struct fa_loop *l = calloc(1, sizeof *l);
@@ -271,17 +271,23 @@ static int read_batch(struct fa_loop *l, fa_time now)
     int count = 0, err = 0;
     fa_stack_batch_begin(l->cfg.stack);
     for (; count < READ_BATCH; count++) {
-        long n = l->cfg.read(l->cfg.read_ctx, l->frame, sizeof l->frame);
+        struct fa_frame_meta m = { 0 };
+        long n = l->cfg.read_meta
+                     ? l->cfg.read_meta(l->cfg.read_ctx, l->frame, sizeof l->frame, &m)
+                     : l->cfg.read(l->cfg.read_ctx, l->frame, sizeof l->frame);
         if (n == -EAGAIN || n == -EINTR)
             break;
         if (n < 0) {
             err = (int)n;
             break;
         }
-        if (l->cfg.rx.transmit)
-            l->cfg.rx.transmit(l->cfg.rx.ctx, l->frame, (size_t)n);
+        const struct fa_device *rx = &l->cfg.rx;
+        if (rx->transmit_meta && (m.flags || m.gso_type))
+            rx->transmit_meta(rx->ctx, l->frame, (size_t)n, &m);
+        else if (rx->transmit) /* a pipeline without offloads */
+            rx->transmit(rx->ctx, l->frame, (size_t)n);
         else
-            fa_stack_input(l->cfg.stack, l->frame, (size_t)n, now);
+            fa_stack_input_meta(l->cfg.stack, l->frame, (size_t)n, &m, now);
     }
     fa_stack_batch_end(l->cfg.stack, now);
     return err < 0 ? err : count;
@@ -328,7 +334,7 @@ static int dispatch_udp(struct fa_loop *l, fa_time now)
 int fa_loop_process(struct fa_loop *l, fa_time now)
 {
     int more_input = 0;
-    if (l->cfg.read) {
+    if (l->cfg.read || l->cfg.read_meta) {
         int got = read_batch(l, now);
         if (got < 0)
             return got;
@@ -352,7 +358,7 @@ int fa_loop_process(struct fa_loop *l, fa_time now)
 
 int fa_loop_fd(const struct fa_loop *l)
 {
-    return l->cfg.read ? l->cfg.fd : -1;
+    return l->cfg.read || l->cfg.read_meta ? l->cfg.fd : -1;
 }
 
 fa_time fa_loop_next(const struct fa_loop *l)
@@ -421,4 +427,9 @@ int fa_loop_run(struct fa_loop *l, fa_time until)
 long fa_loop_tap_read(void *tap, uint8_t *buf, size_t cap)
 {
     return fa_tap_read(tap, buf, cap);
+}
+
+long fa_loop_tap_read_meta(void *tap, uint8_t *buf, size_t cap, struct fa_frame_meta *meta)
+{
+    return fa_tap_read_meta(tap, buf, cap, meta);
 }

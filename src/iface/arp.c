@@ -189,6 +189,9 @@ int fa_arp_output(struct fa_stack *s, uint32_t next_hop, uint8_t *frame,
         arp_note_deadline(s, e->next_request);
         arp_send(s, FA_ARP_REQUEST, fa_mac_broadcast, zero_mac, next_hop);
     }
+    /* The queue keeps bytes, not offload requests. */
+    if (frame == s->tx && fa_tx_meta_resolve(s, frame, len) < 0)
+        return -EMSGSIZE;
     return arp_enqueue(s, next_hop, frame, len);
 }
 

@@ -63,6 +63,10 @@ struct fa_stack {
     struct fa_udp_stack *udp;
 
     uint8_t *tx; /* one frame: Ethernet + IPv4 + payload */
+    size_t tx_cap; /* frame_max, or FA_GSO_FRAME_MAX for a TSO device */
+    /* What the device must do for the frame in tx (TCP sets it before
+     * fa_ip_send, fa_ip_send clears it): zero for a plain frame. */
+    struct fa_frame_meta tx_meta;
 
     /* Packets to our own address, waiting for fa_stack_poll (loopback.c). */
     uint8_t *loop_pkt; /* loop_cap packets of up to mtu bytes */
@@ -75,8 +79,13 @@ static inline void fa_count(struct fa_stack *s, unsigned id)
     s->counters[id]++;
 }
 
-/* Hands a complete frame to the device and counts it. */
+/* Hands a complete frame to the device (with s->tx_meta if it is the
+ * frame in s->tx) and counts it. */
 void fa_link_send(struct fa_stack *s, const uint8_t *frame, size_t len);
+/* The frame in s->tx cannot go out as built (it waits for ARP, or loops
+ * back): completes a partial checksum in software and clears tx_meta;
+ * -EMSGSIZE (counted) for a super-frame, which only a device can cut. */
+int fa_tx_meta_resolve(struct fa_stack *s, uint8_t *frame, size_t len);
 
 /* ARP (arp.c). */
 void fa_arp_input(struct fa_stack *s, const uint8_t *eth_src,
@@ -89,10 +98,20 @@ void fa_arp_announce(struct fa_stack *s);
 fa_time fa_arp_poll(struct fa_stack *s, fa_time now);
 
 /* IPv4 (ipv4.c). */
+/* What a received frame's offload metadata allows, once checked. */
+struct fa_rx_hints {
+    uint8_t csum_ok;   /* the device vouches for the TCP/UDP checksum */
+    uint16_t gso_size; /* a GRO super-frame of segments this big; 0: not */
+};
+/* Checks a frame's metadata against its parsed IPv4 header: 0 and the
+ * hints, or -1 when it does not fit (stack.c). m may be NULL. */
+int fa_rx_meta_check(const struct fa_frame_meta *m, const struct fa_ipv4_view *ip,
+                     struct fa_rx_hints *out);
 struct fa_rx_ctx {
     const uint8_t *ip_pkt; /* the whole datagram, for ICMP errors */
     struct fa_ipv4_view ip;
     int to_broadcast; /* link or IP broadcast: never answer with errors */
+    struct fa_rx_hints hints;
 };
 /* loopback.c: queue a packet to our own address; deliver the queue
  * (returns 1 if more were queued meanwhile). */
@@ -103,7 +122,7 @@ int fa_loopback_poll(struct fa_stack *s, fa_time now);
 /* A packet that came back from our own address (its source is ours). */
 void fa_ipv4_input_local(struct fa_stack *s, const uint8_t *pkt, size_t len, fa_time now);
 void fa_ipv4_input(struct fa_stack *s, const uint8_t *pkt, size_t len,
-                   int link_broadcast, fa_time now);
+                   int link_broadcast, const struct fa_frame_meta *meta, fa_time now);
 static inline uint8_t *fa_ip_payload(struct fa_stack *s)
 {
     return s->tx + FA_ETH_HLEN + FA_IPV4_HLEN;

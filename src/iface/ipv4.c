@@ -42,10 +42,13 @@ static void ip_deliver(struct fa_stack *s, const struct fa_rx_ctx *rx,
 }
 
 static void ipv4_input(struct fa_stack *s, const uint8_t *pkt, size_t len,
-                       int link_broadcast, int local, fa_time now)
+                       int link_broadcast, int local,
+                       const struct fa_frame_meta *meta, fa_time now)
 {
     struct fa_rx_ctx rx = { .ip_pkt = pkt };
     int drop = fa_ipv4_hdr_parse(pkt, len, &rx.ip);
+    if (!drop && fa_rx_meta_check(meta, &rx.ip, &rx.hints) < 0)
+        drop = FA_CNT_RX_BAD_OFFLOAD;
     if (!drop && !local && bad_source(s, rx.ip.src))
         drop = FA_CNT_IP_BAD_SRC;
     int ip_broadcast = !drop && is_our_broadcast(s, rx.ip.dst);
@@ -59,18 +62,20 @@ static void ipv4_input(struct fa_stack *s, const uint8_t *pkt, size_t len,
         return;
     }
     rx.to_broadcast = link_broadcast || ip_broadcast;
+    if (rx.hints.gso_size)
+        fa_count(s, FA_CNT_RX_GSO_FRAMES);
     ip_deliver(s, &rx, now);
 }
 
 void fa_ipv4_input(struct fa_stack *s, const uint8_t *pkt, size_t len,
-                   int link_broadcast, fa_time now)
+                   int link_broadcast, const struct fa_frame_meta *meta, fa_time now)
 {
-    ipv4_input(s, pkt, len, link_broadcast, 0, now);
+    ipv4_input(s, pkt, len, link_broadcast, 0, meta, now);
 }
 
 void fa_ipv4_input_local(struct fa_stack *s, const uint8_t *pkt, size_t len, fa_time now)
 {
-    ipv4_input(s, pkt, len, 0, 1, now);
+    ipv4_input(s, pkt, len, 0, 1, NULL, now);
 }
 
 static int next_hop(const struct fa_stack *s, uint32_t dst, uint32_t *hop)
@@ -91,8 +96,12 @@ int fa_ip_send(struct fa_stack *s, uint32_t dst, uint8_t proto, size_t len,
                fa_time now)
 {
     uint32_t hop;
-    if (len > fa_ip_payload_max(s)) {
+    /* A super-frame (TSO) may be larger than the MTU: the device cuts it. */
+    size_t most = s->tx_meta.gso_type ? s->tx_cap - FA_ETH_HLEN - FA_IPV4_HLEN
+                                      : fa_ip_payload_max(s);
+    if (len > most) {
         fa_count(s, FA_CNT_IP_TOO_BIG);
+        s->tx_meta = (struct fa_frame_meta){ 0 };
         return -EMSGSIZE;
     }
     if (dst == s->cfg.addr) { /* to ourselves: back up, not on the wire */
@@ -100,10 +109,15 @@ int fa_ip_send(struct fa_stack *s, uint32_t dst, uint8_t proto, size_t len,
         uint8_t *pkt = s->tx + FA_ETH_HLEN;
         fa_ipv4_hdr_emit(pkt, (uint16_t)total, s->ip_id++, FA_IPV4_DF, s->cfg.ttl, proto,
                          s->cfg.addr, dst);
+        if (fa_tx_meta_resolve(s, s->tx, FA_ETH_HLEN + total) < 0) {
+            s->tx_meta = (struct fa_frame_meta){ 0 };
+            return -EMSGSIZE;
+        }
         return fa_loopback_send(s, pkt, total);
     }
     if (next_hop(s, dst, &hop) < 0) {
         fa_count(s, FA_CNT_IP_NO_ROUTE);
+        s->tx_meta = (struct fa_frame_meta){ 0 };
         return -ENETUNREACH;
     }
     uint8_t *frame = s->tx;
@@ -112,5 +126,7 @@ int fa_ip_send(struct fa_stack *s, uint32_t dst, uint8_t proto, size_t len,
     fa_ipv4_hdr_emit(frame + FA_ETH_HLEN, (uint16_t)total, s->ip_id++,
                  FA_IPV4_DF, s->cfg.ttl, proto, s->cfg.addr, dst);
     fa_eth_emit(frame, fa_mac_broadcast, s->cfg.mac, FA_ETHERTYPE_IPV4);
-    return fa_arp_output(s, hop, frame, FA_ETH_HLEN + total, now);
+    int err = fa_arp_output(s, hop, frame, FA_ETH_HLEN + total, now);
+    s->tx_meta = (struct fa_frame_meta){ 0 };
+    return err;
 }

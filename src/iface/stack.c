@@ -93,6 +93,12 @@ const char *fa_config_check(const struct fa_config *cfg)
         return "tcp_congestion must be FA_TCP_CC_CUBIC or FA_TCP_CC_NEWRENO";
     if (cfg->loopback_queue == 0)
         return "loopback_queue must be at least 1";
+    if (cfg->device.offloads & ~(FA_OFFLOAD_TX_CSUM | FA_OFFLOAD_TSO))
+        return "device.offloads has an unknown bit";
+    if (cfg->device.offloads && !cfg->device.transmit_meta)
+        return "device.offloads needs device.transmit_meta";
+    if ((cfg->device.offloads & FA_OFFLOAD_TSO) && !(cfg->device.offloads & FA_OFFLOAD_TX_CSUM))
+        return "FA_OFFLOAD_TSO needs FA_OFFLOAD_TX_CSUM";
     return NULL;
 }
 
@@ -101,7 +107,9 @@ static int alloc_tables(struct fa_stack *s)
     const struct fa_config *c = &s->cfg;
     s->arp = calloc(c->arp_cache_size, sizeof *s->arp);
     s->arp_wait = calloc(c->arp_queue_size, sizeof *s->arp_wait);
-    s->tx = malloc(s->frame_max);
+    /* A device that cuts super-frames (TSO) gets them built whole. */
+    s->tx_cap = (c->device.offloads & FA_OFFLOAD_TSO) ? FA_GSO_FRAME_MAX : s->frame_max;
+    s->tx = malloc(s->tx_cap);
     uint8_t *frames = malloc((size_t)c->arp_queue_size * s->frame_max);
     if (!s->arp || !s->arp_wait || !s->tx || !frames || fa_loopback_init(s) < 0) {
         free(frames);
@@ -165,24 +173,85 @@ void fa_stack_destroy(struct fa_stack *s)
 
 void fa_link_send(struct fa_stack *s, const uint8_t *frame, size_t len)
 {
-    if (s->cfg.device.transmit(s->cfg.device.ctx, frame, len) < 0) {
+    /* Only the frame being built in s->tx has s->tx_meta (tcp_out.c). */
+    const struct fa_device *d = &s->cfg.device;
+    int meta = frame == s->tx && (s->tx_meta.flags || s->tx_meta.gso_type);
+    int err = meta ? d->transmit_meta(d->ctx, frame, len, &s->tx_meta)
+                   : d->transmit(d->ctx, frame, len);
+    if (err < 0) {
         fa_count(s, FA_CNT_TX_DEVICE_ERRORS);
         return;
     }
     fa_count(s, FA_CNT_TX_FRAMES);
+    if (meta && s->tx_meta.gso_type)
+        fa_count(s, FA_CNT_TX_GSO_FRAMES);
     s->counters[FA_CNT_TX_BYTES] += len;
+}
+
+int fa_tx_meta_resolve(struct fa_stack *s, uint8_t *frame, size_t len)
+{
+    struct fa_frame_meta *m = &s->tx_meta;
+    if (m->gso_type) {
+        fa_count(s, FA_CNT_TX_OFFLOAD_UNSENT);
+        return -EMSGSIZE;
+    }
+    if (m->flags & FA_META_CSUM_PARTIAL) {
+        /* What the device would do: the field holds the pseudo-header's
+         * sum, so the sum from csum_start on, field included, is it. */
+        uint8_t *start = frame + m->csum_start;
+        fa_csum_store(start + m->csum_offset,
+                      fa_csum_fold(fa_csum_add(0, start, len - m->csum_start)));
+    }
+    *m = (struct fa_frame_meta){ 0 };
+    return 0;
+}
+
+/* The offload metadata a frame came with, checked against the packet
+ * (the IPv4 header is parsed by then): what ipv4.c passes on. */
+int fa_rx_meta_check(const struct fa_frame_meta *m, const struct fa_ipv4_view *ip,
+                     struct fa_rx_hints *out)
+{
+    *out = (struct fa_rx_hints){ 0 };
+    if (!m || (!m->flags && !m->gso_type))
+        return 0;
+    if (m->flags & ~(FA_META_CSUM_PARTIAL | FA_META_CSUM_VALID))
+        return -1;
+    unsigned l4 = FA_ETH_HLEN + (unsigned)ip->hlen;
+    if (m->flags & FA_META_CSUM_PARTIAL) {
+        unsigned at = ip->proto == FA_IPPROTO_TCP ? 16 : ip->proto == FA_IPPROTO_UDP ? 6 : 0;
+        if (!at || m->csum_start != l4 || m->csum_offset != at ||
+            ip->payload_len < at + 2u)
+            return -1;
+    }
+    if (m->gso_type != FA_GSO_NONE) {
+        if (m->gso_type != FA_GSO_TCPV4 || ip->proto != FA_IPPROTO_TCP || m->gso_size == 0)
+            return -1;
+        out->gso_size = m->gso_size;
+    }
+    out->csum_ok = m->flags != 0;
+    return 0;
 }
 
 void fa_stack_input(struct fa_stack *s, const uint8_t *frame, size_t len,
                     fa_time now)
+{
+    fa_stack_input_meta(s, frame, len, NULL, now);
+}
+
+void fa_stack_input_meta(struct fa_stack *s, const uint8_t *frame, size_t len,
+                         const struct fa_frame_meta *meta, fa_time now)
 {
     struct fa_eth_view eth;
     fa_count(s, FA_CNT_RX_FRAMES);
     s->counters[FA_CNT_RX_BYTES] += len;
 
     int drop = fa_eth_parse(frame, len, &eth);
-    if (!drop && len > s->frame_max)
+    /* A GRO super-frame may exceed the MTU; nothing else may. */
+    size_t most = meta && meta->gso_type ? FA_GSO_FRAME_MAX : s->frame_max;
+    if (!drop && len > most)
         drop = FA_CNT_ETH_OVERSIZE;
+    if (!drop && meta && (meta->flags || meta->gso_type) && eth.type != FA_ETHERTYPE_IPV4)
+        drop = FA_CNT_RX_BAD_OFFLOAD;
     int to_broadcast = !drop && memcmp(eth.dst, fa_mac_broadcast, 6) == 0;
     if (!drop && !to_broadcast && memcmp(eth.dst, s->cfg.mac, 6) != 0)
         drop = FA_CNT_ETH_NOT_FOR_US;
@@ -197,7 +266,7 @@ void fa_stack_input(struct fa_stack *s, const uint8_t *frame, size_t len,
         fa_arp_input(s, eth.src, payload, payload_len, now);
         break;
     case FA_ETHERTYPE_IPV4:
-        fa_ipv4_input(s, payload, payload_len, to_broadcast, now);
+        fa_ipv4_input(s, payload, payload_len, to_broadcast, meta, now);
         break;
     default:
         fa_count(s, FA_CNT_ETH_UNKNOWN_TYPE);

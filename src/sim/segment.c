@@ -13,7 +13,7 @@ int fa_sim_segment_parse(const uint8_t *frame, size_t len, struct fa_sim_segment
     if (len < FA_ETH_HLEN || fa_get16(frame + 12) != FA_ETHERTYPE_IPV4 ||
         fa_ipv4_hdr_parse(frame + FA_ETH_HLEN, len - FA_ETH_HLEN, &ip) ||
         ip.proto != FA_IPPROTO_TCP ||
-        fa_tcp_hdr_parse(ip.payload, ip.payload_len, ip.src, ip.dst, &t))
+        fa_tcp_hdr_parse(ip.payload, ip.payload_len, ip.src, ip.dst, 0, &t))
         return 0;
     memset(out, 0, sizeof *out);
     out->src = ip.src;

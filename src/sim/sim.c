@@ -380,7 +380,7 @@ int fa_sim_add_host(struct fa_sim *s, struct fa_config *cfg,
         cfg->tcp_trace = host_trace;
         cfg->tcp_trace_ctx = h;
     }
-    cfg->device = (struct fa_device){ h, host_transmit };
+    cfg->device = (struct fa_device){ .ctx = h, .transmit = host_transmit };
     cfg->rng = (struct fa_rng){ &h->rng, host_rng };
     /* Room in the heap for every slot of every link, before the stack
      * exists: creating it already sends (the gratuitous ARP). */

@@ -570,8 +570,8 @@ static int process_text(struct fa_tcp *c, const struct fa_tcp_view *seg,
     }
     uint32_t before = c->rcv_nxt;
     long gained = fa_tcp_rcv_data(c, seg->seq, seg->data, seg->data_len);
-    if (c->segs_unacked < UINT8_MAX)
-        c->segs_unacked++;
+    uint32_t unacked = c->segs_unacked + seg->segs;
+    c->segs_unacked = (uint8_t)(unacked < UINT8_MAX ? unacked : UINT8_MAX);
     if (gained > 0 && (c->flags & TF_SHUT_RD)) {
         /* After shutdown(SHUT_RD) the application reads no more: data is
          * acknowledged and dropped, as BSD does, so the window stays open
@@ -594,7 +594,7 @@ static int process_text(struct fa_tcp *c, const struct fa_tcp_view *seg,
         c->flags |= TF_ACK_NOW;
         if (!(c->flags & TF_SACK) || (uint32_t)c->segs_unacked * c->mss >= c->rcv.size / 4)
             c->flags |= TF_ACK_AT_ONCE;
-    } else if (c->flags & TF_ACK_DELAYED) {
+    } else if ((c->flags & TF_ACK_DELAYED) || seg->segs >= 2) {
         c->flags |= TF_ACK_NOW; /* RFC 9293 §3.8.6.3: every second segment */
     } else {
         c->flags |= TF_ACK_DELAYED;
@@ -671,7 +671,7 @@ void fa_tcp_input(struct fa_stack *s, const struct fa_rx_ctx *rx, fa_time now)
 {
     struct fa_tcp_view seg;
     int drop = fa_tcp_hdr_parse(rx->ip.payload, rx->ip.payload_len, rx->ip.src,
-                                rx->ip.dst, &seg);
+                                rx->ip.dst, rx->hints.csum_ok, &seg);
     /* RFC 1122 §4.2.3.10: never a connection to a broadcast address. */
     if (!drop && rx->to_broadcast)
         drop = FA_CNT_TCP_TO_BROADCAST;
@@ -683,7 +683,13 @@ void fa_tcp_input(struct fa_stack *s, const struct fa_rx_ctx *rx, fa_time now)
         fa_count(s, (unsigned)drop);
         return;
     }
-    fa_count(s, FA_CNT_TCP_SEGS_IN);
+    /* A GRO super-frame: the segments it stands for, for ACK pacing. */
+    uint32_t gso = rx->hints.gso_size;
+    if (gso && seg.data_len > gso) {
+        uint32_t n = (seg.data_len + gso - 1) / gso;
+        seg.segs = (uint16_t)(n > UINT16_MAX ? UINT16_MAX : n);
+    }
+    s->counters[FA_CNT_TCP_SEGS_IN] += seg.segs;
     uint32_t laddr = rx->ip.dst, raddr = rx->ip.src;
     struct fa_tcp *c = fa_tcp_lookup(s, laddr, seg.dport, raddr, seg.sport);
     if (c) {

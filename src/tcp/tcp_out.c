@@ -60,10 +60,31 @@ uint16_t fa_tcp_window_field(struct fa_tcp *c)
     return (uint16_t)field;
 }
 
+/* The checksum, or (a device that offloads it) the request for it; a
+ * super-frame (gso: its segments' data size) is cut by the device. */
+static void segment_checksum(struct fa_tcp *c, uint8_t *seg, size_t len, uint16_t gso)
+{
+    struct fa_stack *s = c->stack;
+    if (!(s->cfg.device.offloads & FA_OFFLOAD_TX_CSUM)) {
+        fa_tcp_hdr_checksum(seg, len, c->laddr, c->raddr);
+        return;
+    }
+    fa_tcp_hdr_checksum_partial(seg, len, c->laddr, c->raddr);
+    s->tx_meta = (struct fa_frame_meta){
+        .flags = FA_META_CSUM_PARTIAL,
+        .gso_type = gso ? FA_GSO_TCPV4 : FA_GSO_NONE,
+        .gso_size = gso,
+        .csum_start = FA_ETH_HLEN + FA_IPV4_HLEN,
+        .csum_offset = 16,
+    };
+}
+
 /* Writes and sends one segment whose data is len bytes at offset off of
- * the send ring, with the options it should carry (tcp_opts.c). */
-static void send_segment(struct fa_tcp *c, uint32_t seq, uint8_t flags,
-                         uint32_t off, uint32_t len, fa_time now)
+ * the send ring, with the options it should carry (tcp_opts.c). gso
+ * nonzero: a super-frame of len / gso full segments for the device to
+ * cut (TSO); each carries the same header, as Linux's TSO does. */
+static void send_segment_gso(struct fa_tcp *c, uint32_t seq, uint8_t flags,
+                             uint32_t off, uint32_t len, uint16_t gso, fa_time now)
 {
     struct fa_stack *s = c->stack;
     uint8_t *seg = fa_ip_payload(s);
@@ -77,7 +98,7 @@ static void send_segment(struct fa_tcp *c, uint32_t seq, uint8_t flags,
         wnd = space > 65535 ? 65535 : (uint16_t)space;
         c->rcv_adv = c->rcv_nxt + wnd;
     } else {
-        fa_tcp_opts_for(c, &opts, len, now);
+        fa_tcp_opts_for(c, &opts, gso ? gso : len, now);
         wnd = fa_tcp_window_field(c);
     }
     uint32_t ack = (flags & FA_TCP_ACK) ? c->rcv_nxt : 0;
@@ -85,8 +106,8 @@ static void send_segment(struct fa_tcp *c, uint32_t seq, uint8_t flags,
                                   wnd, &opts);
     if (len)
         fa_ring_copy_out(&c->snd, off, seg + hlen, len);
-    fa_tcp_hdr_checksum(seg, hlen + len, c->laddr, c->raddr);
-    fa_count(s, FA_CNT_TCP_SEGS_OUT);
+    segment_checksum(c, seg, hlen + len, gso);
+    s->counters[FA_CNT_TCP_SEGS_OUT] += gso ? len / gso : 1;
     if (flags & FA_TCP_ACK) {
         c->flags &= ~(TF_ACK_NOW | TF_ACK_DELAYED | TF_ACK_AT_ONCE);
         c->t_delack = FA_TIME_NEVER;
@@ -94,6 +115,12 @@ static void send_segment(struct fa_tcp *c, uint32_t seq, uint8_t flags,
         c->segs_unacked = 0;
     }
     fa_ip_send(s, c->raddr, FA_IPPROTO_TCP, hlen + len, now);
+}
+
+static void send_segment(struct fa_tcp *c, uint32_t seq, uint8_t flags,
+                         uint32_t off, uint32_t len, fa_time now)
+{
+    send_segment_gso(c, seq, flags, off, len, 0, now);
 }
 
 void fa_tcp_count_retransmit(struct fa_tcp *c)
@@ -245,6 +272,48 @@ static uint32_t resend(struct fa_tcp *c, uint32_t i, fa_time now)
     return e->end - start;
 }
 
+/* With a device that cuts super-frames (TSO): how many full segments of
+ * new data may go as one frame now — what the windows allow, what the
+ * frame holds, what the scoreboard has entries for; and not the last
+ * bytes before a FIN due, which go with the FIN as usual. Never to our
+ * own address (the loopback queue holds MTU-sized packets). */
+static uint32_t tso_segments(const struct fa_tcp *c, uint32_t usable, uint32_t left)
+{
+    const struct fa_stack *s = c->stack;
+    if (!(s->cfg.device.offloads & FA_OFFLOAD_TSO) || c->raddr == s->cfg.addr)
+        return 1;
+    if ((c->flags & TF_SHUT_WR) && !(c->flags & TF_FIN_SENT))
+        left--;
+    uint32_t room = usable < left ? usable : left;
+    uint32_t n = room / c->mss;
+    uint32_t most = (uint32_t)(s->tx_cap - FA_ETH_HLEN - FA_IPV4_HLEN - FA_TCP_HLEN -
+                               FA_TCP_OPT_MAX) / c->mss;
+    uint32_t entries = c->loss->sb.cap - c->loss->sb.count;
+    if (n > most)
+        n = most;
+    if (n > entries)
+        n = entries;
+    return n;
+}
+
+/* Sends n full segments of new data as one super-frame: one scoreboard
+ * entry per segment, as if each had gone alone (what is lost is resent
+ * segment by segment). Returns the sequence space sent. */
+static uint32_t send_tso(struct fa_tcp *c, uint32_t n, uint32_t left, fa_time now)
+{
+    uint32_t len = n * c->mss;
+    uint8_t flags = FA_TCP_ACK | (len == left ? FA_TCP_PSH : 0);
+    send_segment_gso(c, c->snd_nxt, flags, c->snd_nxt - c->snd_una, len, c->mss, now);
+    for (uint32_t i = 0; i < n; i++) {
+        fa_tcp_rec_sent_new(c, c->snd_nxt + c->mss, 0, now);
+        c->snd_nxt += c->mss;
+    }
+    if (c->t_rexmit == FA_TIME_NEVER)
+        fa_tcp_arm_rexmit(c, now);
+    fa_tcp_rec_arm_probe(c, now);
+    return len;
+}
+
 /* Sends one segment if the rules allow (force: even if SWS avoidance or
  * the congestion window would wait): a lost one first, else new data from
  * snd_nxt. Returns its length in sequence space (0 when nothing went). */
@@ -275,6 +344,11 @@ static uint32_t output_one(struct fa_tcp *c, fa_time now, int force)
     /* Nagle and SWS avoidance size new data. */
     if (len && !force && !worth_sending(c, len, left, fin))
         return 0;
+    if (len == c->mss && !fin) {
+        uint32_t n = tso_segments(c, usable, left);
+        if (n >= 2)
+            return send_tso(c, n, left, now);
+    }
     uint8_t flags = FA_TCP_ACK;
     if (fin)
         flags |= FA_TCP_FIN;

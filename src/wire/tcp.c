@@ -82,16 +82,16 @@ static int parse_options(const uint8_t *p, size_t len, uint8_t flags,
 }
 
 int fa_tcp_hdr_parse(const uint8_t *seg, size_t len, uint32_t src,
-                     uint32_t dst, struct fa_tcp_view *out)
+                     uint32_t dst, int csum_ok, struct fa_tcp_view *out)
 {
     if (len < FA_TCP_HLEN)
         return FA_CNT_TCP_TOO_SHORT;
     unsigned hlen = (unsigned)(seg[12] >> 4) * 4u;
     if (hlen < FA_TCP_HLEN || hlen > len)
         return FA_CNT_TCP_BAD_OFFSET;
-    if (fa_csum_fold(fa_csum_add(fa_csum_pseudo(src, dst, FA_IPPROTO_TCP,
-                                                (uint16_t)len),
-                                 seg, len)) != 0)
+    if (!csum_ok && fa_csum_fold(fa_csum_add(fa_csum_pseudo(src, dst, FA_IPPROTO_TCP,
+                                                            (uint16_t)len),
+                                             seg, len)) != 0)
         return FA_CNT_TCP_BAD_CHECKSUM;
     memset(out, 0, sizeof *out);
     out->sport = fa_get16(seg);
@@ -107,6 +107,7 @@ int fa_tcp_hdr_parse(const uint8_t *seg, size_t len, uint32_t src,
         return FA_CNT_TCP_BAD_OPTIONS;
     out->data = seg + hlen;
     out->data_len = (uint32_t)(len - hlen);
+    out->segs = 1;
     return 0;
 }
 
@@ -167,6 +168,15 @@ size_t fa_tcp_hdr_emit(uint8_t *seg, uint16_t sport, uint16_t dport,
     seg[16] = seg[17] = 0;
     seg[18] = seg[19] = 0;
     return hlen;
+}
+
+void fa_tcp_hdr_checksum_partial(uint8_t *seg, size_t len, uint32_t src, uint32_t dst)
+{
+    /* Linux's CHECKSUM_PARTIAL, virtio-net's NEEDS_CSUM: the pseudo
+     * header's sum, folded but not complemented; the device sums the
+     * segment on top of it and stores the complement. */
+    uint64_t sum = fa_csum_pseudo(src, dst, FA_IPPROTO_TCP, (uint16_t)len);
+    fa_csum_store(seg + 16, (uint16_t)~fa_csum_fold(sum));
 }
 
 void fa_tcp_hdr_checksum(uint8_t *seg, size_t len, uint32_t src, uint32_t dst)

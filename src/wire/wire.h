@@ -172,14 +172,17 @@ struct fa_tcp_view {
     struct fa_tcp_opts opts;
     const uint8_t *data;
     uint32_t data_len;
+    uint16_t segs; /* wire segments it stands for: 1, more for a GRO
+                      super-frame (set by TCP input, not the parser) */
 };
 /* Checks length, data offset, options (malformed ones: RFC 9293 §3.1
  * "must be prepared to handle an illegal option length ... without
  * crashing"; we drop the segment) and the checksum over the pseudo
- * header. Returns 0, FA_CNT_TCP_TOO_SHORT, FA_CNT_TCP_BAD_OFFSET,
- * FA_CNT_TCP_BAD_OPTIONS or FA_CNT_TCP_BAD_CHECKSUM. */
+ * header (unless csum_ok: a device vouched for it). Returns 0,
+ * FA_CNT_TCP_TOO_SHORT, FA_CNT_TCP_BAD_OFFSET, FA_CNT_TCP_BAD_OPTIONS or
+ * FA_CNT_TCP_BAD_CHECKSUM. */
 int fa_tcp_hdr_parse(const uint8_t *seg, size_t len, uint32_t src,
-                     uint32_t dst, struct fa_tcp_view *out);
+                     uint32_t dst, int csum_ok, struct fa_tcp_view *out);
 /* Writes a TCP header with the options set in opts (MSS, window scale,
  * SACK-permitted, timestamps, SACK blocks: at most 40 bytes of them, the
  * caller's duty) at seg; returns the header length. The
@@ -188,6 +191,9 @@ size_t fa_tcp_hdr_emit(uint8_t *seg, uint16_t sport, uint16_t dport,
                        uint32_t seq, uint32_t ack, uint8_t flags,
                        uint16_t wnd, const struct fa_tcp_opts *opts);
 void fa_tcp_hdr_checksum(uint8_t *seg, size_t len, uint32_t src, uint32_t dst);
+/* Leaves the checksum to a device (FA_META_CSUM_PARTIAL): stores only
+ * the pseudo header's sum. */
+void fa_tcp_hdr_checksum_partial(uint8_t *seg, size_t len, uint32_t src, uint32_t dst);
 
 /* Is addr a (limited or directed) broadcast, or multicast, for a subnet
  * of prefix_len bits containing net_addr? */

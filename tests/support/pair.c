@@ -21,7 +21,7 @@ static int log_transmit(void *ctx, const uint8_t *frame, size_t len)
     if (len > FA_ETH_HLEN && fa_get16(frame + 12) == FA_ETHERTYPE_IPV4 &&
         fa_ipv4_hdr_parse(frame + FA_ETH_HLEN, len - FA_ETH_HLEN, &ip) == 0 &&
         ip.proto == FA_IPPROTO_TCP &&
-        fa_tcp_hdr_parse(ip.payload, ip.payload_len, ip.src, ip.dst, &tcp) == 0 &&
+        fa_tcp_hdr_parse(ip.payload, ip.payload_len, ip.src, ip.dst, 0, &tcp) == 0 &&
         e->nsegs < SEG_LOG_MAX) {
         e->segs[e->nsegs++] = (struct seg_rec){
             .t = e->pair->now, .sport = tcp.sport, .dport = tcp.dport,
@@ -69,7 +69,7 @@ void pair_init_ex(struct pair *p, const struct fa_memlink_config *link_cfg,
                                              e->next, clock, &p->fault[i]), 0);
             e->next = fa_fault_device(p->fault[i]);
         }
-        cfg.device = (struct fa_device){ e, log_transmit };
+        cfg.device = (struct fa_device){ .ctx = e, .transmit = log_transmit };
         cfg.rng = fa_prng_rng(&p->prng[i]);
         cfg.tcp_trace = trace_state;
         cfg.tcp_trace_ctx = e;

@@ -67,7 +67,7 @@ static int frame_tcp(struct peer *pe, size_t i, struct fa_tcp_view *v)
         fa_ipv4_hdr_parse(f + 14, pe->cap.len[i] - 14, &ip) != 0 ||
         ip.proto != FA_IPPROTO_TCP)
         return 0;
-    assert_int_equal(fa_tcp_hdr_parse(ip.payload, ip.payload_len, ip.src, ip.dst, v), 0);
+    assert_int_equal(fa_tcp_hdr_parse(ip.payload, ip.payload_len, ip.src, ip.dst, 0, v), 0);
     return 1;
 }
 

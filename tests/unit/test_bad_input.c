@@ -234,6 +234,7 @@ static void every_drop_counter_is_exercised(void **state)
         FA_CNT_UDP_QUEUE_FULL, /* test_udp */
         FA_CNT_TCP_PAWS_DROPPED, FA_CNT_TCP_SACK_BAD, FA_CNT_TCP_ICMP_IGNORED, /* test_tcp_modern */
         FA_CNT_IP_LOOP_FULL, /* test_loopback */
+        FA_CNT_RX_BAD_OFFLOAD, FA_CNT_TX_OFFLOAD_UNSENT, /* test_offload */
     };
     for (unsigned id = 0; id < FA_CNT_COUNT; id++) {
         if (!fa_counter_is_drop(id))

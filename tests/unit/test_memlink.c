@@ -80,7 +80,7 @@ static void next_time_includes_replies_sent_during_delivery(void **state)
     struct fa_memlink *l;
     assert_int_equal(fa_memlink_create(&cfg, fa_clock_virtual(&now), &l), 0);
     struct fa_device back = fa_memlink_tx(l, 1);
-    fa_memlink_set_rx(l, 1, (struct fa_device){ &back, reflect });
+    fa_memlink_set_rx(l, 1, (struct fa_device){ .ctx = &back, .transmit = reflect });
     fa_memlink_set_rx(l, 0, capture_device(&cap));
     struct fa_device tx = fa_memlink_tx(l, 0);
     uint8_t f[60] = { 0 };

@@ -77,7 +77,7 @@ static void device_errors_are_counted(void **state)
     struct fa_config cfg;
     fa_config_init(&cfg);
     cfg.addr = IP_US;
-    cfg.device = (struct fa_device){ NULL, refuse };
+    cfg.device = (struct fa_device){ .transmit = refuse };
     cfg.rng = fa_prng_rng(&prng);
     struct fa_stack *s;
     assert_int_equal(fa_stack_create(&cfg, 0, &s), 0);

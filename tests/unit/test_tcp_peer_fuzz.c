@@ -248,7 +248,7 @@ static int run_one(uint64_t seed, int renege, char *why, size_t whylen)
                 if (trace) {
                     struct fa_ipv4_view ip; struct fa_tcp_view a;
                     fa_ipv4_hdr_parse(e.b + 14, e.len - 14, &ip);
-                    fa_tcp_hdr_parse(ip.payload, ip.payload_len, ip.src, ip.dst, &a);
+                    fa_tcp_hdr_parse(ip.payload, ip.payload_len, ip.src, ip.dst, 0, &a);
                     fprintf(stderr, "%10.3fms   IN ack=%u wnd=%u sack:", (double)pe.now / MS, a.ack - base, a.wnd);
                     for (unsigned b = 0; b < a.opts.sack_blocks; b++)
                         fprintf(stderr, " [%d,%d)", (int)(a.opts.sack[b][0] - base), (int)(a.opts.sack[b][1] - base));

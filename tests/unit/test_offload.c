@@ -1,0 +1,284 @@
+/* test_offload.c — the offloads a device may do for the stack (what a TAP
+ * with its virtio-net header does): checksums completed by the device,
+ * TSO super-frames cut by it, and checksum-partial or GRO frames
+ * received, with their metadata checked like any other input. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "iface/iface.h"
+#include "pair.h"
+#include "peer.h"
+#include "wire/wire.h"
+
+/* ---- a device that does what the kernel does with our super-frames ---- */
+
+struct offl {
+    struct fa_device inner;
+    uint64_t metas, gso_frames, segments;
+    uint8_t buf[2048];
+};
+static struct offl offl[2];
+
+static int offl_plain(void *ctx, const uint8_t *frame, size_t len)
+{
+    struct offl *o = ctx;
+    return o->inner.transmit(o->inner.ctx, frame, len);
+}
+
+/* The TCP header length of the frame's segment. */
+static size_t tcp_hlen_of(const uint8_t *frame)
+{
+    return (size_t)(frame[FA_ETH_HLEN + FA_IPV4_HLEN + 12] >> 4) * 4;
+}
+
+/* The partial checksum the stack left is what the device completes: the
+ * sum from csum_start on, with the field as the stack wrote it, must be
+ * the segment's true checksum. */
+static void assert_partial_checksum_right(const uint8_t *frame, size_t len,
+                                          const struct fa_frame_meta *m)
+{
+    assert_int_equal(m->flags, FA_META_CSUM_PARTIAL);
+    assert_int_equal(m->csum_start, FA_ETH_HLEN + FA_IPV4_HLEN);
+    assert_int_equal(m->csum_offset, 16);
+    const uint8_t *seg = frame + m->csum_start;
+    uint16_t completed = fa_csum_fold(fa_csum_add(0, seg, len - m->csum_start));
+    static uint8_t copy[FA_GSO_FRAME_MAX];
+    memcpy(copy, seg, len - m->csum_start);
+    struct fa_ipv4_view ip;
+    assert_int_equal(fa_ipv4_hdr_parse(frame + FA_ETH_HLEN, len - FA_ETH_HLEN, &ip), 0);
+    fa_tcp_hdr_checksum(copy, len - m->csum_start, ip.src, ip.dst);
+    assert_memory_equal(&completed, copy + 16, 2);
+}
+
+/* Cuts a super-frame as Linux's GSO does: the headers copied to every
+ * segment, sequence numbers and IP ids advanced, PSH and FIN kept for
+ * the last, every checksum computed. */
+static int offl_meta(void *ctx, const uint8_t *frame, size_t len,
+                     const struct fa_frame_meta *m)
+{
+    struct offl *o = ctx;
+    o->metas++;
+    assert_partial_checksum_right(frame, len, m);
+    size_t hdr = m->csum_start + tcp_hlen_of(frame);
+    size_t data = len - hdr;
+    size_t step = m->gso_type ? m->gso_size : data;
+    if (m->gso_type) {
+        assert_int_equal(m->gso_type, FA_GSO_TCPV4);
+        assert_true(data > m->gso_size); /* a super-frame has two or more */
+        assert_int_equal(data % m->gso_size, 0); /* full segments only */
+        assert_true(len <= FA_GSO_FRAME_MAX);
+        o->gso_frames++;
+    } else {
+        assert_true(len <= 1514);
+    }
+    uint32_t seq = fa_get32(frame + m->csum_start + 4);
+    uint16_t id = fa_get16(frame + FA_ETH_HLEN + 4);
+    struct fa_ipv4_view ip;
+    assert_int_equal(fa_ipv4_hdr_parse(frame + FA_ETH_HLEN, len - FA_ETH_HLEN, &ip), 0);
+    for (size_t off = 0, i = 0; off < data || (data == 0 && i == 0); off += step, i++) {
+        size_t n = data - off < step ? data - off : step;
+        uint8_t *b = o->buf;
+        memcpy(b, frame, hdr);
+        memcpy(b + hdr, frame + hdr + off, n);
+        uint8_t *iph = b + FA_ETH_HLEN, *tcp = b + m->csum_start;
+        fa_put16(iph + 2, (uint16_t)(hdr - FA_ETH_HLEN + n));
+        fa_put16(iph + 4, (uint16_t)(id + i));
+        iph[10] = iph[11] = 0;
+        fa_csum_store(iph + 10, fa_csum_fold(fa_csum_add(0, iph, FA_IPV4_HLEN)));
+        fa_put32(tcp + 4, seq + (uint32_t)off);
+        if (off + n < data)
+            tcp[13] &= (uint8_t)~(FA_TCP_PSH | FA_TCP_FIN);
+        fa_tcp_hdr_checksum(tcp, hdr - m->csum_start + n, ip.src, ip.dst);
+        o->segments++;
+        o->inner.transmit(o->inner.ctx, b, hdr + n);
+        if (data == 0)
+            break;
+    }
+    return 0;
+}
+
+static void with_offloads(int side, struct fa_config *cfg)
+{
+    offl[side] = (struct offl){ .inner = cfg->device };
+    cfg->device = (struct fa_device){
+        .ctx = &offl[side], .transmit = offl_plain,
+        .offloads = FA_OFFLOAD_TX_CSUM | FA_OFFLOAD_TSO, .transmit_meta = offl_meta,
+    };
+    cfg->tcp_sndbuf = cfg->tcp_rcvbuf = 1 << 20;
+}
+
+static void fill(uint8_t *b, size_t n, uint32_t seed)
+{
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1103515245u + 12345u;
+        b[i] = (uint8_t)(seed >> 16);
+    }
+}
+
+/* Both directions through a device that completes checksums and cuts
+ * super-frames: every byte arrives, and most data left as super-frames
+ * whose layout and partial checksum are what a kernel expects. */
+static void tso_transfer_both_ways(void **state)
+{
+    (void)state;
+    static struct pair p;
+    pair_init_ex(&p, NULL, NULL, 7, with_offloads);
+    struct fa_tcp *c, *s, *l;
+    pair_connect(&p, 80, &c, &s, &l, NULL);
+    enum { N = 3 << 20 };
+    static uint8_t in[N], out[N];
+    for (int dir = 0; dir < 2; dir++) {
+        fill(in, N, 11u + (uint32_t)dir);
+        memset(out, 0, N);
+        struct fa_tcp *src = dir ? s : c, *dst = dir ? c : s;
+        assert_int_equal(pair_transfer(&p, src, dst, in, N, out, p.now + 60 * FA_NS_PER_S), N);
+        assert_memory_equal(in, out, N);
+        struct offl *o = &offl[dir];
+        const struct fa_stack *st = p.stack[dir];
+        assert_true(o->gso_frames > 0);
+        assert_int_equal(fa_stack_counter(st, FA_CNT_TX_GSO_FRAMES), o->gso_frames);
+        /* Fewer frames than segments: most data went in super-frames. */
+        assert_true(o->gso_frames * 4 < o->segments);
+        assert_int_equal(fa_stack_counter(p.stack[!dir], FA_CNT_TCP_BAD_CHECKSUM), 0);
+    }
+    /* Nothing dropped but the other side's gratuitous ARP. */
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(drops_total(p.stack[i]),
+                         fa_stack_counter(p.stack[i], FA_CNT_ARP_NOT_FOR_US));
+    pair_destroy(&p);
+}
+
+/* ---- receiving what the kernel hands a TAP with offloads ---------- */
+
+static struct fa_frame_meta partial_tcp(uint16_t gso)
+{
+    return (struct fa_frame_meta){
+        .flags = FA_META_CSUM_PARTIAL, .gso_type = gso ? FA_GSO_TCPV4 : FA_GSO_NONE,
+        .gso_size = gso, .csum_start = FA_ETH_HLEN + FA_IPV4_HLEN, .csum_offset = 16,
+    };
+}
+
+/* A data segment of n bytes from the peer, its checksum left partial (as
+ * the kernel's are when the TAP takes checksum offload). */
+static size_t peer_data_frame(struct peer *pe, uint8_t *buf, size_t n)
+{
+    uint8_t *tcp = buf + FA_ETH_HLEN + FA_IPV4_HLEN;
+    size_t hlen = fa_tcp_hdr_emit(tcp, pe->port, pe->our_port, pe->snd_nxt, pe->rcv_nxt,
+                                  FA_TCP_ACK, 65535, &(struct fa_tcp_opts){ 0 });
+    fill(tcp + hlen, n, 3);
+    fa_tcp_hdr_checksum_partial(tcp, hlen + n, IP_PEER, IP_US);
+    fa_eth_emit(buf, mac_a, mac_peer, FA_ETHERTYPE_IPV4);
+    fa_ipv4_hdr_emit(buf + FA_ETH_HLEN, (uint16_t)(FA_IPV4_HLEN + hlen + n), 1, FA_IPV4_DF,
+                     64, FA_IPPROTO_TCP, IP_PEER, IP_US);
+    return FA_ETH_HLEN + FA_IPV4_HLEN + hlen + n;
+}
+
+static void gro_frame_received(void **state)
+{
+    (void)state;
+    static struct peer pe;
+    static uint8_t frame[FA_GSO_FRAME_MAX];
+    peer_init(&pe, NULL, 4000);
+    struct fa_tcp *c = peer_connected(&pe);
+    size_t len = peer_data_frame(&pe, frame, 6 * 1448);
+    /* Without metadata the frame is too big and its checksum wrong. */
+    fa_stack_input(pe.s, frame, len, pe.now);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_ETH_OVERSIZE), 1);
+    /* As a GRO super-frame: six segments' worth, one ACK at once. */
+    struct fa_frame_meta m = partial_tcp(1448);
+    uint64_t segs_before = fa_stack_counter(pe.s, FA_CNT_TCP_SEGS_IN);
+    fa_stack_input_meta(pe.s, frame, len, &m, pe.now);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_RX_GSO_FRAMES), 1);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_SEGS_IN) - segs_before, 6);
+    uint8_t got[6 * 1448], want[6 * 1448];
+    fill(want, sizeof want, 3);
+    assert_int_equal(fa_tcp_recv(c, got, sizeof got, pe.now), sizeof got);
+    assert_memory_equal(got, want, sizeof got);
+    struct fa_tcp_view v = peer_expect(&pe);
+    assert_int_equal(v.ack, pe.snd_nxt + 6 * 1448);
+    pe.snd_nxt += 6 * 1448;
+    assert_int_equal(drops_total(pe.s), 1);
+    peer_destroy(&pe);
+}
+
+/* Metadata that does not fit its frame is refused and counted, and the
+ * data is not taken. */
+static void bad_metadata_dropped(void **state)
+{
+    (void)state;
+    static struct peer pe;
+    static uint8_t frame[FA_GSO_FRAME_MAX];
+    peer_init(&pe, NULL, 4001);
+    struct fa_tcp *c = peer_connected(&pe);
+    size_t len = peer_data_frame(&pe, frame, 1000);
+    struct fa_frame_meta bad[] = {
+        partial_tcp(0), partial_tcp(0), partial_tcp(0), partial_tcp(0), partial_tcp(0),
+    };
+    bad[0].csum_start += 2;                          /* not the TCP header */
+    bad[1].csum_offset = 6;                          /* UDP's field in TCP */
+    bad[2].flags |= 0x80;                            /* a flag nobody knows */
+    bad[3].gso_type = 0xff;                          /* a GSO type nobody knows */
+    bad[4].gso_type = FA_GSO_TCPV4;                  /* GSO of 0-byte segments */
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        fa_stack_input_meta(pe.s, frame, len, &bad[i], pe.now);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_RX_BAD_OFFLOAD), 5);
+    /* GSO on a UDP datagram, metadata on an ARP frame. */
+    uint8_t udp[128], arp[64];
+    size_t ulen = build_udp(udp, mac_a, IP_PEER, IP_US, 1, 2, (const uint8_t *)"x", 1);
+    struct fa_frame_meta um = partial_tcp(100);
+    um.csum_offset = 6;
+    fa_stack_input_meta(pe.s, udp, ulen, &um, pe.now);
+    size_t alen = build_arp(arp, mac_a, FA_ARP_REQUEST, mac_peer, IP_PEER, mac_a, IP_US);
+    struct fa_frame_meta am = { .flags = FA_META_CSUM_VALID };
+    fa_stack_input_meta(pe.s, arp, alen, &am, pe.now);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_RX_BAD_OFFLOAD), 7);
+    uint8_t got[16];
+    assert_int_equal(fa_tcp_recv(c, got, sizeof got, pe.now), -EAGAIN);
+    /* The same frame with fitting metadata is taken. */
+    struct fa_frame_meta good = partial_tcp(0);
+    fa_stack_input_meta(pe.s, frame, len, &good, pe.now);
+    assert_int_equal(fa_tcp_recv(c, got, sizeof got, pe.now), sizeof got);
+    peer_destroy(&pe);
+}
+
+/* A frame that cannot go out as built (it waits for ARP): a partial
+ * checksum is completed in software; a super-frame is dropped, counted. */
+static void unsent_offload_resolved(void **state)
+{
+    (void)state;
+    static struct peer pe;
+    peer_init(&pe, NULL, 4002);
+    struct fa_stack *s = pe.s;
+    uint8_t *seg = fa_ip_payload(s);
+    size_t hlen = fa_tcp_hdr_emit(seg, 1, 2, 100, 200, FA_TCP_ACK, 1000, &(struct fa_tcp_opts){ 0 });
+    memset(seg + hlen, 0x5a, 301);
+    size_t tcplen = hlen + 301;
+    fa_tcp_hdr_checksum_partial(seg, tcplen, IP_US, IP_PEER);
+    s->tx_meta = partial_tcp(0);
+    size_t len = FA_ETH_HLEN + FA_IPV4_HLEN + tcplen;
+    assert_int_equal(fa_tx_meta_resolve(s, s->tx, len), 0);
+    assert_int_equal(fa_csum_fold(fa_csum_add(fa_csum_pseudo(IP_US, IP_PEER, FA_IPPROTO_TCP,
+                                                             (uint16_t)tcplen),
+                                              seg, tcplen)),
+                     0);
+    assert_int_equal(s->tx_meta.flags, 0);
+    s->tx_meta = partial_tcp(100);
+    assert_int_equal(fa_tx_meta_resolve(s, s->tx, len), -EMSGSIZE);
+    assert_int_equal(fa_stack_counter(s, FA_CNT_TX_OFFLOAD_UNSENT), 1);
+    s->tx_meta = (struct fa_frame_meta){ 0 };
+    peer_destroy(&pe);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(tso_transfer_both_ways),
+        cmocka_unit_test(gro_frame_received),
+        cmocka_unit_test(bad_metadata_dropped),
+        cmocka_unit_test(unsent_offload_resolved),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
