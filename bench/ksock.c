@@ -6,7 +6,13 @@
  *   ksock recv ADDR PORT          listen, receive to EOF, close
  *   ksock send ADDR PORT BYTES    connect, send, shut down, wait for EOF
  *   ksock echo ADDR PORT          listen, echo one connection to EOF
- *   ksock ping ADDR PORT COUNT    connect, COUNT 64-byte round trips */
+ *   ksock echod ADDR PORT         listen, echo each connection in turn to
+ *                                 EOF and close it (crr's reference server)
+ *   ksock ping ADDR PORT COUNT    connect, COUNT 64-byte round trips
+ *   ksock crr ADDR PORT SECONDS   for SECONDS: connect, 64 bytes each way,
+ *                                 close (the server's echo closes too);
+ *                                 prints cycles per second, each second's
+ *                                 rate, and the median and p99 cycle */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -37,7 +43,7 @@ static int listen_on(const struct sockaddr_in *sa)
 {
     int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
     setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(l, (const struct sockaddr *)sa, sizeof *sa) < 0 || listen(l, 1) < 0) {
+    if (bind(l, (const struct sockaddr *)sa, sizeof *sa) < 0 || listen(l, 128) < 0) {
         perror("ksock: listen");
         exit(1);
     }
@@ -78,6 +84,22 @@ static int echo(const struct sockaddr_in *sa, char *buf, size_t cap)
     return r < 0;
 }
 
+static int echod(const struct sockaddr_in *sa, char *buf, size_t cap)
+{
+    int l = listen_on(sa), one = 1;
+    for (;;) {
+        int c = accept(l, NULL, NULL);
+        if (c < 0)
+            return 1;
+        setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        ssize_t r;
+        while ((r = recv(c, buf, cap, 0)) > 0)
+            if (send(c, buf, (size_t)r, 0) != r)
+                break;
+        close(c);
+    }
+}
+
 static int ping(const struct sockaddr_in *sa, long count)
 {
     int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
@@ -105,16 +127,55 @@ static int ping(const struct sockaddr_in *sa, long count)
     return 0;
 }
 
+/* Connection cycles against an echo server for a number of seconds. The
+ * client closes first and so holds the TIME-WAIT: SO_LINGER 0 would
+ * reset instead, so the namespace's tcp_tw_reuse lets ports come back. */
+static int crr(const struct sockaddr_in *sa, double seconds)
+{
+    enum { MAX_SECONDS = 60 };
+    static double cyc[1 << 22];
+    long n = 0, per_s[MAX_SECONDS] = { 0 };
+    char msg[64];
+    memset(msg, 'c', sizeof msg);
+    double start = now_s(), end = start + (seconds < MAX_SECONDS ? seconds : MAX_SECONDS);
+    for (double t0 = start; t0 < end && n < (long)(sizeof cyc / sizeof cyc[0]); t0 = now_s()) {
+        int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+        setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (connect(s, (const struct sockaddr *)sa, sizeof *sa) < 0) {
+            perror("ksock: crr: connect");
+            return 1;
+        }
+        if (send(s, msg, sizeof msg, 0) != (ssize_t)sizeof msg || !read_full(s, msg, sizeof msg)) {
+            fprintf(stderr, "ksock: crr: connection ended early\n");
+            return 1;
+        }
+        close(s);
+        cyc[n++] = (now_s() - t0) * 1e6;
+        per_s[(int)(t0 - start)]++;
+    }
+    double dt = now_s() - start;
+    printf("crr %ld cycles in %.2f s: %.0f per s; per second:", n, dt, n / dt);
+    for (int i = 0; i < (int)dt && i < MAX_SECONDS; i++)
+        printf(" %ld", per_s[i]);
+    qsort(cyc, (size_t)n, sizeof *cyc, cmp_double);
+    printf("; cycle median %.1f us p99 %.1f us\n", cyc[n / 2], cyc[n * 99 / 100]);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static char buf[1 << 20];
     struct sockaddr_in sa;
     if (argc < 4 || sock_addr(argv[2], argv[3], &sa) < 0) {
-        fprintf(stderr, "usage: ksock recv|send|echo|ping ADDR PORT [BYTES|COUNT]\n");
+        fprintf(stderr, "usage: ksock recv|send|echo|ping|crr ADDR PORT [BYTES|COUNT|SECONDS]\n");
         return 2;
     }
     if (!strcmp(argv[1], "echo"))
         return echo(&sa, buf, sizeof buf);
+    if (!strcmp(argv[1], "echod"))
+        return echod(&sa, buf, sizeof buf);
+    if (!strcmp(argv[1], "crr"))
+        return crr(&sa, argc > 4 && atof(argv[4]) > 0 ? atof(argv[4]) : 5);
     if (!strcmp(argv[1], "ping"))
         return ping(&sa, argc > 4 && atol(argv[4]) > 0 ? atol(argv[4]) : 10000);
     if (!strcmp(argv[1], "recv")) {

@@ -4,7 +4,7 @@
  * case, and is closed after the client's end of stream; each UDP datagram
  * goes back to its sender in upper case.
  *
- *   finack-echo --tap fa0 --addr 198.18.0.2/24 [--port 7] [--no-udp]
+ *   finack-echo --tap fa0 --addr 198.18.0.2/24 [--port 7] [--no-udp] [--quiet]
  *
  * Prints a line per connection (open and close, with byte counts). On
  * SIGINT/SIGTERM it closes every connection and waits for the closes. */
@@ -30,6 +30,7 @@ struct echo {
     struct fa_loop *loop;
     struct echo_conn *conns; /* open ones, freed at exit */
     unsigned open;
+    int quiet; /* no line per connection (benchmarks: bench/tap_rate.sh) */
 };
 
 static void upper(uint8_t *p, size_t n)
@@ -41,8 +42,10 @@ static void upper(uint8_t *p, size_t n)
 
 static void conn_end(struct echo_conn *c, const char *how, fa_time now)
 {
-    printf("close %s after %llu bytes: %s\n", c->peer, (unsigned long long)c->bytes, how);
-    fflush(stdout);
+    if (!c->echo->quiet) {
+        printf("close %s after %llu bytes: %s\n", c->peer, (unsigned long long)c->bytes, how);
+        fflush(stdout);
+    }
     fa_loop_close_tcp(c->echo->loop, c->sock, now);
     c->echo->open--;
     *(c->prev ? &c->prev->next : &c->echo->conns) = c->next;
@@ -108,16 +111,21 @@ static void on_listener(void *ctx, struct fa_tcp *l, unsigned ev, fa_time now)
         struct echo_conn *c = host_watch_accepted(e->h, sock, sizeof *c, on_conn, now);
         if (!c)
             continue;
-        struct fa_tcp_info i;
-        fa_tcp_get_info(sock, &i);
-        char a[16];
-        *c = (struct echo_conn){ .echo = e, .sock = sock, .next = e->conns };
+        /* Zeroed already: only the links (not 16 KiB again). */
+        c->echo = e;
+        c->sock = sock;
+        c->next = e->conns;
         if (e->conns)
             e->conns->prev = c;
         e->conns = c;
+        e->open++;
+        if (e->quiet)
+            continue;
+        struct fa_tcp_info i;
+        fa_tcp_get_info(sock, &i);
+        char a[16];
         snprintf(c->peer, sizeof c->peer, "%s:%u", fa_ipv4_format(i.remote_addr, a),
                  i.remote_port);
-        e->open++;
         printf("open %s\n", c->peer);
         fflush(stdout);
     }
@@ -145,6 +153,7 @@ static void usage(FILE *out)
                  "  --port N          TCP and UDP port (default 7)\n"
                  "  --no-udp          TCP only\n"
                  "  --no-tcp          UDP only\n"
+                 "  --quiet           no line per connection opened and closed\n"
                  "  --help            this text\n");
 }
 
@@ -185,12 +194,13 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         HOST_LONGOPTS, { "port", required_argument, 0, 'p' },
         { "no-udp", no_argument, 0, 'U' }, { "no-tcp", no_argument, 0, 'T' },
+        { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     struct host_options o;
     host_options_init(&o);
     long port = 7;
-    int tcp = 1, udp = 1, ch, idx;
+    int tcp = 1, udp = 1, quiet = 0, ch, idx;
     while ((ch = getopt_long(argc, argv, "", longopts, &idx)) != -1) {
         char *end;
         if (ch == 'h') {
@@ -202,6 +212,8 @@ int main(int argc, char **argv)
                 fprintf(stderr, "finack-echo: bad --port '%s'\n", optarg);
                 return 2;
             }
+        } else if (ch == 'q') {
+            quiet = 1;
         } else if (ch == 'U' || ch == 'T') {
             *(ch == 'U' ? &udp : &tcp) = 0;
         } else if (ch != 0 || host_option(&o, longopts[idx].name, optarg) <= 0) {
@@ -215,7 +227,7 @@ int main(int argc, char **argv)
         return 2;
     }
     static struct host h;
-    struct echo e = { 0 };
+    struct echo e = { .quiet = quiet };
     int status = 1;
     if (host_start(&h, &o, "finack-echo") == 0) {
         e.h = &h;

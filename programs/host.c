@@ -75,6 +75,9 @@ int host_option(struct host_options *o, const char *name, const char *v)
     } else if (!strcmp(name, "offload")) {
         bad = strcmp(v, "on") && strcmp(v, "off");
         o->offload = !strcmp(v, "on");
+    } else if (!strcmp(name, "busy-poll")) {
+        o->busy_poll_us = strtod(v, &end);
+        bad = *end || !(o->busy_poll_us >= 0 && o->busy_poll_us <= 1e9);
     } else if (!strcmp(name, "seed")) {
         o->seed = strtoull(v, &end, 0);
         bad = *end != 0;
@@ -161,11 +164,12 @@ static void serve_stat(void *ctx, int fd, fa_time now)
 
 /* Frames read from the TAP go down h->rx; the fault wrappers hold frames
  * of their own, with their own deadlines. */
-static int host_loop(struct host *h)
+static int host_loop(struct host *h, const struct host_options *o)
 {
     struct fa_loop_config lc = {
         .stack = h->stack, .clock = h->clock, .fd = fa_tap_fd(h->tap),
         .read = fa_loop_tap_read, .read_ctx = h->tap, .rx = h->rx,
+        .busy_poll = (fa_time)(o->busy_poll_us * 1e3),
     };
     if (fa_tap_offloads(h->tap)) {
         lc.read = NULL;
@@ -207,7 +211,7 @@ int host_start(struct host *h, struct host_options *o, const char *prog)
         return -1;
     }
     h->sink = (struct fa_stack_sink){ h->stack, h->clock };
-    if (host_loop(h) < 0) {
+    if (host_loop(h, o) < 0) {
         fprintf(stderr, "%s: out of memory\n", prog);
         return -1;
     }

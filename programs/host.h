@@ -16,6 +16,7 @@ struct host_options {
     const char *pcap;
     const char *fault;
     int offload; /* --offload: 1 (default) asks the TAP for its offloads */
+    double busy_poll_us; /* --busy-poll */
     uint64_t seed;
     double seconds;
     double exit_wait; /* --exit-wait: seconds closed connections may take
@@ -63,6 +64,8 @@ int host_option(struct host_options *o, const char *name, const char *value);
     "  --offload on|off  virtio-net offloads on the TAP: checksums, TSO and\n"  \
     "                    GRO super-frames (default on; off with --pcap or\n"   \
     "                    --fault, which see and record MTU-sized frames)\n"    \
+    "  --busy-poll US    before sleeping, keep looking for frames for US\n"    \
+    "                    microseconds (default 0): lower latency, more CPU\n"  \
     "  --seconds S       stop after S seconds (default: until signalled)\n"     \
     "  --exit-wait S     at exit, let closed connections deliver queued data\n" \
     "                    and their FIN for up to S seconds (default 60)\n"     \
@@ -79,6 +82,7 @@ int host_option(struct host_options *o, const char *name, const char *value);
     { "mtu", required_argument, 0, 0 }, { "pcap", required_argument, 0, 0 },  \
     { "fault", required_argument, 0, 0 }, { "seed", required_argument, 0, 0 }, \
     { "offload", required_argument, 0, 0 },                                   \
+    { "busy-poll", required_argument, 0, 0 },                                 \
     { "seconds", required_argument, 0, 0 },                                   \
     { "exit-wait", required_argument, 0, 0 },                                 \
     { "syn-retries", required_argument, 0, 0 },                               \

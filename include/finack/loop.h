@@ -76,6 +76,11 @@ struct fa_loop_config {
      * checksum left partial then fails: open the TAP without offloads
      * for such a pipeline). */
     struct fa_device rx;
+    /* Busy polling (as the kernel's SO_BUSY_POLL): before sleeping in
+     * poll(2), fa_loop_run keeps looking for this long (ns), so a frame
+     * that arrives meanwhile costs no wake-up. 0 (the default) never
+     * spins; a loop with a core of its own may spin for ever. */
+    fa_time busy_poll;
 };
 
 /* Allocates the loop (watch entries for every socket the stack can hold)

@@ -389,7 +389,19 @@ static int wait_turn(struct fa_loop *l, fa_time until)
     for (int i = 0; i < n; i++)
         pfd[1 + i] = (struct pollfd){ .fd = l->fds[i].fd, .events = POLLIN };
     fa_time now = l->cfg.clock.now(l->cfg.clock.ctx);
-    int r = poll(pfd, (nfds_t)(1 + n), timeout_ms(min_time(l->next, until), now));
+    fa_time deadline = min_time(l->next, until);
+    /* Busy polling: look without sleeping until something comes, a
+     * timer is due or the spin is over; then sleep as usual. A frame
+     * that finds us spinning skips the wake-up (tens of microseconds). */
+    fa_time spin_end = l->cfg.busy_poll ? now + l->cfg.busy_poll : now;
+    int r;
+    for (;;) {
+        int spin = now < spin_end && now < deadline;
+        r = poll(pfd, (nfds_t)(1 + n), spin ? 0 : timeout_ms(deadline, now));
+        if (r != 0 || !spin)
+            break;
+        now = l->cfg.clock.now(l->cfg.clock.ctx);
+    }
     if (r < 0)
         return errno == EINTR ? 0 : -errno;
     if (r > 0 && (pfd[0].revents & (POLLERR | POLLNVAL)))
