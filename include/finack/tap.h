@@ -57,6 +57,10 @@ long fa_tap_read(struct fa_tap *tap, uint8_t *buf, size_t cap);
  * not know is passed on as one fa_stack_input_meta refuses. */
 long fa_tap_read_meta(struct fa_tap *tap, uint8_t *buf, size_t cap,
                       struct fa_frame_meta *meta);
+/* Frames both reads dropped: longer than cap (the kernel copies only what
+ * fits and reports the whole length), empty, or shorter than the
+ * virtio-net header. */
+uint64_t fa_tap_dropped(const struct fa_tap *tap);
 
 #pragma GCC visibility pop
 

@@ -19,6 +19,7 @@
 struct fa_tap {
     int fd;
     int vnet; /* frames carry a struct virtio_net_hdr */
+    uint64_t dropped; /* frames read that did not fit or lacked a header */
     char name[IFNAMSIZ];
 };
 
@@ -80,6 +81,10 @@ void fa_tap_close(struct fa_tap *t)
 {
     if (!t)
         return;
+    /* The TAP outlives us with its offloads on: leave them off, or the
+     * next plain reader gets 64 KB frames with no header to say so. */
+    if (t->vnet)
+        ioctl(t->fd, TUNSETOFFLOAD, 0);
     close(t->fd);
     free(t);
 }
@@ -161,22 +166,43 @@ static void meta_from_hdr(const struct virtio_net_hdr *h, struct fa_frame_meta *
     m->csum_offset = h->csum_offset;
 }
 
-long fa_tap_read_meta(struct fa_tap *t, uint8_t *buf, size_t cap,
-                      struct fa_frame_meta *meta)
+uint64_t fa_tap_dropped(const struct fa_tap *t)
+{
+    return t->dropped;
+}
+
+/* One read: the frame's length, 0 when it was dropped (counted), or
+ * -errno. tun reports a frame's whole length even when it copied less
+ * (a frame beyond cap): such a frame is cut, and dropped. */
+static long read_one(struct fa_tap *t, uint8_t *buf, size_t cap, struct fa_frame_meta *meta)
 {
     struct virtio_net_hdr h;
     struct iovec iov[2] = { { &h, sizeof h }, { buf, cap } };
+    size_t hdr = t->vnet ? sizeof h : 0;
     ssize_t n = t->vnet ? readv(t->fd, iov, 2) : read(t->fd, buf, cap);
     if (n < 0)
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-    if (!t->vnet) {
-        *meta = (struct fa_frame_meta){ 0 };
-        return (long)n;
+    if ((size_t)n < hdr + 1 || (size_t)n - hdr > cap) {
+        t->dropped++;
+        return 0;
     }
-    if ((size_t)n < sizeof h)
-        return -EIO;
-    meta_from_hdr(&h, meta);
-    return (long)((size_t)n - sizeof h);
+    if (t->vnet)
+        meta_from_hdr(&h, meta);
+    else
+        *meta = (struct fa_frame_meta){ 0 };
+    return (long)((size_t)n - hdr);
+}
+
+long fa_tap_read_meta(struct fa_tap *t, uint8_t *buf, size_t cap,
+                      struct fa_frame_meta *meta)
+{
+    /* Bounded: a run of bad frames ends as "nothing waiting". */
+    for (int i = 0; i < 64; i++) {
+        long n = read_one(t, buf, cap, meta);
+        if (n != 0)
+            return n;
+    }
+    return -EAGAIN;
 }
 
 long fa_tap_read(struct fa_tap *t, uint8_t *buf, size_t cap)

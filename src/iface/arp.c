@@ -154,6 +154,14 @@ static int arp_enqueue(struct fa_stack *s, uint32_t next_hop,
     return -ENOBUFS;
 }
 
+int fa_arp_resolved(struct fa_stack *s, uint32_t next_hop)
+{
+    if (next_hop == 0xffffffffu)
+        return 1;
+    struct fa_arp_entry *e = arp_find(s, next_hop);
+    return e && e->state == FA_ARP_REACHABLE;
+}
+
 int fa_arp_output(struct fa_stack *s, uint32_t next_hop, uint8_t *frame,
                   size_t len, fa_time now)
 {

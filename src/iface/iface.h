@@ -95,6 +95,8 @@ void fa_arp_input(struct fa_stack *s, const uint8_t *eth_src,
 int fa_arp_output(struct fa_stack *s, uint32_t next_hop, uint8_t *frame,
                   size_t len, fa_time now);
 void fa_arp_announce(struct fa_stack *s);
+/* 1 if next_hop's link address is known (a frame to it leaves at once). */
+int fa_arp_resolved(struct fa_stack *s, uint32_t next_hop);
 fa_time fa_arp_poll(struct fa_stack *s, fa_time now);
 
 /* IPv4 (ipv4.c). */
@@ -131,6 +133,10 @@ static inline size_t fa_ip_payload_max(const struct fa_stack *s)
 {
     return (size_t)s->cfg.mtu - FA_IPV4_HLEN;
 }
+/* 1 if a frame to dst would leave at once, whole, on the device: not to
+ * ourselves, routed, its next hop resolved (TSO asks before building a
+ * super-frame, which the ARP queue cannot hold). */
+int fa_ip_can_send_whole(struct fa_stack *s, uint32_t dst);
 /* Sends the len payload bytes at fa_ip_payload(s) to dst. 0 or -errno. */
 int fa_ip_send(struct fa_stack *s, uint32_t dst, uint8_t proto, size_t len,
                fa_time now);

@@ -92,6 +92,12 @@ static int next_hop(const struct fa_stack *s, uint32_t dst, uint32_t *hop)
     return 0;
 }
 
+int fa_ip_can_send_whole(struct fa_stack *s, uint32_t dst)
+{
+    uint32_t hop;
+    return dst != s->cfg.addr && next_hop(s, dst, &hop) == 0 && fa_arp_resolved(s, hop);
+}
+
 int fa_ip_send(struct fa_stack *s, uint32_t dst, uint8_t proto, size_t len,
                fa_time now)
 {
@@ -123,8 +129,16 @@ int fa_ip_send(struct fa_stack *s, uint32_t dst, uint8_t proto, size_t len,
     uint8_t *frame = s->tx;
     size_t total = FA_IPV4_HLEN + len;
     /* DF set: finack does not fragment (RFC 1191 path MTU discovery). */
-    fa_ipv4_hdr_emit(frame + FA_ETH_HLEN, (uint16_t)total, s->ip_id++,
+    fa_ipv4_hdr_emit(frame + FA_ETH_HLEN, (uint16_t)total, s->ip_id,
                  FA_IPV4_DF, s->cfg.ttl, proto, s->cfg.addr, dst);
+    /* A super-frame's segments get the ids that follow, as Linux's GSO
+     * numbers them: the next packet starts after the last of them. */
+    uint32_t ids = 1;
+    if (s->tx_meta.gso_type) {
+        uint32_t data = (uint32_t)len - (uint32_t)(fa_ip_payload(s)[12] >> 4) * 4u;
+        ids = (data + s->tx_meta.gso_size - 1) / s->tx_meta.gso_size;
+    }
+    s->ip_id = (uint16_t)(s->ip_id + ids);
     fa_eth_emit(frame, fa_mac_broadcast, s->cfg.mac, FA_ETHERTYPE_IPV4);
     int err = fa_arp_output(s, hop, frame, FA_ETH_HLEN + total, now);
     s->tx_meta = (struct fa_frame_meta){ 0 };

@@ -275,12 +275,14 @@ static uint32_t resend(struct fa_tcp *c, uint32_t i, fa_time now)
 /* With a device that cuts super-frames (TSO): how many full segments of
  * new data may go as one frame now — what the windows allow, what the
  * frame holds, what the scoreboard has entries for; and not the last
- * bytes before a FIN due, which go with the FIN as usual. Never to our
- * own address (the loopback queue holds MTU-sized packets). */
+ * bytes before a FIN due, which go with the FIN as usual. Only when the
+ * frame leaves at once: not to our own address (the loopback queue holds
+ * MTU-sized packets), not while ARP resolves the next hop (its queue
+ * cannot hold a super-frame; single segments wait there). */
 static uint32_t tso_segments(const struct fa_tcp *c, uint32_t usable, uint32_t left)
 {
-    const struct fa_stack *s = c->stack;
-    if (!(s->cfg.device.offloads & FA_OFFLOAD_TSO) || c->raddr == s->cfg.addr)
+    struct fa_stack *s = c->stack;
+    if (!(s->cfg.device.offloads & FA_OFFLOAD_TSO) || !fa_ip_can_send_whole(c->stack, c->raddr))
         return 1;
     if ((c->flags & TF_SHUT_WR) && !(c->flags & TF_FIN_SENT))
         left--;

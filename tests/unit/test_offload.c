@@ -18,13 +18,28 @@
 struct offl {
     struct fa_device inner;
     uint64_t metas, gso_frames, segments;
+    int have_id;
+    uint16_t next_id; /* IP ids run on across super-frames, as Linux's */
     uint8_t buf[2048];
 };
 static struct offl offl[2];
 
+/* Every IPv4 packet's id follows the previous packet's last segment. */
+static void check_id(struct offl *o, const uint8_t *frame, size_t len, uint32_t segs)
+{
+    if (len < FA_ETH_HLEN + FA_IPV4_HLEN || fa_get16(frame + 12) != FA_ETHERTYPE_IPV4)
+        return;
+    uint16_t id = fa_get16(frame + FA_ETH_HLEN + 4);
+    if (o->have_id)
+        assert_int_equal(id, o->next_id);
+    o->have_id = 1;
+    o->next_id = (uint16_t)(id + segs);
+}
+
 static int offl_plain(void *ctx, const uint8_t *frame, size_t len)
 {
     struct offl *o = ctx;
+    check_id(o, frame, len, 1);
     return o->inner.transmit(o->inner.ctx, frame, len);
 }
 
@@ -74,6 +89,7 @@ static int offl_meta(void *ctx, const uint8_t *frame, size_t len,
     } else {
         assert_true(len <= 1514);
     }
+    check_id(o, frame, len, (uint32_t)(data / step ? data / step : 1));
     uint32_t seq = fa_get32(frame + m->csum_start + 4);
     uint16_t id = fa_get16(frame + FA_ETH_HLEN + 4);
     struct fa_ipv4_view ip;
@@ -144,6 +160,15 @@ static void tso_transfer_both_ways(void **state)
         assert_true(o->gso_frames * 4 < o->segments);
         assert_int_equal(fa_stack_counter(p.stack[!dir], FA_CNT_TCP_BAD_CHECKSUM), 0);
     }
+    /* The next hop forgotten (evicted, or its entry expired): no
+     * super-frame is built while ARP resolves it — single segments wait
+     * in ARP's queue, and the transfer completes. */
+    for (unsigned i = 0; i < fa_stack_config(p.stack[0])->arp_cache_size; i++)
+        p.stack[0]->arp[i].state = FA_ARP_FREE;
+    fill(in, 20000, 5);
+    assert_int_equal(pair_transfer(&p, c, s, in, 20000, out, p.now + 60 * FA_NS_PER_S), 20000);
+    assert_memory_equal(in, out, 20000);
+    assert_int_equal(fa_stack_counter(p.stack[0], FA_CNT_TX_OFFLOAD_UNSENT), 0);
     /* Nothing dropped but the other side's gratuitous ARP. */
     for (int i = 0; i < 2; i++)
         assert_int_equal(drops_total(p.stack[i]),
