@@ -83,6 +83,7 @@ extern "C" {
     X(TCP_BAD_ACK, drop, "TCP ACK of data never sent")                         \
     X(TCP_STRAY, drop, "TCP segment ignored in its state (RFC 9293)")          \
     X(TCP_OOO_FULL, drop, "out-of-order segment: no room to hold it")          \
+    X(TCP_NO_BUFFER, drop, "TCP data dropped: no memory for the receive buffer") \
     X(TCP_SEGS_IN, traffic, "TCP segments received")                           \
     X(TCP_SEGS_OUT, traffic, "TCP segments sent")                              \
     X(TCP_RETRANSMITS, event, "TCP segments retransmitted")                    \

@@ -63,6 +63,11 @@ struct fa_config {
     uint32_t tcp_max_timewait;  /* compact TIME-WAIT entries; 4096 */
     uint32_t tcp_sndbuf;        /* default SO_SNDBUF; 64 KiB */
     uint32_t tcp_rcvbuf;        /* default SO_RCVBUF; 64 KiB */
+    /* The stack-wide budget for socket buffer bytes held at once: a
+     * connection's buffers take memory only while they hold data, and
+     * one that would go past this gets none (a send fails with ENOBUFS,
+     * arriving data is dropped: TCP_NO_BUFFER). 0: no limit (default). */
+    uint64_t tcp_mem_max;
     fa_time tcp_rto_initial;    /* RFC 6298 §2.1: 1 s */
     fa_time tcp_rto_min;        /* 200 ms (RFC 6298 §2.4 allows lower than 1 s) */
     fa_time tcp_rto_max;        /* 60 s (RFC 6298 §2.5) */

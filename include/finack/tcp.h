@@ -148,7 +148,9 @@ unsigned fa_stack_close_owner(struct fa_stack *stack, uint32_t owner,
                               fa_time now);
 
 /* What TCP holds right now: sockets and connections in the pool,
- * compact TIME-WAIT entries, and bytes of send/receive buffers. */
+ * compact TIME-WAIT entries, and bytes of send/receive buffers that hold
+ * data (a buffer takes memory only while it holds bytes: an idle
+ * connection counts none). */
 struct fa_tcp_usage {
     uint32_t sockets, time_wait;
     uint64_t buffer_bytes;

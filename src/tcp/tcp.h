@@ -22,6 +22,9 @@
  *   tcp_icmp.c   ICMP errors about our segments: PMTU (RFC 1191), hard and
  *                soft errors (RFC 1122 §4.2.3.9), checked (RFC 5927)
  *   tcp_buf.c    out-of-order reassembly into the receive ring
+ *   tcp_mem.c    the rings' storage: attached when bytes need a place,
+ *                given back when they empty (an idle connection holds
+ *                none), cached per stack, within config.tcp_mem_max
  *   tcp_api.c    the socket API of finack/tcp.h
  */
 #ifndef FA_TCP_INTERNAL_H
@@ -110,11 +113,14 @@ struct fa_tcp {
     uint16_t mss;      /* effective send MSS: data per segment, after the
                           timestamp option's 12 bytes (RFC 6691) */
 
+    /* Their storage (buf) is attached only while they hold bytes
+     * (tcp_mem.c); their sizes are set from the connection's setup on. */
     struct fa_ring snd; /* bytes from snd_una on: unacked, then unsent */
     struct fa_ring rcv; /* unread bytes, then out-of-order ones */
     /* Out-of-order ranges held, the most recently changed first: the
      * order SACK blocks report them in (RFC 2018 §4). */
-    struct fa_tcp_range *ooo; /* ooo_cap of them, in c->loss's block */
+    struct fa_tcp_range *ooo; /* ooo_cap of them, in rcv's storage (NULL
+                                 while it has none: ooo_count is 0 then) */
     struct fa_tcp_range dsack; /* a duplicate to report (RFC 2883); empty: none */
 
     /* RFC 7323 timestamps: our clock's offset, TS.Recent, Last.ACK.sent. */
@@ -181,6 +187,7 @@ struct fa_tcp_tw {
 
 #define FA_TCP_BATCH_ACKS 64
 
+struct mem_free;
 struct fa_tcp_stack {
     struct fa_tcp *pool, *free;
     /* Inside fa_stack_batch_begin/end: connections owing an ACK. */
@@ -188,7 +195,10 @@ struct fa_tcp_stack {
     uint32_t owed_count;
     struct fa_tcp *owed[FA_TCP_BATCH_ACKS];
     uint32_t live;
-    uint64_t buffer_bytes; /* send and receive rings allocated */
+    uint64_t buffer_bytes; /* ring bytes with storage attached (tcp_mem.c) */
+    /* tcp_mem.c: storage given back, for reuse: [0] send, [1] receive. */
+    struct mem_free *mem_cache[2];
+    uint32_t mem_cached[2];
     struct fa_tcp **hash;
     uint32_t hash_mask;
     struct fa_tcp *listeners;
@@ -451,7 +461,7 @@ enum { LT_NONE, LT_REORDER, LT_TLP };
 struct fa_tcp_loss {
     struct fa_tcp_sb sb;
     struct fa_tcp_loss *next_free; /* in the stack's cache (tcp_recovery.c) */
-    uint8_t ooo_cap;           /* out-of-order ranges after the entries */
+    uint8_t ooo_cap;           /* out-of-order ranges the receive side holds */
     uint8_t state;             /* REC_OPEN, REC_FAST (RFC 6675 fast
                                   recovery) or REC_RTO (after a timeout) */
     uint8_t dupacks;           /* RFC 5681 duplicate ACKs in a row */
@@ -482,9 +492,10 @@ struct fa_tcp_loss {
 };
 
 /* ---- tcp_recovery.c -------------------------------------------------- */
-/* Allocates c->loss (scoreboard sized for the send buffer) and, in the
- * same block, c->ooo (ranges for the receive buffer); -ENOMEM. Freed
- * blocks go to a small per-stack cache. */
+/* Allocates c->loss and sizes the scoreboard for the send buffer and
+ * the out-of-order ranges for the receive buffer (their storage comes
+ * with the rings', tcp_mem.c); -ENOMEM. Freed blocks go to a small
+ * per-stack cache. */
 int fa_tcp_loss_alloc(struct fa_tcp *c);
 void fa_tcp_loss_free(struct fa_tcp *c);
 void fa_tcp_loss_cache_free(struct fa_tcp_stack *t);
@@ -583,9 +594,24 @@ int fa_tcp_invalid_allowed(struct fa_stack *s, uint32_t *last, fa_time now);
  * counts it, or counts why not. */
 int fa_tcp_challenge_allowed(struct fa_stack *s, uint32_t *last, fa_time now);
 
+/* ---- tcp_mem.c ------------------------------------------------------- */
+/* Storage for the send ring and the scoreboard's entries, or for the
+ * receive ring and the out-of-order ranges: 0, or -ENOBUFS (out of
+ * memory, or config.tcp_mem_max reached). Nothing if already there. */
+int fa_tcp_snd_attach(struct fa_tcp *c);
+int fa_tcp_rcv_attach(struct fa_tcp *c);
+/* Gives the storage back if the side holds nothing: no bytes and no
+ * scoreboard entry (send), no bytes and no out-of-order range (receive). */
+void fa_tcp_snd_detach_idle(struct fa_tcp *c);
+void fa_tcp_rcv_detach_idle(struct fa_tcp *c);
+/* Both sides' storage back, whatever they hold (the connection ends). */
+void fa_tcp_mem_release(struct fa_tcp *c);
+void fa_tcp_mem_cache_free(struct fa_tcp_stack *t);
+
 /* ---- tcp_buf.c: receive side ----------------------------------------- */
 /* Places in-window data; returns bytes newly in order (rcv_nxt moved),
- * or -1 when an out-of-order piece could not be held. */
+ * -1 when an out-of-order piece could not be held, or -ENOBUFS when the
+ * receive ring could get no storage. */
 long fa_tcp_rcv_data(struct fa_tcp *c, uint32_t seq, const uint8_t *data,
                      uint32_t len);
 

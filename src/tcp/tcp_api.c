@@ -103,7 +103,7 @@ int fa_tcp_connect(struct fa_tcp *c, uint32_t addr, uint16_t port, fa_time now)
     default:
         return -EISCONN;
     }
-    if (c->err || c->snd.buf)
+    if (c->err || c->snd.size)
         return -EINVAL; /* a socket connects once */
     if (port == 0 || addr == 0 || fa_ipv4_is_multicast(addr) ||
         fa_ipv4_is_broadcast(addr, s->cfg.addr, s->cfg.prefix_len))
@@ -139,7 +139,7 @@ long fa_tcp_send(struct fa_tcp *c, const void *data, size_t len, fa_time now)
         return -EAGAIN;
     case FA_TCP_CLOSED:
         /* Reset or timed out: EPIPE, never a signal (L20). */
-        return c->snd.buf || c->err ? -EPIPE : -ENOTCONN;
+        return c->snd.size || c->err ? -EPIPE : -ENOTCONN;
     case FA_TCP_LISTEN:
         return -ENOTCONN;
     default:
@@ -149,6 +149,8 @@ long fa_tcp_send(struct fa_tcp *c, const void *data, size_t len, fa_time now)
         return -EPIPE;
     if (len > UINT32_MAX)
         len = UINT32_MAX;
+    if (len && fa_ring_space(&c->snd) && fa_tcp_snd_attach(c) < 0)
+        return -ENOBUFS; /* config.tcp_mem_max, or out of memory */
     uint32_t n = fa_ring_write(&c->snd, data, (uint32_t)len);
     if (n == 0)
         return len ? -EAGAIN : 0;
@@ -174,6 +176,7 @@ long fa_tcp_recv(struct fa_tcp *c, void *buf, size_t len, fa_time now)
         uint32_t n = len < c->rcv.len ? (uint32_t)len : c->rcv.len;
         fa_ring_copy_out(&c->rcv, 0, buf, n);
         fa_ring_consume(&c->rcv, n);
+        fa_tcp_rcv_detach_idle(c);
         maybe_window_update(c, now);
         return (long)n;
     }
@@ -184,7 +187,7 @@ long fa_tcp_recv(struct fa_tcp *c, void *buf, size_t len, fa_time now)
         return e;
     }
     if ((c->flags & (TF_FIN_RCVD | TF_SHUT_RD | TF_ERROR_EOF)) ||
-        (c->state == FA_TCP_CLOSED && c->rcv.buf))
+        (c->state == FA_TCP_CLOSED && c->rcv.size))
         return 0;
     if (c->state == FA_TCP_CLOSED || c->state == FA_TCP_LISTEN)
         return -ENOTCONN;
@@ -220,6 +223,7 @@ int fa_tcp_shutdown(struct fa_tcp *c, int how, fa_time now)
         /* What is queued and what comes later is dropped (tcp_in.c). */
         c->flags |= TF_SHUT_RD;
         fa_ring_consume(&c->rcv, c->rcv.len);
+        fa_tcp_rcv_detach_idle(c);
         maybe_window_update(c, now);
     }
     if (how != FA_SHUT_RD)
@@ -338,7 +342,7 @@ static void rearm_keepalive(struct fa_tcp *c)
 
 int fa_tcp_setopt(struct fa_tcp *c, enum fa_tcp_option opt, long v)
 {
-    int unopened = c->state == FA_TCP_CLOSED && !c->snd.buf;
+    int unopened = c->state == FA_TCP_CLOSED && !c->snd.size;
     switch (opt) {
     case FA_SO_SNDBUF:
     case FA_SO_RCVBUF:
@@ -395,15 +399,15 @@ int fa_tcp_setopt(struct fa_tcp *c, enum fa_tcp_option opt, long v)
 int fa_tcp_getopt(const struct fa_tcp *c, enum fa_tcp_option opt, long *v)
 {
     switch (opt) {
-    case FA_SO_SNDBUF: *v = c->snd.buf ? c->snd.size : c->sndbuf; return 0;
-    case FA_SO_RCVBUF: *v = c->rcv.buf ? c->rcv.size : c->rcvbuf; return 0;
+    case FA_SO_SNDBUF: *v = c->snd.size ? c->snd.size : c->sndbuf; return 0;
+    case FA_SO_RCVBUF: *v = c->rcv.size ? c->rcv.size : c->rcvbuf; return 0;
     case FA_SO_LINGER: *v = c->linger_ms; return 0;
     case FA_SO_KEEPALIVE: *v = !!(c->flags & TF_KEEPALIVE); return 0;
     case FA_TCP_NODELAY: *v = !!(c->flags & TF_NODELAY); return 0;
     case FA_TCP_KEEPIDLE: *v = (long)(c->keep_idle / FA_NS_PER_MS); return 0;
     case FA_TCP_KEEPINTVL: *v = (long)(c->keep_intvl / FA_NS_PER_MS); return 0;
     case FA_TCP_KEEPCNT: *v = c->keep_cnt; return 0;
-    case FA_TCP_MAXSEG: *v = c->snd.buf ? c->mss : c->user_mss; return 0;
+    case FA_TCP_MAXSEG: *v = c->snd.size ? c->mss : c->user_mss; return 0;
     case FA_TCP_CONGESTION: *v = c->cc_algo; return 0;
     case FA_SO_REUSEADDR: *v = !!(c->flags & TF_REUSEADDR); return 0;
     }
@@ -415,7 +419,7 @@ unsigned fa_tcp_events(const struct fa_tcp *c)
     unsigned ev = 0;
     if (c->state == FA_TCP_LISTEN)
         return c->accept_head ? FA_TCP_EV_ACCEPT : 0;
-    int dead = c->state == FA_TCP_CLOSED && (c->snd.buf || c->err);
+    int dead = c->state == FA_TCP_CLOSED && (c->snd.size || c->err);
     if (c->rcv.len || (c->flags & (TF_FIN_RCVD | TF_SHUT_RD)) || c->err || dead)
         ev |= FA_TCP_EV_READABLE;
     if (((c->state == FA_TCP_ESTABLISHED || c->state == FA_TCP_CLOSE_WAIT) &&

@@ -1,10 +1,11 @@
 /* tcp_buf.c — the receive side's reassembly: in-window data is stored
- * straight into the receive ring at its offset from rcv_nxt; a list of
- * ranges (ooo_cap, sized with the buffer; allocated in the block of the
- * loss state, tcp_recovery.c) says what lies beyond the hole. When rcv_nxt reaches
+ * straight into the receive ring at its offset from rcv_nxt (its storage
+ * attached first, tcp_mem.c); a list of ranges (ooo_cap, sized with the
+ * buffer, kept in the ring's storage) says what lies beyond the hole. When rcv_nxt reaches
  * a range, the range joins the readable bytes. Duplicates overwrite the
  * same bytes with the same bytes and add nothing (RFC 9293 §3.10.7.4,
  * "seventh"). */
+#include <errno.h>
 #include <string.h>
 
 #include "tcp.h"
@@ -71,6 +72,8 @@ long fa_tcp_rcv_data(struct fa_tcp *c, uint32_t seq, const uint8_t *data,
                      uint32_t len)
 {
     /* The caller trimmed the segment to [rcv_nxt, rcv_nxt + window). */
+    if (fa_tcp_rcv_attach(c) < 0)
+        return -ENOBUFS;
     uint32_t off = c->rcv.len + (seq - c->rcv_nxt);
     if (seq != c->rcv_nxt) {
         if (ooo_add(c, seq, seq + len) < 0)

@@ -427,6 +427,7 @@ static void ack_advances(struct fa_tcp *c, uint32_t ack, fa_time now)
     uint32_t acked = ack - c->snd_una;
     uint32_t data = acked < c->snd.len ? acked : c->snd.len;
     fa_ring_consume(&c->snd, data);
+    fa_tcp_snd_detach_idle(c); /* all acknowledged: give the storage back */
     if (data)
         fa_tcp_notify(c); /* send space freed */
     c->snd_una = ack;
@@ -577,8 +578,15 @@ static int process_text(struct fa_tcp *c, const struct fa_tcp_view *seg,
          * acknowledged and dropped, as BSD does, so the window stays open
          * and the writer is not reset (finack/tcp.h, fa_tcp_shutdown). */
         fa_ring_consume(&c->rcv, c->rcv.len);
+        fa_tcp_rcv_detach_idle(c);
     } else if (gained > 0) {
         fa_tcp_notify(c); /* readable */
+    }
+    if (gained == -ENOBUFS) {
+        /* No memory to hold it (config.tcp_mem_max): as if lost; the
+         * peer sends it again. */
+        fa_count(c->stack, FA_CNT_TCP_NO_BUFFER);
+        return 0;
     }
     if (gained < 0) {
         fa_count(c->stack, FA_CNT_TCP_OOO_FULL);

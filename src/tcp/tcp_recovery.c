@@ -58,17 +58,13 @@ static uint32_t sb_cap(uint32_t sndbuf)
     return cap > FA_TCP_SB_MAX ? FA_TCP_SB_MAX : cap;
 }
 
-/* One block holds the loss state, the scoreboard's entries and the
- * receive side's out-of-order ranges (tcp_buf.c). Blocks of a
- * connection that ends wait in a small per-stack cache for the next one
- * of the same size: connection churn allocates nothing. */
+/* The loss state is a block of its own, held from setup to free; the
+ * scoreboard's entries live with the send ring's storage and the
+ * out-of-order ranges with the receive ring's (tcp_mem.c), so an idle
+ * connection holds neither. Blocks of a connection that ends wait in a
+ * small per-stack cache for the next one: connection churn allocates
+ * nothing. */
 #define LOSS_CACHE_MAX 64
-
-static size_t block_size(uint32_t cap, uint32_t ooo_cap)
-{
-    return sizeof(struct fa_tcp_loss) + (size_t)cap * sizeof(struct fa_tcp_sent) +
-           (size_t)ooo_cap * sizeof(struct fa_tcp_range);
-}
 
 int fa_tcp_loss_alloc(struct fa_tcp *c)
 {
@@ -77,23 +73,21 @@ int fa_tcp_loss_alloc(struct fa_tcp *c)
     uint32_t ooo = FA_TCP_OOO_MIN + c->rcv.size / FA_TCP_OOO_PER_BYTES;
     uint8_t ooo_cap = (uint8_t)(ooo > 255 ? 255 : ooo);
     struct fa_tcp_loss *l = t->loss_cache;
-    if (l && l->sb.cap == cap && l->ooo_cap == ooo_cap) {
+    if (l) {
         t->loss_cache = l->next_free;
         t->loss_cached--;
     } else {
-        l = malloc(block_size(cap, ooo_cap));
+        l = malloc(sizeof *l);
         if (!l)
             return -ENOMEM;
     }
-    /* Only the head is zeroed: entries and ranges are written as used. */
     memset(l, 0, sizeof *l);
-    l->sb.e = (struct fa_tcp_sent *)(l + 1);
-    l->sb.cap = cap;
+    l->sb.cap = cap; /* its entries come with the send ring's storage */
     l->ooo_cap = ooo_cap;
     l->reo_mult = 1;
     l->min_rtt = FA_TIME_NEVER;
     c->loss = l;
-    c->ooo = (struct fa_tcp_range *)(l->sb.e + cap);
+    c->ooo = NULL; /* with the receive ring's storage */
     c->ooo_cap = ooo_cap;
     c->ooo_count = 0;
     return 0;

@@ -5,8 +5,8 @@
  * retransmitted copy is in flight. The bytes of each kind are counted as
  * flags change, so the pipe (RFC 6675 §2) is arithmetic, not a walk.
  *
- * The entries are a ring allocated with the send buffer (tcp_recovery.c);
- * nothing here allocates. Entries are added by tcp_out.c through
+ * The entries are a ring in the send ring's storage (tcp_mem.c: present
+ * whenever there is an entry); nothing here allocates. Entries are added by tcp_out.c through
  * tcp_recovery.c and marked only by tcp_recovery.c. */
 #include "tcp.h"
 

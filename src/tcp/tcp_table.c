@@ -108,11 +108,13 @@ void fa_tcp_stack_free(struct fa_stack *s)
         return;
     if (t->pool)
         for (uint32_t i = 0; i < s->cfg.tcp_max_conns; i++) {
-            fa_ring_free(&t->pool[i].snd);
-            fa_ring_free(&t->pool[i].rcv);
+            /* A block starts with its ring's bytes (tcp_mem.c). */
+            free(t->pool[i].snd.buf);
+            free(t->pool[i].rcv.buf);
             free(t->pool[i].loss);
         }
     fa_tcp_loss_cache_free(t);
+    fa_tcp_mem_cache_free(t);
     free(t->pool);
     free(t->hash);
     free(t->heap);
@@ -167,9 +169,8 @@ void fa_tcp_free(struct fa_tcp *c)
         fa_tcp_hash_remove(c);
     if (c->parent)
         c->parent->pending--;
-    t->buffer_bytes -= (uint64_t)c->snd.size + c->rcv.size;
-    fa_ring_free(&c->snd);
-    fa_ring_free(&c->rcv);
+    fa_tcp_mem_release(c);
+    c->snd = c->rcv = (struct fa_ring){ 0 };
     fa_tcp_loss_free(c);
     c->state = FA_TCP_CLOSED;
     c->stack = NULL; /* a use after free trips on this */
@@ -288,13 +289,13 @@ static uint16_t mss_for_mtu(const struct fa_stack *s)
 int fa_tcp_conn_setup(struct fa_tcp *c, fa_time now)
 {
     struct fa_stack *s = c->stack;
-    if (fa_ring_init(&c->snd, c->sndbuf) < 0 ||
-        fa_ring_init(&c->rcv, c->rcvbuf) < 0 || fa_tcp_loss_alloc(c) < 0) {
-        fa_ring_free(&c->snd); /* sizes back to 0: the gauge stays exact */
-        fa_ring_free(&c->rcv);
+    /* The rings' sizes now; their storage when bytes come (tcp_mem.c). */
+    c->snd = (struct fa_ring){ .size = c->sndbuf };
+    c->rcv = (struct fa_ring){ .size = c->rcvbuf };
+    if (fa_tcp_loss_alloc(c) < 0) {
+        c->snd = c->rcv = (struct fa_ring){ 0 };
         return -ENOMEM;
     }
-    s->tcp->buffer_bytes += (uint64_t)c->snd.size + c->rcv.size;
     c->iss = fa_tcp_isn(s, c, now, &c->ts_offset);
     c->snd_una = c->snd_nxt = c->iss;
     c->mss = c->user_mss ? c->user_mss : mss_for_mtu(s);

@@ -235,6 +235,7 @@ static void every_drop_counter_is_exercised(void **state)
         FA_CNT_TCP_PAWS_DROPPED, FA_CNT_TCP_SACK_BAD, FA_CNT_TCP_ICMP_IGNORED, /* test_tcp_modern */
         FA_CNT_IP_LOOP_FULL, /* test_loopback */
         FA_CNT_RX_BAD_OFFLOAD, FA_CNT_TX_OFFLOAD_UNSENT, /* test_offload */
+        FA_CNT_TCP_NO_BUFFER, /* test_tcp_mem */
     };
     for (unsigned id = 0; id < FA_CNT_COUNT; id++) {
         if (!fa_counter_is_drop(id))

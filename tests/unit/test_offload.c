@@ -89,7 +89,7 @@ static int offl_meta(void *ctx, const uint8_t *frame, size_t len,
     } else {
         assert_true(len <= 1514);
     }
-    check_id(o, frame, len, (uint32_t)(data / step ? data / step : 1));
+    check_id(o, frame, len, m->gso_type ? (uint32_t)(data / step) : 1);
     uint32_t seq = fa_get32(frame + m->csum_start + 4);
     uint16_t id = fa_get16(frame + FA_ETH_HLEN + 4);
     struct fa_ipv4_view ip;

@@ -1,0 +1,154 @@
+/* tcp_mem.c — where a connection's bytes live. A ring's size (SO_SNDBUF,
+ * SO_RCVBUF) is set when the connection is, and is what the windows
+ * count; its storage is attached only when bytes need a place and given
+ * back when the ring empties, so an idle connection holds none:
+ *   - the send side's block: the ring's bytes, then the scoreboard's
+ *     entries (one per segment in flight, tcp_sb.c);
+ *   - the receive side's: the ring's bytes, then the out-of-order ranges
+ *     (tcp_buf.c).
+ * Blocks given back wait in a small per-stack cache for the next
+ * connection that needs the same size, so steady traffic, and connections
+ * that come and go, allocate nothing; a block is allocated when a
+ * connection turns busy and the cache has none. The stack-wide budget
+ * (config.tcp_mem_max) bounds the ring bytes attached at once.
+ *
+ * Called by tcp_api.c (send, recv), tcp_in.c (ACKs), tcp_buf.c (data),
+ * tcp_out.c (the FIN's scoreboard entry) and tcp_table.c (free). */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "tcp.h"
+
+/* Blocks kept for reuse, per side; larger ones go back to the allocator. */
+#define MEM_CACHE_MAX 64
+#define MEM_CACHE_BLOCK_MAX (4u << 20)
+
+struct mem_free {
+    struct mem_free *next;
+    size_t size;
+};
+
+static size_t round8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+static size_t snd_block(const struct fa_tcp *c)
+{
+    return round8(c->snd.size) + (size_t)c->loss->sb.cap * sizeof(struct fa_tcp_sent);
+}
+
+static size_t rcv_block(const struct fa_tcp *c)
+{
+    return round8(c->rcv.size) + (size_t)c->ooo_cap * sizeof(struct fa_tcp_range);
+}
+
+/* A block of size bytes for ring r (side 0 send, 1 receive), within the
+ * budget; NULL, counted by the caller, when there is none. */
+static uint8_t *block_get(struct fa_tcp *c, int side, struct fa_ring *r, size_t size)
+{
+    struct fa_tcp_stack *t = c->stack->tcp;
+    uint64_t max = c->stack->cfg.tcp_mem_max;
+    if (max && t->buffer_bytes + r->size > max)
+        return NULL;
+    struct mem_free *f = t->mem_cache[side];
+    uint8_t *b;
+    if (f && f->size == size) {
+        t->mem_cache[side] = f->next;
+        t->mem_cached[side]--;
+        b = (uint8_t *)f;
+    } else {
+        b = malloc(size < sizeof *f ? sizeof *f : size);
+        if (!b)
+            return NULL;
+    }
+    t->buffer_bytes += r->size;
+    return b;
+}
+
+static void block_put(struct fa_tcp *c, int side, struct fa_ring *r, size_t size)
+{
+    struct fa_tcp_stack *t = c->stack->tcp;
+    struct mem_free *f = (struct mem_free *)r->buf;
+    t->buffer_bytes -= r->size;
+    r->buf = NULL;
+    r->head = r->len = 0;
+    if (t->mem_cached[side] >= MEM_CACHE_MAX || size > MEM_CACHE_BLOCK_MAX) {
+        free(f);
+        return;
+    }
+    *f = (struct mem_free){ t->mem_cache[side], size };
+    t->mem_cache[side] = f;
+    t->mem_cached[side]++;
+}
+
+int fa_tcp_snd_attach(struct fa_tcp *c)
+{
+    if (c->snd.buf)
+        return 0;
+    size_t size = snd_block(c);
+    uint8_t *b = block_get(c, 0, &c->snd, size);
+    if (!b)
+        return -ENOBUFS;
+    c->snd.buf = b;
+    c->snd.head = 0;
+    c->loss->sb.e = (struct fa_tcp_sent *)(b + round8(c->snd.size));
+    return 0;
+}
+
+int fa_tcp_rcv_attach(struct fa_tcp *c)
+{
+    if (c->rcv.buf)
+        return 0;
+    size_t size = rcv_block(c);
+    uint8_t *b = block_get(c, 1, &c->rcv, size);
+    if (!b)
+        return -ENOBUFS;
+    c->rcv.buf = b;
+    c->rcv.head = 0;
+    c->ooo = (struct fa_tcp_range *)(b + round8(c->rcv.size));
+    return 0;
+}
+
+void fa_tcp_snd_detach_idle(struct fa_tcp *c)
+{
+    if (!c->snd.buf || c->snd.len || c->loss->sb.count)
+        return;
+    block_put(c, 0, &c->snd, snd_block(c));
+    c->loss->sb.e = NULL;
+    c->loss->sb.head = 0;
+}
+
+void fa_tcp_rcv_detach_idle(struct fa_tcp *c)
+{
+    if (!c->rcv.buf || c->rcv.len || c->ooo_count)
+        return;
+    block_put(c, 1, &c->rcv, rcv_block(c));
+    c->ooo = NULL;
+}
+
+void fa_tcp_mem_release(struct fa_tcp *c)
+{
+    if (c->snd.buf)
+        block_put(c, 0, &c->snd, snd_block(c));
+    if (c->rcv.buf)
+        block_put(c, 1, &c->rcv, rcv_block(c));
+    if (c->loss) {
+        c->loss->sb.e = NULL;
+        c->loss->sb.count = 0;
+    }
+    c->ooo = NULL;
+    c->ooo_count = 0;
+}
+
+void fa_tcp_mem_cache_free(struct fa_tcp_stack *t)
+{
+    for (int side = 0; side < 2; side++) {
+        while (t->mem_cache[side]) {
+            struct mem_free *f = t->mem_cache[side];
+            t->mem_cache[side] = f->next;
+            free(f);
+        }
+        t->mem_cached[side] = 0;
+    }
+}

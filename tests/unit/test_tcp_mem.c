@@ -1,0 +1,135 @@
+/* test_tcp_mem.c — a connection's buffers take memory only while they
+ * hold bytes (tcp_mem.c): idle connections hold none, storage comes with
+ * data and goes when it is read or acknowledged, out-of-order data keeps
+ * it, and the stack-wide budget (config.tcp_mem_max) is kept: a send
+ * past it fails with ENOBUFS, arriving data past it is dropped and
+ * counted, and both go on once memory is given back. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <string.h>
+
+#include "pair.h"
+#include "peer.h"
+
+#define MS FA_NS_PER_MS
+
+static uint64_t held(struct fa_stack *s)
+{
+    struct fa_tcp_usage u;
+    fa_stack_tcp_usage(s, &u);
+    return u.buffer_bytes;
+}
+
+static void idle_connections_hold_no_buffers(void **state)
+{
+    (void)state;
+    static struct pair p;
+    pair_init(&p, NULL, NULL, 3);
+    struct fa_tcp *c, *s;
+    pair_connect(&p, 80, &c, &s, NULL, NULL);
+    assert_int_equal(held(p.stack[0]) + held(p.stack[1]), 0);
+    /* Written, unacknowledged: the sender holds its send ring. */
+    static uint8_t data[3000], out[3000];
+    memset(data, 'm', sizeof data);
+    assert_int_equal(fa_tcp_send(c, data, sizeof data, p.now), sizeof data);
+    assert_int_equal(held(p.stack[0]), 64 * 1024);
+    /* Arrived, acknowledged, unread: only the receiver's ring is held. */
+    pair_run_for(&p, 100 * MS);
+    assert_int_equal(held(p.stack[0]), 0);
+    assert_int_equal(held(p.stack[1]), 64 * 1024);
+    /* Read: nothing held on either side. */
+    assert_int_equal(fa_tcp_recv(s, out, 1000, p.now), 1000);
+    assert_int_equal(held(p.stack[1]), 64 * 1024);
+    assert_int_equal(fa_tcp_recv(s, out + 1000, sizeof out, p.now), 2000);
+    assert_memory_equal(data, out, sizeof data);
+    assert_int_equal(held(p.stack[1]), 0);
+    /* The FIN alone needs a scoreboard entry: storage while it flies. */
+    assert_int_equal(fa_tcp_shutdown(c, FA_SHUT_WR, p.now), 0);
+    assert_int_equal(held(p.stack[0]), 64 * 1024);
+    pair_run_for(&p, 100 * MS);
+    assert_int_equal(held(p.stack[0]), 0);
+    assert_int_equal(fa_tcp_recv(s, out, sizeof out, p.now), 0);
+    pair_destroy(&p);
+}
+
+/* Data beyond a hole keeps the receive ring's storage until the hole is
+ * filled and everything read. */
+static void out_of_order_data_keeps_storage(void **state)
+{
+    (void)state;
+    static struct peer pe;
+    peer_init(&pe, NULL, 5000);
+    struct fa_tcp *c = peer_connected(&pe);
+    assert_int_equal(held(pe.s), 0);
+    peer_send(&pe, FA_TCP_ACK, pe.snd_nxt + 100, pe.rcv_nxt, 65535, "later", 5);
+    assert_int_equal(held(pe.s), 64 * 1024);
+    uint8_t got[200];
+    assert_int_equal(fa_tcp_recv(c, got, sizeof got, pe.now), -EAGAIN);
+    assert_int_equal(held(pe.s), 64 * 1024); /* the range is still held */
+    static uint8_t first[100];
+    memset(first, 'f', sizeof first);
+    peer_send(&pe, FA_TCP_ACK, pe.snd_nxt, pe.rcv_nxt, 65535, first, sizeof first);
+    assert_int_equal(fa_tcp_recv(c, got, sizeof got, pe.now), 105);
+    assert_memory_equal(got + 100, "later", 5);
+    assert_int_equal(held(pe.s), 0);
+    peer_destroy(&pe);
+}
+
+static void budget_of_two_rings(int side, struct fa_config *cfg)
+{
+    (void)side;
+    cfg->tcp_mem_max = 2 * 64 * 1024;
+}
+
+/* With room for two rings stack-wide: a third connection's send fails
+ * with ENOBUFS and the data arriving for it is dropped, counted; once a
+ * ring is given back, both go on, and every byte arrives. */
+static void budget_is_kept(void **state)
+{
+    (void)state;
+    static struct pair p;
+    pair_init_ex(&p, NULL, NULL, 4, budget_of_two_rings);
+    struct fa_tcp *c[3], *s[3], *l;
+    pair_connect(&p, 80, &c[0], &s[0], &l, NULL);
+    for (int i = 1; i < 3; i++) {
+        assert_int_equal(fa_tcp_open(p.stack[0], &c[i]), 0);
+        assert_int_equal(fa_tcp_connect(c[i], p.addr[1], 80, p.now), -EINPROGRESS);
+        pair_run_for(&p, 10 * MS);
+        assert_int_equal(fa_tcp_accept(l, &s[i]), 0);
+    }
+    static uint8_t data[1000], out[1000];
+    memset(data, 'b', sizeof data);
+    /* Two senders hold the client stack's budget until acknowledged... */
+    assert_int_equal(fa_tcp_send(c[0], data, 500, p.now), 500);
+    assert_int_equal(fa_tcp_send(c[1], data, 500, p.now), 500);
+    assert_int_equal(fa_tcp_send(c[2], data, 500, p.now), -ENOBUFS);
+    pair_run_for(&p, 100 * MS);
+    assert_int_equal(held(p.stack[0]), 0);
+    /* ...and two unread receivers hold the server stack's: the third's
+     * data is dropped, counted, and comes again. */
+    assert_int_equal(fa_tcp_send(c[2], data, 500, p.now), 500);
+    pair_run_for(&p, 100 * MS);
+    assert_true(fa_stack_counter(p.stack[1], FA_CNT_TCP_NO_BUFFER) >= 1);
+    assert_int_equal(fa_tcp_recv(s[2], out, sizeof out, p.now), -EAGAIN);
+    assert_int_equal(fa_tcp_recv(s[0], out, sizeof out, p.now), 500);
+    assert_true(held(p.stack[1]) <= 2 * 64 * 1024);
+    pair_run_for(&p, 3000 * MS); /* the retransmission finds room */
+    assert_int_equal(fa_tcp_recv(s[2], out, sizeof out, p.now), 500);
+    assert_memory_equal(out, data, 500);
+    assert_int_equal(fa_tcp_recv(s[1], out, sizeof out, p.now), 500);
+    assert_int_equal(held(p.stack[0]) + held(p.stack[1]), 0);
+    pair_destroy(&p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(idle_connections_hold_no_buffers),
+        cmocka_unit_test(out_of_order_data_keeps_storage),
+        cmocka_unit_test(budget_is_kept),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
