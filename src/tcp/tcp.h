@@ -190,6 +190,8 @@ struct fa_tcp_tw {
 struct mem_free;
 struct fa_tcp_stack {
     struct fa_tcp *pool, *free;
+    uint32_t pool_used; /* entries handed out at least once (the rest
+                           untouched: tcp_table.c) */
     /* Inside fa_stack_batch_begin/end: connections owing an ACK. */
     int batching;
     uint32_t owed_count;

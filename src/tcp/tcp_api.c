@@ -235,7 +235,7 @@ static void close_listener(struct fa_tcp *l, fa_time now)
 {
     struct fa_stack *s = l->stack;
     /* Queued and half-open children die with it, with a reset. */
-    for (uint32_t i = 0; i < s->cfg.tcp_max_conns; i++) {
+    for (uint32_t i = 0; i < s->tcp->pool_used; i++) {
         struct fa_tcp *c = &s->tcp->pool[i];
         if (c->stack && c->parent == l) {
             fa_tcp_send_rst(c, now);
@@ -480,7 +480,7 @@ unsigned fa_stack_close_owner(struct fa_stack *s, uint32_t owner, fa_time now)
      * closed; FIN, or RST where received data was never read. A lingering
      * close is not waited for: nobody is left to wait. */
     unsigned n = 0;
-    for (uint32_t i = 0; i < s->cfg.tcp_max_conns; i++) {
+    for (uint32_t i = 0; i < s->tcp->pool_used; i++) {
         struct fa_tcp *c = &s->tcp->pool[i];
         if (!c->stack || !(c->flags & TF_HANDLE) || c->owner != owner)
             continue;
@@ -511,7 +511,7 @@ void fa_stack_tcp_walk(const struct fa_stack *s,
                        void *ctx)
 {
     const struct fa_tcp_stack *t = s->tcp;
-    for (uint32_t i = 0; i < s->cfg.tcp_max_conns; i++) {
+    for (uint32_t i = 0; i < t->pool_used; i++) {
         const struct fa_tcp *c = &t->pool[i];
         if (!c->stack)
             continue;

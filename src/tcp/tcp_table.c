@@ -85,10 +85,10 @@ int fa_tcp_stack_init(struct fa_stack *s)
     t->tw_hash = malloc((t->tw_hash_mask + 1) * sizeof *t->tw_hash);
     if (!t->pool || !t->hash || !t->heap || !t->tw || !t->tw_hash)
         return -ENOMEM;
-    for (uint32_t i = cfg->tcp_max_conns; i-- > 0;) {
-        t->pool[i].queue_next = t->free;
-        t->free = &t->pool[i];
-    }
+    /* The pool is handed out from the start (pool_used) and recycled
+     * through the free list; entries never used are never touched, so a
+     * stack sized for a million connections holding a thousand costs the
+     * memory of a thousand. */
     for (uint32_t i = 0; i <= t->tw_hash_mask; i++)
         t->tw_hash[i] = UINT32_MAX;
     for (uint32_t i = 0; i < cfg->tcp_max_timewait; i++)
@@ -107,7 +107,7 @@ void fa_tcp_stack_free(struct fa_stack *s)
     if (!t)
         return;
     if (t->pool)
-        for (uint32_t i = 0; i < s->cfg.tcp_max_conns; i++) {
+        for (uint32_t i = 0; i < t->pool_used; i++) {
             /* A block starts with its ring's bytes (tcp_mem.c). */
             free(t->pool[i].snd.buf);
             free(t->pool[i].rcv.buf);
@@ -128,9 +128,12 @@ struct fa_tcp *fa_tcp_alloc(struct fa_stack *s)
 {
     struct fa_tcp_stack *t = s->tcp;
     struct fa_tcp *c = t->free;
-    if (!c)
+    if (c)
+        t->free = c->queue_next;
+    else if (t->pool_used < s->cfg.tcp_max_conns)
+        c = &t->pool[t->pool_used++];
+    else
         return NULL;
-    t->free = c->queue_next;
     t->live++;
     memset(c, 0, sizeof *c);
     c->stack = s;
@@ -225,7 +228,7 @@ struct fa_tcp *fa_tcp_find_listener(struct fa_stack *s, uint32_t laddr,
 int fa_tcp_port_in_use(struct fa_stack *s, uint16_t lport, int reuse)
 {
     struct fa_tcp_stack *t = s->tcp;
-    for (uint32_t i = 0; i < s->cfg.tcp_max_conns; i++) {
+    for (uint32_t i = 0; i < t->pool_used; i++) {
         const struct fa_tcp *c = &t->pool[i];
         if (!c->stack || !(c->flags & TF_BOUND) || c->lport != lport)
             continue;
