@@ -5,6 +5,8 @@
  *   finack-sim run transfer --seed 42 [--verbose]
  *   finack-sim run apps|attack --seed 42
  *   finack-sim sweep [--family transfer|apps|attack] [--seeds 2000] [--first 1]
+ *   finack-sim sweep --tso --wire-digest   (transfer: NICs that cut TSO
+ *                                           super-frames; a hash of the wire)
  *
  * The "transfer" family draws everything from the seed: the link (loss
  * 0-30 %, independent or bursty, reordering, duplication, corruption,
@@ -156,12 +158,34 @@ static void timeline(void *ctx, int host, int dir, const uint8_t *f, size_t len,
            g.seq, g.ack, g.win, g.len);
 }
 
+/* --tso: both hosts' NICs cut super-frames (the simulator does it in
+ * software). --wire-digest: a hash of every frame sent and delivered in
+ * the sweep, in order: the same seeds with and without --tso must give
+ * the same digest, TSO being invisible on the wire. */
+static int opt_tso, opt_digest;
+static uint64_t gso_frames; /* super-frames the hosts' NICs cut, in the sweep */
+static uint64_t wire_digest = 0xcbf29ce484222325ull; /* FNV-1a */
+
+static void digest_frame(void *ctx, int host, int dir, const uint8_t *f, size_t len, fa_time t)
+{
+    (void)ctx;
+    uint8_t head[13] = { (uint8_t)host, (uint8_t)dir };
+    memcpy(head + 2, &len, 4);
+    memcpy(head + 6, &t, 7);
+    for (size_t i = 0; i < sizeof head + len; i++) {
+        wire_digest ^= i < sizeof head ? head[i] : f[i - sizeof head];
+        wire_digest *= 0x100000001b3ull;
+    }
+}
+
 static int setup(struct run *r)
 {
     if (fa_sim_create(r->seed, &r->sim) < 0 || fa_sim_check_enable(r->sim) < 0)
         return -1;
     if (r->timeline_from != FA_TIME_NEVER)
         fa_sim_on_frame(r->sim, timeline, r);
+    else if (opt_digest)
+        fa_sim_on_frame(r->sim, digest_frame, NULL);
     for (int i = 0; i < 2; i++) {
         struct fa_config cfg;
         fa_config_init(&cfg);
@@ -170,6 +194,7 @@ static int setup(struct run *r)
         sim_apply_tcp_options(&cfg, r->pr.tcp_opts[i]);
         cfg.tcp_trace = trace;
         cfg.tcp_trace_ctx = r;
+        cfg.device.offloads = opt_tso ? FA_OFFLOAD_TSO : 0;
         if (fa_sim_add_host(r->sim, &cfg, &r->pr.link, &r->pr.down) != i)
             return -1;
     }
@@ -374,6 +399,8 @@ static int run_transfer(struct run *r)
         snprintf(r->why, sizeof r->why, "%s", fa_sim_check_first(r->sim));
         rc = -1;
     }
+    for (int i = 0; i < 2; i++)
+        gso_frames += fa_stack_counter(fa_sim_stack(r->sim, i), FA_CNT_TX_GSO_FRAMES);
     fa_sim_destroy(r->sim);
     return rc;
 }
@@ -427,6 +454,7 @@ static void usage(FILE *out)
                  "       finack-sim run transfer --seed N [--verbose] [--timeline[=FROM_S]]\n"
                  "       finack-sim run apps|attack --seed N\n"
                  "       finack-sim sweep [--family transfer|apps|attack] [--seeds N] [--first N]\n"
+                 "                        [--tso] [--wire-digest]   (transfer family)\n"
                  "       finack-sim list\n"
                  "Runs simulated TCP scenarios on a virtual clock; one seed replays a run.\n"
                  "Named scenarios print a timeline of segments and states:\n");
@@ -451,6 +479,7 @@ int main(int argc, char **argv)
         { "timeline", optional_argument, 0, 't' },
         { "json", no_argument, 0, 'j' }, { "pcap", required_argument, 0, 'p' },
         { "family", required_argument, 0, 'F' },
+        { "tso", no_argument, 0, 'T' }, { "wire-digest", no_argument, 0, 'D' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     fa_time from = FA_TIME_NEVER;
@@ -479,6 +508,8 @@ int main(int argc, char **argv)
         case 'j': json = 1; break;
         case 'p': pcap = optarg; break;
         case 'F': family = optarg; break;
+        case 'T': opt_tso = 1; break;
+        case 'D': opt_digest = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -531,9 +562,13 @@ int main(int argc, char **argv)
         failed += rc < 0;
         errors += rc > 0;
     }
-    printf("%s sweep of seeds %llu..%llu: %llu ok (%llu of them ended in an error under "
+    printf("%s sweep of seeds %llu..%llu%s: %llu ok (%llu of them ended in an error under "
            "heavy loss), %llu failed\n", family, (unsigned long long)first,
-           (unsigned long long)(first + seeds - 1), (unsigned long long)(seeds - failed),
-           (unsigned long long)errors, (unsigned long long)failed);
+           (unsigned long long)(first + seeds - 1), opt_tso ? " with TSO" : "",
+           (unsigned long long)(seeds - failed), (unsigned long long)errors,
+           (unsigned long long)failed);
+    if (opt_digest)
+        printf("wire digest %016llx (%llu TSO super-frames cut)\n",
+               (unsigned long long)wire_digest, (unsigned long long)gso_frames);
     return failed ? 1 : 0;
 }

@@ -193,9 +193,7 @@ int host_start(struct host *h, struct host_options *o, const char *prog)
         fprintf(stderr, "%s: --tap and --addr are required (see --help)\n", prog);
         return -1;
     }
-    /* The pcap tee and the fault wrapper handle MTU-sized frames only. */
-    int offload = o->offload && !o->pcap && !o->fault;
-    int err = fa_tap_open_flags(o->tap, offload ? FA_TAP_OFFLOAD : 0, &h->tap);
+    int err = fa_tap_open_flags(o->tap, o->offload ? FA_TAP_OFFLOAD : 0, &h->tap);
     if (err < 0) {
         fprintf(stderr, "%s: cannot open TAP '%s': %s%s\n", prog, o->tap,
                 strerror(-err), err == -EPERM ? " (run as root)" : "");

@@ -62,8 +62,8 @@ int host_option(struct host_options *o, const char *name, const char *value);
     "  --fault SPEC      inject faults both ways, e.g. drop=5%%,dup=2%%,reorder=5%%\n" \
     "  --seed N          seed for --fault (default 1)\n"                       \
     "  --offload on|off  virtio-net offloads on the TAP: checksums, TSO and\n"  \
-    "                    GRO super-frames (default on; off with --pcap or\n"   \
-    "                    --fault, which see and record MTU-sized frames)\n"    \
+    "                    GRO super-frames (default on; --pcap records and\n"   \
+    "                    --fault hits the segments a wire would carry)\n"      \
     "  --busy-poll US    before sleeping, keep looking for frames for US\n"    \
     "                    microseconds (default 0): lower latency, more CPU\n"  \
     "  --seconds S       stop after S seconds (default: until signalled)\n"     \

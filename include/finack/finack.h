@@ -4,6 +4,7 @@
 
 #include <finack/counters.h>
 #include <finack/fault.h>
+#include <finack/gso.h>
 #include <finack/host.h>
 #include <finack/loop.h>
 #include <finack/memlink.h>

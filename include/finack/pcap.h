@@ -7,7 +7,10 @@
  *   struct fa_pcap_tee out = { pcap, tap_device };
  *   stack_cfg.device = fa_pcap_tee_device(&out);
  *
- * Writes are buffered; fa_pcap_close() flushes. */
+ * Writes are buffered; fa_pcap_close() flushes. With offloads (a TAP
+ * with FA_TAP_OFFLOAD), the tee passes the next device's offloads on and
+ * records TSO and GRO super-frames as the segments a wire would carry,
+ * checksums completed (finack/gso.h). */
 #ifndef FINACK_PCAP_H
 #define FINACK_PCAP_H
 

@@ -9,6 +9,10 @@
  *   struct fa_sim_link link;  fa_sim_link_init(&link);  link.loss = 0.05;
  *   struct fa_config cfg;     fa_config_init(&cfg);     cfg.addr = ...;
  *   int a = fa_sim_add_host(sim, &cfg, &link, &link);   // device, rng set
+ *
+ * A host's NIC can offload checksums and TSO: set cfg.device.offloads
+ * (FA_OFFLOAD_TSO) before adding it; super-frames are then cut in
+ * software (finack/gso.h) before the link, so faults hit segments.
  *   ... fa_tcp_* calls on fa_sim_stack(sim, a) ...
  *   fa_sim_run_until(sim, fa_sim_now(sim) + 10 * FA_NS_PER_MS);
  *

@@ -2,9 +2,12 @@
  * from a seeded PRNG in a fixed order per frame, so a seed replays the
  * same faults. Frames that must wait (delay, jitter, reordering) sit in
  * a store of hold_max slots allocated at creation and leave in due-time
- * order (ties in arrival order) from fa_fault_poll(). */
+ * order (ties in arrival order) from fa_fault_poll(). A super-frame (TSO,
+ * GRO) is cut into the segments a wire would carry first, so faults hit
+ * segments, and these go on as plain frames (finack/gso.h). */
 #include <errno.h>
 #include <finack/fault.h>
+#include <finack/gso.h>
 #include <finack/prng.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +29,7 @@ struct fa_fault {
     uint64_t seq;
     uint8_t *scratch; /* one frame, for corrupting a copy */
     struct fa_fault_stats stats;
+    uint8_t cut[FA_GSO_SCRATCH]; /* one segment cut from a super-frame */
 };
 
 void fa_fault_config_init(struct fa_fault_config *cfg)
@@ -209,9 +213,22 @@ static int fault_transmit(void *ctx, const uint8_t *frame, size_t len)
     return 0;
 }
 
+static int fault_transmit_meta(void *ctx, const uint8_t *frame, size_t len,
+                               const struct fa_frame_meta *meta)
+{
+    struct fa_fault *f = ctx;
+    return fa_gso_segment(frame, len, meta, f->cut, sizeof f->cut, fault_transmit, f) < 0
+               ? -EINVAL
+               : 0;
+}
+
 struct fa_device fa_fault_device(struct fa_fault *f)
 {
-    return (struct fa_device){ .ctx = f, .transmit = fault_transmit };
+    /* In front of a device with offloads, it takes super-frames too (and
+     * cuts them itself): the stack keeps its TSO, the faults hit segments. */
+    return (struct fa_device){ .ctx = f, .transmit = fault_transmit,
+                               .offloads = f->next.offloads ? FA_OFFLOAD_TX_CSUM | FA_OFFLOAD_TSO : 0,
+                               .transmit_meta = fault_transmit_meta };
 }
 
 static struct held *earliest_due(struct fa_fault *f, fa_time now)

@@ -1,7 +1,9 @@
 /* pcap.c — writes frames to a classic pcap file (LINKTYPE_ETHERNET,
  * microsecond timestamps from the given clock), and the tee device that
- * records what passes through it. */
+ * records what passes through it: a super-frame or a checksum-partial
+ * frame (offloads, finack/gso.h) as the frames a wire carries. */
 #include <errno.h>
+#include <finack/gso.h>
 #include <finack/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@ struct fa_pcap {
     struct fa_clock clock;
     uint64_t frames;
     int error;
+    uint8_t scratch[FA_GSO_SCRATCH]; /* one wire frame cut from a super-frame */
 };
 
 int fa_pcap_open(const char *path, struct fa_clock clock, struct fa_pcap **out)
@@ -79,7 +82,38 @@ static int tee_transmit(void *ctx, const uint8_t *frame, size_t len)
     return t->next.transmit ? t->next.transmit(t->next.ctx, frame, len) : 0;
 }
 
+static int record(void *ctx, const uint8_t *frame, size_t len)
+{
+    fa_pcap_record(ctx, frame, len);
+    return 0;
+}
+
+static int pass_on(void *ctx, const uint8_t *frame, size_t len)
+{
+    const struct fa_device *next = ctx;
+    return next->transmit ? next->transmit(next->ctx, frame, len) : 0;
+}
+
+/* Recorded as the wire carries it (segments, checksums done); passed on
+ * whole to a device that takes metadata, else as those segments. A frame
+ * whose metadata does not fit is recorded as it is. */
+static int tee_transmit_meta(void *ctx, const uint8_t *frame, size_t len,
+                             const struct fa_frame_meta *meta)
+{
+    struct fa_pcap_tee *t = ctx;
+    uint8_t *scratch = t->pcap->scratch;
+    if (fa_gso_segment(frame, len, meta, scratch, FA_GSO_SCRATCH, record, t->pcap) < 0)
+        fa_pcap_record(t->pcap, frame, len);
+    if (t->next.transmit_meta)
+        return t->next.transmit_meta(t->next.ctx, frame, len, meta);
+    int n = fa_gso_segment(frame, len, meta, scratch, FA_GSO_SCRATCH, pass_on, &t->next);
+    return n < 0 ? -EINVAL : 0;
+}
+
 struct fa_device fa_pcap_tee_device(struct fa_pcap_tee *t)
 {
-    return (struct fa_device){ .ctx = t, .transmit = tee_transmit };
+    /* What the next device offloads, the tee passes through. */
+    return (struct fa_device){ .ctx = t, .transmit = tee_transmit,
+                               .offloads = t->next.offloads,
+                               .transmit_meta = tee_transmit_meta };
 }

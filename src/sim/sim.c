@@ -7,6 +7,7 @@
  * timers are not events: each host's next deadline is cached and the
  * run loop takes whichever comes first. */
 #include <errno.h>
+#include <finack/gso.h>
 #include <finack/prng.h>
 #include <finack/sim.h>
 #include <finack/tcp.h>
@@ -49,6 +50,7 @@ struct host {
     fa_time next_poll;
     fa_time outage_from, outage_to;
     uint8_t mac[6];
+    uint8_t gso[FA_GSO_SCRATCH]; /* a segment cut from a super-frame */
 };
 
 struct fa_sim {
@@ -329,6 +331,18 @@ static int host_transmit(void *ctx, const uint8_t *frame, size_t len)
     return 0;
 }
 
+/* A host whose NIC offloads (the caller asked, cfg.device.offloads): a
+ * super-frame is cut into the segments the wire carries, each sent as
+ * any frame; so every fault, and the checker, sees segments. */
+static int host_transmit_meta(void *ctx, const uint8_t *frame, size_t len,
+                              const struct fa_frame_meta *meta)
+{
+    struct host *h = ctx;
+    return fa_gso_segment(frame, len, meta, h->gso, sizeof h->gso, host_transmit, h) < 0
+               ? -EINVAL
+               : 0;
+}
+
 /* State changes go to the checker, then to the user's trace hook. */
 static void host_trace(void *ctx, const struct fa_tcp *sock, int from, int to,
                        fa_time now)
@@ -380,7 +394,12 @@ int fa_sim_add_host(struct fa_sim *s, struct fa_config *cfg,
         cfg->tcp_trace = host_trace;
         cfg->tcp_trace_ctx = h;
     }
-    cfg->device = (struct fa_device){ .ctx = h, .transmit = host_transmit };
+    unsigned offloads = cfg->device.offloads & (FA_OFFLOAD_TX_CSUM | FA_OFFLOAD_TSO);
+    if (offloads & FA_OFFLOAD_TSO)
+        offloads |= FA_OFFLOAD_TX_CSUM;
+    cfg->device = (struct fa_device){ .ctx = h, .transmit = host_transmit,
+                                      .offloads = offloads,
+                                      .transmit_meta = host_transmit_meta };
     cfg->rng = (struct fa_rng){ &h->rng, host_rng };
     /* Room in the heap for every slot of every link, before the stack
      * exists: creating it already sends (the gratuitous ARP). */

@@ -6,7 +6,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "iface/iface.h"
 #include "pair.h"
@@ -23,6 +25,25 @@ struct offl {
     uint8_t buf[2048];
 };
 static struct offl offl[2];
+
+/* What fa_gso_segment made of a frame, to compare with the cut here. */
+struct collected {
+    size_t n, len[64];
+    uint8_t frame[64][1600];
+};
+static int collect(void *ctx, const uint8_t *frame, size_t len)
+{
+    struct collected *c = ctx;
+    assert_true(c->n < 64 && len <= sizeof c->frame[0]);
+    memcpy(c->frame[c->n], frame, len);
+    c->len[c->n++] = len;
+    return 0;
+}
+
+/* The last super-frame the device saw, for the pcap tee's test. */
+static uint8_t last_super[FA_GSO_FRAME_MAX];
+static size_t last_super_len;
+static struct fa_frame_meta last_super_meta;
 
 /* Every IPv4 packet's id follows the previous packet's last segment. */
 static void check_id(struct offl *o, const uint8_t *frame, size_t len, uint32_t segs)
@@ -90,6 +111,16 @@ static int offl_meta(void *ctx, const uint8_t *frame, size_t len,
         assert_true(len <= 1514);
     }
     check_id(o, frame, len, m->gso_type ? (uint32_t)(data / step) : 1);
+    /* The library's software GSO must cut it exactly as this does. */
+    static struct collected lib;
+    static uint8_t scratch[FA_GSO_SCRATCH];
+    lib.n = 0;
+    assert_true(fa_gso_segment(frame, len, m, scratch, sizeof scratch, collect, &lib) > 0);
+    if (m->gso_type) {
+        memcpy(last_super, frame, len);
+        last_super_len = len;
+        last_super_meta = *m;
+    }
     uint32_t seq = fa_get32(frame + m->csum_start + 4);
     uint16_t id = fa_get16(frame + FA_ETH_HLEN + 4);
     struct fa_ipv4_view ip;
@@ -108,6 +139,9 @@ static int offl_meta(void *ctx, const uint8_t *frame, size_t len,
         if (off + n < data)
             tcp[13] &= (uint8_t)~(FA_TCP_PSH | FA_TCP_FIN);
         fa_tcp_hdr_checksum(tcp, hdr - m->csum_start + n, ip.src, ip.dst);
+        assert_true(i < lib.n);
+        assert_int_equal(lib.len[i], hdr + n);
+        assert_memory_equal(lib.frame[i], b, hdr + n);
         o->segments++;
         o->inner.transmit(o->inner.ctx, b, hdr + n);
         if (data == 0)
@@ -174,6 +208,66 @@ static void tso_transfer_both_ways(void **state)
         assert_int_equal(drops_total(p.stack[i]),
                          fa_stack_counter(p.stack[i], FA_CNT_ARP_NOT_FOR_US));
     pair_destroy(&p);
+}
+
+/* The pcap tee records a super-frame as the segments a wire carries and
+ * passes it on whole to a device that takes metadata; the fault wrapper
+ * in front of such a device cuts it and sends the segments on. */
+static int count_plain(void *ctx, const uint8_t *frame, size_t len)
+{
+    (void)frame;
+    (void)len;
+    ++*(size_t *)ctx;
+    return 0;
+}
+static int count_meta(void *ctx, const uint8_t *frame, size_t len, const struct fa_frame_meta *m)
+{
+    (void)frame;
+    (void)len;
+    (void)m;
+    *(size_t *)ctx += 1000;
+    return 0;
+}
+
+static void pcap_and_fault_see_segments(void **state)
+{
+    (void)state;
+    assert_true(last_super_len > 0); /* from tso_transfer_both_ways */
+    size_t segs = (last_super_len - FA_ETH_HLEN - FA_IPV4_HLEN - tcp_hlen_of(last_super)) /
+                  last_super_meta.gso_size;
+    fa_time now = 0;
+    struct fa_clock clock = fa_clock_virtual(&now);
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/finack-test-offload-%d.pcap", (int)getpid());
+    struct fa_pcap *pcap;
+    assert_int_equal(fa_pcap_open(path, clock, &pcap), 0);
+    size_t got = 0;
+    struct fa_pcap_tee tee = { pcap, { .ctx = &got, .transmit = count_plain,
+                                       .offloads = FA_OFFLOAD_TX_CSUM | FA_OFFLOAD_TSO,
+                                       .transmit_meta = count_meta } };
+    struct fa_device d = fa_pcap_tee_device(&tee);
+    assert_int_equal(d.offloads, FA_OFFLOAD_TX_CSUM | FA_OFFLOAD_TSO);
+    assert_int_equal(d.transmit_meta(d.ctx, last_super, last_super_len, &last_super_meta), 0);
+    assert_int_equal(fa_pcap_frames(pcap), segs);
+    assert_int_equal(got, 1000); /* passed on whole */
+    assert_int_equal(fa_pcap_close(pcap), 0);
+    unlink(path);
+
+    struct fa_fault_config fc;
+    fa_fault_config_init(&fc);
+    struct fa_fault *f;
+    got = 0;
+    assert_int_equal(fa_fault_create(&fc, 1, tee.next, clock, &f), 0);
+    d = fa_fault_device(f);
+    assert_int_equal(d.offloads, FA_OFFLOAD_TX_CSUM | FA_OFFLOAD_TSO);
+    assert_int_equal(d.transmit_meta(d.ctx, last_super, last_super_len, &last_super_meta), 0);
+    assert_int_equal(got, segs); /* cut, then on as plain frames */
+    /* Metadata that does not fit the frame is refused, nothing sent. */
+    struct fa_frame_meta bad = last_super_meta;
+    bad.csum_start = 20;
+    assert_int_equal(d.transmit_meta(d.ctx, last_super, last_super_len, &bad), -EINVAL);
+    assert_int_equal(got, segs);
+    fa_fault_destroy(f);
 }
 
 /* ---- receiving what the kernel hands a TAP with offloads ---------- */
@@ -301,6 +395,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(tso_transfer_both_ways),
+        cmocka_unit_test(pcap_and_fault_see_segments),
         cmocka_unit_test(gro_frame_received),
         cmocka_unit_test(bad_metadata_dropped),
         cmocka_unit_test(unsent_offload_resolved),
