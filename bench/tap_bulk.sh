@@ -3,7 +3,8 @@
 # TAP device with the Linux kernel as peer, both directions, 1500-byte
 # MTU, finack pinned to CPU 1 and the kernel's side (ksock) to CPU 0:
 # finack with the TAP's virtio-net offloads (checksums, TSO, GRO) and
-# without, alternating, ROUNDS rounds (default 3) of each; and, in the
+# without, and with offloads and io_uring (--io uring) instead of
+# read/write, alternating, ROUNDS rounds (default 3) of each; and, in the
 # same run, the kernel talking to itself over a veth pair between two
 # namespaces, as the reference. Prints the median Gbit/s of each with the
 # spread (min-max) and the ratios. Needs root; everything happens inside
@@ -23,7 +24,7 @@ counter() { awk -v n="$1" '$1 == n { print $2 }' "$FA_TMP/host.out" | tail -1; }
 # finack receives (kernel ksock sends); prints Gbit/s.
 run_in() {
     fa_start "$(fa_prog finack-tcp)" --listen 5001 --recv --no-hash --rcvbuf "$buf" \
-        --seconds 120 --offload "$1"
+        --seconds 120 --offload "$1" --io "${2:-rw}"
     taskset -pc 1 "$FA_HOST_PID" >/dev/null
     fa_ns $pin_k "$ksock" send "$FA_FINACK_IP" 5001 "$bytes" | gbit
     fa_wait_host 60
@@ -36,7 +37,7 @@ run_out() {
     FA_PIDS="$FA_PIDS $krecv"
     for _ in $(seq 100); do grep -q listening "$FA_TMP/krecv.out" && break; sleep 0.05; done
     fa_start "$(fa_prog finack-tcp)" --connect "$FA_KERNEL_IP:5002" --send "$bytes" \
-        --no-hash --sndbuf "$buf" --seconds 120 --offload "$1"
+        --no-hash --sndbuf "$buf" --seconds 120 --offload "$1" --io "${2:-rw}"
     taskset -pc 1 "$FA_HOST_PID" >/dev/null
     fa_wait_host 120
     wait "$krecv"
@@ -62,6 +63,8 @@ for r in $(seq "$rounds"); do
         got[out_$mode]+="$(run_out $mode) "
         [ "$mode" = on ] && gso_out=$(counter TX_GSO_FRAMES)
     done
+    got[in_uring]+="$(run_in on uring) "
+    got[out_uring]+="$(run_out on uring) "
     got[veth]+="$(run_veth) "
 done
 
@@ -80,6 +83,8 @@ printf "  %-38s %s\n" \
     "kernel -> finack, offloads off" "$(stats <<< "${got[in_off]}")" \
     "finack -> kernel, offloads on" "$(stats <<< "${got[out_on]}")" \
     "finack -> kernel, offloads off" "$(stats <<< "${got[out_off]}")" \
+    "kernel -> finack, offloads, io_uring" "$(stats <<< "${got[in_uring]}")" \
+    "finack -> kernel, offloads, io_uring" "$(stats <<< "${got[out_uring]}")" \
     "kernel -> kernel over veth (ref.)" "$(stats <<< "${got[veth]}")"
 echo "  (last round with offloads: ${gso_in:-0} GRO super-frames in, ${gso_out:-0} TSO super-frames out)"
 awk -v a="$(med <<< "${got[in_on]}")" -v b="$(med <<< "${got[out_on]}")" \

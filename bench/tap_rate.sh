@@ -4,8 +4,9 @@
 # (ksock ping, 20000 round trips) and connection cycles (ksock crr:
 # connect, 64 bytes each way, close) for SECONDS (default 5) against
 # finack-echo, finack on CPU 1 and the kernel on CPU 0, offloads on and
-# off, and with offloads and busy polling (--busy-poll, spinning on its
-# core instead of sleeping); and the same against the kernel's own echo server over a veth
+# off, with offloads and busy polling (--busy-poll, spinning on its core
+# instead of sleeping), and with offloads and io_uring (--io uring); and
+# the same against the kernel's own echo server over a veth
 # pair, as the reference. Each second's rate is printed, so a rate that
 # falls as connections accumulate shows. Needs root; everything happens
 # inside namespaces this script creates and removes.
@@ -20,8 +21,9 @@ fa_ns sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="1024 6553
 rate() { awk '{ for (i = 1; i <= NF; i++) if ($i == "per" && $(i+1) == "s;") print $(i-1) }'; }
 med_us() { awk '{ for (i = 1; i <= NF; i++) if ($i == "median") print $(i+1) }'; }
 
-run_finack() { # offload: prints "rtt_us crr_per_s seconds..."
-    fa_start "$(fa_prog finack-echo)" --no-udp --quiet --offload "$1" --busy-poll "${2:-0}" --seconds 600
+run_finack() { # offload [busy-poll-us [io]]: prints "rtt_us crr_per_s"
+    fa_start "$(fa_prog finack-echo)" --no-udp --quiet --offload "$1" --busy-poll "${2:-0}" \
+        --io "${3:-rw}" --seconds 600
     taskset -pc 1 "$FA_HOST_PID" >/dev/null
     local rtt; rtt=$(fa_ns taskset -c 0 "$ksock" ping "$FA_FINACK_IP" 7 20000 | med_us)
     local out; out=$(fa_ns taskset -c 0 "$ksock" crr "$FA_FINACK_IP" 7 "$secs")
@@ -46,10 +48,11 @@ run_veth() {
 
 declare -A rtt cps
 for r in $(seq "$rounds"); do
-    for m in on off busy veth; do
+    for m in on off busy uring veth; do
         case $m in
         veth) set -- $(run_veth) ;;
         busy) set -- $(run_finack on 1000000) ;;
+        uring) set -- $(run_finack on 0 uring) ;;
         *) set -- $(run_finack $m) ;;
         esac
         rtt[$m]+="$1 "; cps[$m]+="$2 "
@@ -61,9 +64,10 @@ stats() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END {
 echo
 echo "64-byte ping-pong and connection cycles, $rounds rounds, finack on CPU 1, kernel client on CPU 0"
 printf "  %-30s %-26s %s\n" "" "RTT median us (min-max)" "cycles/s median (min-max)"
-for m in on off busy veth; do
+for m in on off busy uring veth; do
     name="finack-echo, offloads $m"
     [ $m = busy ] && name="finack-echo, offloads, busy poll"
+    [ $m = uring ] && name="finack-echo, offloads, io_uring"
     [ $m = veth ] && name="kernel echod over veth (ref.)"
     printf "  %-30s %-26s %s\n" "$name" "$(stats <<< "${rtt[$m]}")" "$(stats <<< "${cps[$m]}")"
 done

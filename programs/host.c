@@ -75,6 +75,9 @@ int host_option(struct host_options *o, const char *name, const char *v)
     } else if (!strcmp(name, "offload")) {
         bad = strcmp(v, "on") && strcmp(v, "off");
         o->offload = !strcmp(v, "on");
+    } else if (!strcmp(name, "io")) {
+        bad = strcmp(v, "rw") && strcmp(v, "uring");
+        o->uring = !strcmp(v, "uring");
     } else if (!strcmp(name, "busy-poll")) {
         o->busy_poll_us = strtod(v, &end);
         bad = *end || !(o->busy_poll_us >= 0 && o->busy_poll_us <= 1e9);
@@ -125,7 +128,7 @@ static fa_time poll_faults(void *ctx, fa_time now)
  * (a frame the fault wrapper drops on the way out is not in it). */
 static int host_pipeline(struct host *h, struct host_options *o, const char *prog)
 {
-    struct fa_device tx = fa_tap_device(h->tap);
+    struct fa_device tx = h->uring ? fa_tap_uring_device(h->uring) : fa_tap_device(h->tap);
     h->rx = fa_stack_sink_device(&h->sink);
     if (o->pcap) {
         int err = fa_pcap_open(o->pcap, h->clock, &h->pcap);
@@ -175,6 +178,14 @@ static int host_loop(struct host *h, const struct host_options *o)
         lc.read = NULL;
         lc.read_meta = fa_loop_tap_read_meta;
     }
+    if (h->uring) {
+        lc.read = NULL;
+        lc.read_meta = NULL;
+        lc.next_frame = fa_tap_uring_next;
+        lc.flush = fa_tap_uring_flush;
+        lc.read_ctx = h->uring;
+        lc.fd = fa_tap_uring_fd(h->uring);
+    }
     if (fa_loop_create(&lc, &h->loop) < 0)
         return -1;
     if (h->fault_in)
@@ -197,6 +208,11 @@ int host_start(struct host *h, struct host_options *o, const char *prog)
     if (err < 0) {
         fprintf(stderr, "%s: cannot open TAP '%s': %s%s\n", prog, o->tap,
                 strerror(-err), err == -EPERM ? " (run as root)" : "");
+        return -1;
+    }
+    if (o->uring && (err = fa_tap_uring_create(h->tap, &h->uring)) < 0) {
+        fprintf(stderr, "%s: --io uring: %s\n", prog,
+                err == -ENOSYS ? "this build has no io_uring (liburing-dev)" : strerror(-err));
         return -1;
     }
     if (host_pipeline(h, o, prog) < 0)
@@ -398,5 +414,8 @@ void host_close(struct host *h)
     fa_fault_destroy(h->fault_out);
     if (h->pcap && fa_pcap_close(h->pcap) < 0)
         fprintf(stderr, "writing the pcap failed\n");
+    if (h->uring)
+        fa_tap_uring_flush(h->uring);
+    fa_tap_uring_destroy(h->uring);
     fa_tap_close(h->tap);
 }

@@ -17,6 +17,7 @@ struct host_options {
     const char *fault;
     int offload; /* --offload: 1 (default) asks the TAP for its offloads */
     double busy_poll_us; /* --busy-poll */
+    int uring;           /* --io uring (1) or rw (0, default) */
     uint64_t seed;
     double seconds;
     double exit_wait; /* --exit-wait: seconds closed connections may take
@@ -27,6 +28,7 @@ struct host_options {
 /* TAP -> [pcap] -> [fault] -> stack and back. */
 struct host {
     struct fa_tap *tap;
+    struct fa_tap_uring *uring; /* --io uring: the TAP's frames through it */
     struct fa_pcap *pcap;
     struct fa_pcap_tee tee_in, tee_out;
     struct fa_fault *fault_in, *fault_out;
@@ -64,6 +66,8 @@ int host_option(struct host_options *o, const char *name, const char *value);
     "  --offload on|off  virtio-net offloads on the TAP: checksums, TSO and\n"  \
     "                    GRO super-frames (default on; --pcap records and\n"   \
     "                    --fault hits the segments a wire would carry)\n"      \
+    "  --io rw|uring     the TAP's frames by read/write, one per system call\n" \
+    "                    (default), or io_uring batches (many per call)\n"    \
     "  --busy-poll US    before sleeping, keep looking for frames for US\n"    \
     "                    microseconds (default 0): lower latency, more CPU\n"  \
     "  --seconds S       stop after S seconds (default: until signalled)\n"     \
@@ -82,7 +86,7 @@ int host_option(struct host_options *o, const char *name, const char *value);
     { "mtu", required_argument, 0, 0 }, { "pcap", required_argument, 0, 0 },  \
     { "fault", required_argument, 0, 0 }, { "seed", required_argument, 0, 0 }, \
     { "offload", required_argument, 0, 0 },                                   \
-    { "busy-poll", required_argument, 0, 0 },                                 \
+    { "busy-poll", required_argument, 0, 0 }, { "io", required_argument, 0, 0 }, \
     { "seconds", required_argument, 0, 0 },                                   \
     { "exit-wait", required_argument, 0, 0 },                                 \
     { "syn-retries", required_argument, 0, 0 },                               \

@@ -68,7 +68,13 @@ struct fa_loop_config {
      * the same with the frame's fa_frame_meta. Used instead of read when
      * set; frames may be up to FA_GSO_FRAME_MAX bytes. */
     long (*read_meta)(void *ctx, uint8_t *buf, size_t cap, struct fa_frame_meta *meta);
+    /* Or a source that lends its frames in place (fa_tap_uring_next):
+     * *frame stays valid until the next call. */
+    long (*next_frame)(void *ctx, const uint8_t **frame, struct fa_frame_meta *meta);
     void *read_ctx;
+    /* Called with read_ctx at the end of every turn (fa_tap_uring_flush:
+     * what the turn sent goes out in one system call); may be NULL. */
+    void (*flush)(void *ctx);
     /* Where frames read go. Default (transmit NULL): fa_stack_input_meta.
      * Otherwise a pipeline (pcap tee, fault wrapper) that must end in the
      * stack (fa_stack_sink_device); a frame with metadata goes to its

@@ -46,7 +46,7 @@ struct turn_fn {
 struct fa_loop {
     struct fa_loop_config cfg;
     struct tcp_watch *tcp;
-    uint32_t ntcp, free_head;
+    uint32_t ntcp, free_head, tcp_used;
     uint32_t *ready, *dispatching; /* ready lists, ntcp entries each */
     uint32_t nready;
     struct udp_watch *udp;
@@ -96,7 +96,8 @@ static void on_notify(void *ctx, struct fa_tcp *sock)
 
 int fa_loop_create(const struct fa_loop_config *cfg, struct fa_loop **out)
 {
-    if (!cfg->stack || !cfg->clock.now || ((cfg->read || cfg->read_meta) && cfg->fd < 0))
+    if (!cfg->stack || !cfg->clock.now ||
+        ((cfg->read || cfg->read_meta || cfg->next_frame) && cfg->fd < 0))
         return -EINVAL;
     const struct fa_config *sc = fa_stack_config(cfg->stack);
     struct fa_loop *l = calloc(1, sizeof *l);
@@ -113,9 +114,9 @@ int fa_loop_create(const struct fa_loop_config *cfg, struct fa_loop **out)
         fa_loop_destroy(l);
         return -ENOMEM;
     }
-    for (uint32_t i = 0; i < l->ntcp; i++)
-        l->tcp[i].next_free = i + 1 < l->ntcp ? i + 1 : NO_WATCH;
-    l->free_head = l->ntcp ? 0 : NO_WATCH;
+    /* Entries are handed out from the start, then recycled: those never
+     * used are never touched (a stack sized for a million). */
+    l->free_head = NO_WATCH;
     l->next = FA_TIME_NEVER;
     fa_stack_set_tcp_notify(cfg->stack, on_notify, l);
     *out = l;
@@ -144,10 +145,14 @@ int fa_loop_watch_tcp(struct fa_loop *l, struct fa_tcp *sock, unsigned interest,
 {
     struct tcp_watch *w = watch_of(l, sock);
     if (!w) {
-        if (l->free_head == NO_WATCH)
+        if (l->free_head != NO_WATCH) {
+            w = &l->tcp[l->free_head];
+            l->free_head = w->next_free;
+        } else if (l->tcp_used < l->ntcp) {
+            w = &l->tcp[l->tcp_used++];
+        } else {
             return -ENOMEM;
-        w = &l->tcp[l->free_head];
-        l->free_head = w->next_free;
+        }
         w->sock = sock;
         fa_tcp_set_user(sock, w);
     }
@@ -200,7 +205,7 @@ int fa_loop_close_tcp(struct fa_loop *l, struct fa_tcp *sock, fa_time now)
 
 void fa_loop_unwatch_all(struct fa_loop *l)
 {
-    for (uint32_t i = 0; i < l->ntcp; i++)
+    for (uint32_t i = 0; i < l->tcp_used; i++)
         if (l->tcp[i].sock)
             release(l, &l->tcp[i]);
 }
@@ -264,6 +269,11 @@ int fa_loop_on_turn(struct fa_loop *l, fa_loop_turn_fn fn, void *ctx)
 
 /* ---- a turn ------------------------------------------------------------ */
 
+static int has_source(const struct fa_loop *l)
+{
+    return l->cfg.read || l->cfg.read_meta || l->cfg.next_frame;
+}
+
 /* Reads what the source holds, up to READ_BATCH frames, as one batch.
  * Returns the frame count, or -errno. */
 static int read_batch(struct fa_loop *l, fa_time now)
@@ -272,7 +282,9 @@ static int read_batch(struct fa_loop *l, fa_time now)
     fa_stack_batch_begin(l->cfg.stack);
     for (; count < READ_BATCH; count++) {
         struct fa_frame_meta m = { 0 };
-        long n = l->cfg.read_meta
+        const uint8_t *frame = l->frame;
+        long n = l->cfg.next_frame ? l->cfg.next_frame(l->cfg.read_ctx, &frame, &m)
+                 : l->cfg.read_meta
                      ? l->cfg.read_meta(l->cfg.read_ctx, l->frame, sizeof l->frame, &m)
                      : l->cfg.read(l->cfg.read_ctx, l->frame, sizeof l->frame);
         if (n == -EAGAIN || n == -EINTR)
@@ -283,11 +295,11 @@ static int read_batch(struct fa_loop *l, fa_time now)
         }
         const struct fa_device *rx = &l->cfg.rx;
         if (rx->transmit_meta && (m.flags || m.gso_type))
-            rx->transmit_meta(rx->ctx, l->frame, (size_t)n, &m);
+            rx->transmit_meta(rx->ctx, frame, (size_t)n, &m);
         else if (rx->transmit) /* a pipeline without offloads */
-            rx->transmit(rx->ctx, l->frame, (size_t)n);
+            rx->transmit(rx->ctx, frame, (size_t)n);
         else
-            fa_stack_input_meta(l->cfg.stack, l->frame, (size_t)n, &m, now);
+            fa_stack_input_meta(l->cfg.stack, frame, (size_t)n, &m, now);
     }
     fa_stack_batch_end(l->cfg.stack, now);
     return err < 0 ? err : count;
@@ -334,7 +346,7 @@ static int dispatch_udp(struct fa_loop *l, fa_time now)
 int fa_loop_process(struct fa_loop *l, fa_time now)
 {
     int more_input = 0;
-    if (l->cfg.read || l->cfg.read_meta) {
+    if (has_source(l)) {
         int got = read_batch(l, now);
         if (got < 0)
             return got;
@@ -353,12 +365,14 @@ int fa_loop_process(struct fa_loop *l, fa_time now)
     if (more_input || udp_ready || l->nready)
         next = now;
     l->next = next;
+    if (l->cfg.flush)
+        l->cfg.flush(l->cfg.read_ctx);
     return 0;
 }
 
 int fa_loop_fd(const struct fa_loop *l)
 {
-    return l->cfg.read || l->cfg.read_meta ? l->cfg.fd : -1;
+    return has_source(l) ? l->cfg.fd : -1;
 }
 
 fa_time fa_loop_next(const struct fa_loop *l)

@@ -16,6 +16,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "tap_vnet.h"
+
 struct fa_tap {
     int fd;
     int vnet; /* frames carry a struct virtio_net_hdr */
@@ -115,6 +117,25 @@ static int tap_write(struct fa_tap *t, const struct virtio_net_hdr *h,
     return n == (t->vnet ? want : (ssize_t)len) ? 0 : -EIO;
 }
 
+void fa_tap_vnet_from_meta(const uint8_t *frame, size_t len,
+                           const struct fa_frame_meta *m, uint8_t *out)
+{
+    struct virtio_net_hdr h = { 0 }; /* no metadata: nothing asked */
+    if (m && (m->flags & FA_META_CSUM_PARTIAL)) {
+        h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+        h.csum_start = m->csum_start;
+        h.csum_offset = m->csum_offset;
+    }
+    if (m && m->gso_type == FA_GSO_TCPV4) {
+        /* hdr_len: Ethernet, IPv4 and TCP headers, copied to each segment. */
+        size_t tcp_hlen = len > m->csum_start + 12u ? (size_t)(frame[m->csum_start + 12] >> 4) * 4 : 0;
+        h.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+        h.gso_size = m->gso_size;
+        h.hdr_len = (uint16_t)(m->csum_start + tcp_hlen);
+    }
+    memcpy(out, &h, sizeof h);
+}
+
 static int tap_transmit(void *ctx, const uint8_t *frame, size_t len)
 {
     static const struct virtio_net_hdr plain; /* nothing asked of the kernel */
@@ -124,19 +145,8 @@ static int tap_transmit(void *ctx, const uint8_t *frame, size_t len)
 static int tap_transmit_meta(void *ctx, const uint8_t *frame, size_t len,
                              const struct fa_frame_meta *m)
 {
-    struct virtio_net_hdr h = { 0 };
-    if (m->flags & FA_META_CSUM_PARTIAL) {
-        h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-        h.csum_start = m->csum_start;
-        h.csum_offset = m->csum_offset;
-    }
-    if (m->gso_type == FA_GSO_TCPV4) {
-        /* hdr_len: Ethernet, IPv4 and TCP headers, copied to each segment. */
-        size_t tcp_hlen = len > m->csum_start + 12u ? (size_t)(frame[m->csum_start + 12] >> 4) * 4 : 0;
-        h.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
-        h.gso_size = m->gso_size;
-        h.hdr_len = (uint16_t)(m->csum_start + tcp_hlen);
-    }
+    struct virtio_net_hdr h;
+    fa_tap_vnet_from_meta(frame, len, m, (uint8_t *)&h);
     return tap_write(ctx, &h, frame, len);
 }
 
@@ -147,10 +157,12 @@ struct fa_device fa_tap_device(struct fa_tap *t)
                                .transmit_meta = t->vnet ? tap_transmit_meta : NULL };
 }
 
-/* The virtio-net header's words as the stack's metadata. A flag or GSO
- * type finack does not know becomes one the stack refuses (counted). */
-static void meta_from_hdr(const struct virtio_net_hdr *h, struct fa_frame_meta *m)
+/* The virtio-net header's words as the stack's metadata (tap_vnet.h). */
+void fa_tap_meta_from_vnet(const uint8_t *hdr, struct fa_frame_meta *m)
 {
+    struct virtio_net_hdr hv;
+    memcpy(&hv, hdr, sizeof hv);
+    const struct virtio_net_hdr *h = &hv;
     *m = (struct fa_frame_meta){ 0 };
     if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
         m->flags |= FA_META_CSUM_PARTIAL;
@@ -187,7 +199,7 @@ static long read_one(struct fa_tap *t, uint8_t *buf, size_t cap, struct fa_frame
         return 0;
     }
     if (t->vnet)
-        meta_from_hdr(&h, meta);
+        fa_tap_meta_from_vnet((const uint8_t *)&h, meta);
     else
         *meta = (struct fa_frame_meta){ 0 };
     return (long)((size_t)n - hdr);

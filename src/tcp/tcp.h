@@ -79,6 +79,8 @@ enum {
     TF_SACK = 1u << 22,      /* SACK agreed on (RFC 2018) */
     TF_REUSEADDR = 1u << 23, /* SO_REUSEADDR: bind beside connections on
                                 the port, not beside a listener */
+    TF_MEM_WAIT = 1u << 24,  /* a send failed for want of memory (budget):
+                                notify when some comes back (tcp_mem.c) */
 };
 
 /* A segment's length in sequence space: data, SYN and FIN. */
@@ -201,6 +203,7 @@ struct fa_tcp_stack {
     /* tcp_mem.c: storage given back, for reuse: [0] send, [1] receive. */
     struct mem_free *mem_cache[2];
     uint32_t mem_cached[2];
+    uint32_t mem_waiting; /* sockets flagged TF_MEM_WAIT (a hint) */
     struct fa_tcp **hash;
     uint32_t hash_mask;
     struct fa_tcp *listeners;
@@ -600,8 +603,12 @@ int fa_tcp_challenge_allowed(struct fa_stack *s, uint32_t *last, fa_time now);
 /* Storage for the send ring and the scoreboard's entries, or for the
  * receive ring and the out-of-order ranges: 0, or -ENOBUFS (out of
  * memory, or config.tcp_mem_max reached). Nothing if already there. */
-int fa_tcp_snd_attach(struct fa_tcp *c);
+int fa_tcp_snd_attach(struct fa_tcp *c, int budget); /* budget 0: past it (a FIN) */
 int fa_tcp_rcv_attach(struct fa_tcp *c);
+/* 1 if a send could get storage now (it has some, or the budget room). */
+int fa_tcp_snd_room(const struct fa_tcp *c);
+/* The connection is over: what it would have sent goes, storage back. */
+void fa_tcp_snd_discard(struct fa_tcp *c);
 /* Gives the storage back if the side holds nothing: no bytes and no
  * scoreboard entry (send), no bytes and no out-of-order range (receive). */
 void fa_tcp_snd_detach_idle(struct fa_tcp *c);

@@ -149,8 +149,9 @@ long fa_tcp_send(struct fa_tcp *c, const void *data, size_t len, fa_time now)
         return -EPIPE;
     if (len > UINT32_MAX)
         len = UINT32_MAX;
-    if (len && fa_ring_space(&c->snd) && fa_tcp_snd_attach(c) < 0)
-        return -ENOBUFS; /* config.tcp_mem_max, or out of memory */
+    if (len && fa_ring_space(&c->snd) && fa_tcp_snd_attach(c, 1) < 0)
+        return -ENOBUFS; /* config.tcp_mem_max, or out of memory: WRITABLE
+                            is reported again when memory comes back */
     uint32_t n = fa_ring_write(&c->snd, data, (uint32_t)len);
     if (n == 0)
         return len ? -EAGAIN : 0;
@@ -423,7 +424,8 @@ unsigned fa_tcp_events(const struct fa_tcp *c)
     if (c->rcv.len || (c->flags & (TF_FIN_RCVD | TF_SHUT_RD)) || c->err || dead)
         ev |= FA_TCP_EV_READABLE;
     if (((c->state == FA_TCP_ESTABLISHED || c->state == FA_TCP_CLOSE_WAIT) &&
-         !(c->flags & TF_SHUT_WR) && fa_ring_space(&c->snd)) || dead)
+         !(c->flags & TF_SHUT_WR) && fa_ring_space(&c->snd) && fa_tcp_snd_room(c)) ||
+        dead)
         ev |= FA_TCP_EV_WRITABLE;
     if (c->flags & TF_FIN_RCVD)
         ev |= FA_TCP_EV_HUP;

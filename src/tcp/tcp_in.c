@@ -570,7 +570,15 @@ static int process_text(struct fa_tcp *c, const struct fa_tcp_view *seg,
         return 1;
     }
     uint32_t before = c->rcv_nxt;
-    long gained = fa_tcp_rcv_data(c, seg->seq, seg->data, seg->data_len);
+    long gained;
+    if ((c->flags & TF_SHUT_RD) && seg->seq == c->rcv_nxt && !c->ooo_count && !c->rcv.len) {
+        /* In order after shutdown(SHUT_RD): acknowledged and dropped
+         * without a place to stand in (so no memory, tcp_mem.c). */
+        c->rcv_nxt += seg->data_len;
+        gained = (long)seg->data_len;
+    } else {
+        gained = fa_tcp_rcv_data(c, seg->seq, seg->data, seg->data_len);
+    }
     uint32_t unacked = c->segs_unacked + seg->segs;
     c->segs_unacked = (uint8_t)(unacked < UINT8_MAX ? unacked : UINT8_MAX);
     if (gained > 0 && (c->flags & TF_SHUT_RD)) {

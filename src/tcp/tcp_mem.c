@@ -10,7 +10,10 @@
  * connection that needs the same size, so steady traffic, and connections
  * that come and go, allocate nothing; a block is allocated when a
  * connection turns busy and the cache has none. The stack-wide budget
- * (config.tcp_mem_max) bounds the ring bytes attached at once.
+ * (config.tcp_mem_max) bounds the ring bytes attached at once (not the
+ * entries and ranges beside them, nor the cache: at most 64 blocks a
+ * side). A FIN is never refused for it: a closing connection must be
+ * able to finish. A send refused is told when memory comes back.
  *
  * Called by tcp_api.c (send, recv), tcp_in.c (ACKs), tcp_buf.c (data),
  * tcp_out.c (the FIN's scoreboard entry) and tcp_table.c (free). */
@@ -43,13 +46,25 @@ static size_t rcv_block(const struct fa_tcp *c)
     return round8(c->rcv.size) + (size_t)c->ooo_cap * sizeof(struct fa_tcp_range);
 }
 
+static int budget_allows(const struct fa_tcp *c, uint32_t size)
+{
+    uint64_t max = c->stack->cfg.tcp_mem_max;
+    return !max || c->stack->tcp->buffer_bytes + size <= max;
+}
+
+int fa_tcp_snd_room(const struct fa_tcp *c)
+{
+    return c->snd.buf || budget_allows(c, c->snd.size);
+}
+
 /* A block of size bytes for ring r (side 0 send, 1 receive), within the
- * budget; NULL, counted by the caller, when there is none. */
-static uint8_t *block_get(struct fa_tcp *c, int side, struct fa_ring *r, size_t size)
+ * budget unless told otherwise; NULL, counted by the caller, when there
+ * is none. */
+static uint8_t *block_get(struct fa_tcp *c, int side, struct fa_ring *r, size_t size,
+                          int budget)
 {
     struct fa_tcp_stack *t = c->stack->tcp;
-    uint64_t max = c->stack->cfg.tcp_mem_max;
-    if (max && t->buffer_bytes + r->size > max)
+    if (budget && !budget_allows(c, r->size))
         return NULL;
     struct mem_free *f = t->mem_cache[side];
     uint8_t *b;
@@ -66,6 +81,21 @@ static uint8_t *block_get(struct fa_tcp *c, int side, struct fa_ring *r, size_t 
     return b;
 }
 
+/* Memory came back: the sockets a send refused (ENOBUFS) may write now.
+ * Only after a refusal, and a walk of the sockets in use: the budget is
+ * for bounding memory under pressure, not for the common case. */
+static void wake_writers(struct fa_tcp_stack *t)
+{
+    t->mem_waiting = 0;
+    for (uint32_t i = 0; i < t->pool_used; i++) {
+        struct fa_tcp *o = &t->pool[i];
+        if (o->stack && (o->flags & TF_MEM_WAIT)) {
+            o->flags &= ~TF_MEM_WAIT;
+            fa_tcp_notify(o);
+        }
+    }
+}
+
 static void block_put(struct fa_tcp *c, int side, struct fa_ring *r, size_t size)
 {
     struct fa_tcp_stack *t = c->stack->tcp;
@@ -73,6 +103,8 @@ static void block_put(struct fa_tcp *c, int side, struct fa_ring *r, size_t size
     t->buffer_bytes -= r->size;
     r->buf = NULL;
     r->head = r->len = 0;
+    if (t->mem_waiting)
+        wake_writers(t);
     if (t->mem_cached[side] >= MEM_CACHE_MAX || size > MEM_CACHE_BLOCK_MAX) {
         free(f);
         return;
@@ -82,14 +114,19 @@ static void block_put(struct fa_tcp *c, int side, struct fa_ring *r, size_t size
     t->mem_cached[side]++;
 }
 
-int fa_tcp_snd_attach(struct fa_tcp *c)
+int fa_tcp_snd_attach(struct fa_tcp *c, int budget)
 {
     if (c->snd.buf)
         return 0;
     size_t size = snd_block(c);
-    uint8_t *b = block_get(c, 0, &c->snd, size);
-    if (!b)
+    uint8_t *b = block_get(c, 0, &c->snd, size, budget);
+    if (!b) {
+        if (!(c->flags & TF_MEM_WAIT)) {
+            c->flags |= TF_MEM_WAIT;
+            c->stack->tcp->mem_waiting++;
+        }
         return -ENOBUFS;
+    }
     c->snd.buf = b;
     c->snd.head = 0;
     c->loss->sb.e = (struct fa_tcp_sent *)(b + round8(c->snd.size));
@@ -101,7 +138,7 @@ int fa_tcp_rcv_attach(struct fa_tcp *c)
     if (c->rcv.buf)
         return 0;
     size_t size = rcv_block(c);
-    uint8_t *b = block_get(c, 1, &c->rcv, size);
+    uint8_t *b = block_get(c, 1, &c->rcv, size, 1);
     if (!b)
         return -ENOBUFS;
     c->rcv.buf = b;
@@ -125,6 +162,16 @@ void fa_tcp_rcv_detach_idle(struct fa_tcp *c)
         return;
     block_put(c, 1, &c->rcv, rcv_block(c));
     c->ooo = NULL;
+}
+
+void fa_tcp_snd_discard(struct fa_tcp *c)
+{
+    c->snd.len = 0;
+    if (c->loss) {
+        struct fa_tcp_sb *sb = &c->loss->sb;
+        sb->count = sb->sacked = sb->lost = sb->retrans = 0;
+    }
+    fa_tcp_snd_detach_idle(c);
 }
 
 void fa_tcp_mem_release(struct fa_tcp *c)

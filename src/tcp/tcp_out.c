@@ -344,9 +344,9 @@ static uint32_t output_one(struct fa_tcp *c, fa_time now, int force)
     if (len == 0 && !fin)
         return 0;
     /* A lone FIN needs a scoreboard entry, and so the send side's
-     * storage (tcp_mem.c); without memory it waits, the persist timer
-     * trying again. */
-    if (fin && fa_tcp_snd_attach(c) < 0)
+     * storage (tcp_mem.c), budget or not; only if malloc fails does it
+     * wait, the persist timer trying again. */
+    if (fin && fa_tcp_snd_attach(c, 0) < 0)
         return 0;
     /* Nagle and SWS avoidance size new data. */
     if (len && !force && !worth_sending(c, len, left, fin))

@@ -342,6 +342,9 @@ void fa_tcp_terminate(struct fa_tcp *c, int err, fa_time now)
     /* Nothing more goes out for it: not an ACK owed in a batch either. */
     c->flags &= ~(TF_ACK_NOW | TF_ACK_DELAYED | TF_ACK_AT_ONCE);
     fa_tcp_batch_forget(c);
+    /* What it would have sent is gone (as Linux purges its write queue):
+     * the memory goes back now, not at close(). Unread data stays. */
+    fa_tcp_snd_discard(c);
     fa_tcp_set_state(c, FA_TCP_CLOSED, now);
     if (c->flags & TF_HANDLE) {
         /* The application still holds it: keep the block (and any unread

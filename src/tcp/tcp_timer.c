@@ -177,8 +177,13 @@ static int on_persist(struct fa_tcp *c, fa_time now)
     const struct fa_config *cfg = &c->stack->cfg;
     c->t_persist = FA_TIME_NEVER;
     if (fa_tcp_window_room(c) > 0) {
-        /* A small window SWS avoidance would wait on: send into it. */
+        /* A small window SWS avoidance would wait on: send into it. If
+         * nothing could go (a FIN with no memory), wait on: the output
+         * arms this timer again. */
+        uint32_t nxt = c->snd_nxt;
         fa_tcp_send_small(c, now);
+        if (c->snd_nxt == nxt && c->t_persist == FA_TIME_NEVER)
+            fa_tcp_output(c, now);
         return 0;
     }
     if (fa_tcp_rec_next_lost(c) >= 0 && seq_gt(c->snd_wl2 + c->snd_wnd, c->snd_una)) {

@@ -124,12 +124,87 @@ static void budget_is_kept(void **state)
     pair_destroy(&p);
 }
 
+static void budget_of_one_ring(int side, struct fa_config *cfg)
+{
+    cfg->tcp_mem_max = side == 0 ? 64 * 1024 : 0;
+}
+
+static int notified;
+static void on_notify(void *ctx, struct fa_tcp *sock)
+{
+    (void)ctx;
+    (void)sock;
+    notified++;
+}
+
+/* Stack 0 may hold one ring's worth (64 KiB).
+ *  - Taken by c[1]'s unread data: c[0]'s send is refused (ENOBUFS) and
+ *    c[0] does not claim to be writable; once c[1] is read, c[0] is told
+ *    (notified, writable) and its send goes.
+ *  - Taken again: after shutdown(SHUT_RD), arriving data is acknowledged
+ *    and dropped with no memory at all, and c[0]'s FIN goes past the
+ *    budget (a closing connection must be able to finish).
+ *  - A connection reset with bytes unsent gives their memory back at
+ *    once, though the application still holds it. */
+static void budget_edges(void **state)
+{
+    (void)state;
+    static struct pair p;
+    pair_init_ex(&p, NULL, NULL, 5, budget_of_one_ring);
+    struct fa_tcp *c[2], *s[2], *l;
+    pair_connect(&p, 80, &c[0], &s[0], &l, NULL);
+    assert_int_equal(fa_tcp_open(p.stack[0], &c[1]), 0);
+    assert_int_equal(fa_tcp_connect(c[1], p.addr[1], 80, p.now), -EINPROGRESS);
+    pair_run_for(&p, 10 * MS);
+    assert_int_equal(fa_tcp_accept(l, &s[1]), 0);
+    static uint8_t data[100], out[100];
+    memset(data, 'e', sizeof data);
+    assert_int_equal(fa_tcp_send(s[1], data, sizeof data, p.now), sizeof data);
+    pair_run_for(&p, 10 * MS);
+    assert_int_equal(held(p.stack[0]), 64 * 1024); /* c[1]'s unread bytes */
+    fa_stack_set_tcp_notify(p.stack[0], on_notify, NULL);
+    assert_int_equal(fa_tcp_send(c[0], data, sizeof data, p.now), -ENOBUFS);
+    assert_false(fa_tcp_events(c[0]) & FA_TCP_EV_WRITABLE);
+    notified = 0;
+    assert_int_equal(fa_tcp_recv(c[1], out, sizeof out, p.now), sizeof out);
+    assert_true(notified > 0);
+    assert_true(fa_tcp_events(c[0]) & FA_TCP_EV_WRITABLE);
+    assert_int_equal(fa_tcp_send(c[0], data, sizeof data, p.now), sizeof data);
+    pair_run_for(&p, 10 * MS);
+    assert_int_equal(fa_tcp_recv(s[0], out, sizeof out, p.now), sizeof out);
+
+    assert_int_equal(fa_tcp_send(s[1], data, sizeof data, p.now), sizeof data);
+    pair_run_for(&p, 10 * MS);
+    assert_int_equal(held(p.stack[0]), 64 * 1024);
+    assert_int_equal(fa_tcp_shutdown(c[0], FA_SHUT_RD, p.now), 0);
+    assert_int_equal(fa_tcp_send(s[0], data, sizeof data, p.now), sizeof data);
+    pair_run_for(&p, 100 * MS);
+    assert_int_equal(fa_stack_counter(p.stack[0], FA_CNT_TCP_NO_BUFFER), 0);
+    struct fa_tcp_info si;
+    fa_tcp_get_info(s[0], &si);
+    assert_int_equal(si.snd_una, si.snd_nxt); /* acknowledged */
+    assert_int_equal(fa_tcp_shutdown(c[0], FA_SHUT_WR, p.now), 0);
+    pair_run_for(&p, 100 * MS);
+    assert_int_equal(fa_tcp_recv(s[0], out, sizeof out, p.now), 0); /* the FIN came */
+    assert_int_equal(fa_tcp_state(c[0]), FA_TCP_FIN_WAIT_2);
+
+    assert_int_equal(fa_tcp_recv(c[1], out, sizeof out, p.now), sizeof out);
+    assert_int_equal(held(p.stack[0]), 0);
+    assert_int_equal(fa_tcp_send(c[1], data, sizeof data, p.now), sizeof data);
+    fa_tcp_abort(s[1], p.now); /* its RST crosses c[1]'s data */
+    pair_run_for(&p, 100 * MS);
+    assert_int_equal(fa_tcp_state(c[1]), FA_TCP_CLOSED);
+    assert_int_equal(held(p.stack[0]), 0);
+    pair_destroy(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(idle_connections_hold_no_buffers),
         cmocka_unit_test(out_of_order_data_keeps_storage),
         cmocka_unit_test(budget_is_kept),
+        cmocka_unit_test(budget_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
