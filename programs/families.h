@@ -21,6 +21,8 @@ const char *sim_tcp_options_name(unsigned opts, char *buf, size_t len);
 
 /* 1 if family is "apps" or "attack". */
 int family_known(const char *family);
+/* One line on what tcp_mem_max budgets did in the runs so far. */
+void family_budget_summary(char *out, size_t len);
 /* Runs one seed; prints what the seed drew if verbose. Returns 0, -1
  * with why filled in, or -ENOENT for an unknown family. */
 int family_run(const char *family, uint64_t seed, int verbose, char *why, size_t why_len);

@@ -567,6 +567,11 @@ int main(int argc, char **argv)
            (unsigned long long)(first + seeds - 1), opt_tso ? " with TSO" : "",
            (unsigned long long)(seeds - failed), (unsigned long long)errors,
            (unsigned long long)failed);
+    if (!strcmp(family, "apps")) {
+        char line[160];
+        family_budget_summary(line, sizeof line);
+        printf("%s\n", line);
+    }
     if (opt_digest)
         printf("wire digest %016llx (%llu TSO super-frames cut)\n",
                (unsigned long long)wire_digest, (unsigned long long)gso_frames);

@@ -66,7 +66,11 @@ struct fa_config {
     /* The stack-wide budget for socket buffer bytes held at once: a
      * connection's buffers take memory only while they hold data, and
      * one that would go past this gets none (a send fails with ENOBUFS,
-     * arriving data is dropped: TCP_NO_BUFFER). 0: no limit (default). */
+     * arriving data is dropped: TCP_NO_BUFFER). Send buffers may hold
+     * half of it, so two ends' sends cannot fill both budgets and wait
+     * on each other; a FIN always goes. Give at least twice the largest
+     * buffer: below that a send held by a peer's zero window can keep a
+     * connection's own arriving data out. 0: no limit (default). */
     uint64_t tcp_mem_max;
     fa_time tcp_rto_initial;    /* RFC 6298 §2.1: 1 s */
     fa_time tcp_rto_min;        /* 200 ms (RFC 6298 §2.4 allows lower than 1 s) */

@@ -200,6 +200,7 @@ struct fa_tcp_stack {
     struct fa_tcp *owed[FA_TCP_BATCH_ACKS];
     uint32_t live;
     uint64_t buffer_bytes; /* ring bytes with storage attached (tcp_mem.c) */
+    uint64_t snd_buffer_bytes; /* ...of them, send rings' */
     /* tcp_mem.c: storage given back, for reuse: [0] send, [1] receive. */
     struct mem_free *mem_cache[2];
     uint32_t mem_cached[2];

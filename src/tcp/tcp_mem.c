@@ -12,8 +12,9 @@
  * connection turns busy and the cache has none. The stack-wide budget
  * (config.tcp_mem_max) bounds the ring bytes attached at once (not the
  * entries and ranges beside them, nor the cache: at most 64 blocks a
- * side). A FIN is never refused for it: a closing connection must be
- * able to finish. A send refused is told when memory comes back.
+ * side); send rings may take half of it. A FIN is never refused for it:
+ * a closing connection must be able to finish. A send refused is told
+ * when memory comes back.
  *
  * Called by tcp_api.c (send, recv), tcp_in.c (ACKs), tcp_buf.c (data),
  * tcp_out.c (the FIN's scoreboard entry) and tcp_table.c (free). */
@@ -46,15 +47,21 @@ static size_t rcv_block(const struct fa_tcp *c)
     return round8(c->rcv.size) + (size_t)c->ooo_cap * sizeof(struct fa_tcp_range);
 }
 
-static int budget_allows(const struct fa_tcp *c, uint32_t size)
+/* Sends may hold at most half the budget, so the other half always
+ * takes what arrives: two ends whose sends filled their budgets would
+ * otherwise wait on each other for ever, neither able to take the data
+ * (and so the ACKs) that would free the other (seen: apps seed 2867). */
+static int budget_allows(const struct fa_tcp *c, int side, uint32_t size)
 {
+    const struct fa_tcp_stack *t = c->stack->tcp;
     uint64_t max = c->stack->cfg.tcp_mem_max;
-    return !max || c->stack->tcp->buffer_bytes + size <= max;
+    return !max || (t->buffer_bytes + size <= max &&
+                    (side == 1 || t->snd_buffer_bytes + size <= max / 2));
 }
 
 int fa_tcp_snd_room(const struct fa_tcp *c)
 {
-    return c->snd.buf || budget_allows(c, c->snd.size);
+    return c->snd.buf || budget_allows(c, 0, c->snd.size);
 }
 
 /* A block of size bytes for ring r (side 0 send, 1 receive), within the
@@ -64,7 +71,7 @@ static uint8_t *block_get(struct fa_tcp *c, int side, struct fa_ring *r, size_t 
                           int budget)
 {
     struct fa_tcp_stack *t = c->stack->tcp;
-    if (budget && !budget_allows(c, r->size))
+    if (budget && !budget_allows(c, side, r->size))
         return NULL;
     struct mem_free *f = t->mem_cache[side];
     uint8_t *b;
@@ -78,6 +85,8 @@ static uint8_t *block_get(struct fa_tcp *c, int side, struct fa_ring *r, size_t 
             return NULL;
     }
     t->buffer_bytes += r->size;
+    if (side == 0)
+        t->snd_buffer_bytes += r->size;
     return b;
 }
 
@@ -101,6 +110,8 @@ static void block_put(struct fa_tcp *c, int side, struct fa_ring *r, size_t size
     struct fa_tcp_stack *t = c->stack->tcp;
     struct mem_free *f = (struct mem_free *)r->buf;
     t->buffer_bytes -= r->size;
+    if (side == 0)
+        t->snd_buffer_bytes -= r->size;
     r->buf = NULL;
     r->head = r->len = 0;
     if (t->mem_waiting)
