@@ -21,7 +21,7 @@
 #include <linux/virtio_net.h>
 
 enum { RX_DEPTH = 32, TX_DEPTH = 64 };
-#define SLOT 65600u /* a virtio-net header and a super-frame, rounded */
+#define SLOT (68u * 1024) /* a virtio-net header and a super-frame, in whole pages */
 #define TX_TAG (1ull << 32)
 
 struct fa_tap_uring {
