@@ -18,113 +18,26 @@
 #include <time.h>
 
 #include "tcp/tcp.h"
-
-struct net {
-    fa_time now;
-    struct fa_prng prng[2];
-    struct fa_memlink *link;
-    struct fa_stack_sink sink[2];
-    struct fa_stack *s[2];
-};
-
-static double wall(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void net_init(struct net *n, uint32_t max_conns, uint32_t bufsize)
-{
-    memset(n, 0, sizeof *n);
-    struct fa_clock clock = fa_clock_virtual(&n->now);
-    struct fa_memlink_config lc;
-    fa_memlink_config_init(&lc);
-    lc.delay = 10 * FA_NS_PER_US;
-    lc.queue_frames = 1024; /* 1.5 MB of slots: frames stay in cache */
-    lc.frame_max = 1514;
-    fa_memlink_create(&lc, clock, &n->link);
-    for (int i = 0; i < 2; i++) {
-        struct fa_config cfg;
-        fa_config_init(&cfg);
-        cfg.addr = FA_IPV4(198, 18, 0, 1 + i);
-        cfg.device = fa_memlink_tx(n->link, i);
-        fa_prng_seed(&n->prng[i], (uint64_t)i + 1);
-        cfg.rng = fa_prng_rng(&n->prng[i]);
-        cfg.tcp_max_conns = max_conns;
-        cfg.tcp_max_timewait = max_conns;
-        cfg.tcp_sndbuf = cfg.tcp_rcvbuf = bufsize;
-        /* Virtual time leaps a minute per cycle: keep ARP out of it. */
-        cfg.arp_reachable_time = 1000000000ull * FA_NS_PER_S;
-        cfg.arp_revalidate_time = cfg.arp_reachable_time / 2;
-        fa_stack_create(&cfg, 0, &n->s[i]);
-        n->sink[i] = (struct fa_stack_sink){ n->s[i], clock };
-        fa_memlink_set_rx(n->link, i, fa_stack_sink_device(&n->sink[i]));
-    }
-}
-
-static void net_free(struct net *n)
-{
-    fa_stack_destroy(n->s[0]);
-    fa_stack_destroy(n->s[1]);
-    fa_memlink_destroy(n->link);
-}
-
-/* Runs every event due by until (virtual). */
-static void net_run(struct net *n, fa_time until)
-{
-    for (;;) {
-        fa_time next = fa_memlink_deliver(n->link, n->now);
-        for (int i = 0; i < 2; i++) {
-            fa_time t = fa_stack_poll(n->s[i], n->now);
-            next = t < next ? t : next;
-        }
-        fa_time t = fa_memlink_deliver(n->link, n->now);
-        next = t < next ? t : next;
-        if (next > until) {
-            n->now = until;
-            return;
-        }
-        n->now = next;
-    }
-}
+#include "twostacks.h"
 
 static double bench_bulk(size_t megabytes)
 {
     struct net n;
-    net_init(&n, 16, 1 << 20);
-    struct fa_tcp *l, *c, *s = NULL;
+    net_init(&n, &(struct net_opts){ .max_conns = 16, .max_timewait = 16, .bufsize = 1 << 20, .queue_frames = 1024 });
+    struct fa_tcp *l;
     fa_tcp_open(n.s[1], &l);
     fa_tcp_bind(l, 0, 5001);
     fa_tcp_listen(l, 1, 0);
-    fa_tcp_open(n.s[0], &c);
-    fa_tcp_connect(c, FA_IPV4(198, 18, 0, 2), 5001, 0);
-    net_run(&n, FA_NS_PER_MS);
-    fa_tcp_accept(l, &s);
-    static uint8_t buf[1 << 20];
-    memset(buf, 'x', sizeof buf);
-    uint64_t total = (uint64_t)megabytes << 20, sent = 0, got = 0;
-    double t0 = wall();
-    while (got < total) {
-        if (sent < total) {
-            uint64_t want = total - sent < sizeof buf ? total - sent : sizeof buf;
-            long r = fa_tcp_send(c, buf, (size_t)want, n.now);
-            sent += r > 0 ? (uint64_t)r : 0;
-        }
-        long r;
-        while ((r = fa_tcp_recv(s, buf, sizeof buf, n.now)) > 0)
-            got += (uint64_t)r;
-        net_run(&n, n.now + 20 * FA_NS_PER_US);
-    }
-    double dt = wall() - t0;
+    double gbit = net_bulk(&n, l, 5001, megabytes);
     net_free(&n);
-    return (double)total * 8 / dt / 1e9;
+    return gbit;
 }
 
 static double bench_cycles(unsigned cycles)
 {
     struct net n;
-    net_init(&n, 64, 64 * 1024); /* request/response: default buffers */
+    /* Request/response: the default buffers. */
+    net_init(&n, &(struct net_opts){ .max_conns = 64, .max_timewait = 64, .bufsize = 64 * 1024, .queue_frames = 1024 });
     struct fa_tcp *l;
     fa_tcp_open(n.s[1], &l);
     fa_tcp_bind(l, 0, 80);

@@ -22,24 +22,10 @@
 #include <time.h>
 
 #include "tcp/tcp.h"
+#include "twostacks.h"
 
 #define BATCH 512
 #define PORTS_PER_LISTENER 60000
-
-struct net {
-    fa_time now;
-    struct fa_prng prng[2];
-    struct fa_memlink *link;
-    struct fa_stack_sink sink[2];
-    struct fa_stack *s[2];
-};
-
-static double wall(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* Resident memory of this process, in bytes. */
 static long long rss(void)
@@ -55,54 +41,6 @@ static long long rss(void)
     return kb * 1024;
 }
 
-static void net_init(struct net *n, uint32_t max_conns)
-{
-    memset(n, 0, sizeof *n);
-    struct fa_clock clock = fa_clock_virtual(&n->now);
-    struct fa_memlink_config lc;
-    fa_memlink_config_init(&lc);
-    lc.delay = 10 * FA_NS_PER_US;
-    lc.queue_frames = 4 * BATCH;
-    lc.frame_max = 1514;
-    fa_memlink_create(&lc, clock, &n->link);
-    for (int i = 0; i < 2; i++) {
-        struct fa_config cfg;
-        fa_config_init(&cfg);
-        cfg.addr = FA_IPV4(198, 18, 0, 1 + i);
-        cfg.device = fa_memlink_tx(n->link, i);
-        fa_prng_seed(&n->prng[i], (uint64_t)i + 1);
-        cfg.rng = fa_prng_rng(&n->prng[i]);
-        cfg.tcp_max_conns = max_conns;
-        cfg.tcp_port_min = 1024;
-        cfg.tcp_port_max = 65535;
-        cfg.tcp_sndbuf = cfg.tcp_rcvbuf = 1 << 20; /* the bulk flow's */
-        if (fa_stack_create(&cfg, 0, &n->s[i]) < 0) {
-            fprintf(stderr, "idle_conns: cannot create a stack of %u connections\n", max_conns);
-            exit(1);
-        }
-        n->sink[i] = (struct fa_stack_sink){ n->s[i], clock };
-        fa_memlink_set_rx(n->link, i, fa_stack_sink_device(&n->sink[i]));
-    }
-}
-
-static void net_run(struct net *n, fa_time until)
-{
-    for (;;) {
-        fa_time next = fa_memlink_deliver(n->link, n->now);
-        for (int i = 0; i < 2; i++) {
-            fa_time t = fa_stack_poll(n->s[i], n->now);
-            next = t < next ? t : next;
-        }
-        fa_time t = fa_memlink_deliver(n->link, n->now);
-        next = t < next ? t : next;
-        if (next > until) {
-            n->now = until;
-            return;
-        }
-        n->now = next;
-    }
-}
-
 static struct fa_tcp *listener(struct net *n, uint16_t port)
 {
     struct fa_tcp *l;
@@ -114,40 +52,6 @@ static struct fa_tcp *listener(struct net *n, uint16_t port)
     return l;
 }
 
-/* One flow of mb megabytes from stack 0 to stack 1 on port: Gbit/s. */
-static double bulk(struct net *n, struct fa_tcp *l, uint16_t port, size_t mb)
-{
-    struct fa_tcp *c, *s = NULL;
-    fa_tcp_open(n->s[0], &c);
-    fa_tcp_connect(c, FA_IPV4(198, 18, 0, 2), port, n->now);
-    for (int k = 0; k < 100 && fa_tcp_accept(l, &s) < 0; k++)
-        net_run(n, n->now + 10 * FA_NS_PER_US);
-    if (!s) {
-        fprintf(stderr, "idle_conns: the bulk flow did not connect\n");
-        exit(1);
-    }
-    static uint8_t buf[1 << 20];
-    memset(buf, 'x', sizeof buf);
-    uint64_t total = (uint64_t)mb << 20, sent = 0, got = 0;
-    double t0 = wall();
-    while (got < total) {
-        if (sent < total) {
-            uint64_t want = total - sent < sizeof buf ? total - sent : sizeof buf;
-            long r = fa_tcp_send(c, buf, (size_t)want, n->now);
-            sent += r > 0 ? (uint64_t)r : 0;
-        }
-        long r;
-        while ((r = fa_tcp_recv(s, buf, sizeof buf, n->now)) > 0)
-            got += (uint64_t)r;
-        net_run(n, n->now + 20 * FA_NS_PER_US);
-    }
-    double dt = wall() - t0;
-    fa_tcp_close(c, n->now);
-    fa_tcp_close(s, n->now);
-    net_run(n, n->now + FA_NS_PER_MS);
-    return (double)total * 8 / dt / 1e9;
-}
-
 int main(int argc, char **argv)
 {
     uint32_t conns = argc > 1 ? (uint32_t)atol(argv[1]) : 1000000;
@@ -155,9 +59,11 @@ int main(int argc, char **argv)
     uint32_t nlisten = (conns + PORTS_PER_LISTENER - 1) / PORTS_PER_LISTENER;
     long long rss0 = rss();
     struct net n;
-    net_init(&n, conns + nlisten + 4);
+    /* 1 MiB buffers for the bulk flow (the idle ones hold none). */
+    net_init(&n, &(struct net_opts){ .max_conns = conns + nlisten + 4, .bufsize = 1 << 20,
+                                     .queue_frames = 4 * BATCH, .port_min = 1024 });
     struct fa_tcp *bulk_l = listener(&n, 4999);
-    double alone = bulk(&n, bulk_l, 4999, mb);
+    double alone = net_bulk(&n, bulk_l, 4999, mb);
     long long rss1 = rss();
 
     struct fa_tcp **l = calloc(nlisten, sizeof *l);
@@ -207,7 +113,7 @@ int main(int argc, char **argv)
     fa_stack_tcp_usage(n.s[0], &u0);
     fa_stack_tcp_usage(n.s[1], &u1);
     long long rss2 = rss();
-    double beside = bulk(&n, bulk_l, 4999, mb);
+    double beside = net_bulk(&n, bulk_l, 4999, mb);
     double per_conn = (double)(rss2 - rss0) / conns;
     printf("%u idle connections between two finack stacks in one process\n", conns);
     printf("  established (client ends)        %10u of %u; accepted %u\n", established, conns,

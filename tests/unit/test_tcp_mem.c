@@ -79,6 +79,18 @@ static void out_of_order_data_keeps_storage(void **state)
     peer_destroy(&pe);
 }
 
+/* c[1], c[2] connect from stack 0 to l; s[1], s[2] are accepted. */
+static void connect_two_more(struct pair *p, struct fa_tcp *l, struct fa_tcp **c,
+                             struct fa_tcp **s)
+{
+    for (int i = 1; i < 3; i++) {
+        assert_int_equal(fa_tcp_open(p->stack[0], &c[i]), 0);
+        assert_int_equal(fa_tcp_connect(c[i], p->addr[1], 80, p->now), -EINPROGRESS);
+        pair_run_for(p, 10 * MS);
+        assert_int_equal(fa_tcp_accept(l, &s[i]), 0);
+    }
+}
+
 static void budget_of_two_rings(int side, struct fa_config *cfg)
 {
     /* The client's sends may hold two rings (half its budget); the
@@ -96,12 +108,7 @@ static void budget_is_kept(void **state)
     pair_init_ex(&p, NULL, NULL, 4, budget_of_two_rings);
     struct fa_tcp *c[3], *s[3], *l;
     pair_connect(&p, 80, &c[0], &s[0], &l, NULL);
-    for (int i = 1; i < 3; i++) {
-        assert_int_equal(fa_tcp_open(p.stack[0], &c[i]), 0);
-        assert_int_equal(fa_tcp_connect(c[i], p.addr[1], 80, p.now), -EINPROGRESS);
-        pair_run_for(&p, 10 * MS);
-        assert_int_equal(fa_tcp_accept(l, &s[i]), 0);
-    }
+    connect_two_more(&p, l, c, s);
     static uint8_t data[1000], out[1000];
     memset(data, 'b', sizeof data);
     /* Two senders hold the client stack's budget until acknowledged... */
@@ -155,12 +162,7 @@ static void budget_edges(void **state)
     pair_init_ex(&p, NULL, NULL, 5, budget_of_two_rings_client);
     struct fa_tcp *c[3], *s[3], *l;
     pair_connect(&p, 80, &c[0], &s[0], &l, NULL);
-    for (int i = 1; i < 3; i++) {
-        assert_int_equal(fa_tcp_open(p.stack[0], &c[i]), 0);
-        assert_int_equal(fa_tcp_connect(c[i], p.addr[1], 80, p.now), -EINPROGRESS);
-        pair_run_for(&p, 10 * MS);
-        assert_int_equal(fa_tcp_accept(l, &s[i]), 0);
-    }
+    connect_two_more(&p, l, c, s);
     static uint8_t data[100], out[100];
     memset(data, 'e', sizeof data);
     for (int i = 1; i < 3; i++)
