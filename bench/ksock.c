@@ -9,6 +9,7 @@
  *   ksock echod ADDR PORT         listen, echo each connection in turn to
  *                                 EOF and close it (crr's reference server)
  *   ksock ping ADDR PORT COUNT    connect, COUNT 64-byte round trips
+ *   ksock uping ADDR PORT COUNT   the same in UDP datagrams (to a reflector)
  *   ksock crr ADDR PORT SECONDS   for SECONDS: connect, 64 bytes each way,
  *                                 close (the server's echo closes too);
  *                                 prints cycles per second, each second's
@@ -100,9 +101,12 @@ static int echod(const struct sockaddr_in *sa, char *buf, size_t cap)
     }
 }
 
-static int ping(const struct sockaddr_in *sa, long count)
+static int ping(const struct sockaddr_in *sa, long count, int udp)
 {
-    int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    int s = socket(AF_INET, udp ? SOCK_DGRAM : SOCK_STREAM, 0), one = 1;
+    struct timeval tv = { 1, 0 };
+    if (udp)
+        setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     if (connect(s, (const struct sockaddr *)sa, sizeof *sa) < 0) {
         perror("ksock: connect");
         return 1;
@@ -121,7 +125,8 @@ static int ping(const struct sockaddr_in *sa, long count)
     }
     close(s);
     qsort(rtt, (size_t)count, sizeof *rtt, cmp_double);
-    printf("ping %ld round trips: median %.1f us p99 %.1f us\n", count, rtt[count / 2],
+    printf("%s %ld round trips: median %.1f us p99 %.1f us\n", udp ? "uping" : "ping", count,
+           rtt[count / 2],
            rtt[count * 99 / 100]);
     free(rtt);
     return 0;
@@ -167,7 +172,7 @@ int main(int argc, char **argv)
     static char buf[1 << 20];
     struct sockaddr_in sa;
     if (argc < 4 || sock_addr(argv[2], argv[3], &sa) < 0) {
-        fprintf(stderr, "usage: ksock recv|send|echo|ping|crr ADDR PORT [BYTES|COUNT|SECONDS]\n");
+        fprintf(stderr, "usage: ksock recv|send|echo|echod|ping|uping|crr ADDR PORT [BYTES|COUNT|SECONDS]\n");
         return 2;
     }
     if (!strcmp(argv[1], "echo"))
@@ -177,7 +182,9 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "crr"))
         return crr(&sa, argc > 4 && atof(argv[4]) > 0 ? atof(argv[4]) : 5);
     if (!strcmp(argv[1], "ping"))
-        return ping(&sa, argc > 4 && atol(argv[4]) > 0 ? atol(argv[4]) : 10000);
+        return ping(&sa, argc > 4 && atol(argv[4]) > 0 ? atol(argv[4]) : 10000, 0);
+    if (!strcmp(argv[1], "uping"))
+        return ping(&sa, argc > 4 && atol(argv[4]) > 0 ? atol(argv[4]) : 10000, 1);
     if (!strcmp(argv[1], "recv")) {
         int l = listen_on(&sa);
         int c = accept(l, NULL, NULL);

@@ -1,0 +1,157 @@
+#!/bin/bash
+# tap_compare.sh BUILD_DIR [MEGABYTES] [SECONDS] [ROUNDS] — the issue-12
+# table in one sitting: over the same TAP with the kernel as the peer
+# (the program on CPU 1, the kernel's side on CPU 0, MTU 1500), bulk both
+# ways, 64-byte ping-pong and connection cycles (connect, 64 bytes each
+# way, close) for
+#   - nowork: a TCP that does no work per segment (bench/nowork.c; its
+#     ping-pong is a UDP reflector),
+#   - lwIP from Debian's liblwip-dev through our driver (bench/lwip_tap.c),
+#   - finack: with the TAP's offloads, without, with offloads and busy
+#     polling, and with offloads and io_uring (finack-tcp for bulk,
+#     finack-echo for the rest),
+# and the kernel talking to itself over a veth pair. Medians of ROUNDS
+# (default 3) with the spread; ratios to nowork and to the kernel. Needs
+# root; everything happens inside namespaces this script creates.
+. "$(dirname "$0")/../tests/kernel/lib.sh"
+build=$1
+mb=${2:-1000}
+secs=${3:-5}
+rounds=${4:-3}
+bytes=$((mb * 1000000))
+ksock="$build/bench/ksock"
+fa_setup "$build/programs/finack-host"
+# Connection cycles leave the kernel's client tens of thousands of
+# TIME-WAITs (it closes first), for 60 s: lwIP sends no timestamps, so
+# they cannot be reused, and the next run would starve for ports. In our
+# namespaces only, the kernel keeps 2048 of them; its ephemeral ports stay
+# above the ports the runs listen on.
+ns_sysctls() {
+    ip netns exec "$1" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.tcp_max_tw_buckets=2048 \
+        net.ipv4.ip_local_port_range="10000 65535"
+}
+ns_sysctls "$FA_NS"
+gbit() { awk '{ for (i = 1; i <= NF; i++) if ($i == "Gbit/s") print $(i-1) }'; }
+med_us() { awk '{ for (i = 1; i <= NF; i++) if ($i == "median") print $(i+1) }'; }
+rate() { awk '{ for (i = 1; i <= NF; i++) if ($i == "per" && $(i+1) == "s;") print $(i-1) }'; }
+K() { ip netns exec "$FA_NS" taskset -c 0 "$ksock" "$@"; }
+
+# Starts a program on the TAP (pinned to CPU 1) and waits for "up on".
+up() {
+    ip netns exec "$FA_NS" taskset -c 1 "$@" > "$FA_TMP/prog.out" 2>&1 &
+    FA_HOST_PID=$!
+    FA_PIDS="$FA_PIDS $FA_HOST_PID"
+    for _ in $(seq 200); do grep -q "up on" "$FA_TMP/prog.out" && return; sleep 0.05; done
+    echo "did not come up: $*" >&2
+}
+stop() { kill "$FA_HOST_PID" 2>/dev/null; wait "$FA_HOST_PID" 2>/dev/null; }
+# A fresh port for every run, nothing left from the last one (kept in a
+# file: the runs are in subshells).
+echo 6000 > "$FA_TMP/port"
+port() { PORT=$(( $(cat "$FA_TMP/port") + 1 )); echo "$PORT" > "$FA_TMP/port"; }
+krecv() { # port: the kernel receives; prints its Gbit/s when done
+    K recv "$FA_KERNEL_IP" "$1" > "$FA_TMP/krecv.out" &
+    KPID=$!
+    FA_PIDS="$FA_PIDS $KPID"
+    for _ in $(seq 100); do grep -q listening "$FA_TMP/krecv.out" && break; sleep 0.05; done
+}
+# Waits for the kernel's receiver (not in a $(...): it is this shell's
+# child) and sets OUT to its Gbit/s.
+kdone() { wait "$KPID"; OUT=$(gbit < "$FA_TMP/krecv.out"); }
+
+# who: prints "in out rtt cps" (— where it does not apply).
+run_nowork() {
+    port; up "$build/bench/nowork" recv fa0 "$FA_FINACK_IP" $PORT
+    local in; in=$(K send "$FA_FINACK_IP" $PORT "$bytes" | gbit); wait "$FA_HOST_PID"
+    port; krecv $PORT; up "$build/bench/nowork" send fa0 "$FA_FINACK_IP" "$FA_KERNEL_IP" $PORT "$bytes"
+    wait "$FA_HOST_PID"; kdone; local out=$OUT
+    up "$build/bench/nowork" udpecho fa0 "$FA_FINACK_IP" 7 60
+    local rtt; rtt=$(K uping "$FA_FINACK_IP" 7 20000 | med_us); stop
+    echo "$in $out $rtt -"
+}
+run_lwip() {
+    port; up "$build/bench/lwip_tap" recv fa0 "$FA_FINACK_IP" $PORT
+    local in; in=$(K send "$FA_FINACK_IP" $PORT "$bytes" | gbit); wait "$FA_HOST_PID"
+    port; krecv $PORT; up "$build/bench/lwip_tap" send fa0 "$FA_FINACK_IP" "$FA_KERNEL_IP" $PORT "$bytes"
+    wait "$FA_HOST_PID"; kdone; local out=$OUT
+    up "$build/bench/lwip_tap" echo fa0 "$FA_FINACK_IP" 7 60
+    local rtt; rtt=$(K ping "$FA_FINACK_IP" 7 20000 | med_us)
+    local cps; cps=$(K crr "$FA_FINACK_IP" 7 "$secs" | rate); stop
+    echo "$in $out $rtt $cps"
+}
+run_finack() { # extra options for every program
+    port; up "$(fa_prog finack-tcp)" --tap fa0 --addr "$FA_FINACK_IP/24" --listen $PORT --recv \
+        --no-hash --rcvbuf 4194304 --seconds 120 "$@"
+    local in; in=$(K send "$FA_FINACK_IP" $PORT "$bytes" | gbit); wait "$FA_HOST_PID"
+    port; krecv $PORT
+    up "$(fa_prog finack-tcp)" --tap fa0 --addr "$FA_FINACK_IP/24" --connect "$FA_KERNEL_IP:$PORT" \
+        --send "$bytes" --no-hash --sndbuf 4194304 --seconds 120 "$@"
+    wait "$FA_HOST_PID"; kdone; local out=$OUT
+    up "$(fa_prog finack-echo)" --tap fa0 --addr "$FA_FINACK_IP/24" --no-udp --quiet \
+        --seconds 600 "$@"
+    local rtt; rtt=$(K ping "$FA_FINACK_IP" 7 20000 | med_us)
+    local cps; cps=$(K crr "$FA_FINACK_IP" 7 "$secs" | rate); stop
+    echo "$in $out $rtt $cps"
+}
+fa_veth_pair
+ns_sysctls "$FA_VETH_A"
+ns_sysctls "$FA_VETH_B"
+VA() { ip netns exec "$FA_VETH_A" taskset -c 0 "$ksock" "$@"; }
+run_veth() {
+    port
+    ip netns exec "$FA_VETH_B" taskset -c 1 "$ksock" recv 198.19.0.2 $PORT > "$FA_TMP/v.out" &
+    local v=$!
+    for _ in $(seq 100); do grep -q listening "$FA_TMP/v.out" && break; sleep 0.05; done
+    VA send 198.19.0.2 $PORT "$bytes" >/dev/null; wait "$v"
+    local bulk; bulk=$(gbit < "$FA_TMP/v.out")
+    port
+    ip netns exec "$FA_VETH_B" taskset -c 1 "$ksock" echod 198.19.0.2 $PORT > "$FA_TMP/e.out" &
+    local e=$!
+    FA_PIDS="$FA_PIDS $e"
+    for _ in $(seq 100); do grep -q listening "$FA_TMP/e.out" && break; sleep 0.05; done
+    local rtt; rtt=$(VA ping 198.19.0.2 $PORT 20000 | med_us)
+    local cps; cps=$(VA crr 198.19.0.2 $PORT "$secs" | rate)
+    kill "$e"; wait "$e" 2>/dev/null
+    echo "$bulk - $rtt $cps"
+}
+
+whos="${FA_WHOS:-nowork lwip finack_on finack_off finack_busy finack_uring veth}"
+declare -A col
+for r in $(seq "$rounds"); do
+    for w in $whos; do
+        case $w in
+        nowork) res=$(run_nowork) ;;
+        lwip) res=$(run_lwip) ;;
+        finack_on) res=$(run_finack --offload on) ;;
+        finack_off) res=$(run_finack --offload off) ;;
+        finack_busy) res=$(run_finack --offload on --busy-poll 1000000) ;;
+        finack_uring) res=$(run_finack --offload on --io uring) ;;
+        veth) res=$(run_veth) ;;
+        esac
+        set -- $res - - - -
+        col[$w,in]+="$1 "; col[$w,out]+="$2 "; col[$w,rtt]+="$3 "; col[$w,cps]+="$4 "
+    done
+done
+med() { tr ' ' '\n' | grep -v '^-\?$' | sort -g | awk '{ v[NR] = $1 } END {
+    if (!NR) { print "-"; exit } print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+cell() { tr ' ' '\n' | grep -v '^-\?$' | sort -g | awk '{ v[NR] = $1 } END {
+    if (!NR) { printf "-"; exit }
+    m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+    printf "%.4g (%.4g-%.4g)", m, v[1], v[NR] }'; }
+echo
+echo "over a TAP, kernel as the peer, $rounds rounds: median (min-max); bulk $mb MB, crr $secs s"
+printf "%-24s %-24s %-24s %-24s %s\n" "" "kernel->it Gbit/s" "it->kernel Gbit/s" "64B RTT us" "cycles/s"
+for w in $whos; do
+    printf "%-24s %-24s %-24s %-24s %s\n" "$w" "$(cell <<< "${col[$w,in]}")" \
+        "$(cell <<< "${col[$w,out]}")" "$(cell <<< "${col[$w,rtt]}")" "$(cell <<< "${col[$w,cps]}")"
+done
+nw_in=$(med <<< "${col[nowork,in]}"); nw_out=$(med <<< "${col[nowork,out]}")
+nw_rtt=$(med <<< "${col[nowork,rtt]}"); v_in=$(med <<< "${col[veth,in]}")
+lw_cps=$(med <<< "${col[lwip,cps]}")
+for w in finack_on finack_off finack_busy finack_uring; do
+    awk -v w="$w" -v a="$(med <<< "${col[$w,in]}")" -v b="$(med <<< "${col[$w,out]}")" \
+        -v c="$(med <<< "${col[$w,rtt]}")" -v d="$(med <<< "${col[$w,cps]}")" \
+        -v na="$nw_in" -v nb="$nw_out" -v nc="$nw_rtt" -v va="$v_in" -v lc="$lw_cps" 'BEGIN {
+        printf "%-13s in %.2f x nowork, %.2f x veth; out %.2f x nowork, %.2f x veth; RTT %.2f x reflector; cycles %.2f x lwIP\n",
+            w, a / na, a / va, b / nb, b / va, c / nc, d / lc }'
+done
