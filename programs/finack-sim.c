@@ -548,6 +548,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "finack-sim: no family '%s' (transfer, apps, attack)\n", family);
         return 2;
     }
+    if (strcmp(family, "transfer") && (opt_tso || opt_digest)) {
+        fprintf(stderr, "finack-sim: --tso and --wire-digest are for the transfer family\n");
+        return 2;
+    }
     for (uint64_t s = first; s < first + seeds; s++) {
         if (family_known(family)) {
             char why[256];

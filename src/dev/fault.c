@@ -217,9 +217,8 @@ static int fault_transmit_meta(void *ctx, const uint8_t *frame, size_t len,
                                const struct fa_frame_meta *meta)
 {
     struct fa_fault *f = ctx;
-    return fa_gso_segment(frame, len, meta, f->cut, sizeof f->cut, fault_transmit, f) < 0
-               ? -EINVAL
-               : 0;
+    int n = fa_gso_segment(frame, len, meta, f->cut, sizeof f->cut, fault_transmit, f);
+    return n < 0 ? n : 0;
 }
 
 struct fa_device fa_fault_device(struct fa_fault *f)

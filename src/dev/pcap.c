@@ -107,7 +107,7 @@ static int tee_transmit_meta(void *ctx, const uint8_t *frame, size_t len,
     if (t->next.transmit_meta)
         return t->next.transmit_meta(t->next.ctx, frame, len, meta);
     int n = fa_gso_segment(frame, len, meta, scratch, FA_GSO_SCRATCH, pass_on, &t->next);
-    return n < 0 ? -EINVAL : 0;
+    return n < 0 ? n : 0;
 }
 
 struct fa_device fa_pcap_tee_device(struct fa_pcap_tee *t)

@@ -6,8 +6,10 @@
  *
  * Each receive buffer is a read in flight; a completed one is handed to
  * the loop in place (no copy) and read into again when the loop asks for
- * the next frame. Each frame sent is copied into a free send buffer and
- * queued; completions free the buffers. */
+ * the next frame (frames that complete while a send waits for a buffer
+ * are kept, in order, for the loop). Each frame sent is copied into a
+ * free send buffer and queued; completions free the buffers. At destroy
+ * every request is finished or cancelled before the buffers go. */
 #include <errno.h>
 #include <finack/tap.h>
 #include <stdlib.h>
@@ -23,26 +25,35 @@
 enum { RX_DEPTH = 32, TX_DEPTH = 64 };
 #define SLOT (68u * 1024) /* a virtio-net header and a super-frame, in whole pages */
 #define TX_TAG (1ull << 32)
+#define CANCEL_TAG (1ull << 33)
 
 struct fa_tap_uring {
     struct io_uring ring;
     struct fa_tap *tap;
-    int fd, vnet;
+    int fd, vnet, fd_flags;
     uint8_t *rx, *tx; /* RX_DEPTH and TX_DEPTH slots, registered */
     int handed;       /* the rx slot the loop holds, or -1 */
     uint16_t tx_free[TX_DEPTH];
-    unsigned ntx_free, queued;
+    unsigned ntx_free, queued, inflight;
+    /* Frames that completed while a send waited for a buffer: handed to
+     * the loop before anything newer. */
+    struct early_frame { uint16_t slot; int res; } early[RX_DEPTH];
+    unsigned nearly;
+    uint32_t unread; /* rx slots whose read could not be queued: retried */
     uint64_t tx_errors;
 };
 
 static int read_into(struct fa_tap_uring *u, unsigned i)
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
-    if (!sqe)
+    if (!sqe) {
+        u->unread |= 1u << i; /* the ring is full: the next flush retries */
         return -EBUSY;
+    }
     io_uring_prep_read_fixed(sqe, u->fd, u->rx + (size_t)i * SLOT, SLOT, (uint64_t)-1, 0);
     io_uring_sqe_set_data64(sqe, i);
     u->queued++;
+    u->inflight++;
     return 0;
 }
 
@@ -55,6 +66,7 @@ int fa_tap_uring_create(struct fa_tap *tap, struct fa_tap_uring **out)
     u->fd = fa_tap_fd(tap);
     u->vnet = fa_tap_offloads(tap) != 0;
     u->handed = -1;
+    u->fd_flags = fcntl(u->fd, F_GETFL);
     u->rx = aligned_alloc(4096, (size_t)RX_DEPTH * SLOT);
     u->tx = aligned_alloc(4096, (size_t)TX_DEPTH * SLOT);
     int err = u->rx && u->tx ? io_uring_queue_init(RX_DEPTH + 2 * TX_DEPTH, &u->ring, 0) : -ENOMEM;
@@ -67,8 +79,7 @@ int fa_tap_uring_create(struct fa_tap *tap, struct fa_tap_uring **out)
     struct iovec iov[2] = { { u->rx, (size_t)RX_DEPTH * SLOT }, { u->tx, (size_t)TX_DEPTH * SLOT } };
     err = io_uring_register_buffers(&u->ring, iov, 2);
     /* Reads wait in the ring: the descriptor itself blocks. */
-    int fl = fcntl(u->fd, F_GETFL);
-    if (!err && (fl < 0 || fcntl(u->fd, F_SETFL, fl & ~O_NONBLOCK) < 0))
+    if (!err && (u->fd_flags < 0 || fcntl(u->fd, F_SETFL, u->fd_flags & ~O_NONBLOCK) < 0))
         err = -errno;
     for (unsigned i = 0; !err && i < RX_DEPTH; i++)
         err = read_into(u, i);
@@ -89,12 +100,32 @@ void fa_tap_uring_destroy(struct fa_tap_uring *u)
 {
     if (!u)
         return;
-    io_uring_queue_exit(&u->ring); /* cancels the reads in flight */
-    int fl = fcntl(u->fd, F_GETFL);
-    if (fl >= 0)
-        fcntl(u->fd, F_SETFL, fl | O_NONBLOCK);
-    free(u->rx);
-    free(u->tx);
+    /* Every request done before the buffers go: what is queued is sent,
+     * the reads in flight are cancelled, and each completion reaped
+     * (a bounded wait: a cancelled read completes at once). */
+    fa_tap_uring_flush(u);
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+    if (sqe) {
+        io_uring_prep_cancel(sqe, NULL, IORING_ASYNC_CANCEL_ANY);
+        io_uring_sqe_set_data64(sqe, CANCEL_TAG);
+        io_uring_submit(&u->ring);
+    }
+    for (int i = 0; u->inflight && i < 4 * (RX_DEPTH + TX_DEPTH); i++) {
+        struct io_uring_cqe *cqe;
+        struct __kernel_timespec ts = { .tv_sec = 1 };
+        if (io_uring_wait_cqe_timeout(&u->ring, &cqe, &ts) != 0)
+            break;
+        if (io_uring_cqe_get_data64(cqe) != CANCEL_TAG)
+            u->inflight--;
+        io_uring_cqe_seen(&u->ring, cqe);
+    }
+    io_uring_queue_exit(&u->ring);
+    if (u->fd_flags >= 0)
+        fcntl(u->fd, F_SETFL, u->fd_flags);
+    if (!u->inflight) { /* else a late write could land in them: keep them */
+        free(u->rx);
+        free(u->tx);
+    }
     free(u);
 }
 
@@ -111,8 +142,16 @@ uint64_t fa_tap_uring_tx_errors(const struct fa_tap_uring *u)
 void fa_tap_uring_flush(void *ctx)
 {
     struct fa_tap_uring *u = ctx;
-    if (u->queued && io_uring_submit(&u->ring) >= 0)
-        u->queued = 0;
+    for (unsigned i = 0; u->unread && i < RX_DEPTH; i++)
+        if (u->unread & (1u << i)) {
+            u->unread &= ~(1u << i);
+            read_into(u, i);
+        }
+    if (u->queued) {
+        int n = io_uring_submit(&u->ring);
+        if (n > 0)
+            u->queued = (unsigned)n >= u->queued ? 0 : u->queued - (unsigned)n;
+    }
 }
 
 /* Takes one completion: a send buffer back, or a frame (returns 1 and
@@ -122,6 +161,7 @@ static int reap(struct fa_tap_uring *u, struct io_uring_cqe *cqe, unsigned *slot
     uint64_t tag = io_uring_cqe_get_data64(cqe);
     *res = cqe->res;
     io_uring_cqe_seen(&u->ring, cqe);
+    u->inflight--;
     if (tag & TX_TAG) {
         u->tx_free[u->ntx_free++] = (uint16_t)(tag & 0xffff);
         if (*res < 0)
@@ -141,14 +181,18 @@ long fa_tap_uring_next(void *ctx, const uint8_t **frame, struct fa_frame_meta *m
     }
     for (int tries = 0; tries < 2 * (RX_DEPTH + TX_DEPTH); tries++) {
         struct io_uring_cqe *cqe;
-        if (io_uring_peek_cqe(&u->ring, &cqe) != 0) {
-            fa_tap_uring_flush(u); /* resubmitted reads go in */
-            return -EAGAIN;
-        }
         unsigned slot;
         int res;
-        if (!reap(u, cqe, &slot, &res))
+        if (u->nearly) { /* frames reaped while a send waited: first */
+            slot = u->early[0].slot;
+            res = u->early[0].res;
+            memmove(&u->early[0], &u->early[1], --u->nearly * sizeof u->early[0]);
+        } else if (io_uring_peek_cqe(&u->ring, &cqe) != 0) {
+            fa_tap_uring_flush(u); /* resubmitted reads go in */
+            return -EAGAIN;
+        } else if (!reap(u, cqe, &slot, &res)) {
             continue;
+        }
         uint8_t *b = u->rx + (size_t)slot * SLOT;
         size_t hdr = u->vnet ? sizeof(struct virtio_net_hdr) : 0;
         if (res <= (int)hdr || (size_t)res > SLOT) { /* an error or a cut frame */
@@ -178,8 +222,12 @@ static int tx_slot(struct fa_tap_uring *u)
             return -1;
         unsigned slot;
         int res;
-        if (reap(u, cqe, &slot, &res)) /* a frame: keep it for the loop */
-            read_into(u, slot);        /* (rare: dropped, read again) */
+        if (!reap(u, cqe, &slot, &res))
+            continue;
+        if (u->nearly < RX_DEPTH) /* a frame: kept for the loop */
+            u->early[u->nearly++] = (struct early_frame){ (uint16_t)slot, res };
+        else
+            read_into(u, slot); /* cannot be (one entry per slot): drop */
     }
     return u->ntx_free ? u->tx_free[--u->ntx_free] : -1;
 }

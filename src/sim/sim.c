@@ -338,9 +338,8 @@ static int host_transmit_meta(void *ctx, const uint8_t *frame, size_t len,
                               const struct fa_frame_meta *meta)
 {
     struct host *h = ctx;
-    return fa_gso_segment(frame, len, meta, h->gso, sizeof h->gso, host_transmit, h) < 0
-               ? -EINVAL
-               : 0;
+    int n = fa_gso_segment(frame, len, meta, h->gso, sizeof h->gso, host_transmit, h);
+    return n < 0 ? n : 0;
 }
 
 /* State changes go to the checker, then to the user's trace hook. */

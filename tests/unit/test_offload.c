@@ -270,6 +270,70 @@ static void pcap_and_fault_see_segments(void **state)
     fa_fault_destroy(f);
 }
 
+static int refuse_emit(void *ctx, const uint8_t *frame, size_t len)
+{
+    (void)frame;
+    (void)len;
+    ++*(size_t *)ctx;
+    return -EMSGSIZE;
+}
+
+/* fa_gso_segment takes its frame as untrusted input: a UDP datagram's
+ * partial checksum is completed; a super-frame marked only DATA_VALID is
+ * cut; lying headers are refused with nothing emitted; CWR stays on the
+ * first segment only; a device that refuses a segment is heard. */
+static void software_gso_checks_its_input(void **state)
+{
+    (void)state;
+    assert_true(last_super_len > 0);
+    static uint8_t f[FA_GSO_FRAME_MAX], scratch[FA_GSO_SCRATCH];
+    static struct collected out;
+    /* UDP, checksum partial (offset 6), as the kernel hands it. */
+    size_t ulen = build_udp(f, mac_a, IP_PEER, IP_US, 1000, 2000, (const uint8_t *)"hello", 5);
+    uint8_t *u = f + FA_ETH_HLEN + FA_IPV4_HLEN;
+    fa_csum_store(u + 6, (uint16_t)~fa_csum_fold(fa_csum_pseudo(IP_PEER, IP_US, FA_IPPROTO_UDP, 13)));
+    struct fa_frame_meta um = { .flags = FA_META_CSUM_PARTIAL, .csum_start = 34, .csum_offset = 6 };
+    out.n = 0;
+    assert_int_equal(fa_gso_segment(f, ulen, &um, scratch, sizeof scratch, collect, &out), 1);
+    uint8_t *cu = out.frame[0] + 34;
+    assert_int_equal(fa_csum_fold(fa_csum_add(fa_csum_pseudo(IP_PEER, IP_US, FA_IPPROTO_UDP, 13),
+                                              cu, 13)), 0);
+    /* A super-frame with DATA_VALID only: cut all the same. */
+    size_t segs = (last_super_len - 34 - tcp_hlen_of(last_super)) / last_super_meta.gso_size;
+    struct fa_frame_meta vm = last_super_meta;
+    vm.flags = FA_META_CSUM_VALID;
+    out.n = 0;
+    assert_int_equal(fa_gso_segment(last_super, last_super_len, &vm, scratch, sizeof scratch,
+                                    collect, &out), (int)segs);
+    /* CWR on the first segment only. */
+    memcpy(f, last_super, last_super_len);
+    f[34 + 13] |= 0x80;
+    out.n = 0;
+    assert_true(fa_gso_segment(f, last_super_len, &last_super_meta, scratch, sizeof scratch,
+                               collect, &out) > 1);
+    assert_true(out.frame[0][34 + 13] & 0x80);
+    assert_false(out.frame[1][34 + 13] & 0x80);
+    /* Lies: IHL 0, TCP data offset 0, a total length past the frame. */
+    for (int lie = 0; lie < 3; lie++) {
+        memcpy(f, last_super, last_super_len);
+        if (lie == 0)
+            f[14] = 0x40;
+        if (lie == 1)
+            f[34 + 12] = 0;
+        if (lie == 2)
+            fa_put16(f + 16, (uint16_t)(last_super_len - 14 + 1));
+        out.n = 0;
+        assert_int_equal(fa_gso_segment(f, last_super_len, &last_super_meta, scratch,
+                                        sizeof scratch, collect, &out), -EINVAL);
+        assert_int_equal(out.n, 0);
+    }
+    /* The device refuses: its error comes back, after the first try. */
+    size_t tries = 0;
+    assert_int_equal(fa_gso_segment(last_super, last_super_len, &last_super_meta, scratch,
+                                    sizeof scratch, refuse_emit, &tries), -EMSGSIZE);
+    assert_int_equal(tries, 1);
+}
+
 /* ---- receiving what the kernel hands a TAP with offloads ---------- */
 
 static struct fa_frame_meta partial_tcp(uint16_t gso)
@@ -396,6 +460,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(tso_transfer_both_ways),
         cmocka_unit_test(pcap_and_fault_see_segments),
+        cmocka_unit_test(software_gso_checks_its_input),
         cmocka_unit_test(gro_frame_received),
         cmocka_unit_test(bad_metadata_dropped),
         cmocka_unit_test(unsent_offload_resolved),
