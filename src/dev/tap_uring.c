@@ -257,6 +257,7 @@ static int uring_send(struct fa_tap_uring *u, const uint8_t *frame, size_t len,
     io_uring_prep_write_fixed(sqe, u->fd, b, (unsigned)(hdr + len), (uint64_t)-1, 1);
     io_uring_sqe_set_data64(sqe, TX_TAG | (unsigned)slot);
     u->queued++;
+    u->inflight++;
     return 0;
 }
 
