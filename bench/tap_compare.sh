@@ -11,8 +11,9 @@
 #     polling, and with offloads and io_uring (finack-tcp for bulk,
 #     finack-echo for the rest),
 # and the kernel talking to itself over a veth pair. Medians of ROUNDS
-# (default 3) with the spread; ratios to nowork and to the kernel. Needs
-# root; everything happens inside namespaces this script creates.
+# (default 3) with the spread; ratios to nowork and to the kernel.
+# FA_WHOS="nowork lwip ..." runs some rows only. Needs root; everything
+# happens inside namespaces this script creates.
 . "$(dirname "$0")/../tests/kernel/lib.sh"
 build=$1
 mb=${2:-1000}
@@ -60,24 +61,26 @@ krecv() { # port: the kernel receives; prints its Gbit/s when done
 kdone() { wait "$KPID"; OUT=$(gbit < "$FA_TMP/krecv.out"); }
 
 # who: prints "in out rtt cps" (— where it does not apply).
+# Bulk both ways for a program with nowork's command line (recv TAP ADDR
+# PORT; send TAP ADDR PEER PORT N): sets IN and OUT.
+bulk_of() {
+    port; up "$1" recv fa0 "$FA_FINACK_IP" $PORT
+    IN=$(K send "$FA_FINACK_IP" $PORT "$bytes" | gbit); wait "$FA_HOST_PID"
+    port; krecv $PORT; up "$1" send fa0 "$FA_FINACK_IP" "$FA_KERNEL_IP" $PORT "$bytes"
+    wait "$FA_HOST_PID"; kdone
+}
 run_nowork() {
-    port; up "$build/bench/nowork" recv fa0 "$FA_FINACK_IP" $PORT
-    local in; in=$(K send "$FA_FINACK_IP" $PORT "$bytes" | gbit); wait "$FA_HOST_PID"
-    port; krecv $PORT; up "$build/bench/nowork" send fa0 "$FA_FINACK_IP" "$FA_KERNEL_IP" $PORT "$bytes"
-    wait "$FA_HOST_PID"; kdone; local out=$OUT
+    bulk_of "$build/bench/nowork"
     up "$build/bench/nowork" udpecho fa0 "$FA_FINACK_IP" 7 60
     local rtt; rtt=$(K uping "$FA_FINACK_IP" 7 20000 | med_us); stop
-    echo "$in $out $rtt -"
+    echo "$IN $OUT $rtt -"
 }
 run_lwip() {
-    port; up "$build/bench/lwip_tap" recv fa0 "$FA_FINACK_IP" $PORT
-    local in; in=$(K send "$FA_FINACK_IP" $PORT "$bytes" | gbit); wait "$FA_HOST_PID"
-    port; krecv $PORT; up "$build/bench/lwip_tap" send fa0 "$FA_FINACK_IP" "$FA_KERNEL_IP" $PORT "$bytes"
-    wait "$FA_HOST_PID"; kdone; local out=$OUT
+    bulk_of "$build/bench/lwip_tap"
     up "$build/bench/lwip_tap" echo fa0 "$FA_FINACK_IP" 7 60
     local rtt; rtt=$(K ping "$FA_FINACK_IP" 7 20000 | med_us)
     local cps; cps=$(K crr "$FA_FINACK_IP" 7 "$secs" | rate); stop
-    echo "$in $out $rtt $cps"
+    echo "$IN $OUT $rtt $cps"
 }
 run_finack() { # extra options for every program
     port; up "$(fa_prog finack-tcp)" --tap fa0 --addr "$FA_FINACK_IP/24" --listen $PORT --recv \
@@ -142,15 +145,16 @@ echo
 echo "over a TAP, kernel as the peer, $rounds rounds: median (min-max); bulk $mb MB, crr $secs s"
 printf "%-24s %-24s %-24s %-24s %s\n" "" "kernel->it Gbit/s" "it->kernel Gbit/s" "64B RTT us" "cycles/s"
 for w in $whos; do
-    printf "%-24s %-24s %-24s %-24s %s\n" "$w" "$(cell <<< "${col[$w,in]}")" \
-        "$(cell <<< "${col[$w,out]}")" "$(cell <<< "${col[$w,rtt]}")" "$(cell <<< "${col[$w,cps]}")"
+    printf "%-24s %-24s %-24s %-24s %s\n" "$w" "$(cell <<< "${col[$w,in]:-}")" \
+        "$(cell <<< "${col[$w,out]:-}")" "$(cell <<< "${col[$w,rtt]:-}")" "$(cell <<< "${col[$w,cps]:-}")"
 done
-nw_in=$(med <<< "${col[nowork,in]}"); nw_out=$(med <<< "${col[nowork,out]}")
-nw_rtt=$(med <<< "${col[nowork,rtt]}"); v_in=$(med <<< "${col[veth,in]}")
-lw_cps=$(med <<< "${col[lwip,cps]}")
+nw_in=$(med <<< "${col[nowork,in]:-}"); nw_out=$(med <<< "${col[nowork,out]:-}")
+nw_rtt=$(med <<< "${col[nowork,rtt]:-}"); v_in=$(med <<< "${col[veth,in]:-}")
+lw_cps=$(med <<< "${col[lwip,cps]:-}")
 for w in finack_on finack_off finack_busy finack_uring; do
-    awk -v w="$w" -v a="$(med <<< "${col[$w,in]}")" -v b="$(med <<< "${col[$w,out]}")" \
-        -v c="$(med <<< "${col[$w,rtt]}")" -v d="$(med <<< "${col[$w,cps]}")" \
+    [ -n "${col[$w,in]:-}" ] || continue # FA_WHOS may leave rows out
+    awk -v w="$w" -v a="$(med <<< "${col[$w,in]:-}")" -v b="$(med <<< "${col[$w,out]:-}")" \
+        -v c="$(med <<< "${col[$w,rtt]:-}")" -v d="$(med <<< "${col[$w,cps]:-}")" \
         -v na="$nw_in" -v nb="$nw_out" -v nc="$nw_rtt" -v va="$v_in" -v lc="$lw_cps" 'BEGIN {
         printf "%-13s in %.2f x nowork, %.2f x veth; out %.2f x nowork, %.2f x veth; RTT %.2f x reflector; cycles %.2f x lwIP\n",
             w, a / na, a / va, b / nb, b / va, c / nc, d / lc }'
