@@ -334,6 +334,82 @@ static void software_gso_checks_its_input(void **state)
     assert_int_equal(tries, 1);
 }
 
+static size_t peer_data_frame(struct peer *pe, uint8_t *buf, size_t n);
+
+/* Emits nothing anywhere: checks that each frame lies in the scratch. */
+struct bounds {
+    const uint8_t *scratch;
+    size_t cap, frames;
+};
+static int check_bounds(void *ctx, const uint8_t *frame, size_t len)
+{
+    struct bounds *b = ctx;
+    b->frames++;
+    /* Either the frame as given (no metadata to act on) or a cut one. */
+    if (frame >= b->scratch && frame < b->scratch + b->cap)
+        assert_true(frame + len <= b->scratch + b->cap);
+    return 0;
+}
+
+/* The machine for this untrusted input: 100,000 frames and metadata,
+ * mutated from real ones (a TSO super-frame, a data segment of an open
+ * connection, a UDP datagram, an ARP frame) — bytes flipped, lengths cut
+ * and stretched, every metadata field drawn with a bias to the values
+ * that pass the first checks — through fa_gso_segment and into a stack
+ * with a connection (fa_stack_input_meta). Under ASan and UBSan (the
+ * test run's second build) any read or write out of bounds fails it; the
+ * stack must count every frame it is given. */
+static void offload_metadata_mutations(void **state)
+{
+    (void)state;
+    assert_true(last_super_len > 0);
+    static struct peer pe;
+    peer_init(&pe, NULL, 4010);
+    struct fa_tcp *c = peer_connected(&pe);
+    static uint8_t base[4][FA_GSO_FRAME_MAX], f[FA_GSO_FRAME_MAX + 64];
+    size_t blen[4];
+    memcpy(base[0], last_super, last_super_len);
+    blen[0] = last_super_len;
+    blen[1] = peer_data_frame(&pe, base[1], 3 * 1448);
+    blen[2] = build_udp(base[2], mac_a, IP_PEER, IP_US, 1, 7, (const uint8_t *)"udp!", 4);
+    blen[3] = build_arp(base[3], mac_a, FA_ARP_REQUEST, mac_peer, IP_PEER, mac_a, IP_US);
+    static uint8_t scratch[FA_GSO_SCRATCH];
+    struct bounds b = { scratch, sizeof scratch, 0 };
+    struct fa_prng r;
+    fa_prng_seed(&r, 12);
+    uint64_t given = fa_stack_counter(pe.s, FA_CNT_RX_FRAMES);
+    enum { N = 100000 };
+    for (int i = 0; i < N; i++) {
+        int k = (int)fa_prng_below(&r, 4);
+        size_t len = blen[k];
+        memcpy(f, base[k], len);
+        for (int m = (int)fa_prng_below(&r, 4); m > 0; m--)
+            f[fa_prng_below(&r, len)] ^= (uint8_t)(1u << fa_prng_below(&r, 8));
+        switch (fa_prng_below(&r, 4)) {
+        case 0: len = fa_prng_below(&r, len + 1); break;            /* cut */
+        case 1: len += fa_prng_below(&r, 64); break;                 /* stretched */
+        default: break;
+        }
+        struct fa_frame_meta m = {
+            .flags = (uint8_t)(fa_prng_below(&r, 4) ? FA_META_CSUM_PARTIAL : fa_prng_next(&r)),
+            .gso_type = (uint8_t)(fa_prng_below(&r, 3) ? fa_prng_below(&r, 2) : fa_prng_next(&r)),
+            .gso_size = (uint16_t)(fa_prng_below(&r, 2) ? 1448 : fa_prng_next(&r)),
+            .csum_start = (uint16_t)(fa_prng_below(&r, 2) ? 34 : fa_prng_below(&r, len + 16)),
+            .csum_offset = (uint16_t)(fa_prng_below(&r, 2) ? (k == 2 ? 6 : 16) : fa_prng_below(&r, 32)),
+        };
+        fa_gso_segment(f, len, &m, scratch, sizeof scratch, check_bounds, &b);
+        fa_stack_input_meta(pe.s, f, len, &m, pe.now);
+    }
+    print_message("mutations: %zu frames emitted, %llu refused for their metadata\n", b.frames, (unsigned long long)fa_stack_counter(pe.s, FA_CNT_RX_BAD_OFFLOAD));
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_RX_FRAMES) - given, N);
+    assert_true(b.frames > N / 4);                     /* much got through */
+    assert_true(fa_stack_counter(pe.s, FA_CNT_RX_BAD_OFFLOAD) > N / 10); /* much did not */
+    uint8_t buf[256];
+    while (fa_tcp_recv(c, buf, sizeof buf, pe.now) > 0)
+        ;
+    peer_destroy(&pe);
+}
+
 /* ---- receiving what the kernel hands a TAP with offloads ---------- */
 
 static struct fa_frame_meta partial_tcp(uint16_t gso)
@@ -461,6 +537,7 @@ int main(void)
         cmocka_unit_test(tso_transfer_both_ways),
         cmocka_unit_test(pcap_and_fault_see_segments),
         cmocka_unit_test(software_gso_checks_its_input),
+        cmocka_unit_test(offload_metadata_mutations),
         cmocka_unit_test(gro_frame_received),
         cmocka_unit_test(bad_metadata_dropped),
         cmocka_unit_test(unsent_offload_resolved),
