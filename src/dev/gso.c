@@ -31,12 +31,9 @@ static int complete_one(const uint8_t *f, size_t len, const struct fa_frame_meta
     if (len > cap || m->csum_start < FA_ETH_HLEN + FA_IPV4_HLEN || field + 2 > len)
         return -EINVAL;
     memcpy(scratch, f, len);
-    uint8_t *start = scratch + m->csum_start;
-    uint16_t folded = fa_csum_fold(fa_csum_add(0, start, len - m->csum_start));
-    /* RFC 768: a UDP checksum that comes out 0 is sent as all ones. */
-    if (folded == 0 && m->csum_offset == 6)
-        folded = 0xffff;
-    fa_csum_store(scratch + field, folded);
+    /* UDP's field is at 6, TCP's at 16. */
+    fa_csum_complete(scratch + m->csum_start, len - m->csum_start, m->csum_offset,
+                     m->csum_offset == 6);
     int err = emit(ctx, scratch, len);
     return err < 0 ? err : 1;
 }

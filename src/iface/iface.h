@@ -67,6 +67,7 @@ struct fa_stack {
     /* What the device must do for the frame in tx (TCP sets it before
      * fa_ip_send, fa_ip_send clears it): zero for a plain frame. */
     struct fa_frame_meta tx_meta;
+    uint16_t tx_segs; /* segments a super-frame in tx stands for (its IP ids) */
 
     /* Packets to our own address, waiting for fa_stack_poll (loopback.c). */
     uint8_t *loop_pkt; /* loop_cap packets of up to mtu bytes */

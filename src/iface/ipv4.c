@@ -133,12 +133,7 @@ int fa_ip_send(struct fa_stack *s, uint32_t dst, uint8_t proto, size_t len,
                  FA_IPV4_DF, s->cfg.ttl, proto, s->cfg.addr, dst);
     /* A super-frame's segments get the ids that follow, as Linux's GSO
      * numbers them: the next packet starts after the last of them. */
-    uint32_t ids = 1;
-    if (s->tx_meta.gso_type) {
-        uint32_t data = (uint32_t)len - (uint32_t)(fa_ip_payload(s)[12] >> 4) * 4u;
-        ids = (data + s->tx_meta.gso_size - 1) / s->tx_meta.gso_size;
-    }
-    s->ip_id = (uint16_t)(s->ip_id + ids);
+    s->ip_id = (uint16_t)(s->ip_id + (s->tx_meta.gso_type ? s->tx_segs : 1));
     fa_eth_emit(frame, fa_mac_broadcast, s->cfg.mac, FA_ETHERTYPE_IPV4);
     int err = fa_arp_output(s, hop, frame, FA_ETH_HLEN + total, now);
     s->tx_meta = (struct fa_frame_meta){ 0 };

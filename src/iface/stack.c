@@ -195,13 +195,9 @@ int fa_tx_meta_resolve(struct fa_stack *s, uint8_t *frame, size_t len)
         fa_count(s, FA_CNT_TX_OFFLOAD_UNSENT);
         return -EMSGSIZE;
     }
-    if (m->flags & FA_META_CSUM_PARTIAL) {
-        /* What the device would do: the field holds the pseudo-header's
-         * sum, so the sum from csum_start on, field included, is it. */
-        uint8_t *start = frame + m->csum_start;
-        fa_csum_store(start + m->csum_offset,
-                      fa_csum_fold(fa_csum_add(0, start, len - m->csum_start)));
-    }
+    if (m->flags & FA_META_CSUM_PARTIAL) /* what the device would do */
+        fa_csum_complete(frame + m->csum_start, len - m->csum_start, m->csum_offset,
+                         m->csum_offset == 6);
     *m = (struct fa_frame_meta){ 0 };
     return 0;
 }

@@ -62,7 +62,8 @@ uint16_t fa_tcp_window_field(struct fa_tcp *c)
 
 /* The checksum, or (a device that offloads it) the request for it; a
  * super-frame (gso: its segments' data size) is cut by the device. */
-static void segment_checksum(struct fa_tcp *c, uint8_t *seg, size_t len, uint16_t gso)
+static void segment_checksum(struct fa_tcp *c, uint8_t *seg, size_t len, size_t hlen,
+                             uint16_t gso)
 {
     struct fa_stack *s = c->stack;
     if (!(s->cfg.device.offloads & FA_OFFLOAD_TX_CSUM)) {
@@ -77,6 +78,7 @@ static void segment_checksum(struct fa_tcp *c, uint8_t *seg, size_t len, uint16_
         .csum_start = FA_ETH_HLEN + FA_IPV4_HLEN,
         .csum_offset = 16,
     };
+    s->tx_segs = gso ? (uint16_t)((len - hlen + gso - 1) / gso) : 1;
 }
 
 /* Writes and sends one segment whose data is len bytes at offset off of
@@ -106,7 +108,7 @@ static void send_segment_gso(struct fa_tcp *c, uint32_t seq, uint8_t flags,
                                   wnd, &opts);
     if (len)
         fa_ring_copy_out(&c->snd, off, seg + hlen, len);
-    segment_checksum(c, seg, hlen + len, gso);
+    segment_checksum(c, seg, hlen + len, hlen, gso);
     s->counters[FA_CNT_TCP_SEGS_OUT] += gso ? len / gso : 1;
     if (flags & FA_TCP_ACK) {
         c->flags &= ~(TF_ACK_NOW | TF_ACK_DELAYED | TF_ACK_AT_ONCE);

@@ -68,6 +68,14 @@ uint16_t fa_csum_fold(uint64_t acc)
     return (uint16_t)~acc;
 }
 
+void fa_csum_complete(uint8_t *l4, size_t len, size_t field_off, int udp)
+{
+    uint16_t folded = fa_csum_fold(fa_csum_add(0, l4, len));
+    if (udp && folded == 0)
+        folded = 0xffff;
+    fa_csum_store(l4 + field_off, folded);
+}
+
 uint64_t fa_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto,
                         uint16_t len)
 {

@@ -49,6 +49,11 @@ static inline void fa_csum_store(uint8_t *field, uint16_t folded)
 {
     memcpy(field, &folded, 2);
 }
+/* Completes a partial checksum (Linux's CHECKSUM_PARTIAL, virtio-net's
+ * NEEDS_CSUM): the field at field_off holds the pseudo header's sum, so
+ * the sum of the len bytes at l4, field included, is the checksum. udp:
+ * a result of 0 is sent as all ones (RFC 768). */
+void fa_csum_complete(uint8_t *l4, size_t len, size_t field_off, int udp);
 /* The TCP/UDP pseudo-header sum (RFC 9293 §3.1, RFC 768). */
 uint64_t fa_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto,
                         uint16_t len);

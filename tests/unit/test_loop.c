@@ -467,6 +467,68 @@ static void test_fd_stop_and_embedding(void **state)
     assert_int_equal(fa_tcp_abort(c, w->now), 0);
 }
 
+/* A clock that moves 1 ms each time it is read. */
+static fa_time stepping_now(void *ctx)
+{
+    fa_time *t = ctx;
+    return *t += FA_NS_PER_MS;
+}
+
+static fa_time count_turn(void *ctx, fa_time now)
+{
+    (void)now;
+    ++*(unsigned *)ctx;
+    return FA_TIME_NEVER;
+}
+
+/* Busy polling: before sleeping, a run keeps looking (reading the clock,
+ * polling without a timeout) until busy_poll has gone by. On a clock
+ * that moves 1 ms a read, a 20 ms run without it takes several turns,
+ * each ending in a sleep; with 40 ms of busy polling the first wait
+ * spins through all of it. A descriptor ready during the spin is served
+ * at once. */
+static void test_busy_poll(void **state)
+{
+    (void)state;
+    static fa_time t;
+    t = FA_NS_PER_S;
+    uint64_t seed = 99;
+    struct fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.addr = A_ADDR;
+    cfg.tcp_max_conns = 4;
+    cfg.arp_gratuitous = 0;
+    cfg.device = (struct fa_device){ .transmit = wire_tx, .ctx = NULL };
+    cfg.rng = (struct fa_rng){ .next = rng_next, .ctx = &seed };
+    struct fa_stack *s;
+    assert_int_equal(fa_stack_create(&cfg, t, &s), 0);
+    unsigned turns[2] = { 0, 0 };
+    for (int busy = 0; busy < 2; busy++) {
+        struct fa_loop *l;
+        struct fa_loop_config lc = {
+            .stack = s, .clock = { &t, stepping_now }, .fd = -1,
+            .busy_poll = busy ? 40 * FA_NS_PER_MS : 0,
+        };
+        assert_int_equal(fa_loop_create(&lc, &l), 0);
+        assert_int_equal(fa_loop_on_turn(l, count_turn, &turns[busy]), 0);
+        assert_int_equal(fa_loop_run(l, t + 20 * FA_NS_PER_MS), 0);
+        int p[2];
+        assert_int_equal(pipe(p), 0);
+        struct fd_seen seen = { l, 0, 0 };
+        assert_int_equal(fa_loop_watch_fd(l, p[0], fd_ready, &seen), 0);
+        assert_int_equal(write(p[1], "b", 1), 1);
+        assert_int_equal(fa_loop_run(l, FA_TIME_NEVER), 0);
+        assert_int_equal(seen.calls, 1);
+        close(p[0]);
+        close(p[1]);
+        fa_loop_destroy(l);
+    }
+    print_message("turns: %u sleeping, %u busy polling\n", turns[0], turns[1]);
+    assert_true(turns[0] >= 5);
+    assert_true(turns[1] <= 3);
+    fa_stack_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -475,6 +537,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reborn_slot_is_not_dispatched, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_udp_callbacks, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_fd_stop_and_embedding, world_setup, world_teardown),
+        cmocka_unit_test(test_busy_poll),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

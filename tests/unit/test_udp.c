@@ -113,6 +113,19 @@ static void connected_socket_hears_refusal(void **state) /* L25 */
     fa_udp_close(u);
 }
 
+/* x (port 1111) and y (2222) on stack 0 each send "from x" / "from y"
+ * to stack 1's port, y first; the datagrams arrive. */
+static void two_senders(struct fa_udp **x, struct fa_udp **y, uint16_t port)
+{
+    fa_udp_open(p.stack[0], x);
+    fa_udp_bind(*x, 0, 1111);
+    fa_udp_open(p.stack[0], y);
+    fa_udp_bind(*y, 0, 2222);
+    fa_udp_sendto(*y, "from y", 6, p.addr[1], port, p.now);
+    fa_udp_sendto(*x, "from x", 6, p.addr[1], port, p.now);
+    pair_run_for(&p, 10 * MS);
+}
+
 static void connected_socket_filters_peers(void **state)
 {
     (void)state;
@@ -120,14 +133,8 @@ static void connected_socket_filters_peers(void **state)
     struct fa_udp *b, *x, *y;
     fa_udp_open(p.stack[1], &b);
     fa_udp_bind(b, 0, 53);
-    fa_udp_open(p.stack[0], &x);
-    fa_udp_bind(x, 0, 1111);
-    fa_udp_open(p.stack[0], &y);
-    fa_udp_bind(y, 0, 2222);
     fa_udp_connect(b, p.addr[0], 1111);
-    fa_udp_sendto(y, "from y", 6, p.addr[1], 53, p.now);
-    fa_udp_sendto(x, "from x", 6, p.addr[1], 53, p.now);
-    pair_run_for(&p, 10 * MS);
+    two_senders(&x, &y, 53);
     char buf[16];
     assert_int_equal(fa_udp_recvfrom(b, buf, sizeof buf, NULL, NULL, p.now), 6);
     assert_memory_equal(buf, "from x", 6);
@@ -158,14 +165,8 @@ static void reuseaddr_shares_a_port(void **state)
     assert_int_equal(fa_udp_bind(b, 0, 5201), -EADDRINUSE); /* b did not ask */
     fa_udp_reuseaddr(b, 1);
     assert_int_equal(fa_udp_bind(b, 0, 5201), 0);
-    fa_udp_open(p.stack[0], &x);
-    fa_udp_bind(x, 0, 1111);
-    fa_udp_open(p.stack[0], &y);
-    fa_udp_bind(y, 0, 2222);
     assert_int_equal(fa_udp_connect(a, p.addr[0], 1111), 0);
-    fa_udp_sendto(y, "from y", 6, p.addr[1], 5201, p.now);
-    fa_udp_sendto(x, "from x", 6, p.addr[1], 5201, p.now);
-    pair_run_for(&p, 10 * MS);
+    two_senders(&x, &y, 5201);
     char buf[16];
     assert_int_equal(fa_udp_recvfrom(a, buf, sizeof buf, NULL, NULL, p.now), 6);
     assert_memory_equal(buf, "from x", 6);
