@@ -8,8 +8,12 @@
  *   3. hands every received frame to fa_stack_input(),
  *   4. calls fa_stack_poll() no later than the time it last returned.
  * Frames to send leave through config.device. No global state: any number
- * of stacks may live in one process. Memory is allocated only at create;
- * the per-packet path never allocates, and every queue is bounded. */
+ * of stacks may live in one process. Tables are allocated at create; a
+ * connection's loss state at its setup, and its buffers' storage when
+ * they first hold data — both from per-stack caches of freed blocks, so
+ * malloc is reached only when a connection turns busy and the cache is
+ * empty, never per packet. Every queue is bounded, and buffer memory by
+ * config.tcp_mem_max if set. */
 #ifndef FINACK_STACK_H
 #define FINACK_STACK_H
 
