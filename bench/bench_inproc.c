@@ -91,7 +91,7 @@ int main(int argc, char **argv)
            sizeof(struct fa_tcp), sizeof(struct fa_tcp) / 256.0);
     printf("  its hot part (per segment)       %8zu bytes    (aim 256: %.2f)\n",
            (size_t)FA_TCP_HOT_BYTES, FA_TCP_HOT_BYTES / 256.0);
-    printf("  loss state                       %8zu bytes    (held from set-up to free)\n",
+    printf("  loss state                       %8zu bytes    (held only while the send side is busy)\n",
            sizeof(struct fa_tcp_loss));
     printf("  with 64 KiB buffers' storage     %8zu bytes    (scoreboard, out-of-order ranges:\n"
            "                                                  held only while data is)\n",

@@ -124,11 +124,11 @@ int main(int argc, char **argv)
            (rss2 - rss0) / 1e6, (rss1 - rss0) / 1e6);
     printf("  per connection (two ends)        %10.0f bytes (aim 512 MB / 1M: 537: %.2f)\n",
            per_conn, per_conn / 536.9);
-    printf("  per end                          %10.0f bytes: control block %zu, loss state %zu\n"
-           "                                   (+ allocator), hash and timer-heap slots %zu,\n"
-           "                                   the program's handle %zu\n",
-           per_conn / 2, sizeof(struct fa_tcp), sizeof(struct fa_tcp_loss),
-           2 * sizeof(void *), sizeof(void *));
+    printf("  per end                          %10.0f bytes: control block %zu, hash and\n"
+           "                                   timer-heap slots %zu, the program's handle %zu;\n"
+           "                                   loss state (%zu) held by %u ends (only while busy)\n",
+           per_conn / 2, sizeof(struct fa_tcp), 2 * sizeof(void *), sizeof(void *),
+           sizeof(struct fa_tcp_loss), u0.loss_states + u1.loss_states);
     printf("  set-up                           %10.2f s, %.2f us per connection;\n", setup,
            setup / conns * 1e6);
     printf("                                   first tenth %.2f us, last tenth %.2f us each\n",

@@ -132,6 +132,9 @@ struct fa_tcp_info {
     uint8_t recovery;      /* 0 open, 1 fast recovery, 2 after an RTO */
     uint32_t pipe;         /* bytes in flight (RFC 6675) */
     uint32_t sacked, lost; /* bytes SACKed, bytes marked lost */
+    uint8_t loss_state;    /* holds loss-recovery state: only while
+                              something is to send, in flight or being
+                              recovered (an idle connection does not) */
     uint32_t owner;        /* fa_tcp_set_owner's mark (0: none) */
 };
 void fa_tcp_get_info(const struct fa_tcp *sock, struct fa_tcp_info *info);
@@ -154,6 +157,7 @@ unsigned fa_stack_close_owner(struct fa_stack *stack, uint32_t owner,
 struct fa_tcp_usage {
     uint32_t sockets, time_wait;
     uint64_t buffer_bytes;
+    uint32_t loss_states;  /* connections holding loss-recovery state */
 };
 void fa_stack_tcp_usage(const struct fa_stack *stack, struct fa_tcp_usage *u);
 

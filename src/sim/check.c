@@ -441,6 +441,14 @@ static void check_conn(void *ctx, const struct fa_tcp_info *i)
                  i->snd_nxt - i->snd_una);
         violation(k, w->t, msg);
     }
+    /* Loss state only while the send side is busy (tcp_recovery.c): an
+     * idle connection that keeps it holds a block for nothing. */
+    if ((i->state == FA_TCP_ESTABLISHED || i->state == FA_TCP_CLOSE_WAIT) &&
+        i->snd_nxt == i->snd_una && !i->send_queued && i->loss_state) {
+        snprintf(msg, sizeof msg, "host %d port %u: idle, and still holds loss state",
+                 w->host, i->local_port);
+        violation(k, w->t, msg);
+    }
     struct seqs *free_slot = NULL, *s = NULL;
     for (int n = 0; n < FLOWS && !s; n++) {
         struct seqs *x = &k->seqs[n];

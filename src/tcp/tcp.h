@@ -93,6 +93,28 @@ struct fa_tcp_range {
     uint32_t start, end; /* [start, end) in sequence space */
 };
 
+struct fa_tcp_cubic {          /* RFC 9438 §4, windows in bytes */
+    fa_time epoch;             /* congestion avoidance began; 0 = not yet */
+    fa_time k;                 /* time to reach w_max again */
+    uint32_t w_max, cwnd_epoch, w_est;
+    uint32_t cwnd_prior;       /* the window when ssthresh was last set */
+    uint32_t prior_w_max;      /* for undo */
+};
+/* What loss recovery and congestion control keep for the connection's
+ * life; the rest of their state (struct fa_tcp_loss) comes and goes with
+ * the send side's storage, so an idle connection holds none of it. */
+struct fa_tcp_keep {
+    struct fa_tcp_cubic cubic;
+    fa_time min_rtt;           /* RFC 8985 §6.2's minimum RTT */
+    fa_time last_send;         /* RFC 5681 §4.1: idle since */
+    uint32_t recover;          /* RecoveryPoint (RFC 6675) / recover (6582) */
+    uint8_t reo_mult, reo_persist, reordering_seen; /* RFC 8985 §6.2 */
+    uint8_t dsack_seen;        /* the peer has sent a D-SACK: it reports
+                                  duplicates (tcp_out.c's probe relies on it) */
+    uint8_t hs_done;           /* HyStart++ (RFC 9406) has ended: slow start
+                                  is plain from here */
+};
+
 struct fa_tcp {
     /* ---- hot: what every segment in or out reads or writes ---------- */
     struct fa_stack *stack;
@@ -114,15 +136,15 @@ struct fa_tcp {
     uint32_t rcv_nxt, rcv_adv;
     uint16_t mss;      /* effective send MSS: data per segment, after the
                           timestamp option's 12 bytes (RFC 6691) */
+    uint16_t user_mss; /* TCP_MAXSEG, 0 = from the MTU */
+    int err;           /* pending -errno */
 
     /* Their storage (buf) is attached only while they hold bytes
      * (tcp_mem.c); their sizes are set from the connection's setup on. */
     struct fa_ring snd; /* bytes from snd_una on: unacked, then unsent */
     struct fa_ring rcv; /* unread bytes, then out-of-order ones */
-    /* Out-of-order ranges held, the most recently changed first: the
-     * order SACK blocks report them in (RFC 2018 §4). */
-    struct fa_tcp_range *ooo; /* ooo_cap of them, in rcv's storage (NULL
-                                 while it has none: ooo_count is 0 then) */
+    /* Out-of-order ranges held (ooo_count of ooo_cap) live after the
+     * receive ring's bytes: fa_tcp_ooo(). */
     struct fa_tcp_range dsack; /* a duplicate to report (RFC 2883); empty: none */
 
     /* RFC 7323 timestamps: our clock's offset, TS.Recent, Last.ACK.sent. */
@@ -132,8 +154,9 @@ struct fa_tcp {
     uint32_t heap_idx; /* in the timer heap (tcp_timer.c) */
     /* RFC 6298. */
     fa_time srtt, rttvar, rto;
-    /* Loss recovery, scoreboard and congestion control state: allocated
-     * with the buffers (tcp_recovery.c owns it). */
+    /* Loss recovery's and the scoreboard's state while something is to
+     * send or in flight: attached with the send side's storage, given
+     * back when it is idle (tcp_recovery.c owns it); NULL otherwise. */
     struct fa_tcp_loss *loss;
 
     /* Timer deadlines (FA_TIME_NEVER = off); heap_key is their minimum.
@@ -141,36 +164,46 @@ struct fa_tcp {
     fa_time t_rexmit, t_persist, t_delack, t_keep, t_close, t_loss;
     fa_time heap_key;
 
-    /* ---- cold: the handshake, options, the accept queue ------------- */
-    uint32_t ts_recent_sec; /* when TS.Recent was taken (24-day rule) */
+    /* ---- cold: what outlives c->loss, the handshake, options, the
+     * accept queue --------------------------------------------------- */
+    struct fa_tcp_keep keep; /* tcp_recovery.c, tcp_cc*.c */
     fa_time last_rcv;       /* the peer last seen (keepalive) */
+    fa_time state_since;
+    /* rtt_start/rtt_seq time the SYN (data is timed from the scoreboard). */
+    fa_time rtt_start;
+    uint32_t rtt_seq;
+    uint32_t ts_recent_sec; /* when TS.Recent was taken (24-day rule) */
     struct fa_tcp *parent;     /* listener, until accepted */
     struct fa_tcp *queue_next; /* accept queue, listener list, free list */
     uint32_t iss, irs, fin_seq;
-    uint16_t user_mss; /* TCP_MAXSEG, 0 = from the MTU */
     uint8_t retries, keep_probes, persist_shift;
     uint8_t persist_probes; /* zero-window probes since the peer last ACKed */
     int8_t soft_err;        /* RFC 1122 §4.2.3.9: the last soft ICMP error
                                (-errno), reported if the connection times out */
-    int err; /* pending -errno */
-    /* rtt_start/rtt_seq time the SYN (data is timed from the scoreboard). */
-    fa_time rtt_start;
-    uint32_t rtt_seq;
-    fa_time state_since;
+    uint8_t keep_cnt;
 
     uint32_t sndbuf, rcvbuf;
     int32_t linger_ms;
-    fa_time keep_idle, keep_intvl;
-    uint8_t keep_cnt;
-    uint16_t backlog, pending; /* listener: limit, half-open + queued */
-    struct fa_tcp *accept_head, *accept_tail;
     uint32_t owner;
+    fa_time keep_idle, keep_intvl;
+    uint16_t backlog, pending; /* listener: limit, half-open + queued */
     uint32_t invalid_stamp; /* tcp_ratelimit.c: last answer to an invalid segment */
+    struct fa_tcp *accept_head, *accept_tail;
     void *user;
     uint64_t retransmits;
 };
 /* The hot part's size (bench_inproc prints it; the aim is 256 bytes). */
-#define FA_TCP_HOT_BYTES offsetof(struct fa_tcp, ts_recent_sec)
+#define FA_TCP_HOT_BYTES offsetof(struct fa_tcp, keep)
+
+/* The out-of-order ranges, the most recently changed first: the order
+ * SACK blocks report them in (RFC 2018 §4). They follow the receive
+ * ring's bytes in its storage (tcp_mem.c); none while it has none. */
+static inline struct fa_tcp_range *fa_tcp_ooo(const struct fa_tcp *c)
+{
+    if (!c->rcv.buf)
+        return NULL;
+    return (struct fa_tcp_range *)(c->rcv.buf + ((c->rcv.size + 7u) & ~7u));
+}
 
 /* A connection in TIME-WAIT after its handle is gone (RFC 9293 §3.6):
  * all that is needed to re-ACK a retransmitted FIN and refuse reuse. */
@@ -222,6 +255,7 @@ struct fa_tcp_stack {
     /* tcp_recovery.c: loss-state blocks of ended connections, for reuse. */
     struct fa_tcp_loss *loss_cache;
     uint32_t loss_cached;
+    uint32_t loss_live; /* connections holding one */
 };
 
 /* Nobody will read or write it again: the application closed it (a
@@ -447,64 +481,58 @@ int fa_tcp_sb_pop(struct fa_tcp_sb *sb, uint32_t ack, struct fa_tcp_sent *first,
 /* The first entry at or after index from holding seq; count if none. */
 uint32_t fa_tcp_sb_find(const struct fa_tcp_sb *sb, uint32_t from, uint32_t seq);
 
-/* Per-connection state of loss recovery and congestion control, beside
- * the buffers (c->loss): only what a connection that sends needs. */
-struct fa_tcp_cubic {          /* RFC 9438 §4, windows in bytes */
-    fa_time epoch;             /* congestion avoidance began; 0 = not yet */
-    fa_time k;                 /* time to reach w_max again */
-    uint32_t w_max, cwnd_epoch, w_est;
-    uint32_t cwnd_prior;       /* the window when ssthresh was last set */
-    uint32_t prior_w_max;      /* for undo */
-};
+/* Per-connection state of loss recovery and slow start while the send
+ * side is busy (c->loss): given back with its storage when all is
+ * acknowledged and nothing waits (what lasts: c->keep). */
 struct fa_tcp_hystart {        /* RFC 9406 */
     uint32_t window_end;       /* the round ends when this is ACKed */
     fa_time last_round_min, cur_round_min, css_baseline;
     uint16_t samples;
-    uint8_t css_rounds, done;  /* rounds in CSS (0: not in CSS); ended */
+    uint8_t css_rounds;        /* rounds in CSS (0: not in CSS); its end:
+                                  keep.hs_done */
 };
 enum { REC_OPEN, REC_FAST, REC_RTO };
 enum { LT_NONE, LT_REORDER, LT_TLP };
 struct fa_tcp_loss {
     struct fa_tcp_sb sb;
     struct fa_tcp_loss *next_free; /* in the stack's cache (tcp_recovery.c) */
-    uint8_t ooo_cap;           /* out-of-order ranges the receive side holds */
     uint8_t state;             /* REC_OPEN, REC_FAST (RFC 6675 fast
                                   recovery) or REC_RTO (after a timeout) */
     uint8_t dupacks;           /* RFC 5681 duplicate ACKs in a row */
-    uint8_t reo_mult, reo_persist, reordering_seen; /* RFC 8985 §6.2 */
     uint8_t rack_valid;        /* rack_xmit/rack_end hold a delivery */
     uint8_t tlp_out, tlp_retrans; /* a probe is out, up to tlp_end; it
                                      resent old data */
     uint8_t undo_ok;           /* the reduction may still be undone */
     uint8_t undo_sent;         /* something was resent in this episode */
-    uint8_t dsack_seen;        /* the peer has sent a D-SACK: it reports
-                                  duplicates (tcp_out.c's probe relies on it) */
     uint8_t timer;             /* what t_loss is: LT_NONE, LT_REORDER, LT_TLP */
     uint8_t reno_shift;        /* without SACK: backoff of the lost-
                                   retransmission check */
-    uint32_t recover;          /* RecoveryPoint (RFC 6675) / recover (6582) */
     uint32_t rexmit_from;      /* no lost entry to resend below this */
     uint32_t undo_marker;      /* SND.UNA when the episode began */
     uint32_t tlp_end;
     uint32_t reno_sacked;      /* without SACK: bytes duplicate ACKs say
                                   have left the network (RFC 6675 §2 est.) */
     uint32_t prr_delivered, prr_out, recover_fs; /* RFC 6937 */
-    fa_time rack_xmit, rack_rtt, min_rtt;         /* RFC 8985 §6 */
+    fa_time rack_xmit, rack_rtt;                  /* RFC 8985 §6 */
     uint32_t rack_end, fack, dsack_round;
     uint32_t prior_cwnd, prior_ssthresh, undo_retrans, undo_tsval;
-    fa_time last_send;
     struct fa_tcp_hystart hs;
-    struct fa_tcp_cubic cubic;
 };
 
 /* ---- tcp_recovery.c -------------------------------------------------- */
-/* Allocates c->loss and sizes the scoreboard for the send buffer and
- * the out-of-order ranges for the receive buffer (their storage comes
- * with the rings', tcp_mem.c); -ENOMEM. Freed blocks go to a small
- * per-stack cache. */
+/* The connection's starting values (at setup: it has no c->loss yet). */
+void fa_tcp_rec_init(struct fa_tcp *c);
+/* Attaches c->loss, its scoreboard sized for the send buffer (the
+ * entries' storage comes with the send ring's, tcp_mem.c): 0 or -ENOMEM.
+ * Blocks given back wait in a small per-stack cache. */
 int fa_tcp_loss_alloc(struct fa_tcp *c);
+/* Gives c->loss back if it holds nothing that matters: no entry, no
+ * recovery episode, no timer (what lasts is in c->keep). */
+void fa_tcp_loss_put_idle(struct fa_tcp *c);
 void fa_tcp_loss_free(struct fa_tcp *c);
 void fa_tcp_loss_cache_free(struct fa_tcp_stack *t);
+/* Scoreboard entries for the send buffer's size. */
+uint32_t fa_tcp_sb_cap(const struct fa_tcp *c);
 /* The SYN exchange is done: recovery's starting values. */
 void fa_tcp_rec_start(struct fa_tcp *c);
 /* RFC 6675 §2 "pipe": what was sent and is neither acknowledged, SACKed
@@ -589,6 +617,8 @@ extern const struct fa_tcp_cc_ops fa_tcp_cc_newreno, fa_tcp_cc_cubic;
 /* Slow start's growth for acked bytes with HyStart++ (tcp_hystart.c). */
 void fa_tcp_hystart_ack(struct fa_tcp *c, uint32_t acked, fa_time rtt);
 void fa_tcp_hystart_reset(struct fa_tcp *c);
+/* A busy period begins (c->loss is new): rounds start afresh. */
+void fa_tcp_hystart_rounds(struct fa_tcp *c);
 
 /* ---- tcp_icmp.c: fa_tcp_icmp_error, declared in iface.h -------------- */
 

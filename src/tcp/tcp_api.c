@@ -466,6 +466,7 @@ void fa_tcp_get_info(const struct fa_tcp *c, struct fa_tcp_info *i)
         .congestion = c->cc_algo, .pipe = fa_tcp_pipe(c), .owner = c->owner,
     };
     if (c->loss) {
+        i->loss_state = 1;
         i->recovery = c->loss->state;
         i->sacked = c->loss->sb.sacked;
         i->lost = c->loss->sb.lost;
@@ -506,6 +507,7 @@ void fa_stack_tcp_usage(const struct fa_stack *s, struct fa_tcp_usage *u)
     u->sockets = s->tcp->live;
     u->time_wait = s->tcp->tw_count;
     u->buffer_bytes = s->tcp->buffer_bytes;
+    u->loss_states = s->tcp->loss_live;
 }
 
 void fa_stack_tcp_walk(const struct fa_stack *s,

@@ -13,7 +13,8 @@
 /* Removes range i, keeping the others' order. */
 static void ooo_remove(struct fa_tcp *c, int i)
 {
-    memmove(&c->ooo[i], &c->ooo[i + 1], (size_t)(c->ooo_count - i - 1) * sizeof c->ooo[0]);
+    struct fa_tcp_range *ooo = fa_tcp_ooo(c);
+    memmove(&ooo[i], &ooo[i + 1], (size_t)(c->ooo_count - i - 1) * sizeof *ooo);
     c->ooo_count--;
 }
 
@@ -27,7 +28,7 @@ static int ooo_add(struct fa_tcp *c, uint32_t start, uint32_t end)
     int merged = 0;
     struct fa_tcp_range dup = { 0, 0 };
     for (int i = 0; i < c->ooo_count;) {
-        const struct fa_tcp_range r = c->ooo[i];
+        const struct fa_tcp_range r = fa_tcp_ooo(c)[i];
         if (seq_le(start, r.end) && seq_ge(end, r.start)) {
             uint32_t lo = seq_max(start, r.start);
             uint32_t hi = seq_lt(end, r.end) ? end : r.end;
@@ -43,8 +44,9 @@ static int ooo_add(struct fa_tcp *c, uint32_t start, uint32_t end)
     }
     if (!merged && c->ooo_count == c->ooo_cap)
         return -1;
-    memmove(&c->ooo[1], &c->ooo[0], (size_t)c->ooo_count * sizeof c->ooo[0]);
-    c->ooo[0] = (struct fa_tcp_range){ start, end };
+    struct fa_tcp_range *ooo = fa_tcp_ooo(c);
+    memmove(&ooo[1], &ooo[0], (size_t)c->ooo_count * sizeof *ooo);
+    ooo[0] = (struct fa_tcp_range){ start, end };
     c->ooo_count++;
     fa_tcp_dsack_note(c, dup.start, dup.end);
     return 0;
@@ -55,7 +57,7 @@ static uint32_t ooo_advance(struct fa_tcp *c)
 {
     uint32_t gained = 0;
     for (int i = 0; i < c->ooo_count; i++) {
-        struct fa_tcp_range *r = &c->ooo[i];
+        struct fa_tcp_range *r = &fa_tcp_ooo(c)[i];
         if (seq_gt(r->start, c->rcv_nxt))
             continue;
         if (seq_gt(r->end, c->rcv_nxt)) {

@@ -21,7 +21,7 @@ uint32_t fa_tcp_initial_window(const struct fa_tcp *c)
 void fa_tcp_cc_switch(struct fa_tcp *c, uint8_t algo)
 {
     c->cc_algo = algo;
-    if (!c->loss)
+    if (c->state == FA_TCP_CLOSED || c->state == FA_TCP_LISTEN)
         return; /* not opened yet: init comes with the handshake */
     uint32_t cwnd = c->cwnd, ssthresh = c->ssthresh;
     fa_tcp_cc(c)->init(c);

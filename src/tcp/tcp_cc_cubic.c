@@ -36,7 +36,7 @@ static fa_time cubic_k(uint32_t w_max, uint32_t cwnd_epoch, uint16_t mss)
 /* §4.2 eq. (1): W_cubic(t) = C (t - K)^3 + W_max, in bytes. */
 static uint32_t w_cubic(const struct fa_tcp *c, fa_time t)
 {
-    const struct fa_tcp_cubic *k = &c->loss->cubic;
+    const struct fa_tcp_cubic *k = &c->keep.cubic;
     int64_t d = ((int64_t)t - (int64_t)k->k) / (int64_t)FA_NS_PER_MS;
     if (d > MAX_DT_MS) d = MAX_DT_MS;
     if (d < -MAX_DT_MS) d = -MAX_DT_MS;
@@ -52,14 +52,14 @@ static void cubic_init(struct fa_tcp *c)
 {
     c->cwnd = fa_tcp_initial_window(c);
     c->ssthresh = UINT32_MAX;
-    c->loss->cubic = (struct fa_tcp_cubic){ 0 };
+    c->keep.cubic = (struct fa_tcp_cubic){ 0 };
     fa_tcp_hystart_reset(c);
 }
 
 /* A congestion avoidance epoch starts (§4.2, §4.3). */
 static void epoch_start(struct fa_tcp *c, fa_time now)
 {
-    struct fa_tcp_cubic *k = &c->loss->cubic;
+    struct fa_tcp_cubic *k = &c->keep.cubic;
     k->epoch = now;
     k->cwnd_epoch = c->cwnd;
     k->w_est = c->cwnd;
@@ -70,7 +70,7 @@ static void epoch_start(struct fa_tcp *c, fa_time now)
 
 static void cubic_on_ack(struct fa_tcp *c, uint32_t acked, fa_time rtt, fa_time now)
 {
-    struct fa_tcp_cubic *k = &c->loss->cubic;
+    struct fa_tcp_cubic *k = &c->keep.cubic;
     if (c->cwnd < c->ssthresh) {
         fa_tcp_hystart_ack(c, acked, rtt);
         return;
@@ -103,7 +103,7 @@ static void cubic_on_ack(struct fa_tcp *c, uint32_t acked, fa_time rtt, fa_time 
 static void cubic_on_loss(struct fa_tcp *c, fa_time now)
 {
     (void)now;
-    struct fa_tcp_cubic *k = &c->loss->cubic;
+    struct fa_tcp_cubic *k = &c->keep.cubic;
     uint32_t flight = c->snd_nxt - c->snd_una;
     uint32_t w = flight < c->cwnd ? flight : c->cwnd;
     k->prior_w_max = k->w_max;
@@ -115,7 +115,7 @@ static void cubic_on_loss(struct fa_tcp *c, fa_time now)
     uint32_t s = (uint32_t)((uint64_t)w * BETA_NUM / BETA_DEN);
     c->ssthresh = s > fa_tcp_cwnd_floor(c) ? s : fa_tcp_cwnd_floor(c);
     k->epoch = 0;
-    c->loss->hs.done = 1;
+    c->keep.hs_done = 1;
 }
 
 /* §4.8: a timeout reduces as a loss does, and cwnd to one segment. */
@@ -127,7 +127,7 @@ static void cubic_on_rto(struct fa_tcp *c, fa_time now)
 
 static void cubic_on_undo(struct fa_tcp *c)
 {
-    struct fa_tcp_cubic *k = &c->loss->cubic;
+    struct fa_tcp_cubic *k = &c->keep.cubic;
     if (k->prior_w_max > k->w_max)
         k->w_max = k->prior_w_max;
     k->epoch = 0;
@@ -137,7 +137,7 @@ static void cubic_on_undo(struct fa_tcp *c)
 static void cubic_on_idle(struct fa_tcp *c, fa_time now)
 {
     (void)now;
-    c->loss->cubic.epoch = 0;
+    c->keep.cubic.epoch = 0;
 }
 
 const struct fa_tcp_cc_ops fa_tcp_cc_cubic = {

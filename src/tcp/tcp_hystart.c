@@ -15,13 +15,20 @@
 #define CSS_ROUNDS 5
 #define L_SEGMENTS 8 /* not paced */
 
-void fa_tcp_hystart_reset(struct fa_tcp *c)
+void fa_tcp_hystart_rounds(struct fa_tcp *c)
 {
     c->loss->hs = (struct fa_tcp_hystart){
         .window_end = c->snd_nxt,
         .last_round_min = FA_TIME_NEVER,
         .cur_round_min = FA_TIME_NEVER,
     };
+}
+
+void fa_tcp_hystart_reset(struct fa_tcp *c)
+{
+    c->keep.hs_done = 0;
+    if (c->loss)
+        fa_tcp_hystart_rounds(c);
 }
 
 static void round_start(struct fa_tcp *c, struct fa_tcp_hystart *h)
@@ -32,7 +39,7 @@ static void round_start(struct fa_tcp *c, struct fa_tcp_hystart *h)
     h->samples = 0;
     if (h->css_rounds && ++h->css_rounds > CSS_ROUNDS) {
         c->ssthresh = c->cwnd; /* §4.3: into congestion avoidance */
-        h->done = 1;
+        c->keep.hs_done = 1;
     }
 }
 
@@ -41,13 +48,13 @@ void fa_tcp_hystart_ack(struct fa_tcp *c, uint32_t acked, fa_time rtt)
     struct fa_tcp_hystart *h = &c->loss->hs;
     uint32_t most = L_SEGMENTS * c->mss;
     uint32_t inc = acked < most ? acked : most;
-    if (h->done) {
+    if (c->keep.hs_done) {
         c->cwnd += inc; /* plain slow start (after an RTO, up to ssthresh) */
         return;
     }
     if (seq_ge(c->snd_una + acked, h->window_end))
         round_start(c, h);
-    if (h->done)
+    if (c->keep.hs_done)
         return;
     if (rtt > 0) {
         if (rtt < h->cur_round_min)

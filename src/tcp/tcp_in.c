@@ -427,7 +427,6 @@ static void ack_advances(struct fa_tcp *c, uint32_t ack, fa_time now)
     uint32_t acked = ack - c->snd_una;
     uint32_t data = acked < c->snd.len ? acked : c->snd.len;
     fa_ring_consume(&c->snd, data);
-    fa_tcp_snd_detach_idle(c); /* all acknowledged: give the storage back */
     if (data)
         fa_tcp_notify(c); /* send space freed */
     c->snd_una = ack;
@@ -439,6 +438,7 @@ static void ack_advances(struct fa_tcp *c, uint32_t ack, fa_time now)
     else
         fa_tcp_arm_rexmit(c, now);
     fa_tcp_rec_arm_probe(c, now);
+    fa_tcp_snd_detach_idle(c); /* all acknowledged: give the storage back */
 }
 
 /* An acceptable segment shows the peer alive (RFC 1122 §4.2.3.6): the

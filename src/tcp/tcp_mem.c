@@ -3,7 +3,9 @@
  * count; its storage is attached only when bytes need a place and given
  * back when the ring empties, so an idle connection holds none:
  *   - the send side's block: the ring's bytes, then the scoreboard's
- *     entries (one per segment in flight, tcp_sb.c);
+ *     entries (one per segment in flight, tcp_sb.c); loss recovery's
+ *     state (c->loss, tcp_recovery.c) is attached with it and given back
+ *     with it when recovery has nothing running;
  *   - the receive side's: the ring's bytes, then the out-of-order ranges
  *     (tcp_buf.c).
  * Blocks given back wait in a small per-stack cache for the next
@@ -39,7 +41,7 @@ static size_t round8(size_t n)
 
 static size_t snd_block(const struct fa_tcp *c)
 {
-    return round8(c->snd.size) + (size_t)c->loss->sb.cap * sizeof(struct fa_tcp_sent);
+    return round8(c->snd.size) + (size_t)fa_tcp_sb_cap(c) * sizeof(struct fa_tcp_sent);
 }
 
 static size_t rcv_block(const struct fa_tcp *c)
@@ -129,9 +131,12 @@ int fa_tcp_snd_attach(struct fa_tcp *c, int budget)
 {
     if (c->snd.buf)
         return 0;
+    if (!c->loss && fa_tcp_loss_alloc(c) < 0)
+        return -ENOBUFS;
     size_t size = snd_block(c);
     uint8_t *b = block_get(c, 0, &c->snd, size, budget);
     if (!b) {
+        fa_tcp_loss_put_idle(c); /* not kept for a send that failed */
         if (!(c->flags & TF_MEM_WAIT)) {
             c->flags |= TF_MEM_WAIT;
             c->stack->tcp->mem_waiting++;
@@ -154,17 +159,19 @@ int fa_tcp_rcv_attach(struct fa_tcp *c)
         return -ENOBUFS;
     c->rcv.buf = b;
     c->rcv.head = 0;
-    c->ooo = (struct fa_tcp_range *)(b + round8(c->rcv.size));
     return 0;
 }
 
 void fa_tcp_snd_detach_idle(struct fa_tcp *c)
 {
-    if (!c->snd.buf || c->snd.len || c->loss->sb.count)
+    if (c->snd.len || (c->loss && c->loss->sb.count))
         return;
-    block_put(c, 0, &c->snd, snd_block(c));
-    c->loss->sb.e = NULL;
-    c->loss->sb.head = 0;
+    if (c->snd.buf) {
+        block_put(c, 0, &c->snd, snd_block(c));
+        c->loss->sb.e = NULL;
+        c->loss->sb.head = 0;
+    }
+    fa_tcp_loss_put_idle(c); /* and the loss state, if nothing runs */
 }
 
 void fa_tcp_rcv_detach_idle(struct fa_tcp *c)
@@ -172,7 +179,6 @@ void fa_tcp_rcv_detach_idle(struct fa_tcp *c)
     if (!c->rcv.buf || c->rcv.len || c->ooo_count)
         return;
     block_put(c, 1, &c->rcv, rcv_block(c));
-    c->ooo = NULL;
 }
 
 void fa_tcp_snd_discard(struct fa_tcp *c)
@@ -195,7 +201,6 @@ void fa_tcp_mem_release(struct fa_tcp *c)
         c->loss->sb.e = NULL;
         c->loss->sb.count = 0;
     }
-    c->ooo = NULL;
     c->ooo_count = 0;
 }
 

@@ -88,7 +88,7 @@ void fa_tcp_opts_take_syn(struct fa_tcp *c, const struct fa_tcp_view *seg, fa_ti
 static int holding(const struct fa_tcp *c, uint32_t start, uint32_t end)
 {
     for (int i = 0; i < c->ooo_count; i++)
-        if (seq_le(c->ooo[i].start, start) && seq_le(end, c->ooo[i].end))
+        if (seq_le(fa_tcp_ooo(c)[i].start, start) && seq_le(end, fa_tcp_ooo(c)[i].end))
             return i;
     return -1;
 }
@@ -105,8 +105,8 @@ static void sack_blocks(struct fa_tcp *c, struct fa_tcp_opts *o, unsigned n)
          * second, whatever came since. */
         second = holding(c, c->dsack.start, c->dsack.end);
         if (second >= 0 && k < n) {
-            o->sack[k][0] = c->ooo[second].start;
-            o->sack[k][1] = c->ooo[second].end;
+            o->sack[k][0] = fa_tcp_ooo(c)[second].start;
+            o->sack[k][1] = fa_tcp_ooo(c)[second].end;
             k++;
         }
         c->dsack.start = c->dsack.end; /* reported once (RFC 2883 §4) */
@@ -114,8 +114,8 @@ static void sack_blocks(struct fa_tcp *c, struct fa_tcp_opts *o, unsigned n)
     for (int i = 0; i < c->ooo_count && k < n; i++) {
         if (i == second)
             continue;
-        o->sack[k][0] = c->ooo[i].start;
-        o->sack[k][1] = c->ooo[i].end;
+        o->sack[k][0] = fa_tcp_ooo(c)[i].start;
+        o->sack[k][1] = fa_tcp_ooo(c)[i].end;
         k++;
     }
     o->sack_blocks = (uint8_t)k;

@@ -326,6 +326,10 @@ static uint32_t output_one(struct fa_tcp *c, fa_time now, int force)
     /* The pipe (RFC 6675) counts out what duplicate ACKs and SACK blocks
      * say has left the network: that is Limited Transmit (RFC 3042), one
      * new segment for each of the first duplicate ACKs. */
+    /* Data waiting has the send side's storage, and so c->loss; a lone
+     * FIN gets both here (tcp_mem.c). */
+    if (!c->loss && fa_tcp_snd_attach(c, 0) < 0)
+        return 0;
     uint32_t pipe = fa_tcp_pipe(c);
     uint32_t cwnd_room = c->cwnd > pipe ? c->cwnd - pipe : 0;
     long lost = c->loss->sb.lost ? fa_tcp_rec_next_lost(c) : -1;
@@ -378,11 +382,14 @@ static int owe_in_batch(struct fa_tcp *c);
 
 void fa_tcp_output(struct fa_tcp *c, fa_time now)
 {
+    int fin_due = (c->flags & TF_SHUT_WR) && !(c->flags & TF_FIN_SENT);
     if (may_send_data(c)) {
         if (c->snd_una == c->snd_nxt && unsent(c))
             fa_tcp_rec_before_send(c, now); /* new data after idle? */
-        /* Bounded: each turn sends at least one sequence number. */
-        for (uint32_t n = 0; n < c->snd.size + c->loss->sb.cap + 2 && output_one(c, now, 0); n++)
+        /* Bounded: each turn sends at least one sequence number. Without
+         * c->loss nothing is in flight or lost: only what waits may go. */
+        uint32_t most = c->loss || unsent(c) || fin_due ? c->snd.size + fa_tcp_sb_cap(c) + 2 : 0;
+        for (uint32_t n = 0; n < most && output_one(c, now, 0); n++)
             ;
         /* Data waits with nothing in flight: on a zero window, probe it
          * (RFC 9293 §3.8.6.1); on a small one that SWS avoidance will not
@@ -390,7 +397,6 @@ void fa_tcp_output(struct fa_tcp *c, fa_time now)
          * One timer serves both: nothing else would ever wake us. */
         /* The FIN waits too when it has not gone; so does what is lost
          * and not resent (the window closed on it). */
-        int fin_due = (c->flags & TF_SHUT_WR) && !(c->flags & TF_FIN_SENT);
         int waiting = unsent(c) || fin_due || fa_tcp_rec_next_lost(c) >= 0;
         if (waiting && fa_tcp_pipe(c) == 0) {
             if (c->t_persist == FA_TIME_NEVER)
@@ -486,7 +492,7 @@ int fa_tcp_send_probe(struct fa_tcp *c, fa_time now, int resend_only)
      * lost (§7.4). A peer never seen to send D-SACKs gets new data, as
      * §7.3 says: its ACK of a resent segment would look like a repaired
      * loss and cut the window for nothing. */
-    int one_out = c->snd_nxt - c->snd_una <= c->mss || !c->loss->dsack_seen;
+    int one_out = c->snd_nxt - c->snd_una <= c->mss || !c->keep.dsack_seen;
     if (!resend_only && one_out && unsent(c) && fa_tcp_window_room(c) > 0 &&
         c->loss->sb.count < c->loss->sb.cap) {
         c->cwnd += c->mss;

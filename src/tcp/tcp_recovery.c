@@ -58,20 +58,30 @@ static uint32_t sb_cap(uint32_t sndbuf)
     return cap > FA_TCP_SB_MAX ? FA_TCP_SB_MAX : cap;
 }
 
-/* The loss state is a block of its own, held from setup to free; the
- * scoreboard's entries live with the send ring's storage and the
- * out-of-order ranges with the receive ring's (tcp_mem.c), so an idle
- * connection holds neither. Blocks of a connection that ends wait in a
- * small per-stack cache for the next one: connection churn allocates
- * nothing. */
+uint32_t fa_tcp_sb_cap(const struct fa_tcp *c)
+{
+    return sb_cap(c->snd.size);
+}
+
+void fa_tcp_rec_init(struct fa_tcp *c)
+{
+    c->keep = (struct fa_tcp_keep){ .min_rtt = FA_TIME_NEVER, .reo_mult = 1 };
+}
+
+/* The loss state is a block of its own, attached with the send side's
+ * storage (tcp_mem.c) and given back with it once nothing is in flight,
+ * no recovery episode runs and no loss timer is armed — what a later
+ * busy period needs is in c->keep. An idle connection holds none; blocks
+ * given back wait in a small per-stack cache, so neither busy periods
+ * nor connection churn allocate. What a block forgets when it goes: the
+ * last episode's undo (RFC 2883 §4: a D-SACK after all was acknowledged
+ * no longer undoes it) and HyStart++'s current round (the next starts
+ * afresh). */
 #define LOSS_CACHE_MAX 64
 
 int fa_tcp_loss_alloc(struct fa_tcp *c)
 {
     struct fa_tcp_stack *t = c->stack->tcp;
-    uint32_t cap = sb_cap(c->sndbuf);
-    uint32_t ooo = FA_TCP_OOO_MIN + c->rcv.size / FA_TCP_OOO_PER_BYTES;
-    uint8_t ooo_cap = (uint8_t)(ooo > 255 ? 255 : ooo);
     struct fa_tcp_loss *l = t->loss_cache;
     if (l) {
         t->loss_cache = l->next_free;
@@ -82,23 +92,32 @@ int fa_tcp_loss_alloc(struct fa_tcp *c)
             return -ENOMEM;
     }
     memset(l, 0, sizeof *l);
-    l->sb.cap = cap; /* its entries come with the send ring's storage */
-    l->ooo_cap = ooo_cap;
-    l->reo_mult = 1;
-    l->min_rtt = FA_TIME_NEVER;
+    t->loss_live++;
+    l->sb.cap = fa_tcp_sb_cap(c); /* its entries come with the send ring's storage */
+    l->sb.una = c->snd_una;
+    l->fack = c->snd_una;
+    l->rexmit_from = c->snd_una;
     c->loss = l;
-    c->ooo = NULL; /* with the receive ring's storage */
-    c->ooo_cap = ooo_cap;
-    c->ooo_count = 0;
+    fa_tcp_hystart_rounds(c);
     return 0;
 }
 
 void fa_tcp_rec_start(struct fa_tcp *c)
 {
     /* RFC 6582 §3.2: recover starts at the ISS. */
-    c->loss->recover = c->iss;
-    c->loss->sb.una = c->snd_una;
-    c->loss->fack = c->snd_una;
+    c->keep.recover = c->iss;
+    if (c->loss) {
+        c->loss->sb.una = c->snd_una;
+        c->loss->fack = c->snd_una;
+    }
+}
+
+void fa_tcp_loss_put_idle(struct fa_tcp *c)
+{
+    const struct fa_tcp_loss *l = c->loss;
+    if (l && !l->sb.count && l->state == REC_OPEN && l->timer == LT_NONE &&
+        c->snd_una == c->snd_nxt)
+        fa_tcp_loss_free(c);
 }
 
 void fa_tcp_loss_free(struct fa_tcp *c)
@@ -106,10 +125,10 @@ void fa_tcp_loss_free(struct fa_tcp *c)
     struct fa_tcp_loss *l = c->loss;
     struct fa_tcp_stack *t = c->stack ? c->stack->tcp : NULL;
     c->loss = NULL;
-    c->ooo = NULL;
-    c->ooo_cap = c->ooo_count = 0;
     if (!l)
         return;
+    if (t)
+        t->loss_live--;
     if (t && t->loss_cached < LOSS_CACHE_MAX) {
         l->next_free = t->loss_cache;
         t->loss_cache = l;
@@ -168,9 +187,9 @@ static void mark_lost(struct fa_tcp *c, uint32_t i)
 long fa_tcp_rec_next_lost(const struct fa_tcp *c)
 {
     const struct fa_tcp_loss *l = c->loss;
-    const struct fa_tcp_sb *sb = &l->sb;
-    if (!sb->lost)
+    if (!l || !l->sb.lost)
         return -1;
+    const struct fa_tcp_sb *sb = &l->sb;
     uint32_t from = seq_gt(l->rexmit_from, c->snd_una) ? l->rexmit_from : c->snd_una;
     for (uint32_t i = fa_tcp_sb_find(sb, 0, from); i < sb->count; i++) {
         uint8_t f = fa_tcp_sb_at(sb, i)->flags;
@@ -206,7 +225,7 @@ void fa_tcp_rec_resent(struct fa_tcp *c, uint32_t i, uint32_t len, fa_time now)
     fa_tcp_sb_set(&l->sb, i, len, SB_RETRANS);
     e->flags |= SB_EVER_RETRANS;
     e->xmit = now;
-    l->last_send = now;
+    c->keep.last_send = now;
     if (l->state == REC_FAST)
         l->prr_out += len;
     if (l->undo_ok) {
@@ -228,7 +247,7 @@ int fa_tcp_rec_sent_new(struct fa_tcp *c, uint32_t end, int fin, fa_time now)
     uint32_t len = end - c->snd_nxt;
     if (fa_tcp_sb_append(&l->sb, c->snd_nxt, end, fin, now) < 0)
         return -1;
-    l->last_send = now;
+    c->keep.last_send = now;
     if (l->state == REC_FAST)
         l->prr_out += len;
     return 0;
@@ -258,19 +277,20 @@ static int sent_after(fa_time t1, uint32_t s1, fa_time t2, uint32_t s2)
  * RACK steps 1-3 (RFC 8985 §6.2). */
 static void delivered(struct ack_ctx *x, const struct fa_tcp_sent *e)
 {
-    struct fa_tcp_loss *l = x->c->loss;
+    struct fa_tcp *c = x->c;
+    struct fa_tcp_loss *l = c->loss;
     fa_time rtt = x->now - e->xmit;
     if (e->flags & SB_EVER_RETRANS) {
         /* Step 1: which copy does the ACK answer? With timestamps the
          * echo says; without, an ACK sooner than the least RTT after the
          * resend answers the original. */
-        if (x->echo >= 0 ? x->echo < (int64_t)e->xmit - (int64_t)FA_NS_PER_MS : rtt < l->min_rtt)
+        if (x->echo >= 0 ? x->echo < (int64_t)e->xmit - (int64_t)FA_NS_PER_MS : rtt < c->keep.min_rtt)
             return;
     } else if (seq_lt(e->end, l->fack)) {
-        l->reordering_seen = 1; /* step 3: delivered below the SACKed edge */
+        c->keep.reordering_seen = 1; /* step 3: delivered below the SACKed edge */
     }
-    if (rtt < l->min_rtt)
-        l->min_rtt = rtt;
+    if (rtt < c->keep.min_rtt)
+        c->keep.min_rtt = rtt;
     l->rack_rtt = rtt;
     if (!l->rack_valid || sent_after(e->xmit, e->end, l->rack_xmit, l->rack_end)) {
         l->rack_xmit = e->xmit;
@@ -327,19 +347,19 @@ static void dsack_seen(struct ack_ctx *x, uint32_t start, uint32_t end, uint32_t
     struct fa_tcp_loss *l = c->loss;
     fa_count(c->stack, FA_CNT_TCP_DSACKS_IN);
     x->dsack = 1;
-    l->dsack_seen = 1;
+    c->keep.dsack_seen = 1;
     if (l->tlp_out && l->tlp_retrans && seq_ge(end, l->tlp_end))
         x->dsack_probe = 1;
     if (l->undo_ok) {
         uint32_t n = dsack_resent(c, start, end, una);
         l->undo_retrans = l->undo_retrans > n ? l->undo_retrans - n : 0;
     }
-    l->reordering_seen = 1;
+    c->keep.reordering_seen = 1;
     if (!l->dsack_round || seq_ge(c->snd_una, l->dsack_round)) {
         l->dsack_round = c->snd_nxt;
-        if (l->reo_mult < UINT8_MAX)
-            l->reo_mult++;
-        l->reo_persist = 16;
+        if (c->keep.reo_mult < UINT8_MAX)
+            c->keep.reo_mult++;
+        c->keep.reo_persist = 16;
     }
 }
 
@@ -402,12 +422,12 @@ static void take_sack(struct ack_ctx *x, const struct fa_tcp_view *seg, uint32_t
 static fa_time reo_wnd(const struct fa_tcp *c)
 {
     const struct fa_tcp_loss *l = c->loss;
-    if (!l->reordering_seen &&
+    if (!c->keep.reordering_seen &&
         (l->state != REC_OPEN || l->sb.sacked >= DUPTHRESH * (uint32_t)c->mss))
         return 0;
-    if (l->min_rtt == FA_TIME_NEVER)
+    if (c->keep.min_rtt == FA_TIME_NEVER)
         return c->srtt / 4;
-    fa_time w = l->min_rtt / 4 * l->reo_mult;
+    fa_time w = c->keep.min_rtt / 4 * c->keep.reo_mult;
     return c->srtt && c->srtt < w ? c->srtt : w;
 }
 
@@ -468,13 +488,13 @@ static fa_time reno_detect(struct fa_tcp *c, int dup, uint32_t acked, uint32_t a
     struct fa_tcp_sent *e = fa_tcp_sb_at(sb, 0);
     if (l->state == REC_OPEN) {
         /* RFC 6582 §3.2 step 2: only a loss past the last recovery. */
-        if (dup && l->dupacks >= dupthresh(c) && seq_gt(ack, l->recover)) {
+        if (dup && l->dupacks >= dupthresh(c) && seq_gt(ack, c->keep.recover)) {
             mark_lost(c, 0);
             *found = 1;
         }
         return 0;
     }
-    if (acked && seq_lt(ack, l->recover) && !(e->flags & (SB_LOST | SB_RETRANS))) {
+    if (acked && seq_lt(ack, c->keep.recover) && !(e->flags & (SB_LOST | SB_RETRANS))) {
         mark_lost(c, 0); /* RFC 6582 §3.2 step 5: a partial ACK's next hole */
         l->reno_shift = 0;
         return 0;
@@ -509,7 +529,7 @@ static void enter_recovery(struct fa_tcp *c, uint32_t una, fa_time now)
     episode_begin(c);
     fa_tcp_cc(c)->on_loss(c, now);
     l->state = REC_FAST;
-    l->recover = c->snd_nxt;
+    c->keep.recover = c->snd_nxt;
     l->prr_delivered = 0;
     l->prr_out = 0;
     l->recover_fs = c->snd_nxt - una;
@@ -530,10 +550,10 @@ static void leave_recovery(struct fa_tcp *c)
     l->dupacks = 0;
     l->reno_sacked = 0;
     /* RFC 8985 §6.2 step 4: the widened window lasts 16 recoveries. */
-    if (l->reo_persist)
-        l->reo_persist--;
+    if (c->keep.reo_persist)
+        c->keep.reo_persist--;
     else
-        l->reo_mult = 1;
+        c->keep.reo_mult = 1;
 }
 
 uint32_t fa_tcp_prr_sndcnt(const struct fa_tcp_prr_in *in)
@@ -649,8 +669,8 @@ static int plain_ack(struct fa_tcp *c, const struct fa_tcp_view *seg, uint32_t a
         if (!(last.flags & SB_EVER_RETRANS) && now > first.xmit) /* Karn */
             fa_tcp_rtt_sample(c, now - first.xmit);
         fa_time rtt = now - last.xmit;
-        if (rtt < l->min_rtt)
-            l->min_rtt = rtt;
+        if (rtt < c->keep.min_rtt)
+            c->keep.min_rtt = rtt;
         l->rack_rtt = rtt;
         if (!l->rack_valid || sent_after(last.xmit, last.end, l->rack_xmit, l->rack_end)) {
             l->rack_xmit = last.xmit;
@@ -669,6 +689,8 @@ void fa_tcp_rec_ack(struct fa_tcp *c, const struct fa_tcp_view *seg, int dup,
                     fa_time now)
 {
     struct fa_tcp_loss *l = c->loss;
+    if (!l)
+        return; /* nothing is in flight but the SYN: no recovery state yet */
     uint32_t ack = seg->ack, una = c->snd_una;
     uint32_t acked = seq_gt(ack, una) ? ack - una : 0;
     if (!dup && plain_ack(c, seg, acked, now))
@@ -750,8 +772,8 @@ void fa_tcp_rec_ack(struct fa_tcp *c, const struct fa_tcp_view *seg, int dup,
      * ssthresh; growth starts with the next. An old ACK (below SND.UNA)
      * delivered nothing: the pipe counts from SND.UNA, not from it. */
     uint32_t nuna = acked ? ack : una;
-    int ended = l->state == REC_FAST && seq_ge(ack, l->recover) && acked;
-    if (l->state != REC_OPEN && seq_ge(ack, l->recover) && acked)
+    int ended = l->state == REC_FAST && seq_ge(ack, c->keep.recover) && acked;
+    if (l->state != REC_OPEN && seq_ge(ack, c->keep.recover) && acked)
         leave_recovery(c);
     if (found && l->state == REC_OPEN)
         enter_recovery(c, nuna, now);
@@ -807,6 +829,8 @@ void fa_tcp_rec_arm_probe(struct fa_tcp *c, fa_time now)
 void fa_tcp_rec_timeout(struct fa_tcp *c, fa_time now)
 {
     struct fa_tcp_loss *l = c->loss;
+    if (!l)
+        return;
     uint8_t kind = l->timer;
     set_loss_timer(c, LT_NONE, FA_TIME_NEVER);
     if (c->snd_una == c->snd_nxt)
@@ -844,6 +868,8 @@ void fa_tcp_rec_timeout(struct fa_tcp *c, fa_time now)
  * the SACKs are forgotten, all of it goes again. */
 static void all_lost(struct fa_tcp *c)
 {
+    if (!c->loss)
+        return;
     struct fa_tcp_sb *sb = &c->loss->sb;
     int reneged = sb->count && (fa_tcp_sb_at(sb, 0)->flags & SB_SACKED);
     for (uint32_t i = 0; i < sb->count; i++) {
@@ -861,6 +887,8 @@ static void all_lost(struct fa_tcp *c)
 void fa_tcp_rec_rto(struct fa_tcp *c, fa_time now)
 {
     struct fa_tcp_loss *l = c->loss;
+    if (!l)
+        return; /* nothing of ours in flight */
     fa_count(c->stack, FA_CNT_TCP_RTO_RECOVERIES);
     if (l->state != REC_RTO) {
         /* A new episode: reduce once (a resend timing out again does not
@@ -871,7 +899,7 @@ void fa_tcp_rec_rto(struct fa_tcp *c, fa_time now)
         c->cwnd = c->mss;
     }
     l->state = REC_RTO;
-    l->recover = c->snd_nxt;
+    c->keep.recover = c->snd_nxt;
     l->dupacks = 0;
     l->reno_sacked = 0;
     l->tlp_out = 0;
@@ -882,6 +910,8 @@ void fa_tcp_rec_rto(struct fa_tcp *c, fa_time now)
 void fa_tcp_rec_mss_lowered(struct fa_tcp *c)
 {
     struct fa_tcp_loss *l = c->loss;
+    if (!l)
+        return;
     struct fa_tcp_sb *sb = &l->sb;
     /* As Linux's tcp_simple_retransmit: no congestion signal — the path
      * dropped them for their size, not for its load. */
@@ -911,12 +941,11 @@ void fa_tcp_rec_before_send(struct fa_tcp *c, fa_time now)
 {
     /* RFC 5681 §4.1: after an idle period longer than the RTO, start
      * again from no more than the initial window. */
-    struct fa_tcp_loss *l = c->loss;
-    if (c->snd_una != c->snd_nxt || !l->last_send || now - l->last_send <= c->rto)
+    if (c->snd_una != c->snd_nxt || !c->keep.last_send || now - c->keep.last_send <= c->rto)
         return;
     uint32_t iw = fa_tcp_initial_window(c);
     if (c->cwnd > iw)
         c->cwnd = iw;
     fa_tcp_cc(c)->on_idle(c, now);
-    l->last_send = now;
+    c->keep.last_send = now;
 }

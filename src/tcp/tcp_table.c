@@ -295,10 +295,9 @@ int fa_tcp_conn_setup(struct fa_tcp *c, fa_time now)
     /* The rings' sizes now; their storage when bytes come (tcp_mem.c). */
     c->snd = (struct fa_ring){ .size = c->sndbuf };
     c->rcv = (struct fa_ring){ .size = c->rcvbuf };
-    if (fa_tcp_loss_alloc(c) < 0) {
-        c->snd = c->rcv = (struct fa_ring){ 0 };
-        return -ENOMEM;
-    }
+    uint32_t ooo = FA_TCP_OOO_MIN + c->rcv.size / FA_TCP_OOO_PER_BYTES;
+    c->ooo_cap = (uint8_t)(ooo > 255 ? 255 : ooo);
+    fa_tcp_rec_init(c); /* c->loss comes with something to send (tcp_mem.c) */
     c->iss = fa_tcp_isn(s, c, now, &c->ts_offset);
     c->snd_una = c->snd_nxt = c->iss;
     c->mss = c->user_mss ? c->user_mss : mss_for_mtu(s);

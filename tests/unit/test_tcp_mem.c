@@ -4,7 +4,8 @@
  * it, and the stack-wide budget (config.tcp_mem_max) is kept: a send
  * past it (or past half of it, for sends) fails with ENOBUFS, arriving
  * data past it is dropped and counted, and both go on once memory is
- * given back. */
+ * given back. Loss recovery's state (c->loss) comes and goes with the
+ * send side's storage; what must outlast it (c->keep) does. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,14 +15,20 @@
 
 #include "pair.h"
 #include "peer.h"
+#include "tcp/tcp.h"
 
 #define MS FA_NS_PER_MS
 
-static uint64_t held(struct fa_stack *s)
+static struct fa_tcp_usage usage(struct fa_stack *s)
 {
     struct fa_tcp_usage u;
     fa_stack_tcp_usage(s, &u);
-    return u.buffer_bytes;
+    return u;
+}
+
+static uint64_t held(struct fa_stack *s)
+{
+    return usage(s).buffer_bytes;
 }
 
 static void idle_connections_hold_no_buffers(void **state)
@@ -54,6 +61,56 @@ static void idle_connections_hold_no_buffers(void **state)
     assert_int_equal(held(p.stack[0]), 0);
     assert_int_equal(fa_tcp_recv(s, out, sizeof out, p.now), 0);
     pair_destroy(&p);
+}
+
+static uint32_t loss_states(struct fa_stack *s)
+{
+    return usage(s).loss_states;
+}
+
+/* A busy period attaches the loss state; an RTO sets CUBIC's W_max
+ * (RFC 9438 §4.6) and ssthresh; once all is acknowledged the state goes
+ * back, W_max and ssthresh stay, and the next send attaches it again. */
+static void loss_state_only_while_busy(void **state)
+{
+    (void)state;
+    static struct peer pe;
+    peer_init(&pe, NULL, 5001);
+    struct fa_tcp *c = peer_connected(&pe);
+    assert_null(c->loss);
+    assert_int_equal(loss_states(pe.s), 0);
+    static uint8_t data[500]; /* one segment (the peer's MSS is 536) */
+    memset(data, 'b', sizeof data);
+    assert_int_equal(fa_tcp_send(c, data, sizeof data, pe.now), sizeof data);
+    assert_non_null(c->loss);
+    assert_int_equal(loss_states(pe.s), 1);
+    /* Nothing acknowledged: the retransmission timer fires. */
+    uint32_t una = c->snd_una;
+    peer_run_until(&pe, pe.now + 1500 * MS);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_RTO_RECOVERIES), 1);
+    assert_true(c->keep.cubic.w_max > 0);
+    uint32_t w_max = c->keep.cubic.w_max, ssthresh = c->ssthresh;
+    assert_true(ssthresh < UINT32_MAX);
+    /* All acknowledged: storage and loss state go back. */
+    peer_send(&pe, FA_TCP_ACK, pe.snd_nxt, una + sizeof data, 65535, NULL, 0);
+    assert_int_equal(c->snd_una, una + sizeof data);
+    assert_null(c->loss);
+    assert_int_equal(loss_states(pe.s), 0);
+    assert_int_equal(held(pe.s), 0);
+    assert_int_equal(c->keep.cubic.w_max, w_max);
+    assert_int_equal(c->ssthresh, ssthresh);
+    /* Busy again, and idle again. */
+    assert_int_equal(fa_tcp_send(c, data, 100, pe.now), 100);
+    assert_int_equal(loss_states(pe.s), 1);
+    peer_send(&pe, FA_TCP_ACK, pe.snd_nxt, una + sizeof data + 100, 65535, NULL, 0);
+    assert_int_equal(loss_states(pe.s), 0);
+    /* A lone FIN takes it for as long as the FIN flies. */
+    assert_int_equal(fa_tcp_shutdown(c, FA_SHUT_WR, pe.now), 0);
+    assert_int_equal(loss_states(pe.s), 1);
+    peer_send(&pe, FA_TCP_ACK, pe.snd_nxt, una + sizeof data + 101, 65535, NULL, 0);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_FIN_WAIT_2);
+    assert_int_equal(loss_states(pe.s), 0);
+    peer_destroy(&pe);
 }
 
 /* Data beyond a hole keeps the receive ring's storage until the hole is
@@ -211,6 +268,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(idle_connections_hold_no_buffers),
         cmocka_unit_test(out_of_order_data_keeps_storage),
+        cmocka_unit_test(loss_state_only_while_busy),
         cmocka_unit_test(budget_is_kept),
         cmocka_unit_test(budget_edges),
     };

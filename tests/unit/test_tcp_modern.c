@@ -691,13 +691,13 @@ static void cubic_against_the_rfc(void **state)
     c->snd_nxt = c->snd_una + 100 * M;
     cc->on_loss(c, t0);
     assert_int_equal(c->ssthresh, 70 * M); /* beta_cubic 0.7 (§4.6) */
-    assert_int_equal(c->loss->cubic.w_max, 100 * M);
+    assert_int_equal(c->keep.cubic.w_max, 100 * M);
     /* Congestion avoidance from ssthresh: K = cbrt((100 - 70) / 0.4) s. */
     c->cwnd = c->ssthresh;
     c->srtt = 1 * MS;
     cc->on_ack(c, M, 0, t0);
     double k = cbrt(30 / 0.4);
-    assert_true(fabs((double)c->loss->cubic.k / S - k) < 0.002);
+    assert_true(fabs((double)c->keep.cubic.k / S - k) < 0.002);
     /* One window ACKed at t: cwnd becomes W_cubic(t + RTT), eq. (1). */
     static const double ts[] = { 1.0, 2.0, 3.5 }; /* concave: t < K */
     for (size_t i = 0; i < 3; i++) {
@@ -718,7 +718,7 @@ static void cubic_against_the_rfc(void **state)
     c->cwnd = 90 * M;
     c->snd_nxt = c->snd_una + 90 * M;
     cc->on_loss(c, t0 + 7 * S);
-    assert_int_equal(c->loss->cubic.w_max, 90 * M * 17 / 20);
+    assert_int_equal(c->keep.cubic.w_max, 90 * M * 17 / 20);
     assert_int_equal(c->ssthresh, 63 * M);
     /* NewReno by choice: half the flight (RFC 5681 eq. (4)). */
     assert_int_equal(fa_tcp_setopt(c, FA_TCP_CONGESTION, FA_TCP_CC_NEWRENO), 0);
@@ -746,6 +746,9 @@ static void hystart_css_on_rtt_rise_then_avoidance(void **state)
     struct fa_tcp *c = connected_modern();
     const uint32_t M = c->mss;
     c->snd_nxt = c->snd_una;
+    /* An idle connection holds no loss state: a busy period begins. */
+    if (!c->loss)
+        assert_int_equal(fa_tcp_loss_alloc(c), 0);
     fa_tcp_hystart_reset(c);
     c->cwnd = 10 * M;
     c->ssthresh = UINT32_MAX;

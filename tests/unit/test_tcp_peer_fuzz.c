@@ -163,7 +163,7 @@ static int trace;
 static struct fa_tcp *cc;
 static void tr_state(const char *what)
 {
-    if (!trace) return;
+    if (!trace || !cc->loss) return;
     struct fa_tcp_loss *l = cc->loss;
     fprintf(stderr, "%10.3fms %-8s una=%u max=%u cwnd=%u ssth=%u pipe=%u sacked=%u lost=%u retr=%u rs=%d tmr=%d rex=%s loss=%s pers=%s wnd=%u edge=%u\n",
         (double)pe.now / MS, what, cc->snd_una - base, cc->snd_nxt - base, cc->cwnd, cc->ssthresh, fa_tcp_pipe(cc),

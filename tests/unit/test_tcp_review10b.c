@@ -139,7 +139,7 @@ static void reno_full_ack_starts_a_second_recovery(void **state)
     struct fa_tcp_info i;
     fa_tcp_get_info(c, &i);
     assert_int_equal(i.recovery, 1);
-    uint32_t recover = c->loss->recover;
+    uint32_t recover = c->keep.recover;
     uint32_t before = (uint32_t)fa_stack_counter(pe.s, FA_CNT_TCP_RECOVERIES);
     unsigned out = sent(NULL, 0, NULL);
     fprintf(stderr, "  in recovery: recover=f+%u segs, snd_nxt=f+%u segs, %u segments sent "
