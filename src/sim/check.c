@@ -415,10 +415,29 @@ static void check_time_wait(struct walk_ctx *w, const struct fa_tcp_info *i)
     }
 }
 
+/* Loss state only while the send side is busy (tcp_recovery.c): an idle
+ * connection (a FIN waiting on a shut window included), one whose FIN
+ * was acknowledged, or one that ended, holds no block for nothing. */
+static void check_loss_state(struct walk_ctx *w, const struct fa_tcp_info *i)
+{
+    int idle = (i->state == FA_TCP_ESTABLISHED || i->state == FA_TCP_CLOSE_WAIT ||
+                i->state == FA_TCP_FIN_WAIT_1 || i->state == FA_TCP_LAST_ACK) &&
+               i->snd_nxt == i->snd_una && !i->send_queued; /* (a FIN not yet sent) */
+    int done = i->state == FA_TCP_FIN_WAIT_2 || i->state == FA_TCP_TIME_WAIT ||
+               i->state == FA_TCP_CLOSED;
+    if ((idle || done) && i->loss_state) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "host %d port %u: %s, and still holds loss state", w->host,
+                 i->local_port, fa_tcp_state_name(i->state));
+        violation(w->k, w->t, msg);
+    }
+}
+
 static void check_conn(void *ctx, const struct fa_tcp_info *i)
 {
     struct walk_ctx *w = ctx;
     struct fa_sim_check *k = w->k;
+    check_loss_state(w, i);
     if (i->state == FA_TCP_TIME_WAIT)
         check_time_wait(w, i);
     if (i->state == FA_TCP_LISTEN || i->state == FA_TCP_CLOSED ||
@@ -439,14 +458,6 @@ static void check_conn(void *ctx, const struct fa_tcp_info *i)
         snprintf(msg, sizeof msg, "host %d port %u: scoreboard SACKed %u + lost %u beyond "
                  "the %u bytes in flight", w->host, i->local_port, i->sacked, i->lost,
                  i->snd_nxt - i->snd_una);
-        violation(k, w->t, msg);
-    }
-    /* Loss state only while the send side is busy (tcp_recovery.c): an
-     * idle connection that keeps it holds a block for nothing. */
-    if ((i->state == FA_TCP_ESTABLISHED || i->state == FA_TCP_CLOSE_WAIT) &&
-        i->snd_nxt == i->snd_una && !i->send_queued && i->loss_state) {
-        snprintf(msg, sizeof msg, "host %d port %u: idle, and still holds loss state",
-                 w->host, i->local_port);
         violation(k, w->t, msg);
     }
     struct seqs *free_slot = NULL, *s = NULL;

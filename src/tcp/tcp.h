@@ -98,7 +98,6 @@ struct fa_tcp_cubic {          /* RFC 9438 §4, windows in bytes */
     fa_time k;                 /* time to reach w_max again */
     uint32_t w_max, cwnd_epoch, w_est;
     uint32_t cwnd_prior;       /* the window when ssthresh was last set */
-    uint32_t prior_w_max;      /* for undo */
 };
 /* What loss recovery and congestion control keep for the connection's
  * life; the rest of their state (struct fa_tcp_loss) comes and goes with
@@ -107,12 +106,18 @@ struct fa_tcp_keep {
     struct fa_tcp_cubic cubic;
     fa_time min_rtt;           /* RFC 8985 §6.2's minimum RTT */
     fa_time last_send;         /* RFC 5681 §4.1: idle since */
+    /* HyStart++ (RFC 9406) across rounds: this and the last round's
+     * least RTT, Conservative Slow Start's baseline and rounds (0: not
+     * in CSS). */
+    fa_time hs_cur_round_min, hs_last_round_min, hs_css_baseline;
     uint32_t recover;          /* RecoveryPoint (RFC 6675) / recover (6582) */
+    uint32_t dsack_round;      /* RFC 8985 §6.2 step 4: once per round trip */
     uint8_t reo_mult, reo_persist, reordering_seen; /* RFC 8985 §6.2 */
     uint8_t dsack_seen;        /* the peer has sent a D-SACK: it reports
                                   duplicates (tcp_out.c's probe relies on it) */
-    uint8_t hs_done;           /* HyStart++ (RFC 9406) has ended: slow start
-                                  is plain from here */
+    uint8_t hs_css_rounds;
+    uint8_t hs_done;           /* HyStart++ has ended: slow start is plain
+                                  from here */
 };
 
 struct fa_tcp {
@@ -484,12 +489,9 @@ uint32_t fa_tcp_sb_find(const struct fa_tcp_sb *sb, uint32_t from, uint32_t seq)
 /* Per-connection state of loss recovery and slow start while the send
  * side is busy (c->loss): given back with its storage when all is
  * acknowledged and nothing waits (what lasts: c->keep). */
-struct fa_tcp_hystart {        /* RFC 9406 */
+struct fa_tcp_hystart {        /* RFC 9406: this round's (the rest: keep) */
     uint32_t window_end;       /* the round ends when this is ACKed */
-    fa_time last_round_min, cur_round_min, css_baseline;
     uint16_t samples;
-    uint8_t css_rounds;        /* rounds in CSS (0: not in CSS); its end:
-                                  keep.hs_done */
 };
 enum { REC_OPEN, REC_FAST, REC_RTO };
 enum { LT_NONE, LT_REORDER, LT_TLP };
@@ -514,8 +516,9 @@ struct fa_tcp_loss {
                                   have left the network (RFC 6675 §2 est.) */
     uint32_t prr_delivered, prr_out, recover_fs; /* RFC 6937 */
     fa_time rack_xmit, rack_rtt;                  /* RFC 8985 §6 */
-    uint32_t rack_end, fack, dsack_round;
+    uint32_t rack_end, fack;
     uint32_t prior_cwnd, prior_ssthresh, undo_retrans, undo_tsval;
+    uint32_t prior_w_max;      /* CUBIC's W_max before the episode, for undo */
     struct fa_tcp_hystart hs;
 };
 

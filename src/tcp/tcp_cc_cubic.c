@@ -106,7 +106,8 @@ static void cubic_on_loss(struct fa_tcp *c, fa_time now)
     struct fa_tcp_cubic *k = &c->keep.cubic;
     uint32_t flight = c->snd_nxt - c->snd_una;
     uint32_t w = flight < c->cwnd ? flight : c->cwnd;
-    k->prior_w_max = k->w_max;
+    if (c->loss) /* an episode to undo, perhaps */
+        c->loss->prior_w_max = k->w_max;
     k->cwnd_prior = w;
     if (w < k->w_max)
         k->w_max = (uint32_t)((uint64_t)w * (BETA_DEN + BETA_NUM) / (2 * BETA_DEN));
@@ -128,8 +129,8 @@ static void cubic_on_rto(struct fa_tcp *c, fa_time now)
 static void cubic_on_undo(struct fa_tcp *c)
 {
     struct fa_tcp_cubic *k = &c->keep.cubic;
-    if (k->prior_w_max > k->w_max)
-        k->w_max = k->prior_w_max;
+    if (c->loss && c->loss->prior_w_max > k->w_max)
+        k->w_max = c->loss->prior_w_max;
     k->epoch = 0;
 }
 

@@ -17,16 +17,15 @@
 
 void fa_tcp_hystart_rounds(struct fa_tcp *c)
 {
-    c->loss->hs = (struct fa_tcp_hystart){
-        .window_end = c->snd_nxt,
-        .last_round_min = FA_TIME_NEVER,
-        .cur_round_min = FA_TIME_NEVER,
-    };
+    c->loss->hs = (struct fa_tcp_hystart){ .window_end = c->snd_nxt };
 }
 
 void fa_tcp_hystart_reset(struct fa_tcp *c)
 {
     c->keep.hs_done = 0;
+    c->keep.hs_css_rounds = 0;
+    c->keep.hs_last_round_min = c->keep.hs_cur_round_min = FA_TIME_NEVER;
+    c->keep.hs_css_baseline = 0;
     if (c->loss)
         fa_tcp_hystart_rounds(c);
 }
@@ -34,10 +33,10 @@ void fa_tcp_hystart_reset(struct fa_tcp *c)
 static void round_start(struct fa_tcp *c, struct fa_tcp_hystart *h)
 {
     h->window_end = c->snd_nxt;
-    h->last_round_min = h->cur_round_min;
-    h->cur_round_min = FA_TIME_NEVER;
+    c->keep.hs_last_round_min = c->keep.hs_cur_round_min;
+    c->keep.hs_cur_round_min = FA_TIME_NEVER;
     h->samples = 0;
-    if (h->css_rounds && ++h->css_rounds > CSS_ROUNDS) {
+    if (c->keep.hs_css_rounds && ++c->keep.hs_css_rounds > CSS_ROUNDS) {
         c->ssthresh = c->cwnd; /* §4.3: into congestion avoidance */
         c->keep.hs_done = 1;
     }
@@ -57,24 +56,24 @@ void fa_tcp_hystart_ack(struct fa_tcp *c, uint32_t acked, fa_time rtt)
     if (c->keep.hs_done)
         return;
     if (rtt > 0) {
-        if (rtt < h->cur_round_min)
-            h->cur_round_min = rtt;
+        if (rtt < c->keep.hs_cur_round_min)
+            c->keep.hs_cur_round_min = rtt;
         h->samples++;
     }
-    if (h->css_rounds) {
+    if (c->keep.hs_css_rounds) {
         /* §4.2 in CSS: back to slow start if the RTT fell again. */
-        if (h->cur_round_min < h->css_baseline)
-            h->css_rounds = 0;
+        if (c->keep.hs_cur_round_min < c->keep.hs_css_baseline)
+            c->keep.hs_css_rounds = 0;
         else
             inc /= CSS_GROWTH_DIVISOR;
-    } else if (h->samples >= N_RTT_SAMPLE && h->cur_round_min != FA_TIME_NEVER &&
-               h->last_round_min != FA_TIME_NEVER) {
-        fa_time eta = h->last_round_min / MIN_RTT_DIVISOR;
+    } else if (h->samples >= N_RTT_SAMPLE && c->keep.hs_cur_round_min != FA_TIME_NEVER &&
+               c->keep.hs_last_round_min != FA_TIME_NEVER) {
+        fa_time eta = c->keep.hs_last_round_min / MIN_RTT_DIVISOR;
         if (eta < MIN_RTT_THRESH) eta = MIN_RTT_THRESH;
         if (eta > MAX_RTT_THRESH) eta = MAX_RTT_THRESH;
-        if (h->cur_round_min >= h->last_round_min + eta) {
-            h->css_baseline = h->cur_round_min;
-            h->css_rounds = 1;
+        if (c->keep.hs_cur_round_min >= c->keep.hs_last_round_min + eta) {
+            c->keep.hs_css_baseline = c->keep.hs_cur_round_min;
+            c->keep.hs_css_rounds = 1;
             fa_count(c->stack, FA_CNT_TCP_HYSTART_CSS);
             inc /= CSS_GROWTH_DIVISOR;
         }

@@ -437,6 +437,14 @@ static void ack_advances(struct fa_tcp *c, uint32_t ack, fa_time now)
         c->t_rexmit = FA_TIME_NEVER;
     else
         fa_tcp_arm_rexmit(c, now);
+    /* All acknowledged and nothing waits (no data, no FIN due): no window
+     * to probe either — a persist timer left from a closed window would
+     * fire in FIN-WAIT-2 and find nothing to send. */
+    if (c->snd_una == c->snd_nxt && !c->snd.len &&
+        (!(c->flags & TF_SHUT_WR) || (c->flags & TF_FIN_SENT))) {
+        c->t_persist = FA_TIME_NEVER;
+        c->persist_shift = 0;
+    }
     fa_tcp_rec_arm_probe(c, now);
     fa_tcp_snd_detach_idle(c); /* all acknowledged: give the storage back */
 }

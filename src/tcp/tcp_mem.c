@@ -131,10 +131,9 @@ int fa_tcp_snd_attach(struct fa_tcp *c, int budget)
 {
     if (c->snd.buf)
         return 0;
-    if (!c->loss && fa_tcp_loss_alloc(c) < 0)
-        return -ENOBUFS;
     size_t size = snd_block(c);
-    uint8_t *b = block_get(c, 0, &c->snd, size, budget);
+    uint8_t *b = c->loss || fa_tcp_loss_alloc(c) == 0 ? block_get(c, 0, &c->snd, size, budget)
+                                                     : NULL;
     if (!b) {
         fa_tcp_loss_put_idle(c); /* not kept for a send that failed */
         if (!(c->flags & TF_MEM_WAIT)) {

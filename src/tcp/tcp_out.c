@@ -326,16 +326,12 @@ static uint32_t output_one(struct fa_tcp *c, fa_time now, int force)
     /* The pipe (RFC 6675) counts out what duplicate ACKs and SACK blocks
      * say has left the network: that is Limited Transmit (RFC 3042), one
      * new segment for each of the first duplicate ACKs. */
-    /* Data waiting has the send side's storage, and so c->loss; a lone
-     * FIN gets both here (tcp_mem.c). */
-    if (!c->loss && fa_tcp_snd_attach(c, 0) < 0)
-        return 0;
     uint32_t pipe = fa_tcp_pipe(c);
     uint32_t cwnd_room = c->cwnd > pipe ? c->cwnd - pipe : 0;
-    long lost = c->loss->sb.lost ? fa_tcp_rec_next_lost(c) : -1;
+    long lost = fa_tcp_rec_next_lost(c);
     if (lost >= 0)
         return cwnd_room || force ? resend(c, (uint32_t)lost, now) : 0;
-    if (c->loss->sb.count == c->loss->sb.cap)
+    if (c->loss && c->loss->sb.count == c->loss->sb.cap)
         return 0; /* the scoreboard is full: wait for ACKs */
     uint32_t wnd_room = fa_tcp_window_room(c);
     uint32_t usable = wnd_room < cwnd_room ? wnd_room : cwnd_room;
@@ -350,9 +346,10 @@ static uint32_t output_one(struct fa_tcp *c, fa_time now, int force)
     if (len == 0 && !fin)
         return 0;
     /* A lone FIN needs a scoreboard entry, and so the send side's
-     * storage (tcp_mem.c), budget or not; only if malloc fails does it
-     * wait, the persist timer trying again. */
-    if (fin && fa_tcp_snd_attach(c, 0) < 0)
+     * storage and c->loss (tcp_mem.c), budget or not, once it can go;
+     * only if malloc fails does it wait, the persist timer trying again.
+     * (Data waiting has both already.) */
+    if ((fin || !c->loss) && fa_tcp_snd_attach(c, 0) < 0)
         return 0;
     /* Nagle and SWS avoidance size new data. */
     if (len && !force && !worth_sending(c, len, left, fin))

@@ -341,26 +341,34 @@ static uint32_t dsack_resent(const struct fa_tcp *c, uint32_t start, uint32_t en
  * one needless retransmission; any duplicate shows reordering, and RACK
  * widens its window for a while (RFC 8985 §6.2 step 4). una: SND.UNA
  * after this ACK. */
+/* What a D-SACK teaches for the connection's life: the peer reports
+ * duplicates, there is reordering, and RACK's window widens, once per
+ * round trip (RFC 8985 §6.2 step 4). */
+static void dsack_lasting(struct fa_tcp *c)
+{
+    fa_count(c->stack, FA_CNT_TCP_DSACKS_IN);
+    c->keep.dsack_seen = 1;
+    c->keep.reordering_seen = 1;
+    if (!c->keep.dsack_round || seq_ge(c->snd_una, c->keep.dsack_round)) {
+        c->keep.dsack_round = c->snd_nxt;
+        if (c->keep.reo_mult < UINT8_MAX)
+            c->keep.reo_mult++;
+        c->keep.reo_persist = 16;
+    }
+}
+
 static void dsack_seen(struct ack_ctx *x, uint32_t start, uint32_t end, uint32_t una)
 {
     struct fa_tcp *c = x->c;
     struct fa_tcp_loss *l = c->loss;
-    fa_count(c->stack, FA_CNT_TCP_DSACKS_IN);
     x->dsack = 1;
-    c->keep.dsack_seen = 1;
     if (l->tlp_out && l->tlp_retrans && seq_ge(end, l->tlp_end))
         x->dsack_probe = 1;
     if (l->undo_ok) {
         uint32_t n = dsack_resent(c, start, end, una);
         l->undo_retrans = l->undo_retrans > n ? l->undo_retrans - n : 0;
     }
-    c->keep.reordering_seen = 1;
-    if (!l->dsack_round || seq_ge(c->snd_una, l->dsack_round)) {
-        l->dsack_round = c->snd_nxt;
-        if (c->keep.reo_mult < UINT8_MAX)
-            c->keep.reo_mult++;
-        c->keep.reo_persist = 16;
-    }
+    dsack_lasting(c);
 }
 
 /* Marks the whole segments inside [start, end) SACKed. */
@@ -392,23 +400,34 @@ static void sack_block(struct ack_ctx *x, uint32_t start, uint32_t end)
 /* The SACK option (RFC 2018 §3, RFC 2883 §4); una: SND.UNA after this
  * ACK. Blocks outside what was sent are ignored: a forged or stale block
  * must not make us skip data the peer never had. */
+/* Block b of seg: -1 if it is not one the peer could send (counted),
+ * 1 if it reports a duplicate (RFC 2883 §4: below this segment's own ACK
+ * field — not SND.UNA: an old ACK overtaken by newer ones is no
+ * duplicate report — or inside the second block), 0 otherwise. */
+static int sack_kind(struct fa_tcp *c, const struct fa_tcp_view *seg, unsigned b)
+{
+    const struct fa_tcp_opts *o = &seg->opts;
+    uint32_t start = o->sack[b][0], end = o->sack[b][1];
+    if (!seq_lt(start, end) || seq_gt(end, c->snd_nxt) ||
+        seq_lt(start, c->snd_una - c->max_snd_wnd)) {
+        fa_count(c->stack, FA_CNT_TCP_SACK_BAD);
+        return -1;
+    }
+    return b == 0 && (seq_le(end, seg->ack) ||
+                      (o->sack_blocks > 1 && seq_ge(start, o->sack[1][0]) &&
+                       seq_le(end, o->sack[1][1])));
+}
+
 static void take_sack(struct ack_ctx *x, const struct fa_tcp_view *seg, uint32_t una)
 {
     struct fa_tcp *c = x->c;
     const struct fa_tcp_opts *o = &seg->opts;
     for (unsigned b = 0; b < o->sack_blocks; b++) {
         uint32_t start = o->sack[b][0], end = o->sack[b][1];
-        if (!seq_lt(start, end) || seq_gt(end, c->snd_nxt) ||
-            seq_lt(start, c->snd_una - c->max_snd_wnd)) {
-            fa_count(c->stack, FA_CNT_TCP_SACK_BAD);
+        int kind = sack_kind(c, seg, b);
+        if (kind < 0)
             continue;
-        }
-        /* RFC 2883 §4: below this segment's own ACK field (not SND.UNA:
-         * an old ACK overtaken by newer ones is no duplicate report), or
-         * inside the second block. */
-        if (b == 0 && (seq_le(end, seg->ack) ||
-                       (o->sack_blocks > 1 && seq_ge(start, o->sack[1][0]) &&
-                        seq_le(end, o->sack[1][1])))) {
+        if (kind) {
             dsack_seen(x, start, end, una);
             continue;
         }
@@ -689,8 +708,14 @@ void fa_tcp_rec_ack(struct fa_tcp *c, const struct fa_tcp_view *seg, int dup,
                     fa_time now)
 {
     struct fa_tcp_loss *l = c->loss;
-    if (!l)
-        return; /* nothing is in flight but the SYN: no recovery state yet */
+    if (!l) {
+        /* Nothing in flight (but a SYN): only a D-SACK can teach — the
+         * report of a needless resend that came after the ACK of all. */
+        for (unsigned b = 0; (c->flags & TF_SACK) && b < seg->opts.sack_blocks; b++)
+            if (sack_kind(c, seg, b) == 1)
+                dsack_lasting(c);
+        return;
+    }
     uint32_t ack = seg->ack, una = c->snd_una;
     uint32_t acked = seq_gt(ack, una) ? ack - una : 0;
     if (!dup && plain_ack(c, seg, acked, now))
@@ -829,8 +854,10 @@ void fa_tcp_rec_arm_probe(struct fa_tcp *c, fa_time now)
 void fa_tcp_rec_timeout(struct fa_tcp *c, fa_time now)
 {
     struct fa_tcp_loss *l = c->loss;
-    if (!l)
+    if (!l) {
+        c->t_loss = FA_TIME_NEVER; /* never armed without it; never spins */
         return;
+    }
     uint8_t kind = l->timer;
     set_loss_timer(c, LT_NONE, FA_TIME_NEVER);
     if (c->snd_una == c->snd_nxt)

@@ -344,6 +344,7 @@ void fa_tcp_terminate(struct fa_tcp *c, int err, fa_time now)
     /* What it would have sent is gone (as Linux purges its write queue):
      * the memory goes back now, not at close(). Unread data stays. */
     fa_tcp_snd_discard(c);
+    fa_tcp_loss_free(c); /* nothing of it is recovered any more */
     fa_tcp_set_state(c, FA_TCP_CLOSED, now);
     if (c->flags & TF_HANDLE) {
         /* The application still holds it: keep the block (and any unread

@@ -244,7 +244,7 @@ static void plain_ack_partial_gives_hystart_a_stale_sample(void **state)
     pe.now += 500 * MS;                          /* a late partial ACK */
     peer_ack(1, f + m + 100, 0, NULL);           /* no whole segment */
     fprintf(stderr, "  HyStart samples %u -> %u, round min %.1f ms (the path's RTT is 10 ms)\n",
-            s0, c->loss->hs.samples, (double)c->loss->hs.cur_round_min / MS);
+            s0, c->loss->hs.samples, (double)c->keep.hs_cur_round_min / MS);
     assert_int_equal(c->loss->hs.samples, s0);
 }
 
