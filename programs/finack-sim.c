@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "families.h"
+#include "ladder/sim_record.h"
 #include "pattern.h"
 #include "scenarios.h"
 
@@ -130,12 +131,16 @@ struct run {
     char why[256];
     int verbose;
     int ended_in_error; /* accepted: heavy loss */
+    const char *html;   /* --html: finack-ladder's page of the run */
+    struct lad_rec *rec;
 };
 
 static void trace(void *ctx, const struct fa_tcp *sock, int from, int to, fa_time now)
 {
     struct run *r = ctx;
     (void)from;
+    if (r->rec)
+        lad_rec_state(r->rec, sock, to, now);
     if (!r->verbose)
         return;
     struct fa_tcp_info i;
@@ -182,7 +187,9 @@ static int setup(struct run *r)
 {
     if (fa_sim_create(r->seed, &r->sim) < 0 || fa_sim_check_enable(r->sim) < 0)
         return -1;
-    if (r->timeline_from != FA_TIME_NEVER)
+    if (r->rec)
+        fa_sim_on_frame(r->sim, lad_rec_frame, r->rec);
+    else if (r->timeline_from != FA_TIME_NEVER)
         fa_sim_on_frame(r->sim, timeline, r);
     else if (opt_digest)
         fa_sim_on_frame(r->sim, digest_frame, NULL);
@@ -424,7 +431,28 @@ static void describe(const struct params *pr)
            sim_tcp_options_name(pr->tcp_opts[1], o1, sizeof o1));
 }
 
-static int one(uint64_t seed, int verbose, int quiet, fa_time timeline_from)
+/* --html: the run recorded for finack-ladder's page, written at the end. */
+static int html_begin(struct run *r, const char *path)
+{
+    struct fa_config cfg;
+    fa_config_init(&cfg);
+    r->html = path;
+    r->rec = lad_rec_new((double)cfg.tcp_msl / 1e6, 0);
+    return r->rec ? 0 : -1;
+}
+
+static int html_write(struct run *r)
+{
+    char title[64];
+    snprintf(title, sizeof title, "finack-sim run transfer --seed %llu",
+             (unsigned long long)r->seed);
+    int rc = lad_rec_write(r->rec, r->html, title);
+    if (rc == 0)
+        printf("page: %s\n", r->html);
+    return rc;
+}
+
+static int one(uint64_t seed, int verbose, int quiet, fa_time timeline_from, const char *html)
 {
     static struct run r;
     memset(&r, 0, sizeof r);
@@ -434,7 +462,14 @@ static int one(uint64_t seed, int verbose, int quiet, fa_time timeline_from)
     draw(seed, &r.pr);
     if (!quiet)
         describe(&r.pr);
+    if (html && html_begin(&r, html) < 0) {
+        fprintf(stderr, "finack-sim: out of memory\n");
+        return -1;
+    }
     int rc = run_transfer(&r);
+    if (html && html_write(&r) < 0 && rc >= 0)
+        rc = -1;
+    lad_rec_free(r.rec);
     if (rc < 0)
         printf("FAIL seed %llu: %s\n  replay: finack-sim run transfer --seed %llu --verbose\n",
                (unsigned long long)seed, r.why, (unsigned long long)seed);
@@ -451,7 +486,9 @@ static int one(uint64_t seed, int verbose, int quiet, fa_time timeline_from)
 static void usage(FILE *out)
 {
     fprintf(out, "usage: finack-sim run SCENARIO|./FILE [--seed N] [--json] [--pcap FILE]\n"
+                 "                                        [--html FILE]\n"
                  "       finack-sim run transfer --seed N [--verbose] [--timeline[=FROM_S]]\n"
+                 "                                        [--html FILE]\n"
                  "       finack-sim run apps|attack --seed N\n"
                  "       finack-sim sweep [--family transfer|apps|attack] [--seeds N] [--first N]\n"
                  "                        [--tso] [--wire-digest]   (transfer family)\n"
@@ -478,13 +515,14 @@ int main(int argc, char **argv)
         { "first", required_argument, 0, 'f' }, { "verbose", no_argument, 0, 'v' },
         { "timeline", optional_argument, 0, 't' },
         { "json", no_argument, 0, 'j' }, { "pcap", required_argument, 0, 'p' },
+        { "html", required_argument, 0, 'H' },
         { "family", required_argument, 0, 'F' },
         { "tso", no_argument, 0, 'T' }, { "wire-digest", no_argument, 0, 'D' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     fa_time from = FA_TIME_NEVER;
     int json = 0;
-    const char *pcap = NULL, *family = "transfer";
+    const char *pcap = NULL, *html = NULL, *family = "transfer";
     const char *cmd = argv[1];
     if (!strcmp(cmd, "list") || !strcmp(cmd, "--help")) {
         usage(stdout);
@@ -507,6 +545,7 @@ int main(int argc, char **argv)
         case 't': from = optarg ? (fa_time)(strtod(optarg, NULL) * 1e9) : 0; break;
         case 'j': json = 1; break;
         case 'p': pcap = optarg; break;
+        case 'H': html = optarg; break;
         case 'F': family = optarg; break;
         case 'T': opt_tso = 1; break;
         case 'D': opt_digest = 1; break;
@@ -515,7 +554,11 @@ int main(int argc, char **argv)
         }
     }
     if (!strcmp(cmd, "run") && !strcmp(argv[2], "transfer"))
-        return one(seed, verbose, 0, from) < 0 ? 1 : 0; /* an accepted error is ok */
+        return one(seed, verbose, 0, from, html) < 0 ? 1 : 0; /* an accepted error is ok */
+    char title[160];
+    snprintf(title, sizeof title, "finack-sim run %s --seed %llu", argv[2],
+             (unsigned long long)seed);
+    const struct scen_out out = { .json = json, .pcap = pcap, .html = html, .title = title };
     if (!strcmp(cmd, "run") && family_known(argv[2])) {
         char why[256];
         if (family_run(argv[2], seed, 1 + verbose, why, sizeof why) < 0) {
@@ -526,13 +569,13 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "run") && strchr(argv[2], '/')) {
-        int rc = scenario_file(argv[2], seed, json, pcap);
+        int rc = scenario_file(argv[2], seed, &out);
         if (rc == -EINVAL || rc == -ENOENT)
             fprintf(stderr, "finack-sim: cannot run scenario file %s\n", argv[2]);
         return rc < 0 ? 1 : 0;
     }
     if (!strcmp(cmd, "run")) {
-        int rc = scenario_run(argv[2], seed, json, pcap);
+        int rc = scenario_run(argv[2], seed, &out);
         if (rc == -ENOENT) {
             fprintf(stderr, "finack-sim: no scenario '%s' (finack-sim list)\n", argv[2]);
             return 2;
@@ -562,7 +605,7 @@ int main(int argc, char **argv)
             }
             continue;
         }
-        int rc = one(s, 0, 1, FA_TIME_NEVER);
+        int rc = one(s, 0, 1, FA_TIME_NEVER, NULL);
         failed += rc < 0;
         errors += rc > 0;
     }

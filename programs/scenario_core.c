@@ -6,21 +6,14 @@
 #include "scenario_core.h"
 
 #include <errno.h>
+
+#include "ladder/sim_record.h"
 #include <stdlib.h>
 #include <string.h>
 
 const char *scenario_flags(uint8_t f, char *buf)
 {
-    static const char *const names[] = { "FIN", "SYN", "RST", "PSH", "ACK", "URG" };
-    static const int order[] = { 1, 0, 2, 3, 4, 5 }; /* SYN first, as figures do */
-    buf[0] = 0;
-    for (int i = 0; i < 6; i++)
-        if (f & (1 << order[i])) {
-            if (buf[0])
-                strcat(buf, ",");
-            strcat(buf, names[order[i]]);
-        }
-    return buf;
+    return lad_flags(f, buf); /* one spelling for the timeline and the page */
 }
 
 static double ms(const struct scen *s, fa_time t)
@@ -57,12 +50,24 @@ static void print_segment(struct scen *s, int host, const struct fa_sim_segment 
         snprintf(opts + n, sizeof opts - n, ">");
     scenario_flags(g->flags, flags);
     if (s->json) {
-        printf("{\"t_ms\":%.3f,\"event\":\"segment\",\"from\":\"%c\",\"to\":\"%c\","
+        printf("{\"t_ms\":%.3f,\"event\":\"%s\",\"from\":\"%c\",\"to\":\"%c\","
+               "\"sport\":%u,\"dport\":%u,"
                "\"flags\":\"%s\",\"seq\":%u,\"ack\":%u,\"win\":%u,\"len\":%u,\"mss\":%u,"
-               "\"wscale\":%d,\"lost\":%s}\n",
-               ms(s, t), host ? 'B' : 'A', host ? 'A' : 'B', flags, seq,
-               (g->flags & 0x10) ? ack : 0, g->win, g->len, g->mss, g->ws,
-               lost ? "true" : "false");
+               "\"wscale\":%d,\"sackok\":%d",
+               ms(s, t), lost < 0 ? "arrive" : "segment", host ? 'B' : 'A', host ? 'A' : 'B',
+               g->sport, g->dport, flags, seq,
+               (g->flags & 0x10) ? ack : 0, g->win, g->len, g->mss, g->ws, g->sack_ok);
+        if (g->has_ts)
+            printf(",\"tsval\":%u,\"tsecr\":%u", g->ts_val, g->ts_ecr);
+        if (g->sack_blocks) {
+            printf(",\"sack\":\"");
+            for (unsigned b = 0; b < g->sack_blocks; b++)
+                printf("%s%u-%u", b ? " " : "", g->sack[b][0] - base, g->sack[b][1] - base);
+            printf("\"");
+        }
+        if (lost >= 0)
+            printf(",\"lost\":%s", lost ? "true" : "false");
+        printf("}\n");
         return;
     }
     /* Numbers from another connection's space (an old duplicate, the RST
@@ -116,12 +121,28 @@ static int filter(void *ctx, int host, const uint8_t *f, size_t len, fa_time t)
     return lost;
 }
 
+/* Deliveries: in JSON an "arrive" line per segment (its one-way delay);
+ * both ways to the page's recorder. */
+static void on_frame(void *ctx, int host, int dir, const uint8_t *f, size_t len, fa_time t)
+{
+    struct scen *s = ctx;
+    struct fa_sim_segment g;
+    if (!s->printing)
+        return;
+    if (s->rec)
+        lad_rec_frame(s->rec, host, dir, f, len, t);
+    if (s->json && dir == 1 && fa_sim_segment_parse(f, len, &g))
+        print_segment(s, !host, &g, t, -1);
+}
+
 static void trace(void *ctx, const struct fa_tcp *sock, int from, int to, fa_time now)
 {
     struct scen *s = ctx;
     (void)from;
     if (!s->printing)
         return;
+    if (s->rec)
+        lad_rec_state(s->rec, sock, to, now);
     struct fa_tcp_info i;
     fa_tcp_get_info(sock, &i);
     char host = i.local_addr == ADDR_A ? 'A' : 'B';
@@ -136,6 +157,9 @@ static void trace(void *ctx, const struct fa_tcp *sock, int from, int to, fa_tim
 
 void scen_note(struct scen *s, const char *text)
 {
+    if (s->rec && lad_add_note(&s->rec->cap, (double)(fa_sim_now(s->sim) - s->t0) / 1e6,
+                               text) < 0)
+        s->rec->failed = 1;
     if (s->json)
         printf("{\"t_ms\":%.3f,\"event\":\"note\",\"text\":\"%s\"}\n",
                ms(s, fa_sim_now(s->sim)), text);
@@ -194,11 +218,33 @@ void scen_setup_defaults(struct setup *u)
     u->msl = 5 * S;
 }
 
-int scen_start(struct scen *s, const struct setup *u, uint64_t seed, int json,
-                      const char *pcap_path)
+/* --html: a recorder fills the page's model from here on. */
+static int html_start(struct scen *s, const struct setup *u, const struct scen_out *out)
+{
+    s->rec = lad_rec_new((double)u->msl / 1e6, s->t0);
+    s->html = out->html;
+    s->title = out->title ? out->title : "finack-sim";
+    return s->rec ? 0 : -ENOMEM;
+}
+
+static int html_end(struct scen *s)
+{
+    if (!s->rec)
+        return 0;
+    int rc = lad_rec_write(s->rec, s->html, s->title);
+    if (rc == 0 && !s->json)
+        printf("page: %s\n", s->html);
+    lad_rec_free(s->rec);
+    s->rec = NULL;
+    return rc < 0 ? -EIO : 0;
+}
+
+int scen_start(struct scen *s, const struct setup *u, uint64_t seed,
+               const struct scen_out *out)
 {
     memset(s, 0, sizeof *s);
-    s->json = json;
+    s->json = out->json;
+    const char *pcap_path = out->pcap;
     s->drop_host = s->outage_host = -1;
     if (fa_sim_create(seed, &s->sim) < 0 || fa_sim_check_enable(s->sim) < 0)
         return -ENOMEM;
@@ -218,6 +264,7 @@ int scen_start(struct scen *s, const struct setup *u, uint64_t seed, int json,
         s->st[h] = fa_sim_stack(s->sim, h);
     }
     fa_sim_set_filter(s->sim, filter, s);
+    fa_sim_on_frame(s->sim, on_frame, s);
     if (pcap_path &&
         fa_pcap_open(pcap_path, (struct fa_clock){ s->sim, pcap_now }, &s->pcap) < 0) {
         fprintf(stderr, "finack-sim: cannot write %s\n", pcap_path);
@@ -227,6 +274,8 @@ int scen_start(struct scen *s, const struct setup *u, uint64_t seed, int json,
     fa_stack_ping(s->st[0], ADDR_B, 1, 1, NULL, 0, 0);
     fa_sim_run_until(s->sim, 100 * MS);
     s->t0 = scen_now(s);
+    if (out->html && html_start(s, u, out) < 0)
+        return -ENOMEM;
     return 0;
 }
 
@@ -238,6 +287,7 @@ int scen_end(struct scen *s)
     if (!s->json)
         printf("\ninvariants: %s\n", bad ? bad : "all held");
     fa_pcap_close(s->pcap);
+    int page = html_end(s);
     fa_sim_destroy(s->sim);
-    return bad ? -EPROTO : 0;
+    return bad ? -EPROTO : page;
 }

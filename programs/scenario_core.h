@@ -7,6 +7,8 @@
 
 #include "scenarios.h"
 
+struct lad_rec;
+
 #define MS FA_NS_PER_MS
 #define S FA_NS_PER_S
 #define ADDR_A FA_IPV4(198, 18, 0, 1)
@@ -35,6 +37,9 @@ struct scen {
     int nrules;
     int outage_host;
     fa_time outage_from;
+    /* --html: the run recorded for finack-ladder's page. */
+    struct lad_rec *rec;
+    const char *html, *title;
 };
 
 /* The two hosts: link (faults on each uplink only, so a path's loss is
@@ -52,12 +57,12 @@ struct fa_tcp *scen_listen_b(struct scen *s, uint16_t port);
 struct fa_tcp *scen_connect_a(struct scen *s, uint16_t port);
 struct fa_tcp *scen_accept_b(struct scen *s, struct fa_tcp *l);
 void scen_setup_defaults(struct setup *u);
-/* Creates the two hosts (the timeline goes to stdout, a pcap to
- * pcap_path if given) and lets ARP settle unseen. Returns 0 or -errno. */
-int scen_start(struct scen *s, const struct setup *u, uint64_t seed, int json,
-               const char *pcap_path);
-/* Runs 100 ms more, says whether the invariants held, frees all;
- * returns 0 or -EPROTO. */
+/* Creates the two hosts (the timeline goes to stdout, a pcap and a page
+ * where out says) and lets ARP settle unseen. Returns 0 or -errno. */
+int scen_start(struct scen *s, const struct setup *u, uint64_t seed,
+               const struct scen_out *out);
+/* Runs 100 ms more, says whether the invariants held, writes the page,
+ * frees all; returns 0, -EPROTO or -EIO (the page). */
 int scen_end(struct scen *s);
 
 #endif

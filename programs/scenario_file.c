@@ -236,7 +236,7 @@ static int read_file(const char *path, struct scen *s, struct setup *u, struct f
     return err;
 }
 
-int scenario_file(const char *path, uint64_t seed, int json, const char *pcap_path)
+int scenario_file(const char *path, uint64_t seed, const struct scen_out *out)
 {
     static struct scen sc;
     static struct file_run f;
@@ -252,14 +252,14 @@ int scenario_file(const char *path, uint64_t seed, int json, const char *pcap_pa
         return err;
     memcpy(rules, sc.rules, sizeof rules); /* scen_start clears sc */
     nrules = sc.nrules;
-    if ((err = scen_start(&sc, &u, seed, json, pcap_path)) < 0)
+    if ((err = scen_start(&sc, &u, seed, out)) < 0)
         return err;
     memcpy(sc.rules, rules, sizeof rules);
     sc.nrules = nrules;
     if (f.listen_port)
         f.listener = scen_listen_b(&sc, (uint16_t)f.listen_port);
     sc.printing = 1;
-    if (!json)
+    if (!out->json)
         printf("scenario file %s\n  A = 198.18.0.1, B = 198.18.0.2\n\n", path);
     fa_time end = sc.t0 + f.length;
     int next = 0;

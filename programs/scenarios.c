@@ -208,7 +208,7 @@ void scenario_list(FILE *out)
         fprintf(out, "  %-20s %s\n", scenarios[i].name, scenarios[i].what);
 }
 
-int scenario_run(const char *name, uint64_t seed, int json, const char *pcap_path)
+int scenario_run(const char *name, uint64_t seed, const struct scen_out *out)
 {
     size_t n = sizeof scenarios / sizeof scenarios[0], i;
     for (i = 0; i < n && strcmp(scenarios[i].name, name); i++)
@@ -221,12 +221,12 @@ int scenario_run(const char *name, uint64_t seed, int json, const char *pcap_pat
     scen_setup_defaults(&u);
     if (!strcmp(name, "zero-window"))
         u.rcvbuf[1] = 1000;
-    int err = scen_start(s, &u, seed, json, pcap_path);
+    int err = scen_start(s, &u, seed, out);
     if (err)
         return err;
     struct fa_tcp *l = scen_listen_b(s, 80);
     s->printing = 1;
-    if (!json)
+    if (!out->json)
         printf("scenario %s: %s\n  A = %s (client), B = %s (server), 10 ms apart\n\n", name,
                scenarios[i].what, "198.18.0.1", "198.18.0.2");
     scenarios[i].run(s, l);

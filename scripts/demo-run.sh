@@ -28,7 +28,7 @@ echo "-- finack's counters:"
 tail -n +2 "$FA_TMP/host.out"
 
 echo; echo "== 2. finack-echo: the uppercase echo server, kernel clients over TCP and UDP"
-fa_start "$(fa_prog finack-echo)" --port 7 --seconds 30
+fa_start "$(fa_prog finack-echo)" --port 7 --seconds 30 --pcap "$FA_TMP/echo.pcap"
 fa_py "
 import socket
 s = socket.create_connection(('$FA_FINACK_IP', 7), timeout=5)
@@ -46,6 +46,13 @@ print('   UDP: sent', b'hello over udp', 'got', u.recvfrom(100)[0])
 fa_stop_host
 echo "-- finack-echo's log:"
 grep -E '^(echo|open|close)' "$FA_TMP/host.out" | sed 's/^/   /'
+# The TCP connection drawn: ladder diagram and time-sequence graph, from
+# finack's own capture (outside the temporary directory, to be opened).
+mkdir -p "$1/demo"
+page=$(cd "$1/demo" && pwd)/echo-ladder.html
+"$(fa_prog finack-ladder)" --title "finack-echo and a kernel client (demo)" \
+    -o "$page" "$FA_TMP/echo.pcap" 2>&1 | sed 's/^/   /'
+echo "-- the echo connection with the kernel, drawn: $page"
 
 echo; echo "== 3. finack-httpd: curl downloads a 100 MB file"
 www=$FA_TMP/www
