@@ -21,12 +21,37 @@ static double ms(const struct scen *s, fa_time t)
     return (double)(t - s->t0) / 1e6;
 }
 
+/* The relative numbers a segment was printed with when sent, for its
+ * arrival's line (an ISN learned in between must not change them). */
+static int sent_numbers(struct scen *s, const struct fa_sim_segment *g, int arrival,
+                        uint32_t *seq, uint32_t *ack)
+{
+    for (unsigned k = 0; k < SCEN_SENT_MEMORY; k++) {
+        struct sent_rel *r = &s->sent[k];
+        if (r->used && r->src == g->src && r->seq_abs == g->seq && r->ack_abs == g->ack &&
+            r->flags == g->flags && r->len == g->len) {
+            if (arrival) {
+                *seq = r->seq;
+                *ack = r->ack;
+            }
+            return 1;
+        }
+    }
+    if (!arrival) {
+        s->sent[s->next_sent++ % SCEN_SENT_MEMORY] = (struct sent_rel){
+            1, g->src, g->seq, g->ack, g->flags, g->len, *seq, *ack };
+    }
+    return 0;
+}
+
 static void print_segment(struct scen *s, int host, const struct fa_sim_segment *g,
                           fa_time t, int lost)
 {
     char flags[32], opts[160] = "";
     uint32_t seq = s->have_isn[host] ? g->seq - s->isn[host] : g->seq;
     uint32_t ack = s->have_isn[!host] ? g->ack - s->isn[!host] : g->ack;
+    if (s->json)
+        sent_numbers(s, g, lost < 0, &seq, &ack);
     /* The options worth seeing: the SYN's offers, and SACK blocks (in
      * the receiver's relative numbers, like ack=). */
     size_t n = 0;
@@ -147,7 +172,13 @@ static void trace(void *ctx, const struct fa_tcp *sock, int from, int to, fa_tim
     fa_tcp_get_info(sock, &i);
     char host = i.local_addr == ADDR_A ? 'A' : 'B';
     const char *name = fa_tcp_state_name((enum fa_tcp_state)to);
-    if (s->json)
+    int h = host == 'B';
+    if (s->json && i.remote_port) /* the peer and SND.UNA: which incarnation */
+        printf("{\"t_ms\":%.3f,\"event\":\"state\",\"host\":\"%c\",\"port\":%u,"
+               "\"rport\":%u,\"una\":%u,\"state\":\"%s\"}\n", ms(s, now), host,
+               i.local_port, i.remote_port,
+               s->have_isn[h] ? i.snd_una - s->isn[h] : i.snd_una, name);
+    else if (s->json)
         printf("{\"t_ms\":%.3f,\"event\":\"state\",\"host\":\"%c\",\"port\":%u,"
                "\"state\":\"%s\"}\n", ms(s, now), host, i.local_port, name);
     else

@@ -21,6 +21,14 @@ struct loss_rule {
     uint8_t mask, want;
 };
 
+#define SCEN_SENT_MEMORY 512
+struct sent_rel {
+    int used;
+    uint32_t src, seq_abs, ack_abs;
+    uint8_t flags;
+    uint32_t len, seq, ack;
+};
+
 struct scen {
     struct fa_sim *sim;
     struct fa_stack *st[2];
@@ -39,6 +47,9 @@ struct scen {
     fa_time outage_from;
     /* --html: the run recorded for finack-ladder's page. */
     struct lad_rec *rec;
+    /* --json: segments' printed numbers, for their "arrive" lines. */
+    struct sent_rel sent[SCEN_SENT_MEMORY];
+    unsigned next_sent;
     const char *html, *title;
 };
 

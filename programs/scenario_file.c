@@ -45,7 +45,9 @@ static int parse_time(const char *t, fa_time *out)
     double v = strtod(t, &end);
     double scale = !strcmp(end, "ns") ? 1 : !strcmp(end, "us") ? 1e3
                  : !strcmp(end, "ms") ? 1e6 : !strcmp(end, "s") || !*end ? 1e9 : -1;
-    if (end == t || scale < 0 || v < 0)
+    /* Any double may be written; not every one fits in 64-bit ns (and
+     * converting one that does not is undefined): a century at most. */
+    if (end == t || scale < 0 || !(v >= 0) || v * scale > 100 * 365.25 * 86400 * 1e9)
         return -1;
     *out = (fa_time)(v * scale);
     return 0;
@@ -206,11 +208,11 @@ static void file_pump(struct scen *s, struct file_run *f)
     }
 }
 
-static int read_file(const char *path, struct scen *s, struct setup *u, struct file_run *f)
+/* Reads a scenario from in (name for messages): 0, or -EINVAL with the
+ * line that could not be read said on stderr. */
+static int read_stream(FILE *in, const char *path, struct scen *s, struct setup *u,
+                       struct file_run *f)
 {
-    FILE *in = fopen(path, "r");
-    if (!in)
-        return -errno;
     char line[256];
     int lineno = 0, err = 0;
     while (!err && fgets(line, sizeof line, in)) {
@@ -232,8 +234,28 @@ static int read_file(const char *path, struct scen *s, struct setup *u, struct f
             err = -EINVAL;
         }
     }
+    return err;
+}
+
+static int read_file(const char *path, struct scen *s, struct setup *u, struct file_run *f)
+{
+    FILE *in = fopen(path, "r");
+    if (!in)
+        return -errno;
+    int err = read_stream(in, path, s, u, f);
     fclose(in);
     return err;
+}
+
+int scenario_file_check(FILE *in, const char *name)
+{
+    static struct scen sc;
+    static struct file_run f;
+    struct setup u;
+    scen_setup_defaults(&u);
+    memset(&sc, 0, sizeof sc);
+    memset(&f, 0, sizeof f);
+    return read_stream(in, name, &sc, &u, &f);
 }
 
 int scenario_file(const char *path, uint64_t seed, const struct scen_out *out)

@@ -25,5 +25,8 @@ int scenario_run(const char *name, uint64_t seed, const struct scen_out *out);
  * scenario_file.c's format section). Returns 0, -errno reading it, -EINVAL for a bad line, or
  * -EPROTO if an invariant broke. */
 int scenario_file(const char *path, uint64_t seed, const struct scen_out *out);
+/* Reads a scenario file from in without running it: 0 or -EINVAL (the
+ * line said on stderr; name is for that message). */
+int scenario_file_check(FILE *in, const char *name);
 
 #endif

@@ -51,5 +51,10 @@ echo "ok  scenario file"
 printf 'listen B 80\nat 0 fly A\n' > "$tmp/bad.txt"
 "$sim" run "$tmp/bad.txt" 2> "$tmp/err" && fail "a bad scenario file was accepted"
 grep -q 'bad.txt:2' "$tmp/err" || fail "no line number for a bad scenario line"
+# Found by fuzz_scenario: a time too large for 64-bit nanoseconds (the
+# conversion was undefined behaviour; the sanitized build traps it).
+printf 'run 77777777777777777777777777777777777777777777777777s\n' > "$tmp/huge.txt"
+"$sim" run "$tmp/huge.txt" 2> "$tmp/err" && fail "a time past 2^63 ns was accepted"
+grep -q 'huge.txt:1' "$tmp/err" || fail "no line number for a time past 2^63 ns"
 "$sim" run no-such-scenario 2>/dev/null && fail "unknown scenario accepted"
 echo PASS

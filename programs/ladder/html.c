@@ -31,6 +31,10 @@
 #define ROW 22.0   /* least room for a segment's or a state's label */
 #define STEP_MAX 140.0
 #define GAP_ROW 34.0
+/* Connections drawn on one page without --conn: a capture of a scan or
+ * a flood holds thousands (the list names them all). */
+#define MAX_SECTIONS 200
+#define MAX_LISTED 5000
 
 void lad_html_defaults(struct lad_html_opts *o)
 {
@@ -63,13 +67,14 @@ static const char *flag_names(uint8_t f, char *buf)
     return buf;
 }
 
-/* The window scale each side announced in its SYN (-1: none or unseen). */
+/* The window scale each side announced in its SYN (-1: none or unseen);
+ * RFC 7323 §2.3: more than 14 counts as 14. */
 static void wscales(const struct lad_conn *c, int ws[2])
 {
     ws[0] = ws[1] = -1;
     for (size_t i = 0; i < c->nseg; i++)
         if ((c->seg[i].g.flags & 0x02) && ws[c->seg[i].from] < 0)
-            ws[c->seg[i].from] = c->seg[i].g.ws;
+            ws[c->seg[i].from] = c->seg[i].g.ws > 14 ? 14 : c->seg[i].g.ws;
     if (ws[0] < 0 || ws[1] < 0)
         ws[0] = ws[1] = -1; /* RFC 7323 §2.2: only if both offered it */
 }
@@ -151,6 +156,25 @@ static int matters(const struct lad_conn *c, size_t i, const uint8_t *near_state
     return (s->g.flags & 0x07) || s->retrans || s->lost || near_state[i];
 }
 
+/* The segments beside a state change, to draw: the one that moved it
+ * (known for inferred states) and its neighbours; for a traced state,
+ * every segment sent or arriving at its time (several share one time). */
+static void mark_cause(const struct lad_conn *c, const struct lad_state *st, uint8_t *near)
+{
+    if (st->seg >= 0) {
+        size_t k = (size_t)st->seg;
+        for (size_t d = k >= 1 ? k - 1 : 0; d < c->nseg && d <= k + 1; d++)
+            near[d] = 1;
+        return;
+    }
+    for (size_t i = 0; i < c->nseg; i++) {
+        const struct lad_seg *s = &c->seg[i];
+        if (fabs(s->t_ms - st->t_ms) < 1e-6 || fabs(s->arrive_ms - st->t_ms) < 1e-6)
+            for (size_t d = i >= 1 ? i - 1 : 0; d < c->nseg && d <= i + 1; d++)
+                near[d] = 1;
+    }
+}
+
 /* draw[i]: 1 to draw segment i. */
 static void choose(const struct lad_conn *c, size_t max, uint8_t *draw)
 {
@@ -159,15 +183,8 @@ static void choose(const struct lad_conn *c, size_t max, uint8_t *draw)
         return;
     }
     uint8_t *near = calloc(c->nseg, 1);
-    if (near) {
-        size_t k = 0;
-        for (size_t j = 0; j < c->nst; j++) {
-            while (k < c->nseg && c->seg[k].t_ms < c->st[j].t_ms)
-                k++;
-            for (size_t d = k >= 2 ? k - 2 : 0; d < c->nseg && d <= k + 1; d++)
-                near[d] = 1;
-        }
-    }
+    for (size_t j = 0; near && j < c->nst; j++)
+        mark_cause(c, &c->st[j], near);
     size_t edge = max / 8;
     for (size_t i = 0; i < c->nseg; i++)
         draw[i] = i < edge || i + edge >= c->nseg || (near && matters(c, i, near));
@@ -349,12 +366,16 @@ static void states(FILE *out, const struct lad_conn *c, const struct axis *x)
     for (size_t j = 0; j < c->nst; j++) {
         const struct lad_state *st = &c->st[j];
         double y = y_at(x, st->t_ms);
-        fprintf(out, "<text class=\"state%s\" data-side=\"%c\" data-state=\"%s\" "
-                     "data-t=\"%.6f\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">%s%s"
-                     "<title>%s %s at %.3f ms%s</title></text>\n",
-                st->inferred ? " inferred" : "", st->side ? 'B' : 'A', st->name, st->t_ms,
-                st->side ? XB + 12 : XA - 12, y + 4, st->side ? "start" : "end", st->name,
-                st->inferred ? "?" : "", st->side ? "B" : "A", st->name, st->t_ms,
+        /* Names come from the input (JSON): escaped like all its text. */
+        fprintf(out, "<text class=\"state%s\" data-side=\"%c\" data-state=\"",
+                st->inferred ? " inferred" : "", st->side ? 'B' : 'A');
+        esc(out, st->name);
+        fprintf(out, "\" data-t=\"%.6f\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">",
+                st->t_ms, st->side ? XB + 12 : XA - 12, y + 4, st->side ? "start" : "end");
+        esc(out, st->name);
+        fprintf(out, "%s<title>%s ", st->inferred ? "?" : "", st->side ? "B" : "A");
+        esc(out, st->name);
+        fprintf(out, " at %.3f ms%s</title></text>\n", st->t_ms,
                 st->inferred ? " (inferred from the segments)" : "");
         if (!strcmp(st->name, "TIME-WAIT")) {
             double end = c->msl_ms > 0 ? st->t_ms + 2 * c->msl_ms : -1;
@@ -732,19 +753,29 @@ int lad_write_html(const struct lad_capture *cap, FILE *out, const struct lad_ht
           out);
     if (o->conn < 0 && cap->nconn > 1) {
         fputs("<nav><ul>\n", out);
-        for (size_t k = 0; k < cap->nconn; k++) {
+        for (size_t k = 0; k < cap->nconn && k < MAX_LISTED; k++) {
             char name[80];
             conn_name(&cap->conn[k], name, sizeof name);
             fprintf(out, "<li><a href=\"#c%zu\">%zu: %s, %zu segments</a></li>\n", k, k, name,
                     cap->conn[k].nseg);
         }
+        if (cap->nconn > MAX_LISTED)
+            fprintf(out, "<li>and %zu more (--conn N)</li>\n", cap->nconn - MAX_LISTED);
         fputs("</ul></nav>\n", out);
     }
+    size_t drawn = 0;
     for (size_t k = 0; k < cap->nconn; k++) {
         if (o->conn >= 0 && (size_t)o->conn != k)
             continue;
+        if (o->conn < 0 && drawn == MAX_SECTIONS) {
+            fprintf(out, "<p class=\"meta\">%zu more connections are listed but not drawn: "
+                         "finack-ladder --conn N draws connection N.</p>\n",
+                    cap->nconn - k);
+            break;
+        }
         if (section(out, cap, k, o->conn >= 0 || k == 0, o) < 0)
             return -1;
+        drawn++;
     }
     fputs("</body></html>\n", out);
     return ferror(out) ? -1 : 0;

@@ -3,8 +3,9 @@
  * segment with when it was sent and, where known, when it arrived, and
  * each end's state changes. Filled from a capture (read_pcap.c), from
  * finack-sim's JSON lines (read_json.c) or by a simulation in the same
- * process (finack-sim --html); model.c marks retransmissions and infers
- * states a capture cannot show; html.c draws the page.
+ * process (finack-sim --html, sim_record.c); model.c finds connections
+ * (a hash on the 4-tuple, incarnations linked), marks retransmissions
+ * and infers states a capture cannot show; html.c draws the page.
  *
  *   struct lad_capture cap; lad_init(&cap);
  *   lad_read_pcap(&cap, "x.pcap", err, sizeof err);  (or lad_add_segment...)
@@ -34,6 +35,7 @@ struct lad_seg {
 
 struct lad_state {
     double t_ms;
+    long seg;         /* the segment that moved it, if known; -1 */
     uint8_t side;     /* 0: A, 1: B */
     uint8_t inferred; /* from the segments, not from a stack's trace */
     char name[16];
@@ -47,11 +49,17 @@ struct lad_note {
 struct lad_conn {
     uint32_t addr[2];
     uint16_t port[2];
-    uint32_t isn[2];       /* relative numbers count from these */
+    long older;            /* the previous incarnation on this 4-tuple: -1 none */
+    size_t arrive_from;    /* read_json.c: the first segment not yet arrived */
+    uint32_t isn[2];       /* relative numbers count from these: the ISN, or
+                              a guess where the SYN went unseen */
     uint8_t have_isn[2];
     uint8_t synack_seen[2]; /* and what it acknowledged: a SYN that does */
     uint32_t synack_ack[2]; /* not fit it is another incarnation's */
-    uint8_t closed;        /* a FIN or RST each way, or an RST, was seen */
+    uint8_t fin_seen[2];
+    uint8_t sent_any[2];   /* snd_max: the end of what each side sent */
+    uint32_t snd_max[2];
+    uint8_t closed;        /* a FIN each way, or an RST, was seen */
     uint8_t traced;        /* states came from a stack (simulation) */
     double msl_ms;         /* for TIME-WAIT's bracket; 0: unknown */
     struct lad_seg *seg;
@@ -60,18 +68,31 @@ struct lad_conn {
     size_t nst, stcap;
 };
 
+/* The end of a traced state change: addr:port addr:port of a connection to
+ * raddr:rport (rport 0: unknown, the newest on the end); snd_una
+ * tells incarnations of one 4-tuple apart (have_una 0: unknown). */
+struct lad_end {
+    uint32_t addr, raddr;
+    uint16_t port, rport;
+    uint32_t snd_una;
+    int have_una;
+};
+
 struct lad_capture {
     struct lad_conn *conn;
     size_t nconn, conncap;
     struct lad_note *note;
     size_t nnote, notecap;
+    /* 4-tuple -> 1 + the newest connection's index (0: empty slot). */
+    uint32_t *hash;
+    size_t hashcap;
     double msl_ms;         /* 2 MSL's half, when the source knows it */
     /* What a capture held that is not drawn, counted. */
     uint64_t frames, not_tcp, malformed, cut_short;
     int timing_known;      /* arrivals known (simulation) */
     /* States traced before their connection's first segment (SYN-SENT
      * is traced as the SYN is built), until it comes. */
-    struct { uint32_t addr; uint16_t port; double t_ms; char name[16]; } early[4];
+    struct { struct lad_end e; double t_ms; char name[16]; } early[16];
     int nearly;
 };
 
@@ -82,9 +103,10 @@ void lad_free(struct lad_capture *cap);
  * Returns the connection's index, or -1 when out of memory. */
 int lad_add_segment(struct lad_capture *cap, const struct fa_sim_segment *g, double t_ms,
                     double arrive_ms, int lost, int cut);
-/* A state change traced by a stack: the end at addr:port. */
-int lad_add_state(struct lad_capture *cap, uint32_t addr, uint16_t port, double t_ms,
+int lad_add_state(struct lad_capture *cap, const struct lad_end *e, double t_ms,
                   const char *name);
+/* The newest connection on g's 4-tuple and which end sent g, or NULL. */
+struct lad_conn *lad_find(struct lad_capture *cap, const struct fa_sim_segment *g, int *from);
 int lad_add_note(struct lad_capture *cap, double t_ms, const char *text);
 /* Marks retransmissions; infers states for connections that have none
  * traced (marked inferred). */
@@ -99,16 +121,21 @@ static inline uint32_t lad_rel_seq(const struct lad_conn *c, const struct lad_se
 {
     return s->g.seq - (c->have_isn[s->from] ? c->isn[s->from] : 0);
 }
+/* Without the ACK flag the field means nothing: shown raw (tshark). */
 static inline uint32_t lad_rel_ack(const struct lad_conn *c, const struct lad_seg *s)
 {
     return (s->g.flags & 0x10) ? s->g.ack - (c->have_isn[!s->from] ? c->isn[!s->from] : 0)
-                               : 0;
+                               : s->g.ack;
 }
 
 /* read_pcap.c: a pcap or pcapng file, through libpcap. The file is
  * untrusted: frames that are not IPv4 TCP, malformed or cut short are
  * counted and skipped. 0, or -1 with a message in err. */
 int lad_read_pcap(struct lad_capture *cap, const char *path, char *err, size_t errlen);
+/* The same from an open file (closed here, whatever happens); name is
+ * for messages. */
+int lad_read_pcap_file(struct lad_capture *cap, FILE *in, const char *name, char *err,
+                       size_t errlen);
 /* The TCP segment in an Ethernet frame of caplen bytes (wire_len on the
  * wire): 1 and *g (*cut set if the capture cut data off), 0 if not IPv4
  * TCP, -1 if malformed. No checksum is checked (captures taken with

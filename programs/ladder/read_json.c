@@ -21,14 +21,39 @@ static const char *field(const char *line, const char *key)
     return p ? p + strlen(pat) : NULL;
 }
 
-static int num(const char *line, const char *key, double *v)
+/* A number in [lo, hi] (finite): 1, else 0 (absent or out of range). */
+static int num_in(const char *line, const char *key, double lo, double hi, double *v)
 {
     const char *p = field(line, key);
     char *end;
     if (!p)
         return 0;
     *v = strtod(p, &end);
-    return end != p;
+    return end != p && *v >= lo && *v <= hi; /* NaN fails both */
+}
+
+#define U32 4294967295.0
+static int num(const char *line, const char *key, double *v)
+{
+    return num_in(line, key, 0, U32, v);
+}
+
+/* Times in ms: finite, within a few centuries either way. */
+static int time_ms(const char *line, double *v)
+{
+    return num_in(line, "t_ms", -1e13, 1e13, v);
+}
+
+/* The states RFC 9293 names: nothing else reaches the page. */
+static int known_state(const char *s)
+{
+    static const char *const names[] = { "CLOSED", "LISTEN", "SYN-SENT", "SYN-RECEIVED",
+                                         "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2",
+                                         "CLOSE-WAIT", "CLOSING", "LAST-ACK", "TIME-WAIT" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(s, names[i]))
+            return 1;
+    return 0;
 }
 
 static int str(const char *line, const char *key, char *out, size_t n)
@@ -79,23 +104,24 @@ static int segment(const char *line, struct fa_sim_segment *g, double *t, int *l
 {
     char from[4], flags[32], sack[160] = "";
     double seq, ack, win, len, v;
-    if (!num(line, "t_ms", t) || !str(line, "from", from, sizeof from) ||
+    if (!time_ms(line, t) || !str(line, "from", from, sizeof from) ||
         !str(line, "flags", flags, sizeof flags) || !num(line, "seq", &seq) ||
-        !num(line, "ack", &ack) || !num(line, "win", &win) || !num(line, "len", &len))
+        !num(line, "ack", &ack) || !num_in(line, "win", 0, 65535, &win) ||
+        !num_in(line, "len", 0, 1 << 30, &len))
         return -1;
     memset(g, 0, sizeof *g);
     int b = from[0] == 'B';
     g->src = b ? B_ADDR : A_ADDR;
     g->dst = b ? A_ADDR : B_ADDR;
-    g->sport = (uint16_t)(num(line, "sport", &v) ? v : 0);
-    g->dport = (uint16_t)(num(line, "dport", &v) ? v : 0);
+    g->sport = (uint16_t)(num_in(line, "sport", 0, 65535, &v) ? v : 0);
+    g->dport = (uint16_t)(num_in(line, "dport", 0, 65535, &v) ? v : 0);
     g->flags = flag_bits(flags);
     g->seq = (uint32_t)seq;
     g->ack = (uint32_t)ack;
     g->win = (uint16_t)win;
     g->len = (uint32_t)len;
-    g->mss = (uint16_t)(num(line, "mss", &v) ? v : 0);
-    g->ws = num(line, "wscale", &v) ? (int)v : -1;
+    g->mss = (uint16_t)(num_in(line, "mss", 0, 65535, &v) ? v : 0);
+    g->ws = num_in(line, "wscale", 0, 255, &v) ? (int)v : -1;
     g->sack_ok = num(line, "sackok", &v) && v != 0;
     if (num(line, "tsval", &v)) {
         g->has_ts = 1;
@@ -108,20 +134,30 @@ static int segment(const char *line, struct fa_sim_segment *g, double *t, int *l
     return 0;
 }
 
-/* An arrival: the earliest segment of that connection, from the other
- * side, with these numbers, sent and not yet arrived. */
+/* Segments looked at past the first not yet arrived: arrivals come
+ * nearly in order, so the search stays short (and bounded). */
+#define ARRIVE_WINDOW 4096
+
+/* An arrival: the earliest segment of its connection with these
+ * numbers, sent and not yet arrived. */
 static void arrive(struct lad_capture *cap, const struct fa_sim_segment *g, double t)
 {
-    for (size_t i = 0; i < cap->nconn; i++) {
-        struct lad_conn *c = &cap->conn[i];
-        for (size_t k = 0; k < c->nseg; k++) {
-            struct lad_seg *s = &c->seg[k];
-            if (s->arrive_ms < 0 && !s->lost && s->t_ms <= t && s->g.src == g->src &&
-                s->g.sport == g->sport && s->g.dport == g->dport && s->g.seq == g->seq &&
-                s->g.ack == g->ack && s->g.flags == g->flags && s->g.len == g->len) {
-                s->arrive_ms = t;
-                return;
-            }
+    int from;
+    struct lad_conn *c = lad_find(cap, g, &from);
+    if (!c)
+        return;
+    while (c->arrive_from < c->nseg &&
+           (c->seg[c->arrive_from].arrive_ms >= 0 || c->seg[c->arrive_from].lost))
+        c->arrive_from++;
+    size_t end = c->nseg - c->arrive_from > ARRIVE_WINDOW ? c->arrive_from + ARRIVE_WINDOW
+                                                           : c->nseg;
+    for (size_t k = c->arrive_from; k < end; k++) {
+        struct lad_seg *s = &c->seg[k];
+        if (s->arrive_ms < 0 && !s->lost && s->t_ms <= t && s->from == from &&
+            s->g.seq == g->seq && s->g.ack == g->ack && s->g.flags == g->flags &&
+            s->g.len == g->len) {
+            s->arrive_ms = t;
+            return;
         }
     }
 }
@@ -140,7 +176,7 @@ int lad_read_json(struct lad_capture *cap, FILE *in, char *err, size_t errlen)
             continue;
         }
         cap->frames++;
-        if (!str(line, "event", ev, sizeof ev) || !num(line, "t_ms", &t)) {
+        if (!str(line, "event", ev, sizeof ev) || !time_ms(line, &t)) {
             cap->malformed++;
             continue;
         }
@@ -158,12 +194,25 @@ int lad_read_json(struct lad_capture *cap, FILE *in, char *err, size_t errlen)
             else
                 arrive(cap, &g, t);
         } else if (!strcmp(ev, "state")) {
-            if (!str(line, "host", host, sizeof host) || !num(line, "port", &port) ||
-                !str(line, "state", state, sizeof state))
+            if (!str(line, "host", host, sizeof host) ||
+                !num_in(line, "port", 0, 65535, &port) ||
+                !str(line, "state", state, sizeof state) || !known_state(state))
                 cap->malformed++;
-            else
-                rc = lad_add_state(cap, host[0] == 'B' ? B_ADDR : A_ADDR, (uint16_t)port, t,
-                                   state);
+            else {
+                /* The peer (rport) where the line gives it: the right
+                 * incarnation of a 4-tuple used twice. */
+                int b = host[0] == 'B';
+                struct lad_end e = { .addr = b ? B_ADDR : A_ADDR, .raddr = b ? A_ADDR : B_ADDR,
+                                     .port = (uint16_t)port };
+                double rport, una;
+                if (num_in(line, "rport", 1, 65535, &rport))
+                    e.rport = (uint16_t)rport;
+                if (num(line, "una", &una)) {
+                    e.snd_una = (uint32_t)una;
+                    e.have_una = 1;
+                }
+                rc = lad_add_state(cap, &e, t, state);
+            }
         } else if (!strcmp(ev, "note")) {
             if (str(line, "text", text, sizeof text))
                 rc = lad_add_note(cap, t, text);

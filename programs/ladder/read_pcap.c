@@ -1,12 +1,14 @@
 /* read_pcap.c — captures into finack-ladder's model (ladder.h): pcap and
  * pcapng through libpcap (finack's --pcap, tcpdump's, Wireshark's), on
- * Ethernet, Linux cooked (SLL) or raw IPv4 links. Every frame is
+ * Ethernet (VLAN and QinQ tags too), Linux cooked (SLL, and SLL2 as
+ * tcpdump -i any writes) or raw IPv4 links. Every frame is
  * untrusted: what is not IPv4 TCP is counted and skipped, what is
  * malformed is counted and skipped, what the snaplen cut is kept when
  * its TCP header is whole (and counted). No checksum is checked: a
  * capture taken before the NIC's offloads holds partial ones. */
 #include "ladder.h"
 
+#include <errno.h>
 #include <pcap/pcap.h>
 #include <string.h>
 
@@ -62,14 +64,14 @@ static int parse_ipv4(const uint8_t *p, size_t caplen, size_t wire_len,
         return caplen < 20 ? -1 : 0;
     size_t ihl = (size_t)(p[0] & 15) * 4;
     size_t total = be16(p + 2);
+    if (total == 0 || total > wire_len)
+        total = wire_len; /* a TSO super-frame's zero length, or a lie */
     if (ihl < 20 || total < ihl || caplen < ihl)
         return -1;
     if (p[9] != 6)
         return 0;
     if ((be16(p + 6) & 0x1fff) != 0)
         return 0; /* a later fragment: no TCP header */
-    if (total > wire_len)
-        total = wire_len; /* a TSO super-frame's zero length, or a lie */
     if (caplen < ihl + 20)
         return -1;
     const uint8_t *t = p + ihl;
@@ -99,7 +101,8 @@ int lad_parse_frame(const uint8_t *f, size_t caplen, size_t wire_len,
         return -1;
     size_t off = 12;
     uint16_t type = be16(f + off);
-    while (type == 0x8100 && caplen >= off + 6) { /* VLAN tags */
+    /* VLAN tags: 802.1Q, and 802.1ad's (QinQ) outer ones. */
+    while ((type == 0x8100 || type == 0x88a8 || type == 0x9100) && caplen >= off + 6) {
         off += 4;
         type = be16(f + off);
     }
@@ -111,27 +114,42 @@ int lad_parse_frame(const uint8_t *f, size_t caplen, size_t wire_len,
     return parse_ipv4(f + off, caplen - off, wire_len - off, g, cut);
 }
 
-/* Linux cooked capture (SLL): 16 bytes, protocol at 14. */
+/* Linux cooked captures: SLL (16 bytes, protocol at 14) and SLL2
+ * (tcpdump -i any since 4.99: 20 bytes, protocol at 0). */
 static int parse_sll(const uint8_t *f, size_t caplen, size_t wire_len,
-                     struct fa_sim_segment *g, int *cut)
+                     struct fa_sim_segment *g, int *cut, int v2)
 {
-    if (caplen < 16 || wire_len < 16)
+    size_t hl = v2 ? 20 : 16;
+    if (caplen < hl || wire_len < hl)
         return -1;
-    if (be16(f + 14) != 0x0800)
+    if (be16(f + (v2 ? 0 : 14)) != 0x0800)
         return 0;
-    return parse_ipv4(f + 16, caplen - 16, wire_len - 16, g, cut);
+    return parse_ipv4(f + hl, caplen - hl, wire_len - hl, g, cut);
 }
 
 int lad_read_pcap(struct lad_capture *cap, const char *path, char *err, size_t errlen)
 {
+    FILE *in = fopen(path, "rb");
+    if (!in) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    return lad_read_pcap_file(cap, in, path, err, errlen);
+}
+
+int lad_read_pcap_file(struct lad_capture *cap, FILE *in, const char *path, char *err,
+                       size_t errlen)
+{
     char perr[PCAP_ERRBUF_SIZE] = "";
-    pcap_t *p = pcap_open_offline(path, perr);
+    pcap_t *p = pcap_fopen_offline(in, perr); /* closes in with p */
     if (!p) {
+        fclose(in);
         snprintf(err, errlen, "%s: not a capture libpcap can read (%s)", path, perr);
         return -1;
     }
     int link = pcap_datalink(p);
-    if (link != DLT_EN10MB && link != DLT_RAW && link != DLT_IPV4 && link != DLT_LINUX_SLL) {
+    if (link != DLT_EN10MB && link != DLT_RAW && link != DLT_IPV4 && link != DLT_LINUX_SLL &&
+        link != DLT_LINUX_SLL2) {
         snprintf(err, errlen, "%s: link type %s is not Ethernet, Linux cooked or raw IPv4",
                  path, pcap_datalink_val_to_name(link) ? pcap_datalink_val_to_name(link) : "?");
         pcap_close(p);
@@ -148,8 +166,8 @@ int lad_read_pcap(struct lad_capture *cap, const char *path, char *err, size_t e
         size_t caplen = h->caplen, wire = h->len < h->caplen ? h->caplen : h->len;
         if (link == DLT_EN10MB)
             r = lad_parse_frame(data, caplen, wire, &g, &cut);
-        else if (link == DLT_LINUX_SLL)
-            r = parse_sll(data, caplen, wire, &g, &cut);
+        else if (link == DLT_LINUX_SLL || link == DLT_LINUX_SLL2)
+            r = parse_sll(data, caplen, wire, &g, &cut, link == DLT_LINUX_SLL2);
         else
             r = parse_ipv4(data, caplen, wire, &g, &cut);
         if (r == 0) {

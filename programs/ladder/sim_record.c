@@ -108,8 +108,9 @@ void lad_rec_state(struct lad_rec *r, const struct fa_tcp *sock, int to, fa_time
     if (now < r->t0 || r->failed)
         return;
     fa_tcp_get_info(sock, &i);
-    if (lad_add_state(&r->cap, i.local_addr, i.local_port, ms(r, now),
-                      fa_tcp_state_name((enum fa_tcp_state)to)) < 0)
+    struct lad_end e = { .addr = i.local_addr, .raddr = i.remote_addr, .port = i.local_port,
+                         .rport = i.remote_port, .snd_una = i.snd_una, .have_una = 1 };
+    if (lad_add_state(&r->cap, &e, ms(r, now), fa_tcp_state_name((enum fa_tcp_state)to)) < 0)
         r->failed = 1;
 }
 

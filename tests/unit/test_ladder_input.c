@@ -72,6 +72,18 @@ static size_t tcp_frame(uint8_t *f, uint8_t flags, uint32_t seq, uint32_t ack,
     return 14 + total;
 }
 
+/* The frame as B (192.0.2.2) sends it back: addresses and ports swapped. */
+static void from_b(uint8_t *f)
+{
+    f[14 + 12 + 3] ^= 3;
+    f[14 + 16 + 3] ^= 3;
+    uint8_t port[2] = { f[34], f[35] };
+    f[34] = f[36];
+    f[35] = f[37];
+    f[36] = port[0];
+    f[37] = port[1];
+}
+
 static void write_file(const uint8_t *b, size_t n)
 {
     FILE *f = fopen(path, "wb");
@@ -193,6 +205,115 @@ static void frames_are_counted_and_skipped(void **state)
     lad_free(&cap);
 }
 
+static void whole_path(const uint8_t *b, size_t n, int json);
+
+/* Found by fuzz_pcap: a window scale of 141 in both SYNs made the page's
+ * scaled window a shift past 64 bits (RFC 7323 §2.3: use 14). */
+static void window_scale_beyond_14(void **state)
+{
+    (void)state;
+    static uint8_t b[4096], f[256];
+    static const uint8_t ws[] = { 1, 3, 3, 141 };
+    size_t n = pcap_header(b, 1);
+    size_t fl = tcp_frame(f, 0x02, 1000, 0, ws, sizeof ws, 0);
+    n += record(b + n, f, (uint32_t)fl, (uint32_t)fl);
+    fl = tcp_frame(f, 0x12, 5000, 1001, ws, sizeof ws, 0);
+    from_b(f);
+    n += record(b + n, f, (uint32_t)fl, (uint32_t)fl);
+    fl = tcp_frame(f, 0x10, 1001, 5001, NULL, 0, 0);
+    n += record(b + n, f, (uint32_t)fl, (uint32_t)fl);
+    whole_path(b, n, 0);
+}
+
+/* The review of finack-ladder: one check per finding the readers and
+ * the model answer for (the pages' findings are in ladder_page.sh). */
+static void review_findings(void **state)
+{
+    (void)state;
+    struct lad_capture cap;
+    char err[256];
+    /* A state name is never markup; NaN is no time. */
+    static const char js[] =
+        "{\"t_ms\":0,\"event\":\"state\",\"host\":\"A\",\"port\":1,\"state\":\"<script>/*\"}\n"
+        "{\"t_ms\":nan,\"event\":\"segment\",\"from\":\"A\",\"flags\":\"SYN\",\"seq\":0,"
+        "\"ack\":0,\"win\":1,\"len\":0}\n"
+        "{\"t_ms\":1,\"event\":\"segment\",\"from\":\"A\",\"flags\":\"SYN\",\"seq\":1e300,"
+        "\"ack\":0,\"win\":1,\"len\":0}\n";
+    FILE *in = fmemopen((void *)js, sizeof js - 1, "r");
+    lad_init(&cap);
+    assert_int_equal(lad_read_json(&cap, in, err, sizeof err), 0);
+    fclose(in);
+    assert_int_equal(cap.malformed, 3);
+    assert_int_equal(cap.nconn, 0);
+    assert_int_equal(cap.nearly, 0);
+    lad_free(&cap);
+    /* A capture that starts mid-connection counts from 1, as Wireshark
+     * does, and shows both ends open; a TSO super-frame's IP length of 0
+     * means the frame's; Linux cooked v2 (tcpdump -i any) is read. */
+    static uint8_t b[16384], f[4096];
+    size_t n = pcap_header(b, 276); /* LINUX_SLL2 */
+    size_t fl = tcp_frame(f, 0x18, 5000, 9000, NULL, 0, 10);
+    uint8_t sll[4096] = { 0x08, 0x00 };
+    memcpy(sll + 20, f + 14, fl - 14);
+    n += record(b + n, sll, (uint32_t)(fl - 14 + 20), (uint32_t)(fl - 14 + 20));
+    fl = tcp_frame(f, 0x10, 9000, 5010, NULL, 0, 3000);
+    from_b(f);
+    f[14 + 2] = f[14 + 3] = 0; /* IP total length 0: a super-frame */
+    memcpy(sll + 20, f + 14, fl - 14);
+    n += record(b + n, sll, (uint32_t)(fl - 14 + 20), (uint32_t)(fl - 14 + 20));
+    write_file(b, n);
+    assert_int_equal(read_it(&cap, err, sizeof err), 0);
+    assert_int_equal(cap.malformed, 0);
+    assert_int_equal(cap.nconn, 1);
+    assert_int_equal(cap.conn[0].nseg, 2);
+    const struct lad_conn *c = &cap.conn[0];
+    assert_int_equal(lad_rel_seq(c, &c->seg[0]), 1);
+    assert_int_equal(lad_rel_ack(c, &c->seg[0]), 1);
+    assert_int_equal(lad_rel_seq(c, &c->seg[1]), 1);
+    assert_int_equal(lad_rel_ack(c, &c->seg[1]), 11);
+    assert_int_equal(c->seg[1].g.len, 3000);
+    lad_finish(&cap);
+    assert_int_equal(cap.conn[0].nst, 2); /* ESTABLISHED? on both sides */
+    assert_string_equal(cap.conn[0].st[0].name, "ESTABLISHED");
+    lad_free(&cap);
+}
+
+/* An RST outside the receiver's window is ignored (RFC 9293 §3.10.7.4):
+ * the inferred states go on to the close that follows. */
+static void rst_outside_the_window(void **state)
+{
+    (void)state;
+    struct lad_capture cap;
+    lad_init(&cap);
+    struct fa_sim_segment g = { .src = 1, .dst = 2, .sport = 10, .dport = 20, .ws = -1 };
+    struct { int from; uint8_t flags; uint32_t seq, ack; } seq[] = {
+        { 0, 0x02, 100, 0 }, { 1, 0x12, 500, 101 }, { 0, 0x10, 101, 501 },
+        { 1, 0x04, 500 + (1u << 30), 0 }, /* forged, far outside */
+        { 0, 0x11, 101, 501 }, { 1, 0x10, 501, 102 }, { 1, 0x11, 501, 102 },
+        { 0, 0x10, 102, 502 },
+    };
+    for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++) {
+        struct fa_sim_segment x = g;
+        if (seq[i].from) {
+            x.src = 2; x.dst = 1; x.sport = 20; x.dport = 10;
+        }
+        x.flags = seq[i].flags;
+        x.seq = seq[i].seq;
+        x.ack = seq[i].ack;
+        x.win = 1000;
+        assert_true(lad_add_segment(&cap, &x, (double)i, -1, 0, 0) >= 0);
+    }
+    lad_finish(&cap);
+    const struct lad_conn *c = &cap.conn[0];
+    const char *want[] = { "SYN-SENT", "SYN-RECEIVED", "ESTABLISHED", "ESTABLISHED",
+                           "FIN-WAIT-1", "CLOSE-WAIT", "FIN-WAIT-2", "LAST-ACK",
+                           "TIME-WAIT", "CLOSED" };
+    assert_int_equal(c->nst, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < c->nst; i++)
+        assert_string_equal(c->st[i].name, want[i]);
+    lad_free(&cap);
+}
+
 static void json_lines_that_do_not_parse(void **state)
 {
     (void)state;
@@ -301,6 +422,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(files_that_are_no_capture, setup, teardown),
         cmocka_unit_test_setup_teardown(frames_are_counted_and_skipped, setup, teardown),
         cmocka_unit_test(json_lines_that_do_not_parse),
+        cmocka_unit_test(rst_outside_the_window),
+        cmocka_unit_test_setup_teardown(review_findings, setup, teardown),
+        cmocka_unit_test_setup_teardown(window_scale_beyond_14, setup, teardown),
         cmocka_unit_test_setup_teardown(mutated_inputs, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
