@@ -65,15 +65,23 @@ class Dom(HTMLParser):
     def __init__(self):
         super().__init__()
         self.conns = []
+        self.in_label = False
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         cls = a.get('class', '').split()
         if tag == 'section' and 'conn' in cls:
             self.conns.append({'segs': [], 'states': [], 'total': int(a['data-segments'])})
         elif tag == 'g' and 'seg' in cls:
+            a['label'] = ''
             self.conns[-1]['segs'].append(a)
         elif tag == 'text' and 'state' in cls:
             self.conns[-1]['states'].append(a)
+        self.in_label = tag == 'text' and 'lbl' in cls
+    def handle_endtag(self, tag):
+        self.in_label = False
+    def handle_data(self, data):
+        if self.in_label:  # the arrow's label, as a person reads it
+            self.conns[-1]['segs'][-1]['label'] += data
 
 def dom(kind):
     d = Dom()
@@ -101,6 +109,12 @@ for k, c in enumerate(conns):
         exp = (int(w[1], 16) & 0x3f, int(w[2]), int(w[3]), int(w[4]))
         if got != exp:
             fail(f'connection {k} segment {i}: flags/seq/ack/len {got}, tshark {exp}')
+        # The label a person reads says the same as tshark.
+        words = s['label'].split()
+        want_words = [f'seq={exp[1]}'] + ([f'ack={exp[2]}'] if exp[0] & 0x10 else []) + \
+                     ([f'len={exp[3]}'] if exp[3] else [])
+        if any(w not in words for w in want_words):
+            fail(f'connection {k} segment {i}: label "{s["label"]}", tshark says {want_words}')
 
 # 2. The simulation's page and the JSON page against the --json trace.
 events = [json.loads(l) for l in open(f'{tmp}/{sc}.json')]

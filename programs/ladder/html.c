@@ -25,8 +25,8 @@
 #include <string.h>
 
 #define W 1000.0
-#define XA 300.0
-#define XB 700.0
+#define XA 190.0
+#define XB 810.0
 #define TOP 70.0
 #define ROW 22.0   /* least room for a segment's or a state's label */
 #define STEP_MAX 140.0
@@ -96,13 +96,15 @@ static void label(FILE *out, const struct lad_conn *c, const struct lad_seg *s)
 static int option_label(FILE *out, const struct lad_conn *c, const struct lad_seg *s)
 {
     const char *sep = "&lt;";
-    if (!s->g.mss && s->g.ws < 0 && !s->g.sack_ok && !s->g.sack_blocks &&
-        !(s->g.has_ts && (s->g.flags & 0x02)))
+    if (!s->g.mss && s->g.ws < 0 && !s->g.sack_ok && !s->g.sack_blocks && !s->g.has_ts)
         return 0;
     if (s->g.mss) { fprintf(out, "%smss %u", sep, s->g.mss); sep = ", "; }
     if (s->g.ws >= 0) { fprintf(out, "%sws %d", sep, s->g.ws); sep = ", "; }
     if (s->g.sack_ok) { fprintf(out, "%ssackOK", sep); sep = ", "; }
-    if (s->g.has_ts && (s->g.flags & 0x02)) { fprintf(out, "%sTS", sep); sep = ", "; }
+    if (s->g.has_ts) { /* TSval/TSecr, as tcpdump shows them */
+        fprintf(out, "%sTS %u/%u", sep, s->g.ts_val, s->g.ts_ecr);
+        sep = ", ";
+    }
     uint32_t base = c->have_isn[!s->from] ? c->isn[!s->from] : 0;
     for (unsigned b = 0; b < s->g.sack_blocks; b++) {
         fprintf(out, "%ssack %u-%u", sep, s->g.sack[b][0] - base, s->g.sack[b][1] - base);
@@ -347,16 +349,21 @@ static void arrow(FILE *out, const struct lad_conn *c, size_t i, const struct ax
     if (s->lost)
         fprintf(out, "<path class=\"cross\" d=\"M%.1f %.1fl10 10m0 -10l-10 10\"/>", xe - 5,
                 ye - 5);
-    /* The label sits above the arrow's middle, along it. */
-    double mx = (x0 + xe) / 2, my = (y0 + ye) / 2;
+    /* The label runs along the arrow from its sender's end: two arrows
+     * that cross (a simultaneous close) keep their labels on either
+     * half of the ladder. */
+    double mx = x0 + (xe - x0) * 0.03, my = y0 + (ye - y0) * 0.03;
     double ang = atan2(ye - y0, xe - x0) * 180 / M_PI;
     if (ang > 90) ang -= 180;
     if (ang < -90) ang += 180;
-    fprintf(out, "<text class=\"lbl\" x=\"%.1f\" y=\"%.1f\" transform=\"rotate(%.2f %.1f %.1f)\">",
-            mx, my - 4, ang, mx, my);
+    const char *anchor = s->from ? "end" : "start";
+    fprintf(out, "<text class=\"lbl\" text-anchor=\"%s\" x=\"%.1f\" y=\"%.1f\" "
+                 "transform=\"rotate(%.2f %.1f %.1f)\">",
+            anchor, mx, my - 4, ang, mx, my);
     label(out, c, s);
-    fprintf(out, "</text><text class=\"opt\" x=\"%.1f\" y=\"%.1f\" transform=\"rotate(%.2f %.1f %.1f)\">",
-            mx, my + 11, ang, mx, my);
+    fprintf(out, "</text><text class=\"opt\" text-anchor=\"%s\" x=\"%.1f\" y=\"%.1f\" "
+                 "transform=\"rotate(%.2f %.1f %.1f)\">",
+            anchor, mx, my + 11, ang, mx, my);
     option_label(out, c, s);
     fputs("</text></g>\n", out);
 }
@@ -388,8 +395,9 @@ static void states(FILE *out, const struct lad_conn *c, const struct axis *x)
                 snprintf(span, sizeof span, "2 MSL = %.3f s", 2 * c->msl_ms / 1e3);
             else
                 snprintf(span, sizeof span, "2 MSL");
+            double ly = (y + y2) / 2 > y + 18 ? (y + y2) / 2 : y + 18; /* below the name */
             fprintf(out, "<text class=\"note\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">%s</text>\n",
-                    bx + 3 * dx, (y + y2) / 2, st->side ? "start" : "end", span);
+                    bx + 3 * dx, ly, st->side ? "start" : "end", span);
         }
     }
 }
@@ -680,8 +688,8 @@ static const char *const css =
     "body:not(:has(.conn:target)) .conn.first{display:block}"
     "svg text{font:11px ui-monospace,monospace}"
     ".life{stroke:#444;stroke-width:2}.end{font-weight:bold;font-size:13px}"
-    ".seg line{stroke:#1f5fa8;stroke-width:1.4}.seg .lbl{fill:#1f3f68;text-anchor:middle}"
-    ".seg .opt{fill:#5a6f8a;font-size:10px;text-anchor:middle}"
+    ".seg line{stroke:#1f5fa8;stroke-width:1.4}.seg .lbl{fill:#1f3f68}"
+    ".seg .opt{fill:#5a6f8a;font-size:10px}"
     ".seg:hover line{stroke-width:3}.seg:hover .lbl{font-weight:bold}"
     ".retrans line{stroke:#d2691e}.retrans .lbl{fill:#a0480e}"
     ".lost line{stroke:#c0392b;stroke-dasharray:5 3}.lost .lbl{fill:#c0392b}"
