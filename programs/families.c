@@ -182,6 +182,11 @@ static void draw(uint64_t seed, int attack, struct params *pr)
     draw_link(&p, pr);
     for (int i = 0; i < 2; i++)
         draw_side(&p, &pr->sd[i], attack);
+    /* A server answering by SYN cookie never learns of a client whose
+     * handshake ACK was lost until the client sends (RFC 4987 §3.6's
+     * price): a client with nothing to say would wait for ever. */
+    if (!pr->sd[0].bytes)
+        pr->sd[1].tcp_opts &= ~(unsigned)SIM_COOKIES;
     pr->attack = attack;
     if (attack) {
         pr->ending = CLOSE_BOTH;
@@ -229,6 +234,7 @@ unsigned sim_draw_tcp_options(struct fa_prng *p)
     o |= fa_prng_chance(p, 0.25) ? SIM_NO_SACK : 0;
     o |= fa_prng_chance(p, 0.25) ? SIM_NO_TS : 0;
     o |= fa_prng_chance(p, 1.0 / 3) ? SIM_NEWRENO : 0;
+    o |= fa_prng_chance(p, 0.2) ? SIM_COOKIES : 0;
     return o;
 }
 
@@ -237,12 +243,14 @@ void sim_apply_tcp_options(struct fa_config *cfg, unsigned o)
     cfg->tcp_sack = !(o & SIM_NO_SACK);
     cfg->tcp_timestamps = !(o & SIM_NO_TS);
     cfg->tcp_congestion = (o & SIM_NEWRENO) ? FA_TCP_CC_NEWRENO : FA_TCP_CC_CUBIC;
+    cfg->tcp_syncookies = (o & SIM_COOKIES) ? 2 : 1;
 }
 
 const char *sim_tcp_options_name(unsigned o, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s %s %s", o & SIM_NO_SACK ? "no-sack" : "sack",
-             o & SIM_NO_TS ? "no-ts" : "ts", o & SIM_NEWRENO ? "newreno" : "cubic");
+    snprintf(buf, len, "%s %s %s%s", o & SIM_NO_SACK ? "no-sack" : "sack",
+             o & SIM_NO_TS ? "no-ts" : "ts", o & SIM_NEWRENO ? "newreno" : "cubic",
+             o & SIM_COOKIES ? " cookies" : "");
     return buf;
 }
 

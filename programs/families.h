@@ -13,7 +13,8 @@ struct fa_prng;
  * SACK or timestamps off on one host in four each, NewReno instead of
  * CUBIC on one in three; so the sweeps meet peers that lack them, on one
  * side or both. */
-enum { SIM_NO_SACK = 1, SIM_NO_TS = 2, SIM_NEWRENO = 4 };
+enum { SIM_NO_SACK = 1, SIM_NO_TS = 2, SIM_NEWRENO = 4,
+       SIM_COOKIES = 8 /* every SYN a listener takes is answered by a SYN cookie */ };
 unsigned sim_draw_tcp_options(struct fa_prng *p);
 void sim_apply_tcp_options(struct fa_config *cfg, unsigned opts);
 /* "sack ts cubic" or what is off, for the description of a seed. */

@@ -97,6 +97,10 @@ static void draw(uint64_t seed, struct params *pr)
     pr->ending = (enum ending)fa_prng_below(&p, ENDINGS);
     for (int i = 0; i < 2; i++)
         pr->tcp_opts[i] = sim_draw_tcp_options(&p);
+    /* SYN cookies cannot find a silent client whose handshake ACK was
+     * lost (RFC 4987 §3.6): only with a client that sends. */
+    if (!pr->bytes[0])
+        pr->tcp_opts[1] &= ~(unsigned)SIM_COOKIES;
     fa_sim_link_init(&pr->down);
     pr->down.rate_bps = l->rate_bps;
     pr->down.delay = l->delay;

@@ -78,6 +78,7 @@ extern "C" {
     X(TCP_TO_BROADCAST, drop, "TCP segment to a broadcast address")            \
     X(TCP_NO_LISTENER, drop, "TCP segment to a closed port (RST sent)")        \
     X(TCP_BACKLOG_FULL, drop, "SYN dropped: listener backlog full")            \
+    X(TCP_SYNCOOKIES_FAILED, drop, "ACK to a listener while cookies are in use: no valid cookie") \
     X(TCP_NO_MEMORY, drop, "SYN dropped: connection table full")              \
     X(TCP_UNACCEPTABLE, drop, "TCP segment outside the window (ACK sent)")     \
     X(TCP_BAD_ACK, drop, "TCP ACK of data never sent")                         \
@@ -100,6 +101,8 @@ extern "C" {
     X(TCP_PMTU_LOWERED, event, "TCP MSS lowered by ICMP fragmentation needed")  \
     X(TCP_ICMP_ABORTS, event, "TCP connections ended by an ICMP hard error")    \
     X(TCP_RST_OUT, event, "TCP resets sent")                                   \
+    X(TCP_SYNCOOKIES_SENT, event, "SYN-ACKs with a SYN cookie (no state kept)") \
+    X(TCP_SYNCOOKIES_OK, event, "connections opened by a SYN cookie")         \
     X(TCP_RST_IN, event, "TCP resets accepted")                                \
     X(TCP_CHALLENGE_ACKS, event, "RFC 5961 challenge ACKs sent")                \
     X(TCP_CHALLENGE_LIMITED, event, "challenge ACK not sent: stack-wide budget") \

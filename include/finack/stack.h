@@ -103,6 +103,11 @@ struct fa_config {
     uint8_t tcp_sack;
     /* RFC 7323 timestamps offered and taken (RTT, PAWS); 1 */
     uint8_t tcp_timestamps;
+    /* SYN cookies (RFC 4987 §3.6): 0 never; 1 when a listener's backlog
+     * is full of half-open connections (a SYN flood then costs no
+     * memory; a backlog full of connections not yet accepted still drops
+     * SYNs, as Linux); 2 for every SYN. 1 */
+    uint8_t tcp_syncookies;
     /* Congestion control of new sockets (enum fa_tcp_cc): FA_TCP_CC_CUBIC
      * (RFC 9438, as Linux) or FA_TCP_CC_NEWRENO (RFC 5681/6582). */
     uint8_t tcp_congestion;

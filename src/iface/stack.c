@@ -46,6 +46,7 @@ void fa_config_init(struct fa_config *cfg)
     cfg->tcp_window_scaling = 1;
     cfg->tcp_sack = 1;
     cfg->tcp_timestamps = 1;
+    cfg->tcp_syncookies = 1;
     cfg->tcp_congestion = FA_TCP_CC_CUBIC;
     cfg->tcp_port_max = 65535;
     cfg->loopback_queue = 64;

@@ -19,6 +19,8 @@
  *   tcp_cc_cubic.c    CUBIC (RFC 9438)
  *   tcp_hystart.c     HyStart++ (RFC 9406), slow start's exit for both
  *   tcp_ratelimit.c  how often invalid segments and challenges are answered
+ *   tcp_syncookie.c  SYN cookies (RFC 4987 §3.6): a SYN answered without
+ *                state when the backlog is full, the cookie checked on return
  *   tcp_icmp.c   ICMP errors about our segments: PMTU (RFC 1191), hard and
  *                soft errors (RFC 1122 §4.2.3.9), checked (RFC 5927)
  *   tcp_buf.c    out-of-order reassembly into the receive ring
@@ -257,6 +259,9 @@ struct fa_tcp_stack {
     uint64_t challenge_second;
     uint32_t challenge_left;
     int challenge_started;
+    /* tcp_syncookie.c: when a cookie last went (+1; 0: never), so an
+     * ACK that fails one is counted only when cookies are in use. */
+    fa_time cookie_sent;
     /* tcp_recovery.c: loss-state blocks of ended connections, for reuse. */
     struct fa_tcp_loss *loss_cache;
     uint32_t loss_cached;
@@ -317,6 +322,10 @@ uint16_t fa_tcp_ephemeral_port(struct fa_stack *s, uint32_t raddr,
                                uint16_t rport);
 /* RFC 6528: ISN = 4 µs clock + SipHash(4-tuple, secret); the hash's
  * other half is the timestamp offset (RFC 7323 §5.4). */
+/* Our MSS for the interface's MTU; the window scale a receive buffer
+ * needs (RFC 7323 §2.3). */
+uint16_t fa_tcp_mss_for_mtu(const struct fa_stack *s);
+uint8_t fa_tcp_rcv_wscale_for(const struct fa_stack *s, uint32_t rcvbuf);
 uint32_t fa_tcp_isn(struct fa_stack *s, const struct fa_tcp *c, fa_time now,
                     uint32_t *ts_offset);
 /* The keyed hash of a 4-tuple, for the connection and TIME-WAIT tables. */
@@ -624,6 +633,24 @@ void fa_tcp_hystart_reset(struct fa_tcp *c);
 void fa_tcp_hystart_rounds(struct fa_tcp *c);
 
 /* ---- tcp_icmp.c: fa_tcp_icmp_error, declared in iface.h -------------- */
+
+/* ---- tcp_syncookie.c: SYN cookies (RFC 4987 §3.6) -------------------- */
+/* What a valid cookie ACK holds: the peer's MSS (from a table), and,
+ * where timestamps carried them, its window scale and SACK. */
+struct fa_tcp_cookie {
+    uint32_t irs;  /* the peer's ISN */
+    uint16_t mss;
+    int8_t wscale; /* -1: none */
+    uint8_t sack, ts;
+};
+/* Answers a SYN to listener l without keeping any state: a SYN-ACK
+ * whose ISS is the cookie. */
+void fa_tcp_cookie_synack(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
+                          const struct fa_tcp_view *seg, fa_time now);
+/* 0 and *out if seg (an ACK to l) returns a cookie we made in the last
+ * three periods (128 to 192 s), else -1. */
+int fa_tcp_cookie_check(const struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
+                        const struct fa_tcp_view *seg, fa_time now, struct fa_tcp_cookie *out);
 
 /* ---- tcp_ratelimit.c ------------------------------------------------ */
 /* 1 if an ACK answering an unacceptable segment may go now; *last is the

@@ -2,7 +2,8 @@
  *
  *   fa_tcp_input        demultiplex: connection, TIME-WAIT, listener, none
  *   closed_input        §3.10.7.1 CLOSED
- *   listen_input        §3.10.7.2 LISTEN
+ *   listen_input        §3.10.7.2 LISTEN (passive_open; cookie_ack: an ACK
+ *                       that returns a SYN cookie, tcp_syncookie.c)
  *   syn_sent_input      §3.10.7.3 SYN-SENT
  *   sync_input          §3.10.7.4 all other states, steps one to eight:
  *     crossed_synack    simultaneous open: the peer's SYN-ACK
@@ -86,10 +87,89 @@ static void isn_above(struct fa_tcp *c, uint32_t floor)
     c->snd_una = c->snd_nxt = c->iss;
 }
 
+/* Connections waiting in l's accept queue (established, not accepted). */
+static uint32_t accept_queued(const struct fa_tcp *l)
+{
+    uint32_t n = 0;
+    for (const struct fa_tcp *c = l->accept_head; c; c = c->queue_next)
+        n++;
+    return n;
+}
+
+static void sync_input(struct fa_tcp *c, struct fa_tcp_view *seg, fa_time now);
+static struct fa_tcp *passive_open(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
+                                   const struct fa_tcp_view *seg, fa_time now);
+
+/* An ACK to a listener that returns a SYN cookie (tcp_syncookie.c): the
+ * connection is made as the SYN-ACK promised — ISS and IRS from the
+ * cookie's numbers, the MSS, window scale and SACK it kept — and then
+ * takes the ACK (and any data or FIN on it) in SYN-RECEIVED, as a
+ * connection with state would. 1 if it was a cookie's. */
+static int cookie_ack(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
+                      struct fa_tcp_view *seg, fa_time now)
+{
+    struct fa_stack *s = l->stack;
+    struct fa_tcp_cookie k;
+    if (fa_tcp_cookie_check(l, laddr, raddr, seg, now, &k) < 0)
+        return 0;
+    /* A peer that proved it got our SYN-ACK is taken even past the
+     * backlog (the connection table still bounds it): dropped, a peer
+     * that waits for us to speak first would wait for ever, believing
+     * it is connected (Linux's cookies have that flaw). The backlog
+     * bounds what unproven peers hold. */
+    struct fa_tcp *c = passive_open(l, laddr, raddr, seg, now);
+    if (!c)
+        return 1;
+    c->iss = seg->ack - 1;
+    c->snd_una = c->iss;
+    c->snd_nxt = c->snd_wl2 = seg->ack;
+    c->irs = k.irs;
+    c->rcv_nxt = k.irs + 1;
+    /* The window the SYN-ACK offered (unscaled, as a SYN's is). */
+    c->rcv_adv = c->rcv_nxt + (c->rcvbuf > 65535 ? 65535 : c->rcvbuf);
+    c->snd_wl1 = c->irs;
+    if (k.mss < c->mss)
+        c->mss = k.mss;
+    c->flags &= ~(TF_WSCALE | TF_SACK | TF_TS);
+    if (k.wscale >= 0) {
+        c->flags |= TF_WSCALE;
+        c->snd_wscale = (uint8_t)k.wscale;
+    } else {
+        c->snd_wscale = c->rcv_wscale = 0;
+    }
+    if (k.sack)
+        c->flags |= TF_SACK;
+    c->last_ack_sent = c->rcv_nxt; /* what the SYN-ACK acknowledged */
+    if (k.ts) {
+        c->flags |= TF_TS;
+        c->ts_recent = seg->opts.ts_val; /* RFC 7323 §4.3: as the SYN's would be */
+        c->ts_recent_sec = (uint32_t)(now / FA_NS_PER_S);
+        c->mss = (uint16_t)(c->mss - 12); /* RFC 6691: options take room */
+    }
+    fa_tcp_cc(c)->init(c);
+    fa_tcp_rec_start(c);
+    fa_count(s, FA_CNT_TCP_SYNCOOKIES_OK);
+    fa_tcp_set_state(c, FA_TCP_SYN_RECEIVED, now);
+    if (seg->seq != c->rcv_nxt) {
+        /* A keepalive probe brought the cookie (the handshake's ACK was
+         * lost): the handshake ends as that ACK would have ended it,
+         * then the probe is answered as any probe. */
+        struct fa_tcp_view ack = *seg;
+        ack.seq = c->rcv_nxt;
+        ack.data_len = 0;
+        ack.flags = FA_TCP_ACK;
+        sync_input(c, &ack, now);
+        if (c->state == FA_TCP_CLOSED)
+            return 1;
+    }
+    sync_input(c, seg, now);
+    return 1;
+}
+
 /* floor: the old SND.NXT of a TIME-WAIT entry this SYN reopens, or NULL.
  * Returns 1 if a connection was born. */
 static int listen_input(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
-                         const struct fa_tcp_view *seg, const uint32_t *floor,
+                         struct fa_tcp_view *seg, const uint32_t *floor,
                          fa_time now)
 {
     struct fa_stack *s = l->stack;
@@ -97,7 +177,19 @@ static int listen_input(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
         fa_count(s, FA_CNT_TCP_STRAY);
         return 0;
     }
-    if (seg->flags & FA_TCP_ACK) { /* second: any ACK is bad here */
+    if (seg->flags & FA_TCP_ACK) { /* second: any ACK is bad here... */
+        /* ...but one that returns our cookie. While cookies are in use
+         * (one went in the last three minutes), an ACK that fails the
+         * check is dropped, not reset, as Linux does: it may be data
+         * behind a cookie ACK dropped for a full accept queue, and the
+         * peer's retransmission will bring the cookie again. */
+        int cookies = s->cfg.tcp_syncookies && !(seg->flags & FA_TCP_SYN);
+        if (cookies && cookie_ack(l, laddr, raddr, seg, now))
+            return 1;
+        if (cookies && s->tcp->cookie_sent && now + 1 - s->tcp->cookie_sent < 192 * FA_NS_PER_S) {
+            fa_count(s, FA_CNT_TCP_SYNCOOKIES_FAILED);
+            return 0;
+        }
         fa_count(s, FA_CNT_TCP_STRAY);
         fa_tcp_reset_for(s, laddr, raddr, seg, now);
         return 0;
@@ -106,31 +198,24 @@ static int listen_input(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
         fa_count(s, FA_CNT_TCP_STRAY);
         return 0;
     }
-    /* third: a SYN. The backlog bounds half-open plus unaccepted (L2). */
-    if (l->pending >= l->backlog) {
+    /* third: a SYN. The backlog bounds half-open plus unaccepted (L2);
+     * half-open ones past it, a SYN cookie answers without state (RFC
+     * 4987 §3.6) — not unaccepted ones: the application is behind. */
+    int full = l->pending >= l->backlog;
+    if (s->cfg.tcp_syncookies == 2 ||
+        (full && s->cfg.tcp_syncookies && accept_queued(l) < l->backlog)) {
+        fa_tcp_cookie_synack(l, laddr, raddr, seg, now);
+        return 0;
+    }
+    if (full) {
         fa_count(s, FA_CNT_TCP_BACKLOG_FULL);
         return 0;
     }
-    struct fa_tcp *c = fa_tcp_alloc(s);
-    if (!c) {
-        fa_count(s, FA_CNT_TCP_NO_MEMORY);
+    struct fa_tcp *c = passive_open(l, laddr, raddr, seg, now);
+    if (!c)
         return 0;
-    }
-    inherit_options(c, l);
-    c->laddr = laddr;
-    c->lport = seg->dport;
-    c->raddr = raddr;
-    c->rport = seg->sport;
-    c->flags |= TF_PASSIVE | TF_BOUND;
-    if (fa_tcp_conn_setup(c, now) < 0) {
-        fa_count(s, FA_CNT_TCP_NO_MEMORY);
-        fa_tcp_free(c);
-        return 0;
-    }
     if (floor)
         isn_above(c, *floor);
-    c->parent = l;
-    l->pending++;
     /* "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ ... ISS should be
      * selected and a SYN segment sent of the form
      * <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>." Data in the SYN is not
@@ -141,11 +226,38 @@ static int listen_input(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
     c->snd_wnd = c->max_snd_wnd = seg->wnd; /* a SYN's window is unscaled */
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = c->iss;
-    c->last_rcv = now;
-    fa_tcp_hash_insert(c);
     fa_tcp_set_state(c, FA_TCP_SYN_RECEIVED, now);
     fa_tcp_send_syn(c, now);
     return 1;
+}
+
+/* A connection born of listener l for seg's 4-tuple, in the hash, on
+ * l's pending count; NULL (counted) without memory. */
+static struct fa_tcp *passive_open(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
+                                   const struct fa_tcp_view *seg, fa_time now)
+{
+    struct fa_stack *s = l->stack;
+    struct fa_tcp *c = fa_tcp_alloc(s);
+    if (!c) {
+        fa_count(s, FA_CNT_TCP_NO_MEMORY);
+        return NULL;
+    }
+    inherit_options(c, l);
+    c->laddr = laddr;
+    c->lport = seg->dport;
+    c->raddr = raddr;
+    c->rport = seg->sport;
+    c->flags |= TF_PASSIVE | TF_BOUND;
+    if (fa_tcp_conn_setup(c, now) < 0) {
+        fa_count(s, FA_CNT_TCP_NO_MEMORY);
+        fa_tcp_free(c);
+        return NULL;
+    }
+    c->parent = l;
+    l->pending++;
+    c->last_rcv = now;
+    fa_tcp_hash_insert(c);
+    return c;
 }
 
 /* ---- §3.10.7.3 SYN-SENT ---------------------------------------------- */

@@ -284,9 +284,19 @@ uint32_t fa_tcp_isn(struct fa_stack *s, const struct fa_tcp *c, fa_time now,
     return m + (uint32_t)h;
 }
 
-static uint16_t mss_for_mtu(const struct fa_stack *s)
+uint16_t fa_tcp_mss_for_mtu(const struct fa_stack *s)
 {
     return (uint16_t)(s->cfg.mtu - FA_IPV4_HLEN - FA_TCP_HLEN);
+}
+
+uint8_t fa_tcp_rcv_wscale_for(const struct fa_stack *s, uint32_t rcvbuf)
+{
+    /* RFC 7323 §2.3: the smallest shift that lets the window cover the
+     * whole receive buffer; offered in our SYN. */
+    uint8_t ws = 0;
+    while (s->cfg.tcp_window_scaling && ws < 14 && (rcvbuf >> ws) > 65535)
+        ws++;
+    return ws;
 }
 
 int fa_tcp_conn_setup(struct fa_tcp *c, fa_time now)
@@ -300,13 +310,8 @@ int fa_tcp_conn_setup(struct fa_tcp *c, fa_time now)
     fa_tcp_rec_init(c); /* c->loss comes with something to send (tcp_mem.c) */
     c->iss = fa_tcp_isn(s, c, now, &c->ts_offset);
     c->snd_una = c->snd_nxt = c->iss;
-    c->mss = c->user_mss ? c->user_mss : mss_for_mtu(s);
-    /* RFC 7323 §2.3: the smallest shift that lets the window cover the
-     * whole receive buffer; offered in our SYN. */
-    c->rcv_wscale = 0;
-    while (s->cfg.tcp_window_scaling && c->rcv_wscale < 14 &&
-           (c->rcvbuf >> c->rcv_wscale) > 65535)
-        c->rcv_wscale++;
+    c->mss = c->user_mss ? c->user_mss : fa_tcp_mss_for_mtu(s);
+    c->rcv_wscale = fa_tcp_rcv_wscale_for(s, c->rcvbuf);
     c->rto = s->cfg.tcp_rto_initial;
     c->last_rcv = now;
     fa_tcp_cc(c)->init(c);

@@ -61,6 +61,7 @@ static void l3_synack_retransmitted_then_half_open_dropped(void **state) /* L3 *
     struct fa_config cfg;
     fa_config_init(&cfg);
     cfg.tcp_synack_retries = 2;
+    cfg.tcp_syncookies = 0; /* the drop itself (cookies: test_tcp_syncookie) */
     peer_init(&pe, &cfg, 5000);
     struct fa_tcp *l, *c;
     fa_tcp_open(pe.s, &l);
