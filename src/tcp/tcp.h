@@ -176,8 +176,13 @@ struct fa_tcp {
     struct fa_tcp_keep keep; /* tcp_recovery.c, tcp_cc*.c */
     fa_time last_rcv;       /* the peer last seen (keepalive) */
     fa_time state_since;
-    /* rtt_start/rtt_seq time the SYN (data is timed from the scoreboard). */
-    fa_time rtt_start;
+    /* rtt_start/rtt_seq time the SYN (data is timed from the scoreboard);
+     * a listener, which sends none, keeps in cookie_sent when its last SYN
+     * cookie went (+1; 0: never): tcp_syncookie.c, tcp_in.c. */
+    union {
+        fa_time rtt_start;
+        fa_time cookie_sent;
+    };
     uint32_t rtt_seq;
     uint32_t ts_recent_sec; /* when TS.Recent was taken (24-day rule) */
     struct fa_tcp *parent;     /* listener, until accepted */
@@ -259,9 +264,6 @@ struct fa_tcp_stack {
     uint64_t challenge_second;
     uint32_t challenge_left;
     int challenge_started;
-    /* tcp_syncookie.c: when a cookie last went (+1; 0: never), so an
-     * ACK that fails one is counted only when cookies are in use. */
-    fa_time cookie_sent;
     /* tcp_recovery.c: loss-state blocks of ended connections, for reuse. */
     struct fa_tcp_loss *loss_cache;
     uint32_t loss_cached;

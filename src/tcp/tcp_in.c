@@ -100,55 +100,66 @@ static void sync_input(struct fa_tcp *c, struct fa_tcp_view *seg, fa_time now);
 static struct fa_tcp *passive_open(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
                                    const struct fa_tcp_view *seg, fa_time now);
 
-/* An ACK to a listener that returns a SYN cookie (tcp_syncookie.c): the
- * connection is made as the SYN-ACK promised — ISS and IRS from the
- * cookie's numbers, the MSS, window scale and SACK it kept — and then
- * takes the ACK (and any data or FIN on it) in SYN-RECEIVED, as a
- * connection with state would. 1 if it was a cookie's. */
-static int cookie_ack(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
-                      struct fa_tcp_view *seg, fa_time now)
+/* The connection's numbers and options become what the cookie's SYN-ACK
+ * said: ISS and IRS, the MSS, window scale, SACK and timestamps. */
+static void cookie_adopt(struct fa_tcp *c, const struct fa_tcp_cookie *k,
+                         const struct fa_tcp_view *seg, fa_time now)
 {
-    struct fa_stack *s = l->stack;
-    struct fa_tcp_cookie k;
-    if (fa_tcp_cookie_check(l, laddr, raddr, seg, now, &k) < 0)
-        return 0;
-    /* A peer that proved it got our SYN-ACK is taken even past the
-     * backlog (the connection table still bounds it): dropped, a peer
-     * that waits for us to speak first would wait for ever, believing
-     * it is connected (Linux's cookies have that flaw). The backlog
-     * bounds what unproven peers hold. */
-    struct fa_tcp *c = passive_open(l, laddr, raddr, seg, now);
-    if (!c)
-        return 1;
     c->iss = seg->ack - 1;
     c->snd_una = c->iss;
     c->snd_nxt = c->snd_wl2 = seg->ack;
-    c->irs = k.irs;
-    c->rcv_nxt = k.irs + 1;
+    c->irs = k->irs;
+    c->rcv_nxt = k->irs + 1;
     /* The window the SYN-ACK offered (unscaled, as a SYN's is). */
     c->rcv_adv = c->rcv_nxt + (c->rcvbuf > 65535 ? 65535 : c->rcvbuf);
     c->snd_wl1 = c->irs;
-    if (k.mss < c->mss)
-        c->mss = k.mss;
+    c->mss = c->user_mss ? c->user_mss : fa_tcp_mss_for_mtu(c->stack);
+    if (k->mss < c->mss)
+        c->mss = k->mss;
     c->flags &= ~(TF_WSCALE | TF_SACK | TF_TS);
-    if (k.wscale >= 0) {
+    c->rcv_wscale = fa_tcp_rcv_wscale_for(c->stack, c->rcvbuf);
+    if (k->wscale >= 0) {
         c->flags |= TF_WSCALE;
-        c->snd_wscale = (uint8_t)k.wscale;
+        c->snd_wscale = (uint8_t)k->wscale;
     } else {
         c->snd_wscale = c->rcv_wscale = 0;
     }
-    if (k.sack)
+    if (k->sack)
         c->flags |= TF_SACK;
     c->last_ack_sent = c->rcv_nxt; /* what the SYN-ACK acknowledged */
-    if (k.ts) {
+    if (k->ts) {
         c->flags |= TF_TS;
         c->ts_recent = seg->opts.ts_val; /* RFC 7323 §4.3: as the SYN's would be */
         c->ts_recent_sec = (uint32_t)(now / FA_NS_PER_S);
         c->mss = (uint16_t)(c->mss - 12); /* RFC 6691: options take room */
     }
+    c->rtt_start = 0; /* Karn: which SYN-ACK it answers is not known */
     fa_tcp_cc(c)->init(c);
     fa_tcp_rec_start(c);
-    fa_count(s, FA_CNT_TCP_SYNCOOKIES_OK);
+    fa_count(c->stack, FA_CNT_TCP_SYNCOOKIES_OK);
+}
+
+/* An ACK to a listener that returns a SYN cookie (tcp_syncookie.c): the
+ * connection is made as the SYN-ACK promised (cookie_adopt) and then
+ * takes the ACK (and any data or FIN on it) in SYN-RECEIVED, as a
+ * connection with state would. 1 if it was a cookie's. */
+static int cookie_ack(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
+                      struct fa_tcp_view *seg, fa_time now)
+{
+    struct fa_tcp_cookie k;
+    if (fa_tcp_cookie_check(l, laddr, raddr, seg, now, &k) < 0)
+        return 0;
+    /* As Linux: a full accept queue drops it; a peer that sends brings
+     * the cookie back with its retransmission (one that waits for us to
+     * speak is not found: the price RFC 4987 §3.6 names). */
+    if (accept_queued(l) >= l->backlog) {
+        fa_count(l->stack, FA_CNT_TCP_BACKLOG_FULL);
+        return 1;
+    }
+    struct fa_tcp *c = passive_open(l, laddr, raddr, seg, now);
+    if (!c)
+        return 1;
+    cookie_adopt(c, &k, seg, now);
     fa_tcp_set_state(c, FA_TCP_SYN_RECEIVED, now);
     if (seg->seq != c->rcv_nxt) {
         /* A keepalive probe brought the cookie (the handshake's ACK was
@@ -186,7 +197,7 @@ static int listen_input(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
         int cookies = s->cfg.tcp_syncookies && !(seg->flags & FA_TCP_SYN);
         if (cookies && cookie_ack(l, laddr, raddr, seg, now))
             return 1;
-        if (cookies && s->tcp->cookie_sent && now + 1 - s->tcp->cookie_sent < 192 * FA_NS_PER_S) {
+        if (cookies && l->cookie_sent && now + 1 - l->cookie_sent < 192 * FA_NS_PER_S) {
             fa_count(s, FA_CNT_TCP_SYNCOOKIES_FAILED);
             return 0;
         }
@@ -202,8 +213,11 @@ static int listen_input(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
      * half-open ones past it, a SYN cookie answers without state (RFC
      * 4987 §3.6) — not unaccepted ones: the application is behind. */
     int full = l->pending >= l->backlog;
-    if (s->cfg.tcp_syncookies == 2 ||
-        (full && s->cfg.tcp_syncookies && accept_queued(l) < l->backlog)) {
+    /* Not when the SYN reopens a TIME-WAIT entry (Linux neither): the
+     * entry stays until a connection replaces it, and would take the
+     * cookie's ACK. */
+    if (!floor && (s->cfg.tcp_syncookies == 2 || (full && s->cfg.tcp_syncookies)) &&
+        accept_queued(l) < l->backlog) {
         fa_tcp_cookie_synack(l, laddr, raddr, seg, now);
         return 0;
     }
@@ -584,6 +598,16 @@ static int check_ack(struct fa_tcp *c, const struct fa_tcp_view *seg,
         return 1;
     }
     if (c->state == FA_TCP_SYN_RECEIVED) {
+        struct fa_tcp_cookie k;
+        if (!(seq_lt(c->snd_una, seg->ack) && seq_le(seg->ack, c->snd_nxt)) &&
+            (c->flags & TF_PASSIVE) && c->parent && s->cfg.tcp_syncookies &&
+            fa_tcp_cookie_check(c->parent, c->laddr, c->raddr, seg, now, &k) == 0 &&
+            k.irs == c->irs) {
+            /* The peer took our cookie's SYN-ACK, not this connection's
+             * (its SYN came again and found room): it becomes what the
+             * cookie said, rather than reset a peer that is right. */
+            cookie_adopt(c, &k, seg, now);
+        }
         if (!(seq_lt(c->snd_una, seg->ack) && seq_le(seg->ack, c->snd_nxt))) {
             fa_count(s, FA_CNT_TCP_BAD_ACK);
             fa_tcp_reset_for(s, c->laddr, c->raddr, seg, now);

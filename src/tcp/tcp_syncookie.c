@@ -2,13 +2,16 @@
  * of half-open connections is full (or always, config.tcp_syncookies
  * 2), a SYN is answered without keeping anything: the SYN-ACK's ISS is
  * the cookie, and the ACK that returns it (ISS + 1) proves the peer got
- * it and opens the connection (tcp_in.c). The cookie's 32 bits:
+ * it and opens the connection (tcp_in.c). The cookie, 32 bits:
  *
- *   [ period mod 32 : 5 ][ MSS index : 3 ][ keyed hash : 24 ]
+ *   H1(4-tuple, peer ISN) + [ period mod 32 : 5 ][ MSS index : 3 ][ H2 : 24 ]
  *
- * the hash (SipHash with the stack's secret) over the 4-tuple, the
- * peer's ISN, the period (64 s; a cookie lives for this period and the
- * two before) and the MSS index. With timestamps, the low 6 bits of our
+ * H1 and H2 keyed hashes (SipHash with the stack's secret, differently
+ * salted), H2 over the 4-tuple, the peer's ISN, the period (64 s; a
+ * cookie lives for this period and the two before) and the MSS index.
+ * H1 hides the period and the index, so a blind ACK must guess all 32
+ * bits (about 3 in 2^32 pass, twice that with the keepalive probe's
+ * second guess of the peer's ISN). With timestamps, the low 6 bits of our
  * TSval carry what a cookie has no room for, as Linux does: the peer's
  * window scale and SACK-permitted, echoed back in its TSecr; without
  * timestamps the SYN-ACK offers only the MSS (an option we could not
@@ -24,19 +27,21 @@
 #define TS_WS_NONE 15u
 
 /* The MSS values a cookie can carry: the largest not above the peer's
- * is used (its 3 bits index this table). */
-static const uint16_t cookie_mss[8] = { 536, 1200, 1360, 1400, 1440, 1452, 1460, 8960 };
+ * is used (its 3 bits index this table); 88 for peers below 536 (RFC
+ * 9293: never more than the peer said). */
+static const uint16_t cookie_mss[8] = { 88, 536, 1200, 1360, 1440, 1452, 1460, 8960 };
 
 static uint32_t period(fa_time now)
 {
     return (uint32_t)(now / COOKIE_PERIOD);
 }
 
+/* H2 (salt 2, the period and index given) or H1 (salt 1, none). */
 static uint32_t cookie_hash(const struct fa_stack *s, uint32_t laddr, uint16_t lport,
-                            uint32_t raddr, uint16_t rport, uint32_t irs, uint32_t count,
-                            uint32_t mssidx)
+                            uint32_t raddr, uint16_t rport, uint32_t irs, uint32_t salt,
+                            uint32_t count, uint32_t mssidx)
 {
-    uint8_t t[24];
+    uint8_t t[28];
     fa_put32(t, laddr);
     fa_put16(t + 4, lport);
     fa_put32(t + 6, raddr);
@@ -44,7 +49,20 @@ static uint32_t cookie_hash(const struct fa_stack *s, uint32_t laddr, uint16_t l
     fa_put32(t + 12, irs);
     fa_put32(t + 16, count);
     fa_put32(t + 20, mssidx);
-    return (uint32_t)fa_siphash(s->tcp->secret, t, sizeof t) & 0xffffffu;
+    fa_put32(t + 24, salt);
+    return (uint32_t)fa_siphash(s->tcp->secret, t, sizeof t);
+}
+
+static uint32_t h1(const struct fa_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                   uint16_t rport, uint32_t irs)
+{
+    return cookie_hash(s, laddr, lport, raddr, rport, irs, 1, 0, 0);
+}
+
+static uint32_t h2(const struct fa_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                   uint16_t rport, uint32_t irs, uint32_t count, uint32_t mssidx)
+{
+    return cookie_hash(s, laddr, lport, raddr, rport, irs, 2, count, mssidx) & 0xffffffu;
 }
 
 /* Our timestamp clock for this 4-tuple, as the connection will have it
@@ -71,8 +89,9 @@ void fa_tcp_cookie_synack(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
     while (idx < 7 && cookie_mss[idx + 1] <= want)
         idx++;
     uint32_t count = period(now);
-    uint32_t iss = (count & 31u) << 27 | idx << 24 |
-                   cookie_hash(s, laddr, seg->dport, raddr, seg->sport, seg->seq, count, idx);
+    uint32_t iss = h1(s, laddr, seg->dport, raddr, seg->sport, seg->seq) +
+                   ((count & 31u) << 27 | idx << 24 |
+                    h2(s, laddr, seg->dport, raddr, seg->sport, seg->seq, count, idx));
     struct fa_tcp_opts o = { .mss = ours };
     if (po->has_ts && cfg->tcp_timestamps) {
         uint32_t enc = TS_MARK;
@@ -97,7 +116,7 @@ void fa_tcp_cookie_synack(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
     }
     uint16_t wnd = l->rcvbuf > 65535 ? 65535 : (uint16_t)l->rcvbuf; /* a SYN's is unscaled */
     fa_count(s, FA_CNT_TCP_SYNCOOKIES_SENT);
-    s->tcp->cookie_sent = now + 1;
+    l->cookie_sent = now + 1; /* cookies in use on this listener */
     fa_tcp_send_bare(s, laddr, seg->dport, raddr, seg->sport, iss, seg->seq + 1,
                      FA_TCP_SYN | FA_TCP_ACK, wnd, &o, now);
 }
@@ -106,34 +125,37 @@ int fa_tcp_cookie_check(const struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
                         const struct fa_tcp_view *seg, fa_time now, struct fa_tcp_cookie *out)
 {
     struct fa_stack *s = l->stack;
-    uint32_t cookie = seg->ack - 1;
-    uint32_t idx = cookie >> 24 & 7u, count = period(now);
+    uint32_t count = period(now);
     /* The peer's ISN is SEG.SEQ - 1 — or SEG.SEQ itself for a keepalive
-     * probe (SND.UNA - 1, no data): a peer whose handshake ACK was lost
-     * and that waits for us to speak is found again by its first probe. */
+     * probe (SND.UNA - 1, at most a byte): a peer whose handshake ACK was
+     * lost is found again by a probe while the cookie lives. */
     int ok = 0;
     for (int probe = 0; probe < 2 && !ok; probe++) {
         uint32_t irs = seg->seq - 1 + (uint32_t)probe;
         if (probe && seg->data_len > 1)
             break;
+        uint32_t v = seg->ack - 1 - h1(s, laddr, seg->dport, raddr, seg->sport, irs);
+        uint32_t idx = v >> 24 & 7u;
         for (uint32_t back = 0; back < COOKIE_PERIODS && !ok && back <= count; back++)
-            ok = ((count - back) & 31u) == cookie >> 27 &&
-                 cookie_hash(s, laddr, seg->dport, raddr, seg->sport, irs, count - back, idx) ==
-                     (cookie & 0xffffffu);
-        if (ok)
+            ok = ((count - back) & 31u) == v >> 27 &&
+                 h2(s, laddr, seg->dport, raddr, seg->sport, irs, count - back, idx) ==
+                     (v & 0xffffffu);
+        if (ok) {
             out->irs = irs;
+            out->mss = cookie_mss[idx];
+        }
     }
     if (!ok)
         return -1;
-    uint32_t irs = out->irs;
-    *out = (struct fa_tcp_cookie){ .mss = cookie_mss[idx], .wscale = -1, .irs = irs };
+    *out = (struct fa_tcp_cookie){ .mss = out->mss, .wscale = -1, .irs = out->irs };
     /* Timestamps echo what the SYN-ACK's TSval kept (and its clock: an
-     * echo from the future, or older than a cookie lives, carries nothing). */
+     * echo from the future, or older than a cookie lives — 128 ms more:
+     * the TSval was rounded down — carries nothing). */
     if (seg->opts.has_ts && s->cfg.tcp_timestamps) {
         uint32_t e = seg->opts.ts_ecr;
         uint32_t clock = ts_clock(s, laddr, seg->dport, raddr, seg->sport, now);
         if ((e & TS_MARK) && !seq_gt(e, clock) &&
-            clock - e <= (uint32_t)(COOKIE_PERIODS * COOKIE_PERIOD / FA_NS_PER_MS)) {
+            clock - e <= (uint32_t)(COOKIE_PERIODS * COOKIE_PERIOD / FA_NS_PER_MS) + 128) {
             out->ts = 1;
             out->sack = (e & TS_SACK) != 0;
             out->wscale = (e & 15u) == TS_WS_NONE ? -1 : (int8_t)(e & 15u);

@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <string.h>
 
 #include "pair.h"
@@ -216,6 +217,181 @@ static void syn_flood_costs_nothing(void **state)
     peer_destroy(&pe);
 }
 
+/* The review of the SYN cookies: one check per finding. */
+
+static struct fa_tcp *listener_on(uint16_t port, int backlog)
+{
+    struct fa_tcp *l;
+    fa_tcp_open(pe.s, &l);
+    fa_tcp_bind(l, 0, port);
+    fa_tcp_listen(l, backlog, pe.now);
+    return l;
+}
+
+/* Two SYN-ACKs crossed: the peer's SYN came again after room opened, so
+ * a half-open connection with its own ISS exists, but the peer took the
+ * cookie's SYN-ACK: its ACK is taken, not reset. */
+static void crossed_cookie_and_stateful_synack(void **state)
+{
+    (void)state;
+    struct fa_tcp *l = full_listener();
+    pe.port = 5004;
+    peer_send(&pe, SYN, 7000, 0, 65535, NULL, 0);
+    struct fa_tcp_view cookie = peer_expect(&pe);
+    pe.port = 4999; /* the half-open one goes: room again */
+    peer_send(&pe, FA_TCP_RST, 101, 0, 0, NULL, 0);
+    pe.port = 5004;
+    peer_send(&pe, SYN, 7000, 0, 65535, NULL, 0); /* the SYN again */
+    struct fa_tcp_view stateful = peer_expect(&pe);
+    assert_int_equal(stateful.flags, SYN | ACK);
+    assert_true(stateful.seq != cookie.seq);
+    peer_send(&pe, ACK, 7001, cookie.seq + 1, 4000, "hi", 2);
+    struct fa_tcp_view v;
+    while (peer_next(&pe, &v))
+        assert_int_equal(v.flags & FA_TCP_RST, 0);
+    struct fa_tcp *c;
+    assert_int_equal(fa_tcp_accept(l, &c), 0);
+    char got[4];
+    assert_int_equal(fa_tcp_recv(c, got, sizeof got, pe.now), 2);
+    assert_int_equal(fa_tcp_send(c, "ok", 2, pe.now), 2);
+    v = peer_expect(&pe);
+    assert_int_equal(v.seq, cookie.seq + 1);
+    peer_destroy(&pe);
+}
+
+/* The accept queue holds the backlog, cookies or not: 300 handshakes
+ * from one peer into a backlog of 2 leave 2 waiting. */
+static void accept_queue_stays_bounded(void **state)
+{
+    (void)state;
+    struct fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.tcp_syncookies = 2;
+    peer_init(&pe, &cfg, 20000);
+    listener_on(80, 2);
+    pe.our_port = 80;
+    struct fa_tcp_view v;
+    uint32_t iss[300];
+    for (int i = 0; i < 300; i++) {
+        pe.port = (uint16_t)(20000 + i);
+        peer_send(&pe, SYN, 1000u * (uint32_t)i, 0, 65535, NULL, 0);
+        iss[i] = 0;
+        while (peer_next(&pe, &v))
+            if (v.flags == (SYN | ACK))
+                iss[i] = v.seq;
+    }
+    for (int i = 0; i < 300; i++) {
+        pe.port = (uint16_t)(20000 + i);
+        if (iss[i])
+            peer_send(&pe, ACK, 1000u * (uint32_t)i + 1, iss[i] + 1, 4000, NULL, 0);
+        while (peer_next(&pe, &v))
+            ;
+    }
+    assert_true(sockets() <= 1 + 2);
+    peer_destroy(&pe);
+}
+
+/* Blind ACKs with random numbers open nothing (a cookie hides its period
+ * and MSS index under a keyed hash: all 32 bits must be guessed). */
+static void blind_acks_open_nothing(void **state)
+{
+    (void)state;
+    struct fa_tcp *l = full_listener();
+    (void)l;
+    pe.port = 5005;
+    peer_send(&pe, SYN, 1, 0, 65535, NULL, 0); /* cookies in use */
+    struct fa_prng r;
+    fa_prng_seed(&r, 99);
+    struct fa_tcp_view v;
+    for (int i = 0; i < 65536; i++) {
+        pe.port = (uint16_t)(10000 + (i & 1023));
+        peer_send(&pe, ACK, (uint32_t)fa_prng_next(&r), (uint32_t)fa_prng_next(&r), 4000, NULL, 0);
+        if ((i & 127) == 127)
+            while (peer_next(&pe, &v))
+                ;
+    }
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_SYNCOOKIES_OK), 0);
+    peer_destroy(&pe);
+}
+
+/* A SYN that may reopen a TIME-WAIT entry takes the stateful path: the
+ * entry would take the cookie's ACK and the client would wait it out. */
+static void time_wait_reuse_takes_no_cookie(void **state)
+{
+    (void)state;
+    struct fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.tcp_syncookies = 2;
+    peer_init(&pe, &cfg, 6100);
+    struct fa_tcp *l = listener_on(80, 4), *c;
+    pe.our_port = 80;
+    peer_send_next(&pe, SYN, NULL, 0);
+    struct fa_tcp_view sa = peer_expect(&pe);
+    pe.rcv_nxt = sa.seq + 1;
+    peer_send_next(&pe, ACK, NULL, 0);
+    assert_int_equal(fa_tcp_accept(l, &c), 0);
+    fa_tcp_close(c, pe.now); /* the server closes first: TIME-WAIT here */
+    struct fa_tcp_view fin = peer_expect(&pe);
+    pe.rcv_nxt = fin.seq + 1;
+    peer_send_next(&pe, ACK | FA_TCP_FIN, NULL, 0);
+    struct fa_tcp_usage u;
+    fa_stack_tcp_usage(pe.s, &u);
+    assert_int_equal(u.time_wait, 1);
+    struct fa_tcp_view v;
+    while (peer_next(&pe, &v))
+        ;
+    pe.snd_nxt += 100000;
+    peer_send_next(&pe, SYN, NULL, 0); /* above the old sequence space */
+    sa = peer_expect(&pe);
+    assert_int_equal(sa.flags, SYN | ACK);
+    pe.rcv_nxt = sa.seq + 1;
+    peer_send_next(&pe, ACK, "GET", 3);
+    assert_int_equal(fa_tcp_accept(l, &c), 0); /* at once, not after 2 MSL */
+    peer_destroy(&pe);
+}
+
+/* An MSS below 536 is never exceeded (the table's 88). */
+static void small_peer_mss_is_kept(void **state)
+{
+    (void)state;
+    struct fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.tcp_syncookies = 2;
+    peer_init(&pe, &cfg, 6200);
+    struct fa_tcp *l = listener_on(80, 4), *c;
+    pe.our_port = 80;
+    static const uint8_t o[] = { 2, 4, 0, 200 };
+    peer_send_opts(&pe, SYN, 500, 0, 65535, o, sizeof o, NULL, 0);
+    struct fa_tcp_view sa = peer_expect(&pe);
+    peer_send(&pe, ACK, 501, sa.seq + 1, 65535, NULL, 0);
+    assert_int_equal(fa_tcp_accept(l, &c), 0);
+    static uint8_t data[4000];
+    assert_int_equal(fa_tcp_send(c, data, sizeof data, pe.now), sizeof data);
+    struct fa_tcp_view v;
+    while (peer_next(&pe, &v))
+        assert_true(v.data_len <= 200);
+    peer_destroy(&pe);
+}
+
+/* Whether cookies are in use is a listener's own: a stray ACK to a
+ * listener that sent none is reset as always. */
+static void cookies_in_use_per_listener(void **state)
+{
+    (void)state;
+    full_listener();
+    listener_on(81, 4);
+    pe.port = 5006;
+    peer_send(&pe, SYN, 1, 0, 65535, NULL, 0); /* a cookie from :80 */
+    struct fa_tcp_view v;
+    while (peer_next(&pe, &v))
+        ;
+    pe.our_port = 81;
+    peer_send(&pe, ACK, 77, 88, 4000, "old", 3);
+    v = peer_expect(&pe);
+    assert_int_equal(v.flags, FA_TCP_RST);
+    peer_destroy(&pe);
+}
+
 static void always(int side, struct fa_config *cfg)
 {
     if (side == 1)
@@ -269,6 +445,12 @@ int main(void)
         cmocka_unit_test(wrong_or_stale_cookie_opens_nothing),
         cmocka_unit_test(keepalive_probe_brings_the_cookie_back),
         cmocka_unit_test(syn_flood_costs_nothing),
+        cmocka_unit_test(crossed_cookie_and_stateful_synack),
+        cmocka_unit_test(accept_queue_stays_bounded),
+        cmocka_unit_test(blind_acks_open_nothing),
+        cmocka_unit_test(time_wait_reuse_takes_no_cookie),
+        cmocka_unit_test(small_peer_mss_is_kept),
+        cmocka_unit_test(cookies_in_use_per_listener),
         cmocka_unit_test(every_connection_by_cookie_carries_data),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
