@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "tcp/tcp.h"
 #include "wire/wire.h"
 
 size_t opt_ts(uint8_t *o, uint32_t val, uint32_t ecr)
@@ -104,4 +105,12 @@ void peer_icmp_unreach(struct peer *pe, uint8_t code, uint16_t mtu, uint32_t seq
     fa_icmp_emit(msg, sizeof msg, FA_ICMP_UNREACH, code, mtu);
     size_t n = build_ipv4(fr, mac_a, mac_peer, IP_PEER, IP_US, FA_IPPROTO_ICMP, msg, sizeof msg);
     fa_stack_input(pe->s, fr, n, pe->now);
+}
+
+void peer_hystart_ack(struct fa_tcp *c, fa_time rtt, uint32_t n)
+{
+    if (seq_ge(c->snd_una + c->mss, c->loss->hs.window_end))
+        c->snd_nxt = c->snd_una + n * c->mss;
+    fa_tcp_hystart_ack(c, c->mss, rtt);
+    c->snd_una += c->mss;
 }

@@ -28,6 +28,11 @@ uint32_t peer_take_segments(struct peer *pe, struct fa_tcp *c, unsigned n,
  * SYN-ACK is returned; the listener in *l. */
 struct fa_tcp_view peer_syn_to_listener(struct peer *pe, uint16_t port,
                                         const uint8_t *o, size_t n, struct fa_tcp **l);
+/* HyStart++ driven by hand (tcp_hystart.c): one ACK of one segment with
+ * RTT rtt; a round spans n ACKs — the ACK that reaches the round's end
+ * starts the next one (the data sent meanwhile is n segments). c->loss
+ * must be attached. */
+void peer_hystart_ack(struct fa_tcp *c, fa_time rtt, uint32_t n);
 /* An ICMP destination unreachable (code, next-hop mtu) from the peer,
  * quoting a segment finack sent from our_port with sequence number seq. */
 void peer_icmp_unreach(struct peer *pe, uint8_t code, uint16_t mtu, uint32_t seq);

@@ -115,14 +115,6 @@ static void dsack_after_all_acked_counts(void **state)
     assert_null(c->loss);
 }
 
-static void hs_ack(struct fa_tcp *c, fa_time rtt, uint32_t n)
-{
-    if (seq_ge(c->snd_una + c->mss, c->loss->hs.window_end))
-        c->snd_nxt = c->snd_una + n * c->mss;
-    fa_tcp_hystart_ack(c, c->mss, rtt);
-    c->snd_una += c->mss;
-}
-
 static void hystart_css_survives_idle(void **state)
 {
     (void)state;
@@ -135,9 +127,9 @@ static void hystart_css_survives_idle(void **state)
     c->cwnd = 10 * M;
     c->ssthresh = UINT32_MAX;
     for (int i = 0; i < 9; i++)
-        hs_ack(c, 10 * MS, 10);
+        peer_hystart_ack(c, 10 * MS, 10);
     for (int i = 0; i < 8; i++)
-        hs_ack(c, 20 * MS, 10);
+        peer_hystart_ack(c, 20 * MS, 10);
     assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_HYSTART_CSS), 1);
     assert_int_equal(c->keep.hs_css_rounds, 1);
     c->snd_nxt = c->snd_una; /* all acknowledged: given back, then attached */
@@ -145,7 +137,7 @@ static void hystart_css_survives_idle(void **state)
     assert_null(c->loss);
     assert_int_equal(fa_tcp_loss_alloc(c), 0);
     uint32_t cwnd = c->cwnd;
-    hs_ack(c, 20 * MS, 10);
+    peer_hystart_ack(c, 20 * MS, 10);
     assert_int_equal(c->cwnd - cwnd, M / 4); /* still CSS's quarter */
 }
 

@@ -728,17 +728,6 @@ static void cubic_against_the_rfc(void **state)
 
 /* ---- HyStart++ (RFC 9406) ------------------------------------------------ */
 
-/* One ACK of one segment with RTT rtt; a round spans n ACKs: the ACK that
- * reaches the round's end starts the next one (the data sent meanwhile
- * is n segments). */
-static void hs_ack(struct fa_tcp *c, fa_time rtt, uint32_t n)
-{
-    if (seq_ge(c->snd_una + c->mss, c->loss->hs.window_end))
-        c->snd_nxt = c->snd_una + n * c->mss;
-    fa_tcp_hystart_ack(c, c->mss, rtt);
-    c->snd_una += c->mss;
-}
-
 static void hystart_css_on_rtt_rise_then_avoidance(void **state)
 {
     (void)state;
@@ -755,25 +744,25 @@ static void hystart_css_on_rtt_rise_then_avoidance(void **state)
     /* Round 1 (9 ACKs: the 10th reaches its end and opens round 2): RTT
      * 10 ms; slow start, a segment per segment ACKed. */
     for (int i = 0; i < 9; i++)
-        hs_ack(c, 10 * MS, 10);
+        peer_hystart_ack(c, 10 * MS, 10);
     assert_int_equal(c->cwnd, 19 * M);
     /* Round 2: 20 ms, past 10 ms + eta (max(10/8, 4) ms): on the 8th
      * sample, Conservative Slow Start — a quarter of the growth. */
     for (int i = 0; i < 7; i++)
-        hs_ack(c, 20 * MS, 10);
+        peer_hystart_ack(c, 20 * MS, 10);
     assert_int_equal(c->cwnd, 26 * M);
     assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_HYSTART_CSS), 0);
-    hs_ack(c, 20 * MS, 10);
+    peer_hystart_ack(c, 20 * MS, 10);
     assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_HYSTART_CSS), 1);
     assert_int_equal(c->cwnd, 26 * M + M / 4);
-    hs_ack(c, 20 * MS, 10);
+    peer_hystart_ack(c, 20 * MS, 10);
     /* CSS for CSS_ROUNDS = 5 rounds (RTT still high), then congestion
      * avoidance with ssthresh = cwnd (§4.3). */
     for (int r = 0; r < 4; r++)
         for (int i = 0; i < 9; i++)
-            hs_ack(c, 20 * MS, 10);
+            peer_hystart_ack(c, 20 * MS, 10);
     assert_int_equal(c->ssthresh, UINT32_MAX);
-    hs_ack(c, 20 * MS, 10);
+    peer_hystart_ack(c, 20 * MS, 10);
     assert_int_equal(c->ssthresh, c->cwnd);
 }
 
