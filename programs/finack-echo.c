@@ -236,6 +236,7 @@ int main(int argc, char **argv)
             status = host_exit_status(host_run(&h, &o, NULL, NULL));
         printf("finack-echo: stopped; %u connection%s closed at exit\n", e.open,
                e.open == 1 ? " was" : "s were");
+        host_print_counters(&h, stdout); /* as finack-host and finack-httpd */
     }
     while (e.conns) {
         struct echo_conn *next = e.conns->next;
