@@ -78,6 +78,7 @@ extern "C" {
     X(TCP_TO_BROADCAST, drop, "TCP segment to a broadcast address")            \
     X(TCP_NO_LISTENER, drop, "TCP segment to a closed port (RST sent)")        \
     X(TCP_BACKLOG_FULL, drop, "SYN dropped: listener backlog full")            \
+    X(TCP_HALF_OPEN_FULL, drop, "SYN dropped: the stack's half-open bound reached") \
     X(TCP_SYNCOOKIES_FAILED, drop, "ACK to a listener while cookies are in use: no valid cookie") \
     X(TCP_NO_MEMORY, drop, "SYN dropped: connection table full")              \
     X(TCP_UNACCEPTABLE, drop, "TCP segment outside the window (ACK sent)")     \

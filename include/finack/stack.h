@@ -65,6 +65,9 @@ struct fa_config {
     /* TCP (RFC 9293). Times in ns. */
     uint32_t tcp_max_conns;     /* sockets incl. listeners, half-open; 1024 */
     uint32_t tcp_max_timewait;  /* compact TIME-WAIT entries; 4096 */
+    uint32_t tcp_max_half_open; /* SYN-RECEIVED connections in the stack, all
+                                   listeners together (past it, SYN cookies
+                                   or a drop, TCP_HALF_OPEN_FULL); 256 */
     uint32_t tcp_sndbuf;        /* default SO_SNDBUF; 64 KiB */
     uint32_t tcp_rcvbuf;        /* default SO_RCVBUF; 64 KiB */
     /* The stack-wide budget for socket buffer bytes held at once: a

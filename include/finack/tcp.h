@@ -158,6 +158,7 @@ struct fa_tcp_usage {
     uint32_t sockets, time_wait;
     uint64_t buffer_bytes;
     uint32_t loss_states;  /* connections holding loss-recovery state */
+    uint32_t half_open;    /* connections in SYN-RECEIVED */
 };
 void fa_stack_tcp_usage(const struct fa_stack *stack, struct fa_tcp_usage *u);
 

@@ -24,6 +24,7 @@ void fa_config_init(struct fa_config *cfg)
     cfg->icmp_error_burst = 10;
     cfg->tcp_max_conns = 1024;
     cfg->tcp_max_timewait = 4096;
+    cfg->tcp_max_half_open = 256;
     cfg->tcp_sndbuf = 64 * 1024;
     cfg->tcp_rcvbuf = 64 * 1024;
     cfg->tcp_rto_initial = FA_NS_PER_S;

@@ -524,11 +524,12 @@ int fa_sim_check_idle(struct fa_sim *sim, int hosts)
     for (int h = 0; h < hosts; h++) {
         struct fa_tcp_usage u;
         fa_stack_tcp_usage(fa_sim_stack(sim, h), &u);
-        if (u.sockets || u.time_wait || u.buffer_bytes) {
+        if (u.sockets || u.time_wait || u.buffer_bytes || u.half_open || u.loss_states) {
             char msg[160];
             snprintf(msg, sizeof msg,
-                     "host %d left %u sockets, %u TIME-WAIT, %llu buffer bytes",
-                     h, u.sockets, u.time_wait, (unsigned long long)u.buffer_bytes);
+                     "host %d left %u sockets, %u TIME-WAIT, %llu buffer bytes, %u half-open, "
+                     "%u loss states", h, u.sockets, u.time_wait,
+                     (unsigned long long)u.buffer_bytes, u.half_open, u.loss_states);
             if (k)
                 violation(k, fa_sim_now(sim), msg);
             clean = 0;

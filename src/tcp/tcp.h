@@ -268,6 +268,7 @@ struct fa_tcp_stack {
     struct fa_tcp_loss *loss_cache;
     uint32_t loss_cached;
     uint32_t loss_live; /* connections holding one */
+    uint32_t half_open; /* connections in SYN-RECEIVED (tcp_table.c) */
 };
 
 /* Nobody will read or write it again: the application closed it (a

@@ -508,6 +508,7 @@ void fa_stack_tcp_usage(const struct fa_stack *s, struct fa_tcp_usage *u)
     u->time_wait = s->tcp->tw_count;
     u->buffer_bytes = s->tcp->buffer_bytes;
     u->loss_states = s->tcp->loss_live;
+    u->half_open = s->tcp->half_open;
 }
 
 void fa_stack_tcp_walk(const struct fa_stack *s,

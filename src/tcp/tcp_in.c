@@ -212,7 +212,8 @@ static int listen_input(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
     /* third: a SYN. The backlog bounds half-open plus unaccepted (L2);
      * half-open ones past it, a SYN cookie answers without state (RFC
      * 4987 §3.6) — not unaccepted ones: the application is behind. */
-    int full = l->pending >= l->backlog;
+    int stack_full = s->tcp->half_open >= s->cfg.tcp_max_half_open;
+    int full = l->pending >= l->backlog || stack_full;
     /* Not when the SYN reopens a TIME-WAIT entry (Linux neither): the
      * entry stays until a connection replaces it, and would take the
      * cookie's ACK. */
@@ -222,7 +223,8 @@ static int listen_input(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
         return 0;
     }
     if (full) {
-        fa_count(s, FA_CNT_TCP_BACKLOG_FULL);
+        fa_count(s, l->pending < l->backlog ? FA_CNT_TCP_HALF_OPEN_FULL
+                                            : FA_CNT_TCP_BACKLOG_FULL);
         return 0;
     }
     struct fa_tcp *c = passive_open(l, laddr, raddr, seg, now);

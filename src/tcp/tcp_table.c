@@ -175,6 +175,8 @@ void fa_tcp_free(struct fa_tcp *c)
     fa_tcp_mem_release(c);
     c->snd = c->rcv = (struct fa_ring){ 0 };
     fa_tcp_loss_free(c);
+    if (c->state == FA_TCP_SYN_RECEIVED)
+        t->half_open--;
     c->state = FA_TCP_CLOSED;
     c->stack = NULL; /* a use after free trips on this */
     c->queue_next = t->free;
@@ -324,6 +326,11 @@ void fa_tcp_set_state(struct fa_tcp *c, uint8_t state, fa_time now)
     if (old == state)
         return;
     c->state = state;
+    /* The half-open gauge (config.tcp_max_half_open). */
+    if (old == FA_TCP_SYN_RECEIVED)
+        c->stack->tcp->half_open--;
+    if (state == FA_TCP_SYN_RECEIVED)
+        c->stack->tcp->half_open++;
     c->state_since = now;
     if (c->t_keep != FA_TIME_NEVER)
         fa_tcp_arm_keepalive(c, now); /* off where it does not run */

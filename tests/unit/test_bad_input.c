@@ -229,6 +229,7 @@ static void every_drop_counter_is_exercised(void **state)
         FA_CNT_ICMP_BCAST_ECHO, FA_CNT_IP_NO_ROUTE, /* test_ipv4_icmp */
         FA_CNT_TCP_BACKLOG_FULL, FA_CNT_TCP_STRAY, /* test_tcp_segments */
         FA_CNT_TCP_SYNCOOKIES_FAILED,              /* test_tcp_syncookie */
+        FA_CNT_TCP_HALF_OPEN_FULL,                 /* test_tcp_syncookie */
         /* test_drop_counters: they need a connection or a listener */
         FA_CNT_IP_TOO_BIG, FA_CNT_TCP_NO_MEMORY, FA_CNT_TCP_UNACCEPTABLE,
         FA_CNT_TCP_BAD_ACK, FA_CNT_TCP_OOO_FULL,

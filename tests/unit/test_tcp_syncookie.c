@@ -392,6 +392,40 @@ static void cookies_in_use_per_listener(void **state)
     peer_destroy(&pe);
 }
 
+/* The stack's bound on half-open connections, all listeners together
+ * (config.tcp_max_half_open): past it a SYN gets a cookie, or, with
+ * cookies off, is dropped and counted; the gauge returns to zero. */
+static void half_open_bound_per_stack(void **state)
+{
+    (void)state;
+    for (int cookies = 1; cookies >= 0; cookies--) {
+        struct fa_config cfg;
+        fa_config_init(&cfg);
+        cfg.tcp_max_half_open = 3;
+        cfg.tcp_syncookies = (uint8_t)cookies;
+        cfg.tcp_synack_retries = 1;
+        peer_init(&pe, &cfg, 7000);
+        listener_on(80, 10);
+        listener_on(81, 10);
+        static const uint16_t to[] = { 80, 80, 81, 81 };
+        for (int i = 0; i < 4; i++) {
+            pe.our_port = to[i];
+            pe.port = (uint16_t)(7000 + i);
+            peer_send(&pe, SYN, 100u * (uint32_t)i, 0, 65535, NULL, 0);
+        }
+        struct fa_tcp_usage u;
+        fa_stack_tcp_usage(pe.s, &u);
+        assert_int_equal(u.half_open, 3);
+        assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_SYNCOOKIES_SENT), cookies ? 1 : 0);
+        assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_HALF_OPEN_FULL), cookies ? 0 : 1);
+        peer_run_until(&pe, pe.now + 30 * S); /* their SYN-ACKs give up */
+        fa_stack_tcp_usage(pe.s, &u);
+        assert_int_equal(u.half_open, 0);
+        assert_int_equal(u.sockets, 2);
+        peer_destroy(&pe);
+    }
+}
+
 static void always(int side, struct fa_config *cfg)
 {
     if (side == 1)
@@ -451,6 +485,7 @@ int main(void)
         cmocka_unit_test(time_wait_reuse_takes_no_cookie),
         cmocka_unit_test(small_peer_mss_is_kept),
         cmocka_unit_test(cookies_in_use_per_listener),
+        cmocka_unit_test(half_open_bound_per_stack),
         cmocka_unit_test(every_connection_by_cookie_carries_data),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
