@@ -102,6 +102,7 @@ extern "C" {
     X(TCP_PMTU_LOWERED, event, "TCP MSS lowered by ICMP fragmentation needed")  \
     X(TCP_ICMP_ABORTS, event, "TCP connections ended by an ICMP hard error")    \
     X(TCP_RST_OUT, event, "TCP resets sent")                                   \
+    X(TCP_TIMEWAIT_FULL, event, "TIME-WAIT entry ended early: table full (tcp_max_timewait)") \
     X(TCP_SYNCOOKIES_SENT, event, "SYN-ACKs with a SYN cookie (no state kept)") \
     X(TCP_SYNCOOKIES_OK, event, "connections opened by a SYN cookie")         \
     X(TCP_RST_IN, event, "TCP resets accepted")                                \

@@ -51,8 +51,8 @@ void fa_tcp_tw_enter(struct fa_tcp *c, fa_time now)
 {
     struct fa_stack *s = c->stack;
     struct fa_tcp_stack *t = s->tcp;
-    if (t->tw_free == NONE) {
-        fa_count(s, FA_CNT_TCP_TIMEOUTS);
+    if (t->tw_free == NONE) { /* config.tcp_max_timewait: the oldest goes early */
+        fa_count(s, FA_CNT_TCP_TIMEWAIT_FULL);
         fa_tcp_tw_remove(s, &t->tw[t->tw_oldest]);
     }
     uint32_t i = t->tw_free;
