@@ -532,6 +532,9 @@ struct fa_tcp_loss {
     uint32_t prior_cwnd, prior_ssthresh, undo_retrans, undo_tsval;
     uint32_t prior_w_max;      /* CUBIC's W_max before the episode, for undo */
     struct fa_tcp_hystart hs;
+    /* A lone FIN's scoreboard (sb.cap 1) and so its send storage, with no
+     * ring bytes: closing takes no buffer memory (tcp_mem.c). */
+    struct fa_tcp_sent fin_entry;
 };
 
 /* ---- tcp_recovery.c -------------------------------------------------- */

@@ -15,8 +15,11 @@
  * (config.tcp_mem_max) bounds the ring bytes attached at once (not the
  * entries and ranges beside them, nor the cache: at most 64 blocks a
  * side); send rings may take half of it. A FIN is never refused for it:
- * a closing connection must be able to finish. A send refused is told
- * when memory comes back.
+ * a closing connection must be able to finish, and a lone FIN (nothing
+ * else to send or in flight) takes no ring at all, only the one
+ * scoreboard entry inside c->loss — a thousand connections closed at
+ * once under an exhausted budget must not each take a 64 KiB block
+ * past it. A send refused is told when memory comes back.
  *
  * Called by tcp_api.c (send, recv), tcp_in.c (ACKs), tcp_buf.c (data),
  * tcp_out.c (the FIN's scoreboard entry) and tcp_table.c (free). */
@@ -127,13 +130,33 @@ static void block_put(struct fa_tcp *c, int side, struct fa_ring *r, size_t size
     t->mem_cached[side]++;
 }
 
+/* The send side's storage is the lone FIN's entry in c->loss. */
+static int fin_only(const struct fa_tcp *c)
+{
+    return c->loss && c->snd.buf == (const uint8_t *)&c->loss->fin_entry;
+}
+
+/* Storage for the send side. The ring stays empty if the application
+ * has shut its side and nothing is out: only a FIN can go, and its one
+ * scoreboard entry is in c->loss (the ring is never read: nothing can be
+ * written after the FIN). */
+static uint8_t *snd_storage(struct fa_tcp *c, int budget)
+{
+    if (!c->loss && fa_tcp_loss_alloc(c) < 0)
+        return NULL;
+    if ((c->flags & TF_SHUT_WR) && !c->snd.len && c->snd_una == c->snd_nxt &&
+        !c->loss->sb.count) {
+        c->loss->sb.cap = 1;
+        return (uint8_t *)&c->loss->fin_entry;
+    }
+    return block_get(c, 0, &c->snd, snd_block(c), budget);
+}
+
 int fa_tcp_snd_attach(struct fa_tcp *c, int budget)
 {
     if (c->snd.buf)
         return 0;
-    size_t size = snd_block(c);
-    uint8_t *b = c->loss || fa_tcp_loss_alloc(c) == 0 ? block_get(c, 0, &c->snd, size, budget)
-                                                     : NULL;
+    uint8_t *b = snd_storage(c, budget);
     if (!b) {
         fa_tcp_loss_put_idle(c); /* not kept for a send that failed */
         if (!(c->flags & TF_MEM_WAIT)) {
@@ -144,7 +167,8 @@ int fa_tcp_snd_attach(struct fa_tcp *c, int budget)
     }
     c->snd.buf = b;
     c->snd.head = 0;
-    c->loss->sb.e = (struct fa_tcp_sent *)(b + round8(c->snd.size));
+    c->loss->sb.e = fin_only(c) ? &c->loss->fin_entry
+                                : (struct fa_tcp_sent *)(b + round8(c->snd.size));
     return 0;
 }
 
@@ -161,12 +185,22 @@ int fa_tcp_rcv_attach(struct fa_tcp *c)
     return 0;
 }
 
+static void snd_put(struct fa_tcp *c)
+{
+    if (fin_only(c)) {
+        c->snd.buf = NULL;
+        c->snd.head = c->snd.len = 0;
+        return;
+    }
+    block_put(c, 0, &c->snd, snd_block(c));
+}
+
 void fa_tcp_snd_detach_idle(struct fa_tcp *c)
 {
     if (c->snd.len || (c->loss && c->loss->sb.count))
         return;
     if (c->snd.buf) {
-        block_put(c, 0, &c->snd, snd_block(c));
+        snd_put(c);
         c->loss->sb.e = NULL;
         c->loss->sb.head = 0;
     }
@@ -193,7 +227,7 @@ void fa_tcp_snd_discard(struct fa_tcp *c)
 void fa_tcp_mem_release(struct fa_tcp *c)
 {
     if (c->snd.buf)
-        block_put(c, 0, &c->snd, snd_block(c));
+        snd_put(c);
     if (c->rcv.buf)
         block_put(c, 1, &c->rcv, rcv_block(c));
     if (c->loss) {

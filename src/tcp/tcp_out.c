@@ -346,9 +346,10 @@ static uint32_t output_one(struct fa_tcp *c, fa_time now, int force)
     if (len == 0 && !fin)
         return 0;
     /* A lone FIN needs a scoreboard entry, and so the send side's
-     * storage and c->loss (tcp_mem.c), budget or not, once it can go;
-     * only if malloc fails does it wait, the persist timer trying again.
-     * (Data waiting has both already.) */
+     * storage and c->loss (tcp_mem.c: one entry inside c->loss, no ring
+     * bytes), budget or not, once it can go; only if malloc fails does
+     * it wait, the persist timer trying again. (Data waiting has both
+     * already.) */
     if ((fin || !c->loss) && fa_tcp_snd_attach(c, 0) < 0)
         return 0;
     /* Nagle and SWS avoidance size new data. */

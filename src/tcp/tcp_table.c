@@ -108,9 +108,9 @@ void fa_tcp_stack_free(struct fa_stack *s)
         return;
     if (t->pool)
         for (uint32_t i = 0; i < t->pool_used; i++) {
-            /* A block starts with its ring's bytes (tcp_mem.c). */
-            free(t->pool[i].snd.buf);
-            free(t->pool[i].rcv.buf);
+            /* Blocks go back to the cache, freed next (tcp_mem.c). */
+            if (t->pool[i].stack)
+                fa_tcp_mem_release(&t->pool[i]);
             free(t->pool[i].loss);
         }
     fa_tcp_loss_cache_free(t);
