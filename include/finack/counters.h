@@ -103,6 +103,8 @@ extern "C" {
     X(TCP_ICMP_ABORTS, event, "TCP connections ended by an ICMP hard error")    \
     X(TCP_RST_OUT, event, "TCP resets sent")                                   \
     X(TCP_TIMEWAIT_FULL, event, "TIME-WAIT entry ended early: table full (tcp_max_timewait)") \
+    X(TCP_ORPHAN_WINDOW_SHUT, event,                                           \
+      "orphan ended: its peer kept the window shut (tcp_orphan_retries)")      \
     X(TCP_SYNCOOKIES_SENT, event, "SYN-ACKs with a SYN cookie (no state kept)") \
     X(TCP_SYNCOOKIES_OK, event, "connections opened by a SYN cookie")         \
     X(TCP_RST_IN, event, "TCP resets accepted")                                \

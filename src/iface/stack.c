@@ -35,6 +35,7 @@ void fa_config_init(struct fa_config *cfg)
     cfg->tcp_data_retries = 15;
     cfg->tcp_msl = 30 * FA_NS_PER_S;
     cfg->tcp_fin_wait2_timeout = 60 * FA_NS_PER_S;
+    cfg->tcp_orphan_retries = 8;
     cfg->tcp_delack = 40 * FA_NS_PER_MS;
     cfg->tcp_keep_idle = 2 * 3600 * FA_NS_PER_S;
     cfg->tcp_keep_intvl = 75 * FA_NS_PER_S;

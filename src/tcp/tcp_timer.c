@@ -200,11 +200,20 @@ static int on_persist(struct fa_tcp *c, fa_time now)
         fa_tcp_terminate(c, -ETIMEDOUT, now);
         return 1;
     }
+    /* No application will read what the peer says or send more: a peer
+     * that answers every probe with a zero window would hold the orphan
+     * and its send buffer for ever. persist_shift counts the probes since
+     * the window shut (answers do not reset it, as Linux's icsk_backoff). */
+    if (fa_tcp_orphan(c) && c->persist_shift >= cfg->tcp_orphan_retries) {
+        fa_count(c->stack, FA_CNT_TCP_ORPHAN_WINDOW_SHUT);
+        fa_tcp_terminate(c, -ETIMEDOUT, now);
+        return 1;
+    }
     c->persist_probes++;
     fa_tcp_send_keep_probe(c, c->snd_una - 1, now);
-    if (c->persist_shift < 10)
+    if (c->persist_shift < 255)
         c->persist_shift++;
-    fa_time wait = c->rto << c->persist_shift;
+    fa_time wait = c->rto << (c->persist_shift < 10 ? c->persist_shift : 10);
     c->t_persist = now + (wait < cfg->tcp_rto_max ? wait : cfg->tcp_rto_max);
     return 0;
 }
