@@ -485,11 +485,28 @@ static void check_conn(void *ctx, const struct fa_tcp_info *i)
     s->rcv_nxt = i->rcv_nxt;
 }
 
+/* The stack-wide budget (config.tcp_mem_max) bounds the ring bytes held
+ * at once, whatever the connections do (a FIN never takes a ring). */
+static void check_budget(struct fa_sim_check *k, int host, const struct fa_stack *stack,
+                         fa_time t)
+{
+    uint64_t max = fa_stack_config(stack)->tcp_mem_max;
+    struct fa_tcp_usage u;
+    fa_stack_tcp_usage(stack, &u);
+    if (max && u.buffer_bytes > max) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "host %d holds %llu buffer bytes, past its budget of %llu",
+                 host, (unsigned long long)u.buffer_bytes, (unsigned long long)max);
+        violation(k, t, msg);
+    }
+}
+
 void fa_sim_check_seqs(struct fa_sim_check *k, int host,
                        const struct fa_stack *stack, fa_time t)
 {
     struct walk_ctx w = { k, host, t, fa_stack_config(stack)->tcp_msl };
     fa_stack_tcp_walk(stack, check_conn, &w);
+    check_budget(k, host, stack, t);
 }
 
 /* A connection that ended frees its slot, so a new one on the same ports
