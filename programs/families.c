@@ -54,7 +54,8 @@ struct params {
     struct fa_sim_link link, down;
     struct side sd[2]; /* 0 client, 1 server */
     enum ending ending;
-    int aborter;          /* ABORT_ONE: who; LINGER_CLOSE: who lingers */
+    int aborter;          /* ABORT_ONE: who; LINGER_CLOSE: who lingers;
+                             attack: who closes first */
     uint64_t abort_at;    /* bytes the aborter has received first */
     int extra_conns;      /* connections that overflow the backlog */
     int attack;           /* the attack family */
@@ -84,7 +85,7 @@ struct run {
      * error is a failure. */
     fa_time broke_at;
     uint16_t client_port;
-    uint64_t forged, forged_tw;
+    uint64_t forged, forged_tw, flooded, reused;
     char *why;
     size_t why_len;
 };
@@ -93,14 +94,29 @@ struct run {
 /* What the memory budgets did over a sweep (family_budget_summary). */
 static struct {
     uint64_t worlds, refused, dropped;
+    /* the attack family: SYNs flooded, answered by cookie; 4-tuples
+     * reused (by a cookie handshake, reopening a TIME-WAIT entry) */
+    uint64_t flooded, cookies, reused, reused_cookie, reused_tw, skipped;
 } budget_tally;
 
 void family_budget_summary(char *out, size_t len)
 {
-    snprintf(out, len, "%llu worlds had memory budgets: %llu sends refused (ENOBUFS), "
-             "%llu segments dropped for memory",
-             (unsigned long long)budget_tally.worlds, (unsigned long long)budget_tally.refused,
-             (unsigned long long)budget_tally.dropped);
+    int n = snprintf(out, len, "%llu worlds had memory budgets: %llu sends refused (ENOBUFS), "
+                     "%llu segments dropped for memory",
+                     (unsigned long long)budget_tally.worlds,
+                     (unsigned long long)budget_tally.refused,
+                     (unsigned long long)budget_tally.dropped);
+    if (budget_tally.flooded && n > 0 && (size_t)n < len)
+        snprintf(out + n, len - (size_t)n,
+                 "\n%llu spoofed SYNs flooded, %llu SYN-ACKs by cookie; 4-tuples reused "
+                 "under a flood: %llu (%llu by cookie, %llu reopening the server's TIME-WAIT; "
+                 "%llu skipped: the client held the TIME-WAIT)",
+                 (unsigned long long)budget_tally.flooded,
+                 (unsigned long long)budget_tally.cookies,
+                 (unsigned long long)budget_tally.reused,
+                 (unsigned long long)budget_tally.reused_cookie,
+                 (unsigned long long)budget_tally.reused_tw,
+                 (unsigned long long)budget_tally.skipped);
 }
 
 static double pick(struct fa_prng *p, double lo, double hi)
@@ -193,6 +209,7 @@ static void draw(uint64_t seed, int attack, struct params *pr)
         /* From a flood to a trickle. */
         static const fa_time gaps[] = { 200 * 1000, MS, 5 * MS, 20 * MS, 100 * MS, 500 * MS };
         pr->attack_gap = gaps[fa_prng_below(&p, 6)];
+        pr->aborter = (int)fa_prng_below(&p, 2); /* who closes first */
         return;
     }
     pr->ending = (enum ending)fa_prng_below(&p, ENDINGS);
@@ -552,6 +569,11 @@ static void end_moves(struct run *r, fa_time now)
          * for a half-close, or for a side that stopped reading). */
         int peer_done = e->eof || (e->shut_rd && (fa_tcp_events(e->sock) & FA_TCP_EV_HUP)) ||
                         (pr->ending != HALF_CLOSE && !e->shut_rd && e->got == pr->sd[!i].bytes);
+        /* Under attack, one side closes first (it keeps the TIME-WAIT
+         * whose 4-tuple reuse_tuple takes again); the other waits for
+         * its FIN. */
+        if (pr->attack && i != pr->aborter && !e->eof)
+            peer_done = 0;
         if (done_writing && peer_done) {
             if (pr->ending == LINGER_CLOSE && i == pr->aborter) {
                 fa_tcp_setopt(e->sock, FA_SO_LINGER, 100);
@@ -588,6 +610,44 @@ static uint32_t unsent_ack(struct fa_prng *p, const struct fa_tcp_info *i)
     return i->snd_una + (16u << 20) + 1 + (uint32_t)fa_prng_below(p, 100000);
 }
 
+/* n SYNs at the server's listener from spoofed sources of the link's
+ * own range that no host has (198.18.0.128 to .227): its SYN-ACKs go
+ * nowhere (ARP bounds what waits). The backlog fills with half-open
+ * connections, then SYN cookies answer (tcp_syncookies 1; 2 answers all
+ * by cookie): the half-open ones stay within the backlog and hold no
+ * buffers, and the connection under way must not notice. */
+static void syn_flood(struct run *r, unsigned n)
+{
+    struct fa_prng *p = &r->prng;
+    const struct fa_config *cv = fa_stack_config(fa_sim_stack(r->sim, 1));
+    const struct fa_config *cp = fa_stack_config(fa_sim_stack(r->sim, 0));
+    struct forged g = { .dst_mac = cv->mac, .src_mac = cp->mac, .dst = ADDR(1), .dport = 80,
+                        .flags = TCP_SYN, .wnd = 65535 };
+    uint8_t f[FORGE_FRAME_MAX];
+    for (unsigned k = 0; k < n; k++) {
+        g.src = FA_IPV4(198, 18, 0, 128 + (unsigned)fa_prng_below(p, 100));
+        g.sport = (uint16_t)(1024 + fa_prng_below(p, 60000));
+        g.seq = (uint32_t)fa_prng_below(p, 1ull << 32);
+        fa_sim_inject(r->sim, 1, f, forge_tcp(f, &g));
+    }
+    r->flooded += n;
+}
+
+/* The bounds a flood must leave in place: the listener's backlog (8)
+ * holds every half-open connection, and they hold no buffers. */
+static int flood_bounded(struct run *r)
+{
+    struct fa_tcp_usage u;
+    fa_stack_tcp_usage(fa_sim_stack(r->sim, 1), &u);
+    if (u.half_open > 8) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "a SYN flood left %u half-open connections (backlog 8)",
+                 u.half_open);
+        return fail(r, msg);
+    }
+    return 0;
+}
+
 /* One forged segment at side v's connection, as if from its peer. Never
  * exactly what the peer itself could send: no RST at RCV.NXT, no data at
  * RCV.NXT with an acceptable ACK (blind injection RFC 5961 cannot stop). */
@@ -607,6 +667,10 @@ static void forge_one(struct run *r, fa_time now)
                         .dst = i.local_addr, .sport = i.remote_port, .dport = i.local_port,
                         .wnd = 65535, .data = junk };
     uint32_t wnd_end = i.rcv_nxt + (i.rcv_wnd ? i.rcv_wnd : 1);
+    if (fa_prng_chance(p, 0.05)) {
+        syn_flood(r, 16 + (unsigned)fa_prng_below(p, 241));
+        return;
+    }
     switch (fa_prng_below(p, 8)) {
     case 0: /* RST near RCV.NXT or the window's edge, never exactly at it */
         g.flags = TCP_RST;
@@ -739,6 +803,69 @@ static int challenge_budget_kept(struct run *r)
     return 0;
 }
 
+/* The client's 4-tuple again, at once, while a SYN flood keeps the
+ * server's listener answering by cookie: the server's TIME-WAIT entry
+ * (if it closed first) is reopened by the SYN (RFC 6191, no cookie for
+ * it), or the handshake goes by cookie; either way the new connection
+ * must open and carry its bytes, and nothing of the old one may get in.
+ * (A client that holds the TIME-WAIT itself cannot take the port:
+ * EADDRINUSE, as Linux without SO_REUSEADDR; skipped.) */
+static int reuse_tuple(struct run *r)
+{
+    struct fa_stack *cs = fa_sim_stack(r->sim, 0);
+    struct fa_tcp *c, *sv = NULL;
+    struct fa_stack *ss = fa_sim_stack(r->sim, 1);
+    syn_flood(r, 64);
+    fa_tcp_open(cs, &c);
+    /* The old connection's last steps (LAST-ACK) first: at most 5 s. */
+    int bound = -EADDRINUSE;
+    for (int k = 0; k < 50 && (bound = fa_tcp_bind(c, 0, r->client_port)) == -EADDRINUSE; k++)
+        fa_sim_run_until(r->sim, fa_sim_now(r->sim) + 100 * MS);
+    fa_time now = fa_sim_now(r->sim);
+    if (bound < 0 || fa_tcp_connect(c, ADDR(1), 80, now) != -EINPROGRESS) {
+        fa_tcp_close(c, now);
+        budget_tally.skipped++;
+        return 0;
+    }
+    struct fa_tcp_usage u;
+    fa_stack_tcp_usage(ss, &u);
+    budget_tally.reused_tw += u.time_wait > 0;
+    uint64_t by_cookie = fa_stack_counter(ss, FA_CNT_TCP_SYNCOOKIES_OK);
+    static uint8_t out[3000], in[3000];
+    pattern_fill(out, sizeof out, r->seed, 2, 0);
+    size_t sent = 0, got = 0;
+    fa_time limit = now + 600 * S;
+    while (got < sizeof in && fa_sim_now(r->sim) < limit) {
+        fa_sim_run_until(r->sim, fa_sim_now(r->sim) + 10 * MS);
+        now = fa_sim_now(r->sim);
+        struct fa_tcp *a;
+        while (fa_tcp_accept(r->listener, &a) == 0) {
+            struct fa_tcp_info ai;
+            fa_tcp_get_info(a, &ai);
+            if (!sv && ai.remote_port == r->client_port && fa_tcp_state(a) != FA_TCP_CLOSED)
+                sv = a;
+            else
+                fa_tcp_close(a, now);
+        }
+        if (fa_tcp_state(c) == FA_TCP_ESTABLISHED && sent < sizeof out) {
+            long n = fa_tcp_send(c, out + sent, sizeof out - sent, now);
+            sent += n > 0 ? (size_t)n : 0;
+        }
+        long n = sv ? fa_tcp_recv(sv, in + got, sizeof in - got, now) : 0;
+        if (n < 0 && n != -EAGAIN)
+            break;
+        got += n > 0 ? (size_t)n : 0;
+    }
+    int ok = got == sizeof in && !memcmp(in, out, sizeof in);
+    fa_tcp_close(c, now);
+    if (sv)
+        fa_tcp_close(sv, now);
+    r->reused++;
+    budget_tally.reused++;
+    budget_tally.reused_cookie += fa_stack_counter(ss, FA_CNT_TCP_SYNCOOKIES_OK) > by_cookie;
+    return ok ? 0 : fail(r, "the 4-tuple reused under a SYN flood did not carry its bytes");
+}
+
 /* ---- one run --------------------------------------------------------- */
 static int errors_allowed(const struct run *r)
 {
@@ -813,6 +940,8 @@ static int drive(struct run *r)
             /* A flood is bounded, so a slow transfer stays a short run. */
             if (r->e[1].sock && r->forged < MAX_FORGED)
                 forge_one(r, now);
+            if (flood_bounded(r) < 0)
+                return -1;
             r->next_attack = now + (fa_time)(fa_prng_below(&r->prng, 2 * r->pr.attack_gap) + 1);
         }
         for (int i = 0; i < 2; i++) {
@@ -849,6 +978,8 @@ static int run_one(struct run *r)
     r->start = r->last_progress = fa_sim_now(r->sim);
     r->next_attack = r->pr.attack ? r->pr.attack_gap : FA_TIME_NEVER;
     int rc = drive(r);
+    if (!rc && r->pr.attack)
+        rc = reuse_tuple(r);
     fa_tcp_close(r->listener, fa_sim_now(r->sim));
     for (int i = 0; i < r->pr.extra_conns; i++)
         if (r->extra[i])
@@ -876,6 +1007,8 @@ static int run_one(struct run *r)
     for (int i = 0; i < 2; i++)
         budget_tally.dropped += fa_stack_counter(fa_sim_stack(r->sim, i), FA_CNT_TCP_NO_BUFFER);
     budget_tally.worlds += r->pr.sd[0].mem_max || r->pr.sd[1].mem_max;
+    budget_tally.flooded += r->flooded;
+    budget_tally.cookies += fa_stack_counter(fa_sim_stack(r->sim, 1), FA_CNT_TCP_SYNCOOKIES_SENT);
     fa_sim_destroy(r->sim);
     return rc;
 }

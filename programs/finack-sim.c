@@ -618,8 +618,8 @@ int main(int argc, char **argv)
            (unsigned long long)(first + seeds - 1), opt_tso ? " with TSO" : "",
            (unsigned long long)(seeds - failed), (unsigned long long)errors,
            (unsigned long long)failed);
-    if (!strcmp(family, "apps")) {
-        char line[160];
+    if (!strcmp(family, "apps") || !strcmp(family, "attack")) {
+        char line[512];
         family_budget_summary(line, sizeof line);
         printf("%s\n", line);
     }

@@ -214,6 +214,14 @@ static int listen_input(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
      * 4987 §3.6) — not unaccepted ones: the application is behind. */
     int stack_full = s->tcp->half_open >= s->cfg.tcp_max_half_open;
     int full = l->pending >= l->backlog || stack_full;
+    /* A SYN that reopens a TIME-WAIT entry (RFC 6191) gets no cookie
+     * (below), so a flood that fills the backlog would keep that 4-tuple
+     * out until the entry ended: it is let past the half-open bounds, as
+     * Linux does (tcp_conn_request checks only the accept queue when the
+     * SYN comes from TIME-WAIT). There are at most as many as TIME-WAIT
+     * entries, each left by a real connection. */
+    if (floor)
+        full = accept_queued(l) >= l->backlog;
     /* Not when the SYN reopens a TIME-WAIT entry (Linux neither): the
      * entry stays until a connection replaces it, and would take the
      * cookie's ACK. */

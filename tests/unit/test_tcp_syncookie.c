@@ -350,6 +350,56 @@ static void time_wait_reuse_takes_no_cookie(void **state)
     peer_destroy(&pe);
 }
 
+/* A flood has filled the backlog with half-open connections when a SYN
+ * comes to reopen a TIME-WAIT entry: it gets no cookie, so it is let
+ * past the half-open bound (as Linux) — dropped, it would be kept out
+ * until the entry ended (the attack family's reuse_tuple, seed 146). */
+static void time_wait_reuse_passes_a_full_backlog(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 6150);
+    struct fa_tcp *l = listener_on(80, 4), *c;
+    pe.our_port = 80;
+    pe.port = 7000;
+    peer_send_next(&pe, SYN, NULL, 0);
+    struct fa_tcp_view sa = peer_expect(&pe);
+    pe.rcv_nxt = sa.seq + 1;
+    peer_send_next(&pe, ACK, NULL, 0);
+    assert_int_equal(fa_tcp_accept(l, &c), 0);
+    fa_tcp_close(c, pe.now); /* the server closes first: TIME-WAIT here */
+    struct fa_tcp_view fin = peer_expect(&pe);
+    pe.rcv_nxt = fin.seq + 1;
+    peer_send_next(&pe, ACK | FA_TCP_FIN, NULL, 0);
+    struct fa_tcp_view v;
+    while (peer_next(&pe, &v))
+        ;
+    for (int i = 0; i < 50; i++) { /* the flood, from other ports */
+        pe.port = (uint16_t)(20000 + i);
+        peer_send(&pe, SYN, 1000u * (uint32_t)i, 0, 65535, NULL, 0);
+    }
+    while (peer_next(&pe, &v))
+        ;
+    struct fa_tcp_usage u;
+    fa_stack_tcp_usage(pe.s, &u);
+    assert_int_equal(u.half_open, 4); /* the backlog; the rest by cookie */
+    assert_int_equal(u.time_wait, 1);
+    assert_true(fa_stack_counter(pe.s, FA_CNT_TCP_SYNCOOKIES_SENT) >= 46);
+    pe.port = 7000;
+    pe.snd_nxt += 100000;
+    peer_send_next(&pe, SYN, NULL, 0); /* above the old sequence space */
+    sa = peer_expect(&pe);
+    assert_int_equal(sa.flags, SYN | ACK);
+    fa_stack_tcp_usage(pe.s, &u);
+    assert_int_equal(u.half_open, 5); /* stateful, past the backlog */
+    assert_int_equal(u.time_wait, 0);
+    pe.rcv_nxt = sa.seq + 1;
+    peer_send_next(&pe, ACK, "GET", 3);
+    assert_int_equal(fa_tcp_accept(l, &c), 0);
+    uint8_t buf[8];
+    assert_int_equal(fa_tcp_recv(c, buf, sizeof buf, pe.now), 3);
+    peer_destroy(&pe);
+}
+
 /* An MSS below 536 is never exceeded (the table's 88). */
 static void small_peer_mss_is_kept(void **state)
 {
@@ -483,6 +533,7 @@ int main(void)
         cmocka_unit_test(accept_queue_stays_bounded),
         cmocka_unit_test(blind_acks_open_nothing),
         cmocka_unit_test(time_wait_reuse_takes_no_cookie),
+        cmocka_unit_test(time_wait_reuse_passes_a_full_backlog),
         cmocka_unit_test(small_peer_mss_is_kept),
         cmocka_unit_test(cookies_in_use_per_listener),
         cmocka_unit_test(half_open_bound_per_stack),
