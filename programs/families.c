@@ -9,7 +9,11 @@
  *   attack  an off-path host that knows the 4-tuple injects RSTs, SYNs,
  *           ACKs and data with numbers drawn near the edges (±1 around
  *           RCV.NXT, straddling it, at and beyond the window, old ACKs,
- *           ACKs of unsent data) at random moments, TIME-WAIT included.
+ *           ACKs of unsent data) at random moments, TIME-WAIT included;
+ *           floods the listener with spoofed SYNs (half-open connections
+ *           must stay within the backlog); and once the run ends takes
+ *           the client's 4-tuple again under a flood (by cookie, or
+ *           reopening the server's TIME-WAIT), which must carry bytes.
  *
  * In both, one host in five does not scale windows (tcp_window_scaling 0).
  * Every run checks each byte at its stream offset, the simulator's
