@@ -27,19 +27,42 @@ static struct fa_arp_entry *arp_find(struct fa_stack *s, uint32_t addr)
     return NULL;
 }
 
-/* A free entry, else the resolved one confirmed longest ago; NULL when
- * every entry is mid-resolution (those hold queued packets). */
-static struct fa_arp_entry *arp_alloc(struct fa_stack *s)
+static void arp_release(struct fa_stack *s, uint32_t addr, const uint8_t *mac,
+                        unsigned drop_counter);
+
+/* Which entry a new one replaces when none is free, best first:
+ *   0  a resolved one not confirmed for arp_revalidate_time (not in use:
+ *      an entry in use is re-validated before that);
+ *   1  one mid-resolution, the oldest (its queued packets are dropped);
+ *   2  a resolved one in use, confirmed longest ago.
+ * So a flood from spoofed sources, each wanting a resolution that never
+ * comes, takes turns in the slots of unresolved ones and never pushes
+ * out a neighbour in use (RFC 1122 §2.3.2.2 leaves flooding to us). */
+static int arp_rank(const struct fa_stack *s, const struct fa_arp_entry *e, fa_time now)
+{
+    if (e->state == FA_ARP_INCOMPLETE)
+        return 1;
+    return now - e->confirmed >= s->cfg.arp_revalidate_time ? 0 : 2;
+}
+
+/* A free entry, else the best victim by arp_rank (the least recently
+ * confirmed, or the oldest resolution, within its rank). */
+static struct fa_arp_entry *arp_alloc(struct fa_stack *s, fa_time now)
 {
     struct fa_arp_entry *victim = NULL;
+    int victim_rank = 3;
     for (unsigned i = 0; i < s->cfg.arp_cache_size; i++) {
         struct fa_arp_entry *e = &s->arp[i];
         if (e->state == FA_ARP_FREE)
             return e;
-        if (e->state == FA_ARP_REACHABLE &&
-            (!victim || e->confirmed < victim->confirmed))
+        int rank = arp_rank(s, e, now);
+        if (rank < victim_rank || (rank == victim_rank && e->confirmed < victim->confirmed)) {
             victim = e;
+            victim_rank = rank;
+        }
     }
+    if (victim && victim->state == FA_ARP_INCOMPLETE)
+        arp_release(s, victim->addr, NULL, FA_CNT_ARP_CACHE_FULL);
     return victim;
 }
 
@@ -62,8 +85,10 @@ void fa_arp_announce(struct fa_stack *s)
 }
 
 /* Sends the packets queued for addr, oldest first, now that mac is known;
- * with mac NULL, drops them (resolution failed). */
-static void arp_release(struct fa_stack *s, uint32_t addr, const uint8_t *mac)
+ * with mac NULL, drops them, counting each in drop_counter (resolution
+ * failed, or its entry was taken). */
+static void arp_release(struct fa_stack *s, uint32_t addr, const uint8_t *mac,
+                        unsigned drop_counter)
 {
     for (;;) {
         struct fa_arp_waiting *oldest = NULL;
@@ -79,7 +104,7 @@ static void arp_release(struct fa_stack *s, uint32_t addr, const uint8_t *mac)
             memcpy(oldest->frame, mac, FA_ETH_ALEN);
             fa_link_send(s, oldest->frame, oldest->len);
         } else {
-            fa_count(s, FA_CNT_ARP_UNRESOLVED);
+            fa_count(s, drop_counter);
         }
         oldest->len = 0;
     }
@@ -94,7 +119,7 @@ static void arp_confirm(struct fa_stack *s, struct fa_arp_entry *e,
     e->requests = 0;
     e->next_request = now + s->cfg.arp_revalidate_time;
     arp_note_deadline(s, now + s->cfg.arp_reachable_time);
-    arp_release(s, e->addr, e->mac);
+    arp_release(s, e->addr, e->mac, 0);
 }
 
 void fa_arp_input(struct fa_stack *s, const uint8_t *eth_src,
@@ -125,7 +150,7 @@ void fa_arp_input(struct fa_stack *s, const uint8_t *eth_src,
             fa_count(s, FA_CNT_ARP_NOT_FOR_US);
         return;
     }
-    if (!merged && arp.spa && (e = arp_alloc(s)) != NULL) {
+    if (!merged && arp.spa && (e = arp_alloc(s, now)) != NULL) {
         e->addr = arp.spa;
         arp_confirm(s, e, arp.sha, now);
     }
@@ -185,13 +210,14 @@ int fa_arp_output(struct fa_stack *s, uint32_t next_hop, uint8_t *frame,
         return 0;
     }
     if (!e) {
-        e = arp_alloc(s);
+        e = arp_alloc(s, now);
         if (!e) {
             fa_count(s, FA_CNT_ARP_CACHE_FULL);
             return -ENOBUFS;
         }
         e->addr = next_hop;
         e->state = FA_ARP_INCOMPLETE;
+        e->confirmed = now; /* (when the resolution began) */
         e->requests = 1;
         e->next_request = now + s->cfg.arp_retry_interval;
         arp_note_deadline(s, e->next_request);
@@ -223,7 +249,7 @@ static fa_time arp_entry_timer(struct fa_stack *s, struct fa_arp_entry *e,
     if (e->state == FA_ARP_INCOMPLETE) {
         if (now >= e->next_request) {
             if (e->requests >= s->cfg.arp_max_requests) {
-                arp_release(s, e->addr, NULL);
+                arp_release(s, e->addr, NULL, FA_CNT_ARP_UNRESOLVED);
                 e->state = FA_ARP_FREE;
                 return FA_TIME_NEVER;
             }

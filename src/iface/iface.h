@@ -20,7 +20,8 @@ struct fa_arp_entry {
     uint8_t mac[FA_ETH_ALEN];
     uint8_t state;    /* enum fa_arp_state */
     uint8_t requests; /* requests sent in this resolution or probe */
-    fa_time confirmed;    /* REACHABLE: when the last reply came */
+    fa_time confirmed;    /* REACHABLE: when the last reply came;
+                             INCOMPLETE: when the resolution began */
     fa_time next_request; /* INCOMPLETE: retry; REACHABLE: next probe */
 };
 

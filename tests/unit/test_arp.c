@@ -188,11 +188,50 @@ static void queue_and_cache_are_bounded(void **state)
     assert_int_equal(fa_stack_ping(s, IP_PEER, 1, 2, NULL, 0, 0), 0);
     assert_int_equal(fa_stack_ping(s, IP_PEER, 1, 3, NULL, 0, 0), -ENOBUFS);
     assert_int_equal(fa_stack_counter(s, FA_CNT_ARP_QUEUE_FULL), 1);
-    /* Two pending resolutions fill the cache; a third has no room. */
-    fa_stack_ping(s, FA_IPV4(198, 18, 0, 3), 1, 1, NULL, 0, 0);
-    assert_int_equal(fa_stack_ping(s, FA_IPV4(198, 18, 0, 4), 1, 1, NULL, 0, 0),
-                     -ENOBUFS);
-    assert_int_equal(fa_stack_counter(s, FA_CNT_ARP_CACHE_FULL), 1);
+    /* Two pending resolutions fill the cache (the second's packet finds
+     * the queue full); a third takes the oldest's slot, whose two queued
+     * packets are dropped and counted, and so finds room to queue. */
+    assert_int_equal(fa_stack_ping(s, FA_IPV4(198, 18, 0, 3), 1, 1, NULL, 0, 1), -ENOBUFS);
+    assert_int_equal(fa_stack_counter(s, FA_CNT_ARP_QUEUE_FULL), 2);
+    assert_int_equal(fa_stack_ping(s, FA_IPV4(198, 18, 0, 4), 1, 1, NULL, 0, 2), 0);
+    assert_int_equal(fa_stack_counter(s, FA_CNT_ARP_CACHE_FULL), 2);
+    fa_stack_destroy(s);
+}
+
+/* Packets to 10,000 addresses that never answer (a SYN flood's spoofed
+ * sources, each SYN-ACK wanting a resolution) take turns in the slots of
+ * unresolved entries: the neighbour in use keeps its entry and its
+ * packets go at once. One not confirmed for arp_revalidate_time (not in
+ * use) is the first to make room. */
+static void neighbour_in_use_survives_a_flood(void **state)
+{
+    (void)state;
+    static struct capture cap;
+    struct fa_prng prng;
+    struct fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.arp_cache_size = 4;
+    cfg.prefix_len = 16; /* room for 10,000 neighbours */
+    cfg.addr = IP_US;
+    cfg.arp_gratuitous = 0;
+    struct fa_stack *s = make_stack(&cap, &prng, &cfg);
+    uint8_t fr[64], mac[6];
+    size_t n = build_arp(fr, fa_mac_broadcast, FA_ARP_REQUEST, mac_peer, IP_PEER, zero6, IP_US);
+    fa_stack_input(s, fr, n, 0);
+    n = build_arp(fr, fa_mac_broadcast, FA_ARP_REQUEST, mac_b, FA_IPV4(198, 18, 0, 9), zero6,
+                  IP_US);
+    fa_stack_input(s, fr, n, 0);
+    fa_time t = 40 * FA_NS_PER_S; /* .9 idle since; the peer in use: */
+    n = build_arp(fr, mac_a, FA_ARP_REPLY, mac_peer, IP_PEER, mac_a, IP_US);
+    fa_stack_input(s, fr, n, t);
+    for (uint32_t i = 0; i < 10000; i++)
+        fa_stack_ping(s, FA_IPV4(198, 18, 1 + i / 250, 1 + i % 250), 1, 1, NULL, 0, t);
+    assert_int_equal(fa_stack_arp_lookup(s, IP_PEER, mac), 0);
+    assert_memory_equal(mac, mac_peer, 6);
+    assert_int_equal(fa_stack_arp_lookup(s, FA_IPV4(198, 18, 0, 9), mac), -ENOENT);
+    size_t before = cap.count;
+    assert_int_equal(fa_stack_ping(s, IP_PEER, 1, 1, NULL, 0, t), 0);
+    assert_int_equal(cap.count, before + 1); /* sent, not queued */
     fa_stack_destroy(s);
 }
 
@@ -207,6 +246,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(probe_reply_extends_entry, setup, teardown),
         cmocka_unit_test_setup_teardown(gratuitous_arp_updates_existing_entry_only, setup, teardown),
         cmocka_unit_test(queue_and_cache_are_bounded),
+        cmocka_unit_test(neighbour_in_use_survives_a_flood),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
