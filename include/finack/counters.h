@@ -38,7 +38,7 @@ extern "C" {
     X(ARP_REQUESTS_IN, event, "ARP requests for our address answered")         \
     X(ARP_REPLIES_IN, event, "ARP replies received for our address")           \
     X(ARP_REQUESTS_OUT, event, "ARP requests sent (incl. gratuitous)")         \
-    X(ARP_CACHE_FULL, drop, "packet dropped: its pending ARP entry taken (cache full)") \
+    X(ARP_CACHE_FULL, drop, "packet dropped: ARP cache full (none to take, or its pending one taken)") \
     X(ARP_QUEUE_FULL, drop, "packet dropped: ARP pending queue full")          \
     X(ARP_UNRESOLVED, drop, "packet dropped: next hop never answered ARP")     \
     X(IP_TOO_SHORT, drop, "IPv4 packet shorter than its header")               \

@@ -33,30 +33,46 @@ static void arp_release(struct fa_stack *s, uint32_t addr, const uint8_t *mac,
 /* Which entry a new one replaces when none is free, best first:
  *   0  a resolved one not confirmed for arp_revalidate_time (not in use:
  *      an entry in use is re-validated before that);
- *   1  one mid-resolution, the oldest (its queued packets are dropped);
- *   2  a resolved one in use, confirmed longest ago.
- * So a flood from spoofed sources, each wanting a resolution that never
- * comes, takes turns in the slots of unresolved ones and never pushes
- * out a neighbour in use (RFC 1122 §2.3.2.2 leaves flooding to us). */
-static int arp_rank(const struct fa_stack *s, const struct fa_arp_entry *e, fa_time now)
+ *   1  one pending for arp_retry_interval or more, the oldest (its
+ *      queued packets are dropped, counted ARP_CACHE_FULL);
+ *   2  a resolved one in use, confirmed longest ago — only while fewer
+ *      than half the entries are pending.
+ * None else: the packet is dropped (ARP_CACHE_FULL). So a flood from
+ * spoofed sources, each wanting a resolution that never comes, takes
+ * turns in the pending entries and never pushes out a neighbour in use;
+ * and as each entry is taken again at most once per arp_retry_interval,
+ * ARP requests stay under two per entry per interval (a new one and a
+ * retry), however fast the flood. */
+enum { RANK_NONE = 3 };
+
+static int arp_rank(const struct fa_stack *s, const struct fa_arp_entry *e, fa_time now,
+                    unsigned pending)
 {
     if (e->state == FA_ARP_INCOMPLETE)
-        return 1;
-    return now - e->confirmed >= s->cfg.arp_revalidate_time ? 0 : 2;
+        return now - e->confirmed >= s->cfg.arp_retry_interval ? 1 : RANK_NONE;
+    if (now - e->confirmed >= s->cfg.arp_revalidate_time)
+        return 0;
+    return 2 * pending < s->cfg.arp_cache_size ? 2 : RANK_NONE;
 }
 
 /* A free entry, else the best victim by arp_rank (the least recently
- * confirmed, or the oldest resolution, within its rank). */
+ * confirmed, or the oldest resolution, within its rank); NULL if none
+ * may go. */
 static struct fa_arp_entry *arp_alloc(struct fa_stack *s, fa_time now)
 {
+    unsigned pending = 0;
+    for (unsigned i = 0; i < s->cfg.arp_cache_size; i++) {
+        if (s->arp[i].state == FA_ARP_FREE)
+            return &s->arp[i];
+        pending += s->arp[i].state == FA_ARP_INCOMPLETE;
+    }
     struct fa_arp_entry *victim = NULL;
-    int victim_rank = 3;
+    int victim_rank = RANK_NONE;
     for (unsigned i = 0; i < s->cfg.arp_cache_size; i++) {
         struct fa_arp_entry *e = &s->arp[i];
-        if (e->state == FA_ARP_FREE)
-            return e;
-        int rank = arp_rank(s, e, now);
-        if (rank < victim_rank || (rank == victim_rank && e->confirmed < victim->confirmed)) {
+        int rank = arp_rank(s, e, now, pending);
+        if (rank < victim_rank || (rank == victim_rank && rank != RANK_NONE &&
+                                   e->confirmed < victim->confirmed)) {
             victim = e;
             victim_rank = rank;
         }

@@ -189,20 +189,24 @@ static void queue_and_cache_are_bounded(void **state)
     assert_int_equal(fa_stack_ping(s, IP_PEER, 1, 3, NULL, 0, 0), -ENOBUFS);
     assert_int_equal(fa_stack_counter(s, FA_CNT_ARP_QUEUE_FULL), 1);
     /* Two pending resolutions fill the cache (the second's packet finds
-     * the queue full); a third takes the oldest's slot, whose two queued
-     * packets are dropped and counted, and so finds room to queue. */
+     * the queue full); a third has no room while they are young. */
     assert_int_equal(fa_stack_ping(s, FA_IPV4(198, 18, 0, 3), 1, 1, NULL, 0, 1), -ENOBUFS);
     assert_int_equal(fa_stack_counter(s, FA_CNT_ARP_QUEUE_FULL), 2);
-    assert_int_equal(fa_stack_ping(s, FA_IPV4(198, 18, 0, 4), 1, 1, NULL, 0, 2), 0);
-    assert_int_equal(fa_stack_counter(s, FA_CNT_ARP_CACHE_FULL), 2);
+    assert_int_equal(fa_stack_ping(s, FA_IPV4(198, 18, 0, 4), 1, 1, NULL, 0, 2), -ENOBUFS);
+    assert_int_equal(fa_stack_counter(s, FA_CNT_ARP_CACHE_FULL), 1);
+    /* A retry interval on, the oldest's slot is taken: its two queued
+     * packets are dropped and counted, and the new one finds room. */
+    assert_int_equal(fa_stack_ping(s, FA_IPV4(198, 18, 0, 4), 1, 1, NULL, 0, S), 0);
+    assert_int_equal(fa_stack_counter(s, FA_CNT_ARP_CACHE_FULL), 3);
     fa_stack_destroy(s);
 }
 
-/* Packets to 10,000 addresses that never answer (a SYN flood's spoofed
+/* Packets to 20,000 addresses that never answer (a SYN flood's spoofed
  * sources, each SYN-ACK wanting a resolution) take turns in the slots of
- * unresolved entries: the neighbour in use keeps its entry and its
- * packets go at once. One not confirmed for arp_revalidate_time (not in
- * use) is the first to make room. */
+ * unresolved entries, each slot once per retry interval (so ARP requests
+ * stay bounded): the neighbour in use keeps its entry and its packets go
+ * at once. One not confirmed for arp_revalidate_time (not in use) is the
+ * first to make room. */
 static void neighbour_in_use_survives_a_flood(void **state)
 {
     (void)state;
@@ -224,8 +228,17 @@ static void neighbour_in_use_survives_a_flood(void **state)
     fa_time t = 40 * FA_NS_PER_S; /* .9 idle since; the peer in use: */
     n = build_arp(fr, mac_a, FA_ARP_REPLY, mac_peer, IP_PEER, mac_a, IP_US);
     fa_stack_input(s, fr, n, t);
-    for (uint32_t i = 0; i < 10000; i++)
-        fa_stack_ping(s, FA_IPV4(198, 18, 1 + i / 250, 1 + i % 250), 1, 1, NULL, 0, t);
+    /* 10,000 in one instant, then 10,000 a retry interval later: three
+     * requests each time (the two free entries and the idle one; then
+     * those three taken again), no more. */
+    for (int round = 0; round < 2; round++) {
+        size_t sent = cap.count;
+        for (uint32_t i = 0; i < 10000; i++)
+            fa_stack_ping(s, FA_IPV4(198, 18, 1 + i / 250 + 40 * (uint32_t)round, 1 + i % 250),
+                          1, 1, NULL, 0, t);
+        assert_int_equal(cap.count - sent, 3);
+        t += cfg.arp_retry_interval;
+    }
     assert_int_equal(fa_stack_arp_lookup(s, IP_PEER, mac), 0);
     assert_memory_equal(mac, mac_peer, 6);
     assert_int_equal(fa_stack_arp_lookup(s, FA_IPV4(198, 18, 0, 9), mac), -ENOENT);
