@@ -90,6 +90,9 @@ struct run {
     fa_time broke_at;
     uint16_t client_port;
     uint64_t forged, forged_tw, flooded, reused;
+    /* Each side's TCP_SYNCOOKIES_FAILED when its application closed or
+     * aborted (gone_behind_cookies). */
+    uint64_t cookie_failed_at_close[2];
     char *why;
     size_t why_len;
 };
@@ -534,6 +537,12 @@ static int anyone_paused(const struct run *r, fa_time now)
     return 0;
 }
 
+static void note_close(struct run *r, int i)
+{
+    r->cookie_failed_at_close[i] =
+        fa_stack_counter(fa_sim_stack(r->sim, i), FA_CNT_TCP_SYNCOOKIES_FAILED);
+}
+
 /* The ending, once its moment comes; marks sides closed. */
 static void end_moves(struct run *r, fa_time now)
 {
@@ -557,6 +566,7 @@ static void end_moves(struct run *r, fa_time now)
         int done_writing = e->sent == pr->sd[i].bytes;
         if (pr->ending == ABORT_ONE && i == pr->aborter &&
             (e->got >= pr->abort_at || e->eof)) {
+            note_close(r, i);
             fa_tcp_abort(e->sock, now);
             e->closed = 1;
             r->broke_at = now;
@@ -583,6 +593,7 @@ static void end_moves(struct run *r, fa_time now)
                 fa_tcp_setopt(e->sock, FA_SO_LINGER, 100);
                 r->broke_at = now;
             }
+            note_close(r, i);
             e->closing = fa_tcp_close(e->sock, now) == -EINPROGRESS;
             e->closed = !e->closing;
         }
@@ -878,25 +889,28 @@ static int errors_allowed(const struct run *r)
 
 /* Side i closed while its peer's reader sat in a long pause behind a
  * shut window: its orphan gave up on the window (config
- * tcp_orphan_retries, about 100 s of probes at the least, as Linux's
- * orphans do) and what it held is lost. It went silently, so the peer
- * hears ECONNRESET when it next sends. */
+ * tcp_orphan_retries, as Linux's orphans do) and what it held is lost;
+ * the peer hears its RST (or, that lost, a reset when it next sends). */
 static int orphan_gave_up(const struct run *r, int i)
 {
-    return r->pr.sd[!i].read_pause >= 60 * S &&
+    /* (The limit takes over 160 s after the close: a shorter pause
+     * never excuses it.) */
+    return r->pr.sd[!i].read_pause >= 600 * S &&
            fa_stack_counter(fa_sim_stack(r->sim, i), FA_CNT_TCP_ORPHAN_WINDOW_SHUT) > 0;
 }
 
 /* Side i's connection went without a reset reaching the peer (it
- * aborted and the RST was lost, or its orphan gave up), and its listener
+ * aborted or its orphan gave up, and the RST was lost), and its listener
  * was in cookie mode: an ACK that fails the cookie check is dropped
  * there, not reset (tcp_in.c, the price README names), so the peer's
- * retransmissions go unanswered and it times out. */
+ * retransmissions go unanswered and it times out — which the failed
+ * checks counted after side i's close must show. */
 static int gone_behind_cookies(const struct run *r, int i)
 {
     int gone = orphan_gave_up(r, i) || (r->pr.ending == ABORT_ONE && r->pr.aborter == i &&
                                         r->broke_at != FA_TIME_NEVER);
-    return gone && fa_stack_counter(fa_sim_stack(r->sim, i), FA_CNT_TCP_SYNCOOKIES_FAILED) > 0;
+    return gone && fa_stack_counter(fa_sim_stack(r->sim, i), FA_CNT_TCP_SYNCOOKIES_FAILED) >
+                       r->cookie_failed_at_close[i];
 }
 
 static int check_errors(struct run *r)

@@ -568,6 +568,7 @@ static void ack_advances(struct fa_tcp *c, uint32_t ack, fa_time now)
     c->snd_una = ack;
     fa_tcp_rto_progress(c);
     c->retries = 0;
+    c->orphan_probes = 0; /* the peer takes data: the window is not shut */
     c->soft_err = 0; /* the path works: an old ICMP soft error is stale */
     if (c->snd_una == c->snd_nxt)
         c->t_rexmit = FA_TIME_NEVER;

@@ -402,6 +402,7 @@ void fa_tcp_output(struct fa_tcp *c, fa_time now)
         } else {
             c->t_persist = FA_TIME_NEVER;
             c->persist_shift = 0;
+            c->orphan_probes = 0;
         }
         /* Data out, and neither timer runs (the window closed on it, all
          * of it SACKed or beyond the edge): RFC 6298 §5.1 — a timer must

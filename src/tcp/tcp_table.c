@@ -106,6 +106,7 @@ void fa_tcp_stack_free(struct fa_stack *s)
     struct fa_tcp_stack *t = s->tcp;
     if (!t)
         return;
+    t->mem_waiting = 0; /* no writer is told of memory coming back now */
     if (t->pool)
         for (uint32_t i = 0; i < t->pool_used; i++) {
             /* Blocks go back to the cache, freed next (tcp_mem.c). */

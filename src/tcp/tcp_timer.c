@@ -165,6 +165,25 @@ static int on_rexmit(struct fa_tcp *c, fa_time now)
     return 0;
 }
 
+/* No application will read what the peer says or send more: a peer
+ * that answers every probe with a zero window would hold the orphan and
+ * its send buffer for ever. Once it has sent tcp_orphan_retries probes
+ * since it became an orphan (answered or not; the count starts again
+ * when the window opens or data is acknowledged), one more goes, and if
+ * the answer — an RTO later, not a backed-off wait — still finds the
+ * window shut, the orphan resets the connection (the peer is alive: it
+ * answers) and ends. Returns 1 if it did. */
+static int orphan_gives_up(struct fa_tcp *c, fa_time now)
+{
+    uint8_t limit = c->stack->cfg.tcp_orphan_retries;
+    if (!limit || !fa_tcp_orphan(c) || c->orphan_probes <= limit)
+        return 0;
+    fa_count(c->stack, FA_CNT_TCP_ORPHAN_WINDOW_SHUT);
+    fa_tcp_send_rst(c, now);
+    fa_tcp_terminate(c, -ETIMEDOUT, now);
+    return 1;
+}
+
 /* RFC 9293 §3.8.6.1: probe a zero window with a segment the receiver
  * must answer with its window; backs off, and never gives up while
  * answered (RFC 1122 §4.2.2.17): only tcp_data_retries probes in a row
@@ -200,21 +219,16 @@ static int on_persist(struct fa_tcp *c, fa_time now)
         fa_tcp_terminate(c, -ETIMEDOUT, now);
         return 1;
     }
-    /* No application will read what the peer says or send more: a peer
-     * that answers every probe with a zero window would hold the orphan
-     * and its send buffer for ever. persist_shift counts the probes since
-     * the window shut (answers do not reset it, as Linux's icsk_backoff). */
-    if (fa_tcp_orphan(c) && c->persist_shift >= cfg->tcp_orphan_retries) {
-        fa_count(c->stack, FA_CNT_TCP_ORPHAN_WINDOW_SHUT);
-        fa_tcp_terminate(c, -ETIMEDOUT, now);
+    if (orphan_gives_up(c, now))
         return 1;
-    }
     c->persist_probes++;
     fa_tcp_send_keep_probe(c, c->snd_una - 1, now);
-    if (c->persist_shift < 255)
+    if (c->persist_shift < 10)
         c->persist_shift++;
-    fa_time wait = c->rto << (c->persist_shift < 10 ? c->persist_shift : 10);
+    fa_time wait = c->rto << c->persist_shift;
     c->t_persist = now + (wait < cfg->tcp_rto_max ? wait : cfg->tcp_rto_max);
+    if (fa_tcp_orphan(c) && c->orphan_probes < 255 && ++c->orphan_probes > cfg->tcp_orphan_retries)
+        c->t_persist = now + c->rto; /* the last: its answer decides */
     return 0;
 }
 

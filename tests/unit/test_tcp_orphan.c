@@ -1,0 +1,286 @@
+/* test_tcp_orphan.c — an orphan (closed by its application) whose peer
+ * keeps its window shut, and the lone FIN's storage (review of the
+ * orphan limit, config.tcp_orphan_retries, and of tcp_mem.c's FIN entry):
+ *   - the last probe's answer decides, an RTO after it, so a window
+ *     update lost after the 8th answer does not cost the data;
+ *   - the count starts again when the window opens a little;
+ *   - probes sent while the application held the socket do not count,
+ *     and the orphan that gives up resets the connection;
+ *   - tcp_orphan_retries 0: orphans probe for as long as answered;
+ *   - a lone FIN holds no buffer bytes through SACK, resends, PMTU and a
+ *     shut window;
+ *   - fa_stack_destroy tells no application of memory coming back.
+ * A scripted peer (peer.c) on virtual time. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <string.h>
+
+#include "frames.h"
+#include "peer.h"
+#include "peer_opts.h"
+#include "tcp/tcp.h"
+
+#define MS FA_NS_PER_MS
+#define S FA_NS_PER_S
+#define ACK FA_TCP_ACK
+
+static struct peer pe;
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (pe.s)
+        peer_destroy(&pe);
+    pe.s = NULL;
+    return 0;
+}
+
+static struct fa_tcp_usage usage(void)
+{
+    struct fa_tcp_usage u;
+    fa_stack_tcp_usage(pe.s, &u);
+    return u;
+}
+
+static uint64_t gave_up(void)
+{
+    return fa_stack_counter(pe.s, FA_CNT_TCP_ORPHAN_WINDOW_SHUT);
+}
+
+/* What finack sent since the last call: zero-window probes (SEQ = una -
+ * 1, no data), FINs, RSTs, and the highest sequence number sent. */
+struct sent {
+    int probes, fins, rsts;
+    uint32_t hi;
+};
+
+static struct sent drain(uint32_t una)
+{
+    struct sent o = { .hi = una };
+    struct fa_tcp_view v;
+    while (peer_next(&pe, &v)) {
+        o.probes += v.seq == una - 1 && !v.data_len;
+        o.fins += (v.flags & FA_TCP_FIN) != 0;
+        o.rsts += (v.flags & FA_TCP_RST) != 0;
+        if ((int32_t)(v.seq + v.data_len - o.hi) > 0)
+            o.hi = v.seq + v.data_len;
+    }
+    return o;
+}
+
+/* Runs until n more probes have come, each answered with the window
+ * shut; bounded. */
+static void answer_probes(uint32_t una, int n)
+{
+    fa_time limit = pe.now + 3600 * S;
+    for (int got = 0; got < n;) {
+        assert_true(pe.now < limit);
+        peer_run_until(&pe, pe.now + 100 * MS);
+        struct sent o = drain(una);
+        if (o.probes)
+            peer_send(&pe, ACK, pe.snd_nxt, una, 0, NULL, 0);
+        got += o.probes;
+    }
+}
+
+/* A connection whose 536 bytes are all in and whose window the peer
+ * then shut; the application closes it unless told to hold it. */
+static struct fa_tcp *shut_window(uint32_t *una, int close)
+{
+    struct fa_tcp *c = peer_connected(&pe);
+    static uint8_t data[1000];
+    assert_int_equal(fa_tcp_send(c, data, sizeof data, pe.now), sizeof data);
+    *una = c->snd_una + 536;
+    drain(0);
+    peer_send(&pe, ACK, pe.snd_nxt, *una, 0, NULL, 0); /* 536 in; shut */
+    if (close)
+        assert_int_equal(fa_tcp_close(c, pe.now), 0);
+    return c;
+}
+
+/* Eight probes answered with the window shut; the peer's reader then
+ * resumes and its window update is lost. The 9th probe still goes, its
+ * answer shows the window open, and the rest and the FIN go. */
+static void last_probe_answer_decides(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 5001);
+    uint32_t una;
+    shut_window(&una, 1);
+    answer_probes(una, 8);
+    fa_time limit = pe.now + 600 * S;
+    struct sent o = { 0 };
+    while (!o.probes && pe.now < limit) {
+        peer_run_until(&pe, pe.now + 100 * MS);
+        o = drain(una);
+    }
+    assert_int_equal(o.probes, 1);
+    peer_send(&pe, ACK, pe.snd_nxt, una, 65535, NULL, 0); /* open now */
+    peer_run_until(&pe, pe.now + S);
+    o = drain(una);
+    assert_int_equal(o.hi, una + 1000 - 536); /* the rest, then the FIN */
+    assert_true(o.fins >= 1);
+    assert_int_equal(gave_up(), 0);
+}
+
+/* Seven probes, then the window opens by 100 bytes (they go, and are
+ * acknowledged with the window shut again): the count starts afresh,
+ * three times over; the orphan never gives up. */
+static void count_starts_again_when_the_window_opens(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 5001);
+    uint32_t una;
+    struct fa_tcp *c = shut_window(&una, 1);
+    (void)c;
+    for (int round = 0; round < 3; round++) {
+        answer_probes(una, 7);
+        peer_send(&pe, ACK, pe.snd_nxt, una, 100, NULL, 0);
+        struct sent o = { .hi = una };
+        for (int k = 0; k < 200 && o.hi == una; k++) {
+            peer_run_until(&pe, pe.now + S);
+            o = drain(una);
+        }
+        assert_int_equal(o.hi, una + 100);
+        una += 100;
+        peer_send(&pe, ACK, pe.snd_nxt, una, 0, NULL, 0);
+    }
+    assert_int_equal(gave_up(), 0);
+}
+
+/* Held 600 s while probing (the backoff at its most), then closed: the
+ * orphan still sends tcp_orphan_retries probes and one more before it
+ * gives up, with an RST. */
+static void probes_held_do_not_count(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 5001);
+    uint32_t una;
+    struct fa_tcp *c = shut_window(&una, 0);
+    fa_time t0 = pe.now;
+    while (pe.now < t0 + 600 * S)
+        answer_probes(una, 1);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_ESTABLISHED);
+    assert_int_equal(fa_tcp_close(c, pe.now), 0);
+    int probes = 0, rsts = 0;
+    fa_time limit = pe.now + 3600 * S;
+    while (!gave_up() && pe.now < limit) {
+        peer_run_until(&pe, pe.now + 100 * MS);
+        struct sent o = drain(una);
+        if (o.probes)
+            peer_send(&pe, ACK, pe.snd_nxt, una, 0, NULL, 0);
+        probes += o.probes;
+        rsts += o.rsts;
+    }
+    assert_int_equal(gave_up(), 1);
+    assert_int_equal(probes, fa_stack_config(pe.s)->tcp_orphan_retries + 1);
+    assert_int_equal(rsts + drain(una).rsts, 1);
+    assert_int_equal(usage().sockets, 0);
+    assert_int_equal(usage().buffer_bytes, 0);
+}
+
+/* tcp_orphan_retries 0: an orphan probes for as long as it is answered. */
+static void zero_retries_probe_for_ever(void **state)
+{
+    (void)state;
+    struct fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.tcp_orphan_retries = 0;
+    peer_init(&pe, &cfg, 5001);
+    uint32_t una;
+    shut_window(&una, 1);
+    answer_probes(una, 40);
+    assert_int_equal(gave_up(), 0);
+    assert_int_equal(usage().sockets, 1);
+}
+
+/* The lone FIN's one scoreboard entry lives in c->loss: no buffer bytes
+ * through bogus SACK blocks, a SACK of the FIN, resends, a lower path
+ * MTU and a window shut on it; nothing held once it is acknowledged. */
+static void lone_fin_holds_no_buffer(void **state)
+{
+    (void)state;
+    uint32_t ts = 1000;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = peer_connected_modern(&pe, &ts);
+    static uint8_t data[3000];
+    uint32_t una = c->snd_una;
+    assert_int_equal(fa_tcp_send(c, data, sizeof data, pe.now), sizeof data);
+    for (int k = 0; k < 5 && c->snd_una != una + sizeof data; k++) {
+        drain(0);
+        peer_sack_wnd(&pe, &ts, c->snd_nxt, 65535, 0, NULL);
+    }
+    assert_int_equal(usage().buffer_bytes, 0);
+    assert_int_equal(fa_tcp_shutdown(c, FA_SHUT_WR, pe.now), 0);
+    uint32_t fin = una + sizeof data;
+    assert_int_equal(c->snd_nxt, fin + 1);
+    assert_ptr_equal(c->snd.buf, (uint8_t *)&c->loss->fin_entry);
+    assert_int_equal(usage().buffer_bytes, 0);
+    uint32_t b1[2][2] = { { fin - 100, fin }, { fin, fin + 1 } };
+    peer_sack_wnd(&pe, &ts, fin, 65535, 2, b1);
+    uint32_t b2[1][2] = { { una, una + 1000 } };
+    peer_sack_wnd(&pe, &ts, fin, 65535, 1, b2);
+    for (int k = 0; k < 3; k++)
+        peer_sack_wnd(&pe, &ts, fin, 65535, 0, NULL);
+    peer_run_until(&pe, pe.now + 10 * S);
+    assert_true(drain(0).fins >= 2); /* resent (TLP, RTO) */
+    peer_icmp_unreach(&pe, 4, 576, fin);
+    peer_run_until(&pe, pe.now + 10 * S);
+    peer_sack_wnd(&pe, &ts, fin, 0, 0, NULL); /* shut on it: persist */
+    peer_run_until(&pe, pe.now + 30 * S);
+    drain(0);
+    assert_int_equal(usage().buffer_bytes, 0);
+    peer_sack_wnd(&pe, &ts, fin + 1, 65535, 0, NULL);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_FIN_WAIT_2);
+    assert_null(c->snd.buf);
+    assert_int_equal(usage().buffer_bytes, 0);
+    assert_int_equal(usage().loss_states, 0);
+    fa_tcp_close(c, pe.now);
+}
+
+static int destroying, notified_in_destroy;
+
+static void on_notify(void *ctx, struct fa_tcp *s)
+{
+    (void)ctx;
+    (void)s;
+    notified_in_destroy += destroying;
+}
+
+/* A send refused for memory is told when memory comes back — but not
+ * from fa_stack_destroy, whose teardown gives every block back. */
+static void destroy_tells_no_writer(void **state)
+{
+    (void)state;
+    struct fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.tcp_mem_max = 100000; /* sends may take 50,000: no 64 KiB ring */
+    peer_init(&pe, &cfg, 5001);
+    struct fa_tcp *c = peer_connected(&pe);
+    fa_stack_set_tcp_notify(pe.s, on_notify, NULL);
+    static uint8_t data[1000];
+    peer_send_next(&pe, ACK, data, 500); /* a receive ring held */
+    assert_int_equal(usage().buffer_bytes, 65536);
+    assert_int_equal(fa_tcp_send(c, data, sizeof data, pe.now), -ENOBUFS);
+    destroying = 1;
+    peer_destroy(&pe);
+    pe.s = NULL;
+    destroying = 0;
+    assert_int_equal(notified_in_destroy, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(last_probe_answer_decides, teardown),
+        cmocka_unit_test_teardown(count_starts_again_when_the_window_opens, teardown),
+        cmocka_unit_test_teardown(probes_held_do_not_count, teardown),
+        cmocka_unit_test_teardown(zero_retries_probe_for_ever, teardown),
+        cmocka_unit_test_teardown(lone_fin_holds_no_buffer, teardown),
+        cmocka_unit_test_teardown(destroy_tells_no_writer, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
