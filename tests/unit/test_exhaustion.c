@@ -113,6 +113,17 @@ static struct fa_tcp *listener(int backlog)
     return l;
 }
 
+/* The listener closed, every retry run: nothing left on either side. */
+static void all_freed(struct fa_tcp *l)
+{
+    fa_tcp_close(l, p.now);
+    pair_run_for(&p, 300 * S);
+    assert_int_equal(pair_conns(&p, 0, NULL), 0);
+    assert_int_equal(pair_conns(&p, 1, NULL), 0);
+    assert_int_equal(usage(0).buffer_bytes + usage(1).buffer_bytes, 0);
+    pair_destroy(&p);
+}
+
 static void readers_that_never_read(void **state)
 {
     (void)state;
@@ -146,12 +157,7 @@ static void readers_that_never_read(void **state)
     for (int i = 0; i <= N; i++)
         fa_tcp_abort(c[i], p.now);
     fa_tcp_abort(s[N], p.now);
-    fa_tcp_close(l, p.now);
-    pair_run_for(&p, 300 * S);
-    assert_int_equal(pair_conns(&p, 0, NULL), 0);
-    assert_int_equal(pair_conns(&p, 1, NULL), 0);
-    assert_int_equal(usage(0).buffer_bytes + usage(1).buffer_bytes, 0);
-    pair_destroy(&p);
+    all_freed(l);
 }
 
 /* The clients (stack 0) take 4 KiB and never read: their window shuts. */
@@ -218,12 +224,7 @@ static void zero_window_forever(void **state)
         fa_tcp_abort(c[i], p.now);
     fa_tcp_close(s[0], p.now);
     fa_tcp_close(s[N], p.now);
-    fa_tcp_close(l, p.now);
-    pair_run_for(&p, 300 * S);
-    assert_int_equal(pair_conns(&p, 0, NULL), 0);
-    assert_int_equal(pair_conns(&p, 1, NULL), 0);
-    assert_int_equal(usage(0).buffer_bytes + usage(1).buffer_bytes, 0);
-    pair_destroy(&p);
+    all_freed(l);
 }
 
 int main(void)

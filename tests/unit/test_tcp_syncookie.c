@@ -314,15 +314,10 @@ static void blind_acks_open_nothing(void **state)
     peer_destroy(&pe);
 }
 
-/* A SYN that may reopen a TIME-WAIT entry takes the stateful path: the
- * entry would take the cookie's ACK and the client would wait it out. */
-static void time_wait_reuse_takes_no_cookie(void **state)
+/* A listener on port 80 (backlog 4) and a TIME-WAIT entry of ours for
+ * the peer's port: a connection the server closed first. */
+static struct fa_tcp *server_time_wait(void)
 {
-    (void)state;
-    struct fa_config cfg;
-    fa_config_init(&cfg);
-    cfg.tcp_syncookies = 2;
-    peer_init(&pe, &cfg, 6100);
     struct fa_tcp *l = listener_on(80, 4), *c;
     pe.our_port = 80;
     peer_send_next(&pe, SYN, NULL, 0);
@@ -330,7 +325,7 @@ static void time_wait_reuse_takes_no_cookie(void **state)
     pe.rcv_nxt = sa.seq + 1;
     peer_send_next(&pe, ACK, NULL, 0);
     assert_int_equal(fa_tcp_accept(l, &c), 0);
-    fa_tcp_close(c, pe.now); /* the server closes first: TIME-WAIT here */
+    fa_tcp_close(c, pe.now);
     struct fa_tcp_view fin = peer_expect(&pe);
     pe.rcv_nxt = fin.seq + 1;
     peer_send_next(&pe, ACK | FA_TCP_FIN, NULL, 0);
@@ -340,6 +335,20 @@ static void time_wait_reuse_takes_no_cookie(void **state)
     struct fa_tcp_view v;
     while (peer_next(&pe, &v))
         ;
+    return l;
+}
+
+/* A SYN that may reopen a TIME-WAIT entry takes the stateful path: the
+ * entry would take the cookie's ACK and the client would wait it out. */
+static void time_wait_reuse_takes_no_cookie(void **state)
+{
+    (void)state;
+    struct fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.tcp_syncookies = 2;
+    peer_init(&pe, &cfg, 6100);
+    struct fa_tcp *l = server_time_wait(), *c;
+    struct fa_tcp_view sa;
     pe.snd_nxt += 100000;
     peer_send_next(&pe, SYN, NULL, 0); /* above the old sequence space */
     sa = peer_expect(&pe);
@@ -358,21 +367,9 @@ static void time_wait_reuse_passes_a_full_backlog(void **state)
 {
     (void)state;
     peer_init(&pe, NULL, 6150);
-    struct fa_tcp *l = listener_on(80, 4), *c;
-    pe.our_port = 80;
     pe.port = 7000;
-    peer_send_next(&pe, SYN, NULL, 0);
-    struct fa_tcp_view sa = peer_expect(&pe);
-    pe.rcv_nxt = sa.seq + 1;
-    peer_send_next(&pe, ACK, NULL, 0);
-    assert_int_equal(fa_tcp_accept(l, &c), 0);
-    fa_tcp_close(c, pe.now); /* the server closes first: TIME-WAIT here */
-    struct fa_tcp_view fin = peer_expect(&pe);
-    pe.rcv_nxt = fin.seq + 1;
-    peer_send_next(&pe, ACK | FA_TCP_FIN, NULL, 0);
-    struct fa_tcp_view v;
-    while (peer_next(&pe, &v))
-        ;
+    struct fa_tcp *l = server_time_wait(), *c;
+    struct fa_tcp_view sa, v;
     for (int i = 0; i < 50; i++) { /* the flood, from other ports */
         pe.port = (uint16_t)(20000 + i);
         peer_send(&pe, SYN, 1000u * (uint32_t)i, 0, 65535, NULL, 0);
