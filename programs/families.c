@@ -648,8 +648,9 @@ static void syn_flood(struct run *r, unsigned n)
     r->flooded += n;
 }
 
-/* The bounds a flood must leave in place: the listener's backlog (8)
- * holds every half-open connection, and they hold no buffers. */
+/* The bound a flood must leave in place: the listener's backlog (8)
+ * holds every half-open connection (the memory budget is checked on
+ * every event by the simulator). */
 static int flood_bounded(struct run *r)
 {
     struct fa_tcp_usage u;
@@ -893,8 +894,8 @@ static int errors_allowed(const struct run *r)
  * the peer hears its RST (or, that lost, a reset when it next sends). */
 static int orphan_gave_up(const struct run *r, int i)
 {
-    /* (The limit takes over 160 s after the close: a shorter pause
-     * never excuses it.) */
+    /* (The limit takes about 100 s at the least after the close; the
+     * pauses drawn jump from 60 s to 600 s.) */
     return r->pr.sd[!i].read_pause >= 600 * S &&
            fa_stack_counter(fa_sim_stack(r->sim, i), FA_CNT_TCP_ORPHAN_WINDOW_SHUT) > 0;
 }

@@ -91,13 +91,13 @@ struct fa_config {
      * shut: zero-window probes it sends, answered or not, before one
      * last; if that one's answer still shows the window shut, it resets
      * the connection and ends (TCP_ORPHAN_WINDOW_SHUT). The count starts
-     * when it becomes an orphan and again whenever the window opens or
+     * when it becomes an orphan and again whenever a segment's worth of
      * data is acknowledged; probes back off from the RTO, so 8 is about
      * 100 s at a 200 ms RTO, 9 minutes if the backoff had already reached
      * tcp_rto_max when the application closed (Linux's orphans last
      * until their backoff reaches 120 s: about 325 s). A connection with
      * a handle probes for as long as the peer answers (RFC 1122
-     * §4.2.2.17). 0: orphans too probe for ever; 8 */
+     * §4.2.2.17). 0: orphans too probe for ever; at most 254; 8 */
     uint8_t tcp_orphan_retries;
     fa_time tcp_delack;         /* delayed ACK, at most 200 ms; 40 ms */
     fa_time tcp_keep_idle;      /* SO_KEEPALIVE defaults: 2 h, */

@@ -31,10 +31,13 @@ static void arp_release(struct fa_stack *s, uint32_t addr, const uint8_t *mac,
                         unsigned drop_counter);
 
 /* Which entry a new one replaces when none is free, best first:
- *   0  a resolved one not confirmed for arp_revalidate_time (not in use:
- *      an entry in use is re-validated before that);
+ *   0  a resolved one not confirmed for arp_revalidate_time and with no
+ *      probe out (not in use: an entry in use is probed then, and counts
+ *      as in use until the answer);
  *   1  one pending for arp_retry_interval or more, the oldest (its
- *      queued packets are dropped, counted ARP_CACHE_FULL);
+ *      queued packets are dropped, counted ARP_CACHE_FULL) — any pending
+ *      one for a neighbour that proved itself by an ARP packet to us
+ *      (spoofed sources never send one);
  *   2  a resolved one in use, confirmed longest ago — only while fewer
  *      than half the entries are pending.
  * None else: the packet is dropped (ARP_CACHE_FULL). So a flood from
@@ -46,19 +49,19 @@ static void arp_release(struct fa_stack *s, uint32_t addr, const uint8_t *mac,
 enum { RANK_NONE = 3 };
 
 static int arp_rank(const struct fa_stack *s, const struct fa_arp_entry *e, fa_time now,
-                    unsigned pending)
+                    unsigned pending, int proven)
 {
     if (e->state == FA_ARP_INCOMPLETE)
-        return now - e->confirmed >= s->cfg.arp_retry_interval ? 1 : RANK_NONE;
-    if (now - e->confirmed >= s->cfg.arp_revalidate_time)
+        return proven || now - e->confirmed >= s->cfg.arp_retry_interval ? 1 : RANK_NONE;
+    if (now - e->confirmed >= s->cfg.arp_revalidate_time && !e->requests)
         return 0;
     return 2 * pending < s->cfg.arp_cache_size ? 2 : RANK_NONE;
 }
 
 /* A free entry, else the best victim by arp_rank (the least recently
  * confirmed, or the oldest resolution, within its rank); NULL if none
- * may go. */
-static struct fa_arp_entry *arp_alloc(struct fa_stack *s, fa_time now)
+ * may go. proven: for a neighbour whose ARP packet to us came. */
+static struct fa_arp_entry *arp_alloc(struct fa_stack *s, fa_time now, int proven)
 {
     unsigned pending = 0;
     for (unsigned i = 0; i < s->cfg.arp_cache_size; i++) {
@@ -70,7 +73,7 @@ static struct fa_arp_entry *arp_alloc(struct fa_stack *s, fa_time now)
     int victim_rank = RANK_NONE;
     for (unsigned i = 0; i < s->cfg.arp_cache_size; i++) {
         struct fa_arp_entry *e = &s->arp[i];
-        int rank = arp_rank(s, e, now, pending);
+        int rank = arp_rank(s, e, now, pending, proven);
         if (rank < victim_rank || (rank == victim_rank && rank != RANK_NONE &&
                                    e->confirmed < victim->confirmed)) {
             victim = e;
@@ -166,7 +169,7 @@ void fa_arp_input(struct fa_stack *s, const uint8_t *eth_src,
             fa_count(s, FA_CNT_ARP_NOT_FOR_US);
         return;
     }
-    if (!merged && arp.spa && (e = arp_alloc(s, now)) != NULL) {
+    if (!merged && arp.spa && (e = arp_alloc(s, now, 1)) != NULL) {
         e->addr = arp.spa;
         arp_confirm(s, e, arp.sha, now);
     }
@@ -226,7 +229,7 @@ int fa_arp_output(struct fa_stack *s, uint32_t next_hop, uint8_t *frame,
         return 0;
     }
     if (!e) {
-        e = arp_alloc(s, now);
+        e = arp_alloc(s, now, 0);
         if (!e) {
             fa_count(s, FA_CNT_ARP_CACHE_FULL);
             return -ENOBUFS;

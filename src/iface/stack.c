@@ -96,6 +96,8 @@ const char *fa_config_check(const struct fa_config *cfg)
         return "tcp_congestion must be FA_TCP_CC_CUBIC or FA_TCP_CC_NEWRENO";
     if (cfg->loopback_queue == 0)
         return "loopback_queue must be at least 1";
+    if (cfg->tcp_orphan_retries == 255)
+        return "tcp_orphan_retries must be 0..254 (0: orphans probe for ever)";
     if (cfg->device.offloads & ~(FA_OFFLOAD_TX_CSUM | FA_OFFLOAD_TSO))
         return "device.offloads has an unknown bit";
     if (cfg->device.offloads && !cfg->device.transmit_meta)

@@ -216,12 +216,14 @@ static int listen_input(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
     int full = l->pending >= l->backlog || stack_full;
     /* A SYN that reopens a TIME-WAIT entry (RFC 6191) gets no cookie
      * (below), so a flood that fills the backlog would keep that 4-tuple
-     * out until the entry ended: it is let past the half-open bounds, as
+     * out until the entry ended: it is let past the listener's share, as
      * Linux does (tcp_conn_request checks only the accept queue when the
-     * SYN comes from TIME-WAIT). There are at most as many as TIME-WAIT
-     * entries, each left by a real connection. */
+     * SYN comes from TIME-WAIT). Not past the stack's bound, though:
+     * one host could make tcp_max_timewait entries and reopen them all,
+     * and finack's connections come from a fixed table, not Linux's
+     * request socks. */
     if (floor)
-        full = accept_queued(l) >= l->backlog;
+        full = accept_queued(l) >= l->backlog || stack_full;
     /* Not when the SYN reopens a TIME-WAIT entry (Linux neither): the
      * entry stays until a connection replaces it, and would take the
      * cookie's ACK. */
@@ -568,7 +570,10 @@ static void ack_advances(struct fa_tcp *c, uint32_t ack, fa_time now)
     c->snd_una = ack;
     fa_tcp_rto_progress(c);
     c->retries = 0;
-    c->orphan_probes = 0; /* the peer takes data: the window is not shut */
+    /* The peer takes a segment's worth: its window is not kept shut (a
+     * byte at a time would keep an orphan for ever: tcp_timer.c). */
+    if (acked >= c->mss)
+        c->orphan_probes = 0;
     c->soft_err = 0; /* the path works: an old ICMP soft error is stale */
     if (c->snd_una == c->snd_nxt)
         c->t_rexmit = FA_TIME_NEVER;

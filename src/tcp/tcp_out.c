@@ -162,10 +162,16 @@ void fa_tcp_send_ack(struct fa_tcp *c, fa_time now)
 void fa_tcp_send_rst(struct fa_tcp *c, fa_time now)
 {
     /* RFC 9293 §3.10.5 (ABORT): <SEQ=SND.NXT><CTL=RST>, with SND.NXT
-     * the highest sent (retransmissions never move it back). */
+     * the highest sent (retransmissions never move it back) — but not
+     * past the window's right edge: a peer that shrank its window with
+     * data out would drop it (RFC 5961 §3.2; Linux's
+     * tcp_acceptable_seq sends at the edge then). */
+    uint32_t edge = c->snd_wl2 + c->snd_wnd, seq = c->snd_nxt;
+    if (c->state != FA_TCP_SYN_SENT && seq_gt(seq, edge) && seq_ge(edge, c->snd_una))
+        seq = edge;
     fa_count(c->stack, FA_CNT_TCP_RST_OUT);
     fa_tcp_send_bare(c->stack, c->laddr, c->lport, c->raddr, c->rport,
-                     c->snd_nxt, c->rcv_nxt, FA_TCP_RST | FA_TCP_ACK, 0, NULL, now);
+                     seq, c->rcv_nxt, FA_TCP_RST | FA_TCP_ACK, 0, NULL, now);
 }
 
 void fa_tcp_send_bare(struct fa_stack *s, uint32_t laddr, uint16_t lport,
@@ -402,7 +408,6 @@ void fa_tcp_output(struct fa_tcp *c, fa_time now)
         } else {
             c->t_persist = FA_TIME_NEVER;
             c->persist_shift = 0;
-            c->orphan_probes = 0;
         }
         /* Data out, and neither timer runs (the window closed on it, all
          * of it SACKed or beyond the edge): RFC 6298 §5.1 — a timer must

@@ -169,7 +169,7 @@ static int on_rexmit(struct fa_tcp *c, fa_time now)
  * that answers every probe with a zero window would hold the orphan and
  * its send buffer for ever. Once it has sent tcp_orphan_retries probes
  * since it became an orphan (answered or not; the count starts again
- * when the window opens or data is acknowledged), one more goes, and if
+ * when a segment's worth is acknowledged: tcp_in.c), one more goes, and if
  * the answer — an RTO later, not a backed-off wait — still finds the
  * window shut, the orphan resets the connection (the peer is alive: it
  * answers) and ends. Returns 1 if it did. */

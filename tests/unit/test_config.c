@@ -59,6 +59,9 @@ static void each_bad_field_is_named(void **state)
     c.arp_revalidate_time = c.arp_reachable_time;
     assert_non_null(strstr(fa_config_check(&c), "arp_revalidate_time"));
     c = good;
+    c.tcp_orphan_retries = 255;
+    assert_non_null(strstr(fa_config_check(&c), "tcp_orphan_retries"));
+    c = good;
     c.rng.next = NULL;
     assert_non_null(strstr(fa_config_check(&c), "rng"));
 }

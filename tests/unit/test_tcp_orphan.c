@@ -3,7 +3,9 @@
  * orphan limit, config.tcp_orphan_retries, and of tcp_mem.c's FIN entry):
  *   - the last probe's answer decides, an RTO after it, so a window
  *     update lost after the 8th answer does not cost the data;
- *   - the count starts again when the window opens a little;
+ *   - the count starts again when a segment's worth is taken, not when
+ *     the window opens a byte at a time;
+ *   - the RST goes at the window's edge, where the peer takes it;
  *   - probes sent while the application held the socket do not count,
  *     and the orphan that gives up resets the connection;
  *   - tcp_orphan_retries 0: orphans probe for as long as answered;
@@ -72,11 +74,11 @@ static struct sent drain(uint32_t una)
 }
 
 /* Runs until n more probes have come, each answered with the window
- * shut; bounded. */
+ * shut, or the orphan gave up; bounded. */
 static void answer_probes(uint32_t una, int n)
 {
     fa_time limit = pe.now + 3600 * S;
-    for (int got = 0; got < n;) {
+    for (int got = 0; got < n && !gave_up();) {
         assert_true(pe.now < limit);
         peer_run_until(&pe, pe.now + 100 * MS);
         struct sent o = drain(una);
@@ -86,12 +88,13 @@ static void answer_probes(uint32_t una, int n)
     }
 }
 
-/* A connection whose 536 bytes are all in and whose window the peer
- * then shut; the application closes it unless told to hold it. */
+/* A connection with 4,000 bytes written, whose first 536 are in and
+ * whose window the peer then shut; the application closes it unless
+ * told to hold it. */
 static struct fa_tcp *shut_window(uint32_t *una, int close)
 {
     struct fa_tcp *c = peer_connected(&pe);
-    static uint8_t data[1000];
+    static uint8_t data[4000];
     assert_int_equal(fa_tcp_send(c, data, sizeof data, pe.now), sizeof data);
     *una = c->snd_una + 536;
     drain(0);
@@ -121,34 +124,88 @@ static void last_probe_answer_decides(void **state)
     peer_send(&pe, ACK, pe.snd_nxt, una, 65535, NULL, 0); /* open now */
     peer_run_until(&pe, pe.now + S);
     o = drain(una);
-    assert_int_equal(o.hi, una + 1000 - 536); /* the rest, then the FIN */
+    assert_int_equal(o.hi, una + 4000 - 536); /* the rest, then the FIN */
     assert_true(o.fins >= 1);
     assert_int_equal(gave_up(), 0);
 }
 
-/* Seven probes, then the window opens by 100 bytes (they go, and are
- * acknowledged with the window shut again): the count starts afresh,
- * three times over; the orphan never gives up. */
-static void count_starts_again_when_the_window_opens(void **state)
+/* Seven probes, then the window opens by `step` bytes (they go, and are
+ * acknowledged with the window shut again), `rounds` times over. */
+static void open_a_little(uint32_t *una, uint16_t step, int rounds)
+{
+    for (int round = 0; round < rounds && !gave_up(); round++) {
+        answer_probes(*una, 7);
+        peer_send(&pe, ACK, pe.snd_nxt, *una, step, NULL, 0);
+        struct sent o = { .hi = *una };
+        for (int k = 0; k < 400 && o.hi == *una; k++) {
+            peer_run_until(&pe, pe.now + S);
+            o = drain(*una);
+        }
+        if (o.hi != *una + step)
+            return;
+        *una += step;
+        peer_send(&pe, ACK, pe.snd_nxt, *una, 0, NULL, 0);
+    }
+}
+
+/* A segment's worth taken each time: the count starts afresh, three
+ * times over; the orphan never gives up. */
+static void count_starts_again_when_a_segment_goes(void **state)
 {
     (void)state;
     peer_init(&pe, NULL, 5001);
     uint32_t una;
-    struct fa_tcp *c = shut_window(&una, 1);
-    (void)c;
-    for (int round = 0; round < 3; round++) {
-        answer_probes(una, 7);
-        peer_send(&pe, ACK, pe.snd_nxt, una, 100, NULL, 0);
-        struct sent o = { .hi = una };
-        for (int k = 0; k < 200 && o.hi == una; k++) {
-            peer_run_until(&pe, pe.now + S);
-            o = drain(una);
-        }
-        assert_int_equal(o.hi, una + 100);
-        una += 100;
-        peer_send(&pe, ACK, pe.snd_nxt, una, 0, NULL, 0);
-    }
+    shut_window(&una, 1);
+    open_a_little(&una, 600, 3);
     assert_int_equal(gave_up(), 0);
+}
+
+/* One byte at a time does not: a peer that drips the window open would
+ * otherwise hold the orphan for weeks (64 KiB at a byte a minute). */
+static void a_byte_at_a_time_does_not_hold_it(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 5001);
+    uint32_t una;
+    shut_window(&una, 1);
+    open_a_little(&una, 1, 60);
+    assert_int_equal(gave_up(), 1);
+}
+
+/* Two segments out when the peer took the first and shrank its window
+ * to nothing: the orphan's RST goes at the window's edge (its RCV.NXT),
+ * where an RFC 5961 receiver takes it, not at SND.NXT beyond it. */
+static void reset_at_the_window_edge(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 5001);
+    struct fa_tcp *c = peer_connected(&pe);
+    static uint8_t data[1072];
+    assert_int_equal(fa_tcp_send(c, data, sizeof data, pe.now), sizeof data);
+    uint32_t una = c->snd_una + 536;
+    drain(0);
+    peer_send(&pe, ACK, pe.snd_nxt, una, 0, NULL, 0);
+    assert_int_equal(fa_tcp_close(c, pe.now), 0);
+    uint32_t rst_seq = 0;
+    int rsts = 0;
+    fa_time limit = pe.now + 3600 * S;
+    while (!rsts && pe.now < limit) {
+        peer_run_until(&pe, pe.now + 100 * MS);
+        struct fa_tcp_view v;
+        int probes = 0;
+        while (peer_next(&pe, &v)) {
+            probes += v.seq == una - 1 && !v.data_len;
+            if (v.flags & FA_TCP_RST) {
+                rsts++;
+                rst_seq = v.seq;
+            }
+        }
+        if (probes && !rsts)
+            peer_send(&pe, ACK, pe.snd_nxt, una, 0, NULL, 0);
+    }
+    assert_int_equal(gave_up(), 1);
+    assert_int_equal(rst_seq, una);
+    assert_int_equal(usage().sockets, 0);
 }
 
 /* Held 600 s while probing (the backoff at its most), then closed: the
@@ -276,7 +333,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(last_probe_answer_decides, teardown),
-        cmocka_unit_test_teardown(count_starts_again_when_the_window_opens, teardown),
+        cmocka_unit_test_teardown(count_starts_again_when_a_segment_goes, teardown),
+        cmocka_unit_test_teardown(a_byte_at_a_time_does_not_hold_it, teardown),
+        cmocka_unit_test_teardown(reset_at_the_window_edge, teardown),
         cmocka_unit_test_teardown(probes_held_do_not_count, teardown),
         cmocka_unit_test_teardown(zero_retries_probe_for_ever, teardown),
         cmocka_unit_test_teardown(lone_fin_holds_no_buffer, teardown),

@@ -397,6 +397,67 @@ static void time_wait_reuse_passes_a_full_backlog(void **state)
     peer_destroy(&pe);
 }
 
+/* One host makes 15 connections the server closes first, then reopens
+ * every TIME-WAIT entry with a SYN it never completes: they pass the
+ * listener's backlog but not the stack's tcp_max_half_open, so the
+ * connection table keeps room and a legitimate client still connects. */
+static void time_wait_reopens_keep_the_stack_bound(void **state)
+{
+    (void)state;
+    struct fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.tcp_max_conns = 16;
+    cfg.tcp_max_half_open = 4;
+    peer_init(&pe, &cfg, 7000);
+    struct fa_tcp *l, *c;
+    fa_tcp_open(pe.s, &l);
+    fa_tcp_bind(l, 0, 80);
+    fa_tcp_listen(l, 4, pe.now);
+    pe.our_port = 80;
+    struct fa_tcp_view v;
+    enum { N = 15 };
+    for (int i = 0; i < N; i++) {
+        pe.port = (uint16_t)(7000 + i);
+        pe.snd_nxt = 1000;
+        peer_send_next(&pe, SYN, NULL, 0);
+        struct fa_tcp_view sa = peer_expect(&pe);
+        pe.rcv_nxt = sa.seq + 1;
+        peer_send_next(&pe, ACK, NULL, 0);
+        assert_int_equal(fa_tcp_accept(l, &c), 0);
+        fa_tcp_close(c, pe.now);
+        struct fa_tcp_view fin = peer_expect(&pe);
+        pe.rcv_nxt = fin.seq + 1;
+        peer_send_next(&pe, ACK | FA_TCP_FIN, NULL, 0);
+        while (peer_next(&pe, &v))
+            ;
+    }
+    struct fa_tcp_usage u;
+    fa_stack_tcp_usage(pe.s, &u);
+    assert_int_equal(u.time_wait, N);
+    assert_int_equal(u.sockets, 1);
+    for (int i = 0; i < N; i++) {
+        pe.port = (uint16_t)(7000 + i);
+        peer_send(&pe, SYN, 5000000, 0, 65535, NULL, 0);
+        /* ...and again (its SYN-ACK "lost"): still one connection each */
+        peer_send(&pe, SYN, 5000000, 0, 65535, NULL, 0);
+    }
+    while (peer_next(&pe, &v))
+        ;
+    fa_stack_tcp_usage(pe.s, &u);
+    /* A legitimate client now. */
+    pe.port = 9000;
+    pe.snd_nxt = 1;
+    peer_send_next(&pe, SYN, NULL, 0);
+    struct fa_tcp_view sa = peer_expect(&pe);
+    assert_int_equal(sa.flags, SYN | ACK);
+    pe.rcv_nxt = sa.seq + 1;
+    peer_send_next(&pe, ACK, "GET", 3);
+    int got = fa_tcp_accept(l, &c);
+    assert_true(u.half_open <= cfg.tcp_max_half_open);
+    assert_int_equal(got, 0);
+    peer_destroy(&pe);
+}
+
 /* An MSS below 536 is never exceeded (the table's 88). */
 static void small_peer_mss_is_kept(void **state)
 {
@@ -531,6 +592,7 @@ int main(void)
         cmocka_unit_test(blind_acks_open_nothing),
         cmocka_unit_test(time_wait_reuse_takes_no_cookie),
         cmocka_unit_test(time_wait_reuse_passes_a_full_backlog),
+        cmocka_unit_test(time_wait_reopens_keep_the_stack_bound),
         cmocka_unit_test(small_peer_mss_is_kept),
         cmocka_unit_test(cookies_in_use_per_listener),
         cmocka_unit_test(half_open_bound_per_stack),
