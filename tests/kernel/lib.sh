@@ -124,6 +124,9 @@ fa_ss() { ip netns exec "$FA_NS" ss -tanH "$@"; }
 # Returns once it listens.
 fa_kernel_server() {
     local input=/dev/null
+    # The background job truncates kernel.out only once it runs: a file
+    # left by the server before would answer the wait below at once.
+    rm -f "$FA_TMP/kernel.out"
     if [ "${3:-}" = ctl ]; then
         input="$FA_TMP/ctl"
         mkfifo "$input"
@@ -139,7 +142,10 @@ $2
     FA_PIDS="$FA_PIDS $!"
     FA_KERNEL_PID=$!
     [ "${3:-}" = ctl ] && exec 3> "$input"
-    for _ in $(seq 100); do grep -q listening "$FA_TMP/kernel.out" && return 0; sleep 0.05; done
+    for _ in $(seq 100); do
+        grep -q listening "$FA_TMP/kernel.out" 2>/dev/null && return 0
+        sleep 0.05
+    done
     fa_fail "kernel server did not start"
 }
 
