@@ -40,6 +40,7 @@
 #define ADDR(i) FA_IPV4(198, 18, 0, 1 + (i))
 #define STALL_LIMIT (300 * S)
 #define MAX_FORGED 3000
+#define MAX_FLOODED 1000 /* spoofed SYNs per run, then only the reuse's */
 
 enum ending { CLOSE_BOTH, HALF_CLOSE, ABORT_ONE, LINGER_CLOSE, ENDINGS };
 
@@ -684,7 +685,8 @@ static void forge_one(struct run *r, fa_time now)
                         .wnd = 65535, .data = junk };
     uint32_t wnd_end = i.rcv_nxt + (i.rcv_wnd ? i.rcv_wnd : 1);
     if (fa_prng_chance(p, 0.05)) {
-        syn_flood(r, 16 + (unsigned)fa_prng_below(p, 241));
+        if (r->flooded < MAX_FLOODED) /* (a bounded flood: a short run) */
+            syn_flood(r, 16 + (unsigned)fa_prng_below(p, 241));
         return;
     }
     switch (fa_prng_below(p, 8)) {
