@@ -191,7 +191,8 @@ struct fa_tcp {
     uint8_t retries, keep_probes, persist_shift;
     uint8_t persist_probes; /* zero-window probes since the peer last ACKed */
     uint8_t orphan_probes;  /* zero-window probes since it became an orphan
-                               and the window last opened (tcp_timer.c) */
+                               or a segment's worth was last acknowledged
+                               (tcp_timer.c, tcp_in.c) */
     int8_t soft_err;        /* RFC 1122 §4.2.3.9: the last soft ICMP error
                                (-errno), reported if the connection times out */
     uint8_t keep_cnt;

@@ -167,7 +167,8 @@ void fa_tcp_send_rst(struct fa_tcp *c, fa_time now)
      * data out would drop it (RFC 5961 §3.2; Linux's
      * tcp_acceptable_seq sends at the edge then). */
     uint32_t edge = c->snd_wl2 + c->snd_wnd, seq = c->snd_nxt;
-    if (c->state != FA_TCP_SYN_SENT && seq_gt(seq, edge) && seq_ge(edge, c->snd_una))
+    if (c->state != FA_TCP_SYN_SENT && c->state != FA_TCP_SYN_RECEIVED && seq_gt(seq, edge) &&
+        seq_ge(edge, c->snd_una))
         seq = edge;
     fa_count(c->stack, FA_CNT_TCP_RST_OUT);
     fa_tcp_send_bare(c->stack, c->laddr, c->lport, c->raddr, c->rport,

@@ -227,7 +227,8 @@ static int on_persist(struct fa_tcp *c, fa_time now)
         c->persist_shift++;
     fa_time wait = c->rto << c->persist_shift;
     c->t_persist = now + (wait < cfg->tcp_rto_max ? wait : cfg->tcp_rto_max);
-    if (fa_tcp_orphan(c) && c->orphan_probes < 255 && ++c->orphan_probes > cfg->tcp_orphan_retries)
+    if (cfg->tcp_orphan_retries && fa_tcp_orphan(c) &&
+        ++c->orphan_probes > cfg->tcp_orphan_retries)
         c->t_persist = now + c->rto; /* the last: its answer decides */
     return 0;
 }

@@ -249,9 +249,13 @@ static void zero_retries_probe_for_ever(void **state)
     peer_init(&pe, &cfg, 5001);
     uint32_t una;
     shut_window(&una, 1);
+    fa_time t0 = pe.now;
     answer_probes(una, 40);
     assert_int_equal(gave_up(), 0);
     assert_int_equal(usage().sockets, 1);
+    /* ...backing off as any probing does (not a probe per RTO): 40
+     * probes take over 30 minutes at 60 s apiece. */
+    assert_true(pe.now - t0 > 1800 * S);
 }
 
 /* The lone FIN's one scoreboard entry lives in c->loss: no buffer bytes
