@@ -209,32 +209,26 @@ static int listen_input(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
         fa_count(s, FA_CNT_TCP_STRAY);
         return 0;
     }
-    /* third: a SYN. The backlog bounds half-open plus unaccepted (L2);
-     * half-open ones past it, a SYN cookie answers without state (RFC
-     * 4987 §3.6) — not unaccepted ones: the application is behind. */
+    /* third: a SYN. The backlog bounds half-open plus unaccepted (L2),
+     * tcp_max_half_open the stack's half-open ones. Past them a SYN
+     * cookie answers without state (RFC 4987 §3.6) — not past the accept
+     * queue: the application is behind. A SYN that reopens a TIME-WAIT
+     * entry (RFC 6191: floor) gets no cookie (the entry stays until a
+     * connection replaces it, and would take the cookie's ACK), so it
+     * passes the listener's half-open share instead, as Linux's
+     * tcp_conn_request lets it: a flood filling the backlog would keep
+     * that 4-tuple out until the entry ended. Not the stack's bound: one
+     * host could make tcp_max_timewait entries and reopen them all. */
     int stack_full = s->tcp->half_open >= s->cfg.tcp_max_half_open;
-    int full = l->pending >= l->backlog || stack_full;
-    /* A SYN that reopens a TIME-WAIT entry (RFC 6191) gets no cookie
-     * (below), so a flood that fills the backlog would keep that 4-tuple
-     * out until the entry ended: it is let past the listener's share, as
-     * Linux does (tcp_conn_request checks only the accept queue when the
-     * SYN comes from TIME-WAIT). Not past the stack's bound, though:
-     * one host could make tcp_max_timewait entries and reopen them all,
-     * and finack's connections come from a fixed table, not Linux's
-     * request socks. */
-    if (floor)
-        full = accept_queued(l) >= l->backlog || stack_full;
-    /* Not when the SYN reopens a TIME-WAIT entry (Linux neither): the
-     * entry stays until a connection replaces it, and would take the
-     * cookie's ACK. */
-    if (!floor && (s->cfg.tcp_syncookies == 2 || (full && s->cfg.tcp_syncookies)) &&
-        accept_queued(l) < l->backlog) {
+    int queue_full = accept_queued(l) >= l->backlog;
+    int full = stack_full || (floor ? queue_full : l->pending >= l->backlog);
+    if (!floor && !queue_full && s->cfg.tcp_syncookies &&
+        (full || s->cfg.tcp_syncookies == 2)) {
         fa_tcp_cookie_synack(l, laddr, raddr, seg, now);
         return 0;
     }
     if (full) {
-        fa_count(s, l->pending < l->backlog ? FA_CNT_TCP_HALF_OPEN_FULL
-                                            : FA_CNT_TCP_BACKLOG_FULL);
+        fa_count(s, stack_full ? FA_CNT_TCP_HALF_OPEN_FULL : FA_CNT_TCP_BACKLOG_FULL);
         return 0;
     }
     struct fa_tcp *c = passive_open(l, laddr, raddr, seg, now);

@@ -53,10 +53,11 @@ static uint64_t gave_up(void)
 }
 
 /* What finack sent since the last call: zero-window probes (SEQ = una -
- * 1, no data), FINs, RSTs, and the highest sequence number sent. */
+ * 1, no data), FINs, RSTs (the last one's SEQ), and the highest sequence
+ * number sent. */
 struct sent {
     int probes, fins, rsts;
-    uint32_t hi;
+    uint32_t hi, rst_seq;
 };
 
 static struct sent drain(uint32_t una)
@@ -66,7 +67,10 @@ static struct sent drain(uint32_t una)
     while (peer_next(&pe, &v)) {
         o.probes += v.seq == una - 1 && !v.data_len;
         o.fins += (v.flags & FA_TCP_FIN) != 0;
-        o.rsts += (v.flags & FA_TCP_RST) != 0;
+        if (v.flags & FA_TCP_RST) {
+            o.rsts++;
+            o.rst_seq = v.seq;
+        }
         if ((int32_t)(v.seq + v.data_len - o.hi) > 0)
             o.hi = v.seq + v.data_len;
     }
@@ -86,6 +90,25 @@ static void answer_probes(uint32_t una, int n)
             peer_send(&pe, ACK, pe.snd_nxt, una, 0, NULL, 0);
         got += o.probes;
     }
+}
+
+/* Runs, answering every probe with the window shut, until the orphan
+ * gives up (bounded): what it sent meanwhile. */
+static struct sent until_it_gives_up(uint32_t una)
+{
+    struct sent all = { 0 };
+    fa_time limit = pe.now + 3600 * S;
+    while (!gave_up() && pe.now < limit) {
+        peer_run_until(&pe, pe.now + 100 * MS);
+        struct sent o = drain(una);
+        if (o.probes)
+            peer_send(&pe, ACK, pe.snd_nxt, una, 0, NULL, 0);
+        all.probes += o.probes;
+        all.rsts += o.rsts;
+        all.rst_seq = o.rsts ? o.rst_seq : all.rst_seq;
+    }
+    assert_int_equal(gave_up(), 1);
+    return all;
 }
 
 /* A connection with 4,000 bytes written, whose first 536 are in and
@@ -186,25 +209,9 @@ static void reset_at_the_window_edge(void **state)
     drain(0);
     peer_send(&pe, ACK, pe.snd_nxt, una, 0, NULL, 0);
     assert_int_equal(fa_tcp_close(c, pe.now), 0);
-    uint32_t rst_seq = 0;
-    int rsts = 0;
-    fa_time limit = pe.now + 3600 * S;
-    while (!rsts && pe.now < limit) {
-        peer_run_until(&pe, pe.now + 100 * MS);
-        struct fa_tcp_view v;
-        int probes = 0;
-        while (peer_next(&pe, &v)) {
-            probes += v.seq == una - 1 && !v.data_len;
-            if (v.flags & FA_TCP_RST) {
-                rsts++;
-                rst_seq = v.seq;
-            }
-        }
-        if (probes && !rsts)
-            peer_send(&pe, ACK, pe.snd_nxt, una, 0, NULL, 0);
-    }
-    assert_int_equal(gave_up(), 1);
-    assert_int_equal(rst_seq, una);
+    struct sent o = until_it_gives_up(una);
+    assert_int_equal(o.rsts, 1);
+    assert_int_equal(o.rst_seq, una);
     assert_int_equal(usage().sockets, 0);
 }
 
@@ -222,19 +229,9 @@ static void probes_held_do_not_count(void **state)
         answer_probes(una, 1);
     assert_int_equal(fa_tcp_state(c), FA_TCP_ESTABLISHED);
     assert_int_equal(fa_tcp_close(c, pe.now), 0);
-    int probes = 0, rsts = 0;
-    fa_time limit = pe.now + 3600 * S;
-    while (!gave_up() && pe.now < limit) {
-        peer_run_until(&pe, pe.now + 100 * MS);
-        struct sent o = drain(una);
-        if (o.probes)
-            peer_send(&pe, ACK, pe.snd_nxt, una, 0, NULL, 0);
-        probes += o.probes;
-        rsts += o.rsts;
-    }
-    assert_int_equal(gave_up(), 1);
-    assert_int_equal(probes, fa_stack_config(pe.s)->tcp_orphan_retries + 1);
-    assert_int_equal(rsts + drain(una).rsts, 1);
+    struct sent o = until_it_gives_up(una);
+    assert_int_equal(o.probes, fa_stack_config(pe.s)->tcp_orphan_retries + 1);
+    assert_int_equal(o.rsts, 1);
     assert_int_equal(usage().sockets, 0);
     assert_int_equal(usage().buffer_bytes, 0);
 }
