@@ -11,7 +11,8 @@
  *           RCV.NXT, straddling it, at and beyond the window, old ACKs,
  *           ACKs of unsent data) at random moments, TIME-WAIT included;
  *           floods the listener with spoofed SYNs (half-open connections
- *           must stay within the backlog); and once the run ends takes
+ *           must stay within the backlog, and the client keep its ARP
+ *           entry at the server); and once the run ends takes
  *           the client's 4-tuple again under a flood (by cookie, or
  *           reopening the server's TIME-WAIT), which must carry bytes.
  *
@@ -654,6 +655,12 @@ static void syn_flood(struct run *r, unsigned n)
  * every event by the simulator). */
 static int flood_bounded(struct run *r)
 {
+    /* ...and the client, talking to the server, keeps its ARP entry
+     * there: the flood's resolutions must not push it out (arp.c). */
+    uint8_t mac[6];
+    if (r->e[1].sock && !r->e[1].closed && fa_tcp_state(r->e[1].sock) == FA_TCP_ESTABLISHED &&
+        fa_stack_arp_lookup(fa_sim_stack(r->sim, 1), ADDR(0), mac) != 0)
+        return fail(r, "a SYN flood pushed the client's ARP entry out of the server's cache");
     struct fa_tcp_usage u;
     fa_stack_tcp_usage(fa_sim_stack(r->sim, 1), &u);
     if (u.half_open > 8) {
@@ -961,10 +968,10 @@ static int drive(struct run *r)
             /* A flood is bounded, so a slow transfer stays a short run. */
             if (r->e[1].sock && r->forged < MAX_FORGED)
                 forge_one(r, now);
-            if (flood_bounded(r) < 0)
-                return -1;
             r->next_attack = now + (fa_time)(fa_prng_below(&r->prng, 2 * r->pr.attack_gap) + 1);
         }
+        if (r->flooded && flood_bounded(r) < 0)
+            return -1;
         for (int i = 0; i < 2; i++) {
             if (!r->e[i].sock || r->e[i].closed || r->e[i].closing)
                 continue;
