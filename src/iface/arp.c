@@ -31,18 +31,16 @@ static void arp_release(struct fa_stack *s, uint32_t addr, const uint8_t *mac,
                         unsigned drop_counter);
 
 /* Which entry a new one replaces when none is free, best first:
- *   0  a resolved one not confirmed for arp_revalidate_time and with no
- *      probe out (not in use: an entry in use is probed then, and counts
- *      as in use until the answer);
  *   1  one pending for arp_retry_interval or more, the oldest (its
  *      queued packets are dropped, counted ARP_CACHE_FULL) — any pending
  *      one for a neighbour that proved itself by an ARP packet to us
  *      (spoofed sources never send one);
- *   2  a resolved one in use, confirmed longest ago — only while fewer
- *      than half the entries are pending.
+ *   2  a resolved one, confirmed longest ago — only while fewer than
+ *      half the entries are pending.
  * None else: the packet is dropped (ARP_CACHE_FULL). So a flood from
  * spoofed sources, each wanting a resolution that never comes, takes
- * turns in the pending entries and never pushes out a neighbour in use;
+ * turns in the pending entries and never pushes out a resolved
+ * neighbour (one not in use expires on its own, arp_reachable_time);
  * and as each entry is taken again at most once per arp_retry_interval,
  * ARP requests stay under two per entry per interval (a new one and a
  * retry), however fast the flood. */
@@ -53,8 +51,6 @@ static int arp_rank(const struct fa_stack *s, const struct fa_arp_entry *e, fa_t
 {
     if (e->state == FA_ARP_INCOMPLETE)
         return proven || now - e->confirmed >= s->cfg.arp_retry_interval ? 1 : RANK_NONE;
-    if (now - e->confirmed >= s->cfg.arp_revalidate_time && !e->requests)
-        return 0;
     return 2 * pending < s->cfg.arp_cache_size ? 2 : RANK_NONE;
 }
 
