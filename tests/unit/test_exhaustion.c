@@ -168,7 +168,7 @@ static void shut_windows(int side, struct fa_config *cfg)
         cfg->tcp_rcvbuf = 4096;
 }
 
-static void zero_window_forever(void **state)
+static void zero_window_forever(void **state) /* L8, L16 */
 {
     (void)state;
     pair_init_ex(&p, NULL, NULL, 23, shut_windows);

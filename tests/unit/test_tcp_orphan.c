@@ -12,6 +12,8 @@
  *   - a lone FIN holds no buffer bytes through SACK, resends, PMTU and a
  *     shut window;
  *   - fa_stack_destroy tells no application of memory coming back.
+ * L8 says a connection lives as long as its probes are answered; an
+ * orphan is the exception (as in Linux), unless tcp_orphan_retries is 0.
  * A scripted peer (peer.c) on virtual time. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -130,7 +132,7 @@ static struct fa_tcp *shut_window(uint32_t *una, int close)
 /* Eight probes answered with the window shut; the peer's reader then
  * resumes and its window update is lost. The 9th probe still goes, its
  * answer shows the window open, and the rest and the FIN go. */
-static void last_probe_answer_decides(void **state)
+static void last_probe_answer_decides(void **state) /* L8, L15 */
 {
     (void)state;
     peer_init(&pe, NULL, 5001);
@@ -173,7 +175,7 @@ static void open_a_little(uint32_t *una, uint16_t step, int rounds)
 
 /* A segment's worth taken each time: the count starts afresh, three
  * times over; the orphan never gives up. */
-static void count_starts_again_when_a_segment_goes(void **state)
+static void count_starts_again_when_a_segment_goes(void **state) /* L8, L15 */
 {
     (void)state;
     peer_init(&pe, NULL, 5001);
@@ -185,7 +187,7 @@ static void count_starts_again_when_a_segment_goes(void **state)
 
 /* One byte at a time does not: a peer that drips the window open would
  * otherwise hold the orphan for weeks (64 KiB at a byte a minute). */
-static void a_byte_at_a_time_does_not_hold_it(void **state)
+static void a_byte_at_a_time_does_not_hold_it(void **state) /* L8, L15 */
 {
     (void)state;
     peer_init(&pe, NULL, 5001);
@@ -198,7 +200,7 @@ static void a_byte_at_a_time_does_not_hold_it(void **state)
 /* Two segments out when the peer took the first and shrank its window
  * to nothing: the orphan's RST goes at the window's edge (its RCV.NXT),
  * where an RFC 5961 receiver takes it, not at SND.NXT beyond it. */
-static void reset_at_the_window_edge(void **state)
+static void reset_at_the_window_edge(void **state) /* L8, L15 */
 {
     (void)state;
     peer_init(&pe, NULL, 5001);
@@ -218,7 +220,7 @@ static void reset_at_the_window_edge(void **state)
 /* Held 600 s while probing (the backoff at its most), then closed: the
  * orphan still sends tcp_orphan_retries probes and one more before it
  * gives up, with an RST. */
-static void probes_held_do_not_count(void **state)
+static void probes_held_do_not_count(void **state) /* L8, L15 */
 {
     (void)state;
     peer_init(&pe, NULL, 5001);
@@ -237,7 +239,7 @@ static void probes_held_do_not_count(void **state)
 }
 
 /* tcp_orphan_retries 0: an orphan probes for as long as it is answered. */
-static void zero_retries_probe_for_ever(void **state)
+static void zero_retries_probe_for_ever(void **state) /* L8, L15 */
 {
     (void)state;
     struct fa_config cfg;
