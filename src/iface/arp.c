@@ -31,47 +31,45 @@ static void arp_release(struct fa_stack *s, uint32_t addr, const uint8_t *mac,
                         unsigned drop_counter);
 
 /* Which entry a new one replaces when none is free, best first:
- *   1  one pending for arp_retry_interval or more, the oldest (its
- *      queued packets are dropped, counted ARP_CACHE_FULL) — any pending
- *      one for a neighbour that proved itself by an ARP packet to us
- *      (spoofed sources never send one);
- *   2  a resolved one, confirmed longest ago — only while fewer than
- *      half the entries are pending.
- * None else: the packet is dropped (ARP_CACHE_FULL). So a flood from
- * spoofed sources, each wanting a resolution that never comes, takes
- * turns in the pending entries and never pushes out a resolved
- * neighbour (one not in use expires on its own, arp_reachable_time);
- * and as each entry is taken again at most once per arp_retry_interval,
- * ARP requests stay under two per entry per interval (a new one and a
+ *   0  a resolved one no packet used for arp_revalidate_time (idle);
+ *   1  one pending for arp_retry_interval or more (its queued packets
+ *      are dropped, counted ARP_CACHE_FULL) — any pending one for a
+ *      neighbour that proved itself by an ARP packet to us (spoofed
+ *      sources never send one);
+ *   2  a resolved one in use — only for such a proven neighbour.
+ * Within a rank, the one used (or begun) longest ago. None else: the
+ * packet is dropped (ARP_CACHE_FULL). So a flood from spoofed sources,
+ * each wanting a resolution that never comes, takes turns in the
+ * pending and idle entries and never pushes out a neighbour in use
+ * (more neighbours in use than entries: a bigger cache); and as each
+ * entry is taken again at most once per arp_retry_interval, ARP
+ * requests stay under two per entry per interval (a new one and a
  * retry), however fast the flood. */
 enum { RANK_NONE = 3 };
 
 static int arp_rank(const struct fa_stack *s, const struct fa_arp_entry *e, fa_time now,
-                    unsigned pending, int proven)
+                    int proven)
 {
     if (e->state == FA_ARP_INCOMPLETE)
         return proven || now - e->confirmed >= s->cfg.arp_retry_interval ? 1 : RANK_NONE;
-    return 2 * pending < s->cfg.arp_cache_size ? 2 : RANK_NONE;
+    if (now - e->used >= s->cfg.arp_revalidate_time)
+        return 0;
+    return proven ? 2 : RANK_NONE;
 }
 
-/* A free entry, else the best victim by arp_rank (the least recently
- * confirmed, or the oldest resolution, within its rank); NULL if none
- * may go. proven: for a neighbour whose ARP packet to us came. */
+/* A free entry, else the best victim by arp_rank; NULL if none may go.
+ * proven: for a neighbour whose ARP packet to us came. */
 static struct fa_arp_entry *arp_alloc(struct fa_stack *s, fa_time now, int proven)
 {
-    unsigned pending = 0;
-    for (unsigned i = 0; i < s->cfg.arp_cache_size; i++) {
-        if (s->arp[i].state == FA_ARP_FREE)
-            return &s->arp[i];
-        pending += s->arp[i].state == FA_ARP_INCOMPLETE;
-    }
     struct fa_arp_entry *victim = NULL;
     int victim_rank = RANK_NONE;
     for (unsigned i = 0; i < s->cfg.arp_cache_size; i++) {
         struct fa_arp_entry *e = &s->arp[i];
-        int rank = arp_rank(s, e, now, pending, proven);
+        if (e->state == FA_ARP_FREE)
+            return e;
+        int rank = arp_rank(s, e, now, proven);
         if (rank < victim_rank || (rank == victim_rank && rank != RANK_NONE &&
-                                   e->confirmed < victim->confirmed)) {
+                                   e->used < victim->used)) {
             victim = e;
             victim_rank = rank;
         }
@@ -167,6 +165,7 @@ void fa_arp_input(struct fa_stack *s, const uint8_t *eth_src,
     }
     if (!merged && arp.spa && (e = arp_alloc(s, now, 1)) != NULL) {
         e->addr = arp.spa;
+        e->used = now;
         arp_confirm(s, e, arp.sha, now);
     }
     if (arp.op == FA_ARP_REQUEST) {
@@ -220,6 +219,7 @@ int fa_arp_output(struct fa_stack *s, uint32_t next_hop, uint8_t *frame,
             e->next_request = now + s->cfg.arp_retry_interval;
             arp_send(s, FA_ARP_REQUEST, e->mac, zero_mac, next_hop);
         }
+        e->used = now;
         memcpy(frame, e->mac, FA_ETH_ALEN);
         fa_link_send(s, frame, len);
         return 0;
@@ -232,7 +232,7 @@ int fa_arp_output(struct fa_stack *s, uint32_t next_hop, uint8_t *frame,
         }
         e->addr = next_hop;
         e->state = FA_ARP_INCOMPLETE;
-        e->confirmed = now; /* (when the resolution began) */
+        e->confirmed = e->used = now; /* (when the resolution began) */
         e->requests = 1;
         e->next_request = now + s->cfg.arp_retry_interval;
         arp_note_deadline(s, e->next_request);

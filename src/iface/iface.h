@@ -22,6 +22,7 @@ struct fa_arp_entry {
     uint8_t requests; /* requests sent in this resolution or probe */
     fa_time confirmed;    /* REACHABLE: when the last reply came;
                              INCOMPLETE: when the resolution began */
+    fa_time used;         /* when a packet last went by it (arp_alloc) */
     fa_time next_request; /* INCOMPLETE: retry; REACHABLE: next probe */
 };
 

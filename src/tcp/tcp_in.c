@@ -228,7 +228,9 @@ static int listen_input(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
         return 0;
     }
     if (full) {
-        fa_count(s, stack_full ? FA_CNT_TCP_HALF_OPEN_FULL : FA_CNT_TCP_BACKLOG_FULL);
+        /* (A full accept queue is why, whenever it is: no cookie past it.) */
+        fa_count(s, stack_full && !queue_full ? FA_CNT_TCP_HALF_OPEN_FULL
+                                              : FA_CNT_TCP_BACKLOG_FULL);
         return 0;
     }
     struct fa_tcp *c = passive_open(l, laddr, raddr, seg, now);

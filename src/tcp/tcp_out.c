@@ -162,14 +162,18 @@ void fa_tcp_send_ack(struct fa_tcp *c, fa_time now)
 void fa_tcp_send_rst(struct fa_tcp *c, fa_time now)
 {
     /* RFC 9293 §3.10.5 (ABORT): <SEQ=SND.NXT><CTL=RST>, with SND.NXT
-     * the highest sent (retransmissions never move it back) — but not
-     * past the window's right edge: a peer that shrank its window with
-     * data out would drop it (RFC 5961 §3.2; Linux's
-     * tcp_acceptable_seq sends at the edge then). */
+     * the highest sent (retransmissions never move it back) — unless the
+     * peer shrank its window below it, where RFC 5961 §3.2 drops it
+     * (RCV.NXT <= SEG.SEQ < RCV.NXT+RCV.WND). Then, as Linux's
+     * tcp_acceptable_seq: SND.NXT still if it is past the edge by less
+     * than a window-scale unit (the peer rounded the window down); at the
+     * edge if the window is zero (it is RCV.NXT); else just inside it,
+     * where the peer answers with a challenge ACK that our stray-segment
+     * reset then answers exactly. */
     uint32_t edge = c->snd_wl2 + c->snd_wnd, seq = c->snd_nxt;
-    if (c->state != FA_TCP_SYN_SENT && c->state != FA_TCP_SYN_RECEIVED && seq_gt(seq, edge) &&
-        seq_ge(edge, c->snd_una))
-        seq = edge;
+    if (c->state != FA_TCP_SYN_SENT && c->state != FA_TCP_SYN_RECEIVED &&
+        seq_ge(edge, c->snd_una) && seq_gt(seq, edge) && seq - edge >= 1u << c->snd_wscale)
+        seq = c->snd_wnd ? edge - 1 : edge;
     fa_count(c->stack, FA_CNT_TCP_RST_OUT);
     fa_tcp_send_bare(c->stack, c->laddr, c->lport, c->raddr, c->rport,
                      seq, c->rcv_nxt, FA_TCP_RST | FA_TCP_ACK, 0, NULL, now);

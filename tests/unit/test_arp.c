@@ -235,10 +235,9 @@ static void peer_asks(struct fa_stack *s, fa_time t)
 
 /* 10,000 packets in an instant, then 10,000 a retry interval later,
  * take turns in the slots of unresolved entries, each slot once per
- * interval: two ARP requests each time (the two free entries; then
- * those two taken again). The resolved neighbours keep their entries,
- * the one in use and the idle one (it expires on its own), and packets
- * to the one in use go at once. */
+ * interval: three ARP requests each time (the two free entries and the
+ * idle one; then those three taken again). The neighbour in use keeps
+ * its entry and its packets go at once. */
 static void neighbour_in_use_survives_a_flood(void **state)
 {
     (void)state;
@@ -254,16 +253,17 @@ static void neighbour_in_use_survives_a_flood(void **state)
     fa_time t = 40 * S; /* .9 idle since; the peer in use: */
     n = build_arp(fr, mac_a, FA_ARP_REPLY, mac_peer, IP_PEER, mac_a, IP_US);
     fa_stack_input(s, fr, n, t);
+    assert_int_equal(fa_stack_ping(s, IP_PEER, 1, 1, NULL, 0, t), 0);
     for (int round = 0; round < 2; round++) {
         size_t sent = cap.count;
         for (uint32_t i = 0; i < 10000; i++)
             flood_one(s, t);
-        assert_int_equal(cap.count - sent, 2);
+        assert_int_equal(cap.count - sent, 3);
         t += cfg.arp_retry_interval;
     }
     assert_int_equal(fa_stack_arp_lookup(s, IP_PEER, mac), 0);
     assert_memory_equal(mac, mac_peer, 6);
-    assert_int_equal(fa_stack_arp_lookup(s, FA_IPV4(198, 18, 0, 9), mac), 0);
+    assert_int_equal(fa_stack_arp_lookup(s, FA_IPV4(198, 18, 0, 9), mac), -ENOENT);
     size_t before = cap.count;
     assert_int_equal(fa_stack_ping(s, IP_PEER, 1, 1, NULL, 0, t), 0);
     assert_int_equal(cap.count, before + 1); /* sent, not queued */
@@ -337,6 +337,32 @@ static void new_neighbour_learnt_during_a_flood(void **state)
     fa_stack_destroy(s);
 }
 
+/* A cache full of resolved neighbours in use (each asked for us within
+ * 30 s, one sent to at 10 s): the first flood packet finds nothing it
+ * may take and is dropped; the neighbour in use keeps its entry. */
+static void full_cache_of_neighbours_in_use(void **state)
+{
+    (void)state;
+    static struct capture cap;
+    struct fa_prng prng;
+    struct fa_config cfg;
+    struct fa_stack *s = flood_stack(&cap, &prng, &cfg);
+    uint8_t fr[64], mac[6];
+    peer_asks(s, 0);
+    for (uint32_t i = 7; i <= 9; i++) {
+        size_t n = build_arp(fr, fa_mac_broadcast, FA_ARP_REQUEST, mac_b, FA_IPV4(198, 18, 0, i),
+                             zero6, IP_US);
+        fa_stack_input(s, fr, n, (i - 6) * S);
+    }
+    fa_time t = 10 * S;
+    assert_int_equal(fa_stack_ping(s, IP_PEER, 1, 1, NULL, 0, t), 0);
+    uint64_t full = fa_stack_counter(s, FA_CNT_ARP_CACHE_FULL);
+    flood_one(s, t);
+    assert_int_equal(fa_stack_counter(s, FA_CNT_ARP_CACHE_FULL), full + 1);
+    assert_int_equal(fa_stack_arp_lookup(s, IP_PEER, mac), 0);
+    fa_stack_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -351,6 +377,7 @@ int main(void)
         cmocka_unit_test(neighbour_in_use_survives_a_flood),
         cmocka_unit_test(neighbour_in_use_kept_at_revalidation),
         cmocka_unit_test(new_neighbour_learnt_during_a_flood),
+        cmocka_unit_test(full_cache_of_neighbours_in_use),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

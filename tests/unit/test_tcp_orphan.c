@@ -332,6 +332,61 @@ static void destroy_tells_no_writer(void **state)
     assert_int_equal(notified_in_destroy, 0);
 }
 
+/* A connection accepted from a peer with window scale 7 that was sent
+ * 20,000 bytes (8 segments go: SND.NXT = ISS + 1 + 11,680); *iss1 =
+ * ISS + 1. */
+static struct fa_tcp *scaled_sender(uint32_t *iss1)
+{
+    peer_init(&pe, NULL, 5000);
+    struct fa_tcp *l, *c;
+    fa_tcp_open(pe.s, &l);
+    fa_tcp_bind(l, 0, 80);
+    fa_tcp_listen(l, 4, pe.now);
+    pe.our_port = 80;
+    static const uint8_t o[] = { 2, 4, 0x05, 0xb4, 1, 3, 3, 7 }; /* MSS 1460, wscale 7 */
+    peer_send_opts(&pe, FA_TCP_SYN, 1000, 0, 65535, o, sizeof o, NULL, 0);
+    struct fa_tcp_view sa = peer_expect(&pe);
+    *iss1 = sa.seq + 1;
+    peer_send(&pe, ACK, 1001, *iss1, 100, NULL, 0); /* 12,800 bytes */
+    assert_int_equal(fa_tcp_accept(l, &c), 0);
+    static uint8_t data[20000];
+    assert_true(fa_tcp_send(c, data, sizeof data, pe.now) > 0);
+    assert_int_equal(drain(*iss1).hi, *iss1 + 11680);
+    return c;
+}
+
+/* The RST of an abort after the peer's ACK (of 1,000) offers a window
+ * whose edge lies below SND.NXT. */
+static uint32_t reset_after(uint16_t wnd_units)
+{
+    uint32_t iss1;
+    struct fa_tcp *c = scaled_sender(&iss1);
+    peer_send(&pe, ACK, 1001, iss1 + 1000, wnd_units, NULL, 0);
+    drain(iss1);
+    fa_tcp_abort(c, pe.now);
+    struct fa_tcp_view r = peer_expect(&pe);
+    assert_true(r.flags & FA_TCP_RST);
+    return r.seq - iss1;
+}
+
+/* The peer rounded its window down to a scale unit (83 units: the edge
+ * 56 bytes short of SND.NXT though it holds every byte): the RST stays
+ * at SND.NXT, its RCV.NXT (as Linux's tcp_acceptable_seq). */
+static void reset_at_snd_nxt_past_a_rounded_edge(void **state) /* L17 */
+{
+    (void)state;
+    assert_int_equal(reset_after(83), 11680);
+}
+
+/* The peer truly shrank its window (10 units, 1,280 bytes from 1,000):
+ * the RST goes just inside it, not at RCV.NXT + RCV.WND, which RFC 5961
+ * §3.2 leaves out. */
+static void reset_inside_a_shrunk_window(void **state) /* L17 */
+{
+    (void)state;
+    assert_int_equal(reset_after(10), 1000 + 1280 - 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -339,6 +394,8 @@ int main(void)
         cmocka_unit_test_teardown(count_starts_again_when_a_segment_goes, teardown),
         cmocka_unit_test_teardown(a_byte_at_a_time_does_not_hold_it, teardown),
         cmocka_unit_test_teardown(reset_at_the_window_edge, teardown),
+        cmocka_unit_test_teardown(reset_at_snd_nxt_past_a_rounded_edge, teardown),
+        cmocka_unit_test_teardown(reset_inside_a_shrunk_window, teardown),
         cmocka_unit_test_teardown(probes_held_do_not_count, teardown),
         cmocka_unit_test_teardown(zero_retries_probe_for_ever, teardown),
         cmocka_unit_test_teardown(lone_fin_holds_no_buffer, teardown),

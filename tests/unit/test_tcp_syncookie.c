@@ -574,6 +574,36 @@ static void every_connection_by_cookie_carries_data(void **state)
     pair_destroy(&p);
 }
 
+/* Cookies on, the stack's half-open bound reached and this listener's
+ * accept queue full: no cookie goes (none past the accept queue), and
+ * the drop counts as the accept queue's, TCP_BACKLOG_FULL. */
+static void full_accept_queue_is_the_reason_counted(void **state)
+{
+    (void)state;
+    struct fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.tcp_max_half_open = 1;
+    peer_init(&pe, &cfg, 5000);
+    struct fa_tcp *l1 = listener_on(80, 1);
+    listener_on(81, 4);
+    pe.our_port = 80; /* one connection waits in l1's accept queue */
+    peer_send(&pe, SYN, 100, 0, 65535, NULL, 0);
+    struct fa_tcp_view sa = peer_expect(&pe);
+    peer_send(&pe, ACK, 101, sa.seq + 1, 65535, NULL, 0);
+    pe.our_port = 81; /* one half-open at port 81: the stack's bound */
+    pe.port = 6000;
+    peer_send(&pe, SYN, 200, 0, 65535, NULL, 0);
+    assert_int_equal(peer_expect(&pe).flags, SYN | ACK);
+    pe.our_port = 80;
+    pe.port = 5001;
+    peer_send(&pe, SYN, 300, 0, 65535, NULL, 0);
+    assert_true(peer_quiet(&pe));
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_BACKLOG_FULL), 1);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_HALF_OPEN_FULL), 0);
+    (void)l1;
+    peer_destroy(&pe);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -588,6 +618,7 @@ int main(void)
         cmocka_unit_test(time_wait_reuse_takes_no_cookie),
         cmocka_unit_test(time_wait_reuse_passes_a_full_backlog),
         cmocka_unit_test(time_wait_reopens_keep_the_stack_bound),
+        cmocka_unit_test(full_accept_queue_is_the_reason_counted),
         cmocka_unit_test(small_peer_mss_is_kept),
         cmocka_unit_test(cookies_in_use_per_listener),
         cmocka_unit_test(half_open_bound_per_stack),
