@@ -206,15 +206,15 @@ static void queue_and_cache_are_bounded(void **state)
  * sources, each SYN-ACK wanting a resolution. */
 #define US FA_NS_PER_US
 
-static struct fa_stack *flood_stack(struct capture *cap, struct fa_prng *prng,
-                                    struct fa_config *cfg)
+static int flood_setup(void **state)
 {
-    fa_config_init(cfg);
-    cfg->arp_cache_size = 4;
-    cfg->prefix_len = 16;
-    cfg->addr = IP_US;
-    cfg->arp_gratuitous = 0;
-    return make_stack(cap, prng, cfg);
+    struct fixture *f = calloc(1, sizeof *f);
+    fa_config_init(&f->cfg);
+    f->cfg.arp_cache_size = 4;
+    f->cfg.prefix_len = 16;
+    f->s = make_stack(&f->cap, &f->prng, &f->cfg);
+    *state = f;
+    return 0;
 }
 
 /* A packet to the next of 60,000 addresses that never answer. */
@@ -225,11 +225,11 @@ static void flood_one(struct fa_stack *s, fa_time t)
     fa_stack_ping(s, FA_IPV4(198, 18, 1 + i / 250, 1 + i % 250), 1, 1, NULL, 0, t);
 }
 
-/* The neighbour (IP_PEER) asks for us: its entry is made. */
-static void peer_asks(struct fa_stack *s, fa_time t)
+/* The neighbour at ip asks for us: its entry is made. */
+static void asks(struct fa_stack *s, uint32_t ip, const uint8_t *mac, fa_time t)
 {
     uint8_t fr[64];
-    size_t n = build_arp(fr, fa_mac_broadcast, FA_ARP_REQUEST, mac_peer, IP_PEER, zero6, IP_US);
+    size_t n = build_arp(fr, fa_mac_broadcast, FA_ARP_REQUEST, mac, ip, zero6, IP_US);
     fa_stack_input(s, fr, n, t);
 }
 
@@ -240,34 +240,29 @@ static void peer_asks(struct fa_stack *s, fa_time t)
  * its entry and its packets go at once. */
 static void neighbour_in_use_survives_a_flood(void **state)
 {
-    (void)state;
-    static struct capture cap;
-    struct fa_prng prng;
-    struct fa_config cfg;
-    struct fa_stack *s = flood_stack(&cap, &prng, &cfg);
+    struct fixture *f = *state;
+    struct fa_stack *s = f->s;
     uint8_t fr[64], mac[6];
-    peer_asks(s, 0);
-    size_t n = build_arp(fr, fa_mac_broadcast, FA_ARP_REQUEST, mac_b, FA_IPV4(198, 18, 0, 9),
-                         zero6, IP_US);
-    fa_stack_input(s, fr, n, 0);
+    asks(s, IP_PEER, mac_peer, 0);
+    asks(s, FA_IPV4(198, 18, 0, 9), mac_b, 0);
     fa_time t = 40 * S; /* .9 idle since; the peer in use: */
-    n = build_arp(fr, mac_a, FA_ARP_REPLY, mac_peer, IP_PEER, mac_a, IP_US);
+    size_t n = build_arp(fr, mac_a, FA_ARP_REPLY, mac_peer, IP_PEER, mac_a, IP_US);
     fa_stack_input(s, fr, n, t);
     assert_int_equal(fa_stack_ping(s, IP_PEER, 1, 1, NULL, 0, t), 0);
     for (int round = 0; round < 2; round++) {
-        size_t sent = cap.count;
+        size_t sent = f->cap.count;
         for (uint32_t i = 0; i < 10000; i++)
             flood_one(s, t);
-        assert_int_equal(cap.count - sent, 3);
-        t += cfg.arp_retry_interval;
+        assert_int_equal(f->cap.count - sent, 3);
+        t += f->cfg.arp_retry_interval;
     }
     assert_int_equal(fa_stack_arp_lookup(s, IP_PEER, mac), 0);
     assert_memory_equal(mac, mac_peer, 6);
     assert_int_equal(fa_stack_arp_lookup(s, FA_IPV4(198, 18, 0, 9), mac), -ENOENT);
-    size_t before = cap.count;
+    size_t before = f->cap.count;
     assert_int_equal(fa_stack_ping(s, IP_PEER, 1, 1, NULL, 0, t), 0);
-    assert_int_equal(cap.count, before + 1); /* sent, not queued */
-    fa_stack_destroy(s);
+    assert_int_equal(f->cap.count, before + 1); /* sent, not queued */
+
 }
 
 /* At 10,000 packets/s, the neighbour in use (a packet every 10 ms) at its
@@ -276,13 +271,10 @@ static void neighbour_in_use_survives_a_flood(void **state)
  * 1,000 packets is dropped. */
 static void neighbour_in_use_kept_at_revalidation(void **state)
 {
-    (void)state;
-    static struct capture cap;
-    struct fa_prng prng;
-    struct fa_config cfg;
-    struct fa_stack *s = flood_stack(&cap, &prng, &cfg);
+    struct fixture *f = *state;
+    struct fa_stack *s = f->s;
     uint8_t fr[64], mac[6];
-    peer_asks(s, 0);
+    asks(s, IP_PEER, mac_peer, 0);
     fa_time t = 0;
     for (; t < 30 * S; t += 100 * US) {
         if (t >= 500 * FA_NS_PER_MS) /* (no pending entry 1 s old at 30 s) */
@@ -309,7 +301,7 @@ static void neighbour_in_use_kept_at_revalidation(void **state)
         fa_stack_poll(s, t);
     }
     assert_int_equal(dropped, 0);
-    fa_stack_destroy(s);
+
 }
 
 /* A new neighbour's ARP request to us during the flood proves it
@@ -317,24 +309,21 @@ static void neighbour_in_use_kept_at_revalidation(void **state)
  * time it asks. */
 static void new_neighbour_learnt_during_a_flood(void **state)
 {
-    (void)state;
-    static struct capture cap;
-    struct fa_prng prng;
-    struct fa_config cfg;
-    struct fa_stack *s = flood_stack(&cap, &prng, &cfg);
+    struct fixture *f = *state;
+    struct fa_stack *s = f->s;
     uint8_t mac[6];
     unsigned learnt = 0, tries = 0;
     for (fa_time t = 0; t < 20 * S; t += 100 * US) {
         flood_one(s, t);
         if (t >= 5 * S && t % S == 500 * FA_NS_PER_MS) {
             tries++;
-            peer_asks(s, t);
+            asks(s, IP_PEER, mac_peer, t);
             learnt += fa_stack_arp_lookup(s, IP_PEER, mac) == 0;
         }
         fa_stack_poll(s, t);
     }
     assert_int_equal(learnt, tries);
-    fa_stack_destroy(s);
+
 }
 
 /* A cache full of resolved neighbours in use (each asked for us within
@@ -342,25 +331,19 @@ static void new_neighbour_learnt_during_a_flood(void **state)
  * may take and is dropped; the neighbour in use keeps its entry. */
 static void full_cache_of_neighbours_in_use(void **state)
 {
-    (void)state;
-    static struct capture cap;
-    struct fa_prng prng;
-    struct fa_config cfg;
-    struct fa_stack *s = flood_stack(&cap, &prng, &cfg);
-    uint8_t fr[64], mac[6];
-    peer_asks(s, 0);
-    for (uint32_t i = 7; i <= 9; i++) {
-        size_t n = build_arp(fr, fa_mac_broadcast, FA_ARP_REQUEST, mac_b, FA_IPV4(198, 18, 0, i),
-                             zero6, IP_US);
-        fa_stack_input(s, fr, n, (i - 6) * S);
-    }
+    struct fixture *f = *state;
+    struct fa_stack *s = f->s;
+    uint8_t mac[6];
+    asks(s, IP_PEER, mac_peer, 0);
+    for (uint32_t i = 7; i <= 9; i++)
+        asks(s, FA_IPV4(198, 18, 0, i), mac_b, (i - 6) * S);
     fa_time t = 10 * S;
     assert_int_equal(fa_stack_ping(s, IP_PEER, 1, 1, NULL, 0, t), 0);
     uint64_t full = fa_stack_counter(s, FA_CNT_ARP_CACHE_FULL);
     flood_one(s, t);
     assert_int_equal(fa_stack_counter(s, FA_CNT_ARP_CACHE_FULL), full + 1);
     assert_int_equal(fa_stack_arp_lookup(s, IP_PEER, mac), 0);
-    fa_stack_destroy(s);
+
 }
 
 int main(void)
@@ -374,10 +357,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(probe_reply_extends_entry, setup, teardown),
         cmocka_unit_test_setup_teardown(gratuitous_arp_updates_existing_entry_only, setup, teardown),
         cmocka_unit_test(queue_and_cache_are_bounded),
-        cmocka_unit_test(neighbour_in_use_survives_a_flood),
-        cmocka_unit_test(neighbour_in_use_kept_at_revalidation),
-        cmocka_unit_test(new_neighbour_learnt_during_a_flood),
-        cmocka_unit_test(full_cache_of_neighbours_in_use),
+        cmocka_unit_test_setup_teardown(neighbour_in_use_survives_a_flood, flood_setup, teardown),
+        cmocka_unit_test_setup_teardown(neighbour_in_use_kept_at_revalidation, flood_setup, teardown),
+        cmocka_unit_test_setup_teardown(new_neighbour_learnt_during_a_flood, flood_setup, teardown),
+        cmocka_unit_test_setup_teardown(full_cache_of_neighbours_in_use, flood_setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
