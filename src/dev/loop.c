@@ -23,6 +23,8 @@ struct tcp_watch {
     unsigned interest;
     uint32_t next_free;
     uint8_t queued; /* on the ready list */
+    uint8_t fresh;  /* watched since its last dispatch (accepted in this
+                       turn, say): dispatched in the turn it was watched */
 };
 
 struct udp_watch {
@@ -154,6 +156,7 @@ int fa_loop_watch_tcp(struct fa_loop *l, struct fa_tcp *sock, unsigned interest,
             return -ENOMEM;
         }
         w->sock = sock;
+        w->fresh = 1;
         fa_tcp_set_user(sock, w);
     }
     w->fn = fn;
@@ -274,12 +277,11 @@ static int has_source(const struct fa_loop *l)
     return l->cfg.read || l->cfg.read_meta || l->cfg.next_frame;
 }
 
-/* Reads what the source holds, up to READ_BATCH frames, as one batch.
- * Returns the frame count, or -errno. */
+/* Reads what the source holds, up to READ_BATCH frames, into the turn's
+ * batch. Returns the frame count, or -errno. */
 static int read_batch(struct fa_loop *l, fa_time now)
 {
     int count = 0, err = 0;
-    fa_stack_batch_begin(l->cfg.stack);
     for (; count < READ_BATCH; count++) {
         struct fa_frame_meta m = { 0 };
         const uint8_t *frame = l->frame;
@@ -301,22 +303,17 @@ static int read_batch(struct fa_loop *l, fa_time now)
         else
             fa_stack_input_meta(l->cfg.stack, frame, (size_t)n, &m, now);
     }
-    fa_stack_batch_end(l->cfg.stack, now);
     return err < 0 ? err : count;
 }
 
-/* Runs the callbacks of this turn's ready sockets. One still ready for
- * its interest afterwards goes back on the list for the next turn. */
-static void dispatch_tcp(struct fa_loop *l, fa_time now)
+/* Runs the callbacks of the n sockets in list. One still ready for its
+ * interest afterwards goes back on the ready list for the next turn. */
+static void run_watches(struct fa_loop *l, const uint32_t *list, uint32_t n, fa_time now)
 {
-    uint32_t n = l->nready;
-    uint32_t *list = l->ready;
-    l->ready = l->dispatching;
-    l->dispatching = list;
-    l->nready = 0;
     for (uint32_t i = 0; i < n; i++) {
         struct tcp_watch *w = &l->tcp[list[i]];
         w->queued = 0;
+        w->fresh = 0;
         if (!w->sock)
             continue;
         unsigned ev = fa_tcp_events(w->sock);
@@ -325,6 +322,37 @@ static void dispatch_tcp(struct fa_loop *l, fa_time now)
         if (w->sock && (fa_tcp_events(w->sock) & w->interest))
             enqueue(l, w);
     }
+}
+
+/* Takes the sockets watched during this dispatch (an accept callback's)
+ * off the ready list into l->dispatching; returns how many. */
+static uint32_t take_fresh(struct fa_loop *l)
+{
+    uint32_t n = 0, keep = 0;
+    for (uint32_t i = 0; i < l->nready; i++) {
+        uint32_t k = l->ready[i];
+        if (l->tcp[k].fresh && l->tcp[k].sock)
+            l->dispatching[n++] = k;
+        else
+            l->ready[keep++] = k;
+    }
+    l->nready = keep;
+    return n;
+}
+
+/* Runs this turn's ready sockets, then those the callbacks watched (a
+ * connection accepted with its request in this batch is answered in it,
+ * the answer carrying the ACK). Bounded: a socket is fresh once. */
+static void dispatch_tcp(struct fa_loop *l, fa_time now)
+{
+    uint32_t n = l->nready;
+    uint32_t *list = l->ready;
+    l->ready = l->dispatching;
+    l->dispatching = list;
+    l->nready = 0;
+    run_watches(l, list, n, now);
+    while ((n = take_fresh(l)) > 0)
+        run_watches(l, l->dispatching, n, now);
 }
 
 static int dispatch_udp(struct fa_loop *l, fa_time now)
@@ -343,13 +371,21 @@ static int dispatch_udp(struct fa_loop *l, fa_time now)
     return still_ready;
 }
 
+/* The whole turn is one fa_stack_batch_begin/end batch: the frames, the
+ * timers and the callbacks. So the ACKs owed for what came wait for the
+ * callbacks' answers and ride on them — the reply to a request, the FIN
+ * of a close after the peer's — as a kernel's delayed ACK would; the
+ * rest go at the batch's end. */
 int fa_loop_process(struct fa_loop *l, fa_time now)
 {
     int more_input = 0;
+    fa_stack_batch_begin(l->cfg.stack);
     if (has_source(l)) {
         int got = read_batch(l, now);
-        if (got < 0)
+        if (got < 0) {
+            fa_stack_batch_end(l->cfg.stack, now);
             return got;
+        }
         more_input = got == READ_BATCH;
         /* A receive pipeline ending in fa_stack_sink_device stamps frames
          * with the clock as they pass: the turn must not run behind. */
@@ -360,6 +396,7 @@ int fa_loop_process(struct fa_loop *l, fa_time now)
         next = min_time(next, l->turn[i].fn(l->turn[i].ctx, now));
     dispatch_tcp(l, now);
     int udp_ready = dispatch_udp(l, now);
+    fa_stack_batch_end(l->cfg.stack, now);
     /* Callbacks may have sent: that arms timers. */
     next = min_time(next, fa_stack_poll(l->cfg.stack, now));
     if (more_input || udp_ready || l->nready)

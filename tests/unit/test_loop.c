@@ -21,6 +21,8 @@ struct side {
     int fd;
     struct fa_stack *stack;
     struct fa_loop *loop;
+    unsigned tcp_segs, pure_acks; /* TCP segments it sent; of them, ACKs
+                                     with no data, SYN or FIN */
 };
 
 struct world {
@@ -28,9 +30,23 @@ struct world {
     struct side a, b;
 };
 
+/* Counts a TCP segment s sends (Ethernet, IPv4 without fragments). */
+static void count_segment(struct side *s, const uint8_t *frame, size_t len)
+{
+    if (len < 14 + 20 || frame[12] != 0x08 || frame[13] != 0x00 || frame[14 + 9] != 6)
+        return;
+    size_t ihl = (size_t)(frame[14] & 15) * 4, tot = (size_t)frame[16] << 8 | frame[17];
+    const uint8_t *tcp = frame + 14 + ihl;
+    size_t doff = (size_t)(tcp[12] >> 4) * 4;
+    s->tcp_segs++;
+    if (tot == ihl + doff && tcp[13] == 0x10) /* ACK alone */
+        s->pure_acks++;
+}
+
 static int wire_tx(void *ctx, const uint8_t *frame, size_t len)
 {
     struct side *s = ctx;
+    count_segment(s, frame, len);
     return send(s->fd, frame, len, MSG_DONTWAIT) == (ssize_t)len ? 0 : -EAGAIN;
 }
 
@@ -529,6 +545,75 @@ static void test_busy_poll(void **state)
     fa_stack_destroy(s);
 }
 
+/* ---- ACKs ride on the callbacks' answers ------------------------------- */
+
+/* A client as a kernel's would run it: a 64-byte request, the reply, close. */
+struct rr_client {
+    struct fa_loop *loop;
+    uint8_t in[64];
+    size_t in_len;
+    int sent, done;
+};
+
+static void rr_on_conn(void *ctx, struct fa_tcp *c, unsigned ev, fa_time now)
+{
+    struct rr_client *k = ctx;
+    static const uint8_t request[64] = "a request of sixty-four bytes, padded";
+    if ((ev & FA_TCP_EV_WRITABLE) && !k->sent) {
+        assert_int_equal(fa_tcp_send(c, request, sizeof request, now), 64);
+        k->sent = 1;
+    }
+    long n = fa_tcp_recv(c, k->in + k->in_len, sizeof k->in - k->in_len, now);
+    if (n > 0)
+        k->in_len += (size_t)n;
+    if (k->in_len == sizeof k->in) {
+        assert_int_equal(fa_loop_close_tcp(k->loop, c, now), 0);
+        k->done = 1;
+        return;
+    }
+    fa_loop_tcp_interest(k->loop, c, FA_TCP_EV_READABLE);
+}
+
+static int rr_done(void *ctx)
+{
+    return ((struct rr_client *)ctx)->done;
+}
+
+/* The whole turn is one batch: the server's reply carries the ACK of the
+ * request, its FIN the ACK of the client's, so the server sends no ACK
+ * of its own in a request-reply-close cycle: SYN-ACK, reply, FIN. With
+ * the batch ending before the callbacks it sent five segments, two of
+ * them bare ACKs. */
+static void test_answers_carry_the_acks(void **state)
+{
+    struct world *w = *state;
+    static struct echo_server srv;
+    memset(&srv, 0, sizeof srv);
+    srv.loop = w->b.loop;
+    struct fa_tcp *l = listen_on(&w->b, 7);
+    assert_int_equal(fa_loop_watch_tcp(w->b.loop, l, FA_TCP_EV_ACCEPT,
+                                       echo_on_listener, &srv), 0);
+    for (int round = 0; round < 3; round++) {
+        struct rr_client k = { .loop = w->a.loop };
+        memset(&srv.conn, 0, sizeof srv.conn);
+        struct fa_tcp *c;
+        assert_int_equal(fa_tcp_open(w->a.stack, &c), 0);
+        assert_int_equal(fa_tcp_connect(c, B_ADDR, 7, w->now), -EINPROGRESS);
+        assert_int_equal(fa_loop_watch_tcp(w->a.loop, c, FA_TCP_EV_WRITABLE,
+                                           rr_on_conn, &k), 0);
+        unsigned segs = w->b.tcp_segs, acks = w->b.pure_acks;
+        run_until(w, rr_done, &k, FA_NS_PER_S);
+        run_until(w, NULL, NULL, 10 * FA_NS_PER_MS); /* the closes finish */
+        assert_true(k.done);
+        assert_memory_equal(k.in, "A REQUEST OF SIXTY-FOUR BYTES, PADDED", 37);
+        assert_true(srv.conn.closed);
+        assert_int_equal(w->b.pure_acks - acks, 0);
+        assert_int_equal(w->b.tcp_segs - segs, 3);
+    }
+    assert_int_equal(srv.accepts, 3);
+    assert_int_equal(fa_loop_close_tcp(w->b.loop, l, w->now), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -538,6 +623,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_udp_callbacks, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_fd_stop_and_embedding, world_setup, world_teardown),
         cmocka_unit_test(test_busy_poll),
+        cmocka_unit_test_setup_teardown(test_answers_carry_the_acks, world_setup, world_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
