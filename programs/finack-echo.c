@@ -9,6 +9,7 @@
  * Prints a line per connection (open and close, with byte counts). On
  * SIGINT/SIGTERM it closes every connection and waits for the closes. */
 #include <errno.h>
+#include <stddef.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,10 +109,12 @@ static void on_listener(void *ctx, struct fa_tcp *l, unsigned ev, fa_time now)
     struct fa_tcp *sock;
     (void)ev;
     while (fa_tcp_accept(l, &sock) == 0) {
-        struct echo_conn *c = host_watch_accepted(e->h, sock, sizeof *c, on_conn, now);
+        struct echo_conn *c = host_watch_accepted(e->h, sock, sizeof *c,
+                                                    offsetof(struct echo_conn, pending),
+                                                    on_conn, now);
         if (!c)
             continue;
-        /* Zeroed already: only the links (not 16 KiB again). */
+        /* Zeroed but for the pending bytes: only the links. */
         c->echo = e;
         c->sock = sock;
         c->next = e->conns;

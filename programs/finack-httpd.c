@@ -11,6 +11,7 @@
  * connection is closed properly before exit. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,7 +292,8 @@ static void on_listener(void *ctx, struct fa_tcp *l, unsigned ev, fa_time now)
     struct fa_tcp *sock;
     (void)ev;
     while (fa_tcp_accept(l, &sock) == 0) {
-        struct hconn *c = host_watch_accepted(s->h, sock, sizeof *c, on_conn, now);
+        struct hconn *c = host_watch_accepted(s->h, sock, sizeof *c,
+                                                offsetof(struct hconn, req), on_conn, now);
         if (!c)
             continue;
         /* Responses end in a partial segment; with keep-alive, Nagle would

@@ -370,10 +370,12 @@ int host_run(struct host *h, const struct host_options *o,
     return 0;
 }
 
-void *host_watch_accepted(struct host *h, struct fa_tcp *sock, size_t size,
+void *host_watch_accepted(struct host *h, struct fa_tcp *sock, size_t size, size_t zeroed,
                           fa_loop_tcp_fn fn, fa_time now)
 {
-    void *state = calloc(1, size);
+    void *state = malloc(size);
+    if (state)
+        memset(state, 0, zeroed < size ? zeroed : size);
     if (!state || fa_loop_watch_tcp(h->loop, sock, FA_TCP_EV_READABLE, fn, state) < 0) {
         fprintf(stderr, "%s: out of memory: connection reset\n", h->prog);
         free(state);

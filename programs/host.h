@@ -119,10 +119,12 @@ int host_exit_status(int run_result);
  * CLOSED, nor (unless fin_wait_2) FIN-WAIT-2. */
 int host_open_connections(const struct host *h, int fin_wait_2);
 /* For a socket just accepted: allocates size bytes of per-connection
- * state (zeroed) and watches the socket for READABLE with fn and that
- * state as ctx. Out of memory, it resets the connection, says so and
- * returns NULL. */
-void *host_watch_accepted(struct host *h, struct fa_tcp *sock, size_t size,
+ * state, the first zeroed of them zeroed (not a buffer the program fills
+ * before it reads: zeroing 16 KiB per connection was half of
+ * finack-echo's instructions in a connection cycle), and watches the
+ * socket for READABLE with fn and that state as ctx. Out of memory, it
+ * resets the connection, says so and returns NULL. */
+void *host_watch_accepted(struct host *h, struct fa_tcp *sock, size_t size, size_t zeroed,
                           fa_loop_tcp_fn fn, fa_time now);
 void host_print_counters(const struct host *h, FILE *out);
 void host_close(struct host *h);

@@ -10,9 +10,12 @@
  *   6  ABORT in CLOSING, LAST-ACK, TIME-WAIT sends nothing
  *   7  a duplicate ACK per out-of-order segment, even in a batch
  *   8  SYN-ACK window unscaled, RTO after SYN timeout, Karn on a resent
- *      SYN-ACK, keepalive not fed by junk; shutdown(SHUT_RD) */
+ *      SYN-ACK, keepalive not fed by junk; shutdown(SHUT_RD)
+ * and, beside them, SipHash against its reference vectors and the
+ * connection table's hash (built from the tuple's words) against it. */
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
@@ -1005,6 +1008,51 @@ static void window_scaling_can_be_off(void **state)
     fa_tcp_close(c, pe.now);
 }
 
+/* The connection table's hash is SipHash-2-4 (keyed: a peer cannot aim
+ * at one chain), built from the 4-tuple's words: it must be the hash of
+ * the tuple's 12 bytes, and the hash itself the reference's. */
+static int drop_frame(void *ctx, const uint8_t *frame, size_t len)
+{
+    (void)ctx, (void)frame, (void)len;
+    return 0;
+}
+
+static uint64_t fixed_rng(void *ctx)
+{
+    (void)ctx;
+    return 0x0123456789abcdefull;
+}
+
+static void siphash_and_the_tuple_hash(void **state)
+{
+    (void)state;
+    uint64_t key[2];
+    uint8_t k[16], m[15];
+    for (int i = 0; i < 16; i++)
+        k[i] = (uint8_t)i;
+    for (int i = 0; i < 15; i++)
+        m[i] = (uint8_t)i;
+    memcpy(key, k, sizeof key);
+    /* The test vectors of the SipHash paper's reference code. */
+    assert_true(fa_siphash(key, m, 0) == 0x726fdb47dd0e0e31ull);
+    assert_true(fa_siphash(key, m, 15) == 0xa129ca6149be45e5ull);
+    struct fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.addr = FA_IPV4(198, 18, 0, 1);
+    cfg.device = (struct fa_device){ .transmit = drop_frame };
+    cfg.rng = (struct fa_rng){ .next = fixed_rng };
+    struct fa_stack *st;
+    assert_int_equal(fa_stack_create(&cfg, 0, &st), 0);
+    uint32_t la = FA_IPV4(198, 18, 0, 1), ra = FA_IPV4(198, 19, 7, 200);
+    uint16_t lp = 80, rp = 54321;
+    uint8_t t[12] = { (uint8_t)la, (uint8_t)(la >> 8), (uint8_t)(la >> 16), (uint8_t)(la >> 24),
+                      (uint8_t)ra, (uint8_t)(ra >> 8), (uint8_t)(ra >> 16), (uint8_t)(ra >> 24),
+                      (uint8_t)lp, (uint8_t)(lp >> 8), (uint8_t)rp, (uint8_t)(rp >> 8) };
+    assert_true(fa_tcp_tuple_hash(st, la, lp, ra, rp) == fa_siphash(st->tcp->secret, t, 12));
+    assert_true(fa_tcp_tuple_hash(st, la, lp, ra, rp) != fa_tcp_tuple_hash(st, la, rp, ra, lp));
+    fa_stack_destroy(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1039,6 +1087,7 @@ int main(void)
         cmocka_unit_test_teardown(challenged_junk_does_not_feed_keepalive, teardown),
         cmocka_unit_test_teardown(repeated_syn_with_data_gets_the_synack_again, teardown),
         cmocka_unit_test_teardown(window_scaling_can_be_off, teardown),
+        cmocka_unit_test(siphash_and_the_tuple_hash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
