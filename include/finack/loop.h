@@ -126,11 +126,13 @@ void fa_loop_unwatch_fd(struct fa_loop *loop, int fd);
 #define FA_LOOP_MAX_TURN_FNS 8
 int fa_loop_on_turn(struct fa_loop *loop, fa_loop_turn_fn fn, void *ctx);
 
-/* One turn: reads the frames waiting (up to 64, as one
- * fa_stack_batch_begin/end batch), runs every timer due, runs the turn
- * functions and the callbacks of ready sockets. Returns 0 or the frame
- * source's -errno. Call it when fa_loop_fd() is readable or at
- * fa_loop_next(). */
+/* One turn: reads the frames waiting (up to 64), runs every timer due,
+ * runs the turn functions and the callbacks of ready sockets (then of
+ * sockets those callbacks watched, such as connections just accepted),
+ * all as one fa_stack_batch_begin/end batch: an ACK owed for what came
+ * rides on what the callbacks send, or goes at the turn's end. Returns 0
+ * or the frame source's -errno. Call it when fa_loop_fd() is readable or
+ * at fa_loop_next(). */
 int fa_loop_process(struct fa_loop *loop, fa_time now);
 /* The descriptor to poll for input. */
 int fa_loop_fd(const struct fa_loop *loop);

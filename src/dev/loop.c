@@ -51,6 +51,7 @@ struct fa_loop {
     uint32_t ntcp, free_head, tcp_used;
     uint32_t *ready, *dispatching; /* ready lists, ntcp entries each */
     uint32_t nready;
+    const struct fa_tcp *running; /* whose callback runs now */
     struct udp_watch *udp;
     uint32_t nudp;
     struct fd_watch fds[FA_LOOP_MAX_FDS];
@@ -156,7 +157,9 @@ int fa_loop_watch_tcp(struct fa_loop *l, struct fa_tcp *sock, unsigned interest,
             return -ENOMEM;
         }
         w->sock = sock;
-        w->fresh = 1;
+        /* Not a socket handing itself to a new watch in its callback:
+         * that one ran this turn. */
+        w->fresh = sock != l->running;
         fa_tcp_set_user(sock, w);
     }
     w->fn = fn;
@@ -317,8 +320,11 @@ static void run_watches(struct fa_loop *l, const uint32_t *list, uint32_t n, fa_
         if (!w->sock)
             continue;
         unsigned ev = fa_tcp_events(w->sock);
-        if (ev & (w->interest | FA_TCP_EV_ERROR))
+        if (ev & (w->interest | FA_TCP_EV_ERROR)) {
+            l->running = w->sock;
             w->fn(w->ctx, w->sock, ev, now);
+            l->running = NULL;
+        }
         if (w->sock && (fa_tcp_events(w->sock) & w->interest))
             enqueue(l, w);
     }
@@ -342,7 +348,9 @@ static uint32_t take_fresh(struct fa_loop *l)
 
 /* Runs this turn's ready sockets, then those the callbacks watched (a
  * connection accepted with its request in this batch is answered in it,
- * the answer carrying the ACK). Bounded: a socket is fresh once. */
+ * the answer carrying the ACK), for FRESH_PASSES rounds at most: sockets
+ * that keep watching each other anew wait for the next turn. */
+enum { FRESH_PASSES = 4 };
 static void dispatch_tcp(struct fa_loop *l, fa_time now)
 {
     uint32_t n = l->nready;
@@ -351,7 +359,7 @@ static void dispatch_tcp(struct fa_loop *l, fa_time now)
     l->dispatching = list;
     l->nready = 0;
     run_watches(l, list, n, now);
-    while ((n = take_fresh(l)) > 0)
+    for (int pass = 0; pass < FRESH_PASSES && (n = take_fresh(l)) > 0; pass++)
         run_watches(l, l->dispatching, n, now);
 }
 

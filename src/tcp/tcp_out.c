@@ -110,7 +110,11 @@ static void send_segment_gso(struct fa_tcp *c, uint32_t seq, uint8_t flags,
         fa_ring_copy_out(&c->snd, off, seg + hlen, len);
     segment_checksum(c, seg, hlen + len, hlen, gso);
     s->counters[FA_CNT_TCP_SEGS_OUT] += gso ? len / gso : 1;
-    if (flags & FA_TCP_ACK) {
+    /* What acknowledges: a segment the peer takes. A probe below SND.UNA
+     * (persist, keepalive) is outside its window, so RFC 9293 §3.10.7.4
+     * has it drop the segment unread but for an ACK of its own: an ACK
+     * owed still goes (at the batch's end, or by the delayed-ACK timer). */
+    if ((flags & FA_TCP_ACK) && seq_ge(seq, c->snd_una)) {
         c->flags &= ~(TF_ACK_NOW | TF_ACK_DELAYED | TF_ACK_AT_ONCE);
         c->t_delack = FA_TIME_NEVER;
         c->last_ack_sent = c->rcv_nxt; /* RFC 7323 §4.3 Last.ACK.sent */

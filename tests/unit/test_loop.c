@@ -2,7 +2,9 @@
  * is an AF_UNIX datagram socketpair (one datagram a frame), each driven
  * by its own fa_loop on a virtual clock. Checks callback dispatch, level
  * triggering against the interest mask, errors, UDP, descriptors, stop,
- * and that a reborn socket slot never reaches a stale callback. */
+ * that a reborn socket slot never reaches a stale callback, and the turn
+ * as one batch: answers carry the ACKs owed, a probe outside the peer's
+ * window does not take them, a socket watched anew runs once a turn. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -67,12 +69,14 @@ static uint64_t rng_next(void *ctx)
 }
 
 static void side_init(struct world *w, struct side *s, int fd, uint32_t addr,
-                      uint64_t *seed)
+                      uint64_t *seed, uint32_t rcvbuf)
 {
     struct fa_config cfg;
     fa_config_init(&cfg);
     cfg.addr = addr;
     cfg.tcp_max_conns = 8;
+    if (rcvbuf)
+        cfg.tcp_rcvbuf = rcvbuf;
     cfg.device = (struct fa_device){ .transmit = wire_tx, .ctx = s };
     cfg.rng = (struct fa_rng){ .next = rng_next, .ctx = seed };
     s->fd = fd;
@@ -84,19 +88,33 @@ static void side_init(struct world *w, struct side *s, int fd, uint32_t addr,
     assert_int_equal(fa_loop_create(&lc, &s->loop), 0);
 }
 
-static uint64_t seeds[2] = { 0x1234567, 0x7654321 };
+static uint64_t seeds[2];
 
-static int world_setup(void **state)
+/* b_rcvbuf: B's receive buffer (0: the default). */
+static int world_make(void **state, uint32_t b_rcvbuf)
 {
     static struct world w;
     memset(&w, 0, sizeof w);
+    seeds[0] = 0x1234567;
+    seeds[1] = 0x7654321;
     w.now = FA_NS_PER_S;
     int sv[2];
     assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
-    side_init(&w, &w.a, sv[0], A_ADDR, &seeds[0]);
-    side_init(&w, &w.b, sv[1], B_ADDR, &seeds[1]);
+    side_init(&w, &w.a, sv[0], A_ADDR, &seeds[0], 0);
+    side_init(&w, &w.b, sv[1], B_ADDR, &seeds[1], b_rcvbuf);
     *state = &w;
     return 0;
+}
+
+static int world_setup(void **state)
+{
+    return world_make(state, 0);
+}
+
+/* B's window closes after 8 KiB its application does not read. */
+static int world_setup_small_b(void **state)
+{
+    return world_make(state, 8192);
 }
 
 static int world_teardown(void **state)
@@ -614,6 +632,114 @@ static void test_answers_carry_the_acks(void **state)
     assert_int_equal(fa_loop_close_tcp(w->b.loop, l, w->now), 0);
 }
 
+/* ---- what a review of the whole-turn batch found ------------------------ */
+
+static uint8_t big[60000];
+
+/* Fills B's window from A (B's application reads nothing) until A
+ * probes it; returns A's next probe time. */
+static fa_time until_a_probes(struct world *w, struct fa_tcp **cli, struct fa_tcp **srv,
+                              uint16_t port)
+{
+    struct fa_tcp *lst;
+    connect_pair(w, port, cli, srv, &lst);
+    fa_loop_unwatch_tcp(w->b.loop, lst);
+    assert_true(fa_tcp_send(*cli, big, sizeof big, w->now) > 8192);
+    struct fa_tcp_info ia;
+    for (int i = 0; i < 10000; i++) {
+        run_until(w, NULL, NULL, FA_NS_PER_MS);
+        fa_tcp_get_info(*cli, &ia);
+        if (ia.snd_wnd == 0 && ia.snd_una == ia.snd_nxt)
+            break;
+    }
+    assert_int_equal(ia.snd_wnd, 0);
+    assert_true(ia.next_timer != FA_TIME_NEVER);
+    return ia.next_timer;
+}
+
+/* A's zero-window probe goes at SND.UNA - 1, outside B's window: B drops
+ * it without reading its ACK field (RFC 9293 §3.10.7.4). Two segments
+ * from B reach A in the turn whose timers send the probe; the probe
+ * took the ACK A owed them, and B got it only by retransmitting. Now
+ * the owed ACK goes at the turn's end. */
+static void test_probe_keeps_the_owed_ack(void **state)
+{
+    struct world *w = *state;
+    struct fa_tcp *cli, *srv;
+    fa_time due = until_a_probes(w, &cli, &srv, 80);
+    while (w->now + FA_NS_PER_MS < due)
+        run_until(w, NULL, NULL, FA_NS_PER_MS);
+    w->now = due;
+    struct fa_tcp_info ib;
+    fa_tcp_get_info(srv, &ib);
+    uint32_t una = ib.snd_una;
+    assert_int_equal(fa_tcp_send(srv, big, 2u * ib.mss, w->now), 2 * ib.mss);
+    unsigned segs = w->a.tcp_segs;
+    assert_int_equal(fa_loop_process(w->a.loop, w->now), 0);
+    assert_int_equal(w->a.tcp_segs - segs, 2); /* the probe and the ACK */
+    assert_int_equal(fa_loop_process(w->b.loop, w->now), 0);
+    fa_tcp_get_info(srv, &ib);
+    assert_int_equal(ib.snd_una - una, 2u * ib.mss);
+    run_until(w, NULL, NULL, 3 * FA_NS_PER_S);
+    fa_tcp_get_info(srv, &ib);
+    assert_int_equal(ib.retransmits, 0);
+}
+
+/* The same for a lone segment's delayed ACK pending when the probe goes
+ * (before the batch change too): the delayed-ACK timer still sends it. */
+static void test_probe_keeps_the_delayed_ack(void **state)
+{
+    struct world *w = *state;
+    struct fa_tcp *cli, *srv;
+    fa_time due = until_a_probes(w, &cli, &srv, 82);
+    while (w->now + 5 * FA_NS_PER_MS < due)
+        run_until(w, NULL, NULL, FA_NS_PER_MS);
+    struct fa_tcp_info ib;
+    fa_tcp_get_info(srv, &ib);
+    uint32_t una = ib.snd_una;
+    assert_int_equal(fa_tcp_send(srv, "y", 1, w->now), 1);
+    run_until(w, NULL, NULL, 100 * FA_NS_PER_MS); /* the probe, then 40 ms */
+    fa_tcp_get_info(srv, &ib);
+    assert_int_equal(ib.snd_una - una, 1);
+    assert_int_equal(ib.retransmits, 0);
+}
+
+/* A callback that leaves its data unread and watches its socket anew (a
+ * protocol switch) ran again and again in one turn: a new watch was
+ * dispatched in the turn it was made. Once a turn, as loop.h says. */
+struct handoff {
+    struct fa_loop *loop;
+    unsigned turn_calls;
+};
+
+static void handoff_cb(void *ctx, struct fa_tcp *c, unsigned ev, fa_time now)
+{
+    struct handoff *h = ctx;
+    (void)ev;
+    (void)now;
+    if (++h->turn_calls > 100) /* the bug's guard: it would never end */
+        return;
+    fa_loop_unwatch_tcp(h->loop, c);
+    assert_int_equal(fa_loop_watch_tcp(h->loop, c, FA_TCP_EV_READABLE, handoff_cb, h), 0);
+}
+
+static void test_rewatch_runs_once_a_turn(void **state)
+{
+    struct world *w = *state;
+    struct fa_tcp *cli, *srv, *lst;
+    connect_pair(w, 81, &cli, &srv, &lst);
+    struct handoff h = { w->b.loop, 0 };
+    assert_int_equal(fa_loop_watch_tcp(w->b.loop, srv, FA_TCP_EV_READABLE, handoff_cb, &h), 0);
+    assert_int_equal(fa_tcp_send(cli, "x", 1, w->now), 1);
+    assert_int_equal(fa_loop_process(w->a.loop, w->now), 0);
+    for (int t = 0; t < 3; t++) {
+        h.turn_calls = 0;
+        assert_int_equal(fa_loop_process(w->b.loop, w->now), 0);
+        assert_int_equal(h.turn_calls, 1);
+        w->now += FA_NS_PER_MS;
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -624,6 +750,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fd_stop_and_embedding, world_setup, world_teardown),
         cmocka_unit_test(test_busy_poll),
         cmocka_unit_test_setup_teardown(test_answers_carry_the_acks, world_setup, world_teardown),
+        cmocka_unit_test_setup_teardown(test_probe_keeps_the_owed_ack, world_setup_small_b,
+                                        world_teardown),
+        cmocka_unit_test_setup_teardown(test_probe_keeps_the_delayed_ack, world_setup_small_b,
+                                        world_teardown),
+        cmocka_unit_test_setup_teardown(test_rewatch_runs_once_a_turn, world_setup, world_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
