@@ -274,6 +274,24 @@ void sim_apply_tcp_options(struct fa_config *cfg, unsigned o)
     cfg->tcp_syncookies = (o & SIM_COOKIES) ? 2 : 1;
 }
 
+fa_time sim_draw_batching(uint64_t seed, int host)
+{
+    struct fa_prng p;
+    fa_prng_seed(&p, seed ^ 0xba7c4ull);
+    if (!fa_prng_chance(&p, 0.5))
+        return 0;
+    static const fa_time windows[] = { 20 * 1000, 200 * 1000, MS };
+    fa_time w[2];
+    for (int i = 0; i < 2; i++)
+        w[i] = windows[fa_prng_below(&p, 3)];
+    return w[host & 1];
+}
+
+int sim_apply_batching(struct fa_sim *sim, uint64_t seed, int host)
+{
+    return fa_sim_set_batching(sim, host, sim_draw_batching(seed, host));
+}
+
 const char *sim_tcp_options_name(unsigned o, char *buf, size_t len)
 {
     snprintf(buf, len, "%s %s %s%s", o & SIM_NO_SACK ? "no-sack" : "sack",
@@ -282,7 +300,7 @@ const char *sim_tcp_options_name(unsigned o, char *buf, size_t len)
     return buf;
 }
 
-static void describe(const struct params *pr)
+static void describe(const struct params *pr, const fa_time batching[2])
 {
     static const char *const endings[] = { "both close", "half-close then close",
                                            "one side aborts", "lingering close" };
@@ -307,6 +325,8 @@ static void describe(const struct params *pr)
             printf(", memory budget %llu", (unsigned long long)sd->mem_max);
         if (sd->shut_rd_at != UINT64_MAX)
             printf(", SHUT_RD at %llu", (unsigned long long)sd->shut_rd_at);
+        if (batching[i])
+            printf(", reads in batches of %.0f us", (double)batching[i] / 1e3);
         printf("\n");
     }
     if (pr->attack)
@@ -377,7 +397,8 @@ static int setup(struct run *r)
         sim_apply_tcp_options(&cfg, r->pr.sd[i].tcp_opts);
         if (r->verbose > 1)
             cfg.tcp_trace = trace;
-        if (fa_sim_add_host(r->sim, &cfg, &r->pr.link, &r->pr.down) != i)
+        if (fa_sim_add_host(r->sim, &cfg, &r->pr.link, &r->pr.down) != i ||
+            sim_apply_batching(r->sim, r->seed, i) < 0)
             return -1;
     }
     struct fa_stack *cs = fa_sim_stack(r->sim, 0), *ss = fa_sim_stack(r->sim, 1);
@@ -1064,7 +1085,8 @@ int family_run(const char *family, uint64_t seed, int verbose, char *why, size_t
     draw_budgets(seed, &r.pr);
     fa_prng_seed(&r.prng, seed ^ 0xd1ceull);
     if (verbose)
-        describe(&r.pr);
+        describe(&r.pr, (const fa_time[2]){ sim_draw_batching(seed, 0),
+                                            sim_draw_batching(seed, 1) });
     return run_one(&r) < 0 ? -1 : 0;
 }
 

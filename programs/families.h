@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <finack/types.h>
+
 struct fa_config;
 struct fa_prng;
 
@@ -17,6 +19,14 @@ enum { SIM_NO_SACK = 1, SIM_NO_TS = 2, SIM_NEWRENO = 4,
        SIM_COOKIES = 8 /* every SYN a listener takes is answered by a SYN cookie */ };
 unsigned sim_draw_tcp_options(struct fa_prng *p);
 void sim_apply_tcp_options(struct fa_config *cfg, unsigned opts);
+/* Half the worlds (every family) read each host's frames in batches, as
+ * finack's event loop does (fa_sim_set_batching): a batch of 20 us,
+ * 200 us or 1 ms, drawn per host from a die of its own (the rest of a
+ * seed's world is what it was before); 0 for none. */
+fa_time sim_draw_batching(uint64_t seed, int host);
+/* Sets the drawn batching on host (a host of sim): 0 or -EINVAL. */
+struct fa_sim;
+int sim_apply_batching(struct fa_sim *sim, uint64_t seed, int host);
 /* "sack ts cubic" or what is off, for the description of a seed. */
 const char *sim_tcp_options_name(unsigned opts, char *buf, size_t len);
 

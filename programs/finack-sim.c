@@ -206,7 +206,8 @@ static int setup(struct run *r)
         cfg.tcp_trace = trace;
         cfg.tcp_trace_ctx = r;
         cfg.device.offloads = opt_tso ? FA_OFFLOAD_TSO : 0;
-        if (fa_sim_add_host(r->sim, &cfg, &r->pr.link, &r->pr.down) != i)
+        if (fa_sim_add_host(r->sim, &cfg, &r->pr.link, &r->pr.down) != i ||
+            sim_apply_batching(r->sim, r->seed, i) < 0)
             return -1;
     }
     return 0;
@@ -416,7 +417,7 @@ static int run_transfer(struct run *r)
     return rc;
 }
 
-static void describe(const struct params *pr)
+static void describe(const struct params *pr, uint64_t seed)
 {
     const struct fa_sim_link *l = &pr->link;
     printf("link: loss %.1f%% %s, reorder %.1f%%, dup %.1f%%, corrupt %.1f%%, rate %s, "
@@ -433,6 +434,10 @@ static void describe(const struct params *pr)
            pr->bufs[0], pr->bufs[1], pr->bytes[0], pr->bytes[1], ending_names[pr->ending]);
     printf("options: client %s, server %s\n", sim_tcp_options_name(pr->tcp_opts[0], o0, sizeof o0),
            sim_tcp_options_name(pr->tcp_opts[1], o1, sizeof o1));
+    fa_time b0 = sim_draw_batching(seed, 0), b1 = sim_draw_batching(seed, 1);
+    if (b0 || b1)
+        printf("reads in batches of: client %.0f us, server %.0f us\n", (double)b0 / 1e3,
+               (double)b1 / 1e3);
 }
 
 /* --html: the run recorded for finack-ladder's page, written at the end. */
@@ -465,7 +470,7 @@ static int one(uint64_t seed, int verbose, int quiet, fa_time timeline_from, con
     r.verbose = verbose;
     draw(seed, &r.pr);
     if (!quiet)
-        describe(&r.pr);
+        describe(&r.pr, seed);
     if (html && html_begin(&r, html) < 0) {
         fprintf(stderr, "finack-sim: out of memory\n");
         return -1;

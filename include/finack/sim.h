@@ -119,6 +119,13 @@ struct fa_sim_segment {
  * stack's own parsers: checksums checked), else 0. */
 int fa_sim_segment_parse(const uint8_t *frame, size_t len, struct fa_sim_segment *out);
 
+/* Deliveries to host in batches, as an event loop reads them: the first
+ * frame delivered opens a fa_stack_batch_begin/end batch that ends
+ * window later; frames, timers and what the application does in
+ * between are in it (its ACKs owed wait for its end or ride on what is
+ * sent). 0 (the default): no batches. -EINVAL for no such host. */
+int fa_sim_set_batching(struct fa_sim *sim, int host, fa_time window);
+
 /* The statistics of host's link, one direction (0 up, 1 down). */
 const struct fa_sim_stats *fa_sim_link_stats(const struct fa_sim *sim,
                                              int host, int dir);

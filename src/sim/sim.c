@@ -48,6 +48,9 @@ struct host {
     struct fa_prng rng;
     struct dir up, down;
     fa_time next_poll;
+    /* fa_sim_set_batching: a batch opens with a delivery and ends
+     * batch_window later (batch_until; 0: none open). */
+    fa_time batch_window, batch_until;
     fa_time outage_from, outage_to;
     uint8_t mac[6];
     uint8_t gso[FA_GSO_SCRATCH]; /* a segment cut from a super-frame */
@@ -483,6 +486,14 @@ void fa_sim_inject(struct fa_sim *s, int host, const uint8_t *frame, size_t len)
     h->next_poll = fa_stack_poll(h->stack, s->now);
 }
 
+int fa_sim_set_batching(struct fa_sim *s, int host, fa_time window)
+{
+    if (host < 0 || host >= s->nhosts)
+        return -EINVAL;
+    s->hosts[host]->batch_window = window;
+    return 0;
+}
+
 const struct fa_sim_stats *fa_sim_link_stats(const struct fa_sim *s, int host,
                                              int dir)
 {
@@ -510,6 +521,10 @@ static void deliver(struct fa_sim *s, struct event e)
             if (s->check)
                 fa_sim_check_frame(s->check, d->host, 1, f, len, s->now);
             uint64_t segs = fa_stack_counter(h->stack, FA_CNT_TCP_SEGS_IN);
+            if (h->batch_window && !h->batch_until) {
+                fa_stack_batch_begin(h->stack);
+                h->batch_until = s->now + h->batch_window;
+            }
             fa_stack_input(h->stack, f, len, s->now);
             if (s->check)
                 fa_sim_check_taken(s->check,
@@ -522,6 +537,30 @@ static void deliver(struct fa_sim *s, struct event e)
     d->free_slots[d->nfree++] = e.slot;
 }
 
+/* The open batch that ends first (its host in *host), or FA_TIME_NEVER. */
+static fa_time first_batch_end(const struct fa_sim *s, int *host)
+{
+    fa_time t = FA_TIME_NEVER;
+    for (int i = 0; i < s->nhosts; i++)
+        if (s->hosts[i]->batch_until && s->hosts[i]->batch_until < t) {
+            t = s->hosts[i]->batch_until;
+            *host = i;
+        }
+    return t;
+}
+
+static void end_batch(struct fa_sim *s, int host)
+{
+    struct host *h = s->hosts[host];
+    if (h->batch_until > s->now)
+        s->now = h->batch_until;
+    h->batch_until = 0;
+    fa_stack_batch_end(h->stack, s->now);
+    h->next_poll = fa_stack_poll(h->stack, s->now);
+    if (s->check)
+        fa_sim_check_seqs(s->check, host, h->stack, s->now);
+}
+
 fa_time fa_sim_next(struct fa_sim *s)
 {
     fa_time t = s->heap_len ? s->heap[0].t : FA_TIME_NEVER;
@@ -531,7 +570,9 @@ fa_time fa_sim_next(struct fa_sim *s)
         if (h->next_poll < t)
             t = h->next_poll;
     }
-    return t;
+    int bh = -1;
+    fa_time bt = first_batch_end(s, &bh);
+    return bt < t ? bt : t;
 }
 
 uint64_t fa_sim_run_until(struct fa_sim *s, fa_time until)
@@ -548,6 +589,16 @@ uint64_t fa_sim_run_until(struct fa_sim *s, fa_time until)
                 t = s->hosts[i]->next_poll;
                 timer_host = i;
             }
+        /* A batch ends before the next event (one at its very end is in
+         * it); one still open at until stays open: the application acts
+         * inside it, as a loop's callbacks do. */
+        int bh = -1;
+        fa_time bt = first_batch_end(s, &bh);
+        if (bt < t && bt <= until) {
+            end_batch(s, bh);
+            events++;
+            continue;
+        }
         if (t > until)
             break;
         s->now = t > s->now ? t : s->now;
