@@ -59,10 +59,19 @@ void fa_tcp_tw_enter(struct fa_tcp *c, fa_time now)
     struct fa_tcp_tw *tw = &t->tw[i];
     t->tw_free = tw->next;
     t->tw_count++;
+    /* A connection its application held in TIME-WAIT keeps its expiry —
+     * but the list must stay in expiry order (fa_tcp_tw_poll looks at
+     * the oldest only), so it lasts at least as long as the newest entry
+     * (never past 2 MSL from now; longer than 2 MSL is safe: RFC 9293
+     * §3.6.1 asks for at least): an entry behind a later one expired late
+     * (sim apps seed 61864). */
+    fa_time expires = c->t_close != FA_TIME_NEVER ? c->t_close : now + 2 * s->cfg.tcp_msl;
+    if (t->tw_newest != NONE && t->tw[t->tw_newest].expires > expires)
+        expires = t->tw[t->tw_newest].expires;
     *tw = (struct fa_tcp_tw){
         .laddr = c->laddr, .raddr = c->raddr, .lport = c->lport, .rport = c->rport,
         .snd_nxt = c->snd_nxt, .rcv_nxt = c->rcv_nxt,
-        .expires = c->t_close != FA_TIME_NEVER ? c->t_close : now + 2 * s->cfg.tcp_msl,
+        .expires = expires,
         .ts_offset = c->ts_offset, .ts_recent = c->ts_recent,
         .has_ts = (c->flags & TF_TS) != 0,
     };

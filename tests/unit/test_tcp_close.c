@@ -1,8 +1,9 @@
 /* test_tcp_close.c — the ways a connection ends, between two finack
  * stacks: simultaneous close (L13), abortive close (L17), lingering
  * close that completes or times out (L18), close with unread data (L19),
- * writing to a fully closed peer (L20), an owner's death (L22), and the
- * listener going away with connections queued. */
+ * writing to a fully closed peer (L20), an owner's death (L22), the
+ * listener going away with connections queued, and TIME-WAIT kept on
+ * time when its application lets go of a connection late (L14). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -238,6 +239,63 @@ static void closing_listener_resets_queued(void **state) /* L2 */
     fa_tcp_close(c3, p.now);
 }
 
+/* The earliest deadline of side's TIME-WAIT connections, and how many. */
+struct tw_seen {
+    fa_time earliest;
+    int count;
+};
+
+static void tw_visit(void *ctx, const struct fa_tcp_info *i)
+{
+    struct tw_seen *t = ctx;
+    if (i->state != FA_TCP_TIME_WAIT)
+        return;
+    t->count++;
+    if (i->next_timer < t->earliest)
+        t->earliest = i->next_timer;
+}
+
+static struct tw_seen tw_of(int side)
+{
+    struct tw_seen t = { FA_TIME_NEVER, 0 };
+    fa_stack_tcp_walk(p.stack[side], tw_visit, &t);
+    return t;
+}
+
+/* A connection its application holds in TIME-WAIT and closes later goes
+ * to the compact table behind entries made since, with its own, earlier
+ * expiry: the table expires its oldest entry first, so that one outlived
+ * its deadline (sim apps seed 61864). Now it lasts as long as the newest
+ * (L14: at least 2 MSL) and no TIME-WAIT is ever past its deadline. */
+static void time_wait_closed_late_keeps_the_order(void **state) /* L14 */
+{
+    (void)state;
+    pair_init(&p, NULL, NULL, 7);
+    struct fa_tcp *c1, *s1, *c2, *s2, *l, *l2;
+    pair_connect(&p, 80, &c1, &s1, &l, NULL);
+    assert_int_equal(fa_tcp_shutdown(c1, FA_SHUT_WR, p.now), 0);
+    assert_int_equal(fa_tcp_close(s1, p.now), 0);
+    pair_run_for(&p, 10 * MS);
+    assert_int_equal(fa_tcp_state(c1), FA_TCP_TIME_WAIT); /* held by its handle */
+    pair_run_for(&p, 5 * S);
+    pair_connect(&p, 81, &c2, &s2, &l2, NULL);
+    assert_int_equal(fa_tcp_close(c2, p.now), 0);
+    assert_int_equal(fa_tcp_close(s2, p.now), 0);
+    pair_run_for(&p, 10 * MS);
+    assert_int_equal(fa_tcp_close(c1, p.now), 0); /* behind c2's entry now */
+    assert_int_equal(tw_of(0).count, 2);
+    for (int step = 0; step < 80 && tw_of(0).count; step++) {
+        pair_run_for(&p, S);
+        struct tw_seen t = tw_of(0);
+        if (t.count && t.earliest < p.now)
+            fail_msg("a TIME-WAIT due at %.3f s is still there at %.3f s",
+                     (double)t.earliest / 1e9, (double)p.now / 1e9);
+    }
+    assert_int_equal(tw_of(0).count, 0);
+    assert_int_equal(fa_tcp_close(l, p.now), 0);
+    assert_int_equal(fa_tcp_close(l2, p.now), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -249,6 +307,7 @@ int main(void)
         cmocka_unit_test_teardown(l20_write_to_closed_peer_epipe, teardown),
         cmocka_unit_test_teardown(l22_owner_death_closes_its_connections, teardown),
         cmocka_unit_test_teardown(closing_listener_resets_queued, teardown),
+        cmocka_unit_test_teardown(time_wait_closed_late_keeps_the_order, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
