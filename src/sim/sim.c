@@ -521,14 +521,19 @@ static void deliver(struct fa_sim *s, struct event e)
             if (s->check)
                 fa_sim_check_frame(s->check, d->host, 1, f, len, s->now);
             uint64_t segs = fa_stack_counter(h->stack, FA_CNT_TCP_SEGS_IN);
+            uint64_t paws = fa_stack_counter(h->stack, FA_CNT_TCP_PAWS_DROPPED);
             if (h->batch_window && !h->batch_until) {
                 fa_stack_batch_begin(h->stack);
                 h->batch_until = s->now + h->batch_window;
             }
             fa_stack_input(h->stack, f, len, s->now);
+            /* Taken: TCP read it, and PAWS did not refuse it (RFC 7323
+             * §5.3 R1: its SACK blocks are not read either; transfer seed
+             * 24323, an old ACK overtaken by a later segment). */
             if (s->check)
                 fa_sim_check_taken(s->check,
-                                   fa_stack_counter(h->stack, FA_CNT_TCP_SEGS_IN) != segs);
+                                   fa_stack_counter(h->stack, FA_CNT_TCP_SEGS_IN) != segs &&
+                                   fa_stack_counter(h->stack, FA_CNT_TCP_PAWS_DROPPED) == paws);
             h->next_poll = fa_stack_poll(h->stack, s->now);
             if (s->check)
                 fa_sim_check_seqs(s->check, d->host, h->stack, s->now);
