@@ -136,6 +136,8 @@ struct fa_tcp_info {
                               something is to send, in flight or being
                               recovered (an idle connection does not) */
     uint32_t owner;        /* fa_tcp_set_owner's mark (0: none) */
+    uint8_t ack_owed;      /* an ACK is due and will go: now, at the
+                              batch's end, or by the delayed-ACK timer */
 };
 void fa_tcp_get_info(const struct fa_tcp *sock, struct fa_tcp_info *info);
 

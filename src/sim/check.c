@@ -14,6 +14,13 @@
  *            the sender (probes, below the highest SEQ sent, excepted);
  *  time-wait every TIME-WAIT ends on time: never past its expiry, never
  *            set to last beyond 2 MSL from now;
+ *  acks      data and FIN a host took in sequence (RCV.NXT) are covered by
+ *            an ACK it sent the peer can take (SEQ not below its SND.UNA:
+ *            a persist or keepalive probe's ACK field is not read, RFC
+ *            9293 §3.10.7.4), or an ACK is still owed (fa_tcp_info's
+ *            ack_owed) — never neither: an ACK lost before the wire. Not
+ *            while the peer's address is unresolved or an ARP drop was
+ *            counted (the ACK waits there, or went as if on the wire);
  *  storms    no chain of STORM bare ACKs each sent the instant the one
  *            before it arrived, repeating it, with nothing new: two ends
  *            answering each other's ACKs, whatever the round trip (a
@@ -28,6 +35,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../iface/iface.h"
 #include "../wire/wire.h"
 #include "sim_internal.h"
 
@@ -59,6 +67,10 @@ struct flow {
      * ACK it received (not to be resent) */
     int have_my_edge;
     uint32_t my_edge;
+    /* acks: the ACK field of the last segment sent the peer can take, and
+     * the host's SND.UNA when the checks last looked */
+    int acked_valid, una_valid;
+    uint32_t acked_to, una_seen;
     uint8_t rx_nsack;
     uint32_t rx_sack[4][2];
 };
@@ -330,6 +342,13 @@ void fa_sim_check_frame(struct fa_sim_check *k, int host, int dir,
         /* A new connection on the same ports starts afresh. */
         if (!(seg.flags & FA_TCP_ACK) && dir == 0)
             f->have_edge = 0;
+        if (!(seg.flags & FA_TCP_ACK))
+            f->acked_valid = f->una_valid = 0;
+    }
+    if (dir == 0 && (seg.flags & FA_TCP_ACK) && !(seg.flags & FA_TCP_RST) &&
+        (!f->una_valid || !seq_lt(seg.seq, f->una_seen))) {
+        f->acked_to = seg.ack;
+        f->acked_valid = 1;
     }
     f->scaled = f->my_ws >= 0 && f->peer_ws >= 0;
     check_storm(k, f, host, dir, &seg, t);
@@ -403,7 +422,36 @@ struct walk_ctx {
     struct fa_sim_check *k;
     int host;
     fa_time t, msl;
+    const struct fa_stack *stack;
 };
+
+/* acks (above). */
+static int arp_in_doubt(const struct walk_ctx *w, uint32_t peer)
+{
+    static const unsigned drops[] = { FA_CNT_ARP_CACHE_FULL, FA_CNT_ARP_QUEUE_FULL,
+                                      FA_CNT_ARP_UNRESOLVED, FA_CNT_TX_OFFLOAD_UNSENT };
+    for (unsigned d = 0; d < sizeof drops / sizeof drops[0]; d++)
+        if (fa_stack_counter(w->stack, drops[d]))
+            return 1;
+    return !fa_arp_resolved((struct fa_stack *)w->stack, peer);
+}
+
+static void check_acks(struct walk_ctx *w, const struct fa_tcp_info *i)
+{
+    struct flow *f = flow_get(w->k, w->host, i->local_addr, i->local_port, i->remote_addr,
+                              i->remote_port);
+    if (!f)
+        return;
+    f->una_seen = i->snd_una;
+    f->una_valid = 1;
+    if (!f->acked_valid || !seq_lt(f->acked_to, i->rcv_nxt) || i->ack_owed ||
+        arp_in_doubt(w, i->remote_addr))
+        return;
+    char msg[160];
+    snprintf(msg, sizeof msg, "host %d port %u: RCV.NXT %u, its last ACK the peer can take "
+             "%u, and no ACK owed", w->host, i->local_port, i->rcv_nxt, f->acked_to);
+    violation(w->k, w->t, msg);
+}
 
 static void check_time_wait(struct walk_ctx *w, const struct fa_tcp_info *i)
 {
@@ -443,6 +491,8 @@ static void check_conn(void *ctx, const struct fa_tcp_info *i)
     if (i->state == FA_TCP_LISTEN || i->state == FA_TCP_CLOSED ||
         i->state == FA_TCP_TIME_WAIT || i->state == FA_TCP_SYN_SENT)
         return;
+    if (i->state != FA_TCP_SYN_RECEIVED)
+        check_acks(w, i);
     char msg[160];
     if (seq_lt(i->snd_nxt, i->snd_una)) {
         snprintf(msg, sizeof msg, "host %d port %u: SND.NXT %u below SND.UNA %u",
@@ -504,7 +554,7 @@ static void check_budget(struct fa_sim_check *k, int host, const struct fa_stack
 void fa_sim_check_seqs(struct fa_sim_check *k, int host,
                        const struct fa_stack *stack, fa_time t)
 {
-    struct walk_ctx w = { k, host, t, fa_stack_config(stack)->tcp_msl };
+    struct walk_ctx w = { k, host, t, fa_stack_config(stack)->tcp_msl, stack };
     fa_stack_tcp_walk(stack, check_conn, &w);
     check_budget(k, host, stack, t);
 }

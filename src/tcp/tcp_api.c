@@ -464,6 +464,8 @@ void fa_tcp_get_info(const struct fa_tcp *c, struct fa_tcp_info *i)
         .retransmits = c->retransmits, .next_timer = c->heap_key,
         .sack = !!(c->flags & TF_SACK), .timestamps = !!(c->flags & TF_TS),
         .congestion = c->cc_algo, .pipe = fa_tcp_pipe(c), .owner = c->owner,
+        .ack_owed = (c->flags & (TF_ACK_NOW | TF_ACK_QUEUED)) ||
+                    ((c->flags & TF_ACK_DELAYED) && c->t_delack != FA_TIME_NEVER),
     };
     if (c->loss) {
         i->loss_state = 1;
