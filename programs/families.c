@@ -936,9 +936,11 @@ static int errors_allowed(const struct run *r)
  * the peer hears its RST (or, that lost, a reset when it next sends). */
 static int orphan_gave_up(const struct run *r, int i)
 {
-    /* (The limit takes 51 s at the least after the close: 8 probes
-     * backing off from the 200 ms least RTO, 0.2 s x (1 + 2 + ... + 128)
-     * (seed 38544 gave up after 51 s of a 60 s pause); the pauses drawn
+    /* (A fresh count gives up about 100 s after the window shut: nine
+     * probes backing off from the 200 ms least RTO. But the count runs
+     * from the close across every shut spell until a segment's worth is
+     * taken: seed 38544's orphan probed once at 0.4 s, eight times from
+     * 3.5 s, and gave up at 54.5 s, inside a 60 s pause. The pauses drawn
      * jump from 5 s to 60 s.) */
     return r->pr.sd[!i].read_pause >= 60 * S &&
            fa_stack_counter(fa_sim_stack(r->sim, i), FA_CNT_TCP_ORPHAN_WINDOW_SHUT) > 0;

@@ -545,7 +545,7 @@ int main(int argc, char **argv)
     uint64_t seed = 1, seeds = 2000, first = 1;
     int verbose = 0, c;
     optind = first_arg;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
         switch (c) {
         case 's': seed = strtoull(optarg, NULL, 0); break;
         case 'n': seeds = strtoull(optarg, NULL, 0); break;

@@ -92,8 +92,9 @@ struct fa_config {
      * last; if that one's answer still shows the window shut, it resets
      * the connection and ends (TCP_ORPHAN_WINDOW_SHUT). The count starts
      * when it becomes an orphan and again whenever a segment's worth of
-     * data is acknowledged; probes back off from the RTO, so 8 is about
-     * 51 s at a 200 ms RTO, 9 minutes if the backoff had already reached
+     * data has been acknowledged since (at once or a little at a time);
+     * probes back off from the RTO, so 8 is about 100 s at a 200 ms RTO
+     * from a fresh count, 9 minutes if the backoff had already reached
      * tcp_rto_max when the application closed (Linux's orphans last
      * until their backoff reaches 120 s: about 325 s). A connection with
      * a handle probes for as long as the peer answers (RFC 1122

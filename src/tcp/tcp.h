@@ -144,7 +144,9 @@ struct fa_tcp {
     uint16_t mss;      /* effective send MSS: data per segment, after the
                           timestamp option's 12 bytes (RFC 6691) */
     uint16_t user_mss; /* TCP_MAXSEG, 0 = from the MTU */
-    int err;           /* pending -errno */
+    int16_t err;       /* pending -errno */
+    uint16_t orphan_acked; /* bytes acknowledged since orphan_probes last
+                              restarted, up to an MSS (tcp_in.c) */
 
     /* Their storage (buf) is attached only while they hold bytes
      * (tcp_mem.c); their sizes are set from the connection's setup on. */

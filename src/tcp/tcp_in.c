@@ -566,10 +566,18 @@ static void ack_advances(struct fa_tcp *c, uint32_t ack, fa_time now)
     c->snd_una = ack;
     fa_tcp_rto_progress(c);
     c->retries = 0;
-    /* The peer takes a segment's worth: its window is not kept shut (a
-     * byte at a time would keep an orphan for ever: tcp_timer.c). */
-    if (acked >= c->mss)
+    /* The peer took a segment's worth since the count last restarted, at
+     * once or a little at a time (a peer whose buffer is under an MSS never
+     * acknowledges one at once): its window is not kept shut. A byte per
+     * probe takes more probes than the limit: it would keep an orphan for
+     * ever (tcp_timer.c). */
+    uint32_t progress = (uint32_t)c->orphan_acked + acked;
+    if (progress >= c->mss) {
         c->orphan_probes = 0;
+        c->orphan_acked = 0;
+    } else {
+        c->orphan_acked = (uint16_t)progress;
+    }
     c->soft_err = 0; /* the path works: an old ICMP soft error is stale */
     if (c->snd_una == c->snd_nxt)
         c->t_rexmit = FA_TIME_NEVER;
