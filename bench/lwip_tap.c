@@ -7,7 +7,9 @@
  *
  *   lwip_tap recv TAP ADDR PORT            accept one, count to its FIN
  *   lwip_tap send TAP ADDR PEER PORT N     connect, send N bytes, close
- *   lwip_tap echo TAP ADDR PORT [S]        echo every connection, S s
+ *   lwip_tap echo TAP ADDR PORT [S [SPIN_US]]  echo every connection, S s;
+ *                                          before sleeping, look for frames
+ *                                          SPIN_US more (finack's --busy-poll)
  *
  * Prints "up on TAP" when ready, and Gbit/s as ksock does. */
 #define _GNU_SOURCE
@@ -221,9 +223,14 @@ int main(int argc, char **argv)
     printf("lwip_tap: up on %s\n", argv[2]);
     fflush(stdout);
     double limit = echo_mode && argc > 5 ? atof(argv[5]) : 120, start = now_s();
+    double spin = echo_mode && argc > 6 ? atof(argv[6]) / 1e6 : 0;
     struct pollfd pf = { .fd = tap_fd, .events = POLLIN };
     while (now_s() - start < limit && done != 1) {
-        poll(&pf, 1, 10);
+        double spin_end = now_s() + spin;
+        while (poll(&pf, 1, 0) == 0 && now_s() < spin_end)
+            ;
+        if (!(pf.revents & POLLIN))
+            poll(&pf, 1, 10);
         pump_input();
         if (send && done == 2 && bytes >= total) {
             double dt = now_s() - t0;

@@ -7,6 +7,7 @@
 #   - nowork: a TCP that does no work per segment (bench/nowork.c; its
 #     ping-pong is a UDP reflector),
 #   - lwIP from Debian's liblwip-dev through our driver (bench/lwip_tap.c),
+#     and its echo busy polling as finack's does (ping-pong and cycles),
 #   - finack: with the TAP's offloads, without, with offloads and busy
 #     polling, and with offloads and io_uring (finack-tcp for bulk,
 #     finack-echo for the rest),
@@ -82,6 +83,12 @@ run_lwip() {
     local cps; cps=$(K crr "$FA_FINACK_IP" 7 "$secs" | rate); stop
     echo "$IN $OUT $rtt $cps"
 }
+run_lwip_busy() {
+    up "$build/bench/lwip_tap" echo fa0 "$FA_FINACK_IP" 7 60 1000000
+    local rtt; rtt=$(K ping "$FA_FINACK_IP" 7 20000 | med_us)
+    local cps; cps=$(K crr "$FA_FINACK_IP" 7 "$secs" | rate); stop
+    echo "- - $rtt $cps"
+}
 run_finack() { # extra options for every program
     port; up "$(fa_prog finack-tcp)" --tap fa0 --addr "$FA_FINACK_IP/24" --listen $PORT --recv \
         --no-hash --rcvbuf 4194304 --seconds 120 "$@"
@@ -118,13 +125,14 @@ run_veth() {
     echo "$bulk - $rtt $cps"
 }
 
-whos="${FA_WHOS:-nowork lwip finack_on finack_off finack_busy finack_uring veth}"
+whos="${FA_WHOS:-nowork lwip lwip_busy finack_on finack_off finack_busy finack_uring veth}"
 declare -A col
 for r in $(seq "$rounds"); do
     for w in $whos; do
         case $w in
         nowork) res=$(run_nowork) ;;
         lwip) res=$(run_lwip) ;;
+        lwip_busy) res=$(run_lwip_busy) ;;
         finack_on) res=$(run_finack --offload on) ;;
         finack_off) res=$(run_finack --offload off) ;;
         finack_busy) res=$(run_finack --offload on --busy-poll 1000000) ;;
@@ -151,11 +159,15 @@ done
 nw_in=$(med <<< "${col[nowork,in]:-}"); nw_out=$(med <<< "${col[nowork,out]:-}")
 nw_rtt=$(med <<< "${col[nowork,rtt]:-}"); v_in=$(med <<< "${col[veth,in]:-}")
 lw_cps=$(med <<< "${col[lwip,cps]:-}")
+lwb_cps=$(med <<< "${col[lwip_busy,cps]:-}")
 for w in finack_on finack_off finack_busy finack_uring; do
     [ -n "${col[$w,in]:-}" ] || continue # FA_WHOS may leave rows out
+    # Busy polling against lwIP busy polling the same way.
+    lc=$lw_cps; ln=lwIP
+    if [ "$w" = finack_busy ] && [ "$lwb_cps" != - ]; then lc=$lwb_cps; ln="lwIP busy polling"; fi
     awk -v w="$w" -v a="$(med <<< "${col[$w,in]:-}")" -v b="$(med <<< "${col[$w,out]:-}")" \
         -v c="$(med <<< "${col[$w,rtt]:-}")" -v d="$(med <<< "${col[$w,cps]:-}")" \
-        -v na="$nw_in" -v nb="$nw_out" -v nc="$nw_rtt" -v va="$v_in" -v lc="$lw_cps" 'BEGIN {
-        printf "%-13s in %.2f x nowork, %.2f x veth; out %.2f x nowork, %.2f x veth; RTT %.2f x reflector; cycles %.2f x lwIP\n",
-            w, a / na, a / va, b / nb, b / va, c / nc, d / lc }'
+        -v na="$nw_in" -v nb="$nw_out" -v nc="$nw_rtt" -v va="$v_in" -v lc="$lc" -v ln="$ln" 'BEGIN {
+        printf "%-13s in %.2f x nowork, %.2f x veth; out %.2f x nowork, %.2f x veth; RTT %.2f x reflector; cycles %.2f x %s\n",
+            w, a / na, a / va, b / nb, b / va, c / nc, d / lc, ln }'
 done
