@@ -58,10 +58,12 @@ extern "C" {
     X(ICMP_TOO_SHORT, drop, "ICMP message shorter than 8 bytes")               \
     X(ICMP_BAD_CHECKSUM, drop, "ICMP checksum wrong")                          \
     X(ICMP_BCAST_ECHO, drop, "echo request to a broadcast address ignored")    \
+    X(ICMP_BCAST_ERROR, drop, "ICMP error to a broadcast address ignored (forged)") \
     X(ICMP_UNHANDLED, drop, "ICMP type finack does not act on")                \
     X(ICMP_ECHO_IN, event, "echo requests answered")                           \
     X(ICMP_ECHO_REPLY_IN, event, "echo replies received")                     \
     X(ICMP_UNREACH_IN, event, "destination unreachable received")              \
+    X(ICMP_OTHER_ERROR_IN, event, "time exceeded or parameter problem received") \
     X(ICMP_UNREACH_OUT, event, "destination unreachable sent")                 \
     X(ICMP_RATE_LIMITED, event, "ICMP error not sent: rate limit")             \
     X(UDP_TOO_SHORT, drop, "UDP datagram truncated or bad length")             \

@@ -45,9 +45,21 @@ void fa_icmp_input(struct fa_stack *s, const struct fa_rx_ctx *rx,
         fa_count(s, FA_CNT_ICMP_ECHO_REPLY_IN);
         break;
     case FA_ICMP_UNREACH:
-        fa_count(s, FA_CNT_ICMP_UNREACH_IN);
-        fa_udp_icmp_error(s, icmp.code, icmp.data, icmp.data_len);
-        fa_tcp_icmp_error(s, icmp.code, fa_get16(icmp.rest + 2), icmp.data,
+    case FA_ICMP_TIME_EXCEEDED:
+    case FA_ICMP_PARAM_PROBLEM:
+        /* An error goes to the unicast source of what caused it: one to a
+         * broadcast address is forged (Linux's icmp_rcv drops them too). */
+        if (rx->to_broadcast) {
+            fa_count(s, FA_CNT_ICMP_BCAST_ERROR);
+            break;
+        }
+        /* RFC 1122 §3.2.2.4, §3.2.2.5: time exceeded and parameter
+         * problem MUST reach the transport too (TCP takes them as soft). */
+        fa_count(s, icmp.type == FA_ICMP_UNREACH ? FA_CNT_ICMP_UNREACH_IN
+                                                 : FA_CNT_ICMP_OTHER_ERROR_IN);
+        if (icmp.type == FA_ICMP_UNREACH)
+            fa_udp_icmp_error(s, icmp.code, icmp.data, icmp.data_len);
+        fa_tcp_icmp_error(s, icmp.type, icmp.code, fa_get16(icmp.rest + 2), icmp.data,
                           icmp.data_len, now);
         break;
     default:

@@ -160,9 +160,10 @@ void fa_udp_input(struct fa_stack *s, const struct fa_rx_ctx *rx,
 /* An ICMP destination unreachable quoting a datagram we sent. */
 void fa_udp_icmp_error(struct fa_stack *s, uint8_t code, const uint8_t *quote,
                        size_t len);
-/* An ICMP destination unreachable quoting a TCP segment we sent (RFC 1122
- * §4.2.3.9, RFC 5927, RFC 1191); mtu: the next-hop MTU of code 4. */
-void fa_tcp_icmp_error(struct fa_stack *s, uint8_t code, uint16_t mtu,
+/* An ICMP error (destination unreachable, time exceeded, parameter
+ * problem) quoting a TCP segment we sent (RFC 1122 §4.2.3.9, RFC 5927,
+ * RFC 1191); mtu: the next-hop MTU of unreachable code 4. */
+void fa_tcp_icmp_error(struct fa_stack *s, uint8_t type, uint8_t code, uint16_t mtu,
                        const uint8_t *quote, size_t len, fa_time now);
 
 #endif

@@ -15,10 +15,13 @@ static int is_our_broadcast(const struct fa_stack *s, uint32_t addr)
 /* RFC 1122 §3.2.1.3: silently discard a datagram whose source is a
  * broadcast or multicast address; one claiming to come from us is a
  * reflection or a spoof. */
+/* Not a source a host on the wire may have: a broadcast or multicast
+ * address, ours, loopback (127/8: RFC 1122 §3.2.1.3 (g), "MUST NOT appear
+ * outside a host") or the reserved 240/4. */
 static int bad_source(const struct fa_stack *s, uint32_t src)
 {
     return is_our_broadcast(s, src) || fa_ipv4_is_multicast(src) ||
-           src == s->cfg.addr;
+           src == s->cfg.addr || (src >> 24) == 127 || (src >> 28) == 15;
 }
 
 static void ip_deliver(struct fa_stack *s, const struct fa_rx_ctx *rx,

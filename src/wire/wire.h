@@ -132,6 +132,8 @@ void fa_ipv4_hdr_emit(uint8_t *pkt, uint16_t total_len, uint16_t id,
 #define FA_ICMP_UNREACH_PROTO 2
 #define FA_ICMP_UNREACH_PORT 3
 #define FA_ICMP_UNREACH_NEEDFRAG 4 /* RFC 1191: next-hop MTU in rest[2..3] */
+#define FA_ICMP_TIME_EXCEEDED 11
+#define FA_ICMP_PARAM_PROBLEM 12
 
 struct fa_icmp_view {
     uint8_t type;

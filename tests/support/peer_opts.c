@@ -96,13 +96,18 @@ struct fa_tcp_view peer_syn_to_listener(struct peer *pe, uint16_t port,
 
 void peer_icmp_unreach(struct peer *pe, uint8_t code, uint16_t mtu, uint32_t seq)
 {
+    peer_icmp_error(pe, FA_ICMP_UNREACH, code, mtu, seq);
+}
+
+void peer_icmp_error(struct peer *pe, uint8_t type, uint8_t code, uint16_t mtu, uint32_t seq)
+{
     uint8_t msg[8 + 28], fr[128];
     uint8_t *q = msg + 8;
     fa_ipv4_hdr_emit(q, 1500, 1, 0, 64, FA_IPPROTO_TCP, IP_US, IP_PEER);
     fa_put16(q + 20, pe->our_port);
     fa_put16(q + 22, pe->port);
     fa_put32(q + 24, seq);
-    fa_icmp_emit(msg, sizeof msg, FA_ICMP_UNREACH, code, mtu);
+    fa_icmp_emit(msg, sizeof msg, type, code, mtu);
     size_t n = build_ipv4(fr, mac_a, mac_peer, IP_PEER, IP_US, FA_IPPROTO_ICMP, msg, sizeof msg);
     fa_stack_input(pe->s, fr, n, pe->now);
 }

@@ -36,5 +36,7 @@ void peer_hystart_ack(struct fa_tcp *c, fa_time rtt, uint32_t n);
 /* An ICMP destination unreachable (code, next-hop mtu) from the peer,
  * quoting a segment finack sent from our_port with sequence number seq. */
 void peer_icmp_unreach(struct peer *pe, uint8_t code, uint16_t mtu, uint32_t seq);
+/* Any ICMP error (type, code) quoting our segment at seq. */
+void peer_icmp_error(struct peer *pe, uint8_t type, uint8_t code, uint16_t mtu, uint32_t seq);
 
 #endif

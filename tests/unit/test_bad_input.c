@@ -226,7 +226,7 @@ static void every_drop_counter_is_exercised(void **state)
     static const unsigned elsewhere[] = {
         FA_CNT_TX_DEVICE_ERRORS, /* test_multistack */
         FA_CNT_ARP_CACHE_FULL, FA_CNT_ARP_QUEUE_FULL, FA_CNT_ARP_UNRESOLVED, /* test_arp */
-        FA_CNT_ICMP_BCAST_ECHO, FA_CNT_IP_NO_ROUTE, /* test_ipv4_icmp */
+        FA_CNT_ICMP_BCAST_ECHO, FA_CNT_IP_NO_ROUTE, FA_CNT_ICMP_BCAST_ERROR, /* test_ipv4_icmp */
         FA_CNT_TCP_BACKLOG_FULL, FA_CNT_TCP_STRAY, /* test_tcp_segments */
         FA_CNT_TCP_SYNCOOKIES_FAILED,              /* test_tcp_syncookie */
         FA_CNT_TCP_HALF_OPEN_FULL,                 /* test_tcp_syncookie */

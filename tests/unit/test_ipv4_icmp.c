@@ -120,10 +120,47 @@ static void no_error_about_broadcast_or_icmp_error(void **state)
     assert_int_equal(fa_stack_counter(f->s, FA_CNT_UDP_NO_PORT), 1);
     /* An ICMP error of an unhandled kind: no error about an error. */
     uint8_t msg[36] = { 0 };
-    fa_icmp_emit(msg, sizeof msg, 11 /* time exceeded */, 0, 0);
+    fa_icmp_emit(msg, sizeof msg, 5 /* redirect */, 0, 0);
     n = build_ipv4(fr, mac_a, mac_peer, IP_PEER, IP_US, FA_IPPROTO_ICMP, msg, sizeof msg);
     fa_stack_input(f->s, fr, n, 0);
     assert_int_equal(fa_stack_counter(f->s, FA_CNT_ICMP_UNHANDLED), 1);
+    /* Time exceeded goes to the transports (RFC 1122 §3.2.2.4); still no
+     * error about it. */
+    fa_icmp_emit(msg, sizeof msg, FA_ICMP_TIME_EXCEEDED, 0, 0);
+    n = build_ipv4(fr, mac_a, mac_peer, IP_PEER, IP_US, FA_IPPROTO_ICMP, msg, sizeof msg);
+    fa_stack_input(f->s, fr, n, 0);
+    assert_int_equal(fa_stack_counter(f->s, FA_CNT_ICMP_OTHER_ERROR_IN), 1);
+    assert_int_equal(f->cap.count, 0);
+}
+
+/* An ICMP error goes to the unicast source of what caused it: one sent to
+ * a broadcast address is forged, and ignored (it was acted on: a review
+ * reset an opening connection with one). */
+static void error_to_broadcast_is_ignored(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t fr[256], msg[36] = { 0 };
+    fa_icmp_emit(msg, sizeof msg, FA_ICMP_UNREACH, FA_ICMP_UNREACH_PORT, 0);
+    size_t n = build_ipv4(fr, fa_mac_broadcast, mac_peer, IP_PEER, FA_IPV4(198, 18, 0, 255),
+                          FA_IPPROTO_ICMP, msg, sizeof msg);
+    fa_stack_input(f->s, fr, n, 0);
+    assert_int_equal(fa_stack_counter(f->s, FA_CNT_ICMP_BCAST_ERROR), 1);
+    assert_int_equal(fa_stack_counter(f->s, FA_CNT_ICMP_UNREACH_IN), 0);
+}
+
+/* Loopback (127/8: RFC 1122 §3.2.1.3 (g) "MUST NOT appear outside a
+ * host") and 240/4 sources from the wire are dropped, not answered. */
+static void martian_sources_are_dropped(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t fr[128], payload[8] = { 0 };
+    const uint32_t srcs[] = { FA_IPV4(127, 0, 0, 1), FA_IPV4(240, 0, 0, 1) };
+    for (int i = 0; i < 2; i++) {
+        size_t n = build_ipv4(fr, mac_a, mac_peer, srcs[i], IP_US, 99, payload, 8);
+        fa_stack_input(f->s, fr, n, 0);
+    }
+    assert_int_equal(fa_stack_counter(f->s, FA_CNT_IP_BAD_SRC), 2);
+    assert_int_equal(fa_stack_counter(f->s, FA_CNT_ICMP_UNREACH_OUT), 0);
     assert_int_equal(f->cap.count, 0);
 }
 
@@ -204,6 +241,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(udp_to_closed_port_gets_port_unreachable, setup, teardown),
         cmocka_unit_test_setup_teardown(unknown_protocol_gets_protocol_unreachable, setup, teardown),
         cmocka_unit_test_setup_teardown(no_error_about_broadcast_or_icmp_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(error_to_broadcast_is_ignored, setup, teardown),
+        cmocka_unit_test_setup_teardown(martian_sources_are_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(errors_are_rate_limited, setup, teardown),
         cmocka_unit_test(off_subnet_goes_to_gateway_or_fails),
         cmocka_unit_test_setup_teardown(packets_beyond_mtu_are_refused, setup, teardown),
