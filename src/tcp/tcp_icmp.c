@@ -26,7 +26,7 @@
 #define PMTU_FLOOR 552 /* Linux's net.ipv4.route.min_pmtu */
 
 struct icmp_kind {
-    int8_t err;  /* -errno */
+    int8_t err;  /* -errno; 0: not a code TCP acts on */
     uint8_t hard;
 };
 
@@ -49,8 +49,10 @@ static struct icmp_kind kind_of(uint8_t type, uint8_t code)
     case 8: return (struct icmp_kind){ -ENONET, 1 };
     case 9: return (struct icmp_kind){ -ENETUNREACH, 1 };
     case 10: return (struct icmp_kind){ -EHOSTUNREACH, 1 };
-    case 13: return (struct icmp_kind){ -EHOSTUNREACH, 1 };
-    default: return (struct icmp_kind){ -EHOSTUNREACH, 0 }; /* 11, 12, 14, 15 */
+    case 11: return (struct icmp_kind){ -ENETUNREACH, 0 };
+    case 12: return (struct icmp_kind){ -EHOSTUNREACH, 0 };
+    case 13: case 14: case 15: return (struct icmp_kind){ -EHOSTUNREACH, 1 };
+    default: return (struct icmp_kind){ 0, 0 }; /* no such code: Linux ignores it */
     }
 }
 
@@ -113,6 +115,10 @@ void fa_tcp_icmp_error(struct fa_stack *s, uint8_t type, uint8_t code, uint16_t 
         return;
     }
     struct icmp_kind k = kind_of(type, code);
+    if (!k.err) {
+        fa_count(s, FA_CNT_TCP_ICMP_IGNORED);
+        return;
+    }
     int opening = c->state == FA_TCP_SYN_SENT || c->state == FA_TCP_SYN_RECEIVED;
     if (opening && k.hard) {
         fa_count(s, FA_CNT_TCP_ICMP_ABORTS);

@@ -601,6 +601,25 @@ static void icmp_hard_error_ends_an_opening_connection_only(void **state)
     assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_ICMP_ABORTS), 0);
 }
 
+/* The codes as Linux's icmp_err_convert has them (a review found 14 and
+ * 15 soft, 11 EHOSTUNREACH, and codes past 15 taken as soft errors):
+ * precedence cutoff ends an opening connection; code 200 is no code and
+ * is ignored, counted. */
+static void icmp_codes_as_linux(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp_view syn;
+    struct fa_tcp *c = peer_connecting(&pe, 0, &syn);
+    peer_icmp_unreach(&pe, 200, 0, syn.seq);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_ICMP_IGNORED), 1);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_SYN_SENT);
+    peer_icmp_unreach(&pe, 15, 0, syn.seq);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_CLOSED);
+    assert_int_equal(fa_tcp_error(c), -EHOSTUNREACH);
+    fa_tcp_close(c, pe.now);
+}
+
 /* A router that gives no next-hop MTU (0, RFC 1191 §7): the plateau below
  * the quoted datagram's 1,500 bytes, 1,492; one that gives 1 to 67 lies:
  * counted and ignored (found by a review: both were ignored uncounted). */
@@ -848,6 +867,7 @@ int main(void)
         cmocka_unit_test_teardown(icmp_frag_needed_lowers_the_mss_and_resends, teardown),
         cmocka_unit_test_teardown(icmp_hard_error_ends_an_opening_connection_only, teardown),
         cmocka_unit_test_teardown(icmp_frag_needed_without_an_mtu, teardown),
+        cmocka_unit_test_teardown(icmp_codes_as_linux, teardown),
         cmocka_unit_test_teardown(icmp_time_exceeded_and_parameter_problem_are_soft, teardown),
         cmocka_unit_test_teardown(time_wait_reopened_by_a_newer_timestamp, teardown),
         cmocka_unit_test(prr_sndcnt_table),
