@@ -57,8 +57,7 @@ void fa_icmp_input(struct fa_stack *s, const struct fa_rx_ctx *rx,
          * problem MUST reach the transport too (TCP takes them as soft). */
         fa_count(s, icmp.type == FA_ICMP_UNREACH ? FA_CNT_ICMP_UNREACH_IN
                                                  : FA_CNT_ICMP_OTHER_ERROR_IN);
-        if (icmp.type == FA_ICMP_UNREACH)
-            fa_udp_icmp_error(s, icmp.code, icmp.data, icmp.data_len);
+        fa_udp_icmp_error(s, icmp.type, icmp.code, icmp.data, icmp.data_len);
         fa_tcp_icmp_error(s, icmp.type, icmp.code, fa_get16(icmp.rest + 2), icmp.data,
                           icmp.data_len, now);
         break;

@@ -157,8 +157,9 @@ int fa_udp_stack_init(struct fa_stack *s);
 void fa_udp_stack_free(struct fa_stack *s);
 void fa_udp_input(struct fa_stack *s, const struct fa_rx_ctx *rx,
                   fa_time now);
-/* An ICMP destination unreachable quoting a datagram we sent. */
-void fa_udp_icmp_error(struct fa_stack *s, uint8_t code, const uint8_t *quote,
+/* An ICMP error (unreachable, time exceeded, parameter problem) quoting a
+ * datagram we sent. */
+void fa_udp_icmp_error(struct fa_stack *s, uint8_t type, uint8_t code, const uint8_t *quote,
                        size_t len);
 /* An ICMP error (destination unreachable, time exceeded, parameter
  * problem) quoting a TCP segment we sent (RFC 1122 §4.2.3.9, RFC 5927,

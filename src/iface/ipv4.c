@@ -81,10 +81,17 @@ void fa_ipv4_input_local(struct fa_stack *s, const uint8_t *pkt, size_t len, fa_
     ipv4_input(s, pkt, len, 0, 1, NULL, now);
 }
 
+/* Where dst goes: the limited or our subnet's broadcast, a neighbour, the
+ * gateway. 0/8 and 127/8 never appear outside a host (RFC 1122 §3.2.1.3;
+ * finack has no loopback network, only its own address), and finack
+ * sends no multicast (no IGMP) nor to 240/4: no route. */
 static int next_hop(const struct fa_stack *s, uint32_t dst, uint32_t *hop)
 {
+    uint32_t top = dst >> 24;
     if (is_our_broadcast(s, dst)) {
         *hop = 0xffffffffu;
+    } else if (top == 0 || top == 127 || top >= 224) {
+        return -ENETUNREACH;
     } else if ((dst & s->mask) == (s->cfg.addr & s->mask)) {
         *hop = dst;
     } else if (s->cfg.gateway) {

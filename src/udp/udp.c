@@ -84,7 +84,9 @@ static struct fa_udp *demux(struct fa_stack *s, uint16_t dport, uint32_t src,
     struct fa_udp *loose = NULL;
     for (uint32_t i = 0; i < s->udp->count; i++) {
         struct fa_udp *u = &s->udp->pool[i];
-        if (!u->used || u->lport != dport)
+        /* An unbound socket (port 0) takes nothing: a datagram to port 0
+         * is for nobody. */
+        if (!u->used || !u->lport || u->lport != dport)
             continue;
         if (!u->rport)
             loose = u;
@@ -135,13 +137,37 @@ void fa_udp_input(struct fa_stack *s, const struct fa_rx_ctx *rx, fa_time now)
     fa_count(s, FA_CNT_UDP_DATAGRAMS_IN);
 }
 
-void fa_udp_icmp_error(struct fa_stack *s, uint8_t code, const uint8_t *quote,
+/* The error an ICMP error gives a connected socket, as Linux's
+ * __udp4_lib_err (icmp_err_convert's fatal codes; fragmentation needed is
+ * EMSGSIZE, finack never fragmenting); 0 for the soft ones, which UDP
+ * does not report. */
+static int udp_error_of(uint8_t type, uint8_t code)
+{
+    if (type == FA_ICMP_PARAM_PROBLEM)
+        return -EPROTO;
+    if (type != FA_ICMP_UNREACH)
+        return 0;
+    switch (code) {
+    case 2: return -ENOPROTOOPT;
+    case 3: return -ECONNREFUSED;
+    case 4: return -EMSGSIZE;
+    case 6: case 9: return -ENETUNREACH;
+    case 7: return -EHOSTDOWN;
+    case 8: return -ENONET;
+    case 10: case 13: case 14: case 15: return -EHOSTUNREACH;
+    default: return 0;
+    }
+}
+
+void fa_udp_icmp_error(struct fa_stack *s, uint8_t type, uint8_t code, const uint8_t *quote,
                        size_t len)
 {
     /* The quote: the IPv4 header we sent and at least 8 bytes after it
-     * (RFC 792). Linux reports port unreachable as ECONNREFUSED, and
-     * only to connected sockets (RFC 1122 §4.1.3.3 leaves it open). */
-    if (code != FA_ICMP_UNREACH_PORT || len < FA_IPV4_HLEN)
+     * (RFC 792). Linux reports only hard errors (port unreachable:
+     * ECONNREFUSED), and only to connected sockets (RFC 1122 §4.1.3.3
+     * leaves it open). */
+    int err = udp_error_of(type, code);
+    if (!err || len < FA_IPV4_HLEN)
         return;
     size_t hlen = (size_t)(quote[0] & 0x0f) * 4;
     if (quote[9] != FA_IPPROTO_UDP || hlen < FA_IPV4_HLEN || len < hlen + 4)
@@ -151,7 +177,7 @@ void fa_udp_icmp_error(struct fa_stack *s, uint8_t code, const uint8_t *quote,
     for (uint32_t i = 0; i < s->udp->count; i++) {
         struct fa_udp *u = &s->udp->pool[i];
         if (u->used && u->lport == sport && u->rport == dport && u->raddr == dst)
-            u->err = -ECONNREFUSED;
+            u->err = err;
     }
 }
 
@@ -274,14 +300,13 @@ long fa_udp_recvfrom(struct fa_udp *u, void *buf, size_t len, uint32_t *from,
                      uint16_t *port, fa_time now)
 {
     (void)now;
-    if (!u->queue.len) {
-        if (u->err) {
-            int e = u->err;
-            u->err = 0;
-            return e;
-        }
-        return -EAGAIN;
+    if (u->err) { /* before what is queued, as Linux's sock_error() */
+        int e = u->err;
+        u->err = 0;
+        return e;
     }
+    if (!u->queue.len)
+        return -EAGAIN;
     uint8_t rec[RECORD_HLEN];
     fa_ring_copy_out(&u->queue, 0, rec, RECORD_HLEN);
     uint16_t dlen = fa_get16(rec);

@@ -1,6 +1,8 @@
 /* test_ipv4_icmp.c — IPv4 input and output and ICMP: echo replies,
  * destination unreachable with RFC 1122 §3.2.2's exclusions and the rate
- * limit, routing via the gateway, and the MTU. */
+ * limit, routing via the gateway (never for 0/8, 127/8, multicast), the
+ * MTU, and what a UDP socket hears of it: no datagram for an unbound one,
+ * the hard ICMP errors, an error before queued data. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -210,6 +212,94 @@ static void off_subnet_goes_to_gateway_or_fails(void **state)
     fa_stack_destroy(s);
 }
 
+/* Addresses never on a wire get no route, even with a gateway: 127/8
+ * (RFC 1122 §3.2.1.3 (g)) and 0/8 went out to the gateway, multicast to
+ * the gateway's MAC (a review found them). */
+static void no_route_for_loopback_zero_or_multicast(void **state)
+{
+    (void)state;
+    struct capture cap = { 0 };
+    struct fa_prng prng;
+    struct fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.gateway = IP_PEER;
+    struct fa_stack *s = make_stack(&cap, &prng, &cfg);
+    struct fa_udp *u;
+    assert_int_equal(fa_udp_open(s, &u), 0);
+    const uint32_t dsts[] = { FA_IPV4(127, 0, 0, 1), FA_IPV4(0, 1, 2, 3),
+                              FA_IPV4(224, 0, 0, 251), FA_IPV4(240, 0, 0, 1) };
+    size_t before = cap.count; /* the gratuitous ARP */
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(fa_udp_sendto(u, "x", 1, dsts[i], 9, 0), -ENETUNREACH);
+    assert_int_equal(cap.count, before);
+    assert_int_equal(fa_stack_counter(s, FA_CNT_IP_NO_ROUTE), 4);
+    fa_udp_close(u);
+    fa_stack_destroy(s);
+}
+
+/* A socket not bound (port 0) takes no datagram: one to port 0 went to it
+ * (a review found it); it is for nobody, and answered so. */
+static void udp_port_zero_is_for_nobody(void **state)
+{
+    struct fixture *f = *state;
+    struct fa_udp *u;
+    assert_int_equal(fa_udp_open(f->s, &u), 0);
+    uint8_t fr[128];
+    size_t n = build_udp(fr, mac_a, IP_PEER, IP_US, 1000, 0, (const uint8_t *)"zero", 4);
+    fa_stack_input(f->s, fr, n, 0);
+    char buf[8];
+    assert_int_equal(fa_udp_recvfrom(u, buf, sizeof buf, NULL, NULL, 0), -EAGAIN);
+    assert_int_equal(fa_stack_counter(f->s, FA_CNT_UDP_NO_PORT), 1);
+    fa_udp_close(u);
+}
+
+/* An ICMP error quoting what a connected socket sent: the hard ones are
+ * reported as Linux's __udp4_lib_err does (only port unreachable was),
+ * before any datagram already queued; soft ones (host unreachable, time
+ * exceeded) are not. */
+static void icmp_error_to_udp(struct fixture *f, uint8_t type, uint8_t code)
+{
+    uint8_t msg[8 + 28] = { 0 }, fr[128];
+    uint8_t *q = msg + 8;
+    fa_ipv4_hdr_emit(q, 28, 1, 0, 64, FA_IPPROTO_UDP, IP_US, IP_PEER);
+    fa_put16(q + 20, 5000);
+    fa_put16(q + 22, 53);
+    fa_icmp_emit(msg, sizeof msg, type, code, 0);
+    size_t n = build_ipv4(fr, mac_a, mac_peer, IP_PEER, IP_US, FA_IPPROTO_ICMP, msg, sizeof msg);
+    fa_stack_input(f->s, fr, n, 0);
+}
+
+static void connected_udp_hears_hard_errors(void **state)
+{
+    struct fixture *f = *state;
+    struct fa_udp *u;
+    assert_int_equal(fa_udp_open(f->s, &u), 0);
+    assert_int_equal(fa_udp_bind(u, 0, 5000), 0);
+    assert_int_equal(fa_udp_connect(u, IP_PEER, 53), 0);
+    static const struct { uint8_t type, code; int err; } cases[] = {
+        { FA_ICMP_UNREACH, FA_ICMP_UNREACH_NEEDFRAG, -EMSGSIZE },
+        { FA_ICMP_UNREACH, 10, -EHOSTUNREACH },
+        { FA_ICMP_UNREACH, FA_ICMP_UNREACH_PROTO, -ENOPROTOOPT },
+        { FA_ICMP_PARAM_PROBLEM, 0, -EPROTO },
+        { FA_ICMP_UNREACH, FA_ICMP_UNREACH_HOST, 0 },
+        { FA_ICMP_TIME_EXCEEDED, 0, 0 },
+    };
+    char buf[8];
+    for (int i = 0; i < 6; i++) {
+        icmp_error_to_udp(f, cases[i].type, cases[i].code);
+        assert_int_equal(fa_udp_recvfrom(u, buf, sizeof buf, NULL, NULL, 0),
+                         cases[i].err ? cases[i].err : -EAGAIN);
+    }
+    /* A datagram queued, then port unreachable: the error first. */
+    uint8_t fr[128];
+    size_t n = build_udp(fr, mac_a, IP_PEER, IP_US, 53, 5000, (const uint8_t *)"data", 4);
+    fa_stack_input(f->s, fr, n, 0);
+    icmp_error_to_udp(f, FA_ICMP_UNREACH, FA_ICMP_UNREACH_PORT);
+    assert_int_equal(fa_udp_recvfrom(u, buf, sizeof buf, NULL, NULL, 0), -ECONNREFUSED);
+    assert_int_equal(fa_udp_recvfrom(u, buf, sizeof buf, NULL, NULL, 0), 4);
+    fa_udp_close(u);
+}
+
 static void packets_beyond_mtu_are_refused(void **state)
 {
     struct fixture *f = *state;
@@ -245,6 +335,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(martian_sources_are_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(errors_are_rate_limited, setup, teardown),
         cmocka_unit_test(off_subnet_goes_to_gateway_or_fails),
+        cmocka_unit_test(no_route_for_loopback_zero_or_multicast),
+        cmocka_unit_test_setup_teardown(udp_port_zero_is_for_nobody, setup, teardown),
+        cmocka_unit_test_setup_teardown(connected_udp_hears_hard_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(packets_beyond_mtu_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(echo_reply_counted, setup, teardown),
     };
