@@ -17,11 +17,13 @@ static int is_our_broadcast(const struct fa_stack *s, uint32_t addr)
  * reflection or a spoof. */
 /* Not a source a host on the wire may have: a broadcast or multicast
  * address, ours, loopback (127/8: RFC 1122 §3.2.1.3 (g), "MUST NOT appear
- * outside a host") or the reserved 240/4. */
+ * outside a host"), the reserved 240/4, or 0/8 but 0.0.0.0 (a host that
+ * does not know its address yet, §3.2.1.3 (a)). */
 static int bad_source(const struct fa_stack *s, uint32_t src)
 {
+    uint32_t top = src >> 24;
     return is_our_broadcast(s, src) || fa_ipv4_is_multicast(src) ||
-           src == s->cfg.addr || (src >> 24) == 127 || (src >> 28) == 15;
+           src == s->cfg.addr || top == 127 || (src >> 28) == 15 || (top == 0 && src != 0);
 }
 
 static void ip_deliver(struct fa_stack *s, const struct fa_rx_ctx *rx,

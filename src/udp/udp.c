@@ -21,7 +21,7 @@
 struct fa_udp {
     struct fa_stack *stack;
     int used;
-    uint32_t laddr, raddr;
+    uint32_t laddr, raddr; /* laddr: bound to (0: any) */
     uint16_t lport, rport; /* rport != 0: connected */
     int reuse;             /* SO_REUSEADDR: may share its port */
     int err;               /* pending -errno (ICMP) */
@@ -78,7 +78,7 @@ static int port_taken(struct fa_stack *s, uint16_t port, int reuse)
 
 /* The socket a datagram is for: a connected one from exactly that peer
  * first, else one bound to the port and not connected elsewhere. */
-static struct fa_udp *demux(struct fa_stack *s, uint16_t dport, uint32_t src,
+static struct fa_udp *demux(struct fa_stack *s, uint32_t dst, uint16_t dport, uint32_t src,
                             uint16_t sport)
 {
     struct fa_udp *loose = NULL;
@@ -87,6 +87,9 @@ static struct fa_udp *demux(struct fa_stack *s, uint16_t dport, uint32_t src,
         /* An unbound socket (port 0) takes nothing: a datagram to port 0
          * is for nobody. */
         if (!u->used || !u->lport || u->lport != dport)
+            continue;
+        /* Bound to our unicast address: not a broadcast (as Linux). */
+        if (u->laddr && u->laddr != dst)
             continue;
         if (!u->rport)
             loose = u;
@@ -116,7 +119,7 @@ void fa_udp_input(struct fa_stack *s, const struct fa_rx_ctx *rx, fa_time now)
         }
     }
     uint16_t sport = fa_get16(ip->payload), dport = fa_get16(ip->payload + 2);
-    struct fa_udp *u = demux(s, dport, ip->src, sport);
+    struct fa_udp *u = demux(s, ip->dst, dport, ip->src, sport);
     if (!u) {
         /* RFC 1122 §4.1.3.1: port unreachable (never for broadcasts). */
         fa_count(s, FA_CNT_UDP_NO_PORT);
@@ -222,7 +225,7 @@ int fa_udp_bind(struct fa_udp *u, uint32_t addr, uint16_t port)
         return -EINVAL;
     if (addr && addr != s->cfg.addr)
         return -EADDRNOTAVAIL;
-    u->laddr = s->cfg.addr;
+    u->laddr = addr; /* 0: any of ours, broadcasts included */
     if (!port)
         return pick_port(u);
     if (port_taken(s, port, u->reuse))

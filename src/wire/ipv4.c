@@ -19,9 +19,9 @@ int fa_ipv4_hdr_parse(const uint8_t *pkt, size_t len, struct fa_ipv4_view *out)
         return FA_CNT_IP_BAD_TOTAL_LEN;
     if (fa_csum_fold(fa_csum_add(0, pkt, hlen)) != 0)
         return FA_CNT_IP_BAD_CHECKSUM;
-    /* RFC 791 §3.2: a datagram whose TTL is zero must be destroyed. */
-    if (pkt[8] == 0)
-        return FA_CNT_IP_TTL_ZERO;
+    /* A TTL of 0 is no reason to drop what is for us: RFC 1122 §3.2.1.7
+     * "MUST NOT discard a datagram just because it was received with TTL
+     * less than 2" (RFC 791's rule is a router's). */
     out->hlen = (uint8_t)hlen;
     out->tos = pkt[1];
     out->total_len = (uint16_t)total;

@@ -58,7 +58,6 @@ static size_t ip_ihl_past_end(uint8_t *b) { valid_udp(b); b[IPOFF] = 0x4f; retur
 static size_t ip_total_long(uint8_t *b) { size_t n = valid_udp(b); fa_put16(b + IPOFF + 2, 1400); refresh_ip_checksum(b); return n; }
 static size_t ip_total_short(uint8_t *b) { size_t n = valid_udp(b); fa_put16(b + IPOFF + 2, 19); refresh_ip_checksum(b); return n; }
 static size_t ip_checksum(uint8_t *b) { size_t n = valid_udp(b); b[IPOFF + 10] ^= 0x55; return n; }
-static size_t ip_ttl0(uint8_t *b) { size_t n = valid_udp(b); b[IPOFF + 8] = 0; refresh_ip_checksum(b); return n; }
 static size_t ip_src_bcast(uint8_t *b) { size_t n = valid_udp(b); fa_put32(b + IPOFF + 12, 0xffffffffu); refresh_ip_checksum(b); return n; }
 static size_t ip_src_mcast(uint8_t *b) { size_t n = valid_udp(b); fa_put32(b + IPOFF + 12, FA_IPV4(224, 0, 0, 5)); refresh_ip_checksum(b); return n; }
 static size_t ip_src_ours(uint8_t *b) { size_t n = valid_udp(b); fa_put32(b + IPOFF + 12, IP_US); refresh_ip_checksum(b); return n; }
@@ -147,7 +146,6 @@ static const struct bad_case cases[] = {
     { "IP total > frame", ip_total_long, FA_CNT_IP_BAD_TOTAL_LEN, 0 },
     { "IP total < header", ip_total_short, FA_CNT_IP_BAD_TOTAL_LEN, 0 },
     { "IP bad checksum", ip_checksum, FA_CNT_IP_BAD_CHECKSUM, 0 },
-    { "IP TTL 0", ip_ttl0, FA_CNT_IP_TTL_ZERO, 0 },
     { "IP source broadcast", ip_src_bcast, FA_CNT_IP_BAD_SRC, 0 },
     { "IP source multicast", ip_src_mcast, FA_CNT_IP_BAD_SRC, 0 },
     { "IP source is us", ip_src_ours, FA_CNT_IP_BAD_SRC, 0 },

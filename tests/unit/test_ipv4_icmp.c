@@ -151,17 +151,19 @@ static void error_to_broadcast_is_ignored(void **state)
 }
 
 /* Loopback (127/8: RFC 1122 §3.2.1.3 (g) "MUST NOT appear outside a
- * host") and 240/4 sources from the wire are dropped, not answered. */
+ * host"), 240/4 and 0/8 (but 0.0.0.0) sources from the wire are dropped,
+ * not answered. */
 static void martian_sources_are_dropped(void **state)
 {
     struct fixture *f = *state;
     uint8_t fr[128], payload[8] = { 0 };
-    const uint32_t srcs[] = { FA_IPV4(127, 0, 0, 1), FA_IPV4(240, 0, 0, 1) };
-    for (int i = 0; i < 2; i++) {
+    const uint32_t srcs[] = { FA_IPV4(127, 0, 0, 1), FA_IPV4(240, 0, 0, 1),
+                              FA_IPV4(0, 1, 2, 3) };
+    for (int i = 0; i < 3; i++) {
         size_t n = build_ipv4(fr, mac_a, mac_peer, srcs[i], IP_US, 99, payload, 8);
         fa_stack_input(f->s, fr, n, 0);
     }
-    assert_int_equal(fa_stack_counter(f->s, FA_CNT_IP_BAD_SRC), 2);
+    assert_int_equal(fa_stack_counter(f->s, FA_CNT_IP_BAD_SRC), 3);
     assert_int_equal(fa_stack_counter(f->s, FA_CNT_ICMP_UNREACH_OUT), 0);
     assert_int_equal(f->cap.count, 0);
 }
@@ -253,6 +255,37 @@ static void udp_port_zero_is_for_nobody(void **state)
     fa_udp_close(u);
 }
 
+/* RFC 1122 §3.2.1.7: a host "MUST NOT discard a datagram just because it
+ * was received with TTL less than 2" (finack dropped TTL 0). And a socket
+ * bound to our unicast address hears no broadcast (as Linux); one bound
+ * to any address does. Both found by a review. */
+static void ttl_zero_delivered_and_broadcast_by_binding(void **state)
+{
+    struct fixture *f = *state;
+    struct fa_udp *any, *uni;
+    assert_int_equal(fa_udp_open(f->s, &any), 0);
+    assert_int_equal(fa_udp_open(f->s, &uni), 0);
+    assert_int_equal(fa_udp_bind(any, 0, 67), 0);
+    assert_int_equal(fa_udp_bind(uni, IP_US, 68), 0);
+    uint8_t fr[128];
+    char buf[8];
+    size_t n = build_udp(fr, mac_a, IP_PEER, IP_US, 1000, 68, (const uint8_t *)"ttl", 3);
+    fr[14 + 8] = 0; /* TTL */
+    fa_put16(fr + 14 + 10, 0);
+    fa_csum_store(fr + 14 + 10, fa_csum_fold(fa_csum_add(0, fr + 14, 20)));
+    fa_stack_input(f->s, fr, n, 0);
+    assert_int_equal(fa_udp_recvfrom(uni, buf, sizeof buf, NULL, NULL, 0), 3);
+    for (uint16_t port = 67; port <= 68; port++) {
+        n = build_udp(fr, fa_mac_broadcast, IP_PEER, 0xffffffffu, 1000, port,
+                      (const uint8_t *)"all", 3);
+        fa_stack_input(f->s, fr, n, 0);
+    }
+    assert_int_equal(fa_udp_recvfrom(any, buf, sizeof buf, NULL, NULL, 0), 3);
+    assert_int_equal(fa_udp_recvfrom(uni, buf, sizeof buf, NULL, NULL, 0), -EAGAIN);
+    fa_udp_close(any);
+    fa_udp_close(uni);
+}
+
 /* An ICMP error quoting what a connected socket sent: the hard ones are
  * reported as Linux's __udp4_lib_err does (only port unreachable was),
  * before any datagram already queued; soft ones (host unreachable, time
@@ -337,6 +370,7 @@ int main(void)
         cmocka_unit_test(off_subnet_goes_to_gateway_or_fails),
         cmocka_unit_test(no_route_for_loopback_zero_or_multicast),
         cmocka_unit_test_setup_teardown(udp_port_zero_is_for_nobody, setup, teardown),
+        cmocka_unit_test_setup_teardown(ttl_zero_delivered_and_broadcast_by_binding, setup, teardown),
         cmocka_unit_test_setup_teardown(connected_udp_hears_hard_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(packets_beyond_mtu_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(echo_reply_counted, setup, teardown),
