@@ -152,14 +152,20 @@ struct fa_tcp *peer_connected(struct peer *pe)
     return c;
 }
 
-struct fa_tcp *peer_accepted(struct peer *pe, uint16_t our_port,
-                             struct fa_tcp **listener)
+struct fa_tcp *peer_listening(struct peer *pe, uint16_t our_port)
 {
-    struct fa_tcp *l, *c;
+    struct fa_tcp *l;
     assert_int_equal(fa_tcp_open(pe->s, &l), 0);
     assert_int_equal(fa_tcp_bind(l, 0, our_port), 0);
     assert_int_equal(fa_tcp_listen(l, 4, pe->now), 0);
     pe->our_port = our_port;
+    return l;
+}
+
+struct fa_tcp *peer_accepted(struct peer *pe, uint16_t our_port,
+                             struct fa_tcp **listener)
+{
+    struct fa_tcp *c, *l = peer_listening(pe, our_port);
     peer_send_next(pe, FA_TCP_SYN, NULL, 0);
     struct fa_tcp_view synack = peer_expect(pe);
     assert_int_equal(synack.flags, FA_TCP_SYN | FA_TCP_ACK);

@@ -49,6 +49,8 @@ void peer_run_until(struct peer *pe, fa_time until);
 struct fa_tcp *peer_connecting(struct peer *pe, uint16_t our_port, struct fa_tcp_view *syn);
 /* finack connects to the peer; the peer completes the handshake. */
 struct fa_tcp *peer_connected(struct peer *pe);
+/* finack listens on our_port (backlog 4), where the peer's segments go. */
+struct fa_tcp *peer_listening(struct peer *pe, uint16_t our_port);
 /* finack listens on our_port; the peer connects; returns the accepted
  * socket (listener in *listener if not NULL, else closed). */
 struct fa_tcp *peer_accepted(struct peer *pe, uint16_t our_port,

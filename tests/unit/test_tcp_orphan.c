@@ -355,10 +355,7 @@ static struct fa_tcp *scaled_sender(uint32_t *iss1)
 {
     peer_init(&pe, NULL, 5000);
     struct fa_tcp *l, *c;
-    fa_tcp_open(pe.s, &l);
-    fa_tcp_bind(l, 0, 80);
-    fa_tcp_listen(l, 4, pe.now);
-    pe.our_port = 80;
+    l = peer_listening(&pe, 80);
     static const uint8_t o[] = { 2, 4, 0x05, 0xb4, 1, 3, 3, 7 }; /* MSS 1460, wscale 7 */
     peer_send_opts(&pe, FA_TCP_SYN, 1000, 0, 65535, o, sizeof o, NULL, 0);
     struct fa_tcp_view sa = peer_expect(&pe);

@@ -559,10 +559,7 @@ static void rto_after_syn_timeout_and_karn_on_synack(void **state)
 
     peer_init(&pe, NULL, 80);
     struct fa_tcp *l;
-    fa_tcp_open(pe.s, &l);
-    fa_tcp_bind(l, 0, 8080);
-    fa_tcp_listen(l, 4, pe.now);
-    pe.our_port = 8080;
+    l = peer_listening(&pe, 8080);
     peer_send(&pe, SYN, pe.snd_nxt, 0, 65535, NULL, 0);
     assert_int_equal(peer_expect(&pe).flags, SYN | ACK);
     pe.now += 900 * MS;
@@ -964,10 +961,7 @@ static void repeated_syn_with_data_gets_the_synack_again(void **state)
     (void)state;
     peer_init(&pe, NULL, 80);
     struct fa_tcp *l;
-    fa_tcp_open(pe.s, &l);
-    fa_tcp_bind(l, 0, 8080);
-    fa_tcp_listen(l, 4, pe.now);
-    pe.our_port = 8080;
+    l = peer_listening(&pe, 8080);
     peer_send(&pe, SYN, pe.snd_nxt, 0, 65535, "data", 4);
     struct fa_tcp_view sa = peer_expect(&pe);
     assert_int_equal(sa.flags, SYN | ACK);

@@ -131,10 +131,7 @@ static void l4_rst_in_syn_received_returns_to_listen(void **state) /* L4 */
     (void)state;
     peer_init(&pe, NULL, 5000);
     struct fa_tcp *l, *c;
-    fa_tcp_open(pe.s, &l);
-    fa_tcp_bind(l, 0, 80);
-    fa_tcp_listen(l, 4, pe.now);
-    pe.our_port = 80;
+    l = peer_listening(&pe, 80);
     peer_send_next(&pe, SYN, NULL, 0);
     struct fa_tcp_view sa = peer_expect(&pe);
     /* The peer (whose SYN was an old duplicate) resets. */
