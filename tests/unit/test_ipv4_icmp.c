@@ -211,26 +211,14 @@ static void off_subnet_goes_to_gateway_or_fails(void **state)
     struct fa_arp_view arp;
     assert_int_equal(fa_arp_parse(cap.frame[0] + 14, FA_ARP_LEN, &arp), 0);
     assert_int_equal(arp.tpa, IP_PEER);
-    fa_stack_destroy(s);
-}
-
-/* Addresses never on a wire get no route, even with a gateway: 127/8
- * (RFC 1122 §3.2.1.3 (g)) and 0/8 went out to the gateway, multicast to
- * the gateway's MAC (a review found them). */
-static void no_route_for_loopback_zero_or_multicast(void **state)
-{
-    (void)state;
-    struct capture cap = { 0 };
-    struct fa_prng prng;
-    struct fa_config cfg;
-    fa_config_init(&cfg);
-    cfg.gateway = IP_PEER;
-    struct fa_stack *s = make_stack(&cap, &prng, &cfg);
+    /* Addresses never on a wire get no route, even with a gateway: 127/8
+     * (RFC 1122 §3.2.1.3 (g)) and 0/8 went out to the gateway, multicast
+     * to the gateway's MAC (a review found them). */
     struct fa_udp *u;
     assert_int_equal(fa_udp_open(s, &u), 0);
     const uint32_t dsts[] = { FA_IPV4(127, 0, 0, 1), FA_IPV4(0, 1, 2, 3),
                               FA_IPV4(224, 0, 0, 251), FA_IPV4(240, 0, 0, 1) };
-    size_t before = cap.count; /* the gratuitous ARP */
+    size_t before = cap.count;
     for (int i = 0; i < 4; i++)
         assert_int_equal(fa_udp_sendto(u, "x", 1, dsts[i], 9, 0), -ENETUNREACH);
     assert_int_equal(cap.count, before);
@@ -368,7 +356,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(martian_sources_are_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(errors_are_rate_limited, setup, teardown),
         cmocka_unit_test(off_subnet_goes_to_gateway_or_fails),
-        cmocka_unit_test(no_route_for_loopback_zero_or_multicast),
         cmocka_unit_test_setup_teardown(udp_port_zero_is_for_nobody, setup, teardown),
         cmocka_unit_test_setup_teardown(ttl_zero_delivered_and_broadcast_by_binding, setup, teardown),
         cmocka_unit_test_setup_teardown(connected_udp_hears_hard_errors, setup, teardown),
