@@ -10,6 +10,10 @@
  *           ACKs and data with numbers drawn near the edges (±1 around
  *           RCV.NXT, straddling it, at and beyond the window, old ACKs,
  *           ACKs of unsent data) at random moments, TIME-WAIT included;
+ *           sends ICMP errors about a synchronized connection (hard and
+ *           soft unreachables, time exceeded, parameter problem,
+ *           fragmentation needed with absurd MTUs), quoting a sequence
+ *           number in flight or not (RFC 5927: none may end it);
  *           floods the listener with spoofed SYNs (half-open connections
  *           must stay within the backlog, and the client keep its ARP
  *           entry at the server); and once the run ends takes
@@ -83,6 +87,8 @@ struct run {
     struct params pr;
     struct fa_sim *sim;
     struct fa_prng prng; /* the attacker's and the applications' dice */
+    struct fa_prng icmp_prng; /* the attacker's ICMP errors: a die of their
+                                 own, the rest of a world as before */
     struct fa_tcp *listener;
     struct fa_tcp *extra[4];
     struct end e[2];
@@ -708,6 +714,34 @@ static int flood_bounded(struct run *r)
 /* One forged segment at side v's connection, as if from its peer. Never
  * exactly what the peer itself could send: no RST at RCV.NXT, no data at
  * RCV.NXT with an acceptable ACK (blind injection RFC 5961 cannot stop). */
+/* An ICMP error from a host on the path about side v's synchronized
+ * connection, one time in five: in a synchronized state every error is
+ * soft (RFC 5927 §5.2) and a quote outside SND.UNA..SND.NXT is ignored
+ * (§4.1); fragmentation needed lowers the MSS, no lower than 552 bytes
+ * of IP. The oracles must still see every byte, and no error. */
+static void forge_icmp_error(struct run *r, int v, const struct fa_tcp_info *i,
+                             const struct forged *g)
+{
+    struct fa_prng *p = &r->icmp_prng;
+    if (!fa_prng_chance(p, 0.2) || i->state < FA_TCP_ESTABLISHED ||
+        i->state == FA_TCP_TIME_WAIT)
+        return;
+    static const struct { uint8_t type, code; } kinds[] = {
+        { 3, 3 }, { 3, 2 }, { 3, 1 }, { 3, 13 }, { 3, 4 }, { 11, 0 }, { 12, 0 },
+    };
+    static const uint16_t mtus[] = { 0, 50, 300, 576, 1000, 1400, 9000 };
+    unsigned k = (unsigned)fa_prng_below(p, 7);
+    struct forged q = *g;
+    q.seq = fa_prng_chance(p, 0.5) && i->snd_nxt != i->snd_una
+                ? i->snd_una + (uint32_t)fa_prng_below(p, i->snd_nxt - i->snd_una)
+                : (uint32_t)fa_prng_next(p);
+    uint8_t f[FORGE_FRAME_MAX];
+    size_t n = forge_icmp(f, &q, FA_IPV4(198, 18, 0, 250), kinds[k].type, kinds[k].code,
+                          mtus[fa_prng_below(p, 7)]);
+    fa_sim_inject(r->sim, v, f, n);
+    r->forged++;
+}
+
 static void forge_one(struct run *r, fa_time now)
 {
     struct fa_prng *p = &r->prng;
@@ -790,6 +824,9 @@ static void forge_one(struct run *r, fa_time now)
     uint8_t f[FORGE_FRAME_MAX];
     fa_sim_inject(r->sim, v, f, forge_tcp(f, &g));
     r->forged++;
+    /* After the segment, whose numbers were drawn from i: an ICMP error
+     * makes the victim send, and what it advertises moves its window. */
+    forge_icmp_error(r, v, &i, &g);
     (void)now;
 }
 
@@ -1098,6 +1135,7 @@ int family_run(const char *family, uint64_t seed, int verbose, char *why, size_t
     draw(seed, attack, &r.pr);
     draw_budgets(seed, &r.pr);
     fa_prng_seed(&r.prng, seed ^ 0xd1ceull);
+    fa_prng_seed(&r.icmp_prng, seed ^ 0x1c3e77ull);
     if (verbose)
         describe(&r.pr, (const fa_time[2]){ sim_draw_batching(seed, 0),
                                             sim_draw_batching(seed, 1) });

@@ -1,6 +1,7 @@
-/* forge.c — a TCP segment in an Ethernet frame, built byte by byte
- * (forge.h): IPv4 header with its checksum, TCP header without options,
- * the pseudo-header checksum over header and data. */
+/* forge.c — a TCP segment, or an ICMP error about one, in an Ethernet
+ * frame, built byte by byte (forge.h): IPv4 header with its checksum, TCP
+ * header without options, the pseudo-header checksum over header and
+ * data; ICMP with its checksum over the message. */
 #include "forge.h"
 
 #include <string.h>
@@ -29,6 +30,19 @@ static uint16_t fold(uint32_t sum, const uint8_t *p, size_t n)
     return (uint16_t)~sum;
 }
 
+/* An IPv4 header without options at ip. */
+static void ipv4_header(uint8_t *ip, uint16_t total, uint8_t proto, uint32_t src, uint32_t dst)
+{
+    memset(ip, 0, 20);
+    ip[0] = 0x45;
+    put16(ip + 2, total);
+    ip[8] = 64;
+    ip[9] = proto;
+    put32(ip + 12, src);
+    put32(ip + 16, dst);
+    put16(ip + 10, fold(0, ip, 20));
+}
+
 size_t forge_tcp(uint8_t *out, const struct forged *f)
 {
     size_t len = f->len > FORGE_MAX_DATA ? FORGE_MAX_DATA : f->len;
@@ -36,14 +50,8 @@ size_t forge_tcp(uint8_t *out, const struct forged *f)
     memcpy(out + 6, f->src_mac, 6);
     put16(out + 12, 0x0800);
     uint8_t *ip = out + 14, *t = ip + 20;
-    memset(ip, 0, 40);
-    ip[0] = 0x45;
-    put16(ip + 2, (uint16_t)(40 + len));
-    ip[8] = 64;
-    ip[9] = 6;
-    put32(ip + 12, f->src);
-    put32(ip + 16, f->dst);
-    put16(ip + 10, fold(0, ip, 20));
+    memset(t, 0, 20);
+    ipv4_header(ip, (uint16_t)(40 + len), 6, f->src, f->dst);
     put16(t, f->sport);
     put16(t + 2, f->dport);
     put32(t + 4, f->seq);
@@ -57,4 +65,24 @@ size_t forge_tcp(uint8_t *out, const struct forged *f)
                       (f->dst & 0xffff) + 6 + (uint32_t)(20 + len);
     put16(t + 16, fold(pseudo, t, 20 + len));
     return 14 + 40 + len;
+}
+
+size_t forge_icmp(uint8_t *out, const struct forged *f, uint32_t from, uint8_t type,
+                  uint8_t code, uint16_t mtu)
+{
+    memcpy(out, f->dst_mac, 6);
+    memcpy(out + 6, f->src_mac, 6);
+    put16(out + 12, 0x0800);
+    uint8_t *ip = out + 14, *m = ip + 20, *q = m + 8;
+    ipv4_header(ip, 20 + 8 + 28, 1, from, f->dst);
+    memset(m, 0, 8);
+    m[0] = type;
+    m[1] = code;
+    put16(m + 6, mtu);
+    ipv4_header(q, 1500, 6, f->dst, f->src); /* what f->dst sent */
+    put16(q + 20, f->dport);
+    put16(q + 22, f->sport);
+    put32(q + 24, f->seq);
+    put16(m + 2, fold(0, m, 8 + 28));
+    return 14 + 20 + 8 + 28;
 }

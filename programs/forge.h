@@ -1,6 +1,7 @@
-/* forge.h — builds a TCP segment as an Ethernet frame, for simulator
- * runs that inject what no stack sent: old duplicates, an attacker's
- * guesses. Public API only; checksums computed here. */
+/* forge.h — builds a TCP segment, or an ICMP error about one, as an
+ * Ethernet frame, for simulator runs that inject what no stack sent: old
+ * duplicates, an attacker's guesses. Public API only; checksums computed
+ * here. */
 #ifndef FA_PROG_FORGE_H
 #define FA_PROG_FORGE_H
 
@@ -25,5 +26,12 @@ struct forged {
 
 /* Writes the frame into out (FORGE_FRAME_MAX bytes); returns its length. */
 size_t forge_tcp(uint8_t *out, const struct forged *f);
+
+/* An ICMP error (type, code; mtu for fragmentation needed) from `from`
+ * to f->dst about a TCP segment f->dst sent to f->src: the quote holds
+ * that segment's IPv4 header (1,500 bytes long) and its ports and f->seq.
+ * Writes the frame into out (FORGE_FRAME_MAX bytes); returns its length. */
+size_t forge_icmp(uint8_t *out, const struct forged *f, uint32_t from, uint8_t type,
+                  uint8_t code, uint16_t mtu);
 
 #endif
