@@ -95,23 +95,30 @@ struct fa_tcp_range {
     uint32_t start, end; /* [start, end) in sequence space */
 };
 
-struct fa_tcp_cubic {          /* RFC 9438 §4, windows in bytes */
-    fa_time epoch;             /* congestion avoidance began; 0 = not yet */
-    fa_time k;                 /* time to reach w_max again */
-    uint32_t w_max, cwnd_epoch, w_est;
+/* CUBIC (RFC 9438 §4), windows in bytes: what lasts between busy
+ * periods. The epoch's curve is in c->loss (struct fa_tcp_cubic_epoch). */
+struct fa_tcp_cubic {
+    uint32_t w_max;
     uint32_t cwnd_prior;       /* the window when ssthresh was last set */
 };
+/* RTT figures kept for the connection's life, in ns, as 32 bits: an RTT
+ * of 4.29 s or more is held as that (FA_TCP_RTT32_NONE: no sample). */
+#define FA_TCP_RTT32_NONE UINT32_MAX
+static inline uint32_t fa_tcp_rtt32(fa_time rtt)
+{
+    return rtt >= FA_TCP_RTT32_NONE ? FA_TCP_RTT32_NONE - 1 : (uint32_t)rtt;
+}
 /* What loss recovery and congestion control keep for the connection's
  * life; the rest of their state (struct fa_tcp_loss) comes and goes with
  * the send side's storage, so an idle connection holds none of it. */
 struct fa_tcp_keep {
     struct fa_tcp_cubic cubic;
-    fa_time min_rtt;           /* RFC 8985 §6.2's minimum RTT */
     fa_time last_send;         /* RFC 5681 §4.1: idle since */
-    /* HyStart++ (RFC 9406) across rounds: this and the last round's
-     * least RTT, Conservative Slow Start's baseline and rounds (0: not
-     * in CSS). */
-    fa_time hs_cur_round_min, hs_last_round_min, hs_css_baseline;
+    uint32_t min_rtt;          /* RFC 8985 §6.2's minimum RTT (rtt32) */
+    /* HyStart++ (RFC 9406) across rounds (rtt32): this and the last
+     * round's least RTT, Conservative Slow Start's baseline and rounds
+     * (0: not in CSS). */
+    uint32_t hs_cur_round_min, hs_last_round_min, hs_css_baseline;
     uint32_t recover;          /* RecoveryPoint (RFC 6675) / recover (6582) */
     uint32_t dsack_round;      /* RFC 8985 §6.2 step 4: once per round trip */
     uint8_t reo_mult, reo_persist, reordering_seen; /* RFC 8985 §6.2 */
@@ -168,10 +175,10 @@ struct fa_tcp {
      * back when it is idle (tcp_recovery.c owns it); NULL otherwise. */
     struct fa_tcp_loss *loss;
 
-    /* Timer deadlines (FA_TIME_NEVER = off); heap_key is their minimum.
-     * t_loss: RFC 8985's reordering timer or the tail loss probe's. */
-    fa_time t_rexmit, t_persist, t_delack, t_keep, t_close, t_loss;
-    fa_time heap_key;
+    /* Timer deadlines (FA_TIME_NEVER = off); the heap keeps their
+     * minimum. Loss recovery's (RFC 8985's reordering timer or the tail
+     * loss probe's) is c->loss->t_loss: fa_tcp_t_loss(). */
+    fa_time t_rexmit, t_persist, t_delack, t_keep, t_close;
 
     /* ---- cold: what outlives c->loss, the handshake, options, the
      * accept queue --------------------------------------------------- */
@@ -239,6 +246,12 @@ struct fa_tcp_tw {
 
 #define FA_TCP_BATCH_ACKS 64
 
+/* A timer heap entry: the connection and its earliest deadline. */
+struct fa_tcp_timer_slot {
+    fa_time key;
+    struct fa_tcp *c;
+};
+
 struct mem_free;
 struct fa_tcp_stack {
     struct fa_tcp *pool, *free;
@@ -258,7 +271,7 @@ struct fa_tcp_stack {
     struct fa_tcp **hash;
     uint32_t hash_mask;
     struct fa_tcp *listeners;
-    struct fa_tcp **heap;
+    struct fa_tcp_timer_slot *heap;
     uint32_t heap_len;
     struct fa_tcp_tw *tw;
     uint32_t *tw_hash;
@@ -418,6 +431,8 @@ void fa_tcp_input(struct fa_stack *s, const struct fa_rx_ctx *rx, fa_time now);
 /* Re-files c in the heap after any of its t_* changed. */
 void fa_tcp_timer_update(struct fa_tcp *c);
 void fa_tcp_timer_remove(struct fa_tcp *c);
+/* The earliest deadline the heap holds for c (FA_TIME_NEVER: none). */
+fa_time fa_tcp_next_timer(const struct fa_tcp *c);
 fa_time fa_tcp_poll(struct fa_stack *s, fa_time now);
 void fa_tcp_arm_rexmit(struct fa_tcp *c, fa_time now);
 void fa_tcp_arm_keepalive(struct fa_tcp *c, fa_time now);
@@ -512,8 +527,18 @@ struct fa_tcp_hystart {        /* RFC 9406: this round's (the rest: keep) */
 };
 enum { REC_OPEN, REC_FAST, REC_RTO };
 enum { LT_NONE, LT_REORDER, LT_TLP };
+/* CUBIC's congestion avoidance epoch (RFC 9438 §4.2-4.3): it starts
+ * afresh with each busy period, so time spent idle or limited by the
+ * application does not grow the curve (§5.8). */
+struct fa_tcp_cubic_epoch {
+    fa_time epoch;             /* congestion avoidance began; 0 = not yet */
+    uint32_t k_ms;             /* time to reach w_max again */
+    uint32_t cwnd_epoch, w_est;
+};
 struct fa_tcp_loss {
     struct fa_tcp_sb sb;
+    fa_time t_loss;            /* what timer says (FA_TIME_NEVER: none) */
+    struct fa_tcp_cubic_epoch cubic;
     struct fa_tcp_loss *next_free; /* in the stack's cache (tcp_recovery.c) */
     uint8_t state;             /* REC_OPEN, REC_FAST (RFC 6675 fast
                                   recovery) or REC_RTO (after a timeout) */
@@ -541,6 +566,12 @@ struct fa_tcp_loss {
      * ring bytes: closing takes no buffer memory (tcp_mem.c). */
     struct fa_tcp_sent fin_entry;
 };
+
+/* Loss recovery's timer deadline: none without c->loss. */
+static inline fa_time fa_tcp_t_loss(const struct fa_tcp *c)
+{
+    return c->loss ? c->loss->t_loss : FA_TIME_NEVER;
+}
 
 /* ---- tcp_recovery.c -------------------------------------------------- */
 /* The connection's starting values (at setup: it has no c->loss yet). */

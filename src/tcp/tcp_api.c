@@ -461,7 +461,7 @@ void fa_tcp_get_info(const struct fa_tcp *c, struct fa_tcp_info *i)
         .cwnd = c->cwnd, .ssthresh = c->ssthresh,
         .srtt = c->srtt, .rttvar = c->rttvar, .rto = c->rto,
         .send_queued = c->snd.len, .recv_queued = c->rcv.len,
-        .retransmits = c->retransmits, .next_timer = c->heap_key,
+        .retransmits = c->retransmits, .next_timer = fa_tcp_next_timer(c),
         .sack = !!(c->flags & TF_SACK), .timestamps = !!(c->flags & TF_TS),
         .congestion = c->cc_algo, .pipe = fa_tcp_pipe(c), .owner = c->owner,
         .ack_owed = (c->flags & (TF_ACK_NOW | TF_ACK_QUEUED)) ||

@@ -21,23 +21,23 @@ static uint64_t icbrt(uint64_t v)
     return lo;
 }
 
-/* §4.2 eq. (2): K = cbrt((W_max - cwnd_epoch) / C), in ns. With windows
+/* §4.2 eq. (2): K = cbrt((W_max - cwnd_epoch) / C), in ms. With windows
  * in bytes, W in segments is bytes / MSS; 1/C = 2.5 s^3 per segment. */
-static fa_time cubic_k(uint32_t w_max, uint32_t cwnd_epoch, uint16_t mss)
+static uint32_t cubic_k(uint32_t w_max, uint32_t cwnd_epoch, uint16_t mss)
 {
     if (w_max <= cwnd_epoch)
         return 0;
     uint64_t d = w_max - cwnd_epoch;
     /* K in ms = cbrt(d / mss * 2.5e9) */
-    uint64_t ms = icbrt(d * 2500000000ull / mss);
-    return (fa_time)ms * FA_NS_PER_MS;
+    return (uint32_t)icbrt(d * 2500000000ull / mss);
 }
 
 /* §4.2 eq. (1): W_cubic(t) = C (t - K)^3 + W_max, in bytes. */
 static uint32_t w_cubic(const struct fa_tcp *c, fa_time t)
 {
     const struct fa_tcp_cubic *k = &c->keep.cubic;
-    int64_t d = ((int64_t)t - (int64_t)k->k) / (int64_t)FA_NS_PER_MS;
+    int64_t kns = (int64_t)c->loss->cubic.k_ms * (int64_t)FA_NS_PER_MS;
+    int64_t d = ((int64_t)t - kns) / (int64_t)FA_NS_PER_MS;
     if (d > MAX_DT_MS) d = MAX_DT_MS;
     if (d < -MAX_DT_MS) d = -MAX_DT_MS;
     /* C d^3 with d in ms: 0.4 d^3 / 1e9 segments = 4 d^3 / 1e7 thousandths. */
@@ -57,29 +57,29 @@ static void cubic_init(struct fa_tcp *c)
 }
 
 /* A congestion avoidance epoch starts (§4.2, §4.3). */
-static void epoch_start(struct fa_tcp *c, fa_time now)
+static void epoch_start(struct fa_tcp *c, struct fa_tcp_cubic_epoch *k, fa_time now)
 {
-    struct fa_tcp_cubic *k = &c->keep.cubic;
     k->epoch = now;
     k->cwnd_epoch = c->cwnd;
     k->w_est = c->cwnd;
-    if (k->w_max < c->cwnd)
-        k->w_max = c->cwnd; /* no loss yet (or it grew past): convex from here */
-    k->k = cubic_k(k->w_max, k->cwnd_epoch, c->mss);
+    if (c->keep.cubic.w_max < c->cwnd)
+        c->keep.cubic.w_max = c->cwnd; /* no loss yet (or it grew past): convex from here */
+    k->k_ms = cubic_k(c->keep.cubic.w_max, k->cwnd_epoch, c->mss);
 }
 
+/* An ACK of new data: c->loss is attached (it holds the data's entries). */
 static void cubic_on_ack(struct fa_tcp *c, uint32_t acked, fa_time rtt, fa_time now)
 {
-    struct fa_tcp_cubic *k = &c->keep.cubic;
+    struct fa_tcp_cubic_epoch *k = &c->loss->cubic;
     if (c->cwnd < c->ssthresh) {
         fa_tcp_hystart_ack(c, acked, rtt);
         return;
     }
     if (k->epoch == 0)
-        epoch_start(c, now);
+        epoch_start(c, k, now);
     /* §4.3: the Reno-friendly estimate; alpha 1 once W_est reaches
      * cwnd_prior, the window when ssthresh was last set. */
-    int past = k->w_est >= k->cwnd_prior;
+    int past = k->w_est >= c->keep.cubic.cwnd_prior;
     uint64_t a_num = past ? 1 : 9, a_den = past ? 1 : 17;
     uint64_t inc = (uint64_t)acked * c->mss * a_num / a_den / c->cwnd;
     k->w_est += (uint32_t)(inc ? inc : 1);
@@ -115,7 +115,8 @@ static void cubic_on_loss(struct fa_tcp *c, fa_time now)
         k->w_max = w;
     uint32_t s = (uint32_t)((uint64_t)w * BETA_NUM / BETA_DEN);
     c->ssthresh = s > fa_tcp_cwnd_floor(c) ? s : fa_tcp_cwnd_floor(c);
-    k->epoch = 0;
+    if (c->loss)
+        c->loss->cubic.epoch = 0;
     c->keep.hs_done = 1;
 }
 
@@ -131,14 +132,17 @@ static void cubic_on_undo(struct fa_tcp *c)
     struct fa_tcp_cubic *k = &c->keep.cubic;
     if (c->loss && c->loss->prior_w_max > k->w_max)
         k->w_max = c->loss->prior_w_max;
-    k->epoch = 0;
+    if (c->loss)
+        c->loss->cubic.epoch = 0;
 }
 
-/* §5.8: after idle the curve does not jump; a new epoch starts. */
+/* §5.8: after idle the curve does not jump; a new epoch starts (one
+ * starts with every busy period anyway: struct fa_tcp_cubic_epoch). */
 static void cubic_on_idle(struct fa_tcp *c, fa_time now)
 {
     (void)now;
-    c->keep.cubic.epoch = 0;
+    if (c->loss)
+        c->loss->cubic.epoch = 0;
 }
 
 const struct fa_tcp_cc_ops fa_tcp_cc_cubic = {

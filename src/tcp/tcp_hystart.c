@@ -24,7 +24,7 @@ void fa_tcp_hystart_reset(struct fa_tcp *c)
 {
     c->keep.hs_done = 0;
     c->keep.hs_css_rounds = 0;
-    c->keep.hs_last_round_min = c->keep.hs_cur_round_min = FA_TIME_NEVER;
+    c->keep.hs_last_round_min = c->keep.hs_cur_round_min = FA_TCP_RTT32_NONE;
     c->keep.hs_css_baseline = 0;
     if (c->loss)
         fa_tcp_hystart_rounds(c);
@@ -34,7 +34,7 @@ static void round_start(struct fa_tcp *c, struct fa_tcp_hystart *h)
 {
     h->window_end = c->snd_nxt;
     c->keep.hs_last_round_min = c->keep.hs_cur_round_min;
-    c->keep.hs_cur_round_min = FA_TIME_NEVER;
+    c->keep.hs_cur_round_min = FA_TCP_RTT32_NONE;
     h->samples = 0;
     if (c->keep.hs_css_rounds && ++c->keep.hs_css_rounds > CSS_ROUNDS) {
         c->ssthresh = c->cwnd; /* §4.3: into congestion avoidance */
@@ -56,8 +56,8 @@ void fa_tcp_hystart_ack(struct fa_tcp *c, uint32_t acked, fa_time rtt)
     if (c->keep.hs_done)
         return;
     if (rtt > 0) {
-        if (rtt < c->keep.hs_cur_round_min)
-            c->keep.hs_cur_round_min = rtt;
+        if (fa_tcp_rtt32(rtt) < c->keep.hs_cur_round_min)
+            c->keep.hs_cur_round_min = fa_tcp_rtt32(rtt);
         h->samples++;
     }
     if (c->keep.hs_css_rounds) {
@@ -66,12 +66,12 @@ void fa_tcp_hystart_ack(struct fa_tcp *c, uint32_t acked, fa_time rtt)
             c->keep.hs_css_rounds = 0;
         else
             inc /= CSS_GROWTH_DIVISOR;
-    } else if (h->samples >= N_RTT_SAMPLE && c->keep.hs_cur_round_min != FA_TIME_NEVER &&
-               c->keep.hs_last_round_min != FA_TIME_NEVER) {
+    } else if (h->samples >= N_RTT_SAMPLE && c->keep.hs_cur_round_min != FA_TCP_RTT32_NONE &&
+               c->keep.hs_last_round_min != FA_TCP_RTT32_NONE) {
         fa_time eta = c->keep.hs_last_round_min / MIN_RTT_DIVISOR;
         if (eta < MIN_RTT_THRESH) eta = MIN_RTT_THRESH;
         if (eta > MAX_RTT_THRESH) eta = MAX_RTT_THRESH;
-        if (c->keep.hs_cur_round_min >= c->keep.hs_last_round_min + eta) {
+        if (c->keep.hs_cur_round_min >= (fa_time)c->keep.hs_last_round_min + eta) {
             c->keep.hs_css_baseline = c->keep.hs_cur_round_min;
             c->keep.hs_css_rounds = 1;
             fa_count(c->stack, FA_CNT_TCP_HYSTART_CSS);

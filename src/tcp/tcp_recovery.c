@@ -65,7 +65,7 @@ uint32_t fa_tcp_sb_cap(const struct fa_tcp *c)
 
 void fa_tcp_rec_init(struct fa_tcp *c)
 {
-    c->keep = (struct fa_tcp_keep){ .min_rtt = FA_TIME_NEVER, .reo_mult = 1 };
+    c->keep = (struct fa_tcp_keep){ .min_rtt = FA_TCP_RTT32_NONE, .reo_mult = 1 };
 }
 
 /* The loss state is a block of its own, attached with the send side's
@@ -75,8 +75,9 @@ void fa_tcp_rec_init(struct fa_tcp *c)
  * given back wait in a small per-stack cache, so neither busy periods
  * nor connection churn allocate. What a block forgets when it goes: the
  * last episode's undo (RFC 2883 §4: a D-SACK after all was acknowledged
- * no longer undoes it) and HyStart++'s current round (the next starts
- * afresh). */
+ * no longer undoes it), HyStart++'s current round (the next starts
+ * afresh) and CUBIC's epoch (the next busy period starts one from the
+ * window it has, as after idle: RFC 9438 §5.8). */
 #define LOSS_CACHE_MAX 64
 
 int fa_tcp_loss_alloc(struct fa_tcp *c)
@@ -92,6 +93,7 @@ int fa_tcp_loss_alloc(struct fa_tcp *c)
             return -ENOMEM;
     }
     memset(l, 0, sizeof *l);
+    l->t_loss = FA_TIME_NEVER;
     t->loss_live++;
     l->sb.cap = fa_tcp_sb_cap(c); /* its entries come with the send ring's storage */
     l->sb.una = c->snd_una;
@@ -290,7 +292,7 @@ static void delivered(struct ack_ctx *x, const struct fa_tcp_sent *e)
         c->keep.reordering_seen = 1; /* step 3: delivered below the SACKed edge */
     }
     if (rtt < c->keep.min_rtt)
-        c->keep.min_rtt = rtt;
+        c->keep.min_rtt = fa_tcp_rtt32(rtt);
     l->rack_rtt = rtt;
     if (!l->rack_valid || sent_after(e->xmit, e->end, l->rack_xmit, l->rack_end)) {
         l->rack_xmit = e->xmit;
@@ -444,9 +446,9 @@ static fa_time reo_wnd(const struct fa_tcp *c)
     if (!c->keep.reordering_seen &&
         (l->state != REC_OPEN || l->sb.sacked >= DUPTHRESH * (uint32_t)c->mss))
         return 0;
-    if (c->keep.min_rtt == FA_TIME_NEVER)
+    if (c->keep.min_rtt == FA_TCP_RTT32_NONE)
         return c->srtt / 4;
-    fa_time w = c->keep.min_rtt / 4 * c->keep.reo_mult;
+    fa_time w = (fa_time)c->keep.min_rtt / 4 * c->keep.reo_mult;
     return c->srtt && c->srtt < w ? c->srtt : w;
 }
 
@@ -537,7 +539,7 @@ static fa_time reno_detect(struct fa_tcp *c, int dup, uint32_t acked, uint32_t a
 static void set_loss_timer(struct fa_tcp *c, uint8_t kind, fa_time at)
 {
     c->loss->timer = kind;
-    c->t_loss = at;
+    c->loss->t_loss = at;
 }
 
 /* RFC 6675 §5 step (4) / RFC 6937: fast recovery begins. */
@@ -689,7 +691,7 @@ static int plain_ack(struct fa_tcp *c, const struct fa_tcp_view *seg, uint32_t a
             fa_tcp_rtt_sample(c, now - first.xmit);
         fa_time rtt = now - last.xmit;
         if (rtt < c->keep.min_rtt)
-            c->keep.min_rtt = rtt;
+            c->keep.min_rtt = fa_tcp_rtt32(rtt);
         l->rack_rtt = rtt;
         if (!l->rack_valid || sent_after(last.xmit, last.end, l->rack_xmit, l->rack_end)) {
             l->rack_xmit = last.xmit;
@@ -854,10 +856,8 @@ void fa_tcp_rec_arm_probe(struct fa_tcp *c, fa_time now)
 void fa_tcp_rec_timeout(struct fa_tcp *c, fa_time now)
 {
     struct fa_tcp_loss *l = c->loss;
-    if (!l) {
-        c->t_loss = FA_TIME_NEVER; /* never armed without it; never spins */
-        return;
-    }
+    if (!l)
+        return; /* never armed without it */
     uint8_t kind = l->timer;
     set_loss_timer(c, LT_NONE, FA_TIME_NEVER);
     if (c->snd_una == c->snd_nxt)

@@ -159,9 +159,7 @@ struct fa_tcp *fa_tcp_alloc(struct fa_stack *s)
     c->stack = s;
     c->state = FA_TCP_CLOSED;
     c->heap_idx = UINT32_MAX;
-    c->t_rexmit = c->t_persist = c->t_delack = c->t_keep = c->t_close =
-        c->t_loss = FA_TIME_NEVER;
-    c->heap_key = FA_TIME_NEVER;
+    c->t_rexmit = c->t_persist = c->t_delack = c->t_keep = c->t_close = FA_TIME_NEVER;
     c->sndbuf = s->cfg.tcp_sndbuf;
     c->rcvbuf = s->cfg.tcp_rcvbuf;
     c->linger_ms = -1;
@@ -368,8 +366,7 @@ void fa_tcp_terminate(struct fa_tcp *c, int err, fa_time now)
         err = c->soft_err;
     if (err && !c->err)
         c->err = err; /* set before the state change notifies */
-    c->t_rexmit = c->t_persist = c->t_delack = c->t_keep = c->t_close =
-        c->t_loss = FA_TIME_NEVER;
+    c->t_rexmit = c->t_persist = c->t_delack = c->t_keep = c->t_close = FA_TIME_NEVER;
     /* Nothing more goes out for it: not an ACK owed in a batch either. */
     c->flags &= ~(TF_ACK_NOW | TF_ACK_DELAYED | TF_ACK_AT_ONCE);
     fa_tcp_batch_forget(c);

@@ -15,47 +15,50 @@ static fa_time conn_key(const struct fa_tcp *c)
     if (c->t_delack < k) k = c->t_delack;
     if (c->t_keep < k) k = c->t_keep;
     if (c->t_close < k) k = c->t_close;
-    if (c->t_loss < k) k = c->t_loss;
+    fa_time tl = fa_tcp_t_loss(c);
+    if (tl < k) k = tl;
     return k;
 }
 
-static void heap_set(struct fa_tcp_stack *t, uint32_t i, struct fa_tcp *c)
+/* The heap holds each entry's key beside it, so sifting compares within
+ * the array and never touches the control blocks it passes. */
+static void heap_set(struct fa_tcp_stack *t, uint32_t i, struct fa_tcp_timer_slot e)
 {
-    t->heap[i] = c;
-    c->heap_idx = i;
+    t->heap[i] = e;
+    e.c->heap_idx = i;
 }
 
 static void sift_up(struct fa_tcp_stack *t, uint32_t i)
 {
-    struct fa_tcp *c = t->heap[i];
+    struct fa_tcp_timer_slot e = t->heap[i];
     while (i > 0) {
         uint32_t parent = (i - 1) / 2;
-        if (t->heap[parent]->heap_key <= c->heap_key)
+        if (t->heap[parent].key <= e.key)
             break;
         heap_set(t, i, t->heap[parent]);
         i = parent;
     }
-    heap_set(t, i, c);
+    heap_set(t, i, e);
 }
 
 static void sift_down(struct fa_tcp_stack *t, uint32_t i)
 {
-    struct fa_tcp *c = t->heap[i];
+    struct fa_tcp_timer_slot e = t->heap[i];
     for (;;) {
         uint32_t l = 2 * i + 1, r = l + 1, m = i;
-        fa_time mk = c->heap_key;
-        if (l < t->heap_len && t->heap[l]->heap_key < mk) {
+        fa_time mk = e.key;
+        if (l < t->heap_len && t->heap[l].key < mk) {
             m = l;
-            mk = t->heap[l]->heap_key;
+            mk = t->heap[l].key;
         }
-        if (r < t->heap_len && t->heap[r]->heap_key < mk)
+        if (r < t->heap_len && t->heap[r].key < mk)
             m = r;
         if (m == i)
             break;
         heap_set(t, i, t->heap[m]);
         i = m;
     }
-    heap_set(t, i, c);
+    heap_set(t, i, e);
 }
 
 void fa_tcp_timer_remove(struct fa_tcp *c)
@@ -65,12 +68,12 @@ void fa_tcp_timer_remove(struct fa_tcp *c)
     if (i == UINT32_MAX)
         return;
     c->heap_idx = UINT32_MAX;
-    struct fa_tcp *last = t->heap[--t->heap_len];
+    struct fa_tcp_timer_slot last = t->heap[--t->heap_len];
     if (i == t->heap_len)
         return;
     heap_set(t, i, last);
     sift_up(t, i);
-    sift_down(t, last->heap_idx);
+    sift_down(t, last.c->heap_idx);
 }
 
 void fa_tcp_timer_update(struct fa_tcp *c)
@@ -79,17 +82,21 @@ void fa_tcp_timer_update(struct fa_tcp *c)
     fa_time k = conn_key(c);
     if (k == FA_TIME_NEVER) {
         fa_tcp_timer_remove(c);
-        c->heap_key = k;
         return;
     }
-    c->heap_key = k;
     if (c->heap_idx == UINT32_MAX) {
-        heap_set(t, t->heap_len++, c);
+        heap_set(t, t->heap_len++, (struct fa_tcp_timer_slot){ k, c });
         sift_up(t, c->heap_idx);
     } else {
+        t->heap[c->heap_idx].key = k;
         sift_up(t, c->heap_idx);
         sift_down(t, c->heap_idx);
     }
+}
+
+fa_time fa_tcp_next_timer(const struct fa_tcp *c)
+{
+    return c->heap_idx == UINT32_MAX ? FA_TIME_NEVER : c->stack->tcp->heap[c->heap_idx].key;
 }
 
 void fa_tcp_arm_rexmit(struct fa_tcp *c, fa_time now)
@@ -281,7 +288,7 @@ static void run_due(struct fa_tcp *c, fa_time now)
     }
     if (c->t_rexmit <= now && on_rexmit(c, now))
         return;
-    if (c->t_loss <= now)
+    if (fa_tcp_t_loss(c) <= now)
         fa_tcp_rec_timeout(c, now); /* tcp_recovery.c owns t_loss */
     if (c->t_persist <= now && on_persist(c, now))
         return;
@@ -298,9 +305,9 @@ fa_time fa_tcp_poll(struct fa_stack *s, fa_time now)
     /* Every handler moves its deadline past now, so each connection is
      * run once; the bound only guards the loop against a future bug. */
     for (uint32_t n = 0; n < 4 * t->live + 16 && t->heap_len &&
-                         t->heap[0]->heap_key <= now; n++)
-        run_due(t->heap[0], now);
-    fa_time next = t->heap_len ? t->heap[0]->heap_key : FA_TIME_NEVER;
+                         t->heap[0].key <= now; n++)
+        run_due(t->heap[0].c, now);
+    fa_time next = t->heap_len ? t->heap[0].key : FA_TIME_NEVER;
     fa_time tw = fa_tcp_tw_poll(s, now);
     return tw < next ? tw : next;
 }

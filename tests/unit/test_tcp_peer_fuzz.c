@@ -168,7 +168,7 @@ static void tr_state(const char *what)
     fprintf(stderr, "%10.3fms %-8s una=%u max=%u cwnd=%u ssth=%u pipe=%u sacked=%u lost=%u retr=%u rs=%d tmr=%d rex=%s loss=%s pers=%s wnd=%u edge=%u\n",
         (double)pe.now / MS, what, cc->snd_una - base, cc->snd_nxt - base, cc->cwnd, cc->ssthresh, fa_tcp_pipe(cc),
         l->sb.sacked, l->sb.lost, l->sb.retrans, l->state, l->timer,
-        cc->t_rexmit == FA_TIME_NEVER ? "-" : "on", cc->t_loss == FA_TIME_NEVER ? "-" : "on",
+        cc->t_rexmit == FA_TIME_NEVER ? "-" : "on", fa_tcp_t_loss(cc) == FA_TIME_NEVER ? "-" : "on",
         cc->t_persist == FA_TIME_NEVER ? "-" : "on", cc->snd_wnd, cc->snd_wl2 + cc->snd_wnd - base);
 }
 static void collect(void)

@@ -271,7 +271,7 @@ static void undo_with_window_closed_leaves_no_timer(void **state)
             c->snd_nxt - f, i.pipe, i.lost,
             c->t_rexmit == FA_TIME_NEVER ? "NEVER" : "armed",
             c->t_persist == FA_TIME_NEVER ? "NEVER" : "armed",
-            c->t_loss == FA_TIME_NEVER ? "NEVER" : "armed");
+            fa_tcp_t_loss(c) == FA_TIME_NEVER ? "NEVER" : "armed");
     /* The peer's window update (when its application reads) is lost. */
     peer_run_until(&pe, pe.now + 600 * S);
     unsigned n = 0;
@@ -298,7 +298,7 @@ static void tlp_never_resends_a_sacked_segment(void **state)
     peer_sack(f0 + m, 0, NULL); /* SRTT 10 ms */
     uint32_t f = send_segments(c, 4, 4, &m); /* PTO armed: 2 SRTT */
     fprintf(stderr, "  srtt=%.1f ms, loss timer kind=%u in %.1f ms\n", (double)c->srtt / MS, c->loss->timer,
-            (double)(c->t_loss - pe.now) / MS);
+            (double)(fa_tcp_t_loss(c) - pe.now) / MS);
     peer_run_until(&pe, pe.now + 10 * MS);
     uint32_t b[1][2] = { { f + m, f + 4 * m } };
     peer_sack(f, 1, b); /* 1..3 SACKed: 0 lost, resent, recovery */
