@@ -101,7 +101,8 @@ struct fa_config {
      * §4.2.2.17). 0: orphans too probe for ever; at most 254; 8 */
     uint8_t tcp_orphan_retries;
     fa_time tcp_delack;         /* delayed ACK, at most 200 ms; 40 ms */
-    fa_time tcp_keep_idle;      /* SO_KEEPALIVE defaults: 2 h, */
+    fa_time tcp_keep_idle;      /* SO_KEEPALIVE defaults (whole ms, at
+                                   most FA_TCP_KEEP_MAX_MS): 2 h, */
     fa_time tcp_keep_intvl;     /* 75 s, */
     uint8_t tcp_keep_cnt;       /* 9 probes (RFC 1122 §4.2.3.6) */
     /* RFC 5961 §7: challenge ACKs per second, stack-wide, on average:

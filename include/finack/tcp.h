@@ -89,13 +89,17 @@ int fa_tcp_close(struct fa_tcp *sock, fa_time now);
 /* Sends RST and releases the handle. */
 int fa_tcp_abort(struct fa_tcp *sock, fa_time now);
 
+/* The longest keepalive idle time or interval, in ms (as Linux). */
+#define FA_TCP_KEEP_MAX_MS (32767L * 1000)
+
 enum fa_tcp_option {
     FA_SO_SNDBUF,     /* bytes; before connect/listen; 64..16 MiB */
     FA_SO_RCVBUF,     /* bytes; before connect/listen; decides window scale */
     FA_SO_LINGER,     /* -1 off (default), else milliseconds (0 = abort) */
     FA_SO_KEEPALIVE,  /* 0/1 */
     FA_TCP_KEEPIDLE,  /* ms of idle before the first probe */
-    FA_TCP_KEEPINTVL, /* ms between probes */
+    FA_TCP_KEEPINTVL, /* ms between probes (each 1..FA_TCP_KEEP_MAX_MS,
+                         Linux's 32,767 s, else EINVAL) */
     FA_TCP_KEEPCNT,   /* unanswered probes before abort */
     FA_TCP_NODELAY,   /* 0/1: disable Nagle */
     FA_TCP_MAXSEG,    /* our MSS, 88..(mtu - 40); before connect/listen */

@@ -77,6 +77,10 @@ const char *fa_config_check(const struct fa_config *cfg)
         return "arp_revalidate_time must be below arp_reachable_time";
     if (fa_mac_is_multicast(cfg->mac))
         return "mac must be unicast";
+    if (cfg->tcp_keep_idle < FA_NS_PER_MS || cfg->tcp_keep_intvl < FA_NS_PER_MS ||
+        cfg->tcp_keep_idle / FA_NS_PER_MS > FA_TCP_KEEP_MAX_MS ||
+        cfg->tcp_keep_intvl / FA_NS_PER_MS > FA_TCP_KEEP_MAX_MS)
+        return "tcp_keep_idle and tcp_keep_intvl must be 1 ms to 32767 s";
     if (cfg->tcp_max_conns == 0 || cfg->tcp_max_timewait == 0)
         return "tcp_max_conns and tcp_max_timewait must be at least 1";
     if (cfg->tcp_sndbuf < 64 || cfg->tcp_rcvbuf < 64)
@@ -84,6 +88,8 @@ const char *fa_config_check(const struct fa_config *cfg)
     if (cfg->tcp_rto_min == 0 || cfg->tcp_rto_min > cfg->tcp_rto_initial ||
         cfg->tcp_rto_initial > cfg->tcp_rto_max)
         return "tcp_rto_min <= tcp_rto_initial <= tcp_rto_max, nonzero";
+    if (cfg->tcp_rto_max / FA_NS_PER_US > UINT32_MAX)
+        return "tcp_rto_max must be at most 4294 s";
     if (cfg->udp_max_sockets == 0 || cfg->udp_rcvbuf < 64)
         return "udp_max_sockets must be at least 1 and udp_rcvbuf at least 64";
     if (cfg->tcp_delack > 200 * FA_NS_PER_MS)

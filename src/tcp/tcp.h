@@ -129,6 +129,16 @@ struct fa_tcp_keep {
                                   from here */
 };
 
+/* A listener's own state (TF_LISTENER); a connection uses the same bytes
+ * for c->keep. */
+struct fa_tcp_listen {
+    struct fa_tcp *accept_head, *accept_tail;
+    /* When the last SYN cookie went (+1; 0: never): tcp_syncookie.c,
+     * tcp_in.c. */
+    fa_time cookie_sent;
+    uint16_t backlog, pending; /* limit, half-open + queued */
+};
+
 struct fa_tcp {
     /* ---- hot: what every segment in or out reads or writes ---------- */
     struct fa_stack *stack;
@@ -168,8 +178,10 @@ struct fa_tcp {
     /* Congestion window and slow start threshold (tcp_cc*.c, PRR). */
     uint32_t cwnd, ssthresh;
     uint32_t heap_idx; /* in the timer heap (tcp_timer.c) */
-    /* RFC 6298. */
-    fa_time srtt, rttvar, rto;
+    /* RFC 6298 in 32 bits: SRTT and RTTVAR in eighths of a µs (125 ns, up
+     * to 536 s), the RTO in µs; fa_tcp_srtt(), fa_tcp_rto() give ns;
+     * tcp_rtt.c writes them. */
+    uint32_t srtt8, rttvar8, rto_us;
     /* Loss recovery's and the scoreboard's state while something is to
      * send or in flight: attached with the send side's storage, given
      * back when it is idle (tcp_recovery.c owns it); NULL otherwise. */
@@ -182,16 +194,14 @@ struct fa_tcp {
 
     /* ---- cold: what outlives c->loss, the handshake, options, the
      * accept queue --------------------------------------------------- */
-    struct fa_tcp_keep keep; /* tcp_recovery.c, tcp_cc*.c */
+    union {
+        struct fa_tcp_keep keep; /* a connection's: tcp_recovery.c, tcp_cc*.c */
+        struct fa_tcp_listen lst; /* a listener's: tcp_api.c, tcp_in.c */
+    };
     fa_time last_rcv;       /* the peer last seen (keepalive) */
     fa_time state_since;
-    /* rtt_start/rtt_seq time the SYN (data is timed from the scoreboard);
-     * a listener, which sends none, keeps in cookie_sent when its last SYN
-     * cookie went (+1; 0: never): tcp_syncookie.c, tcp_in.c. */
-    union {
-        fa_time rtt_start;
-        fa_time cookie_sent;
-    };
+    /* rtt_start/rtt_seq time the SYN (data is timed from the scoreboard). */
+    fa_time rtt_start;
     uint32_t rtt_seq;
     uint32_t ts_recent_sec; /* when TS.Recent was taken (24-day rule) */
     struct fa_tcp *parent;     /* listener, until accepted */
@@ -209,13 +219,20 @@ struct fa_tcp {
     uint32_t sndbuf, rcvbuf;
     int32_t linger_ms;
     uint32_t owner;
-    fa_time keep_idle, keep_intvl;
-    uint16_t backlog, pending; /* listener: limit, half-open + queued */
+    uint32_t keep_idle_ms, keep_intvl_ms;
     uint32_t invalid_stamp; /* tcp_ratelimit.c: last answer to an invalid segment */
-    struct fa_tcp *accept_head, *accept_tail;
     void *user;
-    uint64_t retransmits;
+    uint32_t retransmits;
 };
+/* RFC 6298's smoothed RTT and RTO in ns (0: no sample yet). */
+static inline fa_time fa_tcp_srtt(const struct fa_tcp *c)
+{
+    return (fa_time)c->srtt8 * (FA_NS_PER_US / 8);
+}
+static inline fa_time fa_tcp_rto(const struct fa_tcp *c)
+{
+    return (fa_time)c->rto_us * FA_NS_PER_US;
+}
 /* The hot part's size (bench_inproc prints it; the aim is 256 bytes). */
 #define FA_TCP_HOT_BYTES offsetof(struct fa_tcp, keep)
 
@@ -439,6 +456,8 @@ void fa_tcp_arm_keepalive(struct fa_tcp *c, fa_time now);
 
 /* ---- tcp_rtt.c ------------------------------------------------------- */
 void fa_tcp_rtt_sample(struct fa_tcp *c, fa_time rtt);
+/* Sets the RTO (ns, rounded up to the µs it is kept in). */
+void fa_tcp_set_rto(struct fa_tcp *c, fa_time rto);
 /* SND.UNA moved on: the RTO backoff ends. */
 void fa_tcp_rto_progress(struct fa_tcp *c);
 

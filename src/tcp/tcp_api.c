@@ -50,7 +50,7 @@ int fa_tcp_listen(struct fa_tcp *c, int backlog, fa_time now)
     if (backlog > 65535)
         backlog = 65535;
     if (c->state == FA_TCP_LISTEN) {
-        c->backlog = (uint16_t)backlog;
+        c->lst.backlog = (uint16_t)backlog;
         return 0;
     }
     if (c->state != FA_TCP_CLOSED || c->err)
@@ -63,7 +63,7 @@ int fa_tcp_listen(struct fa_tcp *c, int backlog, fa_time now)
         c->lport = port;
         c->flags |= TF_BOUND;
     }
-    c->backlog = (uint16_t)backlog;
+    c->lst = (struct fa_tcp_listen){ .backlog = (uint16_t)backlog };
     c->queue_next = s->tcp->listeners;
     s->tcp->listeners = c;
     c->flags |= TF_LISTENER;
@@ -75,13 +75,13 @@ int fa_tcp_accept(struct fa_tcp *l, struct fa_tcp **out)
 {
     if (l->state != FA_TCP_LISTEN)
         return -EINVAL;
-    struct fa_tcp *c = l->accept_head;
+    struct fa_tcp *c = l->lst.accept_head;
     if (!c)
         return -EAGAIN;
-    l->accept_head = c->queue_next;
-    if (!l->accept_head)
-        l->accept_tail = NULL;
-    l->pending--;
+    l->lst.accept_head = c->queue_next;
+    if (!l->lst.accept_head)
+        l->lst.accept_tail = NULL;
+    l->lst.pending--;
     c->parent = NULL;
     c->queue_next = NULL;
     c->flags = (c->flags & ~TF_QUEUED) | TF_HANDLE;
@@ -367,10 +367,9 @@ int fa_tcp_setopt(struct fa_tcp *c, enum fa_tcp_option opt, long v)
         return 0;
     case FA_TCP_KEEPIDLE:
     case FA_TCP_KEEPINTVL:
-        if (v < 1)
+        if (v < 1 || v > FA_TCP_KEEP_MAX_MS)
             return -EINVAL;
-        *(opt == FA_TCP_KEEPIDLE ? &c->keep_idle : &c->keep_intvl) =
-            (fa_time)v * FA_NS_PER_MS;
+        *(opt == FA_TCP_KEEPIDLE ? &c->keep_idle_ms : &c->keep_intvl_ms) = (uint32_t)v;
         rearm_keepalive(c);
         return 0;
     case FA_TCP_KEEPCNT:
@@ -405,8 +404,8 @@ int fa_tcp_getopt(const struct fa_tcp *c, enum fa_tcp_option opt, long *v)
     case FA_SO_LINGER: *v = c->linger_ms; return 0;
     case FA_SO_KEEPALIVE: *v = !!(c->flags & TF_KEEPALIVE); return 0;
     case FA_TCP_NODELAY: *v = !!(c->flags & TF_NODELAY); return 0;
-    case FA_TCP_KEEPIDLE: *v = (long)(c->keep_idle / FA_NS_PER_MS); return 0;
-    case FA_TCP_KEEPINTVL: *v = (long)(c->keep_intvl / FA_NS_PER_MS); return 0;
+    case FA_TCP_KEEPIDLE: *v = (long)c->keep_idle_ms; return 0;
+    case FA_TCP_KEEPINTVL: *v = (long)c->keep_intvl_ms; return 0;
     case FA_TCP_KEEPCNT: *v = c->keep_cnt; return 0;
     case FA_TCP_MAXSEG: *v = c->snd.size ? c->mss : c->user_mss; return 0;
     case FA_TCP_CONGESTION: *v = c->cc_algo; return 0;
@@ -419,7 +418,7 @@ unsigned fa_tcp_events(const struct fa_tcp *c)
 {
     unsigned ev = 0;
     if (c->state == FA_TCP_LISTEN)
-        return c->accept_head ? FA_TCP_EV_ACCEPT : 0;
+        return c->lst.accept_head ? FA_TCP_EV_ACCEPT : 0;
     int dead = c->state == FA_TCP_CLOSED && (c->snd.size || c->err);
     if (c->rcv.len || (c->flags & (TF_FIN_RCVD | TF_SHUT_RD)) || c->err || dead)
         ev |= FA_TCP_EV_READABLE;
@@ -459,7 +458,7 @@ void fa_tcp_get_info(const struct fa_tcp *c, struct fa_tcp_info *i)
         .rcv_wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0,
         .snd_wscale = c->snd_wscale, .rcv_wscale = c->rcv_wscale, .mss = c->mss,
         .cwnd = c->cwnd, .ssthresh = c->ssthresh,
-        .srtt = c->srtt, .rttvar = c->rttvar, .rto = c->rto,
+        .srtt = fa_tcp_srtt(c), .rttvar = ((fa_time)c->rttvar8 * (FA_NS_PER_US / 8)), .rto = fa_tcp_rto(c),
         .send_queued = c->snd.len, .recv_queued = c->rcv.len,
         .retransmits = c->retransmits, .next_timer = fa_tcp_next_timer(c),
         .sack = !!(c->flags & TF_SACK), .timestamps = !!(c->flags & TF_TS),

@@ -84,7 +84,7 @@ static void cubic_on_ack(struct fa_tcp *c, uint32_t acked, fa_time rtt, fa_time 
     uint64_t inc = (uint64_t)acked * c->mss * a_num / a_den / c->cwnd;
     k->w_est += (uint32_t)(inc ? inc : 1);
     /* §4.4-4.5: aim at W_cubic one RTT ahead, within [cwnd, 1.5 cwnd]. */
-    fa_time t = now - k->epoch + c->srtt;
+    fa_time t = now - k->epoch + fa_tcp_srtt(c);
     uint32_t target = w_cubic(c, t);
     if (target < k->w_est) {
         c->cwnd = k->w_est; /* §4.3: the Reno-friendly region */

@@ -67,8 +67,8 @@ static void inherit_options(struct fa_tcp *c, const struct fa_tcp *l)
     c->sndbuf = l->sndbuf;
     c->rcvbuf = l->rcvbuf;
     c->linger_ms = l->linger_ms;
-    c->keep_idle = l->keep_idle;
-    c->keep_intvl = l->keep_intvl;
+    c->keep_idle_ms = l->keep_idle_ms;
+    c->keep_intvl_ms = l->keep_intvl_ms;
     c->keep_cnt = l->keep_cnt;
     c->user_mss = l->user_mss;
     c->cc_algo = l->cc_algo;
@@ -91,7 +91,7 @@ static void isn_above(struct fa_tcp *c, uint32_t floor)
 static uint32_t accept_queued(const struct fa_tcp *l)
 {
     uint32_t n = 0;
-    for (const struct fa_tcp *c = l->accept_head; c; c = c->queue_next)
+    for (const struct fa_tcp *c = l->lst.accept_head; c; c = c->queue_next)
         n++;
     return n;
 }
@@ -152,7 +152,7 @@ static int cookie_ack(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
     /* As Linux: a full accept queue drops it; a peer that sends brings
      * the cookie back with its retransmission (one that waits for us to
      * speak is not found: the price RFC 4987 §3.6 names). */
-    if (accept_queued(l) >= l->backlog) {
+    if (accept_queued(l) >= l->lst.backlog) {
         fa_count(l->stack, FA_CNT_TCP_BACKLOG_FULL);
         return 1;
     }
@@ -197,7 +197,7 @@ static int listen_input(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
         int cookies = s->cfg.tcp_syncookies && !(seg->flags & FA_TCP_SYN);
         if (cookies && cookie_ack(l, laddr, raddr, seg, now))
             return 1;
-        if (cookies && l->cookie_sent && now + 1 - l->cookie_sent < 192 * FA_NS_PER_S) {
+        if (cookies && l->lst.cookie_sent && now + 1 - l->lst.cookie_sent < 192 * FA_NS_PER_S) {
             fa_count(s, FA_CNT_TCP_SYNCOOKIES_FAILED);
             return 0;
         }
@@ -220,8 +220,8 @@ static int listen_input(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
      * that 4-tuple out until the entry ended. Not the stack's bound: one
      * host could make tcp_max_timewait entries and reopen them all. */
     int stack_full = s->tcp->half_open >= s->cfg.tcp_max_half_open;
-    int queue_full = accept_queued(l) >= l->backlog;
-    int full = stack_full || (floor ? queue_full : l->pending >= l->backlog);
+    int queue_full = accept_queued(l) >= l->lst.backlog;
+    int full = stack_full || (floor ? queue_full : l->lst.pending >= l->lst.backlog);
     if (!floor && !queue_full && s->cfg.tcp_syncookies &&
         (full || s->cfg.tcp_syncookies == 2)) {
         fa_tcp_cookie_synack(l, laddr, raddr, seg, now);
@@ -276,7 +276,7 @@ static struct fa_tcp *passive_open(struct fa_tcp *l, uint32_t laddr, uint32_t ra
         return NULL;
     }
     c->parent = l;
-    l->pending++;
+    l->lst.pending++;
     c->last_rcv = now;
     fa_tcp_hash_insert(c);
     return c;
@@ -306,8 +306,8 @@ static void established(struct fa_tcp *c, const struct fa_tcp_view *seg,
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = seg->ack;
     rtt_on_ack(c, seg->ack, now);
-    if (c->retransmits && !c->srtt)
-        c->rto = RTO_AFTER_SYN_TIMEOUT;
+    if (c->retransmits && !fa_tcp_srtt(c))
+        fa_tcp_set_rto(c, RTO_AFTER_SYN_TIMEOUT);
     c->retries = 0;
     c->t_rexmit = FA_TIME_NEVER;
     fa_tcp_set_state(c, FA_TCP_ESTABLISHED, now);
@@ -545,11 +545,11 @@ static void queue_for_accept(struct fa_tcp *c)
     struct fa_tcp *l = c->parent;
     c->flags |= TF_QUEUED;
     c->queue_next = NULL;
-    if (l->accept_tail)
-        l->accept_tail->queue_next = c;
+    if (l->lst.accept_tail)
+        l->lst.accept_tail->queue_next = c;
     else
-        l->accept_head = c;
-    l->accept_tail = c;
+        l->lst.accept_head = c;
+    l->lst.accept_tail = c;
     fa_tcp_notify(l);
 }
 

@@ -165,7 +165,7 @@ int fa_tcp_paws_reject(const struct fa_tcp *c, const struct fa_tcp_view *seg,
     uint32_t wnd = (uint32_t)seg->wnd << c->snd_wscale;
     int disordered = fa_tcp_seg_len(seg) == 0 && (seg->flags & FA_TCP_ACK) &&
                      seg->seq == c->rcv_nxt && seg->ack == c->snd_una &&
-                     wnd == c->snd_wnd && behind_ms <= c->rto / FA_NS_PER_MS;
+                     wnd == c->snd_wnd && behind_ms <= fa_tcp_rto(c) / FA_NS_PER_MS;
     return !disordered;
 }
 

@@ -413,7 +413,7 @@ void fa_tcp_output(struct fa_tcp *c, fa_time now)
         int waiting = unsent(c) || fin_due || fa_tcp_rec_next_lost(c) >= 0;
         if (waiting && fa_tcp_pipe(c) == 0) {
             if (c->t_persist == FA_TIME_NEVER)
-                c->t_persist = now + c->rto;
+                c->t_persist = now + fa_tcp_rto(c);
         } else {
             c->t_persist = FA_TIME_NEVER;
             c->persist_shift = 0;
@@ -427,7 +427,7 @@ void fa_tcp_output(struct fa_tcp *c, fa_time now)
             if (seq_gt(c->snd_wl2 + c->snd_wnd, c->snd_una))
                 fa_tcp_arm_rexmit(c, now);
             else
-                c->t_persist = now + c->rto;
+                c->t_persist = now + fa_tcp_rto(c);
         }
     }
     if ((c->flags & TF_ACK_NOW) && !owe_in_batch(c))

@@ -238,7 +238,7 @@ void fa_tcp_rec_resent(struct fa_tcp *c, uint32_t i, uint32_t len, fa_time now)
     }
     /* Without SACK, a resent first segment unanswered an RTT later was
      * lost again (reno_detect); with SACK, RACK's timer covers it. */
-    if (!(c->flags & TF_SACK) && i == 0 && l->state != REC_OPEN && c->srtt &&
+    if (!(c->flags & TF_SACK) && i == 0 && l->state != REC_OPEN && fa_tcp_srtt(c) &&
         l->reno_shift < RENO_RESENDS)
         set_loss_timer(c, LT_REORDER, now + reno_wait(c));
 }
@@ -447,9 +447,9 @@ static fa_time reo_wnd(const struct fa_tcp *c)
         (l->state != REC_OPEN || l->sb.sacked >= DUPTHRESH * (uint32_t)c->mss))
         return 0;
     if (c->keep.min_rtt == FA_TCP_RTT32_NONE)
-        return c->srtt / 4;
+        return fa_tcp_srtt(c) / 4;
     fa_time w = (fa_time)c->keep.min_rtt / 4 * c->keep.reo_mult;
-    return c->srtt && c->srtt < w ? c->srtt : w;
+    return fa_tcp_srtt(c) && fa_tcp_srtt(c) < w ? fa_tcp_srtt(c) : w;
 }
 
 /* RFC 8985 §6.2 step 5: marks what is late; returns how long until the
@@ -491,8 +491,8 @@ static unsigned dupthresh(const struct fa_tcp *c)
 
 static fa_time reno_wait(const struct fa_tcp *c)
 {
-    fa_time reo = c->srtt / 4 > FA_TCP_REO_WND_MIN ? c->srtt / 4 : FA_TCP_REO_WND_MIN;
-    return (c->srtt + reo) << c->loss->reno_shift;
+    fa_time reo = fa_tcp_srtt(c) / 4 > FA_TCP_REO_WND_MIN ? fa_tcp_srtt(c) / 4 : FA_TCP_REO_WND_MIN;
+    return (fa_tcp_srtt(c) + reo) << c->loss->reno_shift;
 }
 
 /* Without SACK: the duplicate ACK threshold, NewReno's partial ACK, and
@@ -523,7 +523,7 @@ static fa_time reno_detect(struct fa_tcp *c, int dup, uint32_t acked, uint32_t a
     /* A few times at most, the wait doubling: then the retransmission
      * timer (with its backoff and retry limit) is in charge — without an
      * answer this would resend forever. */
-    if (!(e->flags & SB_RETRANS) || !c->srtt || l->reno_shift >= RENO_RESENDS)
+    if (!(e->flags & SB_RETRANS) || !fa_tcp_srtt(c) || l->reno_shift >= RENO_RESENDS)
         return 0;
     int64_t late = (int64_t)(e->xmit + reno_wait(c)) - (int64_t)now;
     if (late > 0)
@@ -838,12 +838,12 @@ void fa_tcp_rec_arm_probe(struct fa_tcp *c, fa_time now)
         return;
     int synced = c->state != FA_TCP_SYN_SENT && c->state != FA_TCP_SYN_RECEIVED;
     int recovering = l->state != REC_OPEN;
-    if (!synced || !c->srtt || c->snd_una == c->snd_nxt || l->tlp_out ||
+    if (!synced || !fa_tcp_srtt(c) || c->snd_una == c->snd_nxt || l->tlp_out ||
         (!recovering && l->sb.sacked)) {
         set_loss_timer(c, LT_NONE, FA_TIME_NEVER);
         return;
     }
-    fa_time pto = 2 * c->srtt > PTO_MIN ? 2 * c->srtt : PTO_MIN;
+    fa_time pto = 2 * fa_tcp_srtt(c) > PTO_MIN ? 2 * fa_tcp_srtt(c) : PTO_MIN;
     if (!recovering && c->snd_nxt - c->snd_una <= c->mss)
         pto += WORST_CASE_DELACK;
     fa_time at = now + pto;
@@ -968,7 +968,7 @@ void fa_tcp_rec_before_send(struct fa_tcp *c, fa_time now)
 {
     /* RFC 5681 §4.1: after an idle period longer than the RTO, start
      * again from no more than the initial window. */
-    if (c->snd_una != c->snd_nxt || !c->keep.last_send || now - c->keep.last_send <= c->rto)
+    if (c->snd_una != c->snd_nxt || !c->keep.last_send || now - c->keep.last_send <= fa_tcp_rto(c))
         return;
     uint32_t iw = fa_tcp_initial_window(c);
     if (c->cwnd > iw)

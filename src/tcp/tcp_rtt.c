@@ -6,17 +6,25 @@
 #include "tcp.h"
 
 #define CLOCK_G FA_NS_PER_MS /* RFC 6298 §2: the clock granularity G */
+#define EIGHTH_US (FA_NS_PER_US / 8)
+
+void fa_tcp_set_rto(struct fa_tcp *c, fa_time rto)
+{
+    uint64_t us = (rto + FA_NS_PER_US - 1) / FA_NS_PER_US;
+    c->rto_us = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+}
 
 /* RTO = SRTT + max(G, 4 RTTVAR), clamped (RFC 6298 §2.3-2.5). */
 static void rto_from_estimate(struct fa_tcp *c)
 {
     const struct fa_config *cfg = &c->stack->cfg;
-    fa_time k = 4 * c->rttvar;
-    c->rto = c->srtt + (k > CLOCK_G ? k : CLOCK_G);
-    if (c->rto < cfg->tcp_rto_min) /* §2.4 */
-        c->rto = cfg->tcp_rto_min;
-    if (c->rto > cfg->tcp_rto_max) /* §2.5 */
-        c->rto = cfg->tcp_rto_max;
+    fa_time k = 4 * (fa_time)c->rttvar8 * EIGHTH_US;
+    fa_time rto = fa_tcp_srtt(c) + (k > CLOCK_G ? k : CLOCK_G);
+    if (rto < cfg->tcp_rto_min) /* §2.4 */
+        rto = cfg->tcp_rto_min;
+    if (rto > cfg->tcp_rto_max) /* §2.5 */
+        rto = cfg->tcp_rto_max;
+    fa_tcp_set_rto(c, rto);
 }
 
 void fa_tcp_rto_progress(struct fa_tcp *c)
@@ -26,23 +34,27 @@ void fa_tcp_rto_progress(struct fa_tcp *c)
      * RTO until a clean sample (RFC 6298 §5.7 with Karn's rule). With
      * small windows and lossy ACKs clean samples are rare, and each lost
      * ACK would cost the whole backed-off RTO, up to a minute, again. */
-    if (c->srtt)
+    if (c->srtt8)
         rto_from_estimate(c);
 }
 
-void fa_tcp_rtt_sample(struct fa_tcp *c, fa_time r)
+void fa_tcp_rtt_sample(struct fa_tcp *c, fa_time rtt)
 {
-    if (r <= 0)
+    /* In eighths of a µs, at least one, at most 536 s. */
+    uint64_t r = (rtt + EIGHTH_US - 1) / EIGHTH_US;
+    if (r < 1)
         r = 1;
-    if (c->srtt == 0) {
+    if (r > UINT32_MAX / 8)
+        r = UINT32_MAX / 8;
+    if (c->srtt8 == 0) {
         /* §2.2: the first measurement. */
-        c->srtt = r;
-        c->rttvar = r / 2;
+        c->srtt8 = (uint32_t)r;
+        c->rttvar8 = (uint32_t)(r / 2);
     } else {
         /* §2.3: RTTVAR first, with the old SRTT; beta 1/4, alpha 1/8. */
-        fa_time diff = c->srtt > r ? c->srtt - r : r - c->srtt;
-        c->rttvar = (3 * c->rttvar + diff) / 4;
-        c->srtt = (7 * c->srtt + r) / 8;
+        uint64_t srtt = c->srtt8, diff = srtt > r ? srtt - r : r - srtt;
+        c->rttvar8 = (uint32_t)((3 * (uint64_t)c->rttvar8 + diff) / 4);
+        c->srtt8 = (uint32_t)((7 * srtt + r) / 8);
     }
     rto_from_estimate(c);
 }

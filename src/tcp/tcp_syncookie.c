@@ -116,7 +116,7 @@ void fa_tcp_cookie_synack(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
     }
     uint16_t wnd = l->rcvbuf > 65535 ? 65535 : (uint16_t)l->rcvbuf; /* a SYN's is unscaled */
     fa_count(s, FA_CNT_TCP_SYNCOOKIES_SENT);
-    l->cookie_sent = now + 1; /* cookies in use on this listener */
+    l->lst.cookie_sent = now + 1; /* cookies in use on this listener */
     fa_tcp_send_bare(s, laddr, seg->dport, raddr, seg->sport, iss, seg->seq + 1,
                      FA_TCP_SYN | FA_TCP_ACK, wnd, &o, now);
 }

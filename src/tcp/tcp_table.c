@@ -163,8 +163,8 @@ struct fa_tcp *fa_tcp_alloc(struct fa_stack *s)
     c->sndbuf = s->cfg.tcp_sndbuf;
     c->rcvbuf = s->cfg.tcp_rcvbuf;
     c->linger_ms = -1;
-    c->keep_idle = s->cfg.tcp_keep_idle;
-    c->keep_intvl = s->cfg.tcp_keep_intvl;
+    c->keep_idle_ms = (uint32_t)(s->cfg.tcp_keep_idle / FA_NS_PER_MS);
+    c->keep_intvl_ms = (uint32_t)(s->cfg.tcp_keep_intvl / FA_NS_PER_MS);
     c->keep_cnt = s->cfg.tcp_keep_cnt;
     c->cc_algo = s->cfg.tcp_congestion;
     return c;
@@ -189,7 +189,7 @@ void fa_tcp_free(struct fa_tcp *c)
     else
         fa_tcp_hash_remove(c);
     if (c->parent)
-        c->parent->pending--;
+        c->parent->lst.pending--;
     fa_tcp_mem_release(c);
     c->snd = c->rcv = (struct fa_ring){ 0 };
     fa_tcp_loss_free(c);
@@ -332,7 +332,7 @@ int fa_tcp_conn_setup(struct fa_tcp *c, fa_time now)
     c->snd_una = c->snd_nxt = c->iss;
     c->mss = c->user_mss ? c->user_mss : fa_tcp_mss_for_mtu(s);
     c->rcv_wscale = fa_tcp_rcv_wscale_for(s, c->rcvbuf);
-    c->rto = s->cfg.tcp_rto_initial;
+    fa_tcp_set_rto(c, s->cfg.tcp_rto_initial);
     c->last_rcv = now;
     fa_tcp_cc(c)->init(c);
     return 0;
@@ -384,7 +384,7 @@ void fa_tcp_terminate(struct fa_tcp *c, int err, fa_time now)
     }
     if (c->flags & TF_QUEUED) {
         /* Reset while waiting in the accept queue: unlink it. */
-        struct fa_tcp **pp = &c->parent->accept_head;
+        struct fa_tcp **pp = &c->parent->lst.accept_head;
         struct fa_tcp *prev = NULL;
         while (*pp && *pp != c) {
             prev = *pp;
@@ -392,8 +392,8 @@ void fa_tcp_terminate(struct fa_tcp *c, int err, fa_time now)
         }
         if (*pp)
             *pp = c->queue_next;
-        if (c->parent->accept_tail == c)
-            c->parent->accept_tail = prev;
+        if (c->parent->lst.accept_tail == c)
+            c->parent->lst.accept_tail = prev;
     }
     fa_tcp_free(c);
 }

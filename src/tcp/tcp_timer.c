@@ -101,7 +101,7 @@ fa_time fa_tcp_next_timer(const struct fa_tcp *c)
 
 void fa_tcp_arm_rexmit(struct fa_tcp *c, fa_time now)
 {
-    c->t_rexmit = now + c->rto;
+    c->t_rexmit = now + fa_tcp_rto(c);
 }
 
 /* Keepalive runs where nothing else would notice a dead peer: in
@@ -113,8 +113,8 @@ void fa_tcp_arm_keepalive(struct fa_tcp *c, fa_time now)
     int on = (c->flags & TF_KEEPALIVE) &&
              (c->state == FA_TCP_ESTABLISHED || c->state == FA_TCP_CLOSE_WAIT ||
               (c->state == FA_TCP_FIN_WAIT_2 && (c->flags & TF_HANDLE)));
-    c->t_keep = on ? now + (c->keep_probes ? c->keep_intvl : c->keep_idle)
-                   : FA_TIME_NEVER;
+    uint32_t ms = c->keep_probes ? c->keep_intvl_ms : c->keep_idle_ms;
+    c->t_keep = on ? now + (fa_time)ms * FA_NS_PER_MS : FA_TIME_NEVER;
 }
 
 /* In a synchronized state, the peer's window ends at or before SND.UNA. */
@@ -159,7 +159,7 @@ static int on_rexmit(struct fa_tcp *c, fa_time now)
                                 ? 0 : -ETIMEDOUT, now);
         return 1;
     }
-    c->rto = c->rto * 2 < s->cfg.tcp_rto_max ? c->rto * 2 : s->cfg.tcp_rto_max;
+    fa_tcp_set_rto(c, fa_tcp_rto(c) * 2 < s->cfg.tcp_rto_max ? fa_tcp_rto(c) * 2 : s->cfg.tcp_rto_max);
     c->rtt_start = 0; /* Karn: no sample from a retransmitted segment */
     if (c->state == FA_TCP_SYN_SENT || c->state == FA_TCP_SYN_RECEIVED) {
         fa_tcp_send_syn(c, now);
@@ -232,11 +232,11 @@ static int on_persist(struct fa_tcp *c, fa_time now)
     fa_tcp_send_keep_probe(c, c->snd_una - 1, now);
     if (c->persist_shift < 10)
         c->persist_shift++;
-    fa_time wait = c->rto << c->persist_shift;
+    fa_time wait = fa_tcp_rto(c) << c->persist_shift;
     c->t_persist = now + (wait < cfg->tcp_rto_max ? wait : cfg->tcp_rto_max);
     if (cfg->tcp_orphan_retries && fa_tcp_orphan(c) &&
         ++c->orphan_probes > cfg->tcp_orphan_retries)
-        c->t_persist = now + c->rto; /* the last: its answer decides */
+        c->t_persist = now + fa_tcp_rto(c); /* the last: its answer decides */
     return 0;
 }
 

@@ -776,7 +776,7 @@ static void cubic_against_the_rfc(void **state)
     assert_int_equal(c->keep.cubic.w_max, 100 * M);
     /* Congestion avoidance from ssthresh: K = cbrt((100 - 70) / 0.4) s. */
     c->cwnd = c->ssthresh;
-    c->srtt = 1 * MS;
+    c->srtt8 = 8 * 1000; /* 1 ms */
     cc->on_ack(c, M, 0, t0);
     double k = cbrt(30 / 0.4);
     assert_true(fabs((double)c->loss->cubic.k_ms * MS / S - k) < 0.002);

@@ -297,7 +297,7 @@ static void tlp_never_resends_a_sacked_segment(void **state)
     peer_run_until(&pe, pe.now + 10 * MS);
     peer_sack(f0 + m, 0, NULL); /* SRTT 10 ms */
     uint32_t f = send_segments(c, 4, 4, &m); /* PTO armed: 2 SRTT */
-    fprintf(stderr, "  srtt=%.1f ms, loss timer kind=%u in %.1f ms\n", (double)c->srtt / MS, c->loss->timer,
+    fprintf(stderr, "  srtt=%.1f ms, loss timer kind=%u in %.1f ms\n", (double)fa_tcp_srtt(c) / MS, c->loss->timer,
             (double)(fa_tcp_t_loss(c) - pe.now) / MS);
     peer_run_until(&pe, pe.now + 10 * MS);
     uint32_t b[1][2] = { { f + m, f + 4 * m } };

@@ -373,9 +373,9 @@ static void reno_timer_resends_without_any_dupack(void **state)
         peer_ack(1, f, 0, NULL);
     fa_time t0 = pe.now;
     fprintf(stderr, "  t0: rto=%.1f ms t_rexmit=+%.1f ms t_loss=%s timer=%u srtt=%.1f state=%u shift=%u\n",
-            (double)c->rto / MS, (double)(c->t_rexmit - t0) / MS,
+            (double)fa_tcp_rto(c) / MS, (double)(c->t_rexmit - t0) / MS,
             fa_tcp_t_loss(c) == FA_TIME_NEVER ? "never" : "armed", c->loss->timer,
-            (double)c->srtt / MS, c->loss->state, c->loss->reno_shift);
+            (double)fa_tcp_srtt(c) / MS, c->loss->state, c->loss->reno_shift);
     /* Then the peer goes silent. */
     struct fa_tcp_view v;
     unsigned copies = 0;
