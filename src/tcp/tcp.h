@@ -81,6 +81,9 @@ enum {
     TF_SACK = 1u << 22,      /* SACK agreed on (RFC 2018) */
     TF_REUSEADDR = 1u << 23, /* SO_REUSEADDR: bind beside connections on
                                 the port, not beside a listener */
+    TF_OPENED = 1u << 20,    /* set up to connect (tcp_table.c): the rings'
+                                sizes are fixed; before, snd.size and
+                                rcv.size hold SO_SNDBUF and SO_RCVBUF */
     TF_MEM_WAIT = 1u << 24,  /* a send failed for want of memory (budget):
                                 notify when some comes back (tcp_mem.c) */
 };
@@ -142,7 +145,10 @@ struct fa_tcp_listen {
 struct fa_tcp {
     /* ---- hot: what every segment in or out reads or writes ---------- */
     struct fa_stack *stack;
-    struct fa_tcp *hash_next;
+    /* Links as pool index + 1 (0: none; fa_tcp_at()): the 4-tuple hash's
+     * chain, the listener until accepted, the next in the accept queue,
+     * the listener list or the free list (tcp_table.c). */
+    uint32_t hash_next, parent, queue_next;
     uint32_t laddr, raddr;
     uint16_t lport, rport;
     uint8_t state;
@@ -150,6 +156,7 @@ struct fa_tcp {
     uint8_t ooo_count, ooo_cap;
     uint8_t cc_algo;        /* enum fa_tcp_cc (tcp_cc.c) */
     uint8_t segs_unacked;   /* data segments since our last ACK */
+    uint8_t retries;        /* timeouts in a row (tcp_timer.c) */
     uint32_t flags;
 
     /* Send sequence variables (RFC 9293 §3.3.1). SND.NXT never moves
@@ -164,9 +171,11 @@ struct fa_tcp {
     int16_t err;       /* pending -errno */
     uint16_t orphan_acked; /* bytes acknowledged since orphan_probes last
                               restarted, up to an MSS (tcp_in.c) */
+    uint32_t heap_idx; /* in the timer heap (tcp_timer.c) */
 
     /* Their storage (buf) is attached only while they hold bytes
-     * (tcp_mem.c); their sizes are set from the connection's setup on. */
+     * (tcp_mem.c); their sizes are SO_SNDBUF and SO_RCVBUF, fixed once
+     * the connection is set up (TF_OPENED). */
     struct fa_ring snd; /* bytes from snd_una on: unacked, then unsent */
     struct fa_ring rcv; /* unread bytes, then out-of-order ones */
     /* Out-of-order ranges held (ooo_count of ooo_cap) live after the
@@ -177,7 +186,6 @@ struct fa_tcp {
     uint32_t ts_offset, ts_recent, last_ack_sent;
     /* Congestion window and slow start threshold (tcp_cc*.c, PRR). */
     uint32_t cwnd, ssthresh;
-    uint32_t heap_idx; /* in the timer heap (tcp_timer.c) */
     /* RFC 6298 in 32 bits: SRTT and RTTVAR in eighths of a µs (125 ns, up
      * to 536 s), the RTO in µs; fa_tcp_srtt(), fa_tcp_rto() give ns;
      * tcp_rtt.c writes them. */
@@ -200,14 +208,18 @@ struct fa_tcp {
     };
     fa_time last_rcv;       /* the peer last seen (keepalive) */
     fa_time state_since;
-    /* rtt_start/rtt_seq time the SYN (data is timed from the scoreboard). */
+    /* When the SYN (ours, sent once) went, until its ACK gives an RTT
+     * sample; 0: none (data is timed from the scoreboard). */
     fa_time rtt_start;
-    uint32_t rtt_seq;
-    uint32_t ts_recent_sec; /* when TS.Recent was taken (24-day rule) */
-    struct fa_tcp *parent;     /* listener, until accepted */
-    struct fa_tcp *queue_next; /* accept queue, listener list, free list */
+    void *user;
     uint32_t iss, irs, fin_seq;
-    uint8_t retries, keep_probes, persist_shift;
+    uint32_t ts_recent_sec; /* when TS.Recent was taken (24-day rule) */
+    int32_t linger_ms;
+    uint32_t owner;
+    uint32_t keep_idle_ms, keep_intvl_ms;
+    uint32_t invalid_stamp; /* tcp_ratelimit.c: last answer to an invalid segment */
+    uint32_t retransmits;
+    uint8_t keep_probes, persist_shift;
     uint8_t persist_probes; /* zero-window probes since the peer last ACKed */
     uint8_t orphan_probes;  /* zero-window probes since it became an orphan
                                or a segment's worth was last acknowledged
@@ -215,14 +227,6 @@ struct fa_tcp {
     int8_t soft_err;        /* RFC 1122 §4.2.3.9: the last soft ICMP error
                                (-errno), reported if the connection times out */
     uint8_t keep_cnt;
-
-    uint32_t sndbuf, rcvbuf;
-    int32_t linger_ms;
-    uint32_t owner;
-    uint32_t keep_idle_ms, keep_intvl_ms;
-    uint32_t invalid_stamp; /* tcp_ratelimit.c: last answer to an invalid segment */
-    void *user;
-    uint32_t retransmits;
 };
 /* RFC 6298's smoothed RTT and RTO in ns (0: no sample yet). */
 static inline fa_time fa_tcp_srtt(const struct fa_tcp *c)
@@ -285,7 +289,7 @@ struct fa_tcp_stack {
     struct mem_free *mem_cache[2];
     uint32_t mem_cached[2];
     uint32_t mem_waiting; /* sockets flagged TF_MEM_WAIT (a hint) */
-    struct fa_tcp **hash;
+    uint32_t *hash;         /* pool index + 1 (0: none) */
     uint32_t hash_mask;
     struct fa_tcp *listeners;
     struct fa_tcp_timer_slot *heap;
@@ -305,6 +309,20 @@ struct fa_tcp_stack {
     uint32_t loss_live; /* connections holding one */
     uint32_t half_open; /* connections in SYN-RECEIVED (tcp_table.c) */
 };
+
+/* Pool links (index + 1, 0: none) and what they point to. */
+static inline struct fa_tcp *fa_tcp_at(const struct fa_tcp_stack *t, uint32_t ref)
+{
+    return ref ? &t->pool[ref - 1] : NULL;
+}
+static inline uint32_t fa_tcp_ref(const struct fa_tcp_stack *t, const struct fa_tcp *c)
+{
+    return c ? (uint32_t)(c - t->pool) + 1 : 0;
+}
+static inline struct fa_tcp *fa_tcp_parent(const struct fa_tcp *c)
+{
+    return fa_tcp_at(c->stack->tcp, c->parent);
+}
 
 /* Nobody will read or write it again: the application closed it (a
  * connection still waiting in an accept queue is not an orphan). */

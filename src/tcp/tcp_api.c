@@ -64,7 +64,7 @@ int fa_tcp_listen(struct fa_tcp *c, int backlog, fa_time now)
         c->flags |= TF_BOUND;
     }
     c->lst = (struct fa_tcp_listen){ .backlog = (uint16_t)backlog };
-    c->queue_next = s->tcp->listeners;
+    c->queue_next = fa_tcp_ref(s->tcp, s->tcp->listeners);
     s->tcp->listeners = c;
     c->flags |= TF_LISTENER;
     fa_tcp_set_state(c, FA_TCP_LISTEN, now);
@@ -78,12 +78,12 @@ int fa_tcp_accept(struct fa_tcp *l, struct fa_tcp **out)
     struct fa_tcp *c = l->lst.accept_head;
     if (!c)
         return -EAGAIN;
-    l->lst.accept_head = c->queue_next;
+    l->lst.accept_head = fa_tcp_at(l->stack->tcp, c->queue_next);
     if (!l->lst.accept_head)
         l->lst.accept_tail = NULL;
     l->lst.pending--;
-    c->parent = NULL;
-    c->queue_next = NULL;
+    c->parent = 0;
+    c->queue_next = 0;
     c->flags = (c->flags & ~TF_QUEUED) | TF_HANDLE;
     *out = c;
     return 0;
@@ -103,7 +103,7 @@ int fa_tcp_connect(struct fa_tcp *c, uint32_t addr, uint16_t port, fa_time now)
     default:
         return -EISCONN;
     }
-    if (c->err || c->snd.size)
+    if (c->err || (c->flags & TF_OPENED))
         return -EINVAL; /* a socket connects once */
     if (port == 0 || addr == 0 || fa_ipv4_is_multicast(addr) ||
         fa_ipv4_is_broadcast(addr, s->cfg.addr, s->cfg.prefix_len))
@@ -139,7 +139,7 @@ long fa_tcp_send(struct fa_tcp *c, const void *data, size_t len, fa_time now)
         return -EAGAIN;
     case FA_TCP_CLOSED:
         /* Reset or timed out: EPIPE, never a signal (L20). */
-        return c->snd.size || c->err ? -EPIPE : -ENOTCONN;
+        return (c->flags & TF_OPENED) || c->err ? -EPIPE : -ENOTCONN;
     case FA_TCP_LISTEN:
         return -ENOTCONN;
     default:
@@ -188,7 +188,7 @@ long fa_tcp_recv(struct fa_tcp *c, void *buf, size_t len, fa_time now)
         return e;
     }
     if ((c->flags & (TF_FIN_RCVD | TF_SHUT_RD | TF_ERROR_EOF)) ||
-        (c->state == FA_TCP_CLOSED && c->rcv.size))
+        (c->state == FA_TCP_CLOSED && (c->flags & TF_OPENED)))
         return 0;
     if (c->state == FA_TCP_CLOSED || c->state == FA_TCP_LISTEN)
         return -ENOTCONN;
@@ -238,7 +238,7 @@ static void close_listener(struct fa_tcp *l, fa_time now)
     /* Queued and half-open children die with it, with a reset. */
     for (uint32_t i = 0; i < s->tcp->pool_used; i++) {
         struct fa_tcp *c = &s->tcp->pool[i];
-        if (c->stack && c->parent == l) {
+        if (c->stack && c->parent == fa_tcp_ref(s->tcp, l)) {
             fa_tcp_send_rst(c, now);
             fa_tcp_terminate(c, 0, now);
         }
@@ -343,7 +343,7 @@ static void rearm_keepalive(struct fa_tcp *c)
 
 int fa_tcp_setopt(struct fa_tcp *c, enum fa_tcp_option opt, long v)
 {
-    int unopened = c->state == FA_TCP_CLOSED && !c->snd.size;
+    int unopened = c->state == FA_TCP_CLOSED && !(c->flags & TF_OPENED);
     switch (opt) {
     case FA_SO_SNDBUF:
     case FA_SO_RCVBUF:
@@ -351,7 +351,7 @@ int fa_tcp_setopt(struct fa_tcp *c, enum fa_tcp_option opt, long v)
             return -EISCONN;
         if (v < 64 || v > 16 * 1024 * 1024)
             return -EINVAL;
-        *(opt == FA_SO_SNDBUF ? &c->sndbuf : &c->rcvbuf) = (uint32_t)v;
+        (opt == FA_SO_SNDBUF ? &c->snd : &c->rcv)->size = (uint32_t)v;
         return 0;
     case FA_SO_LINGER:
         if (v < -1 || v > 3600 * 1000)
@@ -399,15 +399,15 @@ int fa_tcp_setopt(struct fa_tcp *c, enum fa_tcp_option opt, long v)
 int fa_tcp_getopt(const struct fa_tcp *c, enum fa_tcp_option opt, long *v)
 {
     switch (opt) {
-    case FA_SO_SNDBUF: *v = c->snd.size ? c->snd.size : c->sndbuf; return 0;
-    case FA_SO_RCVBUF: *v = c->rcv.size ? c->rcv.size : c->rcvbuf; return 0;
+    case FA_SO_SNDBUF: *v = c->snd.size; return 0;
+    case FA_SO_RCVBUF: *v = c->rcv.size; return 0;
     case FA_SO_LINGER: *v = c->linger_ms; return 0;
     case FA_SO_KEEPALIVE: *v = !!(c->flags & TF_KEEPALIVE); return 0;
     case FA_TCP_NODELAY: *v = !!(c->flags & TF_NODELAY); return 0;
     case FA_TCP_KEEPIDLE: *v = (long)c->keep_idle_ms; return 0;
     case FA_TCP_KEEPINTVL: *v = (long)c->keep_intvl_ms; return 0;
     case FA_TCP_KEEPCNT: *v = c->keep_cnt; return 0;
-    case FA_TCP_MAXSEG: *v = c->snd.size ? c->mss : c->user_mss; return 0;
+    case FA_TCP_MAXSEG: *v = (c->flags & TF_OPENED) ? c->mss : c->user_mss; return 0;
     case FA_TCP_CONGESTION: *v = c->cc_algo; return 0;
     case FA_SO_REUSEADDR: *v = !!(c->flags & TF_REUSEADDR); return 0;
     }
@@ -419,7 +419,7 @@ unsigned fa_tcp_events(const struct fa_tcp *c)
     unsigned ev = 0;
     if (c->state == FA_TCP_LISTEN)
         return c->lst.accept_head ? FA_TCP_EV_ACCEPT : 0;
-    int dead = c->state == FA_TCP_CLOSED && (c->snd.size || c->err);
+    int dead = c->state == FA_TCP_CLOSED && ((c->flags & TF_OPENED) || c->err);
     if (c->rcv.len || (c->flags & (TF_FIN_RCVD | TF_SHUT_RD)) || c->err || dead)
         ev |= FA_TCP_EV_READABLE;
     if (((c->state == FA_TCP_ESTABLISHED || c->state == FA_TCP_CLOSE_WAIT) &&

@@ -64,8 +64,8 @@ static void closed_input(struct fa_stack *s, uint32_t laddr, uint32_t raddr,
 /* ---- §3.10.7.2 LISTEN ------------------------------------------------ */
 static void inherit_options(struct fa_tcp *c, const struct fa_tcp *l)
 {
-    c->sndbuf = l->sndbuf;
-    c->rcvbuf = l->rcvbuf;
+    c->snd.size = l->snd.size;
+    c->rcv.size = l->rcv.size;
     c->linger_ms = l->linger_ms;
     c->keep_idle_ms = l->keep_idle_ms;
     c->keep_intvl_ms = l->keep_intvl_ms;
@@ -91,7 +91,7 @@ static void isn_above(struct fa_tcp *c, uint32_t floor)
 static uint32_t accept_queued(const struct fa_tcp *l)
 {
     uint32_t n = 0;
-    for (const struct fa_tcp *c = l->lst.accept_head; c; c = c->queue_next)
+    for (const struct fa_tcp *c = l->lst.accept_head; c; c = fa_tcp_at(l->stack->tcp, c->queue_next))
         n++;
     return n;
 }
@@ -111,13 +111,13 @@ static void cookie_adopt(struct fa_tcp *c, const struct fa_tcp_cookie *k,
     c->irs = k->irs;
     c->rcv_nxt = k->irs + 1;
     /* The window the SYN-ACK offered (unscaled, as a SYN's is). */
-    c->rcv_adv = c->rcv_nxt + (c->rcvbuf > 65535 ? 65535 : c->rcvbuf);
+    c->rcv_adv = c->rcv_nxt + (c->rcv.size > 65535 ? 65535 : c->rcv.size);
     c->snd_wl1 = c->irs;
     c->mss = c->user_mss ? c->user_mss : fa_tcp_mss_for_mtu(c->stack);
     if (k->mss < c->mss)
         c->mss = k->mss;
     c->flags &= ~(TF_WSCALE | TF_SACK | TF_TS);
-    c->rcv_wscale = fa_tcp_rcv_wscale_for(c->stack, c->rcvbuf);
+    c->rcv_wscale = fa_tcp_rcv_wscale_for(c->stack, c->rcv.size);
     if (k->wscale >= 0) {
         c->flags |= TF_WSCALE;
         c->snd_wscale = (uint8_t)k->wscale;
@@ -275,7 +275,7 @@ static struct fa_tcp *passive_open(struct fa_tcp *l, uint32_t laddr, uint32_t ra
         fa_tcp_free(c);
         return NULL;
     }
-    c->parent = l;
+    c->parent = fa_tcp_ref(l->stack->tcp, l);
     l->lst.pending++;
     c->last_rcv = now;
     fa_tcp_hash_insert(c);
@@ -286,7 +286,7 @@ static struct fa_tcp *passive_open(struct fa_tcp *l, uint32_t laddr, uint32_t ra
 /* The SYN's round trip (data is timed from the scoreboard). */
 static void rtt_on_ack(struct fa_tcp *c, uint32_t ack, fa_time now)
 {
-    if (c->rtt_start && seq_gt(ack, c->rtt_seq)) {
+    if (c->rtt_start && seq_gt(ack, c->iss)) {
         fa_tcp_rtt_sample(c, now - c->rtt_start);
         c->rtt_start = 0;
     }
@@ -542,11 +542,11 @@ static int our_fin_acked(const struct fa_tcp *c)
 
 static void queue_for_accept(struct fa_tcp *c)
 {
-    struct fa_tcp *l = c->parent;
+    struct fa_tcp *l = fa_tcp_parent(c);
     c->flags |= TF_QUEUED;
-    c->queue_next = NULL;
+    c->queue_next = 0;
     if (l->lst.accept_tail)
-        l->lst.accept_tail->queue_next = c;
+        l->lst.accept_tail->queue_next = fa_tcp_ref(l->stack->tcp, c);
     else
         l->lst.accept_head = c;
     l->lst.accept_tail = c;
@@ -621,7 +621,7 @@ static int check_ack(struct fa_tcp *c, const struct fa_tcp_view *seg,
         struct fa_tcp_cookie k;
         if (!(seq_lt(c->snd_una, seg->ack) && seq_le(seg->ack, c->snd_nxt)) &&
             (c->flags & TF_PASSIVE) && c->parent && s->cfg.tcp_syncookies &&
-            fa_tcp_cookie_check(c->parent, c->laddr, c->raddr, seg, now, &k) == 0 &&
+            fa_tcp_cookie_check(fa_tcp_parent(c), c->laddr, c->raddr, seg, now, &k) == 0 &&
             k.irs == c->irs) {
             /* The peer took our cookie's SYN-ACK, not this connection's
              * (its SYN came again and found room): it becomes what the

@@ -151,7 +151,6 @@ void fa_tcp_send_syn(struct fa_tcp *c, fa_time now)
         c->rtt_start = 0;
     } else {
         c->rtt_start = now;
-        c->rtt_seq = c->iss;
     }
     fa_tcp_arm_rexmit(c, now);
     fa_tcp_timer_update(c);

@@ -149,7 +149,7 @@ struct fa_tcp *fa_tcp_alloc(struct fa_stack *s)
     struct fa_tcp_stack *t = s->tcp;
     struct fa_tcp *c = t->free;
     if (c)
-        t->free = c->queue_next;
+        t->free = fa_tcp_at(t, c->queue_next);
     else if (t->pool_used < s->cfg.tcp_max_conns)
         c = &t->pool[t->pool_used++];
     else
@@ -160,8 +160,8 @@ struct fa_tcp *fa_tcp_alloc(struct fa_stack *s)
     c->state = FA_TCP_CLOSED;
     c->heap_idx = UINT32_MAX;
     c->t_rexmit = c->t_persist = c->t_delack = c->t_keep = c->t_close = FA_TIME_NEVER;
-    c->sndbuf = s->cfg.tcp_sndbuf;
-    c->rcvbuf = s->cfg.tcp_rcvbuf;
+    c->snd.size = s->cfg.tcp_sndbuf; /* SO_SNDBUF, SO_RCVBUF until set up */
+    c->rcv.size = s->cfg.tcp_rcvbuf;
     c->linger_ms = -1;
     c->keep_idle_ms = (uint32_t)(s->cfg.tcp_keep_idle / FA_NS_PER_MS);
     c->keep_intvl_ms = (uint32_t)(s->cfg.tcp_keep_intvl / FA_NS_PER_MS);
@@ -172,11 +172,18 @@ struct fa_tcp *fa_tcp_alloc(struct fa_stack *s)
 
 static void listener_remove(struct fa_tcp *c)
 {
-    struct fa_tcp **pp = &c->stack->tcp->listeners;
-    while (*pp && *pp != c)
-        pp = &(*pp)->queue_next;
-    if (*pp)
-        *pp = c->queue_next;
+    struct fa_tcp_stack *t = c->stack->tcp;
+    struct fa_tcp *prev = NULL, *l = t->listeners;
+    while (l && l != c) {
+        prev = l;
+        l = fa_tcp_at(t, l->queue_next);
+    }
+    if (!l)
+        return;
+    if (prev)
+        prev->queue_next = c->queue_next;
+    else
+        t->listeners = fa_tcp_at(t, c->queue_next);
 }
 
 void fa_tcp_free(struct fa_tcp *c)
@@ -189,7 +196,7 @@ void fa_tcp_free(struct fa_tcp *c)
     else
         fa_tcp_hash_remove(c);
     if (c->parent)
-        c->parent->lst.pending--;
+        fa_tcp_parent(c)->lst.pending--;
     fa_tcp_mem_release(c);
     c->snd = c->rcv = (struct fa_ring){ 0 };
     fa_tcp_loss_free(c);
@@ -197,31 +204,41 @@ void fa_tcp_free(struct fa_tcp *c)
         t->half_open--;
     c->state = FA_TCP_CLOSED;
     c->stack = NULL; /* a use after free trips on this */
-    c->queue_next = t->free;
+    c->queue_next = fa_tcp_ref(t, t->free);
     t->free = c;
     t->live--;
+}
+
+/* The hash's buckets and chains hold pool indices plus one (0: none), so
+ * a bucket costs 4 bytes and a table never filled is never touched. */
+static uint32_t hash_ref(const struct fa_tcp_stack *t, const struct fa_tcp *c)
+{
+    return (uint32_t)(c - t->pool) + 1;
+}
+
+static uint32_t hash_bucket(const struct fa_tcp *c)
+{
+    return (uint32_t)fa_tcp_tuple_hash(c->stack, c->laddr, c->lport, c->raddr, c->rport) &
+           c->stack->tcp->hash_mask;
 }
 
 void fa_tcp_hash_insert(struct fa_tcp *c)
 {
     struct fa_tcp_stack *t = c->stack->tcp;
-    uint32_t b = (uint32_t)fa_tcp_tuple_hash(c->stack, c->laddr, c->lport, c->raddr,
-                                      c->rport) & t->hash_mask;
+    uint32_t b = hash_bucket(c);
     c->hash_next = t->hash[b];
-    t->hash[b] = c;
+    t->hash[b] = hash_ref(t, c);
 }
 
 void fa_tcp_hash_remove(struct fa_tcp *c)
 {
     struct fa_tcp_stack *t = c->stack->tcp;
-    uint32_t b = (uint32_t)fa_tcp_tuple_hash(c->stack, c->laddr, c->lport, c->raddr,
-                                      c->rport) & t->hash_mask;
-    struct fa_tcp **pp = &t->hash[b];
-    while (*pp && *pp != c)
-        pp = &(*pp)->hash_next;
+    uint32_t *pp = &t->hash[hash_bucket(c)], me = hash_ref(t, c);
+    while (*pp && *pp != me)
+        pp = &t->pool[*pp - 1].hash_next;
     if (*pp)
         *pp = c->hash_next;
-    c->hash_next = NULL;
+    c->hash_next = 0;
 }
 
 struct fa_tcp *fa_tcp_lookup(struct fa_stack *s, uint32_t laddr, uint16_t lport,
@@ -229,17 +246,19 @@ struct fa_tcp *fa_tcp_lookup(struct fa_stack *s, uint32_t laddr, uint16_t lport,
 {
     struct fa_tcp_stack *t = s->tcp;
     uint32_t b = (uint32_t)fa_tcp_tuple_hash(s, laddr, lport, raddr, rport) & t->hash_mask;
-    for (struct fa_tcp *c = t->hash[b]; c; c = c->hash_next)
+    for (uint32_t i = t->hash[b]; i; i = t->pool[i - 1].hash_next) {
+        struct fa_tcp *c = &t->pool[i - 1];
         if (c->lport == lport && c->rport == rport && c->raddr == raddr &&
             c->laddr == laddr)
             return c;
+    }
     return NULL;
 }
 
 struct fa_tcp *fa_tcp_find_listener(struct fa_stack *s, uint32_t laddr,
                                     uint16_t lport)
 {
-    for (struct fa_tcp *l = s->tcp->listeners; l; l = l->queue_next)
+    for (struct fa_tcp *l = s->tcp->listeners; l; l = fa_tcp_at(s->tcp, l->queue_next))
         if (l->lport == lport && (l->laddr == laddr || l->laddr == 0))
             return l;
     return NULL;
@@ -323,15 +342,16 @@ int fa_tcp_conn_setup(struct fa_tcp *c, fa_time now)
 {
     struct fa_stack *s = c->stack;
     /* The rings' sizes now; their storage when bytes come (tcp_mem.c). */
-    c->snd = (struct fa_ring){ .size = c->sndbuf };
-    c->rcv = (struct fa_ring){ .size = c->rcvbuf };
+    c->flags |= TF_OPENED;
+    c->snd = (struct fa_ring){ .size = c->snd.size };
+    c->rcv = (struct fa_ring){ .size = c->rcv.size };
     uint32_t ooo = FA_TCP_OOO_MIN + c->rcv.size / FA_TCP_OOO_PER_BYTES;
     c->ooo_cap = (uint8_t)(ooo > 255 ? 255 : ooo);
     fa_tcp_rec_init(c); /* c->loss comes with something to send (tcp_mem.c) */
     c->iss = fa_tcp_isn(s, c, now, &c->ts_offset);
     c->snd_una = c->snd_nxt = c->iss;
     c->mss = c->user_mss ? c->user_mss : fa_tcp_mss_for_mtu(s);
-    c->rcv_wscale = fa_tcp_rcv_wscale_for(s, c->rcvbuf);
+    c->rcv_wscale = fa_tcp_rcv_wscale_for(s, c->rcv.size);
     fa_tcp_set_rto(c, s->cfg.tcp_rto_initial);
     c->last_rcv = now;
     fa_tcp_cc(c)->init(c);
@@ -384,16 +404,19 @@ void fa_tcp_terminate(struct fa_tcp *c, int err, fa_time now)
     }
     if (c->flags & TF_QUEUED) {
         /* Reset while waiting in the accept queue: unlink it. */
-        struct fa_tcp **pp = &c->parent->lst.accept_head;
-        struct fa_tcp *prev = NULL;
-        while (*pp && *pp != c) {
-            prev = *pp;
-            pp = &(*pp)->queue_next;
+        struct fa_tcp_stack *t = c->stack->tcp;
+        struct fa_tcp_listen *q = &fa_tcp_parent(c)->lst;
+        struct fa_tcp *prev = NULL, *e = q->accept_head;
+        while (e && e != c) {
+            prev = e;
+            e = fa_tcp_at(t, e->queue_next);
         }
-        if (*pp)
-            *pp = c->queue_next;
-        if (c->parent->lst.accept_tail == c)
-            c->parent->lst.accept_tail = prev;
+        if (e && prev)
+            prev->queue_next = c->queue_next;
+        else if (e)
+            q->accept_head = fa_tcp_at(t, c->queue_next);
+        if (q->accept_tail == c)
+            q->accept_tail = prev;
     }
     fa_tcp_free(c);
 }
