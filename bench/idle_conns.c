@@ -124,10 +124,15 @@ int main(int argc, char **argv)
            (rss2 - rss0) / 1e6, (rss1 - rss0) / 1e6);
     printf("  per connection (two ends)        %10.0f bytes (aim 512 MB / 1M: 537: %.2f)\n",
            per_conn, per_conn / 536.9);
-    printf("  per end                          %10.0f bytes: control block %zu, hash and\n"
-           "                                   timer-heap slots %zu, the program's handle %zu;\n"
+    /* A stack's hash buckets, spread over the ends it holds. */
+    double hash_per_end = (double)(n.s[0]->tcp->hash_mask + 1) * sizeof *n.s[0]->tcp->hash /
+                          (conns + nlisten);
+    printf("  per end                          %10.0f bytes: control block %zu, hash\n"
+           "                                   buckets %.1f, the program's handle %zu; timer-heap\n"
+           "                                   slot (%zu) only while a timer runs: %u ends;\n"
            "                                   loss state (%zu) held by %u ends (only while busy)\n",
-           per_conn / 2, sizeof(struct fa_tcp), 2 * sizeof(void *), sizeof(void *),
+           per_conn / 2, sizeof(struct fa_tcp), hash_per_end, sizeof(void *),
+           sizeof(struct fa_tcp_timer_slot), n.s[0]->tcp->heap_len + n.s[1]->tcp->heap_len,
            sizeof(struct fa_tcp_loss), u0.loss_states + u1.loss_states);
     printf("  set-up                           %10.2f s, %.2f us per connection;\n", setup,
            setup / conns * 1e6);

@@ -51,10 +51,12 @@ void fa_tcp_rtt_sample(struct fa_tcp *c, fa_time rtt)
         c->srtt8 = (uint32_t)r;
         c->rttvar8 = (uint32_t)(r / 2);
     } else {
-        /* §2.3: RTTVAR first, with the old SRTT; beta 1/4, alpha 1/8. */
+        /* §2.3: RTTVAR first, with the old SRTT; beta 1/4, alpha 1/8.
+         * Rounded to nearest: truncating would hold SRTT up to 7/8 of a
+         * unit below a steady RTT; this keeps it within half a unit. */
         uint64_t srtt = c->srtt8, diff = srtt > r ? srtt - r : r - srtt;
-        c->rttvar8 = (uint32_t)((3 * (uint64_t)c->rttvar8 + diff) / 4);
-        c->srtt8 = (uint32_t)((7 * srtt + r) / 8);
+        c->rttvar8 = (uint32_t)((3 * (uint64_t)c->rttvar8 + diff + 2) / 4);
+        c->srtt8 = (uint32_t)((7 * srtt + r + 4) / 8);
     }
     rto_from_estimate(c);
 }

@@ -64,6 +64,16 @@ static void each_bad_field_is_named(void **state)
     c = good;
     c.rng.next = NULL;
     assert_non_null(strstr(fa_config_check(&c), "rng"));
+    /* Kept in 32 bits per connection: keepalive in ms, the RTO in µs. */
+    c = good;
+    c.tcp_keep_idle = 32768 * FA_NS_PER_S;
+    assert_non_null(strstr(fa_config_check(&c), "tcp_keep_idle"));
+    c = good;
+    c.tcp_keep_intvl = FA_NS_PER_MS - 1;
+    assert_non_null(strstr(fa_config_check(&c), "tcp_keep_intvl"));
+    c = good;
+    c.tcp_rto_max = 4295 * FA_NS_PER_S;
+    assert_non_null(strstr(fa_config_check(&c), "tcp_rto_max"));
 }
 
 static void zero_mac_becomes_random_local_unicast(void **state)

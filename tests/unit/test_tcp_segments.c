@@ -335,6 +335,14 @@ static void l24_keepalive_probes_then_etimedout(void **state) /* L24 */
     assert_int_equal(fa_tcp_setopt(c, FA_TCP_KEEPIDLE, 10000), 0);
     assert_int_equal(fa_tcp_setopt(c, FA_TCP_KEEPINTVL, 1000), 0);
     assert_int_equal(fa_tcp_setopt(c, FA_TCP_KEEPCNT, 3), 0);
+    /* Linux's bound, 32,767 s: beyond it EINVAL, and the value stays. */
+    assert_int_equal(fa_tcp_setopt(c, FA_TCP_KEEPIDLE, FA_TCP_KEEP_MAX_MS + 1), -EINVAL);
+    assert_int_equal(fa_tcp_setopt(c, FA_TCP_KEEPINTVL, 0), -EINVAL);
+    long v;
+    assert_int_equal(fa_tcp_getopt(c, FA_TCP_KEEPIDLE, &v), 0);
+    assert_int_equal(v, 10000);
+    assert_int_equal(fa_tcp_getopt(c, FA_TCP_KEEPINTVL, &v), 0);
+    assert_int_equal(v, 1000);
     peer_run_until(&pe, 10 * S - 1);
     assert_true(peer_quiet(&pe));
     peer_run_until(&pe, 10 * S);
