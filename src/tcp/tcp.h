@@ -540,6 +540,9 @@ void fa_tcp_sb_set(struct fa_tcp_sb *sb, uint32_t i, uint32_t len, uint8_t flag)
 void fa_tcp_sb_clear(struct fa_tcp_sb *sb, uint32_t i, uint32_t len, uint8_t flag);
 /* Splits entry i at seq (inside it): 0, or -1 if the table is full. */
 int fa_tcp_sb_split(struct fa_tcp_sb *sb, uint32_t i, uint32_t seq);
+/* Entries i and i + 1 become one (i + 1 < count), keeping what holds for
+ * all of it (tcp_sb.c says how): room when the table is full. */
+void fa_tcp_sb_merge(struct fa_tcp_sb *sb, uint32_t i);
 /* SND.UNA moves to ack: drops the entries wholly acknowledged and takes
  * the acked part of a partly acknowledged first one off the counts.
  * Calls seen(ctx, entry, start) for each entry that leaves (before it

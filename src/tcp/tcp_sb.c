@@ -82,6 +82,41 @@ static void uncount(struct fa_tcp_sb *sb, const struct fa_tcp_sent *e, uint32_t 
         sb->retrans -= len;
 }
 
+/* Adds len bytes of entry e's kinds to the counts. */
+static void recount(struct fa_tcp_sb *sb, const struct fa_tcp_sent *e, uint32_t len)
+{
+    if (e->flags & SB_SACKED)
+        sb->sacked += len;
+    if (e->flags & SB_LOST)
+        sb->lost += len;
+    if (e->flags & SB_RETRANS)
+        sb->retrans += len;
+}
+
+void fa_tcp_sb_merge(struct fa_tcp_sb *sb, uint32_t i)
+{
+    struct fa_tcp_sent *a = fa_tcp_sb_at(sb, i), *b = fa_tcp_sb_at(sb, i + 1);
+    uint32_t la = a->end - fa_tcp_sb_start(sb, i), lb = b->end - a->end;
+    uncount(sb, a, la);
+    uncount(sb, b, lb);
+    /* SACKed, or a resent copy in flight, only if both were; lost if
+     * either was (unless both are SACKed); ambiguous for RTT (Karn) if
+     * either was. Sent when the later went: RACK then waits longer, never
+     * less, before calling it lost. */
+    uint8_t both = a->flags & b->flags, any = a->flags | b->flags;
+    uint8_t flags = both & (SB_SACKED | SB_RETRANS);
+    if (!(flags & SB_SACKED))
+        flags |= any & SB_LOST;
+    flags |= (any & SB_EVER_RETRANS) | (b->flags & SB_FIN);
+    struct fa_tcp_sent m = { .xmit = a->xmit > b->xmit ? a->xmit : b->xmit, .end = b->end,
+                             .flags = flags };
+    for (uint32_t k = i + 1; k + 1 < sb->count; k++)
+        *fa_tcp_sb_at(sb, k) = *fa_tcp_sb_at(sb, k + 1);
+    sb->count--;
+    *fa_tcp_sb_at(sb, i) = m;
+    recount(sb, &m, la + lb);
+}
+
 void fa_tcp_sb_ack(struct fa_tcp_sb *sb, uint32_t ack,
                    void (*seen)(void *ctx, const struct fa_tcp_sent *e, uint32_t start),
                    void *ctx)

@@ -567,6 +567,50 @@ static void icmp_frag_needed_lowers_the_mss_and_resends(void **state)
     assert_int_equal(i.mss, 552 - 40 - 12);
 }
 
+/* The MSS falls while the scoreboard is full: a resend must split an
+ * entry and there is no room for the piece. Before, nothing was resent
+ * and the connection timed out; now the last two entries are merged
+ * (the least precise knowledge given up) and the resend goes. A full
+ * table takes about 8,192 segments in flight; here it is cut to four
+ * before anything is sent. */
+static void mss_drop_with_a_full_scoreboard_still_resends(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = connected_modern();
+    assert_int_equal(fa_tcp_loss_alloc(c), 0);
+    c->loss->sb.cap = 4;
+    uint32_t m = c->mss, f = c->snd_nxt;
+    static uint8_t data[6 * 1460];
+    for (size_t k = 0; k < sizeof data; k++)
+        data[k] = (uint8_t)(k * 7 + 1);
+    assert_int_equal(fa_tcp_send(c, data, 6 * m, pe.now), 6 * m);
+    struct fa_tcp_view v;
+    unsigned n = 0;
+    while (peer_next(&pe, &v))
+        n++;
+    assert_int_equal(n, 4); /* the table holds four */
+    assert_int_equal(c->loss->sb.count, 4);
+    peer_icmp_unreach(&pe, FA_ICMP_UNREACH_NEEDFRAG, 552, f);
+    assert_int_equal(c->mss, 552 - 40 - 12);
+    /* The peer takes what arrives in order and ACKs it; all of it gets
+     * there within a minute (before, no byte was resent). */
+    uint32_t next = f;
+    for (int k = 0; k < 600 && seq_lt(next, f + 6 * m); k++) {
+        while (peer_next(&pe, &v)) {
+            assert_true(v.data_len <= 500);
+            if (v.seq == next && v.data_len) {
+                assert_memory_equal(v.data, data + (next - f), v.data_len);
+                next += v.data_len;
+            }
+        }
+        peer_send(&pe, FA_TCP_ACK, pe.snd_nxt, next, 65535, NULL, 0);
+        peer_run_until(&pe, pe.now + 100 * MS);
+    }
+    assert_int_equal(next, f + 6 * m);
+    assert_true(fa_stack_counter(pe.s, FA_CNT_TCP_SB_MERGED) > 0);
+}
+
 static void icmp_hard_error_ends_an_opening_connection_only(void **state)
 {
     (void)state;
@@ -868,6 +912,7 @@ int main(void)
         cmocka_unit_test_teardown(probe_to_a_peer_without_dsack_sends_new_data, teardown),
         cmocka_unit_test_teardown(sack_block_beyond_what_was_sent_is_ignored, teardown),
         cmocka_unit_test_teardown(icmp_frag_needed_lowers_the_mss_and_resends, teardown),
+        cmocka_unit_test_teardown(mss_drop_with_a_full_scoreboard_still_resends, teardown),
         cmocka_unit_test_teardown(icmp_hard_error_ends_an_opening_connection_only, teardown),
         cmocka_unit_test_teardown(icmp_frag_needed_without_an_mtu, teardown),
         cmocka_unit_test_teardown(icmp_codes_as_linux, teardown),
