@@ -81,9 +81,8 @@ enum {
     TF_SACK = 1u << 22,      /* SACK agreed on (RFC 2018) */
     TF_REUSEADDR = 1u << 23, /* SO_REUSEADDR: bind beside connections on
                                 the port, not beside a listener */
-    TF_OPENED = 1u << 20,    /* set up to connect (tcp_table.c): the rings'
-                                sizes are fixed; before, snd.size and
-                                rcv.size hold SO_SNDBUF and SO_RCVBUF */
+    TF_OPENED = 1u << 20,    /* set up to connect (tcp_table.c): SO_SNDBUF
+                                and SO_RCVBUF (sndbuf, rcvbuf) are fixed */
     TF_MEM_WAIT = 1u << 24,  /* a send failed for want of memory (budget):
                                 notify when some comes back (tcp_mem.c) */
 };
@@ -173,11 +172,13 @@ struct fa_tcp {
                               restarted, up to an MSS (tcp_in.c) */
     uint32_t heap_idx; /* in the timer heap (tcp_timer.c) */
 
-    /* Their storage (buf) is attached only while they hold bytes
-     * (tcp_mem.c); their sizes are SO_SNDBUF and SO_RCVBUF, fixed once
-     * the connection is set up (TF_OPENED). */
-    struct fa_ring snd; /* bytes from snd_una on: unacked, then unsent */
-    struct fa_ring rcv; /* unread bytes, then out-of-order ones */
+    /* The rings, each at the head of its storage block, attached only
+     * while it holds bytes (tcp_mem.c; NULL otherwise: read their lengths
+     * with fa_tcp_snd_len(), fa_tcp_rcv_len()). Their sizes are SO_SNDBUF
+     * and SO_RCVBUF, fixed once the connection is set up (TF_OPENED). */
+    struct fa_ring *snd; /* bytes from snd_una on: unacked, then unsent */
+    struct fa_ring *rcv; /* unread bytes, then out-of-order ones */
+    uint32_t sndbuf, rcvbuf;
     /* Out-of-order ranges held (ooo_count of ooo_cap) live after the
      * receive ring's bytes: fa_tcp_ooo(). */
     struct fa_tcp_range dsack; /* a duplicate to report (RFC 2883); empty: none */
@@ -240,14 +241,25 @@ static inline fa_time fa_tcp_rto(const struct fa_tcp *c)
 /* The hot part's size (bench_inproc prints it; the aim is 256 bytes). */
 #define FA_TCP_HOT_BYTES offsetof(struct fa_tcp, keep)
 
+/* Bytes in the send ring (from SND.UNA: unacknowledged, then unsent)
+ * and in the receive ring (unread); 0 without storage. */
+static inline uint32_t fa_tcp_snd_len(const struct fa_tcp *c)
+{
+    return c->snd ? c->snd->len : 0;
+}
+static inline uint32_t fa_tcp_rcv_len(const struct fa_tcp *c)
+{
+    return c->rcv ? c->rcv->len : 0;
+}
+
 /* The out-of-order ranges, the most recently changed first: the order
  * SACK blocks report them in (RFC 2018 §4). They follow the receive
  * ring's bytes in its storage (tcp_mem.c); none while it has none. */
 static inline struct fa_tcp_range *fa_tcp_ooo(const struct fa_tcp *c)
 {
-    if (!c->rcv.buf)
+    if (!c->rcv)
         return NULL;
-    return (struct fa_tcp_range *)(c->rcv.buf + ((c->rcv.size + 7u) & ~7u));
+    return (struct fa_tcp_range *)(c->rcv->buf + ((c->rcvbuf + 7u) & ~7u));
 }
 
 /* A connection in TIME-WAIT after its handle is gone (RFC 9293 §3.6):
@@ -431,13 +443,13 @@ uint16_t fa_tcp_window_field(struct fa_tcp *c);
 /* Free receive space from rcv_nxt on: what we may accept. */
 static inline uint32_t fa_tcp_rcv_space(const struct fa_tcp *c)
 {
-    return c->rcv.size - c->rcv.len;
+    return c->rcvbuf - fa_tcp_rcv_len(c);
 }
 /* Receiver SWS avoidance (RFC 9293 §3.8.6.2.2): the right edge moves
  * only by at least min(buffer / 2, MSS). */
 static inline uint32_t fa_tcp_rcv_sws_step(const struct fa_tcp *c)
 {
-    return c->rcv.size / 2 < c->mss ? c->rcv.size / 2 : c->mss;
+    return c->rcvbuf / 2 < c->mss ? c->rcvbuf / 2 : c->mss;
 }
 /* 1 if the right edge we could offer now is an SWS step past the one
  * advertised (RFC 9293 §3.8.6.2.2): a window update is worth sending. */
@@ -602,9 +614,10 @@ struct fa_tcp_loss {
     uint32_t prior_cwnd, prior_ssthresh, undo_retrans, undo_tsval;
     uint32_t prior_w_max;      /* CUBIC's W_max before the episode, for undo */
     struct fa_tcp_hystart hs;
-    /* A lone FIN's scoreboard (sb.cap 1) and so its send storage, with no
-     * ring bytes: closing takes no buffer memory (tcp_mem.c). */
+    /* A lone FIN's scoreboard (sb.cap 1) and so its send storage, an
+     * empty ring with no bytes: closing takes no buffer memory (tcp_mem.c). */
     struct fa_tcp_sent fin_entry;
+    struct fa_ring fin_ring;
 };
 
 /* Loss recovery's timer deadline: none without c->loss. */

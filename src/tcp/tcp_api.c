@@ -149,10 +149,10 @@ long fa_tcp_send(struct fa_tcp *c, const void *data, size_t len, fa_time now)
         return -EPIPE;
     if (len > UINT32_MAX)
         len = UINT32_MAX;
-    if (len && fa_ring_space(&c->snd) && fa_tcp_snd_attach(c, 1) < 0)
+    if (len && fa_tcp_snd_len(c) < c->sndbuf && fa_tcp_snd_attach(c, 1) < 0)
         return -ENOBUFS; /* config.tcp_mem_max, or out of memory: WRITABLE
                             is reported again when memory comes back */
-    uint32_t n = fa_ring_write(&c->snd, data, (uint32_t)len);
+    uint32_t n = c->snd ? fa_ring_write(c->snd, data, (uint32_t)len) : 0;
     if (n == 0)
         return len ? -EAGAIN : 0;
     fa_tcp_output(c, now);
@@ -173,10 +173,10 @@ static void maybe_window_update(struct fa_tcp *c, fa_time now)
 
 long fa_tcp_recv(struct fa_tcp *c, void *buf, size_t len, fa_time now)
 {
-    if (c->rcv.len && !(c->flags & TF_SHUT_RD)) {
-        uint32_t n = len < c->rcv.len ? (uint32_t)len : c->rcv.len;
-        fa_ring_copy_out(&c->rcv, 0, buf, n);
-        fa_ring_consume(&c->rcv, n);
+    if (fa_tcp_rcv_len(c) && !(c->flags & TF_SHUT_RD)) {
+        uint32_t n = len < c->rcv->len ? (uint32_t)len : c->rcv->len;
+        fa_ring_copy_out(c->rcv, 0, buf, n);
+        fa_ring_consume(c->rcv, n);
         fa_tcp_rcv_detach_idle(c);
         maybe_window_update(c, now);
         return (long)n;
@@ -223,7 +223,8 @@ int fa_tcp_shutdown(struct fa_tcp *c, int how, fa_time now)
     if (how != FA_SHUT_WR) {
         /* What is queued and what comes later is dropped (tcp_in.c). */
         c->flags |= TF_SHUT_RD;
-        fa_ring_consume(&c->rcv, c->rcv.len);
+        if (c->rcv)
+            fa_ring_consume(c->rcv, c->rcv->len);
         fa_tcp_rcv_detach_idle(c);
         maybe_window_update(c, now);
     }
@@ -310,7 +311,7 @@ int fa_tcp_close(struct fa_tcp *c, fa_time now)
     }
     /* L17: SO_LINGER 0 aborts. L19: unread data means the application
      * lost data the peer sent: reset (RFC 9293 §3.10.4, RFC 2525 §2.17). */
-    if (c->linger_ms == 0 || (c->rcv.len && !(c->flags & TF_SHUT_RD)))
+    if (c->linger_ms == 0 || (fa_tcp_rcv_len(c) && !(c->flags & TF_SHUT_RD)))
         return abort_conn(c, now);
     shut_write(c, now);
     if (c->linger_ms > 0) {
@@ -351,7 +352,7 @@ int fa_tcp_setopt(struct fa_tcp *c, enum fa_tcp_option opt, long v)
             return -EISCONN;
         if (v < 64 || v > 16 * 1024 * 1024)
             return -EINVAL;
-        (opt == FA_SO_SNDBUF ? &c->snd : &c->rcv)->size = (uint32_t)v;
+        *(opt == FA_SO_SNDBUF ? &c->sndbuf : &c->rcvbuf) = (uint32_t)v;
         return 0;
     case FA_SO_LINGER:
         if (v < -1 || v > 3600 * 1000)
@@ -399,8 +400,8 @@ int fa_tcp_setopt(struct fa_tcp *c, enum fa_tcp_option opt, long v)
 int fa_tcp_getopt(const struct fa_tcp *c, enum fa_tcp_option opt, long *v)
 {
     switch (opt) {
-    case FA_SO_SNDBUF: *v = c->snd.size; return 0;
-    case FA_SO_RCVBUF: *v = c->rcv.size; return 0;
+    case FA_SO_SNDBUF: *v = c->sndbuf; return 0;
+    case FA_SO_RCVBUF: *v = c->rcvbuf; return 0;
     case FA_SO_LINGER: *v = c->linger_ms; return 0;
     case FA_SO_KEEPALIVE: *v = !!(c->flags & TF_KEEPALIVE); return 0;
     case FA_TCP_NODELAY: *v = !!(c->flags & TF_NODELAY); return 0;
@@ -420,10 +421,10 @@ unsigned fa_tcp_events(const struct fa_tcp *c)
     if (c->state == FA_TCP_LISTEN)
         return c->lst.accept_head ? FA_TCP_EV_ACCEPT : 0;
     int dead = c->state == FA_TCP_CLOSED && ((c->flags & TF_OPENED) || c->err);
-    if (c->rcv.len || (c->flags & (TF_FIN_RCVD | TF_SHUT_RD)) || c->err || dead)
+    if (fa_tcp_rcv_len(c) || (c->flags & (TF_FIN_RCVD | TF_SHUT_RD)) || c->err || dead)
         ev |= FA_TCP_EV_READABLE;
     if (((c->state == FA_TCP_ESTABLISHED || c->state == FA_TCP_CLOSE_WAIT) &&
-         !(c->flags & TF_SHUT_WR) && fa_ring_space(&c->snd) && fa_tcp_snd_room(c)) ||
+         !(c->flags & TF_SHUT_WR) && fa_tcp_snd_len(c) < c->sndbuf && fa_tcp_snd_room(c)) ||
         dead)
         ev |= FA_TCP_EV_WRITABLE;
     if (c->flags & TF_FIN_RCVD)
@@ -459,7 +460,7 @@ void fa_tcp_get_info(const struct fa_tcp *c, struct fa_tcp_info *i)
         .snd_wscale = c->snd_wscale, .rcv_wscale = c->rcv_wscale, .mss = c->mss,
         .cwnd = c->cwnd, .ssthresh = c->ssthresh,
         .srtt = fa_tcp_srtt(c), .rttvar = ((fa_time)c->rttvar8 * (FA_NS_PER_US / 8)), .rto = fa_tcp_rto(c),
-        .send_queued = c->snd.len, .recv_queued = c->rcv.len,
+        .send_queued = fa_tcp_snd_len(c), .recv_queued = fa_tcp_rcv_len(c),
         .retransmits = c->retransmits, .next_timer = fa_tcp_next_timer(c),
         .sack = !!(c->flags & TF_SACK), .timestamps = !!(c->flags & TF_TS),
         .congestion = c->cc_algo, .pipe = fa_tcp_pipe(c), .owner = c->owner,

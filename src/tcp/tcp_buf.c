@@ -76,16 +76,16 @@ long fa_tcp_rcv_data(struct fa_tcp *c, uint32_t seq, const uint8_t *data,
     /* The caller trimmed the segment to [rcv_nxt, rcv_nxt + window). */
     if (fa_tcp_rcv_attach(c) < 0)
         return -ENOBUFS;
-    uint32_t off = c->rcv.len + (seq - c->rcv_nxt);
+    uint32_t off = c->rcv->len + (seq - c->rcv_nxt);
     if (seq != c->rcv_nxt) {
         if (ooo_add(c, seq, seq + len) < 0)
             return -1;
-        fa_ring_store(&c->rcv, off, data, len);
+        fa_ring_store(c->rcv, off, data, len);
         return 0;
     }
-    fa_ring_store(&c->rcv, off, data, len);
+    fa_ring_store(c->rcv, off, data, len);
     c->rcv_nxt += len;
     uint32_t gained = len + ooo_advance(c);
-    c->rcv.len += gained;
+    c->rcv->len += gained;
     return (long)gained;
 }

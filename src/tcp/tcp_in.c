@@ -64,8 +64,8 @@ static void closed_input(struct fa_stack *s, uint32_t laddr, uint32_t raddr,
 /* ---- §3.10.7.2 LISTEN ------------------------------------------------ */
 static void inherit_options(struct fa_tcp *c, const struct fa_tcp *l)
 {
-    c->snd.size = l->snd.size;
-    c->rcv.size = l->rcv.size;
+    c->sndbuf = l->sndbuf;
+    c->rcvbuf = l->rcvbuf;
     c->linger_ms = l->linger_ms;
     c->keep_idle_ms = l->keep_idle_ms;
     c->keep_intvl_ms = l->keep_intvl_ms;
@@ -111,13 +111,13 @@ static void cookie_adopt(struct fa_tcp *c, const struct fa_tcp_cookie *k,
     c->irs = k->irs;
     c->rcv_nxt = k->irs + 1;
     /* The window the SYN-ACK offered (unscaled, as a SYN's is). */
-    c->rcv_adv = c->rcv_nxt + (c->rcv.size > 65535 ? 65535 : c->rcv.size);
+    c->rcv_adv = c->rcv_nxt + (c->rcvbuf > 65535 ? 65535 : c->rcvbuf);
     c->snd_wl1 = c->irs;
     c->mss = c->user_mss ? c->user_mss : fa_tcp_mss_for_mtu(c->stack);
     if (k->mss < c->mss)
         c->mss = k->mss;
     c->flags &= ~(TF_WSCALE | TF_SACK | TF_TS);
-    c->rcv_wscale = fa_tcp_rcv_wscale_for(c->stack, c->rcv.size);
+    c->rcv_wscale = fa_tcp_rcv_wscale_for(c->stack, c->rcvbuf);
     if (k->wscale >= 0) {
         c->flags |= TF_WSCALE;
         c->snd_wscale = (uint8_t)k->wscale;
@@ -559,8 +559,9 @@ static void queue_for_accept(struct fa_tcp *c)
 static void ack_advances(struct fa_tcp *c, uint32_t ack, fa_time now)
 {
     uint32_t acked = ack - c->snd_una;
-    uint32_t data = acked < c->snd.len ? acked : c->snd.len;
-    fa_ring_consume(&c->snd, data);
+    uint32_t queued = fa_tcp_snd_len(c), data = acked < queued ? acked : queued;
+    if (data)
+        fa_ring_consume(c->snd, data);
     if (data)
         fa_tcp_notify(c); /* send space freed */
     c->snd_una = ack;
@@ -586,7 +587,7 @@ static void ack_advances(struct fa_tcp *c, uint32_t ack, fa_time now)
     /* All acknowledged and nothing waits (no data, no FIN due): no window
      * to probe either — a persist timer left from a closed window would
      * fire in FIN-WAIT-2 and find nothing to send. */
-    if (c->snd_una == c->snd_nxt && !c->snd.len &&
+    if (c->snd_una == c->snd_nxt && !fa_tcp_snd_len(c) &&
         (!(c->flags & TF_SHUT_WR) || (c->flags & TF_FIN_SENT))) {
         c->t_persist = FA_TIME_NEVER;
         c->persist_shift = 0;
@@ -735,7 +736,7 @@ static int process_text(struct fa_tcp *c, const struct fa_tcp_view *seg,
     }
     uint32_t before = c->rcv_nxt;
     long gained;
-    if ((c->flags & TF_SHUT_RD) && seg->seq == c->rcv_nxt && !c->ooo_count && !c->rcv.len) {
+    if ((c->flags & TF_SHUT_RD) && seg->seq == c->rcv_nxt && !c->ooo_count && !fa_tcp_rcv_len(c)) {
         /* In order after shutdown(SHUT_RD): acknowledged and dropped
          * without a place to stand in (so no memory, tcp_mem.c). */
         c->rcv_nxt += seg->data_len;
@@ -749,7 +750,8 @@ static int process_text(struct fa_tcp *c, const struct fa_tcp_view *seg,
         /* After shutdown(SHUT_RD) the application reads no more: data is
          * acknowledged and dropped, as BSD does, so the window stays open
          * and the writer is not reset (finack/tcp.h, fa_tcp_shutdown). */
-        fa_ring_consume(&c->rcv, c->rcv.len);
+        if (c->rcv)
+            fa_ring_consume(c->rcv, c->rcv->len);
         fa_tcp_rcv_detach_idle(c);
     } else if (gained > 0) {
         fa_tcp_notify(c); /* readable */
@@ -772,7 +774,7 @@ static int process_text(struct fa_tcp *c, const struct fa_tcp_view *seg,
          * Linux ACKs a GRO aggregate) — or sooner once a quarter of the
          * buffer came unanswered, so a lost ACK still leaves a clock. */
         c->flags |= TF_ACK_NOW;
-        if (!(c->flags & TF_SACK) || (uint32_t)c->segs_unacked * c->mss >= c->rcv.size / 4)
+        if (!(c->flags & TF_SACK) || (uint32_t)c->segs_unacked * c->mss >= c->rcvbuf / 4)
             c->flags |= TF_ACK_AT_ONCE;
     } else if ((c->flags & TF_ACK_DELAYED) || seg->segs >= 2) {
         c->flags |= TF_ACK_NOW; /* RFC 9293 §3.8.6.3: every second segment */

@@ -2,11 +2,12 @@
  * SO_RCVBUF) is set when the connection is, and is what the windows
  * count; its storage is attached only when bytes need a place and given
  * back when the ring empties, so an idle connection holds none:
- *   - the send side's block: the ring's bytes, then the scoreboard's
+ *   - the send side's block: the ring (its header, which c->snd points
+ *     to, and its bytes), then the scoreboard's
  *     entries (one per segment in flight, tcp_sb.c); loss recovery's
  *     state (c->loss, tcp_recovery.c) is attached with it and given back
  *     with it when recovery has nothing running;
- *   - the receive side's: the ring's bytes, then the out-of-order ranges
+ *   - the receive side's: the ring (c->rcv), then the out-of-order ranges
  *     (tcp_buf.c).
  * Blocks given back wait in a small per-stack cache for the next
  * connection that needs the same size, so steady traffic, and connections
@@ -42,14 +43,17 @@ static size_t round8(size_t n)
     return (n + 7) & ~(size_t)7;
 }
 
+/* A block: the ring's header, its bytes, then the entries or ranges. */
+#define RING_HDR round8(sizeof(struct fa_ring))
+
 static size_t snd_block(const struct fa_tcp *c)
 {
-    return round8(c->snd.size) + (size_t)fa_tcp_sb_cap(c) * sizeof(struct fa_tcp_sent);
+    return RING_HDR + round8(c->sndbuf) + (size_t)fa_tcp_sb_cap(c) * sizeof(struct fa_tcp_sent);
 }
 
 static size_t rcv_block(const struct fa_tcp *c)
 {
-    return round8(c->rcv.size) + (size_t)c->ooo_cap * sizeof(struct fa_tcp_range);
+    return RING_HDR + round8(c->rcvbuf) + (size_t)c->ooo_cap * sizeof(struct fa_tcp_range);
 }
 
 /* Sends may hold at most half the budget, so the other half always
@@ -66,17 +70,17 @@ static int budget_allows(const struct fa_tcp *c, int side, uint32_t size)
 
 int fa_tcp_snd_room(const struct fa_tcp *c)
 {
-    return c->snd.buf || budget_allows(c, 0, c->snd.size);
+    return c->snd || budget_allows(c, 0, c->sndbuf);
 }
 
-/* A block of size bytes for ring r (side 0 send, 1 receive), within the
- * budget unless told otherwise; NULL, counted by the caller, when there
- * is none. */
-static uint8_t *block_get(struct fa_tcp *c, int side, struct fa_ring *r, size_t size,
-                          int budget)
+/* A block of size bytes for a ring of ring_size (side 0 send, 1 receive),
+ * within the budget unless told otherwise, its header set: an empty ring.
+ * NULL, counted by the caller, when there is none. */
+static struct fa_ring *block_get(struct fa_tcp *c, int side, uint32_t ring_size, size_t size,
+                                 int budget)
 {
     struct fa_tcp_stack *t = c->stack->tcp;
-    if (budget && !budget_allows(c, side, r->size))
+    if (budget && !budget_allows(c, side, ring_size))
         return NULL;
     struct mem_free *f = t->mem_cache[side];
     uint8_t *b;
@@ -89,10 +93,12 @@ static uint8_t *block_get(struct fa_tcp *c, int side, struct fa_ring *r, size_t 
         if (!b)
             return NULL;
     }
-    t->buffer_bytes += r->size;
+    t->buffer_bytes += ring_size;
     if (side == 0)
-        t->snd_buffer_bytes += r->size;
-    return b;
+        t->snd_buffer_bytes += ring_size;
+    struct fa_ring *r = (struct fa_ring *)b;
+    *r = (struct fa_ring){ .buf = b + RING_HDR, .size = ring_size };
+    return r;
 }
 
 /* Memory came back: the sockets a send refused (ENOBUFS) may write now.
@@ -110,15 +116,15 @@ static void wake_writers(struct fa_tcp_stack *t)
     }
 }
 
-static void block_put(struct fa_tcp *c, int side, struct fa_ring *r, size_t size)
+static void block_put(struct fa_tcp *c, int side, struct fa_ring **rp, size_t size)
 {
     struct fa_tcp_stack *t = c->stack->tcp;
-    struct mem_free *f = (struct mem_free *)r->buf;
+    struct fa_ring *r = *rp;
+    struct mem_free *f = (struct mem_free *)r;
     t->buffer_bytes -= r->size;
     if (side == 0)
         t->snd_buffer_bytes -= r->size;
-    r->buf = NULL;
-    r->head = r->len = 0;
+    *rp = NULL;
     if (t->mem_waiting)
         wake_writers(t);
     if (t->mem_cached[side] >= MEM_CACHE_MAX || size > MEM_CACHE_BLOCK_MAX) {
@@ -133,31 +139,31 @@ static void block_put(struct fa_tcp *c, int side, struct fa_ring *r, size_t size
 /* The send side's storage is the lone FIN's entry in c->loss. */
 static int fin_only(const struct fa_tcp *c)
 {
-    return c->loss && c->snd.buf == (const uint8_t *)&c->loss->fin_entry;
+    return c->loss && c->snd == &c->loss->fin_ring;
 }
 
 /* Storage for the send side. The ring stays empty if the application
  * has shut its side and nothing is out: only a FIN can go, and its one
- * scoreboard entry is in c->loss (the ring is never read: nothing can be
- * written after the FIN). */
-static uint8_t *snd_storage(struct fa_tcp *c, int budget)
+ * scoreboard entry is in c->loss, with an empty ring of no bytes there
+ * (never read: nothing can be written after the FIN). */
+static struct fa_ring *snd_storage(struct fa_tcp *c, int budget)
 {
     if (!c->loss && fa_tcp_loss_alloc(c) < 0)
         return NULL;
-    if ((c->flags & TF_SHUT_WR) && !c->snd.len && c->snd_una == c->snd_nxt &&
-        !c->loss->sb.count) {
+    if ((c->flags & TF_SHUT_WR) && c->snd_una == c->snd_nxt && !c->loss->sb.count) {
         c->loss->sb.cap = 1;
-        return (uint8_t *)&c->loss->fin_entry;
+        c->loss->fin_ring = (struct fa_ring){ 0 };
+        return &c->loss->fin_ring;
     }
-    return block_get(c, 0, &c->snd, snd_block(c), budget);
+    return block_get(c, 0, c->sndbuf, snd_block(c), budget);
 }
 
 int fa_tcp_snd_attach(struct fa_tcp *c, int budget)
 {
-    if (c->snd.buf)
+    if (c->snd)
         return 0;
-    uint8_t *b = snd_storage(c, budget);
-    if (!b) {
+    struct fa_ring *r = snd_storage(c, budget);
+    if (!r) {
         fa_tcp_loss_put_idle(c); /* not kept for a send that failed */
         if (!(c->flags & TF_MEM_WAIT)) {
             c->flags |= TF_MEM_WAIT;
@@ -165,31 +171,27 @@ int fa_tcp_snd_attach(struct fa_tcp *c, int budget)
         }
         return -ENOBUFS;
     }
-    c->snd.buf = b;
-    c->snd.head = 0;
+    c->snd = r;
     c->loss->sb.e = fin_only(c) ? &c->loss->fin_entry
-                                : (struct fa_tcp_sent *)(b + round8(c->snd.size));
+                                : (struct fa_tcp_sent *)(r->buf + round8(c->sndbuf));
     return 0;
 }
 
 int fa_tcp_rcv_attach(struct fa_tcp *c)
 {
-    if (c->rcv.buf)
+    if (c->rcv)
         return 0;
-    size_t size = rcv_block(c);
-    uint8_t *b = block_get(c, 1, &c->rcv, size, 1);
-    if (!b)
+    struct fa_ring *r = block_get(c, 1, c->rcvbuf, rcv_block(c), 1);
+    if (!r)
         return -ENOBUFS;
-    c->rcv.buf = b;
-    c->rcv.head = 0;
+    c->rcv = r;
     return 0;
 }
 
 static void snd_put(struct fa_tcp *c)
 {
     if (fin_only(c)) {
-        c->snd.buf = NULL;
-        c->snd.head = c->snd.len = 0;
+        c->snd = NULL;
         return;
     }
     block_put(c, 0, &c->snd, snd_block(c));
@@ -197,9 +199,9 @@ static void snd_put(struct fa_tcp *c)
 
 void fa_tcp_snd_detach_idle(struct fa_tcp *c)
 {
-    if (c->snd.len || (c->loss && c->loss->sb.count))
+    if (fa_tcp_snd_len(c) || (c->loss && c->loss->sb.count))
         return;
-    if (c->snd.buf) {
+    if (c->snd) {
         snd_put(c);
         c->loss->sb.e = NULL;
         c->loss->sb.head = 0;
@@ -209,14 +211,15 @@ void fa_tcp_snd_detach_idle(struct fa_tcp *c)
 
 void fa_tcp_rcv_detach_idle(struct fa_tcp *c)
 {
-    if (!c->rcv.buf || c->rcv.len || c->ooo_count)
+    if (!c->rcv || c->rcv->len || c->ooo_count)
         return;
     block_put(c, 1, &c->rcv, rcv_block(c));
 }
 
 void fa_tcp_snd_discard(struct fa_tcp *c)
 {
-    c->snd.len = 0;
+    if (c->snd)
+        c->snd->len = 0;
     if (c->loss) {
         struct fa_tcp_sb *sb = &c->loss->sb;
         sb->count = sb->sacked = sb->lost = sb->retrans = 0;
@@ -226,9 +229,9 @@ void fa_tcp_snd_discard(struct fa_tcp *c)
 
 void fa_tcp_mem_release(struct fa_tcp *c)
 {
-    if (c->snd.buf)
+    if (c->snd)
         snd_put(c);
-    if (c->rcv.buf)
+    if (c->rcv)
         block_put(c, 1, &c->rcv, rcv_block(c));
     if (c->loss) {
         c->loss->sb.e = NULL;

@@ -107,7 +107,7 @@ static void send_segment_gso(struct fa_tcp *c, uint32_t seq, uint8_t flags,
     size_t hlen = fa_tcp_hdr_emit(seg, c->lport, c->rport, seq, ack, flags,
                                   wnd, &opts);
     if (len)
-        fa_ring_copy_out(&c->snd, off, seg + hlen, len);
+        fa_ring_copy_out(c->snd, off, seg + hlen, len);
     segment_checksum(c, seg, hlen + len, hlen, gso);
     s->counters[FA_CNT_TCP_SEGS_OUT] += gso ? len / gso : 1;
     /* What acknowledges: a segment the peer takes. A probe below SND.UNA
@@ -216,7 +216,8 @@ void fa_tcp_reset_for(struct fa_stack *s, uint32_t laddr, uint32_t raddr,
 static uint32_t unsent(const struct fa_tcp *c)
 {
     uint32_t sent = c->snd_nxt - c->snd_una;
-    return sent >= c->snd.len ? 0 : c->snd.len - sent;
+    uint32_t queued = fa_tcp_snd_len(c);
+    return sent >= queued ? 0 : queued - sent;
 }
 
 /* RFC 1122 §4.2.3.4 (Nagle) and RFC 9293 §3.8.6.2.1 (sender SWS): may a
@@ -302,7 +303,7 @@ static uint32_t resend(struct fa_tcp *c, uint32_t i, fa_time now)
     int fin = (e->flags & SB_FIN) != 0;
     uint32_t len = e->end - start - (uint32_t)fin;
     uint8_t flags = FA_TCP_ACK | (fin ? FA_TCP_FIN : 0);
-    if (len && e->end - (uint32_t)fin == c->snd_una + c->snd.len)
+    if (len && e->end - (uint32_t)fin == c->snd_una + fa_tcp_snd_len(c))
         flags |= FA_TCP_PSH;
     send_segment(c, start, flags, start - c->snd_una, len, now);
     fa_tcp_count_retransmit(c);
@@ -424,7 +425,7 @@ void fa_tcp_output(struct fa_tcp *c, fa_time now)
             fa_tcp_rec_before_send(c, now); /* new data after idle? */
         /* Bounded: each turn sends at least one sequence number. Without
          * c->loss nothing is in flight or lost: only what waits may go. */
-        uint32_t most = c->loss || unsent(c) || fin_due ? c->snd.size + fa_tcp_sb_cap(c) + 2 : 0;
+        uint32_t most = c->loss || unsent(c) || fin_due ? c->sndbuf + fa_tcp_sb_cap(c) + 2 : 0;
         for (uint32_t n = 0; n < most && output_one(c, now, 0); n++)
             ;
         /* Data waits with nothing in flight: on a zero window, probe it

@@ -60,7 +60,7 @@ static uint32_t sb_cap(uint32_t sndbuf)
 
 uint32_t fa_tcp_sb_cap(const struct fa_tcp *c)
 {
-    return sb_cap(c->snd.size);
+    return sb_cap(c->sndbuf);
 }
 
 void fa_tcp_rec_init(struct fa_tcp *c)
@@ -485,7 +485,7 @@ static unsigned dupthresh(const struct fa_tcp *c)
 {
     uint32_t flight = c->snd_nxt - c->snd_una;
     uint32_t oseg = (flight + c->mss - 1) / c->mss;
-    int can_send_new = c->snd.len > flight && fa_tcp_window_room(c) > 0;
+    int can_send_new = fa_tcp_snd_len(c) > flight && fa_tcp_window_room(c) > 0;
     return oseg >= 2 && oseg < 4 && !can_send_new ? oseg - 1 : DUPTHRESH;
 }
 

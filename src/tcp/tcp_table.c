@@ -160,8 +160,8 @@ struct fa_tcp *fa_tcp_alloc(struct fa_stack *s)
     c->state = FA_TCP_CLOSED;
     c->heap_idx = UINT32_MAX;
     c->t_rexmit = c->t_persist = c->t_delack = c->t_keep = c->t_close = FA_TIME_NEVER;
-    c->snd.size = s->cfg.tcp_sndbuf; /* SO_SNDBUF, SO_RCVBUF until set up */
-    c->rcv.size = s->cfg.tcp_rcvbuf;
+    c->sndbuf = s->cfg.tcp_sndbuf;
+    c->rcvbuf = s->cfg.tcp_rcvbuf;
     c->linger_ms = -1;
     c->keep_idle_ms = (uint32_t)(s->cfg.tcp_keep_idle / FA_NS_PER_MS);
     c->keep_intvl_ms = (uint32_t)(s->cfg.tcp_keep_intvl / FA_NS_PER_MS);
@@ -198,7 +198,6 @@ void fa_tcp_free(struct fa_tcp *c)
     if (c->parent)
         fa_tcp_parent(c)->lst.pending--;
     fa_tcp_mem_release(c);
-    c->snd = c->rcv = (struct fa_ring){ 0 };
     fa_tcp_loss_free(c);
     if (c->state == FA_TCP_SYN_RECEIVED)
         t->half_open--;
@@ -343,15 +342,13 @@ int fa_tcp_conn_setup(struct fa_tcp *c, fa_time now)
     struct fa_stack *s = c->stack;
     /* The rings' sizes now; their storage when bytes come (tcp_mem.c). */
     c->flags |= TF_OPENED;
-    c->snd = (struct fa_ring){ .size = c->snd.size };
-    c->rcv = (struct fa_ring){ .size = c->rcv.size };
-    uint32_t ooo = FA_TCP_OOO_MIN + c->rcv.size / FA_TCP_OOO_PER_BYTES;
+    uint32_t ooo = FA_TCP_OOO_MIN + c->rcvbuf / FA_TCP_OOO_PER_BYTES;
     c->ooo_cap = (uint8_t)(ooo > 255 ? 255 : ooo);
     fa_tcp_rec_init(c); /* c->loss comes with something to send (tcp_mem.c) */
     c->iss = fa_tcp_isn(s, c, now, &c->ts_offset);
     c->snd_una = c->snd_nxt = c->iss;
     c->mss = c->user_mss ? c->user_mss : fa_tcp_mss_for_mtu(s);
-    c->rcv_wscale = fa_tcp_rcv_wscale_for(s, c->rcv.size);
+    c->rcv_wscale = fa_tcp_rcv_wscale_for(s, c->rcvbuf);
     fa_tcp_set_rto(c, s->cfg.tcp_rto_initial);
     c->last_rcv = now;
     fa_tcp_cc(c)->init(c);
