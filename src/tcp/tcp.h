@@ -27,6 +27,7 @@
  *   tcp_mem.c    the rings' storage: attached when bytes need a place,
  *                given back when they empty (an idle connection holds
  *                none), cached per stack, within config.tcp_mem_max
+ *   tcp_sockopt.c  a socket's options, one copy per distinct set
  *   tcp_api.c    the socket API of finack/tcp.h
  */
 #ifndef FA_TCP_INTERNAL_H
@@ -131,6 +132,24 @@ struct fa_tcp_keep {
                                   from here */
 };
 
+/* A socket's options (tcp_sockopt.c keeps one copy of each distinct set
+ * of values; c->so names it, fa_tcp_so() reads it). No padding: the
+ * sets are compared and hashed as bytes. */
+struct fa_tcp_sockopts {
+    uint32_t sndbuf, rcvbuf;   /* SO_SNDBUF, SO_RCVBUF: the rings' sizes,
+                                  fixed once set up (TF_OPENED) */
+    int32_t linger_ms;         /* SO_LINGER: -1 off */
+    uint32_t keep_idle_ms, keep_intvl_ms;
+    uint16_t user_mss;         /* TCP_MAXSEG, 0 = from the MTU */
+    uint8_t keep_cnt;
+    uint8_t cc_algo;           /* enum fa_tcp_cc (tcp_cc.c) */
+};
+struct fa_tcp_optset {
+    struct fa_tcp_sockopts o;
+    uint32_t refs;             /* connections holding it; 0: free */
+    uint32_t next;             /* hash chain, or free list */
+};
+
 /* A listener's own state (TF_LISTENER); a connection uses the same bytes
  * for c->keep. */
 struct fa_tcp_listen {
@@ -142,47 +161,41 @@ struct fa_tcp_listen {
 };
 
 struct fa_tcp {
-    /* ---- hot: what every segment in or out reads or writes ---------- */
+    /* ---- hot: what every segment in or out reads or writes (the
+     * widest fields first: no padding) --------------------------------- */
     struct fa_stack *stack;
-    /* Links as pool index + 1 (0: none; fa_tcp_at()): the 4-tuple hash's
-     * chain, the listener until accepted, the next in the accept queue,
-     * the listener list or the free list (tcp_table.c). */
-    uint32_t hash_next, parent, queue_next;
-    uint32_t laddr, raddr;
-    uint16_t lport, rport;
-    uint8_t state;
-    uint8_t snd_wscale, rcv_wscale;
-    uint8_t ooo_count, ooo_cap;
-    uint8_t cc_algo;        /* enum fa_tcp_cc (tcp_cc.c) */
-    uint8_t segs_unacked;   /* data segments since our last ACK */
-    uint8_t retries;        /* timeouts in a row (tcp_timer.c) */
-    uint32_t flags;
-
-    /* Send sequence variables (RFC 9293 §3.3.1). SND.NXT never moves
-     * back: what is resent goes from the scoreboard (tcp_sb.c). */
-    uint32_t snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2;
-    uint32_t max_snd_wnd;
-    /* Receive sequence variables. rcv_adv: right edge last advertised. */
-    uint32_t rcv_nxt, rcv_adv;
-    uint16_t mss;      /* effective send MSS: data per segment, after the
-                          timestamp option's 12 bytes (RFC 6691) */
-    uint16_t user_mss; /* TCP_MAXSEG, 0 = from the MTU */
-    int16_t err;       /* pending -errno */
-    uint16_t orphan_acked; /* bytes acknowledged since orphan_probes last
-                              restarted, up to an MSS (tcp_in.c) */
-    uint32_t heap_idx; /* in the timer heap (tcp_timer.c) */
-
     /* The rings, each at the head of its storage block, attached only
      * while it holds bytes (tcp_mem.c; NULL otherwise: read their lengths
      * with fa_tcp_snd_len(), fa_tcp_rcv_len()). Their sizes are SO_SNDBUF
      * and SO_RCVBUF, fixed once the connection is set up (TF_OPENED). */
     struct fa_ring *snd; /* bytes from snd_una on: unacked, then unsent */
     struct fa_ring *rcv; /* unread bytes, then out-of-order ones */
-    uint32_t sndbuf, rcvbuf;
-    /* Out-of-order ranges held (ooo_count of ooo_cap) live after the
-     * receive ring's bytes: fa_tcp_ooo(). */
-    struct fa_tcp_range dsack; /* a duplicate to report (RFC 2883); empty: none */
+    /* Loss recovery's and the scoreboard's state while something is to
+     * send or in flight: attached with the send side's storage, given
+     * back when it is idle (tcp_recovery.c owns it); NULL otherwise. */
+    struct fa_tcp_loss *loss;
+    /* Timer deadlines (FA_TIME_NEVER = off); the heap keeps their
+     * minimum. Loss recovery's (RFC 8985's reordering timer or the tail
+     * loss probe's) is c->loss->t_loss: fa_tcp_t_loss(). */
+    fa_time t_rexmit, t_persist, t_delack, t_keep, t_close;
 
+    /* Links as pool index + 1 (0: none; fa_tcp_at()): the 4-tuple hash's
+     * chain, the listener until accepted, the next in the accept queue,
+     * the listener list or the free list (tcp_table.c). */
+    uint32_t hash_next, parent, queue_next;
+    uint32_t laddr, raddr;
+    uint32_t flags;
+    /* Send sequence variables (RFC 9293 §3.3.1). SND.NXT never moves
+     * back: what is resent goes from the scoreboard (tcp_sb.c). */
+    uint32_t snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2;
+    uint32_t max_snd_wnd;
+    /* Receive sequence variables. rcv_adv: right edge last advertised. */
+    uint32_t rcv_nxt, rcv_adv;
+    uint32_t so;       /* its options' set (tcp_sockopt.c): fa_tcp_so() */
+    uint32_t heap_idx; /* in the timer heap (tcp_timer.c) */
+    /* Out-of-order ranges held (ooo_count of fa_tcp_ooo_cap()) live after
+     * the receive ring's bytes: fa_tcp_ooo(). */
+    struct fa_tcp_range dsack; /* a duplicate to report (RFC 2883); empty: none */
     /* RFC 7323 timestamps: our clock's offset, TS.Recent, Last.ACK.sent. */
     uint32_t ts_offset, ts_recent, last_ack_sent;
     /* Congestion window and slow start threshold (tcp_cc*.c, PRR). */
@@ -191,15 +204,18 @@ struct fa_tcp {
      * to 536 s), the RTO in µs; fa_tcp_srtt(), fa_tcp_rto() give ns;
      * tcp_rtt.c writes them. */
     uint32_t srtt8, rttvar8, rto_us;
-    /* Loss recovery's and the scoreboard's state while something is to
-     * send or in flight: attached with the send side's storage, given
-     * back when it is idle (tcp_recovery.c owns it); NULL otherwise. */
-    struct fa_tcp_loss *loss;
-
-    /* Timer deadlines (FA_TIME_NEVER = off); the heap keeps their
-     * minimum. Loss recovery's (RFC 8985's reordering timer or the tail
-     * loss probe's) is c->loss->t_loss: fa_tcp_t_loss(). */
-    fa_time t_rexmit, t_persist, t_delack, t_keep, t_close;
+    uint16_t lport, rport;
+    uint16_t mss;      /* effective send MSS: data per segment, after the
+                          timestamp option's 12 bytes (RFC 6691) */
+    uint16_t orphan_acked; /* bytes acknowledged since orphan_probes last
+                              restarted, up to an MSS (tcp_in.c) */
+    int8_t err;        /* pending -errno (Linux's are below 128) */
+    uint8_t state;
+    uint8_t snd_wscale, rcv_wscale;
+    uint8_t ooo_count;
+    uint8_t segs_unacked;   /* data segments since our last ACK */
+    uint8_t retries;        /* timeouts in a row (tcp_timer.c) */
+    uint8_t keep_probes;
 
     /* ---- cold: what outlives c->loss, the handshake, options, the
      * accept queue --------------------------------------------------- */
@@ -215,19 +231,16 @@ struct fa_tcp {
     void *user;
     uint32_t iss, irs, fin_seq;
     uint32_t ts_recent_sec; /* when TS.Recent was taken (24-day rule) */
-    int32_t linger_ms;
     uint32_t owner;
-    uint32_t keep_idle_ms, keep_intvl_ms;
     uint32_t invalid_stamp; /* tcp_ratelimit.c: last answer to an invalid segment */
     uint32_t retransmits;
-    uint8_t keep_probes, persist_shift;
+    uint8_t persist_shift;
     uint8_t persist_probes; /* zero-window probes since the peer last ACKed */
     uint8_t orphan_probes;  /* zero-window probes since it became an orphan
                                or a segment's worth was last acknowledged
                                (tcp_timer.c, tcp_in.c) */
     int8_t soft_err;        /* RFC 1122 §4.2.3.9: the last soft ICMP error
                                (-errno), reported if the connection times out */
-    uint8_t keep_cnt;
 };
 /* RFC 6298's smoothed RTT and RTO in ns (0: no sample yet). */
 static inline fa_time fa_tcp_srtt(const struct fa_tcp *c)
@@ -240,27 +253,6 @@ static inline fa_time fa_tcp_rto(const struct fa_tcp *c)
 }
 /* The hot part's size (bench_inproc prints it; the aim is 256 bytes). */
 #define FA_TCP_HOT_BYTES offsetof(struct fa_tcp, keep)
-
-/* Bytes in the send ring (from SND.UNA: unacknowledged, then unsent)
- * and in the receive ring (unread); 0 without storage. */
-static inline uint32_t fa_tcp_snd_len(const struct fa_tcp *c)
-{
-    return c->snd ? c->snd->len : 0;
-}
-static inline uint32_t fa_tcp_rcv_len(const struct fa_tcp *c)
-{
-    return c->rcv ? c->rcv->len : 0;
-}
-
-/* The out-of-order ranges, the most recently changed first: the order
- * SACK blocks report them in (RFC 2018 §4). They follow the receive
- * ring's bytes in its storage (tcp_mem.c); none while it has none. */
-static inline struct fa_tcp_range *fa_tcp_ooo(const struct fa_tcp *c)
-{
-    if (!c->rcv)
-        return NULL;
-    return (struct fa_tcp_range *)(c->rcv->buf + ((c->rcvbuf + 7u) & ~7u));
-}
 
 /* A connection in TIME-WAIT after its handle is gone (RFC 9293 §3.6):
  * all that is needed to re-ACK a retransmitted FIN and refuse reuse. */
@@ -320,7 +312,46 @@ struct fa_tcp_stack {
     uint32_t loss_cached;
     uint32_t loss_live; /* connections holding one */
     uint32_t half_open; /* connections in SYN-RECEIVED (tcp_table.c) */
+    /* tcp_sockopt.c: the option sets, their hash and free list. */
+    struct fa_tcp_optset *so;
+    uint32_t *so_hash;
+    uint32_t so_hash_mask, so_used, so_cap, so_free;
 };
+
+/* The socket's options (tcp_sockopt.c). */
+static inline const struct fa_tcp_sockopts *fa_tcp_so(const struct fa_tcp *c)
+{
+    return &c->stack->tcp->so[c->so].o;
+}
+
+/* How many out-of-order ranges the receive side holds: 8, and one more
+ * per 8 KiB of SO_RCVBUF, at most 255. */
+static inline uint32_t fa_tcp_ooo_cap(const struct fa_tcp *c)
+{
+    uint32_t n = FA_TCP_OOO_MIN + fa_tcp_so(c)->rcvbuf / FA_TCP_OOO_PER_BYTES;
+    return n > 255 ? 255 : n;
+}
+
+/* Bytes in the send ring (from SND.UNA: unacknowledged, then unsent)
+ * and in the receive ring (unread); 0 without storage. */
+static inline uint32_t fa_tcp_snd_len(const struct fa_tcp *c)
+{
+    return c->snd ? c->snd->len : 0;
+}
+static inline uint32_t fa_tcp_rcv_len(const struct fa_tcp *c)
+{
+    return c->rcv ? c->rcv->len : 0;
+}
+
+/* The out-of-order ranges, the most recently changed first: the order
+ * SACK blocks report them in (RFC 2018 §4). They follow the receive
+ * ring's bytes in its storage (tcp_mem.c); none while it has none. */
+static inline struct fa_tcp_range *fa_tcp_ooo(const struct fa_tcp *c)
+{
+    if (!c->rcv)
+        return NULL;
+    return (struct fa_tcp_range *)(c->rcv->buf + ((fa_tcp_so(c)->rcvbuf + 7u) & ~7u));
+}
 
 /* Pool links (index + 1, 0: none) and what they point to. */
 static inline struct fa_tcp *fa_tcp_at(const struct fa_tcp_stack *t, uint32_t ref)
@@ -443,13 +474,13 @@ uint16_t fa_tcp_window_field(struct fa_tcp *c);
 /* Free receive space from rcv_nxt on: what we may accept. */
 static inline uint32_t fa_tcp_rcv_space(const struct fa_tcp *c)
 {
-    return c->rcvbuf - fa_tcp_rcv_len(c);
+    return fa_tcp_so(c)->rcvbuf - fa_tcp_rcv_len(c);
 }
 /* Receiver SWS avoidance (RFC 9293 §3.8.6.2.2): the right edge moves
  * only by at least min(buffer / 2, MSS). */
 static inline uint32_t fa_tcp_rcv_sws_step(const struct fa_tcp *c)
 {
-    return c->rcvbuf / 2 < c->mss ? c->rcvbuf / 2 : c->mss;
+    return fa_tcp_so(c)->rcvbuf / 2 < c->mss ? fa_tcp_so(c)->rcvbuf / 2 : c->mss;
 }
 /* 1 if the right edge we could offer now is an SWS step past the one
  * advertised (RFC 9293 §3.8.6.2.2): a window update is worth sending. */
@@ -626,6 +657,16 @@ static inline fa_time fa_tcp_t_loss(const struct fa_tcp *c)
     return c->loss ? c->loss->t_loss : FA_TIME_NEVER;
 }
 
+/* ---- tcp_sockopt.c --------------------------------------------------- */
+/* Entry 0: config's defaults. 0 or -ENOMEM. */
+int fa_tcp_so_init(struct fa_tcp_stack *t, const struct fa_config *cfg);
+void fa_tcp_so_free(struct fa_tcp_stack *t);
+/* c takes set i (a new connection: 0, or its listener's); drop lets go. */
+void fa_tcp_so_take(struct fa_tcp *c, uint32_t i);
+void fa_tcp_so_drop(struct fa_tcp *c);
+/* c's options become o (setsockopt): 0 or -ENOMEM. */
+int fa_tcp_so_set(struct fa_tcp *c, const struct fa_tcp_sockopts *o);
+
 /* ---- tcp_recovery.c -------------------------------------------------- */
 /* The connection's starting values (at setup: it has no c->loss yet). */
 void fa_tcp_rec_init(struct fa_tcp *c);
@@ -712,7 +753,7 @@ struct fa_tcp_cc_ops {
 const struct fa_tcp_cc_ops *fa_tcp_cc(const struct fa_tcp *c);
 /* FA_TCP_CONGESTION: another algorithm from now on; its own state starts
  * afresh, the window in use stays. */
-void fa_tcp_cc_switch(struct fa_tcp *c, uint8_t algo);
+void fa_tcp_cc_switch(struct fa_tcp *c);
 /* RFC 6928's initial window for c's MSS. */
 uint32_t fa_tcp_initial_window(const struct fa_tcp *c);
 /* RFC 5681 eq. (4)'s floor: 2 * SMSS. */

@@ -149,7 +149,7 @@ long fa_tcp_send(struct fa_tcp *c, const void *data, size_t len, fa_time now)
         return -EPIPE;
     if (len > UINT32_MAX)
         len = UINT32_MAX;
-    if (len && fa_tcp_snd_len(c) < c->sndbuf && fa_tcp_snd_attach(c, 1) < 0)
+    if (len && fa_tcp_snd_len(c) < fa_tcp_so(c)->sndbuf && fa_tcp_snd_attach(c, 1) < 0)
         return -ENOBUFS; /* config.tcp_mem_max, or out of memory: WRITABLE
                             is reported again when memory comes back */
     uint32_t n = c->snd ? fa_ring_write(c->snd, data, (uint32_t)len) : 0;
@@ -282,7 +282,8 @@ static int abort_conn(struct fa_tcp *c, fa_time now)
     return 0;
 }
 
-int fa_tcp_close(struct fa_tcp *c, fa_time now)
+/* close() with SO_LINGER's value linger_ms (-1: off). */
+static int close_with(struct fa_tcp *c, int32_t linger_ms, fa_time now)
 {
     if (c->flags & TF_LINGERING) {
         /* Second call of a lingering close: done, failed, or not yet. */
@@ -311,21 +312,34 @@ int fa_tcp_close(struct fa_tcp *c, fa_time now)
     }
     /* L17: SO_LINGER 0 aborts. L19: unread data means the application
      * lost data the peer sent: reset (RFC 9293 §3.10.4, RFC 2525 §2.17). */
-    if (c->linger_ms == 0 || (fa_tcp_rcv_len(c) && !(c->flags & TF_SHUT_RD)))
+    if (linger_ms == 0 || (fa_tcp_rcv_len(c) && !(c->flags & TF_SHUT_RD)))
         return abort_conn(c, now);
     shut_write(c, now);
-    if (c->linger_ms > 0) {
+    if (linger_ms > 0) {
         /* L18: the handle stays until the FIN is acknowledged or the
          * linger time runs out. */
         c->flags |= TF_LINGERING;
         if (c->state != FA_TCP_TIME_WAIT && c->state != FA_TCP_FIN_WAIT_2) {
-            c->t_close = now + (fa_time)c->linger_ms * FA_NS_PER_MS;
+            c->t_close = now + (fa_time)linger_ms * FA_NS_PER_MS;
             fa_tcp_timer_update(c);
             return -EINPROGRESS;
         }
     }
     release(c, now);
     return 0;
+}
+
+int fa_tcp_close(struct fa_tcp *c, fa_time now)
+{
+    return close_with(c, fa_tcp_so(c)->linger_ms, now);
+}
+
+/* A close nobody waits for (the owner is gone): SO_LINGER 0 still
+ * aborts, a linger time is not waited out. */
+static int close_now(struct fa_tcp *c, fa_time now)
+{
+    int32_t linger_ms = fa_tcp_so(c)->linger_ms;
+    return close_with(c, linger_ms > 0 ? -1 : linger_ms, now);
 }
 
 int fa_tcp_abort(struct fa_tcp *c, fa_time now)
@@ -345,6 +359,7 @@ static void rearm_keepalive(struct fa_tcp *c)
 int fa_tcp_setopt(struct fa_tcp *c, enum fa_tcp_option opt, long v)
 {
     int unopened = c->state == FA_TCP_CLOSED && !(c->flags & TF_OPENED);
+    struct fa_tcp_sockopts o = *fa_tcp_so(c); /* what changes goes in a set */
     switch (opt) {
     case FA_SO_SNDBUF:
     case FA_SO_RCVBUF:
@@ -352,13 +367,13 @@ int fa_tcp_setopt(struct fa_tcp *c, enum fa_tcp_option opt, long v)
             return -EISCONN;
         if (v < 64 || v > 16 * 1024 * 1024)
             return -EINVAL;
-        *(opt == FA_SO_SNDBUF ? &c->sndbuf : &c->rcvbuf) = (uint32_t)v;
-        return 0;
+        *(opt == FA_SO_SNDBUF ? &o.sndbuf : &o.rcvbuf) = (uint32_t)v;
+        return fa_tcp_so_set(c, &o);
     case FA_SO_LINGER:
         if (v < -1 || v > 3600 * 1000)
             return -EINVAL;
-        c->linger_ms = (int32_t)v;
-        return 0;
+        o.linger_ms = (int32_t)v;
+        return fa_tcp_so_set(c, &o);
     case FA_TCP_NODELAY:
         c->flags = v ? c->flags | TF_NODELAY : c->flags & ~TF_NODELAY;
         return 0;
@@ -370,28 +385,33 @@ int fa_tcp_setopt(struct fa_tcp *c, enum fa_tcp_option opt, long v)
     case FA_TCP_KEEPINTVL:
         if (v < 1 || v > FA_TCP_KEEP_MAX_MS)
             return -EINVAL;
-        *(opt == FA_TCP_KEEPIDLE ? &c->keep_idle_ms : &c->keep_intvl_ms) = (uint32_t)v;
+        *(opt == FA_TCP_KEEPIDLE ? &o.keep_idle_ms : &o.keep_intvl_ms) = (uint32_t)v;
+        if (fa_tcp_so_set(c, &o) < 0)
+            return -ENOMEM;
         rearm_keepalive(c);
         return 0;
     case FA_TCP_KEEPCNT:
         if (v < 1 || v > 255)
             return -EINVAL;
-        c->keep_cnt = (uint8_t)v;
-        return 0;
+        o.keep_cnt = (uint8_t)v;
+        return fa_tcp_so_set(c, &o);
     case FA_TCP_MAXSEG:
         if (!unopened)
             return -EISCONN;
         if (v < 88 || v > c->stack->cfg.mtu - FA_IPV4_HLEN - FA_TCP_HLEN)
             return -EINVAL;
-        c->user_mss = (uint16_t)v;
-        return 0;
+        o.user_mss = (uint16_t)v;
+        return fa_tcp_so_set(c, &o);
     case FA_SO_REUSEADDR:
         c->flags = v ? c->flags | TF_REUSEADDR : c->flags & ~TF_REUSEADDR;
         return 0;
     case FA_TCP_CONGESTION:
         if (v != FA_TCP_CC_CUBIC && v != FA_TCP_CC_NEWRENO)
             return -ENOENT; /* as Linux for an unknown name */
-        fa_tcp_cc_switch(c, (uint8_t)v);
+        o.cc_algo = (uint8_t)v;
+        if (fa_tcp_so_set(c, &o) < 0)
+            return -ENOMEM;
+        fa_tcp_cc_switch(c);
         return 0;
     }
     return -ENOPROTOOPT;
@@ -400,16 +420,16 @@ int fa_tcp_setopt(struct fa_tcp *c, enum fa_tcp_option opt, long v)
 int fa_tcp_getopt(const struct fa_tcp *c, enum fa_tcp_option opt, long *v)
 {
     switch (opt) {
-    case FA_SO_SNDBUF: *v = c->sndbuf; return 0;
-    case FA_SO_RCVBUF: *v = c->rcvbuf; return 0;
-    case FA_SO_LINGER: *v = c->linger_ms; return 0;
+    case FA_SO_SNDBUF: *v = fa_tcp_so(c)->sndbuf; return 0;
+    case FA_SO_RCVBUF: *v = fa_tcp_so(c)->rcvbuf; return 0;
+    case FA_SO_LINGER: *v = fa_tcp_so(c)->linger_ms; return 0;
     case FA_SO_KEEPALIVE: *v = !!(c->flags & TF_KEEPALIVE); return 0;
     case FA_TCP_NODELAY: *v = !!(c->flags & TF_NODELAY); return 0;
-    case FA_TCP_KEEPIDLE: *v = (long)c->keep_idle_ms; return 0;
-    case FA_TCP_KEEPINTVL: *v = (long)c->keep_intvl_ms; return 0;
-    case FA_TCP_KEEPCNT: *v = c->keep_cnt; return 0;
-    case FA_TCP_MAXSEG: *v = (c->flags & TF_OPENED) ? c->mss : c->user_mss; return 0;
-    case FA_TCP_CONGESTION: *v = c->cc_algo; return 0;
+    case FA_TCP_KEEPIDLE: *v = (long)fa_tcp_so(c)->keep_idle_ms; return 0;
+    case FA_TCP_KEEPINTVL: *v = (long)fa_tcp_so(c)->keep_intvl_ms; return 0;
+    case FA_TCP_KEEPCNT: *v = fa_tcp_so(c)->keep_cnt; return 0;
+    case FA_TCP_MAXSEG: *v = (c->flags & TF_OPENED) ? c->mss : fa_tcp_so(c)->user_mss; return 0;
+    case FA_TCP_CONGESTION: *v = fa_tcp_so(c)->cc_algo; return 0;
     case FA_SO_REUSEADDR: *v = !!(c->flags & TF_REUSEADDR); return 0;
     }
     return -ENOPROTOOPT;
@@ -424,7 +444,7 @@ unsigned fa_tcp_events(const struct fa_tcp *c)
     if (fa_tcp_rcv_len(c) || (c->flags & (TF_FIN_RCVD | TF_SHUT_RD)) || c->err || dead)
         ev |= FA_TCP_EV_READABLE;
     if (((c->state == FA_TCP_ESTABLISHED || c->state == FA_TCP_CLOSE_WAIT) &&
-         !(c->flags & TF_SHUT_WR) && fa_tcp_snd_len(c) < c->sndbuf && fa_tcp_snd_room(c)) ||
+         !(c->flags & TF_SHUT_WR) && fa_tcp_snd_len(c) < fa_tcp_so(c)->sndbuf && fa_tcp_snd_room(c)) ||
         dead)
         ev |= FA_TCP_EV_WRITABLE;
     if (c->flags & TF_FIN_RCVD)
@@ -463,7 +483,7 @@ void fa_tcp_get_info(const struct fa_tcp *c, struct fa_tcp_info *i)
         .send_queued = fa_tcp_snd_len(c), .recv_queued = fa_tcp_rcv_len(c),
         .retransmits = c->retransmits, .next_timer = fa_tcp_next_timer(c),
         .sack = !!(c->flags & TF_SACK), .timestamps = !!(c->flags & TF_TS),
-        .congestion = c->cc_algo, .pipe = fa_tcp_pipe(c), .owner = c->owner,
+        .congestion = fa_tcp_so(c)->cc_algo, .pipe = fa_tcp_pipe(c), .owner = c->owner,
         .ack_owed = (c->flags & (TF_ACK_NOW | TF_ACK_QUEUED)) ||
                     ((c->flags & TF_ACK_DELAYED) && c->t_delack != FA_TIME_NEVER),
     };
@@ -497,9 +517,7 @@ unsigned fa_stack_close_owner(struct fa_stack *s, uint32_t owner, fa_time now)
                 release(c, now);
             continue;
         }
-        if (c->linger_ms > 0)
-            c->linger_ms = -1;
-        fa_tcp_close(c, now);
+        close_now(c, now);
     }
     return n;
 }

@@ -1,6 +1,6 @@
 /* tcp_buf.c — the receive side's reassembly: in-window data is stored
  * straight into the receive ring at its offset from rcv_nxt (its storage
- * attached first, tcp_mem.c); a list of ranges (ooo_cap, sized with the
+ * attached first, tcp_mem.c); a list of ranges (fa_tcp_ooo_cap(), sized with the
  * buffer, kept in the ring's storage) says what lies beyond the hole. When rcv_nxt reaches
  * a range, the range joins the readable bytes. Duplicates overwrite the
  * same bytes with the same bytes and add nothing (RFC 9293 §3.10.7.4,
@@ -42,7 +42,7 @@ static int ooo_add(struct fa_tcp *c, uint32_t start, uint32_t end)
             i++;
         }
     }
-    if (!merged && c->ooo_count == c->ooo_cap)
+    if (!merged && c->ooo_count == fa_tcp_ooo_cap(c))
         return -1;
     struct fa_tcp_range *ooo = fa_tcp_ooo(c);
     memmove(&ooo[1], &ooo[0], (size_t)c->ooo_count * sizeof *ooo);

@@ -8,7 +8,7 @@
 
 const struct fa_tcp_cc_ops *fa_tcp_cc(const struct fa_tcp *c)
 {
-    return c->cc_algo == FA_TCP_CC_NEWRENO ? &fa_tcp_cc_newreno : &fa_tcp_cc_cubic;
+    return fa_tcp_so(c)->cc_algo == FA_TCP_CC_NEWRENO ? &fa_tcp_cc_newreno : &fa_tcp_cc_cubic;
 }
 
 uint32_t fa_tcp_initial_window(const struct fa_tcp *c)
@@ -18,9 +18,8 @@ uint32_t fa_tcp_initial_window(const struct fa_tcp *c)
     return iw < 10u * c->mss ? iw : 10u * c->mss;
 }
 
-void fa_tcp_cc_switch(struct fa_tcp *c, uint8_t algo)
+void fa_tcp_cc_switch(struct fa_tcp *c)
 {
-    c->cc_algo = algo;
     if (c->state == FA_TCP_CLOSED || c->state == FA_TCP_LISTEN)
         return; /* not opened yet: init comes with the handshake */
     uint32_t cwnd = c->cwnd, ssthresh = c->ssthresh;

@@ -64,14 +64,8 @@ static void closed_input(struct fa_stack *s, uint32_t laddr, uint32_t raddr,
 /* ---- §3.10.7.2 LISTEN ------------------------------------------------ */
 static void inherit_options(struct fa_tcp *c, const struct fa_tcp *l)
 {
-    c->sndbuf = l->sndbuf;
-    c->rcvbuf = l->rcvbuf;
-    c->linger_ms = l->linger_ms;
-    c->keep_idle_ms = l->keep_idle_ms;
-    c->keep_intvl_ms = l->keep_intvl_ms;
-    c->keep_cnt = l->keep_cnt;
-    c->user_mss = l->user_mss;
-    c->cc_algo = l->cc_algo;
+    fa_tcp_so_drop(c);
+    fa_tcp_so_take(c, l->so);
     c->owner = l->owner;
     c->flags |= l->flags & (TF_NODELAY | TF_KEEPALIVE);
 }
@@ -111,13 +105,13 @@ static void cookie_adopt(struct fa_tcp *c, const struct fa_tcp_cookie *k,
     c->irs = k->irs;
     c->rcv_nxt = k->irs + 1;
     /* The window the SYN-ACK offered (unscaled, as a SYN's is). */
-    c->rcv_adv = c->rcv_nxt + (c->rcvbuf > 65535 ? 65535 : c->rcvbuf);
+    c->rcv_adv = c->rcv_nxt + (fa_tcp_so(c)->rcvbuf > 65535 ? 65535 : fa_tcp_so(c)->rcvbuf);
     c->snd_wl1 = c->irs;
-    c->mss = c->user_mss ? c->user_mss : fa_tcp_mss_for_mtu(c->stack);
+    c->mss = fa_tcp_so(c)->user_mss ? fa_tcp_so(c)->user_mss : fa_tcp_mss_for_mtu(c->stack);
     if (k->mss < c->mss)
         c->mss = k->mss;
     c->flags &= ~(TF_WSCALE | TF_SACK | TF_TS);
-    c->rcv_wscale = fa_tcp_rcv_wscale_for(c->stack, c->rcvbuf);
+    c->rcv_wscale = fa_tcp_rcv_wscale_for(c->stack, fa_tcp_so(c)->rcvbuf);
     if (k->wscale >= 0) {
         c->flags |= TF_WSCALE;
         c->snd_wscale = (uint8_t)k->wscale;
@@ -774,7 +768,7 @@ static int process_text(struct fa_tcp *c, const struct fa_tcp_view *seg,
          * Linux ACKs a GRO aggregate) — or sooner once a quarter of the
          * buffer came unanswered, so a lost ACK still leaves a clock. */
         c->flags |= TF_ACK_NOW;
-        if (!(c->flags & TF_SACK) || (uint32_t)c->segs_unacked * c->mss >= c->rcvbuf / 4)
+        if (!(c->flags & TF_SACK) || (uint32_t)c->segs_unacked * c->mss >= fa_tcp_so(c)->rcvbuf / 4)
             c->flags |= TF_ACK_AT_ONCE;
     } else if ((c->flags & TF_ACK_DELAYED) || seg->segs >= 2) {
         c->flags |= TF_ACK_NOW; /* RFC 9293 §3.8.6.3: every second segment */

@@ -48,12 +48,12 @@ static size_t round8(size_t n)
 
 static size_t snd_block(const struct fa_tcp *c)
 {
-    return RING_HDR + round8(c->sndbuf) + (size_t)fa_tcp_sb_cap(c) * sizeof(struct fa_tcp_sent);
+    return RING_HDR + round8(fa_tcp_so(c)->sndbuf) + (size_t)fa_tcp_sb_cap(c) * sizeof(struct fa_tcp_sent);
 }
 
 static size_t rcv_block(const struct fa_tcp *c)
 {
-    return RING_HDR + round8(c->rcvbuf) + (size_t)c->ooo_cap * sizeof(struct fa_tcp_range);
+    return RING_HDR + round8(fa_tcp_so(c)->rcvbuf) + (size_t)fa_tcp_ooo_cap(c) * sizeof(struct fa_tcp_range);
 }
 
 /* Sends may hold at most half the budget, so the other half always
@@ -70,7 +70,7 @@ static int budget_allows(const struct fa_tcp *c, int side, uint32_t size)
 
 int fa_tcp_snd_room(const struct fa_tcp *c)
 {
-    return c->snd || budget_allows(c, 0, c->sndbuf);
+    return c->snd || budget_allows(c, 0, fa_tcp_so(c)->sndbuf);
 }
 
 /* A block of size bytes for a ring of ring_size (side 0 send, 1 receive),
@@ -155,7 +155,7 @@ static struct fa_ring *snd_storage(struct fa_tcp *c, int budget)
         c->loss->fin_ring = (struct fa_ring){ 0 };
         return &c->loss->fin_ring;
     }
-    return block_get(c, 0, c->sndbuf, snd_block(c), budget);
+    return block_get(c, 0, fa_tcp_so(c)->sndbuf, snd_block(c), budget);
 }
 
 int fa_tcp_snd_attach(struct fa_tcp *c, int budget)
@@ -173,7 +173,7 @@ int fa_tcp_snd_attach(struct fa_tcp *c, int budget)
     }
     c->snd = r;
     c->loss->sb.e = fin_only(c) ? &c->loss->fin_entry
-                                : (struct fa_tcp_sent *)(r->buf + round8(c->sndbuf));
+                                : (struct fa_tcp_sent *)(r->buf + round8(fa_tcp_so(c)->sndbuf));
     return 0;
 }
 
@@ -181,7 +181,7 @@ int fa_tcp_rcv_attach(struct fa_tcp *c)
 {
     if (c->rcv)
         return 0;
-    struct fa_ring *r = block_get(c, 1, c->rcvbuf, rcv_block(c), 1);
+    struct fa_ring *r = block_get(c, 1, fa_tcp_so(c)->rcvbuf, rcv_block(c), 1);
     if (!r)
         return -ENOBUFS;
     c->rcv = r;

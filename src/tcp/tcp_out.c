@@ -10,7 +10,7 @@ static uint16_t syn_mss(const struct fa_tcp *c)
 {
     /* RFC 9293 §3.7.1: what we can receive, from our MTU. */
     uint16_t mtu_mss = (uint16_t)(c->stack->cfg.mtu - FA_IPV4_HLEN - FA_TCP_HLEN);
-    return c->user_mss && c->user_mss < mtu_mss ? c->user_mss : mtu_mss;
+    return fa_tcp_so(c)->user_mss && fa_tcp_so(c)->user_mss < mtu_mss ? fa_tcp_so(c)->user_mss : mtu_mss;
 }
 
 /* What the window field can offer now: the buffer's free space, no more
@@ -425,7 +425,7 @@ void fa_tcp_output(struct fa_tcp *c, fa_time now)
             fa_tcp_rec_before_send(c, now); /* new data after idle? */
         /* Bounded: each turn sends at least one sequence number. Without
          * c->loss nothing is in flight or lost: only what waits may go. */
-        uint32_t most = c->loss || unsent(c) || fin_due ? c->sndbuf + fa_tcp_sb_cap(c) + 2 : 0;
+        uint32_t most = c->loss || unsent(c) || fin_due ? fa_tcp_so(c)->sndbuf + fa_tcp_sb_cap(c) + 2 : 0;
         for (uint32_t n = 0; n < most && output_one(c, now, 0); n++)
             ;
         /* Data waits with nothing in flight: on a zero window, probe it

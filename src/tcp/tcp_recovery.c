@@ -60,7 +60,7 @@ static uint32_t sb_cap(uint32_t sndbuf)
 
 uint32_t fa_tcp_sb_cap(const struct fa_tcp *c)
 {
-    return sb_cap(c->sndbuf);
+    return sb_cap(fa_tcp_so(c)->sndbuf);
 }
 
 void fa_tcp_rec_init(struct fa_tcp *c)

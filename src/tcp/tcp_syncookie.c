@@ -82,7 +82,7 @@ void fa_tcp_cookie_synack(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
     struct fa_stack *s = l->stack;
     const struct fa_config *cfg = &s->cfg;
     const struct fa_tcp_opts *po = &seg->opts;
-    uint16_t ours = l->user_mss ? l->user_mss : fa_tcp_mss_for_mtu(s);
+    uint16_t ours = fa_tcp_so(l)->user_mss ? fa_tcp_so(l)->user_mss : fa_tcp_mss_for_mtu(s);
     uint16_t peer = po->mss ? po->mss : 536; /* RFC 9293 §3.7.1 */
     uint16_t want = peer < ours ? peer : ours;
     uint32_t idx = 0;
@@ -97,7 +97,7 @@ void fa_tcp_cookie_synack(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
         uint32_t enc = TS_MARK;
         if (po->has_wscale && cfg->tcp_window_scaling) {
             o.has_wscale = 1;
-            o.wscale = fa_tcp_rcv_wscale_for(s, l->rcvbuf);
+            o.wscale = fa_tcp_rcv_wscale_for(s, fa_tcp_so(l)->rcvbuf);
             enc |= po->wscale > 14 ? 14u : po->wscale;
         } else {
             enc |= TS_WS_NONE;
@@ -114,7 +114,7 @@ void fa_tcp_cookie_synack(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
         o.ts_val = seq_gt(v, clock) ? v - 64 : v;
         o.ts_ecr = po->ts_val;
     }
-    uint16_t wnd = l->rcvbuf > 65535 ? 65535 : (uint16_t)l->rcvbuf; /* a SYN's is unscaled */
+    uint16_t wnd = fa_tcp_so(l)->rcvbuf > 65535 ? 65535 : (uint16_t)fa_tcp_so(l)->rcvbuf; /* a SYN's is unscaled */
     fa_count(s, FA_CNT_TCP_SYNCOOKIES_SENT);
     l->lst.cookie_sent = now + 1; /* cookies in use on this listener */
     fa_tcp_send_bare(s, laddr, seg->dport, raddr, seg->sport, iss, seg->seq + 1,

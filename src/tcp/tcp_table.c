@@ -102,7 +102,8 @@ int fa_tcp_stack_init(struct fa_stack *s)
     t->tw = calloc(cfg->tcp_max_timewait, sizeof *t->tw);
     t->tw_hash_mask = pow2_at_least(cfg->tcp_max_timewait) - 1;
     t->tw_hash = malloc((t->tw_hash_mask + 1) * sizeof *t->tw_hash);
-    if (!t->pool || !t->hash || !t->heap || !t->tw || !t->tw_hash)
+    if (!t->pool || !t->hash || !t->heap || !t->tw || !t->tw_hash ||
+        fa_tcp_so_init(t, cfg) < 0)
         return -ENOMEM;
     /* The pool is handed out from the start (pool_used) and recycled
      * through the free list; entries never used are never touched, so a
@@ -140,6 +141,7 @@ void fa_tcp_stack_free(struct fa_stack *s)
     free(t->heap);
     free(t->tw);
     free(t->tw_hash);
+    fa_tcp_so_free(t);
     free(t);
     s->tcp = NULL;
 }
@@ -160,13 +162,7 @@ struct fa_tcp *fa_tcp_alloc(struct fa_stack *s)
     c->state = FA_TCP_CLOSED;
     c->heap_idx = UINT32_MAX;
     c->t_rexmit = c->t_persist = c->t_delack = c->t_keep = c->t_close = FA_TIME_NEVER;
-    c->sndbuf = s->cfg.tcp_sndbuf;
-    c->rcvbuf = s->cfg.tcp_rcvbuf;
-    c->linger_ms = -1;
-    c->keep_idle_ms = (uint32_t)(s->cfg.tcp_keep_idle / FA_NS_PER_MS);
-    c->keep_intvl_ms = (uint32_t)(s->cfg.tcp_keep_intvl / FA_NS_PER_MS);
-    c->keep_cnt = s->cfg.tcp_keep_cnt;
-    c->cc_algo = s->cfg.tcp_congestion;
+    fa_tcp_so_take(c, 0); /* config's defaults */
     return c;
 }
 
@@ -199,6 +195,7 @@ void fa_tcp_free(struct fa_tcp *c)
         fa_tcp_parent(c)->lst.pending--;
     fa_tcp_mem_release(c);
     fa_tcp_loss_free(c);
+    fa_tcp_so_drop(c); /* after the blocks, whose sizes it holds */
     if (c->state == FA_TCP_SYN_RECEIVED)
         t->half_open--;
     c->state = FA_TCP_CLOSED;
@@ -340,15 +337,14 @@ uint8_t fa_tcp_rcv_wscale_for(const struct fa_stack *s, uint32_t rcvbuf)
 int fa_tcp_conn_setup(struct fa_tcp *c, fa_time now)
 {
     struct fa_stack *s = c->stack;
-    /* The rings' sizes now; their storage when bytes come (tcp_mem.c). */
+    /* The rings' sizes are fixed now; their storage comes with bytes
+     * (tcp_mem.c). */
     c->flags |= TF_OPENED;
-    uint32_t ooo = FA_TCP_OOO_MIN + c->rcvbuf / FA_TCP_OOO_PER_BYTES;
-    c->ooo_cap = (uint8_t)(ooo > 255 ? 255 : ooo);
     fa_tcp_rec_init(c); /* c->loss comes with something to send (tcp_mem.c) */
     c->iss = fa_tcp_isn(s, c, now, &c->ts_offset);
     c->snd_una = c->snd_nxt = c->iss;
-    c->mss = c->user_mss ? c->user_mss : fa_tcp_mss_for_mtu(s);
-    c->rcv_wscale = fa_tcp_rcv_wscale_for(s, c->rcvbuf);
+    c->mss = fa_tcp_so(c)->user_mss ? fa_tcp_so(c)->user_mss : fa_tcp_mss_for_mtu(s);
+    c->rcv_wscale = fa_tcp_rcv_wscale_for(s, fa_tcp_so(c)->rcvbuf);
     fa_tcp_set_rto(c, s->cfg.tcp_rto_initial);
     c->last_rcv = now;
     fa_tcp_cc(c)->init(c);

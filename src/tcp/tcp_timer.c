@@ -113,7 +113,7 @@ void fa_tcp_arm_keepalive(struct fa_tcp *c, fa_time now)
     int on = (c->flags & TF_KEEPALIVE) &&
              (c->state == FA_TCP_ESTABLISHED || c->state == FA_TCP_CLOSE_WAIT ||
               (c->state == FA_TCP_FIN_WAIT_2 && (c->flags & TF_HANDLE)));
-    uint32_t ms = c->keep_probes ? c->keep_intvl_ms : c->keep_idle_ms;
+    uint32_t ms = c->keep_probes ? fa_tcp_so(c)->keep_intvl_ms : fa_tcp_so(c)->keep_idle_ms;
     c->t_keep = on ? now + (fa_time)ms * FA_NS_PER_MS : FA_TIME_NEVER;
 }
 
@@ -246,7 +246,7 @@ static int on_persist(struct fa_tcp *c, fa_time now)
 static int on_keepalive(struct fa_tcp *c, fa_time now)
 {
     c->t_keep = FA_TIME_NEVER;
-    if (c->keep_probes >= c->keep_cnt) {
+    if (c->keep_probes >= fa_tcp_so(c)->keep_cnt) {
         fa_count(c->stack, FA_CNT_TCP_TIMEOUTS);
         fa_tcp_terminate(c, -ETIMEDOUT, now);
         return 1;

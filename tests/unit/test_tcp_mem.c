@@ -122,9 +122,74 @@ static void loss_state_only_while_busy(void **state)
 static void control_block_stays_small(void **state)
 {
     (void)state;
-    assert_true(sizeof(struct fa_tcp) <= 328);
+    assert_true(sizeof(struct fa_tcp) <= 304);
     assert_true(FA_TCP_HOT_BYTES <= 256);
     assert_true(sizeof(struct fa_tcp_listen) <= sizeof(struct fa_tcp_keep));
+}
+
+/* Socket options are kept once per distinct set (tcp_sockopt.c): the
+ * defaults and a listener's are shared by every connection holding them,
+ * a set goes when its last holder does, and what one socket sets changes
+ * no other. */
+static uint32_t sets_in_use(const struct fa_stack *s)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < s->tcp->so_used; i++)
+        n += s->tcp->so[i].refs > 0;
+    return n;
+}
+
+static void option_sets_are_shared(void **state)
+{
+    (void)state;
+    static struct peer pe;
+    peer_init(&pe, NULL, 5003);
+    struct fa_tcp *a, *b, *l;
+    assert_int_equal(fa_tcp_open(pe.s, &a), 0);
+    assert_int_equal(fa_tcp_open(pe.s, &b), 0);
+    assert_int_equal(sets_in_use(pe.s), 1); /* the defaults, shared */
+    assert_int_equal(a->so, 0);
+    assert_int_equal(b->so, 0);
+    /* One socket's option is its own... */
+    assert_int_equal(fa_tcp_setopt(a, FA_SO_LINGER, 500), 0);
+    assert_int_equal(sets_in_use(pe.s), 2);
+    long v;
+    assert_int_equal(fa_tcp_getopt(b, FA_SO_LINGER, &v), 0);
+    assert_int_equal(v, -1);
+    /* ...and the same values share a set. */
+    assert_int_equal(fa_tcp_setopt(b, FA_SO_LINGER, 500), 0);
+    assert_int_equal(a->so, b->so);
+    assert_int_equal(sets_in_use(pe.s), 2);
+    assert_int_equal(fa_tcp_setopt(b, FA_SO_RCVBUF, 8192), 0);
+    assert_int_equal(fa_tcp_getopt(b, FA_SO_LINGER, &v), 0);
+    assert_int_equal(v, 500); /* the other values go with it */
+    assert_int_equal(fa_tcp_getopt(a, FA_SO_RCVBUF, &v), 0);
+    assert_int_equal(v, pe.s->cfg.tcp_rcvbuf);
+    assert_int_equal(sets_in_use(pe.s), 3);
+    /* Back to the defaults: the set nobody holds goes, its slot reused. */
+    assert_int_equal(fa_tcp_setopt(a, FA_SO_LINGER, -1), 0);
+    assert_int_equal(a->so, 0);
+    assert_int_equal(sets_in_use(pe.s), 2);
+    fa_tcp_close(b, pe.now);
+    assert_int_equal(sets_in_use(pe.s), 1);
+    uint32_t used = pe.s->tcp->so_used;
+    /* A listener's options go to its children, shared. */
+    l = peer_listening(&pe, 6000);
+    assert_int_equal(fa_tcp_setopt(l, FA_TCP_KEEPIDLE, 7000), 0);
+    assert_int_equal(fa_tcp_setopt(l, FA_SO_KEEPALIVE, 1), 0);
+    for (int k = 0; k < 3; k++) {
+        peer_send(&pe, FA_TCP_SYN, 1000u * (uint32_t)k, 0, 65535, NULL, 0);
+        struct fa_tcp_view sa = peer_expect(&pe);
+        assert_int_equal(sa.flags, FA_TCP_SYN | FA_TCP_ACK);
+        pe.port++; /* the next from another port */
+    }
+    assert_int_equal(sets_in_use(pe.s), 2);
+    assert_int_equal(pe.s->tcp->so_used, used); /* the freed slot again */
+    assert_int_equal(pe.s->tcp->so[l->so].refs, 4);
+    fa_tcp_close(a, pe.now);
+    fa_tcp_close(l, pe.now); /* the children die with it */
+    assert_int_equal(sets_in_use(pe.s), 1);
+    peer_destroy(&pe);
 }
 
 /* RFC 6298's figures kept in 32 bits keep their range and precision:
@@ -323,6 +388,7 @@ int main(void)
         cmocka_unit_test(out_of_order_data_keeps_storage),
         cmocka_unit_test(loss_state_only_while_busy),
         cmocka_unit_test(control_block_stays_small),
+        cmocka_unit_test(option_sets_are_shared),
         cmocka_unit_test(rtt_figures_keep_range_and_precision),
         cmocka_unit_test(budget_is_kept),
         cmocka_unit_test(budget_edges),
