@@ -53,6 +53,8 @@ static void cubic_init(struct fa_tcp *c)
     c->cwnd = fa_tcp_initial_window(c);
     c->ssthresh = UINT32_MAX;
     c->keep.cubic = (struct fa_tcp_cubic){ 0 };
+    if (c->loss) /* a switch while busy: the old epoch goes too */
+        c->loss->cubic = (struct fa_tcp_cubic_epoch){ 0 };
     fa_tcp_hystart_reset(c);
 }
 

@@ -44,19 +44,20 @@ void fa_tcp_rtt_sample(struct fa_tcp *c, fa_time rtt)
     uint64_t r = (rtt + EIGHTH_US - 1) / EIGHTH_US;
     if (r < 1)
         r = 1;
-    if (r > UINT32_MAX / 8)
-        r = UINT32_MAX / 8;
+    if (r > UINT32_MAX)
+        r = UINT32_MAX;
     if (c->srtt8 == 0) {
         /* §2.2: the first measurement. */
         c->srtt8 = (uint32_t)r;
         c->rttvar8 = (uint32_t)(r / 2);
     } else {
         /* §2.3: RTTVAR first, with the old SRTT; beta 1/4, alpha 1/8.
-         * Rounded to nearest: truncating would hold SRTT up to 7/8 of a
-         * unit below a steady RTT; this keeps it within half a unit. */
+         * Rounded up: truncating in 125 ns units would hold SRTT up to
+         * 875 ns below a steady RTT and the RTO short; up, it errs long,
+         * by less than a µs, the safe way. */
         uint64_t srtt = c->srtt8, diff = srtt > r ? srtt - r : r - srtt;
-        c->rttvar8 = (uint32_t)((3 * (uint64_t)c->rttvar8 + diff + 2) / 4);
-        c->srtt8 = (uint32_t)((7 * srtt + r + 4) / 8);
+        c->rttvar8 = (uint32_t)((3 * (uint64_t)c->rttvar8 + diff + 3) / 4);
+        c->srtt8 = (uint32_t)((7 * srtt + r + 7) / 8);
     }
     rto_from_estimate(c);
 }

@@ -198,7 +198,11 @@ static void rtt_figures_keep_range_and_precision(void **state)
 {
     (void)state;
     static struct peer pe;
-    peer_init(&pe, NULL, 5002);
+    struct fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.tcp_rto_min = FA_NS_PER_MS; /* the estimate shows, not the floor */
+    cfg.tcp_rto_max = 600 * FA_NS_PER_S;
+    peer_init(&pe, &cfg, 5002);
     struct fa_tcp *c = peer_connected(&pe);
     /* A 10 s path (a satellite hop and a deep queue): nothing held short. */
     c->srtt8 = 0;
@@ -209,6 +213,35 @@ static void rtt_figures_keep_range_and_precision(void **state)
     fa_tcp_get_info(c, &i);
     assert_int_equal(i.srtt, 10 * FA_NS_PER_S);
     assert_int_equal(i.rttvar, 5 * FA_NS_PER_S);
+    /* 100 s, and the 536 s the 32 bits hold. */
+    fa_tcp_rtt_sample(c, 100 * FA_NS_PER_S);
+    c->srtt8 = 0;
+    fa_tcp_rtt_sample(c, 100 * FA_NS_PER_S);
+    assert_int_equal(fa_tcp_srtt(c), 100 * FA_NS_PER_S);
+    c->srtt8 = 0;
+    fa_tcp_rtt_sample(c, 900 * FA_NS_PER_S);
+    assert_true(fa_tcp_srtt(c) > 536 * FA_NS_PER_S);
+    /* WAN samples of 150-210 ms: the RTO is never below the exact
+     * estimator's (ns, 64 bits) by more than a µs, nor far above it. */
+    c->srtt8 = 0;
+    fa_time es = 0, ev = 0;
+    uint64_t x = 12345;
+    for (int k = 0; k < 400; k++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        fa_time r = 150 * FA_NS_PER_MS + (x >> 33) % (60 * FA_NS_PER_MS);
+        fa_tcp_rtt_sample(c, r);
+        if (!es) {
+            es = r;
+            ev = r / 2;
+        } else {
+            fa_time d = es > r ? es - r : r - es;
+            ev = (3 * ev + d) / 4;
+            es = (7 * es + r) / 8;
+        }
+        fa_time exact = es + (4 * ev > FA_NS_PER_MS ? 4 * ev : FA_NS_PER_MS);
+        assert_true(fa_tcp_rto(c) + FA_NS_PER_US >= exact);
+        assert_true(fa_tcp_rto(c) <= exact + 10 * FA_NS_PER_US);
+    }
     /* LAN samples of tens of µs: within a µs of the exact estimator. */
     c->srtt8 = 0;
     fa_time srtt = 0, rttvar = 0;
@@ -226,8 +259,9 @@ static void rtt_figures_keep_range_and_precision(void **state)
         fa_time got = fa_tcp_srtt(c);
         assert_true(got + FA_NS_PER_US >= srtt && got <= srtt + FA_NS_PER_US);
     }
-    /* The RTO is never below the minimum, and at most a µs above exact. */
-    assert_int_equal(fa_tcp_rto(c), pe.s->cfg.tcp_rto_min);
+    /* RFC 6298 §2: with RTTVAR this small, RTO = SRTT + G (1 ms). */
+    assert_true(fa_tcp_rto(c) + FA_NS_PER_US >= srtt + FA_NS_PER_MS);
+    assert_true(fa_tcp_rto(c) <= srtt + FA_NS_PER_MS + 2 * FA_NS_PER_US);
     peer_destroy(&pe);
 }
 

@@ -567,6 +567,38 @@ static void icmp_frag_needed_lowers_the_mss_and_resends(void **state)
     assert_int_equal(i.mss, 552 - 40 - 12);
 }
 
+/* Switching the congestion control while busy starts it afresh: CUBIC's
+ * epoch (kept with the busy state) goes with its W_max. */
+static void cc_switch_while_busy_starts_a_new_epoch(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = connected_modern();
+    uint32_t m, f = send_segments(c, 4, &m);
+    assert_non_null(c->loss);
+    c->loss->cubic.epoch = 5 * S; /* one running */
+    c->loss->cubic.w_est = 99 * m;
+    assert_int_equal(fa_tcp_setopt(c, FA_TCP_CONGESTION, FA_TCP_CC_CUBIC), 0);
+    assert_int_equal(c->loss->cubic.epoch, 0);
+    assert_int_equal(c->loss->cubic.w_est, 0);
+    assert_int_equal(c->keep.cubic.w_max, 0);
+    (void)f;
+}
+
+/* RACK's minimum RTT (RFC 8985 §6.2) from a sample of 4.29 s or more is
+ * held at 4.29 s, not taken for "no sample". */
+static void min_rtt_of_a_long_path_is_kept(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = connected_modern();
+    uint32_t m, f = send_segments(c, 1, &m);
+    c->t_rexmit = pe.now + 10 * S; /* the RTO out of the way */
+    pe.now += 5300 * MS;
+    peer_sack(f + m, 0, NULL);
+    assert_int_equal(c->keep.min_rtt, FA_TCP_RTT32_NONE - 1);
+}
+
 /* The MSS falls while the scoreboard is full: a resend must split an
  * entry and there is no room for the piece. Before, nothing was resent
  * and the connection timed out; now the last two entries are merged
@@ -913,6 +945,8 @@ int main(void)
         cmocka_unit_test_teardown(sack_block_beyond_what_was_sent_is_ignored, teardown),
         cmocka_unit_test_teardown(icmp_frag_needed_lowers_the_mss_and_resends, teardown),
         cmocka_unit_test_teardown(mss_drop_with_a_full_scoreboard_still_resends, teardown),
+        cmocka_unit_test_teardown(cc_switch_while_busy_starts_a_new_epoch, teardown),
+        cmocka_unit_test_teardown(min_rtt_of_a_long_path_is_kept, teardown),
         cmocka_unit_test_teardown(icmp_hard_error_ends_an_opening_connection_only, teardown),
         cmocka_unit_test_teardown(icmp_frag_needed_without_an_mtu, teardown),
         cmocka_unit_test_teardown(icmp_codes_as_linux, teardown),
