@@ -84,7 +84,10 @@ enum {
                                 the port, not beside a listener */
     TF_OPENED = 1u << 20,    /* set up to connect (tcp_table.c): SO_SNDBUF
                                 and SO_RCVBUF (sndbuf, rcvbuf) are fixed */
-    TF_MEM_WAIT = 1u << 24,  /* a send failed for want of memory (budget):
+    TF_MEM_WAIT = 1u << 24,
+    TF_SYN_TIMED = 1u << 25, /* our SYN (or SYN-ACK), sent once when the
+                                state was entered (state_since), is timed
+                                until its ACK gives an RTT sample */  /* a send failed for want of memory (budget):
                                 notify when some comes back (tcp_mem.c) */
 };
 
@@ -176,8 +179,9 @@ struct fa_tcp {
     struct fa_tcp_loss *loss;
     /* Timer deadlines (FA_TIME_NEVER = off); the heap keeps their
      * minimum. Loss recovery's (RFC 8985's reordering timer or the tail
-     * loss probe's) is c->loss->t_loss: fa_tcp_t_loss(). */
-    fa_time t_rexmit, t_persist, t_delack, t_keep, t_close;
+     * loss probe's) is c->loss->t_loss: fa_tcp_t_loss(); keepalive's
+     * follows from last_rcv: fa_tcp_t_keep(). */
+    fa_time t_rexmit, t_persist, t_delack, t_close;
 
     /* Links as pool index + 1 (0: none; fa_tcp_at()): the 4-tuple hash's
      * chain, the listener until accepted, the next in the accept queue,
@@ -223,11 +227,10 @@ struct fa_tcp {
         struct fa_tcp_keep keep; /* a connection's: tcp_recovery.c, tcp_cc*.c */
         struct fa_tcp_listen lst; /* a listener's: tcp_api.c, tcp_in.c */
     };
-    fa_time last_rcv;       /* the peer last seen (keepalive) */
+    /* Keepalive counts from here: when the peer was last seen, moved on
+     * if a probe went late (tcp_timer.c). */
+    fa_time last_rcv;
     fa_time state_since;
-    /* When the SYN (ours, sent once) went, until its ACK gives an RTT
-     * sample; 0: none (data is timed from the scoreboard). */
-    fa_time rtt_start;
     void *user;
     uint32_t iss, irs, fin_seq;
     uint32_t ts_recent_sec; /* when TS.Recent was taken (24-day rule) */
@@ -322,6 +325,23 @@ struct fa_tcp_stack {
 static inline const struct fa_tcp_sockopts *fa_tcp_so(const struct fa_tcp *c)
 {
     return &c->stack->tcp->so[c->so].o;
+}
+
+/* Keepalive runs where nothing else would notice a dead peer: in
+ * ESTABLISHED, CLOSE-WAIT, and FIN-WAIT-2 while the application holds the
+ * socket (a half-close waiting for the peer's data and FIN; as in Linux);
+ * the other states have a retransmission or close timer running. Its
+ * deadline: the idle time after the peer was last seen, then an interval
+ * per probe sent since (RFC 1122 §4.2.3.6). */
+static inline fa_time fa_tcp_t_keep(const struct fa_tcp *c)
+{
+    if (!(c->flags & TF_KEEPALIVE) ||
+        !(c->state == FA_TCP_ESTABLISHED || c->state == FA_TCP_CLOSE_WAIT ||
+          (c->state == FA_TCP_FIN_WAIT_2 && (c->flags & TF_HANDLE))))
+        return FA_TIME_NEVER;
+    const struct fa_tcp_sockopts *o = fa_tcp_so(c);
+    return c->last_rcv + ((fa_time)o->keep_idle_ms + (fa_time)c->keep_probes * o->keep_intvl_ms) *
+                             FA_NS_PER_MS;
 }
 
 /* How many out-of-order ranges the receive side holds: 8, and one more
@@ -513,7 +533,6 @@ void fa_tcp_timer_remove(struct fa_tcp *c);
 fa_time fa_tcp_next_timer(const struct fa_tcp *c);
 fa_time fa_tcp_poll(struct fa_stack *s, fa_time now);
 void fa_tcp_arm_rexmit(struct fa_tcp *c, fa_time now);
-void fa_tcp_arm_keepalive(struct fa_tcp *c, fa_time now);
 
 /* ---- tcp_rtt.c ------------------------------------------------------- */
 void fa_tcp_rtt_sample(struct fa_tcp *c, fa_time rtt);

@@ -252,8 +252,7 @@ static void close_listener(struct fa_tcp *l, fa_time now)
 static void release(struct fa_tcp *c, fa_time now)
 {
     c->flags &= ~(TF_HANDLE | TF_LINGERING);
-    if (c->t_keep != FA_TIME_NEVER)
-        fa_tcp_arm_keepalive(c, now); /* an orphan in FIN-WAIT-2: no more */
+    /* An orphan in FIN-WAIT-2: keepalive stops (fa_tcp_t_keep()). */
     switch (c->state) {
     case FA_TCP_CLOSED:
         fa_tcp_free(c);
@@ -352,7 +351,6 @@ static void rearm_keepalive(struct fa_tcp *c)
 {
     if (c->state == FA_TCP_CLOSED || c->state == FA_TCP_LISTEN)
         return;
-    fa_tcp_arm_keepalive(c, c->last_rcv);
     fa_tcp_timer_update(c);
 }
 

@@ -127,7 +127,7 @@ static void cookie_adopt(struct fa_tcp *c, const struct fa_tcp_cookie *k,
         c->ts_recent_sec = (uint32_t)(now / FA_NS_PER_S);
         c->mss = (uint16_t)(c->mss - 12); /* RFC 6691: options take room */
     }
-    c->rtt_start = 0; /* Karn: which SYN-ACK it answers is not known */
+    c->flags &= ~TF_SYN_TIMED; /* Karn: which SYN-ACK it answers is not known */
     fa_tcp_cc(c)->init(c);
     fa_tcp_rec_start(c);
     fa_count(c->stack, FA_CNT_TCP_SYNCOOKIES_OK);
@@ -280,9 +280,9 @@ static struct fa_tcp *passive_open(struct fa_tcp *l, uint32_t laddr, uint32_t ra
 /* The SYN's round trip (data is timed from the scoreboard). */
 static void rtt_on_ack(struct fa_tcp *c, uint32_t ack, fa_time now)
 {
-    if (c->rtt_start && seq_gt(ack, c->iss)) {
-        fa_tcp_rtt_sample(c, now - c->rtt_start);
-        c->rtt_start = 0;
+    if ((c->flags & TF_SYN_TIMED) && seq_gt(ack, c->iss)) {
+        fa_tcp_rtt_sample(c, now - c->state_since);
+        c->flags &= ~TF_SYN_TIMED;
     }
 }
 
@@ -305,7 +305,7 @@ static void established(struct fa_tcp *c, const struct fa_tcp_view *seg,
     c->retries = 0;
     c->t_rexmit = FA_TIME_NEVER;
     fa_tcp_set_state(c, FA_TCP_ESTABLISHED, now);
-    fa_tcp_arm_keepalive(c, now);
+    c->last_rcv = now; /* keepalive counts from here */
     if (c->flags & TF_SHUT_WR) /* closed in SYN-RECEIVED: the FIN may go now */
         fa_tcp_set_state(c, FA_TCP_FIN_WAIT_1, now);
 }
@@ -597,7 +597,6 @@ static void peer_alive(struct fa_tcp *c, fa_time now)
 {
     c->last_rcv = now;
     c->keep_probes = 0;
-    fa_tcp_arm_keepalive(c, now);
 }
 
 /* fifth: the ACK field. unscaled: the segment arrived with SYN; carried:
@@ -664,7 +663,6 @@ static int check_ack(struct fa_tcp *c, const struct fa_tcp_view *seg,
     case FA_TCP_FIN_WAIT_1:
         if (our_fin_acked(c)) {
             fa_tcp_set_state(c, FA_TCP_FIN_WAIT_2, now);
-            fa_tcp_arm_keepalive(c, now); /* a half-close still held */
             if (c->flags & TF_LINGERING)
                 c->flags |= TF_CLOSE_DONE;
             if (fa_tcp_orphan(c) || (c->flags & TF_LINGERING))
@@ -694,7 +692,7 @@ static int check_ack(struct fa_tcp *c, const struct fa_tcp_view *seg,
 static int enter_time_wait(struct fa_tcp *c, fa_time now)
 {
     fa_tcp_set_state(c, FA_TCP_TIME_WAIT, now);
-    c->t_rexmit = c->t_persist = c->t_keep = FA_TIME_NEVER;
+    c->t_rexmit = c->t_persist = FA_TIME_NEVER;
     fa_tcp_rec_stop(c);
     c->t_close = now + 2 * c->stack->cfg.tcp_msl;
     if (c->flags & TF_LINGERING)
@@ -798,7 +796,6 @@ static int process_fin(struct fa_tcp *c, const struct fa_tcp_view *seg,
     case FA_TCP_SYN_RECEIVED:
     case FA_TCP_ESTABLISHED:
         fa_tcp_set_state(c, FA_TCP_CLOSE_WAIT, now); /* L11 */
-        fa_tcp_arm_keepalive(c, now);
         break;
     case FA_TCP_FIN_WAIT_1:
         /* Our FIN acked by this very segment: straight to TIME-WAIT

@@ -146,11 +146,15 @@ void fa_tcp_send_syn(struct fa_tcp *c, fa_time now)
         flags |= FA_TCP_ACK;
     send_segment(c, c->iss, flags, 0, 0, now);
     c->snd_nxt = c->iss + 1;
+    /* Timed from state_since: a first SYN goes as its state is entered.
+     * One sent at time 0 is not timed, as when a zero start time meant
+     * "none": the unit tests' hand-driven peers answer at once at time 0
+     * and count on the initial RTO. */
     if (again) {
         fa_tcp_count_retransmit(c);
-        c->rtt_start = 0;
-    } else {
-        c->rtt_start = now;
+        c->flags &= ~TF_SYN_TIMED;
+    } else if (now) {
+        c->flags |= TF_SYN_TIMED;
     }
     fa_tcp_arm_rexmit(c, now);
     fa_tcp_timer_update(c);

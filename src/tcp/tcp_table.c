@@ -161,7 +161,7 @@ struct fa_tcp *fa_tcp_alloc(struct fa_stack *s)
     c->stack = s;
     c->state = FA_TCP_CLOSED;
     c->heap_idx = UINT32_MAX;
-    c->t_rexmit = c->t_persist = c->t_delack = c->t_keep = c->t_close = FA_TIME_NEVER;
+    c->t_rexmit = c->t_persist = c->t_delack = c->t_close = FA_TIME_NEVER;
     fa_tcp_so_take(c, 0); /* config's defaults */
     return c;
 }
@@ -362,9 +362,7 @@ void fa_tcp_set_state(struct fa_tcp *c, uint8_t state, fa_time now)
         c->stack->tcp->half_open--;
     if (state == FA_TCP_SYN_RECEIVED)
         c->stack->tcp->half_open++;
-    c->state_since = now;
-    if (c->t_keep != FA_TIME_NEVER)
-        fa_tcp_arm_keepalive(c, now); /* off where it does not run */
+    c->state_since = now; /* keepalive follows the state: fa_tcp_t_keep() */
     const struct fa_config *cfg = &c->stack->cfg;
     if (cfg->tcp_trace)
         cfg->tcp_trace(cfg->tcp_trace_ctx, c, old, state, now);
@@ -379,7 +377,7 @@ void fa_tcp_terminate(struct fa_tcp *c, int err, fa_time now)
         err = c->soft_err;
     if (err && !c->err)
         c->err = err; /* set before the state change notifies */
-    c->t_rexmit = c->t_persist = c->t_delack = c->t_keep = c->t_close = FA_TIME_NEVER;
+    c->t_rexmit = c->t_persist = c->t_delack = c->t_close = FA_TIME_NEVER;
     /* Nothing more goes out for it: not an ACK owed in a batch either. */
     c->flags &= ~(TF_ACK_NOW | TF_ACK_DELAYED | TF_ACK_AT_ONCE);
     fa_tcp_batch_forget(c);

@@ -13,7 +13,8 @@ static fa_time conn_key(const struct fa_tcp *c)
     fa_time k = c->t_rexmit;
     if (c->t_persist < k) k = c->t_persist;
     if (c->t_delack < k) k = c->t_delack;
-    if (c->t_keep < k) k = c->t_keep;
+    fa_time tk = fa_tcp_t_keep(c);
+    if (tk < k) k = tk;
     if (c->t_close < k) k = c->t_close;
     fa_time tl = fa_tcp_t_loss(c);
     if (tl < k) k = tl;
@@ -104,19 +105,6 @@ void fa_tcp_arm_rexmit(struct fa_tcp *c, fa_time now)
     c->t_rexmit = now + fa_tcp_rto(c);
 }
 
-/* Keepalive runs where nothing else would notice a dead peer: in
- * ESTABLISHED, CLOSE-WAIT, and FIN-WAIT-2 while the application holds the
- * socket (a half-close waiting for the peer's data and FIN; as in Linux).
- * The other states have a retransmission or close timer running. */
-void fa_tcp_arm_keepalive(struct fa_tcp *c, fa_time now)
-{
-    int on = (c->flags & TF_KEEPALIVE) &&
-             (c->state == FA_TCP_ESTABLISHED || c->state == FA_TCP_CLOSE_WAIT ||
-              (c->state == FA_TCP_FIN_WAIT_2 && (c->flags & TF_HANDLE)));
-    uint32_t ms = c->keep_probes ? fa_tcp_so(c)->keep_intvl_ms : fa_tcp_so(c)->keep_idle_ms;
-    c->t_keep = on ? now + (fa_time)ms * FA_NS_PER_MS : FA_TIME_NEVER;
-}
-
 /* In a synchronized state, the peer's window ends at or before SND.UNA. */
 static int window_closed(const struct fa_tcp *c)
 {
@@ -160,7 +148,7 @@ static int on_rexmit(struct fa_tcp *c, fa_time now)
         return 1;
     }
     fa_tcp_set_rto(c, fa_tcp_rto(c) * 2 < s->cfg.tcp_rto_max ? fa_tcp_rto(c) * 2 : s->cfg.tcp_rto_max);
-    c->rtt_start = 0; /* Karn: no sample from a retransmitted segment */
+    c->flags &= ~TF_SYN_TIMED; /* Karn: no sample from a retransmitted segment */
     if (c->state == FA_TCP_SYN_SENT || c->state == FA_TCP_SYN_RECEIVED) {
         fa_tcp_send_syn(c, now);
         return 0;
@@ -245,7 +233,6 @@ static int on_persist(struct fa_tcp *c, fa_time now)
  * probes, abort with ETIMEDOUT. */
 static int on_keepalive(struct fa_tcp *c, fa_time now)
 {
-    c->t_keep = FA_TIME_NEVER;
     if (c->keep_probes >= fa_tcp_so(c)->keep_cnt) {
         fa_count(c->stack, FA_CNT_TCP_TIMEOUTS);
         fa_tcp_terminate(c, -ETIMEDOUT, now);
@@ -253,7 +240,12 @@ static int on_keepalive(struct fa_tcp *c, fa_time now)
     }
     c->keep_probes++;
     fa_tcp_send_keep_probe(c, c->snd_nxt - 1, now);
-    fa_tcp_arm_keepalive(c, now);
+    /* The next probe an interval from this one, even if this one went
+     * late (the timers were run late): the peer gets its time to answer. */
+    fa_time next = now + (fa_time)fa_tcp_so(c)->keep_intvl_ms * FA_NS_PER_MS;
+    fa_time due = fa_tcp_t_keep(c);
+    if (due < next)
+        c->last_rcv += next - due;
     return 0;
 }
 
@@ -292,7 +284,7 @@ static void run_due(struct fa_tcp *c, fa_time now)
         fa_tcp_rec_timeout(c, now); /* tcp_recovery.c owns t_loss */
     if (c->t_persist <= now && on_persist(c, now))
         return;
-    if (c->t_keep <= now && on_keepalive(c, now))
+    if (fa_tcp_t_keep(c) <= now && on_keepalive(c, now))
         return;
     if (c->t_close <= now && on_close_timer(c, now))
         return;

@@ -364,6 +364,34 @@ static void l24_keepalive_probes_then_etimedout(void **state) /* L24 */
     fa_tcp_close(c, pe.now);
 }
 
+/* The timers run late (the application polled 20 s after the idle time
+ * ran out): one probe then, and the next an interval later — not every
+ * probe owed at once, which would end the connection before the peer
+ * could answer. */
+static void l24_keepalive_run_late_probes_once(void **state) /* L24 */
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = peer_connected(&pe);
+    assert_int_equal(fa_tcp_setopt(c, FA_SO_KEEPALIVE, 1), 0);
+    assert_int_equal(fa_tcp_setopt(c, FA_TCP_KEEPIDLE, 10000), 0);
+    assert_int_equal(fa_tcp_setopt(c, FA_TCP_KEEPINTVL, 1000), 0);
+    assert_int_equal(fa_tcp_setopt(c, FA_TCP_KEEPCNT, 3), 0);
+    fa_time next = fa_stack_poll(pe.s, 30 * S);
+    assert_int_equal(peer_expect(&pe).seq, pe.rcv_nxt - 1);
+    assert_true(peer_quiet(&pe));
+    assert_int_equal(next, 31 * S);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_ESTABLISHED);
+    /* Answered: the idle time starts over from the answer. */
+    pe.now = 30 * S + 500 * MS;
+    peer_send_next(&pe, ACK, NULL, 0);
+    peer_run_until(&pe, 40 * S + 500 * MS - 1);
+    assert_true(peer_quiet(&pe));
+    peer_run_until(&pe, 40 * S + 500 * MS);
+    assert_int_equal(peer_expect(&pe).seq, pe.rcv_nxt - 1);
+    fa_tcp_close(c, pe.now);
+}
+
 static void isn_is_keyed_and_moves_with_time(void **state) /* L1 */
 {
     (void)state;
@@ -716,6 +744,7 @@ int main(void)
         cmocka_unit_test_teardown(l16_orphan_fin_wait_2_reclaimed, teardown),
         cmocka_unit_test_teardown(l21_rst_and_syn_acceptance, teardown),
         cmocka_unit_test_teardown(l24_keepalive_probes_then_etimedout, teardown),
+        cmocka_unit_test_teardown(l24_keepalive_run_late_probes_once, teardown),
         cmocka_unit_test_teardown(isn_is_keyed_and_moves_with_time, teardown),
         cmocka_unit_test_teardown(every_flag_combination_in_established, teardown),
         cmocka_unit_test_teardown(delayed_ack_every_second_segment, teardown),
