@@ -121,12 +121,11 @@ struct fa_tcp_keep {
     struct fa_tcp_cubic cubic;
     fa_time last_send;         /* RFC 5681 §4.1: idle since */
     uint32_t min_rtt;          /* RFC 8985 §6.2's minimum RTT (rtt32) */
-    /* HyStart++ (RFC 9406) across rounds (rtt32): this and the last
-     * round's least RTT, Conservative Slow Start's baseline and rounds
-     * (0: not in CSS). */
-    uint32_t hs_cur_round_min, hs_last_round_min, hs_css_baseline;
-    uint32_t recover;          /* RecoveryPoint (RFC 6675) / recover (6582) */
-    uint32_t dsack_round;      /* RFC 8985 §6.2 step 4: once per round trip */
+    /* HyStart++ (RFC 9406) across rounds, in units of 65.536 µs (its
+     * thresholds are 4 to 16 ms; tcp_hystart.c): this and the last
+     * round's least RTT, Conservative Slow Start's baseline; its rounds
+     * below (0: not in CSS). */
+    uint16_t hs_cur_round_min, hs_last_round_min, hs_css_baseline;
     uint8_t reo_mult, reo_persist, reordering_seen; /* RFC 8985 §6.2 */
     uint8_t dsack_seen;        /* the peer has sent a D-SACK: it reports
                                   duplicates (tcp_out.c's probe relies on it) */
@@ -654,6 +653,12 @@ struct fa_tcp_loss {
     uint8_t reno_shift;        /* without SACK: backoff of the lost-
                                   retransmission check */
     uint32_t rexmit_from;      /* no lost entry to resend below this */
+    /* RecoveryPoint (RFC 6675) / recover (RFC 6582): attached just below
+     * SND.UNA (as the ISS is at the start), for all before it was
+     * acknowledged. */
+    uint32_t recover;
+    uint32_t dsack_round;      /* RFC 8985 §6.2 step 4: once per round trip
+                                  (0: none yet; idle, one has passed) */
     uint32_t undo_marker;      /* SND.UNA when the episode began */
     uint32_t tlp_end;
     uint32_t reno_sacked;      /* without SACK: bytes duplicate ACKs say

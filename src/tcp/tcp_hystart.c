@@ -15,6 +15,15 @@
 #define CSS_ROUNDS 5
 #define L_SEGMENTS 8 /* not paced */
 
+/* RTTs as kept across rounds: 2^16 ns units, up to 4.29 s. */
+#define HS_SHIFT 16
+#define HS_NONE UINT16_MAX
+static uint16_t hs_units(fa_time rtt)
+{
+    fa_time u = rtt >> HS_SHIFT;
+    return u >= HS_NONE ? HS_NONE - 1 : (uint16_t)u;
+}
+
 void fa_tcp_hystart_rounds(struct fa_tcp *c)
 {
     c->loss->hs = (struct fa_tcp_hystart){ .window_end = c->snd_nxt };
@@ -24,7 +33,7 @@ void fa_tcp_hystart_reset(struct fa_tcp *c)
 {
     c->keep.hs_done = 0;
     c->keep.hs_css_rounds = 0;
-    c->keep.hs_last_round_min = c->keep.hs_cur_round_min = FA_TCP_RTT32_NONE;
+    c->keep.hs_last_round_min = c->keep.hs_cur_round_min = HS_NONE;
     c->keep.hs_css_baseline = 0;
     if (c->loss)
         fa_tcp_hystart_rounds(c);
@@ -34,7 +43,7 @@ static void round_start(struct fa_tcp *c, struct fa_tcp_hystart *h)
 {
     h->window_end = c->snd_nxt;
     c->keep.hs_last_round_min = c->keep.hs_cur_round_min;
-    c->keep.hs_cur_round_min = FA_TCP_RTT32_NONE;
+    c->keep.hs_cur_round_min = HS_NONE;
     h->samples = 0;
     if (c->keep.hs_css_rounds && ++c->keep.hs_css_rounds > CSS_ROUNDS) {
         c->ssthresh = c->cwnd; /* §4.3: into congestion avoidance */
@@ -56,8 +65,8 @@ void fa_tcp_hystart_ack(struct fa_tcp *c, uint32_t acked, fa_time rtt)
     if (c->keep.hs_done)
         return;
     if (rtt > 0) {
-        if (fa_tcp_rtt32(rtt) < c->keep.hs_cur_round_min)
-            c->keep.hs_cur_round_min = fa_tcp_rtt32(rtt);
+        if (hs_units(rtt) < c->keep.hs_cur_round_min)
+            c->keep.hs_cur_round_min = hs_units(rtt);
         h->samples++;
     }
     if (c->keep.hs_css_rounds) {
@@ -66,12 +75,14 @@ void fa_tcp_hystart_ack(struct fa_tcp *c, uint32_t acked, fa_time rtt)
             c->keep.hs_css_rounds = 0;
         else
             inc /= CSS_GROWTH_DIVISOR;
-    } else if (h->samples >= N_RTT_SAMPLE && c->keep.hs_cur_round_min != FA_TCP_RTT32_NONE &&
-               c->keep.hs_last_round_min != FA_TCP_RTT32_NONE) {
-        fa_time eta = c->keep.hs_last_round_min / MIN_RTT_DIVISOR;
+    } else if (h->samples >= N_RTT_SAMPLE && c->keep.hs_cur_round_min != HS_NONE &&
+               c->keep.hs_last_round_min != HS_NONE) {
+        fa_time last = (fa_time)c->keep.hs_last_round_min << HS_SHIFT;
+        fa_time cur = (fa_time)c->keep.hs_cur_round_min << HS_SHIFT;
+        fa_time eta = last / MIN_RTT_DIVISOR;
         if (eta < MIN_RTT_THRESH) eta = MIN_RTT_THRESH;
         if (eta > MAX_RTT_THRESH) eta = MAX_RTT_THRESH;
-        if (c->keep.hs_cur_round_min >= (fa_time)c->keep.hs_last_round_min + eta) {
+        if (cur >= last + eta) {
             c->keep.hs_css_baseline = c->keep.hs_cur_round_min;
             c->keep.hs_css_rounds = 1;
             fa_count(c->stack, FA_CNT_TCP_HYSTART_CSS);

@@ -99,6 +99,7 @@ int fa_tcp_loss_alloc(struct fa_tcp *c)
     l->sb.una = c->snd_una;
     l->fack = c->snd_una;
     l->rexmit_from = c->snd_una;
+    l->recover = c->snd_una - 1;
     c->loss = l;
     fa_tcp_hystart_rounds(c);
     return 0;
@@ -107,8 +108,8 @@ int fa_tcp_loss_alloc(struct fa_tcp *c)
 void fa_tcp_rec_start(struct fa_tcp *c)
 {
     /* RFC 6582 §3.2: recover starts at the ISS. */
-    c->keep.recover = c->iss;
     if (c->loss) {
+        c->loss->recover = c->iss;
         c->loss->sb.una = c->snd_una;
         c->loss->fack = c->snd_una;
     }
@@ -351,8 +352,10 @@ static void dsack_lasting(struct fa_tcp *c)
     fa_count(c->stack, FA_CNT_TCP_DSACKS_IN);
     c->keep.dsack_seen = 1;
     c->keep.reordering_seen = 1;
-    if (!c->keep.dsack_round || seq_ge(c->snd_una, c->keep.dsack_round)) {
-        c->keep.dsack_round = c->snd_nxt;
+    uint32_t *round = c->loss ? &c->loss->dsack_round : NULL;
+    if (!round || !*round || seq_ge(c->snd_una, *round)) {
+        if (round)
+            *round = c->snd_nxt;
         if (c->keep.reo_mult < UINT8_MAX)
             c->keep.reo_mult++;
         c->keep.reo_persist = 16;
@@ -509,13 +512,13 @@ static fa_time reno_detect(struct fa_tcp *c, int dup, uint32_t acked, uint32_t a
     struct fa_tcp_sent *e = fa_tcp_sb_at(sb, 0);
     if (l->state == REC_OPEN) {
         /* RFC 6582 §3.2 step 2: only a loss past the last recovery. */
-        if (dup && l->dupacks >= dupthresh(c) && seq_gt(ack, c->keep.recover)) {
+        if (dup && l->dupacks >= dupthresh(c) && seq_gt(ack, l->recover)) {
             mark_lost(c, 0);
             *found = 1;
         }
         return 0;
     }
-    if (acked && seq_lt(ack, c->keep.recover) && !(e->flags & (SB_LOST | SB_RETRANS))) {
+    if (acked && seq_lt(ack, l->recover) && !(e->flags & (SB_LOST | SB_RETRANS))) {
         mark_lost(c, 0); /* RFC 6582 §3.2 step 5: a partial ACK's next hole */
         l->reno_shift = 0;
         return 0;
@@ -550,7 +553,7 @@ static void enter_recovery(struct fa_tcp *c, uint32_t una, fa_time now)
     episode_begin(c);
     fa_tcp_cc(c)->on_loss(c, now);
     l->state = REC_FAST;
-    c->keep.recover = c->snd_nxt;
+    l->recover = c->snd_nxt;
     l->prr_delivered = 0;
     l->prr_out = 0;
     l->recover_fs = c->snd_nxt - una;
@@ -799,8 +802,8 @@ void fa_tcp_rec_ack(struct fa_tcp *c, const struct fa_tcp_view *seg, int dup,
      * ssthresh; growth starts with the next. An old ACK (below SND.UNA)
      * delivered nothing: the pipe counts from SND.UNA, not from it. */
     uint32_t nuna = acked ? ack : una;
-    int ended = l->state == REC_FAST && seq_ge(ack, c->keep.recover) && acked;
-    if (l->state != REC_OPEN && seq_ge(ack, c->keep.recover) && acked)
+    int ended = l->state == REC_FAST && seq_ge(ack, l->recover) && acked;
+    if (l->state != REC_OPEN && seq_ge(ack, l->recover) && acked)
         leave_recovery(c);
     if (found && l->state == REC_OPEN)
         enter_recovery(c, nuna, now);
@@ -926,7 +929,7 @@ void fa_tcp_rec_rto(struct fa_tcp *c, fa_time now)
         c->cwnd = c->mss;
     }
     l->state = REC_RTO;
-    c->keep.recover = c->snd_nxt;
+    l->recover = c->snd_nxt;
     l->dupacks = 0;
     l->reno_sacked = 0;
     l->tlp_out = 0;

@@ -122,7 +122,7 @@ static void loss_state_only_while_busy(void **state)
 static void control_block_stays_small(void **state)
 {
     (void)state;
-    assert_true(sizeof(struct fa_tcp) <= 288);
+    assert_true(sizeof(struct fa_tcp) <= 272);
     assert_true(FA_TCP_HOT_BYTES <= 256);
     assert_true(sizeof(struct fa_tcp_listen) <= sizeof(struct fa_tcp_keep));
 }

@@ -139,7 +139,7 @@ static void reno_full_ack_starts_a_second_recovery(void **state)
     struct fa_tcp_info i;
     fa_tcp_get_info(c, &i);
     assert_int_equal(i.recovery, 1);
-    uint32_t recover = c->keep.recover;
+    uint32_t recover = c->loss->recover;
     uint32_t before = (uint32_t)fa_stack_counter(pe.s, FA_CNT_TCP_RECOVERIES);
     unsigned out = sent(NULL, 0, NULL);
     fprintf(stderr, "  in recovery: recover=f+%u segs, snd_nxt=f+%u segs, %u segments sent "
@@ -244,7 +244,7 @@ static void plain_ack_partial_gives_hystart_a_stale_sample(void **state)
     pe.now += 500 * MS;                          /* a late partial ACK */
     peer_ack(1, f + m + 100, 0, NULL);           /* no whole segment */
     fprintf(stderr, "  HyStart samples %u -> %u, round min %.1f ms (the path's RTT is 10 ms)\n",
-            s0, c->loss->hs.samples, (double)c->keep.hs_cur_round_min / MS);
+            s0, c->loss->hs.samples, (double)((fa_time)c->keep.hs_cur_round_min << 16) / MS);
     assert_int_equal(c->loss->hs.samples, s0);
 }
 
