@@ -148,11 +148,13 @@ void fa_tcp_get_info(const struct fa_tcp *sock, struct fa_tcp_info *info);
 /* An opaque pointer for the application. */
 void fa_tcp_set_user(struct fa_tcp *sock, void *user);
 void *fa_tcp_user(const struct fa_tcp *sock);
-/* Marks which application owns a socket (default 0); when it goes away,
- * fa_stack_close_owner() closes each of its sockets as an OS closes a
- * dead process's: FIN, or RST where received data is unread. Returns how
- * many were closed. */
-void fa_tcp_set_owner(struct fa_tcp *sock, uint32_t owner);
+/* Marks which application owns a socket (default 0; a child takes its
+ * listener's); when it goes away, fa_stack_close_owner() closes each of
+ * its sockets as an OS closes a dead process's: FIN, or RST where
+ * received data is unread, and returns how many were closed. The mark is
+ * kept with the socket's options: 0, or -ENOMEM if a new set of them
+ * found no memory (the mark is then unchanged). */
+int fa_tcp_set_owner(struct fa_tcp *sock, uint32_t owner);
 unsigned fa_stack_close_owner(struct fa_stack *stack, uint32_t owner,
                               fa_time now);
 

@@ -243,7 +243,9 @@ static int sock_make(struct dsock_table *t, pid_t pid, struct fa_tcp *tcp,
     s->sndbuf = (int)v;
     fa_tcp_getopt(tcp, FA_SO_RCVBUF, &v);
     s->rcvbuf = (int)v;
-    fa_tcp_set_owner(tcp, (uint32_t)pid); /* finack-stat's Process column */
+    /* finack-stat's Process column (only that: without memory for the
+     * mark the column is empty) */
+    (void)fa_tcp_set_owner(tcp, (uint32_t)pid);
     return 0;
 }
 
@@ -295,7 +297,7 @@ static void tcp_release(struct dsock_table *t, struct dsock *s, int abort, fa_ti
     if (!s->tcp)
         return;
     dsock_name(s, 0, &s->laddr, &s->lport); /* for the tomb */
-    fa_tcp_set_owner(s->tcp, 0); /* orphaned: no process holds it */
+    (void)fa_tcp_set_owner(s->tcp, 0); /* orphaned: no process holds it */
     fa_loop_unwatch_tcp(t->loop, s->tcp);
     if (abort || s->linger_ms == 0) {
         fa_tcp_abort(s->tcp, now);
@@ -311,7 +313,7 @@ static void tcp_release(struct dsock_table *t, struct dsock *s, int abort, fa_ti
 static void listener_release(struct dsock_table *t, struct dsock *s, fa_time now)
 {
     for (; s->qlen; s->qlen--, s->qhead = (s->qhead + 1) % MAX_BACKLOG) {
-        fa_tcp_set_owner(s->queue[s->qhead], 0);
+        (void)fa_tcp_set_owner(s->queue[s->qhead], 0);
         fa_tcp_abort(s->queue[s->qhead], now);
     }
     tcp_release(t, s, 0, now);

@@ -145,6 +145,7 @@ struct fa_tcp_sockopts {
     uint16_t user_mss;         /* TCP_MAXSEG, 0 = from the MTU */
     uint8_t keep_cnt;
     uint8_t cc_algo;           /* enum fa_tcp_cc (tcp_cc.c) */
+    uint32_t owner;            /* fa_tcp_set_owner()'s mark */
 };
 struct fa_tcp_optset {
     struct fa_tcp_sockopts o;
@@ -233,7 +234,6 @@ struct fa_tcp {
     void *user;
     uint32_t iss, irs, fin_seq;
     uint32_t ts_recent_sec; /* when TS.Recent was taken (24-day rule) */
-    uint32_t owner;
     uint32_t invalid_stamp; /* tcp_ratelimit.c: last answer to an invalid segment */
     uint32_t retransmits;
     uint8_t persist_shift;

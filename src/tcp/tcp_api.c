@@ -481,7 +481,7 @@ void fa_tcp_get_info(const struct fa_tcp *c, struct fa_tcp_info *i)
         .send_queued = fa_tcp_snd_len(c), .recv_queued = fa_tcp_rcv_len(c),
         .retransmits = c->retransmits, .next_timer = fa_tcp_next_timer(c),
         .sack = !!(c->flags & TF_SACK), .timestamps = !!(c->flags & TF_TS),
-        .congestion = fa_tcp_so(c)->cc_algo, .pipe = fa_tcp_pipe(c), .owner = c->owner,
+        .congestion = fa_tcp_so(c)->cc_algo, .pipe = fa_tcp_pipe(c), .owner = fa_tcp_so(c)->owner,
         .ack_owed = (c->flags & (TF_ACK_NOW | TF_ACK_QUEUED)) ||
                     ((c->flags & TF_ACK_DELAYED) && c->t_delack != FA_TIME_NEVER),
     };
@@ -495,7 +495,12 @@ void fa_tcp_get_info(const struct fa_tcp *c, struct fa_tcp_info *i)
 
 void fa_tcp_set_user(struct fa_tcp *c, void *user) { c->user = user; }
 void *fa_tcp_user(const struct fa_tcp *c) { return c->user; }
-void fa_tcp_set_owner(struct fa_tcp *c, uint32_t owner) { c->owner = owner; }
+int fa_tcp_set_owner(struct fa_tcp *c, uint32_t owner)
+{
+    struct fa_tcp_sockopts o = *fa_tcp_so(c);
+    o.owner = owner;
+    return fa_tcp_so_set(c, &o);
+}
 
 unsigned fa_stack_close_owner(struct fa_stack *s, uint32_t owner, fa_time now)
 {
@@ -505,7 +510,7 @@ unsigned fa_stack_close_owner(struct fa_stack *s, uint32_t owner, fa_time now)
     unsigned n = 0;
     for (uint32_t i = 0; i < s->tcp->pool_used; i++) {
         struct fa_tcp *c = &s->tcp->pool[i];
-        if (!c->stack || !(c->flags & TF_HANDLE) || c->owner != owner)
+        if (!c->stack || !(c->flags & TF_HANDLE) || fa_tcp_so(c)->owner != owner)
             continue;
         n++;
         if (c->flags & TF_LINGERING) { /* close() was called: let it go */

@@ -66,7 +66,6 @@ static void inherit_options(struct fa_tcp *c, const struct fa_tcp *l)
 {
     fa_tcp_so_drop(c);
     fa_tcp_so_take(c, l->so);
-    c->owner = l->owner;
     c->flags |= l->flags & (TF_NODELAY | TF_KEEPALIVE);
 }
 

@@ -173,9 +173,9 @@ static void l22_owner_death_closes_its_connections(void **state) /* L22 */
     fa_tcp_connect(c2, p.addr[1], 80, p.now);
     pair_run_for(&p, 10 * MS);
     assert_int_equal(fa_tcp_accept(l, &s2), 0);
-    fa_tcp_set_owner(s1, 42);
-    fa_tcp_set_owner(s2, 42);
-    fa_tcp_set_owner(l, 42);
+    assert_int_equal(fa_tcp_set_owner(s1, 42), 0);
+    assert_int_equal(fa_tcp_set_owner(s2, 42), 0);
+    assert_int_equal(fa_tcp_set_owner(l, 42), 0);
     /* s2 holds unread data when its owner dies. */
     fa_tcp_send(c2, "pending", 7, p.now);
     pair_run_for(&p, 10 * MS);
