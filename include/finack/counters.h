@@ -96,6 +96,7 @@ extern "C" {
     X(TCP_RTO_RECOVERIES, event, "TCP retransmission timeouts with data out")  \
     X(TCP_LOST_RETRANSMITS, event, "TCP retransmissions found lost (RFC 8985)") \
     X(TCP_DSACKS_IN, event, "TCP D-SACK blocks received (RFC 2883)")           \
+    X(TCP_DSACK_UNSENT, event, "TCP D-SACK not reported: too many waiting at once") \
     X(TCP_UNDOS, event, "TCP window reductions undone: spurious retransmission") \
     X(TCP_SACK_BAD, drop, "TCP SACK block outside what was sent, ignored")     \
     X(TCP_HYSTART_CSS, event, "TCP slow starts turned conservative (RFC 9406)") \

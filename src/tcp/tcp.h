@@ -87,7 +87,8 @@ enum {
     TF_MEM_WAIT = 1u << 24,
     TF_SYN_TIMED = 1u << 25, /* our SYN (or SYN-ACK), sent once when the
                                 state was entered (state_since), is timed
-                                until its ACK gives an RTT sample */  /* a send failed for want of memory (budget):
+                                until its ACK gives an RTT sample */
+    TF_DSACK = 1u << 26,     /* a D-SACK waits in the stack's table (tcp_opts.c) */  /* a send failed for want of memory (budget):
                                 notify when some comes back (tcp_mem.c) */
 };
 
@@ -198,8 +199,8 @@ struct fa_tcp {
     uint32_t so;       /* its options' set (tcp_sockopt.c): fa_tcp_so() */
     uint32_t heap_idx; /* in the timer heap (tcp_timer.c) */
     /* Out-of-order ranges held (ooo_count of fa_tcp_ooo_cap()) live after
-     * the receive ring's bytes: fa_tcp_ooo(). */
-    struct fa_tcp_range dsack; /* a duplicate to report (RFC 2883); empty: none */
+     * the receive ring's bytes: fa_tcp_ooo(). A duplicate to report (RFC
+     * 2883) waits in the stack's table till the next ACK (TF_DSACK). */
     /* RFC 7323 timestamps: our clock's offset, TS.Recent, Last.ACK.sent. */
     uint32_t ts_offset, ts_recent, last_ack_sent;
     /* Congestion window and slow start threshold (tcp_cc*.c, PRR). */
@@ -272,6 +273,14 @@ struct fa_tcp_tw {
 };
 
 #define FA_TCP_BATCH_ACKS 64
+/* Duplicates waiting to be reported (RFC 2883), stack-wide: a report is
+ * gone with the next ACK the connection sends, so few wait at once; past
+ * this many the oldest is not reported (counted). */
+#define FA_TCP_DSACKS 64
+struct fa_tcp_dsack {
+    uint32_t ref;              /* the connection: pool index + 1; 0: free */
+    struct fa_tcp_range r;
+};
 
 /* A timer heap entry: the connection and its earliest deadline. */
 struct fa_tcp_timer_slot {
@@ -314,6 +323,9 @@ struct fa_tcp_stack {
     uint32_t loss_cached;
     uint32_t loss_live; /* connections holding one */
     uint32_t half_open; /* connections in SYN-RECEIVED (tcp_table.c) */
+    /* tcp_opts.c: D-SACKs to report, and where the next goes when full. */
+    struct fa_tcp_dsack dsack[FA_TCP_DSACKS];
+    uint32_t dsack_next;
     /* tcp_sockopt.c: the option sets, their hash and free list. */
     struct fa_tcp_optset *so;
     uint32_t *so_hash;
@@ -560,6 +572,8 @@ int fa_tcp_paws_reject(const struct fa_tcp *c, const struct fa_tcp_view *seg,
 void fa_tcp_ts_update(struct fa_tcp *c, const struct fa_tcp_view *seg, fa_time now);
 /* RFC 2883: report [start, end) as duplicate in the next ACK. */
 void fa_tcp_dsack_note(struct fa_tcp *c, uint32_t start, uint32_t end);
+/* Drops c's D-SACK waiting in the stack's table, if any (c goes). */
+void fa_tcp_dsack_forget(struct fa_tcp *c);
 
 /* ---- tcp_sb.c: the scoreboard ---------------------------------------- */
 #define FA_TCP_SB_MAX 8192 /* entries at most, whatever the send buffer */

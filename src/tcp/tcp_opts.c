@@ -93,23 +93,45 @@ static int holding(const struct fa_tcp *c, uint32_t start, uint32_t end)
     return -1;
 }
 
+/* The stack's entry holding c's D-SACK (TF_DSACK), NULL if none. */
+static struct fa_tcp_dsack *dsack_of(const struct fa_tcp *c)
+{
+    if (!(c->flags & TF_DSACK))
+        return NULL;
+    struct fa_tcp_stack *t = c->stack->tcp;
+    uint32_t ref = fa_tcp_ref(t, c);
+    for (unsigned i = 0; i < FA_TCP_DSACKS; i++)
+        if (t->dsack[i].ref == ref)
+            return &t->dsack[i];
+    return NULL;
+}
+
+void fa_tcp_dsack_forget(struct fa_tcp *c)
+{
+    struct fa_tcp_dsack *d = dsack_of(c);
+    if (d)
+        d->ref = 0;
+    c->flags &= ~TF_DSACK;
+}
+
 static void sack_blocks(struct fa_tcp *c, struct fa_tcp_opts *o, unsigned n)
 {
     unsigned k = 0;
     int second = -1;
-    if (seq_lt(c->dsack.start, c->dsack.end) && k < n) {
-        o->sack[k][0] = c->dsack.start;
-        o->sack[k][1] = c->dsack.end;
+    struct fa_tcp_dsack *d = dsack_of(c);
+    if (d && k < n) {
+        o->sack[k][0] = d->r.start;
+        o->sack[k][1] = d->r.end;
         k++;
         /* RFC 2883 §4: a duplicate inside a held range: that range
          * second, whatever came since. */
-        second = holding(c, c->dsack.start, c->dsack.end);
+        second = holding(c, d->r.start, d->r.end);
         if (second >= 0 && k < n) {
             o->sack[k][0] = fa_tcp_ooo(c)[second].start;
             o->sack[k][1] = fa_tcp_ooo(c)[second].end;
             k++;
         }
-        c->dsack.start = c->dsack.end; /* reported once (RFC 2883 §4) */
+        fa_tcp_dsack_forget(c); /* reported once (RFC 2883 §4) */
     }
     for (int i = 0; i < c->ooo_count && k < n; i++) {
         if (i == second)
@@ -132,7 +154,7 @@ void fa_tcp_opts_for(struct fa_tcp *c, struct fa_tcp_opts *o, uint32_t data_len,
         room -= TS_OPT_LEN;
     }
     if (!(c->flags & TF_SACK) ||
-        (c->ooo_count == 0 && !seq_lt(c->dsack.start, c->dsack.end)))
+        (c->ooo_count == 0 && !(c->flags & TF_DSACK)))
         return;
     /* Beside data, only what the MSS leaves (c->mss is net of the
      * timestamps already): a full segment carries no blocks. */
@@ -185,6 +207,19 @@ void fa_tcp_ts_update(struct fa_tcp *c, const struct fa_tcp_view *seg, fa_time n
 
 void fa_tcp_dsack_note(struct fa_tcp *c, uint32_t start, uint32_t end)
 {
-    if ((c->flags & TF_SACK) && seq_lt(start, end))
-        c->dsack = (struct fa_tcp_range){ start, end };
+    if (!(c->flags & TF_SACK) || !seq_lt(start, end))
+        return;
+    struct fa_tcp_stack *t = c->stack->tcp;
+    struct fa_tcp_dsack *d = dsack_of(c); /* the latest replaces its own */
+    for (unsigned i = 0; !d && i < FA_TCP_DSACKS; i++)
+        if (!t->dsack[i].ref)
+            d = &t->dsack[i];
+    if (!d) { /* all wait: the oldest placed goes unreported */
+        d = &t->dsack[t->dsack_next];
+        t->dsack_next = (t->dsack_next + 1) % FA_TCP_DSACKS;
+        fa_tcp_at(t, d->ref)->flags &= ~TF_DSACK;
+        fa_count(c->stack, FA_CNT_TCP_DSACK_UNSENT);
+    }
+    *d = (struct fa_tcp_dsack){ fa_tcp_ref(t, c), { start, end } };
+    c->flags |= TF_DSACK;
 }

@@ -196,6 +196,7 @@ void fa_tcp_free(struct fa_tcp *c)
     fa_tcp_mem_release(c);
     fa_tcp_loss_free(c);
     fa_tcp_so_drop(c); /* after the blocks, whose sizes it holds */
+    fa_tcp_dsack_forget(c);
     if (c->state == FA_TCP_SYN_RECEIVED)
         t->half_open--;
     c->state = FA_TCP_CLOSED;

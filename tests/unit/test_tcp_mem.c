@@ -122,7 +122,7 @@ static void loss_state_only_while_busy(void **state)
 static void control_block_stays_small(void **state)
 {
     (void)state;
-    assert_true(sizeof(struct fa_tcp) <= 272);
+    assert_true(sizeof(struct fa_tcp) <= 264);
     assert_true(FA_TCP_HOT_BYTES <= 256);
     assert_true(sizeof(struct fa_tcp_listen) <= sizeof(struct fa_tcp_keep));
 }
@@ -189,6 +189,52 @@ static void option_sets_are_shared(void **state)
     fa_tcp_close(a, pe.now);
     fa_tcp_close(l, pe.now); /* the children die with it */
     assert_int_equal(sets_in_use(pe.s), 1);
+    peer_destroy(&pe);
+}
+
+/* A duplicate to report (RFC 2883) waits in the stack's table, not in
+ * every control block: the next ACK takes it; a connection that goes
+ * takes its own; when more wait than the table holds, the oldest goes
+ * unreported (counted), never another connection's range. */
+static void dsack_reports_wait_in_the_stack(void **state)
+{
+    (void)state;
+    static struct peer pe;
+    peer_init(&pe, NULL, 5004);
+    static struct fa_tcp *c[FA_TCP_DSACKS + 2];
+    for (unsigned i = 0; i < FA_TCP_DSACKS + 2; i++) {
+        assert_int_equal(fa_tcp_open(pe.s, &c[i]), 0);
+        c[i]->flags |= TF_SACK;
+    }
+    for (unsigned i = 0; i < FA_TCP_DSACKS; i++)
+        fa_tcp_dsack_note(c[i], 1000 * i, 1000 * i + 10);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_DSACK_UNSENT), 0);
+    fa_tcp_dsack_note(c[3], 5, 7); /* its own entry again */
+    fa_tcp_close(c[5], pe.now);    /* its entry is free again */
+    fa_tcp_dsack_note(c[FA_TCP_DSACKS], 1, 2);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_DSACK_UNSENT), 0);
+    fa_tcp_dsack_note(c[FA_TCP_DSACKS + 1], 3, 4); /* full: the oldest */
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_DSACK_UNSENT), 1);
+    assert_false(c[0]->flags & TF_DSACK);
+    assert_true(c[1]->flags & TF_DSACK);
+    /* What each would send: its own range, once. */
+    struct fa_tcp_opts o;
+    memset(&o, 0, sizeof o);
+    fa_tcp_opts_for(c[3], &o, 0, pe.now);
+    assert_int_equal(o.sack_blocks, 1);
+    assert_int_equal(o.sack[0][0], 5);
+    assert_int_equal(o.sack[0][1], 7);
+    memset(&o, 0, sizeof o);
+    fa_tcp_opts_for(c[3], &o, 0, pe.now);
+    assert_int_equal(o.sack_blocks, 0);
+    memset(&o, 0, sizeof o);
+    fa_tcp_opts_for(c[FA_TCP_DSACKS + 1], &o, 0, pe.now);
+    assert_int_equal(o.sack[0][0], 3);
+    for (unsigned i = 0; i < FA_TCP_DSACKS + 2; i++)
+        if (i != 5)
+            fa_tcp_close(c[i], pe.now);
+    for (unsigned i = 0; i < FA_TCP_DSACKS; i++)
+        assert_int_equal(pe.s->tcp->dsack[i].ref, 0);
     peer_destroy(&pe);
 }
 
@@ -423,6 +469,7 @@ int main(void)
         cmocka_unit_test(loss_state_only_while_busy),
         cmocka_unit_test(control_block_stays_small),
         cmocka_unit_test(option_sets_are_shared),
+        cmocka_unit_test(dsack_reports_wait_in_the_stack),
         cmocka_unit_test(rtt_figures_keep_range_and_precision),
         cmocka_unit_test(budget_is_kept),
         cmocka_unit_test(budget_edges),
