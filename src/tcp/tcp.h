@@ -72,7 +72,9 @@ enum {
     TF_WSCALE = 1u << 12,    /* window scaling agreed on (RFC 7323) */
     TF_BOUND = 1u << 13,     /* local port chosen */
     TF_QUEUED = 1u << 14,    /* in its listener's accept queue */
-    TF_FIN_SEEN = 1u << 15,  /* peer's FIN seen, at fin_seq (maybe ahead) */
+    TF_FIN_SEEN = 1u << 15,  /* peer's FIN seen ahead of data still missing:
+                                its place is kept with the receive ring
+                                (fa_tcp_rcv_fin(), tcp_mem.c) */
     TF_CLOSE_DONE = 1u << 16,/* lingering close finished */
     TF_ERROR_EOF = 1u << 17, /* the error was reported; recv gives 0 */
     TF_LISTENER = 1u << 18,  /* on the stack's listener list */
@@ -233,7 +235,7 @@ struct fa_tcp {
     fa_time last_rcv;
     fa_time state_since;
     void *user;
-    uint32_t iss, irs, fin_seq;
+    uint32_t iss, irs;
     uint32_t ts_recent_sec; /* when TS.Recent was taken (24-day rule) */
     uint32_t invalid_stamp; /* tcp_ratelimit.c: last answer to an invalid segment */
     uint32_t retransmits;
@@ -361,6 +363,17 @@ static inline uint32_t fa_tcp_ooo_cap(const struct fa_tcp *c)
 {
     uint32_t n = FA_TCP_OOO_MIN + fa_tcp_so(c)->rcvbuf / FA_TCP_OOO_PER_BYTES;
     return n > 255 ? 255 : n;
+}
+
+/* The receive block's head (tcp_mem.c): its ring, and where the peer's
+ * FIN is when it came ahead of data still missing (TF_FIN_SEEN). */
+struct fa_tcp_rcvq {
+    struct fa_ring ring;       /* first: c->rcv points here */
+    uint32_t fin_seq;
+};
+static inline uint32_t *fa_tcp_rcv_fin(const struct fa_tcp *c)
+{
+    return &((struct fa_tcp_rcvq *)c->rcv)->fin_seq;
 }
 
 /* Bytes in the send ring (from SND.UNA: unacknowledged, then unsent)

@@ -781,16 +781,32 @@ static int process_text(struct fa_tcp *c, const struct fa_tcp_view *seg,
 static int process_fin(struct fa_tcp *c, const struct fa_tcp_view *seg,
                        fa_time now)
 {
-    if (seg->flags & FA_TCP_FIN) {
-        c->flags |= TF_FIN_SEEN | TF_ACK_NOW;
-        c->fin_seq = seg->seq + seg->data_len;
+    int now_in_order = 0;
+    if (seg->flags & FA_TCP_FIN)
+        c->flags |= TF_ACK_NOW;
+    if ((seg->flags & FA_TCP_FIN) && !(c->flags & TF_FIN_RCVD)) {
+        uint32_t at = seg->seq + seg->data_len;
+        if (at == c->rcv_nxt) {
+            now_in_order = 1;
+        } else if (fa_tcp_rcv_attach(c) == 0) {
+            /* Ahead of data still missing: its place waits with the
+             * receive ring (the missing bytes will need it anyway). */
+            c->flags |= TF_FIN_SEEN;
+            *fa_tcp_rcv_fin(c) = at;
+        } else {
+            /* No memory to keep it: as if it were lost; the peer
+             * sends it again. */
+            fa_count(c->stack, FA_CNT_TCP_NO_BUFFER);
+        }
     }
-    if (!(c->flags & TF_FIN_SEEN) || c->fin_seq != c->rcv_nxt ||
-        (c->flags & TF_FIN_RCVD))
+    if (!now_in_order &&
+        (!(c->flags & TF_FIN_SEEN) || *fa_tcp_rcv_fin(c) != c->rcv_nxt ||
+         (c->flags & TF_FIN_RCVD)))
         return 0;
     /* "advance RCV.NXT over the FIN, and send an acknowledgment" */
     c->flags = (c->flags & ~TF_FIN_SEEN) | TF_FIN_RCVD | TF_ACK_NOW;
     c->rcv_nxt++;
+    fa_tcp_rcv_detach_idle(c); /* if all was read, the FIN's place goes */
     switch (c->state) {
     case FA_TCP_SYN_RECEIVED:
     case FA_TCP_ESTABLISHED:

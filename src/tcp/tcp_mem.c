@@ -43,8 +43,9 @@ static size_t round8(size_t n)
     return (n + 7) & ~(size_t)7;
 }
 
-/* A block: the ring's header, its bytes, then the entries or ranges. */
-#define RING_HDR round8(sizeof(struct fa_ring))
+/* A block: the ring's header (the receive side's holds a FIN's place
+ * too: struct fa_tcp_rcvq), its bytes, then the entries or ranges. */
+#define RING_HDR round8(sizeof(struct fa_tcp_rcvq))
 
 static size_t snd_block(const struct fa_tcp *c)
 {
@@ -211,7 +212,7 @@ void fa_tcp_snd_detach_idle(struct fa_tcp *c)
 
 void fa_tcp_rcv_detach_idle(struct fa_tcp *c)
 {
-    if (!c->rcv || c->rcv->len || c->ooo_count)
+    if (!c->rcv || c->rcv->len || c->ooo_count || (c->flags & TF_FIN_SEEN))
         return;
     block_put(c, 1, &c->rcv, rcv_block(c));
 }

@@ -122,7 +122,7 @@ static void loss_state_only_while_busy(void **state)
 static void control_block_stays_small(void **state)
 {
     (void)state;
-    assert_true(sizeof(struct fa_tcp) <= 264);
+    assert_true(sizeof(struct fa_tcp) <= 256);
     assert_true(FA_TCP_HOT_BYTES <= 256);
     assert_true(sizeof(struct fa_tcp_listen) <= sizeof(struct fa_tcp_keep));
 }
@@ -235,6 +235,37 @@ static void dsack_reports_wait_in_the_stack(void **state)
             fa_tcp_close(c[i], pe.now);
     for (unsigned i = 0; i < FA_TCP_DSACKS; i++)
         assert_int_equal(pe.s->tcp->dsack[i].ref, 0);
+    peer_destroy(&pe);
+}
+
+/* The peer's FIN ahead of data still missing: its place is kept with the
+ * receive ring (attached for it: the missing bytes will need it), the
+ * FIN taken once the hole fills, and the storage given back after. */
+static void fin_ahead_of_a_hole_waits_with_the_ring(void **state)
+{
+    (void)state;
+    static struct peer pe;
+    peer_init(&pe, NULL, 5005);
+    struct fa_tcp *c = peer_connected(&pe);
+    uint32_t x = pe.snd_nxt;
+    static const char data[100] = "the last bytes before the FIN";
+    peer_send(&pe, FA_TCP_FIN | FA_TCP_ACK, x + 100, pe.rcv_nxt, 65535, NULL, 0);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_ESTABLISHED);
+    assert_true(c->flags & TF_FIN_SEEN);
+    assert_non_null(c->rcv);
+    assert_int_equal(held(pe.s), 64 * 1024);
+    struct fa_tcp_view v = peer_expect(&pe); /* a duplicate ACK */
+    assert_int_equal(v.ack, x);
+    peer_send(&pe, FA_TCP_ACK, x, pe.rcv_nxt, 65535, data, sizeof data);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_CLOSE_WAIT);
+    v = peer_expect(&pe);
+    assert_int_equal(v.ack, x + 101); /* the data and the FIN */
+    static char out[200];
+    assert_int_equal(fa_tcp_recv(c, out, sizeof out, pe.now), sizeof data);
+    assert_memory_equal(out, data, sizeof data);
+    assert_int_equal(fa_tcp_recv(c, out, sizeof out, pe.now), 0);
+    assert_null(c->rcv);
+    assert_int_equal(held(pe.s), 0);
     peer_destroy(&pe);
 }
 
@@ -470,6 +501,7 @@ int main(void)
         cmocka_unit_test(control_block_stays_small),
         cmocka_unit_test(option_sets_are_shared),
         cmocka_unit_test(dsack_reports_wait_in_the_stack),
+        cmocka_unit_test(fin_ahead_of_a_hole_waits_with_the_ring),
         cmocka_unit_test(rtt_figures_keep_range_and_precision),
         cmocka_unit_test(budget_is_kept),
         cmocka_unit_test(budget_edges),
