@@ -120,9 +120,9 @@ int main(int argc, char **argv)
            accepted);
     printf("  buffer bytes held while idle     %10llu\n",
            (unsigned long long)(u0.buffer_bytes + u1.buffer_bytes));
-    printf("  resident memory in all           %10.1f MB (stacks alone, before: %.1f MB)\n",
-           (rss2 - rss0) / 1e6, (rss1 - rss0) / 1e6);
-    printf("  per connection (two ends)        %10.0f bytes (aim 512 MB / 1M: 537: %.2f)\n",
+    printf("  resident memory in all           %10.1f MiB (%.1f MB; stacks alone, before: %.1f MiB)\n",
+           (rss2 - rss0) / 1048576.0, (rss2 - rss0) / 1e6, (rss1 - rss0) / 1048576.0);
+    printf("  per connection (two ends)        %10.0f bytes (aim 512 MiB / 1M: 537: %.2f)\n",
            per_conn, per_conn / 536.9);
     /* A stack's hash buckets, spread over the ends it holds. */
     double hash_per_end = (double)(n.s[0]->tcp->hash_mask + 1) * sizeof *n.s[0]->tcp->hash /

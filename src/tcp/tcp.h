@@ -90,7 +90,8 @@ enum {
     TF_SYN_TIMED = 1u << 25, /* our SYN (or SYN-ACK), sent once when the
                                 state was entered (state_since), is timed
                                 until its ACK gives an RTT sample */
-    TF_DSACK = 1u << 26,     /* a D-SACK waits in the stack's table (tcp_opts.c) */  /* a send failed for want of memory (budget):
+    TF_DSACK = 1u << 26,     /* a D-SACK waits in the stack's table (tcp_opts.c) */
+    TF_FREE = 1u << 27,      /* a pool entry not in use (tcp_table.c) */  /* a send failed for want of memory (budget):
                                 notify when some comes back (tcp_mem.c) */
 };
 
@@ -168,8 +169,8 @@ struct fa_tcp_listen {
 
 struct fa_tcp {
     /* ---- hot: what every segment in or out reads or writes (the
-     * widest fields first: no padding) --------------------------------- */
-    struct fa_stack *stack;
+     * widest fields first: no padding). Its stack is not here: the pool's
+     * chunk says it (fa_tcp_stack_of()). */
     /* The rings, each at the head of its storage block, attached only
      * while it holds bytes (tcp_mem.c; NULL otherwise: read their lengths
      * with fa_tcp_snd_len(), fa_tcp_rcv_len()). Their sizes are SO_SNDBUF
@@ -290,9 +291,26 @@ struct fa_tcp_timer_slot {
     struct fa_tcp *c;
 };
 
+/* The pool (tcp_table.c) is one allocation of chunks, each FA_TCP_CHUNK
+ * bytes and aligned to its size: a head naming the stack, then control
+ * blocks. A block finds its stack by rounding its address down to the
+ * chunk (fa_tcp_stack_of()), so none holds a pointer to it. */
+#define FA_TCP_CHUNK (64u * 1024)
+#define FA_TCP_CHUNK_HEAD 64u
+#define FA_TCP_PER_CHUNK ((FA_TCP_CHUNK - FA_TCP_CHUNK_HEAD) / sizeof(struct fa_tcp))
+struct fa_tcp_chunk_head {
+    struct fa_stack *stack;
+};
+static inline struct fa_stack *fa_tcp_stack_of(const struct fa_tcp *c)
+{
+    uintptr_t chunk = (uintptr_t)c & ~(uintptr_t)(FA_TCP_CHUNK - 1);
+    return ((const struct fa_tcp_chunk_head *)chunk)->stack;
+}
+
 struct mem_free;
 struct fa_tcp_stack {
-    struct fa_tcp *pool, *free;
+    uint8_t *pool;      /* the chunks */
+    struct fa_tcp *free;
     uint32_t pool_used; /* entries handed out at least once (the rest
                            untouched: tcp_table.c) */
     /* Inside fa_stack_batch_begin/end: connections owing an ACK. */
@@ -337,7 +355,7 @@ struct fa_tcp_stack {
 /* The socket's options (tcp_sockopt.c). */
 static inline const struct fa_tcp_sockopts *fa_tcp_so(const struct fa_tcp *c)
 {
-    return &c->stack->tcp->so[c->so].o;
+    return &fa_tcp_stack_of(c)->tcp->so[c->so].o;
 }
 
 /* Keepalive runs where nothing else would notice a dead peer: in
@@ -397,18 +415,28 @@ static inline struct fa_tcp_range *fa_tcp_ooo(const struct fa_tcp *c)
     return (struct fa_tcp_range *)(c->rcv->buf + ((fa_tcp_so(c)->rcvbuf + 7u) & ~7u));
 }
 
+/* Pool entry i (i < pool_used; TF_FREE if not in use). */
+static inline struct fa_tcp *fa_tcp_pool_entry(const struct fa_tcp_stack *t, uint32_t i)
+{
+    return (struct fa_tcp *)(t->pool + (size_t)(i / FA_TCP_PER_CHUNK) * FA_TCP_CHUNK +
+                             FA_TCP_CHUNK_HEAD) + i % FA_TCP_PER_CHUNK;
+}
 /* Pool links (index + 1, 0: none) and what they point to. */
 static inline struct fa_tcp *fa_tcp_at(const struct fa_tcp_stack *t, uint32_t ref)
 {
-    return ref ? &t->pool[ref - 1] : NULL;
+    return ref ? fa_tcp_pool_entry(t, ref - 1) : NULL;
 }
 static inline uint32_t fa_tcp_ref(const struct fa_tcp_stack *t, const struct fa_tcp *c)
 {
-    return c ? (uint32_t)(c - t->pool) + 1 : 0;
+    if (!c)
+        return 0;
+    size_t off = (size_t)((const uint8_t *)c - t->pool);
+    size_t chunk = off / FA_TCP_CHUNK, in = off % FA_TCP_CHUNK - FA_TCP_CHUNK_HEAD;
+    return (uint32_t)(chunk * FA_TCP_PER_CHUNK + in / sizeof *c) + 1;
 }
 static inline struct fa_tcp *fa_tcp_parent(const struct fa_tcp *c)
 {
-    return fa_tcp_at(c->stack->tcp, c->parent);
+    return fa_tcp_at(fa_tcp_stack_of(c)->tcp, c->parent);
 }
 
 /* Nobody will read or write it again: the application closed it (a
@@ -422,7 +450,7 @@ static inline int fa_tcp_orphan(const struct fa_tcp *c)
  * have changed; only for sockets it holds (and listeners). */
 static inline void fa_tcp_notify(struct fa_tcp *c)
 {
-    const struct fa_config *cfg = &c->stack->cfg;
+    const struct fa_config *cfg = &fa_tcp_stack_of(c)->cfg;
     if (cfg->tcp_notify && (c->flags & (TF_HANDLE | TF_LISTENER)))
         cfg->tcp_notify(cfg->tcp_notify_ctx, c);
 }

@@ -28,7 +28,7 @@ int fa_tcp_open(struct fa_stack *s, struct fa_tcp **out)
 
 int fa_tcp_bind(struct fa_tcp *c, uint32_t addr, uint16_t port)
 {
-    struct fa_stack *s = c->stack;
+    struct fa_stack *s = fa_tcp_stack_of(c);
     if (c->state != FA_TCP_CLOSED || (c->flags & TF_BOUND))
         return -EINVAL;
     if (addr != 0 && addr != s->cfg.addr)
@@ -44,7 +44,7 @@ int fa_tcp_bind(struct fa_tcp *c, uint32_t addr, uint16_t port)
 
 int fa_tcp_listen(struct fa_tcp *c, int backlog, fa_time now)
 {
-    struct fa_stack *s = c->stack;
+    struct fa_stack *s = fa_tcp_stack_of(c);
     if (backlog < 1)
         backlog = 1;
     if (backlog > 65535)
@@ -78,7 +78,7 @@ int fa_tcp_accept(struct fa_tcp *l, struct fa_tcp **out)
     struct fa_tcp *c = l->lst.accept_head;
     if (!c)
         return -EAGAIN;
-    l->lst.accept_head = fa_tcp_at(l->stack->tcp, c->queue_next);
+    l->lst.accept_head = fa_tcp_at(fa_tcp_stack_of(l)->tcp, c->queue_next);
     if (!l->lst.accept_head)
         l->lst.accept_tail = NULL;
     l->lst.pending--;
@@ -91,7 +91,7 @@ int fa_tcp_accept(struct fa_tcp *l, struct fa_tcp **out)
 
 int fa_tcp_connect(struct fa_tcp *c, uint32_t addr, uint16_t port, fa_time now)
 {
-    struct fa_stack *s = c->stack;
+    struct fa_stack *s = fa_tcp_stack_of(c);
     switch (c->state) {
     case FA_TCP_CLOSED:
         break;
@@ -235,11 +235,11 @@ int fa_tcp_shutdown(struct fa_tcp *c, int how, fa_time now)
 
 static void close_listener(struct fa_tcp *l, fa_time now)
 {
-    struct fa_stack *s = l->stack;
+    struct fa_stack *s = fa_tcp_stack_of(l);
     /* Queued and half-open children die with it, with a reset. */
     for (uint32_t i = 0; i < s->tcp->pool_used; i++) {
-        struct fa_tcp *c = &s->tcp->pool[i];
-        if (c->stack && c->parent == fa_tcp_ref(s->tcp, l)) {
+        struct fa_tcp *c = fa_tcp_pool_entry(s->tcp, i);
+        if (!(c->flags & TF_FREE) && c->parent == fa_tcp_ref(s->tcp, l)) {
             fa_tcp_send_rst(c, now);
             fa_tcp_terminate(c, 0, now);
         }
@@ -261,7 +261,7 @@ static void release(struct fa_tcp *c, fa_time now)
         fa_tcp_tw_enter(c, now);
         return;
     case FA_TCP_FIN_WAIT_2:
-        c->t_close = now + c->stack->cfg.tcp_fin_wait2_timeout; /* L16 */
+        c->t_close = now + fa_tcp_stack_of(c)->cfg.tcp_fin_wait2_timeout; /* L16 */
         break;
     default:
         break;
@@ -396,7 +396,7 @@ int fa_tcp_setopt(struct fa_tcp *c, enum fa_tcp_option opt, long v)
     case FA_TCP_MAXSEG:
         if (!unopened)
             return -EISCONN;
-        if (v < 88 || v > c->stack->cfg.mtu - FA_IPV4_HLEN - FA_TCP_HLEN)
+        if (v < 88 || v > fa_tcp_stack_of(c)->cfg.mtu - FA_IPV4_HLEN - FA_TCP_HLEN)
             return -EINVAL;
         o.user_mss = (uint16_t)v;
         return fa_tcp_so_set(c, &o);
@@ -509,8 +509,8 @@ unsigned fa_stack_close_owner(struct fa_stack *s, uint32_t owner, fa_time now)
      * close is not waited for: nobody is left to wait. */
     unsigned n = 0;
     for (uint32_t i = 0; i < s->tcp->pool_used; i++) {
-        struct fa_tcp *c = &s->tcp->pool[i];
-        if (!c->stack || !(c->flags & TF_HANDLE) || fa_tcp_so(c)->owner != owner)
+        struct fa_tcp *c = fa_tcp_pool_entry(s->tcp, i);
+        if ((c->flags & TF_FREE) || !(c->flags & TF_HANDLE) || fa_tcp_so(c)->owner != owner)
             continue;
         n++;
         if (c->flags & TF_LINGERING) { /* close() was called: let it go */
@@ -540,8 +540,8 @@ void fa_stack_tcp_walk(const struct fa_stack *s,
 {
     const struct fa_tcp_stack *t = s->tcp;
     for (uint32_t i = 0; i < t->pool_used; i++) {
-        const struct fa_tcp *c = &t->pool[i];
-        if (!c->stack)
+        const struct fa_tcp *c = fa_tcp_pool_entry(t, i);
+        if (c->flags & TF_FREE)
             continue;
         struct fa_tcp_info info;
         fa_tcp_get_info(c, &info);

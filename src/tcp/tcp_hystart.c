@@ -85,7 +85,7 @@ void fa_tcp_hystart_ack(struct fa_tcp *c, uint32_t acked, fa_time rtt)
         if (cur >= last + eta) {
             c->keep.hs_css_baseline = c->keep.hs_cur_round_min;
             c->keep.hs_css_rounds = 1;
-            fa_count(c->stack, FA_CNT_TCP_HYSTART_CSS);
+            fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_HYSTART_CSS);
             inc /= CSS_GROWTH_DIVISOR;
         }
     }

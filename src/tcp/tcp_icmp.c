@@ -75,7 +75,7 @@ static void mtu_fell(struct fa_tcp *c, uint16_t mtu, uint16_t sent, fa_time now)
     if (mtu == 0)
         mtu = plateau_below(sent);
     if (mtu < 68) { /* RFC 1191: no MTU is smaller; a router that says so lies */
-        fa_count(c->stack, FA_CNT_TCP_ICMP_IGNORED);
+        fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_ICMP_IGNORED);
         return;
     }
     if (mtu < PMTU_FLOOR)
@@ -83,7 +83,7 @@ static void mtu_fell(struct fa_tcp *c, uint16_t mtu, uint16_t sent, fa_time now)
     uint32_t mss = (uint32_t)mtu - FA_IPV4_HLEN - FA_TCP_HLEN - ((c->flags & TF_TS) ? 12u : 0u);
     if (mss >= c->mss)
         return;
-    fa_count(c->stack, FA_CNT_TCP_PMTU_LOWERED);
+    fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_PMTU_LOWERED);
     c->mss = (uint16_t)mss;
     fa_tcp_rec_mss_lowered(c);
     fa_tcp_output(c, now);

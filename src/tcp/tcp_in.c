@@ -26,7 +26,7 @@
 /* RFC 5961 §7: challenge ACKs are rate-limited (tcp_ratelimit.c). */
 static void challenge_ack(struct fa_tcp *c, fa_time now)
 {
-    if (fa_tcp_challenge_allowed(c->stack, &c->invalid_stamp, now))
+    if (fa_tcp_challenge_allowed(fa_tcp_stack_of(c), &c->invalid_stamp, now))
         fa_tcp_send_ack(c, now);
 }
 
@@ -38,7 +38,7 @@ static void unacceptable_ack(struct fa_tcp *c, const struct fa_tcp_view *seg,
                              fa_time now)
 {
     if (fa_tcp_seg_len(seg) == 0 &&
-        !fa_tcp_invalid_allowed(c->stack, &c->invalid_stamp, now))
+        !fa_tcp_invalid_allowed(fa_tcp_stack_of(c), &c->invalid_stamp, now))
         return;
     fa_tcp_send_ack(c, now);
 }
@@ -84,7 +84,7 @@ static void isn_above(struct fa_tcp *c, uint32_t floor)
 static uint32_t accept_queued(const struct fa_tcp *l)
 {
     uint32_t n = 0;
-    for (const struct fa_tcp *c = l->lst.accept_head; c; c = fa_tcp_at(l->stack->tcp, c->queue_next))
+    for (const struct fa_tcp *c = l->lst.accept_head; c; c = fa_tcp_at(fa_tcp_stack_of(l)->tcp, c->queue_next))
         n++;
     return n;
 }
@@ -106,11 +106,11 @@ static void cookie_adopt(struct fa_tcp *c, const struct fa_tcp_cookie *k,
     /* The window the SYN-ACK offered (unscaled, as a SYN's is). */
     c->rcv_adv = c->rcv_nxt + (fa_tcp_so(c)->rcvbuf > 65535 ? 65535 : fa_tcp_so(c)->rcvbuf);
     c->snd_wl1 = c->irs;
-    c->mss = fa_tcp_so(c)->user_mss ? fa_tcp_so(c)->user_mss : fa_tcp_mss_for_mtu(c->stack);
+    c->mss = fa_tcp_so(c)->user_mss ? fa_tcp_so(c)->user_mss : fa_tcp_mss_for_mtu(fa_tcp_stack_of(c));
     if (k->mss < c->mss)
         c->mss = k->mss;
     c->flags &= ~(TF_WSCALE | TF_SACK | TF_TS);
-    c->rcv_wscale = fa_tcp_rcv_wscale_for(c->stack, fa_tcp_so(c)->rcvbuf);
+    c->rcv_wscale = fa_tcp_rcv_wscale_for(fa_tcp_stack_of(c), fa_tcp_so(c)->rcvbuf);
     if (k->wscale >= 0) {
         c->flags |= TF_WSCALE;
         c->snd_wscale = (uint8_t)k->wscale;
@@ -129,7 +129,7 @@ static void cookie_adopt(struct fa_tcp *c, const struct fa_tcp_cookie *k,
     c->flags &= ~TF_SYN_TIMED; /* Karn: which SYN-ACK it answers is not known */
     fa_tcp_cc(c)->init(c);
     fa_tcp_rec_start(c);
-    fa_count(c->stack, FA_CNT_TCP_SYNCOOKIES_OK);
+    fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_SYNCOOKIES_OK);
 }
 
 /* An ACK to a listener that returns a SYN cookie (tcp_syncookie.c): the
@@ -146,7 +146,7 @@ static int cookie_ack(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
      * the cookie back with its retransmission (one that waits for us to
      * speak is not found: the price RFC 4987 §3.6 names). */
     if (accept_queued(l) >= l->lst.backlog) {
-        fa_count(l->stack, FA_CNT_TCP_BACKLOG_FULL);
+        fa_count(fa_tcp_stack_of(l), FA_CNT_TCP_BACKLOG_FULL);
         return 1;
     }
     struct fa_tcp *c = passive_open(l, laddr, raddr, seg, now);
@@ -176,7 +176,7 @@ static int listen_input(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
                          struct fa_tcp_view *seg, const uint32_t *floor,
                          fa_time now)
 {
-    struct fa_stack *s = l->stack;
+    struct fa_stack *s = fa_tcp_stack_of(l);
     if (seg->flags & FA_TCP_RST) { /* first: an RST is ignored */
         fa_count(s, FA_CNT_TCP_STRAY);
         return 0;
@@ -251,7 +251,7 @@ static int listen_input(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
 static struct fa_tcp *passive_open(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
                                    const struct fa_tcp_view *seg, fa_time now)
 {
-    struct fa_stack *s = l->stack;
+    struct fa_stack *s = fa_tcp_stack_of(l);
     struct fa_tcp *c = fa_tcp_alloc(s);
     if (!c) {
         fa_count(s, FA_CNT_TCP_NO_MEMORY);
@@ -268,7 +268,7 @@ static struct fa_tcp *passive_open(struct fa_tcp *l, uint32_t laddr, uint32_t ra
         fa_tcp_free(c);
         return NULL;
     }
-    c->parent = fa_tcp_ref(l->stack->tcp, l);
+    c->parent = fa_tcp_ref(fa_tcp_stack_of(l)->tcp, l);
     l->lst.pending++;
     c->last_rcv = now;
     fa_tcp_hash_insert(c);
@@ -312,7 +312,7 @@ static void established(struct fa_tcp *c, const struct fa_tcp_view *seg,
 static void syn_sent_input(struct fa_tcp *c, const struct fa_tcp_view *seg,
                            fa_time now)
 {
-    struct fa_stack *s = c->stack;
+    struct fa_stack *s = fa_tcp_stack_of(c);
     int ack = (seg->flags & FA_TCP_ACK) != 0;
     /* first: an ACK that does not acknowledge our SYN (an old duplicate,
      * L4) is answered <SEQ=SEG.ACK><CTL=RST>; we stay in SYN-SENT. */
@@ -416,14 +416,14 @@ static int check_sequence(struct fa_tcp *c, struct fa_tcp_view *seg,
          * and RSTs": keep the control part. The text and FIN cannot be
          * taken; like any unacceptable segment they are answered with an
          * ACK, which is what a zero-window probe asks for (§3.8.6.1). */
-        fa_count(c->stack, FA_CNT_TCP_UNACCEPTABLE);
+        fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_UNACCEPTABLE);
         seg->data_len = 0;
         seg->flags &= (uint8_t)~FA_TCP_FIN;
         c->flags |= TF_ACK_NOW;
         return 0;
     }
     if (!ok) {
-        fa_count(c->stack, FA_CNT_TCP_UNACCEPTABLE);
+        fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_UNACCEPTABLE);
         if (seg->flags & FA_TCP_RST)
             return 1;
         if (seg->data_len && seq_lt(seq, c->rcv_nxt)) { /* RFC 2883: a duplicate */
@@ -433,7 +433,7 @@ static int check_sequence(struct fa_tcp *c, struct fa_tcp_view *seg,
         if (syn_again(c, seg, now))
             return 1;
         if (c->state == FA_TCP_TIME_WAIT && (seg->flags & FA_TCP_FIN))
-            c->t_close = now + 2 * c->stack->cfg.tcp_msl; /* L14 restart */
+            c->t_close = now + 2 * fa_tcp_stack_of(c)->cfg.tcp_msl; /* L14 restart */
         if (seg->flags & FA_TCP_SYN) {
             challenge_ack(c, now); /* RFC 5961 §4: whatever its number */
             return 1;
@@ -490,7 +490,7 @@ static int check_rst(struct fa_tcp *c, const struct fa_tcp_view *seg,
         challenge_ack(c, now);
         return 1;
     }
-    fa_count(c->stack, FA_CNT_TCP_RST_IN);
+    fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_RST_IN);
     switch (c->state) {
     case FA_TCP_SYN_RECEIVED:
         /* From a passive open: back to LISTEN, i.e. this half-open entry
@@ -520,7 +520,7 @@ static int check_syn(struct fa_tcp *c, const struct fa_tcp_view *seg,
         return 1;
     if (c->state == FA_TCP_SYN_RECEIVED && (c->flags & TF_PASSIVE)) {
         /* "return this connection to the LISTEN state and return" */
-        fa_count(c->stack, FA_CNT_TCP_STRAY);
+        fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_STRAY);
         fa_tcp_terminate(c, 0, now);
         return 1;
     }
@@ -539,7 +539,7 @@ static void queue_for_accept(struct fa_tcp *c)
     c->flags |= TF_QUEUED;
     c->queue_next = 0;
     if (l->lst.accept_tail)
-        l->lst.accept_tail->queue_next = fa_tcp_ref(l->stack->tcp, c);
+        l->lst.accept_tail->queue_next = fa_tcp_ref(fa_tcp_stack_of(l)->tcp, c);
     else
         l->lst.accept_head = c;
     l->lst.accept_tail = c;
@@ -605,7 +605,7 @@ static void peer_alive(struct fa_tcp *c, fa_time now)
 static int check_ack(struct fa_tcp *c, const struct fa_tcp_view *seg,
                      int unscaled, int carried, fa_time now)
 {
-    struct fa_stack *s = c->stack;
+    struct fa_stack *s = fa_tcp_stack_of(c);
     if (!(seg->flags & FA_TCP_ACK)) {
         fa_count(s, FA_CNT_TCP_STRAY);
         return 1;
@@ -693,7 +693,7 @@ static int enter_time_wait(struct fa_tcp *c, fa_time now)
     fa_tcp_set_state(c, FA_TCP_TIME_WAIT, now);
     c->t_rexmit = c->t_persist = FA_TIME_NEVER;
     fa_tcp_rec_stop(c);
-    c->t_close = now + 2 * c->stack->cfg.tcp_msl;
+    c->t_close = now + 2 * fa_tcp_stack_of(c)->cfg.tcp_msl;
     if (c->flags & TF_LINGERING)
         c->flags |= TF_CLOSE_DONE;
     if (c->flags & TF_ACK_NOW)
@@ -714,7 +714,7 @@ static int process_text(struct fa_tcp *c, const struct fa_tcp_view *seg,
         return 0;
     if (c->state != FA_TCP_ESTABLISHED && c->state != FA_TCP_FIN_WAIT_1 &&
         c->state != FA_TCP_FIN_WAIT_2) {
-        fa_count(c->stack, FA_CNT_TCP_STRAY); /* after the peer's FIN */
+        fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_STRAY); /* after the peer's FIN */
         return 0;
     }
     if (fa_tcp_orphan(c)) {
@@ -750,11 +750,11 @@ static int process_text(struct fa_tcp *c, const struct fa_tcp_view *seg,
     if (gained == -ENOBUFS) {
         /* No memory to hold it (config.tcp_mem_max): as if lost; the
          * peer sends it again. */
-        fa_count(c->stack, FA_CNT_TCP_NO_BUFFER);
+        fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_NO_BUFFER);
         return 0;
     }
     if (gained < 0) {
-        fa_count(c->stack, FA_CNT_TCP_OOO_FULL);
+        fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_OOO_FULL);
         c->flags |= TF_ACK_NOW | TF_ACK_AT_ONCE;
     } else if (seg->seq != before || c->ooo_count || (uint32_t)gained > seg->data_len) {
         /* RFC 5681 §4.2: ACK at once an out-of-order segment (a duplicate
@@ -771,7 +771,7 @@ static int process_text(struct fa_tcp *c, const struct fa_tcp_view *seg,
         c->flags |= TF_ACK_NOW; /* RFC 9293 §3.8.6.3: every second segment */
     } else {
         c->flags |= TF_ACK_DELAYED;
-        c->t_delack = now + c->stack->cfg.tcp_delack;
+        c->t_delack = now + fa_tcp_stack_of(c)->cfg.tcp_delack;
     }
     return 0;
 }
@@ -796,7 +796,7 @@ static int process_fin(struct fa_tcp *c, const struct fa_tcp_view *seg,
         } else {
             /* No memory to keep it: as if it were lost; the peer
              * sends it again. */
-            fa_count(c->stack, FA_CNT_TCP_NO_BUFFER);
+            fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_NO_BUFFER);
         }
     }
     if (!now_in_order &&
@@ -835,7 +835,7 @@ static void sync_input(struct fa_tcp *c, struct fa_tcp_view *seg, fa_time now)
     if (fa_tcp_paws_reject(c, seg, now)) {
         /* RFC 7323 §5.3 R1: an old timestamp — an old duplicate, or a
          * wrapped sequence number: unacceptable, answered with an ACK. */
-        fa_count(c->stack, FA_CNT_TCP_PAWS_DROPPED);
+        fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_PAWS_DROPPED);
         unacceptable_ack(c, seg, now);
         return;
     }

@@ -63,8 +63,8 @@ static size_t rcv_block(const struct fa_tcp *c)
  * (and so the ACKs) that would free the other (seen: apps seed 2867). */
 static int budget_allows(const struct fa_tcp *c, int side, uint32_t size)
 {
-    const struct fa_tcp_stack *t = c->stack->tcp;
-    uint64_t max = c->stack->cfg.tcp_mem_max;
+    const struct fa_tcp_stack *t = fa_tcp_stack_of(c)->tcp;
+    uint64_t max = fa_tcp_stack_of(c)->cfg.tcp_mem_max;
     return !max || (t->buffer_bytes + size <= max &&
                     (side == 1 || t->snd_buffer_bytes + size <= max / 2));
 }
@@ -80,7 +80,7 @@ int fa_tcp_snd_room(const struct fa_tcp *c)
 static struct fa_ring *block_get(struct fa_tcp *c, int side, uint32_t ring_size, size_t size,
                                  int budget)
 {
-    struct fa_tcp_stack *t = c->stack->tcp;
+    struct fa_tcp_stack *t = fa_tcp_stack_of(c)->tcp;
     if (budget && !budget_allows(c, side, ring_size))
         return NULL;
     struct mem_free *f = t->mem_cache[side];
@@ -109,8 +109,8 @@ static void wake_writers(struct fa_tcp_stack *t)
 {
     t->mem_waiting = 0;
     for (uint32_t i = 0; i < t->pool_used; i++) {
-        struct fa_tcp *o = &t->pool[i];
-        if (o->stack && (o->flags & TF_MEM_WAIT)) {
+        struct fa_tcp *o = fa_tcp_pool_entry(t, i);
+        if (!(o->flags & TF_FREE) && (o->flags & TF_MEM_WAIT)) {
             o->flags &= ~TF_MEM_WAIT;
             fa_tcp_notify(o);
         }
@@ -119,7 +119,7 @@ static void wake_writers(struct fa_tcp_stack *t)
 
 static void block_put(struct fa_tcp *c, int side, struct fa_ring **rp, size_t size)
 {
-    struct fa_tcp_stack *t = c->stack->tcp;
+    struct fa_tcp_stack *t = fa_tcp_stack_of(c)->tcp;
     struct fa_ring *r = *rp;
     struct mem_free *f = (struct mem_free *)r;
     t->buffer_bytes -= r->size;
@@ -168,7 +168,7 @@ int fa_tcp_snd_attach(struct fa_tcp *c, int budget)
         fa_tcp_loss_put_idle(c); /* not kept for a send that failed */
         if (!(c->flags & TF_MEM_WAIT)) {
             c->flags |= TF_MEM_WAIT;
-            c->stack->tcp->mem_waiting++;
+            fa_tcp_stack_of(c)->tcp->mem_waiting++;
         }
         return -ENOBUFS;
     }

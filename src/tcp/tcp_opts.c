@@ -36,7 +36,7 @@ uint32_t fa_tcp_ts_val(const struct fa_tcp *c, fa_time now)
 
 void fa_tcp_opts_for_syn(struct fa_tcp *c, struct fa_tcp_opts *o, fa_time now)
 {
-    const struct fa_config *cfg = &c->stack->cfg;
+    const struct fa_config *cfg = &fa_tcp_stack_of(c)->cfg;
     /* A SYN offers what the config allows; a SYN-ACK answers only what
      * the peer's SYN offered (RFC 7323 §1.3, §3.2; RFC 2018 §2). */
     int synack = c->state == FA_TCP_SYN_RECEIVED;
@@ -55,7 +55,7 @@ void fa_tcp_opts_for_syn(struct fa_tcp *c, struct fa_tcp_opts *o, fa_time now)
 
 void fa_tcp_opts_take_syn(struct fa_tcp *c, const struct fa_tcp_view *seg, fa_time now)
 {
-    const struct fa_config *cfg = &c->stack->cfg;
+    const struct fa_config *cfg = &fa_tcp_stack_of(c)->cfg;
     const struct fa_tcp_opts *o = &seg->opts;
     uint16_t peer_mss = o->mss ? o->mss : 536; /* RFC 9293 §3.7.1 */
     if (peer_mss < c->mss)
@@ -98,7 +98,7 @@ static struct fa_tcp_dsack *dsack_of(const struct fa_tcp *c)
 {
     if (!(c->flags & TF_DSACK))
         return NULL;
-    struct fa_tcp_stack *t = c->stack->tcp;
+    struct fa_tcp_stack *t = fa_tcp_stack_of(c)->tcp;
     uint32_t ref = fa_tcp_ref(t, c);
     for (unsigned i = 0; i < FA_TCP_DSACKS; i++)
         if (t->dsack[i].ref == ref)
@@ -209,7 +209,7 @@ void fa_tcp_dsack_note(struct fa_tcp *c, uint32_t start, uint32_t end)
 {
     if (!(c->flags & TF_SACK) || !seq_lt(start, end))
         return;
-    struct fa_tcp_stack *t = c->stack->tcp;
+    struct fa_tcp_stack *t = fa_tcp_stack_of(c)->tcp;
     struct fa_tcp_dsack *d = dsack_of(c); /* the latest replaces its own */
     for (unsigned i = 0; !d && i < FA_TCP_DSACKS; i++)
         if (!t->dsack[i].ref)
@@ -218,7 +218,7 @@ void fa_tcp_dsack_note(struct fa_tcp *c, uint32_t start, uint32_t end)
         d = &t->dsack[t->dsack_next];
         t->dsack_next = (t->dsack_next + 1) % FA_TCP_DSACKS;
         fa_tcp_at(t, d->ref)->flags &= ~TF_DSACK;
-        fa_count(c->stack, FA_CNT_TCP_DSACK_UNSENT);
+        fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_DSACK_UNSENT);
     }
     *d = (struct fa_tcp_dsack){ fa_tcp_ref(t, c), { start, end } };
     c->flags |= TF_DSACK;

@@ -9,7 +9,7 @@
 static uint16_t syn_mss(const struct fa_tcp *c)
 {
     /* RFC 9293 §3.7.1: what we can receive, from our MTU. */
-    uint16_t mtu_mss = (uint16_t)(c->stack->cfg.mtu - FA_IPV4_HLEN - FA_TCP_HLEN);
+    uint16_t mtu_mss = (uint16_t)(fa_tcp_stack_of(c)->cfg.mtu - FA_IPV4_HLEN - FA_TCP_HLEN);
     return fa_tcp_so(c)->user_mss && fa_tcp_so(c)->user_mss < mtu_mss ? fa_tcp_so(c)->user_mss : mtu_mss;
 }
 
@@ -65,7 +65,7 @@ uint16_t fa_tcp_window_field(struct fa_tcp *c)
 static void segment_checksum(struct fa_tcp *c, uint8_t *seg, size_t len, size_t hlen,
                              uint16_t gso)
 {
-    struct fa_stack *s = c->stack;
+    struct fa_stack *s = fa_tcp_stack_of(c);
     if (!(s->cfg.device.offloads & FA_OFFLOAD_TX_CSUM)) {
         fa_tcp_hdr_checksum(seg, len, c->laddr, c->raddr);
         return;
@@ -88,7 +88,7 @@ static void segment_checksum(struct fa_tcp *c, uint8_t *seg, size_t len, size_t 
 static void send_segment_gso(struct fa_tcp *c, uint32_t seq, uint8_t flags,
                              uint32_t off, uint32_t len, uint16_t gso, fa_time now)
 {
-    struct fa_stack *s = c->stack;
+    struct fa_stack *s = fa_tcp_stack_of(c);
     uint8_t *seg = fa_ip_payload(s);
     struct fa_tcp_opts opts = { 0 };
     uint16_t wnd;
@@ -132,7 +132,7 @@ static void send_segment(struct fa_tcp *c, uint32_t seq, uint8_t flags,
 void fa_tcp_count_retransmit(struct fa_tcp *c)
 {
     c->retransmits++;
-    fa_count(c->stack, FA_CNT_TCP_RETRANSMITS);
+    fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_RETRANSMITS);
 }
 
 void fa_tcp_send_syn(struct fa_tcp *c, fa_time now)
@@ -181,8 +181,8 @@ void fa_tcp_send_rst(struct fa_tcp *c, fa_time now)
     if (c->state != FA_TCP_SYN_SENT && c->state != FA_TCP_SYN_RECEIVED &&
         seq_ge(edge, c->snd_una) && seq_gt(seq, edge) && seq - edge >= 1u << c->snd_wscale)
         seq = c->snd_wnd ? edge - 1 : edge;
-    fa_count(c->stack, FA_CNT_TCP_RST_OUT);
-    fa_tcp_send_bare(c->stack, c->laddr, c->lport, c->raddr, c->rport,
+    fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_RST_OUT);
+    fa_tcp_send_bare(fa_tcp_stack_of(c), c->laddr, c->lport, c->raddr, c->rport,
                      seq, c->rcv_nxt, FA_TCP_RST | FA_TCP_ACK, 0, NULL, now);
 }
 
@@ -275,7 +275,7 @@ static int split_entry(struct fa_tcp *c, struct fa_tcp_sb *sb, uint32_t i, uint3
             fa_tcp_sb_merge(sb, i-- - 2);
         else
             return -1;
-        fa_count(c->stack, FA_CNT_TCP_SB_MERGED);
+        fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_SB_MERGED);
     }
     return fa_tcp_sb_split(sb, i, seq) < 0 ? -1 : (int)i;
 }
@@ -326,8 +326,8 @@ static uint32_t resend(struct fa_tcp *c, uint32_t i, fa_time now)
  * cannot hold a super-frame; single segments wait there). */
 static uint32_t tso_segments(const struct fa_tcp *c, uint32_t usable, uint32_t left)
 {
-    struct fa_stack *s = c->stack;
-    if (!(s->cfg.device.offloads & FA_OFFLOAD_TSO) || !fa_ip_can_send_whole(c->stack, c->raddr))
+    struct fa_stack *s = fa_tcp_stack_of(c);
+    if (!(s->cfg.device.offloads & FA_OFFLOAD_TSO) || !fa_ip_can_send_whole(fa_tcp_stack_of(c), c->raddr))
         return 1;
     if ((c->flags & TF_SHUT_WR) && !(c->flags & TF_FIN_SENT))
         left--;
@@ -468,7 +468,7 @@ void fa_tcp_output(struct fa_tcp *c, fa_time now)
  * not a duplicate ACK, which must go per segment (RFC 5681 §4.2). */
 static int owe_in_batch(struct fa_tcp *c)
 {
-    struct fa_tcp_stack *t = c->stack->tcp;
+    struct fa_tcp_stack *t = fa_tcp_stack_of(c)->tcp;
     if (!t->batching || (c->flags & TF_ACK_AT_ONCE))
         return 0;
     if (c->flags & TF_ACK_QUEUED)
@@ -482,7 +482,7 @@ static int owe_in_batch(struct fa_tcp *c)
 
 void fa_tcp_batch_forget(struct fa_tcp *c)
 {
-    struct fa_tcp_stack *t = c->stack->tcp;
+    struct fa_tcp_stack *t = fa_tcp_stack_of(c)->tcp;
     if (!(c->flags & TF_ACK_QUEUED))
         return;
     c->flags &= ~TF_ACK_QUEUED;

@@ -82,7 +82,7 @@ void fa_tcp_rec_init(struct fa_tcp *c)
 
 int fa_tcp_loss_alloc(struct fa_tcp *c)
 {
-    struct fa_tcp_stack *t = c->stack->tcp;
+    struct fa_tcp_stack *t = fa_tcp_stack_of(c)->tcp;
     struct fa_tcp_loss *l = t->loss_cache;
     if (l) {
         t->loss_cache = l->next_free;
@@ -126,7 +126,7 @@ void fa_tcp_loss_put_idle(struct fa_tcp *c)
 void fa_tcp_loss_free(struct fa_tcp *c)
 {
     struct fa_tcp_loss *l = c->loss;
-    struct fa_tcp_stack *t = c->stack ? c->stack->tcp : NULL;
+    struct fa_tcp_stack *t = fa_tcp_stack_of(c)->tcp;
     c->loss = NULL;
     if (!l)
         return;
@@ -178,7 +178,7 @@ static void mark_lost(struct fa_tcp *c, uint32_t i)
     uint32_t len = entry_len(c, i);
     struct fa_tcp_sent *e = fa_tcp_sb_at(&l->sb, i);
     if (e->flags & SB_RETRANS) {
-        fa_count(c->stack, FA_CNT_TCP_LOST_RETRANSMITS);
+        fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_LOST_RETRANSMITS);
         fa_tcp_sb_clear(&l->sb, i, len, SB_RETRANS);
     }
     fa_tcp_sb_set(&l->sb, i, len, SB_LOST);
@@ -349,7 +349,7 @@ static uint32_t dsack_resent(const struct fa_tcp *c, uint32_t start, uint32_t en
  * round trip (RFC 8985 §6.2 step 4). */
 static void dsack_lasting(struct fa_tcp *c)
 {
-    fa_count(c->stack, FA_CNT_TCP_DSACKS_IN);
+    fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_DSACKS_IN);
     c->keep.dsack_seen = 1;
     c->keep.reordering_seen = 1;
     uint32_t *round = c->loss ? &c->loss->dsack_round : NULL;
@@ -415,7 +415,7 @@ static int sack_kind(struct fa_tcp *c, const struct fa_tcp_view *seg, unsigned b
     uint32_t start = o->sack[b][0], end = o->sack[b][1];
     if (!seq_lt(start, end) || seq_gt(end, c->snd_nxt) ||
         seq_lt(start, c->snd_una - c->max_snd_wnd)) {
-        fa_count(c->stack, FA_CNT_TCP_SACK_BAD);
+        fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_SACK_BAD);
         return -1;
     }
     return b == 0 && (seq_le(end, seg->ack) ||
@@ -549,7 +549,7 @@ static void set_loss_timer(struct fa_tcp *c, uint8_t kind, fa_time at)
 static void enter_recovery(struct fa_tcp *c, uint32_t una, fa_time now)
 {
     struct fa_tcp_loss *l = c->loss;
-    fa_count(c->stack, FA_CNT_TCP_RECOVERIES);
+    fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_RECOVERIES);
     episode_begin(c);
     fa_tcp_cc(c)->on_loss(c, now);
     l->state = REC_FAST;
@@ -626,7 +626,7 @@ static void undo(struct fa_tcp *c)
 {
     struct fa_tcp_loss *l = c->loss;
     struct fa_tcp_sb *sb = &l->sb;
-    fa_count(c->stack, FA_CNT_TCP_UNDOS);
+    fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_UNDOS);
     if (c->cwnd < l->prior_cwnd)
         c->cwnd = l->prior_cwnd;
     if (c->ssthresh < l->prior_ssthresh)
@@ -887,7 +887,7 @@ void fa_tcp_rec_timeout(struct fa_tcp *c, fa_time now)
     }
     if (kind != LT_TLP)
         return;
-    fa_count(c->stack, FA_CNT_TCP_LOSS_PROBES);
+    fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_LOSS_PROBES);
     l->tlp_out = 1;
     l->tlp_retrans = (uint8_t)fa_tcp_send_probe(c, now, l->state != REC_OPEN);
     l->tlp_end = c->snd_nxt;
@@ -919,7 +919,7 @@ void fa_tcp_rec_rto(struct fa_tcp *c, fa_time now)
     struct fa_tcp_loss *l = c->loss;
     if (!l)
         return; /* nothing of ours in flight */
-    fa_count(c->stack, FA_CNT_TCP_RTO_RECOVERIES);
+    fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_RTO_RECOVERIES);
     if (l->state != REC_RTO) {
         /* A new episode: reduce once (a resend timing out again does not
          * halve again, as in Linux). */

@@ -17,7 +17,7 @@ void fa_tcp_set_rto(struct fa_tcp *c, fa_time rto)
 /* RTO = SRTT + max(G, 4 RTTVAR), clamped (RFC 6298 §2.3-2.5). */
 static void rto_from_estimate(struct fa_tcp *c)
 {
-    const struct fa_config *cfg = &c->stack->cfg;
+    const struct fa_config *cfg = &fa_tcp_stack_of(c)->cfg;
     fa_time k = 4 * (fa_time)c->rttvar8 * EIGHTH_US;
     fa_time rto = fa_tcp_srtt(c) + (k > CLOCK_G ? k : CLOCK_G);
     if (rto < cfg->tcp_rto_min) /* §2.4 */

@@ -123,12 +123,12 @@ void fa_tcp_so_free(struct fa_tcp_stack *t)
 void fa_tcp_so_take(struct fa_tcp *c, uint32_t i)
 {
     c->so = i;
-    c->stack->tcp->so[i].refs++;
+    fa_tcp_stack_of(c)->tcp->so[i].refs++;
 }
 
 void fa_tcp_so_drop(struct fa_tcp *c)
 {
-    struct fa_tcp_stack *t = c->stack->tcp;
+    struct fa_tcp_stack *t = fa_tcp_stack_of(c)->tcp;
     if (--t->so[c->so].refs == 0)
         unlink_set(t, c->so);
     c->so = 0;
@@ -136,7 +136,7 @@ void fa_tcp_so_drop(struct fa_tcp *c)
 
 int fa_tcp_so_set(struct fa_tcp *c, const struct fa_tcp_sockopts *o)
 {
-    struct fa_tcp_stack *t = c->stack->tcp;
+    struct fa_tcp_stack *t = fa_tcp_stack_of(c)->tcp;
     uint32_t i = intern(t, o);
     if (i == NONE)
         return -ENOMEM;

@@ -70,8 +70,9 @@ static uint32_t h2(const struct fa_stack *s, uint32_t laddr, uint16_t lport, uin
 static uint32_t ts_clock(struct fa_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
                          uint16_t rport, fa_time now)
 {
-    struct fa_tcp tmp = { .stack = s, .laddr = laddr, .lport = lport, .raddr = raddr,
-                          .rport = rport };
+    /* Only the 4-tuple and the clock's offset: not a pool entry, so
+     * nothing that asks for its stack is called on it. */
+    struct fa_tcp tmp = { .laddr = laddr, .lport = lport, .raddr = raddr, .rport = rport };
     fa_tcp_isn(s, &tmp, now, &tmp.ts_offset);
     return fa_tcp_ts_val(&tmp, now);
 }
@@ -79,7 +80,7 @@ static uint32_t ts_clock(struct fa_stack *s, uint32_t laddr, uint16_t lport, uin
 void fa_tcp_cookie_synack(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
                           const struct fa_tcp_view *seg, fa_time now)
 {
-    struct fa_stack *s = l->stack;
+    struct fa_stack *s = fa_tcp_stack_of(l);
     const struct fa_config *cfg = &s->cfg;
     const struct fa_tcp_opts *po = &seg->opts;
     uint16_t ours = fa_tcp_so(l)->user_mss ? fa_tcp_so(l)->user_mss : fa_tcp_mss_for_mtu(s);
@@ -124,7 +125,7 @@ void fa_tcp_cookie_synack(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
 int fa_tcp_cookie_check(const struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
                         const struct fa_tcp_view *seg, fa_time now, struct fa_tcp_cookie *out)
 {
-    struct fa_stack *s = l->stack;
+    struct fa_stack *s = fa_tcp_stack_of(l);
     uint32_t count = period(now);
     /* The peer's ISN is SEG.SEQ - 1 — or SEG.SEQ itself for a keepalive
      * probe (SND.UNA - 1, at most a byte): a peer whose handshake ACK was

@@ -95,7 +95,10 @@ int fa_tcp_stack_init(struct fa_stack *s)
     if (!t)
         return -ENOMEM;
     s->tcp = t;
-    t->pool = calloc(cfg->tcp_max_conns, sizeof *t->pool);
+    /* The pool's chunks (tcp.h): allocated at once, aligned, touched only
+     * as entries are handed out. */
+    size_t chunks = (cfg->tcp_max_conns + FA_TCP_PER_CHUNK - 1) / FA_TCP_PER_CHUNK;
+    t->pool = aligned_alloc(FA_TCP_CHUNK, chunks * FA_TCP_CHUNK);
     t->hash_mask = pow2_at_least(cfg->tcp_max_conns) - 1;
     t->hash = calloc(t->hash_mask + 1, sizeof *t->hash);
     t->heap = calloc(cfg->tcp_max_conns, sizeof *t->heap);
@@ -130,9 +133,10 @@ void fa_tcp_stack_free(struct fa_stack *s)
     if (t->pool)
         for (uint32_t i = 0; i < t->pool_used; i++) {
             /* Blocks go back to the cache, freed next (tcp_mem.c). */
-            if (t->pool[i].stack)
-                fa_tcp_mem_release(&t->pool[i]);
-            free(t->pool[i].loss);
+            struct fa_tcp *c = fa_tcp_pool_entry(t, i);
+            if (!(c->flags & TF_FREE))
+                fa_tcp_mem_release(c);
+            free(c->loss);
         }
     fa_tcp_loss_cache_free(t);
     fa_tcp_mem_cache_free(t);
@@ -150,15 +154,19 @@ struct fa_tcp *fa_tcp_alloc(struct fa_stack *s)
 {
     struct fa_tcp_stack *t = s->tcp;
     struct fa_tcp *c = t->free;
-    if (c)
+    if (c) {
         t->free = fa_tcp_at(t, c->queue_next);
-    else if (t->pool_used < s->cfg.tcp_max_conns)
-        c = &t->pool[t->pool_used++];
-    else
+    } else if (t->pool_used < s->cfg.tcp_max_conns) {
+        uint32_t i = t->pool_used++;
+        if (i % FA_TCP_PER_CHUNK == 0) /* a chunk's first: name the stack */
+            ((struct fa_tcp_chunk_head *)(t->pool + (size_t)(i / FA_TCP_PER_CHUNK) *
+                                                       FA_TCP_CHUNK))->stack = s;
+        c = fa_tcp_pool_entry(t, i);
+    } else {
         return NULL;
+    }
     t->live++;
     memset(c, 0, sizeof *c);
-    c->stack = s;
     c->state = FA_TCP_CLOSED;
     c->heap_idx = UINT32_MAX;
     c->t_rexmit = c->t_persist = c->t_delack = c->t_close = FA_TIME_NEVER;
@@ -168,7 +176,7 @@ struct fa_tcp *fa_tcp_alloc(struct fa_stack *s)
 
 static void listener_remove(struct fa_tcp *c)
 {
-    struct fa_tcp_stack *t = c->stack->tcp;
+    struct fa_tcp_stack *t = fa_tcp_stack_of(c)->tcp;
     struct fa_tcp *prev = NULL, *l = t->listeners;
     while (l && l != c) {
         prev = l;
@@ -184,7 +192,7 @@ static void listener_remove(struct fa_tcp *c)
 
 void fa_tcp_free(struct fa_tcp *c)
 {
-    struct fa_tcp_stack *t = c->stack->tcp;
+    struct fa_tcp_stack *t = fa_tcp_stack_of(c)->tcp;
     fa_tcp_timer_remove(c);
     fa_tcp_batch_forget(c);
     if (c->flags & TF_LISTENER)
@@ -200,7 +208,7 @@ void fa_tcp_free(struct fa_tcp *c)
     if (c->state == FA_TCP_SYN_RECEIVED)
         t->half_open--;
     c->state = FA_TCP_CLOSED;
-    c->stack = NULL; /* a use after free trips on this */
+    c->flags = TF_FREE;
     c->queue_next = fa_tcp_ref(t, t->free);
     t->free = c;
     t->live--;
@@ -210,18 +218,18 @@ void fa_tcp_free(struct fa_tcp *c)
  * a bucket costs 4 bytes and a table never filled is never touched. */
 static uint32_t hash_ref(const struct fa_tcp_stack *t, const struct fa_tcp *c)
 {
-    return (uint32_t)(c - t->pool) + 1;
+    return fa_tcp_ref(t, c);
 }
 
 static uint32_t hash_bucket(const struct fa_tcp *c)
 {
-    return (uint32_t)fa_tcp_tuple_hash(c->stack, c->laddr, c->lport, c->raddr, c->rport) &
-           c->stack->tcp->hash_mask;
+    return (uint32_t)fa_tcp_tuple_hash(fa_tcp_stack_of(c), c->laddr, c->lport, c->raddr, c->rport) &
+           fa_tcp_stack_of(c)->tcp->hash_mask;
 }
 
 void fa_tcp_hash_insert(struct fa_tcp *c)
 {
-    struct fa_tcp_stack *t = c->stack->tcp;
+    struct fa_tcp_stack *t = fa_tcp_stack_of(c)->tcp;
     uint32_t b = hash_bucket(c);
     c->hash_next = t->hash[b];
     t->hash[b] = hash_ref(t, c);
@@ -229,10 +237,10 @@ void fa_tcp_hash_insert(struct fa_tcp *c)
 
 void fa_tcp_hash_remove(struct fa_tcp *c)
 {
-    struct fa_tcp_stack *t = c->stack->tcp;
+    struct fa_tcp_stack *t = fa_tcp_stack_of(c)->tcp;
     uint32_t *pp = &t->hash[hash_bucket(c)], me = hash_ref(t, c);
     while (*pp && *pp != me)
-        pp = &t->pool[*pp - 1].hash_next;
+        pp = &fa_tcp_at(t, *pp)->hash_next;
     if (*pp)
         *pp = c->hash_next;
     c->hash_next = 0;
@@ -243,8 +251,8 @@ struct fa_tcp *fa_tcp_lookup(struct fa_stack *s, uint32_t laddr, uint16_t lport,
 {
     struct fa_tcp_stack *t = s->tcp;
     uint32_t b = (uint32_t)fa_tcp_tuple_hash(s, laddr, lport, raddr, rport) & t->hash_mask;
-    for (uint32_t i = t->hash[b]; i; i = t->pool[i - 1].hash_next) {
-        struct fa_tcp *c = &t->pool[i - 1];
+    for (uint32_t i = t->hash[b]; i; i = fa_tcp_at(t, i)->hash_next) {
+        struct fa_tcp *c = fa_tcp_at(t, i);
         if (c->lport == lport && c->rport == rport && c->raddr == raddr &&
             c->laddr == laddr)
             return c;
@@ -265,8 +273,8 @@ int fa_tcp_port_in_use(struct fa_stack *s, uint16_t lport, int reuse)
 {
     struct fa_tcp_stack *t = s->tcp;
     for (uint32_t i = 0; i < t->pool_used; i++) {
-        const struct fa_tcp *c = &t->pool[i];
-        if (!c->stack || !(c->flags & TF_BOUND) || c->lport != lport)
+        const struct fa_tcp *c = fa_tcp_pool_entry(t, i);
+        if ((c->flags & TF_FREE) || !(c->flags & TF_BOUND) || c->lport != lport)
             continue;
         /* Linux's rule: with SO_REUSEADDR on both, only a listener (or
          * a socket bound and not yet connected) is in the way — a server
@@ -337,7 +345,7 @@ uint8_t fa_tcp_rcv_wscale_for(const struct fa_stack *s, uint32_t rcvbuf)
 
 int fa_tcp_conn_setup(struct fa_tcp *c, fa_time now)
 {
-    struct fa_stack *s = c->stack;
+    struct fa_stack *s = fa_tcp_stack_of(c);
     /* The rings' sizes are fixed now; their storage comes with bytes
      * (tcp_mem.c). */
     c->flags |= TF_OPENED;
@@ -360,11 +368,11 @@ void fa_tcp_set_state(struct fa_tcp *c, uint8_t state, fa_time now)
     c->state = state;
     /* The half-open gauge (config.tcp_max_half_open). */
     if (old == FA_TCP_SYN_RECEIVED)
-        c->stack->tcp->half_open--;
+        fa_tcp_stack_of(c)->tcp->half_open--;
     if (state == FA_TCP_SYN_RECEIVED)
-        c->stack->tcp->half_open++;
+        fa_tcp_stack_of(c)->tcp->half_open++;
     c->state_since = now; /* keepalive follows the state: fa_tcp_t_keep() */
-    const struct fa_config *cfg = &c->stack->cfg;
+    const struct fa_config *cfg = &fa_tcp_stack_of(c)->cfg;
     if (cfg->tcp_trace)
         cfg->tcp_trace(cfg->tcp_trace_ctx, c, old, state, now);
     fa_tcp_notify(c);
@@ -396,7 +404,7 @@ void fa_tcp_terminate(struct fa_tcp *c, int err, fa_time now)
     }
     if (c->flags & TF_QUEUED) {
         /* Reset while waiting in the accept queue: unlink it. */
-        struct fa_tcp_stack *t = c->stack->tcp;
+        struct fa_tcp_stack *t = fa_tcp_stack_of(c)->tcp;
         struct fa_tcp_listen *q = &fa_tcp_parent(c)->lst;
         struct fa_tcp *prev = NULL, *e = q->accept_head;
         while (e && e != c) {

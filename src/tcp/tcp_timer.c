@@ -64,7 +64,7 @@ static void sift_down(struct fa_tcp_stack *t, uint32_t i)
 
 void fa_tcp_timer_remove(struct fa_tcp *c)
 {
-    struct fa_tcp_stack *t = c->stack->tcp;
+    struct fa_tcp_stack *t = fa_tcp_stack_of(c)->tcp;
     uint32_t i = c->heap_idx;
     if (i == UINT32_MAX)
         return;
@@ -79,7 +79,7 @@ void fa_tcp_timer_remove(struct fa_tcp *c)
 
 void fa_tcp_timer_update(struct fa_tcp *c)
 {
-    struct fa_tcp_stack *t = c->stack->tcp;
+    struct fa_tcp_stack *t = fa_tcp_stack_of(c)->tcp;
     fa_time k = conn_key(c);
     if (k == FA_TIME_NEVER) {
         fa_tcp_timer_remove(c);
@@ -97,7 +97,7 @@ void fa_tcp_timer_update(struct fa_tcp *c)
 
 fa_time fa_tcp_next_timer(const struct fa_tcp *c)
 {
-    return c->heap_idx == UINT32_MAX ? FA_TIME_NEVER : c->stack->tcp->heap[c->heap_idx].key;
+    return c->heap_idx == UINT32_MAX ? FA_TIME_NEVER : fa_tcp_stack_of(c)->tcp->heap[c->heap_idx].key;
 }
 
 void fa_tcp_arm_rexmit(struct fa_tcp *c, fa_time now)
@@ -114,7 +114,7 @@ static int window_closed(const struct fa_tcp *c)
 
 static uint8_t retry_limit(const struct fa_tcp *c)
 {
-    const struct fa_config *cfg = &c->stack->cfg;
+    const struct fa_config *cfg = &fa_tcp_stack_of(c)->cfg;
     if (c->state == FA_TCP_SYN_SENT)
         return cfg->tcp_syn_retries;
     if (c->state == FA_TCP_SYN_RECEIVED)
@@ -128,7 +128,7 @@ static uint8_t retry_limit(const struct fa_tcp *c)
  * Returns 1 if the connection was aborted. */
 static int on_rexmit(struct fa_tcp *c, fa_time now)
 {
-    struct fa_stack *s = c->stack;
+    struct fa_stack *s = fa_tcp_stack_of(c);
     c->t_rexmit = FA_TIME_NEVER;
     if (window_closed(c)) {
         /* The peer closed its window on data we had sent (it took part,
@@ -170,10 +170,10 @@ static int on_rexmit(struct fa_tcp *c, fa_time now)
  * answers) and ends. Returns 1 if it did. */
 static int orphan_gives_up(struct fa_tcp *c, fa_time now)
 {
-    uint8_t limit = c->stack->cfg.tcp_orphan_retries;
+    uint8_t limit = fa_tcp_stack_of(c)->cfg.tcp_orphan_retries;
     if (!limit || !fa_tcp_orphan(c) || c->orphan_probes <= limit)
         return 0;
-    fa_count(c->stack, FA_CNT_TCP_ORPHAN_WINDOW_SHUT);
+    fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_ORPHAN_WINDOW_SHUT);
     fa_tcp_send_rst(c, now);
     fa_tcp_terminate(c, -ETIMEDOUT, now);
     return 1;
@@ -188,7 +188,7 @@ static int orphan_gives_up(struct fa_tcp *c, fa_time now)
  * if the connection was aborted. */
 static int on_persist(struct fa_tcp *c, fa_time now)
 {
-    const struct fa_config *cfg = &c->stack->cfg;
+    const struct fa_config *cfg = &fa_tcp_stack_of(c)->cfg;
     c->t_persist = FA_TIME_NEVER;
     if (fa_tcp_window_room(c) > 0) {
         /* A small window SWS avoidance would wait on: send into it. If
@@ -210,7 +210,7 @@ static int on_persist(struct fa_tcp *c, fa_time now)
         c->t_persist = FA_TIME_NEVER;
     }
     if (c->persist_probes >= cfg->tcp_data_retries) {
-        fa_count(c->stack, FA_CNT_TCP_TIMEOUTS);
+        fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_TIMEOUTS);
         fa_tcp_terminate(c, -ETIMEDOUT, now);
         return 1;
     }
@@ -234,7 +234,7 @@ static int on_persist(struct fa_tcp *c, fa_time now)
 static int on_keepalive(struct fa_tcp *c, fa_time now)
 {
     if (c->keep_probes >= fa_tcp_so(c)->keep_cnt) {
-        fa_count(c->stack, FA_CNT_TCP_TIMEOUTS);
+        fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_TIMEOUTS);
         fa_tcp_terminate(c, -ETIMEDOUT, now);
         return 1;
     }
@@ -264,7 +264,7 @@ static int on_close_timer(struct fa_tcp *c, fa_time now)
         return 1;
     }
     if (c->state == FA_TCP_FIN_WAIT_2 && !(c->flags & TF_HANDLE)) {
-        fa_count(c->stack, FA_CNT_TCP_TIMEOUTS);
+        fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_TIMEOUTS);
         fa_tcp_terminate(c, 0, now);
         return 1;
     }

@@ -49,7 +49,7 @@ void fa_tcp_tw_remove(struct fa_stack *s, struct fa_tcp_tw *tw)
 
 void fa_tcp_tw_enter(struct fa_tcp *c, fa_time now)
 {
-    struct fa_stack *s = c->stack;
+    struct fa_stack *s = fa_tcp_stack_of(c);
     struct fa_tcp_stack *t = s->tcp;
     if (t->tw_free == NONE) { /* config.tcp_max_timewait: the oldest goes early */
         fa_count(s, FA_CNT_TCP_TIMEWAIT_FULL);

@@ -122,9 +122,30 @@ static void loss_state_only_while_busy(void **state)
 static void control_block_stays_small(void **state)
 {
     (void)state;
-    assert_true(sizeof(struct fa_tcp) <= 256);
+    assert_true(sizeof(struct fa_tcp) <= 248);
     assert_true(FA_TCP_HOT_BYTES <= 256);
     assert_true(sizeof(struct fa_tcp_listen) <= sizeof(struct fa_tcp_keep));
+    /* The pool's chunks hold whole blocks, each finding its stack. */
+    assert_true(FA_TCP_PER_CHUNK * sizeof(struct fa_tcp) + FA_TCP_CHUNK_HEAD <= FA_TCP_CHUNK);
+    static struct peer pe;
+    struct fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.tcp_max_conns = 3 * FA_TCP_PER_CHUNK; /* three chunks */
+    peer_init(&pe, &cfg, 5006);
+    static struct fa_tcp *c[3 * FA_TCP_PER_CHUNK];
+    for (unsigned i = 0; i < 3 * FA_TCP_PER_CHUNK; i++) {
+        assert_int_equal(fa_tcp_open(pe.s, &c[i]), 0);
+        assert_ptr_equal(fa_tcp_stack_of(c[i]), pe.s);
+        assert_ptr_equal(fa_tcp_at(pe.s->tcp, fa_tcp_ref(pe.s->tcp, c[i])), c[i]);
+    }
+    struct fa_tcp *extra;
+    assert_int_equal(fa_tcp_open(pe.s, &extra), -EMFILE); /* the pool's bound */
+    for (unsigned i = 0; i < 3 * FA_TCP_PER_CHUNK; i++)
+        fa_tcp_close(c[i], pe.now);
+    assert_int_equal(fa_tcp_open(pe.s, &extra), 0); /* from the free list */
+    assert_ptr_equal(fa_tcp_stack_of(extra), pe.s);
+    fa_tcp_close(extra, pe.now);
+    peer_destroy(&pe);
 }
 
 /* Socket options are kept once per distinct set (tcp_sockopt.c): the
