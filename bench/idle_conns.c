@@ -10,7 +10,7 @@
  *     tenth (setup, lookup and timers O(1): the two should be alike);
  *   - a bulk flow's throughput alone, then with the N idle connections
  *     open beside it, and the ratio (the aim: 0.9 or more).
- * Against the aim of issue 12: 1,000,000 connections in 512 MB. Never
+ * Against the aim of issue 12: 1,000,000 connections in 512 MiB. Never
  * fails on timing.
  *
  *   idle_conns [connections] [bulk-megabytes] */
