@@ -1,5 +1,6 @@
 /* tcp_table.c — where connections live: a pool of control blocks fixed
- * at stack creation, a hash on the 4-tuple keyed by a secret (so a peer
+ * at stack creation (in 64 KiB chunks that name their stack: tcp.h), a
+ * hash on the 4-tuple keyed by a secret (so a peer
  * cannot aim for one chain), the list of listeners, ephemeral ports
  * (RFC 6056 §3.3.3), initial sequence numbers (RFC 6528), and the birth
  * and death of a connection. */
