@@ -105,6 +105,7 @@ struct run {
      * aborted (gone_behind_cookies). */
     uint64_t cookie_failed_at_close[2];
     uint64_t timeouts_at_close[2]; /* ...and its TCP_TIMEOUTS */
+    uint64_t cookie_ok_at_close[2]; /* ...and its TCP_SYNCOOKIES_OK */
     char *why;
     size_t why_len;
 };
@@ -575,6 +576,8 @@ static void note_close(struct run *r, int i)
     r->cookie_failed_at_close[i] =
         fa_stack_counter(fa_sim_stack(r->sim, i), FA_CNT_TCP_SYNCOOKIES_FAILED);
     r->timeouts_at_close[i] = fa_stack_counter(fa_sim_stack(r->sim, i), FA_CNT_TCP_TIMEOUTS);
+    r->cookie_ok_at_close[i] =
+        fa_stack_counter(fa_sim_stack(r->sim, i), FA_CNT_TCP_SYNCOOKIES_OK);
 }
 
 /* The ending, once its moment comes; marks sides closed. */
@@ -998,8 +1001,15 @@ static int gone_behind_cookies(const struct run *r, int i)
                                                        FA_CNT_TCP_TIMEOUTS) > r->timeouts_at_close[i];
     int gone = orphan_gave_up(r, i) || r->e[i].linger_reset || timed_out ||
                (r->pr.ending == ABORT_ONE && r->pr.aborter == i && r->broke_at != FA_TIME_NEVER);
-    return gone && fa_stack_counter(fa_sim_stack(r->sim, i), FA_CNT_TCP_SYNCOOKIES_FAILED) >
-                       r->cookie_failed_at_close[i];
+    struct fa_stack *st = fa_sim_stack(r->sim, i);
+    /* ...or the ACK passed the check: a late ACK bearing the handshake's
+     * numbers (a challenge ACK to an RST that overtook the data, a
+     * duplicate ACK) reopened the 4-tuple by cookie after the close, and
+     * the peer, its stream ahead of that ghost's, finds every answer
+     * unacceptable (RFC 9293 §3.10.7.4) and times out. */
+    return gone && (fa_stack_counter(st, FA_CNT_TCP_SYNCOOKIES_FAILED) >
+                        r->cookie_failed_at_close[i] ||
+                    fa_stack_counter(st, FA_CNT_TCP_SYNCOOKIES_OK) > r->cookie_ok_at_close[i]);
 }
 
 static int check_errors(struct run *r)

@@ -604,6 +604,44 @@ static void full_accept_queue_is_the_reason_counted(void **state)
     peer_destroy(&pe);
 }
 
+/* apps seeds 109612, 113613, 116869: a connection made by cookie is
+ * aborted (RST at SND.NXT after its data); the RST overtakes the data, so
+ * the peer answers it with a challenge ACK (RFC 5961 §3.2) whose numbers
+ * are the handshake ACK's: <SEQ=ISN+1><ACK=ISS+1>. At the listener that
+ * ACK is a valid cookie again and makes a second connection, behind the
+ * peer's stream: the peer's ACK of the data acks what the new one never
+ * sent, and is answered by an ACK (RFC 9293 §3.10.7.4), not an RST. */
+static void challenge_ack_after_abort_reopens_by_cookie(void **state)
+{
+    (void)state;
+    struct fa_tcp *l = full_listener();
+    pe.port = 5010;
+    peer_send(&pe, SYN, 7000, 0, 65535, NULL, 0);
+    struct fa_tcp_view sa = peer_expect(&pe);
+    peer_send(&pe, ACK, 7001, sa.seq + 1, 4000, NULL, 0);
+    struct fa_tcp *c;
+    assert_int_equal(fa_tcp_accept(l, &c), 0);
+    assert_int_equal(fa_tcp_send(c, "hello", 5, pe.now), 5);
+    assert_int_equal(peer_expect(&pe).data_len, 5);
+    fa_tcp_abort(c, pe.now);
+    struct fa_tcp_view v = peer_expect(&pe);
+    assert_true(v.flags & FA_TCP_RST);
+    assert_int_equal(v.seq, sa.seq + 6);
+    /* The challenge ACK (the data not yet in). */
+    peer_send(&pe, ACK, 7001, sa.seq + 1, 4000, NULL, 0);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_SYNCOOKIES_OK), 2);
+    struct fa_tcp *ghost;
+    assert_int_equal(fa_tcp_accept(l, &ghost), 0);
+    assert_int_equal(fa_tcp_state(ghost), FA_TCP_ESTABLISHED);
+    /* The data arrived: the peer acks it. */
+    pe.now += 100 * MS;
+    peer_send(&pe, ACK, 7001, sa.seq + 6, 4000, NULL, 0);
+    v = peer_expect(&pe);
+    assert_int_equal(v.flags, ACK); /* no RST: the two stay desynchronized */
+    assert_int_equal(v.seq, sa.seq + 1);
+    peer_destroy(&pe);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -623,6 +661,7 @@ int main(void)
         cmocka_unit_test(cookies_in_use_per_listener),
         cmocka_unit_test(half_open_bound_per_stack),
         cmocka_unit_test(every_connection_by_cookie_carries_data),
+        cmocka_unit_test(challenge_ack_after_abort_reopens_by_cookie),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
