@@ -282,6 +282,7 @@ struct fa_tcp_tw {
 #define FA_TCP_DSACKS 64
 struct fa_tcp_dsack {
     uint32_t ref;              /* the connection: pool index + 1; 0: free */
+    uint32_t placed;           /* when, in the table's count (the oldest goes) */
     struct fa_tcp_range r;
 };
 
@@ -343,9 +344,9 @@ struct fa_tcp_stack {
     uint32_t loss_cached;
     uint32_t loss_live; /* connections holding one */
     uint32_t half_open; /* connections in SYN-RECEIVED (tcp_table.c) */
-    /* tcp_opts.c: D-SACKs to report, and where the next goes when full. */
+    /* tcp_opts.c: D-SACKs to report, and how many were ever placed. */
     struct fa_tcp_dsack dsack[FA_TCP_DSACKS];
-    uint32_t dsack_next;
+    uint32_t dsack_placed;
     /* tcp_sockopt.c: the option sets, their hash and free list. */
     struct fa_tcp_optset *so;
     uint32_t *so_hash;
@@ -657,7 +658,8 @@ void fa_tcp_sb_clear(struct fa_tcp_sb *sb, uint32_t i, uint32_t len, uint8_t fla
 /* Splits entry i at seq (inside it): 0, or -1 if the table is full. */
 int fa_tcp_sb_split(struct fa_tcp_sb *sb, uint32_t i, uint32_t seq);
 /* Entries i and i + 1 become one (i + 1 < count), keeping what holds for
- * all of it (tcp_sb.c says how): room when the table is full. */
+ * all of it (tcp_sb.c says how): room when the table is full
+ * (fa_tcp_rec_split). */
 void fa_tcp_sb_merge(struct fa_tcp_sb *sb, uint32_t i);
 /* SND.UNA moves to ack: drops the entries wholly acknowledged and takes
  * the acked part of a partly acknowledged first one off the counts.
@@ -787,6 +789,10 @@ int fa_tcp_rec_sent_new(struct fa_tcp *c, uint32_t end, int fin, fa_time now);
 /* The next lost segment to resend (RFC 6675 NextSeg rule 1), as index
  * into the scoreboard; -1 if none. */
 long fa_tcp_rec_next_lost(const struct fa_tcp *c);
+/* A resend cuts entry i at seq (the MSS fell or the window shrank): 0 or
+ * more, i's index after (a full table merges two entries first), or -1
+ * if no room can be made. */
+int fa_tcp_rec_split(struct fa_tcp *c, uint32_t i, uint32_t seq);
 /* Entry i was resent now (len bytes). */
 void fa_tcp_rec_resent(struct fa_tcp *c, uint32_t i, uint32_t len, fa_time now);
 /* The retransmission timer expired (RFC 6298 §5.4-5.7, RFC 6675 §5.1). */

@@ -788,6 +788,9 @@ static int process_fin(struct fa_tcp *c, const struct fa_tcp_view *seg,
         uint32_t at = seg->seq + seg->data_len;
         if (at == c->rcv_nxt) {
             now_in_order = 1;
+        } else if (fa_tcp_orphan(c)) {
+            /* Nobody reads: the missing bytes will draw a reset, not
+             * fill the hole; no storage is taken to hold the FIN. */
         } else if (fa_tcp_rcv_attach(c) == 0) {
             /* Ahead of data still missing: its place waits with the
              * receive ring (the missing bytes will need it anyway). */

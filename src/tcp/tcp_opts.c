@@ -215,11 +215,13 @@ void fa_tcp_dsack_note(struct fa_tcp *c, uint32_t start, uint32_t end)
         if (!t->dsack[i].ref)
             d = &t->dsack[i];
     if (!d) { /* all wait: the oldest placed goes unreported */
-        d = &t->dsack[t->dsack_next];
-        t->dsack_next = (t->dsack_next + 1) % FA_TCP_DSACKS;
+        d = &t->dsack[0];
+        for (unsigned i = 1; i < FA_TCP_DSACKS; i++)
+            if ((int32_t)(t->dsack[i].placed - d->placed) < 0)
+                d = &t->dsack[i];
         fa_tcp_at(t, d->ref)->flags &= ~TF_DSACK;
         fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_DSACK_UNSENT);
     }
-    *d = (struct fa_tcp_dsack){ fa_tcp_ref(t, c), { start, end } };
+    *d = (struct fa_tcp_dsack){ fa_tcp_ref(t, c), t->dsack_placed++, { start, end } };
     c->flags |= TF_DSACK;
 }

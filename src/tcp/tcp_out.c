@@ -260,26 +260,6 @@ static uint32_t window_edge(const struct fa_tcp *c)
     return c->snd_wl2 + c->snd_wnd;
 }
 
-/* Splits entry i at seq. A full table makes room first: two entries
- * beyond i become one — the last two, the least urgent — or, with i among
- * them, the two before i (i moves down). The resend must go: nothing
- * else would ever free an entry (the MSS fell, RFC 1191, or the window
- * shrank, and no ACK comes for what is not sent). Returns i's index, or
- * -1 if no two entries are there to merge. */
-static int split_entry(struct fa_tcp *c, struct fa_tcp_sb *sb, uint32_t i, uint32_t seq)
-{
-    if (sb->count == sb->cap) {
-        if (i + 2 < sb->count)
-            fa_tcp_sb_merge(sb, sb->count - 2);
-        else if (i >= 2)
-            fa_tcp_sb_merge(sb, i-- - 2);
-        else
-            return -1;
-        fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_SB_MERGED);
-    }
-    return fa_tcp_sb_split(sb, i, seq) < 0 ? -1 : (int)i;
-}
-
 /* Resends scoreboard entry i (RFC 6675 NextSeg rule 1), no further than
  * the peer's window and one MSS: the entry is split there. Returns the
  * sequence space sent (0: the window or the table does not allow it). */
@@ -298,7 +278,7 @@ static uint32_t resend(struct fa_tcp *c, uint32_t i, fa_time now)
     if (cut - start - fin_in > c->mss)
         cut = start + c->mss;
     if (cut != e->end) {
-        int at = split_entry(c, sb, i, cut);
+        int at = fa_tcp_rec_split(c, i, cut);
         if (at < 0)
             return 0;
         i = (uint32_t)at;

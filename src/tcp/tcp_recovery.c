@@ -187,6 +187,34 @@ static void mark_lost(struct fa_tcp *c, uint32_t i)
         l->rexmit_from = start;
 }
 
+int fa_tcp_rec_split(struct fa_tcp *c, uint32_t i, uint32_t seq)
+{
+    struct fa_tcp_sb *sb = &c->loss->sb;
+    if (sb->count == sb->cap) {
+        /* Room first: two entries beyond i become one — the last two, the
+         * least urgent — or, with i among them, the two before i (i moves
+         * down). The resend must go: nothing else would free an entry (the
+         * MSS fell, RFC 1191, or the window shrank, and no ACK comes for
+         * what is not sent). */
+        uint32_t m;
+        if (i + 2 < sb->count)
+            m = sb->count - 2;
+        else if (i >= 2)
+            m = i-- - 2;
+        else
+            return -1;
+        fa_tcp_sb_merge(sb, m);
+        fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_SB_MERGED);
+        /* A merged entry to be resent where NextSeg does not look. */
+        const struct fa_tcp_sent *e = fa_tcp_sb_at(sb, m);
+        uint32_t start = fa_tcp_sb_start(sb, m);
+        if ((e->flags & SB_LOST) && !(e->flags & (SB_RETRANS | SB_SACKED)) &&
+            seq_lt(start, c->loss->rexmit_from))
+            c->loss->rexmit_from = start;
+    }
+    return fa_tcp_sb_split(sb, i, seq) < 0 ? -1 : (int)i;
+}
+
 long fa_tcp_rec_next_lost(const struct fa_tcp *c)
 {
     const struct fa_tcp_loss *l = c->loss;

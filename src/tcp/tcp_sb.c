@@ -99,15 +99,23 @@ void fa_tcp_sb_merge(struct fa_tcp_sb *sb, uint32_t i)
     uint32_t la = a->end - fa_tcp_sb_start(sb, i), lb = b->end - a->end;
     uncount(sb, a, la);
     uncount(sb, b, lb);
-    /* SACKed, or a resent copy in flight, only if both were; lost if
-     * either was (unless both are SACKed); ambiguous for RTT (Karn) if
-     * either was. Sent when the later went: RACK then waits longer, never
-     * less, before calling it lost. */
-    uint8_t both = a->flags & b->flags, any = a->flags | b->flags;
-    uint8_t flags = both & (SB_SACKED | SB_RETRANS);
-    if (!(flags & SB_SACKED))
-        flags |= any & SB_LOST;
-    flags |= (any & SB_EVER_RETRANS) | (b->flags & SB_FIN);
+    /* SACKed only if both were. Otherwise what the parts not SACKed say
+     * (the SACKed part's bytes then count again, as in flight or lost: a
+     * resend too many, never one too few): lost and to be resent if one
+     * of them is; else lost and resent, in flight, if one of them is.
+     * Ambiguous for RTT (Karn) if either was. Sent when the later went:
+     * RACK then waits longer, never less, before calling it lost. */
+    uint8_t flags;
+    if (a->flags & b->flags & SB_SACKED) {
+        flags = SB_SACKED;
+    } else {
+        uint8_t fa = (a->flags & SB_SACKED) ? 0 : a->flags;
+        uint8_t fb = (b->flags & SB_SACKED) ? 0 : b->flags;
+        int unsent = ((fa & SB_LOST) && !(fa & SB_RETRANS)) ||
+                     ((fb & SB_LOST) && !(fb & SB_RETRANS));
+        flags = unsent ? SB_LOST : (uint8_t)((fa | fb) & (SB_LOST | SB_RETRANS));
+    }
+    flags |= ((a->flags | b->flags) & SB_EVER_RETRANS) | (b->flags & SB_FIN);
     struct fa_tcp_sent m = { .xmit = a->xmit > b->xmit ? a->xmit : b->xmit, .end = b->end,
                              .flags = flags };
     for (uint32_t k = i + 1; k + 1 < sb->count; k++)

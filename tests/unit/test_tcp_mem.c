@@ -251,9 +251,27 @@ static void dsack_reports_wait_in_the_stack(void **state)
     memset(&o, 0, sizeof o);
     fa_tcp_opts_for(c[FA_TCP_DSACKS + 1], &o, 0, pe.now);
     assert_int_equal(o.sack[0][0], 3);
+    /* The oldest, wherever it is: c[2] now (c[1] goes); a report put in
+     * a slot freed meanwhile is the newest, not the next to go (review:
+     * a round-robin cursor took it). */
+    static struct fa_tcp *d[4];
+    for (unsigned i = 0; i < 4; i++) {
+        assert_int_equal(fa_tcp_open(pe.s, &d[i]), 0);
+        d[i]->flags |= TF_SACK;
+    }
+    fa_tcp_dsack_note(d[0], 8, 9); /* the two slots the reports freed */
+    fa_tcp_dsack_note(d[1], 8, 9);
+    fa_tcp_close(c[1], pe.now);
+    fa_tcp_dsack_note(d[2], 8, 9); /* into c[1]'s slot: the newest */
+    fa_tcp_dsack_note(d[3], 10, 11);
+    assert_true(d[2]->flags & TF_DSACK);
+    assert_false(c[2]->flags & TF_DSACK);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_DSACK_UNSENT), 2);
     for (unsigned i = 0; i < FA_TCP_DSACKS + 2; i++)
-        if (i != 5)
+        if (i != 5 && i != 1)
             fa_tcp_close(c[i], pe.now);
+    for (unsigned i = 0; i < 4; i++)
+        fa_tcp_close(d[i], pe.now);
     for (unsigned i = 0; i < FA_TCP_DSACKS; i++)
         assert_int_equal(pe.s->tcp->dsack[i].ref, 0);
     peer_destroy(&pe);
@@ -287,6 +305,21 @@ static void fin_ahead_of_a_hole_waits_with_the_ring(void **state)
     assert_int_equal(fa_tcp_recv(c, out, sizeof out, pe.now), 0);
     assert_null(c->rcv);
     assert_int_equal(held(pe.s), 0);
+    fa_tcp_close(c, pe.now);
+    peer_destroy(&pe);
+
+    /* An orphan (nobody reads; the missing bytes would draw a reset)
+     * takes no storage for an early FIN: it comes again. */
+    peer_init(&pe, NULL, 5007);
+    c = peer_connected(&pe);
+    assert_int_equal(fa_tcp_close(c, pe.now), 0);
+    struct fa_tcp_view fin = peer_expect(&pe);
+    assert_true(fin.flags & FA_TCP_FIN);
+    peer_send(&pe, FA_TCP_ACK, pe.snd_nxt, fin.seq + 1, 65535, NULL, 0);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_FIN_WAIT_2);
+    peer_send(&pe, FA_TCP_FIN | FA_TCP_ACK, pe.snd_nxt + 100, fin.seq + 1, 65535, NULL, 0);
+    assert_int_equal(held(pe.s), 0);
+    assert_false(c->flags & TF_FIN_SEEN);
     peer_destroy(&pe);
 }
 

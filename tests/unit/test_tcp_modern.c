@@ -567,6 +567,101 @@ static void icmp_frag_needed_lowers_the_mss_and_resends(void **state)
     assert_int_equal(i.mss, 552 - 40 - 12);
 }
 
+/* The peer's SACK ACK echoing finack's latest TSval (as a real peer). */
+static uint32_t last_tsval;
+static void sack_echo(uint32_t ack, unsigned n, const uint32_t (*b)[2])
+{
+    uint8_t o[40];
+    size_t k = opt_ts(o, ++peer_ts, last_tsval);
+    if (n)
+        k += opt_sack(o + k, n, b);
+    while (k % 4)
+        o[k++] = 1;
+    peer_send_opts(&pe, FA_TCP_ACK, pe.snd_nxt, ack, 65535, o, k, NULL, 0);
+}
+static int next_seg(struct fa_tcp_view *v)
+{
+    int r = peer_next(&pe, v);
+    if (r && v->opts.has_ts)
+        last_tsval = v->opts.ts_val;
+    return r;
+}
+
+/* A full scoreboard (cut to cap entries), and a resend that must split
+ * entry i among the last two: the two before it are merged — one resent
+ * (its copy in flight), one SACKed. The merged entry must stay a resent
+ * copy RACK watches (or one NextSeg finds): when that copy is lost too,
+ * it goes again after RACK's wait, not an RTO later (review: it was
+ * merged into a lost entry below rexmit_from that nothing resent). */
+static void full_table_merge_case(uint32_t cap)
+{
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = peer_connected_modern(&pe, &peer_ts);
+    assert_int_equal(fa_tcp_setopt(c, FA_TCP_NODELAY, 1), 0);
+    assert_int_equal(fa_tcp_loss_alloc(c), 0);
+    c->loss->sb.cap = cap; /* 4: as mss_drop_with_a_full_scoreboard_still_resends */
+    uint32_t m = c->mss, f = c->snd_nxt;
+    static uint8_t data[4 * 1448];
+    assert_int_equal(fa_tcp_send(c, data, 400, pe.now), 400);           /* A: 400 */
+    assert_int_equal(fa_tcp_send(c, data, 3 * m, pe.now), (long)(3 * m)); /* B C D */
+    struct fa_tcp_view v;
+    unsigned n = 0;
+    while (next_seg(&v))
+        n++;
+    assert_int_equal(n, 4);
+    uint32_t A = f, B = f + 400, C = B + m, D = C + m, E = D + m;
+    /* B arrives, A does not: A lost after the reordering window, resent. */
+    pe.now += 10 * MS;
+    uint32_t b1[1][2] = { { B, C } };
+    sack_echo(A, 1, (const uint32_t (*)[2])b1);
+    peer_run_until(&pe, pe.now + 20 * MS);
+    int a_resent = 0;
+    while (next_seg(&v))
+        if (v.seq == A && v.data_len)
+            a_resent = 1;
+    assert_true(a_resent);
+    /* D arrives, C does not. */
+    uint32_t b2[2][2] = { { D, E }, { B, C } };
+    sack_echo(A, 2, (const uint32_t (*)[2])b2);
+    peer_run_until(&pe, pe.now + 20 * MS);
+    while (next_seg(&v))
+        ;
+    /* The path's MTU falls: C (and its resent copy) must be split. */
+    peer_icmp_unreach(&pe, FA_ICMP_UNREACH_NEEDFRAG, 552, C);
+    assert_int_equal(c->mss, 552 - 40 - 12);
+    while (next_seg(&v))
+        ;
+    /* The peer got every resent piece of C but not A's copy: it SACKs
+     * everything above A. A's copy is lost; how soon does A go again? */
+    fa_time t0 = pe.now;
+    fa_time again = 0;
+    for (int k = 0; k < 100 && !again; k++) {
+        uint32_t b3[1][2] = { { B, E } };
+        sack_echo(A, 1, (const uint32_t (*)[2])b3);
+        peer_run_until(&pe, pe.now + 10 * MS);
+        while (next_seg(&v))
+            if (v.seq == A && v.data_len && !again)
+                again = pe.now;
+    }
+    /* RACK (RFC 8985 §6.2): a copy sent before segments now SACKed is
+     * lost after an RTT and the reordering window — not an RTO later. */
+    assert_true(again && again - t0 < 100 * MS);
+}
+
+static void merge_keeps_a_resent_copy_watched(void **state)
+{
+    (void)state;
+    full_table_merge_case(4);
+    assert_true(fa_stack_counter(pe.s, FA_CNT_TCP_SB_MERGED) > 0);
+}
+
+static void same_without_a_merge(void **state)
+{
+    (void)state;
+    full_table_merge_case(8);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_SB_MERGED), 0);
+}
+
 /* Switching the congestion control while busy starts it afresh: CUBIC's
  * epoch (kept with the busy state) goes with its W_max. */
 static void cc_switch_while_busy_starts_a_new_epoch(void **state)
@@ -946,6 +1041,8 @@ int main(void)
         cmocka_unit_test_teardown(icmp_frag_needed_lowers_the_mss_and_resends, teardown),
         cmocka_unit_test_teardown(mss_drop_with_a_full_scoreboard_still_resends, teardown),
         cmocka_unit_test_teardown(cc_switch_while_busy_starts_a_new_epoch, teardown),
+        cmocka_unit_test_teardown(merge_keeps_a_resent_copy_watched, teardown),
+        cmocka_unit_test_teardown(same_without_a_merge, teardown),
         cmocka_unit_test_teardown(min_rtt_of_a_long_path_is_kept, teardown),
         cmocka_unit_test_teardown(icmp_hard_error_ends_an_opening_connection_only, teardown),
         cmocka_unit_test_teardown(icmp_frag_needed_without_an_mtu, teardown),
