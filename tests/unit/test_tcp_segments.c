@@ -326,15 +326,22 @@ static void l21_rst_and_syn_acceptance(void **state) /* L21 */
     fa_tcp_close(c, pe.now);
 }
 
-static void l24_keepalive_probes_then_etimedout(void **state) /* L24 */
+/* A connection with keepalive after 10 s idle, probes 1 s apart, 3 of them. */
+static struct fa_tcp *keepalive_connection(void)
 {
-    (void)state;
     peer_init(&pe, NULL, 80);
     struct fa_tcp *c = peer_connected(&pe);
     assert_int_equal(fa_tcp_setopt(c, FA_SO_KEEPALIVE, 1), 0);
     assert_int_equal(fa_tcp_setopt(c, FA_TCP_KEEPIDLE, 10000), 0);
     assert_int_equal(fa_tcp_setopt(c, FA_TCP_KEEPINTVL, 1000), 0);
     assert_int_equal(fa_tcp_setopt(c, FA_TCP_KEEPCNT, 3), 0);
+    return c;
+}
+
+static void l24_keepalive_probes_then_etimedout(void **state) /* L24 */
+{
+    (void)state;
+    struct fa_tcp *c = keepalive_connection();
     /* Linux's bound, 32,767 s: beyond it EINVAL, and the value stays. */
     assert_int_equal(fa_tcp_setopt(c, FA_TCP_KEEPIDLE, FA_TCP_KEEP_MAX_MS + 1), -EINVAL);
     assert_int_equal(fa_tcp_setopt(c, FA_TCP_KEEPINTVL, 0), -EINVAL);
@@ -371,12 +378,7 @@ static void l24_keepalive_probes_then_etimedout(void **state) /* L24 */
 static void l24_keepalive_run_late_probes_once(void **state) /* L24 */
 {
     (void)state;
-    peer_init(&pe, NULL, 80);
-    struct fa_tcp *c = peer_connected(&pe);
-    assert_int_equal(fa_tcp_setopt(c, FA_SO_KEEPALIVE, 1), 0);
-    assert_int_equal(fa_tcp_setopt(c, FA_TCP_KEEPIDLE, 10000), 0);
-    assert_int_equal(fa_tcp_setopt(c, FA_TCP_KEEPINTVL, 1000), 0);
-    assert_int_equal(fa_tcp_setopt(c, FA_TCP_KEEPCNT, 3), 0);
+    struct fa_tcp *c = keepalive_connection();
     fa_time next = fa_stack_poll(pe.s, 30 * S);
     assert_int_equal(peer_expect(&pe).seq, pe.rcv_nxt - 1);
     assert_true(peer_quiet(&pe));
