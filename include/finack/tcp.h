@@ -142,6 +142,10 @@ struct fa_tcp_info {
     uint32_t owner;        /* fa_tcp_set_owner's mark (0: none) */
     uint8_t ack_owed;      /* an ACK is due and will go: now, at the
                               batch's end, or by the delayed-ACK timer */
+    uint32_t lost_hidden;  /* bytes marked lost, not yet resent, where loss
+                              recovery's next resend (RFC 6675 NextSeg)
+                              does not look: always 0 (the simulator
+                              checks it) */
 };
 void fa_tcp_get_info(const struct fa_tcp *sock, struct fa_tcp_info *info);
 

@@ -21,6 +21,9 @@
  *            ack_owed) — never neither: an ACK lost before the wire. Not
  *            while the peer's address is unresolved or an ARP drop was
  *            counted (the ACK waits there, or went as if on the wire);
+ *  resends   no byte marked lost and waiting to be resent lies below where
+ *            loss recovery looks for the next resend (fa_tcp_info's
+ *            lost_hidden; a tail probe's copy once hid them till the RTO);
  *  storms    no chain of STORM bare ACKs each sent the instant the one
  *            before it arrived, repeating it, with nothing new: two ends
  *            answering each other's ACKs, whatever the round trip (a
@@ -502,6 +505,12 @@ static void check_conn(void *ctx, const struct fa_tcp_info *i)
     if (i->snd_nxt != i->snd_una && i->next_timer == FA_TIME_NEVER) {
         snprintf(msg, sizeof msg, "host %d port %u: %u bytes in flight and no timer armed "
                  "(RFC 6298 §5.1)", w->host, i->local_port, i->snd_nxt - i->snd_una);
+        violation(k, w->t, msg);
+    }
+    if (i->lost_hidden) {
+        snprintf(msg, sizeof msg, "host %d port %u: %u bytes lost and waiting below where "
+                 "the next resend is looked for (NextSeg, RFC 6675)", w->host, i->local_port,
+                 i->lost_hidden);
         violation(k, w->t, msg);
     }
     if ((uint64_t)i->sacked + i->lost > i->snd_nxt - i->snd_una) {

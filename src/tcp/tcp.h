@@ -793,6 +793,9 @@ long fa_tcp_rec_next_lost(const struct fa_tcp *c);
  * more, i's index after (a full table merges two entries first), or -1
  * if no room can be made. */
 int fa_tcp_rec_split(struct fa_tcp *c, uint32_t i, uint32_t seq);
+/* Bytes lost and waiting to be resent below where NextSeg looks: 0
+ * unless recovery's bookkeeping is wrong (fa_tcp_info.lost_hidden). */
+uint32_t fa_tcp_rec_lost_hidden(const struct fa_tcp *c);
 /* Entry i was resent now (len bytes). */
 void fa_tcp_rec_resent(struct fa_tcp *c, uint32_t i, uint32_t len, fa_time now);
 /* The retransmission timer expired (RFC 6298 §5.4-5.7, RFC 6675 §5.1). */

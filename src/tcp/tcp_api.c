@@ -490,6 +490,7 @@ void fa_tcp_get_info(const struct fa_tcp *c, struct fa_tcp_info *i)
         i->recovery = c->loss->state;
         i->sacked = c->loss->sb.sacked;
         i->lost = c->loss->sb.lost;
+        i->lost_hidden = fa_tcp_rec_lost_hidden(c);
     }
 }
 

@@ -215,6 +215,21 @@ int fa_tcp_rec_split(struct fa_tcp *c, uint32_t i, uint32_t seq)
     return fa_tcp_sb_split(sb, i, seq) < 0 ? -1 : (int)i;
 }
 
+uint32_t fa_tcp_rec_lost_hidden(const struct fa_tcp *c)
+{
+    const struct fa_tcp_loss *l = c->loss;
+    if (!l || !l->sb.lost || !seq_gt(l->rexmit_from, c->snd_una))
+        return 0;
+    const struct fa_tcp_sb *sb = &l->sb;
+    uint32_t n = 0, end = fa_tcp_sb_find(sb, 0, l->rexmit_from);
+    for (uint32_t i = 0; i < end && i < sb->count; i++) {
+        const struct fa_tcp_sent *e = fa_tcp_sb_at(sb, i);
+        if ((e->flags & SB_LOST) && !(e->flags & (SB_RETRANS | SB_SACKED)))
+            n += e->end - fa_tcp_sb_start(sb, i);
+    }
+    return n;
+}
+
 long fa_tcp_rec_next_lost(const struct fa_tcp *c)
 {
     const struct fa_tcp_loss *l = c->loss;
@@ -250,8 +265,9 @@ void fa_tcp_rec_resent(struct fa_tcp *c, uint32_t i, uint32_t len, fa_time now)
     struct fa_tcp_loss *l = c->loss;
     struct fa_tcp_sent *e = fa_tcp_sb_at(&l->sb, i);
     /* NextSeg's scan goes on past a lost one resent — not past a probe's
-     * copy of a segment higher up: lost ones below it still wait. */
-    if (e->flags & SB_LOST)
+     * copy of a segment higher up: lost ones below it still wait (review:
+     * a tail probe's resend hid them until the RTO). */
+    if ((e->flags & SB_LOST) && fa_tcp_rec_next_lost(c) == (long)i)
         l->rexmit_from = e->end;
     fa_tcp_sb_set(&l->sb, i, len, SB_RETRANS);
     e->flags |= SB_EVER_RETRANS;

@@ -662,6 +662,28 @@ static void same_without_a_merge(void **state)
     assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_SB_MERGED), 0);
 }
 
+/* A tail loss probe resends the last segment, marked lost, while a lost
+ * one lower down has not gone again: NextSeg must still find that one
+ * (review: the probe's copy moved NextSeg's cursor past it, and it
+ * waited for the RTO while new data went). */
+static void probe_copy_does_not_hide_lower_losses(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = connected_modern();
+    uint32_t m, f = send_segments(c, 5, &m);
+    struct fa_tcp_sb *sb = &c->loss->sb;
+    assert_int_equal(sb->count, 5);
+    fa_tcp_sb_set(sb, 1, m, SB_LOST);
+    fa_tcp_sb_set(sb, 4, m, SB_LOST);
+    assert_int_equal(fa_tcp_rec_next_lost(c), 1);
+    fa_tcp_rec_resent(c, 4, m, pe.now); /* the probe's copy of the last */
+    assert_int_equal(fa_tcp_rec_next_lost(c), 1);
+    fa_tcp_rec_resent(c, 1, m, pe.now); /* NextSeg's own pick */
+    assert_int_equal(fa_tcp_rec_next_lost(c), -1);
+    assert_true(seq_ge(c->loss->rexmit_from, f + 2 * m));
+}
+
 /* Switching the congestion control while busy starts it afresh: CUBIC's
  * epoch (kept with the busy state) goes with its W_max. */
 static void cc_switch_while_busy_starts_a_new_epoch(void **state)
@@ -1042,6 +1064,7 @@ int main(void)
         cmocka_unit_test_teardown(mss_drop_with_a_full_scoreboard_still_resends, teardown),
         cmocka_unit_test_teardown(cc_switch_while_busy_starts_a_new_epoch, teardown),
         cmocka_unit_test_teardown(merge_keeps_a_resent_copy_watched, teardown),
+        cmocka_unit_test_teardown(probe_copy_does_not_hide_lower_losses, teardown),
         cmocka_unit_test_teardown(same_without_a_merge, teardown),
         cmocka_unit_test_teardown(min_rtt_of_a_long_path_is_kept, teardown),
         cmocka_unit_test_teardown(icmp_hard_error_ends_an_opening_connection_only, teardown),
