@@ -215,13 +215,9 @@ void fa_tcp_free(struct fa_tcp *c)
     t->live--;
 }
 
-/* The hash's buckets and chains hold pool indices plus one (0: none), so
- * a bucket costs 4 bytes and a table never filled is never touched. */
-static uint32_t hash_ref(const struct fa_tcp_stack *t, const struct fa_tcp *c)
-{
-    return fa_tcp_ref(t, c);
-}
-
+/* The hash's buckets and chains hold pool links (fa_tcp_ref: index plus
+ * one, 0: none), so a bucket costs 4 bytes and a table never filled is
+ * never touched. */
 static uint32_t hash_bucket(const struct fa_tcp *c)
 {
     return (uint32_t)fa_tcp_tuple_hash(fa_tcp_stack_of(c), c->laddr, c->lport, c->raddr, c->rport) &
@@ -233,13 +229,13 @@ void fa_tcp_hash_insert(struct fa_tcp *c)
     struct fa_tcp_stack *t = fa_tcp_stack_of(c)->tcp;
     uint32_t b = hash_bucket(c);
     c->hash_next = t->hash[b];
-    t->hash[b] = hash_ref(t, c);
+    t->hash[b] = fa_tcp_ref(t, c);
 }
 
 void fa_tcp_hash_remove(struct fa_tcp *c)
 {
     struct fa_tcp_stack *t = fa_tcp_stack_of(c)->tcp;
-    uint32_t *pp = &t->hash[hash_bucket(c)], me = hash_ref(t, c);
+    uint32_t *pp = &t->hash[hash_bucket(c)], me = fa_tcp_ref(t, c);
     while (*pp && *pp != me)
         pp = &fa_tcp_at(t, *pp)->hash_next;
     if (*pp)
