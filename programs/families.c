@@ -58,6 +58,7 @@ struct side {
     int no_wscale;                          /* tcp_window_scaling = 0 */
     unsigned tcp_opts;                      /* SIM_NO_SACK ... */
     uint64_t mem_max;                       /* tcp_mem_max; 0: none */
+    uint32_t sb_max;                        /* tcp_sb_max; 0: the default */
 };
 
 struct params {
@@ -250,6 +251,23 @@ static void draw(uint64_t seed, int attack, struct params *pr)
  * that edge. This family found the deadlock that the half rule ends:
  * both ends' sends filling their budgets, seed 2867.) Drawn from a die
  * of its own: the rest of a seed's world is what it was before. */
+/* A third of the attack family's worlds give each host a scoreboard of 4
+ * to 16 entries (tcp_sb_max), so the table fills with a few segments in
+ * flight: the forged fragmentation-needed errors then lower the MSS
+ * under a full table, and a resend must split an entry with no room for
+ * it (it sent nothing until the connection timed out). A die of its own:
+ * the rest of the world is what it was. */
+static void draw_scoreboards(uint64_t seed, struct params *pr)
+{
+    struct fa_prng p;
+    fa_prng_seed(&p, seed ^ 0x5cb0a7dull);
+    if (!pr->attack || !fa_prng_chance(&p, 1.0 / 3))
+        return;
+    static const uint32_t sizes[] = { 4, 6, 8, 16 };
+    for (int i = 0; i < 2; i++)
+        pr->sd[i].sb_max = sizes[fa_prng_below(&p, 4)];
+}
+
 static void draw_budgets(uint64_t seed, struct params *pr)
 {
     struct fa_prng p;
@@ -332,6 +350,8 @@ static void describe(const struct params *pr, const fa_time batching[2])
                    (unsigned long long)sd->write_pause_at);
         if (sd->mem_max)
             printf(", memory budget %llu", (unsigned long long)sd->mem_max);
+        if (sd->sb_max)
+            printf(", scoreboard of %u", sd->sb_max);
         if (sd->shut_rd_at != UINT64_MAX)
             printf(", SHUT_RD at %llu", (unsigned long long)sd->shut_rd_at);
         if (batching[i])
@@ -403,6 +423,8 @@ static int setup(struct run *r)
         cfg.addr = ADDR(i);
         cfg.tcp_window_scaling = !r->pr.sd[i].no_wscale;
         cfg.tcp_mem_max = r->pr.sd[i].mem_max;
+        if (r->pr.sd[i].sb_max)
+            cfg.tcp_sb_max = r->pr.sd[i].sb_max;
         sim_apply_tcp_options(&cfg, r->pr.sd[i].tcp_opts);
         if (r->verbose > 1)
             cfg.tcp_trace = trace;
@@ -1144,6 +1166,7 @@ int family_run(const char *family, uint64_t seed, int verbose, char *why, size_t
     r.why_len = why_len;
     draw(seed, attack, &r.pr);
     draw_budgets(seed, &r.pr);
+    draw_scoreboards(seed, &r.pr);
     fa_prng_seed(&r.prng, seed ^ 0xd1ceull);
     fa_prng_seed(&r.icmp_prng, seed ^ 0x1c3e77ull);
     if (verbose)

@@ -79,6 +79,9 @@ struct fa_config {
      * buffer: below that a send held by a peer's zero window can keep a
      * connection's own arriving data out. 0: no limit (default). */
     uint64_t tcp_mem_max;
+    /* Scoreboard entries a connection tracks at most (one per segment in
+     * flight; new data waits when full): 8192; 4 to 65535. */
+    uint32_t tcp_sb_max;
     fa_time tcp_rto_initial;    /* RFC 6298 §2.1: 1 s */
     fa_time tcp_rto_min;        /* 200 ms (RFC 6298 §2.4 allows lower than 1 s) */
     fa_time tcp_rto_max;        /* 60 s (RFC 6298 §2.5) */

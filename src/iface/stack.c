@@ -23,6 +23,7 @@ void fa_config_init(struct fa_config *cfg)
     cfg->icmp_error_rate = 100;
     cfg->icmp_error_burst = 10;
     cfg->tcp_max_conns = 1024;
+    cfg->tcp_sb_max = 8192;
     cfg->tcp_max_timewait = 4096;
     cfg->tcp_max_half_open = 256;
     cfg->tcp_sndbuf = 64 * 1024;
@@ -81,6 +82,8 @@ const char *fa_config_check(const struct fa_config *cfg)
         cfg->tcp_keep_idle / FA_NS_PER_MS > FA_TCP_KEEP_MAX_MS ||
         cfg->tcp_keep_intvl / FA_NS_PER_MS > FA_TCP_KEEP_MAX_MS)
         return "tcp_keep_idle and tcp_keep_intvl must be 1 ms to 32767 s";
+    if (cfg->tcp_sb_max < 4 || cfg->tcp_sb_max > 65535)
+        return "tcp_sb_max must be 4 to 65535";
     if (cfg->tcp_max_conns == 0 || cfg->tcp_max_timewait == 0)
         return "tcp_max_conns and tcp_max_timewait must be at least 1";
     if (cfg->tcp_sndbuf < 64 || cfg->tcp_rcvbuf < 64)

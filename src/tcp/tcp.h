@@ -618,7 +618,6 @@ void fa_tcp_dsack_note(struct fa_tcp *c, uint32_t start, uint32_t end);
 void fa_tcp_dsack_forget(struct fa_tcp *c);
 
 /* ---- tcp_sb.c: the scoreboard ---------------------------------------- */
-#define FA_TCP_SB_MAX 8192 /* entries at most, whatever the send buffer */
 enum {
     SB_SACKED = 1,       /* the peer holds it (a SACK block covered it) */
     SB_LOST = 2,         /* counts as lost: to be (or being) resent */

@@ -50,17 +50,17 @@
  * may walk the table (RACK's scan): a peer asking for tiny segments on a
  * 16 MiB buffer must not make every ACK a long walk (12 MB in flight at
  * a 1448-byte MSS still fits). */
-static uint32_t sb_cap(uint32_t sndbuf)
+static uint32_t sb_cap(uint32_t sndbuf, uint32_t most)
 {
     uint32_t cap = sndbuf / 256 + 32;
     if (cap > sndbuf + 2)
         cap = sndbuf + 2;
-    return cap > FA_TCP_SB_MAX ? FA_TCP_SB_MAX : cap;
+    return cap > most ? most : cap;
 }
 
 uint32_t fa_tcp_sb_cap(const struct fa_tcp *c)
 {
-    return sb_cap(fa_tcp_so(c)->sndbuf);
+    return sb_cap(fa_tcp_so(c)->sndbuf, fa_tcp_stack_of(c)->cfg.tcp_sb_max);
 }
 
 void fa_tcp_rec_init(struct fa_tcp *c)

@@ -23,6 +23,7 @@ static void defaults_are_the_documented_ones(void **state)
     assert_int_equal(c.arp_max_requests, 3);
     assert_int_equal(c.icmp_error_rate, 100);
     assert_int_equal(c.icmp_error_burst, 10);
+    assert_int_equal(c.tcp_sb_max, 8192);
     /* Without device, rng and address it is rejected with a reason. */
     assert_non_null(fa_config_check(&c));
     struct fa_stack *s = NULL;
@@ -71,6 +72,9 @@ static void each_bad_field_is_named(void **state)
     c = good;
     c.tcp_keep_intvl = FA_NS_PER_MS - 1;
     assert_non_null(strstr(fa_config_check(&c), "tcp_keep_intvl"));
+    c = good;
+    c.tcp_sb_max = 3;
+    assert_non_null(strstr(fa_config_check(&c), "tcp_sb_max"));
     c = good;
     c.tcp_rto_max = 4295 * FA_NS_PER_S;
     assert_non_null(strstr(fa_config_check(&c), "tcp_rto_max"));
