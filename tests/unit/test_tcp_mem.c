@@ -160,7 +160,7 @@ static uint32_t sets_in_use(const struct fa_stack *s)
     return n;
 }
 
-static void option_sets_are_shared(void **state)
+static void option_sets_are_shared(void **state) /* L9 */
 {
     (void)state;
     static struct peer pe;
@@ -280,7 +280,7 @@ static void dsack_reports_wait_in_the_stack(void **state)
 /* The peer's FIN ahead of data still missing: its place is kept with the
  * receive ring (attached for it: the missing bytes will need it), the
  * FIN taken once the hole fills, and the storage given back after. */
-static void fin_ahead_of_a_hole_waits_with_the_ring(void **state)
+static void fin_ahead_of_a_hole_waits_with_the_ring(void **state) /* L7, L11, L16 */
 {
     (void)state;
     static struct peer pe;
