@@ -323,8 +323,12 @@ static int host_transmit(void *ctx, const uint8_t *frame, size_t len)
     struct fa_sim *s = h->up.sim;
     if (s->on_frame)
         s->on_frame(s->on_frame_ctx, h->up.host, 0, frame, len, s->now);
-    if (s->check)
+    if (s->check) {
+        if (h->stack) /* (not while it is being created) */
+            fa_sim_check_sacks_given_up(s->check, h->index,
+                                        fa_stack_counter(h->stack, FA_CNT_TCP_SB_MERGED_SACKED));
         fa_sim_check_frame(s->check, h->index, 0, frame, len, s->now);
+    }
     if (s->filter && s->filter(s->filter_ctx, h->index, frame, len, s->now)) {
         h->up.stats.sent++;
         h->up.stats.lost++;

@@ -8,6 +8,10 @@
 struct fa_sim_check;
 struct fa_sim_check *fa_sim_checker(const struct fa_sim *sim);
 size_t fa_sim_check_size(void);
+/* Before a frame host sends: how many SACKs its TCP gave up merging a
+ * full scoreboard (TCP_SB_MERGED_SACKED): resending SACKed bytes is then
+ * wasteful, not wrong. */
+void fa_sim_check_sacks_given_up(struct fa_sim_check *k, int host, uint64_t n);
 void fa_sim_check_frame(struct fa_sim_check *k, int host, int dir,
                         const uint8_t *frame, size_t len, fa_time t);
 /* After a frame fa_sim_check_frame saw arriving went into the host:

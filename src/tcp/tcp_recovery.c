@@ -187,22 +187,40 @@ static void mark_lost(struct fa_tcp *c, uint32_t i)
         l->rexmit_from = start;
 }
 
+/* Which two entries (m, m + 1) to merge for room, not i among them: the
+ * highest pair both SACKed or both not, so no SACKed byte is forgotten
+ * (and resent: the peer has it); else the highest pair at all. -1: none. */
+static long merge_pair(const struct fa_tcp_sb *sb, uint32_t i)
+{
+    long any = -1;
+    for (uint32_t k = sb->count - 1; k-- > 0;) {
+        if (k == i || k + 1 == i)
+            continue;
+        uint8_t a = fa_tcp_sb_at(sb, k)->flags, b = fa_tcp_sb_at(sb, k + 1)->flags;
+        if (!((a ^ b) & SB_SACKED))
+            return (long)k;
+        if (any < 0)
+            any = (long)k;
+    }
+    return any;
+}
+
 int fa_tcp_rec_split(struct fa_tcp *c, uint32_t i, uint32_t seq)
 {
     struct fa_tcp_sb *sb = &c->loss->sb;
     if (sb->count == sb->cap) {
-        /* Room first: two entries beyond i become one — the last two, the
-         * least urgent — or, with i among them, the two before i (i moves
-         * down). The resend must go: nothing else would free an entry (the
-         * MSS fell, RFC 1191, or the window shrank, and no ACK comes for
-         * what is not sent). */
-        uint32_t m;
-        if (i + 2 < sb->count)
-            m = sb->count - 2;
-        else if (i >= 2)
-            m = i-- - 2;
-        else
+        /* Room first: two entries other than i become one (merge_pair;
+         * below i, i moves down). The resend must go: nothing else would
+         * free an entry (the MSS fell, RFC 1191, or the window shrank, and
+         * no ACK comes for what is not sent). */
+        long m = merge_pair(sb, i);
+        if (m < 0)
             return -1;
+        if ((uint32_t)m < i)
+            i--;
+        if ((fa_tcp_sb_at(sb, (uint32_t)m)->flags ^ fa_tcp_sb_at(sb, (uint32_t)m + 1)->flags) &
+            SB_SACKED)
+            fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_SB_MERGED_SACKED);
         fa_tcp_sb_merge(sb, m);
         fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_SB_MERGED);
         /* A merged entry to be resent where NextSeg does not look. */
