@@ -105,6 +105,8 @@ extern "C" {
     X(TCP_SB_MERGED, event, "TCP scoreboard entries merged: a resend's split needed room") \
     X(TCP_SB_MERGED_SACKED, event,                                             \
       "TCP scoreboard merges of a SACKed and an unSACKed entry: SACKed bytes may go again") \
+    X(TCP_SACK_UNSPLIT, event,                                                 \
+      "TCP SACK blocks over part of a segment not kept: scoreboard full, bytes may go again") \
     X(TCP_ICMP_ABORTS, event, "TCP connections ended by an ICMP hard error")    \
     X(TCP_RST_OUT, event, "TCP resets sent")                                   \
     X(TCP_TIMEWAIT_FULL, event, "TIME-WAIT entry ended early: table full (tcp_max_timewait)") \

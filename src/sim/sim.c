@@ -326,7 +326,8 @@ static int host_transmit(void *ctx, const uint8_t *frame, size_t len)
     if (s->check) {
         if (h->stack) /* (not while it is being created) */
             fa_sim_check_sacks_given_up(s->check, h->index,
-                                        fa_stack_counter(h->stack, FA_CNT_TCP_SB_MERGED_SACKED));
+                                        fa_stack_counter(h->stack, FA_CNT_TCP_SB_MERGED_SACKED) +
+                                            fa_stack_counter(h->stack, FA_CNT_TCP_SACK_UNSPLIT));
         fa_sim_check_frame(s->check, h->index, 0, frame, len, s->now);
     }
     if (s->filter && s->filter(s->filter_ctx, h->index, frame, len, s->now)) {

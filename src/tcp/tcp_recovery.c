@@ -438,21 +438,49 @@ static void dsack_seen(struct ack_ctx *x, uint32_t start, uint32_t end, uint32_t
     dsack_lasting(c);
 }
 
-/* Marks the whole segments inside [start, end) SACKed. */
+/* Entry i as SACK block [start, end) covers it: the part inside the
+ * block becomes an entry of its own (the peer has those bytes whatever
+ * the segments it got: one trimmed to a window, a merged entry, a resend
+ * cut smaller). 1 if entry i now lies inside the block; 0 if it cannot
+ * (a full scoreboard: those bytes may go again, counted). */
+static int sack_fit(struct fa_tcp *c, uint32_t i, uint32_t start, uint32_t end)
+{
+    struct fa_tcp_sb *sb = &c->loss->sb;
+    uint32_t s = fa_tcp_sb_start(sb, i);
+    const struct fa_tcp_sent *e = fa_tcp_sb_at(sb, i);
+    /* A block covers data; a FIN that came with it arrived too. */
+    uint32_t data_end = e->end - ((e->flags & SB_FIN) ? 1u : 0u);
+    if (seq_lt(s, start) && seq_lt(start, data_end)) {
+        if (fa_tcp_sb_split(sb, i, start) < 0)
+            goto full;
+        return 0; /* the upper part, i + 1, is looked at next */
+    }
+    if (seq_gt(data_end, end)) {
+        if (seq_le(end, s))
+            return 0;
+        if (fa_tcp_sb_split(sb, i, end) < 0)
+            goto full;
+    }
+    return !seq_lt(s, start);
+full:
+    fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_SACK_UNSPLIT);
+    return 0;
+}
+
+/* Marks the bytes inside [start, end) SACKed, whole entries and the part
+ * of one the block covers. */
 static void sack_block(struct ack_ctx *x, uint32_t start, uint32_t end)
 {
     struct fa_tcp *c = x->c;
     struct fa_tcp_loss *l = c->loss;
     struct fa_tcp_sb *sb = &l->sb;
     for (uint32_t i = fa_tcp_sb_find(sb, 0, start); i < sb->count; i++) {
-        struct fa_tcp_sent *e = fa_tcp_sb_at(sb, i);
-        uint32_t s = fa_tcp_sb_start(sb, i);
-        /* A block covers data; a FIN that came with it arrived too. */
-        if (seq_gt(e->end - ((e->flags & SB_FIN) ? 1u : 0u), end))
+        if (!seq_lt(fa_tcp_sb_start(sb, i), end))
             break;
-        if (seq_lt(s, start) || (e->flags & SB_SACKED))
+        if ((fa_tcp_sb_at(sb, i)->flags & SB_SACKED) || !sack_fit(c, i, start, end))
             continue;
-        uint32_t len = e->end - s;
+        struct fa_tcp_sent *e = fa_tcp_sb_at(sb, i);
+        uint32_t len = e->end - fa_tcp_sb_start(sb, i);
         if (!(e->flags & SB_EVER_RETRANS) && x->sack_clean < 0)
             x->sack_clean = (int64_t)e->xmit;
         fa_tcp_sb_clear(sb, i, len, SB_LOST);

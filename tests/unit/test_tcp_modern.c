@@ -7,6 +7,8 @@
  *   timestamps PAWS (RFC 7323 §5.3) drops an old TSval, not an RST; TS.Recent
  *              only from a segment covering Last.ACK.sent (§4.3)
  *   scoreboard append, flags and counts, partial ACK, split, find
+ *   SACK'      a block inside a segment keeps its part, unless the
+ *              scoreboard is full
  *   RACK       lost at once with three segments SACKed; after the
  *              reordering window with one; SACKed never resent, even after
  *              an RTO; undo on D-SACK of the only retransmission; a probe
@@ -348,6 +350,67 @@ static void rack_three_sacked_marks_lost_at_once(void **state)
     fa_tcp_get_info(c, &i);
     assert_int_equal(i.recovery, 0);
     assert_int_equal(i.cwnd, i.ssthresh); /* PRR ends at ssthresh */
+}
+
+/* A SACK block may start or end inside a segment as sent (the peer got
+ * it trimmed to its window, or cut smaller by a resend): the bytes it
+ * covers are the peer's, kept as entries of their own, and never sent
+ * again (attack seed 11640: a merged entry half SACKed went again). */
+static void partial_sack_blocks(struct fa_tcp **cp, uint32_t *f, uint32_t *m, uint32_t b[2][2],
+                                uint32_t cap)
+{
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = connected_modern();
+    if (cap) {
+        assert_int_equal(fa_tcp_loss_alloc(c), 0);
+        c->loss->sb.cap = cap;
+    }
+    *f = send_segments(c, 8, m);
+    peer_run_until(&pe, pe.now + 10 * MS);
+    b[0][0] = *f + 6 * *m;
+    b[0][1] = *f + 7 * *m + *m / 3; /* ends inside 7 */
+    b[1][0] = *f + 3 * *m + *m / 2; /* starts inside 3 */
+    b[1][1] = *f + 5 * *m;
+    peer_sack(*f, 2, (const uint32_t (*)[2])b);
+    *cp = c;
+}
+
+static void sack_block_inside_a_segment_is_kept(void **state)
+{
+    (void)state;
+    struct fa_tcp *c;
+    uint32_t f, m, b[2][2];
+    partial_sack_blocks(&c, &f, &m, b, 0);
+    struct fa_tcp_info i;
+    fa_tcp_get_info(c, &i);
+    assert_int_equal(i.sacked, (b[0][1] - b[0][0]) + (b[1][1] - b[1][0]));
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_SACK_UNSPLIT), 0);
+    /* Recovery resends what the peer lacks, never a byte it SACKed. */
+    for (int k = 0; k < 20 && seq_lt(c->snd_una, f + 8 * m); k++) {
+        struct fa_tcp_view v;
+        while (peer_next(&pe, &v))
+            for (int j = 0; j < 2; j++)
+                assert_true(!v.data_len || seq_le(v.seq + v.data_len, b[j][0]) ||
+                            seq_ge(v.seq, b[j][1]));
+        peer_sack(f, 2, (const uint32_t (*)[2])b);
+        peer_run_until(&pe, pe.now + 10 * MS);
+    }
+    fa_tcp_get_info(c, &i);
+    assert_int_equal(i.sacked, (b[0][1] - b[0][0]) + (b[1][1] - b[1][0]));
+}
+
+/* With the scoreboard full the part cannot be kept: the whole segments
+ * inside the blocks are, and the rest is counted (it may go again). */
+static void sack_block_inside_a_segment_with_a_full_scoreboard(void **state)
+{
+    (void)state;
+    struct fa_tcp *c;
+    uint32_t f, m, b[2][2];
+    partial_sack_blocks(&c, &f, &m, b, 8);
+    struct fa_tcp_info i;
+    fa_tcp_get_info(c, &i);
+    assert_int_equal(i.sacked, 2 * m); /* 4 and 6 */
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_SACK_UNSPLIT), 2);
 }
 
 /* The ACK of everything ends recovery with cwnd = ssthresh (RFC 6937 §3):
@@ -1053,6 +1116,8 @@ int main(void)
         cmocka_unit_test(scoreboard_table),
         cmocka_unit_test_teardown(rack_three_sacked_marks_lost_at_once, teardown),
         cmocka_unit_test_teardown(recovery_ends_at_ssthresh_not_at_the_last_prr_window, teardown),
+        cmocka_unit_test_teardown(sack_block_inside_a_segment_is_kept, teardown),
+        cmocka_unit_test_teardown(sack_block_inside_a_segment_with_a_full_scoreboard, teardown),
         cmocka_unit_test_teardown(rack_one_sacked_waits_the_reordering_window, teardown),
         cmocka_unit_test_teardown(sacked_segments_not_resent_after_rto, teardown),
         cmocka_unit_test_teardown(dsack_of_the_only_retransmission_undoes, teardown),
