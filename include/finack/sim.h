@@ -126,6 +126,15 @@ int fa_sim_segment_parse(const uint8_t *frame, size_t len, struct fa_sim_segment
  * sent). 0 (the default): no batches. -EINVAL for no such host. */
 int fa_sim_set_batching(struct fa_sim *sim, int host, fa_time window);
 
+/* A host whose loop sleeps past its deadlines (one that rounds its sleep
+ * to a coarse tick, or a process the system runs late): while nothing
+ * arrives, each timer runs up to lag late (how late: a function of the
+ * deadline, no die thrown). A frame delivered wakes it, and what is due
+ * runs then, as a loop's turn does; the application's own calls into the
+ * stack run no timers. 0 (the default): on time. -EINVAL for no such
+ * host or a lag outside [0, 1 h]. */
+int fa_sim_set_timer_lag(struct fa_sim *sim, int host, fa_time lag);
+
 /* The statistics of host's link, one direction (0 up, 1 down). */
 const struct fa_sim_stats *fa_sim_link_stats(const struct fa_sim *sim,
                                              int host, int dir);

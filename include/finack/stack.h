@@ -192,6 +192,12 @@ void fa_stack_batch_end(struct fa_stack *stack, fa_time now);
 /* Runs every timer due at or before now; returns the time the stack next
  * needs fa_stack_poll(), or FA_TIME_NEVER. */
 fa_time fa_stack_poll(struct fa_stack *stack, fa_time now);
+/* When fa_stack_poll() next has work (0: it has now, a packet to our own
+ * address waiting), or FA_TIME_NEVER; runs nothing. For a loop that
+ * learns, after its own calls armed timers, how long it may sleep; the
+ * deadline may come early (the stack finds nothing due, and says when),
+ * never late. */
+fa_time fa_stack_next_due(const struct fa_stack *stack);
 
 uint64_t fa_stack_counter(const struct fa_stack *stack, unsigned id);
 /* The configuration in force (with defaults and the chosen MAC). */

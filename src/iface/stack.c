@@ -293,6 +293,14 @@ fa_time fa_stack_poll(struct fa_stack *s, fa_time now)
     return more || s->loop_count ? now : next;
 }
 
+fa_time fa_stack_next_due(const struct fa_stack *s)
+{
+    if (s->loop_count)
+        return 0;
+    fa_time tcp = fa_tcp_next_due(s);
+    return s->arp_next < tcp ? s->arp_next : tcp;
+}
+
 void fa_stack_batch_begin(struct fa_stack *s)
 {
     s->tcp->batching = 1;

@@ -51,6 +51,9 @@ struct host {
     /* fa_sim_set_batching: a batch opens with a delivery and ends
      * batch_window later (batch_until; 0: none open). */
     fa_time batch_window, batch_until;
+    /* fa_sim_set_timer_lag: when the host sleeps, its timers run up to
+     * timer_lag late. */
+    fa_time timer_lag;
     fa_time outage_from, outage_to;
     uint8_t mac[6];
     uint8_t gso[FA_GSO_SCRATCH]; /* a segment cut from a super-frame */
@@ -499,6 +502,14 @@ int fa_sim_set_batching(struct fa_sim *s, int host, fa_time window)
     return 0;
 }
 
+int fa_sim_set_timer_lag(struct fa_sim *s, int host, fa_time lag)
+{
+    if (host < 0 || host >= s->nhosts || lag > 3600 * FA_NS_PER_S)
+        return -EINVAL;
+    s->hosts[host]->timer_lag = lag;
+    return 0;
+}
+
 const struct fa_sim_stats *fa_sim_link_stats(const struct fa_sim *s, int host,
                                              int dir)
 {
@@ -506,6 +517,35 @@ const struct fa_sim_stats *fa_sim_link_stats(const struct fa_sim *s, int host,
 }
 
 /* ---- the run loop ---------------------------------------------------- */
+/* How late a host that sleeps wakes for a deadline: a function of the
+ * deadline, so it is the same however often it is asked, and no die is
+ * thrown (a world without lags replays as it always did). */
+static fa_time lag_for(const struct host *h, fa_time due)
+{
+    uint64_t x = (uint64_t)due ^ (0x9e3779b97f4a7c15ull * (uint64_t)(h->index + 1));
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    x ^= x >> 31;
+    return (fa_time)(x % ((uint64_t)h->timer_lag + 1));
+}
+
+/* When the simulator next runs host's timers of its own accord. */
+static fa_time wake_at(const struct host *h)
+{
+    if (!h->timer_lag || h->next_poll == FA_TIME_NEVER)
+        return h->next_poll;
+    fa_time t = h->next_poll + lag_for(h, h->next_poll);
+    return t < h->next_poll ? FA_TIME_NEVER - 1 : t;
+}
+
+/* After the application called into host: what it armed. A host whose
+ * timers run late only learns the deadline (a loop's own calls run no
+ * timers; a frame or its sleep's end does). */
+static void relearn(struct fa_sim *s, struct host *h)
+{
+    h->next_poll = h->timer_lag ? fa_stack_next_due(h->stack) : fa_stack_poll(h->stack, s->now);
+}
+
 static void deliver(struct fa_sim *s, struct event e)
 {
     struct dir *d = e.d;
@@ -576,9 +616,9 @@ fa_time fa_sim_next(struct fa_sim *s)
     fa_time t = s->heap_len ? s->heap[0].t : FA_TIME_NEVER;
     for (int i = 0; i < s->nhosts; i++) {
         struct host *h = s->hosts[i];
-        h->next_poll = fa_stack_poll(h->stack, s->now);
-        if (h->next_poll < t)
-            t = h->next_poll;
+        relearn(s, h);
+        if (wake_at(h) < t)
+            t = wake_at(h);
     }
     int bh = -1;
     fa_time bt = first_batch_end(s, &bh);
@@ -590,13 +630,13 @@ uint64_t fa_sim_run_until(struct fa_sim *s, fa_time until)
     uint64_t events = 0;
     /* The application may have called into the stacks since last time. */
     for (int i = 0; i < s->nhosts; i++)
-        s->hosts[i]->next_poll = fa_stack_poll(s->hosts[i]->stack, s->now);
+        relearn(s, s->hosts[i]);
     for (;;) {
         int timer_host = -1;
         fa_time t = s->heap_len ? s->heap[0].t : FA_TIME_NEVER;
         for (int i = 0; i < s->nhosts; i++)
-            if (s->hosts[i]->next_poll < t) {
-                t = s->hosts[i]->next_poll;
+            if (wake_at(s->hosts[i]) < t) {
+                t = wake_at(s->hosts[i]);
                 timer_host = i;
             }
         /* A batch ends before the next event (one at its very end is in

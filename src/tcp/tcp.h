@@ -520,6 +520,8 @@ struct fa_tcp_tw *fa_tcp_tw_lookup(struct fa_stack *s, uint32_t laddr,
 void fa_tcp_tw_input(struct fa_stack *s, struct fa_tcp_tw *tw,
                      const struct fa_tcp_view *seg, fa_time now);
 fa_time fa_tcp_tw_poll(struct fa_stack *s, fa_time now);
+/* When the oldest entry expires (FA_TIME_NEVER: none); removes nothing. */
+fa_time fa_tcp_tw_next(const struct fa_stack *s);
 void fa_tcp_tw_remove(struct fa_stack *s, struct fa_tcp_tw *tw);
 /* 1 if a SYN may reopen the pair of a TIME-WAIT entry (RFC 6191). */
 int fa_tcp_tw_reopens(const struct fa_tcp_tw *tw, const struct fa_tcp_view *seg);
@@ -585,6 +587,8 @@ void fa_tcp_timer_remove(struct fa_tcp *c);
 /* The earliest deadline the heap holds for c (FA_TIME_NEVER: none). */
 fa_time fa_tcp_next_timer(const struct fa_tcp *c);
 fa_time fa_tcp_poll(struct fa_stack *s, fa_time now);
+/* What fa_tcp_poll would return next, running nothing. */
+fa_time fa_tcp_next_due(const struct fa_stack *s);
 void fa_tcp_arm_rexmit(struct fa_tcp *c, fa_time now);
 
 /* ---- tcp_rtt.c ------------------------------------------------------- */

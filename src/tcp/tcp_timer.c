@@ -291,6 +291,14 @@ static void run_due(struct fa_tcp *c, fa_time now)
     fa_tcp_timer_update(c);
 }
 
+fa_time fa_tcp_next_due(const struct fa_stack *s)
+{
+    const struct fa_tcp_stack *t = s->tcp;
+    fa_time next = t->heap_len ? t->heap[0].key : FA_TIME_NEVER;
+    fa_time tw = fa_tcp_tw_next(s);
+    return tw < next ? tw : next;
+}
+
 fa_time fa_tcp_poll(struct fa_stack *s, fa_time now)
 {
     struct fa_tcp_stack *t = s->tcp;

@@ -176,5 +176,11 @@ fa_time fa_tcp_tw_poll(struct fa_stack *s, fa_time now)
     struct fa_tcp_stack *t = s->tcp;
     while (t->tw_oldest != NONE && t->tw[t->tw_oldest].expires <= now)
         fa_tcp_tw_remove(s, &t->tw[t->tw_oldest]);
+    return fa_tcp_tw_next(s);
+}
+
+fa_time fa_tcp_tw_next(const struct fa_stack *s)
+{
+    const struct fa_tcp_stack *t = s->tcp;
     return t->tw_oldest != NONE ? t->tw[t->tw_oldest].expires : FA_TIME_NEVER;
 }

@@ -1,7 +1,8 @@
 /* test_sim.c — the simulator: one seed replays a run exactly; the link
  * model's rate, delay and order; independent and bursty loss at their
  * rates; outages; the learning switch; TCP across three hosts; frames
- * read in batches, as an event loop does. */
+ * read in batches, as an event loop does; timers run late, as a loop that
+ * sleeps past its deadlines runs them. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -126,6 +127,85 @@ static void batches_coalesce_acks(void **state)
                   (unsigned long long)s[0].frames, (unsigned long long)s[1].frames);
     assert_true(s[1].frames * 2 < s[0].frames);
     assert_true(s[1].hash == s[2].hash && s[1].frames == s[2].frames);
+}
+
+/* Host 0's TCP frames are lost; the times its SYNs went are kept. */
+struct syns {
+    fa_time at[8];
+    int n;
+};
+
+static int is_tcp(const uint8_t *f, size_t len)
+{
+    return len > 23 && f[12] == 0x08 && f[13] == 0x00 && f[23] == 6;
+}
+
+static void on_syn(void *ctx, int host, int dir, const uint8_t *f, size_t len, fa_time t)
+{
+    struct syns *s = ctx;
+    if (host == 0 && dir == 0 && is_tcp(f, len) && s->n < 8)
+        s->at[s->n++] = t;
+}
+
+static int lose_tcp_of_0(void *ctx, int host, const uint8_t *f, size_t len, fa_time t)
+{
+    (void)ctx;
+    (void)t;
+    return host == 0 && is_tcp(f, len);
+}
+
+/* Host 0's SYN goes unanswered: when do its retransmissions go, run in
+ * one call or in 1 ms steps, with its timers on time or up to lag late? */
+static struct syns syn_times(fa_time lag, int steps)
+{
+    struct fa_sim_link link;
+    fa_sim_link_init(&link);
+    struct fa_sim *sim = sim_with(2, &link, 9);
+    struct syns s = { { 0 }, 0 };
+    assert_int_equal(fa_sim_set_timer_lag(sim, 0, lag), 0);
+    fa_sim_on_frame(sim, on_syn, &s);
+    fa_sim_set_filter(sim, lose_tcp_of_0, NULL);
+    struct fa_tcp *c;
+    fa_tcp_open(fa_sim_stack(sim, 0), &c);
+    fa_tcp_connect(c, FA_IPV4(198, 18, 0, 2), 80, fa_sim_now(sim));
+    /* What the connect armed, learnt without running anything; polling
+     * now (nothing due yet) says the same. */
+    fa_time due = fa_stack_next_due(fa_sim_stack(sim, 0));
+    assert_true(due > fa_sim_now(sim) && due != FA_TIME_NEVER);
+    assert_int_equal(fa_stack_poll(fa_sim_stack(sim, 0), fa_sim_now(sim)), due);
+    fa_time end = 20 * S;
+    if (steps)
+        while (fa_sim_now(sim) < end)
+            fa_sim_run_until(sim, fa_sim_now(sim) + MS);
+    else
+        fa_sim_run_until(sim, end);
+    fa_sim_destroy(sim);
+    return s;
+}
+
+/* A host's timers run late by at most the lag, never early; how late is
+ * the same however the driver steps (its calls run no timers). */
+static void timers_run_late_by_at_most_the_lag(void **state)
+{
+    (void)state;
+    struct fa_sim_link link;
+    fa_sim_link_init(&link);
+    struct fa_sim *sim = sim_with(2, &link, 1);
+    assert_int_equal(fa_sim_set_timer_lag(sim, 2, MS), -EINVAL);
+    assert_int_equal(fa_sim_set_timer_lag(sim, 0, 3601 * S), -EINVAL);
+    fa_sim_destroy(sim);
+    const fa_time lag = 500 * MS;
+    struct syns on_time = syn_times(0, 0), late = syn_times(lag, 0), stepped = syn_times(lag, 1);
+    assert_true(on_time.n >= 4);
+    assert_int_equal(late.n, stepped.n);
+    fa_time behind = 0;
+    for (int k = 1; k < late.n; k++) {
+        fa_time rto = on_time.at[k] - on_time.at[k - 1], gap = late.at[k] - late.at[k - 1];
+        assert_true(gap >= rto && gap <= rto + lag);
+        assert_int_equal(late.at[k], stepped.at[k]);
+        behind += gap - rto;
+    }
+    assert_true(behind > 0);
 }
 
 static void rate_delay_and_queue(void **state)
@@ -304,6 +384,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(same_seed_same_run),
         cmocka_unit_test(batches_coalesce_acks),
+        cmocka_unit_test(timers_run_late_by_at_most_the_lag),
         cmocka_unit_test(rate_delay_and_queue),
         cmocka_unit_test(bursty_loss_is_bursty),
         cmocka_unit_test(outage_drops_then_recovers),
