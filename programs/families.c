@@ -20,7 +20,10 @@
  *           the client's 4-tuple again under a flood (by cookie, or
  *           reopening the server's TIME-WAIT), which must carry bytes.
  *
- * In both, one host in five does not scale windows (tcp_window_scaling 0).
+ * In both, one host in five does not scale windows (tcp_window_scaling 0);
+ * in apps, a quarter of the worlds switch a side's congestion control
+ * mid-stream. Every family's worlds (families.h) may also read frames in
+ * batches, run a host's timers late and be a path of seconds.
  * Every run checks each byte at its stream offset, the simulator's
  * invariants on every event (window, sequence numbers, state edges, ACK
  * storms), liveness — while the network delivers and a reader reads,
@@ -59,6 +62,8 @@ struct side {
     unsigned tcp_opts;                      /* SIM_NO_SACK ... */
     uint64_t mem_max;                       /* tcp_mem_max; 0: none */
     uint32_t sb_max;                        /* tcp_sb_max; 0: the default */
+    uint64_t cc_switch_at; /* stream offset: TCP_CONGESTION to the other
+                              one, mid-flight; UINT64_MAX never */
 };
 
 struct params {
@@ -80,12 +85,14 @@ struct end {
     int read_paused_done, write_paused_done;
     int eof, err, closed, closing, shut_rd, shut_wr;
     int linger_reset; /* its lingering close ran out (an RST went) */
+    int cc_switched;
 };
 
 struct run {
     uint64_t seed;
     int verbose;
     struct params pr;
+    fa_time lag; /* sim_timer_lag_max: the limits grow with it */
     struct fa_sim *sim;
     struct fa_prng prng; /* the attacker's and the applications' dice */
     struct fa_prng icmp_prng; /* the attacker's ICMP errors: a die of their
@@ -268,6 +275,23 @@ static void draw_scoreboards(uint64_t seed, struct params *pr)
         pr->sd[i].sb_max = sizes[fa_prng_below(&p, 4)];
 }
 
+/* A quarter of the apps family's worlds switch a side's congestion
+ * control (TCP_CONGESTION, CUBIC to NewReno or back) once, at a drawn
+ * point of its stream: in slow start, in recovery, in an epoch — the
+ * state must start afresh and the flow go on. A die of its own. */
+static void draw_cc_switches(uint64_t seed, struct params *pr)
+{
+    struct fa_prng p;
+    fa_prng_seed(&p, seed ^ 0xcc5e7ull);
+    int drawn = !pr->attack && fa_prng_chance(&p, 0.25);
+    for (int i = 0; i < 2; i++) {
+        struct side *sd = &pr->sd[i];
+        sd->cc_switch_at = UINT64_MAX;
+        if (drawn && fa_prng_chance(&p, 0.7))
+            sd->cc_switch_at = sd->bytes ? fa_prng_below(&p, sd->bytes) : 0;
+    }
+}
+
 static void draw_budgets(uint64_t seed, struct params *pr)
 {
     struct fa_prng p;
@@ -319,6 +343,54 @@ int sim_apply_batching(struct fa_sim *sim, uint64_t seed, int host)
     return fa_sim_set_batching(sim, host, sim_draw_batching(seed, host));
 }
 
+fa_time sim_draw_timer_lag(uint64_t seed, int host)
+{
+    struct fa_prng p;
+    fa_prng_seed(&p, seed ^ 0x1a6e7ull);
+    if (!fa_prng_chance(&p, 0.25))
+        return 0;
+    static const fa_time lags[] = { 0, MS, 20 * MS, 250 * MS, 2 * S, 30 * S, 120 * S };
+    fa_time l[2];
+    for (int i = 0; i < 2; i++)
+        l[i] = lags[fa_prng_below(&p, 7)];
+    return l[host & 1];
+}
+
+int sim_apply_timer_lag(struct fa_sim *sim, uint64_t seed, int host)
+{
+    return fa_sim_set_timer_lag(sim, host, sim_draw_timer_lag(seed, host));
+}
+
+fa_time sim_timer_lag_max(uint64_t seed)
+{
+    fa_time a = sim_draw_timer_lag(seed, 0), b = sim_draw_timer_lag(seed, 1);
+    return a > b ? a : b;
+}
+
+int sim_draw_long_path(uint64_t seed, struct fa_sim_link *up, struct fa_sim_link *down)
+{
+    struct fa_prng p;
+    fa_prng_seed(&p, seed ^ 0x1096a7bull);
+    if (!fa_prng_chance(&p, 1.0 / 16))
+        return 0;
+    fa_time d = (fa_time)pick(&p, 0.25e9, 1.5e9); /* a link: host to host crosses two */
+    struct fa_sim_link *l[2] = { up, down };
+    for (int i = 0; i < 2; i++) {
+        l[i]->jitter = l[i]->jitter ? d / 10 : 0;
+        l[i]->delay = d;
+        l[i]->reorder_delay = d / 2 + MS;
+        l[i]->loss = l[i]->loss < 0.05 ? l[i]->loss : 0.05;
+        l[i]->ge_loss_bad = l[i]->ge_loss_bad < 0.2 ? l[i]->ge_loss_bad : 0.2;
+    }
+    return 1;
+}
+
+uint32_t sim_long_path_bytes(uint32_t bytes, uint32_t sndbuf, uint32_t peer_rcvbuf)
+{
+    uint64_t window = sndbuf < peer_rcvbuf ? sndbuf : peer_rcvbuf;
+    return bytes < 100 * window ? bytes : (uint32_t)(100 * window);
+}
+
 const char *sim_tcp_options_name(unsigned o, char *buf, size_t len)
 {
     snprintf(buf, len, "%s %s %s%s", o & SIM_NO_SACK ? "no-sack" : "sack",
@@ -327,7 +399,7 @@ const char *sim_tcp_options_name(unsigned o, char *buf, size_t len)
     return buf;
 }
 
-static void describe(const struct params *pr, const fa_time batching[2])
+static void describe(const struct params *pr, const fa_time batching[2], const fa_time lags[2])
 {
     static const char *const endings[] = { "both close", "half-close then close",
                                            "one side aborts", "lingering close" };
@@ -352,10 +424,15 @@ static void describe(const struct params *pr, const fa_time batching[2])
             printf(", memory budget %llu", (unsigned long long)sd->mem_max);
         if (sd->sb_max)
             printf(", scoreboard of %u", sd->sb_max);
+        if (sd->cc_switch_at != UINT64_MAX)
+            printf(", switches congestion control at %llu",
+                   (unsigned long long)sd->cc_switch_at);
         if (sd->shut_rd_at != UINT64_MAX)
             printf(", SHUT_RD at %llu", (unsigned long long)sd->shut_rd_at);
         if (batching[i])
             printf(", reads in batches of %.0f us", (double)batching[i] / 1e3);
+        if (lags[i])
+            printf(", timers up to %.0f ms late", (double)lags[i] / 1e6);
         printf("\n");
     }
     if (pr->attack)
@@ -374,9 +451,12 @@ static void timeline(void *ctx, int host, int dir, const uint8_t *f, size_t len,
     char flags[32];
     if (dir || !fa_sim_segment_parse(f, len, &g))
         return;
-    printf("%12.6f  %s >  %-9s seq %10u ack %10u win %5u len %u\n", (double)t / 1e9,
-           host ? "server" : "client", scenario_flags(g.flags, flags), g.seq, g.ack, g.win,
-           g.len);
+    printf("%12.6f  %s >  %-9s :%u>:%u seq %10u ack %10u win %5u len %u", (double)t / 1e9,
+           host ? "server" : "client", scenario_flags(g.flags, flags), g.sport, g.dport, g.seq,
+           g.ack, g.win, g.len);
+    for (int b = 0; b < g.sack_blocks; b++)
+        printf("%s%u-%u", b ? " " : " sack ", g.sack[b][0], g.sack[b][1]);
+    printf("\n");
 }
 
 static void trace(void *ctx, const struct fa_tcp *sock, int from, int to, fa_time now)
@@ -385,8 +465,8 @@ static void trace(void *ctx, const struct fa_tcp *sock, int from, int to, fa_tim
     (void)from;
     struct fa_tcp_info i;
     fa_tcp_get_info(sock, &i);
-    printf("%12.6f  %s:%u  %s\n", (double)now / 1e9,
-           i.local_addr == ADDR(0) ? "client" : "server", i.local_port,
+    printf("%12.6f  %s:%u (peer :%u)  %s\n", (double)now / 1e9,
+           i.local_addr == ADDR(0) ? "client" : "server", i.local_port, i.remote_port,
            fa_tcp_state_name((enum fa_tcp_state)to));
 }
 
@@ -429,7 +509,8 @@ static int setup(struct run *r)
         if (r->verbose > 1)
             cfg.tcp_trace = trace;
         if (fa_sim_add_host(r->sim, &cfg, &r->pr.link, &r->pr.down) != i ||
-            sim_apply_batching(r->sim, r->seed, i) < 0)
+            sim_apply_batching(r->sim, r->seed, i) < 0 ||
+            sim_apply_timer_lag(r->sim, r->seed, i) < 0)
             return -1;
     }
     struct fa_stack *cs = fa_sim_stack(r->sim, 0), *ss = fa_sim_stack(r->sim, 1);
@@ -524,6 +605,14 @@ static int write_some(struct run *r, int i, fa_time now)
             return w == 0 ? 0 : (e->err = (int)-w, 0);
         e->sent += (uint64_t)w;
         r->last_progress = now;
+        if (!e->cc_switched && e->sent > sd->cc_switch_at) {
+            long cc;
+            e->cc_switched = 1;
+            if (fa_tcp_getopt(e->sock, FA_TCP_CONGESTION, &cc) < 0 ||
+                fa_tcp_setopt(e->sock, FA_TCP_CONGESTION,
+                              cc == FA_TCP_CC_CUBIC ? FA_TCP_CC_NEWRENO : FA_TCP_CC_CUBIC) < 0)
+                return fail(r, "TCP_CONGESTION refused mid-connection");
+        }
     }
     return 0;
 }
@@ -1034,6 +1123,20 @@ static int gone_behind_cookies(const struct run *r, int i)
                     fa_stack_counter(st, FA_CNT_TCP_SYNCOOKIES_OK) > r->cookie_ok_at_close[i]);
 }
 
+/* The client's connection was answered by a SYN cookie, its handshake
+ * ACK dropped for a full accept queue (as Linux does), and the client
+ * had nothing to say: the server never learns of it (RFC 4987 §3.6's
+ * price, tcp_in.c cookie_ack). When it next speaks (a keepalive probe
+ * run late, past the cookie's life) the listener resets it (apps seed
+ * 12865, timers two minutes late). */
+static int silent_behind_dropped_cookie(const struct run *r)
+{
+    struct fa_stack *st = fa_sim_stack(r->sim, 1);
+    return !r->e[1].sock && !r->pr.sd[0].bytes &&
+           fa_stack_counter(st, FA_CNT_TCP_SYNCOOKIES_SENT) > 0 &&
+           fa_stack_counter(st, FA_CNT_TCP_BACKLOG_FULL) > 0;
+}
+
 static int check_errors(struct run *r)
 {
     for (int i = 0; i < 2; i++) {
@@ -1054,6 +1157,11 @@ static int check_errors(struct run *r)
             continue;
         if (err == ETIMEDOUT && gone_behind_cookies(r, !i))
             continue;
+        if (err == ECONNRESET && i == 0 && silent_behind_dropped_cookie(r)) {
+            if (r->broke_at == FA_TIME_NEVER) /* the server's bytes never go */
+                r->broke_at = fa_sim_now(r->sim);
+            continue;
+        }
         if (err == ETIMEDOUT || !errors_allowed(r) || (err != ECONNRESET && err != EPIPE))
             return fail(r, msg);
     }
@@ -1070,7 +1178,7 @@ static int all_delivered(const struct run *r)
 
 static int drive(struct run *r)
 {
-    const fa_time limit = r->start + 4 * 3600 * S;
+    const fa_time limit = r->start + 4 * 3600 * S + 100 * r->lag;
     while (!(r->e[0].closed && r->e[1].closed) && fa_sim_now(r->sim) < limit) {
         step(r);
         fa_time now = fa_sim_now(r->sim);
@@ -1101,11 +1209,12 @@ static int drive(struct run *r)
             now > r->client_closed_at + 10 * S)
             r->e[1].closed = 1;
         if (work_left(r) && !anyone_paused(r, now) && r->e[1].sock &&
-            now - r->last_progress > STALL_LIMIT && !errors_allowed(r))
+            now - r->last_progress > STALL_LIMIT + 4 * r->lag && !errors_allowed(r))
             return fail(r, "stalled: 5 minutes without a byte moving, work left");
     }
     if (!(r->e[0].closed && r->e[1].closed))
-        return fail(r, "the applications did not finish in 4 hours");
+        return fail(r, r->lag ? "the applications did not finish in 4 hours and 100 timer lags"
+                              : "the applications did not finish in 4 hours");
     if (!errors_allowed(r) && !all_delivered(r))
         return fail(r, "a clean run ended with bytes missing");
     return 0;
@@ -1165,13 +1274,19 @@ int family_run(const char *family, uint64_t seed, int verbose, char *why, size_t
     r.why = why;
     r.why_len = why_len;
     draw(seed, attack, &r.pr);
+    r.lag = sim_timer_lag_max(seed);
+    if (sim_draw_long_path(seed, &r.pr.link, &r.pr.down) || r.lag >= 30 * S)
+        for (int i = 0; i < 2; i++) /* a run of hours says no more */
+            r.pr.sd[i].bytes = sim_long_path_bytes(r.pr.sd[i].bytes, r.pr.sd[i].sndbuf,
+                                                   r.pr.sd[!i].rcvbuf);
     draw_budgets(seed, &r.pr);
     draw_scoreboards(seed, &r.pr);
+    draw_cc_switches(seed, &r.pr);
     fa_prng_seed(&r.prng, seed ^ 0xd1ceull);
     fa_prng_seed(&r.icmp_prng, seed ^ 0x1c3e77ull);
     if (verbose)
-        describe(&r.pr, (const fa_time[2]){ sim_draw_batching(seed, 0),
-                                            sim_draw_batching(seed, 1) });
+        describe(&r.pr, (const fa_time[2]){ sim_draw_batching(seed, 0), sim_draw_batching(seed, 1) },
+                 (const fa_time[2]){ sim_draw_timer_lag(seed, 0), sim_draw_timer_lag(seed, 1) });
     return run_one(&r) < 0 ? -1 : 0;
 }
 

@@ -27,6 +27,28 @@ fa_time sim_draw_batching(uint64_t seed, int host);
 /* Sets the drawn batching on host (a host of sim): 0 or -EINVAL. */
 struct fa_sim;
 int sim_apply_batching(struct fa_sim *sim, uint64_t seed, int host);
+/* A quarter of the worlds (every family) run a host's timers late while
+ * it sleeps (fa_sim_set_timer_lag): up to 1 ms (a loop that sleeps in
+ * whole milliseconds), 20 ms, 250 ms (a coarse tick), 2 s (a process the
+ * system starves) or 30 s (one stopped, a virtual machine paused: longer
+ * than keepalive's interval), drawn per host from a die of its own; 0
+ * for none. */
+fa_time sim_draw_timer_lag(uint64_t seed, int host);
+int sim_apply_timer_lag(struct fa_sim *sim, uint64_t seed, int host);
+/* The larger of the two hosts' lags: a world whose timers run 30 s or
+ * more late is slow (each loss, each delayed ACK may wait that long), so
+ * a side sends at most 100 windows (sim_long_path_bytes), and a run's
+ * time limits grow by 100 lags, its stall limit by 4 — still a limit. */
+fa_time sim_timer_lag_max(uint64_t seed);
+/* One world in 16 (every family) is a path of seconds, a satellite hop
+ * or a cellular bearer with a deep queue: each link 0.25 to 1.5 s (a
+ * round trip of 1 to 6 s), its loss held to 5 %. A die of its own; 1 if
+ * this seed drew it. On such a path a side sends at most 100 windows
+ * (sim_long_path_bytes): a run of hours says no more than one of
+ * minutes. */
+struct fa_sim_link;
+int sim_draw_long_path(uint64_t seed, struct fa_sim_link *up, struct fa_sim_link *down);
+uint32_t sim_long_path_bytes(uint32_t bytes, uint32_t sndbuf, uint32_t peer_rcvbuf);
 /* "sack ts cubic" or what is off, for the description of a seed. */
 const char *sim_tcp_options_name(unsigned opts, char *buf, size_t len);
 

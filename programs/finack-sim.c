@@ -13,8 +13,10 @@
  * rate from 10 Mbit/s to unlimited, one-way delay 10 us to 100 ms, queue
  * size), both ends' buffers, the bytes each way (sent at once), and how
  * the connection ends (either side first, simultaneously, half-close then
- * reply, or abort). Every run checks: each byte received equals the byte
- * sent at that stream offset, none missing at the end; the simulator's
+ * reply, or abort); with the other families, frames read in batches,
+ * timers run late and paths of seconds (families.h). Every run checks:
+ * each byte received equals the byte sent at that stream offset, none
+ * missing at the end; the simulator's
  * invariants (window, sequence numbers, RFC 9293 state edges) on every
  * event; and that, when all timers have run out, nothing is left. The
  * "apps" and "attack" families (families.c) draw applications' and an
@@ -62,6 +64,7 @@ static void draw(uint64_t seed, struct params *pr)
     fa_prng_seed(&p, seed ^ 0x5eedull);
     struct fa_sim_link *l = &pr->link;
     fa_sim_link_init(l);
+    fa_sim_link_init(&pr->down);
     if (fa_prng_chance(&p, 0.3)) {
         /* Bursty, but survivable: the state moves per frame, so on an
          * idle connection a burst spans retransmissions a timeout apart;
@@ -84,6 +87,9 @@ static void draw(uint64_t seed, struct params *pr)
     l->jitter = fa_prng_chance(&p, 0.3) ? l->delay / 10 : 0;
     l->reorder_delay = l->delay / 2 + MS;
     l->queue_frames = 16 + (uint32_t)fa_prng_below(&p, 500);
+    pr->down.rate_bps = l->rate_bps;
+    pr->down.delay = l->delay;
+    pr->down.queue_frames = l->queue_frames;
     static const uint32_t bufs[] = { 200, 1000, 4096, 65536, 1 << 20 };
     for (int i = 0; i < 2; i++) {
         pr->bufs[i] = bufs[fa_prng_below(&p, 5)];
@@ -94,6 +100,9 @@ static void draw(uint64_t seed, struct params *pr)
         for (int i = 0; i < 2; i++)
             if (pr->bufs[i] < 4096)
                 pr->bytes[i] /= 20;
+    if (sim_draw_long_path(seed, l, &pr->down) || sim_timer_lag_max(seed) >= 30 * S)
+        for (int i = 0; i < 2; i++)
+            pr->bytes[i] = sim_long_path_bytes(pr->bytes[i], pr->bufs[i], pr->bufs[!i]);
     pr->ending = (enum ending)fa_prng_below(&p, ENDINGS);
     for (int i = 0; i < 2; i++)
         pr->tcp_opts[i] = sim_draw_tcp_options(&p);
@@ -101,10 +110,6 @@ static void draw(uint64_t seed, struct params *pr)
      * lost (RFC 4987 §3.6): only with a client that sends. */
     if (!pr->bytes[0])
         pr->tcp_opts[1] &= ~(unsigned)SIM_COOKIES;
-    fa_sim_link_init(&pr->down);
-    pr->down.rate_bps = l->rate_bps;
-    pr->down.delay = l->delay;
-    pr->down.queue_frames = l->queue_frames;
 }
 
 /* Average loss on one path (one uplink carries the faults). */
@@ -207,7 +212,8 @@ static int setup(struct run *r)
         cfg.tcp_trace_ctx = r;
         cfg.device.offloads = opt_tso ? FA_OFFLOAD_TSO : 0;
         if (fa_sim_add_host(r->sim, &cfg, &r->pr.link, &r->pr.down) != i ||
-            sim_apply_batching(r->sim, r->seed, i) < 0)
+            sim_apply_batching(r->sim, r->seed, i) < 0 ||
+            sim_apply_timer_lag(r->sim, r->seed, i) < 0)
             return -1;
     }
     return 0;
@@ -367,7 +373,7 @@ static int run_transfer(struct run *r)
     fa_tcp_open(cs, &r->e[0].sock);
     keepalive(r->e[0].sock);
     fa_tcp_connect(r->e[0].sock, FA_IPV4(198, 18, 0, 2), 80, 0);
-    const fa_time limit = 3 * 3600 * S;
+    const fa_time limit = 3 * 3600 * S + 100 * sim_timer_lag_max(r->seed);
     int rc = 0;
     while (!all_sent_and_received(r) && fa_sim_now(r->sim) < limit) {
         step(r);
@@ -388,8 +394,8 @@ static int run_transfer(struct run *r)
         if (r->verbose)
             dump(r);
     if (!rc && !r->ended_in_error && !all_sent_and_received(r)) {
-        snprintf(r->why, sizeof r->why, "transfer incomplete after 3 h: %llu/%u and %llu/%u",
-                 (unsigned long long)r->e[1].got, r->pr.bytes[0],
+        snprintf(r->why, sizeof r->why, "transfer incomplete after %.1f h: %llu/%u and %llu/%u",
+                 (double)limit / 3600e9, (unsigned long long)r->e[1].got, r->pr.bytes[0],
                  (unsigned long long)r->e[0].got, r->pr.bytes[1]);
         rc = -1;
     }
@@ -438,6 +444,10 @@ static void describe(const struct params *pr, uint64_t seed)
     if (b0 || b1)
         printf("reads in batches of: client %.0f us, server %.0f us\n", (double)b0 / 1e3,
                (double)b1 / 1e3);
+    fa_time l0 = sim_draw_timer_lag(seed, 0), l1 = sim_draw_timer_lag(seed, 1);
+    if (l0 || l1)
+        printf("timers late by up to: client %.0f ms, server %.0f ms\n", (double)l0 / 1e6,
+               (double)l1 / 1e6);
 }
 
 /* --html: the run recorded for finack-ladder's page, written at the end. */

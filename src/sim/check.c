@@ -4,7 +4,8 @@
  *  window    no host sends a data byte beyond the right edge its peer
  *            last advertised to it (SEG.ACK + SEG.WND << scale, the scale
  *            taken from both SYNs as RFC 7323 §2.2 says);
- *  sequence  SND.UNA <= SND.NXT, and SND.UNA and RCV.NXT never move back;
+ *  sequence  SND.UNA <= SND.NXT, and SND.UNA and RCV.NXT never move back
+ *            once synchronized (a half-open's ISS may become a cookie's);
  *  states    every state change is an edge of RFC 9293's diagram (§3.3.2,
  *            figure 5), plus the aborts (RST, timeouts) that end in
  *            CLOSED — a table here, not in the TCP code;
@@ -528,6 +529,12 @@ static void check_conn(void *ctx, const struct fa_tcp_info *i)
                  i->snd_nxt - i->snd_una);
         violation(k, w->t, msg);
     }
+    /* A half-open connection's numbers may yet become a SYN cookie's
+     * (tcp_in.c check_ack: the peer took the cookie's SYN-ACK): its
+     * sequence is tracked from ESTABLISHED on (apps seed 999, a SYN
+     * resent late over a path of seconds). */
+    if (i->state == FA_TCP_SYN_RECEIVED)
+        return;
     struct seqs *free_slot = NULL, *s = NULL;
     for (int n = 0; n < FLOWS && !s; n++) {
         struct seqs *x = &k->seqs[n];
