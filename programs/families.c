@@ -385,6 +385,14 @@ int sim_draw_long_path(uint64_t seed, struct fa_sim_link *up, struct fa_sim_link
     return 1;
 }
 
+void sim_draw_middlebox(uint64_t seed, struct fa_sim_link *down)
+{
+    struct fa_prng p;
+    fa_prng_seed(&p, seed ^ 0x5e6e7ull);
+    if (fa_prng_chance(&p, 1.0 / 8))
+        down->resegment = pick(&p, 0.05, 0.5);
+}
+
 uint32_t sim_long_path_bytes(uint32_t bytes, uint32_t sndbuf, uint32_t peer_rcvbuf)
 {
     uint64_t window = sndbuf < peer_rcvbuf ? sndbuf : peer_rcvbuf;
@@ -407,6 +415,8 @@ static void describe(const struct params *pr, const fa_time batching[2], const f
     printf("link: loss %.2f%%, reorder %.1f%%, dup %.1f%%, delay %.3f ms, rate %llu\n",
            100 * l->loss, 100 * l->reorder, 100 * l->duplicate, (double)l->delay / 1e6,
            (unsigned long long)l->rate_bps);
+    if (pr->down.resegment > 0)
+        printf("a middlebox resegments %.0f%% of the data segments\n", 100 * pr->down.resegment);
     for (int i = 0; i < 2; i++) {
         const struct side *sd = &pr->sd[i];
         char o[32];
@@ -1274,6 +1284,7 @@ int family_run(const char *family, uint64_t seed, int verbose, char *why, size_t
     r.why = why;
     r.why_len = why_len;
     draw(seed, attack, &r.pr);
+    sim_draw_middlebox(seed, &r.pr.down);
     r.lag = sim_timer_lag_max(seed);
     if (sim_draw_long_path(seed, &r.pr.link, &r.pr.down) || r.lag >= 30 * S)
         for (int i = 0; i < 2; i++) /* a run of hours says no more */

@@ -49,6 +49,10 @@ fa_time sim_timer_lag_max(uint64_t seed);
 struct fa_sim_link;
 int sim_draw_long_path(uint64_t seed, struct fa_sim_link *up, struct fa_sim_link *down);
 uint32_t sim_long_path_bytes(uint32_t bytes, uint32_t sndbuf, uint32_t peer_rcvbuf);
+/* One world in 8 (every family) has a middlebox that resegments TCP
+ * (fa_sim_link.resegment) before the hosts' down links: 5 % to 50 % of
+ * the data segments are cut into pieces. A die of its own. */
+void sim_draw_middlebox(uint64_t seed, struct fa_sim_link *down);
 /* "sack ts cubic" or what is off, for the description of a seed. */
 const char *sim_tcp_options_name(unsigned opts, char *buf, size_t len);
 

@@ -100,6 +100,7 @@ static void draw(uint64_t seed, struct params *pr)
         for (int i = 0; i < 2; i++)
             if (pr->bufs[i] < 4096)
                 pr->bytes[i] /= 20;
+    sim_draw_middlebox(seed, &pr->down);
     if (sim_draw_long_path(seed, l, &pr->down) || sim_timer_lag_max(seed) >= 30 * S)
         for (int i = 0; i < 2; i++)
             pr->bytes[i] = sim_long_path_bytes(pr->bytes[i], pr->bufs[i], pr->bufs[!i]);
@@ -435,6 +436,8 @@ static void describe(const struct params *pr, uint64_t seed)
            l->rate_bps ? (l->rate_bps >= 1000000000 ? "1 Gbit/s" : l->rate_bps >= 100000000
                           ? "100 Mbit/s" : "10 Mbit/s") : "unlimited",
            (double)l->delay / 1e6, l->queue_frames);
+    if (pr->down.resegment > 0)
+        printf("a middlebox resegments %.0f%% of the data segments\n", 100 * pr->down.resegment);
     char o0[32], o1[32];
     printf("buffers: client %u, server %u; bytes: %u up, %u down; ending: %s\n",
            pr->bufs[0], pr->bufs[1], pr->bytes[0], pr->bytes[1], ending_names[pr->ending]);

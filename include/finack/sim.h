@@ -21,7 +21,8 @@
  * reorders: a frame never overtakes the one before it), independent loss
  * and bursty loss (Gilbert–Elliott: a good and a bad state, each with its
  * own loss probability), duplication, reordering (a frame held back by
- * reorder_delay), one-bit corruption, and outages scheduled per host. */
+ * reorder_delay), one-bit corruption, resegmentation by a middlebox, and
+ * outages scheduled per host. */
 #ifndef FINACK_SIM_H
 #define FINACK_SIM_H
 
@@ -48,11 +49,18 @@ struct fa_sim_link {
     double ge_loss_bad;    /*                  loss in the bad state */
     double duplicate, reorder, corrupt;
     fa_time reorder_delay; /* default 1 ms */
+    /* A middlebox that resegments (a normalising firewall, a proxy that
+     * clamps the MSS): a TCP segment with 2 or more data bytes, no SYN
+     * or RST and a good checksum, reaching this link from the switch, is
+     * cut into pieces (2 to 8) of a size drawn at random (FIN and PSH on
+     * the last one), with this probability. Down links only; 0 by default. */
+    double resegment;
 };
 
 struct fa_sim_stats {
     uint64_t sent, delivered, lost, queue_drops, outage_drops;
     uint64_t duplicated, reordered, corrupted;
+    uint64_t resegmented; /* segments a middlebox cut into pieces */
 };
 
 void fa_sim_link_init(struct fa_sim_link *link);

@@ -74,6 +74,7 @@ struct fa_sim {
     struct fa_sim_check *check;
     int (*filter)(void *ctx, int host, const uint8_t *f, size_t len, fa_time t);
     void *filter_ctx;
+    uint8_t reseg[FA_GSO_SCRATCH]; /* a piece the middlebox cut */
     uint64_t part_side;
     fa_time part_from, part_to;
     uint64_t partition_drops;
@@ -292,13 +293,42 @@ static int partitioned(const struct fa_sim *s, int from, int to)
     return !!(s->part_side >> from & 1) != !!(s->part_side >> to & 1);
 }
 
+static int send_piece(void *ctx, const uint8_t *f, size_t len)
+{
+    dir_send(ctx, f, len);
+    return 0;
+}
+
+/* The middlebox before a down link (fa_sim_link.resegment): 1 if it cut
+ * the frame into pieces and sent them, 0 to send it as it is. A frame
+ * that fails its checksums is not touched: the middlebox must not hide
+ * corruption by computing new ones. */
+static int resegment(struct fa_sim *s, struct dir *d, const uint8_t *f, size_t len)
+{
+    struct fa_sim_segment g;
+    /* (flags as struct fa_sim_segment gives them: SYN 0x02, RST 0x04) */
+    if (!(d->m.resegment > 0) || !fa_sim_segment_parse(f, len, &g) || g.len < 2 ||
+        (g.flags & (0x02 | 0x04)) || !fa_prng_chance(&d->prng, d->m.resegment))
+        return 0;
+    /* Pieces of any size from an eighth of the data (eight pieces at
+     * most: more would be a flood the queue drops) to all but a byte. */
+    uint32_t least = (g.len + 7) / 8;
+    struct fa_frame_meta m = { .gso_type = FA_GSO_TCPV4,
+                               .gso_size = (uint16_t)(least + fa_prng_below(&d->prng, g.len - least)) };
+    int n = fa_gso_segment(f, len, &m, s->reseg, sizeof s->reseg, send_piece, d);
+    if (n > 1)
+        d->stats.resegmented++;
+    return n > 0;
+}
+
 static void switch_out(struct fa_sim *s, int from, int to, const uint8_t *f, size_t len)
 {
     if (partitioned(s, from, to)) {
         s->hosts[to]->down.stats.outage_drops++;
         return;
     }
-    dir_send(&s->hosts[to]->down, f, len);
+    if (!resegment(s, &s->hosts[to]->down, f, len))
+        dir_send(&s->hosts[to]->down, f, len);
 }
 
 static void switch_forward(struct fa_sim *s, int from, const uint8_t *f, size_t len)
@@ -567,18 +597,25 @@ static void deliver(struct fa_sim *s, struct event e)
                 fa_sim_check_frame(s->check, d->host, 1, f, len, s->now);
             uint64_t segs = fa_stack_counter(h->stack, FA_CNT_TCP_SEGS_IN);
             uint64_t paws = fa_stack_counter(h->stack, FA_CNT_TCP_PAWS_DROPPED);
+            uint64_t unacc = fa_stack_counter(h->stack, FA_CNT_TCP_UNACCEPTABLE);
             if (h->batch_window && !h->batch_until) {
                 fa_stack_batch_begin(h->stack);
                 h->batch_until = s->now + h->batch_window;
             }
             fa_stack_input(h->stack, f, len, s->now);
-            /* Taken: TCP read it, and PAWS did not refuse it (RFC 7323
-             * §5.3 R1: its SACK blocks are not read either; transfer seed
-             * 24323, an old ACK overtaken by a later segment). */
+            /* Taken: TCP read it, and neither PAWS (RFC 7323 §5.3 R1:
+             * transfer seed 24323, an old ACK overtaken by a later
+             * segment) nor the sequence check (RFC 9293 §3.10.7.4: a
+             * duplicate wholly below RCV.NXT; transfer seed 3745, a piece
+             * of a resent segment) refused it: else its SACK blocks are
+             * not read either. (The two unacceptable segments whose ACK
+             * is still used, at a zero window and ending at RCV.NXT,
+             * count as not taken: a check the less, never a false one.) */
             if (s->check)
                 fa_sim_check_taken(s->check,
                                    fa_stack_counter(h->stack, FA_CNT_TCP_SEGS_IN) != segs &&
-                                   fa_stack_counter(h->stack, FA_CNT_TCP_PAWS_DROPPED) == paws);
+                                   fa_stack_counter(h->stack, FA_CNT_TCP_PAWS_DROPPED) == paws &&
+                                   fa_stack_counter(h->stack, FA_CNT_TCP_UNACCEPTABLE) == unacc);
             h->next_poll = fa_stack_poll(h->stack, s->now);
             if (s->check)
                 fa_sim_check_seqs(s->check, d->host, h->stack, s->now);

@@ -1,8 +1,8 @@
 /* test_sim.c — the simulator: one seed replays a run exactly; the link
  * model's rate, delay and order; independent and bursty loss at their
- * rates; outages; the learning switch; TCP across three hosts; frames
- * read in batches, as an event loop does; timers run late, as a loop that
- * sleeps past its deadlines runs them. */
+ * rates; outages; a middlebox that resegments; the learning switch; TCP
+ * across three hosts; frames read in batches, as an event loop does;
+ * timers run late, as a loop that sleeps past its deadlines runs them. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -303,6 +303,34 @@ static void partition_splits_then_heals(void **state)
     fa_sim_destroy(sim);
 }
 
+/* A middlebox cuts a third of the data segments into pieces before the
+ * hosts' links: every byte still arrives in order, checked, and the
+ * pieces are segments with good checksums (the receiver takes them). */
+static void resegmenting_middlebox_delivers_every_byte(void **state)
+{
+    (void)state;
+    struct fa_sim_link up, down;
+    fa_sim_link_init(&up);
+    fa_sim_link_init(&down);
+    down.resegment = 0.33;
+    struct fa_sim *sim;
+    assert_int_equal(fa_sim_create(11, &sim), 0);
+    assert_int_equal(fa_sim_check_enable(sim), 0);
+    for (int i = 0; i < 2; i++) {
+        struct fa_config cfg;
+        fa_config_init(&cfg);
+        cfg.addr = FA_IPV4(198, 18, 0, 1 + i);
+        assert_int_equal(fa_sim_add_host(sim, &cfg, &up, &down), i);
+    }
+    assert_int_equal(transfer(sim, 0, 1, 300000, 60 * S), 300000);
+    const struct fa_sim_stats *st = fa_sim_link_stats(sim, 1, 1);
+    assert_true(st->resegmented > 30);
+    assert_true(st->sent > fa_sim_link_stats(sim, 0, 0)->sent); /* pieces */
+    assert_int_equal(fa_stack_counter(fa_sim_stack(sim, 1), FA_CNT_TCP_BAD_CHECKSUM), 0);
+    assert_int_equal(fa_sim_check_violations(sim), 0);
+    fa_sim_destroy(sim);
+}
+
 static void switch_learns_and_forwards(void **state)
 {
     (void)state;
@@ -388,6 +416,7 @@ int main(void)
         cmocka_unit_test(rate_delay_and_queue),
         cmocka_unit_test(bursty_loss_is_bursty),
         cmocka_unit_test(outage_drops_then_recovers),
+        cmocka_unit_test(resegmenting_middlebox_delivers_every_byte),
         cmocka_unit_test(switch_learns_and_forwards),
         cmocka_unit_test(partition_splits_then_heals),
         cmocka_unit_test(invariants_hold_and_resources_return),
