@@ -628,6 +628,8 @@ enum {
     SB_RETRANS = 4,      /* resent and that copy in flight */
     SB_EVER_RETRANS = 8, /* sent more than once: ambiguous for RTT (Karn) */
     SB_FIN = 16,         /* its last sequence number is the FIN */
+    SB_PIECE = 32,       /* a part of a segment resent before (split since):
+                            a D-SACK of it alone shows no needless resend */
 };
 struct fa_tcp_sent {
     fa_time xmit;  /* the last time it went */
@@ -664,6 +666,11 @@ int fa_tcp_sb_split(struct fa_tcp_sb *sb, uint32_t i, uint32_t seq);
  * all of it (tcp_sb.c says how): room when the table is full
  * (fa_tcp_rec_split). */
 void fa_tcp_sb_merge(struct fa_tcp_sb *sb, uint32_t i);
+/* Moves the boundary between entries i and i + 1 (i + 1 < count) to seq,
+ * inside one of them and short of i + 1's FIN: the bytes that change
+ * entry take the kinds of the one they join (a SACK block that reaches
+ * into a neighbour of a SACKed entry, with no room to split). */
+void fa_tcp_sb_shift(struct fa_tcp_sb *sb, uint32_t i, uint32_t seq);
 /* SND.UNA moves to ack: drops the entries wholly acknowledged and takes
  * the acked part of a partly acknowledged first one off the counts.
  * Calls seen(ctx, entry, start) for each entry that leaves (before it

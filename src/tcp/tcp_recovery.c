@@ -381,9 +381,11 @@ static void cum_acked(void *ctx, const struct fa_tcp_sent *e, uint32_t start)
 
 /* How many segments the peer reports twice that were resent: a D-SACK
  * below SND.UNA (the segments are gone) counts as one if it lies in this
- * episode (as Linux); above, each resent segment it covers. Only those
- * show a retransmission needless (RFC 2883 §4, RFC 3708); a duplicate
- * of a segment sent once (a network duplicate) shows nothing. */
+ * episode (as Linux); above, each resent segment it covers whole. Only
+ * those show a retransmission needless (RFC 2883 §4, RFC 3708); a
+ * duplicate of a segment sent once (a network duplicate) shows nothing,
+ * nor one of a piece of a resent segment (SB_PIECE: the peer may have
+ * needed the rest; review of the SACK split, which cut such pieces). */
 static uint32_t dsack_resent(const struct fa_tcp *c, uint32_t start, uint32_t end,
                              uint32_t una)
 {
@@ -396,7 +398,8 @@ static uint32_t dsack_resent(const struct fa_tcp *c, uint32_t start, uint32_t en
         const struct fa_tcp_sent *e = fa_tcp_sb_at(sb, i);
         if (seq_gt(e->end, end))
             break;
-        if (seq_ge(fa_tcp_sb_start(sb, i), start) && (e->flags & SB_EVER_RETRANS))
+        if (seq_ge(fa_tcp_sb_start(sb, i), start) &&
+            (e->flags & (SB_EVER_RETRANS | SB_PIECE)) == SB_EVER_RETRANS)
             n++;
     }
     return n;
@@ -441,8 +444,8 @@ static void dsack_seen(struct ack_ctx *x, uint32_t start, uint32_t end, uint32_t
 /* Entry i as SACK block [start, end) covers it: the part inside the
  * block becomes an entry of its own (the peer has those bytes whatever
  * the segments it got: one trimmed to a window, a merged entry, a resend
- * cut smaller). 1 if entry i now lies inside the block; 0 if it cannot
- * (a full scoreboard: those bytes may go again, counted). */
+ * cut smaller). 1 if entry i now lies inside the block; 0 if not (the
+ * part is another entry, looked at next); -1 if the table is full. */
 static int sack_fit(struct fa_tcp *c, uint32_t i, uint32_t start, uint32_t end)
 {
     struct fa_tcp_sb *sb = &c->loss->sb;
@@ -450,45 +453,86 @@ static int sack_fit(struct fa_tcp *c, uint32_t i, uint32_t start, uint32_t end)
     const struct fa_tcp_sent *e = fa_tcp_sb_at(sb, i);
     /* A block covers data; a FIN that came with it arrived too. */
     uint32_t data_end = e->end - ((e->flags & SB_FIN) ? 1u : 0u);
-    if (seq_lt(s, start) && seq_lt(start, data_end)) {
-        if (fa_tcp_sb_split(sb, i, start) < 0)
-            goto full;
-        return 0; /* the upper part, i + 1, is looked at next */
-    }
+    if (seq_lt(s, start) && seq_lt(start, data_end))
+        return fa_tcp_sb_split(sb, i, start) < 0 ? -1 : 0; /* i + 1 next */
     if (seq_gt(data_end, end)) {
         if (seq_le(end, s))
             return 0;
         if (fa_tcp_sb_split(sb, i, end) < 0)
-            goto full;
+            return -1;
     }
     return !seq_lt(s, start);
-full:
-    fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_SACK_UNSPLIT);
+}
+
+/* A SACKed entry the block reaches into entry i from, with no room to
+ * split i: the boundary moves to the block's edge, so what it covers is
+ * SACKed all the same. 1 if it did (the bytes delivered: *moved says
+ * what left i), 0 if no SACKed neighbour borders the covered part. */
+static int sack_shift(struct fa_tcp *c, uint32_t i, uint32_t start, uint32_t end,
+                      struct fa_tcp_sent *moved)
+{
+    struct fa_tcp_sb *sb = &c->loss->sb;
+    uint32_t s = fa_tcp_sb_start(sb, i);
+    const struct fa_tcp_sent *e = fa_tcp_sb_at(sb, i);
+    uint32_t data_end = e->end - ((e->flags & SB_FIN) ? 1u : 0u);
+    *moved = *e;
+    if (!seq_lt(s, start) && i > 0 && (fa_tcp_sb_at(sb, i - 1)->flags & SB_SACKED)) {
+        moved->end = end; /* the head [s, end) joins i - 1 */
+        fa_tcp_sb_shift(sb, i - 1, end);
+        return 1;
+    }
+    if (seq_lt(s, start) && !seq_gt(data_end, end) && !(e->flags & SB_FIN) &&
+        i + 1 < sb->count && (fa_tcp_sb_at(sb, i + 1)->flags & SB_SACKED)) {
+        fa_tcp_sb_shift(sb, i, start); /* the tail [start, end of i) joins i + 1 */
+        return 1;
+    }
     return 0;
 }
 
-/* Marks the bytes inside [start, end) SACKed, whole entries and the part
- * of one the block covers. */
+/* The SACK of one entry, or the part of it one that moved (sack_shift). */
+static void sacked_now(struct ack_ctx *x, const struct fa_tcp_sent *e)
+{
+    struct fa_tcp_loss *l = x->c->loss;
+    if (!(e->flags & SB_EVER_RETRANS) && x->sack_clean < 0)
+        x->sack_clean = (int64_t)e->xmit;
+    delivered(x, e);
+    if (seq_gt(e->end, l->fack))
+        l->fack = e->end;
+}
+
+/* Marks the bytes inside [start, end) SACKed: whole entries, and the part
+ * of one the block covers — split off, or with the table full moved into
+ * a SACKed neighbour once the whole ones are marked; else given up. */
 static void sack_block(struct ack_ctx *x, uint32_t start, uint32_t end)
 {
     struct fa_tcp *c = x->c;
-    struct fa_tcp_loss *l = c->loss;
-    struct fa_tcp_sb *sb = &l->sb;
+    struct fa_tcp_sb *sb = &c->loss->sb;
+    uint32_t full[2]; /* entries a block edge cuts, the table full */
+    unsigned nfull = 0;
     for (uint32_t i = fa_tcp_sb_find(sb, 0, start); i < sb->count; i++) {
         if (!seq_lt(fa_tcp_sb_start(sb, i), end))
             break;
-        if ((fa_tcp_sb_at(sb, i)->flags & SB_SACKED) || !sack_fit(c, i, start, end))
+        if (fa_tcp_sb_at(sb, i)->flags & SB_SACKED)
+            continue;
+        int fit = sack_fit(c, i, start, end);
+        if (fit < 0 && nfull < 2) /* (full, no entry moves: i stays i) */
+            full[nfull++] = i;
+        if (fit <= 0)
             continue;
         struct fa_tcp_sent *e = fa_tcp_sb_at(sb, i);
         uint32_t len = e->end - fa_tcp_sb_start(sb, i);
-        if (!(e->flags & SB_EVER_RETRANS) && x->sack_clean < 0)
-            x->sack_clean = (int64_t)e->xmit;
         fa_tcp_sb_clear(sb, i, len, SB_LOST);
         fa_tcp_sb_clear(sb, i, len, SB_RETRANS);
         fa_tcp_sb_set(sb, i, len, SB_SACKED);
-        delivered(x, e);
-        if (seq_gt(e->end, l->fack))
-            l->fack = e->end;
+        sacked_now(x, e);
+    }
+    /* The later first: a shift moves no index below it. */
+    for (unsigned k = nfull; k-- > 0;) {
+        struct fa_tcp_sent part;
+        if (sack_shift(c, full[k], start, end, &part))
+            sacked_now(x, &part);
+        else
+            fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_SACK_UNSPLIT);
     }
 }
 

@@ -61,7 +61,13 @@ int fa_tcp_sb_split(struct fa_tcp_sb *sb, uint32_t i, uint32_t seq)
     if (sb->count == sb->cap)
         return -1;
     /* Shift entries i.. up by one; the copy at i ends at seq, and only
-     * the upper part keeps the FIN. The byte counts do not change. */
+     * the upper part keeps the FIN. The byte counts do not change. The
+     * halves of a segment resent before are pieces: the resend counted
+     * once for the whole (RFC 3708), and the peer may have needed one
+     * half of it. */
+    struct fa_tcp_sent *e = fa_tcp_sb_at(sb, i);
+    if (e->flags & SB_EVER_RETRANS)
+        e->flags |= SB_PIECE;
     sb->count++;
     for (uint32_t k = sb->count - 1; k > i; k--)
         *fa_tcp_sb_at(sb, k) = *fa_tcp_sb_at(sb, k - 1);
@@ -115,7 +121,7 @@ void fa_tcp_sb_merge(struct fa_tcp_sb *sb, uint32_t i)
                      ((fb & SB_LOST) && !(fb & SB_RETRANS));
         flags = unsent ? SB_LOST : (uint8_t)((fa | fb) & (SB_LOST | SB_RETRANS));
     }
-    flags |= ((a->flags | b->flags) & SB_EVER_RETRANS) | (b->flags & SB_FIN);
+    flags |= ((a->flags | b->flags) & (SB_EVER_RETRANS | SB_PIECE)) | (b->flags & SB_FIN);
     struct fa_tcp_sent m = { .xmit = a->xmit > b->xmit ? a->xmit : b->xmit, .end = b->end,
                              .flags = flags };
     for (uint32_t k = i + 1; k + 1 < sb->count; k++)
@@ -123,6 +129,20 @@ void fa_tcp_sb_merge(struct fa_tcp_sb *sb, uint32_t i)
     sb->count--;
     *fa_tcp_sb_at(sb, i) = m;
     recount(sb, &m, la + lb);
+}
+
+void fa_tcp_sb_shift(struct fa_tcp_sb *sb, uint32_t i, uint32_t seq)
+{
+    struct fa_tcp_sent *a = fa_tcp_sb_at(sb, i), *b = fa_tcp_sb_at(sb, i + 1);
+    int down = seq_lt(seq, a->end); /* a's tail joins b; else b's head joins a */
+    struct fa_tcp_sent *from = down ? a : b, *to = down ? b : a;
+    uint32_t len = down ? a->end - seq : seq - a->end;
+    uncount(sb, from, len);
+    recount(sb, to, len);
+    /* Part of a segment resent before: as a split's halves. */
+    if (from->flags & SB_EVER_RETRANS)
+        to->flags |= SB_EVER_RETRANS | SB_PIECE;
+    a->end = seq;
 }
 
 void fa_tcp_sb_ack(struct fa_tcp_sb *sb, uint32_t ack,

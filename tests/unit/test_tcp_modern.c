@@ -399,18 +399,68 @@ static void sack_block_inside_a_segment_is_kept(void **state)
     assert_int_equal(i.sacked, (b[0][1] - b[0][0]) + (b[1][1] - b[1][0]));
 }
 
-/* With the scoreboard full the part cannot be kept: the whole segments
- * inside the blocks are, and the rest is counted (it may go again). */
+/* With the scoreboard full a part cannot be split off: it joins the
+ * SACKed entry beside it (the block reached into the next segment, or
+ * began inside the one before); a part with no SACKed neighbour (inside
+ * one segment) is given up, counted: it may go again (review of the SACK
+ * split: a block growing into its next entry was given up). */
 static void sack_block_inside_a_segment_with_a_full_scoreboard(void **state)
 {
     (void)state;
     struct fa_tcp *c;
-    uint32_t f, m, b[2][2];
+    uint32_t f, m, b[3][2];
     partial_sack_blocks(&c, &f, &m, b, 8);
     struct fa_tcp_info i;
     fa_tcp_get_info(c, &i);
-    assert_int_equal(i.sacked, 2 * m); /* 4 and 6 */
-    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_SACK_UNSPLIT), 2);
+    uint32_t both = (b[0][1] - b[0][0]) + (b[1][1] - b[1][0]);
+    assert_int_equal(i.sacked, both);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_SACK_UNSPLIT), 0);
+    b[2][0] = f + m + m / 4; /* inside segment 1 */
+    b[2][1] = f + m + m / 2;
+    peer_sack(f, 3, (const uint32_t (*)[2])b);
+    fa_tcp_get_info(c, &i);
+    assert_int_equal(i.sacked, both);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_SACK_UNSPLIT), 1);
+}
+
+/* One segment lost and resent whole; then the peer SACKs the upper half
+ * of it (it had that half: a path cut the original) and reports that
+ * half twice (D-SACK). The resend carried the lower half the peer
+ * lacked: it was needed, and the episode is not undone (RFC 2883 §4,
+ * RFC 3708: only a resend wholly duplicated was needless). Found by the
+ * review of the SACK split, which cut the resent entry into pieces that
+ * each counted as a whole resend. split: whether the upper half is
+ * SACKed (split off) before the D-SACK. Returns the undos counted. */
+static int dsack_of_half_a_resend(int split)
+{
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = connected_modern();
+    uint32_t m, f = send_segments(c, 8, &m);
+    peer_run_until(&pe, pe.now + 10 * MS);
+    uint32_t b1[1][2] = { { f + 2 * m, f + 8 * m } };
+    peer_sack(f + m, 1, (const uint32_t (*)[2])b1); /* 1 lost */
+    struct fa_tcp_view v = peer_expect(&pe);
+    assert_int_equal(v.seq, f + m); /* resent whole */
+    assert_int_equal(v.data_len, m);
+    uint32_t h = f + m + m / 2;
+    if (split) {
+        uint32_t b2[1][2] = { { h, f + 8 * m } };
+        peer_sack(f + m, 1, (const uint32_t (*)[2])b2);
+    }
+    uint32_t b3[2][2] = { { h, f + 2 * m }, { h, f + 8 * m } }; /* D-SACK of the upper half */
+    peer_sack(f + m, 2, (const uint32_t (*)[2])b3);
+    int undos = (int)fa_stack_counter(pe.s, FA_CNT_TCP_UNDOS);
+    peer_sack(f + 8 * m, 0, NULL); /* the resend filled the lower half */
+    peer_destroy(&pe);
+    memset(&pe, 0, sizeof pe);
+    return undos;
+}
+
+static void dsack_of_half_a_needed_resend_does_not_undo(void **state)
+{
+    (void)state;
+    assert_int_equal(dsack_of_half_a_resend(0), 0);
+    assert_int_equal(dsack_of_half_a_resend(1), 0);
 }
 
 /* The ACK of everything ends recovery with cwnd = ssthresh (RFC 6937 §3):
@@ -1118,6 +1168,7 @@ int main(void)
         cmocka_unit_test_teardown(recovery_ends_at_ssthresh_not_at_the_last_prr_window, teardown),
         cmocka_unit_test_teardown(sack_block_inside_a_segment_is_kept, teardown),
         cmocka_unit_test_teardown(sack_block_inside_a_segment_with_a_full_scoreboard, teardown),
+        cmocka_unit_test_teardown(dsack_of_half_a_needed_resend_does_not_undo, teardown),
         cmocka_unit_test_teardown(rack_one_sacked_waits_the_reordering_window, teardown),
         cmocka_unit_test_teardown(sacked_segments_not_resent_after_rto, teardown),
         cmocka_unit_test_teardown(dsack_of_the_only_retransmission_undoes, teardown),
