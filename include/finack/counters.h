@@ -46,7 +46,7 @@ extern "C" {
     X(IP_BAD_IHL, drop, "IPv4 header length < 20 or past the packet")         \
     X(IP_BAD_TOTAL_LEN, drop, "IPv4 total length beyond frame or < header")    \
     X(IP_BAD_CHECKSUM, drop, "IPv4 header checksum wrong")                     \
-    X(IP_BAD_SRC, drop, "IPv4 source broadcast, multicast or ours")            \
+    X(IP_BAD_SRC, drop, "IPv4 source broadcast, multicast or ours; TCP from 0.0.0.0") \
     X(IP_NOT_FOR_US, drop, "IPv4 destination not ours nor broadcast")          \
     X(IP_FRAGMENT, drop, "IPv4 fragment (reassembly not supported)")           \
     X(IP_UNKNOWN_PROTO, drop, "IPv4 protocol not handled")                     \

@@ -146,6 +146,10 @@ struct fa_tcp_info {
                               recovery's next resend (RFC 6675 NextSeg)
                               does not look: always 0 (the simulator
                               checks it) */
+    uint32_t accept_queued, backlog; /* a listener: connections waiting
+                              for accept (never more than the backlog:
+                              the simulator checks it) and its backlog,
+                              as ss shows them; 0 for others */
 };
 void fa_tcp_get_info(const struct fa_tcp *sock, struct fa_tcp_info *info);
 

@@ -29,6 +29,8 @@
  *            before it arrived, repeating it, with nothing new: two ends
  *            answering each other's ACKs, whatever the round trip (a
  *            timer's probe starts no chain);
+ *  backlog   no listener's accept queue holds more than its backlog (a
+ *            handshake completing into a full queue once did);
  *  cleanup   fa_sim_check_idle(): once a scenario's sockets are closed
  *            and its timers run out, no connection and no buffer is left.
  *
@@ -498,6 +500,12 @@ static void check_conn(void *ctx, const struct fa_tcp_info *i)
 {
     struct walk_ctx *w = ctx;
     struct fa_sim_check *k = w->k;
+    if (i->state == FA_TCP_LISTEN && i->accept_queued > i->backlog) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "host %d port %u: %u connections wait for accept, past the "
+                 "backlog of %u", w->host, i->local_port, i->accept_queued, i->backlog);
+        violation(k, w->t, msg);
+    }
     check_loss_state(w, i);
     if (i->state == FA_TCP_TIME_WAIT)
         check_time_wait(w, i);

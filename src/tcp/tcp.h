@@ -164,7 +164,8 @@ struct fa_tcp_listen {
     /* When the last SYN cookie went (+1; 0: never): tcp_syncookie.c,
      * tcp_in.c. */
     fa_time cookie_sent;
-    uint16_t backlog, pending; /* limit, half-open + queued */
+    uint32_t pending;          /* half-open + queued */
+    uint16_t backlog, queued;  /* limit; in the accept queue */
 };
 
 struct fa_tcp {

@@ -53,7 +53,9 @@ int fa_tcp_listen(struct fa_tcp *c, int backlog, fa_time now)
         c->lst.backlog = (uint16_t)backlog;
         return 0;
     }
-    if (c->state != FA_TCP_CLOSED || c->err)
+    /* A socket that had a connection cannot listen (as Linux: EINVAL;
+     * review: it kept the old peer's address and answered SYNs). */
+    if (c->state != FA_TCP_CLOSED || c->err || (c->flags & TF_OPENED))
         return -EINVAL;
     if (!(c->flags & TF_BOUND)) {
         uint16_t port = fa_tcp_ephemeral_port(s, 0, 0);
@@ -82,6 +84,7 @@ int fa_tcp_accept(struct fa_tcp *l, struct fa_tcp **out)
     if (!l->lst.accept_head)
         l->lst.accept_tail = NULL;
     l->lst.pending--;
+    l->lst.queued--;
     c->parent = 0;
     c->queue_next = 0;
     c->flags = (c->flags & ~TF_QUEUED) | TF_HANDLE;
@@ -485,6 +488,11 @@ void fa_tcp_get_info(const struct fa_tcp *c, struct fa_tcp_info *i)
         .ack_owed = (c->flags & (TF_ACK_NOW | TF_ACK_QUEUED)) ||
                     ((c->flags & TF_ACK_DELAYED) && c->t_delack != FA_TIME_NEVER),
     };
+    if (c->state == FA_TCP_LISTEN) {
+        i->accept_queued = c->lst.queued;
+        i->backlog = c->lst.backlog;
+        return; /* (its bytes for loss state are the listener's) */
+    }
     if (c->loss) {
         i->loss_state = 1;
         i->recovery = c->loss->state;

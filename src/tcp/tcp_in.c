@@ -83,10 +83,7 @@ static void isn_above(struct fa_tcp *c, uint32_t floor)
 /* Connections waiting in l's accept queue (established, not accepted). */
 static uint32_t accept_queued(const struct fa_tcp *l)
 {
-    uint32_t n = 0;
-    for (const struct fa_tcp *c = l->lst.accept_head; c; c = fa_tcp_at(fa_tcp_stack_of(l)->tcp, c->queue_next))
-        n++;
-    return n;
+    return l->lst.queued;
 }
 
 static void sync_input(struct fa_tcp *c, struct fa_tcp_view *seg, fa_time now);
@@ -184,9 +181,12 @@ static int listen_input(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
     if (seg->flags & FA_TCP_ACK) { /* second: any ACK is bad here... */
         /* ...but one that returns our cookie. While cookies are in use
          * (one went in the last three minutes), an ACK that fails the
-         * check is dropped, not reset, as Linux does: it may be data
-         * behind a cookie ACK dropped for a full accept queue, and the
-         * peer's retransmission will bring the cookie again. */
+         * check is dropped, not reset — unlike Linux, which resets it:
+         * it may be data behind a cookie ACK dropped for a full accept
+         * queue (its SEQ past the ISN the cookie holds), and the peer's
+         * retransmission of the first will bring the cookie again. The
+         * price (README): a peer whose connection is gone hears nothing
+         * and times out. */
         int cookies = s->cfg.tcp_syncookies && !(seg->flags & FA_TCP_SYN);
         if (cookies && cookie_ack(l, laddr, raddr, seg, now))
             return 1;
@@ -537,6 +537,7 @@ static void queue_for_accept(struct fa_tcp *c)
 {
     struct fa_tcp *l = fa_tcp_parent(c);
     c->flags |= TF_QUEUED;
+    l->lst.queued++;
     c->queue_next = 0;
     if (l->lst.accept_tail)
         l->lst.accept_tail->queue_next = fa_tcp_ref(fa_tcp_stack_of(l)->tcp, c);
@@ -624,6 +625,12 @@ static int check_ack(struct fa_tcp *c, const struct fa_tcp_view *seg,
         if (!(seq_lt(c->snd_una, seg->ack) && seq_le(seg->ack, c->snd_nxt))) {
             fa_count(s, FA_CNT_TCP_BAD_ACK);
             fa_tcp_reset_for(s, c->laddr, c->raddr, seg, now);
+            return 1;
+        }
+        if ((c->flags & TF_PASSIVE) && c->parent &&
+            accept_queued(fa_tcp_parent(c)) >= fa_tcp_parent(c)->lst.backlog) {
+            /* As Linux: the ACK is dropped; the SYN-ACK's timer asks again. */
+            fa_count(s, FA_CNT_TCP_BACKLOG_FULL);
             return 1;
         }
         established(c, seg, unscaled, now); /* L2, L5 */
@@ -863,9 +870,13 @@ void fa_tcp_input(struct fa_stack *s, const struct fa_rx_ctx *rx, fa_time now)
     struct fa_tcp_view seg;
     int drop = fa_tcp_hdr_parse(rx->ip.payload, rx->ip.payload_len, rx->ip.src,
                                 rx->ip.dst, rx->hints.csum_ok, &seg);
-    /* RFC 1122 §4.2.3.10: never a connection to a broadcast address. */
+    /* RFC 1122 §4.2.3.10: never a connection to a broadcast address,
+     * nor from an invalid one — 0.0.0.0, which IP lets through for a
+     * DHCP client's sake (review: a SYN from it made a half-open). */
     if (!drop && rx->to_broadcast)
         drop = FA_CNT_TCP_TO_BROADCAST;
+    if (!drop && rx->ip.src == 0)
+        drop = FA_CNT_IP_BAD_SRC;
     /* SYN with FIN or RST makes no sense in any state; drop it, as
      * Linux does, rather than let either half act. */
     if (!drop && (seg.flags & FA_TCP_SYN) && (seg.flags & (FA_TCP_FIN | FA_TCP_RST)))

@@ -9,9 +9,11 @@
  * H1 and H2 keyed hashes (SipHash with the stack's secret, differently
  * salted), H2 over the 4-tuple, the peer's ISN, the period (64 s; a
  * cookie lives for this period and the two before) and the MSS index.
- * H1 hides the period and the index, so a blind ACK must guess all 32
- * bits (about 3 in 2^32 pass, twice that with the keepalive probe's
- * second guess of the peer's ISN). With timestamps, the low 6 bits of our
+ * H1 hides the period and the index, so a blind ACK must guess 32 bits;
+ * but each of the 8 MSS indexes makes its own valid cookie, so 24 values
+ * in 2^32 pass over a cookie's three periods (48 with the keepalive
+ * probe's second guess of the peer's ISN): about 1 in 2^27, the order
+ * of Linux's (review: "about 3 in 2^32" was claimed). With timestamps, the low 6 bits of our
  * TSval carry what a cookie has no room for, as Linux does: the peer's
  * window scale and SACK-permitted, echoed back in its TSecr; without
  * timestamps the SYN-ACK offers only the MSS (an option we could not

@@ -414,6 +414,7 @@ void fa_tcp_terminate(struct fa_tcp *c, int err, fa_time now)
             q->accept_head = fa_tcp_at(t, c->queue_next);
         if (q->accept_tail == c)
             q->accept_tail = prev;
+        q->queued--;
     }
     fa_tcp_free(c);
 }
