@@ -290,7 +290,8 @@ def compare(fa_path, linux_path, expected_path):
                     print("    as: %s | %s | %s | <verdict>" % (key, fa_shape, lx_shape))
                     unexplained += 1
     for key in sorted(set(expected) - seen):
-        print("expected difference no longer seen (remove it): %s" % key)
+        if not expected[key][2].startswith("timing:"):  # (seen only in some runs)
+            print("expected difference no longer seen (remove it): %s" % key)
     print("%d steps differ without a documented verdict" % unexplained)
     return 1 if unexplained else 0
 
