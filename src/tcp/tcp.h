@@ -919,5 +919,8 @@ void fa_tcp_mem_cache_free(struct fa_tcp_stack *t);
  * receive ring could get no storage. */
 long fa_tcp_rcv_data(struct fa_tcp *c, uint32_t seq, const uint8_t *data,
                      uint32_t len);
+/* The peer's FIN is in order: nothing beyond it can be delivered, so the
+ * ranges held past it go (as Linux's tcp_fin purges its queue). */
+void fa_tcp_ooo_clear(struct fa_tcp *c);
 
 #endif

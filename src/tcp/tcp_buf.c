@@ -52,6 +52,21 @@ static int ooo_add(struct fa_tcp *c, uint32_t start, uint32_t end)
     return 0;
 }
 
+/* An in-order segment ending at end covers bytes held beyond the hole:
+ * a duplicate to report, the first such (RFC 2883 §4; review of the
+ * receive side: a resend that filled the hole and covered a held range
+ * went unreported, so the sender could not tell it was needless). */
+static void ooo_dup_note(struct fa_tcp *c, uint32_t start, uint32_t end)
+{
+    for (int i = 0; i < c->ooo_count; i++) {
+        const struct fa_tcp_range r = fa_tcp_ooo(c)[i];
+        if (seq_lt(r.start, end) && seq_lt(start, r.end)) {
+            fa_tcp_dsack_note(c, seq_max(r.start, start), seq_lt(r.end, end) ? r.end : end);
+            return;
+        }
+    }
+}
+
 /* rcv_nxt moved: pull in every range it now reaches. */
 static uint32_t ooo_advance(struct fa_tcp *c)
 {
@@ -84,8 +99,14 @@ long fa_tcp_rcv_data(struct fa_tcp *c, uint32_t seq, const uint8_t *data,
         return 0;
     }
     fa_ring_store(c->rcv, off, data, len);
+    ooo_dup_note(c, seq, seq + len);
     c->rcv_nxt += len;
     uint32_t gained = len + ooo_advance(c);
     c->rcv->len += gained;
     return (long)gained;
+}
+
+void fa_tcp_ooo_clear(struct fa_tcp *c)
+{
+    c->ooo_count = 0;
 }

@@ -733,6 +733,7 @@ static int process_text(struct fa_tcp *c, const struct fa_tcp_view *seg,
         return 1;
     }
     uint32_t before = c->rcv_nxt;
+    int had_hole = c->ooo_count != 0; /* (a segment may swallow every range) */
     long gained;
     if ((c->flags & TF_SHUT_RD) && seg->seq == c->rcv_nxt && !c->ooo_count && !fa_tcp_rcv_len(c)) {
         /* In order after shutdown(SHUT_RD): acknowledged and dropped
@@ -763,10 +764,12 @@ static int process_text(struct fa_tcp *c, const struct fa_tcp_view *seg,
     if (gained < 0) {
         fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_OOO_FULL);
         c->flags |= TF_ACK_NOW | TF_ACK_AT_ONCE;
-    } else if (seg->seq != before || c->ooo_count || (uint32_t)gained > seg->data_len) {
+    } else if (seg->seq != before || c->ooo_count || had_hole ||
+               (uint32_t)gained > seg->data_len) {
         /* RFC 5681 §4.2: ACK at once an out-of-order segment (a duplicate
          * ACK), one that arrives while a hole is open and one that fills
-         * a hole — each its own ACK, even inside a batch, for a sender
+         * a hole (swallowing what was held beyond it too: review of the
+         * receive side) — each its own ACK, even inside a batch, for a sender
          * that counts duplicates. With SACK the sender reads the blocks,
          * not the count: inside a batch, one ACK at the batch's end (as
          * Linux ACKs a GRO aggregate) — or sooner once a quarter of the
@@ -816,6 +819,9 @@ static int process_fin(struct fa_tcp *c, const struct fa_tcp_view *seg,
     /* "advance RCV.NXT over the FIN, and send an acknowledgment" */
     c->flags = (c->flags & ~TF_FIN_SEEN) | TF_FIN_RCVD | TF_ACK_NOW;
     c->rcv_nxt++;
+    /* Bytes held past the FIN can never be read, nor SACKed truthfully
+     * (review of the receive side: one byte past a FIN pinned a block). */
+    fa_tcp_ooo_clear(c);
     fa_tcp_rcv_detach_idle(c); /* if all was read, the FIN's place goes */
     switch (c->state) {
     case FA_TCP_SYN_RECEIVED:
