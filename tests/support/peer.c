@@ -152,14 +152,19 @@ struct fa_tcp *peer_connected(struct peer *pe)
     return c;
 }
 
-struct fa_tcp *peer_listening(struct peer *pe, uint16_t our_port)
+struct fa_tcp *peer_listening_backlog(struct peer *pe, uint16_t our_port, int backlog)
 {
     struct fa_tcp *l;
     assert_int_equal(fa_tcp_open(pe->s, &l), 0);
     assert_int_equal(fa_tcp_bind(l, 0, our_port), 0);
-    assert_int_equal(fa_tcp_listen(l, 4, pe->now), 0);
+    assert_int_equal(fa_tcp_listen(l, backlog, pe->now), 0);
     pe->our_port = our_port;
     return l;
+}
+
+struct fa_tcp *peer_listening(struct peer *pe, uint16_t our_port)
+{
+    return peer_listening_backlog(pe, our_port, 4);
 }
 
 struct fa_tcp *peer_accepted(struct peer *pe, uint16_t our_port,

@@ -51,6 +51,8 @@ struct fa_tcp *peer_connecting(struct peer *pe, uint16_t our_port, struct fa_tcp
 struct fa_tcp *peer_connected(struct peer *pe);
 /* finack listens on our_port (backlog 4), where the peer's segments go. */
 struct fa_tcp *peer_listening(struct peer *pe, uint16_t our_port);
+/* The same with the backlog given. */
+struct fa_tcp *peer_listening_backlog(struct peer *pe, uint16_t our_port, int backlog);
 /* finack listens on our_port; the peer connects; returns the accepted
  * socket (listener in *listener if not NULL, else closed). */
 struct fa_tcp *peer_accepted(struct peer *pe, uint16_t our_port,

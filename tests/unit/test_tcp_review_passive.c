@@ -21,16 +21,6 @@
 
 static struct peer pe;
 
-static struct fa_tcp *listener_on(uint16_t port, int backlog)
-{
-    struct fa_tcp *l;
-    fa_tcp_open(pe.s, &l);
-    fa_tcp_bind(l, 0, port);
-    fa_tcp_listen(l, backlog, pe.now);
-    pe.our_port = port;
-    return l;
-}
-
 static void drain(void)
 {
     struct fa_tcp_view v;
@@ -71,7 +61,7 @@ static void completing_half_open_overfills_accept_queue(void **state)
 {
     (void)state;
     peer_init(&pe, NULL, 4000);
-    struct fa_tcp *l = listener_on(80, 2);
+    struct fa_tcp *l = peer_listening_backlog(&pe, 80, 2);
     struct fa_tcp_view a = syn_from(4000, 100);
     struct fa_tcp_view b = syn_from(4001, 200);
     struct fa_tcp_view c1 = syn_from(4002, 300); /* backlog full: cookies */
@@ -101,7 +91,7 @@ static void time_wait_reopens_overfill_accept_queue(void **state)
 {
     (void)state;
     peer_init(&pe, NULL, 7000);
-    struct fa_tcp *l = listener_on(80, 1), *c;
+    struct fa_tcp *l = peer_listening_backlog(&pe, 80, 1), *c;
     enum { N = 8 };
     /* N connections the server closes first: N TIME-WAIT entries. */
     for (int i = 0; i < N; i++) {
@@ -162,7 +152,7 @@ static void accept_queue_count_stays_true(void **state)
 {
     (void)state;
     peer_init(&pe, NULL, 1024);
-    struct fa_tcp *l = listener_on(80, 100), *c;
+    struct fa_tcp *l = peer_listening_backlog(&pe, 80, 100), *c;
     uint32_t iss[60];
     for (uint32_t i = 0; i < 60; i++) {
         pe.port = (uint16_t)(1024 + i);
@@ -204,7 +194,7 @@ static void failed_cookie_ack_is_dropped_while_cookies_are_in_use(void **state)
     fa_config_init(&cfg);
     cfg.tcp_synack_retries = 1;
     peer_init(&pe, &cfg, 4000);
-    listener_on(80, 1);
+    peer_listening_backlog(&pe, 80, 1);
     struct fa_tcp_view a = syn_from(4000, 100); /* stateful; its ACK is lost */
     syn_from(4001, 200);                        /* a flood's SYN: a cookie */
     assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_SYNCOOKIES_SENT), 1);
@@ -243,7 +233,7 @@ static void each_mss_index_makes_its_own_cookie(void **state)
     fa_config_init(&cfg);
     cfg.tcp_syncookies = 2;
     peer_init(&pe, &cfg, 5000);
-    struct fa_tcp *l = listener_on(80, 4);
+    struct fa_tcp *l = peer_listening_backlog(&pe, 80, 4);
     static const uint16_t mss[] = { 88, 536, 1200, 1360, 1440, 1452, 1460 };
     uint32_t cookie[7];
     int valid = 0;
@@ -272,7 +262,7 @@ static void syn_from_zero_address_is_ignored(void **state)
 {
     (void)state;
     peer_init(&pe, NULL, 4000);
-    listener_on(80, 4);
+    peer_listening_backlog(&pe, 80, 4);
     uint8_t seg[64], fr[128];
     size_t hlen = fa_tcp_hdr_emit(seg, 4000, 80, 100, 0, SYN, 65535, NULL);
     fa_tcp_hdr_checksum(seg, hlen, 0, IP_US);

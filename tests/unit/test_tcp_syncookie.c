@@ -219,15 +219,6 @@ static void syn_flood_costs_nothing(void **state)
 
 /* The review of the SYN cookies: one check per finding. */
 
-static struct fa_tcp *listener_on(uint16_t port, int backlog)
-{
-    struct fa_tcp *l;
-    fa_tcp_open(pe.s, &l);
-    fa_tcp_bind(l, 0, port);
-    fa_tcp_listen(l, backlog, pe.now);
-    return l;
-}
-
 /* Two SYN-ACKs crossed: the peer's SYN came again after room opened, so
  * a half-open connection with its own ISS exists, but the peer took the
  * cookie's SYN-ACK: its ACK is taken, not reset. */
@@ -268,7 +259,7 @@ static void accept_queue_stays_bounded(void **state)
     fa_config_init(&cfg);
     cfg.tcp_syncookies = 2;
     peer_init(&pe, &cfg, 20000);
-    listener_on(80, 2);
+    peer_listening_backlog(&pe, 80, 2);
     pe.our_port = 80;
     struct fa_tcp_view v;
     uint32_t iss[300];
@@ -340,7 +331,7 @@ static void time_wait_on(struct fa_tcp *l)
 /* A listener on port 80 (backlog 4) with one such entry. */
 static struct fa_tcp *server_time_wait(void)
 {
-    struct fa_tcp *l = listener_on(80, 4);
+    struct fa_tcp *l = peer_listening_backlog(&pe, 80, 4);
     pe.our_port = 80;
     time_wait_on(l);
     return l;
@@ -417,7 +408,7 @@ static void time_wait_reopens_keep_the_stack_bound(void **state)
     cfg.tcp_max_conns = 16;
     cfg.tcp_max_half_open = 4;
     peer_init(&pe, &cfg, 7000);
-    struct fa_tcp *l = listener_on(80, 4), *c;
+    struct fa_tcp *l = peer_listening_backlog(&pe, 80, 4), *c;
     pe.our_port = 80;
     struct fa_tcp_view v;
     enum { N = 15 };
@@ -461,7 +452,7 @@ static void small_peer_mss_is_kept(void **state)
     fa_config_init(&cfg);
     cfg.tcp_syncookies = 2;
     peer_init(&pe, &cfg, 6200);
-    struct fa_tcp *l = listener_on(80, 4), *c;
+    struct fa_tcp *l = peer_listening_backlog(&pe, 80, 4), *c;
     pe.our_port = 80;
     static const uint8_t o[] = { 2, 4, 0, 200 };
     peer_send_opts(&pe, SYN, 500, 0, 65535, o, sizeof o, NULL, 0);
@@ -482,7 +473,7 @@ static void cookies_in_use_per_listener(void **state)
 {
     (void)state;
     full_listener();
-    listener_on(81, 4);
+    peer_listening_backlog(&pe, 81, 4);
     pe.port = 5006;
     peer_send(&pe, SYN, 1, 0, 65535, NULL, 0); /* a cookie from :80 */
     struct fa_tcp_view v;
@@ -508,8 +499,8 @@ static void half_open_bound_per_stack(void **state)
         cfg.tcp_syncookies = (uint8_t)cookies;
         cfg.tcp_synack_retries = 1;
         peer_init(&pe, &cfg, 7000);
-        listener_on(80, 10);
-        listener_on(81, 10);
+        peer_listening_backlog(&pe, 80, 10);
+        peer_listening_backlog(&pe, 81, 10);
         static const uint16_t to[] = { 80, 80, 81, 81 };
         for (int i = 0; i < 4; i++) {
             pe.our_port = to[i];
@@ -584,8 +575,8 @@ static void full_accept_queue_is_the_reason_counted(void **state)
     fa_config_init(&cfg);
     cfg.tcp_max_half_open = 1;
     peer_init(&pe, &cfg, 5000);
-    struct fa_tcp *l1 = listener_on(80, 1);
-    listener_on(81, 4);
+    struct fa_tcp *l1 = peer_listening_backlog(&pe, 80, 1);
+    peer_listening_backlog(&pe, 81, 4);
     pe.our_port = 80; /* one connection waits in l1's accept queue */
     peer_send(&pe, SYN, 100, 0, 65535, NULL, 0);
     struct fa_tcp_view sa = peer_expect(&pe);
