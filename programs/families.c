@@ -23,7 +23,8 @@
  * In both, one host in five does not scale windows (tcp_window_scaling 0);
  * in apps, a quarter of the worlds switch a side's congestion control
  * mid-stream. Every family's worlds (families.h) may also read frames in
- * batches, run a host's timers late and be a path of seconds.
+ * batches, run a host's timers late, be a path of seconds and pass a
+ * middlebox that resegments.
  * Every run checks each byte at its stream offset, the simulator's
  * invariants on every event (window, sequence numbers, state edges, ACK
  * storms), liveness — while the network delivers and a reader reads,

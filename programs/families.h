@@ -30,9 +30,9 @@ int sim_apply_batching(struct fa_sim *sim, uint64_t seed, int host);
 /* A quarter of the worlds (every family) run a host's timers late while
  * it sleeps (fa_sim_set_timer_lag): up to 1 ms (a loop that sleeps in
  * whole milliseconds), 20 ms, 250 ms (a coarse tick), 2 s (a process the
- * system starves) or 30 s (one stopped, a virtual machine paused: longer
- * than keepalive's interval), drawn per host from a die of its own; 0
- * for none. */
+ * system starves), 30 s or 2 min (one stopped, a virtual machine paused:
+ * longer than keepalive's interval, and than all its probes), drawn per
+ * host from a die of its own; 0 for none. */
 fa_time sim_draw_timer_lag(uint64_t seed, int host);
 int sim_apply_timer_lag(struct fa_sim *sim, uint64_t seed, int host);
 /* The larger of the two hosts' lags: a world whose timers run 30 s or

@@ -14,7 +14,8 @@
  * size), both ends' buffers, the bytes each way (sent at once), and how
  * the connection ends (either side first, simultaneously, half-close then
  * reply, or abort); with the other families, frames read in batches,
- * timers run late and paths of seconds (families.h). Every run checks:
+ * timers run late, paths of seconds and a middlebox that resegments
+ * (families.h). Every run checks:
  * each byte received equals the byte sent at that stream offset, none
  * missing at the end; the simulator's
  * invariants (window, sequence numbers, RFC 9293 state edges) on every

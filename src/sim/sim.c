@@ -553,7 +553,7 @@ const struct fa_sim_stats *fa_sim_link_stats(const struct fa_sim *s, int host,
 static fa_time lag_for(const struct host *h, fa_time due)
 {
     uint64_t x = (uint64_t)due ^ (0x9e3779b97f4a7c15ull * (uint64_t)(h->index + 1));
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull; /* splitmix64's finalizer */
     x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
     x ^= x >> 31;
     return (fa_time)(x % ((uint64_t)h->timer_lag + 1));

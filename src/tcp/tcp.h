@@ -520,7 +520,8 @@ struct fa_tcp_tw *fa_tcp_tw_lookup(struct fa_stack *s, uint32_t laddr,
                                    uint16_t rport);
 void fa_tcp_tw_input(struct fa_stack *s, struct fa_tcp_tw *tw,
                      const struct fa_tcp_view *seg, fa_time now);
-fa_time fa_tcp_tw_poll(struct fa_stack *s, fa_time now);
+/* Ends the entries expired by now (fa_tcp_tw_next says when the next is). */
+void fa_tcp_tw_poll(struct fa_stack *s, fa_time now);
 /* When the oldest entry expires (FA_TIME_NEVER: none); removes nothing. */
 fa_time fa_tcp_tw_next(const struct fa_stack *s);
 void fa_tcp_tw_remove(struct fa_stack *s, struct fa_tcp_tw *tw);

@@ -764,8 +764,7 @@ static int process_text(struct fa_tcp *c, const struct fa_tcp_view *seg,
     if (gained < 0) {
         fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_OOO_FULL);
         c->flags |= TF_ACK_NOW | TF_ACK_AT_ONCE;
-    } else if (seg->seq != before || c->ooo_count || had_hole ||
-               (uint32_t)gained > seg->data_len) {
+    } else if (seg->seq != before || had_hole) {
         /* RFC 5681 §4.2: ACK at once an out-of-order segment (a duplicate
          * ACK), one that arrives while a hole is open and one that fills
          * a hole (swallowing what was held beyond it too: review of the

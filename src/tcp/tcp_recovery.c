@@ -526,8 +526,8 @@ static void sack_block(struct ack_ctx *x, uint32_t start, uint32_t end)
         fa_tcp_sb_set(sb, i, len, SB_SACKED);
         sacked_now(x, e);
     }
-    /* The later first: a shift moves no index below it. */
-    for (unsigned k = nfull; k-- > 0;) {
+    /* (A shift moves a boundary, never an entry: the indexes hold.) */
+    for (unsigned k = 0; k < nfull; k++) {
         struct fa_tcp_sent part;
         if (sack_shift(c, full[k], start, end, &part))
             sacked_now(x, &part);

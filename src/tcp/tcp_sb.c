@@ -139,9 +139,12 @@ void fa_tcp_sb_shift(struct fa_tcp_sb *sb, uint32_t i, uint32_t seq)
     uint32_t len = down ? a->end - seq : seq - a->end;
     uncount(sb, from, len);
     recount(sb, to, len);
-    /* Part of a segment resent before: as a split's halves. */
-    if (from->flags & SB_EVER_RETRANS)
+    /* Part of a segment resent before: both are pieces, as a split's
+     * halves are. */
+    if (from->flags & SB_EVER_RETRANS) {
+        from->flags |= SB_PIECE;
         to->flags |= SB_EVER_RETRANS | SB_PIECE;
+    }
     a->end = seq;
 }
 

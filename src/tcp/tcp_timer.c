@@ -307,7 +307,6 @@ fa_time fa_tcp_poll(struct fa_stack *s, fa_time now)
     for (uint32_t n = 0; n < 4 * t->live + 16 && t->heap_len &&
                          t->heap[0].key <= now; n++)
         run_due(t->heap[0].c, now);
-    fa_time next = t->heap_len ? t->heap[0].key : FA_TIME_NEVER;
-    fa_time tw = fa_tcp_tw_poll(s, now);
-    return tw < next ? tw : next;
+    fa_tcp_tw_poll(s, now);
+    return fa_tcp_next_due(s);
 }

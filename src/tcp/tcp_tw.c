@@ -171,12 +171,11 @@ void fa_tcp_tw_input(struct fa_stack *s, struct fa_tcp_tw *tw,
         tw_ack(s, tw, now);
 }
 
-fa_time fa_tcp_tw_poll(struct fa_stack *s, fa_time now)
+void fa_tcp_tw_poll(struct fa_stack *s, fa_time now)
 {
     struct fa_tcp_stack *t = s->tcp;
     while (t->tw_oldest != NONE && t->tw[t->tw_oldest].expires <= now)
         fa_tcp_tw_remove(s, &t->tw[t->tw_oldest]);
-    return fa_tcp_tw_next(s);
 }
 
 fa_time fa_tcp_tw_next(const struct fa_stack *s)

@@ -375,7 +375,7 @@ static void partial_sack_blocks(struct fa_tcp **cp, uint32_t *f, uint32_t *m, ui
     *cp = c;
 }
 
-static void sack_block_inside_a_segment_is_kept(void **state)
+static void sack_block_inside_a_segment_is_kept(void **state) /* L7 */
 {
     (void)state;
     struct fa_tcp *c;
@@ -404,7 +404,7 @@ static void sack_block_inside_a_segment_is_kept(void **state)
  * began inside the one before); a part with no SACKed neighbour (inside
  * one segment) is given up, counted: it may go again (review of the SACK
  * split: a block growing into its next entry was given up). */
-static void sack_block_inside_a_segment_with_a_full_scoreboard(void **state)
+static void sack_block_inside_a_segment_with_a_full_scoreboard(void **state) /* L7 */
 {
     (void)state;
     struct fa_tcp *c;
@@ -456,7 +456,7 @@ static int dsack_of_half_a_resend(int split)
     return undos;
 }
 
-static void dsack_of_half_a_needed_resend_does_not_undo(void **state)
+static void dsack_of_half_a_needed_resend_does_not_undo(void **state) /* L7 */
 {
     (void)state;
     assert_int_equal(dsack_of_half_a_resend(0), 0);

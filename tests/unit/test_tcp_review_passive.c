@@ -57,7 +57,7 @@ static int accept_all(struct fa_tcp *l)
  * sk_acceptq_is_full) would hold at most backlog + 1; the project's own
  * accept_queue_stays_bounded says "the accept queue holds the backlog,
  * cookies or not". */
-static void completing_half_open_overfills_accept_queue(void **state)
+static void completing_half_open_overfills_accept_queue(void **state) /* L2 */
 {
     (void)state;
     peer_init(&pe, NULL, 4000);
@@ -87,7 +87,7 @@ static void completing_half_open_overfills_accept_queue(void **state)
  * the listener's half-open share (bounded only by tcp_max_half_open):
  * with backlog 1 and one queued connection less than full, every
  * reopened TIME-WAIT entry completes into the queue. */
-static void time_wait_reopens_overfill_accept_queue(void **state)
+static void time_wait_reopens_overfill_accept_queue(void **state) /* L2 */
 {
     (void)state;
     peer_init(&pe, NULL, 7000);
@@ -148,7 +148,7 @@ static uint32_t walk_queue(const struct fa_tcp *l)
     return n;
 }
 
-static void accept_queue_count_stays_true(void **state)
+static void accept_queue_count_stays_true(void **state) /* L2 */
 {
     (void)state;
     peer_init(&pe, NULL, 1024);
@@ -258,7 +258,7 @@ static void each_mss_index_makes_its_own_cookie(void **state)
  * source address MUST be ignored either by TCP or by the IP layer".
  * IP lets 0.0.0.0 through (bad_source: 0/8 but 0 itself), and LISTEN
  * processing makes a half-open connection to 0.0.0.0 and answers it. */
-static void syn_from_zero_address_is_ignored(void **state)
+static void syn_from_zero_address_is_ignored(void **state) /* L2 */
 {
     (void)state;
     peer_init(&pe, NULL, 4000);
@@ -278,7 +278,7 @@ static void syn_from_zero_address_is_ignored(void **state)
 
 /* Probe: listen() on a socket whose connection ended (CLOSED, handle
  * held, no error). Linux: EINVAL (sock->state is not SS_UNCONNECTED). */
-static void listen_after_a_connection_ended(void **state)
+static void listen_after_a_connection_ended(void **state) /* L2 */
 {
     (void)state;
     peer_init(&pe, NULL, 4000);

@@ -41,7 +41,7 @@ static void data_at(uint8_t flags, uint32_t seq, size_t len)
 /* A retransmission that fills the hole AND covers a range already held
  * above it: the held part is a duplicate (RFC 2883 §4, as Linux's
  * tcp_ofo_queue reports with tcp_dsack_extend). */
-static void inorder_covering_held_range_reports_dsack(void **state)
+static void inorder_covering_held_range_reports_dsack(void **state) /* L7 */
 {
     (void)state;
     peer_init(&pe, NULL, 80);
@@ -64,7 +64,7 @@ static void inorder_covering_held_range_reports_dsack(void **state)
  * nothing beyond it can ever be read (Linux's tcp_fin purges the
  * out-of-order queue). Here the ranges stay, are SACKed for ever, and
  * keep the receive block attached after the application read all. */
-static void ranges_beyond_fin_are_dropped(void **state)
+static void ranges_beyond_fin_are_dropped(void **state) /* L7 L11 */
 {
     (void)state;
     peer_init(&pe, NULL, 80);
@@ -89,7 +89,7 @@ static void ranges_beyond_fin_are_dropped(void **state)
  * hole and swallows the held range whole gains no more than its own
  * length and leaves no range: process_text takes it for an ordinary
  * in-order segment and delays the ACK. */
-static void hole_filled_by_covering_segment_acked_at_once(void **state)
+static void hole_filled_by_covering_segment_acked_at_once(void **state) /* L7 */
 {
     (void)state;
     peer_init(&pe, NULL, 80);
@@ -105,7 +105,7 @@ static void hole_filled_by_covering_segment_acked_at_once(void **state)
 
 /* Same without SACK (the sender counts duplicate ACKs and needs the
  * hole-filling ACK to leave recovery). */
-static void hole_filled_by_covering_segment_acked_at_once_plain(void **state)
+static void hole_filled_by_covering_segment_acked_at_once_plain(void **state) /* L7 */
 {
     (void)state;
     peer_init(&pe, NULL, 80);

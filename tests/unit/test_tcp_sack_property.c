@@ -361,7 +361,7 @@ static void peer_sack(uint32_t ack, unsigned n, const uint32_t (*b)[2])
     peer_sack_wnd(&pe, &peer_ts, ack, 65535, n, b);
 }
 
-static void property(void **state)
+static void property(void **state) /* L7 */
 {
     (void)state;
     const char *e = getenv("TRIALS");
@@ -386,7 +386,7 @@ static void property(void **state)
 /* The scoreboard full (cap 8, 8 segments): 3 and 4 SACKed whole, then
  * the block grows into 5 by a third of it (a trimmed or resegmented
  * piece). No entry is needed: 4's end could move. */
-static void block_growing_into_next_entry_when_full(void **state)
+static void block_growing_into_next_entry_when_full(void **state) /* L7 */
 {
     (void)state;
     peer_init(&pe, NULL, 80);
