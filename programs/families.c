@@ -362,6 +362,26 @@ int sim_apply_timer_lag(struct fa_sim *sim, uint64_t seed, int host)
     return fa_sim_set_timer_lag(sim, host, sim_draw_timer_lag(seed, host));
 }
 
+void sim_keepalive(struct fa_tcp *sock, fa_time lag, int probes)
+{
+    fa_tcp_setopt(sock, FA_SO_KEEPALIVE, 1);
+    fa_tcp_setopt(sock, FA_TCP_KEEPIDLE, (long)((120 * S + 4 * lag) / FA_NS_PER_MS));
+    fa_tcp_setopt(sock, FA_TCP_KEEPINTVL, 10000);
+    fa_tcp_setopt(sock, FA_TCP_KEEPCNT, probes);
+}
+
+void sim_print_drops(struct fa_sim *sim)
+{
+    for (int h = 0; h < 2; h++) {
+        struct fa_stack *st = fa_sim_stack(sim, h);
+        printf("  %s drops:", h ? "server" : "client");
+        for (unsigned i = 0; i < FA_CNT_COUNT; i++)
+            if (fa_counter_is_drop(i) && fa_stack_counter(st, i))
+                printf(" %s=%llu", fa_counter_name(i), (unsigned long long)fa_stack_counter(st, i));
+        printf("\n");
+    }
+}
+
 fa_time sim_timer_lag_max(uint64_t seed)
 {
     fa_time a = sim_draw_timer_lag(seed, 0), b = sim_draw_timer_lag(seed, 1);
@@ -489,19 +509,6 @@ static uint16_t local_port(const struct fa_tcp *sock)
     return i.local_port;
 }
 
-/* Half-open connections (a lost RST) are found out by sending: both
- * ends keep alive, so no run waits in silence for an end of stream. Nine
- * probes (the default): with five, a few percent of loss each way lost
- * every probe or its answer once in 20,000 seeds (seed 12048) — a
- * timeout the network earned, which the checks would call a failure. */
-static void keepalive(struct fa_tcp *sock)
-{
-    fa_tcp_setopt(sock, FA_SO_KEEPALIVE, 1);
-    fa_tcp_setopt(sock, FA_TCP_KEEPIDLE, 120000);
-    fa_tcp_setopt(sock, FA_TCP_KEEPINTVL, 10000);
-    fa_tcp_setopt(sock, FA_TCP_KEEPCNT, 9);
-}
-
 static int setup(struct run *r)
 {
     if (fa_sim_create(r->seed, &r->sim) < 0 || fa_sim_check_enable(r->sim) < 0)
@@ -540,13 +547,43 @@ static int setup(struct run *r)
     if (fa_tcp_setopt(r->e[0].sock, FA_SO_SNDBUF, r->pr.sd[0].sndbuf) < 0 ||
         fa_tcp_setopt(r->e[0].sock, FA_SO_RCVBUF, r->pr.sd[0].rcvbuf) < 0)
         return -1;
-    keepalive(r->e[0].sock);
+    sim_keepalive(r->e[0].sock, r->lag, 9);
     fa_tcp_connect(r->e[0].sock, ADDR(1), 80, 0);
     r->client_port = local_port(r->e[0].sock);
     r->client_closed_at = r->broke_at = FA_TIME_NEVER;
     for (int i = 0; i < 2; i++)
         r->e[i].read_resume = r->e[i].write_resume = FA_TIME_NEVER;
     return 0;
+}
+
+struct port_seen {
+    uint16_t port;
+    int sending;
+};
+
+static void find_sending(void *ctx, const struct fa_tcp_info *i)
+{
+    struct port_seen *p = ctx;
+    if (i->local_port != p->port)
+        return;
+    switch (i->state) {
+    case FA_TCP_SYN_SENT: case FA_TCP_SYN_RECEIVED: case FA_TCP_ESTABLISHED:
+    case FA_TCP_CLOSE_WAIT: case FA_TCP_FIN_WAIT_1: case FA_TCP_CLOSING:
+    case FA_TCP_LAST_ACK:
+        p->sending = 1; /* it may still send a SYN, data or its FIN */
+        break;
+    default:
+        break;
+    }
+}
+
+/* Whether the client's stack still holds the measured connection in a
+ * state that sends. */
+static int client_still_sending(const struct run *r)
+{
+    struct port_seen p = { .port = r->client_port };
+    fa_stack_tcp_walk(fa_sim_stack(r->sim, 0), find_sending, &p);
+    return p.sending;
 }
 
 /* The server accepts (after 2 s when the backlog is to overflow), and
@@ -561,7 +598,7 @@ static void accept_all(struct run *r, fa_time now)
         fa_tcp_get_info(c, &i);
         if (!r->e[1].sock && !r->e[1].closed && i.remote_port == r->client_port) {
             r->e[1].sock = c;
-            keepalive(c);
+            sim_keepalive(c, r->lag, 9);
         }
         else
             fa_tcp_close(c, now);
@@ -1135,19 +1172,22 @@ static int gone_behind_cookies(const struct run *r, int i)
 }
 
 /* The client's connection was answered by a SYN cookie and its ACK
- * dropped for a full accept queue (as Linux does), so the server never
- * learnt of it (RFC 4987 §3.6's price, tcp_in.c cookie_ack), and the
- * client's next word came past the cookie's life (128 to 192 s): it had
- * nothing to say (apps seed 12865, a keepalive probe run late), or its
- * resends run minutes late (seed 88009: one dropped for the queue again
- * at 129 s, the next at 226 s). The listener then resets it. */
+ * dropped — for a full accept queue (as Linux does), or by the network —
+ * so the server never learnt of it (RFC 4987 §3.6's price, tcp_in.c
+ * cookie_ack), and the client's next word came past the cookie's life
+ * (128 to 192 s): it had nothing to say (apps seed 12865, a keepalive
+ * probe run late), or its resends run minutes late (seed 88009: one
+ * dropped for the queue again at 129 s, the next at 226 s; attack seed
+ * 8639: the ACK lost, the resend 159 s later). The listener then
+ * resets it; a cookie that came too late counts as failed. */
 static int lost_behind_dropped_cookie(const struct run *r)
 {
     struct fa_stack *st = fa_sim_stack(r->sim, 1);
     return !r->e[1].sock &&
            (!r->pr.sd[0].bytes || sim_draw_timer_lag(r->seed, 0) >= 30 * S) &&
            fa_stack_counter(st, FA_CNT_TCP_SYNCOOKIES_SENT) > 0 &&
-           fa_stack_counter(st, FA_CNT_TCP_BACKLOG_FULL) > 0;
+           (fa_stack_counter(st, FA_CNT_TCP_BACKLOG_FULL) > 0 ||
+            fa_stack_counter(st, FA_CNT_TCP_SYNCOOKIES_FAILED) > 0);
 }
 
 static int check_errors(struct run *r)
@@ -1215,11 +1255,14 @@ static int drive(struct run *r)
             return -1;
         end_moves(r, now);
         /* A client that closed before the server accepted (it may not
-         * even have connected): the server has nothing to wait for. */
+         * even have connected): the server has nothing to wait for once
+         * the client's stack stops sending. While it still may — its
+         * handshake's ACK dropped at a full accept queue, and its resend
+         * run two minutes late (apps seed 3532) — the server waits. */
         if (r->e[0].closed && r->client_closed_at == FA_TIME_NEVER)
             r->client_closed_at = now;
         if (!r->e[1].sock && r->client_closed_at != FA_TIME_NEVER &&
-            now > r->client_closed_at + 10 * S)
+            now > r->client_closed_at + 10 * S && !client_still_sending(r))
             r->e[1].closed = 1;
         if (work_left(r) && !anyone_paused(r, now) && r->e[1].sock &&
             now - r->last_progress > STALL_LIMIT + 4 * r->lag && !errors_allowed(r))
@@ -1261,11 +1304,13 @@ static int run_one(struct run *r)
     }
     if (!rc && fa_sim_check_violations(r->sim))
         rc = fail(r, fa_sim_check_first(r->sim));
-    if (rc && r->verbose)
+    if (rc && r->verbose) {
         for (int i = 0; i < 2; i++)
             printf("  %s: sent %llu got %llu eof %d err %d closed %d\n", i ? "server" : "client",
                    (unsigned long long)r->e[i].sent, (unsigned long long)r->e[i].got,
                    r->e[i].eof, r->e[i].err, r->e[i].closed);
+        sim_print_drops(r->sim);
+    }
     for (int i = 0; i < 2; i++)
         budget_tally.dropped += fa_stack_counter(fa_sim_stack(r->sim, i), FA_CNT_TCP_NO_BUFFER);
     budget_tally.worlds += r->pr.sd[0].mem_max || r->pr.sd[1].mem_max;

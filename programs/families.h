@@ -53,6 +53,24 @@ uint32_t sim_long_path_bytes(uint32_t bytes, uint32_t sndbuf, uint32_t peer_rcvb
  * (fa_sim_link.resegment) before the hosts' down links: 5 % to 50 % of
  * the data segments are cut into pieces. A die of its own. */
 void sim_draw_middlebox(uint64_t seed, struct fa_sim_link *down);
+/* Keepalive on sock, so a half-open connection (a lost RST, a half-open
+ * entry dropped after its SYN-ACK retries while the final ACK was lost)
+ * is found out by sending and no run waits in silence: idle 2 minutes,
+ * probes every 10 s. The idle time grows by 4 of the world's timer lags
+ * (sim_timer_lag_max): a peer whose timers run 2 minutes late is silent
+ * that long while it is alive, and needs a second late timer when an
+ * ARP reply is lost — with a fixed 2 minutes, transfer seed 10816's
+ * server gave up on a client that was answering. The apps and attack
+ * families send nine probes (the default): with five, a few percent of
+ * loss each way lost every probe or its answer once in 20,000 seeds
+ * (apps seed 12048) — a timeout the network earned, which the checks
+ * would call a failure. The transfer family, whose oracle excuses heavy
+ * loss, sends five. */
+struct fa_tcp;
+void sim_keepalive(struct fa_tcp *sock, fa_time lag, int probes);
+/* Prints each host's nonzero drop counters, one line a host ("client",
+ * "server"): what a failing run's report shows. */
+void sim_print_drops(struct fa_sim *sim);
 /* "sack ts cubic" or what is off, for the description of a seed. */
 const char *sim_tcp_options_name(unsigned opts, char *buf, size_t len);
 

@@ -221,17 +221,6 @@ static int setup(struct run *r)
     return 0;
 }
 
-/* Half-open connections (a lost RST, a half-open entry dropped after its
- * SYN-ACK retries while the final ACK was lost) are only found out by
- * sending: both ends keep alive, so no run hangs in silence. */
-static void keepalive(struct fa_tcp *sock)
-{
-    fa_tcp_setopt(sock, FA_SO_KEEPALIVE, 1);
-    fa_tcp_setopt(sock, FA_TCP_KEEPIDLE, 120000);
-    fa_tcp_setopt(sock, FA_TCP_KEEPINTVL, 10000);
-    fa_tcp_setopt(sock, FA_TCP_KEEPCNT, 5);
-}
-
 /* Moves data both ways and checks each byte at its offset. */
 static int pump(struct run *r, struct fa_tcp *l)
 {
@@ -240,7 +229,7 @@ static int pump(struct run *r, struct fa_tcp *l)
         if (fa_tcp_accept(l, &r->e[1].sock) < 0)
             r->e[1].sock = NULL;
         else
-            keepalive(r->e[1].sock);
+            sim_keepalive(r->e[1].sock, sim_timer_lag_max(r->seed), 5);
     }
     for (int i = 0; i < 2; i++) {
         struct end *e = &r->e[i];
@@ -337,14 +326,7 @@ static int finish(struct run *r, struct fa_tcp *l, fa_time deadline)
 
 static void dump(struct run *r)
 {
-    for (int h = 0; h < 2; h++) {
-        printf("  %s drops:", h ? "server" : "client");
-        for (unsigned i = 0; i < FA_CNT_COUNT; i++)
-            if (fa_counter_is_drop(i) && fa_stack_counter(fa_sim_stack(r->sim, h), i))
-                printf(" %s=%llu", fa_counter_name(i),
-                       (unsigned long long)fa_stack_counter(fa_sim_stack(r->sim, h), i));
-        printf("\n");
-    }
+    sim_print_drops(r->sim);
     for (int i = 0; i < 2; i++) {
         if (!r->e[i].sock)
             continue;
@@ -373,7 +355,7 @@ static int run_transfer(struct run *r)
     fa_tcp_bind(l, 0, 80);
     fa_tcp_listen(l, 4, 0);
     fa_tcp_open(cs, &r->e[0].sock);
-    keepalive(r->e[0].sock);
+    sim_keepalive(r->e[0].sock, sim_timer_lag_max(r->seed), 5);
     fa_tcp_connect(r->e[0].sock, FA_IPV4(198, 18, 0, 2), 80, 0);
     const fa_time limit = 3 * 3600 * S + 100 * sim_timer_lag_max(r->seed);
     int rc = 0;
