@@ -137,7 +137,7 @@ int fa_sim_set_batching(struct fa_sim *sim, int host, fa_time window);
 /* A host whose loop sleeps past its deadlines (one that rounds its sleep
  * to a coarse tick, or a process the system runs late): while nothing
  * arrives, each timer runs up to lag late (how late: a function of the
- * deadline, no die thrown). A frame delivered wakes it, and what is due
+ * deadline, the host and the world's seed; no die thrown). A frame delivered wakes it, and what is due
  * runs then, as a loop's turn does; the application's own calls into the
  * stack run no timers. 0 (the default): on time. -EINVAL for no such
  * host or a lag outside [0, 1 h]. */

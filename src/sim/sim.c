@@ -61,6 +61,7 @@ struct host {
 
 struct fa_sim {
     fa_time now;
+    uint64_t seed; /* fa_sim_create's: lag_for mixes it in */
     struct fa_prng prng;
     uint64_t seq;
     int nhosts;
@@ -98,6 +99,7 @@ int fa_sim_create(uint64_t seed, struct fa_sim **out)
     struct fa_sim *s = calloc(1, sizeof *s);
     if (!s)
         return -ENOMEM;
+    s->seed = seed;
     fa_prng_seed(&s->prng, seed);
     *out = s;
     return 0;
@@ -548,11 +550,16 @@ const struct fa_sim_stats *fa_sim_link_stats(const struct fa_sim *s, int host,
 
 /* ---- the run loop ---------------------------------------------------- */
 /* How late a host that sleeps wakes for a deadline: a function of the
- * deadline, so it is the same however often it is asked, and no die is
- * thrown (a world without lags replays as it always did). */
-static fa_time lag_for(const struct host *h, fa_time due)
+ * deadline, the host and the world's seed, so it is the same however
+ * often it is asked, and no die is thrown (a world without lags replays
+ * as it always did). The seed is mixed in so each world draws its own
+ * lateness: with the deadline and host alone, every world shared one
+ * function, and the sweeps saw one pattern of lateness where they could
+ * see thousands. */
+static fa_time lag_for(const struct fa_sim *s, const struct host *h, fa_time due)
 {
-    uint64_t x = (uint64_t)due ^ (0x9e3779b97f4a7c15ull * (uint64_t)(h->index + 1));
+    uint64_t x = (uint64_t)due ^ (0x9e3779b97f4a7c15ull * (uint64_t)(h->index + 1)) ^
+                 (s->seed * 0xd1b54a32d192ed03ull);
     x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull; /* splitmix64's finalizer */
     x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
     x ^= x >> 31;
@@ -560,11 +567,11 @@ static fa_time lag_for(const struct host *h, fa_time due)
 }
 
 /* When the simulator next runs host's timers of its own accord. */
-static fa_time wake_at(const struct host *h)
+static fa_time wake_at(const struct fa_sim *s, const struct host *h)
 {
     if (!h->timer_lag || h->next_poll == FA_TIME_NEVER)
         return h->next_poll;
-    fa_time t = h->next_poll + lag_for(h, h->next_poll);
+    fa_time t = h->next_poll + lag_for(s, h, h->next_poll);
     return t < h->next_poll ? FA_TIME_NEVER - 1 : t;
 }
 
@@ -654,8 +661,8 @@ fa_time fa_sim_next(struct fa_sim *s)
     for (int i = 0; i < s->nhosts; i++) {
         struct host *h = s->hosts[i];
         relearn(s, h);
-        if (wake_at(h) < t)
-            t = wake_at(h);
+        if (wake_at(s, h) < t)
+            t = wake_at(s, h);
     }
     int bh = -1;
     fa_time bt = first_batch_end(s, &bh);
@@ -672,8 +679,8 @@ uint64_t fa_sim_run_until(struct fa_sim *s, fa_time until)
         int timer_host = -1;
         fa_time t = s->heap_len ? s->heap[0].t : FA_TIME_NEVER;
         for (int i = 0; i < s->nhosts; i++)
-            if (wake_at(s->hosts[i]) < t) {
-                t = wake_at(s->hosts[i]);
+            if (wake_at(s, s->hosts[i]) < t) {
+                t = wake_at(s, s->hosts[i]);
                 timer_host = i;
             }
         /* A batch ends before the next event (one at its very end is in

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
@@ -156,11 +157,11 @@ static int lose_tcp_of_0(void *ctx, int host, const uint8_t *f, size_t len, fa_t
 
 /* Host 0's SYN goes unanswered: when do its retransmissions go, run in
  * one call or in 1 ms steps, with its timers on time or up to lag late? */
-static struct syns syn_times(fa_time lag, int steps)
+static struct syns syn_times(fa_time lag, int steps, uint64_t seed)
 {
     struct fa_sim_link link;
     fa_sim_link_init(&link);
-    struct fa_sim *sim = sim_with(2, &link, 9);
+    struct fa_sim *sim = sim_with(2, &link, seed);
     struct syns s = { { 0 }, 0 };
     assert_int_equal(fa_sim_set_timer_lag(sim, 0, lag), 0);
     fa_sim_on_frame(sim, on_syn, &s);
@@ -184,7 +185,10 @@ static struct syns syn_times(fa_time lag, int steps)
 }
 
 /* A host's timers run late by at most the lag, never early; how late is
- * the same however the driver steps (its calls run no timers). */
+ * the same however the driver steps (its calls run no timers), and
+ * another world's seed draws other lateness for the same deadlines (with
+ * one function for all worlds, the sweeps saw one pattern of lateness;
+ * two of transfer's seeds failed only under another). */
 static void timers_run_late_by_at_most_the_lag(void **state)
 {
     (void)state;
@@ -195,9 +199,11 @@ static void timers_run_late_by_at_most_the_lag(void **state)
     assert_int_equal(fa_sim_set_timer_lag(sim, 0, 3601 * S), -EINVAL);
     fa_sim_destroy(sim);
     const fa_time lag = 500 * MS;
-    struct syns on_time = syn_times(0, 0), late = syn_times(lag, 0), stepped = syn_times(lag, 1);
+    struct syns on_time = syn_times(0, 0, 9), late = syn_times(lag, 0, 9),
+                stepped = syn_times(lag, 1, 9), other = syn_times(lag, 0, 10);
     assert_true(on_time.n >= 4);
     assert_int_equal(late.n, stepped.n);
+    assert_true(other.n >= 2 && memcmp(other.at, late.at, sizeof late.at) != 0);
     fa_time behind = 0;
     for (int k = 1; k < late.n; k++) {
         fa_time rto = on_time.at[k] - on_time.at[k - 1], gap = late.at[k] - late.at[k - 1];
