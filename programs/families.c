@@ -370,6 +370,12 @@ void sim_keepalive(struct fa_tcp *sock, fa_time lag, int probes)
     fa_tcp_setopt(sock, FA_TCP_KEEPCNT, probes);
 }
 
+int sim_cookie_outlived(struct fa_sim *sim, uint64_t seed, int accepted, uint64_t client_bytes)
+{
+    return !accepted && (!client_bytes || sim_draw_timer_lag(seed, 0) >= 30 * S) &&
+           fa_stack_counter(fa_sim_stack(sim, 1), FA_CNT_TCP_SYNCOOKIES_SENT) > 0;
+}
+
 void sim_print_drops(struct fa_sim *sim)
 {
     for (int h = 0; h < 2; h++) {
@@ -1179,15 +1185,10 @@ static int gone_behind_cookies(const struct run *r, int i)
  * probe run late), or its resends run minutes late (seed 88009: one
  * dropped for the queue again at 129 s, the next at 226 s; attack seed
  * 8639: the ACK lost, the resend 159 s later). The listener then
- * resets it; a cookie that came too late counts as failed. */
+ * resets it (sim_cookie_outlived). */
 static int lost_behind_dropped_cookie(const struct run *r)
 {
-    struct fa_stack *st = fa_sim_stack(r->sim, 1);
-    return !r->e[1].sock &&
-           (!r->pr.sd[0].bytes || sim_draw_timer_lag(r->seed, 0) >= 30 * S) &&
-           fa_stack_counter(st, FA_CNT_TCP_SYNCOOKIES_SENT) > 0 &&
-           (fa_stack_counter(st, FA_CNT_TCP_BACKLOG_FULL) > 0 ||
-            fa_stack_counter(st, FA_CNT_TCP_SYNCOOKIES_FAILED) > 0);
+    return sim_cookie_outlived(r->sim, r->seed, r->e[1].sock != NULL, r->pr.sd[0].bytes);
 }
 
 static int check_errors(struct run *r)

@@ -68,6 +68,14 @@ void sim_draw_middlebox(uint64_t seed, struct fa_sim_link *down);
  * loss, sends five. */
 struct fa_tcp;
 void sim_keepalive(struct fa_tcp *sock, fa_time lag, int probes);
+/* Whether the client (host 0) may rightly be reset by the server's
+ * (host 1) listener: the server answered with SYN cookies and never
+ * accepted the connection, and the client's next word after its
+ * handshake's ACK — lost, or dropped for a full accept queue — could come
+ * past the cookie's life (128 to 192 s): it had no bytes to send (a
+ * keepalive probe brings the cookie back) or its timers run 30 s or more
+ * late. RFC 4987 §3.6's price; Linux pays it too. */
+int sim_cookie_outlived(struct fa_sim *sim, uint64_t seed, int accepted, uint64_t client_bytes);
 /* Prints each host's nonzero drop counters, one line a host ("client",
  * "server"): what a failing run's report shows. */
 void sim_print_drops(struct fa_sim *sim);
