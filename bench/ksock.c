@@ -10,10 +10,14 @@
  *                                 EOF and close it (crr's reference server)
  *   ksock ping ADDR PORT COUNT    connect, COUNT 64-byte round trips
  *   ksock uping ADDR PORT COUNT   the same in UDP datagrams (to a reflector)
- *   ksock crr ADDR PORT SECONDS   for SECONDS: connect, 64 bytes each way,
+ *   ksock crr ADDR PORT SECONDS [N]
+ *                                 for SECONDS: connect, 64 bytes each way,
  *                                 close (the server's echo closes too);
  *                                 prints cycles per second, each second's
- *                                 rate, and the median and p99 cycle */
+ *                                 rate, and the median and p99 cycle.
+ *                                 With N > 1, N cycles run at once (one
+ *                                 thread, epoll): the server's capacity
+ *                                 rather than one cycle's latency */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -21,7 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/tcp.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <errno.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -167,6 +173,114 @@ static int crr(const struct sockaddr_in *sa, double seconds)
     return 0;
 }
 
+/* One of pcrr's cycles: its socket and where it is. */
+struct cycle {
+    int fd;
+    int sent;
+    size_t got;
+    double t0;
+};
+
+static int cycle_start(int ep, const struct sockaddr_in *sa, struct cycle *c)
+{
+    int one = 1;
+    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (c->fd < 0)
+        return -1;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->sent = 0;
+    c->got = 0;
+    c->t0 = now_s();
+    if (connect(c->fd, (const struct sockaddr *)sa, sizeof *sa) < 0 && errno != EINPROGRESS)
+        return -1;
+    struct epoll_event ev = { .events = EPOLLOUT | EPOLLIN, .data.ptr = c };
+    return epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
+}
+
+/* Moves cycle c on after an event: 1 when it is done, 0 to wait, -1 on
+ * an error. */
+static int cycle_step(int ep, struct cycle *c)
+{
+    char msg[64];
+    if (!c->sent) {
+        int err = 0;
+        socklen_t el = sizeof err;
+        getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+        if (err)
+            return -1;
+        memset(msg, 'c', sizeof msg);
+        if (send(c->fd, msg, sizeof msg, 0) != (ssize_t)sizeof msg)
+            return -1;
+        c->sent = 1;
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+        epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+        return 0;
+    }
+    ssize_t r = recv(c->fd, msg, sizeof msg - c->got, 0);
+    if (r < 0 && errno == EAGAIN)
+        return 0;
+    if (r <= 0)
+        return -1;
+    c->got += (size_t)r;
+    return c->got == sizeof msg;
+}
+
+static int pcrr(const struct sockaddr_in *sa, double seconds, int n_par)
+{
+    enum { MAX_SECONDS = 60, MAX_PAR = 256 };
+    static double cyc[1 << 22];
+    static struct cycle cs[MAX_PAR];
+    long n = 0, per_s[MAX_SECONDS] = { 0 };
+    if (n_par > MAX_PAR)
+        n_par = MAX_PAR;
+    int ep = epoll_create1(0);
+    double start = now_s(), end = start + (seconds < MAX_SECONDS ? seconds : MAX_SECONDS);
+    for (int i = 0; i < n_par; i++)
+        if (cycle_start(ep, sa, &cs[i]) < 0) {
+            perror("ksock: crr: connect");
+            return 1;
+        }
+    int live = n_par;
+    while (live > 0) {
+        struct epoll_event evs[MAX_PAR];
+        int k = epoll_wait(ep, evs, MAX_PAR, 2000);
+        if (k <= 0) {
+            fprintf(stderr, "ksock: crr: no progress in 2 s\n");
+            return 1;
+        }
+        double t = now_s();
+        for (int i = 0; i < k; i++) {
+            struct cycle *c = evs[i].data.ptr;
+            int rc = cycle_step(ep, c);
+            if (rc < 0) {
+                fprintf(stderr, "ksock: crr: connection ended early\n");
+                return 1;
+            }
+            if (!rc)
+                continue;
+            close(c->fd); /* (closing takes it out of the epoll set) */
+            if (n < (long)(sizeof cyc / sizeof cyc[0]))
+                cyc[n++] = (t - c->t0) * 1e6;
+            if (c->t0 - start < MAX_SECONDS)
+                per_s[(int)(c->t0 - start)]++;
+            if (t >= end || n == (long)(sizeof cyc / sizeof cyc[0]))
+                live--;
+            else if (cycle_start(ep, sa, c) < 0) {
+                perror("ksock: crr: connect");
+                return 1;
+            }
+        }
+    }
+    double dt = now_s() - start;
+    printf("crr %ld cycles (%d at once) in %.2f s: %.0f per s; per second:", n, n_par, dt, n / dt);
+    for (int i = 0; i < (int)dt && i < MAX_SECONDS; i++)
+        printf(" %ld", per_s[i]);
+    qsort(cyc, (size_t)n, sizeof *cyc, cmp_double);
+    printf("; cycle median %.1f us p99 %.1f us\n", cyc[n / 2], cyc[n * 99 / 100]);
+    close(ep);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static char buf[1 << 20];
@@ -179,8 +293,11 @@ int main(int argc, char **argv)
         return echo(&sa, buf, sizeof buf);
     if (!strcmp(argv[1], "echod"))
         return echod(&sa, buf, sizeof buf);
-    if (!strcmp(argv[1], "crr"))
-        return crr(&sa, argc > 4 && atof(argv[4]) > 0 ? atof(argv[4]) : 5);
+    if (!strcmp(argv[1], "crr")) {
+        double secs = argc > 4 && atof(argv[4]) > 0 ? atof(argv[4]) : 5;
+        int par = argc > 5 ? atoi(argv[5]) : 1;
+        return par > 1 ? pcrr(&sa, secs, par) : crr(&sa, secs);
+    }
     if (!strcmp(argv[1], "ping"))
         return ping(&sa, argc > 4 && atol(argv[4]) > 0 ? atol(argv[4]) : 10000, 0);
     if (!strcmp(argv[1], "uping"))

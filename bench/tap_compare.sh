@@ -3,7 +3,7 @@
 # table in one sitting: over the same TAP with the kernel as the peer
 # (the program on CPU 1, the kernel's side on CPU 0, MTU 1500), bulk both
 # ways, 64-byte ping-pong and connection cycles (connect, 64 bytes each
-# way, close) for
+# way, close; one at a time, and 64 at once) for
 #   - nowork: a TCP that does no work per segment (bench/nowork.c; its
 #     ping-pong is a UDP reflector),
 #   - lwIP from Debian's liblwip-dev through our driver (bench/lwip_tap.c),
@@ -13,6 +13,11 @@
 #     finack-echo for the rest),
 # and the kernel talking to itself over a veth pair. Medians of ROUNDS
 # (default 3) with the spread; ratios to nowork and to the kernel.
+# Cycles one at a time measure a cycle's latency: on this machine four
+# wake-ups of sleeping processes make most of it, the same for every
+# stack. 64 at once keep the program's CPU busy and measure what a cycle
+# costs it — most of that is the kernel's own TCP, which takes each
+# frame we write on our CPU (a TAP's write runs the kernel's receive).
 # FA_WHOS="nowork lwip ..." runs some rows only. Needs root; everything
 # happens inside namespaces this script creates.
 . "$(dirname "$0")/../tests/kernel/lib.sh"
@@ -61,7 +66,7 @@ krecv() { # port: the kernel receives; prints its Gbit/s when done
 # child) and sets OUT to its Gbit/s.
 kdone() { wait "$KPID"; OUT=$(gbit < "$FA_TMP/krecv.out"); }
 
-# who: prints "in out rtt cps" (— where it does not apply).
+# who: prints "in out rtt cps pcps" (— where it does not apply).
 # Bulk both ways for a program with nowork's command line (recv TAP ADDR
 # PORT; send TAP ADDR PEER PORT N): sets IN and OUT.
 bulk_of() {
@@ -80,14 +85,16 @@ run_lwip() {
     bulk_of "$build/bench/lwip_tap"
     up "$build/bench/lwip_tap" echo fa0 "$FA_FINACK_IP" 7 60
     local rtt; rtt=$(K ping "$FA_FINACK_IP" 7 20000 | med_us)
-    local cps; cps=$(K crr "$FA_FINACK_IP" 7 "$secs" | rate); stop
-    echo "$IN $OUT $rtt $cps"
+    local cps; cps=$(K crr "$FA_FINACK_IP" 7 "$secs" | rate)
+    local pcps; pcps=$(K crr "$FA_FINACK_IP" 7 "$secs" 64 | rate); stop
+    echo "$IN $OUT $rtt $cps $pcps"
 }
 run_lwip_busy() {
     up "$build/bench/lwip_tap" echo fa0 "$FA_FINACK_IP" 7 60 1000000
     local rtt; rtt=$(K ping "$FA_FINACK_IP" 7 20000 | med_us)
-    local cps; cps=$(K crr "$FA_FINACK_IP" 7 "$secs" | rate); stop
-    echo "- - $rtt $cps"
+    local cps; cps=$(K crr "$FA_FINACK_IP" 7 "$secs" | rate)
+    local pcps; pcps=$(K crr "$FA_FINACK_IP" 7 "$secs" 64 | rate); stop
+    echo "- - $rtt $cps $pcps"
 }
 run_finack() { # extra options for every program
     port; up "$(fa_prog finack-tcp)" --tap fa0 --addr "$FA_FINACK_IP/24" --listen $PORT --recv \
@@ -100,8 +107,9 @@ run_finack() { # extra options for every program
     up "$(fa_prog finack-echo)" --tap fa0 --addr "$FA_FINACK_IP/24" --no-udp --quiet \
         --seconds 600 "$@"
     local rtt; rtt=$(K ping "$FA_FINACK_IP" 7 20000 | med_us)
-    local cps; cps=$(K crr "$FA_FINACK_IP" 7 "$secs" | rate); stop
-    echo "$in $out $rtt $cps"
+    local cps; cps=$(K crr "$FA_FINACK_IP" 7 "$secs" | rate)
+    local pcps; pcps=$(K crr "$FA_FINACK_IP" 7 "$secs" 64 | rate); stop
+    echo "$in $out $rtt $cps $pcps"
 }
 fa_veth_pair
 ns_sysctls "$FA_VETH_A"
@@ -122,7 +130,7 @@ run_veth() {
     local rtt; rtt=$(VA ping 198.19.0.2 $PORT 20000 | med_us)
     local cps; cps=$(VA crr 198.19.0.2 $PORT "$secs" | rate)
     kill "$e"; wait "$e" 2>/dev/null
-    echo "$bulk - $rtt $cps"
+    echo "$bulk - $rtt $cps -" # (ksock echod serves one connection at a time)
 }
 
 whos="${FA_WHOS:-nowork lwip lwip_busy finack_on finack_off finack_busy finack_uring veth}"
@@ -139,8 +147,9 @@ for r in $(seq "$rounds"); do
         finack_uring) res=$(run_finack --offload on --io uring) ;;
         veth) res=$(run_veth) ;;
         esac
-        set -- $res - - - -
+        set -- $res - - - - -
         col[$w,in]+="$1 "; col[$w,out]+="$2 "; col[$w,rtt]+="$3 "; col[$w,cps]+="$4 "
+        col[$w,pcps]+="$5 "
     done
 done
 med() { tr ' ' '\n' | grep -v '^-\?$' | sort -g | awk '{ v[NR] = $1 } END {
@@ -151,23 +160,30 @@ cell() { tr ' ' '\n' | grep -v '^-\?$' | sort -g | awk '{ v[NR] = $1 } END {
     printf "%.4g (%.4g-%.4g)", m, v[1], v[NR] }'; }
 echo
 echo "over a TAP, kernel as the peer, $rounds rounds: median (min-max); bulk $mb MB, crr $secs s"
-printf "%-24s %-24s %-24s %-24s %s\n" "" "kernel->it Gbit/s" "it->kernel Gbit/s" "64B RTT us" "cycles/s"
+printf "%-14s %-22s %-22s %-22s %-22s %s\n" "" "kernel->it Gbit/s" "it->kernel Gbit/s" "64B RTT us" \
+    "cycles/s" "cycles/s, 64 at once"
 for w in $whos; do
-    printf "%-24s %-24s %-24s %-24s %s\n" "$w" "$(cell <<< "${col[$w,in]:-}")" \
-        "$(cell <<< "${col[$w,out]:-}")" "$(cell <<< "${col[$w,rtt]:-}")" "$(cell <<< "${col[$w,cps]:-}")"
+    printf "%-14s %-22s %-22s %-22s %-22s %s\n" "$w" "$(cell <<< "${col[$w,in]:-}")" \
+        "$(cell <<< "${col[$w,out]:-}")" "$(cell <<< "${col[$w,rtt]:-}")" "$(cell <<< "${col[$w,cps]:-}")" \
+        "$(cell <<< "${col[$w,pcps]:-}")"
 done
 nw_in=$(med <<< "${col[nowork,in]:-}"); nw_out=$(med <<< "${col[nowork,out]:-}")
 nw_rtt=$(med <<< "${col[nowork,rtt]:-}"); v_in=$(med <<< "${col[veth,in]:-}")
 lw_cps=$(med <<< "${col[lwip,cps]:-}")
 lwb_cps=$(med <<< "${col[lwip_busy,cps]:-}")
+lw_pcps=$(med <<< "${col[lwip,pcps]:-}")
+lwb_pcps=$(med <<< "${col[lwip_busy,pcps]:-}")
 for w in finack_on finack_off finack_busy finack_uring; do
     [ -n "${col[$w,in]:-}" ] || continue # FA_WHOS may leave rows out
     # Busy polling against lwIP busy polling the same way.
-    lc=$lw_cps; ln=lwIP
-    if [ "$w" = finack_busy ] && [ "$lwb_cps" != - ]; then lc=$lwb_cps; ln="lwIP busy polling"; fi
+    lc=$lw_cps; lp=$lw_pcps; ln=lwIP
+    if [ "$w" = finack_busy ] && [ "$lwb_cps" != - ]; then
+        lc=$lwb_cps; lp=$lwb_pcps; ln="lwIP busy polling"
+    fi
     awk -v w="$w" -v a="$(med <<< "${col[$w,in]:-}")" -v b="$(med <<< "${col[$w,out]:-}")" \
         -v c="$(med <<< "${col[$w,rtt]:-}")" -v d="$(med <<< "${col[$w,cps]:-}")" \
+        -v e="$(med <<< "${col[$w,pcps]:-}")" -v lp="$lp" \
         -v na="$nw_in" -v nb="$nw_out" -v nc="$nw_rtt" -v va="$v_in" -v lc="$lc" -v ln="$ln" 'BEGIN {
-        printf "%-13s in %.2f x nowork, %.2f x veth; out %.2f x nowork, %.2f x veth; RTT %.2f x reflector; cycles %.2f x %s\n",
-            w, a / na, a / va, b / nb, b / va, c / nc, d / lc, ln }'
+        printf "%-13s in %.2f x nowork, %.2f x veth; out %.2f x nowork, %.2f x veth; RTT %.2f x reflector; cycles %.2f x %s, 64 at once %.2f x\n",
+            w, a / na, a / va, b / nb, b / va, c / nc, d / lc, ln, e / lp }'
 done
