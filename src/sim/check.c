@@ -31,6 +31,13 @@
  *            timer's probe starts no chain);
  *  backlog   no listener's accept queue holds more than its backlog (a
  *            handshake completing into a full queue once did);
+ *  at once   a host that took a segment out of order, or one that filled
+ *            all or part of a hole in what it held (fa_tcp_info's
+ *            rcv_ooo), sends an ACK on the flow within ACK_AT_ONCE (a
+ *            batch's end): RFC 5681 §4.2 — not a delayed ACK (a filled
+ *            hole once waited tcp_delack when the segment swallowed every
+ *            range held). Not while the peer's address is unresolved,
+ *            nor for text dropped for want of memory (as if lost);
  *  cleanup   fa_sim_check_idle(): once a scenario's sockets are closed
  *            and its timers run out, no connection and no buffer is left.
  *
@@ -79,7 +86,13 @@ struct flow {
     uint32_t acked_to, una_seen;
     uint8_t rx_nsack;
     uint32_t rx_sack[4][2];
+    /* at once: an ACK is owed at once since ack_due_at (why: what came) */
+    int ack_due;
+    fa_time ack_due_at;
+    const char *ack_due_why;
 };
+
+enum { ACK_AT_ONCE = 1000000 + 1 }; /* ns: the longest batch the sim draws, and a tick */
 
 enum { STORM = 50 };
 
@@ -88,6 +101,7 @@ struct seqs {
     uint16_t lport, rport;
     uint32_t raddr;
     uint32_t snd_una, rcv_nxt;
+    uint8_t rcv_ooo;
 };
 
 struct fa_sim_check {
@@ -96,6 +110,13 @@ struct fa_sim_check {
     struct flow *pend_flow;
     uint8_t pend_nsack;
     uint32_t pend_sack[4][2];
+    /* at once: the flow of the frame arriving now, if it asks for an ACK
+     * at once — owed from its arrival (the ACK may go while the host
+     * takes it), kept only once taken; what the flow owed before */
+    struct flow *pend_ack;
+    int pend_was_due;
+    fa_time pend_was_at;
+    const char *pend_was_why;
     struct flow flows[FLOWS];
     struct seqs seqs[FLOWS];
     uint64_t violations;
@@ -325,14 +346,63 @@ static void note_sack_received(struct fa_sim_check *k, struct flow *f,
         }
 }
 
-void fa_sim_check_taken(struct fa_sim_check *k, int taken)
+void fa_sim_check_taken(struct fa_sim_check *k, int taken, int stored)
 {
+    struct flow *a = k->pend_ack;
+    k->pend_ack = NULL;
+    if (a && !(taken && stored) && a->ack_due) { /* as if it never came */
+        a->ack_due = k->pend_was_due;
+        a->ack_due_at = k->pend_was_at;
+        a->ack_due_why = k->pend_was_why;
+    }
     struct flow *f = k->pend_flow;
     k->pend_flow = NULL;
     if (!f || !taken)
         return;
     f->rx_nsack = k->pend_nsack;
     memcpy(f->rx_sack, k->pend_sack, sizeof f->rx_sack);
+}
+
+/* ---- at once ---------------------------------------------------------- */
+static const struct seqs *seqs_find(const struct fa_sim_check *k, int host, uint16_t lport,
+                                    uint16_t rport, uint32_t raddr)
+{
+    for (int n = 0; n < FLOWS; n++) {
+        const struct seqs *x = &k->seqs[n];
+        if (x->used && x->host == host && x->lport == lport && x->rport == rport &&
+            x->raddr == raddr)
+            return x;
+    }
+    return NULL;
+}
+
+/* A segment with text arriving at host, whose RCV.NXT and ranges held
+ * are as the checks last looked (after the host's last event): does it
+ * ask for an ACK at once? (RFC 5681 §4.2.) */
+static void note_ack_at_once(struct fa_sim_check *k, struct flow *f, int host,
+                             const struct fa_sim_segment *g, fa_time t)
+{
+    k->pend_ack = NULL;
+    if (!g->len || (g->flags & (FA_TCP_SYN | FA_TCP_RST)))
+        return;
+    const struct seqs *s = seqs_find(k, host, g->dport, g->sport, g->src);
+    if (!s)
+        return;
+    const char *why = seq_lt(s->rcv_nxt, g->seq) ? "a segment out of order"
+                      : s->rcv_ooo && seq_lt(s->rcv_nxt, g->seq + g->len)
+                          ? "a segment filling a hole"
+                          : NULL;
+    if (!why)
+        return;
+    k->pend_ack = f;
+    k->pend_was_due = f->ack_due;
+    k->pend_was_at = f->ack_due_at;
+    k->pend_was_why = f->ack_due_why;
+    if (!f->ack_due) {
+        f->ack_due = 1;
+        f->ack_due_at = t;
+        f->ack_due_why = why;
+    }
 }
 
 /* ---- window ---------------------------------------------------------- */
@@ -368,6 +438,10 @@ void fa_sim_check_frame(struct fa_sim_check *k, int host, int dir,
     f->scaled = f->my_ws >= 0 && f->peer_ws >= 0;
     check_storm(k, f, host, dir, &seg, t);
     check_repeat(k, f, host, dir, &seg, t);
+    if (dir == 0 && (seg.flags & (FA_TCP_ACK | FA_TCP_RST | FA_TCP_SYN)))
+        f->ack_due = 0; /* answered (or a new connection on these ports) */
+    if (dir == 1)
+        note_ack_at_once(k, f, host, &seg, t);
     if (dir == 0) {
         check_sack_sent(k, f, host, &seg, t);
         check_sack_resend(k, f, host, &seg, t);
@@ -451,12 +525,27 @@ static int arp_in_doubt(const struct walk_ctx *w, uint32_t peer)
     return !fa_arp_resolved((struct fa_stack *)w->stack, peer);
 }
 
+static void check_ack_at_once(struct walk_ctx *w, struct flow *f, const struct fa_tcp_info *i)
+{
+    if (!f->ack_due || w->t <= f->ack_due_at + ACK_AT_ONCE)
+        return;
+    f->ack_due = 0;
+    if (arp_in_doubt(w, i->remote_addr))
+        return;
+    char msg[200];
+    snprintf(msg, sizeof msg, "host %d port %u: took %s at %.6f s, and sent no ACK at once "
+             "(RFC 5681 §4.2)", w->host, i->local_port, f->ack_due_why,
+             (double)f->ack_due_at / 1e9);
+    violation(w->k, w->t, msg);
+}
+
 static void check_acks(struct walk_ctx *w, const struct fa_tcp_info *i)
 {
     struct flow *f = flow_get(w->k, w->host, i->local_addr, i->local_port, i->remote_addr,
                               i->remote_port);
     if (!f)
         return;
+    check_ack_at_once(w, f, i);
     f->una_seen = i->snd_una;
     f->una_valid = 1;
     if (!f->acked_valid || !seq_lt(f->acked_to, i->rcv_nxt) || i->ack_owed ||
@@ -556,7 +645,7 @@ static void check_conn(void *ctx, const struct fa_tcp_info *i)
     if (!s) {
         if (free_slot)
             *free_slot = (struct seqs){ 1, w->host, i->local_port, i->remote_port,
-                                        i->remote_addr, i->snd_una, i->rcv_nxt };
+                                        i->remote_addr, i->snd_una, i->rcv_nxt, i->rcv_ooo };
         return;
     }
     if (seq_lt(i->snd_una, s->snd_una) || seq_lt(i->rcv_nxt, s->rcv_nxt)) {
@@ -566,6 +655,7 @@ static void check_conn(void *ctx, const struct fa_tcp_info *i)
     }
     s->snd_una = i->snd_una;
     s->rcv_nxt = i->rcv_nxt;
+    s->rcv_ooo = i->rcv_ooo;
 }
 
 /* The stack-wide budget (config.tcp_mem_max) bounds the ring bytes held

@@ -605,6 +605,7 @@ static void deliver(struct fa_sim *s, struct event e)
             uint64_t segs = fa_stack_counter(h->stack, FA_CNT_TCP_SEGS_IN);
             uint64_t paws = fa_stack_counter(h->stack, FA_CNT_TCP_PAWS_DROPPED);
             uint64_t unacc = fa_stack_counter(h->stack, FA_CNT_TCP_UNACCEPTABLE);
+            uint64_t nobuf = fa_stack_counter(h->stack, FA_CNT_TCP_NO_BUFFER);
             if (h->batch_window && !h->batch_until) {
                 fa_stack_batch_begin(h->stack);
                 h->batch_until = s->now + h->batch_window;
@@ -622,7 +623,8 @@ static void deliver(struct fa_sim *s, struct event e)
                 fa_sim_check_taken(s->check,
                                    fa_stack_counter(h->stack, FA_CNT_TCP_SEGS_IN) != segs &&
                                    fa_stack_counter(h->stack, FA_CNT_TCP_PAWS_DROPPED) == paws &&
-                                   fa_stack_counter(h->stack, FA_CNT_TCP_UNACCEPTABLE) == unacc);
+                                   fa_stack_counter(h->stack, FA_CNT_TCP_UNACCEPTABLE) == unacc,
+                                   fa_stack_counter(h->stack, FA_CNT_TCP_NO_BUFFER) == nobuf);
             h->next_poll = fa_stack_poll(h->stack, s->now);
             if (s->check)
                 fa_sim_check_seqs(s->check, d->host, h->stack, s->now);

@@ -16,8 +16,9 @@ void fa_sim_check_frame(struct fa_sim_check *k, int host, int dir,
                         const uint8_t *frame, size_t len, fa_time t);
 /* After a frame fa_sim_check_frame saw arriving went into the host:
  * taken, 1 if the host's TCP got it (a frame corrupted in its Ethernet
- * header is dropped before: what it says counts for nothing). */
-void fa_sim_check_taken(struct fa_sim_check *k, int taken);
+ * header is dropped before: what it says counts for nothing); stored, 1
+ * unless its text was dropped for want of memory (as if lost: no ACK). */
+void fa_sim_check_taken(struct fa_sim_check *k, int taken, int stored);
 void fa_sim_check_state(struct fa_sim_check *k, int host, int from, int to,
                         fa_time t);
 void fa_sim_check_seqs(struct fa_sim_check *k, int host,
