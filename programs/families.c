@@ -339,9 +339,20 @@ fa_time sim_draw_batching(uint64_t seed, int host)
     return w[host & 1];
 }
 
+int sim_draw_gro(uint64_t seed, int host)
+{
+    struct fa_prng p;
+    fa_prng_seed(&p, seed ^ 0x6e0c0a1ull);
+    int on[2] = { fa_prng_chance(&p, 0.5), fa_prng_chance(&p, 0.5) };
+    return sim_draw_batching(seed, host) && on[host & 1];
+}
+
 int sim_apply_batching(struct fa_sim *sim, uint64_t seed, int host)
 {
-    return fa_sim_set_batching(sim, host, sim_draw_batching(seed, host));
+    int rc = fa_sim_set_batching(sim, host, sim_draw_batching(seed, host));
+    if (!rc && sim_draw_gro(seed, host))
+        rc = fa_sim_set_gro(sim, host, 1);
+    return rc;
 }
 
 fa_time sim_draw_timer_lag(uint64_t seed, int host)
@@ -434,7 +445,7 @@ const char *sim_tcp_options_name(unsigned o, char *buf, size_t len)
     return buf;
 }
 
-static void describe(const struct params *pr, const fa_time batching[2], const fa_time lags[2])
+static void describe(const struct params *pr, uint64_t seed)
 {
     static const char *const endings[] = { "both close", "half-close then close",
                                            "one side aborts", "lingering close" };
@@ -466,10 +477,11 @@ static void describe(const struct params *pr, const fa_time batching[2], const f
                    (unsigned long long)sd->cc_switch_at);
         if (sd->shut_rd_at != UINT64_MAX)
             printf(", SHUT_RD at %llu", (unsigned long long)sd->shut_rd_at);
-        if (batching[i])
-            printf(", reads in batches of %.0f us", (double)batching[i] / 1e3);
-        if (lags[i])
-            printf(", timers up to %.0f ms late", (double)lags[i] / 1e6);
+        if (sim_draw_batching(seed, i))
+            printf(", reads in batches of %.0f us%s", (double)sim_draw_batching(seed, i) / 1e3,
+                   sim_draw_gro(seed, i) ? " with GRO" : "");
+        if (sim_draw_timer_lag(seed, i))
+            printf(", timers up to %.0f ms late", (double)sim_draw_timer_lag(seed, i) / 1e6);
         printf("\n");
     }
     if (pr->attack)
@@ -1345,8 +1357,7 @@ int family_run(const char *family, uint64_t seed, int verbose, char *why, size_t
     fa_prng_seed(&r.prng, seed ^ 0xd1ceull);
     fa_prng_seed(&r.icmp_prng, seed ^ 0x1c3e77ull);
     if (verbose)
-        describe(&r.pr, (const fa_time[2]){ sim_draw_batching(seed, 0), sim_draw_batching(seed, 1) },
-                 (const fa_time[2]){ sim_draw_timer_lag(seed, 0), sim_draw_timer_lag(seed, 1) });
+        describe(&r.pr, seed);
     return run_one(&r) < 0 ? -1 : 0;
 }
 

@@ -24,7 +24,13 @@ void sim_apply_tcp_options(struct fa_config *cfg, unsigned opts);
  * 200 us or 1 ms, drawn per host from a die of its own (the rest of a
  * seed's world is what it was before); 0 for none. */
 fa_time sim_draw_batching(uint64_t seed, int host);
-/* Sets the drawn batching on host (a host of sim): 0 or -EINVAL. */
+/* Half the hosts that read in batches coalesce what a batch reads (GRO,
+ * fa_sim_set_gro): a segment that swallows every range a receiver held
+ * comes so — a go-back-N resend merged (review of the receive side). A
+ * die of its own. */
+int sim_draw_gro(uint64_t seed, int host);
+/* Sets the drawn batching (and GRO) on host (a host of sim): 0 or
+ * -errno. */
 struct fa_sim;
 int sim_apply_batching(struct fa_sim *sim, uint64_t seed, int host);
 /* A quarter of the worlds (every family) run a host's timers late while

@@ -439,8 +439,9 @@ static void describe(const struct params *pr, uint64_t seed)
            sim_tcp_options_name(pr->tcp_opts[1], o1, sizeof o1));
     fa_time b0 = sim_draw_batching(seed, 0), b1 = sim_draw_batching(seed, 1);
     if (b0 || b1)
-        printf("reads in batches of: client %.0f us, server %.0f us\n", (double)b0 / 1e3,
-               (double)b1 / 1e3);
+        printf("reads in batches of: client %.0f us%s, server %.0f us%s\n", (double)b0 / 1e3,
+               sim_draw_gro(seed, 0) ? " with GRO" : "", (double)b1 / 1e3,
+               sim_draw_gro(seed, 1) ? " with GRO" : "");
     fa_time l0 = sim_draw_timer_lag(seed, 0), l1 = sim_draw_timer_lag(seed, 1);
     if (l0 || l1)
         printf("timers late by up to: client %.0f ms, server %.0f ms\n", (double)l0 / 1e6,

@@ -61,6 +61,8 @@ struct fa_sim_stats {
     uint64_t sent, delivered, lost, queue_drops, outage_drops;
     uint64_t duplicated, reordered, corrupted;
     uint64_t resegmented; /* segments a middlebox cut into pieces */
+    uint64_t coalesced;   /* segments a GRO host took in super-frames
+                             (fa_sim_set_gro; its down link's) */
 };
 
 void fa_sim_link_init(struct fa_sim_link *link);
@@ -133,6 +135,17 @@ int fa_sim_segment_parse(const uint8_t *frame, size_t len, struct fa_sim_segment
  * between are in it (its ACKs owed wait for its end or ride on what is
  * sent). 0 (the default): no batches. -EINVAL for no such host. */
 int fa_sim_set_batching(struct fa_sim *sim, int host, fa_time window);
+
+/* A host that reads frames with receive coalescing, as a NIC's GRO or
+ * the kernel's for a TAP with offloads hands them: within a batch
+ * (fa_sim_set_batching), consecutive TCP segments of one flow, in
+ * sequence, each as long as the first (the last may be shorter), with
+ * the same ACK, window and options and no flag but PSH (which ends one),
+ * reach the stack as one super-frame of up to 64 KB (FA_GSO_TCPV4,
+ * gso_size the first's text, FA_META_CSUM_VALID); anything else goes as
+ * it came, after what was held. The hooks and checks see the
+ * super-frame. -EINVAL for no such host or one without batches, -ENOMEM. */
+int fa_sim_set_gro(struct fa_sim *sim, int host, int on);
 
 /* A host whose loop sleeps past its deadlines (one that rounds its sleep
  * to a coarse tick, or a process the system runs late): while nothing

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../wire/wire.h"
 #include "sim_internal.h"
 
 enum { MAX_HOSTS = 64, MAC_TABLE = 64 };
@@ -39,6 +40,17 @@ struct event {
     uint32_t slot;
 };
 
+/* Receive coalescing (fa_sim_set_gro): TCP segments of one flow merged
+ * into a super-frame as they arrive within a batch. */
+struct gro {
+    uint32_t len;       /* bytes of frame in use (0: empty) */
+    uint32_t segs;
+    uint16_t gso_size;  /* the first segment's text */
+    uint16_t hdr;       /* Ethernet + IP + TCP header bytes */
+    uint32_t next_seq;
+    uint8_t frame[FA_GSO_FRAME_MAX];
+};
+
 struct host {
     struct fa_sim *sim;
     int index;
@@ -54,6 +66,8 @@ struct host {
     /* fa_sim_set_timer_lag: when the host sleeps, its timers run up to
      * timer_lag late. */
     fa_time timer_lag;
+    /* fa_sim_set_gro: the super-frame being built (NULL: no GRO) */
+    struct gro *gro;
     fa_time outage_from, outage_to;
     uint8_t mac[6];
     uint8_t gso[FA_GSO_SCRATCH]; /* a segment cut from a super-frame */
@@ -120,6 +134,7 @@ void fa_sim_destroy(struct fa_sim *s)
         fa_stack_destroy(s->hosts[i]->stack);
         dir_free(&s->hosts[i]->up);
         dir_free(&s->hosts[i]->down);
+        free(s->hosts[i]->gro);
         free(s->hosts[i]);
     }
     free(s->heap);
@@ -583,6 +598,112 @@ static void relearn(struct fa_sim *s, struct host *h)
     h->next_poll = h->timer_lag ? fa_stack_next_due(h->stack) : fa_stack_poll(h->stack, s->now);
 }
 
+/* ---- receive coalescing (fa_sim_set_gro) ----------------------------- */
+static void host_input(struct fa_sim *s, struct host *h, const uint8_t *f, uint32_t len,
+                       const struct fa_frame_meta *m);
+
+/* What a super-frame's segments must share with its first: every header
+ * byte but the IP length, id and checksum, and the TCP sequence number,
+ * flags and checksum (as Linux's GRO asks: the same ACK, window and
+ * options, timestamps included). */
+static int gro_same_headers(const uint8_t *a, const uint8_t *b, uint16_t hdr)
+{
+    enum { IP = FA_ETH_HLEN, TCP = FA_ETH_HLEN + 20 };
+    return !memcmp(a, b, IP + 2) &&                        /* Ethernet, IP version..TOS */
+           !memcmp(a + IP + 6, b + IP + 6, 4) &&           /* fragments, TTL, protocol */
+           !memcmp(a + IP + 12, b + IP + 12, 8) &&         /* addresses */
+           !memcmp(a + TCP, b + TCP, 4) &&                 /* ports */
+           !memcmp(a + TCP + 8, b + TCP + 8, 5) &&         /* ACK, header length */
+           !memcmp(a + TCP + 14, b + TCP + 14, 2) &&       /* window */
+           !memcmp(a + TCP + 18, b + TCP + 18, hdr - TCP - 18); /* urgent, options */
+}
+
+/* Hands the super-frame built so far to the stack (a lone segment as it
+ * came): IP length and checksum redone, TCP checksum over it all, and
+ * FA_META_CSUM_VALID, as the kernel hands a TAP's reader its GRO work. */
+static void gro_flush(struct fa_sim *s, struct host *h)
+{
+    struct gro *g = h->gro;
+    if (!g || !g->len)
+        return;
+    uint32_t len = g->len;
+    g->len = 0;
+    if (g->segs == 1) {
+        host_input(s, h, g->frame, len, NULL);
+        return;
+    }
+    h->down.stats.coalesced += g->segs;
+    uint8_t *ip = g->frame + FA_ETH_HLEN, *tcp = ip + 20;
+    uint32_t ip_len = len - FA_ETH_HLEN;
+    fa_put16(ip + 2, (uint16_t)ip_len);
+    ip[10] = ip[11] = 0;
+    fa_csum_store(ip + 10, fa_csum_fold(fa_csum_add(0, ip, 20)));
+    tcp[16] = tcp[17] = 0;
+    uint64_t acc = fa_csum_pseudo(fa_get32(ip + 12), fa_get32(ip + 16), FA_IPPROTO_TCP,
+                                  (uint16_t)(ip_len - 20));
+    fa_csum_store(tcp + 16, fa_csum_fold(fa_csum_add(acc, tcp, ip_len - 20)));
+    struct fa_frame_meta m = { .flags = FA_META_CSUM_VALID, .gso_type = FA_GSO_TCPV4,
+                               .gso_size = g->gso_size };
+    host_input(s, h, g->frame, len, &m);
+}
+
+int fa_sim_set_gro(struct fa_sim *s, int host, int on)
+{
+    if (host < 0 || host >= s->nhosts || (on && !s->hosts[host]->batch_window))
+        return -EINVAL;
+    struct host *h = s->hosts[host];
+    if (!on) {
+        gro_flush(s, h); /* what it held goes in as it is */
+        free(h->gro);
+        h->gro = NULL;
+    } else if (!h->gro && !(h->gro = calloc(1, sizeof *h->gro))) {
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/* Takes frame into host's super-frame if it is a TCP segment that can
+ * join one (an ACK with text, no other flag but PSH, IPv4 without
+ * options, checksums right); returns 0 to have it delivered as it is,
+ * after what was held. A segment that ends one (PSH, or shorter than the
+ * first) flushes it. */
+static int gro_take(struct fa_sim *s, struct host *h, const uint8_t *f, uint32_t len)
+{
+    struct gro *g = h->gro;
+    struct fa_ipv4_view ip;
+    struct fa_tcp_view t;
+    if (len < FA_ETH_HLEN + 40 || fa_get16(f + 12) != FA_ETHERTYPE_IPV4 || f[FA_ETH_HLEN] != 0x45 ||
+        fa_ipv4_hdr_parse(f + FA_ETH_HLEN, len - FA_ETH_HLEN, &ip) || ip.proto != FA_IPPROTO_TCP ||
+        (fa_get16(f + FA_ETH_HLEN + 6) & 0x3fff) || /* a fragment */
+        fa_tcp_hdr_parse(ip.payload, ip.payload_len, ip.src, ip.dst, 0, &t) ||
+        (t.flags & ~(FA_TCP_ACK | FA_TCP_PSH)) != 0 || !(t.flags & FA_TCP_ACK) || !t.data_len ||
+        FA_ETH_HLEN + 20u + ip.payload_len != len) {
+        gro_flush(s, h);
+        return 0;
+    }
+    uint16_t hdr = (uint16_t)(len - t.data_len);
+    int joins = g->len && g->hdr == hdr && t.seq == g->next_seq && t.data_len <= g->gso_size &&
+                g->len + t.data_len <= sizeof g->frame && g->len + t.data_len - FA_ETH_HLEN <= 65535 &&
+                gro_same_headers(g->frame, f, hdr);
+    if (joins) {
+        memcpy(g->frame + g->len, f + hdr, t.data_len);
+        g->len += t.data_len;
+        g->segs++;
+        g->frame[FA_ETH_HLEN + 20 + 13] |= (uint8_t)(t.flags & FA_TCP_PSH);
+    } else {
+        gro_flush(s, h);
+        memcpy(g->frame, f, len);
+        g->len = len;
+        g->hdr = hdr;
+        g->segs = 1;
+        g->gso_size = (uint16_t)t.data_len;
+    }
+    g->next_seq = t.seq + t.data_len;
+    if ((t.flags & FA_TCP_PSH) || t.data_len < g->gso_size)
+        gro_flush(s, h);
+    return 1;
+}
+
 static void deliver(struct fa_sim *s, struct event e)
 {
     struct dir *d = e.d;
@@ -598,39 +719,46 @@ static void deliver(struct fa_sim *s, struct event e)
             switch_forward(s, d->host, f, len);
         } else {
             struct host *h = s->hosts[d->host];
-            if (s->on_frame)
-                s->on_frame(s->on_frame_ctx, d->host, 1, f, len, s->now);
-            if (s->check)
-                fa_sim_check_frame(s->check, d->host, 1, f, len, s->now);
-            uint64_t segs = fa_stack_counter(h->stack, FA_CNT_TCP_SEGS_IN);
-            uint64_t paws = fa_stack_counter(h->stack, FA_CNT_TCP_PAWS_DROPPED);
-            uint64_t unacc = fa_stack_counter(h->stack, FA_CNT_TCP_UNACCEPTABLE);
-            uint64_t nobuf = fa_stack_counter(h->stack, FA_CNT_TCP_NO_BUFFER);
             if (h->batch_window && !h->batch_until) {
                 fa_stack_batch_begin(h->stack);
                 h->batch_until = s->now + h->batch_window;
             }
-            fa_stack_input(h->stack, f, len, s->now);
-            /* Taken: TCP read it, and neither PAWS (RFC 7323 §5.3 R1:
-             * transfer seed 24323, an old ACK overtaken by a later
-             * segment) nor the sequence check (RFC 9293 §3.10.7.4: a
-             * duplicate wholly below RCV.NXT; transfer seed 3745, a piece
-             * of a resent segment) refused it: else its SACK blocks are
-             * not read either. (The two unacceptable segments whose ACK
-             * is still used, at a zero window and ending at RCV.NXT,
-             * count as not taken: a check the less, never a false one.) */
-            if (s->check)
-                fa_sim_check_taken(s->check,
-                                   fa_stack_counter(h->stack, FA_CNT_TCP_SEGS_IN) != segs &&
-                                   fa_stack_counter(h->stack, FA_CNT_TCP_PAWS_DROPPED) == paws &&
-                                   fa_stack_counter(h->stack, FA_CNT_TCP_UNACCEPTABLE) == unacc,
-                                   fa_stack_counter(h->stack, FA_CNT_TCP_NO_BUFFER) == nobuf);
-            h->next_poll = fa_stack_poll(h->stack, s->now);
-            if (s->check)
-                fa_sim_check_seqs(s->check, d->host, h->stack, s->now);
+            if (!h->gro || !gro_take(s, h, f, len))
+                host_input(s, h, f, len, NULL);
         }
     }
     d->free_slots[d->nfree++] = e.slot;
+}
+
+/* A frame into host's stack, with what the checks need around it. */
+static void host_input(struct fa_sim *s, struct host *h, const uint8_t *f, uint32_t len,
+                       const struct fa_frame_meta *m)
+{
+    if (s->on_frame)
+        s->on_frame(s->on_frame_ctx, h->index, 1, f, len, s->now);
+    if (s->check)
+        fa_sim_check_frame(s->check, h->index, 1, f, len, s->now);
+    uint64_t segs = fa_stack_counter(h->stack, FA_CNT_TCP_SEGS_IN);
+    uint64_t paws = fa_stack_counter(h->stack, FA_CNT_TCP_PAWS_DROPPED);
+    uint64_t unacc = fa_stack_counter(h->stack, FA_CNT_TCP_UNACCEPTABLE);
+    uint64_t nobuf = fa_stack_counter(h->stack, FA_CNT_TCP_NO_BUFFER);
+    fa_stack_input_meta(h->stack, f, len, m, s->now);
+    /* Taken: TCP read it, and neither PAWS (RFC 7323 §5.3 R1: transfer
+     * seed 24323, an old ACK overtaken by a later segment) nor the
+     * sequence check (RFC 9293 §3.10.7.4: a duplicate wholly below
+     * RCV.NXT; transfer seed 3745, a piece of a resent segment) refused
+     * it: else its SACK blocks are not read either. (The two unacceptable
+     * segments whose ACK is still used, at a zero window and ending at
+     * RCV.NXT, count as not taken: a check the less, never a false one.) */
+    if (s->check)
+        fa_sim_check_taken(s->check,
+                           fa_stack_counter(h->stack, FA_CNT_TCP_SEGS_IN) != segs &&
+                               fa_stack_counter(h->stack, FA_CNT_TCP_PAWS_DROPPED) == paws &&
+                               fa_stack_counter(h->stack, FA_CNT_TCP_UNACCEPTABLE) == unacc,
+                           fa_stack_counter(h->stack, FA_CNT_TCP_NO_BUFFER) == nobuf);
+    h->next_poll = fa_stack_poll(h->stack, s->now);
+    if (s->check)
+        fa_sim_check_seqs(s->check, h->index, h->stack, s->now);
 }
 
 /* The open batch that ends first (its host in *host), or FA_TIME_NEVER. */
@@ -651,6 +779,7 @@ static void end_batch(struct fa_sim *s, int host)
     if (h->batch_until > s->now)
         s->now = h->batch_until;
     h->batch_until = 0;
+    gro_flush(s, h); /* the batch's reads are over */
     fa_stack_batch_end(h->stack, s->now);
     h->next_poll = fa_stack_poll(h->stack, s->now);
     if (s->check)
@@ -701,6 +830,7 @@ uint64_t fa_sim_run_until(struct fa_sim *s, fa_time until)
         events++;
         if (timer_host >= 0) {
             struct host *h = s->hosts[timer_host];
+            gro_flush(s, h); /* what arrived goes in before the timers run */
             h->next_poll = fa_stack_poll(h->stack, s->now);
             if (s->check)
                 fa_sim_check_seqs(s->check, timer_host, h->stack, s->now);
