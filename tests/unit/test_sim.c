@@ -30,17 +30,31 @@ static void on_frame(void *ctx, int host, int dir, const uint8_t *f, size_t len,
     tr->frames[dir]++;
 }
 
-static struct fa_sim *sim_with(int hosts, const struct fa_sim_link *link, uint64_t seed)
+/* hosts hosts on links up and down (down NULL: up both ways), with the
+ * invariant checks on if checked, receive buffers of rcvbuf bytes (0:
+ * the default). */
+static struct fa_sim *sim_of(int hosts, const struct fa_sim_link *up,
+                             const struct fa_sim_link *down, uint64_t seed, int checked,
+                             uint32_t rcvbuf)
 {
     struct fa_sim *sim;
     assert_int_equal(fa_sim_create(seed, &sim), 0);
+    if (checked)
+        assert_int_equal(fa_sim_check_enable(sim), 0);
     for (int i = 0; i < hosts; i++) {
         struct fa_config cfg;
         fa_config_init(&cfg);
         cfg.addr = FA_IPV4(198, 18, 0, 1 + i);
-        assert_int_equal(fa_sim_add_host(sim, &cfg, link, link), i);
+        if (rcvbuf)
+            cfg.tcp_rcvbuf = rcvbuf;
+        assert_int_equal(fa_sim_add_host(sim, &cfg, up, down ? down : up), i);
     }
     return sim;
+}
+
+static struct fa_sim *sim_with(int hosts, const struct fa_sim_link *link, uint64_t seed)
+{
+    return sim_of(hosts, link, NULL, seed, 0, 0);
 }
 
 /* Host 0 sends `bytes` to host 1 over TCP; returns bytes received. */
@@ -319,15 +333,7 @@ static void resegmenting_middlebox_delivers_every_byte(void **state)
     fa_sim_link_init(&up);
     fa_sim_link_init(&down);
     down.resegment = 0.33;
-    struct fa_sim *sim;
-    assert_int_equal(fa_sim_create(11, &sim), 0);
-    assert_int_equal(fa_sim_check_enable(sim), 0);
-    for (int i = 0; i < 2; i++) {
-        struct fa_config cfg;
-        fa_config_init(&cfg);
-        cfg.addr = FA_IPV4(198, 18, 0, 1 + i);
-        assert_int_equal(fa_sim_add_host(sim, &cfg, &up, &down), i);
-    }
+    struct fa_sim *sim = sim_of(2, &up, &down, 11, 1, 0);
     assert_int_equal(transfer(sim, 0, 1, 300000, 60 * S), 300000);
     const struct fa_sim_stats *st = fa_sim_link_stats(sim, 1, 1);
     assert_true(st->resegmented > 30);
@@ -349,15 +355,7 @@ static void gro_host_takes_super_frames(void **state)
     down.rate_bps = 1000000000; /* segments a few µs apart: a batch reads many */
     down.reorder = 0.02;
     down.loss = 0.01;
-    struct fa_sim *sim;
-    assert_int_equal(fa_sim_create(12, &sim), 0);
-    assert_int_equal(fa_sim_check_enable(sim), 0);
-    for (int i = 0; i < 2; i++) {
-        struct fa_config cfg;
-        fa_config_init(&cfg);
-        cfg.addr = FA_IPV4(198, 18, 0, 1 + i);
-        assert_int_equal(fa_sim_add_host(sim, &cfg, &up, &down), i);
-    }
+    struct fa_sim *sim = sim_of(2, &up, &down, 12, 1, 0);
     assert_int_equal(fa_sim_set_gro(sim, 1, 1), -EINVAL); /* no batches yet */
     assert_int_equal(fa_sim_set_batching(sim, 1, 200 * 1000), 0);
     assert_int_equal(fa_sim_set_gro(sim, 1, 1), 0);
@@ -400,16 +398,8 @@ static void invariants_hold_and_resources_return(void **state) /* L7 L8 */
     link.loss = 0.05;
     link.reorder = 0.05;
     link.duplicate = 0.02;
-    struct fa_sim *sim;
-    assert_int_equal(fa_sim_create(21, &sim), 0);
-    assert_int_equal(fa_sim_check_enable(sim), 0);
-    for (int i = 0; i < 2; i++) {
-        struct fa_config cfg;
-        fa_config_init(&cfg);
-        cfg.addr = FA_IPV4(198, 18, 0, 1 + i);
-        cfg.tcp_rcvbuf = 4000; /* small windows: the window invariant bites */
-        assert_int_equal(fa_sim_add_host(sim, &cfg, &link, &link), i);
-    }
+    /* Small windows (4000 bytes): the window invariant bites. */
+    struct fa_sim *sim = sim_of(2, &link, NULL, 21, 1, 4000);
     assert_int_equal(fa_sim_check_enable(sim), -EBUSY);
     assert_int_equal(transfer(sim, 0, 1, 300000, 120 * S), 300000);
     assert_null(fa_sim_check_first(sim));
