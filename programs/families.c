@@ -383,8 +383,13 @@ void sim_keepalive(struct fa_tcp *sock, fa_time lag, int probes)
 
 int sim_cookie_outlived(struct fa_sim *sim, uint64_t seed, int accepted, uint64_t client_bytes)
 {
+    /* Every cookie the listener refused came back past its life: a
+     * broken check (or a forgery) refuses one that is not. */
+    struct fa_stack *st = fa_sim_stack(sim, 1);
+    uint64_t expired = fa_stack_counter(st, FA_CNT_TCP_SYNCOOKIES_EXPIRED);
     return !accepted && (!client_bytes || sim_draw_timer_lag(seed, 0) >= 30 * S) &&
-           fa_stack_counter(fa_sim_stack(sim, 1), FA_CNT_TCP_SYNCOOKIES_SENT) > 0;
+           fa_stack_counter(st, FA_CNT_TCP_SYNCOOKIES_SENT) > 0 && expired > 0 &&
+           fa_stack_counter(st, FA_CNT_TCP_SYNCOOKIES_FAILED) <= expired;
 }
 
 void sim_print_drops(struct fa_sim *sim)

@@ -114,6 +114,7 @@ extern "C" {
       "orphan ended: its peer kept the window shut (tcp_orphan_retries)")      \
     X(TCP_SYNCOOKIES_SENT, event, "SYN-ACKs with a SYN cookie (no state kept)") \
     X(TCP_SYNCOOKIES_OK, event, "connections opened by a SYN cookie")         \
+    X(TCP_SYNCOOKIES_EXPIRED, event, "ACKs to a listener with a cookie of ours past its life") \
     X(TCP_RST_IN, event, "TCP resets accepted")                                \
     X(TCP_CHALLENGE_ACKS, event, "RFC 5961 challenge ACKs sent")                \
     X(TCP_CHALLENGE_LIMITED, event, "challenge ACK not sent: stack-wide budget") \

@@ -887,6 +887,11 @@ void fa_tcp_cookie_synack(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
  * three periods (128 to 192 s), else -1. */
 int fa_tcp_cookie_check(const struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
                         const struct fa_tcp_view *seg, fa_time now, struct fa_tcp_cookie *out);
+/* 1 if seg, which fa_tcp_cookie_check refused, returns a cookie we made
+ * in an older period (up to 33 minutes back): one past its life, not a
+ * forgery or a broken check (counted TCP_SYNCOOKIES_EXPIRED). */
+int fa_tcp_cookie_expired(const struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
+                          const struct fa_tcp_view *seg, fa_time now);
 
 /* ---- tcp_ratelimit.c ------------------------------------------------ */
 /* 1 if an ACK answering an unacceptable segment may go now; *last is the

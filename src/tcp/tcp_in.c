@@ -190,6 +190,8 @@ static int listen_input(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
         int cookies = s->cfg.tcp_syncookies && !(seg->flags & FA_TCP_SYN);
         if (cookies && cookie_ack(l, laddr, raddr, seg, now))
             return 1;
+        if (cookies && fa_tcp_cookie_expired(l, laddr, raddr, seg, now))
+            fa_count(s, FA_CNT_TCP_SYNCOOKIES_EXPIRED);
         if (cookies && l->lst.cookie_sent && now + 1 - l->lst.cookie_sent < 192 * FA_NS_PER_S) {
             fa_count(s, FA_CNT_TCP_SYNCOOKIES_FAILED);
             return 0;

@@ -124,33 +124,51 @@ void fa_tcp_cookie_synack(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
                      FA_TCP_SYN | FA_TCP_ACK, wnd, &o, now);
 }
 
-int fa_tcp_cookie_check(const struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
-                        const struct fa_tcp_view *seg, fa_time now, struct fa_tcp_cookie *out)
+/* Whether seg returns a cookie made in the periods count - from ..
+ * count - to + 1; its ISN and MSS index in *irs and *idx. */
+static int cookie_made(struct fa_stack *s, uint32_t laddr, uint32_t raddr,
+                       const struct fa_tcp_view *seg, uint32_t count, uint32_t from,
+                       uint32_t to, uint32_t *irs_out, uint32_t *idx_out)
 {
-    struct fa_stack *s = fa_tcp_stack_of(l);
-    uint32_t count = period(now);
     /* The peer's ISN is SEG.SEQ - 1 — or SEG.SEQ itself for a keepalive
      * probe (SND.UNA - 1, at most a byte): a peer whose handshake ACK was
      * lost is found again by a probe while the cookie lives. */
-    int ok = 0;
-    for (int probe = 0; probe < 2 && !ok; probe++) {
+    for (int probe = 0; probe < 2; probe++) {
         uint32_t irs = seg->seq - 1 + (uint32_t)probe;
         if (probe && seg->data_len > 1)
             break;
         uint32_t v = seg->ack - 1 - h1(s, laddr, seg->dport, raddr, seg->sport, irs);
         uint32_t idx = v >> 24 & 7u;
-        for (uint32_t back = 0; back < COOKIE_PERIODS && !ok && back <= count; back++)
-            ok = ((count - back) & 31u) == v >> 27 &&
-                 h2(s, laddr, seg->dport, raddr, seg->sport, irs, count - back, idx) ==
-                     (v & 0xffffffu);
-        if (ok) {
-            out->irs = irs;
-            out->mss = cookie_mss[idx];
-        }
+        for (uint32_t back = from; back < to && back <= count; back++)
+            if (((count - back) & 31u) == v >> 27 &&
+                h2(s, laddr, seg->dport, raddr, seg->sport, irs, count - back, idx) ==
+                    (v & 0xffffffu)) {
+                *irs_out = irs;
+                *idx_out = idx;
+                return 1;
+            }
     }
-    if (!ok)
+    return 0;
+}
+
+int fa_tcp_cookie_expired(const struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
+                          const struct fa_tcp_view *seg, fa_time now)
+{
+    uint32_t irs, idx;
+    /* The cookie holds its period's low 5 bits: up to 31 periods back
+     * (33 minutes), one hash at most per ISN guess. */
+    return cookie_made(fa_tcp_stack_of(l), laddr, raddr, seg, period(now), COOKIE_PERIODS, 32,
+                       &irs, &idx);
+}
+
+int fa_tcp_cookie_check(const struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
+                        const struct fa_tcp_view *seg, fa_time now, struct fa_tcp_cookie *out)
+{
+    struct fa_stack *s = fa_tcp_stack_of(l);
+    uint32_t irs, idx;
+    if (!cookie_made(s, laddr, raddr, seg, period(now), 0, COOKIE_PERIODS, &irs, &idx))
         return -1;
-    *out = (struct fa_tcp_cookie){ .mss = out->mss, .wscale = -1, .irs = out->irs };
+    *out = (struct fa_tcp_cookie){ .mss = cookie_mss[idx], .wscale = -1, .irs = irs };
     /* Timestamps echo what the SYN-ACK's TSval kept (and its clock: an
      * echo from the future, or older than a cookie lives — 128 ms more:
      * the TSval was rounded down — carries nothing). */

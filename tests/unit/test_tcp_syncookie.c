@@ -126,6 +126,7 @@ static void wrong_or_stale_cookie_opens_nothing(void **state)
     /* A guess one off: dropped (not reset: cookies are in use). */
     peer_send(&pe, ACK, 3001, sa.seq + 2, 4000, NULL, 0);
     assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_SYNCOOKIES_FAILED), 1);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_SYNCOOKIES_EXPIRED), 0); /* no cookie */
     assert_true(peer_quiet(&pe));
     struct fa_tcp *c;
     assert_int_equal(fa_tcp_accept(l, &c), -EAGAIN);
@@ -139,6 +140,8 @@ static void wrong_or_stale_cookie_opens_nothing(void **state)
     peer_send(&pe, ACK, 3001, sa.seq + 1, 4000, NULL, 0);
     assert_int_equal(fa_tcp_accept(l, &c), -EAGAIN);
     assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_SYNCOOKIES_OK), 0);
+    /* ...told apart from a wrong one: ours, past its life. */
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_SYNCOOKIES_EXPIRED), 1);
     v = peer_expect(&pe);
     assert_int_equal(v.flags, FA_TCP_RST);
     peer_destroy(&pe);
