@@ -36,8 +36,11 @@
  *            rcv_ooo), sends an ACK on the flow within ACK_AT_ONCE (a
  *            batch's end): RFC 5681 §4.2 — not a delayed ACK (a filled
  *            hole once waited tcp_delack when the segment swallowed every
- *            range held). Not while the peer's address is unresolved,
- *            nor for text dropped for want of memory (as if lost);
+ *            range held). Checked when the ACK leaves and by the walk.
+ *            Not while the peer's address was in doubt (an ARP frame
+ *            sent, or the walk saw it unresolved), nor for text dropped
+ *            for want of memory (as if lost); a probe below SND.UNA pays
+ *            nothing (its ACK field is not read);
  *  cleanup   fa_sim_check_idle(): once a scenario's sockets are closed
  *            and its timers run out, no connection and no buffer is left.
  *
@@ -86,8 +89,9 @@ struct flow {
     uint32_t acked_to, una_seen;
     uint8_t rx_nsack;
     uint32_t rx_sack[4][2];
-    /* at once: an ACK is owed at once since ack_due_at (why: what came) */
-    int ack_due;
+    /* at once: an ACK is owed at once since ack_due_at (why: what came);
+     * ack_arp: the host's ARP was in doubt while it was owed */
+    int ack_due, ack_arp;
     fa_time ack_due_at;
     const char *ack_due_why;
 };
@@ -122,6 +126,7 @@ struct fa_sim_check {
     uint64_t violations;
     char first[256];
     uint8_t sacks_given_up[64]; /* per host (fa_sim_check_sacks_given_up) */
+    fa_time arp_sent_at[64];    /* per host: when it last sent an ARP frame */
 };
 
 size_t fa_sim_check_size(void)
@@ -400,9 +405,31 @@ static void note_ack_at_once(struct fa_sim_check *k, struct flow *f, int host,
     k->pend_was_why = f->ack_due_why;
     if (!f->ack_due) {
         f->ack_due = 1;
+        f->ack_arp = 0;
         f->ack_due_at = t;
         f->ack_due_why = why;
     }
+}
+
+/* An ACK the peer can take leaves on flow f: was one owed, and for how
+ * long? Late — past ACK_AT_ONCE — unless the host's ARP was in doubt
+ * meanwhile (the ACK waited there: it sent ARP, or the walk saw it
+ * unresolved). Checked when it leaves: the walk alone missed an ACK that
+ * went late by the delayed-ACK timer (review of this check). */
+static void ack_sent(struct fa_sim_check *k, struct flow *f, int host,
+                     const struct fa_sim_segment *g, fa_time t)
+{
+    if (!f->ack_due)
+        return;
+    f->ack_due = 0;
+    if (t <= f->ack_due_at + ACK_AT_ONCE || f->ack_arp ||
+        k->arp_sent_at[host & 63] >= f->ack_due_at)
+        return;
+    char msg[200];
+    snprintf(msg, sizeof msg, "host %d port %u: took %s at %.6f s, and its ACK went only "
+             "now (RFC 5681 §4.2: at once)", host, g->sport, f->ack_due_why,
+             (double)f->ack_due_at / 1e9);
+    violation(k, t, msg);
 }
 
 /* ---- window ---------------------------------------------------------- */
@@ -410,6 +437,8 @@ void fa_sim_check_frame(struct fa_sim_check *k, int host, int dir,
                         const uint8_t *frame, size_t len, fa_time t)
 {
     struct fa_sim_segment seg;
+    if (dir == 0 && len >= FA_ETH_HLEN && fa_get16(frame + 12) == FA_ETHERTYPE_ARP)
+        k->arp_sent_at[host & 63] = t; /* at once: an ACK may wait for it */
     if (!fa_sim_segment_parse(frame, len, &seg))
         return; /* corrupted frames are the receiver's business */
     /* The flow from this host's point of view. */
@@ -438,8 +467,9 @@ void fa_sim_check_frame(struct fa_sim_check *k, int host, int dir,
     f->scaled = f->my_ws >= 0 && f->peer_ws >= 0;
     check_storm(k, f, host, dir, &seg, t);
     check_repeat(k, f, host, dir, &seg, t);
-    if (dir == 0 && (seg.flags & (FA_TCP_ACK | FA_TCP_RST | FA_TCP_SYN)))
-        f->ack_due = 0; /* answered (or a new connection on these ports) */
+    if (dir == 0 && (seg.flags & (FA_TCP_ACK | FA_TCP_RST | FA_TCP_SYN)) &&
+        (!f->una_valid || !seq_lt(seg.seq, f->una_seen))) /* (a probe's ACK is not read) */
+        ack_sent(k, f, host, &seg, t); /* answered (or a new connection on these ports) */
     if (dir == 1)
         note_ack_at_once(k, f, host, &seg, t);
     if (dir == 0) {
@@ -527,10 +557,14 @@ static int arp_in_doubt(const struct walk_ctx *w, uint32_t peer)
 
 static void check_ack_at_once(struct walk_ctx *w, struct flow *f, const struct fa_tcp_info *i)
 {
-    if (!f->ack_due || w->t <= f->ack_due_at + ACK_AT_ONCE)
+    if (!f->ack_due)
+        return;
+    if (arp_in_doubt(w, i->remote_addr))
+        f->ack_arp = 1;
+    if (w->t <= f->ack_due_at + ACK_AT_ONCE)
         return;
     f->ack_due = 0;
-    if (arp_in_doubt(w, i->remote_addr))
+    if (f->ack_arp)
         return;
     char msg[200];
     snprintf(msg, sizeof msg, "host %d port %u: took %s at %.6f s, and sent no ACK at once "
