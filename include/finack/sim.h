@@ -133,7 +133,8 @@ int fa_sim_segment_parse(const uint8_t *frame, size_t len, struct fa_sim_segment
  * frame delivered opens a fa_stack_batch_begin/end batch that ends
  * window later; frames, timers and what the application does in
  * between are in it (its ACKs owed wait for its end or ride on what is
- * sent). 0 (the default): no batches. -EINVAL for no such host. */
+ * sent). 0 (the default): no batches (and no GRO). -EINVAL for no such
+ * host. */
 int fa_sim_set_batching(struct fa_sim *sim, int host, fa_time window);
 
 /* A host that reads frames with receive coalescing, as a NIC's GRO or
@@ -150,9 +151,9 @@ int fa_sim_set_gro(struct fa_sim *sim, int host, int on);
 /* A host whose loop sleeps past its deadlines (one that rounds its sleep
  * to a coarse tick, or a process the system runs late): while nothing
  * arrives, each timer runs up to lag late (how late: a function of the
- * deadline, the host and the world's seed; no die thrown). A frame delivered wakes it, and what is due
- * runs then, as a loop's turn does; the application's own calls into the
- * stack run no timers. 0 (the default): on time. -EINVAL for no such
+ * deadline, the host and the world's seed; no die thrown). A frame
+ * delivered wakes it, and what is due runs then, as a loop's turn does;
+ * the application's own calls into the stack run no timers. 0 (the default): on time. -EINVAL for no such
  * host or a lag outside [0, 1 h]. */
 int fa_sim_set_timer_lag(struct fa_sim *sim, int host, fa_time lag);
 

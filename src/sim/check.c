@@ -416,20 +416,24 @@ static void note_ack_at_once(struct fa_sim_check *k, struct flow *f, int host,
  * meanwhile (the ACK waited there: it sent ARP, or the walk saw it
  * unresolved). Checked when it leaves: the walk alone missed an ACK that
  * went late by the delayed-ACK timer (review of this check). */
+static void ack_late(struct fa_sim_check *k, const struct flow *f, int host, uint16_t port,
+                     fa_time t, const char *what)
+{
+    char msg[200];
+    snprintf(msg, sizeof msg, "host %d port %u: took %s at %.6f s, and %s (RFC 5681 §4.2: "
+             "at once)", host, port, f->ack_due_why, (double)f->ack_due_at / 1e9, what);
+    violation(k, t, msg);
+}
+
 static void ack_sent(struct fa_sim_check *k, struct flow *f, int host,
                      const struct fa_sim_segment *g, fa_time t)
 {
     if (!f->ack_due)
         return;
     f->ack_due = 0;
-    if (t <= f->ack_due_at + ACK_AT_ONCE || f->ack_arp ||
-        k->arp_sent_at[host & 63] >= f->ack_due_at)
-        return;
-    char msg[200];
-    snprintf(msg, sizeof msg, "host %d port %u: took %s at %.6f s, and its ACK went only "
-             "now (RFC 5681 §4.2: at once)", host, g->sport, f->ack_due_why,
-             (double)f->ack_due_at / 1e9);
-    violation(k, t, msg);
+    if (t > f->ack_due_at + ACK_AT_ONCE && !f->ack_arp &&
+        k->arp_sent_at[host & 63] < f->ack_due_at)
+        ack_late(k, f, host, g->sport, t, "its ACK went only now");
 }
 
 /* ---- window ---------------------------------------------------------- */
@@ -564,13 +568,8 @@ static void check_ack_at_once(struct walk_ctx *w, struct flow *f, const struct f
     if (w->t <= f->ack_due_at + ACK_AT_ONCE)
         return;
     f->ack_due = 0;
-    if (f->ack_arp)
-        return;
-    char msg[200];
-    snprintf(msg, sizeof msg, "host %d port %u: took %s at %.6f s, and sent no ACK at once "
-             "(RFC 5681 §4.2)", w->host, i->local_port, f->ack_due_why,
-             (double)f->ack_due_at / 1e9);
-    violation(w->k, w->t, msg);
+    if (!f->ack_arp)
+        ack_late(w->k, f, w->host, i->local_port, w->t, "has sent no ACK since");
 }
 
 static void check_acks(struct walk_ctx *w, const struct fa_tcp_info *i)

@@ -545,6 +545,8 @@ int fa_sim_set_batching(struct fa_sim *s, int host, fa_time window)
 {
     if (host < 0 || host >= s->nhosts)
         return -EINVAL;
+    if (!window && s->hosts[host]->gro)
+        fa_sim_set_gro(s, host, 0); /* GRO needs batches to end its super-frames */
     s->hosts[host]->batch_window = window;
     return 0;
 }

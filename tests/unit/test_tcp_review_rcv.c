@@ -72,6 +72,9 @@ static void ranges_beyond_fin_are_dropped(void **state) /* L7 L11 */
     uint32_t base = pe.snd_nxt;
     data_at(ACK, base + 200, 100); /* beyond where the FIN will be */
     peer_expect(&pe);
+    struct fa_tcp_info info;
+    fa_tcp_get_info(c, &info);
+    assert_int_equal(info.rcv_ooo, 1); /* one range held (the simulator's at-once check reads it) */
     data_at(ACK | FIN, base, 100); /* FIN at base+100, in order */
     struct fa_tcp_view a = peer_expect(&pe);
     assert_int_equal(a.ack, base + 101);
@@ -81,6 +84,8 @@ static void ranges_beyond_fin_are_dropped(void **state) /* L7 L11 */
     assert_int_equal(fa_tcp_recv(c, buf, sizeof buf, pe.now), 0);
     assert_int_equal(a.opts.sack_blocks, 0);  /* no SACK for bytes past the FIN */
     assert_int_equal(c->ooo_count, 0);
+    fa_tcp_get_info(c, &info);
+    assert_int_equal(info.rcv_ooo, 0);
     assert_null(c->rcv);                      /* storage given back */
 }
 
