@@ -934,6 +934,12 @@ static void forge_one(struct run *r, fa_time now)
     struct fa_tcp *sock = r->e[v].sock;
     if (!sock || r->e[v].closed || fa_tcp_state(sock) == FA_TCP_CLOSED)
         return;
+    /* The numbers as the forged segment will find them: what GRO holds
+     * goes in before it (attack seed 4668: a held segment moved RCV.NXT
+     * onto a burst's RST). */
+    fa_sim_flush_held(r->sim, v);
+    if (fa_tcp_state(sock) == FA_TCP_CLOSED)
+        return;
     struct fa_tcp_info i;
     fa_tcp_get_info(sock, &i);
     const struct fa_config *cv = fa_stack_config(fa_sim_stack(r->sim, v));
@@ -948,7 +954,7 @@ static void forge_one(struct run *r, fa_time now)
             syn_flood(r, 16 + (unsigned)fa_prng_below(p, 241));
         return;
     }
-    switch (fa_prng_below(p, 8)) {
+    switch (fa_prng_below(p, 9)) {
     case 0: /* RST near RCV.NXT or the window's edge, never exactly at it */
         g.flags = TCP_RST;
         g.seq = fa_prng_chance(p, 0.5) ? near(p, i.rcv_nxt) : near(p, wnd_end);
@@ -996,6 +1002,14 @@ static void forge_one(struct run *r, fa_time now)
         r->forged += n;
         return;
     }
+    case 7: /* an old ACK (within RFC 5961's MAX.SND.WND below SND.UNA) at
+             * RCV.NXT with a wide window: stale, it must not move the
+             * window (RFC 9293 §3.10.7.4; the checker holds the sender to
+             * the edges the peer itself offered) */
+        g.flags = TCP_ACK;
+        g.seq = i.rcv_nxt;
+        g.ack = i.snd_una - 1 - (uint32_t)fa_prng_below(p, 64);
+        break;
     default: /* old data, entirely below RCV.NXT, and a bare old ACK */
         g.flags = TCP_ACK;
         g.len = 1 + fa_prng_below(p, 500);
@@ -1037,6 +1051,7 @@ static int forge_at_time_wait(struct run *r)
     for (int v = 0; v < 2; v++) {
         struct fa_stack *st = fa_sim_stack(r->sim, v);
         struct tw_seen t = { 0 };
+        fa_sim_flush_held(r->sim, v); /* (as forge_one) */
         fa_stack_tcp_walk(st, find_tw, &t);
         if (!t.found)
             continue;

@@ -105,9 +105,14 @@ void fa_sim_set_filter(struct fa_sim *sim,
                                  size_t len, fa_time t),
                        void *ctx);
 /* Hands a frame to host as if its link had just delivered it (an old
- * duplicate from nowhere, a forged segment). */
+ * duplicate from nowhere, a forged segment): what host's GRO holds goes
+ * in first, as Linux's GRO flushes for a frame that cannot join. */
 void fa_sim_inject(struct fa_sim *sim, int host, const uint8_t *frame,
                    size_t len);
+/* Hands host's stack what its GRO holds now (fa_sim_inject does so
+ * first): an attacker that reads a connection's numbers to forge a frame
+ * reads them as that frame will find them. */
+void fa_sim_flush_held(struct fa_sim *sim, int host);
 
 /* A TCP segment's header as a simulated frame carries it, for tools that
  * draw timelines. */

@@ -530,9 +530,18 @@ void fa_sim_set_filter(struct fa_sim *s,
     s->filter_ctx = ctx;
 }
 
+static void gro_flush(struct fa_sim *s, struct host *h);
+
+void fa_sim_flush_held(struct fa_sim *s, int host)
+{
+    if (host >= 0 && host < s->nhosts)
+        gro_flush(s, s->hosts[host]);
+}
+
 void fa_sim_inject(struct fa_sim *s, int host, const uint8_t *frame, size_t len)
 {
     struct host *h = s->hosts[host];
+    gro_flush(s, h); /* as GRO does when a frame that can't join arrives */
     if (s->on_frame)
         s->on_frame(s->on_frame_ctx, host, 1, frame, len, s->now);
     if (s->check)

@@ -651,6 +651,11 @@ static int check_ack(struct fa_tcp *c, const struct fa_tcp_view *seg,
     c->persist_probes = 0; /* the peer answers: zero-window probing goes on */
     peer_alive(c, now);    /* it passed RFC 5961's checks too */
     uint32_t wnd = (uint32_t)seg->wnd << (unscaled ? 0 : c->snd_wscale);
+    /* RFC 9293 §3.10.7.4: only an ACK in [SND.UNA, SND.NXT] may update
+     * the window; one below SND.UNA (RFC 5961 §5.2's duplicate range) is
+     * stale, however new its sequence number (attack seed 3725: a forged
+     * old ACK at RCV.NXT opened a closed window). */
+    int old_ack = seq_lt(seg->ack, c->snd_una);
     /* RFC 5681 §2 DUPLICATE ACKNOWLEDGMENT */
     int dup = seg->ack == c->snd_una && !carried && wnd == c->snd_wnd && wnd != 0 &&
               c->snd_una != c->snd_nxt;
@@ -659,8 +664,8 @@ static int check_ack(struct fa_tcp *c, const struct fa_tcp_view *seg,
     if (seq_gt(seg->ack, c->snd_una))
         ack_advances(c, seg->ack, now);
     /* Window update, if the segment is newer than the last one used. */
-    if (seq_lt(c->snd_wl1, seg->seq) ||
-        (c->snd_wl1 == seg->seq && seq_le(c->snd_wl2, seg->ack))) {
+    if (!old_ack && (seq_lt(c->snd_wl1, seg->seq) ||
+                     (c->snd_wl1 == seg->seq && seq_le(c->snd_wl2, seg->ack)))) {
         c->snd_wnd = wnd;
         c->snd_wl1 = seg->seq;
         c->snd_wl2 = seg->ack;

@@ -104,6 +104,40 @@ static void l3_pure_ack_never_retransmitted(void **state) /* L3 */
     assert_true(peer_quiet(&pe)); /* and nothing after, ever */
 }
 
+/* RFC 9293 §3.10.7.4: only an ACK in [SND.UNA, SND.NXT] updates the send
+ * window. One below SND.UNA (within RFC 5961 §5.2's MAX.SND.WND, so not
+ * dropped) is stale however new its sequence number: it must not open a
+ * window the peer closed (attack seed 3725, a forged old ACK at RCV.NXT
+ * after GRO; before the fix snd_wnd became 65535 and data went at once). */
+static void old_ack_with_newer_seq_leaves_the_window(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = peer_connected(&pe);
+    struct fa_tcp_info i;
+    fa_tcp_get_info(c, &i);
+    uint32_t first = i.snd_nxt;
+    assert_int_equal(fa_tcp_send(c, "0123456789", 10, pe.now), 10);
+    assert_int_equal(peer_expect(&pe).data_len, 10);
+    pe.now += 10 * MS;
+    /* All of it taken, and the window closed; the peer's data moves WL1. */
+    peer_send(&pe, ACK, pe.snd_nxt, first + 10, 0, "ab", 2);
+    pe.snd_nxt += 2;
+    /* Newer sequence number, ACK 5 bytes below SND.UNA, a wide window. */
+    peer_send(&pe, ACK, pe.snd_nxt, first + 5, 65535, NULL, 0);
+    fa_tcp_get_info(c, &i);
+    assert_int_equal(i.snd_una, first + 10);
+    assert_int_equal(i.snd_wnd, 0);
+    assert_int_equal(fa_tcp_send(c, "more", 4, pe.now), 4);
+    struct fa_tcp_view v;
+    while (peer_next(&pe, &v))
+        assert_int_equal(v.data_len, 0); /* ACKs of "ab" only: the window is shut */
+    /* The same ACK at SND.UNA does open it. */
+    peer_send(&pe, ACK, pe.snd_nxt, first + 10, 65535, NULL, 0);
+    fa_tcp_get_info(c, &i);
+    assert_int_equal(i.snd_wnd, 65535);
+}
+
 static void l4_old_duplicate_synack_gets_reset(void **state) /* L4 */
 {
     (void)state;
@@ -736,6 +770,7 @@ int main(void)
         cmocka_unit_test_teardown(l3_syn_backoff_then_etimedout, teardown),
         cmocka_unit_test_teardown(l3_synack_retransmitted_then_half_open_dropped, teardown),
         cmocka_unit_test_teardown(l3_pure_ack_never_retransmitted, teardown),
+        cmocka_unit_test_teardown(old_ack_with_newer_seq_leaves_the_window, teardown),
         cmocka_unit_test_teardown(l4_old_duplicate_synack_gets_reset, teardown),
         cmocka_unit_test_teardown(l4_rst_in_syn_received_returns_to_listen, teardown),
         cmocka_unit_test_teardown(l5_simultaneous_open, teardown),
