@@ -31,8 +31,10 @@
  * bytes keep moving (no stall of 5 minutes with work left), and no
  * connection times out while its peer answers — and that nothing is
  * left once every timer has run. The attack family also checks that no
- * forged segment resets a connection or puts a byte into a stream, and
- * that challenge ACKs stay within their per-connection budget. Public
+ * forged segment resets a connection or puts a byte into a stream, that
+ * challenge ACKs stay within their per-connection budget, and that a
+ * burst of forged SYNs (old timestamps among them) draws one answer at
+ * most. Public
  * API only. */
 #include "families.h"
 
@@ -927,19 +929,54 @@ static void forge_icmp_error(struct run *r, int v, const struct fa_tcp_info *i,
     r->forged++;
 }
 
-static void forge_one(struct run *r, fa_time now)
+/* A burst of SYNs at a synchronized connection, in and out of the window;
+ * where timestamps are on, each with a random TSval, so about half fail
+ * PAWS (RFC 7323 §5.3). Whatever the path, a SYN there draws only a
+ * challenge ACK (RFC 5961 §4) under §7's limit: the burst, delivered in
+ * one instant, may draw one segment, no more (review: a SYN failing PAWS
+ * was answered every time). */
+static int syn_burst(struct run *r, int v, const struct fa_tcp_info *i, struct forged *g)
+{
+    struct fa_prng *p = &r->prng;
+    if (i->state < FA_TCP_ESTABLISHED || i->state == FA_TCP_TIME_WAIT)
+        return 0;
+    struct fa_stack *st = fa_sim_stack(r->sim, v);
+    /* Timers due now (a late host's SYN-ACK resends) run first, as the
+     * first injected frame would run them: only answers are counted. */
+    fa_stack_poll(st, fa_sim_now(r->sim));
+    uint64_t before = fa_stack_counter(st, FA_CNT_TCP_SEGS_OUT);
+    unsigned n = 5 + (unsigned)fa_prng_below(p, 26);
+    uint8_t f[FORGE_FRAME_MAX];
+    g->flags = TCP_SYN;
+    g->ts = i->timestamps;
+    for (unsigned k = 0; k < n; k++) {
+        g->seq = i->rcv_nxt + (uint32_t)fa_prng_below(p, 200000) - 100000;
+        g->ts_val = (uint32_t)fa_prng_next(p);
+        fa_sim_inject(r->sim, v, f, forge_tcp(f, g));
+    }
+    r->forged += n;
+    uint64_t answers = fa_stack_counter(st, FA_CNT_TCP_SEGS_OUT) - before;
+    if (answers <= 1)
+        return 0;
+    char msg[96];
+    snprintf(msg, sizeof msg, "a burst of %u forged SYNs drew %llu segments", n,
+             (unsigned long long)answers);
+    return fail(r, msg);
+}
+
+static int forge_one(struct run *r, fa_time now)
 {
     struct fa_prng *p = &r->prng;
     int v = (int)fa_prng_below(p, 2);
     struct fa_tcp *sock = r->e[v].sock;
     if (!sock || r->e[v].closed || fa_tcp_state(sock) == FA_TCP_CLOSED)
-        return;
+        return 0;
     /* The numbers as the forged segment will find them: what GRO holds
      * goes in before it (attack seed 4668: a held segment moved RCV.NXT
      * onto a burst's RST). */
     fa_sim_flush_held(r->sim, v);
     if (fa_tcp_state(sock) == FA_TCP_CLOSED)
-        return;
+        return 0;
     struct fa_tcp_info i;
     fa_tcp_get_info(sock, &i);
     const struct fa_config *cv = fa_stack_config(fa_sim_stack(r->sim, v));
@@ -952,9 +989,9 @@ static void forge_one(struct run *r, fa_time now)
     if (fa_prng_chance(p, 0.05)) {
         if (r->flooded < MAX_FLOODED) /* (a bounded flood: a short run) */
             syn_flood(r, 16 + (unsigned)fa_prng_below(p, 241));
-        return;
+        return 0;
     }
-    switch (fa_prng_below(p, 9)) {
+    switch (fa_prng_below(p, 10)) {
     case 0: /* RST near RCV.NXT or the window's edge, never exactly at it */
         g.flags = TCP_RST;
         g.seq = fa_prng_chance(p, 0.5) ? near(p, i.rcv_nxt) : near(p, wnd_end);
@@ -1000,7 +1037,7 @@ static void forge_one(struct run *r, fa_time now)
             fa_sim_inject(r->sim, v, f, forge_tcp(f, &g));
         }
         r->forged += n;
-        return;
+        return 0;
     }
     case 7: /* an old ACK (within RFC 5961's MAX.SND.WND below SND.UNA) at
              * RCV.NXT with a wide window: stale, it must not move the
@@ -1010,6 +1047,8 @@ static void forge_one(struct run *r, fa_time now)
         g.seq = i.rcv_nxt;
         g.ack = i.snd_una - 1 - (uint32_t)fa_prng_below(p, 64);
         break;
+    case 8:
+        return syn_burst(r, v, &i, &g);
     default: /* old data, entirely below RCV.NXT, and a bare old ACK */
         g.flags = TCP_ACK;
         g.len = 1 + fa_prng_below(p, 500);
@@ -1027,6 +1066,7 @@ static void forge_one(struct run *r, fa_time now)
      * makes the victim send, and what it advertises moves its window. */
     forge_icmp_error(r, v, &i, &g);
     (void)now;
+    return 0;
 }
 
 struct tw_seen {
@@ -1274,8 +1314,8 @@ static int drive(struct run *r)
         accept_all(r, now);
         if (r->pr.attack && now >= r->next_attack) {
             /* A flood is bounded, so a slow transfer stays a short run. */
-            if (r->e[1].sock && r->forged < MAX_FORGED)
-                forge_one(r, now);
+            if (r->e[1].sock && r->forged < MAX_FORGED && forge_one(r, now) < 0)
+                return -1;
             r->next_attack = now + (fa_time)(fa_prng_below(&r->prng, 2 * r->pr.attack_gap) + 1);
         }
         for (int i = 0; i < 2; i++) {

@@ -1,6 +1,6 @@
 /* forge.c — a TCP segment, or an ICMP error about one, in an Ethernet
  * frame, built byte by byte (forge.h): IPv4 header with its checksum, TCP
- * header without options, the pseudo-header checksum over header and
+ * header with no option but timestamps, the pseudo-header checksum over header and
  * data; ICMP with its checksum over the message. */
 #include "forge.h"
 
@@ -46,25 +46,31 @@ static void ipv4_header(uint8_t *ip, uint16_t total, uint8_t proto, uint32_t src
 size_t forge_tcp(uint8_t *out, const struct forged *f)
 {
     size_t len = f->len > FORGE_MAX_DATA ? FORGE_MAX_DATA : f->len;
+    size_t hl = f->ts ? 32 : 20; /* NOP, NOP, TS: 12 bytes */
     memcpy(out, f->dst_mac, 6);
     memcpy(out + 6, f->src_mac, 6);
     put16(out + 12, 0x0800);
     uint8_t *ip = out + 14, *t = ip + 20;
-    memset(t, 0, 20);
-    ipv4_header(ip, (uint16_t)(40 + len), 6, f->src, f->dst);
+    memset(t, 0, hl);
+    ipv4_header(ip, (uint16_t)(20 + hl + len), 6, f->src, f->dst);
     put16(t, f->sport);
     put16(t + 2, f->dport);
     put32(t + 4, f->seq);
     put32(t + 8, f->ack);
-    t[12] = 5 << 4;
+    t[12] = (uint8_t)(hl / 4 << 4);
     t[13] = f->flags;
     put16(t + 14, f->wnd);
+    if (f->ts) {
+        t[20] = 1, t[21] = 1, t[22] = 8, t[23] = 10;
+        put32(t + 24, f->ts_val);
+        put32(t + 28, f->ts_ecr);
+    }
     if (len)
-        memcpy(t + 20, f->data, len);
+        memcpy(t + hl, f->data, len);
     uint32_t pseudo = (f->src >> 16) + (f->src & 0xffff) + (f->dst >> 16) +
-                      (f->dst & 0xffff) + 6 + (uint32_t)(20 + len);
-    put16(t + 16, fold(pseudo, t, 20 + len));
-    return 14 + 40 + len;
+                      (f->dst & 0xffff) + 6 + (uint32_t)(hl + len);
+    put16(t + 16, fold(pseudo, t, hl + len));
+    return 14 + 20 + hl + len;
 }
 
 size_t forge_icmp(uint8_t *out, const struct forged *f, uint32_t from, uint8_t type,

@@ -19,10 +19,12 @@ struct forged {
     uint16_t wnd;
     const uint8_t *data;
     size_t len; /* at most FORGE_MAX_DATA */
+    int ts;     /* 1: a timestamps option (RFC 7323 §3) with ts_val, ts_ecr */
+    uint32_t ts_val, ts_ecr;
 };
 
 #define FORGE_MAX_DATA 1460
-#define FORGE_FRAME_MAX (14 + 20 + 20 + FORGE_MAX_DATA)
+#define FORGE_FRAME_MAX (14 + 20 + 20 + 12 + FORGE_MAX_DATA)
 
 /* Writes the frame into out (FORGE_FRAME_MAX bytes); returns its length. */
 size_t forge_tcp(uint8_t *out, const struct forged *f);

@@ -856,9 +856,15 @@ static void sync_input(struct fa_tcp *c, struct fa_tcp_view *seg, fa_time now)
     const struct fa_tcp_view arrived = *seg; /* before trimming */
     if (fa_tcp_paws_reject(c, seg, now)) {
         /* RFC 7323 §5.3 R1: an old timestamp — an old duplicate, or a
-         * wrapped sequence number: unacceptable, answered with an ACK. */
+         * wrapped sequence number: unacceptable, answered with an ACK.
+         * A SYN is still a SYN: RFC 5961 §4's challenge ACK, under its
+         * limit (its length of 1 escapes the limit for bare segments:
+         * review, 205 old-TSval SYNs drew 205 ACKs). */
         fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_PAWS_DROPPED);
-        unacceptable_ack(c, seg, now);
+        if (seg->flags & FA_TCP_SYN)
+            challenge_ack(c, now);
+        else
+            unacceptable_ack(c, seg, now);
         return;
     }
     if (check_sequence(c, seg, now))

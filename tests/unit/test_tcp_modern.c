@@ -214,6 +214,38 @@ static void paws_drops_an_old_timestamp_not_an_rst(void **state)
     assert_int_equal(fa_tcp_state(c), FA_TCP_CLOSED);
 }
 
+/* A SYN with an old TSval fails PAWS before the sequence check; it is
+ * still a SYN on a synchronized connection, answered by a challenge ACK
+ * under RFC 5961 §7's limit (review: each of 205 such SYNs drew an ACK,
+ * the limit for bare segments did not count a SYN's one of length). */
+static void paws_failed_syns_are_rate_limited(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = connected_modern();
+    peer_data(pe.snd_nxt, 10, 5000);
+    pe.snd_nxt += 10;
+    peer_run_until(&pe, pe.now + 100 * MS);
+    while (!peer_quiet(&pe))
+        ;
+    pe.now += 2 * S;
+    uint8_t o[12];
+    opt_ts(o, 100, 0);
+    unsigned acks = 0;
+    struct fa_tcp_view v;
+    for (int i = 0; i < 100; i++) {
+        peer_send_opts(&pe, SYN, pe.snd_nxt + 7 * (uint32_t)i, 0, 65535, o, sizeof o, NULL, 0);
+        while (peer_next(&pe, &v)) {
+            assert_false(v.flags & FA_TCP_RST);
+            acks++;
+        }
+        pe.now += 5 * MS;
+    }
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_PAWS_DROPPED), 100);
+    assert_true(acks >= 1 && acks <= 2); /* 0.5 s: the interval allows 1 or 2 */
+    assert_int_equal(fa_tcp_state(c), FA_TCP_ESTABLISHED);
+}
+
 static void ts_recent_only_from_segments_covering_last_ack_sent(void **state)
 {
     (void)state;
@@ -1162,6 +1194,7 @@ int main(void)
         cmocka_unit_test_teardown(options_off_by_config, teardown),
         cmocka_unit_test_teardown(sack_blocks_most_recent_first_then_dsack, teardown),
         cmocka_unit_test_teardown(paws_drops_an_old_timestamp_not_an_rst, teardown),
+        cmocka_unit_test_teardown(paws_failed_syns_are_rate_limited, teardown),
         cmocka_unit_test_teardown(ts_recent_only_from_segments_covering_last_ack_sent, teardown),
         cmocka_unit_test(scoreboard_table),
         cmocka_unit_test_teardown(rack_three_sacked_marks_lost_at_once, teardown),
