@@ -884,7 +884,8 @@ struct fa_tcp_cookie {
 void fa_tcp_cookie_synack(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
                           const struct fa_tcp_view *seg, fa_time now);
 /* 0 and *out if seg (an ACK to l) returns a cookie we made in the last
- * three periods (128 to 192 s), else -1. */
+ * three periods (128 to 192 s), with a timestamp echo (if any) that our
+ * SYN-ACK could have carried; else -1. */
 int fa_tcp_cookie_check(const struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
                         const struct fa_tcp_view *seg, fa_time now, struct fa_tcp_cookie *out);
 /* 1 if seg, which fa_tcp_cookie_check refused, returns a cookie we made

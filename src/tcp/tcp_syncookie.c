@@ -169,18 +169,24 @@ int fa_tcp_cookie_check(const struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
     if (!cookie_made(s, laddr, raddr, seg, period(now), 0, COOKIE_PERIODS, &irs, &idx))
         return -1;
     *out = (struct fa_tcp_cookie){ .mss = cookie_mss[idx], .wscale = -1, .irs = irs };
-    /* Timestamps echo what the SYN-ACK's TSval kept (and its clock: an
-     * echo from the future, or older than a cookie lives — 128 ms more:
-     * the TSval was rounded down — carries nothing). */
-    if (seg->opts.has_ts && s->cfg.tcp_timestamps) {
+    /* Timestamps echo what the SYN-ACK's TSval kept, and its clock. An
+     * echo we could not have sent — unmarked, from the future, or older
+     * than a cookie lives (128 ms more: the TSval was rounded down) — is
+     * refused: taken as "no options" it would open a connection without
+     * window scale to a peer that scales (review). A zero echo is no echo
+     * (a peer whose SYN had no timestamps has none to return). An ACK
+     * without timestamps gets no options, as in Linux: RFC 7323 §3.2 has
+     * a peer that agreed to them send them on every segment, and the
+     * cookie has no room to remember they were offered. */
+    if (seg->opts.has_ts && s->cfg.tcp_timestamps && seg->opts.ts_ecr) {
         uint32_t e = seg->opts.ts_ecr;
         uint32_t clock = ts_clock(s, laddr, seg->dport, raddr, seg->sport, now);
-        if ((e & TS_MARK) && !seq_gt(e, clock) &&
-            clock - e <= (uint32_t)(COOKIE_PERIODS * COOKIE_PERIOD / FA_NS_PER_MS) + 128) {
-            out->ts = 1;
-            out->sack = (e & TS_SACK) != 0;
-            out->wscale = (e & 15u) == TS_WS_NONE ? -1 : (int8_t)(e & 15u);
-        }
+        if (!(e & TS_MARK) || seq_gt(e, clock) ||
+            clock - e > (uint32_t)(COOKIE_PERIODS * COOKIE_PERIOD / FA_NS_PER_MS) + 128)
+            return -1;
+        out->ts = 1;
+        out->sack = (e & TS_SACK) != 0;
+        out->wscale = (e & 15u) == TS_WS_NONE ? -1 : (int8_t)(e & 15u);
     }
     return 0;
 }

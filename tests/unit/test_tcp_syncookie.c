@@ -3,7 +3,8 @@
  * is answered without state, the returned cookie opens a connection that
  * carries data with the MSS, window scale and SACK the SYN offered
  * (timestamps carry the last two), without timestamps only the MSS is
- * offered, an ACK with a wrong or stale cookie opens nothing, a peer
+ * offered, an ACK with a wrong or stale cookie (or a false timestamp
+ * echo) opens nothing, a peer
  * whose handshake ACK was lost is found by its keepalive probe, a flood
  * of 100,000 SYNs holds no more than the backlog, and with
  * config.tcp_syncookies 2 every connection is made by cookie and a
@@ -91,6 +92,41 @@ static void cookie_with_timestamps_keeps_the_options(void **state)
     assert_int_equal(v.seq, sa.seq + 1);
     assert_int_equal(v.ack, 7006);
     assert_memory_equal(v.data, "world", 5);
+    peer_destroy(&pe);
+}
+
+/* The cookie's SYN-ACK kept the peer's window scale and SACK in its
+ * TSval; an ACK whose echo is not one we could have sent (no mark, from
+ * the future) is refused, not taken as "no options": a connection
+ * without window scale against a peer that scales would misread every
+ * window (review). The right echo still opens it. */
+static void cookie_with_a_false_echo_opens_nothing(void **state)
+{
+    (void)state;
+    struct fa_tcp *l = full_listener();
+    pe.port = 5003;
+    uint8_t o[40];
+    size_t n = 0;
+    o[n++] = 1; o[n++] = 3; o[n++] = 3; o[n++] = 7; /* window scale 7 */
+    n += opt_ts(o + n, 1000, 0);
+    peer_send_opts(&pe, SYN, 7000, 0, 65535, o, n, NULL, 0);
+    struct fa_tcp_view sa = peer_expect(&pe);
+    assert_true(sa.opts.has_wscale && sa.opts.has_ts);
+    struct fa_tcp *c;
+    const uint32_t bad[] = { sa.opts.ts_val & ~0x20u, sa.opts.ts_val + 100000 };
+    for (unsigned k = 0; k < 2; k++) {
+        n = opt_ts(o, 1001, bad[k]);
+        peer_send_opts(&pe, ACK, 7001, sa.seq + 1, 512, o, n, NULL, 0);
+        assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_SYNCOOKIES_FAILED), k + 1);
+        assert_int_equal(fa_tcp_accept(l, &c), -EAGAIN);
+    }
+    n = opt_ts(o, 1001, sa.opts.ts_val);
+    peer_send_opts(&pe, ACK, 7001, sa.seq + 1, 512, o, n, NULL, 0);
+    assert_int_equal(fa_tcp_accept(l, &c), 0);
+    struct fa_tcp_info i;
+    fa_tcp_get_info(c, &i);
+    assert_int_equal(i.snd_wscale, 7);
+    assert_int_equal(i.snd_wnd, 512u << 7);
     peer_destroy(&pe);
 }
 
@@ -640,6 +676,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cookie_with_timestamps_keeps_the_options),
+        cmocka_unit_test(cookie_with_a_false_echo_opens_nothing),
         cmocka_unit_test(cookie_without_timestamps_offers_only_the_mss),
         cmocka_unit_test(wrong_or_stale_cookie_opens_nothing),
         cmocka_unit_test(keepalive_probe_brings_the_cookie_back),
