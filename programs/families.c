@@ -28,7 +28,9 @@
  * Every run checks each byte at its stream offset, the simulator's
  * invariants on every event (window, sequence numbers, state edges, ACK
  * storms), liveness — while the network delivers and a reader reads,
- * bytes keep moving (no stall of 5 minutes with work left), and no
+ * bytes keep moving (no stall of 5 minutes with work left; a sender with
+ * data waiting, nothing out and room in the window sends within a few
+ * RTOs), and no
  * connection times out while its peer answers — and that nothing is
  * left once every timer has run. The attack family also checks that no
  * forged segment resets a connection or puts a byte into a stream, that
@@ -89,6 +91,7 @@ struct end {
     int eof, err, closed, closing, shut_rd, shut_wr;
     int linger_reset; /* its lingering close ran out (an RST went) */
     int cc_switched;
+    fa_time able_since; /* sender_idle: data waits, the window has room */
 };
 
 struct run {
@@ -577,7 +580,7 @@ static int setup(struct run *r)
     r->client_port = local_port(r->e[0].sock);
     r->client_closed_at = r->broke_at = FA_TIME_NEVER;
     for (int i = 0; i < 2; i++)
-        r->e[i].read_resume = r->e[i].write_resume = FA_TIME_NEVER;
+        r->e[i].read_resume = r->e[i].write_resume = r->e[i].able_since = FA_TIME_NEVER;
     return 0;
 }
 
@@ -1263,6 +1266,39 @@ static int lost_behind_dropped_cookie(const struct run *r)
     return sim_cookie_outlived(r->sim, r->seed, r->e[1].sock != NULL, r->pr.sd[0].bytes);
 }
 
+/* A sender with data waiting, nothing in flight and room in the window
+ * the peer offered (from SND.UNA) sends within a few RTOs: the override
+ * timeout of RFC 9293 §3.8.6.2.1 is 0.1-1.0 s (RFC 1122 §4.2.3.4). A
+ * review found it ran on the zero-window probes' backed-off timer, up
+ * to a minute; the liveness check (5 minutes) could not see that. */
+static int sender_idle(struct run *r, fa_time now)
+{
+    for (int k = 0; k < 2; k++) {
+        struct end *e = &r->e[k];
+        struct fa_tcp_info i;
+        int able = 0;
+        if (e->sock && !e->closed) {
+            fa_tcp_get_info(e->sock, &i);
+            uint32_t out = i.snd_nxt - i.snd_una;
+            able = (i.state == FA_TCP_ESTABLISHED || i.state == FA_TCP_CLOSE_WAIT) &&
+                   out == 0 && i.send_queued > out && i.snd_wnd > 0;
+        }
+        if (!able) {
+            e->able_since = FA_TIME_NEVER;
+            continue;
+        }
+        if (e->able_since == FA_TIME_NEVER)
+            e->able_since = now;
+        if (now - e->able_since > 2 * i.rto + 2 * S + r->lag) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "side %d waited %.1f s to send into a window of %u bytes", k,
+                     (double)(now - e->able_since) / S, i.snd_wnd);
+            return fail(r, msg);
+        }
+    }
+    return 0;
+}
+
 static int check_errors(struct run *r)
 {
     for (int i = 0; i < 2; i++) {
@@ -1324,7 +1360,7 @@ static int drive(struct run *r)
             if (write_some(r, i, now) < 0 || read_some(r, i, now) < 0)
                 return -1;
         }
-        if (check_errors(r) < 0)
+        if (check_errors(r) < 0 || sender_idle(r, now) < 0)
             return -1;
         end_moves(r, now);
         /* A client that closed before the server accepted (it may not

@@ -422,6 +422,15 @@ void fa_tcp_output(struct fa_tcp *c, fa_time now)
         if (waiting && fa_tcp_pipe(c) == 0) {
             if (c->t_persist == FA_TIME_NEVER)
                 c->t_persist = now + fa_tcp_rto(c);
+            if (c->persist_shift && fa_tcp_window_room(c) > 0) {
+                /* The window opened, short of what SWS avoidance waits
+                 * for: the override timeout is RFC 1122 §4.2.3.4's
+                 * 0.1-1.0 s, not the zero-window probes' backed-off wait
+                 * (review: up to a minute); as Linux, the backoff ends. */
+                c->persist_shift = 0;
+                if (c->t_persist > now + fa_tcp_rto(c))
+                    c->t_persist = now + fa_tcp_rto(c);
+            }
         } else {
             c->t_persist = FA_TIME_NEVER;
             c->persist_shift = 0;

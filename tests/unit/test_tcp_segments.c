@@ -738,6 +738,44 @@ static void sws_override_timer_fills_a_small_window(void **state) /* L8 */
     assert_int_equal(small.data_len, 300);
 }
 
+/* The same after a zero window whose probes backed off: the override
+ * timeout is RFC 1122 §4.2.3.4's 0.1 to 1.0 s (an RTO here), not the
+ * persist timer's backed-off wait of up to a minute (review). */
+static void sws_override_after_persist_backoff(void **state) /* L8 */
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = peer_connected(&pe);
+    static uint8_t data[8000];
+    assert_int_equal(fa_tcp_send(c, data, sizeof data, pe.now), (long)sizeof data);
+    uint32_t end = 0;
+    for (int i = 0; i < 10; i++) {
+        struct fa_tcp_view v = peer_expect(&pe);
+        end = v.seq + v.data_len;
+    }
+    peer_send(&pe, ACK, pe.snd_nxt, end, 0, NULL, 0);
+    /* Six probes, each answered with the window still shut. */
+    for (int probes = 0; probes < 6;) {
+        peer_run_until(&pe, pe.now + 100 * MS);
+        struct fa_tcp_view v;
+        while (peer_next(&pe, &v)) {
+            probes++;
+            peer_send(&pe, ACK, pe.snd_nxt, end, 0, NULL, 0);
+        }
+    }
+    struct fa_tcp_info info;
+    fa_tcp_get_info(c, &info);
+    assert_true(info.next_timer - pe.now > 8 * info.rto); /* backed off */
+    /* 300 bytes of window: SWS avoidance waits, an RTO at most. */
+    peer_send(&pe, ACK, pe.snd_nxt, end, 300, NULL, 0);
+    assert_true(peer_quiet(&pe));
+    fa_tcp_get_info(c, &info);
+    peer_run_until(&pe, pe.now + info.rto);
+    struct fa_tcp_view small = peer_expect(&pe);
+    assert_int_equal(small.seq, end);
+    assert_int_equal(small.data_len, 300);
+}
+
 static void batch_owes_one_ack(void **state)
 {
     (void)state;
@@ -793,6 +831,7 @@ int main(void)
         cmocka_unit_test_teardown(lost_retransmission_resent_by_reorder_timer, teardown),
         cmocka_unit_test_teardown(batch_owes_one_ack, teardown),
         cmocka_unit_test_teardown(sws_override_timer_fills_a_small_window, teardown),
+        cmocka_unit_test_teardown(sws_override_after_persist_backoff, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
