@@ -86,13 +86,13 @@ enum {
                                 the port, not beside a listener */
     TF_OPENED = 1u << 20,    /* set up to connect (tcp_table.c): SO_SNDBUF
                                 and SO_RCVBUF (sndbuf, rcvbuf) are fixed */
-    TF_MEM_WAIT = 1u << 24,
+    TF_MEM_WAIT = 1u << 24,  /* a send failed for want of memory (budget):
+                                notify when some comes back (tcp_mem.c) */
     TF_SYN_TIMED = 1u << 25, /* our SYN (or SYN-ACK), sent once when the
                                 state was entered (state_since), is timed
                                 until its ACK gives an RTT sample */
     TF_DSACK = 1u << 26,     /* a D-SACK waits in the stack's table (tcp_opts.c) */
-    TF_FREE = 1u << 27,      /* a pool entry not in use (tcp_table.c) */  /* a send failed for want of memory (budget):
-                                notify when some comes back (tcp_mem.c) */
+    TF_FREE = 1u << 27,      /* a pool entry not in use (tcp_table.c) */
 };
 
 /* A segment's length in sequence space: data, SYN and FIN. */
