@@ -501,10 +501,13 @@ uint16_t fa_tcp_mss_for_mtu(const struct fa_stack *s);
 uint8_t fa_tcp_rcv_wscale_for(const struct fa_stack *s, uint32_t rcvbuf);
 uint32_t fa_tcp_isn(struct fa_stack *s, const struct fa_tcp *c, fa_time now,
                     uint32_t *ts_offset);
-/* The keyed hash of a 4-tuple, for the connection and TIME-WAIT tables. */
+/* The keyed hash of a 4-tuple (SipHash-1-3), for the connection and
+ * TIME-WAIT tables. */
 uint64_t fa_tcp_tuple_hash(const struct fa_stack *s, uint32_t laddr,
                            uint16_t lport, uint32_t raddr, uint16_t rport);
+/* SipHash-2-4; and SipHash-c-d, which fa_tcp_tuple_hash (1-3) equals. */
 uint64_t fa_siphash(const uint64_t key[2], const uint8_t *data, size_t len);
+uint64_t fa_siphash_cd(const uint64_t key[2], const uint8_t *data, size_t len, int c, int d);
 /* Buffers and initial values for a connection about to send a SYN. */
 int fa_tcp_conn_setup(struct fa_tcp *c, fa_time now);
 void fa_tcp_set_state(struct fa_tcp *c, uint8_t state, fa_time now);
