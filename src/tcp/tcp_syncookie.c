@@ -173,12 +173,13 @@ int fa_tcp_cookie_check(const struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
      * echo we could not have sent — unmarked, from the future, or older
      * than a cookie lives (128 ms more: the TSval was rounded down) — is
      * refused: taken as "no options" it would open a connection without
-     * window scale to a peer that scales (review). A zero echo is no echo
-     * (a peer whose SYN had no timestamps has none to return). An ACK
-     * without timestamps gets no options, as in Linux: RFC 7323 §3.2 has
-     * a peer that agreed to them send them on every segment, and the
-     * cookie has no room to remember they were offered. */
-    if (seg->opts.has_ts && s->cfg.tcp_timestamps && seg->opts.ts_ecr) {
+     * window scale to a peer that scales (review). A zero echo too: our
+     * TSval is never 0, and a peer whose SYN had no timestamps may not
+     * send them now (RFC 7323 §3.2; second review). An ACK without
+     * timestamps gets no options, as in Linux: RFC 7323 §3.2 has a peer
+     * that agreed to them send them on every segment, and the cookie has
+     * no room to remember they were offered. */
+    if (seg->opts.has_ts && s->cfg.tcp_timestamps) {
         uint32_t e = seg->opts.ts_ecr;
         uint32_t clock = ts_clock(s, laddr, seg->dport, raddr, seg->sport, now);
         if (!(e & TS_MARK) || seq_gt(e, clock) ||

@@ -97,7 +97,7 @@ static void cookie_with_timestamps_keeps_the_options(void **state)
 
 /* The cookie's SYN-ACK kept the peer's window scale and SACK in its
  * TSval; an ACK whose echo is not one we could have sent (no mark, from
- * the future) is refused, not taken as "no options": a connection
+ * the future, zero) is refused, not taken as "no options": a connection
  * without window scale against a peer that scales would misread every
  * window (review). The right echo still opens it. */
 static void cookie_with_a_false_echo_opens_nothing(void **state)
@@ -113,8 +113,8 @@ static void cookie_with_a_false_echo_opens_nothing(void **state)
     struct fa_tcp_view sa = peer_expect(&pe);
     assert_true(sa.opts.has_wscale && sa.opts.has_ts);
     struct fa_tcp *c;
-    const uint32_t bad[] = { sa.opts.ts_val & ~0x20u, sa.opts.ts_val + 100000 };
-    for (unsigned k = 0; k < 2; k++) {
+    const uint32_t bad[] = { sa.opts.ts_val & ~0x20u, sa.opts.ts_val + 100000, 0 };
+    for (unsigned k = 0; k < 3; k++) {
         n = opt_ts(o, 1001, bad[k]);
         peer_send_opts(&pe, ACK, 7001, sa.seq + 1, 512, o, n, NULL, 0);
         assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_SYNCOOKIES_FAILED), k + 1);
