@@ -711,19 +711,27 @@ static void lost_retransmission_resent_by_reorder_timer(void **state)
     assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_RETRANSMITS), 3);
 }
 
-static void sws_override_timer_fills_a_small_window(void **state) /* L8 */
+/* A connection that wrote 8,000 bytes and sent its initial window of
+ * 10 x 536; returns it, the end of what went in *end. */
+static struct fa_tcp *initial_window_sent(uint32_t *end)
 {
-    (void)state;
     peer_init(&pe, NULL, 80);
     struct fa_tcp *c = peer_connected(&pe);
     static uint8_t data[8000];
     assert_int_equal(fa_tcp_send(c, data, sizeof data, pe.now), (long)sizeof data);
-    uint32_t end = 0;
-    for (int i = 0; i < 10; i++) { /* the initial window: 10 x 536 */
+    for (int i = 0; i < 10; i++) {
         struct fa_tcp_view v = peer_expect(&pe);
-        end = v.seq + v.data_len;
+        *end = v.seq + v.data_len;
     }
     assert_true(peer_quiet(&pe));
+    return c;
+}
+
+static void sws_override_timer_fills_a_small_window(void **state) /* L8 */
+{
+    (void)state;
+    uint32_t end;
+    struct fa_tcp *c = initial_window_sent(&end);
     /* All acknowledged, but only 300 bytes of window: less than an MSS
      * and half the largest window seen, so SWS avoidance waits... */
     peer_send(&pe, ACK, pe.snd_nxt, end, 300, NULL, 0);
@@ -744,15 +752,8 @@ static void sws_override_timer_fills_a_small_window(void **state) /* L8 */
 static void sws_override_after_persist_backoff(void **state) /* L8 */
 {
     (void)state;
-    peer_init(&pe, NULL, 80);
-    struct fa_tcp *c = peer_connected(&pe);
-    static uint8_t data[8000];
-    assert_int_equal(fa_tcp_send(c, data, sizeof data, pe.now), (long)sizeof data);
-    uint32_t end = 0;
-    for (int i = 0; i < 10; i++) {
-        struct fa_tcp_view v = peer_expect(&pe);
-        end = v.seq + v.data_len;
-    }
+    uint32_t end;
+    struct fa_tcp *c = initial_window_sent(&end);
     peer_send(&pe, ACK, pe.snd_nxt, end, 0, NULL, 0);
     /* Six probes, each answered with the window still shut. */
     for (int probes = 0; probes < 6;) {
