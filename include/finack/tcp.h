@@ -146,7 +146,8 @@ struct fa_tcp_info {
                               recovery's next resend (RFC 6675 NextSeg)
                               does not look: always 0 (the simulator
                               checks it) */
-    uint8_t rcv_ooo;       /* out-of-order ranges held beyond RCV.NXT */
+    uint8_t rcv_ooo;       /* out-of-order ranges held beyond RCV.NXT (a FIN
+                              that came ahead of missing data counts as one) */
     uint32_t accept_queued, backlog; /* a listener: connections waiting
                               for accept (never more than the backlog:
                               the simulator checks it) and its backlog,

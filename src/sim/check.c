@@ -31,9 +31,10 @@
  *            timer's probe starts no chain);
  *  backlog   no listener's accept queue holds more than its backlog (a
  *            handshake completing into a full queue once did);
- *  at once   a host that took a segment out of order, or one that filled
- *            all or part of a hole in what it held (fa_tcp_info's
- *            rcv_ooo), sends an ACK on the flow within ACK_AT_ONCE (a
+ *  at once   a host that took a segment (or a FIN) out of order, or one
+ *            that filled all or part of a hole in what it held
+ *            (fa_tcp_info's rcv_ooo: ranges, and a FIN that came
+ *            early), sends an ACK on the flow within ACK_AT_ONCE (a
  *            batch's end): RFC 5681 §4.2 — not a delayed ACK (a filled
  *            hole once waited tcp_delack when the segment swallowed every
  *            range held). Checked when the ACK leaves and by the walk.
@@ -388,7 +389,7 @@ static void note_ack_at_once(struct fa_sim_check *k, struct flow *f, int host,
                              const struct fa_sim_segment *g, fa_time t)
 {
     k->pend_ack = NULL;
-    if (!g->len || (g->flags & (FA_TCP_SYN | FA_TCP_RST)))
+    if (!(g->len || (g->flags & FA_TCP_FIN)) || (g->flags & (FA_TCP_SYN | FA_TCP_RST)))
         return;
     const struct seqs *s = seqs_find(k, host, g->dport, g->sport, g->src);
     if (!s)

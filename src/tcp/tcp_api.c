@@ -485,7 +485,7 @@ void fa_tcp_get_info(const struct fa_tcp *c, struct fa_tcp_info *i)
         .retransmits = c->retransmits, .next_timer = fa_tcp_next_timer(c),
         .sack = !!(c->flags & TF_SACK), .timestamps = !!(c->flags & TF_TS),
         .congestion = fa_tcp_so(c)->cc_algo, .pipe = fa_tcp_pipe(c), .owner = fa_tcp_so(c)->owner,
-        .rcv_ooo = c->ooo_count,
+        .rcv_ooo = (uint8_t)(c->ooo_count + ((c->flags & TF_FIN_SEEN) != 0)),
         .ack_owed = (c->flags & (TF_ACK_NOW | TF_ACK_QUEUED)) ||
                     ((c->flags & TF_ACK_DELAYED) && c->t_delack != FA_TIME_NEVER),
     };

@@ -472,6 +472,10 @@ static int check_sequence(struct fa_tcp *c, struct fa_tcp_view *seg,
         seg->data_len -= skip;
         seg->seq += skip;
     }
+    /* A FIN right after data that fills the window lies at its edge; it
+     * is taken, as Linux does: it needs no room, and the peer would wait
+     * a retransmission timeout to close (a bare FIN at a zero window is
+     * refused above). */
     uint32_t room = c->rcv_nxt + wnd - seg->seq;
     if (seg->data_len > room) {
         seg->data_len = room;
@@ -740,7 +744,10 @@ static int process_text(struct fa_tcp *c, const struct fa_tcp_view *seg,
         return 1;
     }
     uint32_t before = c->rcv_nxt;
-    int had_hole = c->ooo_count != 0; /* (a segment may swallow every range) */
+    /* (A segment may swallow every range. A FIN that came early is a
+     * hole too, though no range holds it: a segment filling part of the
+     * gap before it is ACKed at once, RFC 5681 §4.2 — third review.) */
+    int had_hole = c->ooo_count != 0 || (c->flags & TF_FIN_SEEN);
     long gained;
     if ((c->flags & TF_SHUT_RD) && seg->seq == c->rcv_nxt && !c->ooo_count && !fa_tcp_rcv_len(c)) {
         /* In order after shutdown(SHUT_RD): acknowledged and dropped
@@ -800,6 +807,12 @@ static int process_fin(struct fa_tcp *c, const struct fa_tcp_view *seg,
     int now_in_order = 0;
     if (seg->flags & FA_TCP_FIN)
         c->flags |= TF_ACK_NOW;
+    /* Out of order, and without SACK: a duplicate ACK of its own, as
+     * process_text gives a data segment (else a batch merged it with the
+     * next segment's: third review). */
+    if ((seg->flags & FA_TCP_FIN) && !(c->flags & TF_SACK) &&
+        seg->seq + seg->data_len != c->rcv_nxt)
+        c->flags |= TF_ACK_AT_ONCE;
     if ((seg->flags & FA_TCP_FIN) && !(c->flags & TF_FIN_RCVD)) {
         uint32_t at = seg->seq + seg->data_len;
         if (at == c->rcv_nxt) {
