@@ -263,6 +263,17 @@ static uint32_t window_edge(const struct fa_tcp *c)
 /* Resends scoreboard entry i (RFC 6675 NextSeg rule 1), no further than
  * the peer's window and one MSS: the entry is split there. Returns the
  * sequence space sent (0: the window or the table does not allow it). */
+/* The length in sequence space resend(c, i) would send: the entry, up to
+ * an MSS of data (its FIN besides). */
+static uint32_t resend_len(const struct fa_tcp *c, uint32_t i)
+{
+    const struct fa_tcp_sb *sb = &c->loss->sb;
+    uint32_t start = fa_tcp_sb_start(sb, i);
+    const struct fa_tcp_sent *e = fa_tcp_sb_at(sb, i);
+    uint32_t len = e->end - start;
+    return len > c->mss ? c->mss : len;
+}
+
 static uint32_t resend(struct fa_tcp *c, uint32_t i, fa_time now)
 {
     struct fa_tcp_sb *sb = &c->loss->sb;
@@ -352,8 +363,13 @@ static uint32_t output_one(struct fa_tcp *c, fa_time now, int force)
     uint32_t pipe = fa_tcp_pipe(c);
     uint32_t cwnd_room = c->cwnd > pipe ? c->cwnd - pipe : 0;
     long lost = fa_tcp_rec_next_lost(c);
+    /* A resend goes when the window holds it whole (RFC 6675 §5: cwnd -
+     * pipe >= 1 SMSS), or nothing is in flight: after an RTO, one segment
+     * (RFC 5681 §3.1; review: two went, 1,000 bytes with cwnd 536). */
     if (lost >= 0)
-        return cwnd_room || force ? resend(c, (uint32_t)lost, now) : 0;
+        return force || (cwnd_room && (pipe == 0 || cwnd_room >= resend_len(c, (uint32_t)lost)))
+                   ? resend(c, (uint32_t)lost, now)
+                   : 0;
     if (c->loss && c->loss->sb.count == c->loss->sb.cap)
         return 0; /* the scoreboard is full: wait for ACKs */
     uint32_t wnd_room = fa_tcp_window_room(c);

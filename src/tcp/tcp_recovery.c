@@ -300,8 +300,10 @@ void fa_tcp_rec_resent(struct fa_tcp *c, uint32_t i, uint32_t len, fa_time now)
         l->undo_sent = 1;
     }
     /* Without SACK, a resent first segment unanswered an RTT later was
-     * lost again (reno_detect); with SACK, RACK's timer covers it. */
-    if (!(c->flags & TF_SACK) && i == 0 && l->state != REC_OPEN && fa_tcp_srtt(c) &&
+     * lost again (reno_detect); with SACK, RACK's timer covers it. In fast
+     * recovery only: in RTO recovery the backed-off timer decides (RFC
+     * 6298 §5.5; review: three more copies followed each timeout). */
+    if (!(c->flags & TF_SACK) && i == 0 && l->state == REC_FAST && fa_tcp_srtt(c) &&
         l->reno_shift < RENO_RESENDS)
         set_loss_timer(c, LT_REORDER, now + reno_wait(c));
 }
@@ -787,13 +789,19 @@ static int64_t echo_time(const struct fa_tcp *c, const struct fa_tcp_view *seg, 
     return (int64_t)now - (int64_t)ago_ms * FA_NS_PER_MS;
 }
 
-/* The tail loss probe's outcome (RFC 8985 §7.4): a resent probe ACKed
- * without a D-SACK repaired a loss — the congestion control hears of it. */
+/* The tail loss probe's outcome (RFC 8985 §7.4.2): a D-SACK of a resent
+ * probe shows it needless; an ACK beyond TLP.end_seq without one shows it
+ * repaired a loss — the congestion control hears of it. An ACK just at
+ * TLP.end_seq says neither (the originals' late ACK looks the same): the
+ * episode waits, as in Linux (review: the window was cut on it, and the
+ * D-SACK that followed did not restore it). */
 static void probe_answered(struct fa_tcp *c, const struct ack_ctx *x, uint32_t ack,
                            fa_time now)
 {
     struct fa_tcp_loss *l = c->loss;
-    if (!l->tlp_out || !seq_ge(ack, l->tlp_end))
+    if (!l->tlp_out || seq_lt(ack, l->tlp_end))
+        return;
+    if (l->tlp_retrans && !x->dsack_probe && !seq_gt(ack, l->tlp_end))
         return;
     l->tlp_out = 0;
     if (!l->tlp_retrans || x->dsack_probe || l->state != REC_OPEN)
@@ -961,7 +969,8 @@ void fa_tcp_rec_ack(struct fa_tcp *c, const struct fa_tcp_view *seg, int dup,
  * outstanding, unless SACKed data waits (the reordering timer covers it)
  * or a probe is out; only if it would fire before the RTO.
  *
- * Unlike §7.2, also in recovery once RACK has nothing left to time: when
+ * Unlike §7.2, also in fast recovery (never RTO recovery) once RACK has
+ * nothing left to time: when
  * the last segment sent was a retransmission and the one ACK it draws
  * (the cumulative ACK of everything) is lost, nothing else would come
  * back — one lost ACK would cost the whole RTO. The probe there resends
@@ -975,8 +984,11 @@ void fa_tcp_rec_arm_probe(struct fa_tcp *c, fa_time now)
         return;
     int synced = c->state != FA_TCP_SYN_SENT && c->state != FA_TCP_SYN_RECEIVED;
     int recovering = l->state != REC_OPEN;
+    /* Not in RTO recovery (RFC 8985 §7.2): the timeout's one segment goes
+     * at a time, backed off (review: a probe sent a second, beyond cwnd,
+     * every round). */
     if (!synced || !fa_tcp_srtt(c) || c->snd_una == c->snd_nxt || l->tlp_out ||
-        (!recovering && l->sb.sacked)) {
+        l->state == REC_RTO || (!recovering && l->sb.sacked)) {
         set_loss_timer(c, LT_NONE, FA_TIME_NEVER);
         return;
     }

@@ -1,0 +1,155 @@
+/* test_tcp_review_loss.c — an independent review of the sender's loss
+ * recovery, each case a segment sequence:
+ *   - an ACK just at TLP.end_seq after a resent probe is no repaired loss
+ *     (RFC 8985 §7.4.2): the window is not cut, the D-SACK ends it
+ *   - RTO recovery with SACK: one copy of the lost segment per timeout,
+ *     no tail loss probe between (RFC 8985 §7.2)
+ *   - RTO recovery without SACK: one segment per timeout, not two, and no
+ *     probe (RFC 5681 §3.1, RFC 6675 §5) */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "frames.h"
+#include "peer.h"
+#include "peer_opts.h"
+#include "tcp/tcp.h"
+
+#define MS FA_NS_PER_MS
+#define S FA_NS_PER_S
+
+static struct peer pe;
+static uint32_t peer_ts = 1000;
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (pe.s)
+        peer_destroy(&pe);
+    pe.s = NULL;
+    return 0;
+}
+
+static void peer_sack(uint32_t ack, unsigned n, const uint32_t (*b)[2])
+{
+    peer_sack_wnd(&pe, &peer_ts, ack, 65535, n, b);
+}
+
+static void drain(void)
+{
+    struct fa_tcp_view v;
+    while (peer_next(&pe, &v))
+        ;
+}
+
+/* A connection with SACK and timestamps and SRTT about 10 ms. */
+static struct fa_tcp *warm(uint32_t *m)
+{
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = peer_connected_modern(&pe, &peer_ts);
+    uint32_t f = peer_take_segments(&pe, c, 1, 1, m);
+    peer_run_until(&pe, pe.now + 10 * MS);
+    peer_sack(f + *m, 0, NULL);
+    drain();
+    return c;
+}
+
+/* RFC 8985 §7.4.2 TLP_process_ack(): with the probe a retransmission, an
+ * ACK that reaches TLP.end_seq but not beyond it, without a D-SACK, is
+ * ambiguous: only "If ACK's ack. number > TLP.end_seq" is a repaired loss
+ * (Linux: after(ack, tlp_high_seq)); finack cut the window on it.
+ * Sequence: two segments out, both delivered, the ACK late past PTO; the
+ * probe resends the second; the late ACK of both (no D-SACK) arrives,
+ * then the D-SACK of the probe's copy. Nothing was lost: no cut. */
+static void late_ack_at_tlp_end_is_no_repaired_loss(void **state)
+{
+    (void)state;
+    uint32_t m;
+    struct fa_tcp *c = warm(&m);
+    uint32_t f = peer_take_segments(&pe, c, 2, 2, &m);
+    struct fa_tcp_info before;
+    fa_tcp_get_info(c, &before);
+    peer_run_until(&pe, pe.now + 2 * before.srtt + 2 * MS);
+    struct fa_tcp_view v = peer_expect(&pe); /* the probe */
+    assert_int_equal(v.seq, f + m);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_LOSS_PROBES), 1);
+    peer_sack(f + 2 * m, 0, NULL);            /* the originals' late ACK */
+    uint32_t d[1][2] = { { f + m, f + 2 * m } };
+    peer_sack(f + 2 * m, 1, d);               /* the probe's copy: D-SACK */
+    struct fa_tcp_info i;
+    fa_tcp_get_info(c, &i);
+    assert_int_equal(i.ssthresh, UINT32_MAX);
+    assert_true(i.cwnd >= before.cwnd);
+}
+
+/* RFC 8985 §7.2: no tail loss probe in RTO recovery; RFC 6298 §5.5: one
+ * copy per timeout, backed off. With SACK this held already (the probe of
+ * a single segment waits past the RTO); the case without SACK below did
+ * not. Sequence: SRTT 10 ms, one segment out, the path dead for 1.5 s. */
+static void rto_recovery_sends_one_copy_per_timeout(void **state)
+{
+    (void)state;
+    uint32_t m;
+    struct fa_tcp *c = warm(&m);
+    uint32_t f = peer_take_segments(&pe, c, 1, 1, &m);
+    fa_time t0 = pe.now;
+    unsigned copies = 0;
+    for (fa_time t = t0; t <= t0 + 1500 * MS; t += MS) {
+        peer_run_until(&pe, t);
+        struct fa_tcp_view v;
+        while (peer_next(&pe, &v)) {
+            assert_int_equal(v.seq, f);
+            copies++;
+        }
+    }
+    assert_int_equal(copies, 3); /* RTOs at +200, +600, +1400 ms */
+}
+
+/* Without SACK and timestamps (peer_connected: MSS 536). Two 1000-byte
+ * writes: three segments (464 + 536 + 464) out, the path dead. RFC 5681
+ * §3.1: after an RTO cwnd is one segment (LW) and one segment goes; RFC
+ * 6675 §5 sends only while cwnd - pipe >= 1 SMSS; RFC 8985 §7.2: no probe
+ * in RTO recovery. finack sent, per backoff round, two segments at the RTO
+ * (1000 bytes, cwnd 536: output_one resent while cwnd - pipe > 0), a
+ * tail probe 30-70 ms later (the third segment) and, once the first was
+ * resent, up to three more copies of it 12.5, 37.5 and 87.5 ms on (the
+ * NewReno re-resend, meant for fast recovery). */
+static void rto_recovery_plain_one_copy_per_timeout(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 5001);
+    struct fa_tcp *c = peer_connected(&pe);
+    static uint8_t data[1000];
+    assert_int_equal(fa_tcp_send(c, data, sizeof data, pe.now), sizeof data);
+    struct fa_tcp_view v = peer_expect(&pe);
+    peer_run_until(&pe, pe.now + 10 * MS);
+    peer_send(&pe, FA_TCP_ACK, pe.snd_nxt, v.seq + v.data_len, 65535, NULL, 0);
+    assert_int_equal(fa_tcp_send(c, data, sizeof data, pe.now), sizeof data);
+    v = peer_expect(&pe);
+    uint32_t f = v.seq;
+    fa_time t0 = pe.now;
+    unsigned copies = 0, of_first = 0;
+    for (fa_time t = t0; t <= t0 + 1500 * MS; t += MS) {
+        peer_run_until(&pe, t);
+        while (peer_next(&pe, &v)) {
+            copies++;
+            of_first += v.seq == f;
+        }
+    }
+    /* The flight's last original (+0), a tail probe (+20 ms: recovery not
+     * yet begun), then the first segment once per RTO (+200, +600, +1400). */
+    assert_int_equal(copies, 5);
+    assert_int_equal(of_first, 3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(late_ack_at_tlp_end_is_no_repaired_loss, teardown),
+        cmocka_unit_test_teardown(rto_recovery_sends_one_copy_per_timeout, teardown),
+        cmocka_unit_test_teardown(rto_recovery_plain_one_copy_per_timeout, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
