@@ -25,11 +25,16 @@ static void nr_on_ack(struct fa_tcp *c, uint32_t acked, fa_time rtt, fa_time now
     c->cwnd += inc ? inc : 1;
 }
 
-/* RFC 5681 eq. (4): ssthresh = max(FlightSize / 2, 2 * SMSS). */
+/* RFC 5681 eq. (4): ssthresh = max(FlightSize / 2, 2 * SMSS) — of the
+ * flight no larger than cwnd, as CUBIC takes it: with SACK, SND.NXT -
+ * SND.UNA also holds what was SACKed beyond a hole that lasts, and half
+ * of that (megabytes, 4 MiB buffers at 10 % loss) let cwnd run to 1.3 MB
+ * (sim_goodput: NewReno 8.0 Mbit/s against Mathis's 0.9). */
 static void nr_on_loss(struct fa_tcp *c, fa_time now)
 {
     (void)now;
-    uint32_t half = (c->snd_nxt - c->snd_una) / 2;
+    uint32_t flight = c->snd_nxt - c->snd_una;
+    uint32_t half = (flight < c->cwnd ? flight : c->cwnd) / 2;
     c->ssthresh = half > fa_tcp_cwnd_floor(c) ? half : fa_tcp_cwnd_floor(c);
 }
 

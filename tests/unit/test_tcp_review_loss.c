@@ -5,7 +5,9 @@
  *   - RTO recovery with SACK: one copy of the lost segment per timeout,
  *     no tail loss probe between (RFC 8985 §7.2)
  *   - RTO recovery without SACK: one segment per timeout, not two, and no
- *     probe (RFC 5681 §3.1, RFC 6675 §5) */
+ *     probe (RFC 5681 §3.1, RFC 6675 §5)
+ *   - NewReno's ssthresh on a loss: half of the flight no larger than cwnd
+ *     (RFC 5681 eq. 4; SACKed bytes beyond a lasting hole are no flight) */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -144,12 +146,34 @@ static void rto_recovery_plain_one_copy_per_timeout(void **state)
     assert_int_equal(of_first, 3);
 }
 
+/* RFC 5681 eq. (4) with SACK: what lies beyond a lasting hole was SACKed
+ * and is no flight a loss should halve. NewReno took half of SND.NXT -
+ * SND.UNA; with 4 MiB buffers at 10 % loss that let ssthresh reach 1.3 MB
+ * (sim_goodput). Sequence: 40 segments out, the first lost, 39 SACKed;
+ * cwnd then 10 segments; a loss: ssthresh is half of cwnd, not of 40. */
+static void newreno_loss_halves_no_more_than_cwnd(void **state)
+{
+    (void)state;
+    uint32_t m;
+    struct fa_tcp *c = warm(&m);
+    assert_int_equal(fa_tcp_setopt(c, FA_TCP_CONGESTION, FA_TCP_CC_NEWRENO), 0);
+    c->cwnd = 40 * m;
+    uint32_t f = peer_take_segments(&pe, c, 40, 40, &m);
+    uint32_t sacked[1][2] = { { f + m, f + 40 * m } };
+    peer_sack(f, 1, sacked);
+    drain();
+    c->cwnd = 10 * m;
+    fa_tcp_cc(c)->on_loss(c, pe.now);
+    assert_int_equal(c->ssthresh, 5 * m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(late_ack_at_tlp_end_is_no_repaired_loss, teardown),
         cmocka_unit_test_teardown(rto_recovery_sends_one_copy_per_timeout, teardown),
         cmocka_unit_test_teardown(rto_recovery_plain_one_copy_per_timeout, teardown),
+        cmocka_unit_test_teardown(newreno_loss_halves_no_more_than_cwnd, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
