@@ -87,7 +87,10 @@ fa_start() {
     FA_PIDS="$FA_PIDS $FA_HOST_PID"
     for _ in $(seq 100); do
         grep -q ': up on' "$FA_TMP/host.out" 2>/dev/null && return 0
-        kill -0 "$FA_HOST_PID" 2>/dev/null || fa_fail "$(basename "$prog") exited at start"
+        # (It may have said so and ended between the two looks: a connect
+        # refused at once. Look again before calling it a failure.)
+        kill -0 "$FA_HOST_PID" 2>/dev/null || grep -q ': up on' "$FA_TMP/host.out" 2>/dev/null ||
+            fa_fail "$(basename "$prog") exited at start"
         sleep 0.05
     done
     fa_fail "$(basename "$prog") did not come up in 5 s"
