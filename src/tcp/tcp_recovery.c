@@ -790,21 +790,24 @@ static int64_t echo_time(const struct fa_tcp *c, const struct fa_tcp_view *seg, 
 }
 
 /* The tail loss probe's outcome (RFC 8985 §7.4.2): a D-SACK of a resent
- * probe shows it needless; an ACK beyond TLP.end_seq without one shows it
- * repaired a loss — the congestion control hears of it. An ACK just at
- * TLP.end_seq says neither (the originals' late ACK looks the same): the
- * episode waits, as in Linux (review: the window was cut on it, and the
- * D-SACK that followed did not restore it). */
+ * probe, or a pure duplicate ACK at TLP.end_seq (no SACK block: the
+ * originals and the probe both arrived), shows it needless; an ACK beyond
+ * TLP.end_seq without either shows it repaired a loss — the congestion
+ * control hears of it. An ACK that moves SND.UNA just to TLP.end_seq says
+ * neither (the originals' late ACK looks the same): the episode waits, as
+ * in Linux (review: the window was cut on it, and the D-SACK that followed
+ * did not restore it). */
 static void probe_answered(struct fa_tcp *c, const struct ack_ctx *x, uint32_t ack,
-                           fa_time now)
+                           int pure_dup, fa_time now)
 {
     struct fa_tcp_loss *l = c->loss;
     if (!l->tlp_out || seq_lt(ack, l->tlp_end))
         return;
-    if (l->tlp_retrans && !x->dsack_probe && !seq_gt(ack, l->tlp_end))
+    int needless = x->dsack_probe || (pure_dup && ack == l->tlp_end);
+    if (l->tlp_retrans && !needless && !seq_gt(ack, l->tlp_end))
         return;
     l->tlp_out = 0;
-    if (!l->tlp_retrans || x->dsack_probe || l->state != REC_OPEN)
+    if (!l->tlp_retrans || needless || l->state != REC_OPEN)
         return;
     episode_begin(c);
     fa_tcp_cc(c)->on_loss(c, now);
@@ -923,7 +926,7 @@ void fa_tcp_rec_ack(struct fa_tcp *c, const struct fa_tcp_view *seg, int dup,
         if (l->undo_sent && (ts_says || (x.dsack && l->undo_retrans == 0)))
             undo(c);
     }
-    probe_answered(c, &x, ack, now);
+    probe_answered(c, &x, ack, dup && !seg->opts.sack_blocks, now);
 
     /* 2. Losses. */
     int found = 0;

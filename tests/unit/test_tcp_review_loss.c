@@ -1,7 +1,8 @@
 /* test_tcp_review_loss.c — an independent review of the sender's loss
  * recovery, each case a segment sequence:
  *   - an ACK just at TLP.end_seq after a resent probe is no repaired loss
- *     (RFC 8985 §7.4.2): the window is not cut, the D-SACK ends it
+ *     (RFC 8985 §7.4.2): the window is not cut, the D-SACK or a pure
+ *     duplicate ACK at TLP.end_seq ends it
  *   - RTO recovery with SACK: one copy of the lost segment per timeout,
  *     no tail loss probe between (RFC 8985 §7.2)
  *   - RTO recovery without SACK: one segment per timeout, not two, and no
@@ -84,6 +85,33 @@ static void late_ack_at_tlp_end_is_no_repaired_loss(void **state)
     fa_tcp_get_info(c, &i);
     assert_int_equal(i.ssthresh, UINT32_MAX);
     assert_true(i.cwnd >= before.cwnd);
+}
+
+/* The same, but the probe's copy draws a pure duplicate ACK at
+ * TLP.end_seq without any SACK block (the peer sends none, or lost the
+ * D-SACK): RFC 8985 §7.4.2 and Linux end the episode there, no loss. It
+ * stayed open, and the ACK of the next data cut the window (fifth
+ * review). */
+static void pure_dupack_at_tlp_end_ends_the_episode(void **state)
+{
+    (void)state;
+    uint32_t m;
+    struct fa_tcp *c = warm(&m);
+    uint32_t f = peer_take_segments(&pe, c, 2, 2, &m);
+    struct fa_tcp_info before;
+    fa_tcp_get_info(c, &before);
+    peer_run_until(&pe, pe.now + 2 * before.srtt + 2 * MS);
+    assert_int_equal(peer_expect(&pe).seq, f + m); /* the probe */
+    uint32_t g = peer_take_segments(&pe, c, 1, 1, &m); /* new data C goes */
+    assert_int_equal(g, f + 2 * m);
+    peer_sack(f + 2 * m, 0, NULL);                 /* the originals' late ACK */
+    assert_int_equal(c->loss->tlp_out, 1);         /* ambiguous: wait */
+    peer_sack(f + 2 * m, 0, NULL);                 /* the probe's: a pure dup */
+    assert_int_equal(c->loss->tlp_out, 0);
+    peer_sack(g + m, 0, NULL);                     /* C acknowledged */
+    struct fa_tcp_info i;
+    fa_tcp_get_info(c, &i);
+    assert_int_equal(i.ssthresh, UINT32_MAX);
 }
 
 /* RFC 8985 §7.2: no tail loss probe in RTO recovery; RFC 6298 §5.5: one
@@ -171,6 +199,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(late_ack_at_tlp_end_is_no_repaired_loss, teardown),
+        cmocka_unit_test_teardown(pure_dupack_at_tlp_end_ends_the_episode, teardown),
         cmocka_unit_test_teardown(rto_recovery_sends_one_copy_per_timeout, teardown),
         cmocka_unit_test_teardown(rto_recovery_plain_one_copy_per_timeout, teardown),
         cmocka_unit_test_teardown(newreno_loss_halves_no_more_than_cwnd, teardown),
