@@ -237,7 +237,6 @@ struct fa_tcp {
     fa_time last_rcv;
     fa_time state_since;
     void *user;
-    uint32_t iss, irs;
     uint32_t ts_recent_sec; /* when TS.Recent was taken (24-day rule) */
     uint32_t invalid_stamp; /* tcp_ratelimit.c: last answer to an invalid segment */
     uint32_t retransmits;
@@ -249,6 +248,12 @@ struct fa_tcp {
     int8_t soft_err;        /* RFC 1122 §4.2.3.9: the last soft ICMP error
                                (-errno), reported if the connection times out */
 };
+/* RFC 9293's ISS and IRS are not kept (8 bytes a connection): until our
+ * SYN is acknowledged SND.UNA is the ISS, and in SYN-RECEIVED (the one
+ * state that asks for the IRS: a SYN again, a crossed SYN-ACK, a late
+ * cookie) RCV.NXT is IRS + 1 — no data is taken before ESTABLISHED. */
+static inline uint32_t fa_tcp_iss(const struct fa_tcp *c) { return c->snd_una; }
+static inline uint32_t fa_tcp_irs(const struct fa_tcp *c) { return c->rcv_nxt - 1; }
 /* RFC 6298's smoothed RTT and RTO in ns (0: no sample yet). */
 static inline fa_time fa_tcp_srtt(const struct fa_tcp *c)
 {

@@ -74,10 +74,9 @@ static void inherit_options(struct fa_tcp *c, const struct fa_tcp *l)
  * connection can then never look like new data. */
 static void isn_above(struct fa_tcp *c, uint32_t floor)
 {
-    if (seq_gt(c->iss, floor))
+    if (seq_gt(fa_tcp_iss(c), floor))
         return;
-    c->iss = floor + 65536;
-    c->snd_una = c->snd_nxt = c->iss;
+    c->snd_una = c->snd_nxt = floor + 65536; /* the ISS */
 }
 
 /* Connections waiting in l's accept queue (established, not accepted). */
@@ -95,14 +94,12 @@ static struct fa_tcp *passive_open(struct fa_tcp *l, uint32_t laddr, uint32_t ra
 static void cookie_adopt(struct fa_tcp *c, const struct fa_tcp_cookie *k,
                          const struct fa_tcp_view *seg, fa_time now)
 {
-    c->iss = seg->ack - 1;
-    c->snd_una = c->iss;
+    c->snd_una = seg->ack - 1; /* the ISS */
     c->snd_nxt = c->snd_wl2 = seg->ack;
-    c->irs = k->irs;
     c->rcv_nxt = k->irs + 1;
     /* The window the SYN-ACK offered (unscaled, as a SYN's is). */
     c->rcv_adv = c->rcv_nxt + (fa_tcp_so(c)->rcvbuf > 65535 ? 65535 : fa_tcp_so(c)->rcvbuf);
-    c->snd_wl1 = c->irs;
+    c->snd_wl1 = k->irs;
     c->mss = fa_tcp_so(c)->user_mss ? fa_tcp_so(c)->user_mss : fa_tcp_mss_for_mtu(fa_tcp_stack_of(c));
     if (k->mss < c->mss)
         c->mss = k->mss;
@@ -237,12 +234,11 @@ static int listen_input(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
      * selected and a SYN segment sent of the form
      * <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>." Data in the SYN is not
      * queued; the peer sends it again once the connection exists. */
-    c->irs = seg->seq;
     c->rcv_nxt = c->rcv_adv = seg->seq + 1;
     take_syn_options(c, seg, now);
     c->snd_wnd = c->max_snd_wnd = seg->wnd; /* a SYN's window is unscaled */
     c->snd_wl1 = seg->seq;
-    c->snd_wl2 = c->iss;
+    c->snd_wl2 = fa_tcp_iss(c);
     fa_tcp_set_state(c, FA_TCP_SYN_RECEIVED, now);
     fa_tcp_send_syn(c, now);
     return 1;
@@ -278,10 +274,12 @@ static struct fa_tcp *passive_open(struct fa_tcp *l, uint32_t laddr, uint32_t ra
 }
 
 /* ---- §3.10.7.3 SYN-SENT ---------------------------------------------- */
-/* The SYN's round trip (data is timed from the scoreboard). */
-static void rtt_on_ack(struct fa_tcp *c, uint32_t ack, fa_time now)
+/* The SYN's round trip (data is timed from the scoreboard). Called with
+ * the ACK that makes the connection ESTABLISHED: both callers checked
+ * that it acknowledges our SYN. */
+static void rtt_on_syn_acked(struct fa_tcp *c, fa_time now)
 {
-    if ((c->flags & TF_SYN_TIMED) && seq_gt(ack, c->iss)) {
+    if (c->flags & TF_SYN_TIMED) {
         fa_tcp_rtt_sample(c, now - c->state_since);
         c->flags &= ~TF_SYN_TIMED;
     }
@@ -300,7 +298,7 @@ static void established(struct fa_tcp *c, const struct fa_tcp_view *seg,
     c->max_snd_wnd = c->snd_wnd > c->max_snd_wnd ? c->snd_wnd : c->max_snd_wnd;
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = seg->ack;
-    rtt_on_ack(c, seg->ack, now);
+    rtt_on_syn_acked(c, now);
     if (c->retransmits && !fa_tcp_srtt(c))
         fa_tcp_set_rto(c, RTO_AFTER_SYN_TIMEOUT);
     c->retries = 0;
@@ -318,7 +316,7 @@ static void syn_sent_input(struct fa_tcp *c, const struct fa_tcp_view *seg,
     int ack = (seg->flags & FA_TCP_ACK) != 0;
     /* first: an ACK that does not acknowledge our SYN (an old duplicate,
      * L4) is answered <SEQ=SEG.ACK><CTL=RST>; we stay in SYN-SENT. */
-    if (ack && (seq_le(seg->ack, c->iss) || seq_gt(seg->ack, c->snd_nxt))) {
+    if (ack && (seq_le(seg->ack, fa_tcp_iss(c)) || seq_gt(seg->ack, c->snd_nxt))) {
         fa_count(s, FA_CNT_TCP_BAD_ACK);
         fa_tcp_reset_for(s, c->laddr, c->raddr, seg, now);
         return;
@@ -339,8 +337,7 @@ static void syn_sent_input(struct fa_tcp *c, const struct fa_tcp_view *seg,
         return;
     }
     /* fourth: SYN. */
-    c->irs = seg->seq;
-    c->rcv_nxt = c->rcv_adv = seg->seq + 1;
+    c->rcv_nxt = c->rcv_adv = seg->seq + 1; /* IRS + 1 */
     take_syn_options(c, seg, now);
     c->last_rcv = now;
     if (ack) {
@@ -370,7 +367,7 @@ static void syn_sent_input(struct fa_tcp *c, const struct fa_tcp_view *seg,
 static void crossed_synack(struct fa_tcp *c, struct fa_tcp_view *seg)
 {
     if (c->state == FA_TCP_SYN_RECEIVED && (seg->flags & FA_TCP_SYN) &&
-        (seg->flags & FA_TCP_ACK) && seg->seq == c->irs &&
+        (seg->flags & FA_TCP_ACK) && seg->seq == fa_tcp_irs(c) &&
         seq_lt(c->snd_una, seg->ack) && seq_le(seg->ack, c->snd_nxt)) {
         seg->flags &= (uint8_t)~FA_TCP_SYN;
         seg->seq++;
@@ -382,7 +379,7 @@ static void crossed_synack(struct fa_tcp *c, struct fa_tcp_view *seg)
  * Linux does). Returns 1 if it was that. */
 static int syn_again(struct fa_tcp *c, const struct fa_tcp_view *seg, fa_time now)
 {
-    if (c->state != FA_TCP_SYN_RECEIVED || !(seg->flags & FA_TCP_SYN) || seg->seq != c->irs)
+    if (c->state != FA_TCP_SYN_RECEIVED || !(seg->flags & FA_TCP_SYN) || seg->seq != fa_tcp_irs(c))
         return 0;
     fa_tcp_send_syn(c, now);
     return 1;
@@ -622,7 +619,7 @@ static int check_ack(struct fa_tcp *c, const struct fa_tcp_view *seg,
         if (!(seq_lt(c->snd_una, seg->ack) && seq_le(seg->ack, c->snd_nxt)) &&
             (c->flags & TF_PASSIVE) && c->parent && s->cfg.tcp_syncookies &&
             fa_tcp_cookie_check(fa_tcp_parent(c), c->laddr, c->raddr, seg, now, &k) == 0 &&
-            k.irs == c->irs) {
+            k.irs == fa_tcp_irs(c)) {
             /* The peer took our cookie's SYN-ACK, not this connection's
              * (its SYN came again and found room): it becomes what the
              * cookie said, rather than reset a peer that is right. */

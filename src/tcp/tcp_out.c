@@ -140,12 +140,13 @@ void fa_tcp_send_syn(struct fa_tcp *c, fa_time now)
     /* Our SYN went before (a timeout, the peer's SYN again, or a crossed
      * SYN answered with a SYN-ACK): this one is a retransmission, and its
      * ACK no RTT sample (Karn). */
-    int again = c->snd_nxt != c->iss;
+    uint32_t iss = fa_tcp_iss(c);
+    int again = c->snd_nxt != iss;
     uint8_t flags = FA_TCP_SYN;
     if (c->state == FA_TCP_SYN_RECEIVED)
         flags |= FA_TCP_ACK;
-    send_segment(c, c->iss, flags, 0, 0, now);
-    c->snd_nxt = c->iss + 1;
+    send_segment(c, iss, flags, 0, 0, now);
+    c->snd_nxt = iss + 1;
     /* Timed from state_since: a first SYN goes as its state is entered.
      * One sent at time 0 is not timed, as when a zero start time meant
      * "none": the unit tests' hand-driven peers answer at once at time 0

@@ -107,9 +107,10 @@ int fa_tcp_loss_alloc(struct fa_tcp *c)
 
 void fa_tcp_rec_start(struct fa_tcp *c)
 {
-    /* RFC 6582 §3.2: recover starts at the ISS. */
+    /* RFC 6582 §3.2: recover starts at the ISS (called with the peer's
+     * SYN, before ours is acknowledged). */
     if (c->loss) {
-        c->loss->recover = c->iss;
+        c->loss->recover = fa_tcp_iss(c);
         c->loss->sb.una = c->snd_una;
         c->loss->fack = c->snd_una;
     }

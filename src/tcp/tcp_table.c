@@ -361,8 +361,7 @@ int fa_tcp_conn_setup(struct fa_tcp *c, fa_time now)
      * (tcp_mem.c). */
     c->flags |= TF_OPENED;
     fa_tcp_rec_init(c); /* c->loss comes with something to send (tcp_mem.c) */
-    c->iss = fa_tcp_isn(s, c, now, &c->ts_offset);
-    c->snd_una = c->snd_nxt = c->iss;
+    c->snd_una = c->snd_nxt = fa_tcp_isn(s, c, now, &c->ts_offset); /* ISS */
     c->mss = fa_tcp_so(c)->user_mss ? fa_tcp_so(c)->user_mss : fa_tcp_mss_for_mtu(s);
     c->rcv_wscale = fa_tcp_rcv_wscale_for(s, fa_tcp_so(c)->rcvbuf);
     fa_tcp_set_rto(c, s->cfg.tcp_rto_initial);
