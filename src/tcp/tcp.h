@@ -93,6 +93,13 @@ enum {
                                 until its ACK gives an RTT sample */
     TF_DSACK = 1u << 26,     /* a D-SACK waits in the stack's table (tcp_opts.c) */
     TF_FREE = 1u << 27,      /* a pool entry not in use (tcp_table.c) */
+    /* Loss recovery's and HyStart++'s lasting marks (their fields are in
+     * c->keep; as bits here, the control block is 8 bytes smaller). */
+    TF_REO_SEEN = 1u << 28,  /* RFC 8985 §6.2: reordering seen */
+    TF_DSACK_SEEN = 1u << 29,/* the peer has sent a D-SACK: it reports
+                                duplicates (tcp_out.c's probe relies on it) */
+    TF_HS_DONE = 1u << 30,   /* HyStart++ has ended: slow start is plain
+                                from here (tcp_hystart.c, tcp_cc_cubic.c) */
 };
 
 /* A segment's length in sequence space: data, SYN and FIN. */
@@ -121,22 +128,31 @@ static inline uint32_t fa_tcp_rtt32(fa_time rtt)
 /* What loss recovery and congestion control keep for the connection's
  * life; the rest of their state (struct fa_tcp_loss) comes and goes with
  * the send side's storage, so an idle connection holds none of it. */
+/* A listener has none of it: what only a connection needs lives here,
+ * up to the size of struct fa_tcp_listen (32 bytes). */
 struct fa_tcp_keep {
     struct fa_tcp_cubic cubic;
-    fa_time last_send;         /* RFC 5681 §4.1: idle since */
+    uint32_t last_send;        /* RFC 5681 §4.1: idle since (fa_tcp_send_stamp()) */
     uint32_t min_rtt;          /* RFC 8985 §6.2's minimum RTT (rtt32) */
+    uint32_t ts_recent_sec;    /* when TS.Recent was taken (24-day rule) */
+    uint32_t invalid_stamp;    /* tcp_ratelimit.c: last answer to an invalid segment */
     /* HyStart++ (RFC 9406) across rounds, in units of 65.536 µs (its
      * thresholds are 4 to 16 ms; tcp_hystart.c): this and the last
      * round's least RTT, Conservative Slow Start's baseline; its rounds
      * below (0: not in CSS). */
     uint16_t hs_cur_round_min, hs_last_round_min, hs_css_baseline;
-    uint8_t reo_mult, reo_persist, reordering_seen; /* RFC 8985 §6.2 */
-    uint8_t dsack_seen;        /* the peer has sent a D-SACK: it reports
-                                  duplicates (tcp_out.c's probe relies on it) */
-    uint8_t hs_css_rounds;
-    uint8_t hs_done;           /* HyStart++ has ended: slow start is plain
-                                  from here */
+    uint8_t reo_mult;          /* RFC 8985 §6.2 (TF_REO_SEEN: reordering seen) */
+    uint8_t reo_persist : 5;   /* up to 16 */
+    uint8_t hs_css_rounds : 3; /* up to CSS_ROUNDS + 1 = 6 */
 };
+/* When data last went, as c->keep.last_send holds it: 2^16 ns (65.5 µs)
+ * units in 32 bits, never 0 (0: nothing sent yet). It wraps after 78
+ * hours: an idle period within an RTO of a multiple of that is taken for
+ * none (the window is not cut back). */
+static inline uint32_t fa_tcp_send_stamp(fa_time now)
+{
+    return (uint32_t)(now >> 16) | 1u;
+}
 
 /* A socket's options (tcp_sockopt.c keeps one copy of each distinct set
  * of values; c->so names it, fa_tcp_so() reads it). No padding: the
@@ -237,8 +253,6 @@ struct fa_tcp {
     fa_time last_rcv;
     fa_time state_since;
     void *user;
-    uint32_t ts_recent_sec; /* when TS.Recent was taken (24-day rule) */
-    uint32_t invalid_stamp; /* tcp_ratelimit.c: last answer to an invalid segment */
     uint32_t retransmits;
     uint8_t persist_shift;
     uint8_t persist_probes; /* zero-window probes since the peer last ACKed */
@@ -248,6 +262,12 @@ struct fa_tcp {
     int8_t soft_err;        /* RFC 1122 §4.2.3.9: the last soft ICMP error
                                (-errno), reported if the connection times out */
 };
+/* A million idle connections fit in 512 MB with two ends of this (the
+ * issue's aim; bench/idle_conns measures it): a field added here must
+ * take another's place. */
+_Static_assert(sizeof(struct fa_tcp_keep) <= sizeof(struct fa_tcp_listen),
+               "what only a connection keeps fits in the listener's bytes");
+_Static_assert(sizeof(struct fa_tcp) <= 232, "the control block is at most 232 bytes");
 /* RFC 9293's ISS and IRS are not kept (8 bytes a connection): until our
  * SYN is acknowledged SND.UNA is the ISS, and in SYN-RECEIVED (the one
  * state that asks for the IRS: a SYN again, a crossed SYN-ACK, a late

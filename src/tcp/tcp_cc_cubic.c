@@ -119,7 +119,7 @@ static void cubic_on_loss(struct fa_tcp *c, fa_time now)
     c->ssthresh = s > fa_tcp_cwnd_floor(c) ? s : fa_tcp_cwnd_floor(c);
     if (c->loss)
         c->loss->cubic.epoch = 0;
-    c->keep.hs_done = 1;
+    c->flags |= TF_HS_DONE;
 }
 
 /* §4.8: a timeout reduces as a loss does, and cwnd to one segment. */

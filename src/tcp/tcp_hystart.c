@@ -31,7 +31,7 @@ void fa_tcp_hystart_rounds(struct fa_tcp *c)
 
 void fa_tcp_hystart_reset(struct fa_tcp *c)
 {
-    c->keep.hs_done = 0;
+    c->flags &= ~TF_HS_DONE;
     c->keep.hs_css_rounds = 0;
     c->keep.hs_last_round_min = c->keep.hs_cur_round_min = HS_NONE;
     c->keep.hs_css_baseline = 0;
@@ -47,7 +47,7 @@ static void round_start(struct fa_tcp *c, struct fa_tcp_hystart *h)
     h->samples = 0;
     if (c->keep.hs_css_rounds && ++c->keep.hs_css_rounds > CSS_ROUNDS) {
         c->ssthresh = c->cwnd; /* §4.3: into congestion avoidance */
-        c->keep.hs_done = 1;
+        c->flags |= TF_HS_DONE;
     }
 }
 
@@ -56,13 +56,13 @@ void fa_tcp_hystart_ack(struct fa_tcp *c, uint32_t acked, fa_time rtt)
     struct fa_tcp_hystart *h = &c->loss->hs;
     uint32_t most = L_SEGMENTS * c->mss;
     uint32_t inc = acked < most ? acked : most;
-    if (c->keep.hs_done) {
+    if (c->flags & TF_HS_DONE) {
         c->cwnd += inc; /* plain slow start (after an RTO, up to ssthresh) */
         return;
     }
     if (seq_ge(c->snd_una + acked, h->window_end))
         round_start(c, h);
-    if (c->keep.hs_done)
+    if (c->flags & TF_HS_DONE)
         return;
     if (rtt > 0) {
         if (hs_units(rtt) < c->keep.hs_cur_round_min)

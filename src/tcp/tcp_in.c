@@ -26,7 +26,7 @@
 /* RFC 5961 §7: challenge ACKs are rate-limited (tcp_ratelimit.c). */
 static void challenge_ack(struct fa_tcp *c, fa_time now)
 {
-    if (fa_tcp_challenge_allowed(fa_tcp_stack_of(c), &c->invalid_stamp, now))
+    if (fa_tcp_challenge_allowed(fa_tcp_stack_of(c), &c->keep.invalid_stamp, now))
         fa_tcp_send_ack(c, now);
 }
 
@@ -38,7 +38,7 @@ static void unacceptable_ack(struct fa_tcp *c, const struct fa_tcp_view *seg,
                              fa_time now)
 {
     if (fa_tcp_seg_len(seg) == 0 &&
-        !fa_tcp_invalid_allowed(fa_tcp_stack_of(c), &c->invalid_stamp, now))
+        !fa_tcp_invalid_allowed(fa_tcp_stack_of(c), &c->keep.invalid_stamp, now))
         return;
     fa_tcp_send_ack(c, now);
 }
@@ -117,7 +117,7 @@ static void cookie_adopt(struct fa_tcp *c, const struct fa_tcp_cookie *k,
     if (k->ts) {
         c->flags |= TF_TS;
         c->ts_recent = seg->opts.ts_val; /* RFC 7323 §4.3: as the SYN's would be */
-        c->ts_recent_sec = (uint32_t)(now / FA_NS_PER_S);
+        c->keep.ts_recent_sec = (uint32_t)(now / FA_NS_PER_S);
         c->mss = (uint16_t)(c->mss - 12); /* RFC 6691: options take room */
     }
     c->flags &= ~TF_SYN_TIMED; /* Karn: which SYN-ACK it answers is not known */

@@ -73,7 +73,7 @@ void fa_tcp_opts_take_syn(struct fa_tcp *c, const struct fa_tcp_view *seg, fa_ti
     if (o->has_ts && cfg->tcp_timestamps) {
         c->flags |= TF_TS;
         c->ts_recent = o->ts_val;
-        c->ts_recent_sec = now_sec(now);
+        c->keep.ts_recent_sec = now_sec(now);
         /* RFC 6691: the MSS counts no options; every segment now carries
          * 12 bytes of them, so a segment holds 12 bytes less data. */
         c->mss = (uint16_t)(c->mss - TS_OPT_LEN);
@@ -175,7 +175,7 @@ int fa_tcp_paws_reject(const struct fa_tcp *c, const struct fa_tcp_view *seg,
         return 0;
     if ((int32_t)(c->ts_recent - seg->opts.ts_val) <= PAWS_SLACK)
         return 0;
-    if (now_sec(now) - c->ts_recent_sec > PAWS_IDLE_SEC)
+    if (now_sec(now) - c->keep.ts_recent_sec > PAWS_IDLE_SEC)
         return 0;
     /* A pure ACK overtaken by a newer segment (reordering): it carries
      * nothing a wrapped sequence number could corrupt, and its SACK
@@ -198,10 +198,10 @@ void fa_tcp_ts_update(struct fa_tcp *c, const struct fa_tcp_view *seg, fa_time n
      * timestamp echoed is the oldest unacknowledged one's. */
     if (!(c->flags & TF_TS) || !seg->opts.has_ts || seq_gt(seg->seq, c->last_ack_sent))
         return;
-    int idle = now_sec(now) - c->ts_recent_sec > PAWS_IDLE_SEC;
+    int idle = now_sec(now) - c->keep.ts_recent_sec > PAWS_IDLE_SEC;
     if ((int32_t)(seg->opts.ts_val - c->ts_recent) >= 0 || idle) {
         c->ts_recent = seg->opts.ts_val;
-        c->ts_recent_sec = now_sec(now);
+        c->keep.ts_recent_sec = now_sec(now);
     }
 }
 

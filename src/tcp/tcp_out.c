@@ -539,7 +539,7 @@ int fa_tcp_send_probe(struct fa_tcp *c, fa_time now, int resend_only)
      * lost (§7.4). A peer never seen to send D-SACKs gets new data, as
      * §7.3 says: its ACK of a resent segment would look like a repaired
      * loss and cut the window for nothing. */
-    int one_out = c->snd_nxt - c->snd_una <= c->mss || !c->keep.dsack_seen;
+    int one_out = c->snd_nxt - c->snd_una <= c->mss || !(c->flags & TF_DSACK_SEEN);
     if (!resend_only && one_out && unsent(c) && fa_tcp_window_room(c) > 0 &&
         c->loss->sb.count < c->loss->sb.cap) {
         c->cwnd += c->mss;

@@ -291,7 +291,7 @@ void fa_tcp_rec_resent(struct fa_tcp *c, uint32_t i, uint32_t len, fa_time now)
     fa_tcp_sb_set(&l->sb, i, len, SB_RETRANS);
     e->flags |= SB_EVER_RETRANS;
     e->xmit = now;
-    c->keep.last_send = now;
+    c->keep.last_send = fa_tcp_send_stamp(now);
     if (l->state == REC_FAST)
         l->prr_out += len;
     if (l->undo_ok) {
@@ -315,7 +315,7 @@ int fa_tcp_rec_sent_new(struct fa_tcp *c, uint32_t end, int fin, fa_time now)
     uint32_t len = end - c->snd_nxt;
     if (fa_tcp_sb_append(&l->sb, c->snd_nxt, end, fin, now) < 0)
         return -1;
-    c->keep.last_send = now;
+    c->keep.last_send = fa_tcp_send_stamp(now);
     if (l->state == REC_FAST)
         l->prr_out += len;
     return 0;
@@ -355,7 +355,7 @@ static void delivered(struct ack_ctx *x, const struct fa_tcp_sent *e)
         if (x->echo >= 0 ? x->echo < (int64_t)e->xmit - (int64_t)FA_NS_PER_MS : rtt < c->keep.min_rtt)
             return;
     } else if (seq_lt(e->end, l->fack)) {
-        c->keep.reordering_seen = 1; /* step 3: delivered below the SACKed edge */
+        c->flags |= TF_REO_SEEN; /* step 3: delivered below the SACKed edge */
     }
     if (fa_tcp_rtt32(rtt) < c->keep.min_rtt)
         c->keep.min_rtt = fa_tcp_rtt32(rtt);
@@ -418,8 +418,8 @@ static uint32_t dsack_resent(const struct fa_tcp *c, uint32_t start, uint32_t en
 static void dsack_lasting(struct fa_tcp *c)
 {
     fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_DSACKS_IN);
-    c->keep.dsack_seen = 1;
-    c->keep.reordering_seen = 1;
+    c->flags |= TF_DSACK_SEEN;
+    c->flags |= TF_REO_SEEN;
     uint32_t *round = c->loss ? &c->loss->dsack_round : NULL;
     if (!round || !*round || seq_ge(c->snd_una, *round)) {
         if (round)
@@ -583,7 +583,7 @@ static void take_sack(struct ack_ctx *x, const struct fa_tcp_view *seg, uint32_t
 static fa_time reo_wnd(const struct fa_tcp *c)
 {
     const struct fa_tcp_loss *l = c->loss;
-    if (!c->keep.reordering_seen &&
+    if (!(c->flags & TF_REO_SEEN) &&
         (l->state != REC_OPEN || l->sb.sacked >= DUPTHRESH * (uint32_t)c->mss))
         return 0;
     if (c->keep.min_rtt == FA_TCP_RTT32_NONE)
@@ -1121,11 +1121,14 @@ void fa_tcp_rec_before_send(struct fa_tcp *c, fa_time now)
 {
     /* RFC 5681 §4.1: after an idle period longer than the RTO, start
      * again from no more than the initial window. */
-    if (c->snd_una != c->snd_nxt || !c->keep.last_send || now - c->keep.last_send <= fa_tcp_rto(c))
+    if (c->snd_una != c->snd_nxt || !c->keep.last_send)
+        return;
+    uint32_t idle = fa_tcp_send_stamp(now) - c->keep.last_send; /* units of 2^16 ns */
+    if (idle <= (uint32_t)(fa_tcp_rto(c) >> 16) + 1) /* within a unit: not idle */
         return;
     uint32_t iw = fa_tcp_initial_window(c);
     if (c->cwnd > iw)
         c->cwnd = iw;
     fa_tcp_cc(c)->on_idle(c, now);
-    c->keep.last_send = now;
+    c->keep.last_send = fa_tcp_send_stamp(now);
 }
