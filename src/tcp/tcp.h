@@ -848,6 +848,9 @@ void fa_tcp_rec_mss_lowered(struct fa_tcp *c);
 void fa_tcp_rec_window_closed(struct fa_tcp *c);
 /* t_loss expired: the reordering timer or the tail loss probe. */
 void fa_tcp_rec_timeout(struct fa_tcp *c, fa_time now);
+/* The tail loss probe is due, no later than the RTO: it goes first, in
+ * the RTO's place (RFC 8985 §7.2). */
+int fa_tcp_rec_probe_first(const struct fa_tcp *c, fa_time now);
 /* Nothing more is to be sent or recovered (TIME-WAIT): its timer stops. */
 void fa_tcp_rec_stop(struct fa_tcp *c);
 /* Sending after an idle time (RFC 5681 §4.1). */

@@ -971,7 +971,11 @@ void fa_tcp_rec_ack(struct fa_tcp *c, const struct fa_tcp_view *seg, int dup,
 
 /* RFC 8985 §7.2: armed when new data goes and on each ACK while data is
  * outstanding, unless SACKed data waits (the reordering timer covers it)
- * or a probe is out; only if it would fire before the RTO.
+ * or a probe is out. A PTO past the RTO's deadline is cut to it, and the
+ * probe goes in the RTO's place (tcp_timer.c runs it first; sending it
+ * re-arms the RTO, §7.3): a lone segment, whose PTO has the delayed-ACK
+ * allowance, is then probed at the RTO instead of timing out (review: it
+ * never got a probe, and its loss cost cwnd = 1 MSS).
  *
  * Unlike §7.2, also in fast recovery (never RTO recovery) once RACK has
  * nothing left to time: when
@@ -1000,10 +1004,18 @@ void fa_tcp_rec_arm_probe(struct fa_tcp *c, fa_time now)
     if (!recovering && c->snd_nxt - c->snd_una <= c->mss)
         pto += WORST_CASE_DELACK;
     fa_time at = now + pto;
-    if (at < c->t_rexmit)
+    if (at > c->t_rexmit)
+        at = c->t_rexmit;
+    if (at > now)
         set_loss_timer(c, LT_TLP, at);
     else
-        set_loss_timer(c, LT_NONE, FA_TIME_NEVER);
+        set_loss_timer(c, LT_NONE, FA_TIME_NEVER); /* the RTO is due: it decides */
+}
+
+int fa_tcp_rec_probe_first(const struct fa_tcp *c, fa_time now)
+{
+    const struct fa_tcp_loss *l = c->loss;
+    return l && l->timer == LT_TLP && l->t_loss <= now && l->t_loss <= c->t_rexmit;
 }
 
 void fa_tcp_rec_timeout(struct fa_tcp *c, fa_time now)
@@ -1039,8 +1051,13 @@ void fa_tcp_rec_timeout(struct fa_tcp *c, fa_time now)
         return;
     fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_LOSS_PROBES);
     l->tlp_out = 1;
+    uint32_t nxt = c->snd_nxt, resent = c->retransmits;
     l->tlp_retrans = (uint8_t)fa_tcp_send_probe(c, now, l->state != REC_OPEN);
     l->tlp_end = c->snd_nxt;
+    /* §7.3: after the probe, the RTO runs a whole RTO from now (the probe
+     * may have taken its place). */
+    if (c->snd_nxt != nxt || c->retransmits != resent)
+        fa_tcp_arm_rexmit(c, now);
 }
 
 /* Everything not SACKed is lost, copies in flight included (RFC 6675

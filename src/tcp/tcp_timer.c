@@ -278,6 +278,8 @@ static void run_due(struct fa_tcp *c, fa_time now)
         if (c->flags & TF_ACK_DELAYED)
             fa_tcp_send_ack(c, now);
     }
+    if (fa_tcp_rec_probe_first(c, now))
+        fa_tcp_rec_timeout(c, now); /* the probe re-arms the RTO */
     if (c->t_rexmit <= now && on_rexmit(c, now))
         return;
     if (fa_tcp_t_loss(c) <= now)

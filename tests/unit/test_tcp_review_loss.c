@@ -8,7 +8,9 @@
  *   - RTO recovery without SACK: one segment per timeout, not two, and no
  *     probe (RFC 5681 §3.1, RFC 6675 §5)
  *   - NewReno's ssthresh on a loss: half of the flight no larger than cwnd
- *     (RFC 5681 eq. 4; SACKed bytes beyond a lasting hole are no flight) */
+ *     (RFC 5681 eq. 4; SACKed bytes beyond a lasting hole are no flight)
+ *   - a lone lost segment is probed at the RTO's deadline, in its place
+ *     (RFC 8985 §7.2: the PTO is cut to the RTO), not timed out */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -115,9 +117,10 @@ static void pure_dupack_at_tlp_end_ends_the_episode(void **state)
 }
 
 /* RFC 8985 §7.2: no tail loss probe in RTO recovery; RFC 6298 §5.5: one
- * copy per timeout, backed off. With SACK this held already (the probe of
- * a single segment waits past the RTO); the case without SACK below did
- * not. Sequence: SRTT 10 ms, one segment out, the path dead for 1.5 s. */
+ * copy per timeout, backed off. With SACK this held already; the case
+ * without SACK below did not. Sequence: SRTT 10 ms, one segment out, the
+ * path dead for 1.5 s: the probe at the RTO's deadline (+200 ms), which
+ * re-arms the RTO; the RTO (+400), backed off (+800). */
 static void rto_recovery_sends_one_copy_per_timeout(void **state)
 {
     (void)state;
@@ -134,7 +137,43 @@ static void rto_recovery_sends_one_copy_per_timeout(void **state)
             copies++;
         }
     }
-    assert_int_equal(copies, 3); /* RTOs at +200, +600, +1400 ms */
+    assert_int_equal(copies, 3); /* +200 (probe), +400, +800 ms (RTOs) */
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_LOSS_PROBES), 1);
+}
+
+/* RFC 8985 §7.2: "If Now() + PTO > TCP_RTO_expire(): PTO =
+ * TCP_RTO_expire() - Now()". A lone segment's PTO (2 SRTT + the
+ * delayed-ACK allowance, 220 ms here) lies past its RTO (200 ms); finack
+ * armed no probe then, so the lone segment's loss always took the RTO:
+ * cwnd one segment, slow start again (review 4). Sequence: SRTT 10 ms, one
+ * segment out and lost; at +200 ms the probe resends it, the RTO moves a
+ * whole RTO on; the peer ACKs it: a loss repaired by the probe (§7.4),
+ * no RTO recovery, cwnd more than one segment. */
+static void lone_lost_segment_is_probed_at_the_rto(void **state)
+{
+    (void)state;
+    uint32_t m;
+    struct fa_tcp *c = warm(&m);
+    uint32_t f = peer_take_segments(&pe, c, 1, 1, &m);
+    fa_time t0 = pe.now;
+    assert_true(c->t_rexmit - t0 <= 2 * fa_tcp_srtt(c) + 200 * MS);
+    peer_run_until(&pe, c->t_rexmit - 1);
+    struct fa_tcp_view v;
+    assert_false(peer_next(&pe, &v));
+    peer_run_until(&pe, pe.now + 1);
+    v = peer_expect(&pe);
+    assert_int_equal(v.seq, f);
+    assert_int_equal(v.data_len, m);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_LOSS_PROBES), 1);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_RTO_RECOVERIES), 0);
+    assert_int_equal(c->t_rexmit, pe.now + fa_tcp_rto(c)); /* §7.3: re-armed */
+    peer_run_until(&pe, pe.now + 10 * MS);
+    peer_sack(f + m, 0, NULL);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_RTO_RECOVERIES), 0);
+    struct fa_tcp_info i;
+    fa_tcp_get_info(c, &i);
+    assert_true(i.cwnd > m);
+    assert_int_equal(i.snd_una, f + m);
 }
 
 /* Without SACK and timestamps (peer_connected: MSS 536). Two 1000-byte
@@ -198,6 +237,7 @@ static void newreno_loss_halves_no_more_than_cwnd(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(lone_lost_segment_is_probed_at_the_rto, teardown),
         cmocka_unit_test_teardown(late_ack_at_tlp_end_is_no_repaired_loss, teardown),
         cmocka_unit_test_teardown(pure_dupack_at_tlp_end_ends_the_episode, teardown),
         cmocka_unit_test_teardown(rto_recovery_sends_one_copy_per_timeout, teardown),
