@@ -1140,8 +1140,11 @@ void fa_tcp_rec_before_send(struct fa_tcp *c, fa_time now)
      * again from no more than the initial window. */
     if (c->snd_una != c->snd_nxt || !c->keep.last_send)
         return;
-    uint32_t idle = fa_tcp_send_stamp(now) - c->keep.last_send; /* units of 2^16 ns */
-    if (idle <= (uint32_t)(fa_tcp_rto(c) >> 16) + 1) /* within a unit: not idle */
+    /* In 2^16 ns units: rounding down and the stamps' forced low bit
+     * make the difference up to two units more than the idle time (and
+     * one less): never cut before an RTO, at most four units after. */
+    uint32_t idle = fa_tcp_send_stamp(now) - c->keep.last_send;
+    if (idle <= (uint32_t)(fa_tcp_rto(c) >> 16) + 2)
         return;
     uint32_t iw = fa_tcp_initial_window(c);
     if (c->cwnd > iw)

@@ -7,7 +7,9 @@
  *   - a D-SACK that arrives after all was acknowledged still counts:
  *     RACK's reordering window widens, the probe knows the peer reports;
  *   - HyStart++'s Conservative Slow Start survives an idle moment;
- *   - a reset gives the state back at once, not at close(). */
+ *   - a reset gives the state back at once, not at close();
+ *   - the last send time, kept in 65.5 µs units, never makes an idle
+ *     period of one RTO or less cut the window (RFC 5681 §4.1). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -156,6 +158,36 @@ static void reset_gives_state_back(void **state)
     assert_int_equal(usage().buffer_bytes, 0);
 }
 
+/* RFC 5681 §4.1 cuts cwnd only after an idle period longer than the
+ * RTO. The last send time is a 32-bit stamp in 2^16 ns units, never 0:
+ * both rounding down and the forced low bit can make two stamps differ
+ * by two units more than the time between them (review of 9553569: an
+ * idle of exactly the RTO cut the window at 50 of 128 alignments). */
+static void idle_of_one_rto_keeps_cwnd(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 5001);
+    struct fa_tcp *c = peer_connected(&pe);
+    assert_int_equal(c->snd_una, c->snd_nxt);
+    const fa_time unit = (fa_time)1 << 16;
+    fa_time rto = fa_tcp_rto(c);
+    uint32_t iw = fa_tcp_initial_window(c);
+    unsigned cut = 0;
+    for (fa_time off = 0; off < 2 * unit; off += unit / 64) {
+        fa_time t0 = 1000 * FA_NS_PER_S + off;
+        c->cwnd = 4 * iw;
+        c->keep.last_send = fa_tcp_send_stamp(t0);
+        fa_tcp_rec_before_send(c, t0 + rto);
+        cut += c->cwnd != 4 * iw;
+    }
+    assert_int_equal(cut, 0);
+    /* Idle well past the RTO: cut back to the initial window. */
+    c->cwnd = 4 * iw;
+    c->keep.last_send = fa_tcp_send_stamp(2000 * FA_NS_PER_S);
+    fa_tcp_rec_before_send(c, 2000 * FA_NS_PER_S + rto + 4 * unit);
+    assert_int_equal(c->cwnd, iw);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -164,6 +196,7 @@ int main(void)
         cmocka_unit_test_teardown(dsack_after_all_acked_counts, teardown),
         cmocka_unit_test_teardown(hystart_css_survives_idle, teardown),
         cmocka_unit_test_teardown(reset_gives_state_back, teardown),
+        cmocka_unit_test_teardown(idle_of_one_rto_keeps_cwnd, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
