@@ -100,6 +100,8 @@ enum {
                                 duplicates (tcp_out.c's probe relies on it) */
     TF_HS_DONE = 1u << 30,   /* HyStart++ has ended: slow start is plain
                                 from here (tcp_hystart.c, tcp_cc_cubic.c) */
+    TF_DSACK_IDLE = 1u << 31,/* a D-SACK widened RACK's window since the loss
+                                state was given back (tcp_recovery.c) */
 };
 
 /* A segment's length in sequence space: data, SYN and FIN. */

@@ -101,6 +101,7 @@ int fa_tcp_loss_alloc(struct fa_tcp *c)
     l->rexmit_from = c->snd_una;
     l->recover = c->snd_una - 1;
     c->loss = l;
+    c->flags &= ~TF_DSACK_IDLE; /* a new busy period: D-SACKs count again */
     fa_tcp_hystart_rounds(c);
     return 0;
 }
@@ -408,28 +409,35 @@ static uint32_t dsack_resent(const struct fa_tcp *c, uint32_t start, uint32_t en
     return n;
 }
 
+/* What a D-SACK teaches for the connection's life: the peer reports
+ * duplicates, there is reordering, and RACK's window widens, once per
+ * round trip (RFC 8985 §6.2 step 4). With all acknowledged and the loss
+ * state given back, the D-SACKs that still come belong to one round: the
+ * first widens the window, TF_DSACK_IDLE marks it until the next busy
+ * period (review: each widened it, four D-SACKs took it to SRTT). */
+static void dsack_lasting(struct fa_tcp *c)
+{
+    fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_DSACKS_IN);
+    c->flags |= TF_DSACK_SEEN | TF_REO_SEEN;
+    if (c->loss) {
+        uint32_t *round = &c->loss->dsack_round;
+        if (*round && seq_lt(c->snd_una, *round))
+            return;
+        *round = c->snd_nxt;
+    } else {
+        if (c->flags & TF_DSACK_IDLE)
+            return;
+        c->flags |= TF_DSACK_IDLE;
+    }
+    if (c->keep.reo_mult < UINT8_MAX)
+        c->keep.reo_mult++;
+    c->keep.reo_persist = 16;
+}
+
 /* RFC 2883 §4: a duplicate reported. A resent segment the peer had is
  * one needless retransmission; any duplicate shows reordering, and RACK
  * widens its window for a while (RFC 8985 §6.2 step 4). una: SND.UNA
  * after this ACK. */
-/* What a D-SACK teaches for the connection's life: the peer reports
- * duplicates, there is reordering, and RACK's window widens, once per
- * round trip (RFC 8985 §6.2 step 4). */
-static void dsack_lasting(struct fa_tcp *c)
-{
-    fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_DSACKS_IN);
-    c->flags |= TF_DSACK_SEEN;
-    c->flags |= TF_REO_SEEN;
-    uint32_t *round = c->loss ? &c->loss->dsack_round : NULL;
-    if (!round || !*round || seq_ge(c->snd_una, *round)) {
-        if (round)
-            *round = c->snd_nxt;
-        if (c->keep.reo_mult < UINT8_MAX)
-            c->keep.reo_mult++;
-        c->keep.reo_persist = 16;
-    }
-}
-
 static void dsack_seen(struct ack_ctx *x, uint32_t start, uint32_t end, uint32_t una)
 {
     struct fa_tcp *c = x->c;

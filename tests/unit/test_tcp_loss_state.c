@@ -5,7 +5,8 @@
  *     FIN-WAIT-2 and attach state and a send block for nothing;
  *   - a FIN waiting on a zero window holds no send block;
  *   - a D-SACK that arrives after all was acknowledged still counts:
- *     RACK's reordering window widens, the probe knows the peer reports;
+ *     RACK's reordering window widens (once for the idle moment), the
+ *     probe knows the peer reports;
  *   - HyStart++'s Conservative Slow Start survives an idle moment;
  *   - a reset gives the state back at once, not at close();
  *   - the last send time, kept in 65.5 µs units, never makes an idle
@@ -115,6 +116,18 @@ static void dsack_after_all_acked_counts(void **state)
     assert_true(c->flags & TF_DSACK_SEEN);
     assert_int_equal(c->keep.reo_mult, 2);
     assert_null(c->loss);
+    /* More D-SACKs of the same idle moment are one round (RFC 8985 §6.2
+     * step 4: once per round trip); review: each widened the window. */
+    peer_sack_wnd(&pe, &peer_ts, f + m, 65535, 1, d);
+    peer_sack_wnd(&pe, &peer_ts, f + m, 65535, 1, d);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_DSACKS_IN), 3);
+    assert_int_equal(c->keep.reo_mult, 2);
+    /* A new busy period is a new round: its D-SACK counts. */
+    uint32_t g = peer_take_segments(&pe, c, 1, 1, &m);
+    peer_run_until(&pe, pe.now + 10 * MS);
+    uint32_t d2[1][2] = { { g, g + m } };
+    peer_sack_wnd(&pe, &peer_ts, g + m, 65535, 1, d2);
+    assert_int_equal(c->keep.reo_mult, 3);
 }
 
 static void hystart_css_survives_idle(void **state)
