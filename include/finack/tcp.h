@@ -148,6 +148,12 @@ struct fa_tcp_info {
                               checks it) */
     uint8_t rcv_ooo;       /* out-of-order ranges held beyond RCV.NXT (a FIN
                               that came ahead of missing data counts as one) */
+    fa_time rexmit_at;     /* the retransmission timer's deadline (RFC 6298);
+                              FA_TIME_NEVER: not running */
+    fa_time probe_at;      /* the tail loss probe's (RFC 8985 §7.2);
+                              FA_TIME_NEVER: not armed */
+    uint8_t probe_out;     /* a tail loss probe is out, unanswered */
+    uint8_t reorder_wait;  /* RACK's reordering timer runs (RFC 8985 §6.3) */
     uint32_t accept_queued, backlog; /* a listener: connections waiting
                               for accept (never more than the backlog:
                               the simulator checks it) and its backlog,

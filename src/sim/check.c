@@ -42,6 +42,12 @@
  *            sent, or the walk saw it unresolved), nor for text dropped
  *            for want of memory (as if lost); a probe below SND.UNA pays
  *            nothing (its ACK field is not read);
+ *  probe     RFC 8985 §7.2: a synchronized connection with data in
+ *            flight, an RTT measured, not in recovery, nothing SACKed, no
+ *            probe out and no reordering timer has a tail loss probe
+ *            armed to fire no later than its RTO (fa_tcp_info's probe_at,
+ *            rexmit_at): a lost tail costs a probe, not the timeout (a
+ *            lone segment's PTO, past its RTO, was once not armed);
  *  cleanup   fa_sim_check_idle(): once a scenario's sockets are closed
  *            and its timers run out, no connection and no buffer is left.
  *
@@ -619,6 +625,22 @@ static void check_loss_state(struct walk_ctx *w, const struct fa_tcp_info *i)
     }
 }
 
+static void check_probe(struct walk_ctx *w, const struct fa_tcp_info *i)
+{
+    int synced = i->state == FA_TCP_ESTABLISHED || i->state == FA_TCP_CLOSE_WAIT ||
+                 i->state == FA_TCP_FIN_WAIT_1 || i->state == FA_TCP_CLOSING ||
+                 i->state == FA_TCP_LAST_ACK;
+    if (!synced || !i->loss_state || !i->srtt || i->snd_una == i->snd_nxt ||
+        i->recovery != 0 || i->sacked || i->probe_out || i->reorder_wait ||
+        i->rexmit_at == FA_TIME_NEVER || i->rexmit_at <= w->t || i->probe_at <= i->rexmit_at)
+        return;
+    char msg[200];
+    snprintf(msg, sizeof msg, "host %d port %u: %u bytes in flight, RTO at %.6f s and no tail "
+             "loss probe before it (RFC 8985 §7.2)", w->host, i->local_port,
+             i->snd_nxt - i->snd_una, (double)i->rexmit_at / 1e9);
+    violation(w->k, w->t, msg);
+}
+
 static void check_conn(void *ctx, const struct fa_tcp_info *i)
 {
     struct walk_ctx *w = ctx;
@@ -630,6 +652,7 @@ static void check_conn(void *ctx, const struct fa_tcp_info *i)
         violation(k, w->t, msg);
     }
     check_loss_state(w, i);
+    check_probe(w, i);
     if (i->state == FA_TCP_TIME_WAIT)
         check_time_wait(w, i);
     if (i->state == FA_TCP_LISTEN || i->state == FA_TCP_CLOSED ||

@@ -486,6 +486,7 @@ void fa_tcp_get_info(const struct fa_tcp *c, struct fa_tcp_info *i)
         .sack = !!(c->flags & TF_SACK), .timestamps = !!(c->flags & TF_TS),
         .congestion = fa_tcp_so(c)->cc_algo, .pipe = fa_tcp_pipe(c), .owner = fa_tcp_so(c)->owner,
         .rcv_ooo = (uint8_t)(c->ooo_count + ((c->flags & TF_FIN_SEEN) != 0)),
+        .rexmit_at = c->t_rexmit, .probe_at = FA_TIME_NEVER,
         .ack_owed = (c->flags & (TF_ACK_NOW | TF_ACK_QUEUED)) ||
                     ((c->flags & TF_ACK_DELAYED) && c->t_delack != FA_TIME_NEVER),
     };
@@ -500,6 +501,10 @@ void fa_tcp_get_info(const struct fa_tcp *c, struct fa_tcp_info *i)
         i->sacked = c->loss->sb.sacked;
         i->lost = c->loss->sb.lost;
         i->lost_hidden = fa_tcp_rec_lost_hidden(c);
+        i->probe_out = c->loss->tlp_out;
+        i->reorder_wait = c->loss->timer == LT_REORDER;
+        if (c->loss->timer == LT_TLP)
+            i->probe_at = c->loss->t_loss;
     }
 }
 
