@@ -43,8 +43,9 @@
  *            for want of memory (as if lost); a probe below SND.UNA pays
  *            nothing (its ACK field is not read);
  *  probe     RFC 8985 §7.2: a synchronized connection with data in
- *            flight, an RTT measured, not in recovery, nothing SACKed, no
- *            probe out and no reordering timer has a tail loss probe
+ *            flight, an RTT measured, not in recovery, nothing SACKed or
+ *            marked lost (a window that shut on data marks it), no
+ *            probe out, no reordering timer and a window open has a tail loss probe
  *            armed to fire no later than its RTO (fa_tcp_info's probe_at,
  *            rexmit_at): a lost tail costs a probe, not the timeout (a
  *            lone segment's PTO, past its RTO, was once not armed);
@@ -630,8 +631,8 @@ static void check_probe(struct walk_ctx *w, const struct fa_tcp_info *i)
     int synced = i->state == FA_TCP_ESTABLISHED || i->state == FA_TCP_CLOSE_WAIT ||
                  i->state == FA_TCP_FIN_WAIT_1 || i->state == FA_TCP_CLOSING ||
                  i->state == FA_TCP_LAST_ACK;
-    if (!synced || !i->loss_state || !i->srtt || i->snd_una == i->snd_nxt ||
-        i->recovery != 0 || i->sacked || i->probe_out || i->reorder_wait ||
+    if (!synced || !i->loss_state || !i->srtt || i->snd_una == i->snd_nxt || !i->snd_wnd ||
+        i->recovery != 0 || i->sacked || i->lost || i->probe_out || i->reorder_wait ||
         i->rexmit_at == FA_TIME_NEVER || i->rexmit_at <= w->t || i->probe_at <= i->rexmit_at)
         return;
     char msg[200];

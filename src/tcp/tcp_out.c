@@ -548,10 +548,17 @@ int fa_tcp_send_probe(struct fa_tcp *c, fa_time now, int resend_only)
         if (sent)
             return 0;
     }
-    /* ...else the most recent segment again (not one the peer SACKed). */
+    /* ...else the most recent segment again (not one the peer SACKed),
+     * or, when the peer's window has shrunk below it, the most recent
+     * the window still holds: any copy draws the ACK the probe is for
+     * (review: the probe sent nothing, and the lost ACKs of a flight
+     * that outran a shrinking window waited for the RTO; Linux's probe
+     * gives up there). */
     struct fa_tcp_sb *sb = &c->loss->sb;
+    uint32_t edge = window_edge(c);
     uint32_t i = sb->count;
-    while (i > 0 && (fa_tcp_sb_at(sb, i - 1)->flags & SB_SACKED))
+    while (i > 0 && ((fa_tcp_sb_at(sb, i - 1)->flags & SB_SACKED) ||
+                     !seq_lt(fa_tcp_sb_start(sb, i - 1), edge)))
         i--;
     return i > 0 && resend(c, i - 1, now) ? 1 : 0;
 }

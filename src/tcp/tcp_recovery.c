@@ -1057,15 +1057,19 @@ void fa_tcp_rec_timeout(struct fa_tcp *c, fa_time now)
     }
     if (kind != LT_TLP)
         return;
-    fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_LOSS_PROBES);
-    l->tlp_out = 1;
     uint32_t nxt = c->snd_nxt, resent = c->retransmits;
-    l->tlp_retrans = (uint8_t)fa_tcp_send_probe(c, now, l->state != REC_OPEN);
-    l->tlp_end = c->snd_nxt;
-    /* §7.3: after the probe, the RTO runs a whole RTO from now (the probe
+    l->tlp_out = 1; /* (while it goes: sending arms no probe behind it) */
+    int retrans = fa_tcp_send_probe(c, now, l->state != REC_OPEN);
+    if (c->snd_nxt == nxt && c->retransmits == resent) {
+        l->tlp_out = 0; /* nothing went (a shut window): no probe, the RTO stands */
+        return;
+    }
+    /* §7.3: a probe is out; the RTO runs a whole RTO from now (the probe
      * may have taken its place). */
-    if (c->snd_nxt != nxt || c->retransmits != resent)
-        fa_tcp_arm_rexmit(c, now);
+    fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_LOSS_PROBES);
+    l->tlp_retrans = (uint8_t)retrans;
+    l->tlp_end = c->snd_nxt;
+    fa_tcp_arm_rexmit(c, now);
 }
 
 /* Everything not SACKed is lost, copies in flight included (RFC 6675

@@ -10,7 +10,9 @@
  *   - NewReno's ssthresh on a loss: half of the flight no larger than cwnd
  *     (RFC 5681 eq. 4; SACKed bytes beyond a lasting hole are no flight)
  *   - a lone lost segment is probed at the RTO's deadline, in its place
- *     (RFC 8985 §7.2: the PTO is cut to the RTO), not timed out */
+ *     (RFC 8985 §7.2: the PTO is cut to the RTO), not timed out; a probe
+ *     that can send nothing is none; one whose last segment a shrunken
+ *     window excludes resends the last the window holds */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -234,10 +236,60 @@ static void newreno_loss_halves_no_more_than_cwnd(void **state)
     assert_int_equal(c->ssthresh, 5 * m);
 }
 
+/* A probe that finds nothing it may send (the peer shut its window on
+ * a lone segment) is no probe: not counted, no TLP episode open (review
+ * of b7e2575: it set tlp_out and blocked the next probe till an ACK past
+ * it; Linux sets tlp_high_seq only when one went). The RTO then keeps
+ * its deadline and finds the window shut (persist). */
+static void probe_with_nothing_to_send_is_none(void **state)
+{
+    (void)state;
+    uint32_t m;
+    struct fa_tcp *c = warm(&m);
+    uint32_t f = peer_take_segments(&pe, c, 1, 1, &m);
+    fa_time t0 = pe.now;
+    peer_run_until(&pe, t0 + 5 * MS);
+    peer_sack_wnd(&pe, &peer_ts, f, 0, 0, NULL); /* window shut, nothing acked */
+    drain();
+    peer_run_until(&pe, t0 + 250 * MS);
+    struct fa_tcp_view v;
+    while (peer_next(&pe, &v))
+        assert_true(seq_lt(v.seq, f) || v.data_len == 0); /* window probes only */
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_LOSS_PROBES), 0);
+    assert_int_equal(c->loss->tlp_out, 0);
+}
+
+/* RFC 8985 §7.3 resends the most recent segment; when the peer's
+ * window has shrunk below it, that copy may not go (RFC 9293 §3.8.6),
+ * and the probe sent nothing: the lost ACKs of a flight that outran a
+ * shrinking window waited for the RTO (found by the simulator's probe
+ * check, transfer seed 707). The most recent segment the window still
+ * holds serves: any copy draws the ACK the probe is for. Sequence: two
+ * segments out; the peer's window update (ACK of neither) leaves room
+ * for the first only; at the PTO the first goes again. */
+static void probe_resends_what_the_window_holds(void **state)
+{
+    (void)state;
+    uint32_t m;
+    struct fa_tcp *c = warm(&m);
+    uint32_t f = peer_take_segments(&pe, c, 2, 2, &m);
+    peer_run_until(&pe, pe.now + 1 * MS);
+    peer_sack_wnd(&pe, &peer_ts, f, (uint16_t)m, 0, NULL); /* edge: f + m */
+    drain();
+    peer_run_until(&pe, pe.now + 2 * fa_tcp_srtt(c) + 5 * MS);
+    struct fa_tcp_view v = peer_expect(&pe);
+    assert_int_equal(v.seq, f);
+    assert_int_equal(v.data_len, m);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_LOSS_PROBES), 1);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_RTO_RECOVERIES), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(lone_lost_segment_is_probed_at_the_rto, teardown),
+        cmocka_unit_test_teardown(probe_with_nothing_to_send_is_none, teardown),
+        cmocka_unit_test_teardown(probe_resends_what_the_window_holds, teardown),
         cmocka_unit_test_teardown(late_ack_at_tlp_end_is_no_repaired_loss, teardown),
         cmocka_unit_test_teardown(pure_dupack_at_tlp_end_ends_the_episode, teardown),
         cmocka_unit_test_teardown(rto_recovery_sends_one_copy_per_timeout, teardown),
