@@ -302,6 +302,7 @@ static void established(struct fa_tcp *c, const struct fa_tcp_view *seg,
     if (c->retransmits && !fa_tcp_srtt(c))
         fa_tcp_set_rto(c, RTO_AFTER_SYN_TIMEOUT);
     c->retries = 0;
+    c->soft_err = 0; /* the SYN was answered: the path works (as Linux's tcp_ack) */
     c->t_rexmit = FA_TIME_NEVER;
     fa_tcp_set_state(c, FA_TCP_ESTABLISHED, now);
     c->last_rcv = now; /* keepalive counts from here */

@@ -260,6 +260,10 @@ static int on_close_timer(struct fa_tcp *c, fa_time now)
     if ((c->flags & TF_LINGERING) && !(c->flags & TF_CLOSE_DONE)) {
         if (fa_tcp_rst_on_abort(c))
             fa_tcp_send_rst(c, now);
+        /* The linger ran out, not the connection (RFC 1122 §4.2.3.9's
+         * soft error is for that): close() says -ETIMEDOUT (review: a
+         * soft ICMP error made it say 0, all acknowledged). */
+        c->soft_err = 0;
         fa_tcp_terminate(c, -ETIMEDOUT, now);
         return 1;
     }

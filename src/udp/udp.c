@@ -179,7 +179,7 @@ void fa_udp_icmp_error(struct fa_stack *s, uint8_t type, uint8_t code, const uin
     uint16_t sport = fa_get16(quote + hlen), dport = fa_get16(quote + hlen + 2);
     for (uint32_t i = 0; i < s->udp->count; i++) {
         struct fa_udp *u = &s->udp->pool[i];
-        if (u->used && u->lport == sport && u->rport == dport && u->raddr == dst)
+        if (u->used && u->rport && u->lport == sport && u->rport == dport && u->raddr == dst)
             u->err = err;
     }
 }
