@@ -5,7 +5,13 @@
  *           write in odd sizes, writers that stop and start, shutdown of
  *           either direction, aborts at random moments, lingering closes,
  *           a listener backlog that overflows; buffer sizes drawn from
- *           awkward values (64 B, 2^n + 1, 200,003, 1,000,003, 16 MiB).
+ *           awkward values (64 B, 2^n + 1, 200,003, 1,000,003, 16 MiB);
+ *           in a quarter of the worlds a router on the path reports soft
+ *           ICMP errors (time exceeded, host or net unreachable) about
+ *           data in flight, lingering closes included: nothing may change
+ *           but the errno of a connection that times out (RFC 1122
+ *           §4.2.3.9), and a lingering close that says it is done (0)
+ *           must have had all it sent acknowledged.
  *   attack  an off-path host that knows the 4-tuple injects RSTs, SYNs,
  *           ACKs and data with numbers drawn near the edges (±1 around
  *           RCV.NXT, straddling it, at and beyond the window, old ACKs,
@@ -81,6 +87,8 @@ struct params {
     int extra_conns;      /* connections that overflow the backlog */
     int attack;           /* the attack family */
     fa_time attack_gap;   /* mean time between forged segments */
+    fa_time router_gap;   /* apps: mean time between a router's soft ICMP
+                             errors; 0: no router */
 };
 
 struct end {
@@ -103,6 +111,8 @@ struct run {
     struct fa_prng prng; /* the attacker's and the applications' dice */
     struct fa_prng icmp_prng; /* the attacker's ICMP errors: a die of their
                                  own, the rest of a world as before */
+    struct fa_prng router_prng; /* the apps router's, likewise */
+    fa_time next_router;
     struct fa_tcp *listener;
     struct fa_tcp *extra[4];
     struct end e[2];
@@ -285,6 +295,17 @@ static void draw_scoreboards(uint64_t seed, struct params *pr)
  * control (TCP_CONGESTION, CUBIC to NewReno or back) once, at a drawn
  * point of its stream: in slow start, in recovery, in an epoch — the
  * state must start afresh and the flow go on. A die of its own. */
+/* A quarter of the apps family's worlds have a router that reports soft
+ * ICMP errors (draw_router, router_error): a die of its own, the rest of
+ * the world is what it was. */
+static void draw_router(uint64_t seed, struct params *pr)
+{
+    struct fa_prng p;
+    fa_prng_seed(&p, seed ^ 0x2047e5ull);
+    static const fa_time gaps[] = { 50 * MS, 500 * MS, 5 * S };
+    pr->router_gap = !pr->attack && fa_prng_chance(&p, 0.25) ? gaps[fa_prng_below(&p, 3)] : 0;
+}
+
 static void draw_cc_switches(uint64_t seed, struct params *pr)
 {
     struct fa_prng p;
@@ -767,8 +788,9 @@ static void note_close(struct run *r, int i)
         fa_stack_counter(fa_sim_stack(r->sim, i), FA_CNT_TCP_SYNCOOKIES_OK);
 }
 
-/* The ending, once its moment comes; marks sides closed. */
-static void end_moves(struct run *r, fa_time now)
+/* The ending, once its moment comes; marks sides closed. -1: a check
+ * failed. */
+static int end_moves(struct run *r, fa_time now)
 {
     const struct params *pr = &r->pr;
     for (int i = 0; i < 2; i++) {
@@ -779,9 +801,21 @@ static void end_moves(struct run *r, fa_time now)
             (fa_tcp_events(e->sock) & FA_TCP_EV_ERROR))
             e->err = -fa_tcp_error(e->sock); /* an application that no longer reads */
         if (e->closing) { /* a lingering close: call again until it ends */
+            struct fa_tcp_info before;
+            fa_tcp_get_info(e->sock, &before);
             int rc = fa_tcp_close(e->sock, now);
             e->closed = rc != -EINPROGRESS;
             e->linger_reset = rc == -ETIMEDOUT; /* it ran out: an RST went */
+            /* Done (0) means all it sent was acknowledged, its FIN too
+             * (review: after a soft ICMP error a linger that ran out
+             * said 0). */
+            if (rc == 0 && before.snd_una != before.snd_nxt) {
+                char msg[128];
+                snprintf(msg, sizeof msg, "%s's lingering close said done with %u bytes "
+                         "unacknowledged", i ? "server" : "client",
+                         before.snd_nxt - before.snd_una);
+                return fail(r, msg);
+            }
             continue;
         }
         if (e->err) { /* reset or failed: nothing more to do but close */
@@ -824,6 +858,7 @@ static void end_moves(struct run *r, fa_time now)
             e->closed = !e->closing;
         }
     }
+    return 0;
 }
 
 /* Runs to the next event, at most 10 ms away while applications act,
@@ -930,6 +965,33 @@ static void forge_icmp_error(struct run *r, int v, const struct fa_tcp_info *i,
                           mtus[fa_prng_below(p, 7)]);
     fa_sim_inject(r->sim, v, f, n);
     r->forged++;
+}
+
+/* The apps family's router: a soft ICMP error (time exceeded, host or
+ * net unreachable: soft in a synchronized state, RFC 5927 §5.2) about a
+ * segment side v has in flight, lingering closes included. */
+static void router_error(struct run *r)
+{
+    struct fa_prng *p = &r->router_prng;
+    int v = (int)fa_prng_below(p, 2);
+    struct fa_tcp *sock = r->e[v].sock;
+    if (!sock || (r->e[v].closed && !r->e[v].closing))
+        return;
+    struct fa_tcp_info i;
+    fa_tcp_get_info(sock, &i);
+    if (i.state < FA_TCP_ESTABLISHED || i.state == FA_TCP_TIME_WAIT ||
+        i.snd_nxt == i.snd_una)
+        return;
+    static const struct { uint8_t type, code; } kinds[] = { { 11, 0 }, { 3, 1 }, { 3, 0 } };
+    unsigned k = (unsigned)fa_prng_below(p, 3);
+    const struct fa_config *cv = fa_stack_config(fa_sim_stack(r->sim, v));
+    const struct fa_config *cp = fa_stack_config(fa_sim_stack(r->sim, !v));
+    struct forged q = { .dst_mac = cv->mac, .src_mac = cp->mac, .src = i.remote_addr,
+                        .dst = i.local_addr, .sport = i.remote_port, .dport = i.local_port,
+                        .seq = i.snd_una + (uint32_t)fa_prng_below(p, i.snd_nxt - i.snd_una) };
+    uint8_t f[FORGE_FRAME_MAX];
+    size_t n = forge_icmp(f, &q, FA_IPV4(198, 18, 0, 254), kinds[k].type, kinds[k].code, 0);
+    fa_sim_inject(r->sim, v, f, n);
 }
 
 /* A burst of SYNs at a synchronized connection, in and out of the window;
@@ -1317,14 +1379,18 @@ static int check_errors(struct run *r)
             continue;
         if (err == ECONNRESET && orphan_gave_up(r, !i))
             continue;
-        if (err == ETIMEDOUT && gone_behind_cookies(r, !i))
+        /* (Where the router reported soft errors, a timeout may say the
+         * last one: RFC 1122 §4.2.3.9.) */
+        int timeout = err == ETIMEDOUT || (r->pr.router_gap && err == EHOSTUNREACH) ||
+                      (r->pr.router_gap && err == ENETUNREACH);
+        if (timeout && gone_behind_cookies(r, !i))
             continue;
         if (err == ECONNRESET && i == 0 && lost_behind_dropped_cookie(r)) {
             if (r->broke_at == FA_TIME_NEVER) /* the server's bytes never go */
                 r->broke_at = fa_sim_now(r->sim);
             continue;
         }
-        if (err == ETIMEDOUT || !errors_allowed(r) || (err != ECONNRESET && err != EPIPE))
+        if (timeout || !errors_allowed(r) || (err != ECONNRESET && err != EPIPE))
             return fail(r, msg);
     }
     return 0;
@@ -1348,6 +1414,11 @@ static int drive(struct run *r)
         if (r->flooded && flood_bounded(r) < 0)
             return -1;
         accept_all(r, now);
+        if (now >= r->next_router) {
+            router_error(r);
+            r->next_router = now + (fa_time)(fa_prng_below(&r->router_prng,
+                                                           2 * r->pr.router_gap) + 1);
+        }
         if (r->pr.attack && now >= r->next_attack) {
             /* A flood is bounded, so a slow transfer stays a short run. */
             if (r->e[1].sock && r->forged < MAX_FORGED && forge_one(r, now) < 0)
@@ -1362,7 +1433,8 @@ static int drive(struct run *r)
         }
         if (check_errors(r) < 0 || sender_idle(r, now) < 0)
             return -1;
-        end_moves(r, now);
+        if (end_moves(r, now) < 0)
+            return -1;
         /* A client that closed before the server accepted (it may not
          * even have connected): the server has nothing to wait for once
          * the client's stack stops sending. While it still may — its
@@ -1391,6 +1463,7 @@ static int run_one(struct run *r)
         return fail(r, "cannot set up the simulator");
     r->start = r->last_progress = fa_sim_now(r->sim);
     r->next_attack = r->pr.attack ? r->pr.attack_gap : FA_TIME_NEVER;
+    r->next_router = r->pr.router_gap ? r->pr.router_gap : FA_TIME_NEVER;
     int rc = drive(r);
     if (!rc && r->pr.attack)
         rc = reuse_tuple(r);
@@ -1450,8 +1523,10 @@ int family_run(const char *family, uint64_t seed, int verbose, char *why, size_t
     draw_budgets(seed, &r.pr);
     draw_scoreboards(seed, &r.pr);
     draw_cc_switches(seed, &r.pr);
+    draw_router(seed, &r.pr);
     fa_prng_seed(&r.prng, seed ^ 0xd1ceull);
     fa_prng_seed(&r.icmp_prng, seed ^ 0x1c3e77ull);
+    fa_prng_seed(&r.router_prng, seed ^ 0x7e5e7ull);
     if (verbose)
         describe(&r.pr, seed);
     return run_one(&r) < 0 ? -1 : 0;

@@ -83,8 +83,10 @@ int fa_tcp_shutdown(struct fa_tcp *sock, int how, fa_time now);
 /* Releases the handle and closes the connection: FIN (or RST if received
  * data is unread, RFC 9293 §3.10.4; or with SO_LINGER 0). With SO_LINGER
  * t > 0 it returns -EINPROGRESS and keeps the handle until the close
- * completes (EV_CLOSED) or t runs out (RST, EV_ERROR); call it again to
- * release: it returns 0, or -ETIMEDOUT if the linger ran out. */
+ * completes (EV_CLOSED: our FIN acknowledged) or t runs out (RST,
+ * EV_ERROR); call it again to release: it returns 0, -ETIMEDOUT if the
+ * linger ran out, or the error that ended the connection first (a reset:
+ * -ECONNRESET). (Linux's close() says 0 in every case.) */
 int fa_tcp_close(struct fa_tcp *sock, fa_time now);
 /* Sends RST and releases the handle. */
 int fa_tcp_abort(struct fa_tcp *sock, fa_time now);

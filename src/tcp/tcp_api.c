@@ -288,10 +288,15 @@ static int abort_conn(struct fa_tcp *c, fa_time now)
 static int close_with(struct fa_tcp *c, int32_t linger_ms, fa_time now)
 {
     if (c->flags & TF_LINGERING) {
-        /* Second call of a lingering close: done, failed, or not yet. */
-        if (c->state == FA_TCP_CLOSED && c->err == -ETIMEDOUT) {
+        /* Second call of a lingering close: done, failed, or not yet.
+         * Failed: it ended before our FIN was acknowledged — the linger
+         * ran out (-ETIMEDOUT), or a reset or a timeout ended it (its
+         * error; review: a reset, or a soft ICMP error before the linger
+         * ran out, made it say 0, "all acknowledged"). */
+        if (c->state == FA_TCP_CLOSED && !(c->flags & TF_CLOSE_DONE)) {
+            int err = c->err ? c->err : -ECONNRESET;
             fa_tcp_free(c);
-            return -ETIMEDOUT;
+            return err;
         }
         if (!(c->flags & TF_CLOSE_DONE) && c->state != FA_TCP_CLOSED)
             return -EINPROGRESS;

@@ -2,7 +2,9 @@
  * segments (tcp_icmp.c, udp.c) and of compact TIME-WAIT (tcp_tw.c):
  *   - a soft ICMP error does not turn a lingering close that ran out into
  *     success: close() still says -ETIMEDOUT (RFC 1122 §4.2.3.9 reports
- *     the soft error when the connection times out, not the linger);
+ *     the soft error when the connection times out, not the linger); nor
+ *     does a reset that ends it first (it said 0: found by the apps
+ *     family's router, which reports soft errors about data in flight);
  *   - a soft error heard for the SYN is stale once the SYN-ACK came: a
  *     later timeout says ETIMEDOUT (as Linux's tcp_ack clears it);
  *   - an ICMP error reaches only a connected UDP socket, not one whose
@@ -84,6 +86,22 @@ static void linger_timeout_reported_after_soft_icmp(void **state)
 {
     (void)state;
     assert_int_equal(linger_close_result(1), -ETIMEDOUT);
+}
+
+/* A reset that ends a lingering close before our FIN is acknowledged:
+ * close() said 0, "all acknowledged"; it says -ECONNRESET. */
+static void linger_ended_by_reset_says_so(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *c = peer_connected_modern(&pe, &peer_ts);
+    assert_int_equal(fa_tcp_setopt(c, FA_SO_LINGER, 1000), 0);
+    (void)unacked_data(c);
+    assert_int_equal(fa_tcp_close(c, pe.now), -EINPROGRESS);
+    drain();
+    peer_send(&pe, FA_TCP_RST, pe.snd_nxt, 0, 0, NULL, 0);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_CLOSED);
+    assert_int_equal(fa_tcp_close(c, pe.now), -ECONNRESET);
 }
 
 /* A soft error heard for the SYN outlived the handshake: the SYN-ACK
@@ -255,6 +273,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(linger_timeout_reported_without_icmp, teardown),
         cmocka_unit_test_teardown(linger_timeout_reported_after_soft_icmp, teardown),
+        cmocka_unit_test_teardown(linger_ended_by_reset_says_so, teardown),
         cmocka_unit_test_teardown(soft_error_of_the_syn_is_stale_once_established, teardown),
         cmocka_unit_test_teardown(forged_icmp_reaches_an_unconnected_udp_socket, teardown),
         cmocka_unit_test_teardown(short_quote_and_tiny_mtu_are_ignored, teardown),
