@@ -101,7 +101,9 @@ struct fa_config {
      * tcp_rto_max when the application closed (Linux's orphans last
      * until their backoff reaches 120 s: about 325 s). A connection with
      * a handle probes for as long as the peer answers (RFC 1122
-     * §4.2.2.17). 0: orphans too probe for ever; at most 254; 8 */
+     * §4.2.2.17). It bounds an orphan's retransmission timeouts too,
+     * when below tcp_data_retries (as Linux: about 2 minutes at a 200 ms
+     * RTO). 0: orphans too probe for ever; at most 254; 8 */
     uint8_t tcp_orphan_retries;
     fa_time tcp_delack;         /* delayed ACK, at most 200 ms; 40 ms */
     fa_time tcp_keep_idle;      /* SO_KEEPALIVE defaults (whole ms, at

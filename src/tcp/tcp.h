@@ -395,7 +395,10 @@ static inline const struct fa_tcp_sockopts *fa_tcp_so(const struct fa_tcp *c)
  * per probe sent since (RFC 1122 §4.2.3.6). */
 static inline fa_time fa_tcp_t_keep(const struct fa_tcp *c)
 {
-    if (!(c->flags & TF_KEEPALIVE) ||
+    /* Not while data is out or waits to go: the retransmission or the
+     * persist timer watches the peer then (as Linux's keepalive timer;
+     * review: probes beside the resends ended it in 3 s). */
+    if (!(c->flags & TF_KEEPALIVE) || c->snd_una != c->snd_nxt || (c->snd && c->snd->len) ||
         !(c->state == FA_TCP_ESTABLISHED || c->state == FA_TCP_CLOSE_WAIT ||
           (c->state == FA_TCP_FIN_WAIT_2 && (c->flags & TF_HANDLE))))
         return FA_TIME_NEVER;

@@ -317,9 +317,17 @@ static int close_with(struct fa_tcp *c, int32_t linger_ms, fa_time now)
     default:
         break;
     }
-    /* L17: SO_LINGER 0 aborts. L19: unread data means the application
-     * lost data the peer sent: reset (RFC 9293 §3.10.4, RFC 2525 §2.17). */
-    if (linger_ms == 0 || (fa_tcp_rcv_len(c) && !(c->flags & TF_SHUT_RD)))
+    /* L19: unread data means the application lost data the peer sent:
+     * reset (RFC 9293 §3.10.4, RFC 2525 §2.17) — in LAST-ACK and CLOSING
+     * too, as Linux's tcp_close (review: deleted silently there). In
+     * TIME-WAIT the peer is done: the bytes go, TIME-WAIT stays (L14). */
+    if (fa_tcp_rcv_len(c) && !(c->flags & TF_SHUT_RD) && c->state != FA_TCP_TIME_WAIT) {
+        fa_tcp_send_rst(c, now);
+        c->flags &= ~TF_HANDLE;
+        fa_tcp_terminate(c, 0, now);
+        return 0;
+    }
+    if (linger_ms == 0) /* L17: SO_LINGER 0 aborts */
         return abort_conn(c, now);
     shut_write(c, now);
     if (linger_ms > 0) {
@@ -338,6 +346,8 @@ static int close_with(struct fa_tcp *c, int32_t linger_ms, fa_time now)
 
 int fa_tcp_close(struct fa_tcp *c, fa_time now)
 {
+    if (c->flags & TF_FREE)
+        return -EBADF; /* closed already (review: freed twice, the pool broke) */
     return close_with(c, fa_tcp_so(c)->linger_ms, now);
 }
 
@@ -351,6 +361,8 @@ static int close_now(struct fa_tcp *c, fa_time now)
 
 int fa_tcp_abort(struct fa_tcp *c, fa_time now)
 {
+    if (c->flags & TF_FREE)
+        return -EBADF;
     return abort_conn(c, now);
 }
 

@@ -733,10 +733,11 @@ static int process_text(struct fa_tcp *c, const struct fa_tcp_view *seg,
         fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_STRAY); /* after the peer's FIN */
         return 0;
     }
-    if (fa_tcp_orphan(c)) {
-        /* Nobody will ever read it: the application closed. Like Linux
-         * (and RFC 9293 §3.10.4's spirit), reset, so the writer learns
-         * (L20: its next send fails with EPIPE). */
+    if (fa_tcp_orphan(c) || (c->flags & TF_LINGERING)) {
+        /* Nobody will ever read it: the application closed (a lingering
+         * close too: review, it was ACKed and lost). Like Linux (and RFC
+         * 9293 §3.10.4's spirit), reset, so the writer learns (L20: its
+         * next send fails with EPIPE). */
         fa_tcp_send_rst(c, now);
         fa_tcp_terminate(c, 0, now);
         return 1;

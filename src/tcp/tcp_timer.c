@@ -119,6 +119,11 @@ static uint8_t retry_limit(const struct fa_tcp *c)
         return cfg->tcp_syn_retries;
     if (c->state == FA_TCP_SYN_RECEIVED)
         return cfg->tcp_synack_retries;
+    /* An orphan (nobody waits for it) gives up sooner, as Linux's
+     * tcp_orphan_retries (review: a dead peer held one 11 minutes). */
+    if (fa_tcp_orphan(c) && cfg->tcp_orphan_retries &&
+        cfg->tcp_orphan_retries < cfg->tcp_data_retries)
+        return cfg->tcp_orphan_retries;
     return cfg->tcp_data_retries;
 }
 

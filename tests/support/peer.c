@@ -36,6 +36,13 @@ void peer_destroy(struct peer *pe)
     pe->s = NULL;
 }
 
+void peer_drain(struct peer *pe)
+{
+    struct fa_tcp_view v;
+    while (peer_next(pe, &v))
+        ;
+}
+
 void peer_send_opts(struct peer *pe, uint8_t flags, uint32_t seq, uint32_t ack,
                     uint16_t wnd, const uint8_t *opts, size_t olen,
                     const void *data, size_t len)

@@ -24,6 +24,8 @@ struct peer {
 /* cfg may be NULL (defaults); the peer is IP_PEER:port. */
 void peer_init(struct peer *pe, const struct fa_config *cfg, uint16_t port);
 void peer_destroy(struct peer *pe);
+/* Takes every frame the stack has sent and not yet looked at, unread. */
+void peer_drain(struct peer *pe);
 /* Injects a segment from the peer. */
 void peer_send(struct peer *pe, uint8_t flags, uint32_t seq, uint32_t ack,
                uint16_t wnd, const void *data, size_t len);

@@ -46,13 +46,6 @@ static struct fa_tcp_usage usage(void)
     return u;
 }
 
-static void drain(void)
-{
-    struct fa_tcp_view v;
-    while (peer_next(&pe, &v))
-        ;
-}
-
 static void fin_wait_2_persist_attaches_nothing(void **state)
 {
     (void)state;
@@ -62,11 +55,11 @@ static void fin_wait_2_persist_attaches_nothing(void **state)
     uint32_t una = c->snd_una;
     assert_int_equal(fa_tcp_send(c, data, sizeof data, pe.now), sizeof data);
     assert_int_equal(fa_tcp_shutdown(c, FA_SHUT_WR, pe.now), 0);
-    drain();
+    peer_drain(&pe);
     assert_int_equal(c->snd_nxt, una + 1001);
     peer_send(&pe, ACK, pe.snd_nxt, una + 536, 0, NULL, 0);     /* window shut */
     peer_run_until(&pe, pe.now + 3000 * MS);                     /* RTO: window closed */
-    drain();
+    peer_drain(&pe);
     assert_true(c->t_persist != FA_TIME_NEVER);
     peer_send(&pe, ACK, pe.snd_nxt, una + 1001, 65535, NULL, 0); /* all and the FIN acked */
     assert_int_equal(fa_tcp_state(c), FA_TCP_FIN_WAIT_2);
@@ -87,7 +80,7 @@ static void fin_into_zero_window_holds_no_block(void **state)
     static uint8_t data[500];
     uint32_t una = c->snd_una;
     assert_int_equal(fa_tcp_send(c, data, sizeof data, pe.now), sizeof data);
-    drain();
+    peer_drain(&pe);
     peer_send(&pe, ACK, pe.snd_nxt, una + sizeof data, 0, NULL, 0);
     assert_int_equal(usage().buffer_bytes, 0);
     assert_int_equal(fa_tcp_shutdown(c, FA_SHUT_WR, pe.now), 0);
@@ -163,7 +156,7 @@ static void reset_gives_state_back(void **state)
     struct fa_tcp *c = peer_connected(&pe);
     static uint8_t data[500];
     assert_int_equal(fa_tcp_send(c, data, sizeof data, pe.now), sizeof data);
-    drain();
+    peer_drain(&pe);
     peer_send(&pe, FA_TCP_RST, pe.snd_nxt, 0, 0, NULL, 0);
     assert_int_equal(fa_tcp_state(c), FA_TCP_CLOSED);
     assert_null(c->loss);

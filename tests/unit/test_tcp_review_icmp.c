@@ -41,20 +41,13 @@ static int teardown(void **state)
     return 0;
 }
 
-static void drain(void)
-{
-    struct fa_tcp_view v;
-    while (peer_next(&pe, &v))
-        ;
-}
-
 /* finack sends 1000 bytes the peer never ACKs; returns their SEQ. */
 static uint32_t unacked_data(struct fa_tcp *c)
 {
     static uint8_t buf[1000];
     uint32_t f = c->snd_nxt;
     assert_int_equal(fa_tcp_send(c, buf, sizeof buf, pe.now), (long)sizeof buf);
-    drain();
+    peer_drain(&pe);
     return f;
 }
 
@@ -98,7 +91,7 @@ static void linger_ended_by_reset_says_so(void **state)
     assert_int_equal(fa_tcp_setopt(c, FA_SO_LINGER, 1000), 0);
     (void)unacked_data(c);
     assert_int_equal(fa_tcp_close(c, pe.now), -EINPROGRESS);
-    drain();
+    peer_drain(&pe);
     peer_send(&pe, FA_TCP_RST, pe.snd_nxt, 0, 0, NULL, 0);
     assert_int_equal(fa_tcp_state(c), FA_TCP_CLOSED);
     assert_int_equal(fa_tcp_close(c, pe.now), -ECONNRESET);
@@ -122,7 +115,7 @@ static void soft_error_of_the_syn_is_stale_once_established(void **state)
     assert_int_equal(fa_tcp_state(c), FA_TCP_SYN_SENT);
     peer_send_next(&pe, FA_TCP_SYN | FA_TCP_ACK, NULL, 0); /* the path works */
     assert_int_equal(fa_tcp_state(c), FA_TCP_ESTABLISHED);
-    drain();
+    peer_drain(&pe);
     (void)unacked_data(c);
     peer_run_until(&pe, pe.now + 120 * S);
     assert_int_equal(fa_tcp_state(c), FA_TCP_CLOSED);

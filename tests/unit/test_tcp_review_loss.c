@@ -44,13 +44,6 @@ static void peer_sack(uint32_t ack, unsigned n, const uint32_t (*b)[2])
     peer_sack_wnd(&pe, &peer_ts, ack, 65535, n, b);
 }
 
-static void drain(void)
-{
-    struct fa_tcp_view v;
-    while (peer_next(&pe, &v))
-        ;
-}
-
 /* A connection with SACK and timestamps and SRTT about 10 ms. */
 static struct fa_tcp *warm(uint32_t *m)
 {
@@ -59,7 +52,7 @@ static struct fa_tcp *warm(uint32_t *m)
     uint32_t f = peer_take_segments(&pe, c, 1, 1, m);
     peer_run_until(&pe, pe.now + 10 * MS);
     peer_sack(f + *m, 0, NULL);
-    drain();
+    peer_drain(&pe);
     return c;
 }
 
@@ -230,7 +223,7 @@ static void newreno_loss_halves_no_more_than_cwnd(void **state)
     uint32_t f = peer_take_segments(&pe, c, 40, 40, &m);
     uint32_t sacked[1][2] = { { f + m, f + 40 * m } };
     peer_sack(f, 1, sacked);
-    drain();
+    peer_drain(&pe);
     c->cwnd = 10 * m;
     fa_tcp_cc(c)->on_loss(c, pe.now);
     assert_int_equal(c->ssthresh, 5 * m);
@@ -250,7 +243,7 @@ static void probe_with_nothing_to_send_is_none(void **state)
     fa_time t0 = pe.now;
     peer_run_until(&pe, t0 + 5 * MS);
     peer_sack_wnd(&pe, &peer_ts, f, 0, 0, NULL); /* window shut, nothing acked */
-    drain();
+    peer_drain(&pe);
     peer_run_until(&pe, t0 + 250 * MS);
     struct fa_tcp_view v;
     while (peer_next(&pe, &v))
@@ -275,7 +268,7 @@ static void probe_resends_what_the_window_holds(void **state)
     uint32_t f = peer_take_segments(&pe, c, 2, 2, &m);
     peer_run_until(&pe, pe.now + 1 * MS);
     peer_sack_wnd(&pe, &peer_ts, f, (uint16_t)m, 0, NULL); /* edge: f + m */
-    drain();
+    peer_drain(&pe);
     peer_run_until(&pe, pe.now + 2 * fa_tcp_srtt(c) + 5 * MS);
     struct fa_tcp_view v = peer_expect(&pe);
     assert_int_equal(v.seq, f);

@@ -21,13 +21,6 @@
 
 static struct peer pe;
 
-static void drain(void)
-{
-    struct fa_tcp_view v;
-    while (peer_next(&pe, &v))
-        ;
-}
-
 /* The SYN-ACK for a SYN from port with ISN isn. */
 static struct fa_tcp_view syn_from(uint16_t port, uint32_t isn)
 {
@@ -35,7 +28,7 @@ static struct fa_tcp_view syn_from(uint16_t port, uint32_t isn)
     peer_send(&pe, SYN, isn, 0, 65535, NULL, 0);
     struct fa_tcp_view sa = peer_expect(&pe);
     assert_int_equal(sa.flags, SYN | ACK);
-    drain();
+    peer_drain(&pe);
     return sa;
 }
 
@@ -76,7 +69,7 @@ static void completing_half_open_overfills_accept_queue(void **state) /* L2 */
     peer_send(&pe, ACK, 101, a.seq + 1, 4000, NULL, 0);
     pe.port = 4001;
     peer_send(&pe, ACK, 201, b.seq + 1, 4000, NULL, 0);
-    drain();
+    peer_drain(&pe);
     int queued = accept_all(l);
     printf("  backlog 2, accept queue held %d\n", queued);
     assert_true(queued <= 2 + 1);
@@ -106,7 +99,7 @@ static void time_wait_reopens_overfill_accept_queue(void **state) /* L2 */
         struct fa_tcp_view fin = peer_expect(&pe);
         pe.rcv_nxt = fin.seq + 1;
         peer_send_next(&pe, ACK | FA_TCP_FIN, NULL, 0);
-        drain();
+        peer_drain(&pe);
     }
     struct fa_tcp_usage u;
     fa_stack_tcp_usage(pe.s, &u);
@@ -125,7 +118,7 @@ static void time_wait_reopens_overfill_accept_queue(void **state) /* L2 */
         pe.port = (uint16_t)(7000 + i);
         peer_send(&pe, ACK, 5000001, iss[i] + 1, 4000, NULL, 0);
     }
-    drain();
+    peer_drain(&pe);
     int queued = accept_all(l);
     printf("  backlog 1, accept queue held %d\n", queued);
     assert_true(queued <= 1 + 1);
@@ -159,7 +152,7 @@ static void accept_queue_count_stays_true(void **state) /* L2 */
         peer_send(&pe, SYN, i * 7919u, 0, 65535, NULL, 0);
         iss[i] = peer_expect(&pe).seq;
         peer_send(&pe, ACK, i * 7919u + 1, iss[i] + 1, 65535, NULL, 0);
-        drain();
+        peer_drain(&pe);
         assert_int_equal(l->lst.queued, walk_queue(l));
     }
     assert_int_equal(l->lst.queued, 60);
@@ -199,7 +192,7 @@ static void failed_cookie_ack_is_dropped_while_cookies_are_in_use(void **state)
     syn_from(4001, 200);                        /* a flood's SYN: a cookie */
     assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_SYNCOOKIES_SENT), 1);
     peer_run_until(&pe, pe.now + 10 * S);       /* the half-open one gives up */
-    drain();
+    peer_drain(&pe);
     struct fa_tcp_usage u;
     fa_stack_tcp_usage(pe.s, &u);
     assert_int_equal(u.half_open, 0);
@@ -285,7 +278,7 @@ static void listen_after_a_connection_ended(void **state) /* L2 */
     struct fa_tcp *c = peer_connected(&pe);
     /* The peer closes; we shut down; the peer acks our FIN: CLOSED. */
     peer_send_next(&pe, ACK | FA_TCP_FIN, NULL, 0);
-    drain();
+    peer_drain(&pe);
     fa_tcp_shutdown(c, FA_SHUT_WR, pe.now);
     struct fa_tcp_view fin = peer_expect(&pe);
     pe.rcv_nxt = fin.seq + 1;
