@@ -34,9 +34,11 @@ static void arp_release(struct fa_stack *s, uint32_t addr, const uint8_t *mac,
  *   0  a resolved one no packet used for arp_revalidate_time (idle);
  *   1  one pending for arp_retry_interval or more (its queued packets
  *      are dropped, counted ARP_CACHE_FULL) — any pending one for a
- *      neighbour that proved itself by an ARP packet to us (spoofed
- *      sources never send one);
- *   2  a resolved one in use — only for such a proven neighbour.
+ *      neighbour that proved itself by an ARP request to us (spoofed
+ *      sources never send one).
+ * A resolved one in use is never taken: an ARP request costs nothing to
+ * forge on the link (review: four from made-up addresses pushed out the
+ * gateway; Linux's forced collection spares entries in use too).
  * Within a rank, the one used (or begun) longest ago. None else: the
  * packet is dropped (ARP_CACHE_FULL). So a flood from spoofed sources,
  * each wanting a resolution that never comes, takes turns in the
@@ -54,7 +56,7 @@ static int arp_rank(const struct fa_stack *s, const struct fa_arp_entry *e, fa_t
         return proven || now - e->confirmed >= s->cfg.arp_retry_interval ? 1 : RANK_NONE;
     if (now - e->used >= s->cfg.arp_revalidate_time)
         return 0;
-    return proven ? 2 : RANK_NONE;
+    return RANK_NONE;
 }
 
 /* A free entry, else the best victim by arp_rank; NULL if none may go.
@@ -147,6 +149,11 @@ void fa_arp_input(struct fa_stack *s, const uint8_t *eth_src,
                   memcmp(arp.sha, zero_mac, FA_ETH_ALEN) == 0 ||
                   memcmp(arp.sha, eth_src, FA_ETH_ALEN) != 0))
         drop = FA_CNT_ARP_BAD_SENDER;
+    /* A sender address no host on the wire may have (multicast,
+     * broadcast, loopback, 240/4, 0/8 but an RFC 5227 probe's 0): not
+     * answered, not learnt (Linux: ip_route_input fails; review). */
+    if (!drop && arp.spa && arp.spa != s->cfg.addr && fa_ipv4_bad_source(s, arp.spa))
+        drop = FA_CNT_ARP_BAD_SENDER;
     if (drop) {
         fa_count(s, (unsigned)drop);
         return;
@@ -163,6 +170,10 @@ void fa_arp_input(struct fa_stack *s, const uint8_t *eth_src,
             fa_count(s, FA_CNT_ARP_NOT_FOR_US);
         return;
     }
+    /* RFC 826 learns from a reply to us as from a request (Linux, with
+     * arp_accept 0, only from requests: its failed entries linger and
+     * take a late reply; finack frees them, and a reply that comes after
+     * the resolution gave up — a path of seconds — is learnt here). */
     if (!merged && arp.spa && (e = arp_alloc(s, now, 1)) != NULL) {
         e->addr = arp.spa;
         e->used = now;

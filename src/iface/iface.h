@@ -140,6 +140,9 @@ static inline size_t fa_ip_payload_max(const struct fa_stack *s)
  * ourselves, routed, its next hop resolved (TSO asks before building a
  * super-frame, which the ARP queue cannot hold). */
 int fa_ip_can_send_whole(struct fa_stack *s, uint32_t dst);
+/* Not a source a host on the wire may have (ipv4.c): broadcast,
+ * multicast, ours, 127/8, 240/4, 0/8 but 0.0.0.0. */
+int fa_ipv4_bad_source(const struct fa_stack *s, uint32_t src);
 /* Sends the len payload bytes at fa_ip_payload(s) to dst. 0 or -errno. */
 int fa_ip_send(struct fa_stack *s, uint32_t dst, uint8_t proto, size_t len,
                fa_time now);

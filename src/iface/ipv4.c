@@ -19,7 +19,7 @@ static int is_our_broadcast(const struct fa_stack *s, uint32_t addr)
  * address, ours, loopback (127/8: RFC 1122 §3.2.1.3 (g), "MUST NOT appear
  * outside a host"), the reserved 240/4, or 0/8 but 0.0.0.0 (a host that
  * does not know its address yet, §3.2.1.3 (a)). */
-static int bad_source(const struct fa_stack *s, uint32_t src)
+int fa_ipv4_bad_source(const struct fa_stack *s, uint32_t src)
 {
     uint32_t top = src >> 24;
     return is_our_broadcast(s, src) || fa_ipv4_is_multicast(src) ||
@@ -54,7 +54,10 @@ static void ipv4_input(struct fa_stack *s, const uint8_t *pkt, size_t len,
     int drop = fa_ipv4_hdr_parse(pkt, len, &rx.ip);
     if (!drop && fa_rx_meta_check(meta, &rx.ip, &rx.hints) < 0)
         drop = FA_CNT_RX_BAD_OFFLOAD;
-    if (!drop && !local && bad_source(s, rx.ip.src))
+    /* (0.0.0.0 only to the limited broadcast, as a host that does not
+     * know its address sends: Linux's martian rule; review.) */
+    if (!drop && !local && (fa_ipv4_bad_source(s, rx.ip.src) ||
+                            (rx.ip.src == 0 && rx.ip.dst != 0xffffffffu)))
         drop = FA_CNT_IP_BAD_SRC;
     int ip_broadcast = !drop && is_our_broadcast(s, rx.ip.dst);
     if (!drop && rx.ip.dst != s->cfg.addr && !ip_broadcast)

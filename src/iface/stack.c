@@ -66,6 +66,13 @@ const char *fa_config_check(const struct fa_config *cfg)
         return "addr must be a unicast IPv4 address";
     if (cfg->prefix_len < 1 || cfg->prefix_len > 32)
         return "prefix_len must be 1..32";
+    /* A next hop on the subnet, not us and not a broadcast (as Linux's
+     * "Nexthop has invalid gateway"; review: 255.255.255.255 sent every
+     * off-subnet packet to the broadcast MAC). */
+    uint32_t mask = fa_ipv4_mask(cfg->prefix_len);
+    if (cfg->gateway && (cfg->gateway == cfg->addr || (cfg->gateway & mask) != (cfg->addr & mask) ||
+                         fa_ipv4_is_broadcast(cfg->gateway, cfg->addr, cfg->prefix_len)))
+        return "gateway must be another address on the subnet";
     if (cfg->mtu < 68 || cfg->mtu > 9000)
         return "mtu must be 68..9000";
     if (cfg->ttl == 0)

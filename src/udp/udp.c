@@ -249,11 +249,8 @@ int fa_udp_connect(struct fa_udp *u, uint32_t addr, uint16_t port)
     }
     if (!port)
         return -EINVAL;
-    if (!u->lport) {
-        int err = fa_udp_bind(u, 0, 0);
-        if (err)
-            return err;
-    }
+    if (!u->lport && fa_udp_bind(u, 0, 0) < 0)
+        return -EAGAIN; /* no ephemeral port left: Linux's autobind */
     u->raddr = addr;
     u->rport = port;
     u->err = 0;
@@ -280,7 +277,7 @@ long fa_udp_sendto(struct fa_udp *u, const void *data, size_t len, uint32_t addr
     if (len > fa_ip_payload_max(s) - FA_UDP_HLEN)
         return -EMSGSIZE;
     if (!u->lport && fa_udp_bind(u, 0, 0) < 0)
-        return -EADDRINUSE;
+        return -EAGAIN; /* no ephemeral port left: Linux's autobind */
     uint8_t *p = fa_ip_payload(s);
     uint16_t ulen = (uint16_t)(FA_UDP_HLEN + len);
     fa_put16(p, u->lport);

@@ -1,0 +1,152 @@
+/* test_review_lower.c — an independent review of the layers below TCP
+ * (ARP, IPv4 input, UDP sockets, the configuration check); each case
+ * asserts what the RFC or Linux does, and each failed:
+ *   - an on-link host that sends ARP requests from made-up addresses
+ *     never pushes a neighbour in use (the gateway) out of the cache;
+ *   - an ARP request from a martian sender address (loopback, multicast,
+ *     broadcast, 0/8) is neither answered nor learnt;
+ *   - a unicast datagram from 0.0.0.0 is dropped (RFC 1122 §3.2.1.3);
+ *   - an implicit bind with no ephemeral port left says -EAGAIN;
+ *   - a gateway off the subnet, ours or a broadcast fails the check. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "frames.h"
+
+#define S FA_NS_PER_S
+static const uint8_t zero6[6];
+
+struct fx { struct capture cap; struct fa_prng prng; struct fa_config cfg; struct fa_stack *s; };
+
+static struct fx *mk(void (*tweak)(struct fa_config *))
+{
+    struct fx *f = calloc(1, sizeof *f);
+    fa_config_init(&f->cfg);
+    if (tweak)
+        tweak(&f->cfg);
+    f->s = make_stack(&f->cap, &f->prng, &f->cfg);
+    return f;
+}
+static void rm(struct fx *f) { fa_stack_destroy(f->s); free(f); }
+
+static void arp_in(struct fa_stack *s, const uint8_t *edst, uint16_t op, const uint8_t *sha,
+                   uint32_t spa, uint32_t tpa, fa_time t)
+{
+    uint8_t fr[64];
+    size_t n = build_arp(fr, edst, op, sha, spa, zero6, tpa);
+    fa_stack_input(s, fr, n, t);
+}
+
+/* One on-link host sending N ARP packets to us from N made-up SPAs
+ * evicts every resolved entry in use, the gateway included. */
+static void gw4(struct fa_config *c) { c->arp_cache_size = 4; c->gateway = IP_PEER; }
+static void flush_evicts_gateway_in_use(void **st)
+{
+    (void)st;
+    struct fx *f = mk(gw4);
+    uint8_t mac[6];
+    uint32_t far = FA_IPV4(203, 0, 113, 9);
+    assert_int_equal(fa_stack_ping(f->s, far, 1, 1, NULL, 0, 0), 0);
+    arp_in(f->s, mac_a, FA_ARP_REPLY, mac_peer, IP_PEER, IP_US, 1000);
+    assert_int_equal(fa_stack_arp_lookup(f->s, IP_PEER, mac), 0);
+    assert_int_equal(fa_stack_ping(f->s, far, 1, 2, NULL, 0, S), 0); /* in use */
+    for (uint32_t i = 0; i < 4; i++)
+        arp_in(f->s, fa_mac_broadcast, FA_ARP_REQUEST, mac_b, FA_IPV4(198, 18, 0, 100 + i),
+               IP_US, S + 1);
+    int r = fa_stack_arp_lookup(f->s, IP_PEER, mac);
+    rm(f);
+    assert_int_equal(r, 0);
+}
+
+/* ARP requests to us from martian SPAs are answered and learnt
+ * (Linux: ip_route_input(tip, sip) fails for a martian sip: no reply,
+ * no neighbour). */
+static void martian_spa_learnt(void **st)
+{
+    (void)st;
+    const uint32_t bad[] = { FA_IPV4(127, 0, 0, 1), FA_IPV4(224, 0, 0, 1), 0xffffffffu,
+                             FA_IPV4(198, 18, 0, 255), FA_IPV4(0, 1, 2, 3) };
+    unsigned learnt = 0, replies = 0;
+    for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct fx *f = mk(NULL);
+        uint8_t fr[64], mac[6];
+        size_t n = build_arp(fr, fa_mac_broadcast, FA_ARP_REQUEST, mac_b, bad[i], zero6, IP_US);
+        fa_stack_input(f->s, fr, n, 0);
+        replies += (unsigned)f->cap.count;
+        learnt += fa_stack_arp_lookup(f->s, bad[i], mac) == 0;
+        rm(f);
+    }
+    assert_int_equal(replies, 0);
+    assert_int_equal(learnt, 0);
+}
+
+/* A unicast datagram from 0.0.0.0 is delivered (Linux: martian source
+ * unless the destination is 255.255.255.255). */
+static void zero_source_unicast_delivered(void **st)
+{
+    (void)st;
+    struct fx *f = mk(NULL);
+    struct fa_udp *u;
+    assert_int_equal(fa_udp_open(f->s, &u), 0);
+    assert_int_equal(fa_udp_bind(u, 0, 7), 0);
+    uint8_t fr[128], buf[16];
+    size_t n = build_udp(fr, mac_a, 0, IP_US, 68, 7, (const uint8_t *)"x", 1);
+    fa_stack_input(f->s, fr, n, 0);
+    long r = fa_udp_recvfrom(u, buf, sizeof buf, NULL, NULL, 0);
+    rm(f);
+    assert_int_equal(r, -EAGAIN);
+}
+
+/* Implicit bind with no ephemeral port left: Linux EAGAIN. */
+static void one_port(struct fa_config *c) { c->tcp_port_min = c->tcp_port_max = 60000; }
+static void autobind_errno(void **st)
+{
+    (void)st;
+    struct fx *f = mk(one_port);
+    struct fa_udp *a, *b;
+    assert_int_equal(fa_udp_open(f->s, &a), 0);
+    assert_int_equal(fa_udp_open(f->s, &b), 0);
+    assert_int_equal(fa_udp_bind(a, 0, 0), 0);
+    long r = fa_udp_sendto(b, "x", 1, IP_PEER, 9, 0);
+    int c = fa_udp_connect(b, IP_PEER, 9);
+    rm(f);
+    assert_int_equal(r, -EAGAIN);
+    assert_int_equal(c, -EAGAIN);
+}
+
+/* A gateway outside the subnet, our own address or a broadcast passes
+ * fa_config_check (Linux: "Nexthop has invalid gateway"). */
+static void gateway_unchecked(void **st)
+{
+    (void)st;
+    const uint32_t gw[] = { FA_IPV4(10, 9, 9, 9), IP_US, 0xffffffffu, FA_IPV4(198, 18, 0, 255) };
+    unsigned accepted = 0;
+    for (unsigned i = 0; i < 4; i++) {
+        struct capture *cap = calloc(1, sizeof *cap);
+        struct fa_prng prng;
+        struct fa_config c;
+        fa_config_init(&c);
+        fa_prng_seed(&prng, 1);
+        c.addr = IP_US;
+        c.gateway = gw[i];
+        c.device = capture_device(cap);
+        c.rng = fa_prng_rng(&prng);
+        accepted += fa_config_check(&c) == NULL;
+        free(cap);
+    }
+    assert_int_equal(accepted, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(flush_evicts_gateway_in_use),
+        cmocka_unit_test(martian_spa_learnt),
+        cmocka_unit_test(zero_source_unicast_delivered),
+        cmocka_unit_test(autobind_errno),
+        cmocka_unit_test(gateway_unchecked),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
