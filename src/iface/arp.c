@@ -187,21 +187,54 @@ void fa_arp_input(struct fa_stack *s, const uint8_t *eth_src,
     }
 }
 
+/* The queue is full and a packet for next_hop needs a place: the next
+ * hop with the most packets waiting — another one, or this one if it
+ * holds more than one — gives its oldest, as Linux's per-neighbour queue
+ * drops its head (review: one neighbour that never answered kept every
+ * slot, and a packet to any other new neighbour was refused). Returns
+ * the freed slot, or NULL (next_hop holds the one packet waiting). */
+static struct fa_arp_waiting *arp_queue_evict_for(struct fa_stack *s, uint32_t next_hop)
+{
+    uint32_t top = 0;
+    unsigned top_n = 0;
+    for (unsigned i = 0; i < s->cfg.arp_queue_size; i++) {
+        unsigned n = 0;
+        for (unsigned j = 0; j < s->cfg.arp_queue_size; j++)
+            n += s->arp_wait[j].len && s->arp_wait[j].next_hop == s->arp_wait[i].next_hop;
+        if (n > top_n) {
+            top_n = n;
+            top = s->arp_wait[i].next_hop;
+        }
+    }
+    if (top == next_hop)
+        return NULL; /* its own packets: the new one is refused, as before */
+    struct fa_arp_waiting *oldest = NULL;
+    for (unsigned i = 0; i < s->cfg.arp_queue_size; i++) {
+        struct fa_arp_waiting *w = &s->arp_wait[i];
+        if (w->len && w->next_hop == top && (!oldest || (int32_t)(w->seq - oldest->seq) < 0))
+            oldest = w;
+    }
+    oldest->len = 0;
+    fa_count(s, FA_CNT_ARP_QUEUE_FULL);
+    return oldest;
+}
+
 static int arp_enqueue(struct fa_stack *s, uint32_t next_hop,
                        const uint8_t *frame, size_t len)
 {
-    for (unsigned i = 0; i < s->cfg.arp_queue_size; i++) {
-        struct fa_arp_waiting *w = &s->arp_wait[i];
-        if (w->len == 0) {
-            memcpy(w->frame, frame, len);
-            w->len = (uint16_t)len;
-            w->next_hop = next_hop;
-            w->seq = s->arp_wait_seq++;
-            return 0;
-        }
+    struct fa_arp_waiting *w = NULL;
+    for (unsigned i = 0; i < s->cfg.arp_queue_size && !w; i++)
+        if (s->arp_wait[i].len == 0)
+            w = &s->arp_wait[i];
+    if (!w && !(w = arp_queue_evict_for(s, next_hop))) {
+        fa_count(s, FA_CNT_ARP_QUEUE_FULL);
+        return -ENOBUFS;
     }
-    fa_count(s, FA_CNT_ARP_QUEUE_FULL);
-    return -ENOBUFS;
+    memcpy(w->frame, frame, len);
+    w->len = (uint16_t)len;
+    w->next_hop = next_hop;
+    w->seq = s->arp_wait_seq++;
+    return 0;
 }
 
 int fa_arp_resolved(struct fa_stack *s, uint32_t next_hop)

@@ -99,6 +99,45 @@ static struct fa_udp *demux(struct fa_stack *s, uint32_t dst, uint16_t dport, ui
     return loose;
 }
 
+/* Queues the datagram for u (source address and port in a record
+ * before it), or counts it dropped when u's queue has no room. */
+static void deliver(struct fa_stack *s, struct fa_udp *u, const struct fa_ipv4_view *ip,
+                    uint16_t udp_len, uint16_t sport)
+{
+    uint32_t data_len = udp_len - FA_UDP_HLEN;
+    if (fa_ring_space(&u->queue) < RECORD_HLEN + data_len) {
+        fa_count(s, FA_CNT_UDP_QUEUE_FULL);
+        return;
+    }
+    uint8_t rec[RECORD_HLEN];
+    fa_put16(rec, (uint16_t)data_len);
+    fa_put32(rec + 2, ip->src);
+    fa_put16(rec + 6, sport);
+    fa_ring_write(&u->queue, rec, RECORD_HLEN);
+    fa_ring_write(&u->queue, ip->payload + FA_UDP_HLEN, data_len);
+    fa_count(s, FA_CNT_UDP_DATAGRAMS_IN);
+}
+
+/* A broadcast goes to every socket on the port that takes it (bound to
+ * no address, connected to its sender or to nobody), as Linux's
+ * __udp4_lib_mcast_deliver (review: only one of two SO_REUSEADDR
+ * sockets got it); never an ICMP error. */
+static void deliver_broadcast(struct fa_stack *s, const struct fa_ipv4_view *ip,
+                              uint16_t udp_len, uint16_t sport, uint16_t dport)
+{
+    int taken = 0;
+    for (uint32_t i = 0; i < s->udp->count; i++) {
+        struct fa_udp *u = &s->udp->pool[i];
+        if (!u->used || !u->lport || u->lport != dport || (u->laddr && u->laddr != ip->dst) ||
+            (u->rport && (u->raddr != ip->src || u->rport != sport)))
+            continue;
+        deliver(s, u, ip, udp_len, sport);
+        taken = 1;
+    }
+    if (!taken)
+        fa_count(s, FA_CNT_UDP_NO_PORT);
+}
+
 void fa_udp_input(struct fa_stack *s, const struct fa_rx_ctx *rx, fa_time now)
 {
     const struct fa_ipv4_view *ip = &rx->ip;
@@ -119,25 +158,18 @@ void fa_udp_input(struct fa_stack *s, const struct fa_rx_ctx *rx, fa_time now)
         }
     }
     uint16_t sport = fa_get16(ip->payload), dport = fa_get16(ip->payload + 2);
+    if (fa_ipv4_is_broadcast(ip->dst, s->cfg.addr, s->cfg.prefix_len)) {
+        deliver_broadcast(s, ip, udp_len, sport, dport);
+        return;
+    }
     struct fa_udp *u = demux(s, ip->dst, dport, ip->src, sport);
     if (!u) {
-        /* RFC 1122 §4.1.3.1: port unreachable (never for broadcasts). */
+        /* RFC 1122 §4.1.3.1: port unreachable. */
         fa_count(s, FA_CNT_UDP_NO_PORT);
         fa_icmp_send_unreach(s, rx, FA_ICMP_UNREACH_PORT, now);
         return;
     }
-    uint32_t data_len = udp_len - FA_UDP_HLEN;
-    if (fa_ring_space(&u->queue) < RECORD_HLEN + data_len) {
-        fa_count(s, FA_CNT_UDP_QUEUE_FULL);
-        return;
-    }
-    uint8_t rec[RECORD_HLEN];
-    fa_put16(rec, (uint16_t)data_len);
-    fa_put32(rec + 2, ip->src);
-    fa_put16(rec + 6, sport);
-    fa_ring_write(&u->queue, rec, RECORD_HLEN);
-    fa_ring_write(&u->queue, ip->payload + FA_UDP_HLEN, data_len);
-    fa_count(s, FA_CNT_UDP_DATAGRAMS_IN);
+    deliver(s, u, ip, udp_len, sport);
 }
 
 /* The error an ICMP error gives a connected socket, as Linux's

@@ -6,6 +6,8 @@
  *   - an ARP request from a martian sender address (loopback, multicast,
  *     broadcast, 0/8) is neither answered nor learnt;
  *   - a unicast datagram from 0.0.0.0 is dropped (RFC 1122 §3.2.1.3);
+ *   - one next hop that never answers cannot keep the whole ARP queue;
+ *   - a broadcast datagram reaches every socket bound to its port;
  *   - an implicit bind with no ephemeral port left says -EAGAIN;
  *   - a gateway off the subnet, ours or a broadcast fails the check. */
 #include <stdarg.h>
@@ -99,6 +101,46 @@ static void zero_source_unicast_delivered(void **st)
     assert_int_equal(r, -EAGAIN);
 }
 
+/* One next hop that never answers fills the ARP queue: a packet to
+ * another new neighbour takes the place of its oldest (it was refused,
+ * -ENOBUFS, and UDP's was lost without a word). */
+static void one_dead_neighbour_leaves_room(void **st)
+{
+    (void)st;
+    struct fx *f = mk(NULL);
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(fa_stack_ping(f->s, FA_IPV4(198, 18, 0, 50), 1, (uint16_t)i, NULL, 0, 0), 0);
+    int r = fa_stack_ping(f->s, IP_PEER, 1, 99, NULL, 0, 0);
+    uint64_t dropped = fa_stack_counter(f->s, FA_CNT_ARP_QUEUE_FULL);
+    rm(f);
+    assert_int_equal(r, 0);
+    assert_int_equal(dropped, 1);
+}
+
+/* A broadcast reaches every socket bound to its port (two with
+ * SO_REUSEADDR here), as Linux's __udp4_lib_mcast_deliver: only the
+ * last got it. (finack has no SO_BROADCAST opt-in for sending: README.) */
+static void udp_broadcast_reaches_every_socket(void **st)
+{
+    (void)st;
+    struct fx *f = mk(NULL);
+    struct fa_udp *a, *b;
+    assert_int_equal(fa_udp_open(f->s, &a), 0);
+    assert_int_equal(fa_udp_open(f->s, &b), 0);
+    fa_udp_reuseaddr(a, 1);
+    fa_udp_reuseaddr(b, 1);
+    assert_int_equal(fa_udp_bind(a, 0, 9), 0);
+    assert_int_equal(fa_udp_bind(b, 0, 9), 0);
+    uint8_t fr[128], buf[16];
+    size_t n = build_udp(fr, fa_mac_broadcast, IP_PEER, 0xffffffffu, 1000, 9, (const uint8_t *)"hi", 2);
+    fa_stack_input(f->s, fr, n, 0);
+    long ra = fa_udp_recvfrom(a, buf, sizeof buf, NULL, NULL, 0);
+    long rb = fa_udp_recvfrom(b, buf, sizeof buf, NULL, NULL, 0);
+    rm(f);
+    assert_int_equal(ra, 2);
+    assert_int_equal(rb, 2);
+}
+
 /* Implicit bind with no ephemeral port left: Linux EAGAIN. */
 static void one_port(struct fa_config *c) { c->tcp_port_min = c->tcp_port_max = 60000; }
 static void autobind_errno(void **st)
@@ -145,6 +187,8 @@ int main(void)
         cmocka_unit_test(flush_evicts_gateway_in_use),
         cmocka_unit_test(martian_spa_learnt),
         cmocka_unit_test(zero_source_unicast_delivered),
+        cmocka_unit_test(one_dead_neighbour_leaves_room),
+        cmocka_unit_test(udp_broadcast_reaches_every_socket),
         cmocka_unit_test(autobind_errno),
         cmocka_unit_test(gateway_unchecked),
     };
