@@ -102,12 +102,21 @@ int fa_tcp_connect(struct fa_tcp *c, uint32_t addr, uint16_t port, fa_time now)
     case FA_TCP_SYN_RECEIVED:
         return -EALREADY;
     case FA_TCP_LISTEN:
-        return -EINVAL;
+        return -EISCONN; /* as Linux */
     default:
         return -EISCONN;
     }
+    /* A socket connects once. Asked again after its connect failed, it
+     * says why, once (the idiom that learns a non-blocking connect's
+     * outcome; review: -EINVAL), then -ECONNABORTED, as Linux. */
+    if (c->err && !(c->flags & TF_ERROR_EOF)) {
+        int e = c->err;
+        c->err = 0;
+        c->flags |= TF_ERROR_EOF;
+        return e;
+    }
     if (c->err || (c->flags & TF_OPENED))
-        return -EINVAL; /* a socket connects once */
+        return (c->flags & TF_OPENED) ? -ECONNABORTED : -EINVAL;
     if (port == 0 || addr == 0 || fa_ipv4_is_multicast(addr) ||
         fa_ipv4_is_broadcast(addr, s->cfg.addr, s->cfg.prefix_len))
         return -EINVAL;

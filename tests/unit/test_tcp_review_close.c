@@ -9,6 +9,7 @@
  *   - an orphan facing a dead peer gives up after tcp_orphan_retries
  *     timeouts, as Linux's;
  *   - close() twice says -EBADF and leaves the pool whole;
+ *   - connect() again after a refused connect says why, once;
  *   - what held: errno of shutdown, recv, accept, connect, send in the
  *     usual states, close in SYN-SENT, SO_LINGER 0. */
 #include <stdarg.h>
@@ -136,6 +137,26 @@ static void data_during_linger_is_reset(void **state)
     assert_true(rst);
 }
 
+/* A non-blocking connect refused; calling connect() again to learn the
+ * outcome (a common idiom): Linux's __inet_stream_connect says the
+ * pending error (-ECONNREFUSED), then -ECONNABORTED; finack said -EINVAL.
+ * And connect() on a listener: Linux -EISCONN, finack -EINVAL. */
+static void connect_again_reports_the_error(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp_view syn;
+    struct fa_tcp *c = peer_connecting(&pe, 0, &syn);
+    peer_send(&pe, RST | ACK, 0, syn.seq + 1, 0, NULL, 0);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_CLOSED);
+    assert_int_equal(fa_tcp_connect(c, IP_PEER, 80, pe.now), -ECONNREFUSED);
+    assert_int_equal(fa_tcp_connect(c, IP_PEER, 80, pe.now), -ECONNABORTED);
+    fa_tcp_close(c, pe.now);
+    struct fa_tcp *l = peer_listening(&pe, 81);
+    assert_int_equal(fa_tcp_connect(l, IP_PEER, 80, pe.now), -EISCONN);
+    fa_tcp_close(l, pe.now);
+}
+
 /* Keepalive with data outstanding: Linux tcp_keepalive_timer
  * does not probe while packets_out ("It is alive without keepalive"):
  * the retransmission timer and tcp_retries2 decide. finack's (before)
@@ -253,6 +274,7 @@ int main(void)
         cmocka_unit_test_teardown(keepalive_waits_while_data_is_in_flight, teardown),
         cmocka_unit_test_teardown(dead_peer_orphan_goes_within_minutes, teardown),
         cmocka_unit_test_teardown(double_close_is_harmless, teardown),
+        cmocka_unit_test_teardown(connect_again_reports_the_error, teardown),
         cmocka_unit_test_teardown(what_holds, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
