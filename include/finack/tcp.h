@@ -77,8 +77,10 @@ long fa_tcp_recv(struct fa_tcp *sock, void *buf, size_t len, fa_time now);
 enum { FA_SHUT_RD = 0, FA_SHUT_WR = 1, FA_SHUT_RDWR = 2 };
 /* SHUT_WR queues our FIN after the data. SHUT_RD drops what is queued;
  * data that arrives later is acknowledged and dropped (as BSD does —
- * the peer's writes neither stall nor reset) and recv returns 0.
- * 0, -EINVAL, or -ENOTCONN. */
+ * the peer's writes neither stall nor reset) and recv returns 0. As
+ * Linux: on a listener, SHUT_RD (or RDWR) stops it (its queued
+ * connections are reset; accept says -EINVAL). 0, -EINVAL, or -ENOTCONN
+ * (not connected; in SYN-SENT too, where Linux cancels the connect). */
 int fa_tcp_shutdown(struct fa_tcp *sock, int how, fa_time now);
 /* Releases the handle and closes the connection: FIN (or RST if received
  * data is unread, RFC 9293 §3.10.4; or with SO_LINGER 0). With SO_LINGER

@@ -511,6 +511,8 @@ void fa_tcp_stack_free(struct fa_stack *s);
 struct fa_tcp *fa_tcp_alloc(struct fa_stack *s);
 /* Frees the block and its buffers; unhashes it. */
 void fa_tcp_free(struct fa_tcp *c);
+/* Takes a listener off the stack's list (it may stay, CLOSED). */
+void fa_tcp_listener_unlink(struct fa_tcp *c);
 void fa_tcp_hash_insert(struct fa_tcp *c);
 void fa_tcp_hash_remove(struct fa_tcp *c);
 struct fa_tcp *fa_tcp_lookup(struct fa_stack *s, uint32_t laddr, uint16_t lport,

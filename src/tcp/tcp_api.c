@@ -225,12 +225,23 @@ static void shut_write(struct fa_tcp *c, fa_time now)
     fa_tcp_output(c, now);
 }
 
+static void stop_listening(struct fa_tcp *l, fa_time now);
+
 int fa_tcp_shutdown(struct fa_tcp *c, int how, fa_time now)
 {
     if (how < FA_SHUT_RD || how > FA_SHUT_RDWR)
         return -EINVAL;
-    if (c->state == FA_TCP_CLOSED || c->state == FA_TCP_LISTEN ||
-        c->state == FA_TCP_SYN_SENT)
+    /* As Linux's inet_shutdown (fifth review: -ENOTCONN, and the
+     * listener answered on): SHUT_RD stops a listener (the usual way to
+     * wake a thread in accept; accept then says -EINVAL), SHUT_WR alone
+     * leaves it. (Linux also cancels a connect in SYN-SENT; finack says
+     * -ENOTCONN and the connect goes on.) */
+    if (c->state == FA_TCP_LISTEN) {
+        if (how != FA_SHUT_WR)
+            stop_listening(c, now);
+        return 0;
+    }
+    if (c->state == FA_TCP_CLOSED || c->state == FA_TCP_SYN_SENT)
         return -ENOTCONN;
     if (how != FA_SHUT_WR) {
         /* What is queued and what comes later is dropped (tcp_in.c). */
@@ -245,10 +256,11 @@ int fa_tcp_shutdown(struct fa_tcp *c, int how, fa_time now)
     return 0;
 }
 
-static void close_listener(struct fa_tcp *l, fa_time now)
+/* The listener stops: queued and half-open children die with a reset,
+ * it leaves the stack's list and is CLOSED; the handle stays. */
+static void stop_listening(struct fa_tcp *l, fa_time now)
 {
     struct fa_stack *s = fa_tcp_stack_of(l);
-    /* Queued and half-open children die with it, with a reset. */
     for (uint32_t i = 0; i < s->tcp->pool_used; i++) {
         struct fa_tcp *c = fa_tcp_pool_entry(s->tcp, i);
         if (!(c->flags & TF_FREE) && c->parent == fa_tcp_ref(s->tcp, l)) {
@@ -256,7 +268,14 @@ static void close_listener(struct fa_tcp *l, fa_time now)
             fa_tcp_terminate(c, 0, now);
         }
     }
+    fa_tcp_listener_unlink(l);
+    l->lst = (struct fa_tcp_listen){ 0 };
     fa_tcp_set_state(l, FA_TCP_CLOSED, now);
+}
+
+static void close_listener(struct fa_tcp *l, fa_time now)
+{
+    stop_listening(l, now);
     fa_tcp_free(l);
 }
 

@@ -205,6 +205,13 @@ static void listener_remove(struct fa_tcp *c)
         t->listeners = fa_tcp_at(t, c->queue_next);
 }
 
+void fa_tcp_listener_unlink(struct fa_tcp *c)
+{
+    if (c->flags & TF_LISTENER)
+        listener_remove(c);
+    c->flags &= ~TF_LISTENER;
+}
+
 void fa_tcp_free(struct fa_tcp *c)
 {
     struct fa_tcp_stack *t = fa_tcp_stack_of(c)->tcp;

@@ -10,6 +10,7 @@
  *     timeouts, as Linux's;
  *   - close() twice says -EBADF and leaves the pool whole;
  *   - connect() again after a refused connect says why, once;
+ *   - shutdown(SHUT_RD) stops a listener;
  *   - what held: errno of shutdown, recv, accept, connect, send in the
  *     usual states, close in SYN-SENT, SO_LINGER 0. */
 #include <stdarg.h>
@@ -157,6 +158,30 @@ static void connect_again_reports_the_error(void **state)
     fa_tcp_close(l, pe.now);
 }
 
+/* Linux's inet_shutdown on a listener with SHUT_RD or SHUT_RDWR stops
+ * it (the classic way to wake a thread blocked in accept) and returns 0;
+ * accept then says EINVAL. finack said -ENOTCONN and the listener went on
+ * answering SYNs. */
+static void shutdown_rdwr_stops_a_listener(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    struct fa_tcp *l = peer_listening(&pe, 80);
+    assert_int_equal(fa_tcp_shutdown(l, FA_SHUT_WR, pe.now), 0);
+    assert_int_equal(fa_tcp_state(l), FA_TCP_LISTEN); /* SHUT_WR alone: no change */
+    assert_int_equal(fa_tcp_shutdown(l, FA_SHUT_RDWR, pe.now), 0);
+    assert_int_equal(fa_tcp_state(l), FA_TCP_CLOSED);
+    struct fa_tcp *c;
+    assert_int_equal(fa_tcp_accept(l, &c), -EINVAL);
+    peer_send_next(&pe, SYN, NULL, 0);
+    struct fa_tcp_view v = peer_expect(&pe);
+    assert_true(v.flags & RST);
+    assert_int_equal(fa_tcp_close(l, pe.now), 0);
+    struct fa_tcp_usage u;
+    fa_stack_tcp_usage(pe.s, &u);
+    assert_int_equal(u.sockets, 0);
+}
+
 /* Keepalive with data outstanding: Linux tcp_keepalive_timer
  * does not probe while packets_out ("It is alive without keepalive"):
  * the retransmission timer and tcp_retries2 decide. finack's (before)
@@ -275,6 +300,7 @@ int main(void)
         cmocka_unit_test_teardown(dead_peer_orphan_goes_within_minutes, teardown),
         cmocka_unit_test_teardown(double_close_is_harmless, teardown),
         cmocka_unit_test_teardown(connect_again_reports_the_error, teardown),
+        cmocka_unit_test_teardown(shutdown_rdwr_stops_a_listener, teardown),
         cmocka_unit_test_teardown(what_holds, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
