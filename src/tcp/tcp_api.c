@@ -101,9 +101,7 @@ int fa_tcp_connect(struct fa_tcp *c, uint32_t addr, uint16_t port, fa_time now)
     case FA_TCP_SYN_SENT:
     case FA_TCP_SYN_RECEIVED:
         return -EALREADY;
-    case FA_TCP_LISTEN:
-        return -EISCONN; /* as Linux */
-    default:
+    default: /* a listener too, as Linux */
         return -EISCONN;
     }
     /* A socket connects once. Asked again after its connect failed, it

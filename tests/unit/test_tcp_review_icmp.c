@@ -51,7 +51,7 @@ static uint32_t unacked_data(struct fa_tcp *c)
     return f;
 }
 
-/* SO_LINGER: the linger runs out. Without an ICMP error close() says
+/* L18, SO_LINGER: the linger runs out. Without an ICMP error close() says
  * -ETIMEDOUT (include/finack/tcp.h); after a soft ICMP error about the
  * in-flight data, fa_tcp_terminate swapped ETIMEDOUT for the soft error
  * and close() said 0, "all data acknowledged". */
@@ -81,7 +81,7 @@ static void linger_timeout_reported_after_soft_icmp(void **state)
     assert_int_equal(linger_close_result(1), -ETIMEDOUT);
 }
 
-/* A reset that ends a lingering close before our FIN is acknowledged:
+/* L18: a reset that ends a lingering close before our FIN is acknowledged:
  * close() said 0, "all acknowledged"; it says -ECONNRESET. */
 static void linger_ended_by_reset_says_so(void **state)
 {
