@@ -1375,9 +1375,12 @@ static int check_errors(struct run *r)
          * close) — the bytes of a clean ending must all have arrived even
          * so. (A lingering close's own ETIMEDOUT comes from close(), not
          * here.) */
-        if (err == ECONNRESET && r->e[!i].closed)
+        /* A reset is ECONNRESET, or EPIPE where the peer's FIN (or a
+         * forged one) came first: a reset in CLOSE-WAIT (Linux's). */
+        int reset = err == ECONNRESET || err == EPIPE;
+        if (reset && r->e[!i].closed)
             continue;
-        if (err == ECONNRESET && orphan_gave_up(r, !i))
+        if (reset && orphan_gave_up(r, !i))
             continue;
         /* (Where the router reported soft errors, a timeout may say the
          * last one: RFC 1122 §4.2.3.9.) */
@@ -1385,7 +1388,7 @@ static int check_errors(struct run *r)
                       (r->pr.router_gap && err == ENETUNREACH);
         if (timeout && gone_behind_cookies(r, !i))
             continue;
-        if (err == ECONNRESET && i == 0 && lost_behind_dropped_cookie(r)) {
+        if (reset && i == 0 && lost_behind_dropped_cookie(r)) {
             if (r->broke_at == FA_TIME_NEVER) /* the server's bytes never go */
                 r->broke_at = fa_sim_now(r->sim);
             continue;

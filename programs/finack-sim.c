@@ -242,6 +242,8 @@ static int pump(struct run *r, struct fa_tcp *l)
             size_t n = r->pr.bytes[i] - e->sent < sizeof buf ? r->pr.bytes[i] - e->sent : sizeof buf;
             pattern_fill(buf, n, r->seed, i, e->sent);
             long w = fa_tcp_send(e->sock, buf, n, now);
+            if (w < 0 && w != -EAGAIN && !e->err)
+                e->err = (int)-w; /* a failed connection says why once: here */
             if (w <= 0)
                 break;
             e->sent += (uint64_t)w;
@@ -251,7 +253,8 @@ static int pump(struct run *r, struct fa_tcp *l)
                (got = fa_tcp_recv(e->sock, buf, sizeof buf, now)) != -EAGAIN) {
             if (got <= 0) {
                 e->eof = 1;
-                e->err = got < 0 ? (int)-got : 0;
+                if (got < 0)
+                    e->err = (int)-got;
                 break;
             }
             long bad = pattern_mismatch(buf, (size_t)got, r->seed, !i, e->got);

@@ -474,6 +474,15 @@ static long discard(struct dsock_table *t, struct dsock *s, long n)
     return n;
 }
 
+int dsock_recv_end(struct dsock *s)
+{
+    int err = s->err_on_read ? s->err : 0;
+    s->err_on_read = 0;
+    if (err)
+        s->err = 0;
+    return err;
+}
+
 int dsock_connect(struct dsock_table *t, struct dsock *s, uint32_t addr, uint16_t port,
                   long filler, fa_time now)
 {
@@ -785,6 +794,37 @@ static void conn_dead(struct dsock_table *t, struct dsock *s, int err, fa_time n
     shutdown(s->a, SHUT_RDWR);
 }
 
+/* TCP's side is CLOSED: reset or timed out (or a TIME-WAIT that ran out
+ * after both FINs: nothing to say). As Linux, what arrived before the
+ * reset is the program's to read first; only then is our end shut (the
+ * error goes to SO_ERROR at once, and to recv() at the end of stream
+ * when no FIN came before it: FAD_RECV_END). */
+static int conn_ending(struct dsock_table *t, struct dsock *s, int err_seen, fa_time now)
+{
+    if (fa_tcp_state(s->tcp) != FA_TCP_CLOSED)
+        return 0;
+    if (!s->ending) {
+        int e = -fa_tcp_error(s->tcp);
+        if (!e) /* from_tcp's recv may have taken it */
+            e = err_seen;
+        if (!e)
+            return 0;
+        s->ending = 1;
+        s->err = e;
+        s->err_on_read = !(fa_tcp_events(s->tcp) & FA_TCP_EV_HUP);
+        shutdown(s->a, SHUT_RD); /* the program's sends fail now */
+    }
+    from_tcp(t, s, now);
+    if ((s->rx_len || !s->tcp_eof) && !s->a_rd_gone && !s->a_hup) {
+        conn_interest(t, s); /* the program reads on: its end wakes us */
+        return 1;
+    }
+    conn_dead(t, s, s->err, now);
+    if (s->a_hup)
+        dsock_free(t, s);
+    return 1;
+}
+
 /* The handshake ended? Then the filler goes, so the program's end turns
  * writable, and SO_ERROR (or connect() again) holds the outcome. */
 static void connect_progress(struct dsock_table *t, struct dsock *s, fa_time now)
@@ -840,6 +880,9 @@ static void pump(struct dsock_table *t, struct dsock *s, fa_time now)
         dsock_free(t, s);
         return;
     }
+    /* Before to_tcp: a send to a CLOSED socket would take its error. */
+    if (conn_ending(t, s, 0, now))
+        return;
     int err = to_tcp(t, s, now) < 0 ? EPIPE : 0;
     if (!err && s->a_hup && (s->linger_ms == 0 || unread(s))) { /* found closed */
         tcp_release(t, s, 1, now);
@@ -848,14 +891,8 @@ static void pump(struct dsock_table *t, struct dsock *s, fa_time now)
     }
     if (!err)
         err = from_tcp(t, s, now);
-    if ((err || (fa_tcp_events(s->tcp) & FA_TCP_EV_ERROR)) &&
-        fa_tcp_state(s->tcp) == FA_TCP_CLOSED) {
-        int e = fa_tcp_error(s->tcp);
-        conn_dead(t, s, e ? -e : err && err != EPIPE ? err : ECONNRESET, now);
-        if (s->a_hup)
-            dsock_free(t, s);
+    if (conn_ending(t, s, err == EPIPE ? 0 : err, now))
         return;
-    }
     if (s->a_hup && s->a_eof && !s->tx_len) {
         tcp_release(t, s, 0, now); /* FIN after what the program wrote */
         dsock_free(t, s);

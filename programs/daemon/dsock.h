@@ -58,6 +58,9 @@ struct dsock {
     unsigned tcp_eof : 1;   /* the peer's FIN was passed on */
     unsigned wr_shut : 1;   /* our FIN is queued */
     unsigned dead : 1;      /* the connection failed; our end is shut */
+    unsigned ending : 1;    /* it failed; what came before is still read */
+    unsigned err_on_read : 1; /* recv() at end of stream says err (no FIN
+                                 came before the failure) */
     unsigned pending : 1;   /* UDP: more to send than one turn takes */
     struct dsock *next_pending;
 };
@@ -77,6 +80,9 @@ int dsock_new(struct dsock_table *t, pid_t pid, int v6, struct dsock **out, int 
 int dsock_held(const struct dsock *s, int fd);
 struct dsock *dsock_find(struct dsock_table *t, uint32_t id);
 
+/* The program read end of stream: the error recv() says instead (Linux
+ * reports a reset once where no FIN came first), taken; 0: none. */
+int dsock_recv_end(struct dsock *s);
 int dsock_bind(struct dsock_table *t, struct dsock *s, uint32_t addr, uint16_t port);
 int dsock_listen(struct dsock_table *t, struct dsock *s, int backlog, fa_time now);
 /* -EINPROGRESS, or an error (the filler is then discarded). */

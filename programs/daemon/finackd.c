@@ -281,6 +281,9 @@ static void serve(struct daemon *d, struct attach *a, const struct fad_req *q, i
     case FAD_CLOSE:
         dsock_closed(d->socks, s, now);
         return;
+    case FAD_RECV_END:
+        r->val = dsock_recv_end(s);
+        return;
     }
     r->ret = -EINVAL;
 }

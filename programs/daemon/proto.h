@@ -69,6 +69,9 @@ enum fad_op {
     FAD_UNFILL,        /* val: connect filler bytes never written after all */
     FAD_CLOSE,         /* the program closed a descriptor of it: if that
                           was the last, finackd closes it before answering */
+    FAD_RECV_END,      /* recv() read end of stream: -> rep.val = the error
+                          it should say instead (a reset or a timeout with
+                          no FIN before it), taken; 0: end of stream */
 };
 
 enum { FAD_SOCK_V6 = 1, FAD_SOCK_UDP = 2 };

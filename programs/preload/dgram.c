@@ -1,6 +1,5 @@
-/* dgram.c — the receive and send calls that carry addresses: recv,
- * recvfrom, recvmsg (and glibc's checked __recv_chk, __recvfrom_chk),
- * sendto, sendmsg.
+/* dgram.c — the receive and send calls: recv, recvfrom, recvmsg (and
+ * glibc's checked __recv_chk, __recvfrom_chk), send, sendto, sendmsg.
  *
  * Every receive is made as one recvmsg() that also asks for the sender's
  * name, which costs the same one system call and says, for free, whether
@@ -23,11 +22,17 @@
  * Sends with a destination: UDP prepends the header; TCP ignores the
  * destination as Linux does (a socketpair would say EISCONN), except
  * with MSG_FASTOPEN, where it connects first (without the data on the
- * SYN: finack has no TCP Fast Open). */
+ * SYN: finack has no TCP Fast Open).
+ * A failed connection (reset, timed out) says its error once, as Linux's:
+ * to the first send (finackd's end refuses it with EPIPE, and SO_ERROR
+ * holds why; SIGPIPE only for EPIPE), or to the recv that reads end of
+ * stream when no FIN came before (FAD_RECV_END). read() and write() say
+ * end of stream and EPIPE. */
 #include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
@@ -324,6 +329,19 @@ EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
         m->msg_namelen = 0; /* TCP reports no source */
         return n;
     }
+    /* End of stream carries no name: a finack TCP socket's may be an
+     * error to say instead. */
+    if (n == 0 && got == 0 && iov_total(m->msg_iov, m->msg_iovlen) &&
+        fa_sock_kind(fd, &id, NULL) == FA_TCP) {
+        struct fad_req q = { .op = FAD_RECV_END, .id = id };
+        struct fad_rep r;
+        if (fa_ask(fd, &q, &r) == 0 && r.val > 0) {
+            errno = (int)r.val;
+            return -1;
+        }
+        m->msg_namelen = 0;
+        return n;
+    }
     if (uname) { /* a kernel socket's: as the kernel gave it */
         memcpy(uname, &name, got < ucap ? got : ucap);
         m->msg_namelen = got;
@@ -392,6 +410,44 @@ static ssize_t udp_send(int fd, const struct sockaddr *sa, socklen_t salen,
     return n < 0 ? n : n - (ssize_t)sizeof h;
 }
 
+/* A send refused with EPIPE: on a finack TCP socket, the connection's
+ * pending error comes first (Linux's sk_stream_error); SIGPIPE, which
+ * the real call was told not to raise, only for EPIPE. */
+static ssize_t send_failed(int fd, int flags)
+{
+    int err = EPIPE;
+    uint32_t id;
+    if (fa_sock_kind(fd, &id, NULL) == FA_TCP) {
+        struct fad_req q = { .op = FAD_GETOPT, .id = id, .a = SOL_SOCKET, .b = SO_ERROR };
+        struct fad_rep r;
+        if (fa_ask(fd, &q, &r) == 0 && r.val > 0)
+            err = (int)r.val;
+    }
+    if (err == EPIPE && !(flags & MSG_NOSIGNAL))
+        raise(SIGPIPE);
+    errno = err;
+    return -1;
+}
+
+/* A stream send: its error as above. */
+static ssize_t stream_sendmsg(int fd, const struct msghdr *m, int flags)
+{
+    ssize_t n = fa_real.sendmsg(fd, m, flags | MSG_NOSIGNAL);
+    return n < 0 && errno == EPIPE ? send_failed(fd, flags) : n;
+}
+
+static ssize_t stream_send(int fd, const void *buf, size_t len, int flags)
+{
+    ssize_t n = fa_real.sendto(fd, buf, len, flags | MSG_NOSIGNAL, NULL, 0);
+    return n < 0 && errno == EPIPE ? send_failed(fd, flags) : n;
+}
+
+EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
+{
+    fa_real_resolve();
+    return stream_send(fd, buf, len, flags);
+}
+
 EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *sa,
                       socklen_t salen)
 {
@@ -405,10 +461,10 @@ EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const stru
     if (kind == FA_TCP && (flags & MSG_FASTOPEN)) { /* connect, then send */
         if (connect(fd, sa, salen) < 0) /* EISCONN on a connected one, as Linux */
             return -1;
-        return fa_real.sendto(fd, buf, len, flags & ~MSG_FASTOPEN, NULL, 0);
+        return stream_send(fd, buf, len, flags & ~MSG_FASTOPEN);
     }
-    if (kind != FA_NOT) /* TCP: the destination is ignored */
-        return fa_real.sendto(fd, buf, len, flags, NULL, 0);
+    if (kind != FA_NOT || !sa) /* TCP: the destination is ignored */
+        return stream_send(fd, buf, len, flags);
     return fa_real.sendto(fd, buf, len, flags, sa, salen);
 }
 
@@ -423,7 +479,9 @@ EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
         struct msghdr plain = *m;
         plain.msg_name = NULL;
         plain.msg_namelen = 0;
-        return fa_real.sendmsg(fd, &plain, flags);
+        return stream_sendmsg(fd, &plain, flags);
     }
+    if (m && !m->msg_name)
+        return stream_sendmsg(fd, m, flags);
     return fa_real.sendmsg(fd, m, flags);
 }

@@ -92,6 +92,15 @@ int fa_tcp_accept(struct fa_tcp *l, struct fa_tcp **out)
     return 0;
 }
 
+/* Reports the pending error once; recv() says end of stream after it. */
+static int take_error(struct fa_tcp *c)
+{
+    int e = c->err;
+    c->err = 0;
+    c->flags |= TF_ERROR_EOF;
+    return e;
+}
+
 int fa_tcp_connect(struct fa_tcp *c, uint32_t addr, uint16_t port, fa_time now)
 {
     struct fa_stack *s = fa_tcp_stack_of(c);
@@ -107,12 +116,8 @@ int fa_tcp_connect(struct fa_tcp *c, uint32_t addr, uint16_t port, fa_time now)
     /* A socket connects once. Asked again after its connect failed, it
      * says why, once (the idiom that learns a non-blocking connect's
      * outcome; review: -EINVAL), then -ECONNABORTED, as Linux. */
-    if (c->err && !(c->flags & TF_ERROR_EOF)) {
-        int e = c->err;
-        c->err = 0;
-        c->flags |= TF_ERROR_EOF;
-        return e;
-    }
+    if (c->err && !(c->flags & TF_ERROR_EOF))
+        return take_error(c);
     if (c->err || (c->flags & TF_OPENED))
         return (c->flags & TF_OPENED) ? -ECONNABORTED : -EINVAL;
     if (port == 0 || addr == 0 || fa_ipv4_is_multicast(addr) ||
@@ -148,8 +153,13 @@ long fa_tcp_send(struct fa_tcp *c, const void *data, size_t len, fa_time now)
     case FA_TCP_SYN_RECEIVED:
         return -EAGAIN;
     case FA_TCP_CLOSED:
-        /* Reset or timed out: EPIPE, never a signal (L20). */
-        return (c->flags & TF_OPENED) || c->err ? -EPIPE : -ENOTCONN;
+        /* Reset or timed out: the error once, if recv() or SO_ERROR did
+         * not take it, then EPIPE, never a signal (L20; Linux's
+         * sk_stream_error: a send after a reset in ESTABLISHED says
+         * ECONNRESET, the next EPIPE). */
+        if (c->err)
+            return take_error(c);
+        return (c->flags & TF_OPENED) ? -EPIPE : -ENOTCONN;
     case FA_TCP_LISTEN:
         return -ENOTCONN;
     default:
@@ -191,12 +201,11 @@ long fa_tcp_recv(struct fa_tcp *c, void *buf, size_t len, fa_time now)
         maybe_window_update(c, now);
         return (long)n;
     }
-    if (c->err && !(c->flags & TF_ERROR_EOF)) {
-        int e = c->err;
-        c->err = 0;
-        c->flags |= TF_ERROR_EOF;
-        return e;
-    }
+    /* After the peer's FIN, end of stream comes before an error (Linux's
+     * tcp_recvmsg tests SOCK_DONE first): a reset in CLOSE-WAIT is left
+     * for send() and SO_ERROR. */
+    if (c->err && !(c->flags & (TF_ERROR_EOF | TF_FIN_RCVD)))
+        return take_error(c);
     if ((c->flags & (TF_FIN_RCVD | TF_SHUT_RD | TF_ERROR_EOF)) ||
         (c->state == FA_TCP_CLOSED && (c->flags & TF_OPENED)))
         return 0;

@@ -505,8 +505,12 @@ static int check_rst(struct fa_tcp *c, const struct fa_tcp_view *seg,
     case FA_TCP_ESTABLISHED:
     case FA_TCP_FIN_WAIT_1:
     case FA_TCP_FIN_WAIT_2:
-    case FA_TCP_CLOSE_WAIT:
         fa_tcp_terminate(c, -ECONNRESET, now);
+        break;
+    case FA_TCP_CLOSE_WAIT:
+        /* The peer had closed and resets what we still sent: "broken
+         * pipe", as Linux's tcp_reset (L20); recv() says end of stream. */
+        fa_tcp_terminate(c, -EPIPE, now);
         break;
     default: /* CLOSING, LAST-ACK, TIME-WAIT */
         fa_tcp_terminate(c, 0, now);

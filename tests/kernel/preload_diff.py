@@ -18,19 +18,23 @@ The peers on PEER_ADDR:
     7107 tell what 7106's last connection's first read saw
     7101/udp echo each datagram to its sender
     7108/udp count datagrams; 7108 (TCP) tells the count and starts again
+    7109 close at once
+    7110 send 400000 bytes; once all are acknowledged, reset
     7999 nothing: refused
 """
 import errno
+import fcntl
 import os
 import select
 import socket
 import struct
 import sys
+import termios
 import threading
 import time
 
-P_ECHO, P_RESET, P_REPLY, P_SILENT, P_DIAL, P_STREAM, P_REPORT, P_CLOSED = \
-    7101, 7102, 7103, 7104, 7105, 7106, 7107, 7999
+P_ECHO, P_RESET, P_REPLY, P_SILENT, P_DIAL, P_STREAM, P_REPORT, P_CLOSE, P_DATA_RESET, \
+    P_CLOSED = 7101, 7102, 7103, 7104, 7105, 7106, 7107, 7109, 7110, 7999
 POLL_BITS = [("IN", select.POLLIN), ("OUT", select.POLLOUT), ("HUP", select.POLLHUP)]
 
 
@@ -96,6 +100,20 @@ def h_echo(c):
 def h_reset(c):
     c.recv(1)
     c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+
+
+def h_data_reset(c):
+    c.sendall(b"d" * 400000)
+    for _ in range(500):  # until every byte is acknowledged (5 s at most)
+        if struct.unpack("i", fcntl.ioctl(c, termios.TIOCOUTQ, b"\0" * 4))[0] == 0:
+            break
+        time.sleep(0.01)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+
+
+def h_close(c):
     c.close()
 
 
@@ -184,7 +202,7 @@ def peers():
     serve(7108, h_count)
     for port, h in [(P_ECHO, h_echo), (P_RESET, h_reset), (P_REPLY, h_reply),
                     (P_SILENT, h_silent), (P_DIAL, h_dial), (P_STREAM, h_stream),
-                    (P_REPORT, h_report)]:
+                    (P_REPORT, h_report), (P_CLOSE, h_close), (P_DATA_RESET, h_data_reset)]:
         serve(port, h)
     print("peers up", flush=True)
     time.sleep(600)
@@ -332,19 +350,74 @@ def s_reply_after_request():
 
 
 def s_write_after_reset():
+    """A reset in ESTABLISHED: the first send() after it says ECONNRESET,
+    the next EPIPE, recv() end of stream (review: finack said EPIPE)."""
     s = socket.create_connection((PEER, P_RESET), timeout=10)
     s.sendall(b"x")
     r = "no error"
     for _ in range(500):  # the RST comes within a round trip
         try:
-            s.send(b"y" * 1000)
+            s.send(b"y" * 1000, socket.MSG_NOSIGNAL)
             time.sleep(0.01)
         except OSError as e:
-            r = "EPIPE/ECONNRESET" if e.errno in (errno.EPIPE, errno.ECONNRESET) else \
-                errno.errorcode[e.errno]
+            r = errno.errorcode[e.errno]
             break
+    out = [r, err(lambda: s.send(b"y", socket.MSG_NOSIGNAL)), err(lambda: s.recv(10))]
     s.close()
-    return [r]
+    return out
+
+
+def wait_hup(s, timeout_ms=5000):
+    """Waits (5 s at most) for POLLHUP: the reset's arrival (POLLERR, which
+    Linux shows beside it, finack-run does not: README)."""
+    p = select.poll()
+    p.register(s, 0)
+    ev = p.poll(timeout_ms)
+    return "HUP" if ev and ev[0][1] & select.POLLHUP else "none"
+
+
+def s_data_then_reset():
+    """What came before a reset is read first, then ECONNRESET once, then
+    end of stream (review: finack-run dropped what was not yet in the
+    program's end, and said end of stream)."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)  # takes it all
+    s.settimeout(10)
+    s.connect((PEER, P_DATA_RESET))
+    out = [wait_hup(s, 10000)]
+    got = 0
+    e = "no error"
+    for _ in range(10000):
+        try:
+            x = s.recv(65536)
+        except OSError as ex:
+            e = errno.errorcode[ex.errno]
+            break
+        if not x:
+            e = "end of stream"
+            break
+        got += len(x)
+    out += [got, e, err(lambda: s.recv(10))]
+    s.close()
+    return out
+
+
+def s_reset_in_close_wait():
+    """The peer closed; what we send then is reset (L20). recv() says end
+    of stream, the error is EPIPE — for SO_ERROR, or for the next send()
+    (review: finack's recv() said ECONNRESET)."""
+    out = []
+    for send_first in (False, True):
+        s = socket.create_connection((PEER, P_CLOSE), timeout=10)
+        out += [s.recv(10), s.send(b"x"), wait_hup(s)]
+        if send_first:
+            out += [err(lambda: s.send(b"y", socket.MSG_NOSIGNAL)) for _ in range(2)]
+        else:
+            out.append(s.recv(10))
+            out.append(err(lambda: s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)))
+        out += [s.recv(10), err(lambda: s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))]
+        s.close()
+    return out
 
 
 def s_recv_timeout():
@@ -644,7 +717,8 @@ def s_review4():
 
 SEQUENCES = [s_nonblocking_connect, s_refused_nonblocking, s_refused_blocking,
              s_fresh_socket, s_options, s_listener, s_accept_and_names, s_half_close,
-             s_reply_after_request, s_write_after_reset, s_recv_timeout,
+             s_reply_after_request, s_write_after_reset, s_reset_in_close_wait,
+             s_data_then_reset, s_recv_timeout,
              s_recvfrom_sendto, s_tcp_info, s_close_unread_resets, s_setuid_child_accept,
              s_listener_shutdown, s_write_while_connecting, s_accept_inherits,
              s_connect_after_reset, s_udp, s_udp_server, s_ipv6, s_udp_review, s_review4]

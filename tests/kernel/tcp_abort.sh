@@ -47,7 +47,9 @@ fa_wait_host 5
 
 echo "== L20"
 fa_kernel_server 9001 "c.close(); time.sleep(2)"
-fa_start_tcp --connect "$FA_KERNEL_IP:9001" --send 20000 --chunk 100 --interval 20 --trace --seconds 8
+# --hold: the kernel's FIN first (CLOSE-WAIT), so the reset is "broken
+# pipe"; data before the close would make it reset at once (ECONNRESET).
+fa_start_tcp --connect "$FA_KERNEL_IP:9001" --hold 0.3 --send 20000 --chunk 100 --interval 20 --trace --seconds 8
 fa_wait_host 8
 cat "$FA_TMP/host.out"
 fa_expect '^send_error EPIPE'
