@@ -105,7 +105,9 @@ enum fa_tcp_option {
     FA_TCP_KEEPINTVL, /* ms between probes (each 1..FA_TCP_KEEP_MAX_MS,
                          Linux's 32,767 s, else EINVAL) */
     FA_TCP_KEEPCNT,   /* unanswered probes before abort */
-    FA_TCP_NODELAY,   /* 0/1: disable Nagle */
+    FA_TCP_NODELAY,   /* 0/1: disable Nagle (Minshall's form, as Linux's);
+                         turned on, it sends what Nagle holds at the
+                         next fa_stack_poll(), due at once */
     FA_TCP_MAXSEG,    /* our MSS, 88..(mtu - 40); before connect/listen */
     FA_TCP_CONGESTION, /* enum fa_tcp_cc; any time (state starts afresh) */
     FA_SO_REUSEADDR,  /* 0/1, before bind: a port whose connections are still

@@ -757,6 +757,8 @@ struct fa_tcp_loss {
     uint8_t reno_shift;        /* without SACK: backoff of the lost-
                                   retransmission check */
     uint32_t rexmit_from;      /* no lost entry to resend below this */
+    uint32_t snd_sml;          /* end of the last sub-MSS segment of new
+                                  data sent (Minshall's Nagle: tcp_out.c) */
     /* RecoveryPoint (RFC 6675) / recover (RFC 6582): attached just below
      * SND.UNA (as the ISS is at the start), for all before it was
      * acknowledged. */

@@ -428,6 +428,15 @@ int fa_tcp_setopt(struct fa_tcp *c, enum fa_tcp_option opt, long v)
         o.linger_ms = (int32_t)v;
         return fa_tcp_so_set(c, &o);
     case FA_TCP_NODELAY:
+        /* Turned on, it sends what Nagle holds, as Linux's setsockopt
+         * (programs toggle it to flush; review: it waited for an ACK).
+         * A setopt has no clock: the delayed-ACK timer, due at once,
+         * sends it at the next turn of the timers (tcp_timer.c). */
+        if (v && !(c->flags & TF_NODELAY) && fa_tcp_snd_len(c) &&
+            c->state != FA_TCP_CLOSED && c->state != FA_TCP_LISTEN) {
+            c->t_delack = 0;
+            fa_tcp_timer_update(c);
+        }
         c->flags = v ? c->flags | TF_NODELAY : c->flags & ~TF_NODELAY;
         return 0;
     case FA_SO_KEEPALIVE:

@@ -662,6 +662,7 @@ static int check_ack(struct fa_tcp *c, const struct fa_tcp_view *seg,
      * stale, however new its sequence number (attack seed 3725: a forged
      * old ACK at RCV.NXT opened a closed window). */
     int old_ack = seq_lt(seg->ack, c->snd_una);
+    int new_ack = seq_gt(seg->ack, c->snd_una);
     /* RFC 5681 §2 DUPLICATE ACKNOWLEDGMENT */
     int dup = seg->ack == c->snd_una && !carried && wnd == c->snd_wnd && wnd != 0 &&
               c->snd_una != c->snd_nxt;
@@ -669,9 +670,13 @@ static int check_ack(struct fa_tcp *c, const struct fa_tcp_view *seg,
         fa_tcp_rec_ack(c, seg, dup, now); /* tcp_recovery.c: what it means */
     if (seq_gt(seg->ack, c->snd_una))
         ack_advances(c, seg->ack, now);
-    /* Window update, if the segment is newer than the last one used. */
-    if (!old_ack && (seq_lt(c->snd_wl1, seg->seq) ||
-                     (c->snd_wl1 == seg->seq && seq_le(c->snd_wl2, seg->ack)))) {
+    /* Window update, if the segment is newer than the last one used —
+     * or its ACK moves SND.UNA on, as Linux's tcp_may_update_window: a
+     * resent segment of the peer's (older SEG.SEQ) that acknowledges new
+     * data carries the window as of now (review: a zero window from a
+     * bare ACK before it stuck, and data waited for the persist timer). */
+    if (new_ack || (!old_ack && (seq_lt(c->snd_wl1, seg->seq) ||
+                                 (c->snd_wl1 == seg->seq && seq_le(c->snd_wl2, seg->ack))))) {
         c->snd_wnd = wnd;
         c->snd_wl1 = seg->seq;
         c->snd_wl2 = seg->ack;

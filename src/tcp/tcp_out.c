@@ -225,6 +225,16 @@ static uint32_t unsent(const struct fa_tcp *c)
     return sent >= queued ? 0 : queued - sent;
 }
 
+/* Is a sub-MSS segment of ours unacknowledged? Minshall's form of Nagle
+ * (draft-minshall-nagle, as Linux's tcp_minshall_check): a short tail
+ * waits for the ACK of an earlier short segment, not of full ones — the
+ * tail of a write of MSS + 100 goes with it (RFC 1122 §4.2.3.4's form
+ * held it a delayed ACK's time: review, 40 ms a request). */
+static int small_in_flight(const struct fa_tcp *c)
+{
+    return c->loss && seq_gt(c->loss->snd_sml, c->snd_una);
+}
+
 /* RFC 1122 §4.2.3.4 (Nagle) and RFC 9293 §3.8.6.2.1 (sender SWS): may a
  * segment of len bytes go now? */
 static int worth_sending(const struct fa_tcp *c, uint32_t len, uint32_t left,
@@ -232,7 +242,7 @@ static int worth_sending(const struct fa_tcp *c, uint32_t len, uint32_t left,
 {
     if (len == c->mss)
         return 1;
-    if (len == left && (fin || (c->flags & TF_NODELAY) || c->snd_nxt == c->snd_una))
+    if (len == left && (fin || (c->flags & TF_NODELAY) || !small_in_flight(c)))
         return 1;
     return c->max_snd_wnd && len >= c->max_snd_wnd / 2;
 }
@@ -408,6 +418,8 @@ static uint32_t output_one(struct fa_tcp *c, fa_time now, int force)
     send_segment(c, c->snd_nxt, flags, c->snd_nxt - c->snd_una, len, now);
     fa_tcp_rec_sent_new(c, c->snd_nxt + len + (uint32_t)fin, fin, now);
     c->snd_nxt += len + (uint32_t)fin;
+    if (len && len < c->mss && c->loss)
+        c->loss->snd_sml = c->snd_nxt;
     if (fin)
         c->flags |= TF_FIN_SENT;
     if (c->t_rexmit == FA_TIME_NEVER)

@@ -99,6 +99,7 @@ int fa_tcp_loss_alloc(struct fa_tcp *c)
     l->sb.una = c->snd_una;
     l->fack = c->snd_una;
     l->rexmit_from = c->snd_una;
+    l->snd_sml = c->snd_una; /* no small segment in flight */
     l->recover = c->snd_una - 1;
     c->loss = l;
     c->flags &= ~TF_DSACK_IDLE; /* a new busy period: D-SACKs count again */

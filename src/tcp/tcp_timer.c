@@ -284,6 +284,8 @@ static void run_due(struct fa_tcp *c, fa_time now)
 {
     if (c->t_delack <= now) {
         c->t_delack = FA_TIME_NEVER;
+        if (fa_tcp_snd_len(c))
+            fa_tcp_output(c, now); /* TCP_NODELAY turned on (tcp_api.c) */
         if (c->flags & TF_ACK_DELAYED)
             fa_tcp_send_ack(c, now);
     }
