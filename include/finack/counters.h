@@ -46,6 +46,8 @@ extern "C" {
     X(IP_BAD_IHL, drop, "IPv4 header length < 20 or past the packet")         \
     X(IP_BAD_TOTAL_LEN, drop, "IPv4 total length beyond frame or < header")    \
     X(IP_BAD_CHECKSUM, drop, "IPv4 header checksum wrong")                     \
+    X(IP_BAD_OPTIONS, drop, "IPv4 options malformed (a length or pointer wrong)") \
+    X(IP_SOURCE_ROUTE, drop, "IPv4 source-routed (LSRR/SSRR): a host drops it, as Linux") \
     X(IP_BAD_SRC, drop, "IPv4 source broadcast, multicast or ours; TCP from 0.0.0.0") \
     X(IP_NOT_FOR_US, drop, "IPv4 destination not ours nor broadcast")          \
     X(IP_FRAGMENT, drop, "IPv4 fragment (reassembly not supported)")           \

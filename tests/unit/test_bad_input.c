@@ -58,6 +58,22 @@ static size_t ip_ihl_past_end(uint8_t *b) { valid_udp(b); b[IPOFF] = 0x4f; retur
 static size_t ip_total_long(uint8_t *b) { size_t n = valid_udp(b); fa_put16(b + IPOFF + 2, 1400); refresh_ip_checksum(b); return n; }
 static size_t ip_total_short(uint8_t *b) { size_t n = valid_udp(b); fa_put16(b + IPOFF + 2, 19); refresh_ip_checksum(b); return n; }
 static size_t ip_checksum(uint8_t *b) { size_t n = valid_udp(b); b[IPOFF + 10] ^= 0x55; return n; }
+/* A valid UDP datagram with olen bytes of IP options (a multiple of 4). */
+static size_t udp_with_opts(uint8_t *b, const uint8_t *opts, size_t olen)
+{
+    uint8_t tmp[128];
+    size_t n = valid_udp(tmp);
+    memcpy(b, tmp, IPOFF + 20);
+    memcpy(b + IPOFF + 20, opts, olen);
+    memcpy(b + IPOFF + 20 + olen, tmp + IPOFF + 20, n - IPOFF - 20);
+    b[IPOFF] = (uint8_t)(0x40 | ((20 + olen) / 4));
+    fa_put16(b + IPOFF + 2, (uint16_t)(n - IPOFF + olen));
+    refresh_ip_checksum(b);
+    return n + olen;
+}
+static size_t ip_opt_len1(uint8_t *b) { return udp_with_opts(b, (const uint8_t *)"\x07\x01\x00\x00", 4); }
+static size_t ip_opt_past(uint8_t *b) { return udp_with_opts(b, (const uint8_t *)"\x01\x44\x08\x05", 4); }
+static size_t ip_opt_lsrr(uint8_t *b) { return udp_with_opts(b, (const uint8_t *)"\x83\x07\x04\x0a\x09\x09\x09\x00", 8); }
 static size_t ip_src_bcast(uint8_t *b) { size_t n = valid_udp(b); fa_put32(b + IPOFF + 12, 0xffffffffu); refresh_ip_checksum(b); return n; }
 static size_t ip_src_mcast(uint8_t *b) { size_t n = valid_udp(b); fa_put32(b + IPOFF + 12, FA_IPV4(224, 0, 0, 5)); refresh_ip_checksum(b); return n; }
 static size_t ip_src_ours(uint8_t *b) { size_t n = valid_udp(b); fa_put32(b + IPOFF + 12, IP_US); refresh_ip_checksum(b); return n; }
@@ -146,6 +162,9 @@ static const struct bad_case cases[] = {
     { "IP total > frame", ip_total_long, FA_CNT_IP_BAD_TOTAL_LEN, 0 },
     { "IP total < header", ip_total_short, FA_CNT_IP_BAD_TOTAL_LEN, 0 },
     { "IP bad checksum", ip_checksum, FA_CNT_IP_BAD_CHECKSUM, 0 },
+    { "IP option of length 1", ip_opt_len1, FA_CNT_IP_BAD_OPTIONS, 0 },
+    { "IP option past the header", ip_opt_past, FA_CNT_IP_BAD_OPTIONS, 0 },
+    { "IP loose source route", ip_opt_lsrr, FA_CNT_IP_SOURCE_ROUTE, 0 },
     { "IP source broadcast", ip_src_bcast, FA_CNT_IP_BAD_SRC, 0 },
     { "IP source multicast", ip_src_mcast, FA_CNT_IP_BAD_SRC, 0 },
     { "IP source is us", ip_src_ours, FA_CNT_IP_BAD_SRC, 0 },
