@@ -310,6 +310,21 @@ static void established(struct fa_tcp *c, const struct fa_tcp_view *seg,
         fa_tcp_set_state(c, FA_TCP_FIN_WAIT_1, now);
 }
 
+/* A SYN-ACK whose TSecr is not one of our SYNs' TSvals — between the
+ * first SYN's and now — answers no SYN of ours: Linux's
+ * tcp_rcv_synsent_state_process resets it and stays in SYN-SENT
+ * (PAWSActiveRejected; review: finack took any echo). A zero echo is a
+ * peer that does not echo (RFC 7323 §3.2 allows it on a SYN-ACK only if
+ * it sends no TSopt at all; Linux takes it). */
+static int synack_echo_wrong(const struct fa_tcp *c, const struct fa_tcp_view *seg, fa_time now)
+{
+    const struct fa_config *cfg = &fa_tcp_stack_of(c)->cfg;
+    if (!cfg->tcp_timestamps || !seg->opts.has_ts || !seg->opts.ts_ecr)
+        return 0;
+    uint32_t first = fa_tcp_ts_val(c, c->state_since);
+    return seq_gt(first, seg->opts.ts_ecr) || seq_gt(seg->opts.ts_ecr, fa_tcp_ts_val(c, now));
+}
+
 static void syn_sent_input(struct fa_tcp *c, const struct fa_tcp_view *seg,
                            fa_time now)
 {
@@ -335,6 +350,11 @@ static void syn_sent_input(struct fa_tcp *c, const struct fa_tcp_view *seg,
     }
     if (!(seg->flags & FA_TCP_SYN)) { /* fifth: neither SYN nor RST */
         fa_count(s, FA_CNT_TCP_STRAY);
+        return;
+    }
+    if (ack && synack_echo_wrong(c, seg, now)) {
+        fa_count(s, FA_CNT_TCP_PAWS_DROPPED);
+        fa_tcp_reset_for(s, c->laddr, c->raddr, seg, now);
         return;
     }
     /* fourth: SYN. */
@@ -426,8 +446,12 @@ static int check_sequence(struct fa_tcp *c, struct fa_tcp_view *seg,
         fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_UNACCEPTABLE);
         if (seg->flags & FA_TCP_RST)
             return 1;
-        if (seg->data_len && seq_lt(seq, c->rcv_nxt)) { /* RFC 2883: a duplicate */
-            uint32_t end = seq + seg->data_len;
+        /* RFC 2883: a duplicate, its FIN too once we have it (Linux's
+         * tcp_data_queue reports a FIN sent again: review). */
+        uint32_t dup = seg->data_len +
+                       ((seg->flags & FA_TCP_FIN) && (c->flags & TF_FIN_RCVD) ? 1u : 0u);
+        if (dup && seq_lt(seq, c->rcv_nxt)) {
+            uint32_t end = seq + dup;
             fa_tcp_dsack_note(c, seq, seq_lt(end, c->rcv_nxt) ? end : c->rcv_nxt);
         }
         if (syn_again(c, seg, now))

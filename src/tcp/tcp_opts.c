@@ -15,6 +15,7 @@
 #include "tcp.h"
 
 #define TS_OPT_LEN 12          /* NOP NOP kind len TSval TSecr */
+#define FA_TCP_MIN_SND_MSS 48  /* the smallest peer MSS taken (Linux's) */
 #define SACK_OPT_ROOM(n) (4 + 8 * (n)) /* NOP NOP kind len, n blocks */
 #define PAWS_IDLE_SEC (24u * 24 * 3600) /* RFC 7323 §5.5: 24 days */
 /* One tick of slack, as Linux (TCP_PAWS_WINDOW): a hole's retransmission
@@ -58,6 +59,12 @@ void fa_tcp_opts_take_syn(struct fa_tcp *c, const struct fa_tcp_view *seg, fa_ti
     const struct fa_config *cfg = &fa_tcp_stack_of(c)->cfg;
     const struct fa_tcp_opts *o = &seg->opts;
     uint16_t peer_mss = o->mss ? o->mss : 536; /* RFC 9293 §3.7.1 */
+    /* A smaller one is taken as 48, before the options come off: Linux's
+     * tcp_min_snd_mss (a tiny MSS asks for a flood of segments). Review:
+     * MSS 8 with timestamps wrapped 8 - 12 to 65532 and a segment
+     * overflowed the frame buffer; MSS 70 was floored after, to 64 + 12. */
+    if (peer_mss < FA_TCP_MIN_SND_MSS)
+        peer_mss = FA_TCP_MIN_SND_MSS;
     if (peer_mss < c->mss)
         c->mss = peer_mss;
     if (o->has_wscale && cfg->tcp_window_scaling) {
@@ -76,10 +83,8 @@ void fa_tcp_opts_take_syn(struct fa_tcp *c, const struct fa_tcp_view *seg, fa_ti
         c->keep.ts_recent_sec = now_sec(now);
         /* RFC 6691: the MSS counts no options; every segment now carries
          * 12 bytes of them, so a segment holds 12 bytes less data. */
-        c->mss = (uint16_t)(c->mss - TS_OPT_LEN);
+        c->mss = (uint16_t)(c->mss - TS_OPT_LEN); /* at least 36 */
     }
-    if (c->mss < 64)
-        c->mss = 64;
 }
 
 /* The blocks to report: a D-SACK first, then the held ranges, the most

@@ -114,7 +114,13 @@ static void send_segment_gso(struct fa_tcp *c, uint32_t seq, uint8_t flags,
      * (persist, keepalive) is outside its window, so RFC 9293 §3.10.7.4
      * has it drop the segment unread but for an ACK of its own: an ACK
      * owed still goes (at the batch's end, or by the delayed-ACK timer). */
-    if ((flags & FA_TCP_ACK) && seq_ge(seq, c->snd_una)) {
+    /* A data segment with no room for the SACK blocks owed (a full one
+     * carries none) leaves an ACK owed for them: RFC 2018 §4, blocks in
+     * every ACK while data is out of order (review: while we sent, the
+     * peer heard of no hole and waited for its RTO). */
+    int blocks_owed = len && !opts.sack_blocks && (c->flags & TF_SACK) &&
+                      (c->ooo_count || (c->flags & TF_DSACK));
+    if ((flags & FA_TCP_ACK) && seq_ge(seq, c->snd_una) && !blocks_owed) {
         c->flags &= ~(TF_ACK_NOW | TF_ACK_DELAYED | TF_ACK_AT_ONCE);
         c->t_delack = FA_TIME_NEVER;
         c->last_ack_sent = c->rcv_nxt; /* RFC 7323 §4.3 Last.ACK.sent */
@@ -183,8 +189,12 @@ void fa_tcp_send_rst(struct fa_tcp *c, fa_time now)
         seq_ge(edge, c->snd_una) && seq_gt(seq, edge) && seq - edge >= 1u << c->snd_wscale)
         seq = c->snd_wnd ? edge - 1 : edge;
     fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_RST_OUT);
+    /* RFC 7323 §3.2: TSopt "SHOULD be sent in an <RST> segment", as
+     * Linux's active reset does. */
+    struct fa_tcp_opts o = { .has_ts = 1, .ts_val = fa_tcp_ts_val(c, now), .ts_ecr = c->ts_recent };
     fa_tcp_send_bare(fa_tcp_stack_of(c), c->laddr, c->lport, c->raddr, c->rport,
-                     seq, c->rcv_nxt, FA_TCP_RST | FA_TCP_ACK, 0, NULL, now);
+                     seq, c->rcv_nxt, FA_TCP_RST | FA_TCP_ACK, 0,
+                     (c->flags & TF_TS) ? &o : NULL, now);
 }
 
 void fa_tcp_send_bare(struct fa_stack *s, uint32_t laddr, uint16_t lport,
