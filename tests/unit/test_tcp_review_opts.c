@@ -1,7 +1,10 @@
-/* test_tcp_review_opts.c — independent review of TCP options: RFC 7323
- * (timestamps, PAWS, window scale), RFC 2018/2883 on the receiver side
- * (SACK and D-SACK blocks we send) and MSS handling (RFC 9293 §3.7.1,
- * RFC 6691). Each case a concrete segment sequence. */
+/* test_tcp_review_opts.c — cases from an independent review of TCP
+ * options: RFC 7323 (timestamps, PAWS, window scale), RFC 2018/2883 on
+ * the receiver side (SACK and D-SACK blocks we send) and MSS handling
+ * (RFC 9293 §3.7.1, RFC 6691), each a concrete segment sequence; the
+ * tiny-MSS wrap, the MSS floor, SACK beside data, the SYN-ACK's TSecr,
+ * the RST's timestamps and the repeated FIN's D-SACK failed before their
+ * fixes; mss_sweep_segments_fit tries every kind of announced MSS. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
@@ -105,6 +108,54 @@ static void mss_tiny_with_timestamps(void **state)
                   biggest);
     assert_true(info_of(c).mss <= 64);
     assert_true(biggest <= 64);
+}
+
+/* The machine that would have found M1 and M3: every MSS a peer may
+ * announce (none, 1 .. 65535), with and without timestamps; each data
+ * segment of the first flight holds data + options within the MSS (or
+ * Linux's floor of 48), and is not empty. */
+static void mss_sweep_segments_fit(void **state)
+{
+    (void)state;
+    static const uint16_t some[] = { 0, 1, 11, 12, 13, 47, 48, 49, 59, 60, 64, 70, 88, 100,
+                                     535, 536, 537, 1000, 1459, 1460, 1461, 9000, 65535 };
+    for (int ts = 0; ts < 2; ts++)
+        for (size_t k = 0; k < sizeof some / sizeof some[0]; k++) {
+            uint16_t mss = some[k];
+            peer_init(&pe, NULL, 80);
+            struct fa_tcp_view syn;
+            struct fa_tcp *c = peer_connecting(&pe, 0, &syn);
+            uint8_t o[40];
+            size_t n = 0;
+            if (mss) {
+                o[n++] = 2; o[n++] = 4; fa_put16(o + n, mss); n += 2;
+            }
+            if (ts)
+                n += opt_ts(o + n, 100, syn.opts.ts_val);
+            peer_send_opts(&pe, SYN | ACK, pe.snd_nxt, pe.rcv_nxt, 65535, o, n, NULL, 0);
+            pe.snd_nxt++;
+            peer_drain(&pe);
+            assert_int_equal(fa_tcp_send(c, buf, 5000, pe.now), 5000);
+            uint32_t limit = mss ? mss : 536;
+            if (limit < 48)
+                limit = 48;
+            if (limit > 1460)
+                limit = 1460; /* our own MSS (MTU 1500) */
+            struct fa_tcp_view v;
+            int segs = 0;
+            while (peer_next(&pe, &v))
+                if (v.data_len) {
+                    segs++;
+                    uint32_t used = v.data_len + (v.opts.has_ts ? 12u : 0u);
+                    if (used > limit)
+                        fail_msg("peer MSS %u, ts %d: %u data + options > %u", mss, ts,
+                                 v.data_len, limit);
+                }
+            if (segs == 0)
+                fail_msg("peer MSS %u, ts %d: nothing sent", mss, ts);
+            peer_destroy(&pe);
+            memset(&pe, 0, sizeof pe);
+        }
 }
 
 /* M1b: the same through a listener: a SYN with MSS 1 and timestamps. */
@@ -410,6 +461,7 @@ int main(void)
         cmocka_unit_test_teardown(mss_tiny_with_timestamps_passive, teardown),
         cmocka_unit_test_teardown(mss_floor_overrides_peer_mss_with_ts, teardown),
         cmocka_unit_test_teardown(mss_missing_is_536, teardown),
+        cmocka_unit_test_teardown(mss_sweep_segments_fit, teardown),
         cmocka_unit_test_teardown(wscale_above_14, teardown),
         cmocka_unit_test_teardown(ooo_arrival_sacked_when_we_have_data, teardown),
         cmocka_unit_test_teardown(dsack_below_rcv_nxt, teardown),
