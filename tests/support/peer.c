@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 #include <cmocka.h>
 
 /* A live peer answers ARP: keep finack's entry for it fresh. */
@@ -34,6 +35,20 @@ void peer_destroy(struct peer *pe)
 {
     fa_stack_destroy(pe->s);
     pe->s = NULL;
+}
+
+void peer_reset(struct peer *pe)
+{
+    if (pe->s)
+        peer_destroy(pe);
+    memset(pe, 0, sizeof *pe);
+}
+
+struct fa_tcp_info peer_info(const struct fa_tcp *c)
+{
+    struct fa_tcp_info i;
+    fa_tcp_get_info(c, &i);
+    return i;
 }
 
 void peer_drain(struct peer *pe)

@@ -24,6 +24,11 @@ struct peer {
 /* cfg may be NULL (defaults); the peer is IP_PEER:port. */
 void peer_init(struct peer *pe, const struct fa_config *cfg, uint16_t port);
 void peer_destroy(struct peer *pe);
+/* A teardown's work: destroys the stack if there is one (a case may have
+ * used none), and zeroes pe for the next case. */
+void peer_reset(struct peer *pe);
+/* c's fa_tcp_info, by value, for assertions. */
+struct fa_tcp_info peer_info(const struct fa_tcp *c);
 /* Takes every frame the stack has sent and not yet looked at, unread. */
 void peer_drain(struct peer *pe);
 /* Injects a segment from the peer. */

@@ -36,17 +36,10 @@ static struct peer pe;
 static int teardown(void **state)
 {
     (void)state;
-    if (pe.s)
-        peer_destroy(&pe); /* tests with two stacks have none */
+    peer_reset(&pe);
     return 0;
 }
 
-static struct fa_tcp_info info_of(const struct fa_tcp *c)
-{
-    struct fa_tcp_info i;
-    fa_tcp_get_info(c, &i);
-    return i;
-}
 
 /* finack connects; the peer's SYN-ACK offers window scale peer_ws. */
 static struct fa_tcp *connected_scaled(uint8_t peer_ws)
@@ -87,7 +80,7 @@ static void window_edge_never_beyond_the_buffer(void **state)
         cfg.tcp_rcvbuf = bufs[b];
         peer_init(&pe, &cfg, 80);
         struct fa_tcp *c = connected_scaled(7);
-        uint32_t ws = info_of(c).rcv_wscale, base = pe.snd_nxt;
+        uint32_t ws = peer_info(c).rcv_wscale, base = pe.snd_nxt;
         assert_true(ws > 0);
         uint32_t limit = base + bufs[b], edge = base;
         pe.seen = 0; /* the handshake's ACK offered a window too */
@@ -101,8 +94,8 @@ static void window_edge_never_beyond_the_buffer(void **state)
         }
         /* Everything offered was taken; the window is closed. */
         assert_int_equal(pe.snd_nxt, edge);
-        assert_int_equal(info_of(c).rcv_nxt, edge);
-        assert_int_equal(info_of(c).recv_queued, edge - base);
+        assert_int_equal(peer_info(c).rcv_nxt, edge);
+        assert_int_equal(peer_info(c).recv_queued, edge - base);
         assert_true(bufs[b] - (edge - base) < (1u << ws));
         fa_tcp_abort(c, pe.now);
         peer_destroy(&pe);
@@ -536,7 +529,7 @@ static void simultaneous_open_synack_window_unscaled(void **state)
     assert_int_equal(fa_tcp_state(c), FA_TCP_SYN_RECEIVED);
     peer_send_opts(&pe, SYN | ACK, pe.snd_nxt - 1, syn.seq + 1, 1000, ws, 4, NULL, 0);
     assert_int_equal(fa_tcp_state(c), FA_TCP_ESTABLISHED);
-    assert_int_equal(info_of(c).snd_wnd, 1000);
+    assert_int_equal(peer_info(c).snd_wnd, 1000);
     fa_tcp_close(c, pe.now);
 }
 
@@ -553,7 +546,7 @@ static void rto_after_syn_timeout_and_karn_on_synack(void **state)
     assert_int_equal(peer_expect(&pe).flags, SYN);
     peer_send_next(&pe, SYN | ACK, NULL, 0);
     assert_int_equal(fa_tcp_state(c), FA_TCP_ESTABLISHED);
-    assert_true(info_of(c).rto >= 3 * S);
+    assert_true(peer_info(c).rto >= 3 * S);
     fa_tcp_close(c, pe.now);
     peer_destroy(&pe);
 
@@ -570,7 +563,7 @@ static void rto_after_syn_timeout_and_karn_on_synack(void **state)
     peer_send_next(&pe, ACK, NULL, 0);
     struct fa_tcp *c2;
     assert_int_equal(fa_tcp_accept(l, &c2), 0);
-    fa_time srtt = info_of(c2).srtt;
+    fa_time srtt = peer_info(c2).srtt;
     assert_true(srtt == 0 || srtt <= 2 * MS);
     fa_tcp_close(c2, pe.now);
     fa_tcp_close(l, pe.now);
@@ -783,7 +776,7 @@ static void fast_retransmit_resends_only_what_was_sent(void **state)
             highest = v.seq + v.data_len;
     peer_send(&pe, ACK, pe.snd_nxt, highest, 65535, NULL, 0);
     assert_int_equal(highest, base + 257);
-    assert_int_equal(info_of(c).snd_una, base + 257);
+    assert_int_equal(peer_info(c).snd_una, base + 257);
     fa_tcp_close(c, pe.now);
 }
 
@@ -927,14 +920,14 @@ static void probe_answers_are_no_duplicate_acks(void **state)
     while (!peer_quiet(&pe))
         ;
     peer_send(&pe, ACK, pe.snd_nxt, base + 500, 0, NULL, 0); /* window shut */
-    uint32_t cwnd = info_of(c).cwnd;
+    uint32_t cwnd = peer_info(c).cwnd;
     for (int i = 0; i < 20; i++) {
         peer_run_until(&pe, pe.now + 2 * FA_NS_PER_S);
         struct fa_tcp_view v;
         while (peer_next(&pe, &v))
             peer_send(&pe, ACK, pe.snd_nxt, base + 500, 0, NULL, 0);
     }
-    assert_int_equal(info_of(c).cwnd, cwnd);
+    assert_int_equal(peer_info(c).cwnd, cwnd);
     fa_tcp_abort(c, pe.now);
 }
 
@@ -997,8 +990,8 @@ static void window_scaling_can_be_off(void **state)
     struct fa_tcp_view ack = peer_expect(&pe);
     assert_int_equal(ack.wnd, 65535);
     peer_send(&pe, ACK, pe.snd_nxt, pe.rcv_nxt, 1000, NULL, 0);
-    assert_int_equal(info_of(c).snd_wnd, 1000); /* not 1000 << 7 */
-    assert_int_equal(info_of(c).rcv_wscale, 0);
+    assert_int_equal(peer_info(c).snd_wnd, 1000); /* not 1000 << 7 */
+    assert_int_equal(peer_info(c).rcv_wscale, 0);
     fa_tcp_close(c, pe.now);
 }
 

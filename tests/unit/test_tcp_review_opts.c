@@ -31,18 +31,10 @@ static uint8_t buf[65536];
 static int teardown(void **state)
 {
     (void)state;
-    if (pe.s)
-        peer_destroy(&pe);
-    memset(&pe, 0, sizeof pe);
+    peer_reset(&pe);
     return 0;
 }
 
-static struct fa_tcp_info info_of(const struct fa_tcp *c)
-{
-    struct fa_tcp_info i;
-    fa_tcp_get_info(c, &i);
-    return i;
-}
 
 /* A segment from the peer with timestamps (and n SACK blocks). */
 static void send_ts(uint8_t flags, uint32_t seq, uint32_t ack, uint16_t wnd, uint32_t val,
@@ -88,12 +80,12 @@ static void mss_tiny_with_timestamps(void **state)
     (void)state;
     peer_init(&pe, NULL, 80);
     struct fa_tcp *c = connect_with(8, -1, 100);
-    print_message("peer MSS 8 + TS: finack mss = %u\n", info_of(c).mss);
+    print_message("peer MSS 8 + TS: finack mss = %u\n", peer_info(c).mss);
     /* (Sending with this MSS writes 3000 bytes into the stack's 1514-byte
      * transmit buffer: ASan heap-buffer-overflow in send_segment_gso.
      * FA_REVIEW_CRASH=1 goes on to show it.) */
     if (!getenv("FA_REVIEW_CRASH"))
-        assert_true(info_of(c).mss <= 64);
+        assert_true(peer_info(c).mss <= 64);
     assert_int_equal(fa_tcp_send(c, buf, 3000, pe.now), 3000);
     struct fa_tcp_view v;
     uint32_t biggest = 0;
@@ -106,7 +98,7 @@ static void mss_tiny_with_timestamps(void **state)
         }
     print_message("3000 bytes written: %d data segments, largest %u bytes of data\n", n,
                   biggest);
-    assert_true(info_of(c).mss <= 64);
+    assert_true(peer_info(c).mss <= 64);
     assert_true(biggest <= 64);
 }
 
@@ -153,8 +145,7 @@ static void mss_sweep_segments_fit(void **state)
                 }
             if (segs == 0)
                 fail_msg("peer MSS %u, ts %d: nothing sent", mss, ts);
-            peer_destroy(&pe);
-            memset(&pe, 0, sizeof pe);
+            peer_reset(&pe);
         }
 }
 
@@ -176,8 +167,8 @@ static void mss_tiny_with_timestamps_passive(void **state)
     struct fa_tcp *c;
     assert_int_equal(fa_tcp_accept(l, &c), 0);
     print_message("SYN with MSS 1 + TS to a listener: accepted connection's mss = %u\n",
-                  info_of(c).mss);
-    assert_true(info_of(c).mss <= 64);
+                  peer_info(c).mss);
+    assert_true(peer_info(c).mss <= 64);
 }
 
 /* M2: the floor of 64 is applied after the timestamps' 12 bytes come off:
@@ -193,7 +184,7 @@ static void mss_floor_overrides_peer_mss_with_ts(void **state)
     assert_int_equal(fa_tcp_send(c, buf, 1000, pe.now), 1000);
     struct fa_tcp_view v = peer_expect(&pe);
     print_message("peer MSS 70 + TS: finack mss %u; first segment %u data + 12 TS = %u > 70\n",
-                  info_of(c).mss, v.data_len, v.data_len + 12);
+                  peer_info(c).mss, v.data_len, v.data_len + 12);
     assert_true(v.data_len + 12 <= 70);
 }
 
@@ -203,8 +194,8 @@ static void mss_missing_is_536(void **state)
     (void)state;
     peer_init(&pe, NULL, 80);
     struct fa_tcp *c = connect_with(0, -1, 100);
-    print_message("no MSS option + TS: mss %u\n", info_of(c).mss);
-    assert_int_equal(info_of(c).mss, 536 - 12);
+    print_message("no MSS option + TS: mss %u\n", peer_info(c).mss);
+    assert_int_equal(peer_info(c).mss, 536 - 12);
 }
 
 /* W1 (holds): window scale 15 is taken as 14 (RFC 7323 §2.3). */
@@ -213,7 +204,7 @@ static void wscale_above_14(void **state)
     (void)state;
     peer_init(&pe, NULL, 80);
     struct fa_tcp *c = connect_with(1460, 15, 100);
-    assert_int_equal(info_of(c).snd_wscale, 14);
+    assert_int_equal(peer_info(c).snd_wscale, 14);
 }
 
 /* ---- SACK / D-SACK (receiver) ------------------------------------------ */
@@ -232,7 +223,7 @@ static void ooo_arrival_sacked_when_we_have_data(void **state)
     uint32_t ts = 500;
     struct fa_tcp *c = peer_connected_modern(&pe, &ts);
     uint32_t base = pe.rcv_nxt, P = pe.snd_nxt;
-    uint32_t mss = info_of(c).mss;
+    uint32_t mss = peer_info(c).mss;
     long w = fa_tcp_send(c, buf, 30 * mss, pe.now);
     assert_true(w >= (long)(20 * mss));
     int n0 = 0;
@@ -327,7 +318,7 @@ static void paws_drop_and_rst(void **state)
     send_ts(ACK, P, base, 65535, 4000, 0, buf, 100);
     struct fa_tcp_view v = peer_expect(&pe);
     assert_int_equal(v.ack, P);
-    assert_int_equal(info_of(c).rcv_nxt, P);
+    assert_int_equal(peer_info(c).rcv_nxt, P);
     send_ts(RST, P, 0, 0, 4000, 0, NULL, 0);
     assert_int_equal(fa_tcp_state(c), FA_TCP_CLOSED);
 }
@@ -344,7 +335,7 @@ static void paws_24_days(void **state)
     uint32_t base = pe.rcv_nxt, P = pe.snd_nxt;
     pe.now += (fa_time)25 * 24 * 3600 * S;
     send_ts(ACK, P, base, 65535, 10, 0, buf, 100);
-    assert_int_equal(info_of(c).rcv_nxt, P + 100);
+    assert_int_equal(peer_info(c).rcv_nxt, P + 100);
     pe.now += 300 * MS;
     peer_run_until(&pe, pe.now);
     struct fa_tcp_view v;
@@ -390,10 +381,10 @@ static void segment_without_ts_after_agreeing(void **state)
     uint32_t base = pe.rcv_nxt, P = pe.snd_nxt;
     peer_send(&pe, ACK, P, base, 65535, buf, 100);
     print_message("data without TSopt after agreeing: rcv_nxt +%u (RFC: SHOULD drop)\n",
-                  info_of(c).rcv_nxt - P);
+                  peer_info(c).rcv_nxt - P);
     /* Kept as Linux does (it accepts such a segment): a middlebox that
      * strips the option must not stall the connection. */
-    assert_int_equal(info_of(c).rcv_nxt, P + 100);
+    assert_int_equal(peer_info(c).rcv_nxt, P + 100);
 }
 
 /* T5 (Linux): tcp_rcv_synsent_state_process resets a SYN-ACK whose TSecr

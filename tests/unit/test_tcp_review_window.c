@@ -27,18 +27,10 @@ static struct peer pe;
 static int teardown(void **state)
 {
     (void)state;
-    if (pe.s)
-        peer_destroy(&pe);
-    memset(&pe, 0, sizeof pe);
+    peer_reset(&pe);
     return 0;
 }
 
-static struct fa_tcp_info info_of(const struct fa_tcp *c)
-{
-    struct fa_tcp_info i;
-    fa_tcp_get_info(c, &i);
-    return i;
-}
 
 /* Counts data segments finack sent since the last look; bytes in *bytes. */
 static int data_segs(uint32_t *bytes)
@@ -71,7 +63,7 @@ static void nagle_holds_tail_after_full_segment(void **state)
     uint32_t bytes;
     int n = data_segs(&bytes);
     print_message("one write of 600 (MSS %u): %d segments, %u bytes sent at once\n",
-                  info_of(c).mss, n, bytes);
+                  peer_info(c).mss, n, bytes);
     assert_int_equal(bytes, 600); /* Linux: 536 + 64 at once */
 }
 
@@ -174,7 +166,7 @@ static void ack_that_advances_una_updates_window(void **state)
     /* the peer's RTO: data P..P+10 again, now ACKing D with its window open */
     peer_send(&pe, ACK, P, base + 100, 65535, buf, 10);
     peer_drain(&pe);
-    struct fa_tcp_info i = info_of(c);
+    struct fa_tcp_info i = peer_info(c);
     print_message("after ACK of D with window 65535: snd_una=+%u snd_wnd=%u\n",
                   i.snd_una - base, i.snd_wnd);
     assert_int_equal(fa_tcp_send(c, buf, 500, pe.now), 500);
