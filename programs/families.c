@@ -89,6 +89,8 @@ struct params {
     fa_time attack_gap;   /* mean time between forged segments */
     fa_time router_gap;   /* apps: mean time between a router's soft ICMP
                              errors; 0: no router */
+    fa_time outage_at, outage_len; /* apps: the path carries nothing in
+                                      [at, at + len); len 0: no outage */
 };
 
 struct end {
@@ -306,6 +308,21 @@ static void draw_router(uint64_t seed, struct params *pr)
     pr->router_gap = !pr->attack && fa_prng_chance(&p, 0.25) ? gaps[fa_prng_below(&p, 3)] : 0;
 }
 
+/* A sixth of the apps family's worlds lose the path for a while (a
+ * partition: nothing either way) at a drawn moment — in the handshake,
+ * in the stream, in the close — for 10 ms to 8 s: shorter than any
+ * retry budget, so every byte must still arrive and no error come but
+ * those the ending allows. A die of its own. */
+static void draw_outage(uint64_t seed, struct params *pr)
+{
+    struct fa_prng p;
+    fa_prng_seed(&p, seed ^ 0x0a7a6eull);
+    if (pr->attack || !fa_prng_chance(&p, 1.0 / 6))
+        return;
+    pr->outage_at = (fa_time)(pick(&p, 0, 3) * S);
+    pr->outage_len = (fa_time)(pick(&p, 0.01, 8) * S);
+}
+
 static void draw_cc_switches(uint64_t seed, struct params *pr)
 {
     struct fa_prng p;
@@ -515,6 +532,9 @@ static void describe(const struct params *pr, uint64_t seed)
             printf(", timers up to %.0f ms late", (double)sim_draw_timer_lag(seed, i) / 1e6);
         printf("\n");
     }
+    if (pr->outage_len)
+        printf("the path is cut from %.3f s for %.3f s\n", (double)pr->outage_at / 1e9,
+               (double)pr->outage_len / 1e9);
     if (pr->attack)
         printf("attacker: a forged segment every %.1f ms on average\n",
                (double)pr->attack_gap / 1e6);
@@ -580,6 +600,9 @@ static int setup(struct run *r)
             sim_apply_timer_lag(r->sim, r->seed, i) < 0)
             return -1;
     }
+    if (r->pr.outage_len &&
+        fa_sim_partition(r->sim, 1, r->pr.outage_at, r->pr.outage_at + r->pr.outage_len) < 0)
+        return -1;
     struct fa_stack *cs = fa_sim_stack(r->sim, 0), *ss = fa_sim_stack(r->sim, 1);
     fa_tcp_open(ss, &r->listener);
     fa_tcp_bind(r->listener, 0, 80);
@@ -1527,6 +1550,7 @@ int family_run(const char *family, uint64_t seed, int verbose, char *why, size_t
     draw_scoreboards(seed, &r.pr);
     draw_cc_switches(seed, &r.pr);
     draw_router(seed, &r.pr);
+    draw_outage(seed, &r.pr);
     fa_prng_seed(&r.prng, seed ^ 0xd1ceull);
     fa_prng_seed(&r.icmp_prng, seed ^ 0x1c3e77ull);
     fa_prng_seed(&r.router_prng, seed ^ 0x7e5e7ull);
