@@ -739,6 +739,7 @@ struct fa_tcp_cubic_epoch {
     fa_time epoch;             /* congestion avoidance began; 0 = not yet */
     uint32_t k_ms;             /* time to reach w_max again */
     uint32_t cwnd_epoch, w_est;
+    uint32_t w_est_frac;       /* W_est's growth below a byte, times cwnd */
 };
 struct fa_tcp_loss {
     struct fa_tcp_sb sb;
@@ -757,6 +758,7 @@ struct fa_tcp_loss {
     uint8_t reno_shift;        /* without SACK: backoff of the lost-
                                   retransmission check */
     uint32_t rexmit_from;      /* no lost entry to resend below this */
+    uint32_t ca_frac;          /* NewReno's growth below a byte, times cwnd */
     uint32_t snd_sml;          /* end of the last sub-MSS segment of new
                                   data sent (Minshall's Nagle: tcp_out.c) */
     /* RecoveryPoint (RFC 6675) / recover (RFC 6582): attached just below
@@ -883,8 +885,10 @@ struct fa_tcp_cc_ops {
     /* A congestion signal (loss found): sets ssthresh; PRR (tcp_recovery.c)
      * brings cwnd down to it. */
     void (*on_loss)(struct fa_tcp *c, fa_time now);
-    /* The retransmission timer expired: ssthresh, and cwnd to one MSS. */
-    void (*on_rto)(struct fa_tcp *c, fa_time now);
+    /* The retransmission timer expired: cwnd to one MSS, and ssthresh
+     * unless reduce is 0 (a timeout in fast recovery keeps the reduction
+     * the loss made, as Linux's tcp_enter_loss). */
+    void (*on_rto)(struct fa_tcp *c, int reduce, fa_time now);
     /* The signal was spurious (undo): state back to before it. */
     void (*on_undo)(struct fa_tcp *c);
     /* Sending resumes after idle (cwnd already restarted). */

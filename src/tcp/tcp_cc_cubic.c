@@ -64,6 +64,7 @@ static void epoch_start(struct fa_tcp *c, struct fa_tcp_cubic_epoch *k, fa_time 
     k->epoch = now;
     k->cwnd_epoch = c->cwnd;
     k->w_est = c->cwnd;
+    k->w_est_frac = 0;
     if (c->keep.cubic.w_max < c->cwnd)
         c->keep.cubic.w_max = c->cwnd; /* no loss yet (or it grew past): convex from here */
     k->k_ms = cubic_k(c->keep.cubic.w_max, k->cwnd_epoch, c->mss);
@@ -83,8 +84,10 @@ static void cubic_on_ack(struct fa_tcp *c, uint32_t acked, fa_time rtt, fa_time 
      * cwnd_prior, the window when ssthresh was last set. */
     int past = k->w_est >= c->keep.cubic.cwnd_prior;
     uint64_t a_num = past ? 1 : 9, a_den = past ? 1 : 17;
-    uint64_t inc = (uint64_t)acked * c->mss * a_num / a_den / c->cwnd;
-    k->w_est += (uint32_t)(inc ? inc : 1);
+    /* In bytes, the remainder carried: never rounded up (ACK division). */
+    uint64_t total = (uint64_t)acked * c->mss * a_num / a_den + k->w_est_frac;
+    k->w_est += (uint32_t)(total / c->cwnd);
+    k->w_est_frac = (uint32_t)(total % c->cwnd);
     /* §4.4-4.5: aim at W_cubic one RTT ahead, within [cwnd, 1.5 cwnd]. */
     fa_time t = now - k->epoch + fa_tcp_srtt(c);
     uint32_t target = w_cubic(c, t);
@@ -122,10 +125,17 @@ static void cubic_on_loss(struct fa_tcp *c, fa_time now)
     c->flags |= TF_HS_DONE;
 }
 
-/* §4.8: a timeout reduces as a loss does, and cwnd to one segment. */
-static void cubic_on_rto(struct fa_tcp *c, fa_time now)
+/* §4.8: a timeout reduces as a loss does, and cwnd to one segment; the
+ * first congestion avoidance after it starts with K = 0 and W_max the
+ * cwnd it starts at (epoch_start; review: the old W_max and a concave K
+ * were kept). */
+static void cubic_on_rto(struct fa_tcp *c, int reduce, fa_time now)
 {
-    cubic_on_loss(c, now);
+    if (reduce)
+        cubic_on_loss(c, now);
+    c->keep.cubic.w_max = 0; /* epoch_start takes the cwnd it starts at */
+    if (c->loss)
+        c->loss->cubic.epoch = 0;
     c->cwnd = c->mss;
 }
 

@@ -20,9 +20,12 @@ static void nr_on_ack(struct fa_tcp *c, uint32_t acked, fa_time rtt, fa_time now
         return;
     }
     /* Congestion avoidance, eq. (3), counted in bytes (RFC 3465): one
-     * MSS per cwnd of data acknowledged. */
-    uint32_t inc = (uint32_t)((uint64_t)c->mss * acked / c->cwnd);
-    c->cwnd += inc ? inc : 1;
+     * MSS per cwnd of data acknowledged, the remainder carried to the
+     * next ACK — never rounded up (review: 1448 ACKs of a byte each, ACK
+     * division, grew cwnd a whole MSS; RFC 5681 §3.1). */
+    uint64_t total = (uint64_t)c->mss * acked + c->loss->ca_frac;
+    c->cwnd += (uint32_t)(total / c->cwnd);
+    c->loss->ca_frac = (uint32_t)(total % c->cwnd);
 }
 
 /* RFC 5681 eq. (4): ssthresh = max(FlightSize / 2, 2 * SMSS) — of the
@@ -38,9 +41,10 @@ static void nr_on_loss(struct fa_tcp *c, fa_time now)
     c->ssthresh = half > fa_tcp_cwnd_floor(c) ? half : fa_tcp_cwnd_floor(c);
 }
 
-static void nr_on_rto(struct fa_tcp *c, fa_time now)
+static void nr_on_rto(struct fa_tcp *c, int reduce, fa_time now)
 {
-    nr_on_loss(c, now);
+    if (reduce)
+        nr_on_loss(c, now);
     c->cwnd = c->mss; /* the loss window */
 }
 

@@ -51,13 +51,23 @@ static void round_start(struct fa_tcp *c, struct fa_tcp_hystart *h)
     }
 }
 
+/* Slow start grows cwnd by inc, never past ssthresh (Linux's
+ * tcp_slow_start; review: one ACK of a whole flight after an RTO took
+ * cwnd from 1 MSS to 9, over an ssthresh of 7); congestion avoidance
+ * takes it from there. */
+static void slow_start_by(struct fa_tcp *c, uint32_t inc)
+{
+    uint32_t room = c->ssthresh > c->cwnd ? c->ssthresh - c->cwnd : 0;
+    c->cwnd += inc < room ? inc : room;
+}
+
 void fa_tcp_hystart_ack(struct fa_tcp *c, uint32_t acked, fa_time rtt)
 {
     struct fa_tcp_hystart *h = &c->loss->hs;
     uint32_t most = L_SEGMENTS * c->mss;
     uint32_t inc = acked < most ? acked : most;
     if (c->flags & TF_HS_DONE) {
-        c->cwnd += inc; /* plain slow start (after an RTO, up to ssthresh) */
+        slow_start_by(c, inc); /* plain slow start (after an RTO) */
         return;
     }
     if (seq_ge(c->snd_una + acked, h->window_end))
@@ -89,5 +99,5 @@ void fa_tcp_hystart_ack(struct fa_tcp *c, uint32_t acked, fa_time rtt)
             inc /= CSS_GROWTH_DIVISOR;
         }
     }
-    c->cwnd += inc ? inc : 1;
+    slow_start_by(c, inc ? inc : 1);
 }

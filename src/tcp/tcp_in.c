@@ -301,6 +301,11 @@ static void established(struct fa_tcp *c, const struct fa_tcp_view *seg,
     rtt_on_syn_acked(c, now);
     if (c->retransmits && !fa_tcp_srtt(c))
         fa_tcp_set_rto(c, RTO_AFTER_SYN_TIMEOUT);
+    /* RFC 5681 §3.1: "If the SYN or SYN/ACK is lost, the initial window
+     * used by a sender after a correctly transmitted SYN MUST be one
+     * segment" (review: it was 10). */
+    if (c->retransmits)
+        c->cwnd = c->mss;
     c->retries = 0;
     c->soft_err = 0; /* the SYN was answered: the path works (as Linux's tcp_ack) */
     c->t_rexmit = FA_TIME_NEVER;

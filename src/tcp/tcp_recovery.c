@@ -573,7 +573,8 @@ static void take_sack(struct ack_ctx *x, const struct fa_tcp_view *seg, uint32_t
 {
     struct fa_tcp *c = x->c;
     const struct fa_tcp_opts *o = &seg->opts;
-    for (unsigned b = 0; b < o->sack_blocks; b++) {
+    unsigned order[4], n = 0;
+    for (unsigned b = 0; b < o->sack_blocks && b < 4; b++) {
         uint32_t start = o->sack[b][0], end = o->sack[b][1];
         int kind = sack_kind(c, seg, b);
         if (kind < 0)
@@ -584,6 +585,17 @@ static void take_sack(struct ack_ctx *x, const struct fa_tcp_view *seg, uint32_t
         }
         if (seq_le(end, una))
             continue;
+        /* In ascending order (RFC 8985 §6.2 step 3 takes segments by
+         * send time; Linux sorts the blocks): RFC 2018 puts the latest
+         * block first, and taken in that order an older block looked
+         * like reordering (review: two new blocks in one ACK). */
+        unsigned i = n++;
+        for (; i > 0 && seq_lt(start, o->sack[order[i - 1]][0]); i--)
+            order[i] = order[i - 1];
+        order[i] = b;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t start = o->sack[order[i]][0], end = o->sack[order[i]][1];
         sack_block(x, seq_lt(start, una) ? una : start, end);
     }
 }
@@ -928,9 +940,16 @@ void fa_tcp_rec_ack(struct fa_tcp *c, const struct fa_tcp_view *seg, int dup,
         fa_tcp_rtt_sample(c, rtt);
 
     /* 4. Undo, before anything new is marked. */
-    if (l->undo_ok && l->state != REC_OPEN) {
-        int ts_says = acked && l->undo_tsval && x.echo >= 0 &&
-                      (int32_t)(seg->opts.ts_ecr - l->undo_tsval) < 0;
+    /* A D-SACK may come after the ACK that ended recovery — the usual
+     * order when the original was only late: it still undoes (Linux's
+     * tcp_try_undo_dsack in the Open state; review: it never did). */
+    if (l->undo_ok && (l->state != REC_OPEN || x.dsack)) {
+        /* The echo shows an original arrived — but says nothing of the
+         * other resends: only when none is still out (Linux's
+         * tcp_try_undo_partial; review: a real loss beside a reordered
+         * segment was undone, cwnd back to 20 MSS). */
+        int ts_says = l->state != REC_OPEN && acked && l->undo_tsval && x.echo >= 0 &&
+                      (int32_t)(seg->opts.ts_ecr - l->undo_tsval) < 0 && l->sb.retrans == 0;
         /* Only once something was resent: before that, no D-SACK can
          * show a retransmission needless (Linux starts at -1 for this). */
         if (l->undo_sent && (ts_says || (x.dsack && l->undo_retrans == 0)))
@@ -1100,13 +1119,16 @@ void fa_tcp_rec_rto(struct fa_tcp *c, fa_time now)
     if (!l)
         return; /* nothing of ours in flight */
     fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_RTO_RECOVERIES);
-    if (l->state != REC_RTO) {
+    if (l->state == REC_OPEN) {
         /* A new episode: reduce once (a resend timing out again does not
          * halve again, as in Linux). */
         episode_begin(c);
-        fa_tcp_cc(c)->on_rto(c, now);
+        fa_tcp_cc(c)->on_rto(c, 1, now);
     } else {
-        c->cwnd = c->mss;
+        /* In fast recovery the loss already reduced: not again, from
+         * PRR's lowered cwnd (Linux's tcp_enter_loss; review: ssthresh
+         * fell to 4.9 MSS, to the 2-MSS floor after heavy loss). */
+        fa_tcp_cc(c)->on_rto(c, 0, now);
     }
     l->state = REC_RTO;
     l->recover = c->snd_nxt;

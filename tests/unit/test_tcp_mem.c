@@ -71,9 +71,10 @@ static uint32_t loss_states(struct fa_stack *s)
     return usage(s).loss_states;
 }
 
-/* A busy period attaches the loss state; an RTO sets CUBIC's W_max
- * (RFC 9438 §4.6) and ssthresh; once all is acknowledged the state goes
- * back, W_max and ssthresh stay, and the next send attaches it again. */
+/* A busy period attaches the loss state; an RTO sets ssthresh and
+ * CUBIC's cwnd_prior (RFC 9438 §4.6; W_max waits for the next epoch's
+ * cwnd, §4.8); once all is acknowledged the state goes back, what CUBIC
+ * and ssthresh keep stays, and the next send attaches it again. */
 static void loss_state_only_while_busy(void **state)
 {
     (void)state;
@@ -91,8 +92,9 @@ static void loss_state_only_while_busy(void **state)
     uint32_t una = c->snd_una;
     peer_run_until(&pe, pe.now + 1500 * MS);
     assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_RTO_RECOVERIES), 1);
-    assert_true(c->keep.cubic.w_max > 0);
-    uint32_t w_max = c->keep.cubic.w_max, ssthresh = c->ssthresh;
+    assert_true(c->keep.cubic.cwnd_prior > 0);
+    uint32_t w_max = c->keep.cubic.w_max, prior = c->keep.cubic.cwnd_prior;
+    uint32_t ssthresh = c->ssthresh;
     assert_true(ssthresh < UINT32_MAX);
     /* All acknowledged: storage and loss state go back. */
     peer_send(&pe, FA_TCP_ACK, pe.snd_nxt, una + sizeof data, 65535, NULL, 0);
@@ -101,6 +103,7 @@ static void loss_state_only_while_busy(void **state)
     assert_int_equal(loss_states(pe.s), 0);
     assert_int_equal(held(pe.s), 0);
     assert_int_equal(c->keep.cubic.w_max, w_max);
+    assert_int_equal(c->keep.cubic.cwnd_prior, prior);
     assert_int_equal(c->ssthresh, ssthresh);
     /* Busy again, and idle again. */
     assert_int_equal(fa_tcp_send(c, data, 100, pe.now), 100);
