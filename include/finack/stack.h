@@ -83,7 +83,9 @@ struct fa_config {
      * flight; new data waits when full): 8192; 4 to 65535. */
     uint32_t tcp_sb_max;
     fa_time tcp_rto_initial;    /* RFC 6298 §2.1: 1 s */
-    fa_time tcp_rto_min;        /* 200 ms (RFC 6298 §2.4 allows lower than 1 s) */
+    fa_time tcp_rto_min;        /* 200 ms: the floor of the RTO's variance
+                                   term (RTO >= SRTT + it, as Linux; RFC
+                                   6298 §2.4 allows lower than 1 s) */
     fa_time tcp_rto_max;        /* 60 s (RFC 6298 §2.5) */
     uint8_t tcp_syn_retries;    /* SYN retransmissions before ETIMEDOUT; 6 */
     uint8_t tcp_synack_retries; /* SYN-ACK retransmissions; 5 */

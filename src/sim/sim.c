@@ -753,19 +753,24 @@ static void host_input(struct fa_sim *s, struct host *h, const uint8_t *f, uint3
     uint64_t paws = fa_stack_counter(h->stack, FA_CNT_TCP_PAWS_DROPPED);
     uint64_t unacc = fa_stack_counter(h->stack, FA_CNT_TCP_UNACCEPTABLE);
     uint64_t nobuf = fa_stack_counter(h->stack, FA_CNT_TCP_NO_BUFFER);
+    uint64_t bad_ack = fa_stack_counter(h->stack, FA_CNT_TCP_BAD_ACK);
     fa_stack_input_meta(h->stack, f, len, m, s->now);
     /* Taken: TCP read it, and neither PAWS (RFC 7323 §5.3 R1: transfer
      * seed 24323, an old ACK overtaken by a later segment) nor the
      * sequence check (RFC 9293 §3.10.7.4: a duplicate wholly below
-     * RCV.NXT; transfer seed 3745, a piece of a resent segment) refused
-     * it: else its SACK blocks are not read either. (The two unacceptable
+     * RCV.NXT; transfer seed 3745, a piece of a resent segment) nor RFC
+     * 5961 §5.2 (an ACK older than SND.UNA - MAX.SND.WND drops the whole
+     * segment, its data too, as Linux: transfer seed 3973, a resent piece
+     * from a resegmenting middlebox) refused it: else its SACK blocks are
+     * not read either. (The two unacceptable
      * segments whose ACK is still used, at a zero window and ending at
      * RCV.NXT, count as not taken: a check the less, never a false one.) */
     if (s->check)
         fa_sim_check_taken(s->check,
                            fa_stack_counter(h->stack, FA_CNT_TCP_SEGS_IN) != segs &&
                                fa_stack_counter(h->stack, FA_CNT_TCP_PAWS_DROPPED) == paws &&
-                               fa_stack_counter(h->stack, FA_CNT_TCP_UNACCEPTABLE) == unacc,
+                               fa_stack_counter(h->stack, FA_CNT_TCP_UNACCEPTABLE) == unacc &&
+                               fa_stack_counter(h->stack, FA_CNT_TCP_BAD_ACK) == bad_ack,
                            fa_stack_counter(h->stack, FA_CNT_TCP_NO_BUFFER) == nobuf);
     h->next_poll = fa_stack_poll(h->stack, s->now);
     if (s->check)

@@ -18,10 +18,16 @@ void fa_tcp_set_rto(struct fa_tcp *c, fa_time rto)
 static void rto_from_estimate(struct fa_tcp *c)
 {
     const struct fa_config *cfg = &fa_tcp_stack_of(c)->cfg;
+    /* §2.3's max(G, K*RTTVAR) with tcp_rto_min as its floor, as Linux
+     * floors the variance term (tcp_set_rto): the RTO is at least SRTT +
+     * 200 ms. Flooring the sum (§2.4 read literally) let a steady path of
+     * 300 ms time out at 301 ms on a delayed ACK (review). */
     fa_time k = 4 * (fa_time)c->rttvar8 * EIGHTH_US;
-    fa_time rto = fa_tcp_srtt(c) + (k > CLOCK_G ? k : CLOCK_G);
-    if (rto < cfg->tcp_rto_min) /* §2.4 */
-        rto = cfg->tcp_rto_min;
+    if (k < CLOCK_G)
+        k = CLOCK_G;
+    if (k < cfg->tcp_rto_min)
+        k = cfg->tcp_rto_min;
+    fa_time rto = fa_tcp_srtt(c) + k;
     if (rto > cfg->tcp_rto_max) /* §2.5 */
         rto = cfg->tcp_rto_max;
     fa_tcp_set_rto(c, rto);
