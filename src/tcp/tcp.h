@@ -900,6 +900,10 @@ const struct fa_tcp_cc_ops *fa_tcp_cc(const struct fa_tcp *c);
 void fa_tcp_cc_switch(struct fa_tcp *c);
 /* RFC 6928's initial window for c's MSS. */
 uint32_t fa_tcp_initial_window(const struct fa_tcp *c);
+/* Congestion avoidance's byte counting (RFC 3465): growth num / cwnd
+ * bytes, the remainder carried in *frac to the next ACK, never rounded
+ * up (ACK division). Returns the whole bytes. */
+uint32_t fa_tcp_ca_growth(uint64_t num, uint32_t *frac, uint32_t cwnd);
 /* RFC 5681 eq. (4)'s floor: 2 * SMSS. */
 static inline uint32_t fa_tcp_cwnd_floor(const struct fa_tcp *c)
 {

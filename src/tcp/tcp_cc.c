@@ -18,6 +18,13 @@ uint32_t fa_tcp_initial_window(const struct fa_tcp *c)
     return iw < 10u * c->mss ? iw : 10u * c->mss;
 }
 
+uint32_t fa_tcp_ca_growth(uint64_t num, uint32_t *frac, uint32_t cwnd)
+{
+    uint64_t total = num + *frac;
+    *frac = (uint32_t)(total % cwnd);
+    return (uint32_t)(total / cwnd);
+}
+
 void fa_tcp_cc_switch(struct fa_tcp *c)
 {
     if (c->state == FA_TCP_CLOSED || c->state == FA_TCP_LISTEN)

@@ -85,9 +85,7 @@ static void cubic_on_ack(struct fa_tcp *c, uint32_t acked, fa_time rtt, fa_time 
     int past = k->w_est >= c->keep.cubic.cwnd_prior;
     uint64_t a_num = past ? 1 : 9, a_den = past ? 1 : 17;
     /* In bytes, the remainder carried: never rounded up (ACK division). */
-    uint64_t total = (uint64_t)acked * c->mss * a_num / a_den + k->w_est_frac;
-    k->w_est += (uint32_t)(total / c->cwnd);
-    k->w_est_frac = (uint32_t)(total % c->cwnd);
+    k->w_est += fa_tcp_ca_growth((uint64_t)acked * c->mss * a_num / a_den, &k->w_est_frac, c->cwnd);
     /* §4.4-4.5: aim at W_cubic one RTT ahead, within [cwnd, 1.5 cwnd]. */
     fa_time t = now - k->epoch + fa_tcp_srtt(c);
     uint32_t target = w_cubic(c, t);

@@ -23,9 +23,7 @@ static void nr_on_ack(struct fa_tcp *c, uint32_t acked, fa_time rtt, fa_time now
      * MSS per cwnd of data acknowledged, the remainder carried to the
      * next ACK — never rounded up (review: 1448 ACKs of a byte each, ACK
      * division, grew cwnd a whole MSS; RFC 5681 §3.1). */
-    uint64_t total = (uint64_t)c->mss * acked + c->loss->ca_frac;
-    c->cwnd += (uint32_t)(total / c->cwnd);
-    c->loss->ca_frac = (uint32_t)(total % c->cwnd);
+    c->cwnd += fa_tcp_ca_growth((uint64_t)c->mss * acked, &c->loss->ca_frac, c->cwnd);
 }
 
 /* RFC 5681 eq. (4): ssthresh = max(FlightSize / 2, 2 * SMSS) — of the
