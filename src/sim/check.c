@@ -49,6 +49,16 @@
  *            armed to fire no later than its RTO (fa_tcp_info's probe_at,
  *            rexmit_at): a lost tail costs a probe, not the timeout (a
  *            lone segment's PTO, past its RTO, was once not armed);
+ *  cwnd      a congestion window grows no more than the bytes delivered
+ *            pay for (SND.UNA's advance plus the SACKed bytes' change):
+ *            all of them in slow start up to ssthresh; beyond, MSS/cwnd
+ *            of each for NewReno (RFC 5681 §3.1), half for CUBIC (RFC
+ *            9438 §4.4's target is at most 1.5 cwnd); a remainder of two
+ *            MSS at most carried; fast recovery is
+ *            PRR's and ends at ssthresh; an undo the host counted may only
+ *            restore cwnd to before the last cut (ACK division once grew
+ *            a whole MSS for 1448 one-byte ACKs; slow start once jumped
+ *            past ssthresh);
  *  cleanup   fa_sim_check_idle(): once a scenario's sockets are closed
  *            and its timers run out, no connection and no buffer is left.
  *
@@ -114,6 +124,11 @@ struct seqs {
     uint32_t raddr;
     uint32_t snd_una, rcv_nxt;
     uint8_t rcv_ooo;
+    /* cwnd: what the walk saw last, the growth the bytes delivered since
+     * have paid for and not yet used, and the most an undo may restore */
+    uint8_t recovery;
+    uint32_t cwnd, ssthresh, sacked, ceiling;
+    double credit;
 };
 
 struct fa_sim_check {
@@ -134,6 +149,7 @@ struct fa_sim_check {
     uint64_t violations;
     char first[256];
     uint8_t sacks_given_up[64]; /* per host (fa_sim_check_sacks_given_up) */
+    uint64_t undos[64];         /* per host: its TCP_UNDOS when last walked */
     fa_time arp_sent_at[64];    /* per host: when it last sent an ARP frame */
 };
 
@@ -554,6 +570,7 @@ struct walk_ctx {
     int host;
     fa_time t, msl;
     const struct fa_stack *stack;
+    int undid; /* the host counted an undo since its last walk */
 };
 
 /* acks (above). */
@@ -642,6 +659,75 @@ static void check_probe(struct walk_ctx *w, const struct fa_tcp_info *i)
     violation(w->k, w->t, msg);
 }
 
+/* cwnd (above). Growth is paid for by bytes delivered since the last
+ * look (SND.UNA's advance and the SACKed bytes' change): in slow start
+ * all of them up to ssthresh, and beyond it what congestion avoidance
+ * allows — NewReno MSS / cwnd of a byte for each (RFC 5681 §3.1, eq. 3),
+ * CUBIC half (its target is at most 1.5 cwnd a round trip, RFC 9438
+ * §4.4, a Reno-friendly W_est less). What is paid and unused carries
+ * over up to two MSS (growth counted with a remainder comes in steps) —
+ * no more, or the many ACKs of a bulk flow would pay for a burst later. Fast recovery is
+ * PRR's (RFC 6937: cwnd follows the pipe); leaving it, cwnd is at most
+ * ssthresh. An undo (the host counted one) may restore cwnd to what it
+ * was before the last cut, no further. */
+static void check_cwnd(struct walk_ctx *w, struct seqs *s, const struct fa_tcp_info *i)
+{
+    /* A byte SACKed and later acknowledged may pay twice: finack grows
+     * cwnd on the cumulative ACK (SACKs in loss recovery do not), and a
+     * stack may grow on both (Linux counts it once, when SACKed). */
+    int64_t delivered = (int64_t)(uint32_t)(i->snd_una - s->snd_una);
+    if (i->sacked > s->sacked)
+        delivered += i->sacked - s->sacked;
+    if ((i->cwnd < s->cwnd || i->ssthresh < s->ssthresh) && s->cwnd > s->ceiling)
+        s->ceiling = s->cwnd;
+    /* Where growth starts from: an undo first restores cwnd (to before
+     * the last cut at most) and ssthresh; PRR sets cwnd in fast recovery
+     * (RFC 6937: the pipe and what this ACK lets go, the pipe bigger than
+     * the old cwnd when recovery starts right after one ended — its resends
+     * still out) and ssthresh at its end. */
+    uint32_t from = s->cwnd, ssthresh = s->ssthresh;
+    if (w->undid) {
+        from = s->ceiling > from ? s->ceiling : from;
+        ssthresh = i->ssthresh > ssthresh ? i->ssthresh : ssthresh;
+    }
+    if (s->recovery == 1 && i->recovery == 1)
+        from = UINT32_MAX;
+    else if (s->recovery == 1 || i->recovery == 1) {
+        uint64_t prr = (uint64_t)i->pipe + (uint64_t)delivered + i->mss;
+        from = i->ssthresh > from ? i->ssthresh : from;
+        from = prr > from ? (uint32_t)(prr < UINT32_MAX ? prr : UINT32_MAX) : from;
+    }
+    double per = i->congestion == FA_TCP_CC_NEWRENO ? (double)i->mss / from : 0.5;
+    double allow = (double)delivered * per;
+    if (from < ssthresh) { /* slow start to ssthresh, then the rest */
+        int64_t room = (int64_t)ssthresh - from;
+        allow = delivered <= room ? (double)delivered : room + (double)(delivered - room) * per;
+    }
+    s->credit += allow;
+    if (i->cwnd > from) {
+        s->credit -= i->cwnd - from;
+        if (s->credit < -0.5) {
+            char msg[232];
+            snprintf(msg, sizeof msg, "host %d port %u: cwnd grew %u -> %u (ssthresh %u) for %lld "
+                     "bytes delivered: more than %s allows", w->host, i->local_port, from, i->cwnd,
+                     ssthresh, (long long)delivered,
+                     from < ssthresh ? "slow start (RFC 5681 §3.1)"
+                                     : "congestion avoidance (RFC 5681 §3.1, RFC 9438 §4.4)");
+            violation(w->k, w->t, msg);
+            s->credit = 0;
+        }
+    }
+    double cap = 2.0 * i->mss; /* what carries to the next look */
+    if (s->credit > cap)
+        s->credit = cap;
+    if (i->cwnd > s->ceiling || (w->undid && i->cwnd > s->cwnd))
+        s->ceiling = 0; /* past the cut, or it was undone */
+    s->recovery = i->recovery;
+    s->cwnd = i->cwnd;
+    s->ssthresh = i->ssthresh;
+    s->sacked = i->sacked;
+}
+
 static void check_conn(void *ctx, const struct fa_tcp_info *i)
 {
     struct walk_ctx *w = ctx;
@@ -702,10 +788,12 @@ static void check_conn(void *ctx, const struct fa_tcp_info *i)
     }
     if (!s) {
         if (free_slot)
-            *free_slot = (struct seqs){ 1, w->host, i->local_port, i->remote_port,
-                                        i->remote_addr, i->snd_una, i->rcv_nxt, i->rcv_ooo };
+            *free_slot = (struct seqs){ 1,           w->host,     i->local_port, i->remote_port,
+                                        i->remote_addr, i->snd_una, i->rcv_nxt, i->rcv_ooo,
+                                        i->recovery, i->cwnd,   i->ssthresh, i->sacked, 0, 0 };
         return;
     }
+    check_cwnd(w, s, i);
     if (seq_lt(i->snd_una, s->snd_una) || seq_lt(i->rcv_nxt, s->rcv_nxt)) {
         snprintf(msg, sizeof msg, "host %d port %u: SND.UNA or RCV.NXT went backwards",
                  w->host, i->local_port);
@@ -735,7 +823,11 @@ static void check_budget(struct fa_sim_check *k, int host, const struct fa_stack
 void fa_sim_check_seqs(struct fa_sim_check *k, int host,
                        const struct fa_stack *stack, fa_time t)
 {
-    struct walk_ctx w = { k, host, t, fa_stack_config(stack)->tcp_msl, stack };
+    uint64_t undos = fa_stack_counter(stack, FA_CNT_TCP_UNDOS);
+    struct walk_ctx w = { k, host, t, fa_stack_config(stack)->tcp_msl, stack,
+                          host < 64 && undos != k->undos[host] };
+    if (host < 64)
+        k->undos[host] = undos;
     fa_stack_tcp_walk(stack, check_conn, &w);
     check_budget(k, host, stack, t);
 }

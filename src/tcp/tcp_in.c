@@ -276,13 +276,23 @@ static struct fa_tcp *passive_open(struct fa_tcp *l, uint32_t laddr, uint32_t ra
 /* ---- §3.10.7.3 SYN-SENT ---------------------------------------------- */
 /* The SYN's round trip (data is timed from the scoreboard). Called with
  * the ACK that makes the connection ESTABLISHED: both callers checked
- * that it acknowledges our SYN. */
-static void rtt_on_syn_acked(struct fa_tcp *c, fa_time now)
+ * that it acknowledges our SYN. A SYN (or SYN-ACK) sent again is timed by
+ * the echo of its timestamp, which says which one was answered (RFC 7323
+ * §4.1, as Linux's tcp_ack_update_rtt; review: RFC 6298 §5.7's 3 s RTO
+ * was taken instead), at least the clock's tick of 1 ms; an echo older
+ * than the state's start is not one of ours. */
+static void rtt_on_syn_acked(struct fa_tcp *c, const struct fa_tcp_view *seg, fa_time now)
 {
     if (c->flags & TF_SYN_TIMED) {
         fa_tcp_rtt_sample(c, now - c->state_since);
         c->flags &= ~TF_SYN_TIMED;
+        return;
     }
+    if (!c->retransmits || !(c->flags & TF_TS) || !seg->opts.has_ts || !seg->opts.ts_ecr)
+        return;
+    uint32_t ago = fa_tcp_ts_val(c, now) - seg->opts.ts_ecr;
+    if (ago <= fa_tcp_ts_val(c, now) - fa_tcp_ts_val(c, c->state_since))
+        fa_tcp_rtt_sample(c, (fa_time)(ago ? ago : 1) * FA_NS_PER_MS);
 }
 
 /* RFC 6298 §5.7: after a SYN (or SYN-ACK) timed out, data starts with
@@ -298,7 +308,7 @@ static void established(struct fa_tcp *c, const struct fa_tcp_view *seg,
     c->max_snd_wnd = c->snd_wnd > c->max_snd_wnd ? c->snd_wnd : c->max_snd_wnd;
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = seg->ack;
-    rtt_on_syn_acked(c, now);
+    rtt_on_syn_acked(c, seg, now);
     if (c->retransmits && !fa_tcp_srtt(c))
         fa_tcp_set_rto(c, RTO_AFTER_SYN_TIMEOUT);
     /* RFC 5681 §3.1: "If the SYN or SYN/ACK is lost, the initial window

@@ -343,7 +343,6 @@ static void delayed_ack_bounds(void **state)
 static void syn_retransmitted_timestamp_sample(void **state)
 {
     (void)state;
-    LEFT("no RTT sample from a timestamp echo when the SYN was resent");
     peer_init(&pe, NULL, 80);
     pe.now = 1 * S;
     struct fa_tcp_view syn;
