@@ -30,7 +30,7 @@
  * in apps, a quarter of the worlds switch a side's congestion control
  * mid-stream. Every family's worlds (families.h) may also read frames in
  * batches, run a host's timers late, be a path of seconds and pass a
- * middlebox that resegments.
+ * middlebox that resegments or one that divides ACKs.
  * Every run checks each byte at its stream offset, the simulator's
  * invariants on every event (window, sequence numbers, state edges, ACK
  * storms), liveness — while the network delivers and a reader reads,
@@ -477,6 +477,8 @@ void sim_draw_middlebox(uint64_t seed, struct fa_sim_link *down)
     fa_prng_seed(&p, seed ^ 0x5e6e7ull);
     if (fa_prng_chance(&p, 1.0 / 8))
         down->resegment = pick(&p, 0.05, 0.5);
+    if (fa_prng_chance(&p, 1.0 / 8))
+        down->ack_divide = pick(&p, 0.1, 1.0);
 }
 
 uint32_t sim_long_path_bytes(uint32_t bytes, uint32_t sndbuf, uint32_t peer_rcvbuf)
@@ -503,6 +505,8 @@ static void describe(const struct params *pr, uint64_t seed)
            (unsigned long long)l->rate_bps);
     if (pr->down.resegment > 0)
         printf("a middlebox resegments %.0f%% of the data segments\n", 100 * pr->down.resegment);
+    if (pr->down.ack_divide > 0)
+        printf("a middlebox divides %.0f%% of the ACKs\n", 100 * pr->down.ack_divide);
     for (int i = 0; i < 2; i++) {
         const struct side *sd = &pr->sd[i];
         char o[32];

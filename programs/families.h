@@ -57,7 +57,8 @@ int sim_draw_long_path(uint64_t seed, struct fa_sim_link *up, struct fa_sim_link
 uint32_t sim_long_path_bytes(uint32_t bytes, uint32_t sndbuf, uint32_t peer_rcvbuf);
 /* One world in 8 (every family) has a middlebox that resegments TCP
  * (fa_sim_link.resegment) before the hosts' down links: 5 % to 50 % of
- * the data segments are cut into pieces. A die of its own. */
+ * the data segments are cut into pieces; one in 8, one that divides
+ * ACKs (fa_sim_link.ack_divide): 10 % to 100 % of them. A die of its own. */
 void sim_draw_middlebox(uint64_t seed, struct fa_sim_link *down);
 /* Keepalive on sock, so a half-open connection (a lost RST, a half-open
  * entry dropped after its SYN-ACK retries while the final ACK was lost)

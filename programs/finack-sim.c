@@ -14,8 +14,8 @@
  * size), both ends' buffers, the bytes each way (sent at once), and how
  * the connection ends (either side first, simultaneously, half-close then
  * reply, or abort); with the other families, frames read in batches,
- * timers run late, paths of seconds and a middlebox that resegments
- * (families.h). Every run checks:
+ * timers run late, paths of seconds and middleboxes that resegment or
+ * divide ACKs (families.h). Every run checks:
  * each byte received equals the byte sent at that stream offset, none
  * missing at the end; the simulator's
  * invariants (window, sequence numbers, RFC 9293 state edges) on every
@@ -435,6 +435,8 @@ static void describe(const struct params *pr, uint64_t seed)
            (double)l->delay / 1e6, l->queue_frames);
     if (pr->down.resegment > 0)
         printf("a middlebox resegments %.0f%% of the data segments\n", 100 * pr->down.resegment);
+    if (pr->down.ack_divide > 0)
+        printf("a middlebox divides %.0f%% of the ACKs\n", 100 * pr->down.ack_divide);
     char o0[32], o1[32];
     printf("buffers: client %u, server %u; bytes: %u up, %u down; ending: %s\n",
            pr->bufs[0], pr->bufs[1], pr->bytes[0], pr->bytes[1], ending_names[pr->ending]);

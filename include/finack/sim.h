@@ -55,12 +55,22 @@ struct fa_sim_link {
      * cut into pieces (2 to 8) of a size drawn at random (FIN and PSH on
      * the last one), with this probability. Down links only; 0 by default. */
     double resegment;
+    /* A middlebox that divides ACKs (Savage et al., "TCP congestion control
+     * with a misbehaving receiver", 1999: a receiver or a box on its path
+     * that makes a sender grow faster): a bare ACK that moves 2 or more
+     * bytes past the last one its flow carried is sent, with this
+     * probability, as up to 8 ACKs — a byte more each, the last the
+     * original. A sender that grows cwnd per ACK, not per byte, grows
+     * up to 8 times too fast (the simulator's cwnd invariant says so).
+     * Down links only; 0 by default. */
+    double ack_divide;
 };
 
 struct fa_sim_stats {
     uint64_t sent, delivered, lost, queue_drops, outage_drops;
     uint64_t duplicated, reordered, corrupted;
     uint64_t resegmented; /* segments a middlebox cut into pieces */
+    uint64_t ack_divided; /* ACKs a middlebox sent as several */
     uint64_t coalesced;   /* segments a GRO host took in super-frames
                              (fa_sim_set_gro; its down link's) */
 };

@@ -53,12 +53,15 @@
  *            pay for (SND.UNA's advance plus the SACKed bytes' change):
  *            all of them in slow start up to ssthresh; beyond, MSS/cwnd
  *            of each for NewReno (RFC 5681 §3.1), half for CUBIC (RFC
- *            9438 §4.4's target is at most 1.5 cwnd); a remainder of two
- *            MSS at most carried; fast recovery is
+ *            9438 §4.4's target is at most 1.5 cwnd); what is paid and
+ *            not used carries over: under a byte for NewReno (its
+ *            remainder is under one), two MSS for CUBIC; fast recovery is
  *            PRR's and ends at ssthresh; an undo the host counted may only
  *            restore cwnd to before the last cut (ACK division once grew
- *            a whole MSS for 1448 one-byte ACKs; slow start once jumped
- *            past ssthresh);
+ *            a whole MSS for 1448 one-byte ACKs — a middlebox divides
+ *            ACKs in some worlds, fa_sim_link.ack_divide; slow start once
+ *            jumped past ssthresh; NewReno's remainder of a larger window
+ *            grew the cut one faster);
  *  cleanup   fa_sim_check_idle(): once a scenario's sockets are closed
  *            and its timers run out, no connection and no buffer is left.
  *
@@ -681,22 +684,19 @@ static void check_cwnd(struct walk_ctx *w, struct seqs *s, const struct fa_tcp_i
     if ((i->cwnd < s->cwnd || i->ssthresh < s->ssthresh) && s->cwnd > s->ceiling)
         s->ceiling = s->cwnd;
     /* Where growth starts from: an undo first restores cwnd (to before
-     * the last cut at most) and ssthresh; PRR sets cwnd in fast recovery
-     * (RFC 6937: the pipe and what this ACK lets go, the pipe bigger than
-     * the old cwnd when recovery starts right after one ended — its resends
-     * still out) and ssthresh at its end. */
+     * the last cut at most) and ssthresh. In fast recovery PRR sets cwnd
+     * (RFC 6937: the pipe and what the ACK lets go, a send allowance whose
+     * pipe, resends counted, may exceed the old cwnd; test_tcp_modern.c
+     * holds PRR), not growth; at its end cwnd is ssthresh. */
     uint32_t from = s->cwnd, ssthresh = s->ssthresh;
     if (w->undid) {
         from = s->ceiling > from ? s->ceiling : from;
         ssthresh = i->ssthresh > ssthresh ? i->ssthresh : ssthresh;
     }
-    if (s->recovery == 1 && i->recovery == 1)
+    if (i->recovery == 1)
         from = UINT32_MAX;
-    else if (s->recovery == 1 || i->recovery == 1) {
-        uint64_t prr = (uint64_t)i->pipe + (uint64_t)delivered + i->mss;
-        from = i->ssthresh > from ? i->ssthresh : from;
-        from = prr > from ? (uint32_t)(prr < UINT32_MAX ? prr : UINT32_MAX) : from;
-    }
+    else if (s->recovery == 1 && i->ssthresh > from)
+        from = i->ssthresh;
     double per = i->congestion == FA_TCP_CC_NEWRENO ? (double)i->mss / from : 0.5;
     double allow = (double)delivered * per;
     if (from < ssthresh) { /* slow start to ssthresh, then the rest */
@@ -717,7 +717,9 @@ static void check_cwnd(struct walk_ctx *w, struct seqs *s, const struct fa_tcp_i
             s->credit = 0;
         }
     }
-    double cap = 2.0 * i->mss; /* what carries to the next look */
+    /* What carries to the next look: NewReno's remainder is under a
+     * byte of growth; CUBIC's target moves in steps. */
+    double cap = i->congestion == FA_TCP_CC_NEWRENO ? 1.0 : 2.0 * i->mss;
     if (s->credit > cap)
         s->credit = cap;
     if (i->cwnd > s->ceiling || (w->undid && i->cwnd > s->cwnd))

@@ -31,6 +31,13 @@ struct dir {
     uint8_t *frames;
     uint32_t *lens;
     struct fa_sim_stats stats;
+    /* The ACK divider's memory (fa_sim_link.ack_divide): the last ACK
+     * each of a few flows carried, the oldest entry taken for a new one. */
+    struct ack_flow {
+        uint32_t src, dst, ack;
+        uint16_t sport, dport;
+    } acks[8];
+    uint8_t acks_used, acks_next;
 };
 
 struct event {
@@ -338,12 +345,62 @@ static int resegment(struct fa_sim *s, struct dir *d, const uint8_t *f, size_t l
     return n > 0;
 }
 
+/* The ACK divider's entry for g's flow, taken (ack = g's) if new. */
+static struct ack_flow *ack_flow(struct dir *d, const struct fa_sim_segment *g, int *known)
+{
+    for (int i = 0; i < d->acks_used; i++) {
+        struct ack_flow *a = &d->acks[i];
+        if (a->src == g->src && a->dst == g->dst && a->sport == g->sport && a->dport == g->dport) {
+            *known = 1;
+            return a;
+        }
+    }
+    int i = d->acks_used < 8 ? d->acks_used++ : d->acks_next++ % 8;
+    d->acks[i] = (struct ack_flow){ g->src, g->dst, g->ack, g->sport, g->dport };
+    *known = 0;
+    return &d->acks[i];
+}
+
+/* The middlebox that divides ACKs, before a down link: sends the pieces
+ * that go before f (which goes after them as it is). Bare ACKs only (no
+ * data, SYN, FIN or RST) and only with good checksums: a corrupted one
+ * stays corrupted. */
+static void divide_ack(struct dir *d, const uint8_t *f, size_t len)
+{
+    struct fa_sim_segment g;
+    uint8_t piece[256];
+    if (!(d->m.ack_divide > 0) || len > sizeof piece || !fa_sim_segment_parse(f, len, &g) ||
+        g.len || (g.flags & ~0x08) != 0x10)
+        return;
+    int known;
+    struct ack_flow *a = ack_flow(d, &g, &known);
+    uint32_t last = a->ack, gap = g.ack - last;
+    if (!known || (int32_t)gap <= 0)
+        return; /* new, or old: reordered ACKs are not divided */
+    a->ack = g.ack;
+    if (gap < 2 || !fa_prng_chance(&d->prng, d->m.ack_divide))
+        return;
+    struct fa_ipv4_view ip;
+    memcpy(piece, f, len);
+    if (fa_ipv4_hdr_parse(piece + FA_ETH_HLEN, len - FA_ETH_HLEN, &ip))
+        return;
+    uint8_t *seg = piece + FA_ETH_HLEN + ip.hlen;
+    size_t seg_len = ip.payload_len;
+    for (uint32_t k = 1; k < (gap < 8 ? gap : 8); k++) {
+        fa_put32(seg + 8, last + k);
+        fa_tcp_hdr_checksum(seg, seg_len, ip.src, ip.dst);
+        dir_send(d, piece, len);
+    }
+    d->stats.ack_divided++;
+}
+
 static void switch_out(struct fa_sim *s, int from, int to, const uint8_t *f, size_t len)
 {
     if (partitioned(s, from, to)) {
         s->hosts[to]->down.stats.outage_drops++;
         return;
     }
+    divide_ack(&s->hosts[to]->down, f, len);
     if (!resegment(s, &s->hosts[to]->down, f, len))
         dir_send(&s->hosts[to]->down, f, len);
 }

@@ -37,6 +37,11 @@ static void nr_on_loss(struct fa_tcp *c, fa_time now)
     uint32_t flight = c->snd_nxt - c->snd_una;
     uint32_t half = (flight < c->cwnd ? flight : c->cwnd) / 2;
     c->ssthresh = half > fa_tcp_cwnd_floor(c) ? half : fa_tcp_cwnd_floor(c);
+    /* The remainder was of the old, larger window: counted against the
+     * smaller one it would grow it faster (as Linux clears snd_cwnd_cnt
+     * in tcp_init_cwnd_reduction; the simulator's cwnd invariant saw a
+     * byte's ACK grow cwnd by two). */
+    c->loss->ca_frac = 0;
 }
 
 static void nr_on_rto(struct fa_tcp *c, int reduce, fa_time now)
@@ -44,6 +49,7 @@ static void nr_on_rto(struct fa_tcp *c, int reduce, fa_time now)
     if (reduce)
         nr_on_loss(c, now);
     c->cwnd = c->mss; /* the loss window */
+    c->loss->ca_frac = 0;
 }
 
 static void nr_nothing(struct fa_tcp *c)

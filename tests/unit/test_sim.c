@@ -1,6 +1,6 @@
 /* test_sim.c — the simulator: one seed replays a run exactly; the link
  * model's rate, delay and order; independent and bursty loss at their
- * rates; outages; a middlebox that resegments; the learning switch; TCP
+ * rates; outages; middleboxes that resegment or divide ACKs; the learning switch; TCP
  * across three hosts; frames read in batches, as an event loop does;
  * timers run late, as a loop that sleeps past its deadlines runs them. */
 #include <errno.h>
@@ -345,6 +345,36 @@ static void resegmenting_middlebox_delivers_every_byte(void **state)
     fa_sim_destroy(sim);
 }
 
+/* A middlebox divides every ACK that moves 2 bytes or more into up to 8
+ * before the sender's link (Savage et al., 1999): every byte arrives, the
+ * pieces carry good checksums, and the sender's cwnd grows by the bytes
+ * delivered, not by the ACKs — the checker's cwnd invariant (a NewReno
+ * that rounded each ACK's growth up to a byte grew a byte a piece). */
+static void ack_dividing_middlebox_does_not_speed_cwnd(void **state)
+{
+    (void)state;
+    struct fa_sim_link up, down;
+    fa_sim_link_init(&up);
+    fa_sim_link_init(&down);
+    up.loss = 0.01; /* into congestion avoidance */
+    down.ack_divide = 1.0;
+    struct fa_sim *sim;
+    assert_int_equal(fa_sim_create(13, &sim), 0);
+    assert_int_equal(fa_sim_check_enable(sim), 0);
+    for (int i = 0; i < 2; i++) {
+        struct fa_config cfg;
+        fa_config_init(&cfg);
+        cfg.addr = FA_IPV4(198, 18, 0, 1 + i);
+        cfg.tcp_congestion = FA_TCP_CC_NEWRENO;
+        assert_int_equal(fa_sim_add_host(sim, &cfg, &up, &down), i);
+    }
+    assert_int_equal(transfer(sim, 0, 1, 1000000, 60 * S), 1000000);
+    assert_true(fa_sim_link_stats(sim, 0, 1)->ack_divided > 100);
+    assert_int_equal(fa_stack_counter(fa_sim_stack(sim, 0), FA_CNT_TCP_BAD_CHECKSUM), 0);
+    assert_int_equal(fa_sim_check_violations(sim), 0);
+    fa_sim_destroy(sim);
+}
+
 /* A host with GRO (fa_sim_set_gro) takes a transfer's segments in
  * super-frames, reordered ones too (each run ends a super-frame), and
  * every byte arrives right; the checks see the super-frames. */
@@ -452,6 +482,7 @@ int main(void)
         cmocka_unit_test(bursty_loss_is_bursty),
         cmocka_unit_test(outage_drops_then_recovers),
         cmocka_unit_test(resegmenting_middlebox_delivers_every_byte),
+        cmocka_unit_test(ack_dividing_middlebox_does_not_speed_cwnd),
         cmocka_unit_test(gro_host_takes_super_frames),
         cmocka_unit_test(switch_learns_and_forwards),
         cmocka_unit_test(partition_splits_then_heals),
