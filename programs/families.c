@@ -34,7 +34,7 @@
  * Every run checks each byte at its stream offset, the simulator's
  * invariants on every event (window, sequence numbers, state edges, ACK
  * storms), liveness — while the network delivers and a reader reads,
- * bytes keep moving (no stall of 5 minutes with work left; a sender with
+ * bytes keep moving (no stall of 10 minutes with work left; a sender with
  * data waiting, nothing out and room in the window sends within a few
  * RTOs), and no
  * connection times out while its peer answers — and that nothing is
@@ -57,7 +57,9 @@
 #define MS FA_NS_PER_MS
 #define S FA_NS_PER_S
 #define ADDR(i) FA_IPV4(198, 18, 0, 1 + (i))
-#define STALL_LIMIT (300 * S)
+/* Five timeouts at tcp_rto_max (120 s, Linux's): resends lost in a row
+ * (to loss, or to ARP under a flood) back off that far. */
+#define STALL_LIMIT (600 * S)
 #define MAX_FORGED 3000
 #define MAX_FLOODED 1000 /* spoofed SYNs per run, then only the reuse's */
 
@@ -597,6 +599,15 @@ static int setup(struct run *r)
         if (r->pr.sd[i].sb_max)
             cfg.tcp_sb_max = r->pr.sd[i].sb_max;
         sim_apply_tcp_options(&cfg, r->pr.sd[i].tcp_opts);
+        /* A link whose round trip is seconds is set up as one (as Linux's
+         * retrans_time is per interface): ARP retries after the answer
+         * could have come. Else, under a flood of spoofed sources, a
+         * pending entry is taken after arp_retry_interval, before its
+         * answer comes, and a neighbour whose entry went idle — an RTO
+         * backed off to 120 s — is never resolved again (attack seed 22:
+         * R2 after 16 minutes without a frame out). */
+        if (4 * r->pr.link.delay >= cfg.arp_retry_interval)
+            cfg.arp_retry_interval = 4 * r->pr.link.delay + S;
         if (r->verbose > 1)
             cfg.tcp_trace = trace;
         if (fa_sim_add_host(r->sim, &cfg, &r->pr.link, &r->pr.down) != i ||
@@ -1359,7 +1370,7 @@ static int lost_behind_dropped_cookie(const struct run *r)
  * the peer offered (from SND.UNA) sends within a few RTOs: the override
  * timeout of RFC 9293 §3.8.6.2.1 is 0.1-1.0 s (RFC 1122 §4.2.3.4). A
  * review found it ran on the zero-window probes' backed-off timer, up
- * to a minute; the liveness check (5 minutes) could not see that. */
+ * to a minute; the liveness check (10 minutes) could not see that. */
 static int sender_idle(struct run *r, fa_time now)
 {
     for (int k = 0; k < 2; k++) {
@@ -1477,7 +1488,7 @@ static int drive(struct run *r)
             r->e[1].closed = 1;
         if (work_left(r) && !anyone_paused(r, now) && r->e[1].sock &&
             now - r->last_progress > STALL_LIMIT + 4 * r->lag && !errors_allowed(r))
-            return fail(r, "stalled: 5 minutes without a byte moving, work left");
+            return fail(r, "stalled: 10 minutes without a byte moving, work left");
     }
     if (!(r->e[0].closed && r->e[1].closed))
         return fail(r, r->lag ? "the applications did not finish in 4 hours and 100 timer lags"

@@ -86,10 +86,16 @@ struct fa_config {
     fa_time tcp_rto_min;        /* 200 ms: the floor of the RTO's variance
                                    term (RTO >= SRTT + it, as Linux; RFC
                                    6298 §2.4 allows lower than 1 s) */
-    fa_time tcp_rto_max;        /* 60 s (RFC 6298 §2.5) */
+    fa_time tcp_rto_max;        /* 120 s, Linux's (RFC 6298 §2.5: at
+                                   least 60 s) */
     uint8_t tcp_syn_retries;    /* SYN retransmissions before ETIMEDOUT; 6 */
     uint8_t tcp_synack_retries; /* SYN-ACK retransmissions; 5 */
-    uint8_t tcp_data_retries;   /* data/FIN retransmissions; 15 */
+    uint8_t tcp_data_retries;   /* data/FIN retransmissions; 15. Counted
+                                   in time, as Linux: it gives up once
+                                   the data waited as long as these would
+                                   take from tcp_rto_min, doubling to
+                                   tcp_rto_max (924.6 s), so a longer
+                                   RTO retries fewer times */
     fa_time tcp_msl;            /* TIME-WAIT is 2 x MSL; MSL 30 s */
     fa_time tcp_fin_wait2_timeout; /* orphaned FIN-WAIT-2; 60 s */
     /* An orphan (its application closed it) whose peer keeps its window
@@ -99,13 +105,12 @@ struct fa_config {
      * when it becomes an orphan and again whenever a segment's worth of
      * data has been acknowledged since (at once or a little at a time);
      * probes back off from the RTO, so 8 is about 100 s at a 200 ms RTO
-     * from a fresh count, 9 minutes if the backoff had already reached
+     * from a fresh count, 18 minutes if the backoff had already reached
      * tcp_rto_max when the application closed (Linux's orphans last
      * until their backoff reaches 120 s: about 325 s). A connection with
      * a handle probes for as long as the peer answers (RFC 1122
      * §4.2.2.17). It bounds an orphan's retransmission timeouts too,
-     * when below tcp_data_retries (as Linux: about 2 minutes at a 200 ms
-     * RTO). 0: orphans too probe for ever; at most 254; 8 */
+     * when below tcp_data_retries (as Linux, in time: 102.2 s). 0: orphans too probe for ever; at most 254; 8 */
     uint8_t tcp_orphan_retries;
     fa_time tcp_delack;         /* delayed ACK, at most 200 ms; 40 ms */
     fa_time tcp_keep_idle;      /* SO_KEEPALIVE defaults (whole ms, at

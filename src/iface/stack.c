@@ -30,7 +30,7 @@ void fa_config_init(struct fa_config *cfg)
     cfg->tcp_rcvbuf = 64 * 1024;
     cfg->tcp_rto_initial = FA_NS_PER_S;
     cfg->tcp_rto_min = 200 * FA_NS_PER_MS;
-    cfg->tcp_rto_max = 60 * FA_NS_PER_S;
+    cfg->tcp_rto_max = 120 * FA_NS_PER_S; /* Linux's TCP_RTO_MAX */
     cfg->tcp_syn_retries = 6;
     cfg->tcp_synack_retries = 5;
     cfg->tcp_data_retries = 15;

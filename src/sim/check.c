@@ -722,8 +722,8 @@ static void check_cwnd(struct walk_ctx *w, struct seqs *s, const struct fa_tcp_i
     double cap = i->congestion == FA_TCP_CC_NEWRENO ? 1.0 : 2.0 * i->mss;
     if (s->credit > cap)
         s->credit = cap;
-    if (i->cwnd > s->ceiling || (w->undid && i->cwnd > s->cwnd))
-        s->ceiling = 0; /* past the cut, or it was undone */
+    if (i->cwnd >= s->ceiling)
+        s->ceiling = 0; /* back where it was cut: undone, or grown back */
     s->recovery = i->recovery;
     s->cwnd = i->cwnd;
     s->ssthresh = i->ssthresh;

@@ -744,6 +744,9 @@ struct fa_tcp_cubic_epoch {
 struct fa_tcp_loss {
     struct fa_tcp_sb sb;
     fa_time t_loss;            /* what timer says (FA_TIME_NEVER: none) */
+    /* When what times out was first sent (0: no timeout in this run):
+     * R2 counts from it (tcp_timer.c; Linux's retrans_stamp). */
+    fa_time rexmit_since;
     struct fa_tcp_cubic_epoch cubic;
     struct fa_tcp_loss *next_free; /* in the stack's cache (tcp_recovery.c) */
     uint8_t state;             /* REC_OPEN, REC_FAST (RFC 6675 fast

@@ -39,7 +39,7 @@ void fa_tcp_rto_progress(struct fa_tcp *c)
      * use the estimate again, rather than keep a backed-off RTO until a
      * clean sample (RFC 6298 §5.7 with Karn's rule). With small windows
      * and lossy ACKs clean samples are rare, and each lost ACK would cost
-     * the whole backed-off RTO, up to a minute, again. Linux keeps the
+     * the whole backed-off RTO, up to two minutes, again. Linux keeps the
      * backoff until a valid sample ("only reset backoff on valid RTT
      * measurement"), but takes samples from timestamps' echoes of
      * retransmissions too; a review pointed out this differs. */

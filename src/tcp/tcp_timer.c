@@ -127,6 +127,33 @@ static uint8_t retry_limit(const struct fa_tcp *c)
     return cfg->tcp_data_retries;
 }
 
+/* How long n timeouts take from an RTO of tcp_rto_min, doubling up to
+ * tcp_rto_max (Linux's tcp_model_timeout): 924.6 s for 15 with Linux's
+ * 200 ms and 120 s, 102.2 s for an orphan's 8. */
+static fa_time model_timeout(const struct fa_config *cfg, unsigned n)
+{
+    fa_time t = 0, rto = cfg->tcp_rto_min;
+    for (unsigned k = 0; k <= n; k++) {
+        t += rto;
+        rto = rto * 2 < cfg->tcp_rto_max ? rto * 2 : cfg->tcp_rto_max;
+    }
+    return t;
+}
+
+/* RFC 9293 §3.8.3 R2, in time as Linux's retransmits_timed_out: a
+ * synchronized connection gives up once its unacknowledged data has
+ * waited as long as its retries would take at the smallest RTO — so a
+ * long RTO (no sample yet: 1 s; a slow path) retries fewer times, not
+ * for longer (counted, an orphan's 8 from a 1 s RTO took 367 s with a
+ * 120 s ceiling; Linux's 127 s). Called at a timeout that is not the
+ * run's first. */
+static int r2_timed_out(const struct fa_tcp *c, fa_time now)
+{
+    if (!c->loss || !c->loss->rexmit_since)
+        return 0;
+    return now - c->loss->rexmit_since >= model_timeout(&fa_tcp_stack_of(c)->cfg, retry_limit(c));
+}
+
 /* RFC 6298 §5.4–5.7: retransmit the earliest unacknowledged segment,
  * back the timer off, start over from it (RFC 5681 §3.1 loss window,
  * RFC 6675 §5.1: what is not SACKed is resent, tcp_recovery.c).
@@ -144,7 +171,9 @@ static int on_rexmit(struct fa_tcp *c, fa_time now)
         fa_tcp_output(c, now);
         return 0;
     }
-    if (++c->retries > retry_limit(c)) {
+    /* What is out (data or a FIN alone, tcp_mem.c) has its loss state. */
+    int synced = c->state != FA_TCP_SYN_SENT && c->state != FA_TCP_SYN_RECEIVED;
+    if (++c->retries > retry_limit(c) || (synced && c->retries > 1 && r2_timed_out(c, now))) {
         fa_count(s, FA_CNT_TCP_TIMEOUTS);
         /* RFC 9293 §3.8.3 R2: give up. A half-open passive entry just
          * goes (L3); the application hears ETIMEDOUT. */
@@ -152,6 +181,8 @@ static int on_rexmit(struct fa_tcp *c, fa_time now)
                                 ? 0 : -ETIMEDOUT, now);
         return 1;
     }
+    if (synced && c->retries == 1 && c->loss) /* sent an RTO ago, at least a ns */
+        c->loss->rexmit_since = now > fa_tcp_rto(c) ? now - fa_tcp_rto(c) : 1;
     fa_tcp_set_rto(c, fa_tcp_rto(c) * 2 < s->cfg.tcp_rto_max ? fa_tcp_rto(c) * 2 : s->cfg.tcp_rto_max);
     c->flags &= ~TF_SYN_TIMED; /* Karn: no sample from a retransmitted segment */
     if (c->state == FA_TCP_SYN_SENT || c->state == FA_TCP_SYN_RECEIVED) {

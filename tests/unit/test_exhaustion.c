@@ -206,11 +206,11 @@ static void zero_window_forever(void **state) /* L8, L16 */
     for (int i = 1; i < N; i++)
         fa_tcp_close(s[i], p.now);
     uint64_t timeouts = fa_stack_counter(p.stack[1], FA_CNT_TCP_TIMEOUTS);
-    /* Their probes have backed off to tcp_rto_max (60 s): nine more
-     * and the last one's answer take about 9 minutes. */
-    pair_run_for(&p, 300 * S);
+    /* Their probes have backed off to tcp_rto_max (120 s): nine more
+     * and the last one's answer take about 18 minutes. */
+    pair_run_for(&p, 600 * S);
     assert_int_equal(fa_stack_counter(p.stack[1], FA_CNT_TCP_ORPHAN_WINDOW_SHUT), 0);
-    pair_run_for(&p, 300 * S);
+    pair_run_for(&p, 600 * S);
     assert_int_equal(fa_stack_counter(p.stack[1], FA_CNT_TCP_ORPHAN_WINDOW_SHUT), sent - 1);
     assert_int_equal(fa_stack_counter(p.stack[1], FA_CNT_TCP_TIMEOUTS) - timeouts,
                      N - sent); /* the FIN-WAIT-2 limit (L16) */

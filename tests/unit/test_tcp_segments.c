@@ -276,7 +276,10 @@ static void l15_fin_retransmitted_with_backoff_then_abort(void **state) /* L15 *
     (void)state;
     struct fa_config cfg;
     fa_config_init(&cfg);
-    cfg.tcp_data_retries = 3;
+    /* R2 in time, as Linux: 5 retries' worth from a 200 ms RTO is
+     * 12.6 s; from this RTO of 1 s, three resends (at 1, 3, 7 s) and the
+     * abort at 15 s. */
+    cfg.tcp_data_retries = 5;
     peer_init(&pe, &cfg, 80);
     struct fa_tcp *c = peer_connected(&pe);
     /* LAST-ACK: the peer closed, we close; our FIN is never ACKed. */
