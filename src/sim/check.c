@@ -61,7 +61,10 @@
  *            a whole MSS for 1448 one-byte ACKs — a middlebox divides
  *            ACKs in some worlds, fa_sim_link.ack_divide; slow start once
  *            jumped past ssthresh; NewReno's remainder of a larger window
- *            grew the cut one faster);
+ *            grew the cut one faster). Linux's rules, stricter than
+ *            RFC 5681's letter (slow start may overshoot ssthresh by an
+ *            SMSS there; counting packets, eq. 3, is a MAY): a stack
+ *            that follows the letter would need them relaxed;
  *  cleanup   fa_sim_check_idle(): once a scenario's sockets are closed
  *            and its timers run out, no connection and no buffer is left.
  *
@@ -711,7 +714,7 @@ static void check_cwnd(struct walk_ctx *w, struct seqs *s, const struct fa_tcp_i
             snprintf(msg, sizeof msg, "host %d port %u: cwnd grew %u -> %u (ssthresh %u) for %lld "
                      "bytes delivered: more than %s allows", w->host, i->local_port, from, i->cwnd,
                      ssthresh, (long long)delivered,
-                     from < ssthresh ? "slow start (RFC 5681 §3.1)"
+                     from < ssthresh ? "slow start (RFC 5681 §3.1, never past ssthresh as Linux's)"
                                      : "congestion avoidance (RFC 5681 §3.1, RFC 9438 §4.4)");
             violation(w->k, w->t, msg);
             s->credit = 0;

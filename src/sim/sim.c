@@ -362,15 +362,17 @@ static struct ack_flow *ack_flow(struct dir *d, const struct fa_sim_segment *g, 
 }
 
 /* The middlebox that divides ACKs, before a down link: sends the pieces
- * that go before f (which goes after them as it is). Bare ACKs only (no
- * data, SYN, FIN or RST) and only with good checksums: a corrupted one
- * stays corrupted. */
+ * that go before f (which goes after them as it is). Every segment with
+ * an ACK moves the flow's last ACK on (one riding on data too: else a
+ * bare ACK after it would be cut into ACKs below SND.UNA, old ones, not
+ * pieces); bare ACKs only (no data, SYN, FIN or RST) are divided, and
+ * only with good checksums: a corrupted one stays corrupted. */
 static void divide_ack(struct dir *d, const uint8_t *f, size_t len)
 {
     struct fa_sim_segment g;
     uint8_t piece[256];
-    if (!(d->m.ack_divide > 0) || len > sizeof piece || !fa_sim_segment_parse(f, len, &g) ||
-        g.len || (g.flags & ~0x08) != 0x10)
+    if (!(d->m.ack_divide > 0) || !fa_sim_segment_parse(f, len, &g) || !(g.flags & 0x10) ||
+        (g.flags & 0x04))
         return;
     int known;
     struct ack_flow *a = ack_flow(d, &g, &known);
@@ -378,7 +380,8 @@ static void divide_ack(struct dir *d, const uint8_t *f, size_t len)
     if (!known || (int32_t)gap <= 0)
         return; /* new, or old: reordered ACKs are not divided */
     a->ack = g.ack;
-    if (gap < 2 || !fa_prng_chance(&d->prng, d->m.ack_divide))
+    if (g.len || (g.flags & ~0x08) != 0x10 || len > sizeof piece || gap < 2 ||
+        !fa_prng_chance(&d->prng, d->m.ack_divide))
         return;
     struct fa_ipv4_view ip;
     memcpy(piece, f, len);

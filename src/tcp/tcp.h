@@ -567,7 +567,7 @@ int fa_tcp_tw_reopens(const struct fa_tcp_tw *tw, const struct fa_tcp_view *seg)
 /* Sends whatever the state, windows and Nagle allow, and owed ACKs. */
 void fa_tcp_output(struct fa_tcp *c, fa_time now);
 void fa_tcp_send_ack(struct fa_tcp *c, fa_time now);
-void fa_tcp_send_syn(struct fa_tcp *c, fa_time now);
+void fa_tcp_send_syn(struct fa_tcp *c, int again, fa_time now);
 /* RST from a connection (abort) at snd_nxt. */
 void fa_tcp_send_rst(struct fa_tcp *c, fa_time now);
 /* RST for a segment with no connection (RFC 9293 §3.10.7.1). */

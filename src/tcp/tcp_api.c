@@ -139,7 +139,7 @@ int fa_tcp_connect(struct fa_tcp *c, uint32_t addr, uint16_t port, fa_time now)
         return -ENOMEM;
     fa_tcp_hash_insert(c);
     fa_tcp_set_state(c, FA_TCP_SYN_SENT, now);
-    fa_tcp_send_syn(c, now); /* L1 */
+    fa_tcp_send_syn(c, 0, now); /* L1 */
     return -EINPROGRESS;
 }
 

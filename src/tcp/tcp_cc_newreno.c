@@ -10,6 +10,8 @@ static void nr_init(struct fa_tcp *c)
     c->cwnd = fa_tcp_initial_window(c);
     c->ssthresh = UINT32_MAX; /* RFC 5681 §3.1: arbitrarily high */
     fa_tcp_hystart_reset(c);
+    if (c->loss) /* a switch while busy: CUBIC's time left it stale (review) */
+        c->loss->ca_frac = 0;
 }
 
 static void nr_on_ack(struct fa_tcp *c, uint32_t acked, fa_time rtt, fa_time now)

@@ -240,7 +240,7 @@ static int listen_input(struct fa_tcp *l, uint32_t laddr, uint32_t raddr,
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = fa_tcp_iss(c);
     fa_tcp_set_state(c, FA_TCP_SYN_RECEIVED, now);
-    fa_tcp_send_syn(c, now);
+    fa_tcp_send_syn(c, 0, now);
     return 1;
 }
 
@@ -390,9 +390,11 @@ static void syn_sent_input(struct fa_tcp *c, const struct fa_tcp_view *seg,
      * <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> and send it." (L5) */
     c->snd_wnd = c->max_snd_wnd = seg->wnd;
     c->snd_wl1 = seg->seq;
+    fa_time began = c->state_since; /* our SYN's: its timing holds (tcp_out.c) */
     fa_tcp_set_state(c, FA_TCP_SYN_RECEIVED, now);
+    c->state_since = began;
     c->retries = 0;
-    fa_tcp_send_syn(c, now);
+    fa_tcp_send_syn(c, 0, now);
 }
 
 /* ---- §3.10.7.4 other states ------------------------------------------ */
@@ -417,7 +419,7 @@ static int syn_again(struct fa_tcp *c, const struct fa_tcp_view *seg, fa_time no
 {
     if (c->state != FA_TCP_SYN_RECEIVED || !(seg->flags & FA_TCP_SYN) || seg->seq != fa_tcp_irs(c))
         return 0;
-    fa_tcp_send_syn(c, now);
+    fa_tcp_send_syn(c, 1, now);
     return 1;
 }
 

@@ -141,13 +141,19 @@ void fa_tcp_count_retransmit(struct fa_tcp *c)
     fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_RETRANSMITS);
 }
 
-void fa_tcp_send_syn(struct fa_tcp *c, fa_time now)
+/* again: this SYN (or SYN-ACK) is sent again because the last one may
+ * be lost (a timeout, the peer's SYN again): a retransmission, and its
+ * ACK no RTT sample (Karn). A crossed SYN's answer (RFC 9293 §3.5 figure
+ * 8) is not one: our SYN was not lost (review: it was counted, so a
+ * simultaneous open without a loss took RFC 6298 §5.7's 3 s RTO and a
+ * one-segment window, RFC 5681 §3.1's for a lost SYN); it stays timed as
+ * the first SYN was, from SYN-SENT's start, which SYN-RECEIVED keeps
+ * (tcp_in.c): whichever of the two the peer's ACK answers, the sample
+ * errs long, the safe way. */
+void fa_tcp_send_syn(struct fa_tcp *c, int again, fa_time now)
 {
-    /* Our SYN went before (a timeout, the peer's SYN again, or a crossed
-     * SYN answered with a SYN-ACK): this one is a retransmission, and its
-     * ACK no RTT sample (Karn). */
     uint32_t iss = fa_tcp_iss(c);
-    int again = c->snd_nxt != iss;
+    int first = c->snd_nxt == iss;
     uint8_t flags = FA_TCP_SYN;
     if (c->state == FA_TCP_SYN_RECEIVED)
         flags |= FA_TCP_ACK;
@@ -160,7 +166,7 @@ void fa_tcp_send_syn(struct fa_tcp *c, fa_time now)
     if (again) {
         fa_tcp_count_retransmit(c);
         c->flags &= ~TF_SYN_TIMED;
-    } else if (now) {
+    } else if (first && now) {
         c->flags |= TF_SYN_TIMED;
     }
     fa_tcp_arm_rexmit(c, now);

@@ -186,7 +186,7 @@ static int on_rexmit(struct fa_tcp *c, fa_time now)
     fa_tcp_set_rto(c, fa_tcp_rto(c) * 2 < s->cfg.tcp_rto_max ? fa_tcp_rto(c) * 2 : s->cfg.tcp_rto_max);
     c->flags &= ~TF_SYN_TIMED; /* Karn: no sample from a retransmitted segment */
     if (c->state == FA_TCP_SYN_SENT || c->state == FA_TCP_SYN_RECEIVED) {
-        fa_tcp_send_syn(c, now);
+        fa_tcp_send_syn(c, 1, now);
         return 0;
     }
     fa_tcp_rec_rto(c, now); /* all not SACKed is lost; cwnd one segment */

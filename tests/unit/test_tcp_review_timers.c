@@ -360,6 +360,43 @@ static void syn_retransmitted_timestamp_sample(void **state)
     assert_true(info_rto(c) < 1 * S);
 }
 
+/* A simultaneous open (RFC 9293 §3.5 figure 8) with nothing lost: the
+ * SYN-ACK that answers the crossed SYN carries our SYN again but is no
+ * resend. An independent review: it was counted as one, so the
+ * connection took RFC 6298 §5.7's 3 s RTO and RFC 5681 §3.1's one-segment
+ * window (both for a lost SYN), and the peer's echo of our first SYN fell
+ * before SYN-RECEIVED's start and gave no sample. Now: no resend, a
+ * sample from the first SYN (10 ms, no more), the initial window. */
+static void simultaneous_open_is_no_resend(void **state)
+{
+    (void)state;
+    peer_init(&pe, NULL, 80);
+    pe.now = 1 * S;
+    struct fa_tcp_view syn;
+    struct fa_tcp *c = peer_connecting(&pe, 0, &syn);
+    pe.now += 5 * MS; /* the peer's SYN crosses ours */
+    uint8_t o[40];
+    size_t n = opt_syn(o, 1, 1, 7000, 0);
+    peer_send_opts(&pe, SYN, pe.snd_nxt, 0, 65535, o, n, NULL, 0);
+    struct fa_tcp_view sa = peer_expect(&pe);
+    assert_int_equal(sa.flags, SYN | ACK);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_SYN_RECEIVED);
+    pe.now += 5 * MS; /* its SYN-ACK answers our SYN */
+    n = opt_syn(o, 1, 1, 7001, syn.opts.ts_val);
+    peer_send_opts(&pe, SYN | ACK, pe.snd_nxt, pe.rcv_nxt, 65535, o, n, NULL, 0);
+    pe.snd_nxt++;
+    peer_drain(&pe);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_ESTABLISHED);
+    struct fa_tcp_info i;
+    fa_tcp_get_info(c, &i);
+    print_message("srtt %.1f ms rto %.1f ms cwnd %u retransmits %u\n", i.srtt / 1e6,
+                  i.rto / 1e6, i.cwnd, (unsigned)i.retransmits);
+    assert_int_equal(i.retransmits, 0);
+    assert_int_equal(i.srtt, 10 * MS);
+    assert_true(i.rto < 1 * S);
+    assert_int_equal(i.cwnd, 10u * i.mss);
+}
+
 /* RFC 6298 §5.7 without timestamps: RTO 3 s once data begins. */
 static void syn_timeout_rto_3s(void **state)
 {
@@ -460,6 +497,7 @@ int main(void)
         cmocka_unit_test_teardown(time_wait_fin_restart, teardown),
         cmocka_unit_test_teardown(delayed_ack_bounds, teardown),
         cmocka_unit_test_teardown(syn_retransmitted_timestamp_sample, teardown),
+        cmocka_unit_test_teardown(simultaneous_open_is_no_resend, teardown),
         cmocka_unit_test_teardown(syn_timeout_rto_3s, teardown),
         cmocka_unit_test_teardown(persist_dead_path, teardown),
         cmocka_unit_test_teardown(linger_expiry_resets, teardown),
