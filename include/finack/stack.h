@@ -93,8 +93,8 @@ struct fa_config {
     uint8_t tcp_data_retries;   /* data/FIN retransmissions; 15. Counted
                                    in time, as Linux: it gives up once
                                    the data waited as long as these would
-                                   take from tcp_rto_min, doubling to
-                                   tcp_rto_max (924.6 s), so a longer
+                                   take from an RTO of 200 ms, doubling
+                                   to tcp_rto_max (924.6 s), so a longer
                                    RTO retries fewer times */
     fa_time tcp_msl;            /* TIME-WAIT is 2 x MSL; MSL 30 s */
     fa_time tcp_fin_wait2_timeout; /* orphaned FIN-WAIT-2; 60 s */

@@ -388,7 +388,7 @@ void fa_tcp_set_state(struct fa_tcp *c, uint8_t state, fa_time now)
         fa_tcp_stack_of(c)->tcp->half_open--;
     if (state == FA_TCP_SYN_RECEIVED)
         fa_tcp_stack_of(c)->tcp->half_open++;
-    c->state_since = now; /* keepalive follows the state: fa_tcp_t_keep() */
+    c->state_since = now; /* (a crossed SYN's SYN-RECEIVED keeps SYN-SENT's: tcp_in.c) */
     const struct fa_config *cfg = &fa_tcp_stack_of(c)->cfg;
     if (cfg->tcp_trace)
         cfg->tcp_trace(cfg->tcp_trace_ctx, c, old, state, now);

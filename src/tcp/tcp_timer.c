@@ -127,12 +127,15 @@ static uint8_t retry_limit(const struct fa_tcp *c)
     return cfg->tcp_data_retries;
 }
 
-/* How long n timeouts take from an RTO of tcp_rto_min, doubling up to
+/* How long n timeouts take from an RTO of 200 ms, doubling up to
  * tcp_rto_max (Linux's tcp_model_timeout): 924.6 s for 15 with Linux's
- * 200 ms and 120 s, 102.2 s for an orphan's 8. */
+ * 120 s, 102.2 s for an orphan's 8. From 200 ms whatever tcp_rto_min
+ * is, as Linux's TCP_RTO_MIN there (review: a tcp_rto_min of 1 ms made
+ * an orphan give up in 3 s, under RFC 9293 §3.8.3's 100 s). */
+#define R2_RTO_BASE (200 * FA_NS_PER_MS)
 static fa_time model_timeout(const struct fa_config *cfg, unsigned n)
 {
-    fa_time t = 0, rto = cfg->tcp_rto_min;
+    fa_time t = 0, rto = R2_RTO_BASE;
     for (unsigned k = 0; k <= n; k++) {
         t += rto;
         rto = rto * 2 < cfg->tcp_rto_max ? rto * 2 : cfg->tcp_rto_max;
@@ -142,7 +145,7 @@ static fa_time model_timeout(const struct fa_config *cfg, unsigned n)
 
 /* RFC 9293 §3.8.3 R2, in time as Linux's retransmits_timed_out: a
  * synchronized connection gives up once its unacknowledged data has
- * waited as long as its retries would take at the smallest RTO — so a
+ * waited as long as its retries would take from an RTO of 200 ms — so a
  * long RTO (no sample yet: 1 s; a slow path) retries fewer times, not
  * for longer (counted, an orphan's 8 from a 1 s RTO took 367 s with a
  * 120 s ceiling; Linux's 127 s). Called at a timeout that is not the
@@ -166,7 +169,12 @@ static int on_rexmit(struct fa_tcp *c, fa_time now)
         /* The peer closed its window on data we had sent (it took part,
          * or shrank the window): no loss, and no retry to count. All of
          * it is to go again once the window opens; probe the window
-         * (on_persist) for as long as it answers. */
+         * (on_persist) for as long as it answers. The peer answers: R2's
+         * run starts again (review: a resend lost after 1,000 s of
+         * answered probes found the run's stamp that old and gave up). */
+        c->retries = 0;
+        if (c->loss)
+            c->loss->rexmit_since = 0;
         fa_tcp_rec_window_closed(c);
         fa_tcp_output(c, now);
         return 0;
