@@ -51,7 +51,9 @@ struct fa_config {
     /* ARP (RFC 826, RFC 1122 §2.3.2). */
     uint16_t arp_cache_size;     /* entries; default 64 */
     uint16_t arp_queue_size;     /* packets waiting on resolution; 16 */
-    fa_time arp_reachable_time;  /* entry lifetime after a reply; 60 s */
+    fa_time arp_reachable_time;  /* confirmed after a reply; 60 s, then
+                                    stale: used, re-validated, freed when
+                                    unanswered (arp.c) */
     fa_time arp_revalidate_time; /* age after which use sends a unicast
                                     probe to refresh the entry; 30 s */
     fa_time arp_retry_interval;  /* between requests; default 1 s */

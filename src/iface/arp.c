@@ -261,6 +261,7 @@ int fa_arp_output(struct fa_stack *s, uint32_t next_hop, uint8_t *frame,
             e->requests < s->cfg.arp_max_requests) {
             e->requests++;
             e->next_request = now + s->cfg.arp_retry_interval;
+            arp_note_deadline(s, e->next_request); /* the last unanswered frees it */
             arp_send(s, FA_ARP_REQUEST, e->mac, zero_mac, next_hop);
         }
         e->used = now;
@@ -319,11 +320,23 @@ static fa_time arp_entry_timer(struct fa_stack *s, struct fa_arp_entry *e,
         return e->next_request;
     }
     fa_time expiry = e->confirmed + s->cfg.arp_reachable_time;
-    if (now >= expiry) {
+    if (now < expiry)
+        return expiry;
+    /* Past its reachable time an entry is stale, as Linux's NUD_STALE:
+     * its address still serves, and the next packet that uses it
+     * re-validates it by unicast requests (fa_arp_output). It goes once
+     * those went unanswered, or when the cache needs room (arp_alloc:
+     * idle). Freed at once, a packet after a quiet spell (a probe backed
+     * off to 120 s) waited for a fresh resolution — which, on a link of
+     * seconds, never came in arp_max_requests tries (apps seed 3391: a
+     * window update lost, then every zero-window probe dropped unresolved). */
+    if (e->requests < s->cfg.arp_max_requests)
+        return FA_TIME_NEVER; /* packets that use it drive its requests */
+    if (now >= e->next_request) {
         e->state = FA_ARP_FREE;
         return FA_TIME_NEVER;
     }
-    return expiry;
+    return e->next_request;
 }
 
 fa_time fa_arp_poll(struct fa_stack *s, fa_time now)

@@ -9,6 +9,7 @@
 #include "frames.h"
 
 #define S FA_NS_PER_S
+#define MS FA_NS_PER_MS
 
 struct fixture {
     struct capture cap;
@@ -133,10 +134,25 @@ static void entry_revalidated_in_use_and_expires_unconfirmed(void **state)
     fa_stack_ping(f->s, IP_PEER, 1, 2, NULL, 0, 31 * S);
     assert_int_equal(f->cap.count, 3);
     assert_arp(f->cap.frame[1], mac_peer, FA_ARP_REQUEST, IP_PEER);
-    /* Unanswered, the entry dies at reachable_time (60 s). */
+    /* Unconfirmed past reachable_time (60 s), it is stale, as Linux's
+     * NUD_STALE: its address still serves — a packet after a quiet spell
+     * goes at once, not after a fresh resolution (on a link of seconds
+     * that never came in three tries: apps seed 3391) — and each use
+     * re-validates it, a request a retry interval at most. */
     assert_true(fa_stack_poll(f->s, 59 * S) == 60 * S);
     fa_stack_poll(f->s, 60 * S);
     uint8_t mac[6];
+    assert_int_equal(fa_stack_arp_lookup(f->s, IP_PEER, mac), 0);
+    fa_stack_ping(f->s, IP_PEER, 1, 3, NULL, 0, 61 * S);
+    assert_int_equal(f->cap.count, 5); /* the request, then the ping */
+    assert_arp(f->cap.frame[3], mac_peer, FA_ARP_REQUEST, IP_PEER);
+    fa_stack_ping(f->s, IP_PEER, 1, 4, NULL, 0, 61 * S + 500 * MS);
+    assert_int_equal(f->cap.count, 6); /* within the interval: no request */
+    fa_stack_ping(f->s, IP_PEER, 1, 5, NULL, 0, 62 * S);
+    assert_int_equal(f->cap.count, 8); /* the third and last request */
+    /* Its last request unanswered a retry interval on, it goes. */
+    assert_true(fa_stack_poll(f->s, 62 * S + 1) == 63 * S);
+    fa_stack_poll(f->s, 63 * S);
     assert_int_equal(fa_stack_arp_lookup(f->s, IP_PEER, mac), -ENOENT);
 }
 
