@@ -1,6 +1,6 @@
 /* arp.c — address resolution (RFC 826, RFC 1122 §2.3.2): answering
- * requests for our address, a bounded cache whose entries expire and are
- * re-validated by unicast probes while in use, and a bounded queue of
+ * requests for our address, a bounded cache whose entries go stale and
+ * are re-validated by unicast probes when used, and a bounded queue of
  * packets waiting for their next hop to answer.
  *
  * Called by the Ethernet demultiplexer (fa_arp_input), by IPv4 output
