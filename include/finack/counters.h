@@ -122,7 +122,9 @@ extern "C" {
     X(TCP_CHALLENGE_LIMITED, event, "challenge ACK not sent: stack-wide budget") \
     X(TCP_INVALID_LIMITED, event,                                              \
       "ACK for an invalid segment not sent: per-connection interval")          \
-    X(TCP_TIMEOUTS, event, "connections aborted by a retry or idle limit")
+    X(TCP_TIMEOUTS, event, "connections aborted by a retry or idle limit")     \
+    X(TCP_ABORT_ON_TIMEOUT, event,                                             \
+      "of them, synchronized ones whose resends ran out (R2; Linux's TCPAbortOnTimeout)")
 
 enum fa_counter_id {
 #define FA_COUNTER_ENUM(name, kind, desc) FA_CNT_##name,

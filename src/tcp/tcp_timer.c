@@ -183,6 +183,8 @@ static int on_rexmit(struct fa_tcp *c, fa_time now)
     int synced = c->state != FA_TCP_SYN_SENT && c->state != FA_TCP_SYN_RECEIVED;
     if (++c->retries > retry_limit(c) || (synced && c->retries > 1 && r2_timed_out(c, now))) {
         fa_count(s, FA_CNT_TCP_TIMEOUTS);
+        if (synced)
+            fa_count(s, FA_CNT_TCP_ABORT_ON_TIMEOUT);
         /* RFC 9293 §3.8.3 R2: give up. A half-open passive entry just
          * goes (L3); the application hears ETIMEDOUT. */
         fa_tcp_terminate(c, (c->flags & TF_PASSIVE) && c->state == FA_TCP_SYN_RECEIVED

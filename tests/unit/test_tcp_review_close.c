@@ -230,6 +230,7 @@ static void dead_peer_orphan_gone_at_127s(const struct fa_config *cfg)
     fa_stack_tcp_usage(pe.s, &u);
     assert_int_equal(u.sockets, 0);
     assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_TIMEOUTS), 1);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_ABORT_ON_TIMEOUT), 1); /* R2's */
 }
 
 static void dead_peer_orphan_goes_within_minutes(void **state)
