@@ -112,7 +112,8 @@ struct fa_config {
      * until their backoff reaches 120 s: about 325 s). A connection with
      * a handle probes for as long as the peer answers (RFC 1122
      * §4.2.2.17). It bounds an orphan's retransmission timeouts too,
-     * when below tcp_data_retries (as Linux, in time: 102.2 s). 0: orphans too probe for ever; at most 254; 8 */
+     * when below tcp_data_retries (as Linux, in time: 102.2 s). 0:
+     * orphans too probe for ever; at most 254; 8 */
     uint8_t tcp_orphan_retries;
     fa_time tcp_delack;         /* delayed ACK, at most 200 ms; 40 ms */
     fa_time tcp_keep_idle;      /* SO_KEEPALIVE defaults (whole ms, at

@@ -50,7 +50,7 @@
  *            rexmit_at): a lost tail costs a probe, not the timeout (a
  *            lone segment's PTO, past its RTO, was once not armed);
  *  cwnd      a congestion window grows no more than the bytes delivered
- *            pay for (SND.UNA's advance plus the SACKed bytes' change):
+ *            pay for (SND.UNA's advance plus the SACKed bytes' growth):
  *            all of them in slow start up to ssthresh; beyond, MSS/cwnd
  *            of each for NewReno (RFC 5681 §3.1), half for CUBIC (RFC
  *            9438 §4.4's target is at most 1.5 cwnd); what is paid and
@@ -666,16 +666,16 @@ static void check_probe(struct walk_ctx *w, const struct fa_tcp_info *i)
 }
 
 /* cwnd (above). Growth is paid for by bytes delivered since the last
- * look (SND.UNA's advance and the SACKed bytes' change): in slow start
+ * look (SND.UNA's advance and the SACKed bytes' growth): in slow start
  * all of them up to ssthresh, and beyond it what congestion avoidance
  * allows — NewReno MSS / cwnd of a byte for each (RFC 5681 §3.1, eq. 3),
  * CUBIC half (its target is at most 1.5 cwnd a round trip, RFC 9438
  * §4.4, a Reno-friendly W_est less). What is paid and unused carries
- * over up to two MSS (growth counted with a remainder comes in steps) —
- * no more, or the many ACKs of a bulk flow would pay for a burst later. Fast recovery is
- * PRR's (RFC 6937: cwnd follows the pipe); leaving it, cwnd is at most
- * ssthresh. An undo (the host counted one) may restore cwnd to what it
- * was before the last cut, no further. */
+ * over, capped (below) — no more, or the many ACKs of a bulk flow would
+ * pay for a burst later. Fast recovery is PRR's (RFC 6937: cwnd follows
+ * the pipe); leaving it, cwnd is at most ssthresh. An undo (the host
+ * counted one) may restore cwnd to what it was before the last cut, no
+ * further. */
 static void check_cwnd(struct walk_ctx *w, struct seqs *s, const struct fa_tcp_info *i)
 {
     /* A byte SACKed and later acknowledged may pay twice: finack grows
