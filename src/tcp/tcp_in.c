@@ -121,6 +121,16 @@ static void cookie_adopt(struct fa_tcp *c, const struct fa_tcp_cookie *k,
         c->mss = (uint16_t)(c->mss - 12); /* RFC 6691: options take room */
     }
     c->flags &= ~TF_SYN_TIMED; /* Karn: which SYN-ACK it answers is not known */
+    /* ...but the echo of the SYN-ACK's TSval says (RFC 7323 §4.1, as
+     * Linux's tcp_synack_rtt_meas for a cookie's child; without it the
+     * RTO stayed 1 s until data was timed, found by finack-sim's
+     * handshake check). Long by up to 63 ms — the TSval was rounded down
+     * to carry the options — which errs the safe way. The echo was
+     * checked (fa_tcp_cookie_check) to be no later than our clock. */
+    if (k->ts) {
+        uint32_t ago = fa_tcp_ts_val(c, now) - seg->opts.ts_ecr;
+        fa_tcp_rtt_sample(c, (fa_time)(ago ? ago : 1) * FA_NS_PER_MS);
+    }
     fa_tcp_cc(c)->init(c);
     fa_tcp_rec_start(c);
     fa_count(fa_tcp_stack_of(c), FA_CNT_TCP_SYNCOOKIES_OK);

@@ -95,6 +95,43 @@ static void cookie_with_timestamps_keeps_the_options(void **state)
     peer_destroy(&pe);
 }
 
+/* A cookie's connection with timestamps is timed by the echo of the
+ * SYN-ACK's TSval, as Linux's: its first RTO is not the 1 s of a
+ * connection never timed (found by finack-sim's handshake check). The
+ * TSval was rounded down to carry options: the sample errs long, by
+ * less than 64 ms. Without timestamps nothing times it. */
+static void cookie_with_timestamps_times_the_handshake(void **state)
+{
+    (void)state;
+    for (int ts = 1; ts >= 0; ts--) {
+        struct fa_tcp *l = full_listener();
+        pe.port = 5000;
+        uint8_t o[40];
+        size_t n = 0;
+        o[n++] = 2; o[n++] = 4; o[n++] = 0x05; o[n++] = 0xb4; /* MSS 1460 */
+        if (ts)
+            n += opt_ts(o + n, 1000, 0);
+        peer_send_opts(&pe, SYN, 7000, 0, 65535, o, n, NULL, 0);
+        struct fa_tcp_view sa = peer_expect(&pe);
+        assert_int_equal(sa.flags, SYN | ACK);
+        pe.now += 40 * MS; /* the round trip */
+        n = ts ? opt_ts(o, 1040, sa.opts.ts_val) : 0;
+        peer_send_opts(&pe, ACK, 7001, sa.seq + 1, 512, o, n, NULL, 0);
+        assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_SYNCOOKIES_OK), 1);
+        struct fa_tcp *c;
+        assert_int_equal(fa_tcp_accept(l, &c), 0);
+        struct fa_tcp_info i = peer_info(c);
+        if (ts) {
+            assert_true(i.srtt >= 40 * MS && i.srtt < 104 * MS);
+            assert_true(i.rto < 400 * MS);
+        } else {
+            assert_int_equal(i.srtt, 0);
+            assert_int_equal(i.rto, S);
+        }
+        peer_destroy(&pe);
+    }
+}
+
 /* The cookie's SYN-ACK kept the peer's window scale and SACK in its
  * TSval; an ACK whose echo is not one we could have sent (no mark, from
  * the future, zero) is refused, not taken as "no options": a connection
@@ -676,6 +713,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cookie_with_timestamps_keeps_the_options),
+        cmocka_unit_test(cookie_with_timestamps_times_the_handshake),
         cmocka_unit_test(cookie_with_a_false_echo_opens_nothing),
         cmocka_unit_test(cookie_without_timestamps_offers_only_the_mss),
         cmocka_unit_test(wrong_or_stale_cookie_opens_nothing),
