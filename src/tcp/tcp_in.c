@@ -728,11 +728,19 @@ static int check_ack(struct fa_tcp *c, const struct fa_tcp_view *seg,
      * bare ACK before it stuck, and data waited for the persist timer). */
     if (new_ack || (!old_ack && (seq_lt(c->snd_wl1, seg->seq) ||
                                  (c->snd_wl1 == seg->seq && seq_le(c->snd_wl2, seg->ack))))) {
+        uint32_t was = c->snd_wnd;
         c->snd_wnd = wnd;
         c->snd_wl1 = seg->seq;
         c->snd_wl2 = seg->ack;
         if (wnd > c->max_snd_wnd)
             c->max_snd_wnd = wnd;
+        /* A window that opens on a tail in flight: the tail loss probe
+         * that the shut window kept from going is armed again (RFC 8985
+         * §7.2; transfer seed 29: a probe run late into a zero window
+         * sent nothing, the update that opened it armed none, and the
+         * RTO 4 s on would have been the resend). */
+        if (!was && wnd && !new_ack)
+            fa_tcp_rec_arm_probe(c, now);
     }
     switch (c->state) {
     case FA_TCP_FIN_WAIT_1:

@@ -12,7 +12,8 @@
  *   - a lone lost segment is probed at the RTO's deadline, in its place
  *     (RFC 8985 §7.2: the PTO is cut to the RTO), not timed out; a probe
  *     that can send nothing is none; one whose last segment a shrunken
- *     window excludes resends the last the window holds */
+ *     window excludes resends the last the window holds; the window
+ *     update that opens a shut window arms the probe again */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -252,6 +253,40 @@ static void probe_with_nothing_to_send_is_none(void **state)
     assert_int_equal(c->loss->tlp_out, 0);
 }
 
+/* A probe that found the window shut sent nothing; the window update
+ * that opens it must arm the probe again (RFC 8985 §7.2: a tail in
+ * flight is probed before its RTO), or the tail waits for the timeout
+ * (found by the simulator's probe check, transfer seed 29: a probe run
+ * late into a zero window). Sequence: two segments out; the peer's ACK
+ * of nothing shuts the window; the PTO fires and sends nothing; the peer
+ * opens the window (ACK of nothing again): a probe is armed before the
+ * RTO and resends the last segment. */
+static void probe_armed_when_the_window_opens(void **state)
+{
+    (void)state;
+    uint32_t m;
+    struct fa_tcp *c = warm(&m);
+    uint32_t f = peer_take_segments(&pe, c, 2, 2, &m);
+    fa_time t0 = pe.now;
+    peer_run_until(&pe, t0 + 5 * MS);
+    peer_sack_wnd(&pe, &peer_ts, f, 0, 0, NULL); /* window shut, nothing acked */
+    struct fa_tcp_info i = peer_info(c);
+    assert_true(i.probe_at < i.rexmit_at);
+    peer_run_until(&pe, i.probe_at + MS); /* the probe finds it shut */
+    peer_drain(&pe);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_LOSS_PROBES), 0);
+    peer_sack_wnd(&pe, &peer_ts, f, 65535, 0, NULL); /* the window opens */
+    i = peer_info(c);
+    assert_int_equal(i.lost, 0);
+    assert_true(i.probe_at != FA_TIME_NEVER && i.probe_at < i.rexmit_at);
+    peer_run_until(&pe, i.probe_at);
+    struct fa_tcp_view v = peer_expect(&pe);
+    assert_int_equal(v.seq, f + m);
+    assert_int_equal(v.data_len, m);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_LOSS_PROBES), 1);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_RTO_RECOVERIES), 0);
+}
+
 /* RFC 8985 §7.3 resends the most recent segment; when the peer's
  * window has shrunk below it, that copy may not go (RFC 9293 §3.8.6),
  * and the probe sent nothing: the lost ACKs of a flight that outran a
@@ -283,6 +318,7 @@ int main(void)
         cmocka_unit_test_teardown(lone_lost_segment_is_probed_at_the_rto, teardown),
         cmocka_unit_test_teardown(probe_with_nothing_to_send_is_none, teardown),
         cmocka_unit_test_teardown(probe_resends_what_the_window_holds, teardown),
+        cmocka_unit_test_teardown(probe_armed_when_the_window_opens, teardown),
         cmocka_unit_test_teardown(late_ack_at_tlp_end_is_no_repaired_loss, teardown),
         cmocka_unit_test_teardown(pure_dupack_at_tlp_end_ends_the_episode, teardown),
         cmocka_unit_test_teardown(rto_recovery_sends_one_copy_per_timeout, teardown),
