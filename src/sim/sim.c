@@ -608,6 +608,11 @@ void fa_sim_inject(struct fa_sim *s, int host, const uint8_t *frame, size_t len)
         fa_sim_check_injected(s->check, host, frame, len, s->now);
     fa_stack_input(h->stack, frame, len, s->now);
     h->next_poll = fa_stack_poll(h->stack, s->now);
+    /* (Timers ran too: checked as every event is — apps seed 19413, a
+     * recovery a router's ICMP error let the timers enter and the next
+     * ACK left unseen by the cwnd check.) */
+    if (s->check)
+        fa_sim_check_seqs(s->check, host, h->stack, s->now);
 }
 
 int fa_sim_set_batching(struct fa_sim *s, int host, fa_time window)
@@ -666,7 +671,16 @@ static fa_time wake_at(const struct fa_sim *s, const struct host *h)
  * timers; a frame or its sleep's end does). */
 static void relearn(struct fa_sim *s, struct host *h)
 {
-    h->next_poll = h->timer_lag ? fa_stack_next_due(h->stack) : fa_stack_poll(h->stack, s->now);
+    if (h->timer_lag) {
+        h->next_poll = fa_stack_next_due(h->stack);
+        return;
+    }
+    /* What the application armed may be due already (a deadline of 0,
+     * "at once"): timers then run here, and are checked as every event. */
+    int due = fa_stack_next_due(h->stack) <= s->now;
+    h->next_poll = fa_stack_poll(h->stack, s->now);
+    if (due && s->check)
+        fa_sim_check_seqs(s->check, h->index, h->stack, s->now);
 }
 
 /* ---- receive coalescing (fa_sim_set_gro) ----------------------------- */
