@@ -256,7 +256,10 @@ struct fa_tcp {
     fa_time state_since;
     void *user;
     uint32_t retransmits;
-    uint8_t persist_shift;
+    uint8_t persist_shift : 4; /* up to 10 (tcp_timer.c) */
+    /* Quick-ACK mode at the start (tcp_in.c): in-order data segments
+     * still to be ACKed at once, not delayed. */
+    uint8_t quick_acks : 4;
     uint8_t persist_probes; /* zero-window probes since the peer last ACKed */
     uint8_t orphan_probes;  /* zero-window probes since it became an orphan
                                or a segment's worth was last acknowledged
@@ -616,6 +619,9 @@ void fa_tcp_batch_forget(struct fa_tcp *c);
 
 /* ---- tcp_in.c -------------------------------------------------------- */
 void fa_tcp_input(struct fa_stack *s, const struct fa_rx_ctx *rx, fa_time now);
+/* Quick-ACK mode: the next in-order data segments are ACKed at once (at
+ * a connection's start, and FA_TCP_QUICKACK 1). */
+void fa_tcp_quick_ack_mode(struct fa_tcp *c);
 
 /* ---- tcp_timer.c ----------------------------------------------------- */
 /* Re-files c in the heap after any of its t_* changed. */

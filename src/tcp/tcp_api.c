@@ -409,6 +409,32 @@ static void rearm_keepalive(struct fa_tcp *c)
     fa_tcp_timer_update(c);
 }
 
+/* Data may come: the handshake is over, the peer's FIN not in. */
+static int synchronized(const struct fa_tcp *c)
+{
+    return c->state == FA_TCP_ESTABLISHED || c->state == FA_TCP_FIN_WAIT_1 ||
+           c->state == FA_TCP_FIN_WAIT_2;
+}
+
+/* FA_TCP_QUICKACK (tcp_in.c's quick-ACK mode). An ACK owed goes at the
+ * next poll: a setopt has no clock, the delayed-ACK timer is made due at
+ * once (as FA_TCP_NODELAY flushes). */
+static int set_quickack(struct fa_tcp *c, long v)
+{
+    if (!synchronized(c))
+        return -ENOTCONN;
+    if (!v) {
+        c->quick_acks = 0;
+        return 0;
+    }
+    fa_tcp_quick_ack_mode(c);
+    if (c->flags & TF_ACK_DELAYED) {
+        c->t_delack = 0;
+        fa_tcp_timer_update(c);
+    }
+    return 0;
+}
+
 int fa_tcp_setopt(struct fa_tcp *c, enum fa_tcp_option opt, long v)
 {
     int unopened = c->state == FA_TCP_CLOSED && !(c->flags & TF_OPENED);
@@ -467,6 +493,8 @@ int fa_tcp_setopt(struct fa_tcp *c, enum fa_tcp_option opt, long v)
     case FA_SO_REUSEADDR:
         c->flags = v ? c->flags | TF_REUSEADDR : c->flags & ~TF_REUSEADDR;
         return 0;
+    case FA_TCP_QUICKACK:
+        return set_quickack(c, v);
     case FA_TCP_CONGESTION:
         if (v != FA_TCP_CC_CUBIC && v != FA_TCP_CC_NEWRENO)
             return -ENOENT; /* as Linux for an unknown name */
@@ -493,6 +521,11 @@ int fa_tcp_getopt(const struct fa_tcp *c, enum fa_tcp_option opt, long *v)
     case FA_TCP_MAXSEG: *v = (c->flags & TF_OPENED) ? c->mss : fa_tcp_so(c)->user_mss; return 0;
     case FA_TCP_CONGESTION: *v = fa_tcp_so(c)->cc_algo; return 0;
     case FA_SO_REUSEADDR: *v = !!(c->flags & TF_REUSEADDR); return 0;
+    case FA_TCP_QUICKACK:
+        if (!synchronized(c))
+            return -ENOTCONN;
+        *v = c->quick_acks != 0;
+        return 0;
     }
     return -ENOPROTOOPT;
 }

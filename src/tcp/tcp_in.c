@@ -309,6 +309,21 @@ static void rtt_on_syn_acked(struct fa_tcp *c, const struct fa_tcp_view *seg, fa
  * an RTO of 3 s ("MUST be re-initialized"), unless an RTT was measured. */
 #define RTO_AFTER_SYN_TIMEOUT (3 * FA_NS_PER_S)
 
+/* Quick-ACK mode, as Linux's (tcp_incr_quickack at the first data): the
+ * connection's first in-order data segments are ACKed at once — half a
+ * buffer's worth of segments, at least 2, at most 15 (Linux's 16) — so
+ * the sender's initial window is not held a delayed ACK's time, nor a
+ * Nagle sender's second write (write, write, read: RFC 9293 §3.8.6.3
+ * allows the delay; the kernel's users do not see it at the start). In
+ * an event loop the ACK still waits for the batch's end, and rides on
+ * a reply given there. */
+#define QUICK_ACKS_MAX 15
+void fa_tcp_quick_ack_mode(struct fa_tcp *c)
+{
+    uint32_t n = fa_tcp_so(c)->rcvbuf / (2u * c->mss);
+    c->quick_acks = n < 2 ? 2 : n > QUICK_ACKS_MAX ? QUICK_ACKS_MAX : (uint8_t)n;
+}
+
 /* unscaled: the segment carried SYN, whose window is never scaled (RFC
  * 7323 §2.2). */
 static void established(struct fa_tcp *c, const struct fa_tcp_view *seg,
@@ -327,6 +342,7 @@ static void established(struct fa_tcp *c, const struct fa_tcp_view *seg,
     if (c->retransmits)
         c->cwnd = c->mss;
     c->retries = 0;
+    fa_tcp_quick_ack_mode(c);
     c->soft_err = 0; /* the SYN was answered: the path works (as Linux's tcp_ack) */
     c->t_rexmit = FA_TIME_NEVER;
     fa_tcp_set_state(c, FA_TCP_ESTABLISHED, now);
@@ -859,6 +875,10 @@ static int process_text(struct fa_tcp *c, const struct fa_tcp_view *seg,
             c->flags |= TF_ACK_AT_ONCE;
     } else if ((c->flags & TF_ACK_DELAYED) || seg->segs >= 2) {
         c->flags |= TF_ACK_NOW; /* RFC 9293 §3.8.6.3: every second segment */
+        c->quick_acks = seg->segs >= c->quick_acks ? 0 : (uint8_t)(c->quick_acks - seg->segs);
+    } else if (c->quick_acks) {
+        c->flags |= TF_ACK_NOW; /* fa_tcp_quick_ack_mode */
+        c->quick_acks--;
     } else {
         c->flags |= TF_ACK_DELAYED;
         c->t_delack = now + fa_tcp_stack_of(c)->cfg.tcp_delack;

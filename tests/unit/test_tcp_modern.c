@@ -250,7 +250,7 @@ static void ts_recent_only_from_segments_covering_last_ack_sent(void **state)
 {
     (void)state;
     peer_init(&pe, NULL, 80);
-    connected_modern();
+    assert_int_equal(fa_tcp_setopt(connected_modern(), FA_TCP_QUICKACK, 0), 0);
     /* Two segments in one delayed-ACK interval: the ACK echoes the first
      * one's TSval (RFC 7323 §4.3 (2)): the second starts beyond
      * Last.ACK.sent, so TS.Recent keeps the earlier one. */

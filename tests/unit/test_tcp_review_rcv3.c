@@ -245,7 +245,7 @@ static void delayed_ack_bounds(void **state)
 {
     (void)state;
     peer_init(&pe, NULL, 80);
-    peer_connected(&pe);
+    assert_int_equal(fa_tcp_setopt(peer_connected(&pe), FA_TCP_QUICKACK, 0), 0);
     uint8_t chunk[1460] = { 0 };
     struct fa_tcp_view a;
     peer_send_next(&pe, ACK, chunk, 1460);

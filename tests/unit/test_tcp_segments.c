@@ -501,7 +501,9 @@ static void delayed_ack_every_second_segment(void **state)
 {
     (void)state;
     peer_init(&pe, NULL, 80);
-    peer_connected(&pe);
+    /* (Past the connection's start, whose first segments are ACKed at
+     * once: quick-ACK mode, test_tcp_review_timers.) */
+    assert_int_equal(fa_tcp_setopt(peer_connected(&pe), FA_TCP_QUICKACK, 0), 0);
     /* One full segment: its ACK waits for the delayed-ACK timer (40 ms). */
     static uint8_t seg[1460];
     peer_send_next(&pe, ACK, seg, sizeof seg);
