@@ -126,8 +126,11 @@ static void cookie_adopt(struct fa_tcp *c, const struct fa_tcp_cookie *k,
      * RTO stayed 1 s until data was timed, found by finack-sim's
      * handshake check). Long by up to 63 ms — the TSval was rounded down
      * to carry the options — which errs the safe way. The echo was
-     * checked (fa_tcp_cookie_check) to be no later than our clock. */
-    if (k->ts) {
+     * checked (fa_tcp_cookie_check) to be no later than our clock. Not
+     * from a keepalive probe (at the IRS), whose echo times the peer's
+     * silence (review: srtt 60 s, RTO 120 s; Linux opens nothing by a
+     * probe). */
+    if (k->ts && seg->seq != k->irs) {
         uint32_t ago = fa_tcp_ts_val(c, now) - seg->opts.ts_ecr;
         fa_tcp_rtt_sample(c, (fa_time)(ago ? ago : 1) * FA_NS_PER_MS);
     }
@@ -293,12 +296,21 @@ static struct fa_tcp *passive_open(struct fa_tcp *l, uint32_t laddr, uint32_t ra
  * than the state's start is not one of ours. */
 static void rtt_on_syn_acked(struct fa_tcp *c, const struct fa_tcp_view *seg, fa_time now)
 {
-    if (c->flags & TF_SYN_TIMED) {
+    /* A simultaneous open's bare ACK answers our SYN-ACK, sent when the
+     * peer's SYN came, not our SYN (its SYN-ACK, crossed, answers that):
+     * timed from the SYN it says the SYN-ACK's wait too (review: our SYN
+     * lost, the peer's 900 ms on, srtt 910 ms on a 10 ms path). Karn
+     * (RFC 6298 §3): only the echo tells. */
+    int synack_answered = c->state == FA_TCP_SYN_RECEIVED && !(c->flags & TF_PASSIVE) &&
+                          !seg->crossed;
+    if ((c->flags & TF_SYN_TIMED) && !synack_answered) {
         fa_tcp_rtt_sample(c, now - c->state_since);
         c->flags &= ~TF_SYN_TIMED;
         return;
     }
-    if (!c->retransmits || !(c->flags & TF_TS) || !seg->opts.has_ts || !seg->opts.ts_ecr)
+    c->flags &= ~TF_SYN_TIMED;
+    if ((!c->retransmits && !synack_answered) || !(c->flags & TF_TS) || !seg->opts.has_ts ||
+        !seg->opts.ts_ecr)
         return;
     uint32_t ago = fa_tcp_ts_val(c, now) - seg->opts.ts_ecr;
     if (ago <= fa_tcp_ts_val(c, now) - fa_tcp_ts_val(c, c->state_since))
@@ -435,6 +447,7 @@ static void crossed_synack(struct fa_tcp *c, struct fa_tcp_view *seg)
         seq_lt(c->snd_una, seg->ack) && seq_le(seg->ack, c->snd_nxt)) {
         seg->flags &= (uint8_t)~FA_TCP_SYN;
         seg->seq++;
+        seg->crossed = 1;
     }
 }
 

@@ -181,6 +181,8 @@ struct fa_tcp_view {
     uint32_t data_len;
     uint16_t segs; /* wire segments it stands for: 1, more for a GRO
                       super-frame (set by TCP input, not the parser) */
+    uint8_t crossed; /* a simultaneous open's SYN-ACK, taken as its ACK
+                        (set by TCP input, not the parser) */
 };
 /* Checks length, data offset, options (malformed ones: RFC 9293 §3.1
  * "must be prepared to handle an illegal option length ... without

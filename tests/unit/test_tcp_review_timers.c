@@ -432,6 +432,44 @@ static void simultaneous_open_is_no_resend(void **state)
     assert_int_equal(i.cwnd, 10u * i.mss);
 }
 
+/* Karn in a simultaneous open (review): our SYN lost, the peer's SYN
+ * comes 900 ms later and our SYN-ACK answers it; the peer's bare ACK
+ * answers that SYN-ACK, not our SYN. Timed from the SYN it said 910 ms
+ * on a 10 ms path (RTO 2.7 s); the timestamp echo times the SYN-ACK,
+ * and without timestamps nothing is sampled (RFC 6298 §3). */
+static void simultaneous_open_times_the_synack(void **state)
+{
+    (void)state;
+    for (int ts = 1; ts >= 0; ts--) {
+        peer_init(&pe, NULL, 80);
+        pe.now = 1 * S;
+        struct fa_tcp_view syn;
+        struct fa_tcp *c = peer_connecting(&pe, 0, &syn);
+        pe.now += 900 * MS; /* ours was lost; the peer's SYN comes */
+        uint8_t o[40];
+        size_t n = opt_syn(o, 1, ts, 7000, 0);
+        peer_send_opts(&pe, SYN, pe.snd_nxt, 0, 65535, o, n, NULL, 0);
+        struct fa_tcp_view sa = peer_expect(&pe);
+        assert_int_equal(sa.flags, SYN | ACK);
+        pe.snd_nxt++;
+        pe.now += 10 * MS; /* its ACK of our SYN-ACK */
+        n = ts ? opt_ts(o, 7010, sa.opts.ts_val) : 0;
+        peer_send_opts(&pe, ACK, pe.snd_nxt, pe.rcv_nxt, 65535, o, n, NULL, 0);
+        peer_drain(&pe);
+        assert_int_equal(fa_tcp_state(c), FA_TCP_ESTABLISHED);
+        struct fa_tcp_info i;
+        fa_tcp_get_info(c, &i);
+        print_message("ts %d: srtt %.1f ms rto %.1f ms\n", ts, i.srtt / 1e6, i.rto / 1e6);
+        if (ts)
+            assert_int_equal(i.srtt, 10 * MS);
+        else
+            assert_int_equal(i.srtt, 0);
+        assert_true(i.rto <= 1 * S);
+        peer_destroy(&pe);
+        pe.s = NULL;
+    }
+}
+
 /* A peer that answers zero-window probes is alive: R2's run starts again.
  * Review: data lost once (an RTO resend), then the window shut and 1,000
  * s of answered probes, then the window opened and one resend was lost:
@@ -565,6 +603,7 @@ int main(void)
         cmocka_unit_test_teardown(delayed_ack_bounds, teardown),
         cmocka_unit_test_teardown(syn_retransmitted_timestamp_sample, teardown),
         cmocka_unit_test_teardown(simultaneous_open_is_no_resend, teardown),
+        cmocka_unit_test_teardown(simultaneous_open_times_the_synack, teardown),
         cmocka_unit_test_teardown(r2_restarts_after_answered_probes, teardown),
         cmocka_unit_test_teardown(syn_timeout_rto_3s, teardown),
         cmocka_unit_test_teardown(persist_dead_path, teardown),

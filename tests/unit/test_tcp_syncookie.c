@@ -249,6 +249,33 @@ static void keepalive_probe_brings_the_cookie_back(void **state)
     peer_destroy(&pe);
 }
 
+/* A probe that brings back a cookie with timestamps: its echo times the
+ * peer's 60 s of silence, not the path — no sample (review: srtt 60 s,
+ * RTO 120 s). */
+static void probe_with_timestamps_times_nothing(void **state)
+{
+    (void)state;
+    struct fa_tcp *l = full_listener();
+    pe.port = 5004;
+    uint8_t o[40];
+    size_t n = opt_ts(o, 1000, 0);
+    peer_send_opts(&pe, SYN, 6000, 0, 65535, o, n, NULL, 0);
+    struct fa_tcp_view sa = peer_expect(&pe);
+    assert_true(sa.opts.has_ts);
+    peer_run_until(&pe, pe.now + 60 * S); /* (the ACK went missing) */
+    peer_drain(&pe);
+    n = opt_ts(o, 61000, sa.opts.ts_val);
+    peer_send_opts(&pe, ACK, 6000, sa.seq + 1, 4000, o, n, NULL, 0); /* the probe */
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_SYNCOOKIES_OK), 1);
+    struct fa_tcp *c;
+    assert_int_equal(fa_tcp_accept(l, &c), 0);
+    struct fa_tcp_info i = peer_info(c);
+    assert_true(i.timestamps);
+    assert_int_equal(i.srtt, 0);
+    assert_int_equal(i.rto, S);
+    peer_destroy(&pe);
+}
+
 /* A SYN flood from 100,000 spoofed ports: the listener's backlog of 16
  * holds 16 half-open connections and no more (no buffers among them);
  * the rest are answered by cookie with nothing kept; a legitimate peer
@@ -714,6 +741,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cookie_with_timestamps_keeps_the_options),
         cmocka_unit_test(cookie_with_timestamps_times_the_handshake),
+        cmocka_unit_test(probe_with_timestamps_times_nothing),
         cmocka_unit_test(cookie_with_a_false_echo_opens_nothing),
         cmocka_unit_test(cookie_without_timestamps_offers_only_the_mss),
         cmocka_unit_test(wrong_or_stale_cookie_opens_nothing),
