@@ -113,13 +113,13 @@ enum fa_tcp_option {
     FA_SO_REUSEADDR,  /* 0/1, before bind: a port whose connections are still
                          open or closing may be bound again (not one with a
                          listener), as Linux's SO_REUSEADDR */
-    FA_TCP_QUICKACK,  /* 0/1 on a synchronized connection, not lasting (as
-                         Linux's): 1 ACKs its next data segments at once
-                         (quick-ACK mode, which every connection starts in
-                         for its first 2 to 15 segments) and sends an ACK
-                         owed at the next fa_stack_poll(); 0 ends the mode:
-                         ACKs are delayed (RFC 9293 §3.8.6.3). Reads 1 while
-                         the mode lasts; -ENOTCONN before the handshake */
+    FA_TCP_QUICKACK,  /* 0/1 on a synchronized connection, as Linux's: 1
+                         sends an ACK owed at the next fa_stack_poll(); 0
+                         ends quick-ACK mode — every connection starts in
+                         it, its first 2 to 15 ACKs sent at once, until it
+                         replies — and ACKs are delayed (RFC 9293
+                         §3.8.6.3). Reads 1 while the mode lasts;
+                         -ENOTCONN before the handshake */
 };
 int fa_tcp_setopt(struct fa_tcp *sock, enum fa_tcp_option opt, long value);
 int fa_tcp_getopt(const struct fa_tcp *sock, enum fa_tcp_option opt,

@@ -700,6 +700,12 @@ static void check_cwnd(struct walk_ctx *w, struct seqs *s, const struct fa_tcp_i
         from = UINT32_MAX;
     else if (s->recovery == 1 && i->ssthresh > from)
         from = i->ssthresh;
+    else if (!w->undid && i->ssthresh < s->ssthresh && i->ssthresh < from)
+        /* A cut between two looks — a tail loss probe's repair that the
+         * ACK reported — grows on that ACK from the cut window, as Linux's
+         * tcp_end_cwnd_reduction then tcp_cong_avoid do (transfer seed
+         * 580: cut to 2 MSS, then 7 MSS of the ACK's bytes at MSS/cwnd). */
+        from = i->ssthresh;
     double per = i->congestion == FA_TCP_CC_NEWRENO ? (double)i->mss / from : 0.5;
     double allow = (double)delivered * per;
     if (from < ssthresh) { /* slow start to ssthresh, then the rest */

@@ -619,8 +619,8 @@ void fa_tcp_batch_forget(struct fa_tcp *c);
 
 /* ---- tcp_in.c -------------------------------------------------------- */
 void fa_tcp_input(struct fa_stack *s, const struct fa_rx_ctx *rx, fa_time now);
-/* Quick-ACK mode: the next in-order data segments are ACKed at once (at
- * a connection's start, and FA_TCP_QUICKACK 1). */
+/* Quick-ACK mode at a connection's start: its next in-order data
+ * segments are ACKed at once. */
 void fa_tcp_quick_ack_mode(struct fa_tcp *c);
 
 /* ---- tcp_timer.c ----------------------------------------------------- */
@@ -844,6 +844,9 @@ void fa_tcp_rec_ack(struct fa_tcp *c, const struct fa_tcp_view *seg, int dup,
                     fa_time now);
 /* After SND.UNA moved (or an ACK arrived): the tail loss probe's timer. */
 void fa_tcp_rec_arm_probe(struct fa_tcp *c, fa_time now);
+/* The peer's window opened from 0 with no new ACK: the tail loss probe a
+ * shut window kept from going is armed again, if no loss timer runs. */
+void fa_tcp_rec_window_opened(struct fa_tcp *c, fa_time now);
 /* New data [.., end) went; fin if it carries the FIN. -1: table full. */
 int fa_tcp_rec_sent_new(struct fa_tcp *c, uint32_t end, int fin, fa_time now);
 /* The next lost segment to resend (RFC 6675 NextSeg rule 1), as index

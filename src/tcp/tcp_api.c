@@ -416,9 +416,11 @@ static int synchronized(const struct fa_tcp *c)
            c->state == FA_TCP_FIN_WAIT_2;
 }
 
-/* FA_TCP_QUICKACK (tcp_in.c's quick-ACK mode). An ACK owed goes at the
- * next poll: a setopt has no clock, the delayed-ACK timer is made due at
- * once (as FA_TCP_NODELAY flushes). */
+/* FA_TCP_QUICKACK (tcp_in.c's quick-ACK mode), as Linux's: 0 ends the
+ * mode; 1 sends an ACK owed at the next poll — a setopt has no clock, the
+ * delayed-ACK timer is made due at once (as FA_TCP_NODELAY flushes) — and
+ * gives no new quick ACKs (review: a program that sets it after each
+ * read, a common idiom, would have had every segment ACKed). */
 static int set_quickack(struct fa_tcp *c, long v)
 {
     if (!synchronized(c))
@@ -427,7 +429,6 @@ static int set_quickack(struct fa_tcp *c, long v)
         c->quick_acks = 0;
         return 0;
     }
-    fa_tcp_quick_ack_mode(c);
     if (c->flags & TF_ACK_DELAYED) {
         c->t_delack = 0;
         fa_tcp_timer_update(c);

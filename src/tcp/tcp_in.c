@@ -322,13 +322,14 @@ static void rtt_on_syn_acked(struct fa_tcp *c, const struct fa_tcp_view *seg, fa
 #define RTO_AFTER_SYN_TIMEOUT (3 * FA_NS_PER_S)
 
 /* Quick-ACK mode, as Linux's (tcp_incr_quickack at the first data): the
- * connection's first in-order data segments are ACKed at once — half a
- * buffer's worth of segments, at least 2, at most 15 (Linux's 16) — so
- * the sender's initial window is not held a delayed ACK's time, nor a
- * Nagle sender's second write (write, write, read: RFC 9293 §3.8.6.3
- * allows the delay; the kernel's users do not see it at the start). In
- * an event loop the ACK still waits for the batch's end, and rides on
- * a reply given there. */
+ * connection's first in-order data segments are ACKed at once — for half
+ * a buffer's worth of segments, at least 2, at most 15 ACKs (Linux's 16;
+ * tcp_out.c spends one per ACK of new data) — so the sender's initial
+ * window is not held a delayed ACK's time, nor a Nagle sender's second
+ * write (write, write, read: RFC 9293 §3.8.6.3 allows the delay; the
+ * kernel's users do not see it at the start). In an event loop the ACK
+ * still waits for the batch's end, and rides on a reply given there; a
+ * reply ends the mode (tcp_out.c, Linux's pingpong). */
 #define QUICK_ACKS_MAX 15
 void fa_tcp_quick_ack_mode(struct fa_tcp *c)
 {
@@ -354,7 +355,7 @@ static void established(struct fa_tcp *c, const struct fa_tcp_view *seg,
     if (c->retransmits)
         c->cwnd = c->mss;
     c->retries = 0;
-    fa_tcp_quick_ack_mode(c);
+    c->quick_acks = 0; /* (after the handshake's own ACK: its callers) */
     c->soft_err = 0; /* the SYN was answered: the path works (as Linux's tcp_ack) */
     c->t_rexmit = FA_TIME_NEVER;
     fa_tcp_set_state(c, FA_TCP_ESTABLISHED, now);
@@ -422,6 +423,7 @@ static void syn_sent_input(struct fa_tcp *c, const struct fa_tcp_view *seg,
         established(c, seg, 1, now);
         c->flags |= TF_ACK_NOW;
         fa_tcp_output(c, now);
+        fa_tcp_quick_ack_mode(c);
         return;
     }
     /* "Otherwise, enter SYN-RECEIVED, form a SYN,ACK segment
@@ -722,6 +724,7 @@ static int check_ack(struct fa_tcp *c, const struct fa_tcp_view *seg,
             return 1;
         }
         established(c, seg, unscaled, now); /* L2, L5 */
+        fa_tcp_quick_ack_mode(c);
         if ((c->flags & TF_PASSIVE) && c->parent)
             queue_for_accept(c);
     }
@@ -767,9 +770,9 @@ static int check_ack(struct fa_tcp *c, const struct fa_tcp_view *seg,
          * that the shut window kept from going is armed again (RFC 8985
          * §7.2; transfer seed 29: a probe run late into a zero window
          * sent nothing, the update that opened it armed none, and the
-         * RTO 4 s on would have been the resend). */
+         * RTO 4 s on would have been the resend). Not one still armed. */
         if (!was && wnd && !new_ack)
-            fa_tcp_rec_arm_probe(c, now);
+            fa_tcp_rec_window_opened(c, now);
     }
     switch (c->state) {
     case FA_TCP_FIN_WAIT_1:
@@ -888,10 +891,8 @@ static int process_text(struct fa_tcp *c, const struct fa_tcp_view *seg,
             c->flags |= TF_ACK_AT_ONCE;
     } else if ((c->flags & TF_ACK_DELAYED) || seg->segs >= 2) {
         c->flags |= TF_ACK_NOW; /* RFC 9293 §3.8.6.3: every second segment */
-        c->quick_acks = seg->segs >= c->quick_acks ? 0 : (uint8_t)(c->quick_acks - seg->segs);
     } else if (c->quick_acks) {
-        c->flags |= TF_ACK_NOW; /* fa_tcp_quick_ack_mode */
-        c->quick_acks--;
+        c->flags |= TF_ACK_NOW; /* fa_tcp_quick_ack_mode (tcp_out.c spends it) */
     } else {
         c->flags |= TF_ACK_DELAYED;
         c->t_delack = now + fa_tcp_stack_of(c)->cfg.tcp_delack;

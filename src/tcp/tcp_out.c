@@ -120,7 +120,17 @@ static void send_segment_gso(struct fa_tcp *c, uint32_t seq, uint8_t flags,
      * peer heard of no hole and waited for its RTO). */
     int blocks_owed = len && !opts.sack_blocks && (c->flags & TF_SACK) &&
                       (c->ooo_count || (c->flags & TF_DSACK));
+    /* A reply — new data within a delayed ACK's time of the last segment
+     * in — makes the exchange interactive: its ACKs ride on replies, and
+     * quick-ACK mode ends (Linux's pingpong mode; review: 15 bare ACKs in
+     * 20 requests answered a turn later, as finackd's programs answer). */
+    if (len && seq == c->snd_nxt && now - c->last_rcv < s->cfg.tcp_delack)
+        c->quick_acks = 0;
     if ((flags & FA_TCP_ACK) && seq_ge(seq, c->snd_una) && !blocks_owed) {
+        /* An ACK of new data spends one of quick-ACK mode's (Linux's
+         * tcp_dec_quickack_mode): one ACK for a batch's segments is one. */
+        if (c->quick_acks && c->last_ack_sent != c->rcv_nxt)
+            c->quick_acks--;
         c->flags &= ~(TF_ACK_NOW | TF_ACK_DELAYED | TF_ACK_AT_ONCE);
         c->t_delack = FA_TIME_NEVER;
         c->last_ack_sent = c->rcv_nxt; /* RFC 7323 §4.3 Last.ACK.sent */

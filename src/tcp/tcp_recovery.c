@@ -1040,6 +1040,14 @@ void fa_tcp_rec_arm_probe(struct fa_tcp *c, fa_time now)
         set_loss_timer(c, LT_NONE, FA_TIME_NEVER); /* the RTO is due: it decides */
 }
 
+void fa_tcp_rec_window_opened(struct fa_tcp *c, fa_time now)
+{
+    /* Only where no loss timer runs: re-arming a probe that is armed
+     * would push it later at each window update, up to the RTO (review). */
+    if (c->loss && c->loss->timer == LT_NONE)
+        fa_tcp_rec_arm_probe(c, now);
+}
+
 int fa_tcp_rec_probe_first(const struct fa_tcp *c, fa_time now)
 {
     const struct fa_tcp_loss *l = c->loss;

@@ -287,6 +287,26 @@ static void probe_armed_when_the_window_opens(void **state)
     assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_RTO_RECOVERIES), 0);
 }
 
+/* ...but a probe still armed is not pushed later by the update (review:
+ * a window that flapped shut and open moved it on each time, up to the
+ * RTO; Linux re-arms on an ACK of new data only). */
+static void window_update_keeps_an_armed_probe(void **state)
+{
+    (void)state;
+    uint32_t m;
+    struct fa_tcp *c = warm(&m);
+    uint32_t f = peer_take_segments(&pe, c, 3, 3, &m);
+    peer_run_until(&pe, pe.now + 2 * MS);
+    peer_sack_wnd(&pe, &peer_ts, f + m, 0, 0, NULL); /* the first; window shut */
+    struct fa_tcp_info i = peer_info(c);
+    assert_true(i.probe_at != FA_TIME_NEVER && i.probe_at < i.rexmit_at);
+    fa_time armed = i.probe_at;
+    peer_run_until(&pe, pe.now + 3 * MS);
+    assert_true(pe.now < armed);
+    peer_sack_wnd(&pe, &peer_ts, f + m, 65535, 0, NULL); /* the window opens */
+    assert_int_equal(peer_info(c).probe_at, armed);
+}
+
 /* RFC 8985 §7.3 resends the most recent segment; when the peer's
  * window has shrunk below it, that copy may not go (RFC 9293 §3.8.6),
  * and the probe sent nothing: the lost ACKs of a flight that outran a
@@ -319,6 +339,7 @@ int main(void)
         cmocka_unit_test_teardown(probe_with_nothing_to_send_is_none, teardown),
         cmocka_unit_test_teardown(probe_resends_what_the_window_holds, teardown),
         cmocka_unit_test_teardown(probe_armed_when_the_window_opens, teardown),
+        cmocka_unit_test_teardown(window_update_keeps_an_armed_probe, teardown),
         cmocka_unit_test_teardown(late_ack_at_tlp_end_is_no_repaired_loss, teardown),
         cmocka_unit_test_teardown(pure_dupack_at_tlp_end_ends_the_episode, teardown),
         cmocka_unit_test_teardown(rto_recovery_sends_one_copy_per_timeout, teardown),
