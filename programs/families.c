@@ -344,10 +344,10 @@ static void draw_outage(uint64_t seed, struct params *pr)
 
 /* An eighth of the apps family's worlds open the connection by a
  * simultaneous open (RFC 9293 §3.5, figure 8): both ends bound to fixed
- * ports, each connects to the other, the second within two one-way
- * delays of the first — before the first's SYN can reach it (that SYN
- * waits for an ARP exchange first), so the SYNs cross or meet a SYN-SENT
- * end, never a closed port. Each end then passes SYN-RECEIVED, resends
+ * ports, each connects to the other, the second within two link delays
+ * of the first — before the first's SYN can reach it (the hosts are two
+ * links apart; the margin shrinks to 0 at the draw's end), so the SYNs
+ * cross or meet a SYN-SENT end, never a closed port. Each end then passes SYN-RECEIVED, resends
  * SYN-ACKs, not SYNs; the options each SYN offered (window scale, SACK,
  * timestamps, MSS) must agree on both sides. A review found the crossed
  * SYN's SYN-ACK counted as a resend (a 3 s RTO, a cwnd of one segment):

@@ -124,8 +124,8 @@ static int set_tcp(struct dsock *s, int name, int64_t val)
         if (val < 0)
             return -EINVAL;
         break;
-    case TCP_QUICKACK: /* acted on, and kept: Linux reads back 1 but in
-                          its interactive mode, which finack lacks */
+    case TCP_QUICKACK: /* acted on, and kept: read back as set (Linux
+                          reads 1 but in its interactive mode) */
         if (c) /* (-ENOTCONN before the handshake: Linux takes it) */
             fa_tcp_setopt(c, FA_TCP_QUICKACK, val != 0);
         break;

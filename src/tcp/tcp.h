@@ -257,8 +257,8 @@ struct fa_tcp {
     void *user;
     uint32_t retransmits;
     uint8_t persist_shift : 4; /* up to 10 (tcp_timer.c) */
-    /* Quick-ACK mode at the start (tcp_in.c): in-order data segments
-     * still to be ACKed at once, not delayed. */
+    /* Quick-ACK mode at the start (tcp_in.c): ACKs of in-order data still
+     * to go at once, not delayed (tcp_out.c spends them; a reply ends it). */
     uint8_t quick_acks : 4;
     uint8_t persist_probes; /* zero-window probes since the peer last ACKed */
     uint8_t orphan_probes;  /* zero-window probes since it became an orphan

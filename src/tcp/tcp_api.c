@@ -409,11 +409,15 @@ static void rearm_keepalive(struct fa_tcp *c)
     fa_tcp_timer_update(c);
 }
 
-/* Data may come: the handshake is over, the peer's FIN not in. */
+/* The handshake is over (RFC 9293's synchronized states). */
 static int synchronized(const struct fa_tcp *c)
 {
-    return c->state == FA_TCP_ESTABLISHED || c->state == FA_TCP_FIN_WAIT_1 ||
-           c->state == FA_TCP_FIN_WAIT_2;
+    switch (c->state) {
+    case FA_TCP_CLOSED: case FA_TCP_LISTEN: case FA_TCP_SYN_SENT: case FA_TCP_SYN_RECEIVED:
+        return 0;
+    default:
+        return 1;
+    }
 }
 
 /* FA_TCP_QUICKACK (tcp_in.c's quick-ACK mode), as Linux's: 0 ends the

@@ -355,7 +355,6 @@ static void established(struct fa_tcp *c, const struct fa_tcp_view *seg,
     if (c->retransmits)
         c->cwnd = c->mss;
     c->retries = 0;
-    c->quick_acks = 0; /* (after the handshake's own ACK: its callers) */
     c->soft_err = 0; /* the SYN was answered: the path works (as Linux's tcp_ack) */
     c->t_rexmit = FA_TIME_NEVER;
     fa_tcp_set_state(c, FA_TCP_ESTABLISHED, now);
@@ -423,7 +422,7 @@ static void syn_sent_input(struct fa_tcp *c, const struct fa_tcp_view *seg,
         established(c, seg, 1, now);
         c->flags |= TF_ACK_NOW;
         fa_tcp_output(c, now);
-        fa_tcp_quick_ack_mode(c);
+        fa_tcp_quick_ack_mode(c); /* after the handshake's own ACK */
         return;
     }
     /* "Otherwise, enter SYN-RECEIVED, form a SYN,ACK segment
