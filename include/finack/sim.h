@@ -187,7 +187,10 @@ const struct fa_sim_stats *fa_sim_link_stats(const struct fa_sim *sim,
  * that the last ACK received SACKed, scoreboard counts (SACKed + lost)
  * within what is in flight, a timer armed while data is in flight,
  * every TIME-WAIT ending on
- * time (never past its expiry, never longer than 2 MSL ahead). Returns 0,
+ * time (never past its expiry, never longer than 2 MSL ahead), every RTT
+ * sample timing a frame the peer had received when it answered (the
+ * hosts' fa_config.tcp_rtt_trace feeds it; the user's hook is still
+ * called). Returns 0,
  * -EBUSY or -ENOMEM. */
 int fa_sim_check_enable(struct fa_sim *sim);
 uint64_t fa_sim_check_violations(const struct fa_sim *sim);

@@ -38,6 +38,14 @@ enum fa_tcp_cc {
     FA_TCP_CC_NEWRENO = 1,
 };
 
+/* How an RTT sample was timed (fa_config.tcp_rtt_trace). */
+enum fa_rtt_source {
+    FA_RTT_CLOCK = 0,  /* from when the segment it answers was sent: exact */
+    FA_RTT_ECHO = 1,   /* from a timestamp echo (RFC 7323 §4.1): 1 ms ticks */
+    FA_RTT_COOKIE = 2, /* a SYN cookie's echo: long by up to 63 ms more (the
+                        * SYN-ACK's TSval was rounded down to carry options) */
+};
+
 struct fa_config {
     /* Interface identity. A zero MAC is replaced at create by a random
      * locally administered unicast one (from rng). */
@@ -146,7 +154,13 @@ struct fa_config {
     /* Called on every TCP state change (tracing, demos); may be NULL. */
     void (*tcp_trace)(void *ctx, const struct fa_tcp *sock, int old_state,
                       int new_state, fa_time now);
-    void *tcp_trace_ctx;
+    /* Called on every RTT sample a connection takes (RFC 6298), with how
+     * it was timed (enum fa_rtt_source): tracing, and finack-sim's RTT
+     * oracle, which checks each sample against the frames the peer had
+     * received when it answered. May be NULL. */
+    void (*tcp_rtt_trace)(void *ctx, const struct fa_tcp *sock, fa_time rtt,
+                          int source, fa_time now);
+    void *tcp_trace_ctx; /* both trace hooks' */
     /* Packets to our own address wait here for fa_stack_poll (one program
      * on a stack connecting to another); 64. */
     uint16_t loopback_queue;

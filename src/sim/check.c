@@ -65,14 +65,20 @@
  *            RFC 5681's letter (slow start may overshoot ssthresh by an
  *            SMSS there; counting packets, eq. 3, is a MAY): a stack
  *            that follows the letter would need them relaxed;
+ *  rtt       every RTT sample times a frame the host sent then (within
+ *            the sample's resolution) that reached the peer before it
+ *            sent the ACK the sample came on (rtt_oracle.c; a frame that
+ *            waited for ARP left when the answer came);
  *  cleanup   fa_sim_check_idle(): once a scenario's sockets are closed
  *            and its timers run out, no connection and no buffer is left.
  *
  * Frames reach it through the simulator's frame hook, state changes
- * through each stack's trace hook (the simulator chains the user's). */
+ * and RTT samples through each stack's trace hooks (the simulator chains
+ * the user's). */
 #include <finack/sim.h>
 #include <finack/tcp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../iface/iface.h"
@@ -124,6 +130,8 @@ enum { ACK_AT_ONCE = 1000000 + 1 }; /* ns: the longest batch the sim draws, and 
 
 enum { STORM = 50 };
 
+enum { ARP_KEPT = 8 };
+
 struct seqs {
     int used, host;
     uint16_t lport, rport;
@@ -157,6 +165,11 @@ struct fa_sim_check {
     uint8_t sacks_given_up[64]; /* per host (fa_sim_check_sacks_given_up) */
     uint64_t undos[64];         /* per host: its TCP_UNDOS when last walked */
     fa_time arp_sent_at[64];    /* per host: when it last sent an ARP frame */
+    /* rtt: the oracle (made at the first frame); per host, when the last
+     * ARP_KEPT ARP frames reached it, and where the next goes */
+    struct fa_sim_rtt *rtt;
+    fa_time arp_came_at[64][ARP_KEPT];
+    uint8_t arp_came_next[64];
 };
 
 size_t fa_sim_check_size(void)
@@ -473,6 +486,8 @@ void fa_sim_check_frame(struct fa_sim_check *k, int host, int dir,
     struct fa_sim_segment seg;
     if (dir == 0 && len >= FA_ETH_HLEN && fa_get16(frame + 12) == FA_ETHERTYPE_ARP)
         k->arp_sent_at[host & 63] = t; /* at once: an ACK may wait for it */
+    if (dir == 1 && len >= FA_ETH_HLEN && fa_get16(frame + 12) == FA_ETHERTYPE_ARP)
+        k->arp_came_at[host & 63][k->arp_came_next[host & 63]++ % ARP_KEPT] = t;
     if (!fa_sim_segment_parse(frame, len, &seg))
         return; /* corrupted frames are the receiver's business */
     /* The flow from this host's point of view. */
@@ -845,9 +860,73 @@ void fa_sim_check_seqs(struct fa_sim_check *k, int host,
 
 /* A connection that ended frees its slot, so a new one on the same ports
  * starts afresh. */
+/* ---- rtt ------------------------------------------------------------- */
+uint64_t fa_sim_check_sent(struct fa_sim_check *k, int host, const uint8_t *frame,
+                           size_t len, fa_time now)
+{
+    if (!k->rtt && !(k->rtt = fa_sim_rtt_create()))
+        return 0;
+    return fa_sim_rtt_sent(k->rtt, host, frame, len, now);
+}
+
+void fa_sim_check_delivered(struct fa_sim_check *k, uint64_t tag, const uint8_t *frame,
+                            size_t len, fa_time now)
+{
+    if (k->rtt && tag)
+        fa_sim_rtt_delivered(k->rtt, tag, frame, len, now);
+}
+
+/* Did an ARP frame reach host in [from, to]? */
+static int arp_came(const struct fa_sim_check *k, int host, fa_time from, fa_time to)
+{
+    for (int i = 0; i < ARP_KEPT; i++) {
+        fa_time t = k->arp_came_at[host & 63][i];
+        if (t && t >= from && t <= to)
+            return 1;
+    }
+    return 0;
+}
+
+void fa_sim_check_rtt(struct fa_sim_check *k, int host, const struct fa_tcp *sock,
+                      fa_time rtt, int source, fa_time answer_sent, fa_time now)
+{
+    struct fa_tcp_info i;
+    struct fa_sim_rtt_verdict v;
+    if (!k->rtt)
+        return;
+    fa_tcp_get_info(sock, &i);
+    struct fa_sim_rtt_sample q = { host, i.remote_addr, i.local_port, i.remote_port,
+                                   rtt, source, answer_sent, now };
+    if (fa_sim_rtt_judge(k->rtt, &q, &v))
+        return;
+    /* A frame that waited for ARP left when the answer came, later than
+     * the stack stamped it: its round trip rightly counts the wait (as
+     * Linux's, stamped above the neighbour layer). */
+    if (v.first_sent != FA_TIME_NEVER && v.first_arrived <= answer_sent &&
+        arp_came(k, host, v.at > FA_NS_PER_MS ? v.at - FA_NS_PER_MS : 0, v.first_sent))
+        return;
+    char why[224];
+    snprintf(why, sizeof why,
+             "rtt: host %d port %u took an RTT sample of %.3f ms (%s): no frame it sent at "
+             "%.6f s reached the peer before it answered at %.6f s",
+             host, i.local_port, (double)rtt / 1e6,
+             source == FA_RTT_CLOCK ? "clock" : source == FA_RTT_ECHO ? "echo" : "cookie echo",
+             (double)v.at / 1e9, (double)answer_sent / 1e9);
+    violation(k, now, why);
+}
+
+void fa_sim_check_free(struct fa_sim_check *k)
+{
+    if (k)
+        fa_sim_rtt_destroy(k->rtt);
+    free(k);
+}
+
 void fa_sim_check_forget(struct fa_sim_check *k, int host, uint16_t lport,
                          uint16_t rport)
 {
+    if (k->rtt)
+        fa_sim_rtt_forget(k->rtt, host, lport, rport);
     for (int n = 0; n < FLOWS; n++) {
         struct seqs *x = &k->seqs[n];
         if (x->used && x->host == host && x->lport == lport && x->rport == rport)

@@ -45,6 +45,8 @@ struct event {
     uint64_t seq;
     struct dir *d;
     uint32_t slot;
+    fa_time sent; /* when a host sent the frame, and the RTT oracle's tag */
+    uint64_t tag; /* for it (rtt_oracle.c; 0: none) */
 };
 
 /* Receive coalescing (fa_sim_set_gro): TCP segments of one flow merged
@@ -55,6 +57,7 @@ struct gro {
     uint16_t gso_size;  /* the first segment's text */
     uint16_t hdr;       /* Ethernet + IP + TCP header bytes */
     uint32_t next_seq;
+    fa_time sent;       /* when the latest of its segments was sent */
     uint8_t frame[FA_GSO_FRAME_MAX];
 };
 
@@ -63,6 +66,7 @@ struct host {
     int index;
     struct fa_stack *stack;
     void (*user_trace)(void *, const struct fa_tcp *, int, int, fa_time);
+    void (*user_rtt_trace)(void *, const struct fa_tcp *, fa_time, int, fa_time);
     void *user_trace_ctx;
     struct fa_prng rng;
     struct dir up, down;
@@ -78,6 +82,9 @@ struct host {
     fa_time outage_from, outage_to;
     uint8_t mac[6];
     uint8_t gso[FA_GSO_SCRATCH]; /* a segment cut from a super-frame */
+    /* When the frame the stack is taking in was sent (-1: it takes none,
+     * or one no host sent): what its RTT samples may time. */
+    int64_t answer_sent;
 };
 
 struct fa_sim {
@@ -100,6 +107,10 @@ struct fa_sim {
     uint64_t part_side;
     fa_time part_from, part_to;
     uint64_t partition_drops;
+    /* The frame entering a link now: when which host sent it, and its
+     * tag for the RTT oracle. */
+    fa_time origin_sent;
+    uint64_t origin_tag;
 };
 
 struct fa_sim_check *fa_sim_checker(const struct fa_sim *s)
@@ -145,7 +156,7 @@ void fa_sim_destroy(struct fa_sim *s)
         free(s->hosts[i]);
     }
     free(s->heap);
-    free(s->check);
+    fa_sim_check_free(s->check);
     free(s);
 }
 
@@ -258,7 +269,7 @@ static int dir_schedule(struct dir *d, const uint8_t *frame, size_t len,
     else
         d->last_arrival = arrive;
     d->in_flight++;
-    heap_push(s, (struct event){ arrive, s->seq++, d, slot });
+    heap_push(s, (struct event){ arrive, s->seq++, d, slot, s->origin_sent, s->origin_tag });
     return 0;
 }
 
@@ -445,6 +456,8 @@ static int host_transmit(void *ctx, const uint8_t *frame, size_t len)
         h->up.stats.lost++;
         return 0;
     }
+    s->origin_sent = s->now;
+    s->origin_tag = s->check ? fa_sim_check_sent(s->check, h->index, frame, len, s->now) : 0;
     dir_send(&h->up, frame, len);
     return 0;
 }
@@ -473,6 +486,18 @@ static void host_trace(void *ctx, const struct fa_tcp *sock, int from, int to,
     }
     if (h->user_trace)
         h->user_trace(h->user_trace_ctx, sock, from, to, now);
+}
+
+/* RTT samples go to the oracle (those taken on a frame some host sent),
+ * then to the user's hook. */
+static void host_rtt_trace(void *ctx, const struct fa_tcp *sock, fa_time rtt, int source,
+                           fa_time now)
+{
+    struct host *h = ctx;
+    if (h->answer_sent >= 0)
+        fa_sim_check_rtt(h->sim->check, h->index, sock, rtt, source, (fa_time)h->answer_sent, now);
+    if (h->user_rtt_trace)
+        h->user_rtt_trace(h->user_trace_ctx, sock, rtt, source, now);
 }
 
 int fa_sim_check_enable(struct fa_sim *s)
@@ -505,10 +530,13 @@ int fa_sim_add_host(struct fa_sim *s, struct fa_config *cfg,
     fa_prng_seed(&h->rng, fa_prng_next(&s->prng));
     h->sim = s;
     h->index = idx;
+    h->answer_sent = -1;
     if (s->check) {
         h->user_trace = cfg->tcp_trace;
+        h->user_rtt_trace = cfg->tcp_rtt_trace;
         h->user_trace_ctx = cfg->tcp_trace_ctx;
         cfg->tcp_trace = host_trace;
+        cfg->tcp_rtt_trace = host_rtt_trace;
         cfg->tcp_trace_ctx = h;
     }
     unsigned offloads = cfg->device.offloads & (FA_OFFLOAD_TX_CSUM | FA_OFFLOAD_TSO);
@@ -685,7 +713,7 @@ static void relearn(struct fa_sim *s, struct host *h)
 
 /* ---- receive coalescing (fa_sim_set_gro) ----------------------------- */
 static void host_input(struct fa_sim *s, struct host *h, const uint8_t *f, uint32_t len,
-                       const struct fa_frame_meta *m);
+                       const struct fa_frame_meta *m, fa_time sent);
 
 /* What a super-frame's segments must share with its first: every header
  * byte but the IP length, id and checksum, and the TCP sequence number,
@@ -714,7 +742,7 @@ static void gro_flush(struct fa_sim *s, struct host *h)
     uint32_t len = g->len;
     g->len = 0;
     if (g->segs == 1) {
-        host_input(s, h, g->frame, len, NULL);
+        host_input(s, h, g->frame, len, NULL, g->sent);
         return;
     }
     h->down.stats.coalesced += g->segs;
@@ -729,7 +757,7 @@ static void gro_flush(struct fa_sim *s, struct host *h)
     fa_csum_store(tcp + 16, fa_csum_fold(fa_csum_add(acc, tcp, ip_len - 20)));
     struct fa_frame_meta m = { .flags = FA_META_CSUM_VALID, .gso_type = FA_GSO_TCPV4,
                                .gso_size = g->gso_size };
-    host_input(s, h, g->frame, len, &m);
+    host_input(s, h, g->frame, len, &m, g->sent);
 }
 
 int fa_sim_set_gro(struct fa_sim *s, int host, int on)
@@ -752,7 +780,8 @@ int fa_sim_set_gro(struct fa_sim *s, int host, int on)
  * options, checksums right); returns 0 to have it delivered as it is,
  * after what was held. A segment that ends one (PSH, or shorter than the
  * first) flushes it. */
-static int gro_take(struct fa_sim *s, struct host *h, const uint8_t *f, uint32_t len)
+static int gro_take(struct fa_sim *s, struct host *h, const uint8_t *f, uint32_t len,
+                    fa_time sent)
 {
     struct gro *g = h->gro;
     struct fa_ipv4_view ip;
@@ -775,6 +804,8 @@ static int gro_take(struct fa_sim *s, struct host *h, const uint8_t *f, uint32_t
         g->len += t.data_len;
         g->segs++;
         g->frame[FA_ETH_HLEN + 20 + 13] |= (uint8_t)(t.flags & FA_TCP_PSH);
+        if (sent > g->sent)
+            g->sent = sent;
     } else {
         gro_flush(s, h);
         memcpy(g->frame, f, len);
@@ -782,6 +813,7 @@ static int gro_take(struct fa_sim *s, struct host *h, const uint8_t *f, uint32_t
         g->hdr = hdr;
         g->segs = 1;
         g->gso_size = (uint16_t)t.data_len;
+        g->sent = sent;
     }
     g->next_seq = t.seq + t.data_len;
     if ((t.flags & FA_TCP_PSH) || t.data_len < g->gso_size)
@@ -801,15 +833,19 @@ static void deliver(struct fa_sim *s, struct event e)
     } else {
         d->stats.delivered++;
         if (d->up) {
+            s->origin_sent = e.sent;
+            s->origin_tag = e.tag;
             switch_forward(s, d->host, f, len);
         } else {
             struct host *h = s->hosts[d->host];
+            if (s->check)
+                fa_sim_check_delivered(s->check, e.tag, f, len, s->now);
             if (h->batch_window && !h->batch_until) {
                 fa_stack_batch_begin(h->stack);
                 h->batch_until = s->now + h->batch_window;
             }
-            if (!h->gro || !gro_take(s, h, f, len))
-                host_input(s, h, f, len, NULL);
+            if (!h->gro || !gro_take(s, h, f, len, e.sent))
+                host_input(s, h, f, len, NULL, e.sent);
         }
     }
     d->free_slots[d->nfree++] = e.slot;
@@ -817,7 +853,7 @@ static void deliver(struct fa_sim *s, struct event e)
 
 /* A frame into host's stack, with what the checks need around it. */
 static void host_input(struct fa_sim *s, struct host *h, const uint8_t *f, uint32_t len,
-                       const struct fa_frame_meta *m)
+                       const struct fa_frame_meta *m, fa_time sent)
 {
     if (s->on_frame)
         s->on_frame(s->on_frame_ctx, h->index, 1, f, len, s->now);
@@ -828,7 +864,9 @@ static void host_input(struct fa_sim *s, struct host *h, const uint8_t *f, uint3
     uint64_t unacc = fa_stack_counter(h->stack, FA_CNT_TCP_UNACCEPTABLE);
     uint64_t nobuf = fa_stack_counter(h->stack, FA_CNT_TCP_NO_BUFFER);
     uint64_t bad_ack = fa_stack_counter(h->stack, FA_CNT_TCP_BAD_ACK);
+    h->answer_sent = (int64_t)sent;
     fa_stack_input_meta(h->stack, f, len, m, s->now);
+    h->answer_sent = -1;
     /* Taken: TCP read it, and neither PAWS (RFC 7323 §5.3 R1: transfer
      * seed 24323, an old ACK overtaken by a later segment) nor the
      * sequence check (RFC 9293 §3.10.7.4: a duplicate wholly below

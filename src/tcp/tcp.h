@@ -635,7 +635,7 @@ fa_time fa_tcp_next_due(const struct fa_stack *s);
 void fa_tcp_arm_rexmit(struct fa_tcp *c, fa_time now);
 
 /* ---- tcp_rtt.c ------------------------------------------------------- */
-void fa_tcp_rtt_sample(struct fa_tcp *c, fa_time rtt);
+void fa_tcp_rtt_sample(struct fa_tcp *c, fa_time rtt, int source, fa_time now);
 /* Sets the RTO (ns, rounded up to the µs it is kept in). */
 void fa_tcp_set_rto(struct fa_tcp *c, fa_time rto);
 /* SND.UNA moved on: the RTO backoff ends. */

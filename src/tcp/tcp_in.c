@@ -132,7 +132,7 @@ static void cookie_adopt(struct fa_tcp *c, const struct fa_tcp_cookie *k,
      * probe). */
     if (k->ts && seg->seq != k->irs) {
         uint32_t ago = fa_tcp_ts_val(c, now) - seg->opts.ts_ecr;
-        fa_tcp_rtt_sample(c, (fa_time)(ago ? ago : 1) * FA_NS_PER_MS);
+        fa_tcp_rtt_sample(c, (fa_time)(ago ? ago : 1) * FA_NS_PER_MS, FA_RTT_COOKIE, now);
     }
     fa_tcp_cc(c)->init(c);
     fa_tcp_rec_start(c);
@@ -304,7 +304,7 @@ static void rtt_on_syn_acked(struct fa_tcp *c, const struct fa_tcp_view *seg, fa
     int synack_answered = c->state == FA_TCP_SYN_RECEIVED && !(c->flags & TF_PASSIVE) &&
                           !seg->crossed;
     if ((c->flags & TF_SYN_TIMED) && !synack_answered) {
-        fa_tcp_rtt_sample(c, now - c->state_since);
+        fa_tcp_rtt_sample(c, now - c->state_since, FA_RTT_CLOCK, now);
         c->flags &= ~TF_SYN_TIMED;
         return;
     }
@@ -314,7 +314,7 @@ static void rtt_on_syn_acked(struct fa_tcp *c, const struct fa_tcp_view *seg, fa
         return;
     uint32_t ago = fa_tcp_ts_val(c, now) - seg->opts.ts_ecr;
     if (ago <= fa_tcp_ts_val(c, now) - fa_tcp_ts_val(c, c->state_since))
-        fa_tcp_rtt_sample(c, (fa_time)(ago ? ago : 1) * FA_NS_PER_MS);
+        fa_tcp_rtt_sample(c, (fa_time)(ago ? ago : 1) * FA_NS_PER_MS, FA_RTT_ECHO, now);
 }
 
 /* RFC 6298 §5.7: after a SYN (or SYN-ACK) timed out, data starts with

@@ -858,7 +858,7 @@ static int plain_ack(struct fa_tcp *c, const struct fa_tcp_view *seg, uint32_t a
         if (!(last.flags & SB_EVER_RETRANS) && now > last.xmit)
             cc_rtt = now - last.xmit;
         if (!(last.flags & SB_EVER_RETRANS) && now > first.xmit) /* Karn */
-            fa_tcp_rtt_sample(c, now - first.xmit);
+            fa_tcp_rtt_sample(c, now - first.xmit, FA_RTT_CLOCK, now);
         fa_time rtt = now - last.xmit;
         if (fa_tcp_rtt32(rtt) < c->keep.min_rtt)
             c->keep.min_rtt = fa_tcp_rtt32(rtt);
@@ -930,14 +930,17 @@ void fa_tcp_rec_ack(struct fa_tcp *c, const struct fa_tcp_view *seg, int dup,
      * one was acknowledged, only a timestamp echo can time it; with no
      * cumulative ACK, the oldest newly SACKed segment sent once. */
     fa_time rtt = 0;
-    if (x.first_clean >= 0 && !x.acked_retrans)
+    int source = FA_RTT_CLOCK;
+    if (x.first_clean >= 0 && !x.acked_retrans) {
         rtt = now - (fa_time)x.first_clean;
-    else if (acked && x.echo >= 0 && (int64_t)now > x.echo)
+    } else if (acked && x.echo >= 0 && (int64_t)now > x.echo) {
         rtt = now - (fa_time)x.echo;
-    else if (!acked && x.sack_clean >= 0)
+        source = FA_RTT_ECHO;
+    } else if (!acked && x.sack_clean >= 0) {
         rtt = now - (fa_time)x.sack_clean;
+    }
     if (rtt > 0)
-        fa_tcp_rtt_sample(c, rtt);
+        fa_tcp_rtt_sample(c, rtt, source, now);
 
     /* 4. Undo, before anything new is marked. */
     /* A D-SACK may come after the ACK that ended recovery — the usual

@@ -47,8 +47,12 @@ void fa_tcp_rto_progress(struct fa_tcp *c)
         rto_from_estimate(c);
 }
 
-void fa_tcp_rtt_sample(struct fa_tcp *c, fa_time rtt)
+/* source: enum fa_rtt_source, for the trace hook. */
+void fa_tcp_rtt_sample(struct fa_tcp *c, fa_time rtt, int source, fa_time now)
 {
+    const struct fa_config *cfg = &fa_tcp_stack_of(c)->cfg;
+    if (cfg->tcp_rtt_trace)
+        cfg->tcp_rtt_trace(cfg->tcp_trace_ctx, c, rtt, source, now);
     /* In eighths of a µs, at least one, at most 536 s. */
     uint64_t r = (rtt + EIGHTH_US - 1) / EIGHTH_US;
     if (r < 1)

@@ -340,7 +340,7 @@ static void rtt_figures_keep_range_and_precision(void **state)
     struct fa_tcp *c = peer_connected(&pe);
     /* A 10 s path (a satellite hop and a deep queue): nothing held short. */
     c->srtt8 = 0;
-    fa_tcp_rtt_sample(c, 10 * FA_NS_PER_S);
+    fa_tcp_rtt_sample(c, 10 * FA_NS_PER_S, FA_RTT_CLOCK, 0);
     assert_int_equal(fa_tcp_srtt(c), 10 * FA_NS_PER_S);
     assert_int_equal(fa_tcp_rto(c), 30 * FA_NS_PER_S); /* SRTT + 4 (R/2) */
     struct fa_tcp_info i;
@@ -348,12 +348,12 @@ static void rtt_figures_keep_range_and_precision(void **state)
     assert_int_equal(i.srtt, 10 * FA_NS_PER_S);
     assert_int_equal(i.rttvar, 5 * FA_NS_PER_S);
     /* 100 s, and the 536 s the 32 bits hold. */
-    fa_tcp_rtt_sample(c, 100 * FA_NS_PER_S);
+    fa_tcp_rtt_sample(c, 100 * FA_NS_PER_S, FA_RTT_CLOCK, 0);
     c->srtt8 = 0;
-    fa_tcp_rtt_sample(c, 100 * FA_NS_PER_S);
+    fa_tcp_rtt_sample(c, 100 * FA_NS_PER_S, FA_RTT_CLOCK, 0);
     assert_int_equal(fa_tcp_srtt(c), 100 * FA_NS_PER_S);
     c->srtt8 = 0;
-    fa_tcp_rtt_sample(c, 900 * FA_NS_PER_S);
+    fa_tcp_rtt_sample(c, 900 * FA_NS_PER_S, FA_RTT_CLOCK, 0);
     assert_true(fa_tcp_srtt(c) > 536 * FA_NS_PER_S);
     /* WAN samples of 150-210 ms: the RTO is never below the exact
      * estimator's (ns, 64 bits) by more than a µs, nor far above it. */
@@ -363,7 +363,7 @@ static void rtt_figures_keep_range_and_precision(void **state)
     for (int k = 0; k < 400; k++) {
         x = x * 6364136223846793005ull + 1442695040888963407ull;
         fa_time r = 150 * FA_NS_PER_MS + (x >> 33) % (60 * FA_NS_PER_MS);
-        fa_tcp_rtt_sample(c, r);
+        fa_tcp_rtt_sample(c, r, FA_RTT_CLOCK, 0);
         if (!es) {
             es = r;
             ev = r / 2;
@@ -381,7 +381,7 @@ static void rtt_figures_keep_range_and_precision(void **state)
     fa_time srtt = 0, rttvar = 0;
     for (int k = 0; k < 200; k++) {
         fa_time r = 20000 + (fa_time)(k * 7919 % 31) * 1000 + (fa_time)k % 3;
-        fa_tcp_rtt_sample(c, r);
+        fa_tcp_rtt_sample(c, r, FA_RTT_CLOCK, 0);
         if (!srtt) {
             srtt = r;
             rttvar = r / 2;
