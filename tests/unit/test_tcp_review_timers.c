@@ -549,6 +549,36 @@ static void syn_timeout_rto_3s(void **state)
     assert_int_equal(info_rto(c), 3 * S);
 }
 
+/* A SYN duplicated on its way (or resent by a peer whose clock ran
+ * short) reaches a connection in SYN-RECEIVED: the SYN-ACK goes again at
+ * once (syn_again). That is a resend for Karn — the ACK that follows is
+ * no sample without timestamps, the RTO stays the untimed 1 s — and for
+ * RFC 5681 §3.1's one-segment window, but no timeout: RFC 6298 §5.7's
+ * 3 s is for "the timer expires" (a review found 3 s). */
+static void duplicated_syn_is_no_timeout(void **state)
+{
+    (void)state;
+    struct fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.tcp_timestamps = 0;
+    peer_init(&pe, &cfg, 80);
+    pe.now = 1 * S;
+    struct fa_tcp *l = peer_listening(&pe, 8080);
+    peer_send(&pe, SYN, pe.snd_nxt, 0, 65535, NULL, 0);
+    assert_int_equal(peer_expect(&pe).flags, SYN | ACK);
+    pe.now += 10 * MS;
+    peer_send(&pe, SYN, pe.snd_nxt, 0, 65535, NULL, 0); /* the copy */
+    assert_int_equal(peer_expect(&pe).flags, SYN | ACK);
+    pe.snd_nxt++;
+    pe.now += 10 * MS;
+    peer_send_next(&pe, ACK, NULL, 0);
+    struct fa_tcp *c;
+    assert_int_equal(fa_tcp_accept(l, &c), 0);
+    assert_int_equal(info_rto(c), 1 * S);
+    assert_int_equal(peer_info(c).srtt, 0);
+    assert_int_equal(peer_info(c).cwnd, peer_info(c).mss);
+}
+
 /* Zero-window persist across a path that then drops everything:
  * RFC 1122 §4.2.2.17 allows giving up only when the probes go
  * unanswered; Linux aborts after tcp_retries2 (15) unanswered probes. */
@@ -637,6 +667,7 @@ int main(void)
         cmocka_unit_test_teardown(simultaneous_open_times_the_synack, teardown),
         cmocka_unit_test_teardown(r2_restarts_after_answered_probes, teardown),
         cmocka_unit_test_teardown(syn_timeout_rto_3s, teardown),
+        cmocka_unit_test_teardown(duplicated_syn_is_no_timeout, teardown),
         cmocka_unit_test_teardown(persist_dead_path, teardown),
         cmocka_unit_test_teardown(linger_expiry_resets, teardown),
         cmocka_unit_test_teardown(fin_wait2_orphan_timeout, teardown),
