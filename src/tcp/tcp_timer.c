@@ -157,6 +157,21 @@ static int r2_timed_out(const struct fa_tcp *c, fa_time now)
     return now - c->loss->rexmit_since >= model_timeout(&fa_tcp_stack_of(c)->cfg, retry_limit(c));
 }
 
+/* RFC 9293 §3.8.3 R2, after the timeout just counted. A handshake
+ * counts its resends (tcp_syn_retries, tcp_synack_retries); a
+ * synchronized connection gives up by time alone once its run of
+ * timeouts is stamped, as Linux's retransmits_timed_out: the retries
+ * are how long from 200 ms (model_timeout), not how many — with an RTO
+ * under 200 ms (tcp_rto_min lowered, a short path) the count ran out
+ * first: an orphan with a 30 ms RTO went after 15 s, under R2's 100 s
+ * (found when the unit tests' handshakes began to be timed). */
+static int give_up(const struct fa_tcp *c, int synced, fa_time now)
+{
+    if (synced && c->retries > 1 && c->loss && c->loss->rexmit_since)
+        return r2_timed_out(c, now); /* (the run's stamp: at its first timeout) */
+    return c->retries > retry_limit(c);
+}
+
 /* RFC 6298 §5.4–5.7: retransmit the earliest unacknowledged segment,
  * back the timer off, start over from it (RFC 5681 §3.1 loss window,
  * RFC 6675 §5.1: what is not SACKed is resent, tcp_recovery.c).
@@ -181,7 +196,9 @@ static int on_rexmit(struct fa_tcp *c, fa_time now)
     }
     /* What is out (data or a FIN alone, tcp_mem.c) has its loss state. */
     int synced = c->state != FA_TCP_SYN_SENT && c->state != FA_TCP_SYN_RECEIVED;
-    if (++c->retries > retry_limit(c) || (synced && c->retries > 1 && r2_timed_out(c, now))) {
+    if (c->retries < UINT8_MAX)
+        c->retries++;
+    if (give_up(c, synced, now)) {
         fa_count(s, FA_CNT_TCP_TIMEOUTS);
         if (synced)
             fa_count(s, FA_CNT_TCP_ABORT_ON_TIMEOUT);
