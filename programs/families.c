@@ -760,10 +760,9 @@ static int setup_simopen(struct run *r)
             return -1;
     }
     r->client_port = simopen_ports[0];
-    r->simopen_due = SIM_START_AT + r->pr.simopen_at;
+    r->simopen_due = r->pr.simopen_at;
     /* (The second at once too when its delay is 0: the same instant.) */
-    return connect_end(r, r->pr.simopen_first, SIM_START_AT) < 0 ? -1
-                                                                   : connect_second(r, SIM_START_AT);
+    return connect_end(r, r->pr.simopen_first, 0) < 0 ? -1 : connect_second(r, 0);
 }
 
 static int setup(struct run *r)
@@ -808,10 +807,9 @@ static int setup(struct run *r)
         fa_tcp_setopt(r->listener, FA_SO_RCVBUF, r->pr.sd[1].rcvbuf) < 0)
         return -1;
     fa_tcp_listen(r->listener, r->pr.extra_conns ? 1 : 8, 0);
-    fa_sim_run_until(r->sim, SIM_START_AT);
     for (int i = 0; i < r->pr.extra_conns; i++) {
         fa_tcp_open(cs, &r->extra[i]);
-        fa_tcp_connect(r->extra[i], ADDR(1), 80, SIM_START_AT);
+        fa_tcp_connect(r->extra[i], ADDR(1), 80, 0);
     }
     r->client_closed_at = r->broke_at = FA_TIME_NEVER;
     for (int i = 0; i < 2; i++)
@@ -822,7 +820,7 @@ static int setup(struct run *r)
     fa_tcp_open(cs, &r->e[0].sock);
     if (open_end(r, 0) < 0)
         return -1;
-    fa_tcp_connect(r->e[0].sock, ADDR(1), 80, SIM_START_AT);
+    fa_tcp_connect(r->e[0].sock, ADDR(1), 80, 0);
     r->client_port = local_port(r->e[0].sock);
     return 0;
 }

@@ -94,14 +94,6 @@ void sim_print_drops(struct fa_sim *sim);
 /* "sack ts cubic" or what is off, for the description of a seed. */
 const char *sim_tcp_options_name(unsigned opts, char *buf, size_t len);
 
-/* When the families' applications open their connections: 1 ms in, not
- * at time 0 — a SYN sent at time 0 is not timed (tcp_out.c keeps that
- * for the unit tests' hand-driven peers, which answer at 0), so
- * connections made at 0 began with no RTT sample from their handshake:
- * the sweeps never ran that path (found by families.c's
- * check_handshake). The simulator's clock runs to it before. */
-#define SIM_START_AT FA_NS_PER_MS
-
 /* 1 if family is "apps" or "attack". */
 int family_known(const char *family);
 /* One line on what tcp_mem_max budgets did in the runs so far. */

@@ -169,14 +169,11 @@ void fa_tcp_send_syn(struct fa_tcp *c, int again, fa_time now)
         flags |= FA_TCP_ACK;
     send_segment(c, iss, flags, 0, 0, now);
     c->snd_nxt = iss + 1;
-    /* Timed from state_since: a first SYN goes as its state is entered.
-     * One sent at time 0 is not timed, as when a zero start time meant
-     * "none": the unit tests' hand-driven peers answer at once at time 0
-     * and count on the initial RTO. */
+    /* Timed from state_since: a first SYN goes as its state is entered. */
     if (again) {
         fa_tcp_count_retransmit(c);
         c->flags &= ~TF_SYN_TIMED;
-    } else if (first && now) {
+    } else if (first) {
         c->flags |= TF_SYN_TIMED;
     }
     fa_tcp_arm_rexmit(c, now);

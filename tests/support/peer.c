@@ -163,10 +163,12 @@ struct fa_tcp *peer_connecting(struct peer *pe, uint16_t our_port, struct fa_tcp
     return c;
 }
 
+fa_time peer_handshake_rtt = 100 * FA_NS_PER_MS;
 struct fa_tcp *peer_connected(struct peer *pe)
 {
     struct fa_tcp_view syn;
     struct fa_tcp *c = peer_connecting(pe, 0, &syn);
+    pe->now += PEER_RTT;
     peer_send_next(pe, FA_TCP_SYN | FA_TCP_ACK, NULL, 0);
     struct fa_tcp_view ack = peer_expect(pe);
     assert_int_equal(ack.flags, FA_TCP_ACK);
@@ -197,6 +199,7 @@ struct fa_tcp *peer_accepted(struct peer *pe, uint16_t our_port,
     struct fa_tcp_view synack = peer_expect(pe);
     assert_int_equal(synack.flags, FA_TCP_SYN | FA_TCP_ACK);
     assert_int_equal(synack.ack, pe->snd_nxt);
+    pe->now += PEER_RTT;
     peer_send_next(pe, FA_TCP_ACK, NULL, 0);
     assert_int_equal(fa_tcp_accept(l, &c), 0);
     if (listener)

@@ -54,14 +54,23 @@ void peer_run_until(struct peer *pe, fa_time until);
 /* finack connects to the peer (from our_port, or any if 0); returns the
  * socket in SYN-SENT and its SYN in *syn. */
 struct fa_tcp *peer_connecting(struct peer *pe, uint16_t our_port, struct fa_tcp_view *syn);
-/* finack connects to the peer; the peer completes the handshake. */
+/* The round trip of the helpers' handshakes: the peer answers a SYN or
+ * SYN-ACK this long after it was sent, as a path would (an answer at
+ * the same instant would time the handshake at 0: an RTO at its floor,
+ * a tail loss probe at 10 ms and no reordering window). The SYN's
+ * sample makes the RTO 210 ms (10 ms + the 200 ms floor), not the
+ * untimed 1 s. */
+#define PEER_RTT (10 * FA_NS_PER_MS)
+/* finack connects to the peer; the peer completes the handshake,
+ * PEER_RTT after the SYN. */
 struct fa_tcp *peer_connected(struct peer *pe);
 /* finack listens on our_port (backlog 4), where the peer's segments go. */
 struct fa_tcp *peer_listening(struct peer *pe, uint16_t our_port);
 /* The same with the backlog given. */
 struct fa_tcp *peer_listening_backlog(struct peer *pe, uint16_t our_port, int backlog);
-/* finack listens on our_port; the peer connects; returns the accepted
- * socket (listener in *listener if not NULL, else closed). */
+/* finack listens on our_port; the peer connects (its ACK PEER_RTT after
+ * the SYN-ACK); returns the accepted socket (listener in *listener if
+ * not NULL, else closed). */
 struct fa_tcp *peer_accepted(struct peer *pe, uint16_t our_port,
                              struct fa_tcp **listener);
 

@@ -42,6 +42,7 @@ struct fa_tcp *peer_connected_modern(struct peer *pe, uint32_t *ts)
 {
     struct fa_tcp_view syn;
     struct fa_tcp *c = peer_connecting(pe, 0, &syn);
+    pe->now += PEER_RTT;
     uint8_t o[40];
     size_t n = opt_syn(o, 1, 1, *ts, syn.opts.ts_val);
     peer_send_opts(pe, FA_TCP_SYN | FA_TCP_ACK, pe->snd_nxt, pe->rcv_nxt, 65535, o, n,

@@ -12,8 +12,8 @@ size_t opt_ts(uint8_t *o, uint32_t val, uint32_t ecr);
 size_t opt_sack(uint8_t *o, unsigned n, const uint32_t (*b)[2]);
 /* SYN options: MSS 1460, SACK-permitted if sack, timestamps if ts. */
 size_t opt_syn(uint8_t *o, int sack, int ts, uint32_t val, uint32_t ecr);
-/* finack connects; the peer answers with SACK and timestamps from its
- * clock *ts; checks finack's ACK echoes it. */
+/* finack connects; the peer answers (PEER_RTT on) with SACK and
+ * timestamps from its clock *ts; checks finack's ACK echoes it. */
 struct fa_tcp *peer_connected_modern(struct peer *pe, uint32_t *ts);
 /* The peer ACKs with window wnd, the next tick of *ts (echoing nothing)
  * and n SACK blocks. */

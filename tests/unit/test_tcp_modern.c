@@ -518,15 +518,17 @@ static void rack_one_sacked_waits_the_reordering_window(void **state)
     struct fa_tcp *c = connected_modern();
     uint32_t m, f = send_segments(c, 4, &m);
     fa_time sent = pe.now;
-    peer_run_until(&pe, pe.now + 20 * MS);
-    /* Only segment 3 SACKed: reo_wnd = min_RTT / 4 = 5 ms. Lost when
-     * RACK.rtt (20 ms) + reo_wnd has passed since 0..2 were sent. */
+    peer_run_until(&pe, pe.now + 15 * MS); /* (the tail probe is due at 2 SRTT, 20 ms) */
+    /* Only segment 3 SACKed: reo_wnd = min_RTT / 4 = 3.75 ms (the least
+     * RTT of data: this SACK's 15 ms). Lost when RACK.rtt (15 ms) +
+     * reo_wnd has passed since 0..2 were sent. */
     uint32_t b[1][2] = { { f + 3 * m, f + 4 * m } };
     peer_sack(f, 1, b);
     assert_true(peer_quiet(&pe));
-    peer_run_until(&pe, sent + 25 * MS - 1);
+    fa_time lost_at = sent + 15 * MS + 15 * MS / 4;
+    peer_run_until(&pe, lost_at - 1);
     assert_true(peer_quiet(&pe));
-    peer_run_until(&pe, sent + 25 * MS);
+    peer_run_until(&pe, lost_at);
     assert_int_equal(peer_expect(&pe).seq, f);
     (void)c;
 }

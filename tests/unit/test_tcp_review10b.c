@@ -52,7 +52,6 @@ static struct fa_tcp *connect_rtt(const struct fa_config *cfg, int sack, int ts,
 {
     peer_init(&pe, cfg, 80);
     struct fa_tcp_view syn;
-    pe.now += S; /* not at time 0: rtt_start == 0 means "not timing" */
     struct fa_tcp *c = peer_connecting(&pe, 0, &syn);
     pe.now += 10 * MS;
     uint8_t o[40];

@@ -62,6 +62,7 @@ static struct fa_tcp *sack_conn(int ts)
         return peer_connected_modern(&pe, &peer_ts);
     struct fa_tcp_view syn;
     struct fa_tcp *c = peer_connecting(&pe, 0, &syn);
+    pe.now += PEER_RTT; /* as the peer helpers' handshakes */
     uint8_t o[40];
     size_t n = opt_syn(o, 1, 0, 0, 0);
     peer_send_opts(&pe, FA_TCP_SYN | FA_TCP_ACK, pe.snd_nxt, pe.rcv_nxt, 65535, o, n, NULL, 0);

@@ -210,11 +210,13 @@ static void keepalive_waits_while_data_is_in_flight(void **state)
  * sockets, not tcp_retries2 (15): it is gone about 2 minutes after close.
  * finack's on_rexmit used tcp_data_retries for orphans too (its
  * tcp_orphan_retries covered zero-window probes only): gone by 670 s
- * here (no RTT sample: the RTO starts at 1 s). Counted, 8 timeouts from
- * 1 s took 243 s (367 s with Linux's 120 s tcp_rto_max); in time, as
- * Linux, the FIN has waited 8 retries' worth at 200 ms (102.2 s) at the
- * timeout of 127 s: gone then, as Linux's. */
-static void dead_peer_orphan_gone_at_127s(const struct fa_config *cfg)
+ * (an RTO of 1 s). Counted, 8 timeouts from 1 s took 243 s (367 s with
+ * Linux's 120 s tcp_rto_max); in time, as Linux, the FIN has waited 8
+ * retries' worth at 200 ms (102.2 s) at the first timeout past that:
+ * gone then, as Linux's — at 107.5 s with the RTO of 210 ms the
+ * handshake's 10 ms gives, at 122.9 s with 30 ms (tcp_rto_min 1 ms),
+ * where counting 8 timeouts took 15 s. */
+static void dead_peer_orphan_gone_after_r2(const struct fa_config *cfg)
 {
     peer_init(&pe, cfg, 80);
     struct fa_tcp *c = peer_connected(&pe);
@@ -222,9 +224,10 @@ static void dead_peer_orphan_gone_at_127s(const struct fa_config *cfg)
     fa_time t0 = pe.now;
     assert_int_equal(fa_tcp_close(c, pe.now), 0); /* LAST-ACK, orphan */
     struct fa_tcp_usage u;
-    peer_run_until(&pe, t0 + 126 * S); /* the peer is gone */
+    peer_run_until(&pe, t0 + 102 * S); /* the peer is gone */
     fa_stack_tcp_usage(pe.s, &u);
     assert_int_equal(u.sockets, 1);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_TIMEOUTS), 0);
     peer_run_until(&pe, t0 + 128 * S);
     peer_drain(&pe);
     fa_stack_tcp_usage(pe.s, &u);
@@ -236,20 +239,20 @@ static void dead_peer_orphan_gone_at_127s(const struct fa_config *cfg)
 static void dead_peer_orphan_goes_within_minutes(void **state)
 {
     (void)state;
-    dead_peer_orphan_gone_at_127s(NULL);
+    dead_peer_orphan_gone_after_r2(NULL);
 }
 
 /* R2 in time counts from an RTO of 200 ms whatever tcp_rto_min is, as
  * Linux's TCP_RTO_MIN there. Review: from tcp_rto_min, 1 ms made the
  * same orphan go after 3 s (one resend), far under RFC 9293 §3.8.3's
- * 100 s. */
+ * 100 s; counting its timeouts, after 15 s. */
 static void dead_peer_orphan_whatever_rto_min(void **state)
 {
     (void)state;
     struct fa_config cfg;
     fa_config_init(&cfg);
     cfg.tcp_rto_min = 1 * FA_NS_PER_MS;
-    dead_peer_orphan_gone_at_127s(&cfg);
+    dead_peer_orphan_gone_after_r2(&cfg);
 }
 
 /* close() twice: Linux says EBADF and nothing

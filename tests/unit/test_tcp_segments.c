@@ -277,8 +277,10 @@ static void l15_fin_retransmitted_with_backoff_then_abort(void **state) /* L15 *
     struct fa_config cfg;
     fa_config_init(&cfg);
     /* R2 in time, as Linux: 5 retries' worth from a 200 ms RTO is
-     * 12.6 s; from this RTO of 1 s, three resends (at 1, 3, 7 s) and the
-     * abort at 15 s. */
+     * 12.6 s. The handshake's 10 ms makes the RTO 210 ms: a tail loss
+     * probe at 0.21 s (a lone FIN's PTO, capped by the RTO), resends on
+     * timeouts at 0.42, 0.84, 1.68, 3.36 and 6.72 s, and the abort at
+     * the first timeout past 12.6 s, 13.44 s. */
     cfg.tcp_data_retries = 5;
     peer_init(&pe, &cfg, 80);
     struct fa_tcp *c = peer_connected(&pe);
@@ -288,16 +290,23 @@ static void l15_fin_retransmitted_with_backoff_then_abort(void **state) /* L15 *
     assert_int_equal(fa_tcp_close(c, pe.now), 0);
     struct fa_tcp_view fin = peer_expect(&pe);
     assert_true(fin.flags & FIN);
-    fa_time t = pe.now, rto = 1 * S; /* no RTT sample yet: RTO 1 s */
-    for (int i = 0; i < 3; i++) {
-        t += rto;
+    fa_time rto = peer_info(c).rto, t = pe.now + rto, gap = rto;
+    assert_int_equal(rto, 210 * MS);
+    for (int i = 0; i < 6; i++) { /* the probe, then five resends */
+        peer_run_until(&pe, t - 1);
+        assert_true(peer_quiet(&pe));
         peer_run_until(&pe, t);
         struct fa_tcp_view again = peer_expect(&pe);
         assert_true(again.flags & FIN);
         assert_int_equal(again.seq, fin.seq);
-        rto *= 2;
+        if (i)
+            gap *= 2;
+        t += gap;
     }
-    peer_run_until(&pe, t + rto);
+    assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_LOSS_PROBES), 1);
+    peer_run_until(&pe, t - 1);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_LAST_ACK);
+    peer_run_until(&pe, t);
     assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_TIMEOUTS), 1);
     /* Aborted: the connection no longer exists. */
     peer_send(&pe, ACK, pe.snd_nxt, fin.seq + 1, 100, NULL, 0);
@@ -379,6 +388,7 @@ static void l24_keepalive_probes_then_etimedout(void **state) /* L24 */
 {
     (void)state;
     struct fa_tcp *c = keepalive_connection();
+    fa_time t0 = pe.now; /* the handshake's ACK: idle from here */
     /* Linux's bound, 32,767 s: beyond it EINVAL, and the value stays. */
     assert_int_equal(fa_tcp_setopt(c, FA_TCP_KEEPIDLE, FA_TCP_KEEP_MAX_MS + 1), -EINVAL);
     assert_int_equal(fa_tcp_setopt(c, FA_TCP_KEEPINTVL, 0), -EINVAL);
@@ -387,22 +397,22 @@ static void l24_keepalive_probes_then_etimedout(void **state) /* L24 */
     assert_int_equal(v, 10000);
     assert_int_equal(fa_tcp_getopt(c, FA_TCP_KEEPINTVL, &v), 0);
     assert_int_equal(v, 1000);
-    peer_run_until(&pe, 10 * S - 1);
+    peer_run_until(&pe, t0 + 10 * S - 1);
     assert_true(peer_quiet(&pe));
-    peer_run_until(&pe, 10 * S);
+    peer_run_until(&pe, t0 + 10 * S);
     struct fa_tcp_view probe = peer_expect(&pe);
     assert_int_equal(probe.seq, pe.rcv_nxt - 1); /* SEG.SEQ = SND.NXT - 1 */
     /* An answer resets the count and the idle time. */
     peer_send_next(&pe, ACK, NULL, 0);
-    peer_run_until(&pe, 19 * S);
+    peer_run_until(&pe, t0 + 19 * S);
     assert_true(peer_quiet(&pe));
-    /* Then silence: probes at 20, 21, 22 s, abort at 23 s. */
+    /* Then silence: probes at 20, 21, 22 s, abort at 23 s (from t0). */
     for (int i = 0; i < 3; i++) {
-        peer_run_until(&pe, (20 + (fa_time)i) * S);
+        peer_run_until(&pe, t0 + (20 + (fa_time)i) * S);
         assert_int_equal(peer_expect(&pe).data_len, 0);
     }
     assert_int_equal(fa_tcp_state(c), FA_TCP_ESTABLISHED);
-    peer_run_until(&pe, 23 * S);
+    peer_run_until(&pe, t0 + 23 * S);
     assert_int_equal(fa_tcp_state(c), FA_TCP_CLOSED);
     assert_int_equal(fa_tcp_recv(c, NULL, 0, pe.now), -ETIMEDOUT);
     fa_tcp_close(c, pe.now);
