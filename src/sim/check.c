@@ -68,7 +68,7 @@
  *  rtt       every RTT sample times a frame the host sent then (within
  *            the sample's resolution) that reached the peer before it
  *            sent the ACK the sample came on (rtt_oracle.c; a frame that
- *            waited for ARP left when the answer came);
+ *            waited for ARP left as the ARP frame that released it came);
  *  cleanup   fa_sim_check_idle(): once a scenario's sockets are closed
  *            and its timers run out, no connection and no buffer is left.
  *
@@ -130,8 +130,6 @@ enum { ACK_AT_ONCE = 1000000 + 1 }; /* ns: the longest batch the sim draws, and 
 
 enum { STORM = 50 };
 
-enum { ARP_KEPT = 8 };
-
 struct seqs {
     int used, host;
     uint16_t lport, rport;
@@ -165,11 +163,7 @@ struct fa_sim_check {
     uint8_t sacks_given_up[64]; /* per host (fa_sim_check_sacks_given_up) */
     uint64_t undos[64];         /* per host: its TCP_UNDOS when last walked */
     fa_time arp_sent_at[64];    /* per host: when it last sent an ARP frame */
-    /* rtt: the oracle (made at the first frame); per host, when the last
-     * ARP_KEPT ARP frames reached it, and where the next goes */
-    struct fa_sim_rtt *rtt;
-    fa_time arp_came_at[64][ARP_KEPT];
-    uint8_t arp_came_next[64];
+    struct fa_sim_rtt *rtt; /* the RTT oracle, made at the first frame */
 };
 
 size_t fa_sim_check_size(void)
@@ -486,8 +480,6 @@ void fa_sim_check_frame(struct fa_sim_check *k, int host, int dir,
     struct fa_sim_segment seg;
     if (dir == 0 && len >= FA_ETH_HLEN && fa_get16(frame + 12) == FA_ETHERTYPE_ARP)
         k->arp_sent_at[host & 63] = t; /* at once: an ACK may wait for it */
-    if (dir == 1 && len >= FA_ETH_HLEN && fa_get16(frame + 12) == FA_ETHERTYPE_ARP)
-        k->arp_came_at[host & 63][k->arp_came_next[host & 63]++ % ARP_KEPT] = t;
     if (!fa_sim_segment_parse(frame, len, &seg))
         return; /* corrupted frames are the receiver's business */
     /* The flow from this host's point of view. */
@@ -862,29 +854,18 @@ void fa_sim_check_seqs(struct fa_sim_check *k, int host,
  * starts afresh. */
 /* ---- rtt ------------------------------------------------------------- */
 uint64_t fa_sim_check_sent(struct fa_sim_check *k, int host, const uint8_t *frame,
-                           size_t len, fa_time now)
+                           size_t len, fa_time now, int arp)
 {
     if (!k->rtt && !(k->rtt = fa_sim_rtt_create()))
         return 0;
-    return fa_sim_rtt_sent(k->rtt, host, frame, len, now);
+    return fa_sim_rtt_sent(k->rtt, host, frame, len, now, arp);
 }
 
-void fa_sim_check_delivered(struct fa_sim_check *k, uint64_t tag, const uint8_t *frame,
-                            size_t len, fa_time now)
+void fa_sim_check_delivered(struct fa_sim_check *k, uint64_t tag, uint32_t to,
+                            const uint8_t *frame, size_t len, fa_time now)
 {
     if (k->rtt && tag)
-        fa_sim_rtt_delivered(k->rtt, tag, frame, len, now);
-}
-
-/* Did an ARP frame reach host in [from, to]? */
-static int arp_came(const struct fa_sim_check *k, int host, fa_time from, fa_time to)
-{
-    for (int i = 0; i < ARP_KEPT; i++) {
-        fa_time t = k->arp_came_at[host & 63][i];
-        if (t && t >= from && t <= to)
-            return 1;
-    }
-    return 0;
+        fa_sim_rtt_delivered(k->rtt, tag, to, frame, len, now);
 }
 
 void fa_sim_check_rtt(struct fa_sim_check *k, int host, const struct fa_tcp *sock,
@@ -901,9 +882,9 @@ void fa_sim_check_rtt(struct fa_sim_check *k, int host, const struct fa_tcp *soc
         return;
     /* A frame that waited for ARP left when the answer came, later than
      * the stack stamped it: its round trip rightly counts the wait (as
-     * Linux's, stamped above the neighbour layer). */
-    if (v.first_sent != FA_TIME_NEVER && v.first_arrived <= answer_sent &&
-        arp_came(k, host, v.at > FA_NS_PER_MS ? v.at - FA_NS_PER_MS : 0, v.first_sent))
+     * Linux's, stamped above the neighbour layer). The first frame sent
+     * since the stamp is the one held, if an ARP frame released it. */
+    if (v.first_arp && v.first_arrived <= answer_sent)
         return;
     char why[224];
     snprintf(why, sizeof why,
@@ -922,14 +903,16 @@ void fa_sim_check_free(struct fa_sim_check *k)
     free(k);
 }
 
-void fa_sim_check_forget(struct fa_sim_check *k, int host, uint16_t lport,
+void fa_sim_check_forget(struct fa_sim_check *k, int host, uint32_t raddr, uint16_t lport,
                          uint16_t rport)
 {
+    /* (By the whole 4-tuple: two clients may pick one port — review.) */
     if (k->rtt)
-        fa_sim_rtt_forget(k->rtt, host, lport, rport);
+        fa_sim_rtt_forget(k->rtt, host, raddr, lport, rport);
     for (int n = 0; n < FLOWS; n++) {
         struct seqs *x = &k->seqs[n];
-        if (x->used && x->host == host && x->lport == lport && x->rport == rport)
+        if (x->used && x->host == host && x->raddr == raddr && x->lport == lport &&
+            x->rport == rport)
             x->used = 0;
     }
 }

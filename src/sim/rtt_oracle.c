@@ -14,11 +14,14 @@
  * is where such mistakes live.
  *
  * The simulator tells it every frame a host sends (fa_sim_rtt_sent: a
- * tag that the frame's copies carry) and every copy delivered
- * (fa_sim_rtt_delivered), and asks about every sample (fa_sim_rtt_judge).
- * Each direction of a connection keeps its last RING frames sent, in
- * order; a sample whose frame may be older than what is kept passes (not
- * known, not wrong). Called by check.c only. */
+ * tag that the frame's copies carry; whether an ARP frame the host was
+ * taking in released it) and every copy delivered to the host it was
+ * for (fa_sim_rtt_delivered), and asks about every sample
+ * (fa_sim_rtt_judge). A direction of a connection is recorded from its
+ * SYN (or SYN-ACK) on, and keeps its last RING frames sent, in order; a
+ * sample whose frame may be older than what is kept passes, as do those
+ * of a connection whose record was evicted for a newer one (not known,
+ * not wrong). Called by check.c only. */
 #include <stdlib.h>
 
 #include "sim_internal.h"
@@ -28,6 +31,7 @@ enum { CONNS = 256, RING = 1024 };
 struct sent_frame {
     fa_time sent, arrived; /* arrived: FA_TIME_NEVER till a copy does */
     uint64_t n;            /* which frame of the connection (the tag's) */
+    int arp;               /* sent as an ARP frame came: it waited for it */
 };
 
 /* One direction of one connection: what host `from` sent on it. */
@@ -35,14 +39,24 @@ struct rtt_conn {
     int used, from;
     uint32_t raddr;
     uint16_t lport, rport;
-    uint64_t count; /* frames ever sent; frame n is in ring[n % RING] */
+    uint16_t gen;     /* the slot's use, in its tags: a late copy of a
+                       * forgotten connection's frame marks nothing */
+    uint64_t count;   /* frames ever sent; frame n is in ring[n % RING] */
+    fa_time last;     /* when it last sent: the least recent is evicted */
     struct sent_frame *ring;
 };
 
 struct fa_sim_rtt {
     struct rtt_conn conns[CONNS];
-    int full; /* a connection found no room: its samples pass unjudged */
+    uint64_t evicted; /* records dropped for newer ones (or no memory):
+                       * a sample that finds none then passes unjudged */
 };
+
+/* A tag: the slot (9 bits), its generation (12) and the frame (43). */
+#define TAG(slot, gen, n) ((uint64_t)((slot) + 1) << 55 | (uint64_t)((gen) & 0xfff) << 43 | (n))
+#define TAG_SLOT(t) ((int)((t) >> 55) - 1)
+#define TAG_GEN(t) ((uint16_t)((t) >> 43 & 0xfff))
+#define TAG_N(t) ((t) & ((1ull << 43) - 1))
 
 struct fa_sim_rtt *fa_sim_rtt_create(void)
 {
@@ -70,69 +84,80 @@ static struct rtt_conn *conn_find(struct fa_sim_rtt *o, int from, uint32_t raddr
     return NULL;
 }
 
+/* A free slot, else the least recently used one's (a SYN-ACK a cookie
+ * sent to a spoofed source is never used again). */
 static struct rtt_conn *conn_add(struct fa_sim_rtt *o, int from, uint32_t raddr,
                                  uint16_t lport, uint16_t rport)
 {
-    for (int i = 0; i < CONNS; i++) {
-        struct rtt_conn *c = &o->conns[i];
-        if (c->used)
-            continue;
-        if (!c->ring && !(c->ring = malloc(RING * sizeof *c->ring)))
-            return NULL;
-        struct sent_frame *ring = c->ring;
-        *c = (struct rtt_conn){ .used = 1, .from = from, .raddr = raddr, .lport = lport,
-                                .rport = rport, .ring = ring };
-        return c;
+    struct rtt_conn *c = NULL;
+    for (int i = 0; i < CONNS && !(c && !c->used); i++)
+        if (!c || !o->conns[i].used || o->conns[i].last < c->last)
+            c = &o->conns[i];
+    if (c->used)
+        o->evicted++;
+    if (!c->ring && !(c->ring = malloc(RING * sizeof *c->ring))) {
+        c->used = 0;
+        o->evicted++;
+        return NULL;
     }
-    o->full = 1;
-    return NULL;
+    struct sent_frame *ring = c->ring;
+    *c = (struct rtt_conn){ .used = 1, .from = from, .raddr = raddr, .lport = lport,
+                            .rport = rport, .gen = (uint16_t)(c->gen + 1), .ring = ring };
+    return c;
 }
 
 uint64_t fa_sim_rtt_sent(struct fa_sim_rtt *o, int from, const uint8_t *frame, size_t len,
-                         fa_time now)
+                         fa_time now, int arp)
 {
     struct fa_sim_segment g;
     if (!fa_sim_segment_parse(frame, len, &g))
         return 0;
     struct rtt_conn *c = conn_find(o, from, g.dst, g.sport, g.dport);
-    if (!c && !(c = conn_add(o, from, g.dst, g.sport, g.dport)))
+    /* A record starts at the SYN: a closed connection's last ACK or a
+     * reset to a stray segment, sent after the record was forgotten, make
+     * none (review: they filled the table, and every sample then passed). */
+    if (!c && (!(g.flags & 0x02) || !(c = conn_add(o, from, g.dst, g.sport, g.dport))))
         return 0;
     uint64_t n = c->count++;
-    c->ring[n % RING] = (struct sent_frame){ now, FA_TIME_NEVER, n };
-    return (uint64_t)(c - o->conns + 1) << 48 | n;
+    c->last = now;
+    c->ring[n % RING] = (struct sent_frame){ now, FA_TIME_NEVER, n, arp };
+    return TAG((int)(c - o->conns), c->gen, n);
 }
 
-void fa_sim_rtt_delivered(struct fa_sim_rtt *o, uint64_t tag, const uint8_t *frame,
+void fa_sim_rtt_delivered(struct fa_sim_rtt *o, uint64_t tag, uint32_t to, const uint8_t *frame,
                           size_t len, fa_time now)
 {
     struct fa_sim_segment g;
-    uint64_t i = tag >> 48, n = tag & ((1ull << 48) - 1);
-    if (!i || !fa_sim_segment_parse(frame, len, &g))
+    int i = TAG_SLOT(tag);
+    if (i < 0 || i >= CONNS || !fa_sim_segment_parse(frame, len, &g))
         return; /* no host's, or corrupted: it answers nothing */
-    struct sent_frame *f = &o->conns[i - 1].ring[n % RING];
-    if (o->conns[i - 1].used && f->n == n && f->arrived > now)
+    struct rtt_conn *c = &o->conns[i];
+    uint64_t n = TAG_N(tag);
+    struct sent_frame *f = &c->ring[n % RING];
+    /* The copy of this record's frame n, at the host it was for (not one
+     * a switch flooded to another, nor a forgotten connection's). */
+    if (c->used && c->gen == TAG_GEN(tag) && g.dst == to && g.dst == c->raddr &&
+        g.sport == c->lport && g.dport == c->rport && f->n == n && f->arrived > now)
         f->arrived = now;
 }
 
-void fa_sim_rtt_forget(struct fa_sim_rtt *o, int host, uint16_t lport, uint16_t rport)
+void fa_sim_rtt_forget(struct fa_sim_rtt *o, int host, uint32_t raddr, uint16_t lport,
+                       uint16_t rport)
 {
-    for (int i = 0; i < CONNS; i++) {
-        struct rtt_conn *c = &o->conns[i];
-        if (c->used && c->from == host && c->lport == lport && c->rport == rport)
-            c->used = 0;
-    }
+    struct rtt_conn *c = conn_find(o, host, raddr, lport, rport);
+    if (c)
+        c->used = 0;
 }
 
 /* The slack around now - rtt where the timed frame left the host: a
- * sample from the clock is exact, but the frame may have left up to a
- * batch after the stack stamped it (its output waits for the batch's
- * end); an echo is in 1 ms ticks either way (and at least one); a
- * cookie's echo is long by up to 63 ms more. */
+ * sample from the clock is exact (rounded to a µs here; a batch holds
+ * only bare ACKs, which nothing times); an echo is in 1 ms ticks either
+ * way (and at least one); a cookie's echo is long by up to 63 ms more. */
 static void slack(int source, fa_time *before, fa_time *after)
 {
-    const fa_time tick = FA_NS_PER_MS, batch = FA_NS_PER_MS + 1;
+    const fa_time tick = FA_NS_PER_MS;
     *before = source == FA_RTT_CLOCK ? FA_NS_PER_US : tick;
-    *after = batch + *before + (source == FA_RTT_COOKIE ? 63 * tick : 0);
+    *after = *before + (source == FA_RTT_COOKIE ? 63 * tick : 0);
 }
 
 int fa_sim_rtt_judge(struct fa_sim_rtt *o, const struct fa_sim_rtt_sample *q,
@@ -143,7 +168,7 @@ int fa_sim_rtt_judge(struct fa_sim_rtt *o, const struct fa_sim_rtt_sample *q,
                                       .first_sent = FA_TIME_NEVER,
                                       .first_arrived = FA_TIME_NEVER };
     if (!c)
-        return o->full; /* nothing of it sent: no sample can be right */
+        return o->evicted != 0; /* else nothing of it sent: no sample is right */
     fa_time before, after;
     slack(q->source, &before, &after);
     fa_time lo = v->at > before ? v->at - before : 0, hi = v->at + after;
@@ -153,16 +178,17 @@ int fa_sim_rtt_judge(struct fa_sim_rtt *o, const struct fa_sim_rtt_sample *q,
         if (f->sent < lo)
             break;
         v->first_sent = f->sent;
+        v->first_arp = f->arp;
         if (f->sent <= hi && f->arrived <= q->answer_sent)
             return 1;
     }
     if (k > kept && kept == RING)
         return 1; /* the frame may be older than the ring */
-    /* The first frames sent since lo, together: those a wait for ARP
-     * held go at once when the answer comes, in any order. */
-    for (uint64_t j = k - 1; j >= 1; j--) {
+    /* The first frames sent since lo, if an ARP frame released them:
+     * those a wait for it held go at once, in any order. */
+    for (uint64_t j = k - 1; v->first_arp && j >= 1; j--) {
         const struct sent_frame *f = &c->ring[(c->count - j) % RING];
-        if (f->sent > v->first_sent + after)
+        if (f->sent != v->first_sent || !f->arp)
             break;
         if (f->arrived < v->first_arrived)
             v->first_arrived = f->arrived;

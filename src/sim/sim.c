@@ -57,7 +57,8 @@ struct gro {
     uint16_t gso_size;  /* the first segment's text */
     uint16_t hdr;       /* Ethernet + IP + TCP header bytes */
     uint32_t next_seq;
-    fa_time sent;       /* when the latest of its segments was sent */
+    fa_time sent;       /* when the first of its segments was sent (all
+                         * carry one ACK and timestamps: known then) */
     uint8_t frame[FA_GSO_FRAME_MAX];
 };
 
@@ -83,8 +84,11 @@ struct host {
     uint8_t mac[6];
     uint8_t gso[FA_GSO_SCRATCH]; /* a segment cut from a super-frame */
     /* When the frame the stack is taking in was sent (-1: it takes none,
-     * or one no host sent): what its RTT samples may time. */
+     * or one no host sent): what its RTT samples may time; 1 while it is
+     * an ARP frame (what goes out then waited for it). */
     int64_t answer_sent;
+    int taking_arp;
+    uint32_t addr; /* the stack's address */
 };
 
 struct fa_sim {
@@ -457,7 +461,8 @@ static int host_transmit(void *ctx, const uint8_t *frame, size_t len)
         return 0;
     }
     s->origin_sent = s->now;
-    s->origin_tag = s->check ? fa_sim_check_sent(s->check, h->index, frame, len, s->now) : 0;
+    s->origin_tag =
+        s->check ? fa_sim_check_sent(s->check, h->index, frame, len, s->now, h->taking_arp) : 0;
     dir_send(&h->up, frame, len);
     return 0;
 }
@@ -482,7 +487,7 @@ static void host_trace(void *ctx, const struct fa_tcp *sock, int from, int to,
     if (to == FA_TCP_CLOSED || to == FA_TCP_TIME_WAIT) {
         struct fa_tcp_info i;
         fa_tcp_get_info(sock, &i);
-        fa_sim_check_forget(h->sim->check, h->index, i.local_port, i.remote_port);
+        fa_sim_check_forget(h->sim->check, h->index, i.remote_addr, i.local_port, i.remote_port);
     }
     if (h->user_trace)
         h->user_trace(h->user_trace_ctx, sock, from, to, now);
@@ -531,6 +536,7 @@ int fa_sim_add_host(struct fa_sim *s, struct fa_config *cfg,
     h->sim = s;
     h->index = idx;
     h->answer_sent = -1;
+    h->addr = cfg->addr;
     if (s->check) {
         h->user_trace = cfg->tcp_trace;
         h->user_rtt_trace = cfg->tcp_rtt_trace;
@@ -634,7 +640,9 @@ void fa_sim_inject(struct fa_sim *s, int host, const uint8_t *frame, size_t len)
         s->on_frame(s->on_frame_ctx, host, 1, frame, len, s->now);
     if (s->check)
         fa_sim_check_injected(s->check, host, frame, len, s->now);
+    h->taking_arp = len >= FA_ETH_HLEN && fa_get16(frame + 12) == FA_ETHERTYPE_ARP;
     fa_stack_input(h->stack, frame, len, s->now);
+    h->taking_arp = 0;
     h->next_poll = fa_stack_poll(h->stack, s->now);
     /* (Timers ran too: checked as every event is — apps seed 19413, a
      * recovery a router's ICMP error let the timers enter and the next
@@ -804,7 +812,7 @@ static int gro_take(struct fa_sim *s, struct host *h, const uint8_t *f, uint32_t
         g->len += t.data_len;
         g->segs++;
         g->frame[FA_ETH_HLEN + 20 + 13] |= (uint8_t)(t.flags & FA_TCP_PSH);
-        if (sent > g->sent)
+        if (sent < g->sent)
             g->sent = sent;
     } else {
         gro_flush(s, h);
@@ -839,7 +847,7 @@ static void deliver(struct fa_sim *s, struct event e)
         } else {
             struct host *h = s->hosts[d->host];
             if (s->check)
-                fa_sim_check_delivered(s->check, e.tag, f, len, s->now);
+                fa_sim_check_delivered(s->check, e.tag, h->addr, f, len, s->now);
             if (h->batch_window && !h->batch_until) {
                 fa_stack_batch_begin(h->stack);
                 h->batch_until = s->now + h->batch_window;
@@ -865,8 +873,10 @@ static void host_input(struct fa_sim *s, struct host *h, const uint8_t *f, uint3
     uint64_t nobuf = fa_stack_counter(h->stack, FA_CNT_TCP_NO_BUFFER);
     uint64_t bad_ack = fa_stack_counter(h->stack, FA_CNT_TCP_BAD_ACK);
     h->answer_sent = (int64_t)sent;
+    h->taking_arp = len >= FA_ETH_HLEN && fa_get16(f + 12) == FA_ETHERTYPE_ARP;
     fa_stack_input_meta(h->stack, f, len, m, s->now);
     h->answer_sent = -1;
+    h->taking_arp = 0;
     /* Taken: TCP read it, and neither PAWS (RFC 7323 §5.3 R1: transfer
      * seed 24323, an old ACK overtaken by a later segment) nor the
      * sequence check (RFC 9293 §3.10.7.4: a duplicate wholly below

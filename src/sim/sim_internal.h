@@ -27,17 +27,18 @@ void fa_sim_check_seqs(struct fa_sim_check *k, int host,
  * (no window or sequence tracking: it is no stack's word). */
 void fa_sim_check_injected(struct fa_sim_check *k, int host, const uint8_t *frame,
                            size_t len, fa_time t);
-void fa_sim_check_forget(struct fa_sim_check *k, int host, uint16_t lport,
+void fa_sim_check_forget(struct fa_sim_check *k, int host, uint32_t raddr, uint16_t lport,
                          uint16_t rport);
 void fa_sim_check_free(struct fa_sim_check *k);
 /* The RTT oracle (rtt_oracle.c), through the checker: host sent a frame
- * now (returns the tag its copies carry, 0 for none); a copy of the frame
- * tagged reached the host it was for; an RTT sample host took on sock,
- * on an ACK the peer sent at answer_sent. */
+ * now (arp: as it took in an ARP frame, which released it; returns the
+ * tag its copies carry, 0 for none); a copy of the frame tagged reached
+ * the host whose address is `to`; an RTT sample host took on sock, on an
+ * ACK the peer sent at answer_sent. */
 uint64_t fa_sim_check_sent(struct fa_sim_check *k, int host, const uint8_t *frame,
-                           size_t len, fa_time now);
-void fa_sim_check_delivered(struct fa_sim_check *k, uint64_t tag, const uint8_t *frame,
-                            size_t len, fa_time now);
+                           size_t len, fa_time now, int arp);
+void fa_sim_check_delivered(struct fa_sim_check *k, uint64_t tag, uint32_t to,
+                            const uint8_t *frame, size_t len, fa_time now);
 void fa_sim_check_rtt(struct fa_sim_check *k, int host, const struct fa_tcp *sock,
                       fa_time rtt, int source, fa_time answer_sent, fa_time now);
 
@@ -53,18 +54,20 @@ struct fa_sim_rtt_sample {
 };
 struct fa_sim_rtt_verdict {
     fa_time at; /* now - rtt: when the timed frame left */
-    /* When the first frame sent since (about) then left, and when the
-     * first of those sent with it arrived: FA_TIME_NEVER for none, or
-     * lost (frames held for ARP go together when the answer comes) */
+    /* When the first frame sent since (about) then left, and whether an
+     * ARP frame released it; if it did, when the first of those released
+     * with it arrived: FA_TIME_NEVER for none, or lost */
     fa_time first_sent, first_arrived;
+    int first_arp;
 };
 struct fa_sim_rtt *fa_sim_rtt_create(void);
 void fa_sim_rtt_destroy(struct fa_sim_rtt *o);
 uint64_t fa_sim_rtt_sent(struct fa_sim_rtt *o, int from, const uint8_t *frame, size_t len,
-                         fa_time now);
-void fa_sim_rtt_delivered(struct fa_sim_rtt *o, uint64_t tag, const uint8_t *frame,
+                         fa_time now, int arp);
+void fa_sim_rtt_delivered(struct fa_sim_rtt *o, uint64_t tag, uint32_t to, const uint8_t *frame,
                           size_t len, fa_time now);
-void fa_sim_rtt_forget(struct fa_sim_rtt *o, int host, uint16_t lport, uint16_t rport);
+void fa_sim_rtt_forget(struct fa_sim_rtt *o, int host, uint32_t raddr, uint16_t lport,
+                       uint16_t rport);
 /* 1 if a frame host sent on the connection when the sample says, and
  * the peer had when it answered, explains the sample (or the frame is
  * older than what is kept), else 0; *v says what was found. */
