@@ -98,8 +98,8 @@ struct fa_config {
                                    6298 §2.4 allows lower than 1 s) */
     fa_time tcp_rto_max;        /* 120 s, Linux's (RFC 6298 §2.5: at
                                    least 60 s) */
-    uint8_t tcp_syn_retries;    /* SYN retransmissions before ETIMEDOUT; 6 */
-    uint8_t tcp_synack_retries; /* SYN-ACK retransmissions; 5 */
+    uint8_t tcp_syn_retries;    /* SYN retransmissions before ETIMEDOUT; 6 (at most 127) */
+    uint8_t tcp_synack_retries; /* SYN-ACK retransmissions; 5 (at most 127) */
     uint8_t tcp_data_retries;   /* data/FIN retransmissions; 15. Counted
                                    in time, as Linux: it gives up once
                                    the data waited as long as these would

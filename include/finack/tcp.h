@@ -100,7 +100,9 @@ enum fa_tcp_option {
     FA_SO_SNDBUF,     /* bytes; before connect/listen; 64..16 MiB */
     FA_SO_RCVBUF,     /* bytes; before connect/listen; decides window scale */
     FA_SO_LINGER,     /* -1 off (default), else milliseconds (0 = abort) */
-    FA_SO_KEEPALIVE,  /* 0/1 */
+    FA_SO_KEEPALIVE,  /* 0/1; turned on, the idle time counts from then
+                       * (the stack's latest time) or the last segment
+                       * received, whichever is later, as Linux's */
     FA_TCP_KEEPIDLE,  /* ms of idle before the first probe */
     FA_TCP_KEEPINTVL, /* ms between probes (each 1..FA_TCP_KEEP_MAX_MS,
                          Linux's 32,767 s, else EINVAL) */

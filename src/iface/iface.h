@@ -58,6 +58,9 @@ struct fa_stack {
     struct fa_arp_waiting *arp_wait;
     uint32_t arp_wait_seq;
     fa_time arp_next; /* no ARP timer is due before this: polls skip the scan */
+    /* The latest time the program passed in (fa_stack_input, _poll):
+     * "now" for a call that has none, a setopt (stack.c writes it). */
+    fa_time clock;
 
     uint16_t ip_id;
     struct fa_bucket icmp_errors;

@@ -112,6 +112,10 @@ const char *fa_config_check(const struct fa_config *cfg)
         return "tcp_congestion must be FA_TCP_CC_CUBIC or FA_TCP_CC_NEWRENO";
     if (cfg->loopback_queue == 0)
         return "loopback_queue must be at least 1";
+    /* (Linux's MAX_TCP_SYNCNT; at 255 the saturating count never passed
+     * the limit: a handshake resent for ever — review.) */
+    if (cfg->tcp_syn_retries > 127 || cfg->tcp_synack_retries > 127)
+        return "tcp_syn_retries and tcp_synack_retries must be 0..127";
     if (cfg->tcp_orphan_retries == 255)
         return "tcp_orphan_retries must be 0..254 (0: orphans probe for ever)";
     if (cfg->device.offloads & ~(FA_OFFLOAD_TX_CSUM | FA_OFFLOAD_TSO))
@@ -259,6 +263,8 @@ void fa_stack_input_meta(struct fa_stack *s, const uint8_t *frame, size_t len,
                          const struct fa_frame_meta *meta, fa_time now)
 {
     struct fa_eth_view eth;
+    if (now > s->clock)
+        s->clock = now;
     fa_count(s, FA_CNT_RX_FRAMES);
     s->counters[FA_CNT_RX_BYTES] += len;
 
@@ -292,6 +298,8 @@ void fa_stack_input_meta(struct fa_stack *s, const uint8_t *frame, size_t len,
 
 fa_time fa_stack_poll(struct fa_stack *s, fa_time now)
 {
+    if (now > s->clock)
+        s->clock = now;
     int more = s->loop_count && fa_loopback_poll(s, now);
     fa_time arp = fa_arp_poll(s, now);
     fa_time tcp = fa_tcp_poll(s, now);

@@ -626,6 +626,8 @@ void fa_tcp_quick_ack_mode(struct fa_tcp *c);
 /* ---- tcp_timer.c ----------------------------------------------------- */
 /* Re-files c in the heap after any of its t_* changed. */
 void fa_tcp_timer_update(struct fa_tcp *c);
+/* Keepalive's idle time counts from t at the earliest (tcp_timer.c). */
+void fa_tcp_keepalive_from(struct fa_tcp *c, fa_time t);
 void fa_tcp_timer_remove(struct fa_tcp *c);
 /* The earliest deadline the heap holds for c (FA_TIME_NEVER: none). */
 fa_time fa_tcp_next_timer(const struct fa_tcp *c);

@@ -471,6 +471,12 @@ int fa_tcp_setopt(struct fa_tcp *c, enum fa_tcp_option opt, long v)
         c->flags = v ? c->flags | TF_NODELAY : c->flags & ~TF_NODELAY;
         return 0;
     case FA_SO_KEEPALIVE:
+        /* Turned on, the idle time counts from now, as Linux's
+         * tcp_set_keepalive arms its timer (review: a connection idle for
+         * hours probed at once). A setopt has no clock: the stack's
+         * latest time stands for it. */
+        if (v && !(c->flags & TF_KEEPALIVE) && synchronized(c))
+            fa_tcp_keepalive_from(c, fa_tcp_stack_of(c)->clock);
         c->flags = v ? c->flags | TF_KEEPALIVE : c->flags & ~TF_KEEPALIVE;
         rearm_keepalive(c);
         return 0;

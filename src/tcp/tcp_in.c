@@ -350,8 +350,11 @@ static void established(struct fa_tcp *c, const struct fa_tcp_view *seg,
     /* §5.7 asks it after "the timer expires": a SYN-ACK resent at once
      * for the peer's SYN again (syn_again) is no timeout (review: a
      * duplicated SYN gave a 3 s RTO), though it is a resend for Karn and
-     * below. */
-    if (c->retries && !fa_tcp_srtt(c))
+     * below. A timeout shows in the count of them, or, after a
+     * simultaneous open (SYN-RECEIVED counts afresh), in the RTO backed
+     * off (review: our SYN timed out, then the peer's came: 2 s). */
+    if ((c->retries || fa_tcp_rto(c) > fa_tcp_stack_of(c)->cfg.tcp_rto_initial) &&
+        !fa_tcp_srtt(c))
         fa_tcp_set_rto(c, RTO_AFTER_SYN_TIMEOUT);
     /* RFC 5681 §3.1: "If the SYN or SYN/ACK is lost, the initial window
      * used by a sender after a correctly transmitted SYN MUST be one

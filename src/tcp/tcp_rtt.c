@@ -53,6 +53,11 @@ void fa_tcp_rtt_sample(struct fa_tcp *c, fa_time rtt, int source, fa_time now)
     const struct fa_config *cfg = &fa_tcp_stack_of(c)->cfg;
     if (cfg->tcp_rtt_trace)
         cfg->tcp_rtt_trace(cfg->tcp_trace_ctx, c, rtt, source, now);
+    /* RACK's least RTT (RFC 8985 §6.2: the connection's) takes the
+     * handshake's too, as Linux's tcp_update_rtt_min (review: it began
+     * at the first data; tcp_recovery.c adds RACK's own). */
+    if (fa_tcp_rtt32(rtt) < c->keep.min_rtt)
+        c->keep.min_rtt = fa_tcp_rtt32(rtt);
     /* In eighths of a µs, at least one, at most 536 s. */
     uint64_t r = (rtt + EIGHTH_US - 1) / EIGHTH_US;
     if (r < 1)

@@ -167,8 +167,15 @@ static int r2_timed_out(const struct fa_tcp *c, fa_time now)
  * (found when the unit tests' handshakes began to be timed). */
 static int give_up(const struct fa_tcp *c, int synced, fa_time now)
 {
-    if (synced && c->retries > 1 && c->loss && c->loss->rexmit_since)
-        return r2_timed_out(c, now); /* (the run's stamp: at its first timeout) */
+    if (!synced)
+        return c->retries > retry_limit(c);
+    /* The first timeout of a run always resends, as Linux's (its
+     * retransmits_timed_out is false before one): tcp_data_retries 0
+     * gave up with nothing resent (review). The run's stamp is set then. */
+    if (c->retries == 1)
+        return 0;
+    if (c->loss && c->loss->rexmit_since)
+        return r2_timed_out(c, now);
     return c->retries > retry_limit(c);
 }
 
@@ -310,6 +317,15 @@ static int on_keepalive(struct fa_tcp *c, fa_time now)
     if (due < next)
         c->last_rcv += next - due;
     return 0;
+}
+
+/* Keepalive's idle time counts from t at the earliest (fa_tcp_t_keep
+ * follows from last_rcv): keepalive turned on at t. */
+void fa_tcp_keepalive_from(struct fa_tcp *c, fa_time t)
+{
+    if (c->last_rcv < t)
+        c->last_rcv = t;
+    c->keep_probes = 0;
 }
 
 /* TIME-WAIT's 2 x MSL, an orphan's FIN-WAIT-2 limit, or SO_LINGER's. */

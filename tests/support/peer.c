@@ -163,7 +163,6 @@ struct fa_tcp *peer_connecting(struct peer *pe, uint16_t our_port, struct fa_tcp
     return c;
 }
 
-fa_time peer_handshake_rtt = 100 * FA_NS_PER_MS;
 struct fa_tcp *peer_connected(struct peer *pe)
 {
     struct fa_tcp_view syn;

@@ -63,6 +63,15 @@ static void each_bad_field_is_named(void **state)
     c.tcp_orphan_retries = 255;
     assert_non_null(strstr(fa_config_check(&c), "tcp_orphan_retries"));
     c = good;
+    c.tcp_syn_retries = 128; /* (255 never gave up) */
+    assert_non_null(strstr(fa_config_check(&c), "tcp_syn_retries"));
+    c = good;
+    c.tcp_synack_retries = 255;
+    assert_non_null(strstr(fa_config_check(&c), "tcp_synack_retries"));
+    c = good;
+    c.tcp_syn_retries = c.tcp_synack_retries = 127;
+    assert_null(fa_config_check(&c));
+    c = good;
     c.rng.next = NULL;
     assert_non_null(strstr(fa_config_check(&c), "rng"));
     /* Kept in 32 bits per connection: keepalive in ms, the RTO in µs. */

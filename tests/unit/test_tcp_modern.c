@@ -519,13 +519,13 @@ static void rack_one_sacked_waits_the_reordering_window(void **state)
     uint32_t m, f = send_segments(c, 4, &m);
     fa_time sent = pe.now;
     peer_run_until(&pe, pe.now + 15 * MS); /* (the tail probe is due at 2 SRTT, 20 ms) */
-    /* Only segment 3 SACKed: reo_wnd = min_RTT / 4 = 3.75 ms (the least
-     * RTT of data: this SACK's 15 ms). Lost when RACK.rtt (15 ms) +
+    /* Only segment 3 SACKed: reo_wnd = min_RTT / 4 = 2.5 ms (the least
+     * RTT is the handshake's, PEER_RTT). Lost when RACK.rtt (15 ms) +
      * reo_wnd has passed since 0..2 were sent. */
     uint32_t b[1][2] = { { f + 3 * m, f + 4 * m } };
     peer_sack(f, 1, b);
     assert_true(peer_quiet(&pe));
-    fa_time lost_at = sent + 15 * MS + 15 * MS / 4;
+    fa_time lost_at = sent + 15 * MS + PEER_RTT / 4;
     peer_run_until(&pe, lost_at - 1);
     assert_true(peer_quiet(&pe));
     peer_run_until(&pe, lost_at);
@@ -856,6 +856,7 @@ static void min_rtt_of_a_long_path_is_kept(void **state)
     (void)state;
     peer_init(&pe, NULL, 80);
     struct fa_tcp *c = connected_modern();
+    c->keep.min_rtt = FA_TCP_RTT32_NONE; /* as if the handshake were untimed */
     uint32_t m, f = send_segments(c, 1, &m);
     c->t_rexmit = pe.now + 10 * S; /* the RTO out of the way */
     pe.now += 5300 * MS;

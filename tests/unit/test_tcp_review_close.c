@@ -213,10 +213,10 @@ static void keepalive_waits_while_data_is_in_flight(void **state)
  * (an RTO of 1 s). Counted, 8 timeouts from 1 s took 243 s (367 s with
  * Linux's 120 s tcp_rto_max); in time, as Linux, the FIN has waited 8
  * retries' worth at 200 ms (102.2 s) at the first timeout past that:
- * gone then, as Linux's — at 107.5 s with the RTO of 210 ms the
- * handshake's 10 ms gives, at 122.9 s with 30 ms (tcp_rto_min 1 ms),
- * where counting 8 timeouts took 15 s. */
-static void dead_peer_orphan_gone_after_r2(const struct fa_config *cfg)
+ * gone then (gone_at), as Linux's — at 107.52 s (512 RTOs) with the RTO
+ * of 210 ms the handshake's 10 ms gives, at 122.88 s (4,096) with 30 ms
+ * (tcp_rto_min 1 ms), where counting 8 timeouts took 15 s. */
+static void dead_peer_orphan_gone_after_r2(const struct fa_config *cfg, fa_time gone_at)
 {
     peer_init(&pe, cfg, 80);
     struct fa_tcp *c = peer_connected(&pe);
@@ -228,7 +228,10 @@ static void dead_peer_orphan_gone_after_r2(const struct fa_config *cfg)
     fa_stack_tcp_usage(pe.s, &u);
     assert_int_equal(u.sockets, 1);
     assert_int_equal(fa_stack_counter(pe.s, FA_CNT_TCP_TIMEOUTS), 0);
-    peer_run_until(&pe, t0 + 128 * S);
+    peer_run_until(&pe, t0 + gone_at - 1);
+    fa_stack_tcp_usage(pe.s, &u);
+    assert_int_equal(u.sockets, 1);
+    peer_run_until(&pe, t0 + gone_at);
     peer_drain(&pe);
     fa_stack_tcp_usage(pe.s, &u);
     assert_int_equal(u.sockets, 0);
@@ -239,7 +242,7 @@ static void dead_peer_orphan_gone_after_r2(const struct fa_config *cfg)
 static void dead_peer_orphan_goes_within_minutes(void **state)
 {
     (void)state;
-    dead_peer_orphan_gone_after_r2(NULL);
+    dead_peer_orphan_gone_after_r2(NULL, 512 * 210 * FA_NS_PER_MS);
 }
 
 /* R2 in time counts from an RTO of 200 ms whatever tcp_rto_min is, as
@@ -252,7 +255,7 @@ static void dead_peer_orphan_whatever_rto_min(void **state)
     struct fa_config cfg;
     fa_config_init(&cfg);
     cfg.tcp_rto_min = 1 * FA_NS_PER_MS;
-    dead_peer_orphan_gone_after_r2(&cfg);
+    dead_peer_orphan_gone_after_r2(&cfg, 4096 * 30 * FA_NS_PER_MS);
 }
 
 /* close() twice: Linux says EBADF and nothing

@@ -251,23 +251,39 @@ static void reply_ends_quick_acks(void **state)
 
 /* Linux's tcp_set_keepalive arms the keepalive timer keepalive_time
  * from now: turning SO_KEEPALIVE on in a connection idle for 3 hours
- * sends the first probe 2 hours later. Here it goes at once. */
+ * sends the first probe 2 hours later. It went at once (counted from
+ * the last segment received); a setopt has no clock, the stack's latest
+ * time stands for it. */
 static void keepalive_enable_counts_from_now(void **state)
 {
     (void)state;
-    LEFT("keepalive counts from the last segment received, not from the setsockopt");
     peer_init(&pe, NULL, 80);
     struct fa_tcp *c = peer_connected(&pe);
     peer_run_until(&pe, pe.now + 3 * 3600 * S);
     peer_drain(&pe);
+    fa_time on = pe.now;
     assert_int_equal(fa_tcp_setopt(c, FA_SO_KEEPALIVE, 1), 0);
-    peer_run_until(&pe, pe.now + 1 * S);
+    peer_run_until(&pe, on + 7200 * S - 1);
     int probes = 0;
     struct fa_tcp_view v;
     while (peer_next(&pe, &v))
         probes++;
-    print_message("segments within 1 s of SO_KEEPALIVE: %d\n", probes);
+    print_message("segments within 2 h of SO_KEEPALIVE: %d\n", probes);
     assert_int_equal(probes, 0);
+    peer_run_until(&pe, on + 7200 * S);
+    v = peer_expect(&pe);
+    assert_int_equal(v.seq, pe.rcv_nxt - 1); /* the probe */
+    /* Off and on again at once: still counted from the last segment
+     * received or the switch on, whichever is later. */
+    peer_send(&pe, ACK, pe.snd_nxt, pe.rcv_nxt, 65535, NULL, 0);
+    fa_time answered = pe.now;
+    peer_run_until(&pe, answered + 3600 * S);
+    assert_int_equal(fa_tcp_setopt(c, FA_SO_KEEPALIVE, 0), 0);
+    assert_int_equal(fa_tcp_setopt(c, FA_SO_KEEPALIVE, 1), 0);
+    peer_run_until(&pe, answered + 3600 * S + 7200 * S - 1);
+    assert_true(peer_quiet(&pe));
+    peer_run_until(&pe, answered + 3600 * S + 7200 * S);
+    assert_int_equal(peer_expect(&pe).seq, pe.rcv_nxt - 1);
 }
 
 /* RFC 1122 §4.2.3.6 over a path that drops everything: probes after
@@ -336,9 +352,14 @@ static void data_r2_time(void **state)
         peer_drain(&pe);
     }
     end = pe.now;
+    int err = fa_tcp_error(c); /* (reading it clears it, as SO_ERROR) */
     print_message("aborted %.1f s after the send, err %d, retransmits counted\n",
-                  (end - t0) / 1e9, fa_tcp_error(c));
-    assert_true(end - t0 >= 900 * S);
+                  (end - t0) / 1e9, err);
+    /* R2 at the first timeout past 924.6 s (15 retries' worth from
+     * 200 ms), at most one tcp_rto_max (120 s) later. */
+    assert_true(end - t0 >= 924 * S && end - t0 <= 924 * S + 121 * S);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_CLOSED);
+    assert_int_equal(err, -ETIMEDOUT);
 }
 
 /* Linux makes the TIME-WAIT entry at tcp_time_wait whether or not the
@@ -562,6 +583,17 @@ static void syn_timeout_rto_3s(void **state)
     assert_int_equal(info_rto(c), 3 * S);
 }
 
+/* The peer, 1 s in, without timestamps: only the clock times the
+ * handshake. */
+static void init_without_timestamps(void)
+{
+    struct fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.tcp_timestamps = 0;
+    peer_init(&pe, &cfg, 80);
+    pe.now = 1 * S;
+}
+
 /* A SYN duplicated on its way (or resent by a peer whose clock ran
  * short) reaches a connection in SYN-RECEIVED: the SYN-ACK goes again at
  * once (syn_again). That is a resend for Karn — the ACK that follows is
@@ -571,11 +603,7 @@ static void syn_timeout_rto_3s(void **state)
 static void duplicated_syn_is_no_timeout(void **state)
 {
     (void)state;
-    struct fa_config cfg;
-    fa_config_init(&cfg);
-    cfg.tcp_timestamps = 0;
-    peer_init(&pe, &cfg, 80);
-    pe.now = 1 * S;
+    init_without_timestamps();
     struct fa_tcp *l = peer_listening(&pe, 8080);
     peer_send(&pe, SYN, pe.snd_nxt, 0, 65535, NULL, 0);
     assert_int_equal(peer_expect(&pe).flags, SYN | ACK);
@@ -590,6 +618,53 @@ static void duplicated_syn_is_no_timeout(void **state)
     assert_int_equal(info_rto(c), 1 * S);
     assert_int_equal(peer_info(c).srtt, 0);
     assert_int_equal(peer_info(c).cwnd, peer_info(c).mss);
+}
+
+/* Our SYN timed out (resent, the RTO backed off to 2 s); then the
+ * peer's SYN crossed it (simultaneous open): SYN-RECEIVED counts its own
+ * timeouts afresh, but the SYN's still took place — data starts with RFC
+ * 6298 §5.7's 3 s (review: 2 s, once the count alone said it). */
+static void simultaneous_open_after_a_syn_timeout(void **state)
+{
+    (void)state;
+    init_without_timestamps();
+    struct fa_tcp_view syn;
+    struct fa_tcp *c = peer_connecting(&pe, 0, &syn);
+    peer_run_until(&pe, 2 * S);
+    assert_int_equal(peer_expect(&pe).flags, SYN); /* resent */
+    pe.now = 2 * S + 500 * MS;
+    peer_send(&pe, SYN, pe.snd_nxt, 0, 65535, NULL, 0);
+    assert_int_equal(peer_expect(&pe).flags, SYN | ACK);
+    pe.snd_nxt++;
+    pe.now += 10 * MS;
+    peer_send(&pe, ACK, pe.snd_nxt, pe.rcv_nxt, 65535, NULL, 0);
+    assert_int_equal(fa_tcp_state(c), FA_TCP_ESTABLISHED);
+    assert_int_equal(info_rto(c), 3 * S);
+}
+
+/* tcp_data_retries 0: the first timeout still resends, as Linux's (its
+ * retransmits_timed_out is false before one); R2 then comes a 200 ms
+ * RTO's worth on (review: it gave up at the first timeout, nothing
+ * resent). */
+static void no_data_retries_still_resends_once(void **state)
+{
+    (void)state;
+    struct fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.tcp_data_retries = 0;
+    peer_init(&pe, &cfg, 80);
+    struct fa_tcp *c = peer_connected(&pe);
+    assert_int_equal(fa_tcp_send(c, "x", 1, pe.now), 1);
+    peer_drain(&pe);
+    struct seen s[16];
+    int n = collect(pe.now + 5 * S, 1 * MS, s, 16);
+    int resent = 0;
+    for (int i = 0; i < n; i++)
+        resent += s[i].v.data_len == 1;
+    print_message("%d copies resent (the tail probe's too)\n", resent);
+    assert_true(resent >= 2); /* the probe's and the timeout's */
+    assert_int_equal(fa_tcp_state(c), FA_TCP_CLOSED);
+    assert_int_equal(fa_tcp_error(c), -ETIMEDOUT);
 }
 
 /* Zero-window persist across a path that then drops everything:
@@ -681,6 +756,8 @@ int main(void)
         cmocka_unit_test_teardown(r2_restarts_after_answered_probes, teardown),
         cmocka_unit_test_teardown(syn_timeout_rto_3s, teardown),
         cmocka_unit_test_teardown(duplicated_syn_is_no_timeout, teardown),
+        cmocka_unit_test_teardown(simultaneous_open_after_a_syn_timeout, teardown),
+        cmocka_unit_test_teardown(no_data_retries_still_resends_once, teardown),
         cmocka_unit_test_teardown(persist_dead_path, teardown),
         cmocka_unit_test_teardown(linger_expiry_resets, teardown),
         cmocka_unit_test_teardown(fin_wait2_orphan_timeout, teardown),
