@@ -164,6 +164,27 @@ static struct {
     uint64_t flooded, cookies, reused, reused_cookie, reused_tw, skipped;
 } budget_tally;
 
+/* What the RTT oracle judged over a sweep (family_rtt_summary). */
+static struct fa_sim_rtt_stats rtt_tally;
+
+void family_tally_rtt(const struct fa_sim *sim)
+{
+    struct fa_sim_rtt_stats t;
+    fa_sim_check_rtt_stats(sim, &t);
+    rtt_tally.samples += t.samples;
+    rtt_tally.judged += t.judged;
+    rtt_tally.arp_excused += t.arp_excused;
+    rtt_tally.unknown += t.unknown;
+}
+
+void family_rtt_summary(char *out, size_t len)
+{
+    snprintf(out, len, "RTT samples: %llu, %llu judged by the oracle (%llu of them timing a wait "
+             "for ARP), %llu let pass unjudged (older than the record, or its record evicted)",
+             (unsigned long long)rtt_tally.samples, (unsigned long long)rtt_tally.judged,
+             (unsigned long long)rtt_tally.arp_excused, (unsigned long long)rtt_tally.unknown);
+}
+
 void family_budget_summary(char *out, size_t len)
 {
     int n = snprintf(out, len, "%llu worlds had memory budgets: %llu sends refused (ENOBUFS), "
@@ -1783,6 +1804,7 @@ static int run_one(struct run *r)
     budget_tally.worlds += r->pr.sd[0].mem_max || r->pr.sd[1].mem_max;
     budget_tally.flooded += r->flooded;
     budget_tally.cookies += fa_stack_counter(fa_sim_stack(r->sim, 1), FA_CNT_TCP_SYNCOOKIES_SENT);
+    family_tally_rtt(r->sim);
     fa_sim_destroy(r->sim);
     return rc;
 }

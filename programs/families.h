@@ -98,6 +98,10 @@ const char *sim_tcp_options_name(unsigned opts, char *buf, size_t len);
 int family_known(const char *family);
 /* One line on what tcp_mem_max budgets did in the runs so far. */
 void family_budget_summary(char *out, size_t len);
+/* The RTT oracle's counts (finack/sim.h fa_sim_check_rtt_stats): a
+ * world's added before it is destroyed; the sweep's, as a line. */
+void family_tally_rtt(const struct fa_sim *sim);
+void family_rtt_summary(char *out, size_t len);
 /* Runs one seed; prints what the seed drew if verbose. Returns 0, -1
  * with why filled in, or -ENOENT for an unknown family. */
 int family_run(const char *family, uint64_t seed, int verbose, char *why, size_t why_len);

@@ -417,6 +417,7 @@ static int run_transfer(struct run *r)
     }
     for (int i = 0; i < 2; i++)
         gso_frames += fa_stack_counter(fa_sim_stack(r->sim, i), FA_CNT_TX_GSO_FRAMES);
+    family_tally_rtt(r->sim);
     fa_sim_destroy(r->sim);
     return rc;
 }
@@ -636,11 +637,13 @@ int main(int argc, char **argv)
            (unsigned long long)(first + seeds - 1), opt_tso ? " with TSO" : "",
            (unsigned long long)(seeds - failed), (unsigned long long)errors,
            (unsigned long long)failed);
+    char line[512];
     if (!strcmp(family, "apps") || !strcmp(family, "attack")) {
-        char line[512];
         family_budget_summary(line, sizeof line);
         printf("%s\n", line);
     }
+    family_rtt_summary(line, sizeof line);
+    printf("%s\n", line);
     if (opt_digest)
         printf("wire digest %016llx (%llu TSO super-frames cut)\n",
                (unsigned long long)wire_digest, (unsigned long long)gso_frames);

@@ -196,6 +196,17 @@ int fa_sim_check_enable(struct fa_sim *sim);
 uint64_t fa_sim_check_violations(const struct fa_sim *sim);
 /* The first violation, as text ("at 1.234 s: ..."), or NULL. */
 const char *fa_sim_check_first(const struct fa_sim *sim);
+/* What the RTT oracle saw (fa_sim_check_enable's last check): every
+ * sample the hosts took; those judged (the excused among them: a frame
+ * that waited for ARP); those let pass unjudged — their frame older than
+ * the 1,024 kept of its connection, their record given to a newer
+ * connection (256 are kept), or taken on no frame a host sent (a
+ * loopback connection's, a forged one's). */
+struct fa_sim_rtt_stats {
+    uint64_t samples, judged, arp_excused, unknown;
+};
+void fa_sim_check_rtt_stats(const struct fa_sim *sim, struct fa_sim_rtt_stats *out);
+
 /* After a scenario closed its sockets and its timers ran out: 1 if the
  * first `hosts` stacks hold no socket, TIME-WAIT entry or buffer byte;
  * else 0, and it counts as a violation. */

@@ -164,6 +164,7 @@ struct fa_sim_check {
     uint64_t undos[64];         /* per host: its TCP_UNDOS when last walked */
     fa_time arp_sent_at[64];    /* per host: when it last sent an ARP frame */
     struct fa_sim_rtt *rtt; /* the RTT oracle, made at the first frame */
+    uint64_t rtt_samples, rtt_arp; /* samples seen; passed as held for ARP */
 };
 
 size_t fa_sim_check_size(void)
@@ -869,23 +870,26 @@ void fa_sim_check_delivered(struct fa_sim_check *k, uint64_t tag, uint32_t to,
 }
 
 void fa_sim_check_rtt(struct fa_sim_check *k, int host, const struct fa_tcp *sock,
-                      fa_time rtt, int source, fa_time answer_sent, fa_time now)
+                      fa_time rtt, int source, int64_t answer_sent, fa_time now)
 {
     struct fa_tcp_info i;
     struct fa_sim_rtt_verdict v;
-    if (!k->rtt)
-        return;
+    k->rtt_samples++;
+    if (!k->rtt || answer_sent < 0)
+        return; /* (a loopback connection's, or on a forged frame) */
     fa_tcp_get_info(sock, &i);
     struct fa_sim_rtt_sample q = { host, i.remote_addr, i.local_port, i.remote_port,
-                                   rtt, source, answer_sent, now };
+                                   rtt, source, (fa_time)answer_sent, now };
     if (fa_sim_rtt_judge(k->rtt, &q, &v))
         return;
     /* A frame that waited for ARP left when the answer came, later than
      * the stack stamped it: its round trip rightly counts the wait (as
      * Linux's, stamped above the neighbour layer). The first frame sent
      * since the stamp is the one held, if an ARP frame released it. */
-    if (v.first_arp && v.first_arrived <= answer_sent)
+    if (v.first_arp && v.first_arrived <= (fa_time)answer_sent) {
+        k->rtt_arp++;
         return;
+    }
     char why[224];
     snprintf(why, sizeof why,
              "rtt: host %d port %u took an RTT sample of %.3f ms (%s): no frame it sent at "
@@ -894,6 +898,17 @@ void fa_sim_check_rtt(struct fa_sim_check *k, int host, const struct fa_tcp *soc
              source == FA_RTT_CLOCK ? "clock" : source == FA_RTT_ECHO ? "echo" : "cookie echo",
              (double)v.at / 1e9, (double)answer_sent / 1e9);
     violation(k, now, why);
+}
+
+void fa_sim_check_rtt_stats(const struct fa_sim *sim, struct fa_sim_rtt_stats *out)
+{
+    const struct fa_sim_check *k = fa_sim_checker(sim);
+    *out = (struct fa_sim_rtt_stats){ 0 };
+    if (!k)
+        return;
+    fa_sim_rtt_counts(k->rtt, &out->judged, &out->unknown);
+    out->samples = k->rtt_samples;
+    out->arp_excused = k->rtt_arp;
 }
 
 void fa_sim_check_free(struct fa_sim_check *k)

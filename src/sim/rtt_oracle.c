@@ -48,6 +48,7 @@ struct rtt_conn {
 
 struct fa_sim_rtt {
     struct rtt_conn conns[CONNS];
+    uint64_t judged, unknown; /* samples judged; let pass, not known */
     uint64_t evicted; /* records dropped for newer ones (or no memory):
                        * a sample that finds none then passes unjudged */
 };
@@ -141,6 +142,12 @@ void fa_sim_rtt_delivered(struct fa_sim_rtt *o, uint64_t tag, uint32_t to, const
         f->arrived = now;
 }
 
+void fa_sim_rtt_counts(const struct fa_sim_rtt *o, uint64_t *judged, uint64_t *unknown)
+{
+    *judged = o ? o->judged : 0;
+    *unknown = o ? o->unknown : 0;
+}
+
 void fa_sim_rtt_forget(struct fa_sim_rtt *o, int host, uint32_t raddr, uint16_t lport,
                        uint16_t rport)
 {
@@ -167,8 +174,13 @@ int fa_sim_rtt_judge(struct fa_sim_rtt *o, const struct fa_sim_rtt_sample *q,
     *v = (struct fa_sim_rtt_verdict){ .at = q->now > q->rtt ? q->now - q->rtt : 0,
                                       .first_sent = FA_TIME_NEVER,
                                       .first_arrived = FA_TIME_NEVER };
+    if (!c && o->evicted) {
+        o->unknown++;
+        return 1;
+    }
+    o->judged++;
     if (!c)
-        return o->evicted != 0; /* else nothing of it sent: no sample is right */
+        return 0; /* nothing of it sent: no sample is right */
     fa_time before, after;
     slack(q->source, &before, &after);
     fa_time lo = v->at > before ? v->at - before : 0, hi = v->at + after;
@@ -182,8 +194,11 @@ int fa_sim_rtt_judge(struct fa_sim_rtt *o, const struct fa_sim_rtt_sample *q,
         if (f->sent <= hi && f->arrived <= q->answer_sent)
             return 1;
     }
-    if (k > kept && kept == RING)
+    if (k > kept && kept == RING) {
+        o->judged--;
+        o->unknown++;
         return 1; /* the frame may be older than the ring */
+    }
     /* The first frames sent since lo, if an ARP frame released them:
      * those a wait for it held go at once, in any order. */
     for (uint64_t j = k - 1; v->first_arp && j >= 1; j--) {

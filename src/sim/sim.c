@@ -499,8 +499,7 @@ static void host_rtt_trace(void *ctx, const struct fa_tcp *sock, fa_time rtt, in
                            fa_time now)
 {
     struct host *h = ctx;
-    if (h->answer_sent >= 0)
-        fa_sim_check_rtt(h->sim->check, h->index, sock, rtt, source, (fa_time)h->answer_sent, now);
+    fa_sim_check_rtt(h->sim->check, h->index, sock, rtt, source, h->answer_sent, now);
     if (h->user_rtt_trace)
         h->user_rtt_trace(h->user_trace_ctx, sock, rtt, source, now);
 }

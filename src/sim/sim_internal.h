@@ -34,13 +34,13 @@ void fa_sim_check_free(struct fa_sim_check *k);
  * now (arp: as it took in an ARP frame, which released it; returns the
  * tag its copies carry, 0 for none); a copy of the frame tagged reached
  * the host whose address is `to`; an RTT sample host took on sock, on an
- * ACK the peer sent at answer_sent. */
+ * ACK the peer sent at answer_sent (-1: on none a host sent). */
 uint64_t fa_sim_check_sent(struct fa_sim_check *k, int host, const uint8_t *frame,
                            size_t len, fa_time now, int arp);
 void fa_sim_check_delivered(struct fa_sim_check *k, uint64_t tag, uint32_t to,
                             const uint8_t *frame, size_t len, fa_time now);
 void fa_sim_check_rtt(struct fa_sim_check *k, int host, const struct fa_tcp *sock,
-                      fa_time rtt, int source, fa_time answer_sent, fa_time now);
+                      fa_time rtt, int source, int64_t answer_sent, fa_time now);
 
 struct fa_sim_rtt;
 struct fa_sim_rtt_sample {
@@ -68,6 +68,9 @@ void fa_sim_rtt_delivered(struct fa_sim_rtt *o, uint64_t tag, uint32_t to, const
                           size_t len, fa_time now);
 void fa_sim_rtt_forget(struct fa_sim_rtt *o, int host, uint32_t raddr, uint16_t lport,
                        uint16_t rport);
+/* Samples judged, and let pass as not known (their frame older than the
+ * ring, or their record given to a newer connection). */
+void fa_sim_rtt_counts(const struct fa_sim_rtt *o, uint64_t *judged, uint64_t *unknown);
 /* 1 if a frame host sent on the connection when the sample says, and
  * the peer had when it answered, explains the sample (or the frame is
  * older than what is kept), else 0; *v says what was found. */

@@ -713,6 +713,13 @@ static void rtt_trace_hears_the_handshake(void **state)
     assert_int_equal(seen.source, FA_RTT_CLOCK);
     assert_true(seen.first >= 30 * MS && seen.first < 31 * MS);
     assert_null(fa_sim_check_first(sim));
+    struct fa_sim_rtt_stats st;
+    fa_sim_check_rtt_stats(sim, &st);
+    /* the oracle heard each, and the server's of the handshake */
+    assert_int_equal(st.samples, (uint64_t)seen.n + 1);
+    assert_int_equal(st.judged, st.samples);
+    assert_int_equal(st.arp_excused, 1); /* the SYN */
+    assert_int_equal(st.unknown, 0);
     fa_sim_destroy(sim);
 }
 
