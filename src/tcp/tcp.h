@@ -638,6 +638,9 @@ void fa_tcp_arm_rexmit(struct fa_tcp *c, fa_time now);
 
 /* ---- tcp_rtt.c ------------------------------------------------------- */
 void fa_tcp_rtt_sample(struct fa_tcp *c, fa_time rtt, int source, fa_time now);
+/* RACK's least RTT (keep.min_rtt) takes rtt if it is less: its one writer
+ * besides the connection's start. */
+void fa_tcp_min_rtt_take(struct fa_tcp *c, fa_time rtt);
 /* Sets the RTO (ns, rounded up to the µs it is kept in). */
 void fa_tcp_set_rto(struct fa_tcp *c, fa_time rto);
 /* SND.UNA moved on: the RTO backoff ends. */

@@ -359,8 +359,7 @@ static void delivered(struct ack_ctx *x, const struct fa_tcp_sent *e)
     } else if (seq_lt(e->end, l->fack)) {
         c->flags |= TF_REO_SEEN; /* step 3: delivered below the SACKed edge */
     }
-    if (fa_tcp_rtt32(rtt) < c->keep.min_rtt)
-        c->keep.min_rtt = fa_tcp_rtt32(rtt);
+    fa_tcp_min_rtt_take(c, rtt);
     l->rack_rtt = rtt;
     if (!l->rack_valid || sent_after(e->xmit, e->end, l->rack_xmit, l->rack_end)) {
         l->rack_xmit = e->xmit;
@@ -860,8 +859,7 @@ static int plain_ack(struct fa_tcp *c, const struct fa_tcp_view *seg, uint32_t a
         if (!(last.flags & SB_EVER_RETRANS) && now > first.xmit) /* Karn */
             fa_tcp_rtt_sample(c, now - first.xmit, FA_RTT_CLOCK, now);
         fa_time rtt = now - last.xmit;
-        if (fa_tcp_rtt32(rtt) < c->keep.min_rtt)
-            c->keep.min_rtt = fa_tcp_rtt32(rtt);
+        fa_tcp_min_rtt_take(c, rtt);
         l->rack_rtt = rtt;
         if (!l->rack_valid || sent_after(last.xmit, last.end, l->rack_xmit, l->rack_end)) {
             l->rack_xmit = last.xmit;

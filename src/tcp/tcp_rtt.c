@@ -47,6 +47,12 @@ void fa_tcp_rto_progress(struct fa_tcp *c)
         rto_from_estimate(c);
 }
 
+void fa_tcp_min_rtt_take(struct fa_tcp *c, fa_time rtt)
+{
+    if (fa_tcp_rtt32(rtt) < c->keep.min_rtt)
+        c->keep.min_rtt = fa_tcp_rtt32(rtt);
+}
+
 /* source: enum fa_rtt_source, for the trace hook. */
 void fa_tcp_rtt_sample(struct fa_tcp *c, fa_time rtt, int source, fa_time now)
 {
@@ -56,8 +62,7 @@ void fa_tcp_rtt_sample(struct fa_tcp *c, fa_time rtt, int source, fa_time now)
     /* RACK's least RTT (RFC 8985 §6.2: the connection's) takes the
      * handshake's too, as Linux's tcp_update_rtt_min (review: it began
      * at the first data; tcp_recovery.c adds RACK's own). */
-    if (fa_tcp_rtt32(rtt) < c->keep.min_rtt)
-        c->keep.min_rtt = fa_tcp_rtt32(rtt);
+    fa_tcp_min_rtt_take(c, rtt);
     /* In eighths of a µs, at least one, at most 536 s. */
     uint64_t r = (rtt + EIGHTH_US - 1) / EIGHTH_US;
     if (r < 1)
