@@ -74,10 +74,11 @@ measure() { # name: one run of ksock crr against the server started as P
 echo "connection cycles over a TAP, $par at once, $secs s a run, $rounds rounds (server on CPU 1)"
 for _ in $(seq "$rounds"); do
     name=lwip; up "$build/bench/lwip_tap" echo fa0 "$FA_FINACK_IP" 7 600; measure; down
-    for o in on off; do
+    for o in on off uring; do
         name=finack_$o
+        io="--offload $o"; [ $o = uring ] && io="--offload on --io uring"
         up "$(fa_prog finack-echo)" --tap fa0 --addr "$FA_FINACK_IP/24" --no-udp --quiet \
-            --seconds 600 --offload $o
+            --seconds 600 $io
         measure; down
     done
 done

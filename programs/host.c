@@ -183,6 +183,7 @@ static int host_loop(struct host *h, const struct host_options *o)
         lc.read_meta = NULL;
         lc.next_frame = fa_tap_uring_next;
         lc.flush = fa_tap_uring_flush;
+        lc.wait = fa_tap_uring_wait;
         lc.read_ctx = h->uring;
         lc.fd = fa_tap_uring_fd(h->uring);
     }

@@ -59,6 +59,7 @@ struct fa_loop {
     struct turn_fn turn[FA_LOOP_MAX_TURN_FNS];
     int nturn;
     fa_time next;
+    uint8_t unflushed; /* a turn's frames wait for cfg.wait to send them */
     volatile sig_atomic_t stop;
     uint8_t frame[FRAME_BUF];
 };
@@ -383,8 +384,9 @@ static int dispatch_udp(struct fa_loop *l, fa_time now)
  * timers and the callbacks. So the ACKs owed for what came wait for the
  * callbacks' answers and ride on them — the reply to a request, the FIN
  * of a close after the peer's — as a kernel's delayed ACK would; the
- * rest go at the batch's end. */
-int fa_loop_process(struct fa_loop *l, fa_time now)
+ * rest go at the batch's end. With defer, the source's flush is left to
+ * the wait that follows (cfg.wait sends and sleeps in one call). */
+static int turn(struct fa_loop *l, fa_time now, int defer)
 {
     int more_input = 0;
     fa_stack_batch_begin(l->cfg.stack);
@@ -392,6 +394,8 @@ int fa_loop_process(struct fa_loop *l, fa_time now)
         int got = read_batch(l, now);
         if (got < 0) {
             fa_stack_batch_end(l->cfg.stack, now);
+            if (l->cfg.flush)
+                l->cfg.flush(l->cfg.read_ctx);
             return got;
         }
         more_input = got == READ_BATCH;
@@ -410,9 +414,30 @@ int fa_loop_process(struct fa_loop *l, fa_time now)
     if (more_input || udp_ready || l->nready)
         next = now;
     l->next = next;
-    if (l->cfg.flush)
+    if (defer)
+        l->unflushed = 1;
+    else if (l->cfg.flush)
         l->cfg.flush(l->cfg.read_ctx);
     return 0;
+}
+
+int fa_loop_process(struct fa_loop *l, fa_time now)
+{
+    return turn(l, now, 0);
+}
+
+static void flush_deferred(struct fa_loop *l)
+{
+    if (l->unflushed && l->cfg.flush)
+        l->cfg.flush(l->cfg.read_ctx);
+    l->unflushed = 0;
+}
+
+/* A source that waits itself (cfg.wait) and nothing else to watch: no
+ * poll(2). */
+static int source_waits(const struct fa_loop *l)
+{
+    return l->cfg.wait && l->nfds == 0;
 }
 
 int fa_loop_fd(const struct fa_loop *l)
@@ -438,10 +463,35 @@ static int timeout_ms(fa_time next, fa_time now)
     return wait > MAX_SLEEP_MS ? MAX_SLEEP_MS : (int)wait;
 }
 
+/* Sleeps in the source's own wait until input or the deadline, as
+ * wait_turn below (the same busy polling). */
+static int source_wait(struct fa_loop *l, fa_time until)
+{
+    l->unflushed = 0; /* the wait sends them */
+    fa_time now = l->cfg.clock.now(l->cfg.clock.ctx);
+    fa_time deadline = min_time(l->next, until);
+    fa_time spin_end = l->cfg.busy_poll ? now + l->cfg.busy_poll : now;
+    for (;;) {
+        int spin = now < spin_end && now < deadline;
+        fa_time sleep = spin || deadline <= now ? 0 : deadline - now;
+        if (sleep > (fa_time)MAX_SLEEP_MS * FA_NS_PER_MS)
+            sleep = (fa_time)MAX_SLEEP_MS * FA_NS_PER_MS;
+        int r = l->cfg.wait(l->cfg.read_ctx, sleep);
+        if (r < 0)
+            return r == -EINTR ? 0 : r;
+        if (r > 0 || !spin)
+            return 0;
+        now = l->cfg.clock.now(l->cfg.clock.ctx);
+    }
+}
+
 /* Sleeps in poll(2) until input, a watched descriptor or the deadline;
  * runs the descriptors' callbacks. */
 static int wait_turn(struct fa_loop *l, fa_time until)
 {
+    if (source_waits(l))
+        return source_wait(l, until);
+    flush_deferred(l);
     struct pollfd pfd[1 + FA_LOOP_MAX_FDS];
     pfd[0] = (struct pollfd){ .fd = fa_loop_fd(l), .events = POLLIN };
     int n = l->nfds;
@@ -449,6 +499,15 @@ static int wait_turn(struct fa_loop *l, fa_time until)
         pfd[1 + i] = (struct pollfd){ .fd = l->fds[i].fd, .events = POLLIN };
     fa_time now = l->cfg.clock.now(l->cfg.clock.ctx);
     fa_time deadline = min_time(l->next, until);
+    /* A source that waits itself sends and collects what is done now,
+     * so that poll(2) of its descriptor covers the rest. */
+    if (l->cfg.wait) {
+        int got = l->cfg.wait(l->cfg.read_ctx, 0);
+        if (got < 0)
+            return got;
+        if (got > 0)
+            deadline = now;
+    }
     /* Busy polling: look without sleeping until something comes, a
      * timer is due or the spin is over; then sleep as usual. A frame
      * that finds us spinning skips the wake-up (tens of microseconds). */
@@ -485,10 +544,11 @@ int fa_loop_run(struct fa_loop *l, fa_time until)
         fa_time now = l->cfg.clock.now(l->cfg.clock.ctx);
         int err = 0;
         if (!l->stop && now < until)
-            err = fa_loop_process(l, now);
+            err = turn(l, now, source_waits(l));
         if (!err && !l->stop && now < until)
             err = wait_turn(l, until);
         if (err < 0 || l->stop || now >= until) {
+            flush_deferred(l);
             l->stop = 0; /* a later run starts afresh */
             return err < 0 ? err : 0;
         }

@@ -3,7 +3,9 @@
 # 20 MB each way at once between finack and the kernel, SHA-256 checked
 # at both ends, four ways: offloads off (plain frames, read/write);
 # offloads on (TSO out, GRO in, checksums left to the kernel: the
-# counters must show super-frames both ways); offloads with --io uring;
+# counters must show super-frames both ways); --io uring with offloads,
+# without, with busy polling, and with a descriptor of its own to watch
+# (--stat: the loop then sleeps in poll(2), not in the ring's wait);
 # and offloads with --pcap, whose capture must hold what a wire carries
 # (no frame beyond 1514 bytes, every TCP checksum right, as tshark reads
 # it) while the super-frames still went. After each run the TAP's offloads
@@ -15,6 +17,8 @@ bytes=20000000
 count() { awk -v n="$1" '$1 == n { print $2 }' "$FA_TMP/host.out" | tail -1; }
 port=9100
 for mode in "--offload off" "--offload on" "--offload on --io uring" \
+            "--offload off --io uring" "--offload on --io uring --busy-poll 50" \
+            "--offload on --io uring --stat $FA_TMP/stat.sock" \
             "--offload on --pcap $FA_TMP/off.pcap"; do
     port=$((port + 1))
     fa_kernel_both_ways "$port" "$bytes"
@@ -29,7 +33,7 @@ for mode in "--offload off" "--offload on" "--offload on --io uring" \
     fa_ns ethtool -k fa0 | grep -q '^tcp-segmentation-offload: off' ||
         fa_fail "$mode: the TAP kept its offloads after finack closed it"
     case $mode in
-    "--offload off")
+    "--offload off"*)
         [ -z "$tso$gro" ] || fa_fail "super-frames with the offloads off" ;;
     *)
         [ "${tso:-0}" -gt 0 ] && [ "${gro:-0}" -gt 0 ] || fa_fail "$mode: no super-frames" ;;
