@@ -8,9 +8,9 @@
 #     ping-pong is a UDP reflector),
 #   - lwIP from Debian's liblwip-dev through our driver (bench/lwip_tap.c),
 #     and its echo busy polling as finack's does (ping-pong and cycles),
-#   - finack: with the TAP's offloads, without, with offloads and busy
-#     polling, and with offloads and io_uring (finack-tcp for bulk,
-#     finack-echo for the rest),
+#   - finack: as it comes (the TAP's offloads, io_uring), with offloads
+#     by read/write, with neither, and as it comes busy polling
+#     (finack-tcp for bulk, finack-echo for the rest),
 # and the kernel talking to itself over a veth pair. Medians of ROUNDS
 # (default 3) with the spread; ratios to nowork and to the kernel.
 # Cycles one at a time measure a cycle's latency: on this machine four
@@ -133,7 +133,7 @@ run_veth() {
     echo "$bulk - $rtt $cps -" # (ksock echod serves one connection at a time)
 }
 
-whos="${FA_WHOS:-nowork lwip lwip_busy finack_on finack_off finack_busy finack_uring veth}"
+whos="${FA_WHOS:-nowork lwip lwip_busy finack finack_rw finack_off finack_busy veth}"
 declare -A col
 for r in $(seq "$rounds"); do
     for w in $whos; do
@@ -141,10 +141,10 @@ for r in $(seq "$rounds"); do
         nowork) res=$(run_nowork) ;;
         lwip) res=$(run_lwip) ;;
         lwip_busy) res=$(run_lwip_busy) ;;
-        finack_on) res=$(run_finack --offload on) ;;
-        finack_off) res=$(run_finack --offload off) ;;
-        finack_busy) res=$(run_finack --offload on --busy-poll 1000000) ;;
-        finack_uring) res=$(run_finack --offload on --io uring) ;;
+        finack) res=$(run_finack --offload on --io uring) ;;
+        finack_rw) res=$(run_finack --offload on --io rw) ;;
+        finack_off) res=$(run_finack --offload off --io rw) ;;
+        finack_busy) res=$(run_finack --offload on --io uring --busy-poll 1000000) ;;
         veth) res=$(run_veth) ;;
         esac
         set -- $res - - - - -
@@ -173,7 +173,7 @@ lw_cps=$(med <<< "${col[lwip,cps]:-}")
 lwb_cps=$(med <<< "${col[lwip_busy,cps]:-}")
 lw_pcps=$(med <<< "${col[lwip,pcps]:-}")
 lwb_pcps=$(med <<< "${col[lwip_busy,pcps]:-}")
-for w in finack_on finack_off finack_busy finack_uring; do
+for w in finack finack_rw finack_off finack_busy; do
     [ -n "${col[$w,in]:-}" ] || continue # FA_WHOS may leave rows out
     # Busy polling against lwIP busy polling the same way.
     lc=$lw_cps; lp=$lw_pcps; ln=lwIP

@@ -2,8 +2,10 @@
 # tap_cycle_cost.sh BUILD_DIR [SECONDS] [ROUNDS] [AT_ONCE] — where a
 # connection cycle's time goes over a TAP (connect, 64 bytes each way,
 # close; the kernel's client `ksock crr` on CPU 0 runs AT_ONCE cycles at
-# once, default 64), for lwIP (bench/lwip_tap.c) and finack-echo with the
-# TAP's offloads and without. The server runs on CPU 1; for each run it
+# once, default 64), for lwIP (bench/lwip_tap.c) and finack-echo by
+# read/write with the TAP's offloads (finack_on) and without
+# (finack_off), and with offloads by io_uring (finack_uring, the
+# default). The server runs on CPU 1; for each run it
 # prints the rate, the server's user and system CPU per cycle (from
 # /proc/PID/stat), how busy each CPU was, the frames it wrote and read
 # per cycle (the TAP's counters) and, with FA_SYSCALLS=1, its system calls
@@ -76,7 +78,7 @@ for _ in $(seq "$rounds"); do
     name=lwip; up "$build/bench/lwip_tap" echo fa0 "$FA_FINACK_IP" 7 600; measure; down
     for o in on off uring; do
         name=finack_$o
-        io="--offload $o"; [ $o = uring ] && io="--offload on --io uring"
+        io="--offload $o --io rw"; [ $o = uring ] && io="--offload on --io uring"
         up "$(fa_prog finack-echo)" --tap fa0 --addr "$FA_FINACK_IP/24" --no-udp --quiet \
             --seconds 600 $io
         measure; down

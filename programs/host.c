@@ -23,6 +23,7 @@ void host_options_init(struct host_options *o)
     o->log = stdout;
     o->exit_wait = 60;
     o->offload = 1;
+    o->uring = -1;
     fa_config_init(&o->cfg);
 }
 
@@ -211,7 +212,10 @@ int host_start(struct host *h, struct host_options *o, const char *prog)
                 strerror(-err), err == -EPERM ? " (run as root)" : "");
         return -1;
     }
-    if (o->uring && (err = fa_tap_uring_create(h->tap, &h->uring)) < 0) {
+    /* io_uring unless read/write was asked for; by default a kernel or
+     * sandbox without it (seccomp, io_uring_disabled, a small
+     * RLIMIT_MEMLOCK for the registered buffers) gets read/write. */
+    if (o->uring && (err = fa_tap_uring_create(h->tap, &h->uring)) < 0 && o->uring > 0) {
         fprintf(stderr, "%s: --io uring: %s\n", prog,
                 err == -ENOSYS ? "this build has no io_uring (liburing-dev)" : strerror(-err));
         return -1;
@@ -246,9 +250,9 @@ int host_start(struct host *h, struct host_options *o, const char *prog)
     signal(SIGPIPE, SIG_IGN);
     char addr[16];
     const uint8_t *mac = fa_stack_config(h->stack)->mac;
-    fprintf(o->log, "%s: up on %s as %s/%u mac %02x:%02x:%02x:%02x:%02x:%02x\n", prog,
+    fprintf(o->log, "%s: up on %s as %s/%u mac %02x:%02x:%02x:%02x:%02x:%02x (%s)\n", prog,
             fa_tap_name(h->tap), fa_ipv4_format(o->cfg.addr, addr), o->cfg.prefix_len,
-            mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+            mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], h->uring ? "io_uring" : "read/write");
     fflush(o->log);
     return 0;
 }

@@ -17,7 +17,8 @@ struct host_options {
     const char *fault;
     int offload; /* --offload: 1 (default) asks the TAP for its offloads */
     double busy_poll_us; /* --busy-poll */
-    int uring;           /* --io uring (1) or rw (0, default) */
+    int uring;           /* --io uring (1), rw (0), or either (-1, the
+                            default: io_uring where it can be had) */
     uint64_t seed;
     double seconds;
     double exit_wait; /* --exit-wait: seconds closed connections may take
@@ -66,8 +67,9 @@ int host_option(struct host_options *o, const char *name, const char *value);
     "  --offload on|off  virtio-net offloads on the TAP: checksums, TSO and\n"  \
     "                    GRO super-frames (default on; --pcap records and\n"   \
     "                    --fault hits the segments a wire would carry)\n"      \
-    "  --io rw|uring     the TAP's frames by read/write, one per system call\n" \
-    "                    (default), or io_uring batches (many per call)\n"    \
+    "  --io rw|uring     the TAP's frames by io_uring, every frame of a turn\n" \
+    "                    in one system call (default where the kernel\n"   \
+    "                    allows it), or by read/write, one per call\n"      \
     "  --busy-poll US    before sleeping, keep looking for frames for US\n"    \
     "                    microseconds (default 0): lower latency, more CPU\n"  \
     "  --seconds S       stop after S seconds (default: until signalled)\n"     \

@@ -1,12 +1,12 @@
 #!/bin/bash
 # Kernel test (issue 12): the TAP's virtio-net offloads and io_uring.
 # 20 MB each way at once between finack and the kernel, SHA-256 checked
-# at both ends, four ways: offloads off (plain frames, read/write);
-# offloads on (TSO out, GRO in, checksums left to the kernel: the
-# counters must show super-frames both ways); --io uring with offloads,
-# without, with busy polling, and with a descriptor of its own to watch
-# (--stat: the loop then sleeps in poll(2), not in the ring's wait);
-# and offloads with --pcap, whose capture must hold what a wire carries
+# at both ends, seven ways: by read/write, offloads off (plain frames)
+# and on (TSO out, GRO in, checksums left to the kernel: the counters
+# must show super-frames both ways); by io_uring (the default) with
+# offloads, without, with busy polling, and with a descriptor of its own
+# to watch (--stat: the loop then sleeps in poll(2), not in the ring's
+# wait); and offloads with --pcap, whose capture must hold what a wire carries
 # (no frame beyond 1514 bytes, every TCP checksum right, as tshark reads
 # it) while the super-frames still went. After each run the TAP's offloads
 # must be off again (ethtool): a TAP keeps them after its fd closes, and
@@ -16,7 +16,7 @@ fa_setup "$1"
 bytes=20000000
 count() { awk -v n="$1" '$1 == n { print $2 }' "$FA_TMP/host.out" | tail -1; }
 port=9100
-for mode in "--offload off" "--offload on" "--offload on --io uring" \
+for mode in "--offload off --io rw" "--offload on --io rw" "--offload on --io uring" \
             "--offload off --io uring" "--offload on --io uring --busy-poll 50" \
             "--offload on --io uring --stat $FA_TMP/stat.sock" \
             "--offload on --pcap $FA_TMP/off.pcap"; do
