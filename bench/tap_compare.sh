@@ -41,7 +41,10 @@ ns_sysctls "$FA_NS"
 gbit() { awk '{ for (i = 1; i <= NF; i++) if ($i == "Gbit/s") print $(i-1) }'; }
 med_us() { awk '{ for (i = 1; i <= NF; i++) if ($i == "median") print $(i+1) }'; }
 rate() { awk '{ for (i = 1; i <= NF; i++) if ($i == "per" && $(i+1) == "s;") print $(i-1) }'; }
-K() { ip netns exec "$FA_NS" taskset -c 0 "$ksock" "$@"; }
+# Every run of the kernel's side is bounded: a receiver that died (a
+# no-work TCP that lost its stream, 3 December) left ksock sending for
+# ever.
+K() { ip netns exec "$FA_NS" timeout 300 taskset -c 0 "$ksock" "$@"; }
 
 # Starts a program on the TAP (pinned to CPU 1) and waits for "up on".
 up() {

@@ -75,11 +75,13 @@ struct fa_loop_config {
     /* Called with read_ctx at the end of every turn (fa_tap_uring_flush:
      * what the turn sent goes out in one system call); may be NULL. */
     void (*flush)(void *ctx);
-    /* Or, for a source that waits itself (fa_tap_uring_wait): sends what
-     * the turn queued and sleeps up to timeout ns for frames, in one
-     * system call; returns 1 if something came, 0 if not, or -errno.
-     * fa_loop_run uses it instead of flush and poll(2) while no other
-     * descriptor is watched; may be NULL. */
+    /* And, for a source that waits itself (fa_tap_uring_wait; flush must
+     * be set too): sends what the turn queued and sleeps up to timeout
+     * ns for frames, in one system call; returns 1 if a frame came, 0 if
+     * not, or -errno. fa_loop_run uses it instead of flush and poll(2)
+     * while no other descriptor is watched, and calls it with 0 before
+     * sleeping in poll(2) on fd otherwise; fa_loop_process() flushes.
+     * May be NULL. */
     int (*wait)(void *ctx, fa_time timeout);
     /* Where frames read go. Default (transmit NULL): fa_stack_input_meta.
      * Otherwise a pipeline (pcap tee, fault wrapper) that must end in the

@@ -62,18 +62,20 @@ long fa_tap_read_meta(struct fa_tap *tap, uint8_t *buf, size_t cap,
  * virtio-net header. */
 uint64_t fa_tap_dropped(const struct fa_tap *tap);
 
-/* io_uring batching (built with Debian's liburing; -ENOSYS without):
- * frames read into buffers registered once, frames sent queued and
- * submitted together with the wait for the next, so one system call a
- * turn moves every frame each way. From create on the TAP's frames go
- * through the ring only.
+/* io_uring batching (built with Debian's liburing; -ENOSYS without;
+ * Linux 6.1 or later, -EOPNOTSUPP before): frames read into buffers
+ * registered once, frames sent queued and submitted together with the
+ * wait for the next, so one system call a turn moves every frame each
+ * way. From create on the TAP's frames go through the ring only, and
+ * the ring belongs to the thread that first flushes or waits (a single
+ * issuer: another thread's calls fail).
  *
  *   fa_tap_uring_create(tap, &u);
  *   config.device = fa_tap_uring_device(u);
  *   loop_config.fd = fa_tap_uring_fd(u);
  *   loop_config.next_frame = fa_tap_uring_next;   // frames in place
  *   loop_config.flush = fa_tap_uring_flush;       // sends at turn's end
- *   loop_config.wait = fa_tap_uring_wait;         // or with the wait
+ *   loop_config.wait = fa_tap_uring_wait;         // or with the wait (fa_loop_run)
  *   loop_config.read_ctx = u;
  */
 struct fa_tap_uring;
@@ -83,14 +85,15 @@ void fa_tap_uring_destroy(struct fa_tap_uring *u);
  * fa_tap_uring_wait(u, 0) before sleeping in poll(2) on it, as
  * fa_loop_run does, so that what is already done is collected). */
 int fa_tap_uring_fd(const struct fa_tap_uring *u);
-/* The next frame received, in place (valid until the next call): its
- * length and metadata, -EAGAIN when none waits, or another -errno. */
+/* The next frame received, in place (valid until the next flush or
+ * wait): its length and metadata, -EAGAIN when none waits, or another
+ * -errno (the TAP failed). */
 long fa_tap_uring_next(void *u, const uint8_t **frame, struct fa_frame_meta *meta);
 /* Submits the frames queued since the last call (call it once a turn). */
 void fa_tap_uring_flush(void *u);
-/* Submits what is queued and waits up to timeout ns for a frame (0: no
- * wait), in one system call. 1 if a completion waits, 0 if none came
- * (timed out or interrupted), or -errno. */
+/* Submits what is queued and waits up to timeout ns for frames (0: no
+ * wait), in one system call. 1 if a frame waits to be taken, 0 if none
+ * came (timed out or interrupted), or -errno. */
 int fa_tap_uring_wait(void *u, fa_time timeout);
 /* Sending queues the frame (copied); its offloads are the TAP's. */
 struct fa_device fa_tap_uring_device(struct fa_tap_uring *u);

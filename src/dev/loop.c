@@ -101,7 +101,8 @@ static void on_notify(void *ctx, struct fa_tcp *sock)
 int fa_loop_create(const struct fa_loop_config *cfg, struct fa_loop **out)
 {
     if (!cfg->stack || !cfg->clock.now ||
-        ((cfg->read || cfg->read_meta || cfg->next_frame) && cfg->fd < 0))
+        ((cfg->read || cfg->read_meta || cfg->next_frame) && cfg->fd < 0) ||
+        (cfg->wait && !cfg->flush))
         return -EINVAL;
     const struct fa_config *sc = fa_stack_config(cfg->stack);
     struct fa_loop *l = calloc(1, sizeof *l);
@@ -414,10 +415,16 @@ static int turn(struct fa_loop *l, fa_time now, int defer)
     if (more_input || udp_ready || l->nready)
         next = now;
     l->next = next;
-    if (defer)
+    if (defer) {
         l->unflushed = 1;
-    else if (l->cfg.flush)
+    } else if (l->cfg.flush) {
         l->cfg.flush(l->cfg.read_ctx);
+        /* A source that waits itself may have taken frames in while
+         * sending them (io_uring runs what completed): they are not in
+         * the descriptor any more, so the next turn must not wait. */
+        if (l->cfg.wait && l->cfg.wait(l->cfg.read_ctx, 0) > 0)
+            l->next = now;
+    }
     return 0;
 }
 

@@ -2,20 +2,24 @@
  * frames sent are queued and go out with the wait for the next ones, so
  * one system call a turn moves every frame each way (finack/tap.h,
  * fa_tap_uring_*). Built only with liburing; without it, creating one
- * says -ENOSYS.
+ * says -ENOSYS. Needs Linux 6.1 (DEFER_TASKRUN); older, -EOPNOTSUPP.
  *
  * Receiving is a chain armed when the last one is done: a poll for
- * POLLIN hard-linked to RX_DEPTH reads of the non-blocking descriptor,
- * into buffers registered once. The poll completes when a frame comes;
- * the reads then run at once, each taking a frame or -EAGAIN. Reads kept
- * waiting on the descriptor instead (the first design) were all woken by
- * each frame; those that found nothing went to io_uring's worker threads,
+ * POLLIN hard-linked to RX_DEPTH reads with RWF_NOWAIT, into buffers
+ * registered once. The poll completes when a frame comes; the reads
+ * then run at once, each taking a frame or -EAGAIN. Reads kept waiting
+ * on the descriptor instead (the first design) were all woken by each
+ * frame; those that found nothing went to io_uring's worker threads,
  * which took the CPU the stack needs.
  *
- * A frame is handed to the loop in place; its buffer is read into again
- * only by the next chain, armed once the loop has taken every frame of
- * this one. Each frame sent is copied into a free send buffer and
- * queued; completions free the buffers. At destroy every request is
+ * Completions run only when asked (DEFER_TASKRUN), and each read of the
+ * chain is queued only when the one before it completes: whoever asks
+ * (fa_tap_uring_wait, or next when the loop slept in poll(2)) asks for
+ * the whole chain, or a frame would come a system call at a time.
+ * Every completion taken is sorted at once (drain): a send buffer freed,
+ * a frame put on the ready list. A frame is handed to the loop in place;
+ * its buffer is read into again only by the next chain, armed once the
+ * loop has taken every frame of this one. At destroy every request is
  * finished or cancelled before the buffers go. */
 #include <errno.h>
 #include <finack/tap.h>
@@ -44,44 +48,113 @@ struct fa_tap_uring {
     struct fa_tap *tap;
     int fd, vnet;
     int rw_flags; /* RWF_NOWAIT, or 0 where the TAP refuses it */
+    int enabled;  /* created disabled: it belongs to the thread that first uses it */
+    int flagged;  /* the kernel flags pending completions (TASKRUN_FLAG) */
     uint8_t *rx, *tx; /* RX_DEPTH and TX_DEPTH slots, registered */
     uint16_t tx_free[TX_DEPTH];
     unsigned ntx_free;
     unsigned writes;   /* writes queued, not yet submitted */
     unsigned inflight; /* reads and writes queued or submitted, not yet
-                          reaped (a poll reports only if it fails) */
-    unsigned chain;    /* reads of the armed chain not yet reaped */
-    int events_due;    /* completions may wait to be run (DEFER_TASKRUN
-                          runs them only when asked): after a flush or a
-                          wait of 0 the loop may have slept in poll(2) */
-    /* Frames that completed while a send waited for a buffer: handed to
-     * the loop before anything newer. */
-    struct early_frame { uint16_t slot; int res; } early[RX_DEPTH];
-    unsigned nearly;
+                          taken (a poll reports only if it fails) */
+    unsigned chain;    /* reads of the armed chain not yet taken */
+    unsigned depth;    /* reads in the next chain: twice the frames the
+                          last one took, 2 to RX_DEPTH */
+    unsigned got;      /* frames the armed chain took */
+    int events_due;    /* completions may wait to be run: the loop may
+                          have slept in poll(2), which does not run them */
+    int error;         /* a failed poll or read: the loop's error */
+    /* Frames taken from the ring, in order, for the loop: at most one
+     * chain's. */
+    struct ready_frame { uint16_t slot; int len; } ready[RX_DEPTH];
+    unsigned rhead, nready;
     uint64_t tx_errors;
 };
+
+/* The ring starts disabled (SINGLE_ISSUER's thread is the one that
+ * enables it): the first submission, from the loop's thread, enables it. */
+static int enable(struct fa_tap_uring *u)
+{
+    if (u->enabled)
+        return 0;
+    /* (liburing 2.3 declares io_uring_enable_rings but does not export it) */
+    int err = io_uring_register(u->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0);
+    u->enabled = err == 0;
+    return err < 0 ? err : 0; /* -errno (liburing calls the kernel itself) */
+}
+
+static int submit(struct fa_tap_uring *u)
+{
+    int err = enable(u);
+    if (err < 0)
+        return err;
+    u->writes = 0;
+    return io_uring_submit(&u->ring);
+}
 
 static struct io_uring_sqe *get_sqe(struct fa_tap_uring *u)
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
     if (!sqe) { /* the queue is full: what is in it goes now */
-        io_uring_submit(&u->ring);
-        u->writes = 0;
+        submit(u);
         sqe = io_uring_get_sqe(&u->ring);
     }
     return sqe;
+}
+
+/* Sorts one completion: a send buffer back, a frame onto the ready list,
+ * a read that found nothing counted off the chain. */
+static void sort(struct fa_tap_uring *u, uint64_t tag, int res)
+{
+    if (tag & (POLL_TAG | CANCEL_TAG)) {
+        /* A poll reports only a failure: at submission (its reads then
+         * report nothing) or on the device. Either way the loop fails. */
+        if ((tag & POLL_TAG) && res < 0 && res != -ECANCELED && !u->error)
+            u->error = res;
+        return;
+    }
+    u->inflight--;
+    if (tag & TX_TAG) {
+        u->tx_free[u->ntx_free++] = (uint16_t)(tag & 0xffff);
+        if (res < 0)
+            u->tx_errors++;
+        return;
+    }
+    u->chain--;
+    size_t hdr = u->vnet ? sizeof(struct virtio_net_hdr) : 0;
+    if (res > (int)hdr && (size_t)res <= SLOT && u->rhead + u->nready < RX_DEPTH) {
+        u->ready[u->rhead + u->nready++] = (struct ready_frame){ (uint16_t)tag, res };
+        u->got++;
+    } else if (res == -EOPNOTSUPP) { /* an older TAP: no RWF_NOWAIT */
+        u->rw_flags = 0;             /* O_NONBLOCK does it (in io_uring's workers) */
+    } else if (res < 0 && res != -EAGAIN && res != -ECANCELED && res != -EINTR && !u->error) {
+        u->error = res;
+    } /* else nothing there, or a cut frame: dropped */
+    if (!u->chain) /* the next chain: twice what this one took */
+        u->depth = u->got >= RX_DEPTH / 2 ? RX_DEPTH : u->got > 1 ? 2 * u->got : 2;
+}
+
+/* Sorts every completion waiting in the ring. */
+static void drain(struct fa_tap_uring *u)
+{
+    struct io_uring_cqe *cqe;
+    unsigned head, n = 0;
+    io_uring_for_each_cqe(&u->ring, head, cqe)
+    {
+        sort(u, io_uring_cqe_get_data64(cqe), cqe->res);
+        n++;
+    }
+    io_uring_cq_advance(&u->ring, n);
 }
 
 /* Arms the next receive chain, once the loop holds no frame of the last
  * (their buffers are read into again). */
 static void arm(struct fa_tap_uring *u)
 {
-    if (u->chain || u->nearly)
+    if (u->chain || u->nready || u->error)
         return;
-    if (io_uring_sq_space_left(&u->ring) < RX_DEPTH + 1) {
-        io_uring_submit(&u->ring);
-        u->writes = 0;
-    }
+    u->rhead = 0;
+    if (io_uring_sq_space_left(&u->ring) < RX_DEPTH + 1)
+        submit(u);
     struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
     if (!sqe)
         return;
@@ -90,7 +163,7 @@ static void arm(struct fa_tap_uring *u)
     /* Hard links: a read that finds nothing (-EAGAIN) must not cancel
      * the rest; each reports for itself. */
     sqe->flags |= IOSQE_IO_HARDLINK | IOSQE_CQE_SKIP_SUCCESS;
-    for (unsigned i = 0; i < RX_DEPTH; i++) {
+    for (unsigned i = 0; i < u->depth; i++) {
         sqe = io_uring_get_sqe(&u->ring); /* room was made above */
         io_uring_prep_read_fixed(sqe, u->fd, u->rx + (size_t)i * SLOT, SLOT, (uint64_t)-1, 0);
         /* A descriptor that can wait without blocking (the TAP since
@@ -98,24 +171,51 @@ static void arm(struct fa_tap_uring *u)
          * RWF_NOWAIT makes a read that finds nothing end there. */
         sqe->rw_flags = u->rw_flags;
         io_uring_sqe_set_data64(sqe, i);
-        if (i + 1 < RX_DEPTH)
+        if (i + 1 < u->depth)
             sqe->flags |= IOSQE_IO_HARDLINK;
     }
-    u->inflight += RX_DEPTH;
-    u->chain = RX_DEPTH;
+    u->inflight += u->depth;
+    u->chain = u->depth;
+    u->got = 0;
 }
 
-/* Completions are run only when the loop waits or asks (Linux 6.1's
- * DEFER_TASKRUN): a frame wakes the loop once, with the chain's reads
- * done; an older kernel takes the default. */
+/* Submits what is queued and waits up to timeout ns (0: not at all) for
+ * the writes and the whole chain, then sorts what came. */
+static int enter(struct fa_tap_uring *u, fa_time timeout)
+{
+    int err = enable(u);
+    if (err < 0)
+        return err;
+    unsigned want = u->writes + u->chain;
+    u->writes = 0;
+    struct __kernel_timespec ts = { .tv_sec = (long long)(timeout / FA_NS_PER_S),
+                                    .tv_nsec = (long long)(timeout % FA_NS_PER_S) };
+    struct io_uring_cqe *cqe;
+    err = io_uring_submit_and_wait_timeout(&u->ring, &cqe, want ? want : 1, &ts, NULL);
+    drain(u);
+    if (err < 0 && err != -ETIME && err != -EINTR && err != -EAGAIN && err != -EBUSY)
+        return err;
+    return 0;
+}
+
 static int ring_init(struct fa_tap_uring *u)
 {
-    struct io_uring_params p = { .flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN };
-    unsigned entries = 2 * (RX_DEPTH + 1 + TX_DEPTH);
-    int err = io_uring_queue_init_params(entries, &u->ring, &p);
-    if (err == -EINVAL)
-        err = io_uring_queue_init(entries, &u->ring, 0);
-    return err;
+    unsigned flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+                     IORING_SETUP_R_DISABLED;
+    /* TASKRUN_FLAG: the ring says when completions wait to be run, so
+     * a look costs no system call (busy polling, the check before
+     * poll(2)). */
+    struct io_uring_params p = { .flags = flags | IORING_SETUP_TASKRUN_FLAG };
+    int err = io_uring_queue_init_params(2 * (RX_DEPTH + 1 + TX_DEPTH), &u->ring, &p);
+    u->flagged = err == 0;
+    if (err == -EINVAL) {
+        p = (struct io_uring_params){ .flags = flags };
+        err = io_uring_queue_init_params(2 * (RX_DEPTH + 1 + TX_DEPTH), &u->ring, &p);
+    }
+    /* Without DEFER_TASKRUN (before 6.1) completions run whenever the
+     * kernel is entered, and a frame could sit in the ring unseen while
+     * the loop sleeps in poll(2) on the TAP. */
+    return err == -EINVAL ? -EOPNOTSUPP : err;
 }
 
 int fa_tap_uring_create(struct fa_tap *tap, struct fa_tap_uring **out)
@@ -127,6 +227,7 @@ int fa_tap_uring_create(struct fa_tap *tap, struct fa_tap_uring **out)
     u->fd = fa_tap_fd(tap); /* non-blocking: a read finds a frame or -EAGAIN */
     u->vnet = fa_tap_offloads(tap) != 0;
     u->rw_flags = RWF_NOWAIT;
+    u->depth = RX_DEPTH;
     u->rx = aligned_alloc(4096, (size_t)RX_DEPTH * SLOT);
     u->tx = aligned_alloc(4096, (size_t)TX_DEPTH * SLOT);
     int err = u->rx && u->tx ? ring_init(u) : -ENOMEM;
@@ -138,17 +239,12 @@ int fa_tap_uring_create(struct fa_tap *tap, struct fa_tap_uring **out)
     }
     struct iovec iov[2] = { { u->rx, (size_t)RX_DEPTH * SLOT }, { u->tx, (size_t)TX_DEPTH * SLOT } };
     err = io_uring_register_buffers(&u->ring, iov, 2);
-    for (unsigned i = 0; i < TX_DEPTH; i++)
-        u->tx_free[u->ntx_free++] = (uint16_t)(TX_DEPTH - 1 - i);
-    if (!err) {
-        arm(u);
-        if (io_uring_submit(&u->ring) < 0)
-            err = -EIO;
-    }
     if (err < 0) {
         fa_tap_uring_destroy(u);
         return err;
     }
+    for (unsigned i = 0; i < TX_DEPTH; i++)
+        u->tx_free[u->ntx_free++] = (uint16_t)(TX_DEPTH - 1 - i);
     *out = u;
     return 0;
 }
@@ -158,23 +254,25 @@ void fa_tap_uring_destroy(struct fa_tap_uring *u)
     if (!u)
         return;
     /* Every request done before the buffers go: what is queued is sent,
-     * the chain in flight is cancelled, and each completion reaped (a
+     * the chain in flight is cancelled, and each completion taken (a
      * bounded wait: a cancelled request completes at once). */
-    io_uring_submit(&u->ring);
-    struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
-    if (sqe) {
-        io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
-        io_uring_sqe_set_data64(sqe, CANCEL_TAG);
-        io_uring_submit(&u->ring);
-    }
-    for (int i = 0; u->inflight && i < 4 * (RX_DEPTH + 1 + TX_DEPTH); i++) {
-        struct io_uring_cqe *cqe;
-        struct __kernel_timespec ts = { .tv_sec = 1 };
-        if (io_uring_wait_cqe_timeout(&u->ring, &cqe, &ts) != 0)
-            break;
-        if (!(io_uring_cqe_get_data64(cqe) & (CANCEL_TAG | POLL_TAG)))
-            u->inflight--;
-        io_uring_cqe_seen(&u->ring, cqe);
+    if (u->enabled) {
+        submit(u);
+        struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+        if (sqe) {
+            io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+            io_uring_sqe_set_data64(sqe, CANCEL_TAG);
+            io_uring_submit(&u->ring);
+        }
+        for (int i = 0; u->inflight && i < 4 * (RX_DEPTH + 1 + TX_DEPTH); i++) {
+            struct io_uring_cqe *cqe;
+            struct __kernel_timespec ts = { .tv_sec = 1 };
+            if (io_uring_wait_cqe_timeout(&u->ring, &cqe, &ts) != 0)
+                break;
+            drain(u);
+        }
+    } else {
+        u->inflight = 0; /* nothing was ever submitted */
     }
     io_uring_queue_exit(&u->ring);
     if (!u->inflight) { /* else a late read could land in them: keep them */
@@ -202,114 +300,73 @@ void fa_tap_uring_flush(void *ctx)
     struct fa_tap_uring *u = ctx;
     arm(u);
     if (io_uring_sq_ready(&u->ring))
-        io_uring_submit(&u->ring);
-    u->writes = 0;
-    u->events_due = 1;
+        submit(u);
+    u->events_due = 1; /* the caller sleeps in poll(2) next */
+}
+
+/* Whether entering the kernel could bring or send anything: something
+ * queued, or completions waiting to be run (without the flag, maybe). */
+static int work_waits(struct fa_tap_uring *u)
+{
+    return io_uring_sq_ready(&u->ring) || !u->flagged ||
+           (IO_URING_READ_ONCE(*u->ring.sq.kflags) & IORING_SQ_TASKRUN);
 }
 
 int fa_tap_uring_wait(void *ctx, fa_time timeout)
 {
     struct fa_tap_uring *u = ctx;
+    drain(u);
     arm(u);
-    u->events_due = 0; /* waiting runs them */
-    if (io_uring_cq_ready(&u->ring) || u->nearly)
+    if (u->nready || u->error)
         timeout = 0; /* something to take already */
-    if (!timeout) {
-        io_uring_submit_and_get_events(&u->ring);
-        u->writes = 0;
-        u->events_due = 1; /* the caller may sleep in poll(2) next */
-        return io_uring_cq_ready(&u->ring) > 0 || u->nearly;
+    if (!timeout && !u->nready && !u->error && !work_waits(u)) {
+        u->events_due = 1;
+        return 0; /* nothing came: known without a system call */
     }
-    /* The writes complete as they are submitted: wait for one more, the
-     * chain's first read (the poll's completion is skipped). */
-    unsigned want = io_uring_cq_ready(&u->ring) + u->writes + 1;
-    u->writes = 0;
-    struct __kernel_timespec ts = { .tv_sec = (long long)(timeout / FA_NS_PER_S),
-                                    .tv_nsec = (long long)(timeout % FA_NS_PER_S) };
-    struct io_uring_cqe *cqe;
-    int err = io_uring_submit_and_wait_timeout(&u->ring, &cqe, want, &ts, NULL);
-    if (err < 0 && err != -ETIME && err != -EINTR && err != -EAGAIN)
+    int err = enter(u, timeout);
+    /* After a wait of 0 the caller may sleep in poll(2). */
+    u->events_due = !timeout;
+    if (err < 0)
         return err;
-    return io_uring_cq_ready(&u->ring) > 0;
-}
-
-/* Takes one completion: a send buffer back, or a frame (returns 1 and
- * its slot; a read that found nothing is no frame). */
-static int reap(struct fa_tap_uring *u, struct io_uring_cqe *cqe, unsigned *slot, int *res)
-{
-    uint64_t tag = io_uring_cqe_get_data64(cqe);
-    *res = cqe->res;
-    io_uring_cqe_seen(&u->ring, cqe);
-    if (tag & POLL_TAG) /* failed or cancelled: its reads still run */
-        return 0;
-    u->inflight--;
-    if (tag & TX_TAG) {
-        u->tx_free[u->ntx_free++] = (uint16_t)(tag & 0xffff);
-        if (*res < 0)
-            u->tx_errors++;
-        return 0;
-    }
-    u->chain--;
-    if (*res == -EOPNOTSUPP) { /* an older TAP: no RWF_NOWAIT */
-        u->rw_flags = 0; /* O_NONBLOCK does it (in io_uring's workers) */
-        return 0;
-    }
-    if (*res == -EAGAIN || *res == -ECANCELED)
-        return 0;
-    *slot = (unsigned)tag;
-    return 1;
+    return u->nready > 0 || u->error;
 }
 
 long fa_tap_uring_next(void *ctx, const uint8_t **frame, struct fa_frame_meta *meta)
 {
     struct fa_tap_uring *u = ctx;
-    for (int tries = 0; tries < 2 * (RX_DEPTH + 1 + TX_DEPTH); tries++) {
-        struct io_uring_cqe *cqe;
-        unsigned slot;
-        int res;
-        if (u->nearly) { /* frames reaped while a send waited: first */
-            slot = u->early[0].slot;
-            res = u->early[0].res;
-            memmove(&u->early[0], &u->early[1], --u->nearly * sizeof u->early[0]);
-        } else if (io_uring_peek_cqe(&u->ring, &cqe) != 0) {
-            if (!u->events_due)
-                return -EAGAIN;
+    if (!u->nready) {
+        drain(u);
+        if (!u->nready && u->events_due && work_waits(u)) { /* the loop slept in poll(2) */
             u->events_due = 0;
-            io_uring_get_events(&u->ring);
-            continue;
-        } else if (!reap(u, cqe, &slot, &res)) {
-            continue;
+            int err = enter(u, 0);
+            if (err < 0)
+                return err;
         }
-        uint8_t *b = u->rx + (size_t)slot * SLOT;
-        size_t hdr = u->vnet ? sizeof(struct virtio_net_hdr) : 0;
-        if (res <= (int)hdr || (size_t)res > SLOT) { /* an error or a cut frame */
-            if (res < 0 && res != -EINTR)
-                return res;
-            continue;
-        }
-        *meta = (struct fa_frame_meta){ 0 };
-        if (u->vnet)
-            fa_tap_meta_from_vnet(b, meta);
-        *frame = b + hdr;
-        return res - (long)hdr;
     }
-    return -EAGAIN;
+    if (!u->nready)
+        return u->error ? u->error : -EAGAIN;
+    struct ready_frame f = u->ready[u->rhead++];
+    u->nready--;
+    uint8_t *b = u->rx + (size_t)f.slot * SLOT;
+    size_t hdr = u->vnet ? sizeof(struct virtio_net_hdr) : 0;
+    *meta = (struct fa_frame_meta){ 0 };
+    if (u->vnet)
+        fa_tap_meta_from_vnet(b, meta);
+    *frame = b + hdr;
+    return f.len - (long)hdr;
 }
 
-/* A free send buffer, reaping completions (and, if all are in flight,
+/* A free send buffer, taking completions (and, if all are in flight,
  * waiting for one) as needed; -1 if none comes. */
 static int tx_slot(struct fa_tap_uring *u)
 {
     for (int tries = 0; !u->ntx_free && tries < TX_DEPTH; tries++) {
+        if (submit(u) < 0)
+            return -1;
         struct io_uring_cqe *cqe;
-        io_uring_submit(&u->ring);
-        u->writes = 0;
         if (io_uring_wait_cqe(&u->ring, &cqe) != 0)
             return -1;
-        unsigned slot;
-        int res;
-        if (reap(u, cqe, &slot, &res) && u->nearly < RX_DEPTH) /* a frame: kept for the loop */
-            u->early[u->nearly++] = (struct early_frame){ (uint16_t)slot, res };
+        drain(u); /* frames among them wait on the ready list */
     }
     return u->ntx_free ? u->tx_free[--u->ntx_free] : -1;
 }
@@ -358,19 +415,6 @@ struct fa_device fa_tap_uring_device(struct fa_tap_uring *u)
 }
 
 #else /* no liburing */
-
-/* Completions are run only when the loop waits or asks (Linux 6.1's
- * DEFER_TASKRUN): a frame wakes the loop once, with the chain's reads
- * done; an older kernel takes the default. */
-static int ring_init(struct fa_tap_uring *u)
-{
-    struct io_uring_params p = { .flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN };
-    unsigned entries = 2 * (RX_DEPTH + 1 + TX_DEPTH);
-    int err = io_uring_queue_init_params(entries, &u->ring, &p);
-    if (err == -EINVAL)
-        err = io_uring_queue_init(entries, &u->ring, 0);
-    return err;
-}
 
 int fa_tap_uring_create(struct fa_tap *tap, struct fa_tap_uring **out)
 {
