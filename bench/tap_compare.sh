@@ -9,8 +9,9 @@
 #   - lwIP from Debian's liblwip-dev through our driver (bench/lwip_tap.c),
 #     and its echo busy polling as finack's does (ping-pong and cycles),
 #   - finack: as it comes (the TAP's offloads, io_uring), with offloads
-#     by read/write, with neither, and as it comes busy polling
-#     (finack-tcp for bulk, finack-echo for the rest),
+#     by read/write, with neither, and busy polling (offloads; busy
+#     polling takes read/write by default) (finack-tcp for bulk,
+#     finack-echo for the rest),
 # and the kernel talking to itself over a veth pair. Medians of ROUNDS
 # (default 3) with the spread; ratios to nowork and to the kernel.
 # Cycles one at a time measure a cycle's latency: on this machine four
@@ -147,7 +148,7 @@ for r in $(seq "$rounds"); do
         finack) res=$(run_finack --offload on --io uring) ;;
         finack_rw) res=$(run_finack --offload on --io rw) ;;
         finack_off) res=$(run_finack --offload off --io rw) ;;
-        finack_busy) res=$(run_finack --offload on --io uring --busy-poll 1000000) ;;
+        finack_busy) res=$(run_finack --offload on --busy-poll 1000000) ;;
         veth) res=$(run_veth) ;;
         esac
         set -- $res - - - - -

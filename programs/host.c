@@ -214,7 +214,11 @@ int host_start(struct host *h, struct host_options *o, const char *prog)
     }
     /* io_uring unless read/write was asked for; by default a kernel or
      * sandbox without it (seccomp, io_uring_disabled, a small
-     * RLIMIT_MEMLOCK for the registered buffers) gets read/write. */
+     * RLIMIT_MEMLOCK for the registered buffers) gets read/write, and so
+     * does busy polling, whose spin is quicker by poll(2) (3 December,
+     * one connection at a time: 18,400 cycles a second against 14,500). */
+    if (o->uring < 0 && o->busy_poll_us > 0)
+        o->uring = 0;
     if (o->uring && (err = fa_tap_uring_create(h->tap, &h->uring)) < 0 && o->uring > 0) {
         fprintf(stderr, "%s: --io uring: %s\n", prog,
                 err == -ENOSYS ? "this build has no io_uring (liburing-dev)" : strerror(-err));

@@ -69,7 +69,8 @@ int host_option(struct host_options *o, const char *name, const char *value);
     "                    --fault hits the segments a wire would carry)\n"      \
     "  --io rw|uring     the TAP's frames by io_uring, every frame of a turn\n" \
     "                    in one system call (default where the kernel\n"   \
-    "                    allows it), or by read/write, one per call\n"      \
+    "                    allows it, unless busy polling), or by\n"          \
+    "                    read/write, one per call\n"                        \
     "  --busy-poll US    before sleeping, keep looking for frames for US\n"    \
     "                    microseconds (default 0): lower latency, more CPU\n"  \
     "  --seconds S       stop after S seconds (default: until signalled)\n"     \
