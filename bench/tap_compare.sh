@@ -83,7 +83,7 @@ run_nowork() {
     bulk_of "$build/bench/nowork"
     up "$build/bench/nowork" udpecho fa0 "$FA_FINACK_IP" 7 60
     local rtt; rtt=$(K uping "$FA_FINACK_IP" 7 20000 | med_us); stop
-    echo "$IN $OUT $rtt -"
+    echo "${IN:--} ${OUT:--} ${rtt:--} -"
 }
 run_lwip() {
     bulk_of "$build/bench/lwip_tap"
@@ -91,14 +91,14 @@ run_lwip() {
     local rtt; rtt=$(K ping "$FA_FINACK_IP" 7 20000 | med_us)
     local cps; cps=$(K crr "$FA_FINACK_IP" 7 "$secs" | rate)
     local pcps; pcps=$(K crr "$FA_FINACK_IP" 7 "$secs" 64 | rate); stop
-    echo "$IN $OUT $rtt $cps $pcps"
+    echo "${IN:--} ${OUT:--} ${rtt:--} ${cps:--} ${pcps:--}"
 }
 run_lwip_busy() {
     up "$build/bench/lwip_tap" echo fa0 "$FA_FINACK_IP" 7 60 1000000
     local rtt; rtt=$(K ping "$FA_FINACK_IP" 7 20000 | med_us)
     local cps; cps=$(K crr "$FA_FINACK_IP" 7 "$secs" | rate)
     local pcps; pcps=$(K crr "$FA_FINACK_IP" 7 "$secs" 64 | rate); stop
-    echo "- - $rtt $cps $pcps"
+    echo "- - ${rtt:--} ${cps:--} ${pcps:--}"
 }
 run_finack() { # extra options for every program
     port; up "$(fa_prog finack-tcp)" --tap fa0 --addr "$FA_FINACK_IP/24" --listen $PORT --recv \
@@ -113,7 +113,7 @@ run_finack() { # extra options for every program
     local rtt; rtt=$(K ping "$FA_FINACK_IP" 7 20000 | med_us)
     local cps; cps=$(K crr "$FA_FINACK_IP" 7 "$secs" | rate)
     local pcps; pcps=$(K crr "$FA_FINACK_IP" 7 "$secs" 64 | rate); stop
-    echo "$in $out $rtt $cps $pcps"
+    echo "${in:--} ${out:--} ${rtt:--} ${cps:--} ${pcps:--}"
 }
 fa_veth_pair
 ns_sysctls "$FA_VETH_A"
