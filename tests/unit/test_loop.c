@@ -563,6 +563,87 @@ static void test_busy_poll(void **state)
     fa_stack_destroy(s);
 }
 
+/* ---- a source that waits itself (cfg.wait) ------------------------------ */
+
+/* A frame source like fa_tap_uring: no frames, and a wait that "sleeps"
+ * by moving the clock by its timeout. */
+struct waiting_source {
+    fa_time *t;
+    unsigned flushes, waits, zero_waits;
+};
+
+static long ws_next(void *ctx, const uint8_t **frame, struct fa_frame_meta *meta)
+{
+    (void)ctx, (void)frame, (void)meta;
+    return -EAGAIN;
+}
+
+static void ws_flush(void *ctx)
+{
+    ((struct waiting_source *)ctx)->flushes++;
+}
+
+static int ws_wait(void *ctx, fa_time timeout)
+{
+    struct waiting_source *w = ctx;
+    w->waits++;
+    w->zero_waits += !timeout;
+    assert_true(timeout <= FA_NS_PER_S); /* the loop's longest sleep */
+    *w->t += timeout;
+    return 0;
+}
+
+/* cfg.wait needs cfg.flush; fa_loop_run then sends by the wait alone (no
+ * flush a turn: one system call a turn), sleeping in it for the time to
+ * the deadline; with a descriptor watched it flushes, looks with a wait
+ * of 0 and sleeps in poll(2). */
+static void test_source_waits(void **state)
+{
+    (void)state;
+    static fa_time t;
+    t = FA_NS_PER_S;
+    uint64_t seed = 7;
+    struct fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.addr = A_ADDR;
+    cfg.tcp_max_conns = 4;
+    cfg.arp_gratuitous = 0;
+    cfg.device = (struct fa_device){ .transmit = wire_tx, .ctx = NULL };
+    cfg.rng = (struct fa_rng){ .next = rng_next, .ctx = &seed };
+    struct fa_stack *s;
+    assert_int_equal(fa_stack_create(&cfg, t, &s), 0);
+    int quiet[2];
+    assert_int_equal(pipe(quiet), 0);
+    struct waiting_source w = { .t = &t };
+    struct fa_loop_config lc = {
+        .stack = s, .clock = { &t, stepping_now }, .fd = quiet[0],
+        .next_frame = ws_next, .wait = ws_wait, .read_ctx = &w,
+    };
+    struct fa_loop *l;
+    assert_int_equal(fa_loop_create(&lc, &l), -EINVAL); /* no flush */
+    lc.flush = ws_flush;
+    assert_int_equal(fa_loop_create(&lc, &l), 0);
+    assert_int_equal(fa_loop_run(l, t + 5 * FA_NS_PER_S), 0);
+    assert_int_equal(w.flushes, 0);
+    assert_true(w.waits >= 5 && w.waits <= 12); /* at most 1 s a sleep */
+    assert_int_equal(w.zero_waits, 0);
+    /* A descriptor watched: poll(2), after a look of 0. */
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    struct fd_seen seen = { l, 0, 0 };
+    assert_int_equal(fa_loop_watch_fd(l, p[0], fd_ready, &seen), 0);
+    assert_int_equal(write(p[1], "c", 1), 1);
+    w = (struct waiting_source){ .t = &t };
+    assert_int_equal(fa_loop_run(l, FA_TIME_NEVER), 0);
+    assert_int_equal(seen.calls, 1);
+    assert_true(w.flushes >= 1);
+    assert_true(w.zero_waits >= 1);
+    assert_int_equal(w.waits, w.zero_waits);
+    close(p[0]), close(p[1]), close(quiet[0]), close(quiet[1]);
+    fa_loop_destroy(l);
+    fa_stack_destroy(s);
+}
+
 /* ---- ACKs ride on the callbacks' answers ------------------------------- */
 
 /* A client as a kernel's would run it: a 64-byte request, the reply, close. */
@@ -749,6 +830,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_udp_callbacks, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_fd_stop_and_embedding, world_setup, world_teardown),
         cmocka_unit_test(test_busy_poll),
+        cmocka_unit_test(test_source_waits),
         cmocka_unit_test_setup_teardown(test_answers_carry_the_acks, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_probe_keeps_the_owed_ack, world_setup_small_b,
                                         world_teardown),
