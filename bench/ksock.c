@@ -14,8 +14,11 @@
  *                                 for SECONDS: connect, 64 bytes each way,
  *                                 close (the server's echo closes too);
  *                                 prints cycles per second, each second's
- *                                 rate, and the median and p99 cycle.
- *                                 With N > 1, N cycles run at once (one
+ *                                 rate, the median and p99 cycle, and the
+ *                                 median time in each call (connect: the
+ *                                 SYN's round trip; read: the echo's;
+ *                                 close: sending the FIN, which wakes the
+ *                                 server). With N > 1, N cycles run at once (one
  *                                 thread, epoll): the server's capacity
  *                                 rather than one cycle's latency */
 #define _GNU_SOURCE
@@ -143,25 +146,37 @@ static int ping(const struct sockaddr_in *sa, long count, int udp)
  * reset instead, so the namespace's tcp_tw_reuse lets ports come back. */
 static int crr(const struct sockaddr_in *sa, double seconds)
 {
-    enum { MAX_SECONDS = 60 };
-    static double cyc[1 << 22];
+    enum { MAX_SECONDS = 60, MAX_CYCLES = 1 << 22 };
+    enum { SOCKET, CONNECT, SEND, READ, CLOSE, NCALLS };
+    static const char *const call_name[NCALLS] = { "socket", "connect", "send", "read", "close" };
+    static double cyc[MAX_CYCLES], call[NCALLS][MAX_CYCLES];
     long n = 0, per_s[MAX_SECONDS] = { 0 };
     char msg[64];
     memset(msg, 'c', sizeof msg);
     double start = now_s(), end = start + (seconds < MAX_SECONDS ? seconds : MAX_SECONDS);
-    for (double t0 = start; t0 < end && n < (long)(sizeof cyc / sizeof cyc[0]); t0 = now_s()) {
+    for (double t0 = start; t0 < end && n < MAX_CYCLES; t0 = now_s()) {
+        double t[NCALLS + 1];
+        t[0] = t0;
         int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
         setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        t[1] = now_s();
         if (connect(s, (const struct sockaddr *)sa, sizeof *sa) < 0) {
             perror("ksock: crr: connect");
             return 1;
         }
-        if (send(s, msg, sizeof msg, 0) != (ssize_t)sizeof msg || !read_full(s, msg, sizeof msg)) {
+        t[2] = now_s();
+        int sent = send(s, msg, sizeof msg, 0) == (ssize_t)sizeof msg;
+        t[3] = now_s();
+        if (!sent || !read_full(s, msg, sizeof msg)) {
             fprintf(stderr, "ksock: crr: connection ended early\n");
             return 1;
         }
+        t[4] = now_s();
         close(s);
-        cyc[n++] = (now_s() - t0) * 1e6;
+        t[5] = now_s();
+        for (int c = 0; c < NCALLS; c++)
+            call[c][n] = (t[c + 1] - t[c]) * 1e6;
+        cyc[n++] = (t[NCALLS] - t0) * 1e6;
         per_s[(int)(t0 - start)]++;
     }
     double dt = now_s() - start;
@@ -169,7 +184,12 @@ static int crr(const struct sockaddr_in *sa, double seconds)
     for (int i = 0; i < (int)dt && i < MAX_SECONDS; i++)
         printf(" %ld", per_s[i]);
     qsort(cyc, (size_t)n, sizeof *cyc, cmp_double);
-    printf("; cycle median %.1f us p99 %.1f us\n", cyc[n / 2], cyc[n * 99 / 100]);
+    printf("; cycle median %.1f us p99 %.1f us; call medians us:", cyc[n / 2], cyc[n * 99 / 100]);
+    for (int c = 0; c < NCALLS; c++) {
+        qsort(call[c], (size_t)n, sizeof call[c][0], cmp_double);
+        printf(" %s %.1f", call_name[c], call[c][n / 2]);
+    }
+    printf("\n");
     return 0;
 }
 
