@@ -5,7 +5,10 @@
 # once, default 64), for lwIP (bench/lwip_tap.c) and finack-echo by
 # read/write with the TAP's offloads (finack_on) and without
 # (finack_off), and with offloads by io_uring (finack_uring, the
-# default). The server runs on CPU 1; for each run it
+# default), also with a second descriptor watched (finack_uring_fd:
+# --stat, so the loop sleeps in poll(2) and looks at the ring without
+# sleeping) and busy polling on the ring (finack_uring_busy). The server
+# runs on CPU 1; for each run it
 # prints the rate, the server's user and system CPU per cycle (from
 # /proc/PID/stat), how busy each CPU was, the frames it wrote and read
 # per cycle (the TAP's counters) and, with FA_SYSCALLS=1, its system calls
@@ -76,9 +79,14 @@ measure() { # name: one run of ksock crr against the server started as P
 echo "connection cycles over a TAP, $par at once, $secs s a run, $rounds rounds (server on CPU 1)"
 for _ in $(seq "$rounds"); do
     name=lwip; up "$build/bench/lwip_tap" echo fa0 "$FA_FINACK_IP" 7 600; measure; down
-    for o in on off uring; do
+    for o in on off uring uring_fd uring_busy; do
         name=finack_$o
-        io="--offload $o --io rw"; [ $o = uring ] && io="--offload on --io uring"
+        case $o in
+        on | off) io="--offload $o --io rw" ;;
+        uring) io="--offload on --io uring" ;;
+        uring_fd) io="--offload on --io uring --stat $FA_TMP/stat.sock" ;;
+        uring_busy) io="--offload on --io uring --busy-poll 50" ;;
+        esac
         up "$(fa_prog finack-echo)" --tap fa0 --addr "$FA_FINACK_IP/24" --no-udp --quiet \
             --seconds 600 $io
         measure; down

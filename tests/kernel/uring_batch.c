@@ -8,11 +8,18 @@
  *   poll    — fa_tap_uring_wait(u, 0) before the burst, then poll(2)
  *             on fa_tap_uring_fd, as fa_loop_run does with another
  *             descriptor to watch,
+ *   look    — fa_tap_uring_wait(u, 0) only, as busy polling does,
  * that every frame of the burst is then taken by fa_tap_uring_next
  * without another wait, in the order sent (the datagrams count up),
- * and that a frame sent back goes out (the kernel counts it).
+ * and that a frame sent back goes out (the kernel counts it). A look
+ * (a wait of 0) must never wait in the kernel when nothing came, with a
+ * frame to send or after frames were taken (fa_tap_uring_waits): such a
+ * wait arms a timer already expired and sleeps until it fires, 13 us on
+ * the test machine, and made busy polling and the loop with another
+ * descriptor watched slower than read/write; one leaving io_uring's
+ * TASKRUN flag set (a wait does) made later looks wait 1 ms.
  *
- *   uring_batch TAP BURST wait|poll
+ *   uring_batch TAP BURST wait|poll|look
  * Prints "ready", reads a line from stdin (the burst is in), checks,
  * prints "ok N frames in 1 wait" or a failure; exit 0 or 1. */
 #include <errno.h>
@@ -42,11 +49,48 @@ static int counter_of(const uint8_t *f, long len)
     return atoi(p + 2);
 }
 
+/* A gratuitous ARP reply to the kernel's MAC (dropped by it, but counted
+ * as received on the TAP). */
+static const uint8_t arp[42] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 2,
+                                 0x08, 0x06, 0, 1, 8, 0, 6, 4, 0, 2, 0x02, 0, 0, 0, 0, 2,
+                                 198, 18, 0, 2, 0, 0, 0, 0, 0, 0, 198, 18, 0, 2 };
+
+/* A look that finds nothing must not wait in the kernel: with a frame
+ * queued to send (a turn's end), or right after a look that took
+ * frames. 0, or 1 after printing the failure. A stray frame from the
+ * kernel (IGMP and the like) is taken and the look tried again. */
+static int look_without_wait(struct fa_tap_uring *u, int send, const char *when)
+{
+    struct fa_device d = fa_tap_uring_device(u);
+    for (int tries = 0; tries < 3; tries++) {
+        if (send && d.transmit(d.ctx, arp, sizeof arp) < 0)
+            return fail("queue a frame", 0);
+        uint64_t w0 = fa_tap_uring_waits(u);
+        int r = fa_tap_uring_wait(u, 0);
+        if (r < 0)
+            return fail("a look failed", r);
+        if (r == 0) {
+            if (fa_tap_uring_waits(u) == w0)
+                return 0;
+            printf("FAIL: a look that found nothing (%s) waited in the kernel\n", when);
+            return 1;
+        }
+        const uint8_t *f;
+        struct fa_frame_meta m;
+        long len;
+        while ((len = fa_tap_uring_next(u, &f, &m)) > 0)
+            if (counter_of(f, len) >= 0)
+                return fail("a datagram before the burst", 0);
+    }
+    return fail("frames keep coming before the burst", 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4)
-        return fail("usage: uring_batch TAP BURST wait|poll", 0);
+        return fail("usage: uring_batch TAP BURST wait|poll|look", 0);
     int burst = atoi(argv[2]), by_poll = !strcmp(argv[3], "poll");
+    int by_look = !strcmp(argv[3], "look");
     struct fa_tap *tap;
     struct fa_tap_uring *u;
     int err = fa_tap_open_flags(argv[1], 0, &tap);
@@ -62,6 +106,9 @@ int main(int argc, char **argv)
     fa_tap_uring_flush(u); /* arms the receive chain */
     if (by_poll && (err = fa_tap_uring_wait(u, 0)) != 0)
         return fail("a frame before the burst", err);
+    if (by_look && (look_without_wait(u, 1, "a frame to send") ||
+                    look_without_wait(u, 0, "nothing to send")))
+        return 1;
     printf("ready\n");
     fflush(stdout);
     char line[16];
@@ -71,6 +118,12 @@ int main(int argc, char **argv)
         struct pollfd p = { .fd = fa_tap_uring_fd(u), .events = POLLIN };
         if (poll(&p, 1, 500) != 1)
             return fail("poll(2) of the TAP did not wake", 0);
+    } else if (by_look) {
+        uint64_t w0 = fa_tap_uring_waits(u);
+        if ((err = fa_tap_uring_wait(u, 0)) != 1)
+            return fail("the look brought no frame", err);
+        if (fa_tap_uring_waits(u) > w0 + 1)
+            return fail("the look waited more than once", (long)(fa_tap_uring_waits(u) - w0));
     } else if ((err = fa_tap_uring_wait(u, 500 * FA_NS_PER_MS)) != 1) {
         return fail("the wait brought no frame", err);
     }
@@ -93,11 +146,11 @@ int main(int argc, char **argv)
         printf("FAIL: %d of %d frames after one wait\n", seen, burst);
         return 1;
     }
-    /* A frame out: a gratuitous ARP reply to the kernel's MAC (dropped
-     * by it, but counted as received on the TAP). */
-    static const uint8_t arp[42] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 2,
-                                     0x08, 0x06, 0, 1, 8, 0, 6, 4, 0, 2, 0x02, 0, 0, 0, 0, 2,
-                                     198, 18, 0, 2, 0, 0, 0, 0, 0, 0, 198, 18, 0, 2 };
+    /* After a look that took frames: io_uring's TASKRUN flag may be left
+     * set with nothing pending. */
+    if (by_look && look_without_wait(u, 0, "after frames were taken"))
+        return 1;
+    /* A frame out, counted by the kernel. */
     struct fa_device d = fa_tap_uring_device(u);
     if ((err = d.transmit(d.ctx, arp, sizeof arp)) < 0)
         return fail("queue a frame", err);
