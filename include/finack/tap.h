@@ -92,8 +92,9 @@ long fa_tap_uring_next(void *u, const uint8_t **frame, struct fa_frame_meta *met
 /* Submits the frames queued since the last call (call it once a turn). */
 void fa_tap_uring_flush(void *u);
 /* Submits what is queued and waits up to timeout ns for frames, in one
- * system call. With 0, a look: it never sleeps (two system calls when
- * frames came, one when not, none when the ring knows nothing came).
+ * system call. With 0, a look: it does not wait for frames that have not
+ * come (one system call when none came, none before the first frame;
+ * when one came, a second that collects the reads already under way).
  * 1 if a frame waits to be taken, 0 if none came (timed out or
  * interrupted), or -errno. */
 int fa_tap_uring_wait(void *u, fa_time timeout);
@@ -101,8 +102,8 @@ int fa_tap_uring_wait(void *u, fa_time timeout);
 struct fa_device fa_tap_uring_device(struct fa_tap_uring *u);
 /* Frames the kernel refused to take (asynchronous errors). */
 uint64_t fa_tap_uring_tx_errors(const struct fa_tap_uring *u);
-/* Waits so far: system calls that asked the kernel for completions with
- * a timeout, and so could sleep (a look that found nothing makes none). */
+/* Waits so far: system calls that asked the kernel for completions not
+ * yet there, and so could sleep (a look that found nothing makes none). */
 uint64_t fa_tap_uring_waits(const struct fa_tap_uring *u);
 
 #pragma GCC visibility pop
