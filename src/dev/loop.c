@@ -60,6 +60,7 @@ struct fa_loop {
     int nturn;
     fa_time next;
     uint8_t unflushed; /* a turn's frames wait for cfg.wait to send them */
+    uint8_t looked;    /* the turn just flushed and looked (cfg.wait, 0) */
     volatile sig_atomic_t stop;
     uint8_t frame[FRAME_BUF];
 };
@@ -390,6 +391,7 @@ static int dispatch_udp(struct fa_loop *l, fa_time now)
 static int turn(struct fa_loop *l, fa_time now, int defer)
 {
     int more_input = 0;
+    l->looked = 0;
     fa_stack_batch_begin(l->cfg.stack);
     if (has_source(l)) {
         int got = read_batch(l, now);
@@ -424,6 +426,7 @@ static int turn(struct fa_loop *l, fa_time now, int defer)
          * the descriptor any more, so the next turn must not wait. */
         if (l->cfg.wait && l->cfg.wait(l->cfg.read_ctx, 0) > 0)
             l->next = now;
+        l->looked = l->cfg.wait != NULL;
     }
     return 0;
 }
@@ -507,8 +510,11 @@ static int wait_turn(struct fa_loop *l, fa_time until)
     fa_time now = l->cfg.clock.now(l->cfg.clock.ctx);
     fa_time deadline = min_time(l->next, until);
     /* A source that waits itself sends and collects what is done now,
-     * so that poll(2) of its descriptor covers the rest. */
-    if (l->cfg.wait) {
+     * so that poll(2) of its descriptor covers the rest (the turn just
+     * before did, unless it left its frames to the wait). */
+    int looked = l->looked;
+    l->looked = 0;
+    if (l->cfg.wait && !looked) {
         int got = l->cfg.wait(l->cfg.read_ctx, 0);
         if (got < 0)
             return got;
