@@ -17,8 +17,9 @@
  * (fa_tap_uring_wait, or next when the loop slept in poll(2)) asks for
  * the whole chain, or a frame would come a system call at a time. A
  * look (a wait of 0) never asks the kernel to wait: it asks for the
- * chain only once the chain's poll has reported (look, below). Every completion taken is sorted at once (drain): a send buffer freed,
- * a frame put on the ready list. A frame is handed to the loop in place;
+ * chain only once the chain's poll has reported (look, below). Every
+ * completion taken is sorted at once (drain): a send buffer freed, a
+ * frame put on the ready list. A frame is handed to the loop in place;
  * its buffer is read into again only by the next chain, armed once the
  * loop has taken every frame of this one. At destroy every request is
  * finished or cancelled before the buffers go. */
@@ -70,7 +71,7 @@ struct fa_tap_uring {
     struct ready_frame { uint16_t slot; int len; } ready[RX_DEPTH];
     unsigned rhead, nready;
     uint64_t tx_errors;
-    uint64_t waits; /* system calls with a timeout (fa_tap_uring_waits) */
+    uint64_t waits; /* system calls that could sleep (fa_tap_uring_waits) */
 };
 
 /* The ring starts disabled (SINGLE_ISSUER's thread is the one that
@@ -212,7 +213,7 @@ static int wait_for(struct fa_tap_uring *u, unsigned want, fa_time timeout)
  * chain only if its poll has reported: its reads, queued one by one as
  * task work, then complete at once (LOOK_BOUND only guards against one
  * that does not). (io_uring's TASKRUN flag cannot say it: a wait that
- * ran the chain leaves it set with nothing pending.) */
+ * ran a chain may leave it set with nothing pending.) */
 #define LOOK_BOUND FA_NS_PER_MS
 static int look(struct fa_tap_uring *u)
 {

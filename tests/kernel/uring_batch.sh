@@ -6,11 +6,11 @@
 # without sleeping as busy polling does — every one of them must be
 # there, in order; a look that finds nothing must not wait in the kernel
 # (one did, 13 us a look: the loop with another descriptor watched ran
-# at half the speed of read/write one connection at a time). A chain whose reads ran one per
-# system call passed frames one a turn (the review of the first design);
-# this would have failed it. A frame sent back must reach the kernel
-# (the TAP's receive counter). Skipped without io_uring (Linux < 6.1, a
-# build without liburing).
+# at half the speed of read/write one connection at a time). A chain
+# whose reads ran one per system call passed frames one a turn (the
+# review of the first design); this would have failed it. A frame sent
+# back must reach the kernel (the TAP's receive counter). Skipped
+# without io_uring (Linux < 6.1, a build without liburing).
 . "$(dirname "$0")/lib.sh"
 fa_setup "$1"
 prog=$2
