@@ -79,8 +79,9 @@ struct fa_loop_config {
      * be set too): sends what the turn queued and sleeps up to timeout
      * ns for frames, in one system call; returns 1 if a frame came, 0 if
      * not, or -errno. fa_loop_run uses it instead of flush and poll(2)
-     * while no other descriptor is watched, and calls it with 0 before
-     * sleeping in poll(2) on fd otherwise; fa_loop_process() flushes.
+     * while no other descriptor is watched; otherwise, and in
+     * fa_loop_process(), a turn ends with it called with 0 (it sends
+     * then, instead of flush) and fa_loop_run sleeps in poll(2) on fd.
      * May be NULL. */
     int (*wait)(void *ctx, fa_time timeout);
     /* Where frames read go. Default (transmit NULL): fa_stack_input_meta.

@@ -419,14 +419,17 @@ static int turn(struct fa_loop *l, fa_time now, int defer)
     l->next = next;
     if (defer) {
         l->unflushed = 1;
+    } else if (l->cfg.wait) {
+        /* A source that waits itself sends with a look (a wait of 0),
+         * which also takes in frames that came while sending (io_uring
+         * runs what completed): they are not in the descriptor any more,
+         * so the next turn must not wait. One system call, not a flush
+         * and a look. */
+        if (l->cfg.wait(l->cfg.read_ctx, 0) > 0)
+            l->next = now;
+        l->looked = 1;
     } else if (l->cfg.flush) {
         l->cfg.flush(l->cfg.read_ctx);
-        /* A source that waits itself may have taken frames in while
-         * sending them (io_uring runs what completed): they are not in
-         * the descriptor any more, so the next turn must not wait. */
-        if (l->cfg.wait && l->cfg.wait(l->cfg.read_ctx, 0) > 0)
-            l->next = now;
-        l->looked = l->cfg.wait != NULL;
     }
     return 0;
 }
