@@ -72,8 +72,11 @@ struct fa_loop_config {
      * *frame stays valid until the next call. */
     long (*next_frame)(void *ctx, const uint8_t **frame, struct fa_frame_meta *meta);
     void *read_ctx;
-    /* Called with read_ctx at the end of every turn (fa_tap_uring_flush:
-     * what the turn sent goes out in one system call); may be NULL. */
+    /* Sends what was queued (fa_tap_uring_flush: in one system call):
+     * called with read_ctx at the end of every turn, or, with wait set,
+     * only when queued frames would otherwise wait (a turn that left
+     * them to the wait is followed by poll(2), or the run ends); may be
+     * NULL. */
     void (*flush)(void *ctx);
     /* And, for a source that waits itself (fa_tap_uring_wait; flush must
      * be set too): sends what the turn queued and sleeps up to timeout
@@ -81,8 +84,9 @@ struct fa_loop_config {
      * not, or -errno. fa_loop_run uses it instead of flush and poll(2)
      * while no other descriptor is watched; otherwise, and in
      * fa_loop_process(), a turn ends with it called with 0 (it sends
-     * then, instead of flush) and fa_loop_run sleeps in poll(2) on fd.
-     * May be NULL. */
+     * then, instead of flush; 1 must also say it took frames off fd) and
+     * fa_loop_run sleeps in poll(2) on fd. A -errno from it fails the
+     * run or fa_loop_process. May be NULL. */
     int (*wait)(void *ctx, fa_time timeout);
     /* Where frames read go. Default (transmit NULL): fa_stack_input_meta.
      * Otherwise a pipeline (pcap tee, fault wrapper) that must end in the

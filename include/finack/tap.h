@@ -74,7 +74,7 @@ uint64_t fa_tap_dropped(const struct fa_tap *tap);
  *   config.device = fa_tap_uring_device(u);
  *   loop_config.fd = fa_tap_uring_fd(u);
  *   loop_config.next_frame = fa_tap_uring_next;   // frames in place
- *   loop_config.flush = fa_tap_uring_flush;       // sends at turn's end
+ *   loop_config.flush = fa_tap_uring_flush;       // sends (when the loop does not wait)
  *   loop_config.wait = fa_tap_uring_wait;         // or with the wait (fa_loop_run)
  *   loop_config.read_ctx = u;
  */
@@ -89,7 +89,8 @@ int fa_tap_uring_fd(const struct fa_tap_uring *u);
  * wait): its length and metadata, -EAGAIN when none waits, or another
  * -errno (the TAP failed). */
 long fa_tap_uring_next(void *u, const uint8_t **frame, struct fa_frame_meta *meta);
-/* Submits the frames queued since the last call (call it once a turn). */
+/* Submits the frames queued since the last call (fa_tap_uring_wait also
+ * does: the event loop calls this only when it does not wait next). */
 void fa_tap_uring_flush(void *u);
 /* Submits what is queued and waits up to timeout ns for frames, in one
  * system call. With 0, a look: it does not wait for frames that have not

@@ -59,8 +59,9 @@ struct fa_loop {
     struct turn_fn turn[FA_LOOP_MAX_TURN_FNS];
     int nturn;
     fa_time next;
-    uint8_t unflushed; /* a turn's frames wait for cfg.wait to send them */
-    uint8_t looked;    /* the turn just flushed and looked (cfg.wait, 0) */
+    uint8_t unflushed; /* frames queued (by a turn that left them to
+                          cfg.wait, or a descriptor's callback) unsent */
+    uint8_t looked;    /* the turn just sent and looked (cfg.wait, 0) */
     volatile sig_atomic_t stop;
     uint8_t frame[FRAME_BUF];
 };
@@ -424,11 +425,17 @@ static int turn(struct fa_loop *l, fa_time now, int defer)
          * which also takes in frames that came while sending (io_uring
          * runs what completed): they are not in the descriptor any more,
          * so the next turn must not wait. One system call, not a flush
-         * and a look. */
-        if (l->cfg.wait(l->cfg.read_ctx, 0) > 0)
+         * and a look. A failed look fails the loop (the frames it should
+         * have sent would wait for ever). */
+        l->unflushed = 0;
+        int got = l->cfg.wait(l->cfg.read_ctx, 0);
+        if (got < 0 && got != -EINTR)
+            return got;
+        if (got > 0)
             l->next = now;
-        l->looked = 1;
+        l->looked = got >= 0;
     } else if (l->cfg.flush) {
+        l->unflushed = 0;
         l->cfg.flush(l->cfg.read_ctx);
     }
     return 0;
@@ -548,6 +555,9 @@ static int wait_turn(struct fa_loop *l, fa_time until)
         for (int j = 0; j < l->nfds; j++)
             if (l->fds[j].fd == pfd[1 + i].fd) {
                 l->fds[j].fn(l->fds[j].ctx, l->fds[j].fd, now);
+                /* What it sent goes with the next turn, or is flushed
+                 * if the run ends first. */
+                l->unflushed = 1;
                 break;
             }
     }

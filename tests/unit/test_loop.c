@@ -570,6 +570,7 @@ static void test_busy_poll(void **state)
 struct waiting_source {
     fa_time *t;
     unsigned flushes, waits, zero_waits;
+    int fail_look; /* -errno for a wait of 0 (a failed look), or 0 */
 };
 
 static long ws_next(void *ctx, const uint8_t **frame, struct fa_frame_meta *meta)
@@ -588,6 +589,8 @@ static int ws_wait(void *ctx, fa_time timeout)
     struct waiting_source *w = ctx;
     w->waits++;
     w->zero_waits += !timeout;
+    if (!timeout && w->fail_look)
+        return w->fail_look;
     assert_true(timeout <= FA_NS_PER_S); /* the loop's longest sleep */
     *w->t += timeout;
     return 0;
@@ -596,7 +599,8 @@ static int ws_wait(void *ctx, fa_time timeout)
 /* cfg.wait needs cfg.flush; fa_loop_run then sends by the wait alone (no
  * flush a turn: one system call a turn), sleeping in it for the time to
  * the deadline; with a descriptor watched it sends by a look (a wait of
- * 0, not a flush and a look) and sleeps in poll(2). */
+ * 0, not a flush and a look) and sleeps in poll(2); a look that fails
+ * fails the run and fa_loop_process. */
 static void test_source_waits(void **state)
 {
     (void)state;
@@ -636,9 +640,16 @@ static void test_source_waits(void **state)
     w = (struct waiting_source){ .t = &t };
     assert_int_equal(fa_loop_run(l, FA_TIME_NEVER), 0);
     assert_int_equal(seen.calls, 1);
-    assert_int_equal(w.flushes, 0);
+    /* No flush a turn (the look sends); one as the run ends, for what the
+     * descriptor's callback may have sent (it stopped the run). */
+    assert_int_equal(w.flushes, 1);
     assert_true(w.zero_waits >= 1);
     assert_int_equal(w.waits, w.zero_waits);
+    /* A failed look (the turn's send) fails the run: the frames it should
+     * have sent would otherwise wait unsent through every sleep. */
+    w = (struct waiting_source){ .t = &t, .fail_look = -EIO };
+    assert_int_equal(fa_loop_run(l, t + FA_NS_PER_S), -EIO);
+    assert_int_equal(fa_loop_process(l, t), -EIO);
     close(p[0]), close(p[1]), close(quiet[0]), close(quiet[1]);
     fa_loop_destroy(l);
     fa_stack_destroy(s);
