@@ -515,6 +515,22 @@ static fa_time count_turn(void *ctx, fa_time now)
     return FA_TIME_NEVER;
 }
 
+/* A stack alone (its frames go nowhere), for tests of the loop's
+ * waiting: created at time t, its random numbers from *seed. */
+static struct fa_stack *lone_stack(fa_time t, uint64_t *seed)
+{
+    struct fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.addr = A_ADDR;
+    cfg.tcp_max_conns = 4;
+    cfg.arp_gratuitous = 0;
+    cfg.device = (struct fa_device){ .transmit = wire_tx, .ctx = NULL };
+    cfg.rng = (struct fa_rng){ .next = rng_next, .ctx = seed };
+    struct fa_stack *s;
+    assert_int_equal(fa_stack_create(&cfg, t, &s), 0);
+    return s;
+}
+
 /* Busy polling: before sleeping, a run keeps looking (reading the clock,
  * polling without a timeout) until busy_poll has gone by. On a clock
  * that moves 1 ms a read, a 20 ms run without it takes several turns,
@@ -527,15 +543,7 @@ static void test_busy_poll(void **state)
     static fa_time t;
     t = FA_NS_PER_S;
     uint64_t seed = 99;
-    struct fa_config cfg;
-    fa_config_init(&cfg);
-    cfg.addr = A_ADDR;
-    cfg.tcp_max_conns = 4;
-    cfg.arp_gratuitous = 0;
-    cfg.device = (struct fa_device){ .transmit = wire_tx, .ctx = NULL };
-    cfg.rng = (struct fa_rng){ .next = rng_next, .ctx = &seed };
-    struct fa_stack *s;
-    assert_int_equal(fa_stack_create(&cfg, t, &s), 0);
+    struct fa_stack *s = lone_stack(t, &seed);
     unsigned turns[2] = { 0, 0 };
     for (int busy = 0; busy < 2; busy++) {
         struct fa_loop *l;
@@ -607,15 +615,7 @@ static void test_source_waits(void **state)
     static fa_time t;
     t = FA_NS_PER_S;
     uint64_t seed = 7;
-    struct fa_config cfg;
-    fa_config_init(&cfg);
-    cfg.addr = A_ADDR;
-    cfg.tcp_max_conns = 4;
-    cfg.arp_gratuitous = 0;
-    cfg.device = (struct fa_device){ .transmit = wire_tx, .ctx = NULL };
-    cfg.rng = (struct fa_rng){ .next = rng_next, .ctx = &seed };
-    struct fa_stack *s;
-    assert_int_equal(fa_stack_create(&cfg, t, &s), 0);
+    struct fa_stack *s = lone_stack(t, &seed);
     int quiet[2];
     assert_int_equal(pipe(quiet), 0);
     struct waiting_source w = { .t = &t };
