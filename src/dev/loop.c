@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { READ_BATCH = 64, FRAME_BUF = FA_GSO_FRAME_MAX, MAX_SLEEP_MS = 1000 };
+enum { READ_BATCH = 64, FRAME_BUF = FA_GSO_FRAME_MAX, MAX_SLEEP_MS = 1000, SKIP_MAX = 4 };
 
 struct tcp_watch {
     struct fa_tcp *sock; /* NULL: free */
@@ -62,6 +62,8 @@ struct fa_loop {
     uint8_t unflushed; /* frames queued (by a turn that left them to
                           cfg.wait, or a descriptor's callback) unsent */
     uint8_t looked;    /* the turn just sent and looked (cfg.wait, 0) */
+    uint8_t took;      /* the turn just took frames from the source */
+    uint8_t skips;     /* polls skipped in a row for that, SKIP_MAX at most */
     volatile sig_atomic_t stop;
     uint8_t frame[FRAME_BUF];
 };
@@ -393,6 +395,7 @@ static int turn(struct fa_loop *l, fa_time now, int defer)
 {
     int more_input = 0;
     l->looked = 0;
+    l->took = 0;
     fa_stack_batch_begin(l->cfg.stack);
     if (has_source(l)) {
         int got = read_batch(l, now);
@@ -403,6 +406,7 @@ static int turn(struct fa_loop *l, fa_time now, int defer)
             return got;
         }
         more_input = got == READ_BATCH;
+        l->took = got > 0;
         /* A receive pipeline ending in fa_stack_sink_device stamps frames
          * with the clock as they pass: the turn must not run behind. */
         now = l->cfg.clock.now(l->cfg.clock.ctx);
@@ -512,6 +516,18 @@ static int wait_turn(struct fa_loop *l, fa_time until)
     if (source_waits(l))
         return source_wait(l, until);
     flush_deferred(l);
+    /* A turn that took frames is followed by one that reads before
+     * poll(2): what it answered brings answers back at once (a TAP's
+     * write runs the kernel's receive of the frame, and the kernel's ACK
+     * is queued before the write returns), and a read that finds them
+     * costs less than a poll(2) that says they are there and the read
+     * after it. A source that waits itself looked already. At most
+     * SKIP_MAX in a row, so that watched descriptors are polled. */
+    if (l->took && !l->cfg.wait && l->skips < SKIP_MAX) {
+        l->skips++;
+        return 0;
+    }
+    l->skips = 0;
     struct pollfd pfd[1 + FA_LOOP_MAX_FDS];
     pfd[0] = (struct pollfd){ .fd = fa_loop_fd(l), .events = POLLIN };
     int n = l->nfds;

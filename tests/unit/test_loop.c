@@ -4,7 +4,9 @@
  * triggering against the interest mask, errors, UDP, descriptors, stop,
  * that a reborn socket slot never reaches a stale callback, and the turn
  * as one batch: answers carry the ACKs owed, a probe outside the peer's
- * window does not take them, a socket watched anew runs once a turn. */
+ * window does not take them, a socket watched anew runs once a turn,
+ * and a turn that took frames is followed by a read, not a poll(2)
+ * (poll is wrapped, -Wl,--wrap=poll, to count the loop's calls). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +17,7 @@
 
 #include <cmocka.h>
 #include <finack/finack.h>
+#include <poll.h>
 
 #define A_ADDR FA_IPV4(198, 18, 0, 1)
 #define B_ADDR FA_IPV4(198, 18, 0, 2)
@@ -655,6 +658,93 @@ static void test_source_waits(void **state)
     fa_stack_destroy(s);
 }
 
+/* ---- after a turn that took frames, a read before poll(2) ------------- */
+
+int __real_poll(struct pollfd *fds, nfds_t n, int timeout);
+int __wrap_poll(struct pollfd *fds, nfds_t n, int timeout);
+static unsigned polls;
+static int poll_no_sleep; /* a virtual world: poll(2) never sleeps */
+
+int __wrap_poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+    polls++;
+    return __real_poll(fds, n, poll_no_sleep ? 0 : timeout);
+}
+
+/* A source read by call that follows a script, one letter a read: 'f' a
+ * frame (one the stack drops), '-' nothing there; past its end, the last
+ * letter again. It notes how many poll(2) calls came before each frame. */
+struct script_source {
+    const char *script;
+    unsigned reads, frames;
+    unsigned polls_before[8];
+};
+
+static long ss_read(void *ctx, uint8_t *buf, size_t cap)
+{
+    struct script_source *s = ctx;
+    size_t n = strlen(s->script);
+    char c = s->script[s->reads < n ? s->reads : n - 1];
+    s->reads++;
+    if (c == '-')
+        return -EAGAIN;
+    assert_true(cap >= 60);
+    memset(buf, 0xff, 60); /* broadcast, EtherType 0xffff: not for us */
+    if (s->frames < 8)
+        s->polls_before[s->frames] = polls;
+    s->frames++;
+    return 60;
+}
+
+/* A TAP's write runs the kernel's receive of the frame, so the kernel's
+ * answer (an ACK) is there before the write returns: a turn that took
+ * frames is followed by a read, not by a poll(2) and then a read; a turn
+ * that found nothing is followed by poll(2). With a source that always
+ * has frames, watched descriptors are still polled every few turns. */
+static void test_reads_before_polling(void **state)
+{
+    (void)state;
+    static fa_time t;
+    t = FA_NS_PER_S;
+    uint64_t seed = 11;
+    struct fa_stack *s = lone_stack(t, &seed);
+    int quiet[2];
+    assert_int_equal(pipe(quiet), 0); /* the source's descriptor: never readable */
+    struct script_source src = { .script = "f-f--" };
+    struct fa_loop_config lc = {
+        .stack = s, .clock = { &t, stepping_now }, .fd = quiet[0],
+        .read = ss_read, .read_ctx = &src,
+    };
+    struct fa_loop *l;
+    assert_int_equal(fa_loop_create(&lc, &l), 0);
+    poll_no_sleep = 1;
+    polls = 0;
+    assert_int_equal(fa_loop_run(l, t + 20 * FA_NS_PER_MS), 0);
+    assert_int_equal(src.frames, 2);
+    assert_int_equal(src.polls_before[0], 0);
+    assert_int_equal(src.polls_before[1], 0); /* read at once, no poll(2) */
+    /* Then a read that found nothing, and the loop waits in poll(2):
+     * one read a poll from there on, not a spin of reads. */
+    assert_true(polls >= 1);
+    assert_true(src.reads <= 5 + polls);
+    /* Frames without end: a watched descriptor is served all the same. */
+    src = (struct script_source){ .script = "f" };
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    struct fd_seen seen = { l, 0, 0 };
+    assert_int_equal(fa_loop_watch_fd(l, p[0], fd_ready, &seen), 0);
+    assert_int_equal(write(p[1], "d", 1), 1);
+    polls = 0;
+    assert_int_equal(fa_loop_run(l, FA_TIME_NEVER), 0);
+    assert_int_equal(seen.calls, 1);
+    assert_int_equal(polls, 1);
+    assert_true(src.frames <= 5 * 64); /* the turns before that poll */
+    poll_no_sleep = 0;
+    close(p[0]), close(p[1]), close(quiet[0]), close(quiet[1]);
+    fa_loop_destroy(l);
+    fa_stack_destroy(s);
+}
+
 /* ---- ACKs ride on the callbacks' answers ------------------------------- */
 
 /* A client as a kernel's would run it: a 64-byte request, the reply, close. */
@@ -842,6 +932,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fd_stop_and_embedding, world_setup, world_teardown),
         cmocka_unit_test(test_busy_poll),
         cmocka_unit_test(test_source_waits),
+        cmocka_unit_test(test_reads_before_polling),
         cmocka_unit_test_setup_teardown(test_answers_carry_the_acks, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_probe_keeps_the_owed_ack, world_setup_small_b,
                                         world_teardown),
