@@ -12,6 +12,14 @@
  *                                       peer's window, FIN, wait for its
  *   nowork udpecho TAP ADDR PORT [S]    send every UDP datagram back, for
  *                                       S seconds (600)
+ *   nowork echo TAP ADDR PORT [S [SPIN_US]]
+ *                                       connection cycles (ksock crr): a
+ *                                       SYN-ACK for a SYN, the bytes back
+ *                                       for data, a FIN for a FIN; each
+ *                                       answer written as its frame is
+ *                                       read; for S seconds (600); with
+ *                                       SPIN_US, polls without sleeping
+ *                                       that long before it sleeps
  *
  * It answers ARP for ADDR and learns the peer's MAC from what arrives. */
 #define _GNU_SOURCE
@@ -354,12 +362,68 @@ static int run_udpecho(uint16_t port, double seconds)
     return 0;
 }
 
+/* The floor for connection cycles over this device: one connection a
+ * peer port, nothing kept but its sequence numbers, no timers, no
+ * windows, no retransmission; each answer is written as soon as its frame
+ * is read (as lwIP's driver does), before the next read. Pure ACKs and
+ * what is not in order need nothing. */
+static int run_echo(uint16_t port, double seconds, double spin)
+{
+    static uint8_t f[65536];
+    static struct conn conns[65536]; /* by the peer's port */
+    struct pollfd p = { .fd = fa_tap_fd(tap), .events = POLLIN };
+    for (double end = now_s() + seconds; now_s() < end;) {
+        for (double spin_end = now_s() + spin; poll(&p, 1, 0) == 0 && now_s() < spin_end;)
+            ;
+        if (!(p.revents & POLLIN))
+            wait_readable(100);
+        long n;
+        while ((n = fa_tap_read(tap, f, sizeof f)) > 0) {
+            size_t len;
+            const uint8_t *t;
+            if (arp_in(f, n) || !(t = tcp_of(f, n, 6, &len)) || get16(t + 2) != port)
+                continue;
+            struct conn *c = &conns[get16(t)];
+            uint8_t flags = t[13];
+            size_t hl = (size_t)(t[12] >> 4) * 4;
+            uint32_t seq = get32(t + 4);
+            if (hl < 20 || hl > len)
+                continue;
+            if (flags & 0x04) { /* RST */
+                c->established = 0;
+                continue;
+            }
+            if (flags & 0x02) { /* SYN: a new connection (or its SYN again) */
+                *c = (struct conn){ .lport = port, .rport = get16(t), .rcv_nxt = seq + 1,
+                                    .snd_nxt = 1001, .established = 1 };
+                tcp_syn(c, 1000, 1);
+                continue;
+            }
+            if (!c->established || seq != c->rcv_nxt)
+                continue;
+            size_t data = len - hl;
+            c->rcv_nxt += (uint32_t)data + (flags & 0x01);
+            if (data > MSS_MAX)
+                data = MSS_MAX; /* (crr sends 64) */
+            if (data) {
+                tcp_out(c, c->snd_nxt, 0, t + hl, data);
+                c->snd_nxt += (uint32_t)data;
+            }
+            if (flags & 0x01) { /* the peer closed: so do we */
+                tcp_out(c, c->snd_nxt, 0x01, NULL, 0);
+                c->established = 0;
+            }
+        }
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 5 || (strcmp(argv[1], "recv") && strcmp(argv[1], "send") &&
-                     strcmp(argv[1], "udpecho")) ||
+                     strcmp(argv[1], "udpecho") && strcmp(argv[1], "echo")) ||
         (!strcmp(argv[1], "send") && argc < 7)) {
-        fprintf(stderr, "usage: nowork recv|udpecho TAP ADDR PORT | send TAP ADDR PEER PORT BYTES\n");
+        fprintf(stderr, "usage: nowork recv|udpecho|echo TAP ADDR PORT | send TAP ADDR PEER PORT BYTES\n");
         return 2;
     }
     struct in_addr a;
@@ -374,6 +438,9 @@ int main(int argc, char **argv)
         return run_recv((uint16_t)atoi(argv[4]));
     if (!strcmp(argv[1], "udpecho"))
         return run_udpecho((uint16_t)atoi(argv[4]), argc > 5 ? atof(argv[5]) : 600);
+    if (!strcmp(argv[1], "echo"))
+        return run_echo((uint16_t)atoi(argv[4]), argc > 5 ? atof(argv[5]) : 600,
+                        argc > 6 ? atof(argv[6]) / 1e6 : 0);
     if (inet_pton(AF_INET, argv[4], &a) != 1)
         return 2;
     peer_ip = ntohl(a.s_addr);
