@@ -5,7 +5,8 @@
 # ways, 64-byte ping-pong and connection cycles (connect, 64 bytes each
 # way, close; one at a time, and 64 at once) for
 #   - nowork: a TCP that does no work per segment (bench/nowork.c; its
-#     ping-pong is a UDP reflector),
+#     ping-pong is a UDP reflector, its cycles `nowork echo`), and
+#     nowork_busy, its cycles spinning instead of sleeping,
 #   - lwIP from Debian's liblwip-dev through our driver (bench/lwip_tap.c),
 #     and its echo busy polling as finack's does (ping-pong and cycles),
 #   - finack: as it comes (the TAP's offloads, io_uring), with offloads
@@ -16,7 +17,8 @@
 # (default 3) with the spread; ratios to nowork and to the kernel.
 # Cycles one at a time measure a cycle's latency: on this machine four
 # wake-ups of sleeping processes make most of it, the same for every
-# stack. 64 at once keep the program's CPU busy and measure what a cycle
+# stack — and a server that sleeps sooner (less work) makes the client
+# pay for waking it: the no-work TCP is the slowest here when it sleeps. 64 at once keep the program's CPU busy and measure what a cycle
 # costs it — most of that is the kernel's own TCP, which takes each
 # frame we write on our CPU (a TAP's write runs the kernel's receive).
 # FA_WHOS="nowork lwip ..." runs some rows only. Needs root; everything
@@ -83,7 +85,16 @@ run_nowork() {
     bulk_of "$build/bench/nowork"
     up "$build/bench/nowork" udpecho fa0 "$FA_FINACK_IP" 7 60
     local rtt; rtt=$(K uping "$FA_FINACK_IP" 7 20000 | med_us); stop
-    echo "${IN:--} ${OUT:--} ${rtt:--} -"
+    up "$build/bench/nowork" echo fa0 "$FA_FINACK_IP" 7 60
+    local cps; cps=$(K crr "$FA_FINACK_IP" 7 "$secs" | rate)
+    local pcps; pcps=$(K crr "$FA_FINACK_IP" 7 "$secs" 64 | rate); stop
+    echo "${IN:--} ${OUT:--} ${rtt:--} ${cps:--} ${pcps:--}"
+}
+run_nowork_busy() {
+    up "$build/bench/nowork" echo fa0 "$FA_FINACK_IP" 7 60 1000000
+    local cps; cps=$(K crr "$FA_FINACK_IP" 7 "$secs" | rate)
+    local pcps; pcps=$(K crr "$FA_FINACK_IP" 7 "$secs" 64 | rate); stop
+    echo "- - - ${cps:--} ${pcps:--}"
 }
 run_lwip() {
     bulk_of "$build/bench/lwip_tap"
@@ -137,12 +148,13 @@ run_veth() {
     echo "$bulk - $rtt $cps -" # (ksock echod serves one connection at a time)
 }
 
-whos="${FA_WHOS:-nowork lwip lwip_busy finack finack_rw finack_off finack_busy veth}"
+whos="${FA_WHOS:-nowork nowork_busy lwip lwip_busy finack finack_rw finack_off finack_busy veth}"
 declare -A col
 for r in $(seq "$rounds"); do
     for w in $whos; do
         case $w in
         nowork) res=$(run_nowork) ;;
+        nowork_busy) res=$(run_nowork_busy) ;;
         lwip) res=$(run_lwip) ;;
         lwip_busy) res=$(run_lwip_busy) ;;
         finack) res=$(run_finack --offload on --io uring) ;;
@@ -177,6 +189,17 @@ lw_cps=$(med <<< "${col[lwip,cps]:-}")
 lwb_cps=$(med <<< "${col[lwip_busy,cps]:-}")
 lw_pcps=$(med <<< "${col[lwip,pcps]:-}")
 lwb_pcps=$(med <<< "${col[lwip_busy,pcps]:-}")
+nw_cps=$(med <<< "${col[nowork,cps]:-}"); nwb_cps=$(med <<< "${col[nowork_busy,cps]:-}")
+# The cycles one at a time against the no-work TCP's, sleeping and
+# spinning: the floor over this device.
+for w in lwip lwip_busy finack finack_rw finack_off finack_busy; do
+    [ -n "${col[$w,cps]:-}" ] || continue
+    awk -v w="$w" -v d="$(med <<< "${col[$w,cps]:-}")" -v n="$nw_cps" -v nb="$nwb_cps" 'BEGIN {
+        printf "%-13s cycles one at a time", w
+        if (n + 0 > 0) printf " %.2f x nowork", d / n
+        if (nb + 0 > 0) printf " %.2f x nowork spinning", d / nb
+        printf "\n" }'
+done
 for w in finack finack_rw finack_off finack_busy; do
     [ -n "${col[$w,in]:-}" ] || continue # FA_WHOS may leave rows out
     # Busy polling against lwIP busy polling the same way.
