@@ -129,7 +129,9 @@ int fa_loop_watch_udp(struct fa_loop *loop, struct fa_udp *sock, unsigned intere
 void fa_loop_unwatch_udp(struct fa_loop *loop, struct fa_udp *sock);
 
 /* More descriptors for fa_loop_run() to poll (stdin, a control socket):
- * fn runs while fd is readable or at its end. At most FA_LOOP_MAX_FDS. */
+ * fn runs while fd is readable or at its end. At most FA_LOOP_MAX_FDS.
+ * While a source read by call keeps bringing frames that are answered,
+ * they are polled once every 5 turns (see fa_loop_run). */
 #define FA_LOOP_MAX_FDS 8
 int fa_loop_watch_fd(struct fa_loop *loop, int fd, fa_loop_fd_fn fn, void *ctx);
 void fa_loop_unwatch_fd(struct fa_loop *loop, int fd);
@@ -154,7 +156,10 @@ int fa_loop_fd(const struct fa_loop *loop);
 fa_time fa_loop_next(const struct fa_loop *loop);
 
 /* Runs turns, sleeping in poll(2), until fa_loop_stop() or the clock
- * passes until. Returns 0, or -errno when the frame source fails. */
+ * passes until. Returns 0, or -errno when the frame source fails. With a
+ * source read by call (no wait), a turn that took frames and sent frames
+ * is followed by a turn that reads before poll(2), at most 4 in a row: a
+ * TAP's answer to what we wrote is there before the write returns. */
 int fa_loop_run(struct fa_loop *loop, fa_time until);
 /* Makes fa_loop_run() return after the current turn (a later run starts
  * afresh). Safe in a signal handler. */

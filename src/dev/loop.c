@@ -62,7 +62,7 @@ struct fa_loop {
     uint8_t unflushed; /* frames queued (by a turn that left them to
                           cfg.wait, or a descriptor's callback) unsent */
     uint8_t looked;    /* the turn just sent and looked (cfg.wait, 0) */
-    uint8_t took;      /* the turn just took frames from the source */
+    uint8_t answered;  /* the turn just took frames and sent frames */
     uint8_t skips;     /* polls skipped in a row for that, SKIP_MAX at most */
     volatile sig_atomic_t stop;
     uint8_t frame[FRAME_BUF];
@@ -393,9 +393,10 @@ static int dispatch_udp(struct fa_loop *l, fa_time now)
  * the wait that follows (cfg.wait sends and sleeps in one call). */
 static int turn(struct fa_loop *l, fa_time now, int defer)
 {
-    int more_input = 0;
+    int more_input = 0, took = 0;
     l->looked = 0;
-    l->took = 0;
+    l->answered = 0;
+    uint64_t sent = fa_stack_counter(l->cfg.stack, FA_CNT_TX_FRAMES);
     fa_stack_batch_begin(l->cfg.stack);
     if (has_source(l)) {
         int got = read_batch(l, now);
@@ -406,7 +407,7 @@ static int turn(struct fa_loop *l, fa_time now, int defer)
             return got;
         }
         more_input = got == READ_BATCH;
-        l->took = got > 0;
+        took = got > 0;
         /* A receive pipeline ending in fa_stack_sink_device stamps frames
          * with the clock as they pass: the turn must not run behind. */
         now = l->cfg.clock.now(l->cfg.clock.ctx);
@@ -417,6 +418,7 @@ static int turn(struct fa_loop *l, fa_time now, int defer)
     dispatch_tcp(l, now);
     int udp_ready = dispatch_udp(l, now);
     fa_stack_batch_end(l->cfg.stack, now);
+    l->answered = took && fa_stack_counter(l->cfg.stack, FA_CNT_TX_FRAMES) != sent;
     /* Callbacks may have sent: that arms timers. */
     next = min_time(next, fa_stack_poll(l->cfg.stack, now));
     if (more_input || udp_ready || l->nready)
@@ -510,20 +512,23 @@ static int source_wait(struct fa_loop *l, fa_time until)
 }
 
 /* Sleeps in poll(2) until input, a watched descriptor or the deadline;
- * runs the descriptors' callbacks. */
+ * runs the descriptors' callbacks. Or returns at once, for a turn that
+ * reads first (below). */
 static int wait_turn(struct fa_loop *l, fa_time until)
 {
     if (source_waits(l))
         return source_wait(l, until);
     flush_deferred(l);
-    /* A turn that took frames is followed by one that reads before
-     * poll(2): what it answered brings answers back at once (a TAP's
-     * write runs the kernel's receive of the frame, and the kernel's ACK
-     * is queued before the write returns), and a read that finds them
-     * costs less than a poll(2) that says they are there and the read
-     * after it. A source that waits itself looked already. At most
-     * SKIP_MAX in a row, so that watched descriptors are polled. */
-    if (l->took && !l->cfg.wait && l->skips < SKIP_MAX) {
+    /* A turn that took frames and answered them is followed by one that
+     * reads before poll(2): the answers bring answers back at once (a
+     * TAP's write runs the kernel's receive of the frame, and the
+     * kernel's ACK is queued before the write returns), and a read that
+     * finds them costs less than a poll(2) that says they are there and
+     * the read after it. (After a turn that sent nothing, that read
+     * would mostly find nothing.) A source that waits itself looked
+     * already. At most SKIP_MAX in a row, so that watched descriptors
+     * are polled. */
+    if (l->answered && !l->cfg.wait && l->skips < SKIP_MAX) {
         l->skips++;
         return 0;
     }
@@ -592,6 +597,7 @@ int fa_loop_run(struct fa_loop *l, fa_time until)
         if (err < 0 || l->stop || now >= until) {
             flush_deferred(l);
             l->stop = 0; /* a later run starts afresh */
+            l->skips = 0;
             return err < 0 ? err : 0;
         }
     }

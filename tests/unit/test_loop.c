@@ -19,6 +19,8 @@
 #include <finack/finack.h>
 #include <poll.h>
 
+#include "frames.h"
+
 #define A_ADDR FA_IPV4(198, 18, 0, 1)
 #define B_ADDR FA_IPV4(198, 18, 0, 2)
 
@@ -581,13 +583,20 @@ static void test_busy_poll(void **state)
 struct waiting_source {
     fa_time *t;
     unsigned flushes, waits, zero_waits;
-    int fail_look; /* -errno for a wait of 0 (a failed look), or 0 */
+    int fail_look;     /* -errno for a wait of 0 (a failed look), or 0 */
+    unsigned requests; /* ARP requests for IP_US to hand out first */
 };
 
 static long ws_next(void *ctx, const uint8_t **frame, struct fa_frame_meta *meta)
 {
-    (void)ctx, (void)frame, (void)meta;
-    return -EAGAIN;
+    struct waiting_source *w = ctx;
+    static uint8_t buf[64];
+    (void)meta;
+    if (!w->requests)
+        return -EAGAIN;
+    w->requests--;
+    *frame = buf;
+    return (long)build_arp(buf, mac_a, FA_ARP_REQUEST, mac_peer, IP_PEER, mac_a, IP_US);
 }
 
 static void ws_flush(void *ctx)
@@ -658,7 +667,7 @@ static void test_source_waits(void **state)
     fa_stack_destroy(s);
 }
 
-/* ---- after a turn that took frames, a read before poll(2) ------------- */
+/* ---- after a turn that answered frames, a read before poll(2) ---------- */
 
 int __real_poll(struct pollfd *fds, nfds_t n, int timeout);
 int __wrap_poll(struct pollfd *fds, nfds_t n, int timeout);
@@ -671,9 +680,17 @@ int __wrap_poll(struct pollfd *fds, nfds_t n, int timeout)
     return __real_poll(fds, n, poll_no_sleep ? 0 : timeout);
 }
 
-/* A source read by call that follows a script, one letter a read: 'f' a
- * frame (one the stack drops), '-' nothing there; past its end, the last
- * letter again. It notes how many poll(2) calls came before each frame. */
+static int poll_sleeps_again(void **state)
+{
+    (void)state;
+    poll_no_sleep = 0;
+    return 0;
+}
+
+/* A source read by call that follows a script, one letter a read: 'a' an
+ * ARP request for the stack (it answers), 'x' a frame it drops, '-'
+ * nothing there; past its end, the last letter again. It notes how many
+ * poll(2) calls came before each frame. */
 struct script_source {
     const char *script;
     unsigned reads, frames;
@@ -689,58 +706,99 @@ static long ss_read(void *ctx, uint8_t *buf, size_t cap)
     if (c == '-')
         return -EAGAIN;
     assert_true(cap >= 60);
-    memset(buf, 0xff, 60); /* broadcast, EtherType 0xffff: not for us */
+    size_t len = build_arp(buf, mac_a, FA_ARP_REQUEST, mac_peer, IP_PEER, mac_a, IP_US);
+    if (c == 'x')
+        buf[12] = buf[13] = 0xff; /* EtherType 0xffff: dropped */
     if (s->frames < 8)
         s->polls_before[s->frames] = polls;
     s->frames++;
-    return 60;
+    return (long)len;
 }
 
-/* A TAP's write runs the kernel's receive of the frame, so the kernel's
- * answer (an ACK) is there before the write returns: a turn that took
- * frames is followed by a read, not by a poll(2) and then a read; a turn
- * that found nothing is followed by poll(2). With a source that always
- * has frames, watched descriptors are still polled every few turns. */
-static void test_reads_before_polling(void **state)
+/* A loop on a lone stack (frames captured), reading src, its descriptor
+ * an empty pipe q[0]; poll(2) never sleeps. */
+static struct fa_loop *script_loop(fa_time *t, struct capture *cap, struct fa_prng *prng,
+                                   struct script_source *src, int q[2], struct fa_stack **out)
 {
-    (void)state;
-    static fa_time t;
-    t = FA_NS_PER_S;
-    uint64_t seed = 11;
-    struct fa_stack *s = lone_stack(t, &seed);
-    int quiet[2];
-    assert_int_equal(pipe(quiet), 0); /* the source's descriptor: never readable */
-    struct script_source src = { .script = "f-f--" };
+    struct fa_config cfg = { 0 };
+    fa_config_init(&cfg);
+    cfg.addr = 0; /* make_stack's own: IP_US, no gratuitous ARP */
+    struct fa_stack *s = make_stack(cap, prng, &cfg);
+    assert_int_equal(pipe(q), 0);
     struct fa_loop_config lc = {
-        .stack = s, .clock = { &t, stepping_now }, .fd = quiet[0],
-        .read = ss_read, .read_ctx = &src,
+        .stack = s, .clock = { t, stepping_now }, .fd = q[0],
+        .read = ss_read, .read_ctx = src,
     };
     struct fa_loop *l;
     assert_int_equal(fa_loop_create(&lc, &l), 0);
     poll_no_sleep = 1;
     polls = 0;
+    *out = s;
+    return l;
+}
+
+/* A TAP's write runs the kernel's receive of the frame, so the kernel's
+ * answer (an ACK) is there before the write returns: a turn that took
+ * frames and answered them is followed by a read, not by a poll(2) and
+ * then a read. A turn that took frames it did not answer, or found
+ * nothing, is followed by poll(2). With a source that always has frames
+ * to answer, a watched descriptor is still served after a few turns. */
+static void test_reads_before_polling(void **state)
+{
+    (void)state;
+    static fa_time t;
+    static struct capture cap;
+    struct fa_prng prng;
+    t = FA_NS_PER_S;
+    int q[2];
+    struct script_source src = { .script = "a-a-x-x--" };
+    struct fa_stack *s;
+    struct fa_loop *l = script_loop(&t, &cap, &prng, &src, q, &s);
     assert_int_equal(fa_loop_run(l, t + 20 * FA_NS_PER_MS), 0);
-    assert_int_equal(src.frames, 2);
+    assert_int_equal(src.frames, 4);
+    assert_int_equal(fa_stack_counter(s, FA_CNT_TX_FRAMES), 2); /* two ARP replies */
     assert_int_equal(src.polls_before[0], 0);
-    assert_int_equal(src.polls_before[1], 0); /* read at once, no poll(2) */
-    /* Then a read that found nothing, and the loop waits in poll(2):
-     * one read a poll from there on, not a spin of reads. */
-    assert_true(polls >= 1);
-    assert_true(src.reads <= 5 + polls);
-    /* Frames without end: a watched descriptor is served all the same. */
-    src = (struct script_source){ .script = "f" };
+    assert_int_equal(src.polls_before[1], 0); /* after an answer: read at once */
+    assert_int_equal(src.polls_before[2], 0);
+    assert_int_equal(src.polls_before[3], 1); /* after no answer: poll(2) first */
+    /* Then nothing comes, and the loop waits in poll(2): one read a poll
+     * from there on, not a spin of reads. */
+    assert_true(polls >= 2);
+    assert_true(src.reads <= 7 + polls);
+    /* Frames to answer without end: a watched descriptor is served all
+     * the same, after SKIP_MAX turns. */
+    src = (struct script_source){ .script = "a" };
     int p[2];
     assert_int_equal(pipe(p), 0);
     struct fd_seen seen = { l, 0, 0 };
     assert_int_equal(fa_loop_watch_fd(l, p[0], fd_ready, &seen), 0);
     assert_int_equal(write(p[1], "d", 1), 1);
     polls = 0;
-    assert_int_equal(fa_loop_run(l, FA_TIME_NEVER), 0);
+    assert_int_equal(fa_loop_run(l, t + FA_NS_PER_S), 0);
     assert_int_equal(seen.calls, 1);
     assert_int_equal(polls, 1);
     assert_true(src.frames <= 5 * 64); /* the turns before that poll */
-    poll_no_sleep = 0;
-    close(p[0]), close(p[1]), close(quiet[0]), close(quiet[1]);
+    fa_loop_destroy(l);
+    /* A source that waits itself looked at the end of the turn: a turn
+     * that answered is followed by poll(2) all the same. */
+    struct waiting_source w = { .t = &t, .requests = 1 };
+    struct fa_loop_config lc = {
+        .stack = s, .clock = { &t, stepping_now }, .fd = q[0],
+        .next_frame = ws_next, .wait = ws_wait, .flush = ws_flush, .read_ctx = &w,
+    };
+    assert_int_equal(fa_loop_create(&lc, &l), 0);
+    unsigned turns = 0;
+    assert_int_equal(fa_loop_on_turn(l, count_turn, &turns), 0);
+    assert_int_equal(fa_loop_watch_fd(l, p[0], fd_ready, &seen), 0);
+    assert_int_equal(write(p[1], "e", 1), 1);
+    uint64_t sent = fa_stack_counter(s, FA_CNT_TX_FRAMES);
+    polls = 0;
+    assert_int_equal(fa_loop_run(l, t + FA_NS_PER_S), 0);
+    assert_int_equal(seen.calls, 2);
+    assert_int_equal(fa_stack_counter(s, FA_CNT_TX_FRAMES), sent + 1);
+    assert_int_equal(turns, 1);
+    assert_int_equal(polls, 1);
+    close(p[0]), close(p[1]), close(q[0]), close(q[1]);
     fa_loop_destroy(l);
     fa_stack_destroy(s);
 }
@@ -932,7 +990,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fd_stop_and_embedding, world_setup, world_teardown),
         cmocka_unit_test(test_busy_poll),
         cmocka_unit_test(test_source_waits),
-        cmocka_unit_test(test_reads_before_polling),
+        cmocka_unit_test_teardown(test_reads_before_polling, poll_sleeps_again),
         cmocka_unit_test_setup_teardown(test_answers_carry_the_acks, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_probe_keeps_the_owed_ack, world_setup_small_b,
                                         world_teardown),
