@@ -6,7 +6,8 @@
  * only after 200 ms without progress. Not a TCP to use.
  *
  *   nowork recv TAP ADDR PORT           accept one connection, ACK what
- *                                       comes (one ACK per read batch),
+ *                                       comes (one ACK per read batch; one
+ *                                       at once for data out of order),
  *                                       drop it; print Gbit/s at its FIN
  *   nowork send TAP ADDR PEER PORT N    connect, send N bytes within the
  *                                       peer's window, FIN, wait for its
@@ -234,6 +235,11 @@ static int run_recv(uint16_t port)
             if (seq == c.rcv_nxt && data) {
                 c.rcv_nxt += (uint32_t)data;
                 bytes += data;
+            } else if (data) {
+                /* Out of order (a frame lost, the TAP's queue full): a
+                 * duplicate ACK at once (RFC 5681 §4.2), so the sender
+                 * retransmits after three, not after its timeout. */
+                tcp_out(&c, 1001, 0, NULL, 0);
             }
             if (seq + data == c.rcv_nxt && (flags & 0x01) && !c.fin_in) {
                 c.rcv_nxt++;
