@@ -198,6 +198,19 @@ static const uint8_t *tcp_of(const uint8_t *f, long n, uint8_t proto, size_t *le
     return f + 14 + ihl;
 }
 
+/* The next frame from the TAP carrying a segment of protocol proto to our
+ * port: its length (the frame is in f, the segment at *seg, len bytes),
+ * or 0 when nothing waits. ARP is answered on the way, the rest skipped. */
+static long next_segment(uint8_t *f, size_t cap, uint8_t proto, uint16_t port,
+                         const uint8_t **seg, size_t *len)
+{
+    long n;
+    while ((n = fa_tap_read(tap, f, cap)) > 0)
+        if (!arp_in(f, n) && (*seg = tcp_of(f, n, proto, len)) && get16(*seg + 2) == port)
+            return n;
+    return 0;
+}
+
 static void wait_readable(int ms)
 {
     struct pollfd p = { .fd = fa_tap_fd(tap), .events = POLLIN };
@@ -213,12 +226,9 @@ static int run_recv(uint16_t port)
     for (double end = now_s() + 120; now_s() < end;) {
         wait_readable(100);
         int got_data = 0;
-        long n;
-        while ((n = fa_tap_read(tap, f, sizeof f)) > 0) {
-            size_t len;
-            const uint8_t *t;
-            if (arp_in(f, n) || !(t = tcp_of(f, n, 6, &len)) || get16(t + 2) != port)
-                continue;
+        size_t len;
+        const uint8_t *t;
+        while (next_segment(f, sizeof f, 6, port, &t, &len) > 0) {
             uint8_t flags = t[13];
             size_t hl = (size_t)(t[12] >> 4) * 4;
             uint32_t seq = get32(t + 4);
@@ -277,12 +287,9 @@ static int run_send(uint16_t port, uint64_t total)
     uint64_t sent = 0;
     uint32_t base = 5001;
     while (now_s() - t0 < 120) {
-        long n;
-        while ((n = fa_tap_read(tap, f, sizeof f)) > 0) {
-            size_t len;
-            const uint8_t *t;
-            if (arp_in(f, n) || !(t = tcp_of(f, n, 6, &len)) || get16(t + 2) != c.lport)
-                continue;
+        size_t len;
+        const uint8_t *t;
+        while (next_segment(f, sizeof f, 6, c.lport, &t, &len) > 0) {
             uint8_t flags = t[13];
             if ((flags & 0x12) == 0x12 && !c.established) {
                 c.rcv_nxt = get32(t + 4) + 1;
@@ -347,12 +354,9 @@ static int run_udpecho(uint16_t port, double seconds)
     static uint8_t f[65536], out[65536];
     for (double end = now_s() + seconds; now_s() < end;) {
         wait_readable(100);
-        long n;
-        while ((n = fa_tap_read(tap, f, sizeof f)) > 0) {
-            size_t len;
-            const uint8_t *u;
-            if (arp_in(f, n) || !(u = tcp_of(f, n, 17, &len)) || get16(u + 2) != port)
-                continue;
+        size_t len;
+        const uint8_t *u;
+        while (next_segment(f, sizeof f, 17, port, &u, &len) > 0) {
             peer_ip = get32(f + 26);
             memcpy(peer_mac, f + 6, 6);
             ip_head(out, 17, len);
@@ -383,12 +387,9 @@ static int run_echo(uint16_t port, double seconds, double spin)
             ;
         if (!(p.revents & POLLIN))
             wait_readable(100);
-        long n;
-        while ((n = fa_tap_read(tap, f, sizeof f)) > 0) {
-            size_t len;
-            const uint8_t *t;
-            if (arp_in(f, n) || !(t = tcp_of(f, n, 6, &len)) || get16(t + 2) != port)
-                continue;
+        size_t len;
+        const uint8_t *t;
+        while (next_segment(f, sizeof f, 6, port, &t, &len) > 0) {
             struct conn *c = &conns[get16(t)];
             uint8_t flags = t[13];
             size_t hl = (size_t)(t[12] >> 4) * 4;
