@@ -787,6 +787,7 @@ static void test_reads_before_polling(void **state)
         .next_frame = ws_next, .wait = ws_wait, .flush = ws_flush, .read_ctx = &w,
     };
     assert_int_equal(fa_loop_create(&lc, &l), 0);
+    seen.loop = l; /* its callback stops this loop now */
     unsigned turns = 0;
     assert_int_equal(fa_loop_on_turn(l, count_turn, &turns), 0);
     assert_int_equal(fa_loop_watch_fd(l, p[0], fd_ready, &seen), 0);
