@@ -409,9 +409,9 @@ static int run_echo(uint16_t port, double seconds, double spin)
             if (!c->established || seq != c->rcv_nxt)
                 continue;
             size_t data = len - hl;
-            c->rcv_nxt += (uint32_t)data + (flags & 0x01);
             if (data > MSS_MAX)
-                data = MSS_MAX; /* (crr sends 64) */
+                continue; /* more than the MSS we gave: not for echoing */
+            c->rcv_nxt += (uint32_t)data + (flags & 0x01);
             if (data) {
                 tcp_out(c, c->snd_nxt, 0, t + hl, data);
                 c->snd_nxt += (uint32_t)data;

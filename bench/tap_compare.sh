@@ -18,8 +18,9 @@
 # Cycles one at a time measure a cycle's latency: on this machine four
 # wake-ups of sleeping processes make most of it, the same for every
 # stack — and a server that sleeps sooner (less work) makes the client
-# pay for waking it: the no-work TCP is the slowest here when it sleeps. 64 at once keep the program's CPU busy and measure what a cycle
-# costs it — most of that is the kernel's own TCP, which takes each
+# pay for waking it: the no-work TCP is the slowest here when it sleeps.
+# 64 at once keep the program's CPU busy and measure what a cycle costs
+# it — most of that is the kernel's own TCP, which takes each
 # frame we write on our CPU (a TAP's write runs the kernel's receive).
 # FA_WHOS="nowork lwip ..." runs some rows only. Needs root; everything
 # happens inside namespaces this script creates.
